@@ -1,0 +1,160 @@
+//! The module side of the envelope: turns ABI calls into [`Module`] calls, under a panic
+//! guard, and keeps the table of open connections. Used by [`crate::export_module!`].
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use abi_stable::std_types::{RResult, RVec};
+use rvirt_protocol::error::{code, domain};
+use rvirt_protocol::xdr::{from_bytes, to_bytes};
+use rvirt_protocol::{
+    RemoteError, RvirtDriverDescriptor, RvirtInitArgs, RvirtInitRet, RvirtModuleDescriptor, RvirtOpenArgs,
+    RvirtOpenRet, RvirtProcedureSet, RVIRT_INIT_COMPLETE, RVIRT_INIT_SKIPPED, RVIRT_OPEN_DECLINED, RVIRT_OPEN_SUCCESS,
+};
+
+use crate::abi::{hook, HostServices, Reply};
+use crate::sdk::{ConnContext, Connection, InitContext, InitStatus, Module, OpenOutcome};
+
+/// Per-module state behind the exported entry points.
+pub struct Runtime {
+    module: Box<dyn Module>,
+    conns: Mutex<HashMap<(u32, u64), Arc<dyn Connection>>>,
+    next_handle: AtomicU64,
+}
+
+impl Runtime {
+    pub fn new(module: Box<dyn Module>) -> Runtime {
+        Runtime { module, conns: Mutex::new(HashMap::new()), next_handle: AtomicU64::new(1) }
+    }
+
+    fn connection(&self, driver: u32, handle: u64) -> Option<Arc<dyn Connection>> {
+        self.conns.lock().unwrap_or_else(PoisonError::into_inner).get(&(driver, handle)).cloned()
+    }
+}
+
+type RuntimeFn = fn() -> &'static Runtime;
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Runs `f` so that neither a panic nor an error crosses the boundary as anything but
+/// an encoded `remote_error`.
+pub fn guard(what: &str, f: impl FnOnce() -> Result<Vec<u8>, RemoteError>) -> Reply {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => RResult::ROk(RVec::from(v)),
+        Ok(Err(e)) => RResult::RErr(RVec::from(to_bytes(&e))),
+        Err(p) => {
+            let e = RemoteError::new(
+                code::INTERNAL_ERROR,
+                domain::NONE,
+                format!("internal error: driver module panicked in {what}: {}", panic_text(&*p)),
+            );
+            RResult::RErr(RVec::from(to_bytes(&e)))
+        }
+    }
+}
+
+pub fn attach_host(rt: RuntimeFn, host: HostServices, token: u64) {
+    let _ = catch_unwind(|| {
+        let _ = rt();
+        crate::host::attach(host, token);
+    });
+}
+
+pub fn describe(rt: RuntimeFn) -> Reply {
+    guard("describe", || {
+        let info = rt().module.info();
+        let d = RvirtModuleDescriptor {
+            name: info.name,
+            version: info.version,
+            abi_major: crate::ABI_MAJOR,
+            abi_minor: crate::ABI_MINOR,
+            has_state_driver: info.has_state_driver,
+            drivers: info
+                .drivers
+                .into_iter()
+                .map(|d| RvirtDriverDescriptor {
+                    kind: d.kind.code(),
+                    name: d.name,
+                    uri_schemes: d.uri_schemes,
+                    procedures: d
+                        .procedures
+                        .into_iter()
+                        .map(|(program, procedures)| RvirtProcedureSet { program, procedures })
+                        .collect(),
+                })
+                .collect(),
+            features: info.features,
+        };
+        Ok(to_bytes(&d))
+    })
+}
+
+pub fn state(rt: RuntimeFn, hook_id: u32, payload: &[u8]) -> Reply {
+    guard("a state hook", || {
+        let m = &rt().module;
+        match hook_id {
+            hook::INITIALIZE => {
+                let a: RvirtInitArgs = from_bytes(payload)?;
+                let ctx = InitContext {
+                    privileged: a.privileged,
+                    config_toml: a.config_toml,
+                    host_version: a.host_version,
+                    host_features: a.host_features,
+                    state_dir: a.state_dir,
+                };
+                let status = match m.initialize(&ctx)? {
+                    InitStatus::Complete => RVIRT_INIT_COMPLETE,
+                    InitStatus::Skipped => RVIRT_INIT_SKIPPED,
+                };
+                Ok(to_bytes(&RvirtInitRet { status: status as i32, features: Vec::new() }))
+            }
+            hook::RELOAD => m.reload().map(|()| Vec::new()),
+            hook::SHUTDOWN_PREPARE => m.shutdown_prepare().map(|()| Vec::new()),
+            hook::SHUTDOWN_WAIT => m.shutdown_wait().map(|()| Vec::new()),
+            hook::CLEANUP => m.cleanup().map(|()| Vec::new()),
+            // Hooks newer than this module: nothing to do.
+            _ => Ok(Vec::new()),
+        }
+    })
+}
+
+pub fn open(rt: RuntimeFn, driver: u32, payload: &[u8]) -> Reply {
+    guard("open", || {
+        let rt = rt();
+        let a: RvirtOpenArgs = from_bytes(payload)?;
+        let handle = rt.next_handle.fetch_add(1, Ordering::Relaxed);
+        let ctx = ConnContext { driver, handle, read_only: a.read_only };
+        let ret = match rt.module.open(ctx, &a.uri, a.flags)? {
+            OpenOutcome::Declined => RvirtOpenRet { status: RVIRT_OPEN_DECLINED as i32, handle: 0 },
+            OpenOutcome::Opened(conn) => {
+                rt.conns.lock().unwrap_or_else(PoisonError::into_inner).insert((driver, handle), conn);
+                RvirtOpenRet { status: RVIRT_OPEN_SUCCESS as i32, handle }
+            }
+        };
+        Ok(to_bytes(&ret))
+    })
+}
+
+pub fn close(rt: RuntimeFn, driver: u32, handle: u64) {
+    let _ = guard("close", || {
+        let conn = rt().conns.lock().unwrap_or_else(PoisonError::into_inner).remove(&(driver, handle));
+        if let Some(c) = conn {
+            c.close();
+        }
+        Ok(Vec::new())
+    });
+}
+
+pub fn call(rt: RuntimeFn, driver: u32, handle: u64, program: u32, procedure: i32, args: &[u8]) -> Reply {
+    guard("a call", || match rt().connection(driver, handle) {
+        Some(conn) => conn.call(program, procedure, args),
+        None => Err(RemoteError::new(code::INVALID_CONN, domain::NONE, "invalid connection pointer in the driver call")),
+    })
+}

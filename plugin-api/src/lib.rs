@@ -1,0 +1,74 @@
+//! rvirt-plugin-api 1.x: the only crate a driver module depends on.
+//!
+//! - [`abi`]: the frozen envelope every module exports (abi_stable, checked at load).
+//! - [`sdk`]: what a driver author implements: [`sdk::Module`] and [`sdk::Connection`],
+//!   with the generated typed handler traits ([`protocol::RemoteHandler`],
+//!   [`protocol::QemuHandler`]) so a driver writes typed methods and never touches bytes.
+//! - [`host`]: services the host hands to the module: log bridge, event sink, host calls.
+//! - [`export_module!`]: exports a [`sdk::Module`] as the module's root.
+//!
+//! Compatibility policy: docs/abi.md.
+
+pub mod abi;
+pub mod glue;
+pub mod host;
+pub mod sdk;
+
+pub use rvirt_protocol as protocol;
+
+/// The ABI generation this crate implements. A host accepts modules whose major matches.
+pub const ABI_MAJOR: u32 = 1;
+/// Minor level of this crate's SDK; informative only (the envelope never changes within 1.x).
+pub const ABI_MINOR: u32 = 0;
+
+/// Exports a driver module: `export_module!(MyModule::new);` where the expression is a
+/// `fn() -> impl Module`. Every entry point runs under `catch_unwind`.
+#[macro_export]
+macro_rules! export_module {
+    ($ctor:expr) => {
+        static RVIRT_RUNTIME: ::std::sync::OnceLock<$crate::glue::Runtime> = ::std::sync::OnceLock::new();
+
+        fn rvirt_runtime() -> &'static $crate::glue::Runtime {
+            RVIRT_RUNTIME.get_or_init(|| $crate::glue::Runtime::new(::std::boxed::Box::new(($ctor)())))
+        }
+
+        extern "C" fn rvirt_attach_host(host: $crate::abi::HostServices, token: u64) {
+            $crate::glue::attach_host(rvirt_runtime, host, token)
+        }
+        extern "C" fn rvirt_describe() -> $crate::abi::Reply {
+            $crate::glue::describe(rvirt_runtime)
+        }
+        extern "C" fn rvirt_state(hook: u32, payload: $crate::abi::RSlice<'_, u8>) -> $crate::abi::Reply {
+            $crate::glue::state(rvirt_runtime, hook, payload.as_slice())
+        }
+        extern "C" fn rvirt_open(driver: u32, payload: $crate::abi::RSlice<'_, u8>) -> $crate::abi::Reply {
+            $crate::glue::open(rvirt_runtime, driver, payload.as_slice())
+        }
+        extern "C" fn rvirt_close(driver: u32, handle: u64) {
+            $crate::glue::close(rvirt_runtime, driver, handle)
+        }
+        extern "C" fn rvirt_call(
+            driver: u32,
+            handle: u64,
+            program: u32,
+            procedure: i32,
+            args: $crate::abi::RSlice<'_, u8>,
+        ) -> $crate::abi::Reply {
+            $crate::glue::call(rvirt_runtime, driver, handle, program, procedure, args.as_slice())
+        }
+
+        #[$crate::abi::export_root_module]
+        pub fn rvirt_module_root() -> $crate::abi::ModuleRootRef {
+            use $crate::abi::PrefixTypeTrait;
+            $crate::abi::ModuleRoot {
+                attach_host: rvirt_attach_host,
+                describe: rvirt_describe,
+                state: rvirt_state,
+                open: rvirt_open,
+                close: rvirt_close,
+                call: rvirt_call,
+            }
+            .leak_into_prefix()
+        }
+    };
+}

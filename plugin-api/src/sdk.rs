@@ -1,0 +1,130 @@
+//! The typed SDK: what a driver author implements.
+
+use std::sync::Arc;
+
+pub use rvirt_protocol::error::{code, domain};
+pub use rvirt_protocol::{DriverKind, QemuHandler, RemoteError, RemoteHandler};
+
+/// One connection driver a module provides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriverSpec {
+    pub kind: DriverKind,
+    /// Short name, e.g. `test`, `QEMU`.
+    pub name: String,
+    /// URI schemes it serves (`test`, `qemu`); empty for a secondary driver that serves
+    /// every connection.
+    pub uri_schemes: Vec<String>,
+    /// Implemented procedures per program number.
+    pub procedures: Vec<(u32, Vec<i32>)>,
+}
+
+/// What a module says about itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModuleInfo {
+    pub name: String,
+    pub version: String,
+    pub has_state_driver: bool,
+    pub drivers: Vec<DriverSpec>,
+    /// Optional capabilities this module offers (unknown ones are ignored by hosts).
+    pub features: Vec<String>,
+}
+
+/// Outcome of a state driver's initialize hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitStatus {
+    Complete,
+    Skipped,
+}
+
+/// What the host tells a module at initialize.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct InitContext {
+    pub privileged: bool,
+    /// The module's own `[drivers.NAME]` table, as TOML text.
+    pub config_toml: String,
+    pub host_version: String,
+    pub host_features: Vec<String>,
+    /// A directory the module may keep state in.
+    pub state_dir: String,
+}
+
+/// Identity of a connection, for event emission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnContext {
+    pub driver: u32,
+    pub handle: u64,
+    pub read_only: bool,
+}
+
+/// Result of [`Module::open`].
+pub enum OpenOutcome {
+    /// Not this driver's URI; the host tries the next driver.
+    Declined,
+    Opened(Arc<dyn Connection>),
+}
+
+/// A driver module. Runs inside the host process; every method is called under a panic guard.
+pub trait Module: Send + Sync {
+    fn info(&self) -> ModuleInfo;
+
+    fn initialize(&self, _ctx: &InitContext) -> Result<InitStatus, RemoteError> {
+        Ok(InitStatus::Complete)
+    }
+
+    fn reload(&self) -> Result<(), RemoteError> {
+        Ok(())
+    }
+
+    fn shutdown_prepare(&self) -> Result<(), RemoteError> {
+        Ok(())
+    }
+
+    fn shutdown_wait(&self) -> Result<(), RemoteError> {
+        Ok(())
+    }
+
+    fn cleanup(&self) -> Result<(), RemoteError> {
+        Ok(())
+    }
+
+    /// Open a connection on driver `ctx.driver` (index into `info().drivers`).
+    fn open(&self, ctx: ConnContext, uri: &str, flags: u32) -> Result<OpenOutcome, RemoteError>;
+}
+
+/// One open connection.
+pub trait Connection: Send + Sync {
+    /// One procedure: XDR arguments in, XDR reply out.
+    fn call(&self, program: u32, procedure: i32, args: &[u8]) -> Result<Vec<u8>, RemoteError>;
+
+    fn close(&self) {}
+}
+
+/// Routes a call to typed REMOTE program handlers.
+pub fn dispatch_remote<H: RemoteHandler + ?Sized>(
+    handler: &H,
+    program: u32,
+    procedure: i32,
+    args: &[u8],
+) -> Result<Vec<u8>, RemoteError> {
+    match program {
+        rvirt_protocol::REMOTE_PROGRAM_NUMBER => rvirt_protocol::dispatch_remote(handler, procedure, args),
+        other => Err(unknown_program(other)),
+    }
+}
+
+/// Routes a call to typed REMOTE and QEMU program handlers.
+pub fn dispatch_remote_and_qemu<H: RemoteHandler + QemuHandler + ?Sized>(
+    handler: &H,
+    program: u32,
+    procedure: i32,
+    args: &[u8],
+) -> Result<Vec<u8>, RemoteError> {
+    match program {
+        rvirt_protocol::QEMU_PROGRAM_NUMBER => rvirt_protocol::dispatch_qemu(handler, procedure, args),
+        _ => dispatch_remote(handler, program, procedure, args),
+    }
+}
+
+fn unknown_program(program: u32) -> RemoteError {
+    RemoteError::new(code::RPC, domain::RPC, format!("unknown program {program:#x}"))
+}

@@ -1,0 +1,21 @@
+//! rvirt-protocol: libvirt's remote wire protocol.
+//!
+//! The XDR runtime ([`xdr`]), message framing ([`message`]), and the types, procedure
+//! tables, call/reply enums and typed handler traits generated at build time from the
+//! definitions in `protocol/defs/` by `rvirt-xdrgen`.
+
+pub mod error;
+pub mod message;
+pub mod procedure;
+pub mod xdr;
+
+pub use message::{Header, MessageStatus, MessageType};
+pub use procedure::{procedure, procedures, DriverKind, ObjectKind, ProcedureInfo, StreamKind};
+pub use xdr::{Reader, Xdr, XdrError};
+
+#[allow(clippy::all, clippy::pedantic, unused_variables, non_camel_case_types, non_upper_case_globals)]
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/generated.rs"));
+}
+
+pub use generated::*;
