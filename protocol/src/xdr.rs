@@ -312,7 +312,7 @@ mod tests {
         ));
         assert!(matches!(bool::decode(&mut Reader::new(&[0, 0, 0, 2])), Err(XdrError::BadBool(2))));
         let huge = [0xff, 0xff, 0xff, 0xff];
-        assert!(dec_array(&mut Reader::new(&huge), u32::MAX, |r| i32::decode(r)).is_err());
+        assert!(dec_array(&mut Reader::new(&huge), u32::MAX, i32::decode).is_err());
         assert!(matches!(from_bytes::<i32>(&[0, 0, 0, 1, 0]), Err(XdrError::TrailingBytes(1))));
     }
 }

@@ -52,11 +52,24 @@ pub fn camel(name: &str) -> String {
         .collect()
 }
 
-fn field_ident(name: &str) -> String {
-    if RUST_KEYWORDS.contains(&name) {
-        format!("r#{name}")
+/// `callbackID` → `callback_id`, `nrVirtCpu` → `nr_virt_cpu`, `type` → `r#type`.
+pub fn field_ident(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut snake = String::with_capacity(name.len() + 4);
+    for (i, c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            let prev = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            if prev.is_ascii_lowercase() || prev.is_ascii_digit() || (prev.is_ascii_uppercase() && next_lower) {
+                snake.push('_');
+            }
+        }
+        snake.push(c.to_ascii_lowercase());
+    }
+    if RUST_KEYWORDS.contains(&snake.as_str()) {
+        format!("r#{snake}")
     } else {
-        name.to_string()
+        snake
     }
 }
 
@@ -380,6 +393,38 @@ impl Emitter<'_> {
         self.payload_enum(prog, &camel_base, "Args", |p| p.args.as_ref())?;
         self.payload_enum(prog, &camel_base, "Ret", |p| p.ret.as_ref())?;
         self.handler(prog, &camel_base)?;
+        self.client(prog, &camel_base)?;
+        Ok(())
+    }
+
+    /// A client trait: one typed method per callable procedure on top of `raw_call`.
+    fn client(&mut self, prog: &Program, camel_base: &str) -> Result<(), ParseError> {
+        let mut methods = String::new();
+        for p in prog.procedures.iter().filter(|p| !p.annotations.event) {
+            let m = p.name.to_ascii_lowercase();
+            let ret = p.ret.as_ref().map_or("()".to_string(), |t| camel(t));
+            let (param, enc) = match &p.args {
+                Some(t) => (format!(", args: &{}", camel(t)), "crate::xdr::to_bytes(args)".to_string()),
+                None => (String::new(), "Vec::new()".to_string()),
+            };
+            let dec = if p.ret.is_some() {
+                "Ok(crate::xdr::from_bytes(&reply)?)"
+            } else {
+                "crate::Reader::new(&reply).finish()?; Ok(())"
+            };
+            let _ = writeln!(
+                methods,
+                "    /// Calls `{}` ({}).\n    fn {m}(&self{param}) -> Result<{ret}, crate::RemoteError> {{\n        let reply = self.raw_call({:#x}, {}, {enc})?;\n        {dec}\n    }}",
+                p.name, p.number, prog.number, p.number
+            );
+        }
+        let _ = write!(
+            self.out,
+            "/// Typed calls of `{pname}` for any transport that can carry raw calls.\n\
+             pub trait {camel_base}Client {{\n    /// Sends one call and returns the reply payload or the remote error.\n\
+             \x20   fn raw_call(&self, program: u32, procedure: i32, args: Vec<u8>) -> Result<Vec<u8>, crate::RemoteError>;\n{methods}}}\n\n",
+            pname = prog.name,
+        );
         Ok(())
     }
 
@@ -519,6 +564,10 @@ mod tests {
     fn camel_case_names() {
         assert_eq!(camel("remote_nonnull_domain"), "RemoteNonnullDomain");
         assert_eq!(camel("DOMAIN_GET_INFO"), "DomainGetInfo");
+        assert_eq!(field_ident("callbackID"), "callback_id");
+        assert_eq!(field_ident("nrVirtCpu"), "nr_virt_cpu");
+        assert_eq!(field_ident("type"), "r#type");
+        assert_eq!(field_ident("maxMem"), "max_mem");
     }
 
     #[test]

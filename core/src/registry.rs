@@ -1,0 +1,209 @@
+//! The driver tables: loaded modules, their state drivers and connection drivers by kind,
+//! in deterministic (file name) order.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use rvirt_plugin_api::abi::hook;
+use rvirt_protocol::{DriverKind, RemoteError, RvirtInitArgs};
+
+use crate::loader::{load_module, module_files, DriverInfo, InitOutcome, LoadError, LoadedModule};
+
+static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
+
+/// Which modules of a directory to load.
+#[derive(Debug, Clone, Default)]
+pub struct ModuleFilter {
+    /// When non-empty, only these module names (file `librvirt_driver_NAME.so`).
+    pub enable: Vec<String>,
+    pub disable: Vec<String>,
+}
+
+impl ModuleFilter {
+    fn allows(&self, path: &Path) -> bool {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("librvirt_driver_"))
+            .and_then(|n| n.strip_suffix(".so"))
+            .unwrap_or("");
+        (self.enable.is_empty() || self.enable.iter().any(|e| e == name)) && !self.disable.iter().any(|d| d == name)
+    }
+}
+
+/// Loaded modules and the tables built from them.
+#[derive(Debug, Default)]
+pub struct Registry {
+    modules: Vec<Arc<LoadedModule>>,
+    failures: Vec<LoadError>,
+}
+
+/// A connection driver entry of a table.
+#[derive(Debug, Clone)]
+pub struct DriverEntry {
+    pub module: Arc<LoadedModule>,
+    pub driver: DriverInfo,
+}
+
+impl DriverEntry {
+    /// Whether this driver may serve a URI with the given driver scheme.
+    pub fn serves(&self, scheme: &str) -> bool {
+        self.driver.uri_schemes.is_empty() || self.driver.uri_schemes.iter().any(|s| s == scheme)
+    }
+}
+
+impl Registry {
+    /// Loads every allowed module of `dir`. Failures are logged in one line each (with the
+    /// long detail at debug level) and kept in [`Registry::failures`]; the rest load.
+    pub fn load_dir(dir: &Path, filter: &ModuleFilter) -> Registry {
+        let files = match module_files(dir) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!("cannot read module directory {}: {e}", dir.display());
+                Vec::new()
+            }
+        };
+        let mut reg = Registry::default();
+        for path in files.into_iter().filter(|p| filter.allows(p)) {
+            if let Err(e) = reg.add_file(&path) {
+                tracing::error!("skipping driver module: {e}");
+                if !e.detail().is_empty() {
+                    tracing::debug!("module load detail for {}: {}", path.display(), e.detail());
+                }
+                reg.failures.push(e);
+            }
+        }
+        reg
+    }
+
+    /// Loads one module file into the tables.
+    pub fn add_file(&mut self, path: &Path) -> Result<Arc<LoadedModule>, LoadError> {
+        let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
+        let module = load_module(path, token)?;
+        if let Some(other) = self.modules.iter().find(|m| m.name == module.name) {
+            return Err(LoadError::Duplicate {
+                path: path.display().to_string(),
+                name: module.name,
+                other: other.path.display().to_string(),
+            });
+        }
+        crate::host::name_token(token, &module.name);
+        tracing::info!(
+            "loaded driver module {} {} from {} ({} drivers)",
+            module.name,
+            module.version,
+            path.display(),
+            module.drivers.len()
+        );
+        let m = Arc::new(module);
+        self.modules.push(m.clone());
+        Ok(m)
+    }
+
+    pub fn modules(&self) -> &[Arc<LoadedModule>] {
+        &self.modules
+    }
+
+    pub fn failures(&self) -> &[LoadError] {
+        &self.failures
+    }
+
+    /// The connection drivers of one kind, in table order.
+    pub fn drivers(&self, kind: DriverKind) -> Vec<DriverEntry> {
+        self.modules
+            .iter()
+            .flat_map(|m| {
+                m.drivers
+                    .iter()
+                    .filter(move |d| d.kind == kind)
+                    .map(move |d| DriverEntry { module: m.clone(), driver: d.clone() })
+            })
+            .collect()
+    }
+
+    /// Runs every state driver's initialize, in module order. A module whose initialize
+    /// fails is reported in one line and removed from the tables; the outcome list names each.
+    pub fn initialize(
+        &mut self,
+        privileged: bool,
+        config_for: &dyn Fn(&str) -> String,
+        state_dir: &Path,
+    ) -> Vec<(String, Result<InitOutcome, RemoteError>)> {
+        let outcomes: Vec<(String, Result<InitOutcome, RemoteError>)> = self
+            .modules
+            .iter()
+            .filter(|m| m.has_state_driver)
+            .map(|m| {
+                let dir: PathBuf = state_dir.join(&m.name);
+                let args = RvirtInitArgs {
+                    privileged,
+                    config_toml: config_for(&m.name),
+                    host_version: env!("CARGO_PKG_VERSION").to_string(),
+                    host_features: Vec::new(),
+                    module_token: m.token,
+                    state_dir: dir.display().to_string(),
+                };
+                (m.name.clone(), m.initialize(&args))
+            })
+            .collect();
+        for (name, outcome) in &outcomes {
+            match outcome {
+                Ok(InitOutcome::Complete) => tracing::info!("state driver {name} initialized"),
+                Ok(InitOutcome::Skipped) => tracing::info!("state driver {name} skipped initialization"),
+                Err(e) => {
+                    tracing::error!("skipping driver module {name}: initialization failed: {e}");
+                    self.modules.retain(|m| &m.name != name);
+                }
+            }
+        }
+        outcomes
+    }
+
+    fn each_state(&self, hook_id: u32, what: &str) {
+        for m in self.modules.iter().filter(|m| m.has_state_driver) {
+            if let Err(e) = m.state_hook(hook_id) {
+                tracing::warn!("{what} of driver module {} failed: {e}", m.name);
+            }
+        }
+    }
+
+    pub fn reload(&self) {
+        self.each_state(hook::RELOAD, "reload");
+    }
+
+    /// shutdown_prepare, shutdown_wait and cleanup, each across all modules in turn.
+    pub fn shutdown(&self) {
+        self.each_state(hook::SHUTDOWN_PREPARE, "shutdown preparation");
+        self.each_state(hook::SHUTDOWN_WAIT, "shutdown wait");
+        self.each_state(hook::CLEANUP, "cleanup");
+    }
+}
+
+/// Where embedded clients find modules: `RVIRT_MODULE_DIR`, else the directory of the
+/// running executable (and its parent, for cargo's `deps/`), else the system directory.
+pub fn default_module_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("RVIRT_MODULE_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        for dir in exe.ancestors().skip(1).take(2) {
+            if module_files(dir).is_ok_and(|f| !f.is_empty()) {
+                return dir.to_path_buf();
+            }
+        }
+    }
+    PathBuf::from("/usr/lib/rvirt/modules")
+}
+
+/// The process-wide registry used by embedded connections, loaded on first use.
+pub fn embedded() -> Arc<Registry> {
+    static REG: OnceLock<Arc<Registry>> = OnceLock::new();
+    REG.get_or_init(|| {
+        let mut reg = Registry::load_dir(&default_module_dir(), &ModuleFilter::default());
+        let state = std::env::temp_dir().join(format!("rvirt-embedded-{}", std::process::id()));
+        reg.initialize(false, &|_| String::new(), &state);
+        Arc::new(reg)
+    })
+    .clone()
+}
