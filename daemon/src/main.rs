@@ -1,1 +1,101 @@
-fn main() {}
+//! rvirtd: the rvirt daemon.
+
+mod args;
+mod logging;
+mod server;
+mod session;
+mod systemd;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use rvirt_config::{Config, DEFAULT_CONFIG_PATH};
+use rvirt_core::registry::{ModuleFilter, Registry};
+
+fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    match path {
+        Some(p) => Ok(Config::load(p)?),
+        None if Path::new(DEFAULT_CONFIG_PATH).exists() => Ok(Config::load(Path::new(DEFAULT_CONFIG_PATH))?),
+        None => Ok(Config::parse(rvirt_config::DEFAULT_CONFIG_TEXT, "<built-in defaults>")?),
+    }
+}
+
+fn check_module(path: &Path) -> ExitCode {
+    let mut reg = Registry::default();
+    match reg.add_file(path) {
+        Ok(m) => {
+            print!("{}", m.summary());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("rvirtd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
+    let cfg = load_config(config.as_deref())?;
+    logging::init(&cfg.logging)?;
+    let filter = ModuleFilter { enable: cfg.modules.enable.clone(), disable: cfg.modules.disable.clone() };
+    let mut registry = Registry::load_dir(&cfg.modules.dir, &filter);
+    let privileged = nix::unistd::geteuid().is_root();
+    registry.initialize(privileged, &|name| cfg.driver_section(name), &cfg.state.dir);
+    tracing::info!(
+        "{} driver modules loaded, {} skipped, from {}",
+        registry.modules().len(),
+        registry.failures().len(),
+        cfg.modules.dir.display()
+    );
+    let registry = Arc::new(registry);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let listeners = server::listen(&cfg)?;
+        for p in &listeners.owned {
+            tracing::info!("listening on {}", p.display());
+        }
+        server::run(cfg, registry, listeners).await
+    })?;
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let command = match args::parse(std::env::args().skip(1)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("rvirtd: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match command {
+        args::Command::Help => {
+            print!("{}", args::HELP);
+            Ok(())
+        }
+        args::Command::Version => {
+            println!("rvirtd {} (libvirt protocol 9.0.0, plugin-api ABI {})", env!("CARGO_PKG_VERSION"), rvirt_plugin_abi());
+            Ok(())
+        }
+        args::Command::CheckModule(p) => return check_module(&p),
+        args::Command::CheckConfig { config } => load_config(config.as_deref()).map(|_| println!("configuration is valid")),
+        args::Command::Run { config } => run(config),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rvirtd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn rvirt_plugin_abi() -> String {
+    format!("{}.{}", rvirt_core::loader::HOST_ABI.0, rvirt_core::loader::HOST_ABI.1)
+}

@@ -1,1 +1,21 @@
-//! placeholder
+//! Typed libvirt-compatible XML for rvirt.
+//!
+//! Parsing is done with quick-xml into a small element tree, then converted
+//! into typed definitions. Formatting uses our own writer that reproduces the
+//! layout libvirt produces (two-space indent, single-quoted attributes,
+//! libvirt's element order, `<x/>` for empty elements).
+
+mod error;
+pub mod out;
+pub mod tree;
+pub mod units;
+mod uuid;
+
+pub mod domain;
+pub mod network;
+pub mod nodedev;
+pub mod storage;
+pub mod testnode;
+
+pub use error::XmlError;
+pub use uuid::Uuid;

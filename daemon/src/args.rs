@@ -1,0 +1,86 @@
+//! Command line of rvirtd.
+
+use std::path::PathBuf;
+
+/// What rvirtd was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Run { config: Option<PathBuf> },
+    CheckModule(PathBuf),
+    CheckConfig { config: Option<PathBuf> },
+    Help,
+    Version,
+}
+
+/// Why the command line was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArgsError {
+    #[error("option {0} needs a value")]
+    Missing(String),
+    #[error("unknown argument '{0}' (see --help)")]
+    Unknown(String),
+}
+
+pub const HELP: &str = "\
+Usage: rvirtd [OPTIONS]
+
+The rvirt virtualization daemon: serves libvirt's remote protocol on unix sockets
+(rvirt-sock read-write, rvirt-sock-ro read-only) with drivers loaded as modules.
+
+Options:
+  -f, --config FILE        configuration file (default /etc/rvirt/rvirtd.toml;
+                           built-in defaults when it does not exist)
+      --check-config       validate the configuration and exit
+      --check-module PATH  load one driver module, print its name, version, ABI
+                           version and drivers, and exit (non-zero if it cannot load)
+  -h, --help               show this help
+  -V, --version            show the version
+
+Signals: SIGHUP reloads the state drivers; SIGTERM and SIGINT shut down gracefully.
+";
+
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, ArgsError> {
+    let mut config = None;
+    let mut check_config = false;
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "-V" | "--version" => return Ok(Command::Version),
+            "-f" | "--config" => config = Some(PathBuf::from(it.next().ok_or_else(|| ArgsError::Missing(a.clone()))?)),
+            "--check-config" => check_config = true,
+            "--check-module" => {
+                return Ok(Command::CheckModule(PathBuf::from(it.next().ok_or_else(|| ArgsError::Missing(a.clone()))?)))
+            }
+            other => {
+                if let Some(v) = other.strip_prefix("--config=") {
+                    config = Some(PathBuf::from(v));
+                } else if let Some(v) = other.strip_prefix("--check-module=") {
+                    return Ok(Command::CheckModule(PathBuf::from(v)));
+                } else {
+                    return Err(ArgsError::Unknown(other.to_string()));
+                }
+            }
+        }
+    }
+    Ok(if check_config { Command::CheckConfig { config } } else { Command::Run { config } })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(a: &[&str]) -> Result<Command, ArgsError> {
+        parse(a.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn parses_options() {
+        assert_eq!(p(&[]).unwrap(), Command::Run { config: None });
+        assert_eq!(p(&["--config", "x.toml"]).unwrap(), Command::Run { config: Some("x.toml".into()) });
+        assert_eq!(p(&["--check-module", "a.so"]).unwrap(), Command::CheckModule("a.so".into()));
+        assert_eq!(p(&["--config=y", "--check-config"]).unwrap(), Command::CheckConfig { config: Some("y".into()) });
+        assert!(p(&["--bogus"]).is_err());
+        assert!(p(&["--config"]).is_err());
+    }
+}

@@ -1,0 +1,250 @@
+//! Character devices: `<serial>`, `<parallel>`, `<console>`, `<channel>`.
+
+use super::info::{DeviceInfo, INFO_CHILDREN};
+use crate::out::{Attrs, Out};
+use crate::tree::Element;
+use crate::XmlError;
+
+/// Which element a character device is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChrKind {
+    /// `<serial>`.
+    Serial,
+    /// `<parallel>`.
+    Parallel,
+    /// `<console>`.
+    Console,
+    /// `<channel>`.
+    Channel,
+}
+
+impl ChrKind {
+    /// The element name.
+    pub fn element(self) -> &'static str {
+        match self {
+            ChrKind::Serial => "serial",
+            ChrKind::Parallel => "parallel",
+            ChrKind::Console => "console",
+            ChrKind::Channel => "channel",
+        }
+    }
+}
+
+/// A character device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CharDev {
+    /// The element.
+    pub kind: ChrKind,
+    /// `type`: pty, file, unix, tcp, udp, dev, pipe, null, vc, stdio, spicevmc.
+    pub source_type: String,
+    /// Path for pty/file/dev/pipe/unix (a pty's path is only shown when live).
+    pub source_path: Option<String>,
+    /// `mode` for unix/tcp (`bind` or `connect`).
+    pub source_mode: Option<String>,
+    /// `host` for tcp.
+    pub source_host: Option<String>,
+    /// `service` for tcp.
+    pub source_service: Option<String>,
+    /// `append` for file.
+    pub source_append: Option<String>,
+    /// `<protocol type>` for tcp.
+    pub protocol: Option<String>,
+    /// `<log file>`.
+    pub log_file: Option<String>,
+    /// `<target type>`.
+    pub target_type: Option<String>,
+    /// `<target port>` (serial, parallel, console).
+    pub target_port: Option<u32>,
+    /// `<target name>` (channel).
+    pub target_name: Option<String>,
+    /// `<target><model name/></target>` (serial).
+    pub target_model: Option<String>,
+    /// Alias, address.
+    pub info: DeviceInfo,
+}
+
+const TYPES: [&str; 11] = [
+    "pty", "file", "unix", "tcp", "udp", "dev", "pipe", "null", "vc", "stdio", "spicevmc",
+];
+
+impl CharDev {
+    /// Parses a character device; `index` is its position among devices of
+    /// the same kind (used as the default port).
+    pub fn parse(e: &Element, kind: ChrKind, index: u32) -> Result<CharDev, XmlError> {
+        let p = format!("domain/devices/{}", kind.element());
+        let mut allowed = vec!["source", "target", "protocol", "log"];
+        allowed.extend(INFO_CHILDREN);
+        e.only_children(&p, &allowed)?;
+        let source_type = e.attr("type").unwrap_or("pty").to_string();
+        if !TYPES.contains(&source_type.as_str()) {
+            return Err(XmlError::invalid(format!("{p}/@type"), source_type));
+        }
+        let src = e.child("source");
+        let sattr = |n: &str| src.and_then(|s| s.attr_s(n));
+        let target = e.child("target");
+        let tattr = |n: &str| target.and_then(|t| t.attr_s(n));
+        let mut c = CharDev {
+            kind,
+            source_path: sattr("path").or_else(|| e.attr_s("tty")),
+            source_mode: sattr("mode"),
+            source_host: sattr("host"),
+            source_service: sattr("service"),
+            source_append: sattr("append"),
+            protocol: e.child("protocol").and_then(|x| x.attr_s("type")),
+            log_file: e.child("log").and_then(|x| x.attr_s("file")),
+            target_type: tattr("type"),
+            target_port: match target {
+                Some(t) => t.attr_num(&format!("{p}/target"), "port")?,
+                None => None,
+            },
+            target_name: tattr("name"),
+            target_model: target
+                .and_then(|t| t.child("model"))
+                .and_then(|m| m.attr_s("name")),
+            info: DeviceInfo::parse(e, &p)?,
+            source_type,
+        };
+        c.apply_defaults(index);
+        Ok(c)
+    }
+
+    fn apply_defaults(&mut self, index: u32) {
+        match self.kind {
+            ChrKind::Serial | ChrKind::Parallel => {
+                self.target_port.get_or_insert(index);
+            }
+            ChrKind::Console => {
+                self.target_port.get_or_insert(index);
+                self.target_type.get_or_insert_with(|| "serial".into());
+            }
+            ChrKind::Channel => {}
+        }
+        if self.source_type == "unix" && self.source_path.is_some() {
+            self.source_mode.get_or_insert_with(|| "connect".into());
+        }
+        if self.source_type == "tcp" {
+            self.source_mode.get_or_insert_with(|| "connect".into());
+            self.protocol.get_or_insert_with(|| "raw".into());
+        }
+    }
+
+    /// Writes the device; `live` shows runtime data such as a pty's path.
+    pub fn write(&self, out: &mut Out, live: bool) {
+        let name = self.kind.element();
+        let tty = self.kind == ChrKind::Console
+            && self.target_port == Some(0)
+            && self.source_type == "pty"
+            && live;
+        let attrs = Attrs::new()
+            .add("type", &self.source_type)
+            .opt("tty", self.source_path.as_ref().filter(|_| tty));
+        out.open(name, &attrs);
+        self.write_source(out, live);
+        self.write_target(out);
+        self.info.write(out, false);
+        out.close(name);
+    }
+
+    fn write_source(&self, out: &mut Out, live: bool) {
+        match self.source_type.as_str() {
+            "pty" | "file" | "dev" | "pipe" if self.source_type != "pty" || live => {
+                let a = Attrs::new()
+                    .opt("path", self.source_path.as_ref())
+                    .opt("append", self.source_append.as_ref());
+                out.element("source", &a, |_| {});
+            }
+            "unix" if self.source_path.is_some() => {
+                let a = Attrs::new()
+                    .opt("mode", self.source_mode.as_ref())
+                    .opt("path", self.source_path.as_ref());
+                out.empty("source", &a);
+            }
+            "tcp" => {
+                let a = Attrs::new()
+                    .opt("mode", self.source_mode.as_ref())
+                    .opt("host", self.source_host.as_ref())
+                    .opt("service", self.source_service.as_ref());
+                out.empty("source", &a);
+                out.empty(
+                    "protocol",
+                    &Attrs::new().opt("type", self.protocol.as_ref()),
+                );
+            }
+            _ => {}
+        }
+        if let Some(f) = &self.log_file {
+            out.empty("log", &Attrs::new().add("file", f));
+        }
+    }
+
+    fn write_target(&self, out: &mut Out) {
+        match self.kind {
+            ChrKind::Channel => {
+                let a = Attrs::new()
+                    .opt("type", self.target_type.as_ref())
+                    .opt("name", self.target_name.as_ref());
+                out.empty("target", &a);
+            }
+            ChrKind::Console | ChrKind::Parallel => {
+                let a = Attrs::new()
+                    .opt("type", self.target_type.as_ref())
+                    .opt("port", self.target_port);
+                out.empty("target", &a);
+            }
+            ChrKind::Serial => {
+                let a = Attrs::new()
+                    .opt("type", self.target_type.as_ref())
+                    .opt("port", self.target_port);
+                out.element_always("target", &a, |o| {
+                    if let Some(m) = &self.target_model {
+                        o.empty("model", &Attrs::new().add("name", m));
+                    }
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::parse_document;
+
+    fn rt(xml: &str, kind: ChrKind, live: bool) -> String {
+        let c = CharDev::parse(&parse_document(xml).unwrap(), kind, 0).unwrap();
+        let mut o = Out::new();
+        c.write(&mut o, live);
+        o.finish()
+    }
+
+    #[test]
+    fn serial_pty() {
+        let x = "<serial type='pty'>\n  <source path='/dev/pts/3'/>\n  <target type='isa-serial' port='0'>\n    <model name='isa-serial'/>\n  </target>\n  <alias name='serial0'/>\n</serial>\n";
+        assert_eq!(rt(x, ChrKind::Serial, true), x);
+        assert!(!rt(x, ChrKind::Serial, false).contains("/dev/pts/3"));
+    }
+
+    #[test]
+    fn console_defaults_and_tty() {
+        let out = rt("<console tty='/dev/pts/5'/>", ChrKind::Console, true);
+        assert_eq!(
+            out,
+            "<console type='pty' tty='/dev/pts/5'>\n  <source path='/dev/pts/5'/>\n  <target type='serial' port='0'/>\n</console>\n"
+        );
+    }
+
+    #[test]
+    fn channel_unix_and_file() {
+        let x = "<channel type='unix'>\n  <source mode='bind' path='/tmp/ga.sock'/>\n  <target type='virtio' name='org.qemu.guest_agent.0'/>\n  <address type='virtio-serial' controller='0' bus='0' port='1'/>\n</channel>\n";
+        assert_eq!(rt(x, ChrKind::Channel, false), x);
+        let f =
+            "<serial type='file'>\n  <source path='/tmp/log'/>\n  <target port='0'/>\n</serial>\n";
+        assert_eq!(rt(f, ChrKind::Serial, false), f);
+    }
+
+    #[test]
+    fn bad_type() {
+        let e = parse_document("<serial type='nmdm'/>").unwrap();
+        assert!(CharDev::parse(&e, ChrKind::Serial, 0).is_err());
+    }
+}

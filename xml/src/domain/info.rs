@@ -1,0 +1,256 @@
+//! Per-device information shared by all devices: boot order, alias, address.
+
+use crate::out::{Attrs, Out};
+use crate::tree::{num, num_auto, Element};
+use crate::XmlError;
+
+/// A device's guest bus address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// `type='pci'`.
+    Pci {
+        /// PCI domain.
+        domain: u32,
+        /// PCI bus.
+        bus: u32,
+        /// PCI slot.
+        slot: u32,
+        /// PCI function.
+        function: u32,
+        /// `multifunction='on|off'` when given.
+        multifunction: Option<String>,
+    },
+    /// `type='drive'`.
+    Drive {
+        /// Controller index.
+        controller: u32,
+        /// Bus.
+        bus: u32,
+        /// Target.
+        target: u32,
+        /// Unit.
+        unit: u32,
+    },
+    /// `type='virtio-serial'`.
+    VirtioSerial {
+        /// Controller index.
+        controller: u32,
+        /// Bus.
+        bus: u32,
+        /// Port.
+        port: u32,
+    },
+    /// `type='usb'`.
+    Usb {
+        /// Bus.
+        bus: u32,
+        /// Port path such as `1` or `1.2`.
+        port: Option<String>,
+    },
+    /// `type='isa'`.
+    Isa {
+        /// I/O base.
+        iobase: Option<u32>,
+        /// IRQ.
+        irq: Option<u32>,
+    },
+}
+
+/// Boot order, alias and address of a device.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeviceInfo {
+    /// `<boot order='N'/>` (disks and interfaces).
+    pub boot_order: Option<u32>,
+    /// `<alias name='...'/>`.
+    pub alias: Option<String>,
+    /// `<address .../>`.
+    pub address: Option<Address>,
+}
+
+/// Element names consumed by [`DeviceInfo::parse`].
+pub const INFO_CHILDREN: [&str; 3] = ["boot", "alias", "address"];
+
+fn hex_attr(e: &Element, path: &str, name: &str) -> Result<u32, XmlError> {
+    let p = format!("{path}/address/@{name}");
+    match e.attr(name) {
+        Some(v) => {
+            num_auto(&p, v).and_then(|n| u32::try_from(n).map_err(|_| XmlError::invalid(&p, v)))
+        }
+        None => Ok(0),
+    }
+}
+
+fn dec_attr(e: &Element, path: &str, name: &str) -> Result<u32, XmlError> {
+    match e.attr(name) {
+        Some(v) => num(&format!("{path}/address/@{name}"), v),
+        None => Ok(0),
+    }
+}
+
+impl Address {
+    /// Parses an `<address>` element.
+    pub fn parse(e: &Element, path: &str) -> Result<Address, XmlError> {
+        let t = e
+            .attr("type")
+            .ok_or_else(|| XmlError::MissingElement(format!("{path}/address/@type")))?;
+        Ok(match t {
+            "pci" => Address::Pci {
+                domain: hex_attr(e, path, "domain")?,
+                bus: hex_attr(e, path, "bus")?,
+                slot: hex_attr(e, path, "slot")?,
+                function: hex_attr(e, path, "function")?,
+                multifunction: e.attr_s("multifunction"),
+            },
+            "drive" => Address::Drive {
+                controller: dec_attr(e, path, "controller")?,
+                bus: dec_attr(e, path, "bus")?,
+                target: dec_attr(e, path, "target")?,
+                unit: dec_attr(e, path, "unit")?,
+            },
+            "virtio-serial" => Address::VirtioSerial {
+                controller: dec_attr(e, path, "controller")?,
+                bus: dec_attr(e, path, "bus")?,
+                port: dec_attr(e, path, "port")?,
+            },
+            "usb" => Address::Usb {
+                bus: dec_attr(e, path, "bus")?,
+                port: e.attr_s("port"),
+            },
+            "isa" => Address::Isa {
+                iobase: e
+                    .attr("iobase")
+                    .map(|_| hex_attr(e, path, "iobase"))
+                    .transpose()?,
+                irq: e
+                    .attr("irq")
+                    .map(|_| hex_attr(e, path, "irq"))
+                    .transpose()?,
+            },
+            other => return Err(XmlError::invalid(format!("{path}/address/@type"), other)),
+        })
+    }
+
+    /// Writes the `<address .../>` element.
+    pub fn write(&self, out: &mut Out) {
+        let a = match self {
+            Address::Pci {
+                domain,
+                bus,
+                slot,
+                function,
+                multifunction,
+            } => Attrs::new()
+                .add("type", "pci")
+                .add("domain", format!("0x{domain:04x}"))
+                .add("bus", format!("0x{bus:02x}"))
+                .add("slot", format!("0x{slot:02x}"))
+                .add("function", format!("0x{function:x}"))
+                .opt("multifunction", multifunction.as_ref()),
+            Address::Drive {
+                controller,
+                bus,
+                target,
+                unit,
+            } => Attrs::new()
+                .add("type", "drive")
+                .add("controller", controller)
+                .add("bus", bus)
+                .add("target", target)
+                .add("unit", unit),
+            Address::VirtioSerial {
+                controller,
+                bus,
+                port,
+            } => Attrs::new()
+                .add("type", "virtio-serial")
+                .add("controller", controller)
+                .add("bus", bus)
+                .add("port", port),
+            Address::Usb { bus, port } => Attrs::new()
+                .add("type", "usb")
+                .add("bus", bus)
+                .opt("port", port.as_ref()),
+            Address::Isa { iobase, irq } => Attrs::new()
+                .add("type", "isa")
+                .opt("iobase", iobase.map(|v| format!("0x{v:x}")))
+                .opt("irq", irq.map(|v| format!("0x{v:x}"))),
+        };
+        out.empty("address", &a);
+    }
+}
+
+impl DeviceInfo {
+    /// Reads `<boot>`, `<alias>` and `<address>` children of a device.
+    pub fn parse(e: &Element, path: &str) -> Result<DeviceInfo, XmlError> {
+        let boot_order = match e.child("boot") {
+            Some(b) => Some(
+                b.attr_num(&format!("{path}/boot"), "order")?
+                    .ok_or_else(|| XmlError::MissingElement(format!("{path}/boot/@order")))?,
+            ),
+            None => None,
+        };
+        Ok(DeviceInfo {
+            boot_order,
+            alias: e.child("alias").and_then(|a| a.attr_s("name")),
+            address: e
+                .child("address")
+                .map(|a| Address::parse(a, path))
+                .transpose()?,
+        })
+    }
+
+    /// Writes boot order (when `allow_boot`), alias and address.
+    pub fn write(&self, out: &mut Out, allow_boot: bool) {
+        if allow_boot {
+            if let Some(o) = self.boot_order {
+                out.empty("boot", &Attrs::new().add("order", o));
+            }
+        }
+        if let Some(a) = &self.alias {
+            out.empty("alias", &Attrs::new().add("name", a));
+        }
+        if let Some(a) = &self.address {
+            a.write(out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::parse_document;
+
+    fn roundtrip(xml: &str) -> String {
+        let e = parse_document(xml).unwrap();
+        let a = Address::parse(&e, "disk").unwrap();
+        let mut o = Out::new();
+        a.write(&mut o);
+        o.finish()
+    }
+
+    #[test]
+    fn pci_normalised() {
+        assert_eq!(
+            roundtrip("<address type='pci' domain='0x0000' bus='0x00' slot='0x1' function='0x0'/>"),
+            "<address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x0'/>\n"
+        );
+    }
+
+    #[test]
+    fn other_types() {
+        let d = "<address type='drive' controller='0' bus='0' target='0' unit='1'/>\n";
+        assert_eq!(roundtrip(d), d);
+        let v = "<address type='virtio-serial' controller='0' bus='0' port='1'/>\n";
+        assert_eq!(roundtrip(v), v);
+        let u = "<address type='usb' bus='0' port='1'/>\n";
+        assert_eq!(roundtrip(u), u);
+    }
+
+    #[test]
+    fn bad_address() {
+        let e = parse_document("<address type='ccw'/>").unwrap();
+        assert!(Address::parse(&e, "disk").is_err());
+        let e = parse_document("<address type='pci' slot='zz'/>").unwrap();
+        assert!(Address::parse(&e, "disk").is_err());
+    }
+}

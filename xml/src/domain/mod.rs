@@ -1,0 +1,723 @@
+//! Domain (virtual machine) XML: `<domain>`.
+
+mod chardev;
+mod disk;
+mod info;
+mod misc;
+mod os;
+
+pub use chardev::{CharDev, ChrKind};
+pub use disk::{normalize_mac, random_mac, Controller, Disk, DiskDriver, Interface};
+pub use info::{Address, DeviceInfo};
+pub use misc::{Graphics, Input, MemBalloon, Rng, Video, Watchdog};
+pub use os::{ClockDef, CpuDef, Feature, Loader, Nvram, OsDef, Timer};
+
+use crate::out::{Attrs, Out};
+use crate::tree::{num, parse_root, Element};
+use crate::units::to_kib;
+use crate::{Uuid, XmlError};
+
+/// Namespace of the test driver's private elements.
+pub const TEST_NS: &str = "http://libvirt.org/schemas/domain/test/1.0";
+
+/// One device under `<devices>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Device {
+    /// `<disk>`.
+    Disk(Disk),
+    /// `<controller>`.
+    Controller(Controller),
+    /// `<interface>`.
+    Interface(Interface),
+    /// `<serial>`, `<parallel>`, `<console>`, `<channel>`.
+    Chr(CharDev),
+    /// `<input>`.
+    Input(Input),
+    /// `<graphics>`.
+    Graphics(Graphics),
+    /// `<video>`.
+    Video(Video),
+    /// `<watchdog>`.
+    Watchdog(Watchdog),
+    /// `<memballoon>`.
+    MemBalloon(MemBalloon),
+    /// `<rng>`.
+    Rng(Rng),
+}
+
+impl Device {
+    /// Rank in libvirt's `<devices>` output order.
+    fn rank(&self) -> u8 {
+        match self {
+            Device::Disk(_) => 0,
+            Device::Controller(_) => 1,
+            Device::Interface(_) => 2,
+            Device::Chr(c) => match c.kind {
+                ChrKind::Serial => 3,
+                ChrKind::Parallel => 4,
+                ChrKind::Console => 5,
+                ChrKind::Channel => 6,
+            },
+            Device::Input(_) => 7,
+            Device::Graphics(_) => 8,
+            Device::Video(_) => 9,
+            Device::Watchdog(_) => 10,
+            Device::MemBalloon(_) => 11,
+            Device::Rng(_) => 12,
+        }
+    }
+
+    fn write(&self, out: &mut Out, live: bool) {
+        match self {
+            Device::Disk(d) => d.write(out),
+            Device::Controller(c) => c.write(out),
+            Device::Interface(i) => i.write(out),
+            Device::Chr(c) => c.write(out, live),
+            Device::Input(i) => i.write(out),
+            Device::Graphics(g) => g.write(out, live),
+            Device::Video(v) => v.write(out),
+            Device::Watchdog(w) => w.write(out),
+            Device::MemBalloon(m) => m.write(out),
+            Device::Rng(r) => r.write(out),
+        }
+    }
+}
+
+/// A domain definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainDef {
+    /// `<domain type>`: test, kvm, qemu, xen, ...
+    pub domain_type: String,
+    /// `<name>`.
+    pub name: String,
+    /// `<uuid>`, generated when absent.
+    pub uuid: Uuid,
+    /// `<title>`.
+    pub title: Option<String>,
+    /// `<description>`.
+    pub description: Option<String>,
+    /// `<metadata>` preserved as a raw element tree.
+    pub metadata: Option<Element>,
+    /// `<memory>` in KiB.
+    pub memory_kib: u64,
+    /// `<currentMemory>` in KiB (defaults to, and is capped at, `memory_kib`).
+    pub current_memory_kib: u64,
+    /// `<vcpu>` maximum.
+    pub vcpus: u32,
+    /// `<vcpu current>`, defaults to `vcpus`.
+    pub current_vcpus: u32,
+    /// `<vcpu placement>` (static or auto).
+    pub vcpu_placement: String,
+    /// `<vcpu cpuset>`.
+    pub cpuset: Option<String>,
+    /// `<resource><partition>`.
+    pub resource_partition: Option<String>,
+    /// `<os><type>` text: hvm, xen, linux, exe.
+    pub os_type: String,
+    /// `<os><type arch>`.
+    pub arch: Option<String>,
+    /// `<os><type machine>`.
+    pub machine: Option<String>,
+    /// The rest of `<os>`.
+    pub os: OsDef,
+    /// `<features>` flags in libvirt order.
+    pub features: Vec<Feature>,
+    /// `<cpu>`.
+    pub cpu: Option<CpuDef>,
+    /// `<clock>`.
+    pub clock: ClockDef,
+    /// `<on_poweroff>`.
+    pub on_poweroff: String,
+    /// `<on_reboot>`.
+    pub on_reboot: String,
+    /// `<on_crash>`.
+    pub on_crash: String,
+    /// `<devices><emulator>`.
+    pub emulator: Option<String>,
+    /// Devices in document order (formatted in libvirt's category order).
+    pub devices: Vec<Device>,
+    /// Test driver `<test:runstate>` (initial state for test:/// node files).
+    pub test_runstate: Option<u32>,
+}
+
+const ROOT_CHILDREN: [&str; 17] = [
+    "name",
+    "uuid",
+    "title",
+    "description",
+    "metadata",
+    "memory",
+    "currentMemory",
+    "vcpu",
+    "resource",
+    "os",
+    "features",
+    "cpu",
+    "clock",
+    "on_poweroff",
+    "on_reboot",
+    "on_crash",
+    "devices",
+];
+
+fn lifecycle(e: &Element, name: &str, default: &str, crash: bool) -> Result<String, XmlError> {
+    let v = e.child_text(name).unwrap_or_else(|| default.to_string());
+    let ok = matches!(
+        v.as_str(),
+        "destroy" | "restart" | "preserve" | "rename-restart"
+    ) || (crash && matches!(v.as_str(), "coredump-destroy" | "coredump-restart"));
+    if !ok {
+        return Err(XmlError::invalid(format!("domain/{name}"), v));
+    }
+    Ok(v)
+}
+
+fn memory(e: &Element, name: &str) -> Result<Option<u64>, XmlError> {
+    e.child(name)
+        .map(|m| to_kib(&format!("domain/{name}"), &m.text, m.attr("unit")))
+        .transpose()
+}
+
+impl DomainDef {
+    /// Parses a `<domain>` document.
+    pub fn parse(xml: &str) -> Result<DomainDef, XmlError> {
+        let root = parse_root(xml, "domain")?;
+        DomainDef::from_element(&root)
+    }
+
+    /// Builds a definition from an already parsed `<domain>` element.
+    pub fn from_element(e: &Element) -> Result<DomainDef, XmlError> {
+        check_root_children(e)?;
+        let domain_type = e
+            .attr_s("type")
+            .ok_or_else(|| XmlError::MissingElement("domain/@type".into()))?;
+        let name = e
+            .child_text("name")
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| XmlError::MissingElement("domain/name".into()))?;
+        let uuid = match e.child_text("uuid") {
+            Some(u) => Uuid::parse(&u).map_err(|_| XmlError::invalid("domain/uuid", u))?,
+            None => Uuid::random(),
+        };
+        let memory_kib =
+            memory(e, "memory")?.ok_or_else(|| XmlError::MissingElement("domain/memory".into()))?;
+        let current_memory_kib = memory(e, "currentMemory")?
+            .unwrap_or(memory_kib)
+            .min(memory_kib);
+        let os_el = e.req_child("domain", "os")?;
+        let os_type_el = os_el.req_child("domain/os", "type")?;
+        let mut d = DomainDef {
+            domain_type,
+            name,
+            uuid,
+            title: e.child_text_raw("title"),
+            description: e.child_text_raw("description"),
+            metadata: e.child("metadata").cloned(),
+            memory_kib,
+            current_memory_kib,
+            vcpus: 1,
+            current_vcpus: 1,
+            vcpu_placement: "static".into(),
+            cpuset: None,
+            resource_partition: e.child("resource").and_then(|r| r.child_text("partition")),
+            os_type: os_type_el.text.trim().to_string(),
+            arch: os_type_el.attr_s("arch"),
+            machine: os_type_el.attr_s("machine"),
+            os: OsDef::parse(os_el)?,
+            features: e
+                .child("features")
+                .map(os::parse_features)
+                .transpose()?
+                .unwrap_or_default(),
+            cpu: e.child("cpu").map(CpuDef::parse).transpose()?,
+            clock: e
+                .child("clock")
+                .map(ClockDef::parse)
+                .transpose()?
+                .unwrap_or_default(),
+            on_poweroff: lifecycle(e, "on_poweroff", "destroy", false)?,
+            on_reboot: lifecycle(e, "on_reboot", "restart", false)?,
+            on_crash: lifecycle(e, "on_crash", "destroy", true)?,
+            emulator: None,
+            devices: Vec::new(),
+            test_runstate: match e.child("test:runstate") {
+                Some(r) => Some(num("domain/test:runstate", &r.text)?),
+                None => None,
+            },
+        };
+        d.parse_vcpu(e)?;
+        if let Some(devs) = e.child("devices") {
+            d.emulator = devs.child_text("emulator");
+            d.devices = parse_devices(devs, d.os_type == "hvm")?;
+        }
+        d.apply_boot_default();
+        Ok(d)
+    }
+
+    fn parse_vcpu(&mut self, e: &Element) -> Result<(), XmlError> {
+        let Some(v) = e.child("vcpu") else {
+            return Ok(());
+        };
+        let p = "domain/vcpu";
+        self.vcpus = num(p, &v.text)?;
+        if self.vcpus == 0 {
+            return Err(XmlError::invalid(p, &v.text));
+        }
+        self.current_vcpus = v.attr_num(p, "current")?.unwrap_or(self.vcpus);
+        if self.current_vcpus == 0 || self.current_vcpus > self.vcpus {
+            return Err(XmlError::invalid(
+                format!("{p}/@current"),
+                self.current_vcpus.to_string(),
+            ));
+        }
+        if let Some(pl) = v.attr("placement") {
+            if !matches!(pl, "static" | "auto") {
+                return Err(XmlError::invalid(format!("{p}/@placement"), pl));
+            }
+            self.vcpu_placement = pl.to_string();
+        }
+        self.cpuset = v.attr_s("cpuset");
+        Ok(())
+    }
+
+    /// libvirt boots from the first disk when an HVM guest names no boot device.
+    fn apply_boot_default(&mut self) {
+        let per_device = self.devices.iter().any(|d| match d {
+            Device::Disk(x) => x.info.boot_order.is_some(),
+            Device::Interface(x) => x.info.boot_order.is_some(),
+            _ => false,
+        });
+        if self.os_type == "hvm" && self.os.boot_devs.is_empty() && !per_device {
+            self.os.boot_devs.push("hd".into());
+        }
+    }
+
+    /// All disks.
+    pub fn disks(&self) -> impl Iterator<Item = &Disk> {
+        self.devices.iter().filter_map(|d| match d {
+            Device::Disk(x) => Some(x),
+            _ => None,
+        })
+    }
+
+    /// All network interfaces.
+    pub fn interfaces(&self) -> impl Iterator<Item = &Interface> {
+        self.devices.iter().filter_map(|d| match d {
+            Device::Interface(x) => Some(x),
+            _ => None,
+        })
+    }
+
+    /// Mutable access to all network interfaces.
+    pub fn interfaces_mut(&mut self) -> impl Iterator<Item = &mut Interface> {
+        self.devices.iter_mut().filter_map(|d| match d {
+            Device::Interface(x) => Some(x),
+            _ => None,
+        })
+    }
+
+    /// Formats the definition; `live_id` adds `id='N'` and runtime details.
+    pub fn to_xml(&self, live_id: Option<i32>) -> String {
+        let mut out = Out::new();
+        let attrs = Attrs::new()
+            .add("type", &self.domain_type)
+            .opt("id", live_id)
+            .opt("xmlns:test", self.test_runstate.map(|_| TEST_NS));
+        out.open("domain", &attrs);
+        self.write_general(&mut out);
+        self.write_os(&mut out);
+        os::write_features(&mut out, &self.features);
+        if let Some(c) = &self.cpu {
+            c.write(&mut out);
+        }
+        self.clock.write(&mut out);
+        out.text("on_poweroff", &Attrs::new(), &self.on_poweroff);
+        out.text("on_reboot", &Attrs::new(), &self.on_reboot);
+        out.text("on_crash", &Attrs::new(), &self.on_crash);
+        self.write_devices(&mut out, live_id.is_some());
+        if let Some(r) = self.test_runstate {
+            out.text("test:runstate", &Attrs::new(), &r.to_string());
+        }
+        out.close("domain");
+        out.finish()
+    }
+
+    fn write_general(&self, out: &mut Out) {
+        out.text("name", &Attrs::new(), &self.name);
+        out.text("uuid", &Attrs::new(), &self.uuid.to_string());
+        out.opt_text("title", self.title.as_ref());
+        out.opt_text("description", self.description.as_ref());
+        if let Some(m) = &self.metadata {
+            m.write(out);
+        }
+        let kib = Attrs::new().add("unit", "KiB");
+        out.text("memory", &kib, &self.memory_kib.to_string());
+        out.text("currentMemory", &kib, &self.current_memory_kib.to_string());
+        let va = Attrs::new()
+            .add("placement", &self.vcpu_placement)
+            .opt("cpuset", self.cpuset.as_ref())
+            .opt(
+                "current",
+                (self.current_vcpus != self.vcpus).then_some(self.current_vcpus),
+            );
+        out.text("vcpu", &va, &self.vcpus.to_string());
+        if let Some(p) = &self.resource_partition {
+            out.open("resource", &Attrs::new());
+            out.text("partition", &Attrs::new(), p);
+            out.close("resource");
+        }
+    }
+
+    fn write_os(&self, out: &mut Out) {
+        out.open(
+            "os",
+            &Attrs::new().opt("firmware", self.os.firmware.as_ref()),
+        );
+        let ta = Attrs::new()
+            .opt("arch", self.arch.as_ref())
+            .opt("machine", self.machine.as_ref());
+        out.text("type", &ta, &self.os_type);
+        self.os.write_body(out);
+        out.close("os");
+    }
+
+    fn write_devices(&self, out: &mut Out, live: bool) {
+        out.open("devices", &Attrs::new());
+        out.opt_text("emulator", self.emulator.as_ref());
+        let mut sorted: Vec<&Device> = self.devices.iter().collect();
+        sorted.sort_by_key(|d| d.rank());
+        for d in sorted {
+            d.write(out, live);
+        }
+        out.close("devices");
+    }
+}
+
+fn check_root_children(e: &Element) -> Result<(), XmlError> {
+    for c in &e.children {
+        if !ROOT_CHILDREN.contains(&c.name.as_str()) && c.name != "test:runstate" {
+            return Err(XmlError::Unexpected(format!("domain/{}", c.name)));
+        }
+    }
+    Ok(())
+}
+
+const DEVICE_CHILDREN: [&str; 14] = [
+    "emulator",
+    "disk",
+    "controller",
+    "interface",
+    "serial",
+    "parallel",
+    "console",
+    "channel",
+    "input",
+    "graphics",
+    "video",
+    "watchdog",
+    "memballoon",
+    "rng",
+];
+
+fn parse_devices(devs: &Element, hvm: bool) -> Result<Vec<Device>, XmlError> {
+    devs.only_children("domain/devices", &DEVICE_CHILDREN)?;
+    let mut out = Vec::new();
+    let mut counts = [0u32; 4];
+    for c in &devs.children {
+        let d = match c.name.as_str() {
+            "disk" => Device::Disk(Disk::parse(c)?),
+            "controller" => {
+                let ty = c.attr("type").unwrap_or_default();
+                let n = out
+                    .iter()
+                    .filter(|d| matches!(d, Device::Controller(x) if x.controller_type == ty))
+                    .count() as u32;
+                Device::Controller(Controller::parse(c, n)?)
+            }
+            "interface" => Device::Interface(Interface::parse(c)?),
+            "serial" => chr(c, ChrKind::Serial, &mut counts[0])?,
+            "parallel" => chr(c, ChrKind::Parallel, &mut counts[1])?,
+            "console" => chr(c, ChrKind::Console, &mut counts[2])?,
+            "channel" => chr(c, ChrKind::Channel, &mut counts[3])?,
+            "input" => Device::Input(Input::parse(c, hvm)?),
+            "graphics" => Device::Graphics(Graphics::parse(c)?),
+            "video" => Device::Video(Video::parse(c)?),
+            "watchdog" => single(&out, c, Device::Watchdog(Watchdog::parse(c)?))?,
+            "memballoon" => single(&out, c, Device::MemBalloon(MemBalloon::parse(c)?))?,
+            "rng" => Device::Rng(Rng::parse(c)?),
+            _ => continue,
+        };
+        out.push(d);
+    }
+    Ok(out)
+}
+
+fn chr(e: &Element, kind: ChrKind, count: &mut u32) -> Result<Device, XmlError> {
+    let d = CharDev::parse(e, kind, *count)?;
+    *count += 1;
+    Ok(Device::Chr(d))
+}
+
+fn single(have: &[Device], e: &Element, d: Device) -> Result<Device, XmlError> {
+    if have.iter().any(|x| x.rank() == d.rank()) {
+        return Err(XmlError::Unexpected(format!(
+            "domain/devices/{} (only one is allowed)",
+            e.name
+        )));
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! fixture {
+        ($p:literal) => {
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shared/compat/",
+                $p
+            ))
+        };
+    }
+
+    /// Drops the `$ virsh ...` line and the trailing blank + `[exit=0]` lines.
+    pub(crate) fn strip_virsh(s: &str) -> String {
+        let body = s.split_once('\n').map(|x| x.1).unwrap_or("");
+        let end = body
+            .rfind("\n\n[exit=")
+            .expect("fixture has an exit marker");
+        format!("{}\n", &body[..end])
+    }
+
+    const DEFAULT_TEST_DOMAIN: &str = "<domain type='test'>
+  <name>test</name>
+  <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>
+  <memory>8388608</memory>
+  <currentMemory>2097152</currentMemory>
+  <vcpu>2</vcpu>
+  <os>
+    <type>hvm</type>
+  </os>
+  <devices>
+    <disk type='file' device='disk'>
+      <source file='/guest/diskimage1'/>
+      <target dev='vda' bus='virtio'/>
+      <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>
+    </disk>
+    <interface type='network'>
+      <mac address='aa:bb:cc:dd:ee:ff'/>
+      <source network='default' bridge='virbr0'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x1' function='0x0'/>
+    </interface>
+    <memballoon model='virtio'>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x2' function='0x0'/>
+    </memballoon>
+  </devices>
+</domain>";
+
+    #[test]
+    fn fixture_round_trip() {
+        let want = strip_virsh(fixture!("virsh-testdriver/dumpxml-test.txt"));
+        let d = DomainDef::parse(&want).unwrap();
+        assert_eq!(d.to_xml(Some(1)), want);
+        assert_eq!(d.name, "test");
+        assert_eq!(d.memory_kib, 8388608);
+        assert_eq!(d.current_memory_kib, 2097152);
+        assert_eq!((d.vcpus, d.current_vcpus), (2, 2));
+        let disk = d.disks().next().unwrap();
+        assert_eq!(
+            (disk.target_dev.as_str(), disk.source.as_deref()),
+            ("vda", Some("/guest/diskimage1"))
+        );
+        let nic = d.interfaces().next().unwrap();
+        assert_eq!(nic.mac, "aa:bb:cc:dd:ee:ff");
+        assert_eq!(nic.source.as_deref(), Some("default"));
+    }
+
+    #[test]
+    fn test_driver_default_becomes_fixture() {
+        let want = strip_virsh(fixture!("virsh-testdriver/dumpxml-test.txt"));
+        let mut d = DomainDef::parse(DEFAULT_TEST_DOMAIN).unwrap();
+        d.arch = Some("i686".into());
+        d.interfaces_mut().next().unwrap().target_dev = Some("testnet0".into());
+        assert_eq!(d.to_xml(Some(1)), want);
+        assert!(d.to_xml(None).starts_with("<domain type='test'>\n"));
+    }
+
+    #[test]
+    fn qemu_tiny_files() {
+        for xml in [fixture!("qemu/tiny-kvm.xml"), fixture!("qemu/tiny-tcg.xml")] {
+            let d = DomainDef::parse(xml).unwrap();
+            assert_eq!(d.memory_kib, 131072);
+            assert_eq!(d.machine.as_deref(), Some("pc"));
+            assert_eq!(d.emulator.as_deref(), Some("/usr/bin/qemu-system-x86_64"));
+            let out = d.to_xml(None);
+            assert!(out.contains("<memballoon model='none'/>"));
+            assert!(out.contains("<type arch='x86_64' machine='pc'>hvm</type>"));
+            assert!(out.contains("<on_reboot>destroy</on_reboot>"));
+            assert_eq!(DomainDef::parse(&out).unwrap(), d);
+        }
+    }
+
+    const FULL: &str = "<domain type='kvm'>
+  <name>full</name>
+  <uuid>11111111-2222-3333-4444-555555555555</uuid>
+  <title>A title</title>
+  <metadata>
+    <app:data xmlns:app='http://example.org/app'>
+      <app:item key='x'>v</app:item>
+    </app:data>
+  </metadata>
+  <memory unit='KiB'>1048576</memory>
+  <currentMemory unit='KiB'>524288</currentMemory>
+  <vcpu placement='static' current='1'>2</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>
+    <loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.fd</loader>
+    <nvram>/var/lib/libvirt/qemu/nvram/full_VARS.fd</nvram>
+    <kernel>/boot/vmlinuz</kernel>
+    <initrd>/boot/initrd.img</initrd>
+    <cmdline>console=ttyS0</cmdline>
+  </os>
+  <features>
+    <acpi/>
+    <apic/>
+  </features>
+  <cpu mode='host-passthrough' check='none' migratable='on'/>
+  <clock offset='utc'>
+    <timer name='rtc' tickpolicy='catchup'/>
+  </clock>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>coredump-destroy</on_crash>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2' cache='none' io='native'/>
+      <source file='/var/lib/libvirt/images/full.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+      <boot order='1'/>
+    </disk>
+    <disk type='file' device='cdrom'>
+      <driver name='qemu' type='raw'/>
+      <target dev='sda' bus='sata'/>
+      <readonly/>
+      <address type='drive' controller='0' bus='0' target='0' unit='0'/>
+    </disk>
+    <controller type='usb' index='0' model='qemu-xhci'/>
+    <interface type='user'>
+      <mac address='52:54:00:aa:bb:cc'/>
+      <model type='virtio'/>
+    </interface>
+    <interface type='network'>
+      <mac address='52:54:00:aa:bb:cd'/>
+      <source network='default'/>
+      <model type='e1000'/>
+      <boot order='2'/>
+    </interface>
+    <serial type='pty'>
+      <target port='0'/>
+    </serial>
+    <console type='pty'>
+      <target type='serial' port='0'/>
+    </console>
+    <channel type='unix'>
+      <source mode='bind' path='/run/ga.sock'/>
+      <target type='virtio' name='org.qemu.guest_agent.0'/>
+    </channel>
+    <input type='tablet' bus='usb'/>
+    <input type='keyboard' bus='ps2'/>
+    <graphics type='vnc' port='-1' autoport='yes'>
+      <listen type='address'/>
+    </graphics>
+    <video>
+      <model type='virtio' heads='1' primary='yes'/>
+    </video>
+    <watchdog model='i6300esb' action='poweroff'/>
+    <memballoon model='virtio'>
+      <stats period='10'/>
+    </memballoon>
+    <rng model='virtio'>
+      <backend model='random'>/dev/urandom</backend>
+    </rng>
+  </devices>
+</domain>
+";
+
+    #[test]
+    fn common_qemu_devices_round_trip() {
+        let d = DomainDef::parse(FULL).unwrap();
+        assert_eq!(d.to_xml(None), FULL);
+        assert_eq!(d.current_vcpus, 1);
+        assert_eq!(d.disks().count(), 2);
+        assert_eq!(d.interfaces().count(), 2);
+    }
+
+    #[test]
+    fn device_order_is_libvirts() {
+        let x = "<domain type='qemu'><name>o</name><memory>1024</memory><os><type>hvm</type></os>
+          <devices><memballoon model='none'/><input type='mouse'/><disk type='file'><target dev='vdb'/></disk></devices></domain>";
+        let out = DomainDef::parse(x).unwrap().to_xml(None);
+        let disk = out.find("<disk").unwrap();
+        let input = out.find("<input").unwrap();
+        let balloon = out.find("<memballoon").unwrap();
+        assert!(disk < input && input < balloon);
+        assert!(out.contains("<boot dev='hd'/>"));
+        assert!(out.contains("<clock offset='utc'/>"));
+    }
+
+    #[test]
+    fn memory_units() {
+        let x = |u: &str| {
+            format!("<domain type='test'><name>m</name><memory unit='{u}'>2</memory><os><type>hvm</type></os></domain>")
+        };
+        assert_eq!(
+            DomainDef::parse(&x("GiB")).unwrap().memory_kib,
+            2 * 1024 * 1024
+        );
+        assert_eq!(DomainDef::parse(&x("MB")).unwrap().memory_kib, 1954);
+        assert_eq!(DomainDef::parse(&x("bytes")).unwrap().memory_kib, 1);
+        assert!(matches!(
+            DomainDef::parse(&x("furlong")),
+            Err(XmlError::InvalidValue { .. })
+        ));
+    }
+
+    #[test]
+    fn errors() {
+        let cases = [
+            ("<domain type='test'><memory>1</memory><os><type>hvm</type></os></domain>", XmlError::MissingElement("domain/name".into())),
+            ("<domain type='test'><name>x</name><os><type>hvm</type></os></domain>", XmlError::MissingElement("domain/memory".into())),
+            ("<domain type='test'><name>x</name><memory>1</memory></domain>", XmlError::MissingElement("domain/os".into())),
+            ("<domain type='test'><name>x</name><memory>1</memory><os><type>hvm</type></os><devices><hostdev/></devices></domain>", XmlError::Unexpected("domain/devices/hostdev".into())),
+            ("<domain type='test'><name>x</name><memory>1</memory><os><type>hvm</type></os><seclabel/></domain>", XmlError::Unexpected("domain/seclabel".into())),
+        ];
+        for (xml, want) in cases {
+            assert_eq!(DomainDef::parse(xml), Err(want), "{xml}");
+        }
+        assert!(matches!(
+            DomainDef::parse("<domain"),
+            Err(XmlError::Malformed(_))
+        ));
+        assert!(matches!(
+            DomainDef::parse("<network/>"),
+            Err(XmlError::Unexpected(_))
+        ));
+        let bad_vcpu = "<domain type='test'><name>x</name><memory>1</memory><vcpu current='3'>2</vcpu><os><type>hvm</type></os></domain>";
+        assert!(matches!(
+            DomainDef::parse(bad_vcpu),
+            Err(XmlError::InvalidValue { .. })
+        ));
+    }
+
+    #[test]
+    fn missing_uuid_generated_and_runstate() {
+        let x = "<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'><test:runstate>3</test:runstate><name>r</name><memory>1</memory><os><type>hvm</type></os></domain>";
+        let d = DomainDef::parse(x).unwrap();
+        assert_ne!(d.uuid, Uuid::default());
+        assert_eq!(d.test_runstate, Some(3));
+        assert_eq!(DomainDef::parse(&d.to_xml(None)).unwrap(), d);
+    }
+}
