@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod dispatch;
+pub mod elf;
 pub mod events;
 pub mod host;
 pub mod loader;

@@ -64,8 +64,18 @@ impl std::fmt::Debug for LoadedModule {
     }
 }
 
-fn first_line(s: &str) -> String {
-    s.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("unknown error").chars().take(200).collect()
+/// abi_stable's multi-line error text folded into one line.
+fn one_line(s: &str) -> String {
+    let folded = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut line: String = folded.chars().take(240).collect();
+    if line.len() < folded.len() {
+        line.push('…');
+    }
+    if line.is_empty() {
+        "unknown error".into()
+    } else {
+        line
+    }
 }
 
 /// Converts an envelope reply into bytes or a remote error.
@@ -88,7 +98,7 @@ fn classify(path: &Path, err: abi_stable::library::LibraryError) -> LoadError {
     let p = path.display().to_string();
     match err {
         E::OpenError { .. } | E::GetSymbolError { .. } => {
-            LoadError::NotAModule { path: p, reason: first_line(&detail), detail }
+            LoadError::NotAModule { path: p, reason: one_line(&detail), detail }
         }
         E::InvalidAbiHeader(_) | E::InvalidCAbi { .. } => {
             LoadError::Incompatible { path: p, host: env_version(), reason: "the abi_stable header differs".into(), detail }
@@ -103,6 +113,9 @@ fn classify(path: &Path, err: abi_stable::library::LibraryError) -> LoadError {
     }
 }
 
+/// The plugin-api ABI (major, minor) this host implements.
+pub const HOST_ABI: (u32, u32) = (rvirt_plugin_api::ABI_MAJOR, rvirt_plugin_api::ABI_MINOR);
+
 fn env_version() -> String {
     format!("{}.{}", rvirt_plugin_api::ABI_MAJOR, rvirt_plugin_api::ABI_MINOR)
 }
@@ -110,6 +123,8 @@ fn env_version() -> String {
 /// Loads and describes one module file. `token` identifies it in host-service calls.
 pub fn load_module(path: &Path, token: u64) -> Result<LoadedModule, LoadError> {
     let p = path.display().to_string();
+    crate::elf::check_file(path)
+        .map_err(|e| LoadError::NotAModule { path: p.clone(), reason: e.to_string(), detail: String::new() })?;
     let header = lib_header_from_path(path).map_err(|e| classify(path, e))?;
     let root = header.init_root_module::<ModuleRootRef>().map_err(|e| classify(path, e))?;
     (root.attach_host())(crate::host::services(), token);

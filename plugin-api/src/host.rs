@@ -39,7 +39,7 @@ pub fn host_call(kind: u32, payload: &[u8]) -> Result<Vec<u8>, RemoteError> {
     };
     match (host.host_call)(*token, kind, RSlice::from_slice(payload)) {
         RResult::ROk(v) => Ok(v.into_vec()),
-        RResult::RErr(e) => Err(rvirt_protocol::xdr::from_bytes(&e).unwrap_or_else(|x| RemoteError::from(x))),
+        RResult::RErr(e) => Err(rvirt_protocol::xdr::from_bytes(&e).unwrap_or_else(RemoteError::from)),
     }
 }
 

@@ -124,7 +124,7 @@ impl Daemon {
     }
 
     /// Sends SIGTERM and waits for a clean exit; returns the exit status code.
-    pub fn stop(mut self) -> Option<i32> {
+    pub fn stop(&mut self) -> Option<i32> {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -139,6 +139,66 @@ impl Daemon {
 }
 
 impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A real libvirtd 9.0 with a private socket directory, as a comparison peer. `None`
+/// (locally) when libvirtd is not installed; under CI that is a failure.
+pub struct Libvirtd {
+    pub dir: TempDir,
+    pub child: Child,
+}
+
+impl Libvirtd {
+    pub fn start() -> Option<Libvirtd> {
+        if !require_peer("libvirtd (libvirt-daemon)", have_program("/usr/sbin/libvirtd")) {
+            return None;
+        }
+        let dir = TempDir::new("libvirtd");
+        let conf = dir.0.join("libvirtd.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "unix_sock_dir = \"{d}/run\"\nunix_sock_rw_perms = \"0700\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\nlisten_tls = 0\nlisten_tcp = 0\n",
+                d = dir.0.display()
+            ),
+        )
+        .expect("write libvirtd.conf");
+        let child = Command::new("/usr/sbin/libvirtd")
+            .arg("--config")
+            .arg(&conf)
+            .arg("--pid-file")
+            .arg(dir.0.join("libvirtd.pid"))
+            .env("LIBVIRT_LOG_OUTPUTS", format!("3:file:{}/libvirtd.log", dir.0.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn libvirtd");
+        let l = Libvirtd { dir, child };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if std::os::unix::net::UnixStream::connect(l.socket()).is_ok() {
+                return Some(l);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("libvirtd did not start; see {}/libvirtd.log", l.dir.0.display());
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.dir.0.join("run/libvirt-sock")
+    }
+
+    pub fn uri(&self, driver: &str, path: &str) -> String {
+        format!("{driver}+unix:///{path}?socket={}", self.socket().display())
+    }
+}
+
+impl Drop for Libvirtd {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -1,0 +1,58 @@
+//! What every connection kind shares: the state it works on and its event registration.
+
+use std::sync::Arc;
+
+use crate::error::TestResult;
+use crate::events::Event;
+use crate::state::{Driver, Inner, Listener};
+
+/// One open connection of some driver kind.
+#[derive(Debug)]
+pub struct Conn {
+    pub drv: Arc<Driver>,
+    pub listener: Listener,
+}
+
+impl Conn {
+    /// Registers the connection for events of its kind.
+    pub fn open(drv: Arc<Driver>, listener: Listener) -> Conn {
+        drv.add_listener(listener);
+        Conn { drv, listener }
+    }
+
+    pub fn close(&self) {
+        self.drv.remove_listener(self.listener);
+    }
+
+    pub fn read<R>(&self, f: impl FnOnce(&Inner) -> TestResult<R>) -> TestResult<R> {
+        self.drv.read(f)
+    }
+
+    pub fn write<R>(
+        &self,
+        f: impl FnOnce(&mut Inner, &mut Vec<Event>) -> TestResult<R>,
+    ) -> TestResult<R> {
+        self.drv.write(f)
+    }
+}
+
+/// Implements `sdk::Connection` for a connection type wrapping a [`Conn`] in field `0`.
+macro_rules! impl_connection {
+    ($t:ty) => {
+        impl rvirt_plugin_api::sdk::Connection for $t {
+            fn call(
+                &self,
+                program: u32,
+                procedure: i32,
+                args: &[u8],
+            ) -> Result<Vec<u8>, rvirt_plugin_api::protocol::RemoteError> {
+                rvirt_plugin_api::sdk::dispatch_remote(self, program, procedure, args)
+            }
+
+            fn close(&self) {
+                self.0.close();
+            }
+        }
+    };
+}
+pub(crate) use impl_connection;

@@ -1,0 +1,563 @@
+//! Domain lookup and lifecycle: define, start, stop, pause, undefine, managed save.
+
+use rvirt_plugin_api::protocol::RemoteNonnullDomain;
+use rvirt_xml::domain::DomainDef;
+
+use crate::error::{check_flags, TestError, TestResult};
+use crate::events::{dom as ev, Event};
+use crate::state::{dstate, Domain, Inner};
+
+/// `virDomainRunningReason` / `virDomainShutoffReason` / `virDomainPausedReason` values used here.
+pub mod reason {
+    pub const RUNNING_BOOTED: i32 = 1;
+    pub const RUNNING_FROM_SNAPSHOT: i32 = 4;
+    pub const RUNNING_UNPAUSED: i32 = 5;
+    pub const PAUSED_USER: i32 = 1;
+    pub const PAUSED_FROM_SNAPSHOT: i32 = 7;
+    pub const SHUTOFF_SHUTDOWN: i32 = 1;
+    pub const SHUTOFF_DESTROYED: i32 = 2;
+    pub const SHUTOFF_SAVED: i32 = 5;
+    pub const SHUTOFF_FROM_SNAPSHOT: i32 = 9;
+}
+
+const DEFINE_VALIDATE: u32 = 1;
+const START_VALIDATE: u32 = 1 << 4;
+const UNDEFINE_MANAGED_SAVE: u32 = 1;
+const UNDEFINE_SNAPSHOTS_METADATA: u32 = 2;
+const DESTROY_GRACEFUL: u32 = 1;
+const REBOOT_ALL: u32 = 0x1f;
+const SAVE_ALL: u32 = 0x7;
+
+/// The wire reference of a domain.
+pub fn dom_ref(d: &Domain) -> RemoteNonnullDomain {
+    RemoteNonnullDomain {
+        name: d.def.name.clone(),
+        uuid: d.def.uuid.0,
+        id: d.id,
+    }
+}
+
+fn uuid_text(u: &[u8; 16]) -> String {
+    rvirt_xml::Uuid(*u).to_string()
+}
+
+/// Index of the domain a reference names (matched by UUID, like libvirt).
+pub fn index(s: &Inner, r: &RemoteNonnullDomain) -> TestResult<usize> {
+    s.domains
+        .iter()
+        .position(|d| d.def.uuid.0 == r.uuid)
+        .ok_or_else(|| {
+            TestError::NoDomainUuid {
+                uuid: uuid_text(&r.uuid),
+                name: r.name.clone(),
+            }
+            .into()
+        })
+}
+
+pub fn find<'a>(s: &'a Inner, r: &RemoteNonnullDomain) -> TestResult<&'a Domain> {
+    Ok(&s.domains[index(s, r)?])
+}
+
+pub fn find_mut<'a>(s: &'a mut Inner, r: &RemoteNonnullDomain) -> TestResult<&'a mut Domain> {
+    let i = index(s, r)?;
+    Ok(&mut s.domains[i])
+}
+
+pub fn lookup_by_name(s: &Inner, name: &str) -> TestResult<RemoteNonnullDomain> {
+    s.domains
+        .iter()
+        .find(|d| d.def.name == name)
+        .map(dom_ref)
+        .ok_or_else(|| TestError::NoDomain.into())
+}
+
+pub fn lookup_by_uuid(s: &Inner, uuid: &[u8; 16]) -> TestResult<RemoteNonnullDomain> {
+    s.domains
+        .iter()
+        .find(|d| d.def.uuid.0 == *uuid)
+        .map(dom_ref)
+        .ok_or_else(|| TestError::NoDomain.into())
+}
+
+pub fn lookup_by_id(s: &Inner, id: i32) -> TestResult<RemoteNonnullDomain> {
+    s.domains
+        .iter()
+        .find(|d| d.is_active() && d.id == id)
+        .map(dom_ref)
+        .ok_or_else(|| TestError::NoDomain.into())
+}
+
+fn parse(xml: &str) -> TestResult<DomainDef> {
+    let def = DomainDef::parse(xml).map_err(TestError::from)?;
+    if def.name.contains('\n') {
+        return Err(TestError::Xml(rvirt_xml::XmlError::InvalidValue {
+            element: "name".into(),
+            value: def.name.clone(),
+        })
+        .into());
+    }
+    Ok(def)
+}
+
+/// Where a new definition goes: an existing domain (same UUID and name) or a new slot.
+/// Refuses name/UUID clashes with libvirt's texts.
+fn slot_for(s: &Inner, def: &DomainDef, check_live: bool) -> TestResult<Option<usize>> {
+    if let Some(i) = s.domains.iter().position(|d| d.def.uuid == def.uuid) {
+        let d = &s.domains[i];
+        if d.def.name != def.name {
+            let msg = format!(
+                "domain '{}' is already defined with uuid {}",
+                d.def.name, d.def.uuid
+            );
+            return Err(TestError::ConfFailed(msg).into());
+        }
+        if check_live && d.is_active() {
+            return Err(TestError::ConfInvalid(format!(
+                "domain '{}' is already active",
+                d.def.name
+            ))
+            .into());
+        }
+        return Ok(Some(i));
+    }
+    if let Some(d) = s.domains.iter().find(|d| d.def.name == def.name) {
+        let msg = format!(
+            "domain '{}' already exists with uuid {}",
+            def.name, d.def.uuid
+        );
+        return Err(TestError::ConfFailed(msg).into());
+    }
+    Ok(None)
+}
+
+/// DOMAIN_DEFINE_XML(_FLAGS).
+pub fn define(
+    s: &mut Inner,
+    evs: &mut Vec<Event>,
+    xml: &str,
+    flags: u32,
+) -> TestResult<RemoteNonnullDomain> {
+    check_flags(flags, DEFINE_VALIDATE, "testDomainDefineXMLFlags")?;
+    let def = parse(xml)?;
+    let (i, detail) = match slot_for(s, &def, false)? {
+        Some(i) => {
+            let d = &mut s.domains[i];
+            if d.is_active() {
+                d.new_def = Some(def);
+            } else {
+                d.def = def;
+            }
+            (i, ev::DEFINED_UPDATED)
+        }
+        None => {
+            s.domains.push(Domain::new(def));
+            (s.domains.len() - 1, ev::DEFINED_ADDED)
+        }
+    };
+    let d = &mut s.domains[i];
+    d.persistent = true;
+    let r = dom_ref(d);
+    evs.push(Event::Domain(r.clone(), ev::DEFINED, detail));
+    Ok(r)
+}
+
+/// Marks a domain running with a fresh id.
+pub fn start_state(s: &mut Inner, i: usize, state: i32, why: i32) {
+    let id = s.next_dom_id;
+    s.next_dom_id += 1;
+    let d = &mut s.domains[i];
+    d.state = state;
+    d.reason = why;
+    d.id = id;
+    if d.persistent && d.new_def.is_none() {
+        d.new_def = Some(d.def.clone());
+    }
+    d.managed_save = false;
+}
+
+/// Marks a domain shut off; the persistent definition becomes current again.
+pub fn stop_state(d: &mut Domain, why: i32) {
+    d.state = dstate::SHUTOFF;
+    d.reason = why;
+    d.id = -1;
+    if let Some(nd) = d.new_def.take() {
+        d.def = nd;
+    }
+}
+
+/// Stops domain `i`, queues STOPPED/detail and drops it when transient.
+fn stop_and_reap(s: &mut Inner, evs: &mut Vec<Event>, i: usize, why: i32, detail: i32) {
+    stop_state(&mut s.domains[i], why);
+    evs.push(Event::Domain(dom_ref(&s.domains[i]), ev::STOPPED, detail));
+    if !s.domains[i].persistent {
+        s.domains.remove(i);
+    }
+}
+
+/// DOMAIN_CREATE_XML: a transient (or existing inactive) domain, started.
+pub fn create_xml(
+    s: &mut Inner,
+    evs: &mut Vec<Event>,
+    xml: &str,
+    flags: u32,
+) -> TestResult<RemoteNonnullDomain> {
+    check_flags(flags, START_VALIDATE, "testDomainCreateXML")?;
+    let def = parse(xml)?;
+    let i = match slot_for(s, &def, true)? {
+        Some(i) => {
+            let d = &mut s.domains[i];
+            if !d.persistent {
+                return Err(TestError::ConfInvalid(format!(
+                    "domain '{}' is already being started",
+                    d.def.name
+                ))
+                .into());
+            }
+            d.new_def = Some(std::mem::replace(&mut d.def, def));
+            i
+        }
+        None => {
+            s.domains.push(Domain::new(def));
+            s.domains.len() - 1
+        }
+    };
+    start_state(s, i, dstate::RUNNING, reason::RUNNING_BOOTED);
+    let r = dom_ref(&s.domains[i]);
+    evs.push(Event::Domain(r.clone(), ev::STARTED, ev::STARTED_BOOTED));
+    Ok(r)
+}
+
+/// DOMAIN_CREATE(_WITH_FLAGS).
+pub fn create(
+    s: &mut Inner,
+    evs: &mut Vec<Event>,
+    r: &RemoteNonnullDomain,
+    flags: u32,
+) -> TestResult<RemoteNonnullDomain> {
+    check_flags(flags, 0, "testDomainCreateWithFlags")?;
+    let i = index(s, r)?;
+    if s.domains[i].state != dstate::SHUTOFF {
+        return Err(TestError::Internal(format!("Domain '{}' is already running", r.name)).into());
+    }
+    start_state(s, i, dstate::RUNNING, reason::RUNNING_BOOTED);
+    let r = dom_ref(&s.domains[i]);
+    evs.push(Event::Domain(r.clone(), ev::STARTED, ev::STARTED_BOOTED));
+    Ok(r)
+}
+
+fn require_active(d: &Domain) -> TestResult<()> {
+    if d.is_active() {
+        Ok(())
+    } else {
+        Err(TestError::NotRunning.into())
+    }
+}
+
+/// DOMAIN_DESTROY(_FLAGS).
+pub fn destroy(
+    s: &mut Inner,
+    evs: &mut Vec<Event>,
+    r: &RemoteNonnullDomain,
+    flags: u32,
+) -> TestResult<()> {
+    check_flags(flags, DESTROY_GRACEFUL, "testDomainDestroyFlags")?;
+    let i = index(s, r)?;
+    require_active(&s.domains[i])?;
+    stop_and_reap(s, evs, i, reason::SHUTOFF_DESTROYED, ev::STOPPED_DESTROYED);
+    Ok(())
+}
+
+/// What the guest does on power-off or reboot: `destroy`-like actions stop it.
+fn action_stops(action: &str) -> bool {
+    !matches!(action, "restart" | "rename-restart")
+}
+
+/// DOMAIN_SHUTDOWN(_FLAGS).
+pub fn shutdown(
+    s: &mut Inner,
+    evs: &mut Vec<Event>,
+    r: &RemoteNonnullDomain,
+    flags: u32,
+) -> TestResult<()> {
+    check_flags(flags, 0, "testDomainShutdownFlags")?;
+    let i = index(s, r)?;
+    if s.domains[i].state == dstate::SHUTOFF {
+        return Err(TestError::Internal(format!("domain '{}' not running", r.name)).into());
+    }
+    after_guest_action(s, evs, i, action_stops(&s.domains[i].def.on_poweroff));
+    Ok(())
+}
+
+/// DOMAIN_REBOOT.
+pub fn reboot(
+    s: &mut Inner,
+    evs: &mut Vec<Event>,
+    r: &RemoteNonnullDomain,
+    flags: u32,
+) -> TestResult<()> {
+    check_flags(flags, REBOOT_ALL, "testDomainReboot")?;
+    let i = index(s, r)?;
+    require_active(&s.domains[i])?;
+    after_guest_action(s, evs, i, action_stops(&s.domains[i].def.on_reboot));
+    Ok(())
+}
+
+fn after_guest_action(s: &mut Inner, evs: &mut Vec<Event>, i: usize, stops: bool) {
+    if stops {
+        stop_and_reap(s, evs, i, reason::SHUTOFF_SHUTDOWN, ev::STOPPED_SHUTDOWN);
+    } else {
+        let d = &mut s.domains[i];
+        d.state = dstate::RUNNING;
+        d.reason = reason::RUNNING_BOOTED;
+    }
+}
+
+/// DOMAIN_RESET.
+pub fn reset(s: &Inner, r: &RemoteNonnullDomain, flags: u32) -> TestResult<()> {
+    check_flags(flags, 0, "testDomainReset")?;
+    require_active(find(s, r)?)
+}
+
+/// DOMAIN_SUSPEND.
+pub fn suspend(s: &mut Inner, evs: &mut Vec<Event>, r: &RemoteNonnullDomain) -> TestResult<()> {
+    let d = find_mut(s, r)?;
+    if d.state == dstate::SHUTOFF || d.state == dstate::PAUSED {
+        return Err(TestError::Internal(format!("domain '{}' not running", r.name)).into());
+    }
+    d.state = dstate::PAUSED;
+    d.reason = reason::PAUSED_USER;
+    evs.push(Event::Domain(
+        dom_ref(d),
+        ev::SUSPENDED,
+        ev::SUSPENDED_PAUSED,
+    ));
+    Ok(())
+}
+
+/// DOMAIN_RESUME.
+pub fn resume(s: &mut Inner, evs: &mut Vec<Event>, r: &RemoteNonnullDomain) -> TestResult<()> {
+    let d = find_mut(s, r)?;
+    if d.state != dstate::PAUSED {
+        return Err(TestError::Internal(format!("domain '{}' not paused", r.name)).into());
+    }
+    d.state = dstate::RUNNING;
+    d.reason = reason::RUNNING_UNPAUSED;
+    evs.push(Event::Domain(dom_ref(d), ev::RESUMED, ev::RESUMED_UNPAUSED));
+    Ok(())
+}
+
+/// DOMAIN_UNDEFINE(_FLAGS).
+pub fn undefine(
+    s: &mut Inner,
+    evs: &mut Vec<Event>,
+    r: &RemoteNonnullDomain,
+    flags: u32,
+) -> TestResult<()> {
+    check_flags(
+        flags,
+        UNDEFINE_MANAGED_SAVE | UNDEFINE_SNAPSHOTS_METADATA,
+        "testDomainUndefineFlags",
+    )?;
+    let i = index(s, r)?;
+    let d = &mut s.domains[i];
+    if d.managed_save && flags & UNDEFINE_MANAGED_SAVE == 0 {
+        let msg = "Refusing to undefine while domain managed save image exists";
+        return Err(TestError::Invalid(msg.into()).into());
+    }
+    if !d.is_active() && !d.snapshots.is_empty() && flags & UNDEFINE_SNAPSHOTS_METADATA == 0 {
+        let msg = format!(
+            "cannot delete inactive domain with {} snapshots",
+            d.snapshots.len()
+        );
+        return Err(TestError::Invalid(msg).into());
+    }
+    evs.push(Event::Domain(dom_ref(d), ev::UNDEFINED, 0));
+    d.managed_save = false;
+    if d.is_active() {
+        d.persistent = false;
+        d.new_def = None;
+    } else {
+        s.domains.remove(i);
+    }
+    Ok(())
+}
+
+/// DOMAIN_MANAGED_SAVE.
+pub fn managed_save(
+    s: &mut Inner,
+    evs: &mut Vec<Event>,
+    r: &RemoteNonnullDomain,
+    flags: u32,
+) -> TestResult<()> {
+    check_flags(flags, SAVE_ALL, "testDomainManagedSave")?;
+    let i = index(s, r)?;
+    let d = &mut s.domains[i];
+    require_active(d)?;
+    if !d.persistent {
+        return Err(
+            TestError::Invalid("cannot do managed save for transient domain".into()).into(),
+        );
+    }
+    stop_state(d, reason::SHUTOFF_SAVED);
+    d.managed_save = true;
+    evs.push(Event::Domain(dom_ref(d), ev::STOPPED, ev::STOPPED_SAVED));
+    Ok(())
+}
+
+/// DOMAIN_HAS_MANAGED_SAVE_IMAGE.
+pub fn has_managed_save(s: &Inner, r: &RemoteNonnullDomain, flags: u32) -> TestResult<i32> {
+    check_flags(flags, 0, "testDomainHasManagedSaveImage")?;
+    Ok(find(s, r)?.managed_save as i32)
+}
+
+/// DOMAIN_MANAGED_SAVE_REMOVE.
+pub fn managed_save_remove(s: &mut Inner, r: &RemoteNonnullDomain, flags: u32) -> TestResult<()> {
+    check_flags(flags, 0, "testDomainManagedSaveRemove")?;
+    find_mut(s, r)?.managed_save = false;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Driver;
+
+    pub const XML: &str = "<domain type='test'><name>anchor1</name>\
+        <uuid>11111111-2222-3333-4444-555555555555</uuid><memory>1048576</memory><vcpu>1</vcpu>\
+        <os><type>hvm</type></os></domain>";
+
+    fn run<R>(
+        d: &Driver,
+        f: impl FnOnce(&mut Inner, &mut Vec<Event>) -> TestResult<R>,
+    ) -> (TestResult<R>, Vec<Event>) {
+        let mut out = Vec::new();
+        let r = d.write(|s, evs| {
+            let r = f(s, evs);
+            out = evs.clone();
+            r
+        });
+        (r, out)
+    }
+
+    #[test]
+    fn define_start_destroy_undefine() {
+        let d = Driver::new_default();
+        let (r, evs) = run(&d, |s, e| define(s, e, XML, 0));
+        let r = r.unwrap();
+        assert_eq!(r.id, -1);
+        assert_eq!(
+            evs,
+            [Event::Domain(r.clone(), ev::DEFINED, ev::DEFINED_ADDED)]
+        );
+        let (started, evs) = run(&d, |s, e| create(s, e, &r, 0));
+        let started = started.unwrap();
+        assert_eq!(started.id, 2);
+        assert_eq!(
+            evs[0],
+            Event::Domain(started.clone(), ev::STARTED, ev::STARTED_BOOTED)
+        );
+        let err = run(&d, |s, e| create(s, e, &r, 0)).0.unwrap_err();
+        assert_eq!(
+            err.text(),
+            "internal error: Domain 'anchor1' is already running"
+        );
+        run(&d, |s, e| destroy(s, e, &r, 0)).0.unwrap();
+        let err = run(&d, |s, e| destroy(s, e, &r, 0)).0.unwrap_err();
+        assert_eq!(
+            err.text(),
+            "Requested operation is not valid: domain is not running"
+        );
+        run(&d, |s, e| undefine(s, e, &r, 0)).0.unwrap();
+        let err = d.read(|s| lookup_by_name(s, "anchor1")).unwrap_err();
+        assert_eq!(err.code, 42);
+    }
+
+    #[test]
+    fn name_and_uuid_clashes() {
+        let d = Driver::new_default();
+        let other_uuid = XML.replace("<name>anchor1</name>", "<name>test</name>");
+        let err = run(&d, |s, e| define(s, e, &other_uuid, 0)).0.unwrap_err();
+        assert_eq!(
+            err.text(),
+            "operation failed: domain 'test' already exists with uuid 6695eb01-f6a4-8304-79aa-97f2502e193f"
+        );
+        run(&d, |s, e| define(s, e, XML, 0)).0.unwrap();
+        let renamed = XML.replace("anchor1", "anchor2");
+        let err = run(&d, |s, e| define(s, e, &renamed, 0)).0.unwrap_err();
+        assert_eq!(
+            err.text(),
+            "operation failed: domain 'anchor1' is already defined with uuid 11111111-2222-3333-4444-555555555555"
+        );
+    }
+
+    #[test]
+    fn redefine_running_domain_updates_config() {
+        let d = Driver::new_default();
+        let r = d.read(|s| lookup_by_name(s, "test")).unwrap();
+        let xml = d.read(|s| Ok(find(s, &r)?.def.to_xml(None))).unwrap();
+        let (_, evs) = run(&d, |s, e| {
+            define(s, e, &xml.replace("2097152", "1048576"), 0)
+        });
+        assert_eq!(
+            evs[0],
+            Event::Domain(r.clone(), ev::DEFINED, ev::DEFINED_UPDATED)
+        );
+        d.read(|s| {
+            let dom = find(s, &r)?;
+            assert_eq!(dom.def.current_memory_kib, 2097152);
+            assert_eq!(dom.persistent_def().current_memory_kib, 1048576);
+            Ok(())
+        })
+        .unwrap();
+        run(&d, |s, e| destroy(s, e, &r, 0)).0.unwrap();
+        assert_eq!(
+            d.read(|s| Ok(find(s, &r)?.def.current_memory_kib)).unwrap(),
+            1048576
+        );
+    }
+
+    #[test]
+    fn transient_domain_vanishes_on_destroy() {
+        let d = Driver::new_default();
+        let r = run(&d, |s, e| create_xml(s, e, XML, 0)).0.unwrap();
+        assert!(r.id > 0);
+        let (_, evs) = run(&d, |s, e| destroy(s, e, &r, 0));
+        let stopped = RemoteNonnullDomain {
+            id: -1,
+            ..r.clone()
+        };
+        assert_eq!(
+            evs[0],
+            Event::Domain(stopped, ev::STOPPED, ev::STOPPED_DESTROYED)
+        );
+        assert!(d.read(|s| lookup_by_name(s, "anchor1")).is_err());
+    }
+
+    #[test]
+    fn suspend_resume_and_managed_save() {
+        let d = Driver::new_default();
+        let r = d.read(|s| lookup_by_name(s, "test")).unwrap();
+        run(&d, |s, e| suspend(s, e, &r)).0.unwrap();
+        assert!(run(&d, |s, e| suspend(s, e, &r)).0.is_err());
+        run(&d, |s, e| resume(s, e, &r)).0.unwrap();
+        run(&d, |s, e| managed_save(s, e, &r, 0)).0.unwrap();
+        assert_eq!(d.read(|s| has_managed_save(s, &r, 0)).unwrap(), 1);
+        let err = run(&d, |s, e| undefine(s, e, &r, 0)).0.unwrap_err();
+        assert_eq!(err.code, 55);
+        run(&d, |s, e| undefine(s, e, &r, UNDEFINE_MANAGED_SAVE))
+            .0
+            .unwrap();
+    }
+
+    #[test]
+    fn unknown_flags_are_refused() {
+        let d = Driver::new_default();
+        let r = d.read(|s| lookup_by_name(s, "test")).unwrap();
+        let err = run(&d, |s, e| destroy(s, e, &r, 2)).0.unwrap_err();
+        assert_eq!(
+            err.text(),
+            "unsupported flags (0x2) in function testDomainDestroyFlags"
+        );
+    }
+}

@@ -1,0 +1,120 @@
+//! Errors of the test driver, each carrying libvirt's error code, domain and text.
+
+use rvirt_plugin_api::protocol::RemoteError;
+use rvirt_plugin_api::sdk::{code, domain};
+
+/// Everything a test-driver call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum TestError {
+    #[error("Domain not found")]
+    NoDomain,
+    #[error("Domain not found: no domain with matching uuid '{uuid}' ({name})")]
+    NoDomainUuid { uuid: String, name: String },
+    #[error("Requested operation is not valid: {0}")]
+    Invalid(String),
+    #[error("Requested operation is not valid: domain is not running")]
+    NotRunning,
+    #[error("internal error: {0}")]
+    Internal(String),
+    #[error("invalid argument: {0}")]
+    InvalidArg(String),
+    #[error("unsupported flags ({flags:#x}) in function {func}")]
+    Flags { flags: u32, func: &'static str },
+    #[error("operation failed: {0}")]
+    Failed(String),
+    #[error("operation failed: {0}")]
+    ConfFailed(String),
+    #[error("Requested operation is not valid: {0}")]
+    ConfInvalid(String),
+    #[error("XML error: {0}")]
+    Xml(#[from] rvirt_xml::XmlError),
+    #[error("Network not found: {0}")]
+    NoNetwork(String),
+    #[error("Storage pool not found: {0}")]
+    NoPool(String),
+    #[error("Storage volume not found: {0}")]
+    NoVol(String),
+    #[error("Node device not found: {0}")]
+    NoDevice(String),
+    #[error("Domain snapshot not found: {0}")]
+    NoSnapshot(String),
+    #[error("Operation not supported: {0}")]
+    Unsupported(String),
+    #[error("Failed to open file '{path}': {reason}")]
+    File { path: String, reason: String },
+}
+
+impl TestError {
+    fn code(&self) -> i32 {
+        match self {
+            TestError::NoDomain | TestError::NoDomainUuid { .. } => code::NO_DOMAIN,
+            TestError::Invalid(_) | TestError::NotRunning | TestError::ConfInvalid(_) => {
+                code::OPERATION_INVALID
+            }
+            TestError::Internal(_) => code::INTERNAL_ERROR,
+            TestError::InvalidArg(_) | TestError::Flags { .. } => code::INVALID_ARG,
+            TestError::Failed(_) | TestError::ConfFailed(_) => code::OPERATION_FAILED,
+            TestError::Xml(_) => code::XML_ERROR,
+            TestError::NoNetwork(_) => code::NO_NETWORK,
+            TestError::NoPool(_) => code::NO_STORAGE_POOL,
+            TestError::NoVol(_) => code::NO_STORAGE_VOL,
+            TestError::NoDevice(_) => code::NO_NODE_DEVICE,
+            TestError::NoSnapshot(_) => code::NO_DOMAIN_SNAPSHOT,
+            TestError::Unsupported(_) => code::OPERATION_UNSUPPORTED,
+            TestError::File { .. } => code::SYSTEM_ERROR,
+        }
+    }
+
+    fn domain(&self) -> i32 {
+        match self {
+            TestError::NotRunning
+            | TestError::ConfFailed(_)
+            | TestError::ConfInvalid(_)
+            | TestError::Xml(_) => domain::DOMAIN,
+            _ => domain::TEST,
+        }
+    }
+}
+
+impl From<TestError> for RemoteError {
+    fn from(e: TestError) -> RemoteError {
+        let text = e.to_string();
+        let mut r = RemoteError::new(e.code(), e.domain(), text.clone());
+        r.str1 = Some(text);
+        r
+    }
+}
+
+/// Result of every driver operation.
+pub type TestResult<T> = Result<T, RemoteError>;
+
+/// Refuses any flag outside `allowed`, like libvirt's flag check.
+pub fn check_flags(flags: u32, allowed: u32, func: &'static str) -> TestResult<()> {
+    let extra = flags & !allowed;
+    if extra != 0 {
+        return Err(TestError::Flags { flags: extra, func }.into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_error_text_matches_libvirt() {
+        let e = check_flags(0x8000_0001, 1, "testConnectListAllNodeDevices").unwrap_err();
+        assert_eq!(e.code, code::INVALID_ARG);
+        assert_eq!(
+            e.text(),
+            "unsupported flags (0x80000000) in function testConnectListAllNodeDevices"
+        );
+    }
+
+    #[test]
+    fn no_domain_matches_wire_capture() {
+        let e: RemoteError = TestError::NoDomain.into();
+        assert_eq!((e.code, e.domain), (42, 12));
+        assert_eq!(e.str1.as_deref(), Some("Domain not found"));
+    }
+}

@@ -1,0 +1,380 @@
+//! Domain snapshots: metadata only, as in libvirt's test driver.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rvirt_plugin_api::protocol::{RemoteNonnullDomain, RemoteNonnullDomainSnapshot};
+use rvirt_xml::domain::DomainDef;
+
+use crate::domain::{dom_ref, find, find_mut, index, reason, start_state, stop_state};
+use crate::error::{check_flags, TestError, TestResult};
+use crate::events::{dom as ev, Event};
+use crate::state::{dstate, Domain, Inner};
+
+/// One snapshot of a domain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub name: String,
+    pub description: Option<String>,
+    pub parent: Option<String>,
+    pub creation_time: u64,
+    /// Domain state when taken.
+    pub state: i32,
+    pub def: DomainDef,
+}
+
+const CREATE_REDEFINE: u32 = 1;
+const CREATE_CURRENT: u32 = 2;
+const CREATE_NO_METADATA: u32 = 4;
+const CREATE_HALT: u32 = 8;
+const CREATE_ALL: u32 = 0x3ff;
+const LIST_ROOTS: u32 = 1;
+const LIST_LEAVES: u32 = 4;
+const LIST_NO_LEAVES: u32 = 8;
+const LIST_ALL: u32 = 0x7ff;
+const REVERT_RUNNING: u32 = 1;
+const REVERT_PAUSED: u32 = 2;
+const REVERT_ALL: u32 = 0xf;
+const DELETE_CHILDREN: u32 = 1;
+const DELETE_CHILDREN_ONLY: u32 = 4;
+const DELETE_ALL: u32 = 0x7;
+
+fn snap_ref(d: &Domain, name: &str) -> RemoteNonnullDomainSnapshot {
+    RemoteNonnullDomainSnapshot {
+        name: name.to_string(),
+        dom: dom_ref(d),
+    }
+}
+
+/// Text of the first `<tag>` element, if any (snapshot input XML is tiny).
+fn element_text(xml: &str, tag: &str) -> Option<String> {
+    let head = xml.split("<domain ").next().unwrap_or(xml);
+    let start = head.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = head[start..].find(&format!("</{tag}>"))? + start;
+    Some(head[start..end].trim().to_string())
+}
+
+fn state_name(state: i32) -> &'static str {
+    match state {
+        dstate::RUNNING => "running",
+        dstate::PAUSED => "paused",
+        _ => "shutoff",
+    }
+}
+
+fn to_xml(d: &Domain, sn: &Snapshot) -> String {
+    let mut x = String::from("<domainsnapshot>\n");
+    x += &format!("  <name>{}</name>\n", sn.name);
+    if let Some(desc) = &sn.description {
+        x += &format!("  <description>{desc}</description>\n");
+    }
+    x += &format!("  <state>{}</state>\n", state_name(sn.state));
+    if let Some(p) = &sn.parent {
+        x += &format!("  <parent>\n    <name>{p}</name>\n  </parent>\n");
+    }
+    x += &format!("  <creationTime>{}</creationTime>\n", sn.creation_time);
+    let mem = if sn.state == dstate::SHUTOFF {
+        "no"
+    } else {
+        "internal"
+    };
+    x += &format!("  <memory snapshot='{mem}'/>\n");
+    for line in sn.def.to_xml(None).lines() {
+        x += &format!("  {line}\n");
+    }
+    if d.current_snapshot.as_deref() == Some(sn.name.as_str()) {
+        x += "  <active>1</active>\n";
+    }
+    x + "</domainsnapshot>\n"
+}
+
+fn find_snap<'a>(d: &'a Domain, name: &str) -> TestResult<&'a Snapshot> {
+    d.snapshots.iter().find(|s| s.name == name).ok_or_else(|| {
+        TestError::NoSnapshot(format!("no domain snapshot with matching name '{name}'")).into()
+    })
+}
+
+/// DOMAIN_SNAPSHOT_CREATE_XML.
+pub fn create(
+    s: &mut Inner,
+    evs: &mut Vec<Event>,
+    r: &RemoteNonnullDomain,
+    xml: &str,
+    flags: u32,
+) -> TestResult<RemoteNonnullDomainSnapshot> {
+    check_flags(flags, CREATE_ALL, "testDomainSnapshotCreateXML")?;
+    if !xml.contains("<domainsnapshot") {
+        return Err(TestError::Xml(rvirt_xml::XmlError::Unexpected(
+            "expected root element <domainsnapshot>".into(),
+        ))
+        .into());
+    }
+    let i = index(s, r)?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|t| t.as_secs())
+        .unwrap_or(0);
+    let d = &mut s.domains[i];
+    let name = element_text(xml, "name").unwrap_or_else(|| now.to_string());
+    if d.snapshots.iter().any(|x| x.name == name) {
+        return Err(TestError::Failed(format!("domain moment {name} already exists")).into());
+    }
+    let sn = Snapshot {
+        name: name.clone(),
+        description: element_text(xml, "description"),
+        parent: d.current_snapshot.clone(),
+        creation_time: now,
+        state: d.state,
+        def: d.def.clone(),
+    };
+    let out = snap_ref(d, &name);
+    if flags & CREATE_NO_METADATA == 0 {
+        d.snapshots.push(sn);
+        if flags & CREATE_REDEFINE == 0 || flags & CREATE_CURRENT != 0 {
+            d.current_snapshot = Some(name);
+        }
+    }
+    if flags & CREATE_HALT != 0 && d.is_active() {
+        stop_state(d, reason::SHUTOFF_FROM_SNAPSHOT);
+        evs.push(Event::Domain(
+            dom_ref(d),
+            ev::STOPPED,
+            ev::STOPPED_FROM_SNAPSHOT,
+        ));
+        if !d.persistent {
+            s.domains.remove(i);
+        }
+    }
+    Ok(out)
+}
+
+fn has_children(d: &Domain, name: &str) -> bool {
+    d.snapshots
+        .iter()
+        .any(|x| x.parent.as_deref() == Some(name))
+}
+
+fn listed(d: &Domain, flags: u32) -> TestResult<Vec<String>> {
+    check_flags(flags, LIST_ALL, "testDomainListAllSnapshots")?;
+    Ok(d.snapshots
+        .iter()
+        .filter(|x| flags & LIST_ROOTS == 0 || x.parent.is_none())
+        .filter(|x| flags & LIST_LEAVES == 0 || !has_children(d, &x.name))
+        .filter(|x| flags & LIST_NO_LEAVES == 0 || has_children(d, &x.name))
+        .map(|x| x.name.clone())
+        .collect())
+}
+
+pub fn list_all(
+    s: &Inner,
+    r: &RemoteNonnullDomain,
+    flags: u32,
+) -> TestResult<Vec<RemoteNonnullDomainSnapshot>> {
+    let d = find(s, r)?;
+    Ok(listed(d, flags)?.iter().map(|n| snap_ref(d, n)).collect())
+}
+
+pub fn names(s: &Inner, r: &RemoteNonnullDomain, max: i32, flags: u32) -> TestResult<Vec<String>> {
+    let mut v = listed(find(s, r)?, flags)?;
+    v.truncate(max.max(0) as usize);
+    Ok(v)
+}
+
+pub fn num(s: &Inner, r: &RemoteNonnullDomain, flags: u32) -> TestResult<i32> {
+    Ok(listed(find(s, r)?, flags)?.len() as i32)
+}
+
+pub fn lookup(
+    s: &Inner,
+    r: &RemoteNonnullDomain,
+    name: &str,
+    flags: u32,
+) -> TestResult<RemoteNonnullDomainSnapshot> {
+    check_flags(flags, 0, "testDomainSnapshotLookupByName")?;
+    let d = find(s, r)?;
+    Ok(snap_ref(d, &find_snap(d, name)?.name))
+}
+
+pub fn current(
+    s: &Inner,
+    r: &RemoteNonnullDomain,
+    flags: u32,
+) -> TestResult<RemoteNonnullDomainSnapshot> {
+    check_flags(flags, 0, "testDomainSnapshotCurrent")?;
+    let d = find(s, r)?;
+    match &d.current_snapshot {
+        Some(n) => Ok(snap_ref(d, n)),
+        None => {
+            Err(TestError::NoSnapshot("the domain does not have a current snapshot".into()).into())
+        }
+    }
+}
+
+pub fn has_current(s: &Inner, r: &RemoteNonnullDomain, flags: u32) -> TestResult<i32> {
+    check_flags(flags, 0, "testDomainHasCurrentSnapshot")?;
+    Ok(find(s, r)?.current_snapshot.is_some() as i32)
+}
+
+pub fn get_xml(s: &Inner, sn: &RemoteNonnullDomainSnapshot, flags: u32) -> TestResult<String> {
+    check_flags(flags, 1, "testDomainSnapshotGetXMLDesc")?;
+    let d = find(s, &sn.dom)?;
+    Ok(to_xml(d, find_snap(d, &sn.name)?))
+}
+
+/// DOMAIN_REVERT_TO_SNAPSHOT: the domain takes the snapshot's config and state.
+pub fn revert(
+    s: &mut Inner,
+    evs: &mut Vec<Event>,
+    sn: &RemoteNonnullDomainSnapshot,
+    flags: u32,
+) -> TestResult<()> {
+    check_flags(flags, REVERT_ALL, "testDomainRevertToSnapshot")?;
+    let i = index(s, &sn.dom)?;
+    let snap = find_snap(&s.domains[i], &sn.name)?.clone();
+    let mut target = snap.state;
+    if flags & REVERT_RUNNING != 0 {
+        target = dstate::RUNNING;
+    } else if flags & REVERT_PAUSED != 0 {
+        target = dstate::PAUSED;
+    }
+    let d = &mut s.domains[i];
+    if d.is_active() && target == dstate::SHUTOFF {
+        stop_state(d, reason::SHUTOFF_FROM_SNAPSHOT);
+        evs.push(Event::Domain(
+            dom_ref(d),
+            ev::STOPPED,
+            ev::STOPPED_FROM_SNAPSHOT,
+        ));
+    }
+    if d.is_active() {
+        d.def = snap.def.clone();
+    } else {
+        d.def = snap.def.clone();
+        if target != dstate::SHUTOFF {
+            start_state(s, i, dstate::RUNNING, reason::RUNNING_FROM_SNAPSHOT);
+            evs.push(Event::Domain(
+                dom_ref(&s.domains[i]),
+                ev::STARTED,
+                ev::STARTED_FROM_SNAPSHOT,
+            ));
+        }
+    }
+    let d = &mut s.domains[i];
+    if target == dstate::PAUSED && d.state != dstate::PAUSED {
+        d.state = dstate::PAUSED;
+        d.reason = reason::PAUSED_FROM_SNAPSHOT;
+        evs.push(Event::Domain(
+            dom_ref(d),
+            ev::SUSPENDED,
+            ev::SUSPENDED_FROM_SNAPSHOT,
+        ));
+    } else if target == dstate::RUNNING && d.state == dstate::PAUSED {
+        d.state = dstate::RUNNING;
+        d.reason = reason::RUNNING_FROM_SNAPSHOT;
+    }
+    d.current_snapshot = Some(snap.name);
+    Ok(())
+}
+
+fn descendants(d: &Domain, name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![name.to_string()];
+    while let Some(n) = todo.pop() {
+        for c in d
+            .snapshots
+            .iter()
+            .filter(|x| x.parent.as_deref() == Some(n.as_str()))
+        {
+            out.push(c.name.clone());
+            todo.push(c.name.clone());
+        }
+    }
+    out
+}
+
+/// DOMAIN_SNAPSHOT_DELETE.
+pub fn delete(s: &mut Inner, sn: &RemoteNonnullDomainSnapshot, flags: u32) -> TestResult<()> {
+    check_flags(flags, DELETE_ALL, "testDomainSnapshotDelete")?;
+    let d = find_mut(s, &sn.dom)?;
+    let snap = find_snap(d, &sn.name)?.clone();
+    let mut doomed = Vec::new();
+    if flags & (DELETE_CHILDREN | DELETE_CHILDREN_ONLY) != 0 {
+        doomed = descendants(d, &snap.name);
+    }
+    if flags & DELETE_CHILDREN_ONLY == 0 {
+        doomed.push(snap.name.clone());
+        for c in d
+            .snapshots
+            .iter_mut()
+            .filter(|x| x.parent.as_deref() == Some(snap.name.as_str()))
+        {
+            c.parent = snap.parent.clone();
+        }
+    }
+    if d.current_snapshot
+        .as_ref()
+        .is_some_and(|c| doomed.contains(c))
+    {
+        d.current_snapshot = if flags & DELETE_CHILDREN_ONLY != 0 {
+            Some(snap.name.clone())
+        } else {
+            snap.parent.clone()
+        };
+    }
+    d.snapshots.retain(|x| !doomed.contains(&x.name));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::lookup_by_name;
+    use crate::state::Driver;
+
+    #[test]
+    fn snapshot_lifecycle() {
+        let d = Driver::new_default();
+        d.write(|s, evs| {
+            let r = lookup_by_name(s, "test")?;
+            assert_eq!(has_current(s, &r, 0)?, 0);
+            let a = create(
+                s,
+                evs,
+                &r,
+                "<domainsnapshot><name>a</name></domainsnapshot>",
+                0,
+            )?;
+            create(
+                s,
+                evs,
+                &r,
+                "<domainsnapshot><name>b</name><description>x</description></domainsnapshot>",
+                0,
+            )?;
+            assert_eq!(num(s, &r, 0)?, 2);
+            assert_eq!(names(s, &r, 10, LIST_ROOTS)?, ["a"]);
+            assert_eq!(current(s, &r, 0)?.name, "b");
+            let xml = get_xml(s, &lookup(s, &r, "b", 0)?, 0)?;
+            assert!(xml.contains("<parent>\n    <name>a</name>"));
+            assert!(xml.contains("<state>running</state>"));
+            let err = create(
+                s,
+                evs,
+                &r,
+                "<domainsnapshot><name>a</name></domainsnapshot>",
+                0,
+            )
+            .unwrap_err();
+            assert_eq!(
+                err.text(),
+                "operation failed: domain moment a already exists"
+            );
+            revert(s, evs, &a, 0)?;
+            assert_eq!(current(s, &r, 0)?.name, "a");
+            delete(s, &a, DELETE_CHILDREN)?;
+            assert_eq!(num(s, &r, 0)?, 0);
+            assert_eq!(lookup(s, &r, "a", 0).unwrap_err().code, 72);
+            Ok(())
+        })
+        .unwrap();
+    }
+}

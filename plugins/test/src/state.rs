@@ -1,0 +1,329 @@
+//! The state behind one test URI: objects, node description and the open connections
+//! that receive its events. All connections to the same URI share one [`Driver`].
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+
+use rvirt_plugin_api::protocol::DriverKind;
+use rvirt_xml::domain::DomainDef;
+use rvirt_xml::network::NetworkDef;
+use rvirt_xml::nodedev::NodeDeviceDef;
+use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
+use rvirt_xml::testnode::{NodeCpu, TestNode};
+
+use crate::error::{TestError, TestResult};
+use crate::events::Event;
+use crate::snapshot::Snapshot;
+
+/// Domain states (`virDomainState`).
+pub mod dstate {
+    pub const RUNNING: i32 = 1;
+    pub const PAUSED: i32 = 3;
+    pub const SHUTOFF: i32 = 5;
+}
+
+/// One NUMA cell of the fake host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    pub cpus: u32,
+    /// Memory in KiB, as libvirt's test driver counts it.
+    pub mem: u64,
+    pub free_mem: u64,
+}
+
+/// A domain and its runtime state.
+#[derive(Debug, Clone)]
+pub struct Domain {
+    /// The live definition while active, the persistent one otherwise.
+    pub def: DomainDef,
+    /// The persistent definition while a persistent domain is active.
+    pub new_def: Option<DomainDef>,
+    pub persistent: bool,
+    pub state: i32,
+    pub reason: i32,
+    pub id: i32,
+    pub autostart: bool,
+    pub managed_save: bool,
+    pub snapshots: Vec<Snapshot>,
+    pub current_snapshot: Option<String>,
+}
+
+impl Domain {
+    pub fn new(def: DomainDef) -> Domain {
+        Domain {
+            def,
+            new_def: None,
+            persistent: false,
+            state: dstate::SHUTOFF,
+            reason: 0,
+            id: -1,
+            autostart: false,
+            managed_save: false,
+            snapshots: Vec::new(),
+            current_snapshot: None,
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.state != dstate::SHUTOFF
+    }
+
+    /// The persistent configuration (the live one for an inactive domain).
+    pub fn persistent_def(&self) -> &DomainDef {
+        self.new_def.as_ref().unwrap_or(&self.def)
+    }
+}
+
+/// A virtual network.
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub def: NetworkDef,
+    pub new_def: Option<NetworkDef>,
+    pub active: bool,
+    pub persistent: bool,
+    pub autostart: bool,
+}
+
+/// A storage pool with its volumes.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    pub def: StoragePoolDef,
+    pub vols: Vec<StorageVolDef>,
+    pub active: bool,
+    pub persistent: bool,
+    pub autostart: bool,
+}
+
+/// Everything behind one URI.
+#[derive(Debug)]
+pub struct Inner {
+    pub cpu: NodeCpu,
+    pub memory_kib: u64,
+    pub cells: Vec<Cell>,
+    pub next_dom_id: i32,
+    pub domains: Vec<Domain>,
+    pub networks: Vec<Network>,
+    pub pools: Vec<Pool>,
+    pub devices: Vec<NodeDeviceDef>,
+}
+
+/// An open connection that receives events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listener {
+    pub kind: DriverKind,
+    pub driver: u32,
+    pub handle: u64,
+}
+
+/// Shared state of one test URI.
+#[derive(Debug)]
+pub struct Driver {
+    inner: Mutex<Inner>,
+    listeners: Mutex<Vec<Listener>>,
+}
+
+const DEFAULT_NODE: &str = include_str!("default-node.xml");
+
+/// libvirt's default pool size: 100 GiB.
+pub const DEFAULT_POOL_CAPACITY: u64 = 100 * 1024 * 1024 * 1024;
+
+impl Driver {
+    /// Builds the state from a parsed node description.
+    pub fn from_node(node: TestNode, is_default: bool) -> Driver {
+        let mut inner = Inner {
+            cpu: node.cpu,
+            memory_kib: node.memory_kib,
+            cells: Vec::new(),
+            next_dom_id: 1,
+            domains: Vec::new(),
+            networks: Vec::new(),
+            pools: Vec::new(),
+            devices: node.devices,
+        };
+        if is_default {
+            inner.cells = (0..2u64)
+                .map(|i| Cell {
+                    cpus: 8,
+                    mem: (i + 1) * 2048 * 1024,
+                    free_mem: (i + 1) * 1024 * 1024,
+                })
+                .collect();
+        }
+        for def in node.domains {
+            let mut d = Domain::new(def);
+            d.persistent = true;
+            d.id = inner.next_dom_id;
+            inner.next_dom_id += 1;
+            d.state = dstate::RUNNING;
+            d.new_def = Some(d.def.clone());
+            inner.domains.push(d);
+        }
+        inner.networks = node
+            .networks
+            .into_iter()
+            .map(|def| Network {
+                def,
+                new_def: None,
+                active: true,
+                persistent: true,
+                autostart: false,
+            })
+            .collect();
+        inner.pools = node
+            .pools
+            .into_iter()
+            .map(|(def, vols)| new_pool(def, vols))
+            .collect();
+        Driver {
+            inner: Mutex::new(inner),
+            listeners: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The built-in default state, freshly parsed.
+    pub fn new_default() -> Driver {
+        let node = TestNode::parse(DEFAULT_NODE, Path::new("/"))
+            .unwrap_or_else(|e| panic!("the built-in default node description is invalid: {e}"));
+        Driver::from_node(node, true)
+    }
+
+    /// Loads a node description file.
+    pub fn from_file(path: &str) -> TestResult<Driver> {
+        let text = std::fs::read_to_string(path).map_err(|e| TestError::File {
+            path: path.to_string(),
+            reason: e.to_string(),
+        })?;
+        let base = Path::new(path).parent().unwrap_or(Path::new("/"));
+        let node = TestNode::parse(&text, base).map_err(TestError::from)?;
+        Ok(Driver::from_node(node, false))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Reads the state.
+    pub fn read<R>(&self, f: impl FnOnce(&Inner) -> TestResult<R>) -> TestResult<R> {
+        f(&self.lock())
+    }
+
+    /// Changes the state; events the change produced are sent after the lock is released.
+    pub fn write<R>(
+        &self,
+        f: impl FnOnce(&mut Inner, &mut Vec<Event>) -> TestResult<R>,
+    ) -> TestResult<R> {
+        let mut events = Vec::new();
+        let r = f(&mut self.lock(), &mut events);
+        if !events.is_empty() {
+            let listeners = self
+                .listeners
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            for ev in &events {
+                ev.send(&listeners);
+            }
+        }
+        r
+    }
+
+    pub fn add_listener(&self, l: Listener) {
+        self.listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(l);
+    }
+
+    pub fn remove_listener(&self, l: Listener) {
+        self.listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|x| *x != l);
+    }
+
+    #[cfg(test)]
+    pub fn listener_count(&self) -> usize {
+        self.listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+/// Makes an active persistent pool with the test driver's fixed capacity and the
+/// allocation of its volumes.
+pub fn new_pool(mut def: StoragePoolDef, vols: Vec<StorageVolDef>) -> Pool {
+    def.capacity = DEFAULT_POOL_CAPACITY;
+    let target = def.target_path.clone().unwrap_or_default();
+    let vols: Vec<StorageVolDef> = vols.into_iter().map(|v| place_vol(&target, v)).collect();
+    def.allocation = vols.iter().map(|v| v.allocation).sum();
+    def.available = def.capacity.saturating_sub(def.allocation);
+    Pool {
+        def,
+        vols,
+        active: true,
+        persistent: true,
+        autostart: false,
+    }
+}
+
+/// Gives a volume its path and key inside a pool, as the test driver does.
+pub fn place_vol(pool_target: &str, mut v: StorageVolDef) -> StorageVolDef {
+    let path = format!("{pool_target}/{}", v.name);
+    v.target_path = Some(path.clone());
+    v.key = Some(path);
+    v
+}
+
+/// Process-wide table of states by URI path: `test:///default` and node files.
+pub fn shared(path: &str) -> TestResult<Arc<Driver>> {
+    static STATES: OnceLock<Mutex<HashMap<String, Arc<Driver>>>> = OnceLock::new();
+    let table = STATES.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut table = table.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(d) = table.get(path) {
+        return Ok(d.clone());
+    }
+    let d = if path == "/default" {
+        Driver::new_default()
+    } else {
+        Driver::from_file(path)?
+    };
+    let d = Arc::new(d);
+    table.insert(path.to_string(), d.clone());
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_state_has_libvirt_objects() {
+        let d = Driver::new_default();
+        d.read(|s| {
+            assert_eq!(s.domains.len(), 1);
+            assert_eq!(s.domains[0].def.name, "test");
+            assert_eq!(s.domains[0].id, 1);
+            assert!(s.domains[0].is_active());
+            assert_eq!(s.networks[0].def.name, "default");
+            assert_eq!(s.pools[0].def.name, "default-pool");
+            assert_eq!(s.pools[0].def.capacity, DEFAULT_POOL_CAPACITY);
+            let names: Vec<_> = s.devices.iter().map(|d| d.name.as_str()).collect();
+            assert_eq!(
+                names,
+                ["computer", "scsi_host1", "scsi_host2", "scsi_host11"]
+            );
+            assert_eq!(s.cells.len(), 2);
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn default_state_is_shared() {
+        let a = shared("/default").unwrap();
+        let b = shared("/default").unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+    }
+}
