@@ -19,7 +19,9 @@ pub use rvirt_protocol as protocol;
 /// The ABI generation this crate implements. A host accepts modules whose major matches.
 pub const ABI_MAJOR: u32 = 1;
 /// Minor level of this crate's SDK; informative only (the envelope never changes within 1.x).
-pub const ABI_MINOR: u32 = 0;
+/// 1.0: the envelope and typed REMOTE handlers. 1.1: QEMU program handlers and dispatch
+/// (`sdk::dispatch_remote_and_qemu`); the envelope is byte-for-byte the 1.0 one.
+pub const ABI_MINOR: u32 = 1;
 
 /// Exports a driver module: `export_module!(MyModule::new);` where the expression is a
 /// `fn() -> impl Module`. Every entry point runs under `catch_unwind`.

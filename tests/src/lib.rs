@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     exe.ancestors()
-        .find(|d| d.join("rvirtd").exists() || d.join("librvirt_driver_test.so").exists())
+        .find(|d| d.join("rvirtd").is_file())
         .map(Path::to_path_buf)
         .unwrap_or_else(|| exe.parent().and_then(Path::parent).expect("target dir").to_path_buf())
 }
@@ -158,11 +158,12 @@ impl Libvirtd {
             return None;
         }
         let dir = TempDir::new("libvirtd");
+        std::fs::create_dir_all(dir.0.join("run")).expect("create libvirtd socket dir");
         let conf = dir.0.join("libvirtd.conf");
         std::fs::write(
             &conf,
             format!(
-                "unix_sock_dir = \"{d}/run\"\nunix_sock_rw_perms = \"0700\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\nlisten_tls = 0\nlisten_tcp = 0\n",
+                "unix_sock_dir = \"{d}/run\"\nunix_sock_rw_perms = \"0700\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n",
                 d = dir.0.display()
             ),
         )

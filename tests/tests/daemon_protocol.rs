@@ -116,7 +116,7 @@ fn many_outstanding_calls_are_answered_by_serial() {
             assert!(!h.hostname.is_empty());
         }
     }
-    assert_eq!(c.connect_get_type().expect("type").r#type, "Test");
+    assert_eq!(c.connect_get_type().expect("type").r#type, "TEST");
 }
 
 #[test]
