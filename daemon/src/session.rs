@@ -3,7 +3,7 @@
 //! never blocks, on the blocking pool otherwise — and writes replies, events and pings
 //! through one writer task.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -45,6 +45,8 @@ struct Session {
     /// Milliseconds since `epoch` of the last message from the client.
     last_seen: AtomicU64,
     unanswered_pings: AtomicU32,
+    /// Set once the client asked for the keepalive feature, as libvirt clients do.
+    keepalive_on: AtomicBool,
     epoch: Instant,
     slots: Arc<Semaphore>,
 }
@@ -82,6 +84,7 @@ impl Session {
                     Err(e) => return Some(Err(e.into())),
                 };
                 if a.feature == feature::PROGRAM_KEEPALIVE {
+                    self.keepalive_on.store(true, Ordering::Relaxed);
                     return Some(Ok(to_bytes(&p::RemoteConnectSupportsFeatureRet { supported: 1 })));
                 }
                 match self.connection() {
@@ -162,6 +165,7 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, read_only: bool) {
         conn: Mutex::new(None),
         last_seen: AtomicU64::new(0),
         unanswered_pings: AtomicU32::new(0),
+        keepalive_on: AtomicBool::new(false),
         epoch: Instant::now(),
         slots: Arc::new(Semaphore::new(shared.limits.max_outstanding_calls as usize)),
         shared,
@@ -189,8 +193,8 @@ async fn keepalive(s: Arc<Session>) -> SessionEnd {
     tick.tick().await;
     loop {
         tick.tick().await;
-        let idle = s.epoch.elapsed().as_millis() as u64 - s.last_seen.load(Ordering::Relaxed);
-        if idle < interval * 1000 {
+        let idle = (s.epoch.elapsed().as_millis() as u64).saturating_sub(s.last_seen.load(Ordering::Relaxed));
+        if !s.keepalive_on.load(Ordering::Relaxed) || idle < interval * 1000 {
             continue;
         }
         if s.unanswered_pings.fetch_add(1, Ordering::Relaxed) >= count {
