@@ -19,7 +19,11 @@ pub enum ConfigError {
     #[error("{file}: {reason}")]
     Parse { file: String, reason: String },
     #[error("{file}: key '{key}': {reason}")]
-    Invalid { file: String, key: String, reason: String },
+    Invalid {
+        file: String,
+        key: String,
+        reason: String,
+    },
 }
 
 /// `[listen]`: the unix sockets.
@@ -59,7 +63,11 @@ pub struct Modules {
 
 impl Default for Modules {
     fn default() -> Self {
-        Modules { dir: PathBuf::from("/usr/lib/rvirt/modules"), enable: Vec::new(), disable: Vec::new() }
+        Modules {
+            dir: PathBuf::from("/usr/lib/rvirt/modules"),
+            enable: Vec::new(),
+            disable: Vec::new(),
+        }
     }
 }
 
@@ -102,7 +110,10 @@ pub struct Logging {
 
 impl Default for Logging {
     fn default() -> Self {
-        Logging { filter: "info".into(), output: "stderr".into() }
+        Logging {
+            filter: "info".into(),
+            output: "stderr".into(),
+        }
     }
 }
 
@@ -116,7 +127,9 @@ pub struct State {
 
 impl Default for State {
     fn default() -> Self {
-        State { dir: PathBuf::from("/var/lib/rvirt") }
+        State {
+            dir: PathBuf::from("/var/lib/rvirt"),
+        }
     }
 }
 
@@ -135,7 +148,9 @@ pub struct Config {
 
 /// Parses an octal permission string such as `0660`.
 pub fn parse_mode(s: &str) -> Option<u32> {
-    u32::from_str_radix(s.trim_start_matches("0o"), 8).ok().filter(|m| *m <= 0o7777)
+    u32::from_str_radix(s.trim_start_matches("0o"), 8)
+        .ok()
+        .filter(|m| *m <= 0o7777)
 }
 
 impl Config {
@@ -143,7 +158,11 @@ impl Config {
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
         let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             file: file.to_string(),
-            reason: e.to_string().trim_end().replace('\n', " ").replace("  ", " "),
+            reason: e
+                .to_string()
+                .trim_end()
+                .replace('\n', " ")
+                .replace("  ", " "),
         })?;
         cfg.validate(file)?;
         Ok(cfg)
@@ -152,17 +171,30 @@ impl Config {
     /// Reads and validates a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read { file: file.clone(), reason: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            file: file.clone(),
+            reason: e.to_string(),
+        })?;
         Config::parse(&text, &file)
     }
 
     fn validate(&self, file: &str) -> Result<(), ConfigError> {
-        let bad = |key: &str, reason: &str| ConfigError::Invalid { file: file.into(), key: key.into(), reason: reason.into() };
+        let bad = |key: &str, reason: &str| ConfigError::Invalid {
+            file: file.into(),
+            key: key.into(),
+            reason: reason.into(),
+        };
         if parse_mode(&self.listen.socket_mode).is_none() {
-            return Err(bad("listen.socket_mode", "must be an octal permission such as \"0600\""));
+            return Err(bad(
+                "listen.socket_mode",
+                "must be an octal permission such as \"0600\"",
+            ));
         }
         if parse_mode(&self.listen.socket_ro_mode).is_none() {
-            return Err(bad("listen.socket_ro_mode", "must be an octal permission such as \"0666\""));
+            return Err(bad(
+                "listen.socket_ro_mode",
+                "must be an octal permission such as \"0666\"",
+            ));
         }
         if self.listen.socket_dir.as_os_str().is_empty() {
             return Err(bad("listen.socket_dir", "must not be empty"));
@@ -171,26 +203,43 @@ impl Config {
             return Err(bad("limits.max_clients", "must be at least 1"));
         }
         if !(28..=32 * 1024 * 1024).contains(&self.limits.max_message_size) {
-            return Err(bad("limits.max_message_size", "must be between 28 and 33554432 bytes"));
+            return Err(bad(
+                "limits.max_message_size",
+                "must be between 28 and 33554432 bytes",
+            ));
         }
         if self.limits.max_outstanding_calls == 0 {
             return Err(bad("limits.max_outstanding_calls", "must be at least 1"));
         }
         if self.limits.keepalive_interval > 0 && self.limits.keepalive_count == 0 {
-            return Err(bad("limits.keepalive_count", "must be at least 1 when keepalive_interval is set"));
+            return Err(bad(
+                "limits.keepalive_count",
+                "must be at least 1 when keepalive_interval is set",
+            ));
         }
         if self.logging.output.is_empty() {
             return Err(bad("logging.output", "must be \"stderr\" or a file path"));
         }
-        if let Some(both) = self.modules.enable.iter().find(|e| self.modules.disable.contains(e)) {
-            return Err(bad("modules.enable", &format!("module '{both}' is both enabled and disabled")));
+        if let Some(both) = self
+            .modules
+            .enable
+            .iter()
+            .find(|e| self.modules.disable.contains(e))
+        {
+            return Err(bad(
+                "modules.enable",
+                &format!("module '{both}' is both enabled and disabled"),
+            ));
         }
         Ok(())
     }
 
     /// The `[drivers.NAME]` table of one module as TOML text (empty when absent).
     pub fn driver_section(&self, name: &str) -> String {
-        self.drivers.get(name).map(|t| toml::to_string(t).unwrap_or_default()).unwrap_or_default()
+        self.drivers
+            .get(name)
+            .map(|t| toml::to_string(t).unwrap_or_default())
+            .unwrap_or_default()
     }
 }
 
@@ -207,25 +256,39 @@ mod tests {
 
     #[test]
     fn unknown_keys_name_file_and_key() {
-        let e = Config::parse("[limits]\nmax_clientz = 3\n", "/etc/x.toml").unwrap_err().to_string();
+        let e = Config::parse("[limits]\nmax_clientz = 3\n", "/etc/x.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("/etc/x.toml: "), "{e}");
         assert!(e.contains("max_clientz"), "{e}");
     }
 
     #[test]
     fn bad_values_name_the_key() {
-        let e = Config::parse("[limits]\nmax_clients = 0\n", "f.toml").unwrap_err().to_string();
+        let e = Config::parse("[limits]\nmax_clients = 0\n", "f.toml")
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "f.toml: key 'limits.max_clients': must be at least 1");
-        let e = Config::parse("[listen]\nsocket_mode = \"rw\"\n", "f.toml").unwrap_err().to_string();
+        let e = Config::parse("[listen]\nsocket_mode = \"rw\"\n", "f.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("listen.socket_mode"), "{e}");
-        let e = Config::parse("[limits]\nmax_clients = \"many\"\n", "f.toml").unwrap_err().to_string();
+        let e = Config::parse("[limits]\nmax_clients = \"many\"\n", "f.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("max_clients"), "{e}");
     }
 
     #[test]
     fn driver_tables_pass_through_as_text() {
-        let c = Config::parse("[drivers.qemu]\nemulator = \"/usr/bin/qemu-system-x86_64\"\n", "f").unwrap();
-        assert!(c.driver_section("qemu").contains("emulator = \"/usr/bin/qemu-system-x86_64\""));
+        let c = Config::parse(
+            "[drivers.qemu]\nemulator = \"/usr/bin/qemu-system-x86_64\"\n",
+            "f",
+        )
+        .unwrap();
+        assert!(c
+            .driver_section("qemu")
+            .contains("emulator = \"/usr/bin/qemu-system-x86_64\""));
         assert_eq!(c.driver_section("xen"), "");
     }
 }

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rvirt_protocol::error::{code, domain};
 use rvirt_protocol::xdr::{from_bytes, to_bytes};
 use rvirt_protocol::{
-    procedure, remote_proc, DriverKind, ObjectKind, ProcedureInfo, RemoteError, RvirtOpenArgs, REMOTE_PROGRAM_NUMBER,
-    RVIRT_OPEN_DECLINED,
+    procedure, remote_proc, DriverKind, ObjectKind, ProcedureInfo, RemoteError, RvirtOpenArgs,
+    REMOTE_PROGRAM_NUMBER, RVIRT_OPEN_DECLINED,
 };
 
 use crate::events::{Callbacks, EventFamily, EventSink};
@@ -35,7 +35,11 @@ struct OpenDriver {
 
 impl OpenDriver {
     fn key(&self) -> (u64, u32, u64) {
-        (self.entry.module.token, self.entry.driver.index, self.handle)
+        (
+            self.entry.module.token,
+            self.entry.driver.index,
+            self.handle,
+        )
     }
 }
 
@@ -46,7 +50,11 @@ struct Inner {
 
 impl EventSink for Inner {
     fn deliver(&self, program: u32, procedure: i32, payload: &[u8]) {
-        let out = self.callbacks.lock().unwrap_or_else(PoisonError::into_inner).fan_out(program, procedure, payload);
+        let out = self
+            .callbacks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .fan_out(program, procedure, payload);
         for p in out {
             self.outbound.deliver(program, procedure, &p);
         }
@@ -64,8 +72,17 @@ pub struct DriverConnection {
     inner: Arc<Inner>,
 }
 
-fn open_on(entry: &DriverEntry, uri: &str, flags: u32, read_only: bool) -> Result<Option<u64>, RemoteError> {
-    let args = RvirtOpenArgs { uri: uri.to_string(), flags, read_only };
+fn open_on(
+    entry: &DriverEntry,
+    uri: &str,
+    flags: u32,
+    read_only: bool,
+) -> Result<Option<u64>, RemoteError> {
+    let args = RvirtOpenArgs {
+        uri: uri.to_string(),
+        flags,
+        read_only,
+    };
     let ret = entry.module.open(entry.driver.index, &args)?;
     Ok((ret.status != RVIRT_OPEN_DECLINED as i32).then_some(ret.handle))
 }
@@ -75,13 +92,18 @@ pub fn read_only_denied(info: &ProcedureInfo) -> RemoteError {
     RemoteError::new(
         code::OPERATION_DENIED,
         object_error_domain(info.object),
-        format!("operation forbidden: read only access prevents {}", info.api_name),
+        format!(
+            "operation forbidden: read only access prevents {}",
+            info.api_name
+        ),
     )
 }
 
 fn object_error_domain(object: ObjectKind) -> i32 {
     match object {
-        ObjectKind::Domain | ObjectKind::DomainSnapshot | ObjectKind::DomainCheckpoint => domain::DOMAIN,
+        ObjectKind::Domain | ObjectKind::DomainSnapshot | ObjectKind::DomainCheckpoint => {
+            domain::DOMAIN
+        }
         ObjectKind::Network | ObjectKind::NetworkPort => domain::NETWORK,
         ObjectKind::StoragePool | ObjectKind::StorageVol => domain::STORAGE,
         ObjectKind::NodeDevice => domain::NODEDEV,
@@ -100,10 +122,21 @@ impl DriverConnection {
         outbound: Arc<dyn EventSink>,
     ) -> Result<DriverConnection, RemoteError> {
         let parsed = Uri::parse(uri).map_err(|e| {
-            RemoteError::new(code::INVALID_ARG, domain::NONE, format!("invalid argument: cannot parse URI {uri}: {e}"))
+            RemoteError::new(
+                code::INVALID_ARG,
+                domain::NONE,
+                format!("invalid argument: cannot parse URI {uri}: {e}"),
+            )
         })?;
-        let inner = Arc::new(Inner { callbacks: Mutex::new(Callbacks::default()), outbound });
-        for entry in registry.drivers(DriverKind::Hypervisor).into_iter().filter(|e| e.serves(&parsed.driver)) {
+        let inner = Arc::new(Inner {
+            callbacks: Mutex::new(Callbacks::default()),
+            outbound,
+        });
+        for entry in registry
+            .drivers(DriverKind::Hypervisor)
+            .into_iter()
+            .filter(|e| e.serves(&parsed.driver))
+        {
             if let Some(handle) = open_on(&entry, uri, flags, read_only)? {
                 let hypervisor = OpenDriver { entry, handle };
                 let (t, d, h) = hypervisor.key();
@@ -120,7 +153,11 @@ impl DriverConnection {
                 });
             }
         }
-        Err(RemoteError::new(code::NO_CONNECT, domain::NONE, format!("no connection driver available for {uri}")))
+        Err(RemoteError::new(
+            code::NO_CONNECT,
+            domain::NONE,
+            format!("no connection driver available for {uri}"),
+        ))
     }
 
     pub fn uri(&self) -> &str {
@@ -136,12 +173,20 @@ impl DriverConnection {
         if kind == DriverKind::Hypervisor {
             return Ok(Some(self.hypervisor.clone()));
         }
-        let mut secondary = self.secondary.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut secondary = self
+            .secondary
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(d) = secondary.get(&kind) {
             return Ok(d.clone());
         }
         let mut found = None;
-        for entry in self.registry.drivers(kind).into_iter().filter(|e| e.serves(&self.scheme)) {
+        for entry in self
+            .registry
+            .drivers(kind)
+            .into_iter()
+            .filter(|e| e.serves(&self.scheme))
+        {
             if let Some(handle) = open_on(&entry, &self.uri, 0, self.read_only)? {
                 let d = OpenDriver { entry, handle };
                 let (t, dr, h) = d.key();
@@ -157,9 +202,14 @@ impl DriverConnection {
 
     /// One call with libvirt's public-API discipline.
     pub fn call(&self, program: u32, number: i32, args: &[u8]) -> Result<Vec<u8>, RemoteError> {
-        let info = procedure(program, number).ok_or_else(|| RemoteError::unknown_procedure(program, number))?;
+        let info = procedure(program, number)
+            .ok_or_else(|| RemoteError::unknown_procedure(program, number))?;
         if info.event {
-            return Err(RemoteError::new(code::RPC, domain::RPC, format!("{} is an event message, not a call", info.name)));
+            return Err(RemoteError::new(
+                code::RPC,
+                domain::RPC,
+                format!("{} is an event message, not a call", info.name),
+            ));
         }
         if self.read_only && !info.read_only {
             return Err(read_only_denied(info));
@@ -174,17 +224,27 @@ impl DriverConnection {
         if !driver.entry.driver.procedures.contains(&(program, number)) {
             return Err(unsupported());
         }
-        driver.entry.module.call(driver.entry.driver.index, driver.handle, program, number, args)
+        driver.entry.module.call(
+            driver.entry.driver.index,
+            driver.handle,
+            program,
+            number,
+            args,
+        )
     }
 
     /// Procedures answered by the core itself, not by a driver.
     fn connection_level(&self, number: i32, args: &[u8]) -> Result<Option<Vec<u8>>, RemoteError> {
-        use rvirt_protocol as p;
         use remote_proc as rp;
+        use rvirt_protocol as p;
         let reply = match number {
-            rp::CONNECT_GET_URI => to_bytes(&p::RemoteConnectGetUriRet { uri: self.uri.clone() }),
+            rp::CONNECT_GET_URI => to_bytes(&p::RemoteConnectGetUriRet {
+                uri: self.uri.clone(),
+            }),
             rp::CONNECT_IS_SECURE => to_bytes(&p::RemoteConnectIsSecureRet { secure: 1 }),
-            rp::CONNECT_GET_LIB_VERSION => to_bytes(&p::RemoteConnectGetLibVersionRet { lib_ver: crate::LIBVIRT_VERSION }),
+            rp::CONNECT_GET_LIB_VERSION => to_bytes(&p::RemoteConnectGetLibVersionRet {
+                lib_ver: crate::LIBVIRT_VERSION,
+            }),
             rp::CONNECT_SUPPORTS_FEATURE => {
                 let a: p::RemoteConnectSupportsFeatureArgs = from_bytes(args)?;
                 let supported = matches!(
@@ -194,9 +254,13 @@ impl DriverConnection {
                         | feature::REMOTE_CLOSE_CALLBACK
                         | feature::NETWORK_UPDATE_HAS_CORRECT_ORDER
                 );
-                to_bytes(&p::RemoteConnectSupportsFeatureRet { supported: i32::from(supported) })
+                to_bytes(&p::RemoteConnectSupportsFeatureRet {
+                    supported: i32::from(supported),
+                })
             }
-            rp::CONNECT_REGISTER_CLOSE_CALLBACK | rp::CONNECT_UNREGISTER_CLOSE_CALLBACK => Vec::new(),
+            rp::CONNECT_REGISTER_CLOSE_CALLBACK | rp::CONNECT_UNREGISTER_CLOSE_CALLBACK => {
+                Vec::new()
+            }
             rp::CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY => {
                 let a: p::RemoteConnectDomainEventCallbackRegisterAnyArgs = from_bytes(args)?;
                 let id = self.register(EventFamily::Domain, a.event_id, a.dom.map(|d| d.name))?;
@@ -209,12 +273,14 @@ impl DriverConnection {
             }
             rp::CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY => {
                 let a: p::RemoteConnectStoragePoolEventRegisterAnyArgs = from_bytes(args)?;
-                let id = self.register(EventFamily::StoragePool, a.event_id, a.pool.map(|n| n.name))?;
+                let id =
+                    self.register(EventFamily::StoragePool, a.event_id, a.pool.map(|n| n.name))?;
                 to_bytes(&p::RemoteConnectStoragePoolEventRegisterAnyRet { callback_id: id })
             }
             rp::CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY => {
                 let a: p::RemoteConnectNodeDeviceEventRegisterAnyArgs = from_bytes(args)?;
-                let id = self.register(EventFamily::NodeDevice, a.event_id, a.dev.map(|n| n.name))?;
+                let id =
+                    self.register(EventFamily::NodeDevice, a.event_id, a.dev.map(|n| n.name))?;
                 to_bytes(&p::RemoteConnectNodeDeviceEventRegisterAnyRet { callback_id: id })
             }
             rp::CONNECT_SECRET_EVENT_REGISTER_ANY => {
@@ -237,15 +303,35 @@ impl DriverConnection {
         Ok(Some(reply))
     }
 
-    fn register(&self, family: EventFamily, event_id: i32, object: Option<String>) -> Result<i32, RemoteError> {
+    fn register(
+        &self,
+        family: EventFamily,
+        event_id: i32,
+        object: Option<String>,
+    ) -> Result<i32, RemoteError> {
         if event_id < 0 {
-            return Err(RemoteError::new(code::INVALID_ARG, domain::NONE, format!("invalid argument: unsupported event ID {event_id}")));
+            return Err(RemoteError::new(
+                code::INVALID_ARG,
+                domain::NONE,
+                format!("invalid argument: unsupported event ID {event_id}"),
+            ));
         }
-        Ok(self.inner.callbacks.lock().unwrap_or_else(PoisonError::into_inner).add(family, event_id, object))
+        Ok(self
+            .inner
+            .callbacks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .add(family, event_id, object))
     }
 
     fn deregister(&self, id: i32) -> Result<(), RemoteError> {
-        match self.inner.callbacks.lock().unwrap_or_else(PoisonError::into_inner).remove(id) {
+        match self
+            .inner
+            .callbacks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id)
+        {
             Some(_) => Ok(()),
             None => Err(RemoteError::new(
                 code::INVALID_ARG,
@@ -258,7 +344,12 @@ impl DriverConnection {
 
 impl Drop for DriverConnection {
     fn drop(&mut self) {
-        let secondary = std::mem::take(&mut *self.secondary.lock().unwrap_or_else(PoisonError::into_inner));
+        let secondary = std::mem::take(
+            &mut *self
+                .secondary
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
         for d in std::iter::once(self.hypervisor.clone()).chain(secondary.into_values().flatten()) {
             let (t, dr, h) = d.key();
             crate::events::unsubscribe(t, dr, h);

@@ -62,7 +62,11 @@ pub fn check_shared_object(bytes: &[u8]) -> Result<(), ElfError> {
         if phentsize < 56 {
             return Err(ElfError::Truncated("a program header", size));
         }
-        let (p_type, p_offset, p_filesz) = (u32_at(bytes, ph), u64_at(bytes, ph + 8), u64_at(bytes, ph + 32));
+        let (p_type, p_offset, p_filesz) = (
+            u32_at(bytes, ph),
+            u64_at(bytes, ph + 8),
+            u64_at(bytes, ph + 32),
+        );
         if p_type == 1 {
             within("a loadable segment", p_offset, p_filesz)?;
         }
@@ -85,11 +89,22 @@ mod tests {
         let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         // The test binary is an executable (PIE is ET_DYN too); either way its structure is whole.
         let whole = check_shared_object(&exe);
-        assert!(whole.is_ok() || matches!(whole, Err(ElfError::NotShared(2))), "{whole:?}");
+        assert!(
+            whole.is_ok() || matches!(whole, Err(ElfError::NotShared(2))),
+            "{whole:?}"
+        );
         if whole.is_ok() {
-            assert!(matches!(check_shared_object(&exe[..exe.len() / 2]), Err(ElfError::Truncated(..))));
+            assert!(matches!(
+                check_shared_object(&exe[..exe.len() / 2]),
+                Err(ElfError::Truncated(..))
+            ));
         }
-        assert_eq!(check_shared_object(b"not an elf file at all, just some text that is long enough to read......"), Err(ElfError::NotElf));
+        assert_eq!(
+            check_shared_object(
+                b"not an elf file at all, just some text that is long enough to read......"
+            ),
+            Err(ElfError::NotElf)
+        );
         assert_eq!(check_shared_object(&exe[..10]), Err(ElfError::NotElf));
     }
 }

@@ -19,7 +19,9 @@ static ROUTES: RwLock<Option<HashMap<RouteKey, Weak<dyn EventSink>>>> = RwLock::
 /// Sends events of (module token, driver, handle) to `sink` until unsubscribed.
 pub fn subscribe(token: u64, driver: u32, handle: u64, sink: Weak<dyn EventSink>) {
     let mut routes = ROUTES.write().unwrap_or_else(PoisonError::into_inner);
-    routes.get_or_insert_with(HashMap::new).insert((token, driver, handle), sink);
+    routes
+        .get_or_insert_with(HashMap::new)
+        .insert((token, driver, handle), sink);
 }
 
 pub fn unsubscribe(token: u64, driver: u32, handle: u64) {
@@ -33,7 +35,10 @@ pub fn unsubscribe(token: u64, driver: u32, handle: u64) {
 pub fn route(token: u64, driver: u32, handle: u64, program: u32, procedure: i32, payload: &[u8]) {
     let sink = {
         let routes = ROUTES.read().unwrap_or_else(PoisonError::into_inner);
-        routes.as_ref().and_then(|r| r.get(&(token, driver, handle))).and_then(Weak::upgrade)
+        routes
+            .as_ref()
+            .and_then(|r| r.get(&(token, driver, handle)))
+            .and_then(Weak::upgrade)
     };
     if let Some(s) = sink {
         s.deliver(program, procedure, payload);
@@ -55,7 +60,8 @@ pub enum EventFamily {
 pub fn event_of(program: u32, procedure: i32) -> Option<(EventFamily, i32)> {
     use remote_proc as p;
     if program != REMOTE_PROGRAM_NUMBER {
-        return (program == rvirt_protocol::QEMU_PROGRAM_NUMBER && procedure == rvirt_protocol::qemu_proc::DOMAIN_MONITOR_EVENT)
+        return (program == rvirt_protocol::QEMU_PROGRAM_NUMBER
+            && procedure == rvirt_protocol::qemu_proc::DOMAIN_MONITOR_EVENT)
             .then_some((EventFamily::QemuMonitor, 0));
     }
     const DOMAIN: &[(i32, i32)] = &[
@@ -123,7 +129,12 @@ impl Callbacks {
     pub fn add(&mut self, family: EventFamily, event_id: i32, object: Option<String>) -> i32 {
         let id = self.next;
         self.next += 1;
-        self.list.push(Callback { id, family, event_id, object });
+        self.list.push(Callback {
+            id,
+            family,
+            event_id,
+            object,
+        });
         id
     }
 
@@ -135,7 +146,9 @@ impl Callbacks {
     /// For an event message (whose payload starts with the callback id and the object's
     /// name), the payloads to deliver: one per matching callback, id patched in.
     pub fn fan_out(&self, program: u32, procedure: i32, payload: &[u8]) -> Vec<Vec<u8>> {
-        let Some((family, event_id)) = event_of(program, procedure) else { return Vec::new() };
+        let Some((family, event_id)) = event_of(program, procedure) else {
+            return Vec::new();
+        };
         let object = object_name(payload);
         self.list
             .iter()
@@ -170,7 +183,11 @@ mod tests {
         let msg = rvirt_protocol::RemoteDomainEventCallbackLifecycleMsg {
             callback_id: 0,
             msg: rvirt_protocol::RemoteDomainEventLifecycleMsg {
-                dom: rvirt_protocol::RemoteNonnullDomain { name: "vm1".into(), uuid: [1; 16], id: 1 },
+                dom: rvirt_protocol::RemoteNonnullDomain {
+                    name: "vm1".into(),
+                    uuid: [1; 16],
+                    id: 1,
+                },
                 event: 2,
                 detail: 0,
             },
@@ -180,7 +197,11 @@ mod tests {
         let all = cbs.add(EventFamily::Domain, 0, None);
         let _other = cbs.add(EventFamily::Domain, 0, Some("vm2".into()));
         let reboot = cbs.add(EventFamily::Domain, 1, None);
-        let out = cbs.fan_out(REMOTE_PROGRAM_NUMBER, remote_proc::DOMAIN_EVENT_CALLBACK_LIFECYCLE, &payload);
+        let out = cbs.fan_out(
+            REMOTE_PROGRAM_NUMBER,
+            remote_proc::DOMAIN_EVENT_CALLBACK_LIFECYCLE,
+            &payload,
+        );
         assert_eq!(out.len(), 1);
         assert_eq!(&out[0][..4], &all.to_be_bytes());
         assert!(cbs.remove(reboot).is_some());

@@ -14,12 +14,17 @@ static MODULE_NAMES: RwLock<Option<HashMap<u64, String>>> = RwLock::new(None);
 /// Remembers the name behind a token, for log records.
 pub fn name_token(token: u64, name: &str) {
     let mut names = MODULE_NAMES.write().unwrap_or_else(PoisonError::into_inner);
-    names.get_or_insert_with(HashMap::new).insert(token, name.to_string());
+    names
+        .get_or_insert_with(HashMap::new)
+        .insert(token, name.to_string());
 }
 
 fn module_name(token: u64) -> String {
     let names = MODULE_NAMES.read().unwrap_or_else(PoisonError::into_inner);
-    names.as_ref().and_then(|n| n.get(&token).cloned()).unwrap_or_else(|| format!("module#{token}"))
+    names
+        .as_ref()
+        .and_then(|n| n.get(&token).cloned())
+        .unwrap_or_else(|| format!("module#{token}"))
 }
 
 extern "C" fn host_log(token: u64, level: u32, target: RStr<'_>, message: RStr<'_>) {
@@ -36,9 +41,23 @@ extern "C" fn host_log(token: u64, level: u32, target: RStr<'_>, message: RStr<'
     }));
 }
 
-extern "C" fn host_emit_event(token: u64, driver: u32, handle: u64, program: u32, procedure: i32, payload: RSlice<'_, u8>) {
+extern "C" fn host_emit_event(
+    token: u64,
+    driver: u32,
+    handle: u64,
+    program: u32,
+    procedure: i32,
+    payload: RSlice<'_, u8>,
+) {
     let _ = catch_unwind(AssertUnwindSafe(|| {
-        crate::events::route(token, driver, handle, program, procedure, payload.as_slice());
+        crate::events::route(
+            token,
+            driver,
+            handle,
+            program,
+            procedure,
+            payload.as_slice(),
+        );
     }));
 }
 
@@ -53,5 +72,9 @@ extern "C" fn host_call(_token: u64, kind: u32, _payload: RSlice<'_, u8>) -> Rep
 
 /// The services table given to modules at load.
 pub fn services() -> HostServices {
-    HostServices { log: host_log, emit_event: host_emit_event, host_call }
+    HostServices {
+        log: host_log,
+        emit_event: host_emit_event,
+        host_call,
+    }
 }

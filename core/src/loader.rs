@@ -7,20 +7,35 @@ use abi_stable::library::lib_header_from_path;
 use abi_stable::std_types::{RResult, RSlice};
 use rvirt_plugin_api::abi::{hook, ModuleRootRef, Reply};
 use rvirt_protocol::xdr::{from_bytes, to_bytes};
-use rvirt_protocol::{DriverKind, RemoteError, RvirtInitArgs, RvirtInitRet, RvirtModuleDescriptor, RVIRT_INIT_SKIPPED};
+use rvirt_protocol::{
+    DriverKind, RemoteError, RvirtInitArgs, RvirtInitRet, RvirtModuleDescriptor, RVIRT_INIT_SKIPPED,
+};
 
 /// Why a module could not be loaded. The Display text is the one-line reason; the
 /// abi_stable detail, when there is one, is in `detail`.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum LoadError {
     #[error("{path}: not a loadable rvirt driver module: {reason}")]
-    NotAModule { path: String, reason: String, detail: String },
+    NotAModule {
+        path: String,
+        reason: String,
+        detail: String,
+    },
     #[error("{path}: driver ABI is incompatible with this host (plugin-api {host}): {reason}")]
-    Incompatible { path: String, host: String, reason: String, detail: String },
+    Incompatible {
+        path: String,
+        host: String,
+        reason: String,
+        detail: String,
+    },
     #[error("{path}: module description is invalid: {reason}")]
     BadDescriptor { path: String, reason: String },
     #[error("{path}: module name '{name}' is already loaded from {other}")]
-    Duplicate { path: String, name: String, other: String },
+    Duplicate {
+        path: String,
+        name: String,
+        other: String,
+    },
 }
 
 impl LoadError {
@@ -60,7 +75,10 @@ pub struct LoadedModule {
 
 impl std::fmt::Debug for LoadedModule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedModule").field("name", &self.name).field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("LoadedModule")
+            .field("name", &self.name)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -97,19 +115,36 @@ fn classify(path: &Path, err: abi_stable::library::LibraryError) -> LoadError {
     let detail = err.to_string();
     let p = path.display().to_string();
     match err {
-        E::OpenError { .. } | E::GetSymbolError { .. } => {
-            LoadError::NotAModule { path: p, reason: one_line(&detail), detail }
-        }
-        E::InvalidAbiHeader(_) | E::InvalidCAbi { .. } => {
-            LoadError::Incompatible { path: p, host: env_version(), reason: "the abi_stable header differs".into(), detail }
-        }
-        E::IncompatibleVersionNumber { expected_version, actual_version, .. } => LoadError::Incompatible {
+        E::OpenError { .. } | E::GetSymbolError { .. } => LoadError::NotAModule {
             path: p,
-            host: env_version(),
-            reason: format!("module plugin-api {actual_version}, host needs {}.x", expected_version.major),
+            reason: one_line(&detail),
             detail,
         },
-        _ => LoadError::Incompatible { path: p, host: env_version(), reason: "layout check failed".into(), detail },
+        E::InvalidAbiHeader(_) | E::InvalidCAbi { .. } => LoadError::Incompatible {
+            path: p,
+            host: env_version(),
+            reason: "the abi_stable header differs".into(),
+            detail,
+        },
+        E::IncompatibleVersionNumber {
+            expected_version,
+            actual_version,
+            ..
+        } => LoadError::Incompatible {
+            path: p,
+            host: env_version(),
+            reason: format!(
+                "module plugin-api {actual_version}, host needs {}.x",
+                expected_version.major
+            ),
+            detail,
+        },
+        _ => LoadError::Incompatible {
+            path: p,
+            host: env_version(),
+            reason: "layout check failed".into(),
+            detail,
+        },
     }
 }
 
@@ -117,21 +152,34 @@ fn classify(path: &Path, err: abi_stable::library::LibraryError) -> LoadError {
 pub const HOST_ABI: (u32, u32) = (rvirt_plugin_api::ABI_MAJOR, rvirt_plugin_api::ABI_MINOR);
 
 fn env_version() -> String {
-    format!("{}.{}", rvirt_plugin_api::ABI_MAJOR, rvirt_plugin_api::ABI_MINOR)
+    format!(
+        "{}.{}",
+        rvirt_plugin_api::ABI_MAJOR,
+        rvirt_plugin_api::ABI_MINOR
+    )
 }
 
 /// Loads and describes one module file. `token` identifies it in host-service calls.
 pub fn load_module(path: &Path, token: u64) -> Result<LoadedModule, LoadError> {
     let p = path.display().to_string();
-    crate::elf::check_file(path)
-        .map_err(|e| LoadError::NotAModule { path: p.clone(), reason: e.to_string(), detail: String::new() })?;
+    crate::elf::check_file(path).map_err(|e| LoadError::NotAModule {
+        path: p.clone(),
+        reason: e.to_string(),
+        detail: String::new(),
+    })?;
     let header = lib_header_from_path(path).map_err(|e| classify(path, e))?;
-    let root = header.init_root_module::<ModuleRootRef>().map_err(|e| classify(path, e))?;
+    let root = header
+        .init_root_module::<ModuleRootRef>()
+        .map_err(|e| classify(path, e))?;
     (root.attach_host())(crate::host::services(), token);
-    let bytes = reply_result((root.describe())())
-        .map_err(|e| LoadError::BadDescriptor { path: p.clone(), reason: e.text().to_string() })?;
-    let d: RvirtModuleDescriptor =
-        from_bytes(&bytes).map_err(|e| LoadError::BadDescriptor { path: p.clone(), reason: e.to_string() })?;
+    let bytes = reply_result((root.describe())()).map_err(|e| LoadError::BadDescriptor {
+        path: p.clone(),
+        reason: e.text().to_string(),
+    })?;
+    let d: RvirtModuleDescriptor = from_bytes(&bytes).map_err(|e| LoadError::BadDescriptor {
+        path: p.clone(),
+        reason: e.to_string(),
+    })?;
     if d.abi_major != rvirt_plugin_api::ABI_MAJOR {
         return Err(LoadError::Incompatible {
             path: p,
@@ -141,7 +189,10 @@ pub fn load_module(path: &Path, token: u64) -> Result<LoadedModule, LoadError> {
         });
     }
     if d.name.is_empty() {
-        return Err(LoadError::BadDescriptor { path: p, reason: "the module has no name".into() });
+        return Err(LoadError::BadDescriptor {
+            path: p,
+            reason: "the module has no name".into(),
+        });
     }
     let mut drivers = Vec::new();
     for (i, drv) in d.drivers.into_iter().enumerate() {
@@ -149,9 +200,18 @@ pub fn load_module(path: &Path, token: u64) -> Result<LoadedModule, LoadError> {
             path: p.clone(),
             reason: format!("driver {} has unknown kind {}", drv.name, drv.kind),
         })?;
-        let procedures =
-            drv.procedures.iter().flat_map(|set| set.procedures.iter().map(move |n| (set.program, *n))).collect();
-        drivers.push(DriverInfo { index: i as u32, kind, name: drv.name, uri_schemes: drv.uri_schemes, procedures });
+        let procedures = drv
+            .procedures
+            .iter()
+            .flat_map(|set| set.procedures.iter().map(move |n| (set.program, *n)))
+            .collect();
+        drivers.push(DriverInfo {
+            index: i as u32,
+            kind,
+            name: drv.name,
+            uri_schemes: drv.uri_schemes,
+            procedures,
+        });
     }
     Ok(LoadedModule {
         path: path.to_path_buf(),
@@ -191,9 +251,16 @@ pub enum InitOutcome {
 impl LoadedModule {
     pub fn initialize(&self, args: &RvirtInitArgs) -> Result<InitOutcome, RemoteError> {
         let payload = to_bytes(args);
-        let reply = reply_result((self.root.state())(hook::INITIALIZE, RSlice::from_slice(&payload)))?;
+        let reply = reply_result((self.root.state())(
+            hook::INITIALIZE,
+            RSlice::from_slice(&payload),
+        ))?;
         let ret: RvirtInitRet = from_bytes(&reply)?;
-        Ok(if ret.status == RVIRT_INIT_SKIPPED as i32 { InitOutcome::Skipped } else { InitOutcome::Complete })
+        Ok(if ret.status == RVIRT_INIT_SKIPPED as i32 {
+            InitOutcome::Skipped
+        } else {
+            InitOutcome::Complete
+        })
     }
 
     /// Runs a payload-less state hook (reload, shutdown_prepare, shutdown_wait, cleanup).
@@ -201,7 +268,11 @@ impl LoadedModule {
         reply_result((self.root.state())(hook_id, RSlice::from_slice(&[]))).map(|_| ())
     }
 
-    pub fn open(&self, driver: u32, args: &rvirt_protocol::RvirtOpenArgs) -> Result<rvirt_protocol::RvirtOpenRet, RemoteError> {
+    pub fn open(
+        &self,
+        driver: u32,
+        args: &rvirt_protocol::RvirtOpenArgs,
+    ) -> Result<rvirt_protocol::RvirtOpenRet, RemoteError> {
         let payload = to_bytes(args);
         let reply = reply_result((self.root.open())(driver, RSlice::from_slice(&payload)))?;
         Ok(from_bytes(&reply)?)
@@ -211,8 +282,21 @@ impl LoadedModule {
         (self.root.close())(driver, handle);
     }
 
-    pub fn call(&self, driver: u32, handle: u64, program: u32, procedure: i32, args: &[u8]) -> Result<Vec<u8>, RemoteError> {
-        reply_result((self.root.call())(driver, handle, program, procedure, RSlice::from_slice(args)))
+    pub fn call(
+        &self,
+        driver: u32,
+        handle: u64,
+        program: u32,
+        procedure: i32,
+        args: &[u8],
+    ) -> Result<Vec<u8>, RemoteError> {
+        reply_result((self.root.call())(
+            driver,
+            handle,
+            program,
+            procedure,
+            RSlice::from_slice(args),
+        ))
     }
 
     /// A one-paragraph description, as `rvirtd --check-module` prints it.
@@ -233,7 +317,11 @@ impl LoadedModule {
                 "  driver {} kind={} uri-schemes={} procedures={}\n",
                 d.name,
                 d.kind.name(),
-                if d.uri_schemes.is_empty() { "*".to_string() } else { d.uri_schemes.join(",") },
+                if d.uri_schemes.is_empty() {
+                    "*".to_string()
+                } else {
+                    d.uri_schemes.join(",")
+                },
                 d.procedures.len()
             ));
         }

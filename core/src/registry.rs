@@ -28,7 +28,8 @@ impl ModuleFilter {
             .and_then(|n| n.strip_prefix("librvirt_driver_"))
             .and_then(|n| n.strip_suffix(".so"))
             .unwrap_or("");
-        (self.enable.is_empty() || self.enable.iter().any(|e| e == name)) && !self.disable.iter().any(|d| d == name)
+        (self.enable.is_empty() || self.enable.iter().any(|e| e == name))
+            && !self.disable.iter().any(|d| d == name)
     }
 }
 
@@ -117,7 +118,10 @@ impl Registry {
                 m.drivers
                     .iter()
                     .filter(move |d| d.kind == kind)
-                    .map(move |d| DriverEntry { module: m.clone(), driver: d.clone() })
+                    .map(move |d| DriverEntry {
+                        module: m.clone(),
+                        driver: d.clone(),
+                    })
             })
             .collect()
     }
@@ -150,7 +154,9 @@ impl Registry {
         for (name, outcome) in &outcomes {
             match outcome {
                 Ok(InitOutcome::Complete) => tracing::info!("state driver {name} initialized"),
-                Ok(InitOutcome::Skipped) => tracing::info!("state driver {name} skipped initialization"),
+                Ok(InitOutcome::Skipped) => {
+                    tracing::info!("state driver {name} skipped initialization")
+                }
                 Err(e) => {
                     tracing::error!("skipping driver module {name}: initialization failed: {e}");
                     self.modules.retain(|m| &m.name != name);

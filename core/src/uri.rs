@@ -56,7 +56,11 @@ impl Uri {
             Some((r, q)) => (r, q),
             None => (rest, ""),
         };
-        let mut uri = Uri { driver, transport, ..Uri::default() };
+        let mut uri = Uri {
+            driver,
+            transport,
+            ..Uri::default()
+        };
         let rest = match rest.strip_prefix("//") {
             Some(after) => {
                 let (authority, path) = match after.find('/') {
@@ -93,14 +97,30 @@ impl Uri {
     }
 
     pub fn query_value(&self, key: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The URI the server side sees: transport and the client-only query parameters
     /// (`socket`, `mode`, `no_verify`, ...) removed, as libvirt's remote driver sends it.
     pub fn server_uri(&self) -> String {
-        const CLIENT_ONLY: &[&str] =
-            &["socket", "mode", "no_verify", "no_tty", "name", "command", "netcat", "keyfile", "pkipath", "proxy", "known_hosts", "sshauth", "tls_priority"];
+        const CLIENT_ONLY: &[&str] = &[
+            "socket",
+            "mode",
+            "no_verify",
+            "no_tty",
+            "name",
+            "command",
+            "netcat",
+            "keyfile",
+            "pkipath",
+            "proxy",
+            "known_hosts",
+            "sshauth",
+            "tls_priority",
+        ];
         let mut s = format!("{}://", self.driver);
         if let Some(u) = &self.user {
             s.push_str(u);
@@ -117,7 +137,13 @@ impl Uri {
             .query
             .iter()
             .filter(|(k, _)| !CLIENT_ONLY.contains(&k.as_str()))
-            .map(|(k, v)| if v.is_empty() { k.clone() } else { format!("{k}={v}") })
+            .map(|(k, v)| {
+                if v.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{k}={v}")
+                }
+            })
             .collect();
         if !rest.is_empty() {
             s.push('?');
@@ -140,9 +166,15 @@ mod tests {
         assert_eq!(u.query_value("socket"), Some("/run/x/rvirt-sock"));
         assert_eq!(u.server_uri(), "test:///default");
         let q = Uri::parse("qemu+ssh://root@host:2222/system?keyfile=k&x=1").unwrap();
-        assert_eq!((q.user.as_deref(), q.host.as_deref(), q.port), (Some("root"), Some("host"), Some(2222)));
+        assert_eq!(
+            (q.user.as_deref(), q.host.as_deref(), q.port),
+            (Some("root"), Some("host"), Some(2222))
+        );
         assert_eq!(q.server_uri(), "qemu://root@host:2222/system?x=1");
-        assert_eq!(Uri::parse("test:///tmp/a%20b.xml").unwrap().path, "/tmp/a b.xml");
+        assert_eq!(
+            Uri::parse("test:///tmp/a%20b.xml").unwrap().path,
+            "/tmp/a b.xml"
+        );
         assert!(Uri::parse("nocolon").is_err());
     }
 }

@@ -47,10 +47,16 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, ArgsErro
         match a.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
             "-V" | "--version" => return Ok(Command::Version),
-            "-f" | "--config" => config = Some(PathBuf::from(it.next().ok_or_else(|| ArgsError::Missing(a.clone()))?)),
+            "-f" | "--config" => {
+                config = Some(PathBuf::from(
+                    it.next().ok_or_else(|| ArgsError::Missing(a.clone()))?,
+                ))
+            }
             "--check-config" => check_config = true,
             "--check-module" => {
-                return Ok(Command::CheckModule(PathBuf::from(it.next().ok_or_else(|| ArgsError::Missing(a.clone()))?)))
+                return Ok(Command::CheckModule(PathBuf::from(
+                    it.next().ok_or_else(|| ArgsError::Missing(a.clone()))?,
+                )))
             }
             other => {
                 if let Some(v) = other.strip_prefix("--config=") {
@@ -63,7 +69,11 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, ArgsErro
             }
         }
     }
-    Ok(if check_config { Command::CheckConfig { config } } else { Command::Run { config } })
+    Ok(if check_config {
+        Command::CheckConfig { config }
+    } else {
+        Command::Run { config }
+    })
 }
 
 #[cfg(test)]
@@ -77,9 +87,22 @@ mod tests {
     #[test]
     fn parses_options() {
         assert_eq!(p(&[]).unwrap(), Command::Run { config: None });
-        assert_eq!(p(&["--config", "x.toml"]).unwrap(), Command::Run { config: Some("x.toml".into()) });
-        assert_eq!(p(&["--check-module", "a.so"]).unwrap(), Command::CheckModule("a.so".into()));
-        assert_eq!(p(&["--config=y", "--check-config"]).unwrap(), Command::CheckConfig { config: Some("y".into()) });
+        assert_eq!(
+            p(&["--config", "x.toml"]).unwrap(),
+            Command::Run {
+                config: Some("x.toml".into())
+            }
+        );
+        assert_eq!(
+            p(&["--check-module", "a.so"]).unwrap(),
+            Command::CheckModule("a.so".into())
+        );
+        assert_eq!(
+            p(&["--config=y", "--check-config"]).unwrap(),
+            Command::CheckConfig {
+                config: Some("y".into())
+            }
+        );
         assert!(p(&["--bogus"]).is_err());
         assert!(p(&["--config"]).is_err());
     }

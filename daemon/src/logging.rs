@@ -14,8 +14,11 @@ pub enum LoggingError {
 
 pub fn init(cfg: &Logging) -> Result<(), LoggingError> {
     let filter = std::env::var("RVIRT_LOG").unwrap_or_else(|_| cfg.filter.clone());
-    let filter = EnvFilter::try_new(&filter).map_err(|e| LoggingError::Filter(filter.clone(), e.to_string()))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let filter = EnvFilter::try_new(&filter)
+        .map_err(|e| LoggingError::Filter(filter.clone(), e.to_string()))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     if cfg.output == "stderr" {
         builder.with_writer(std::io::stderr).init();
     } else {
@@ -24,7 +27,10 @@ pub fn init(cfg: &Logging) -> Result<(), LoggingError> {
             .append(true)
             .open(&cfg.output)
             .map_err(|e| LoggingError::File(cfg.output.clone(), e))?;
-        builder.with_ansi(false).with_writer(std::sync::Mutex::new(f)).init();
+        builder
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(f))
+            .init();
     }
     Ok(())
 }

@@ -17,8 +17,13 @@ use rvirt_core::registry::{ModuleFilter, Registry};
 fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     match path {
         Some(p) => Ok(Config::load(p)?),
-        None if Path::new(DEFAULT_CONFIG_PATH).exists() => Ok(Config::load(Path::new(DEFAULT_CONFIG_PATH))?),
-        None => Ok(Config::parse(rvirt_config::DEFAULT_CONFIG_TEXT, "<built-in defaults>")?),
+        None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
+            Ok(Config::load(Path::new(DEFAULT_CONFIG_PATH))?)
+        }
+        None => Ok(Config::parse(
+            rvirt_config::DEFAULT_CONFIG_TEXT,
+            "<built-in defaults>",
+        )?),
     }
 }
 
@@ -39,7 +44,10 @@ fn check_module(path: &Path) -> ExitCode {
 fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
     let cfg = load_config(config.as_deref())?;
     logging::init(&cfg.logging)?;
-    let filter = ModuleFilter { enable: cfg.modules.enable.clone(), disable: cfg.modules.disable.clone() };
+    let filter = ModuleFilter {
+        enable: cfg.modules.enable.clone(),
+        disable: cfg.modules.disable.clone(),
+    };
     let mut registry = Registry::load_dir(&cfg.modules.dir, &filter);
     let privileged = nix::unistd::geteuid().is_root();
     registry.initialize(privileged, &|name| cfg.driver_section(name), &cfg.state.dir);
@@ -80,11 +88,17 @@ fn main() -> ExitCode {
             Ok(())
         }
         args::Command::Version => {
-            println!("rvirtd {} (libvirt protocol 9.0.0, plugin-api ABI {})", env!("CARGO_PKG_VERSION"), rvirt_plugin_abi());
+            println!(
+                "rvirtd {} (libvirt protocol 9.0.0, plugin-api ABI {})",
+                env!("CARGO_PKG_VERSION"),
+                rvirt_plugin_abi()
+            );
             Ok(())
         }
         args::Command::CheckModule(p) => return check_module(&p),
-        args::Command::CheckConfig { config } => load_config(config.as_deref()).map(|_| println!("configuration is valid")),
+        args::Command::CheckConfig { config } => {
+            load_config(config.as_deref()).map(|_| println!("configuration is valid"))
+        }
         args::Command::Run { config } => run(config),
     };
     match result {
@@ -97,5 +111,9 @@ fn main() -> ExitCode {
 }
 
 fn rvirt_plugin_abi() -> String {
-    format!("{}.{}", rvirt_core::loader::HOST_ABI.0, rvirt_core::loader::HOST_ABI.1)
+    format!(
+        "{}.{}",
+        rvirt_core::loader::HOST_ABI.0,
+        rvirt_core::loader::HOST_ABI.1
+    )
 }

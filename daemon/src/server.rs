@@ -64,19 +64,31 @@ fn group_id(name: &str) -> Result<Option<nix::unistd::Gid>, ServerError> {
     }
 }
 
-fn bind(path: &Path, mode: u32, gid: Option<nix::unistd::Gid>) -> Result<UnixListener, ServerError> {
+fn bind(
+    path: &Path,
+    mode: u32,
+    gid: Option<nix::unistd::Gid>,
+) -> Result<UnixListener, ServerError> {
     if path.exists() {
         // A stale socket from an earlier run; a live daemon would still hold it, which the
         // bind below cannot detect, so refuse when something answers on it.
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            return Err(ServerError::Bind(path.into(), std::io::Error::new(std::io::ErrorKind::AddrInUse, "another daemon is serving it")));
+            return Err(ServerError::Bind(
+                path.into(),
+                std::io::Error::new(
+                    std::io::ErrorKind::AddrInUse,
+                    "another daemon is serving it",
+                ),
+            ));
         }
         let _ = std::fs::remove_file(path);
     }
     let l = UnixListener::bind(path).map_err(|e| ServerError::Bind(path.into(), e))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| ServerError::Permissions(path.into(), e))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| ServerError::Permissions(path.into(), e))?;
     if let Some(g) = gid {
-        nix::unistd::chown(path, None, Some(g)).map_err(|e| ServerError::Permissions(path.into(), e.into()))?;
+        nix::unistd::chown(path, None, Some(g))
+            .map_err(|e| ServerError::Permissions(path.into(), e.into()))?;
     }
     Ok(l)
 }
@@ -92,16 +104,32 @@ pub struct Listeners {
 pub fn listen(cfg: &Config) -> Result<Listeners, ServerError> {
     if let Some((rw, ro)) = systemd::activated_listeners().map_err(ServerError::Activation)? {
         tracing::info!("using sockets passed by systemd");
-        return Ok(Listeners { rw, ro, owned: Vec::new() });
+        return Ok(Listeners {
+            rw,
+            ro,
+            owned: Vec::new(),
+        });
     }
     let dir = &cfg.listen.socket_dir;
     std::fs::create_dir_all(dir).map_err(|e| ServerError::SocketDir(dir.clone(), e))?;
     let gid = group_id(&cfg.listen.socket_group)?;
     let rw_path = dir.join("rvirt-sock");
     let ro_path = dir.join("rvirt-sock-ro");
-    let rw = bind(&rw_path, parse_mode(&cfg.listen.socket_mode).unwrap_or(0o600), gid)?;
-    let ro = bind(&ro_path, parse_mode(&cfg.listen.socket_ro_mode).unwrap_or(0o666), gid)?;
-    Ok(Listeners { rw, ro, owned: vec![rw_path, ro_path] })
+    let rw = bind(
+        &rw_path,
+        parse_mode(&cfg.listen.socket_mode).unwrap_or(0o600),
+        gid,
+    )?;
+    let ro = bind(
+        &ro_path,
+        parse_mode(&cfg.listen.socket_ro_mode).unwrap_or(0o666),
+        gid,
+    )?;
+    Ok(Listeners {
+        rw,
+        ro,
+        owned: vec![rw_path, ro_path],
+    })
 }
 
 async fn accept_loop(listener: UnixListener, shared: Arc<Shared>, read_only: bool) {
@@ -115,7 +143,10 @@ async fn accept_loop(listener: UnixListener, shared: Arc<Shared>, read_only: boo
             }
         };
         if shared.clients.load(Ordering::Relaxed) >= shared.limits.max_clients {
-            tracing::warn!("refusing client: max_clients ({}) reached", shared.limits.max_clients);
+            tracing::warn!(
+                "refusing client: max_clients ({}) reached",
+                shared.limits.max_clients
+            );
             continue;
         }
         shared.clients.fetch_add(1, Ordering::Relaxed);
@@ -128,7 +159,11 @@ async fn accept_loop(listener: UnixListener, shared: Arc<Shared>, read_only: boo
 }
 
 /// Serves until SIGTERM or SIGINT; SIGHUP reloads the state drivers.
-pub async fn run(cfg: Config, registry: Arc<Registry>, listeners: Listeners) -> Result<(), ServerError> {
+pub async fn run(
+    cfg: Config,
+    registry: Arc<Registry>,
+    listeners: Listeners,
+) -> Result<(), ServerError> {
     let shared = Arc::new(Shared {
         default_uri: default_uri(&registry),
         registry: registry.clone(),

@@ -10,9 +10,14 @@ use std::time::{Duration, Instant};
 use rvirt_core::dispatch::{feature, DriverConnection};
 use rvirt_core::events::EventSink;
 use rvirt_protocol::error::{code, domain};
-use rvirt_protocol::message::{check_length, encode_frame, Header, MessageStatus, MessageType, HEADER_LEN};
+use rvirt_protocol::message::{
+    check_length, encode_frame, Header, MessageStatus, MessageType, HEADER_LEN,
+};
 use rvirt_protocol::xdr::{from_bytes, to_bytes};
-use rvirt_protocol::{keepalive_proc, procedure, remote_proc, RemoteError, KEEPALIVE_PROGRAM_NUMBER, REMOTE_PROGRAM_NUMBER};
+use rvirt_protocol::{
+    keepalive_proc, procedure, remote_proc, RemoteError, KEEPALIVE_PROGRAM_NUMBER,
+    REMOTE_PROGRAM_NUMBER,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::sync::{mpsc, Semaphore};
@@ -31,7 +36,14 @@ impl Outbox {
 
 impl EventSink for Outbox {
     fn deliver(&self, program: u32, procedure: i32, payload: &[u8]) {
-        let h = Header { program, version: 1, procedure, kind: MessageType::Message, serial: 0, status: MessageStatus::Ok };
+        let h = Header {
+            program,
+            version: 1,
+            procedure,
+            kind: MessageType::Message,
+            serial: 0,
+            status: MessageStatus::Ok,
+        };
         self.send(encode_frame(&h, payload));
     }
 }
@@ -56,26 +68,45 @@ fn reply_frame(call: &Header, result: Result<Vec<u8>, RemoteError>) -> Vec<u8> {
         Ok(p) => (MessageStatus::Ok, p),
         Err(e) => (MessageStatus::Error, to_bytes(&e)),
     };
-    encode_frame(&Header { kind: MessageType::Reply, status, ..*call }, &payload)
+    encode_frame(
+        &Header {
+            kind: MessageType::Reply,
+            status,
+            ..*call
+        },
+        &payload,
+    )
 }
 
 fn not_open() -> RemoteError {
-    RemoteError::new(code::INTERNAL_ERROR, domain::RPC, "internal error: connection not open")
+    RemoteError::new(
+        code::INTERNAL_ERROR,
+        domain::RPC,
+        "internal error: connection not open",
+    )
 }
 
 impl Session {
     fn connection(&self) -> Option<Arc<DriverConnection>> {
-        self.conn.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.conn
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Procedures the session answers itself; `None` means "dispatch to the drivers".
     fn session_level(&self, number: i32, args: &[u8]) -> Option<Result<Vec<u8>, RemoteError>> {
         use rvirt_protocol as p;
         Some(match number {
-            remote_proc::AUTH_LIST => Ok(to_bytes(&p::RemoteAuthListRet { types: vec![p::REMOTE_AUTH_NONE as i32] })),
+            remote_proc::AUTH_LIST => Ok(to_bytes(&p::RemoteAuthListRet {
+                types: vec![p::REMOTE_AUTH_NONE as i32],
+            })),
             remote_proc::CONNECT_OPEN => self.open(args),
             remote_proc::CONNECT_CLOSE => {
-                self.conn.lock().unwrap_or_else(PoisonError::into_inner).take();
+                self.conn
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take();
                 Ok(Vec::new())
             }
             remote_proc::CONNECT_SUPPORTS_FEATURE => {
@@ -85,7 +116,9 @@ impl Session {
                 };
                 if a.feature == feature::PROGRAM_KEEPALIVE {
                     self.keepalive_on.store(true, Ordering::Relaxed);
-                    return Some(Ok(to_bytes(&p::RemoteConnectSupportsFeatureRet { supported: 1 })));
+                    return Some(Ok(to_bytes(&p::RemoteConnectSupportsFeatureRet {
+                        supported: 1,
+                    })));
                 }
                 match self.connection() {
                     Some(c) => c.call(REMOTE_PROGRAM_NUMBER, number, args),
@@ -99,10 +132,15 @@ impl Session {
     fn open(&self, args: &[u8]) -> Result<Vec<u8>, RemoteError> {
         let a: rvirt_protocol::RemoteConnectOpenArgs = from_bytes(args)?;
         let uri = a.name.unwrap_or_default();
-        let uri = if uri.is_empty() { self.shared.default_uri.clone() } else { uri };
+        let uri = if uri.is_empty() {
+            self.shared.default_uri.clone()
+        } else {
+            uri
+        };
         let read_only = self.read_only || a.flags & rvirt_core::client::CONNECT_RO != 0;
         let sink: Arc<dyn EventSink> = Arc::new(self.outbox.clone());
-        let c = DriverConnection::open(self.shared.registry.clone(), &uri, a.flags, read_only, sink)?;
+        let c =
+            DriverConnection::open(self.shared.registry.clone(), &uri, a.flags, read_only, sink)?;
         tracing::debug!(uri, read_only, "client opened a connection");
         *self.conn.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(c));
         Ok(Vec::new())
@@ -123,7 +161,8 @@ impl Session {
     }
 
     fn touch(&self) {
-        self.last_seen.store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.last_seen
+            .store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
         self.unanswered_pings.store(0, Ordering::Relaxed);
     }
 }
@@ -144,7 +183,13 @@ enum SessionEnd {
 /// Serves one client until it leaves, misbehaves beyond repair, or the daemon stops.
 pub async fn serve(stream: UnixStream, shared: Arc<Shared>, read_only: bool) {
     if let Ok(cred) = stream.peer_cred() {
-        tracing::info!(pid = cred.pid(), uid = cred.uid(), gid = cred.gid(), read_only, "client connected");
+        tracing::info!(
+            pid = cred.pid(),
+            uid = cred.uid(),
+            gid = cred.gid(),
+            read_only,
+            "client connected"
+        );
     }
     let (mut rd, mut wr) = stream.into_split();
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
@@ -178,7 +223,11 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, read_only: bool) {
         SessionEnd::Eof => tracing::debug!("client disconnected"),
         other => tracing::info!("closing client connection: {other}"),
     }
-    session.conn.lock().unwrap_or_else(PoisonError::into_inner).take();
+    session
+        .conn
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
     drop(session);
     let _ = writer.await;
 }
@@ -193,7 +242,8 @@ async fn keepalive(s: Arc<Session>) -> SessionEnd {
     tick.tick().await;
     loop {
         tick.tick().await;
-        let idle = (s.epoch.elapsed().as_millis() as u64).saturating_sub(s.last_seen.load(Ordering::Relaxed));
+        let idle = (s.epoch.elapsed().as_millis() as u64)
+            .saturating_sub(s.last_seen.load(Ordering::Relaxed));
         if !s.keepalive_on.load(Ordering::Relaxed) || idle < interval * 1000 {
             continue;
         }
@@ -217,7 +267,11 @@ async fn read_loop(rd: &mut tokio::net::unix::OwnedReadHalf, s: Arc<Session>) ->
     let mut len = [0u8; 4];
     loop {
         if let Err(e) = rd.read_exact(&mut len).await {
-            return if e.kind() == std::io::ErrorKind::UnexpectedEof { SessionEnd::Eof } else { e.into() };
+            return if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                SessionEnd::Eof
+            } else {
+                e.into()
+            };
         }
         let total = match check_length(u32::from_be_bytes(len), max) {
             Ok(t) => t,
@@ -241,25 +295,42 @@ async fn handle_message(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
     match header.kind {
         MessageType::Message if header.program == KEEPALIVE_PROGRAM_NUMBER => {
             if header.procedure == keepalive_proc::PING {
-                let pong = Header { procedure: keepalive_proc::PONG, ..header };
+                let pong = Header {
+                    procedure: keepalive_proc::PONG,
+                    ..header
+                };
                 s.outbox.send(encode_frame(&pong, &[]));
             }
         }
         MessageType::Call => dispatch_call(s, header, payload).await,
         MessageType::Message => {}
         _ => {
-            let e = RemoteError::new(code::RPC, domain::RPC, "unexpected message type from client");
-            s.outbox.send(reply_frame(&Header { kind: MessageType::Call, ..header }, Err(e)));
+            let e = RemoteError::new(
+                code::RPC,
+                domain::RPC,
+                "unexpected message type from client",
+            );
+            s.outbox.send(reply_frame(
+                &Header {
+                    kind: MessageType::Call,
+                    ..header
+                },
+                Err(e),
+            ));
         }
     }
 }
 
 async fn dispatch_call(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
-    let Some(info) = procedure(header.program, header.procedure).filter(|_| header.version == 1) else {
+    let Some(info) = procedure(header.program, header.procedure).filter(|_| header.version == 1)
+    else {
         let e = RemoteError::new(
             code::RPC,
             domain::RPC,
-            format!("cannot find program {:#x} version {} procedure {}", header.program, header.version, header.procedure),
+            format!(
+                "cannot find program {:#x} version {} procedure {}",
+                header.program, header.version, header.procedure
+            ),
         );
         s.outbox.send(reply_frame(&header, Err(e)));
         return;
@@ -269,7 +340,9 @@ async fn dispatch_call(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
         s.outbox.send(frame);
         return;
     }
-    let Ok(permit) = s.slots.clone().acquire_owned().await else { return };
+    let Ok(permit) = s.slots.clone().acquire_owned().await else {
+        return;
+    };
     let s2 = s.clone();
     tokio::task::spawn_blocking(move || {
         let frame = s2.run_call(&header, &payload);

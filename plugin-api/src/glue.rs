@@ -10,8 +10,9 @@ use abi_stable::std_types::{RResult, RVec};
 use rvirt_protocol::error::{code, domain};
 use rvirt_protocol::xdr::{from_bytes, to_bytes};
 use rvirt_protocol::{
-    RemoteError, RvirtDriverDescriptor, RvirtInitArgs, RvirtInitRet, RvirtModuleDescriptor, RvirtOpenArgs,
-    RvirtOpenRet, RvirtProcedureSet, RVIRT_INIT_COMPLETE, RVIRT_INIT_SKIPPED, RVIRT_OPEN_DECLINED, RVIRT_OPEN_SUCCESS,
+    RemoteError, RvirtDriverDescriptor, RvirtInitArgs, RvirtInitRet, RvirtModuleDescriptor,
+    RvirtOpenArgs, RvirtOpenRet, RvirtProcedureSet, RVIRT_INIT_COMPLETE, RVIRT_INIT_SKIPPED,
+    RVIRT_OPEN_DECLINED, RVIRT_OPEN_SUCCESS,
 };
 
 use crate::abi::{hook, HostServices, Reply};
@@ -26,11 +27,19 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new(module: Box<dyn Module>) -> Runtime {
-        Runtime { module, conns: Mutex::new(HashMap::new()), next_handle: AtomicU64::new(1) }
+        Runtime {
+            module,
+            conns: Mutex::new(HashMap::new()),
+            next_handle: AtomicU64::new(1),
+        }
     }
 
     fn connection(&self, driver: u32, handle: u64) -> Option<Arc<dyn Connection>> {
-        self.conns.lock().unwrap_or_else(PoisonError::into_inner).get(&(driver, handle)).cloned()
+        self.conns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(driver, handle))
+            .cloned()
     }
 }
 
@@ -53,7 +62,10 @@ pub fn guard(what: &str, f: impl FnOnce() -> Result<Vec<u8>, RemoteError>) -> Re
             let e = RemoteError::new(
                 code::INTERNAL_ERROR,
                 domain::NONE,
-                format!("internal error: driver module panicked in {what}: {}", panic_text(&*p)),
+                format!(
+                    "internal error: driver module panicked in {what}: {}",
+                    panic_text(&*p)
+                ),
             );
             RResult::RErr(RVec::from(to_bytes(&e)))
         }
@@ -86,7 +98,10 @@ pub fn describe(rt: RuntimeFn) -> Reply {
                     procedures: d
                         .procedures
                         .into_iter()
-                        .map(|(program, procedures)| RvirtProcedureSet { program, procedures })
+                        .map(|(program, procedures)| RvirtProcedureSet {
+                            program,
+                            procedures,
+                        })
                         .collect(),
                 })
                 .collect(),
@@ -113,7 +128,10 @@ pub fn state(rt: RuntimeFn, hook_id: u32, payload: &[u8]) -> Reply {
                     InitStatus::Complete => RVIRT_INIT_COMPLETE,
                     InitStatus::Skipped => RVIRT_INIT_SKIPPED,
                 };
-                Ok(to_bytes(&RvirtInitRet { status: status as i32, features: Vec::new() }))
+                Ok(to_bytes(&RvirtInitRet {
+                    status: status as i32,
+                    features: Vec::new(),
+                }))
             }
             hook::RELOAD => m.reload().map(|()| Vec::new()),
             hook::SHUTDOWN_PREPARE => m.shutdown_prepare().map(|()| Vec::new()),
@@ -130,12 +148,25 @@ pub fn open(rt: RuntimeFn, driver: u32, payload: &[u8]) -> Reply {
         let rt = rt();
         let a: RvirtOpenArgs = from_bytes(payload)?;
         let handle = rt.next_handle.fetch_add(1, Ordering::Relaxed);
-        let ctx = ConnContext { driver, handle, read_only: a.read_only };
+        let ctx = ConnContext {
+            driver,
+            handle,
+            read_only: a.read_only,
+        };
         let ret = match rt.module.open(ctx, &a.uri, a.flags)? {
-            OpenOutcome::Declined => RvirtOpenRet { status: RVIRT_OPEN_DECLINED as i32, handle: 0 },
+            OpenOutcome::Declined => RvirtOpenRet {
+                status: RVIRT_OPEN_DECLINED as i32,
+                handle: 0,
+            },
             OpenOutcome::Opened(conn) => {
-                rt.conns.lock().unwrap_or_else(PoisonError::into_inner).insert((driver, handle), conn);
-                RvirtOpenRet { status: RVIRT_OPEN_SUCCESS as i32, handle }
+                rt.conns
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert((driver, handle), conn);
+                RvirtOpenRet {
+                    status: RVIRT_OPEN_SUCCESS as i32,
+                    handle,
+                }
             }
         };
         Ok(to_bytes(&ret))
@@ -144,7 +175,11 @@ pub fn open(rt: RuntimeFn, driver: u32, payload: &[u8]) -> Reply {
 
 pub fn close(rt: RuntimeFn, driver: u32, handle: u64) {
     let _ = guard("close", || {
-        let conn = rt().conns.lock().unwrap_or_else(PoisonError::into_inner).remove(&(driver, handle));
+        let conn = rt()
+            .conns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&(driver, handle));
         if let Some(c) = conn {
             c.close();
         }
@@ -152,9 +187,20 @@ pub fn close(rt: RuntimeFn, driver: u32, handle: u64) {
     });
 }
 
-pub fn call(rt: RuntimeFn, driver: u32, handle: u64, program: u32, procedure: i32, args: &[u8]) -> Reply {
+pub fn call(
+    rt: RuntimeFn,
+    driver: u32,
+    handle: u64,
+    program: u32,
+    procedure: i32,
+    args: &[u8],
+) -> Reply {
     guard("a call", || match rt().connection(driver, handle) {
         Some(conn) => conn.call(program, procedure, args),
-        None => Err(RemoteError::new(code::INVALID_CONN, domain::NONE, "invalid connection pointer in the driver call")),
+        None => Err(RemoteError::new(
+            code::INVALID_CONN,
+            domain::NONE,
+            "invalid connection pointer in the driver call",
+        )),
     })
 }

@@ -24,7 +24,14 @@ pub(crate) fn attach(host: HostServices, token: u64) {
 pub fn emit_event<T: Xdr>(driver: u32, handle: u64, program: u32, procedure: i32, payload: &T) {
     if let Some((host, token)) = HOST.get() {
         let bytes = rvirt_protocol::xdr::to_bytes(payload);
-        (host.emit_event)(*token, driver, handle, program, procedure, RSlice::from_slice(&bytes));
+        (host.emit_event)(
+            *token,
+            driver,
+            handle,
+            program,
+            procedure,
+            RSlice::from_slice(&bytes),
+        );
     }
 }
 
@@ -39,7 +46,9 @@ pub fn host_call(kind: u32, payload: &[u8]) -> Result<Vec<u8>, RemoteError> {
     };
     match (host.host_call)(*token, kind, RSlice::from_slice(payload)) {
         RResult::ROk(v) => Ok(v.into_vec()),
-        RResult::RErr(e) => Err(rvirt_protocol::xdr::from_bytes(&e).unwrap_or_else(RemoteError::from)),
+        RResult::RErr(e) => {
+            Err(rvirt_protocol::xdr::from_bytes(&e).unwrap_or_else(RemoteError::from))
+        }
     }
 }
 
@@ -95,11 +104,18 @@ impl tracing::Subscriber for Bridge {
     fn record_follows_from(&self, _span: &tracing::span::Id, _follows: &tracing::span::Id) {}
 
     fn event(&self, event: &tracing::Event<'_>) {
-        let Some((host, token)) = HOST.get() else { return };
+        let Some((host, token)) = HOST.get() else {
+            return;
+        };
         let mut text = Collect::default();
         event.record(&mut text);
         let meta = event.metadata();
-        (host.log)(*token, level_code(meta.level()), RStr::from_str(meta.target()), RStr::from_str(&text.0));
+        (host.log)(
+            *token,
+            level_code(meta.level()),
+            RStr::from_str(meta.target()),
+            RStr::from_str(&text.0),
+        );
     }
 
     fn enter(&self, _span: &tracing::span::Id) {}

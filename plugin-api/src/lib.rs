@@ -28,10 +28,12 @@ pub const ABI_MINOR: u32 = 1;
 #[macro_export]
 macro_rules! export_module {
     ($ctor:expr) => {
-        static RVIRT_RUNTIME: ::std::sync::OnceLock<$crate::glue::Runtime> = ::std::sync::OnceLock::new();
+        static RVIRT_RUNTIME: ::std::sync::OnceLock<$crate::glue::Runtime> =
+            ::std::sync::OnceLock::new();
 
         fn rvirt_runtime() -> &'static $crate::glue::Runtime {
-            RVIRT_RUNTIME.get_or_init(|| $crate::glue::Runtime::new(::std::boxed::Box::new(($ctor)())))
+            RVIRT_RUNTIME
+                .get_or_init(|| $crate::glue::Runtime::new(::std::boxed::Box::new(($ctor)())))
         }
 
         extern "C" fn rvirt_attach_host(host: $crate::abi::HostServices, token: u64) {
@@ -40,10 +42,16 @@ macro_rules! export_module {
         extern "C" fn rvirt_describe() -> $crate::abi::Reply {
             $crate::glue::describe(rvirt_runtime)
         }
-        extern "C" fn rvirt_state(hook: u32, payload: $crate::abi::RSlice<'_, u8>) -> $crate::abi::Reply {
+        extern "C" fn rvirt_state(
+            hook: u32,
+            payload: $crate::abi::RSlice<'_, u8>,
+        ) -> $crate::abi::Reply {
             $crate::glue::state(rvirt_runtime, hook, payload.as_slice())
         }
-        extern "C" fn rvirt_open(driver: u32, payload: $crate::abi::RSlice<'_, u8>) -> $crate::abi::Reply {
+        extern "C" fn rvirt_open(
+            driver: u32,
+            payload: $crate::abi::RSlice<'_, u8>,
+        ) -> $crate::abi::Reply {
             $crate::glue::open(rvirt_runtime, driver, payload.as_slice())
         }
         extern "C" fn rvirt_close(driver: u32, handle: u64) {
@@ -56,7 +64,14 @@ macro_rules! export_module {
             procedure: i32,
             args: $crate::abi::RSlice<'_, u8>,
         ) -> $crate::abi::Reply {
-            $crate::glue::call(rvirt_runtime, driver, handle, program, procedure, args.as_slice())
+            $crate::glue::call(
+                rvirt_runtime,
+                driver,
+                handle,
+                program,
+                procedure,
+                args.as_slice(),
+            )
         }
 
         #[$crate::abi::export_root_module]

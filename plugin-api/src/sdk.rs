@@ -107,7 +107,9 @@ pub fn dispatch_remote<H: RemoteHandler + ?Sized>(
     args: &[u8],
 ) -> Result<Vec<u8>, RemoteError> {
     match program {
-        rvirt_protocol::REMOTE_PROGRAM_NUMBER => rvirt_protocol::dispatch_remote(handler, procedure, args),
+        rvirt_protocol::REMOTE_PROGRAM_NUMBER => {
+            rvirt_protocol::dispatch_remote(handler, procedure, args)
+        }
         other => Err(unknown_program(other)),
     }
 }
@@ -120,11 +122,17 @@ pub fn dispatch_remote_and_qemu<H: RemoteHandler + QemuHandler + ?Sized>(
     args: &[u8],
 ) -> Result<Vec<u8>, RemoteError> {
     match program {
-        rvirt_protocol::QEMU_PROGRAM_NUMBER => rvirt_protocol::dispatch_qemu(handler, procedure, args),
+        rvirt_protocol::QEMU_PROGRAM_NUMBER => {
+            rvirt_protocol::dispatch_qemu(handler, procedure, args)
+        }
         _ => dispatch_remote(handler, program, procedure, args),
     }
 }
 
 fn unknown_program(program: u32) -> RemoteError {
-    RemoteError::new(code::RPC, domain::RPC, format!("unknown program {program:#x}"))
+    RemoteError::new(
+        code::RPC,
+        domain::RPC,
+        format!("unknown program {program:#x}"),
+    )
 }

@@ -168,7 +168,11 @@ impl RemoteError {
 
 impl From<crate::XdrError> for RemoteError {
     fn from(e: crate::XdrError) -> Self {
-        RemoteError::new(code::RPC, domain::RPC, format!("cannot decode the call arguments: {e}"))
+        RemoteError::new(
+            code::RPC,
+            domain::RPC,
+            format!("cannot decode the call arguments: {e}"),
+        )
     }
 }
 

@@ -15,7 +15,15 @@ pub use message::{Header, MessageStatus, MessageType};
 pub use procedure::{procedure, procedures, DriverKind, ObjectKind, ProcedureInfo, StreamKind};
 pub use xdr::{Reader, Xdr, XdrError};
 
-#[allow(clippy::all, clippy::pedantic, unused_variables, unused_mut, unreachable_code, non_camel_case_types, non_upper_case_globals)]
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    unused_variables,
+    unused_mut,
+    unreachable_code,
+    non_camel_case_types,
+    non_upper_case_globals
+)]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }

@@ -109,7 +109,8 @@ impl Header {
 
     pub fn decode(buf: &[u8]) -> Result<Header, FrameError> {
         let r = &mut Reader::new(buf);
-        let word = |r: &mut Reader<'_>| i32::decode(r).map_err(|_: XdrError| FrameError::ShortHeader);
+        let word =
+            |r: &mut Reader<'_>| i32::decode(r).map_err(|_: XdrError| FrameError::ShortHeader);
         let program = word(r)? as u32;
         let version = word(r)? as u32;
         let procedure = word(r)?;

@@ -109,5 +109,8 @@ pub fn procedures(program: u32) -> Option<&'static [ProcedureInfo]> {
 /// Looks up one procedure.
 pub fn procedure(program: u32, number: i32) -> Option<&'static ProcedureInfo> {
     let table = procedures(program)?;
-    table.binary_search_by_key(&number, |p| p.number).ok().map(|i| &table[i])
+    table
+        .binary_search_by_key(&number, |p| p.number)
+        .ok()
+        .map(|i| &table[i])
 }

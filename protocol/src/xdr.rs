@@ -56,7 +56,9 @@ impl<'a> Reader<'a> {
     /// Takes the next `n` bytes.
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], XdrError> {
         if n > self.remaining() {
-            return Err(XdrError::Truncated { needed: n - self.remaining() });
+            return Err(XdrError::Truncated {
+                needed: n - self.remaining(),
+            });
         }
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
@@ -89,11 +91,16 @@ impl<'a> Reader<'a> {
     fn length(&mut self, max: u32, min_elem: usize) -> Result<usize, XdrError> {
         let len = u32::decode(self)?;
         if len > max {
-            return Err(XdrError::TooLong { len: len.into(), max: max.into() });
+            return Err(XdrError::TooLong {
+                len: len.into(),
+                max: max.into(),
+            });
         }
         let len = len as usize;
         if len.saturating_mul(min_elem) > self.remaining() {
-            return Err(XdrError::Truncated { needed: len * min_elem - self.remaining() });
+            return Err(XdrError::Truncated {
+                needed: len * min_elem - self.remaining(),
+            });
         }
         Ok(len)
     }
@@ -304,15 +311,27 @@ mod tests {
 
     #[test]
     fn rejects_bad_input_without_panicking() {
-        assert!(matches!(dec_string(&mut Reader::new(&[0, 0, 0, 9, b'a']), 100), Err(XdrError::Truncated { .. })));
-        assert!(matches!(dec_string(&mut Reader::new(&[0, 0, 0, 9]), 4), Err(XdrError::TooLong { .. })));
+        assert!(matches!(
+            dec_string(&mut Reader::new(&[0, 0, 0, 9, b'a']), 100),
+            Err(XdrError::Truncated { .. })
+        ));
+        assert!(matches!(
+            dec_string(&mut Reader::new(&[0, 0, 0, 9]), 4),
+            Err(XdrError::TooLong { .. })
+        ));
         assert!(matches!(
             dec_string(&mut Reader::new(&[0, 0, 0, 1, b'a', 1, 0, 0]), 4),
             Err(XdrError::BadPadding)
         ));
-        assert!(matches!(bool::decode(&mut Reader::new(&[0, 0, 0, 2])), Err(XdrError::BadBool(2))));
+        assert!(matches!(
+            bool::decode(&mut Reader::new(&[0, 0, 0, 2])),
+            Err(XdrError::BadBool(2))
+        ));
         let huge = [0xff, 0xff, 0xff, 0xff];
         assert!(dec_array(&mut Reader::new(&huge), u32::MAX, i32::decode).is_err());
-        assert!(matches!(from_bytes::<i32>(&[0, 0, 0, 1, 0]), Err(XdrError::TrailingBytes(1))));
+        assert!(matches!(
+            from_bytes::<i32>(&[0, 0, 0, 1, 0]),
+            Err(XdrError::TrailingBytes(1))
+        ));
     }
 }

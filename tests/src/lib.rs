@@ -12,18 +12,30 @@ pub fn target_dir() -> PathBuf {
     exe.ancestors()
         .find(|d| d.join("rvirtd").is_file())
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| exe.parent().and_then(Path::parent).expect("target dir").to_path_buf())
+        .unwrap_or_else(|| {
+            exe.parent()
+                .and_then(Path::parent)
+                .expect("target dir")
+                .to_path_buf()
+        })
 }
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_path_buf()
 }
 
 /// The shared compatibility fixtures (`../shared/compat` beside the checkout).
 pub fn compat_dir() -> PathBuf {
     let d = repo_root().join("../shared/compat");
-    assert!(d.is_dir(), "compatibility fixtures not found at {}", d.display());
+    assert!(
+        d.is_dir(),
+        "compatibility fixtures not found at {}",
+        d.display()
+    );
     d
 }
 
@@ -101,7 +113,10 @@ impl Daemon {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("rvirtd did not start listening on {}", self.socket().display());
+        panic!(
+            "rvirtd did not start listening on {}",
+            self.socket().display()
+        );
     }
 
     pub fn socket(&self) -> PathBuf {
@@ -114,18 +129,28 @@ impl Daemon {
 
     /// `DRIVER+unix:///PATH?socket=SOCK` for this daemon.
     pub fn uri(&self, driver_path: &str) -> String {
-        let (driver, path) = driver_path.split_once(":///").expect("uri like test:///default");
+        let (driver, path) = driver_path
+            .split_once(":///")
+            .expect("uri like test:///default");
         format!("{driver}+unix:///{path}?socket={}", self.socket().display())
     }
 
     pub fn uri_ro(&self, driver_path: &str) -> String {
-        let (driver, path) = driver_path.split_once(":///").expect("uri like test:///default");
-        format!("{driver}+unix:///{path}?socket={}", self.socket_ro().display())
+        let (driver, path) = driver_path
+            .split_once(":///")
+            .expect("uri like test:///default");
+        format!(
+            "{driver}+unix:///{path}?socket={}",
+            self.socket_ro().display()
+        )
     }
 
     /// Sends SIGTERM and waits for a clean exit; returns the exit status code.
     pub fn stop(&mut self) -> Option<i32> {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(st)) = self.child.try_wait() {
@@ -154,7 +179,10 @@ pub struct Libvirtd {
 
 impl Libvirtd {
     pub fn start() -> Option<Libvirtd> {
-        if !require_peer("libvirtd (libvirt-daemon)", have_program("/usr/sbin/libvirtd")) {
+        if !require_peer(
+            "libvirtd (libvirt-daemon)",
+            have_program("/usr/sbin/libvirtd"),
+        ) {
             return None;
         }
         let dir = TempDir::new("libvirtd");
@@ -173,7 +201,10 @@ impl Libvirtd {
             .arg(&conf)
             .arg("--pid-file")
             .arg(dir.0.join("libvirtd.pid"))
-            .env("LIBVIRT_LOG_OUTPUTS", format!("3:file:{}/libvirtd.log", dir.0.display()))
+            .env(
+                "LIBVIRT_LOG_OUTPUTS",
+                format!("3:file:{}/libvirtd.log", dir.0.display()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -187,7 +218,10 @@ impl Libvirtd {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("libvirtd did not start; see {}/libvirtd.log", l.dir.0.display());
+        panic!(
+            "libvirtd did not start; see {}/libvirtd.log",
+            l.dir.0.display()
+        );
     }
 
     pub fn socket(&self) -> PathBuf {

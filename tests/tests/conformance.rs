@@ -34,7 +34,11 @@ fn test_domain_xml(name: &str) -> String {
 
 fn unique(tag: &str) -> String {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    format!("conf-{tag}-{}-{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    format!(
+        "conf-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
 }
 
 fn lifecycle_events(c: &Connect) -> Vec<(String, i32)> {
@@ -49,61 +53,125 @@ fn lifecycle_events(c: &Connect) -> Vec<(String, i32)> {
 
 fn lifecycle(t: &Target) {
     let c = Connect::open(&t.uri).expect("open");
-    let reg = p::RemoteConnectDomainEventCallbackRegisterAnyArgs { event_id: 0, dom: None };
-    let cb = c.connect_domain_event_callback_register_any(&reg).expect("register lifecycle callback");
+    let reg = p::RemoteConnectDomainEventCallbackRegisterAnyArgs {
+        event_id: 0,
+        dom: None,
+    };
+    let cb = c
+        .connect_domain_event_callback_register_any(&reg)
+        .expect("register lifecycle callback");
     let name = unique("life");
     let d = c.define_domain(&(t.domain_xml)(&name)).expect("define");
     assert_eq!(d.name(), name);
     assert!(d.is_persistent().expect("persistent"));
     assert!(!d.is_active().expect("active"));
     assert_eq!(d.state().expect("state").0, SHUTOFF);
-    assert!(d.xml_desc(0).expect("xml").contains(&format!("<name>{name}</name>")));
+    assert!(d
+        .xml_desc(0)
+        .expect("xml")
+        .contains(&format!("<name>{name}</name>")));
     d.create().expect("start");
     let running = c.domain_by_name(&name).expect("lookup");
     assert_eq!(running.state().expect("state").0, RUNNING);
     assert!(running.id() > 0, "a running domain has an id");
     assert_eq!(c.domain_by_id(running.id()).expect("by id").name(), name);
-    assert_eq!(c.domain_by_uuid(running.uuid()).expect("by uuid").name(), name);
+    assert_eq!(
+        c.domain_by_uuid(running.uuid()).expect("by uuid").name(),
+        name
+    );
     let info = running.info().expect("info");
-    assert_eq!((info.state, info.max_mem_kib, info.nr_virt_cpu), (RUNNING as u8, 131072, 1));
+    assert_eq!(
+        (info.state, info.max_mem_kib, info.nr_virt_cpu),
+        (RUNNING as u8, 131072, 1)
+    );
     running.suspend().expect("suspend");
     assert_eq!(running.state().expect("state").0, PAUSED);
     running.resume().expect("resume");
     assert_eq!(running.state().expect("state").0, RUNNING);
-    let active: Vec<String> = c.list_all_domains(1).expect("active list").iter().map(|d| d.name().to_string()).collect();
+    let active: Vec<String> = c
+        .list_all_domains(1)
+        .expect("active list")
+        .iter()
+        .map(|d| d.name().to_string())
+        .collect();
     assert!(active.contains(&name));
     running.destroy().expect("destroy");
     assert_eq!(running.state().expect("state").0, SHUTOFF);
-    let inactive: Vec<String> = c.list_all_domains(2).expect("inactive list").iter().map(|d| d.name().to_string()).collect();
+    let inactive: Vec<String> = c
+        .list_all_domains(2)
+        .expect("inactive list")
+        .iter()
+        .map(|d| d.name().to_string())
+        .collect();
     assert!(inactive.contains(&name));
     running.undefine().expect("undefine");
     let e = c.domain_by_name(&name).expect_err("gone");
     assert_eq!(e.code, code::NO_DOMAIN);
-    let events: Vec<i32> = lifecycle_events(&c).into_iter().filter(|(n, _)| *n == name).map(|(_, e)| e).collect();
-    assert_eq!(events, [EVENT_DEFINED, EVENT_STARTED, 3, 4, EVENT_STOPPED, EVENT_UNDEFINED]);
-    c.connect_domain_event_callback_deregister_any(&p::RemoteConnectDomainEventCallbackDeregisterAnyArgs { callback_id: cb.callback_id })
-        .expect("deregister");
+    let events: Vec<i32> = lifecycle_events(&c)
+        .into_iter()
+        .filter(|(n, _)| *n == name)
+        .map(|(_, e)| e)
+        .collect();
+    assert_eq!(
+        events,
+        [
+            EVENT_DEFINED,
+            EVENT_STARTED,
+            3,
+            4,
+            EVENT_STOPPED,
+            EVENT_UNDEFINED
+        ]
+    );
+    c.connect_domain_event_callback_deregister_any(
+        &p::RemoteConnectDomainEventCallbackDeregisterAnyArgs {
+            callback_id: cb.callback_id,
+        },
+    )
+    .expect("deregister");
 }
 
 fn errors(t: &Target) {
     let c = Connect::open(&t.uri).expect("open");
-    let e = c.domain_by_name("no-such-domain-here").expect_err("missing");
+    let e = c
+        .domain_by_name("no-such-domain-here")
+        .expect_err("missing");
     assert_eq!(e.code, code::NO_DOMAIN);
     let name = unique("dup");
     let d = c.define_domain(&(t.domain_xml)(&name)).expect("define");
-    let e = c.create_domain("<domain type='test'><name>x</name>", 0).expect_err("malformed XML");
-    assert!(matches!(e.code, code::XML_ERROR | code::XML_DETAIL | code::INTERNAL_ERROR), "{e:?}");
+    let e = c
+        .create_domain("<domain type='test'><name>x</name>", 0)
+        .expect_err("malformed XML");
+    assert!(
+        matches!(
+            e.code,
+            code::XML_ERROR | code::XML_DETAIL | code::INTERNAL_ERROR
+        ),
+        "{e:?}"
+    );
     d.undefine().expect("undefine");
-    let e = RemoteClient::raw_call(&c, p::REMOTE_PROGRAM_NUMBER, remote_proc::DOMAIN_UNDEFINE, vec![1, 2, 3]).expect_err("bad args");
+    let e = RemoteClient::raw_call(
+        &c,
+        p::REMOTE_PROGRAM_NUMBER,
+        remote_proc::DOMAIN_UNDEFINE,
+        vec![1, 2, 3],
+    )
+    .expect_err("bad args");
     assert_ne!(e.code, 0);
-    assert_eq!(c.connect_get_uri().map(|u| u.uri.is_empty()).ok(), Some(false));
+    assert_eq!(
+        c.connect_get_uri().map(|u| u.uri.is_empty()).ok(),
+        Some(false)
+    );
 }
 
 fn read_only(t: &Target) {
     let Some(ro) = &t.ro_uri else { return };
     let c = Connect::open(ro).expect("open read-only socket");
     let doms = c.list_all_domains(0).expect("reads work");
-    let test = doms.iter().find(|d| d.name() == "test").expect("test domain");
+    let test = doms
+        .iter()
+        .find(|d| d.name() == "test")
+        .expect("test domain");
     let e = test.destroy().expect_err("writes refused");
     assert_eq!(e.code, code::OPERATION_DENIED, "{e:?}");
     assert_eq!(test.state().expect("state").0, RUNNING);
@@ -117,18 +185,30 @@ fn suite(t: &Target) {
 
 #[test]
 fn test_driver_embedded() {
-    suite(&Target { uri: "test:///default".into(), ro_uri: None, domain_xml: test_domain_xml });
+    suite(&Target {
+        uri: "test:///default".into(),
+        ro_uri: None,
+        domain_xml: test_domain_xml,
+    });
 }
 
 #[test]
 fn test_driver_via_rvirtd() {
     let d = Daemon::start("");
-    suite(&Target { uri: d.uri("test:///default"), ro_uri: Some(d.uri_ro("test:///default")), domain_xml: test_domain_xml });
+    suite(&Target {
+        uri: d.uri("test:///default"),
+        ro_uri: Some(d.uri_ro("test:///default")),
+        domain_xml: test_domain_xml,
+    });
 }
 
 #[test]
 fn real_libvirtd_test_driver() {
     let Some(l) = Libvirtd::start() else { return };
     let ro = format!("test+unix:///default?socket={}-ro", l.socket().display());
-    suite(&Target { uri: l.uri("test", "default"), ro_uri: Some(ro), domain_xml: test_domain_xml });
+    suite(&Target {
+        uri: l.uri("test", "default"),
+        ro_uri: Some(ro),
+        domain_xml: test_domain_xml,
+    });
 }

@@ -6,14 +6,23 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use rvirt_core::protocol::message::{decode_frame, encode_frame, Header, MessageStatus, MessageType};
+use rvirt_core::protocol::message::{
+    decode_frame, encode_frame, Header, MessageStatus, MessageType,
+};
 use rvirt_core::protocol::xdr::{from_bytes, to_bytes};
 use rvirt_core::protocol::{self as p, remote_proc, RemoteClient, REMOTE_PROGRAM_NUMBER};
 use rvirt_core::Connect;
 use rvirt_tests::Daemon;
 
 fn call(serial: u32, procedure: i32, payload: &[u8]) -> Vec<u8> {
-    let h = Header { program: REMOTE_PROGRAM_NUMBER, version: 1, procedure, kind: MessageType::Call, serial, status: MessageStatus::Ok };
+    let h = Header {
+        program: REMOTE_PROGRAM_NUMBER,
+        version: 1,
+        procedure,
+        kind: MessageType::Call,
+        serial,
+        status: MessageStatus::Ok,
+    };
     encode_frame(&h, payload)
 }
 
@@ -30,9 +39,14 @@ fn read_frame(s: &mut UnixStream) -> std::io::Result<(Header, Vec<u8>)> {
 
 fn raw_open(d: &Daemon) -> UnixStream {
     let mut s = UnixStream::connect(d.socket()).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-    let open = p::RemoteConnectOpenArgs { name: Some("test:///default".into()), flags: 0 };
-    s.write_all(&call(0, remote_proc::CONNECT_OPEN, &to_bytes(&open))).expect("send open");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let open = p::RemoteConnectOpenArgs {
+        name: Some("test:///default".into()),
+        flags: 0,
+    };
+    s.write_all(&call(0, remote_proc::CONNECT_OPEN, &to_bytes(&open)))
+        .expect("send open");
     let (h, _) = read_frame(&mut s).expect("open reply");
     assert_eq!(h.status, MessageStatus::Ok);
     s
@@ -40,7 +54,12 @@ fn raw_open(d: &Daemon) -> UnixStream {
 
 fn still_serving(d: &Daemon) {
     let c = Connect::open(&d.uri("test:///default")).expect("a fresh client connects");
-    let names: Vec<String> = c.list_all_domains(0).expect("list").iter().map(|d| d.name().to_string()).collect();
+    let names: Vec<String> = c
+        .list_all_domains(0)
+        .expect("list")
+        .iter()
+        .map(|d| d.name().to_string())
+        .collect();
     assert!(names.contains(&"test".to_string()), "{names:?}");
 }
 
@@ -50,7 +69,8 @@ fn garbage_and_oversized_frames_only_hurt_their_sender() {
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     for round in 0..20 {
         let mut s = UnixStream::connect(d.socket()).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
         let mut junk = vec![0u8; 64 + round * 37];
         for b in junk.iter_mut() {
             seed ^= seed << 13;
@@ -63,10 +83,16 @@ fn garbage_and_oversized_frames_only_hurt_their_sender() {
         let _ = s.read_to_end(&mut sink);
     }
     let mut s = UnixStream::connect(d.socket()).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
-    s.write_all(&(64u32 * 1024 * 1024).to_be_bytes()).expect("send length");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    s.write_all(&(64u32 * 1024 * 1024).to_be_bytes())
+        .expect("send length");
     let mut rest = Vec::new();
-    assert_eq!(s.read_to_end(&mut rest).expect("closed"), 0, "an oversized frame closes that connection");
+    assert_eq!(
+        s.read_to_end(&mut rest).expect("closed"),
+        0,
+        "an oversized frame closes that connection"
+    );
     still_serving(&d);
 }
 
@@ -79,11 +105,23 @@ fn bad_calls_get_error_replies_and_the_connection_continues() {
     assert_eq!((h.serial, h.status), (1, MessageStatus::Error));
     let e: p::RemoteError = from_bytes(&payload).expect("remote_error");
     assert!(e.text().contains("9999"), "{}", e.text());
-    s.write_all(&call(2, remote_proc::DOMAIN_LOOKUP_BY_NAME, &[0, 0, 0, 200, 1])).expect("send");
+    s.write_all(&call(
+        2,
+        remote_proc::DOMAIN_LOOKUP_BY_NAME,
+        &[0, 0, 0, 200, 1],
+    ))
+    .expect("send");
     let (h, _) = read_frame(&mut s).expect("reply");
     assert_eq!((h.serial, h.status), (2, MessageStatus::Error));
-    let args = p::RemoteDomainLookupByNameArgs { name: "test".into() };
-    s.write_all(&call(3, remote_proc::DOMAIN_LOOKUP_BY_NAME, &to_bytes(&args))).expect("send");
+    let args = p::RemoteDomainLookupByNameArgs {
+        name: "test".into(),
+    };
+    s.write_all(&call(
+        3,
+        remote_proc::DOMAIN_LOOKUP_BY_NAME,
+        &to_bytes(&args),
+    ))
+    .expect("send");
     let (h, payload) = read_frame(&mut s).expect("reply");
     assert_eq!((h.serial, h.status), (3, MessageStatus::Ok));
     let r: p::RemoteDomainLookupByNameRet = from_bytes(&payload).expect("ret");
@@ -95,13 +133,27 @@ fn many_outstanding_calls_are_answered_by_serial() {
     let d = Daemon::start("");
     let c = Connect::open(&d.uri("test:///default")).expect("open");
     let dom = c.domain_by_name("test").expect("lookup");
-    let args = to_bytes(&p::RemoteDomainGetInfoArgs { dom: p::RemoteNonnullDomain { name: dom.name().into(), uuid: dom.uuid(), id: dom.id() } });
+    let args = to_bytes(&p::RemoteDomainGetInfoArgs {
+        dom: p::RemoteNonnullDomain {
+            name: dom.name().into(),
+            uuid: dom.uuid(),
+            id: dom.id(),
+        },
+    });
     let calls: Vec<_> = (0..500)
         .map(|i| {
             if i % 2 == 0 {
-                (REMOTE_PROGRAM_NUMBER, remote_proc::DOMAIN_GET_INFO, args.clone())
+                (
+                    REMOTE_PROGRAM_NUMBER,
+                    remote_proc::DOMAIN_GET_INFO,
+                    args.clone(),
+                )
             } else {
-                (REMOTE_PROGRAM_NUMBER, remote_proc::CONNECT_GET_HOSTNAME, Vec::new())
+                (
+                    REMOTE_PROGRAM_NUMBER,
+                    remote_proc::CONNECT_GET_HOSTNAME,
+                    Vec::new(),
+                )
             }
         })
         .collect();
@@ -124,7 +176,12 @@ fn silent_keepalive_client_is_dropped() {
     let d = Daemon::start("[limits]\nkeepalive_interval = 1\nkeepalive_count = 2\n");
     let mut s = raw_open(&d);
     let feature = p::RemoteConnectSupportsFeatureArgs { feature: 10 };
-    s.write_all(&call(1, remote_proc::CONNECT_SUPPORTS_FEATURE, &to_bytes(&feature))).expect("send");
+    s.write_all(&call(
+        1,
+        remote_proc::CONNECT_SUPPORTS_FEATURE,
+        &to_bytes(&feature),
+    ))
+    .expect("send");
     let (h, _) = read_frame(&mut s).expect("reply");
     assert_eq!(h.status, MessageStatus::Ok);
     let mut pings = 0;

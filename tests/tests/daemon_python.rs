@@ -5,7 +5,10 @@ use std::process::Command;
 use rvirt_tests::{repo_root, require_peer, Daemon};
 
 fn python_libvirt_ok() -> bool {
-    let ok = Command::new("/usr/bin/python3").args(["-c", "import libvirt"]).status().is_ok_and(|s| s.success());
+    let ok = Command::new("/usr/bin/python3")
+        .args(["-c", "import libvirt"])
+        .status()
+        .is_ok_and(|s| s.success());
     require_peer("libvirt-python (python3-libvirt)", ok)
 }
 
@@ -23,7 +26,11 @@ fn python_bulk_lifecycle_and_error_codes() {
         .output()
         .expect("run python");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "python suite failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "python suite failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("ok: 1000 domains"), "{stdout}");
     assert!(stdout.ends_with("all ok\n"), "{stdout}");
 }

@@ -32,16 +32,29 @@ fn virsh(uri: &str, args: &[&str]) -> (String, String, i32) {
 
 /// The recorded stdout and exit code of a fixture file.
 fn fixture(name: &str) -> (String, i32) {
-    let text = std::fs::read_to_string(compat_dir().join("virsh-testdriver").join(name)).expect("fixture");
+    let text =
+        std::fs::read_to_string(compat_dir().join("virsh-testdriver").join(name)).expect("fixture");
     let body = text.split_once('\n').expect("command line").1;
     let (out, exit) = body.rsplit_once("[exit=").expect("exit marker");
-    (out.to_string(), exit.trim().trim_end_matches(']').parse().expect("exit code"))
+    (
+        out.to_string(),
+        exit.trim()
+            .trim_end_matches(']')
+            .parse()
+            .expect("exit code"),
+    )
 }
 
 /// Replaces values that depend on the recording machine or on time.
 fn normalise(s: &str) -> String {
     s.lines()
-        .map(|l| if l.starts_with("CPU time:") { "CPU time: <dynamic>" } else { l })
+        .map(|l| {
+            if l.starts_with("CPU time:") {
+                "CPU time: <dynamic>"
+            } else {
+                l
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -61,17 +74,26 @@ fn recorded_outputs_match() {
         ("net-list--all.txt", &["net-list", "--all"]),
         ("net-dumpxml-default.txt", &["net-dumpxml", "default"]),
         ("pool-list--all.txt", &["pool-list", "--all"]),
-        ("pool-dumpxml-default-pool.txt", &["pool-dumpxml", "default-pool"]),
+        (
+            "pool-dumpxml-default-pool.txt",
+            &["pool-dumpxml", "default-pool"],
+        ),
         ("vol-list-default-pool.txt", &["vol-list", "default-pool"]),
         ("nodeinfo.txt", &["nodeinfo"]),
-        ("nodedev-dumpxml-computer.txt", &["nodedev-dumpxml", "computer"]),
+        (
+            "nodedev-dumpxml-computer.txt",
+            &["nodedev-dumpxml", "computer"],
+        ),
     ];
     let mut failures = Vec::new();
     for (file, args) in cases {
         let (want, want_code) = fixture(file);
         let (got, err, code) = virsh(&uri, args);
         if normalise(&got) != normalise(&want) || code != want_code {
-            failures.push(format!("virsh {}: exit {code} (want {want_code})\n--- got\n{got}{err}--- want\n{want}", args.join(" ")));
+            failures.push(format!(
+                "virsh {}: exit {code} (want {want_code})\n--- got\n{got}{err}--- want\n{want}",
+                args.join(" ")
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -92,7 +114,10 @@ fn hostname_and_nodedev_list() {
     assert_eq!(code, 0, "nodedev-list failed: {err}");
     let mut names: Vec<&str> = list.lines().filter(|l| !l.is_empty()).collect();
     names.sort_unstable();
-    assert_eq!(names, ["computer", "scsi_host1", "scsi_host11", "scsi_host2"]);
+    assert_eq!(
+        names,
+        ["computer", "scsi_host1", "scsi_host11", "scsi_host2"]
+    );
 }
 
 #[test]
@@ -106,7 +131,14 @@ fn define_start_destroy_undefine() {
     std::fs::copy(compat_dir().join("wire/anchor1.xml"), &xml).expect("copy xml");
     let xml = xml.display().to_string();
     let (out, err, code) = virsh(&uri, &["define", &xml]);
-    assert_eq!((code, out.as_str()), (0, format!("Domain 'anchor1' defined from {xml}\n\n").as_str()), "{err}");
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            0,
+            format!("Domain 'anchor1' defined from {xml}\n\n").as_str()
+        ),
+        "{err}"
+    );
     let (out, _, code) = virsh(&uri, &["start", "anchor1"]);
     assert_eq!((code, out.as_str()), (0, "Domain 'anchor1' started\n\n"));
     let (out, _, code) = virsh(&uri, &["dominfo", "anchor1"]);
@@ -116,10 +148,16 @@ fn define_start_destroy_undefine() {
     let (out, _, code) = virsh(&uri, &["destroy", "anchor1"]);
     assert_eq!((code, out.as_str()), (0, "Domain 'anchor1' destroyed\n\n"));
     let (out, _, code) = virsh(&uri, &["undefine", "anchor1"]);
-    assert_eq!((code, out.as_str()), (0, "Domain 'anchor1' has been undefined\n\n"));
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "Domain 'anchor1' has been undefined\n\n")
+    );
     let (_, err, code) = virsh(&uri, &["dominfo", "anchor1"]);
     assert_eq!(code, 1);
-    assert!(err.contains("error: failed to get domain 'anchor1'"), "{err}");
+    assert!(
+        err.contains("error: failed to get domain 'anchor1'"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -130,8 +168,14 @@ fn missing_domain_error_matches_libvirt() {
     let d = Daemon::start("");
     let (out, err, code) = virsh(&d.uri("test:///default"), &["dominfo", "does-not-exist"]);
     assert_eq!(code, 1);
-    assert_eq!(out, "\n", "virsh prints only its trailing newline on stdout");
-    assert!(err.starts_with("error: failed to get domain 'does-not-exist'\n"), "{err}");
+    assert_eq!(
+        out, "\n",
+        "virsh prints only its trailing newline on stdout"
+    );
+    assert!(
+        err.starts_with("error: failed to get domain 'does-not-exist'\n"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -142,7 +186,9 @@ fn events_from_another_client_reach_virsh_event_loop() {
     let d = Daemon::start("");
     let uri = d.uri("test:///default");
     let xml = d.dir.0.join("anchor2.xml");
-    let text = std::fs::read_to_string(compat_dir().join("wire/anchor1.xml")).expect("xml").replace("anchor1", "anchor2");
+    let text = std::fs::read_to_string(compat_dir().join("wire/anchor1.xml"))
+        .expect("xml")
+        .replace("anchor1", "anchor2");
     std::fs::write(&xml, text).expect("write xml");
     assert_eq!(virsh(&uri, &["define", &xml.display().to_string()]).2, 0);
     let watcher = Command::new(VIRSH)
@@ -179,9 +225,15 @@ fn read_only_socket_refuses_writes() {
     assert!(out.contains(" test "), "{out}");
     let (_, err, code) = virsh(&ro, &["destroy", "test"]);
     assert_eq!(code, 1);
-    assert!(err.contains("operation forbidden: read only access prevents virDomainDestroy"), "{err}");
+    assert!(
+        err.contains("operation forbidden: read only access prevents virDomainDestroy"),
+        "{err}"
+    );
     let (out, _, _) = virsh(&d.uri("test:///default"), &["domstate", "test"]);
-    assert_eq!(out, "running\n\n", "the refused write must not have happened");
+    assert_eq!(
+        out, "running\n\n",
+        "the refused write must not have happened"
+    );
 }
 
 #[test]
@@ -190,5 +242,9 @@ fn sigterm_stops_cleanly_and_removes_sockets() {
     let (rw, ro) = (d.socket(), d.socket_ro());
     assert!(rw.exists() && ro.exists());
     assert_eq!(d.stop(), Some(0));
-    assert!(!rw.exists() && !ro.exists(), "sockets left behind in {}", d.dir.0.display());
+    assert!(
+        !rw.exists() && !ro.exists(),
+        "sockets left behind in {}",
+        d.dir.0.display()
+    );
 }

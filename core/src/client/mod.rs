@@ -12,11 +12,15 @@ use std::time::{Duration, Instant};
 
 use rvirt_protocol::error::{code, domain};
 use rvirt_protocol::{
-    QemuClient, RemoteAuthListRet, RemoteClient, RemoteConnectOpenArgs, RemoteError, RemoteNonnullDomain,
-    RemoteNonnullNetwork, RemoteNonnullNodeDevice, RemoteNonnullStoragePool, RemoteNonnullStorageVol,
+    QemuClient, RemoteAuthListRet, RemoteClient, RemoteConnectOpenArgs, RemoteError,
+    RemoteNonnullDomain, RemoteNonnullNetwork, RemoteNonnullNodeDevice, RemoteNonnullStoragePool,
+    RemoteNonnullStorageVol,
 };
 
-pub use objects::{Domain, DomainInfo, Network, NodeDevice, NodeInfo, StoragePool, StoragePoolInfo, StorageVol, StorageVolInfo};
+pub use objects::{
+    Domain, DomainInfo, Network, NodeDevice, NodeInfo, StoragePool, StoragePoolInfo, StorageVol,
+    StorageVolInfo,
+};
 
 use crate::dispatch::DriverConnection;
 use crate::events::EventSink;
@@ -41,7 +45,10 @@ pub struct Event {
 impl Event {
     /// The typed message (for the REMOTE program).
     pub fn decode(&self) -> Result<rvirt_protocol::RemoteArgs, RemoteError> {
-        Ok(rvirt_protocol::RemoteArgs::decode(self.procedure, &self.payload)?)
+        Ok(rvirt_protocol::RemoteArgs::decode(
+            self.procedure,
+            &self.payload,
+        )?)
     }
 }
 
@@ -56,7 +63,11 @@ impl EventSink for EventQueue {
     fn deliver(&self, program: u32, procedure: i32, payload: &[u8]) {
         let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
         if q.len() < 100_000 {
-            q.push_back(Event { program, procedure, payload: payload.to_vec() });
+            q.push_back(Event {
+                program,
+                procedure,
+                payload: payload.to_vec(),
+            });
         }
         self.ready.notify_all();
     }
@@ -82,12 +93,18 @@ pub struct Connect {
 
 impl std::fmt::Debug for Connect {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connect").field("uri", &self.inner.uri).finish_non_exhaustive()
+        f.debug_struct("Connect")
+            .field("uri", &self.inner.uri)
+            .finish_non_exhaustive()
     }
 }
 
 fn invalid_uri(uri: &str, e: impl std::fmt::Display) -> RemoteError {
-    RemoteError::new(code::INVALID_ARG, domain::NONE, format!("invalid argument: cannot parse URI {uri}: {e}"))
+    RemoteError::new(
+        code::INVALID_ARG,
+        domain::NONE,
+        format!("invalid argument: cannot parse URI {uri}: {e}"),
+    )
 }
 
 impl Connect {
@@ -108,17 +125,41 @@ impl Connect {
         let parsed = Uri::parse(uri).map_err(|e| invalid_uri(uri, e))?;
         let read_only = flags & CONNECT_RO != 0;
         let events = Arc::new(EventQueue::default());
-        let embedded = parsed.transport.is_none() && parsed.host.is_none() && parsed.driver == "test";
+        let embedded =
+            parsed.transport.is_none() && parsed.host.is_none() && parsed.driver == "test";
         let backend = if embedded {
             let sink: Arc<dyn EventSink> = events.clone();
-            Backend::Embedded(DriverConnection::open(crate::registry::embedded(), uri, flags, read_only, sink)?)
+            Backend::Embedded(DriverConnection::open(
+                crate::registry::embedded(),
+                uri,
+                flags,
+                read_only,
+                sink,
+            )?)
         } else {
-            Backend::Remote(Connect::open_remote(&parsed, flags, read_only, events.clone())?)
+            Backend::Remote(Connect::open_remote(
+                &parsed,
+                flags,
+                read_only,
+                events.clone(),
+            )?)
         };
-        Ok(Connect { inner: Arc::new(ConnInner { backend, uri: uri.to_string(), read_only, events }) })
+        Ok(Connect {
+            inner: Arc::new(ConnInner {
+                backend,
+                uri: uri.to_string(),
+                read_only,
+                events,
+            }),
+        })
     }
 
-    fn open_remote(uri: &Uri, flags: u32, read_only: bool, events: Arc<EventQueue>) -> Result<RemoteTransport, RemoteError> {
+    fn open_remote(
+        uri: &Uri,
+        flags: u32,
+        read_only: bool,
+        events: Arc<EventQueue>,
+    ) -> Result<RemoteTransport, RemoteError> {
         match uri.transport.as_deref() {
             None | Some("unix") => {}
             Some(other) => {
@@ -142,9 +183,16 @@ impl Connect {
             Vec::new().as_slice(),
         )?)?;
         if !auth.types.is_empty() && !auth.types.contains(&0) {
-            return Err(RemoteError::new(code::AUTH_FAILED, domain::REMOTE, "authentication failed: no supported method"));
+            return Err(RemoteError::new(
+                code::AUTH_FAILED,
+                domain::REMOTE,
+                "authentication failed: no supported method",
+            ));
         }
-        let open = RemoteConnectOpenArgs { name: Some(uri.server_uri()), flags };
+        let open = RemoteConnectOpenArgs {
+            name: Some(uri.server_uri()),
+            flags,
+        };
         t.call(
             rvirt_protocol::REMOTE_PROGRAM_NUMBER,
             rvirt_protocol::remote_proc::CONNECT_OPEN,
@@ -167,7 +215,10 @@ impl Connect {
     }
 
     /// Sends many calls at once (remote: pipelined; embedded: in turn).
-    pub fn pipeline(&self, calls: &[(u32, i32, Vec<u8>)]) -> Result<Vec<Result<Vec<u8>, RemoteError>>, RemoteError> {
+    pub fn pipeline(
+        &self,
+        calls: &[(u32, i32, Vec<u8>)],
+    ) -> Result<Vec<Result<Vec<u8>, RemoteError>>, RemoteError> {
         match &self.inner.backend {
             Backend::Remote(t) => t.pipeline(calls),
             Backend::Embedded(d) => Ok(calls.iter().map(|(p, n, a)| d.call(*p, *n, a)).collect()),
@@ -178,7 +229,14 @@ impl Connect {
     pub fn next_event(&self, timeout: Duration) -> Result<Option<Event>, RemoteError> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(e) = self.inner.events.queue.lock().unwrap_or_else(PoisonError::into_inner).pop_front() {
+            if let Some(e) = self
+                .inner
+                .events
+                .queue
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop_front()
+            {
                 return Ok(Some(e));
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -188,9 +246,19 @@ impl Connect {
             match &self.inner.backend {
                 Backend::Remote(t) => t.poll(left.min(Duration::from_millis(200)))?,
                 Backend::Embedded(_) => {
-                    let q = self.inner.events.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                    let q = self
+                        .inner
+                        .events
+                        .queue
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
                     if q.is_empty() {
-                        let _ = self.inner.events.ready.wait_timeout(q, left).unwrap_or_else(PoisonError::into_inner);
+                        let _ = self
+                            .inner
+                            .events
+                            .ready
+                            .wait_timeout(q, left)
+                            .unwrap_or_else(PoisonError::into_inner);
                     }
                 }
             }
@@ -200,7 +268,11 @@ impl Connect {
     /// Closes the connection (also done on drop of the last clone).
     pub fn close(self) -> Result<(), RemoteError> {
         if let Backend::Remote(t) = &self.inner.backend {
-            t.call(rvirt_protocol::REMOTE_PROGRAM_NUMBER, rvirt_protocol::remote_proc::CONNECT_CLOSE, &[])?;
+            t.call(
+                rvirt_protocol::REMOTE_PROGRAM_NUMBER,
+                rvirt_protocol::remote_proc::CONNECT_CLOSE,
+                &[],
+            )?;
         }
         Ok(())
     }
@@ -227,7 +299,12 @@ impl Connect {
 }
 
 impl RemoteClient for Connect {
-    fn raw_call(&self, program: u32, procedure: i32, args: Vec<u8>) -> Result<Vec<u8>, RemoteError> {
+    fn raw_call(
+        &self,
+        program: u32,
+        procedure: i32,
+        args: Vec<u8>,
+    ) -> Result<Vec<u8>, RemoteError> {
         match &self.inner.backend {
             Backend::Embedded(d) => d.call(program, procedure, &args),
             Backend::Remote(t) => t.call(program, procedure, &args),
@@ -236,7 +313,12 @@ impl RemoteClient for Connect {
 }
 
 impl QemuClient for Connect {
-    fn raw_call(&self, program: u32, procedure: i32, args: Vec<u8>) -> Result<Vec<u8>, RemoteError> {
+    fn raw_call(
+        &self,
+        program: u32,
+        procedure: i32,
+        args: Vec<u8>,
+    ) -> Result<Vec<u8>, RemoteError> {
         RemoteClient::raw_call(self, program, procedure, args)
     }
 }

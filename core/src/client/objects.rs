@@ -49,7 +49,14 @@ pub struct StorageVolInfo {
 /// Formats a UUID the way libvirt prints it.
 pub fn uuid_string(u: &[u8; 16]) -> String {
     let h: String = u.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 impl Connect {
@@ -76,7 +83,12 @@ impl Connect {
 
     pub fn node_info(&self) -> Result<NodeInfo, RemoteError> {
         let r = self.node_get_info()?;
-        let model: Vec<u8> = r.model.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect();
+        let model: Vec<u8> = r
+            .model
+            .iter()
+            .take_while(|c| **c != 0)
+            .map(|c| *c as u8)
+            .collect();
         Ok(NodeInfo {
             model: String::from_utf8_lossy(&model).into_owned(),
             memory_kib: r.memory,
@@ -90,65 +102,109 @@ impl Connect {
     }
 
     pub fn list_all_domains(&self, flags: u32) -> Result<Vec<Domain>, RemoteError> {
-        let r = self.connect_list_all_domains(&p::RemoteConnectListAllDomainsArgs { need_results: 1, flags })?;
+        let r = self.connect_list_all_domains(&p::RemoteConnectListAllDomainsArgs {
+            need_results: 1,
+            flags,
+        })?;
         Ok(r.domains.into_iter().map(|d| self.domain(d)).collect())
     }
 
     pub fn domain_by_name(&self, name: &str) -> Result<Domain, RemoteError> {
-        let r = self.domain_lookup_by_name(&p::RemoteDomainLookupByNameArgs { name: name.into() })?;
+        let r =
+            self.domain_lookup_by_name(&p::RemoteDomainLookupByNameArgs { name: name.into() })?;
         Ok(self.domain(r.dom))
     }
 
     pub fn domain_by_id(&self, id: i32) -> Result<Domain, RemoteError> {
-        Ok(self.domain(self.domain_lookup_by_id(&p::RemoteDomainLookupByIdArgs { id })?.dom))
+        Ok(self.domain(
+            self.domain_lookup_by_id(&p::RemoteDomainLookupByIdArgs { id })?
+                .dom,
+        ))
     }
 
     pub fn domain_by_uuid(&self, uuid: [u8; 16]) -> Result<Domain, RemoteError> {
-        Ok(self.domain(self.domain_lookup_by_uuid(&p::RemoteDomainLookupByUuidArgs { uuid })?.dom))
+        Ok(self.domain(
+            self.domain_lookup_by_uuid(&p::RemoteDomainLookupByUuidArgs { uuid })?
+                .dom,
+        ))
     }
 
     pub fn define_domain(&self, xml: &str) -> Result<Domain, RemoteError> {
-        Ok(self.domain(self.domain_define_xml(&p::RemoteDomainDefineXmlArgs { xml: xml.into() })?.dom))
+        Ok(self.domain(
+            self.domain_define_xml(&p::RemoteDomainDefineXmlArgs { xml: xml.into() })?
+                .dom,
+        ))
     }
 
     pub fn create_domain(&self, xml: &str, flags: u32) -> Result<Domain, RemoteError> {
-        Ok(self.domain(self.domain_create_xml(&p::RemoteDomainCreateXmlArgs { xml_desc: xml.into(), flags })?.dom))
+        Ok(self.domain(
+            self.domain_create_xml(&p::RemoteDomainCreateXmlArgs {
+                xml_desc: xml.into(),
+                flags,
+            })?
+            .dom,
+        ))
     }
 
     pub fn list_all_networks(&self, flags: u32) -> Result<Vec<Network>, RemoteError> {
-        let r = self.connect_list_all_networks(&p::RemoteConnectListAllNetworksArgs { need_results: 1, flags })?;
+        let r = self.connect_list_all_networks(&p::RemoteConnectListAllNetworksArgs {
+            need_results: 1,
+            flags,
+        })?;
         Ok(r.nets.into_iter().map(|n| self.network(n)).collect())
     }
 
     pub fn network_by_name(&self, name: &str) -> Result<Network, RemoteError> {
-        Ok(self.network(self.network_lookup_by_name(&p::RemoteNetworkLookupByNameArgs { name: name.into() })?.net))
+        Ok(self.network(
+            self.network_lookup_by_name(&p::RemoteNetworkLookupByNameArgs { name: name.into() })?
+                .net,
+        ))
     }
 
     pub fn define_network(&self, xml: &str) -> Result<Network, RemoteError> {
-        Ok(self.network(self.network_define_xml(&p::RemoteNetworkDefineXmlArgs { xml: xml.into() })?.net))
+        Ok(self.network(
+            self.network_define_xml(&p::RemoteNetworkDefineXmlArgs { xml: xml.into() })?
+                .net,
+        ))
     }
 
     pub fn list_all_storage_pools(&self, flags: u32) -> Result<Vec<StoragePool>, RemoteError> {
-        let r = self.connect_list_all_storage_pools(&p::RemoteConnectListAllStoragePoolsArgs { need_results: 1, flags })?;
+        let r = self.connect_list_all_storage_pools(&p::RemoteConnectListAllStoragePoolsArgs {
+            need_results: 1,
+            flags,
+        })?;
         Ok(r.pools.into_iter().map(|x| self.pool(x)).collect())
     }
 
     pub fn storage_pool_by_name(&self, name: &str) -> Result<StoragePool, RemoteError> {
-        let r = self.storage_pool_lookup_by_name(&p::RemoteStoragePoolLookupByNameArgs { name: name.into() })?;
+        let r = self.storage_pool_lookup_by_name(&p::RemoteStoragePoolLookupByNameArgs {
+            name: name.into(),
+        })?;
         Ok(self.pool(r.pool))
     }
 
     pub fn define_storage_pool(&self, xml: &str) -> Result<StoragePool, RemoteError> {
-        Ok(self.pool(self.storage_pool_define_xml(&p::RemoteStoragePoolDefineXmlArgs { xml: xml.into(), flags: 0 })?.pool))
+        Ok(self.pool(
+            self.storage_pool_define_xml(&p::RemoteStoragePoolDefineXmlArgs {
+                xml: xml.into(),
+                flags: 0,
+            })?
+            .pool,
+        ))
     }
 
     pub fn list_all_node_devices(&self, flags: u32) -> Result<Vec<NodeDevice>, RemoteError> {
-        let r = self.connect_list_all_node_devices(&p::RemoteConnectListAllNodeDevicesArgs { need_results: 1, flags })?;
+        let r = self.connect_list_all_node_devices(&p::RemoteConnectListAllNodeDevicesArgs {
+            need_results: 1,
+            flags,
+        })?;
         Ok(r.devices.into_iter().map(|d| self.node_device(d)).collect())
     }
 
     pub fn node_device_by_name(&self, name: &str) -> Result<NodeDevice, RemoteError> {
-        let r = self.node_device_lookup_by_name(&p::RemoteNodeDeviceLookupByNameArgs { name: name.into() })?;
+        let r = self.node_device_lookup_by_name(&p::RemoteNodeDeviceLookupByNameArgs {
+            name: name.into(),
+        })?;
         Ok(self.node_device(r.dev))
     }
 }
@@ -187,99 +243,173 @@ impl Domain {
     }
 
     pub fn info(&self) -> Result<DomainInfo, RemoteError> {
-        let i = self.conn.domain_get_info(&p::RemoteDomainGetInfoArgs { dom: self.r() })?;
-        Ok(DomainInfo { state: i.state, max_mem_kib: i.max_mem, memory_kib: i.memory, nr_virt_cpu: i.nr_virt_cpu, cpu_time_ns: i.cpu_time })
+        let i = self
+            .conn
+            .domain_get_info(&p::RemoteDomainGetInfoArgs { dom: self.r() })?;
+        Ok(DomainInfo {
+            state: i.state,
+            max_mem_kib: i.max_mem,
+            memory_kib: i.memory,
+            nr_virt_cpu: i.nr_virt_cpu,
+            cpu_time_ns: i.cpu_time,
+        })
     }
 
     /// (state, reason).
     pub fn state(&self) -> Result<(i32, i32), RemoteError> {
-        let s = self.conn.domain_get_state(&p::RemoteDomainGetStateArgs { dom: self.r(), flags: 0 })?;
+        let s = self.conn.domain_get_state(&p::RemoteDomainGetStateArgs {
+            dom: self.r(),
+            flags: 0,
+        })?;
         Ok((s.state, s.reason))
     }
 
     pub fn xml_desc(&self, flags: u32) -> Result<String, RemoteError> {
-        Ok(self.conn.domain_get_xml_desc(&p::RemoteDomainGetXmlDescArgs { dom: self.r(), flags })?.xml)
+        Ok(self
+            .conn
+            .domain_get_xml_desc(&p::RemoteDomainGetXmlDescArgs {
+                dom: self.r(),
+                flags,
+            })?
+            .xml)
     }
 
     pub fn os_type(&self) -> Result<String, RemoteError> {
-        Ok(self.conn.domain_get_os_type(&p::RemoteDomainGetOsTypeArgs { dom: self.r() })?.r#type)
+        Ok(self
+            .conn
+            .domain_get_os_type(&p::RemoteDomainGetOsTypeArgs { dom: self.r() })?
+            .r#type)
     }
 
     pub fn max_memory(&self) -> Result<u64, RemoteError> {
-        Ok(self.conn.domain_get_max_memory(&p::RemoteDomainGetMaxMemoryArgs { dom: self.r() })?.memory)
+        Ok(self
+            .conn
+            .domain_get_max_memory(&p::RemoteDomainGetMaxMemoryArgs { dom: self.r() })?
+            .memory)
     }
 
     pub fn create(&self) -> Result<(), RemoteError> {
-        self.conn.domain_create(&p::RemoteDomainCreateArgs { dom: self.r() })
+        self.conn
+            .domain_create(&p::RemoteDomainCreateArgs { dom: self.r() })
     }
 
     pub fn destroy(&self) -> Result<(), RemoteError> {
-        self.conn.domain_destroy(&p::RemoteDomainDestroyArgs { dom: self.r() })
+        self.conn
+            .domain_destroy(&p::RemoteDomainDestroyArgs { dom: self.r() })
     }
 
     pub fn shutdown(&self) -> Result<(), RemoteError> {
-        self.conn.domain_shutdown(&p::RemoteDomainShutdownArgs { dom: self.r() })
+        self.conn
+            .domain_shutdown(&p::RemoteDomainShutdownArgs { dom: self.r() })
     }
 
     pub fn reboot(&self, flags: u32) -> Result<(), RemoteError> {
-        self.conn.domain_reboot(&p::RemoteDomainRebootArgs { dom: self.r(), flags })
+        self.conn.domain_reboot(&p::RemoteDomainRebootArgs {
+            dom: self.r(),
+            flags,
+        })
     }
 
     pub fn reset(&self) -> Result<(), RemoteError> {
-        self.conn.domain_reset(&p::RemoteDomainResetArgs { dom: self.r(), flags: 0 })
+        self.conn.domain_reset(&p::RemoteDomainResetArgs {
+            dom: self.r(),
+            flags: 0,
+        })
     }
 
     pub fn suspend(&self) -> Result<(), RemoteError> {
-        self.conn.domain_suspend(&p::RemoteDomainSuspendArgs { dom: self.r() })
+        self.conn
+            .domain_suspend(&p::RemoteDomainSuspendArgs { dom: self.r() })
     }
 
     pub fn resume(&self) -> Result<(), RemoteError> {
-        self.conn.domain_resume(&p::RemoteDomainResumeArgs { dom: self.r() })
+        self.conn
+            .domain_resume(&p::RemoteDomainResumeArgs { dom: self.r() })
     }
 
     pub fn undefine(&self) -> Result<(), RemoteError> {
-        self.conn.domain_undefine(&p::RemoteDomainUndefineArgs { dom: self.r() })
+        self.conn
+            .domain_undefine(&p::RemoteDomainUndefineArgs { dom: self.r() })
     }
 
     pub fn undefine_flags(&self, flags: u32) -> Result<(), RemoteError> {
-        self.conn.domain_undefine_flags(&p::RemoteDomainUndefineFlagsArgs { dom: self.r(), flags })
+        self.conn
+            .domain_undefine_flags(&p::RemoteDomainUndefineFlagsArgs {
+                dom: self.r(),
+                flags,
+            })
     }
 
     pub fn set_memory(&self, kib: u64) -> Result<(), RemoteError> {
-        self.conn.domain_set_memory(&p::RemoteDomainSetMemoryArgs { dom: self.r(), memory: kib })
+        self.conn.domain_set_memory(&p::RemoteDomainSetMemoryArgs {
+            dom: self.r(),
+            memory: kib,
+        })
     }
 
     pub fn set_max_memory(&self, kib: u64) -> Result<(), RemoteError> {
-        self.conn.domain_set_max_memory(&p::RemoteDomainSetMaxMemoryArgs { dom: self.r(), memory: kib })
+        self.conn
+            .domain_set_max_memory(&p::RemoteDomainSetMaxMemoryArgs {
+                dom: self.r(),
+                memory: kib,
+            })
     }
 
     pub fn set_vcpus(&self, n: u32) -> Result<(), RemoteError> {
-        self.conn.domain_set_vcpus(&p::RemoteDomainSetVcpusArgs { dom: self.r(), nvcpus: n })
+        self.conn.domain_set_vcpus(&p::RemoteDomainSetVcpusArgs {
+            dom: self.r(),
+            nvcpus: n,
+        })
     }
 
     pub fn autostart(&self) -> Result<bool, RemoteError> {
-        Ok(self.conn.domain_get_autostart(&p::RemoteDomainGetAutostartArgs { dom: self.r() })?.autostart != 0)
+        Ok(self
+            .conn
+            .domain_get_autostart(&p::RemoteDomainGetAutostartArgs { dom: self.r() })?
+            .autostart
+            != 0)
     }
 
     pub fn set_autostart(&self, on: bool) -> Result<(), RemoteError> {
-        self.conn.domain_set_autostart(&p::RemoteDomainSetAutostartArgs { dom: self.r(), autostart: i32::from(on) })
+        self.conn
+            .domain_set_autostart(&p::RemoteDomainSetAutostartArgs {
+                dom: self.r(),
+                autostart: i32::from(on),
+            })
     }
 
     pub fn is_active(&self) -> Result<bool, RemoteError> {
-        Ok(self.conn.domain_is_active(&p::RemoteDomainIsActiveArgs { dom: self.r() })?.active != 0)
+        Ok(self
+            .conn
+            .domain_is_active(&p::RemoteDomainIsActiveArgs { dom: self.r() })?
+            .active
+            != 0)
     }
 
     pub fn is_persistent(&self) -> Result<bool, RemoteError> {
-        Ok(self.conn.domain_is_persistent(&p::RemoteDomainIsPersistentArgs { dom: self.r() })?.persistent != 0)
+        Ok(self
+            .conn
+            .domain_is_persistent(&p::RemoteDomainIsPersistentArgs { dom: self.r() })?
+            .persistent
+            != 0)
     }
 
     pub fn has_managed_save(&self) -> Result<bool, RemoteError> {
-        let r = self.conn.domain_has_managed_save_image(&p::RemoteDomainHasManagedSaveImageArgs { dom: self.r(), flags: 0 })?;
+        let r =
+            self.conn
+                .domain_has_managed_save_image(&p::RemoteDomainHasManagedSaveImageArgs {
+                    dom: self.r(),
+                    flags: 0,
+                })?;
         Ok(r.result != 0)
     }
 
     pub fn managed_save(&self) -> Result<(), RemoteError> {
-        self.conn.domain_managed_save(&p::RemoteDomainManagedSaveArgs { dom: self.r(), flags: 0 })
+        self.conn
+            .domain_managed_save(&p::RemoteDomainManagedSaveArgs {
+                dom: self.r(),
+                flags: 0,
+            })
     }
 }
 
@@ -308,35 +438,59 @@ impl Network {
     }
 
     pub fn xml_desc(&self, flags: u32) -> Result<String, RemoteError> {
-        Ok(self.conn.network_get_xml_desc(&p::RemoteNetworkGetXmlDescArgs { net: self.r(), flags })?.xml)
+        Ok(self
+            .conn
+            .network_get_xml_desc(&p::RemoteNetworkGetXmlDescArgs {
+                net: self.r(),
+                flags,
+            })?
+            .xml)
     }
 
     pub fn create(&self) -> Result<(), RemoteError> {
-        self.conn.network_create(&p::RemoteNetworkCreateArgs { net: self.r() })
+        self.conn
+            .network_create(&p::RemoteNetworkCreateArgs { net: self.r() })
     }
 
     pub fn destroy(&self) -> Result<(), RemoteError> {
-        self.conn.network_destroy(&p::RemoteNetworkDestroyArgs { net: self.r() })
+        self.conn
+            .network_destroy(&p::RemoteNetworkDestroyArgs { net: self.r() })
     }
 
     pub fn undefine(&self) -> Result<(), RemoteError> {
-        self.conn.network_undefine(&p::RemoteNetworkUndefineArgs { net: self.r() })
+        self.conn
+            .network_undefine(&p::RemoteNetworkUndefineArgs { net: self.r() })
     }
 
     pub fn is_active(&self) -> Result<bool, RemoteError> {
-        Ok(self.conn.network_is_active(&p::RemoteNetworkIsActiveArgs { net: self.r() })?.active != 0)
+        Ok(self
+            .conn
+            .network_is_active(&p::RemoteNetworkIsActiveArgs { net: self.r() })?
+            .active
+            != 0)
     }
 
     pub fn is_persistent(&self) -> Result<bool, RemoteError> {
-        Ok(self.conn.network_is_persistent(&p::RemoteNetworkIsPersistentArgs { net: self.r() })?.persistent != 0)
+        Ok(self
+            .conn
+            .network_is_persistent(&p::RemoteNetworkIsPersistentArgs { net: self.r() })?
+            .persistent
+            != 0)
     }
 
     pub fn autostart(&self) -> Result<bool, RemoteError> {
-        Ok(self.conn.network_get_autostart(&p::RemoteNetworkGetAutostartArgs { net: self.r() })?.autostart != 0)
+        Ok(self
+            .conn
+            .network_get_autostart(&p::RemoteNetworkGetAutostartArgs { net: self.r() })?
+            .autostart
+            != 0)
     }
 
     pub fn bridge_name(&self) -> Result<String, RemoteError> {
-        Ok(self.conn.network_get_bridge_name(&p::RemoteNetworkGetBridgeNameArgs { net: self.r() })?.name)
+        Ok(self
+            .conn
+            .network_get_bridge_name(&p::RemoteNetworkGetBridgeNameArgs { net: self.r() })?
+            .name)
     }
 }
 
@@ -365,38 +519,74 @@ impl StoragePool {
     }
 
     pub fn info(&self) -> Result<StoragePoolInfo, RemoteError> {
-        let i = self.conn.storage_pool_get_info(&p::RemoteStoragePoolGetInfoArgs { pool: self.r() })?;
-        Ok(StoragePoolInfo { state: i.state, capacity: i.capacity, allocation: i.allocation, available: i.available })
+        let i = self
+            .conn
+            .storage_pool_get_info(&p::RemoteStoragePoolGetInfoArgs { pool: self.r() })?;
+        Ok(StoragePoolInfo {
+            state: i.state,
+            capacity: i.capacity,
+            allocation: i.allocation,
+            available: i.available,
+        })
     }
 
     pub fn xml_desc(&self, flags: u32) -> Result<String, RemoteError> {
-        Ok(self.conn.storage_pool_get_xml_desc(&p::RemoteStoragePoolGetXmlDescArgs { pool: self.r(), flags })?.xml)
+        Ok(self
+            .conn
+            .storage_pool_get_xml_desc(&p::RemoteStoragePoolGetXmlDescArgs {
+                pool: self.r(),
+                flags,
+            })?
+            .xml)
     }
 
     pub fn create(&self) -> Result<(), RemoteError> {
-        self.conn.storage_pool_create(&p::RemoteStoragePoolCreateArgs { pool: self.r(), flags: 0 })
+        self.conn
+            .storage_pool_create(&p::RemoteStoragePoolCreateArgs {
+                pool: self.r(),
+                flags: 0,
+            })
     }
 
     pub fn destroy(&self) -> Result<(), RemoteError> {
-        self.conn.storage_pool_destroy(&p::RemoteStoragePoolDestroyArgs { pool: self.r() })
+        self.conn
+            .storage_pool_destroy(&p::RemoteStoragePoolDestroyArgs { pool: self.r() })
     }
 
     pub fn undefine(&self) -> Result<(), RemoteError> {
-        self.conn.storage_pool_undefine(&p::RemoteStoragePoolUndefineArgs { pool: self.r() })
+        self.conn
+            .storage_pool_undefine(&p::RemoteStoragePoolUndefineArgs { pool: self.r() })
     }
 
     pub fn list_all_volumes(&self) -> Result<Vec<StorageVol>, RemoteError> {
-        let a = p::RemoteStoragePoolListAllVolumesArgs { pool: self.r(), need_results: 1, flags: 0 };
-        Ok(self.conn.storage_pool_list_all_volumes(&a)?.vols.into_iter().map(|v| self.conn.vol(v)).collect())
+        let a = p::RemoteStoragePoolListAllVolumesArgs {
+            pool: self.r(),
+            need_results: 1,
+            flags: 0,
+        };
+        Ok(self
+            .conn
+            .storage_pool_list_all_volumes(&a)?
+            .vols
+            .into_iter()
+            .map(|v| self.conn.vol(v))
+            .collect())
     }
 
     pub fn volume_by_name(&self, name: &str) -> Result<StorageVol, RemoteError> {
-        let a = p::RemoteStorageVolLookupByNameArgs { pool: self.r(), name: name.into() };
+        let a = p::RemoteStorageVolLookupByNameArgs {
+            pool: self.r(),
+            name: name.into(),
+        };
         Ok(self.conn.vol(self.conn.storage_vol_lookup_by_name(&a)?.vol))
     }
 
     pub fn create_volume(&self, xml: &str) -> Result<StorageVol, RemoteError> {
-        let a = p::RemoteStorageVolCreateXmlArgs { pool: self.r(), xml: xml.into(), flags: 0 };
+        let a = p::RemoteStorageVolCreateXmlArgs {
+            pool: self.r(),
+            xml: xml.into(),
+            flags: 0,
+        };
         Ok(self.conn.vol(self.conn.storage_vol_create_xml(&a)?.vol))
     }
 }
@@ -426,20 +616,39 @@ impl StorageVol {
     }
 
     pub fn path(&self) -> Result<String, RemoteError> {
-        Ok(self.conn.storage_vol_get_path(&p::RemoteStorageVolGetPathArgs { vol: self.r() })?.name)
+        Ok(self
+            .conn
+            .storage_vol_get_path(&p::RemoteStorageVolGetPathArgs { vol: self.r() })?
+            .name)
     }
 
     pub fn info(&self) -> Result<StorageVolInfo, RemoteError> {
-        let i = self.conn.storage_vol_get_info(&p::RemoteStorageVolGetInfoArgs { vol: self.r() })?;
-        Ok(StorageVolInfo { kind: i.r#type, capacity: i.capacity, allocation: i.allocation })
+        let i = self
+            .conn
+            .storage_vol_get_info(&p::RemoteStorageVolGetInfoArgs { vol: self.r() })?;
+        Ok(StorageVolInfo {
+            kind: i.r#type,
+            capacity: i.capacity,
+            allocation: i.allocation,
+        })
     }
 
     pub fn xml_desc(&self) -> Result<String, RemoteError> {
-        Ok(self.conn.storage_vol_get_xml_desc(&p::RemoteStorageVolGetXmlDescArgs { vol: self.r(), flags: 0 })?.xml)
+        Ok(self
+            .conn
+            .storage_vol_get_xml_desc(&p::RemoteStorageVolGetXmlDescArgs {
+                vol: self.r(),
+                flags: 0,
+            })?
+            .xml)
     }
 
     pub fn delete(&self) -> Result<(), RemoteError> {
-        self.conn.storage_vol_delete(&p::RemoteStorageVolDeleteArgs { vol: self.r(), flags: 0 })
+        self.conn
+            .storage_vol_delete(&p::RemoteStorageVolDeleteArgs {
+                vol: self.r(),
+                flags: 0,
+            })
     }
 }
 
@@ -460,17 +669,25 @@ impl NodeDevice {
     }
 
     pub fn xml_desc(&self) -> Result<String, RemoteError> {
-        let a = p::RemoteNodeDeviceGetXmlDescArgs { name: self.raw.name.clone(), flags: 0 };
+        let a = p::RemoteNodeDeviceGetXmlDescArgs {
+            name: self.raw.name.clone(),
+            flags: 0,
+        };
         Ok(self.conn.node_device_get_xml_desc(&a)?.xml)
     }
 
     pub fn parent(&self) -> Result<Option<String>, RemoteError> {
-        let a = p::RemoteNodeDeviceGetParentArgs { name: self.raw.name.clone() };
+        let a = p::RemoteNodeDeviceGetParentArgs {
+            name: self.raw.name.clone(),
+        };
         Ok(self.conn.node_device_get_parent(&a)?.parent_name)
     }
 
     pub fn capabilities(&self) -> Result<Vec<String>, RemoteError> {
-        let a = p::RemoteNodeDeviceListCapsArgs { name: self.raw.name.clone(), maxnames: 65536 };
+        let a = p::RemoteNodeDeviceListCapsArgs {
+            name: self.raw.name.clone(),
+            maxnames: 65536,
+        };
         Ok(self.conn.node_device_list_caps(&a)?.names)
     }
 }

@@ -161,10 +161,16 @@ impl Definitions {
                 Decl::Typedef(f) => self.check_field(f)?,
                 Decl::Struct(fields) => fields.iter().try_for_each(|f| self.check_field(f))?,
                 Decl::Enum(_) => {}
-                Decl::Union { discriminant, arms, default } => {
+                Decl::Union {
+                    discriminant,
+                    arms,
+                    default,
+                } => {
                     self.check_field(discriminant)?;
                     for arm in arms {
-                        arm.labels.iter().try_for_each(|l| self.resolve(l).map(|_| ()))?;
+                        arm.labels
+                            .iter()
+                            .try_for_each(|l| self.resolve(l).map(|_| ()))?;
                         arm.field.iter().try_for_each(|f| self.check_field(f))?;
                     }
                     if let Some(Some(f)) = default {
@@ -181,7 +187,10 @@ impl Definitions {
                 }
                 for t in p.args.iter().chain(p.ret.iter()) {
                     if !self.types.contains_key(t) {
-                        return Err(ParseError::Unknown(format!("type (in {})", p.name), t.clone()));
+                        return Err(ParseError::Unknown(
+                            format!("type (in {})", p.name),
+                            t.clone(),
+                        ));
                     }
                 }
             }

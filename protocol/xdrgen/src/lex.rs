@@ -88,17 +88,24 @@ pub fn tokenize(text: &str) -> Result<Vec<Spanned>, (usize, String)> {
                 Some(d) => (true, d),
                 None => (false, lit),
             };
-            let value = if let Some(hex) = digits.strip_prefix("0x").or(digits.strip_prefix("0X")) {
-                i64::from_str_radix(hex, 16)
-            } else {
-                digits.parse::<i64>()
-            }
-            .map_err(|_| (line, format!("bad number {lit}")))?;
-            out.push(Spanned { token: Token::Number(if neg { -value } else { value }), line });
+            let value =
+                if let Some(hex) = digits.strip_prefix("0x").or(digits.strip_prefix("0X")) {
+                    i64::from_str_radix(hex, 16)
+                } else {
+                    digits.parse::<i64>()
+                }
+                .map_err(|_| (line, format!("bad number {lit}")))?;
+            out.push(Spanned {
+                token: Token::Number(if neg { -value } else { value }),
+                line,
+            });
             continue;
         }
         if b"{}()[]<>;:,=*".contains(&c) {
-            out.push(Spanned { token: Token::Punct(c as char), line });
+            out.push(Spanned {
+                token: Token::Punct(c as char),
+                line,
+            });
             i += 1;
             continue;
         }
@@ -113,7 +120,8 @@ mod tests {
 
     #[test]
     fn tokens_numbers_annotations_and_comments() {
-        let toks = tokenize("/* x\n y */ const A = 0x20; // c\n@object(domain) @ro -1\n%pass\n").unwrap();
+        let toks =
+            tokenize("/* x\n y */ const A = 0x20; // c\n@object(domain) @ro -1\n%pass\n").unwrap();
         let kinds: Vec<_> = toks.iter().map(|t| t.token.clone()).collect();
         assert_eq!(
             kinds,

@@ -1,6 +1,8 @@
 //! Parser: tokens → [`Definitions`].
 
-use crate::ast::{Annotations, Decl, Definitions, Field, FieldKind, Procedure, Program, Size, Type, UnionArm};
+use crate::ast::{
+    Annotations, Decl, Definitions, Field, FieldKind, Procedure, Program, Size, Type, UnionArm,
+};
 use crate::lex::{tokenize, Spanned, Token};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,8 +39,13 @@ pub fn parse(text: &str) -> Result<Definitions, ParseError> {
 }
 
 pub(crate) fn parse_into(defs: &mut Definitions, text: &str, file: &str) -> Result<(), ParseError> {
-    let tokens = tokenize(text).map_err(|(line, m)| ParseError::Syntax(format!("{file}:{line}"), m))?;
-    let mut p = Parser { toks: tokens, pos: 0, file };
+    let tokens =
+        tokenize(text).map_err(|(line, m)| ParseError::Syntax(format!("{file}:{line}"), m))?;
+    let mut p = Parser {
+        toks: tokens,
+        pos: 0,
+        file,
+    };
     while !p.at_end() {
         p.top_level(defs)?;
     }
@@ -57,7 +64,11 @@ impl Parser<'_> {
     }
 
     fn here(&self) -> String {
-        let line = self.toks.get(self.pos).or(self.toks.last()).map_or(0, |t| t.line);
+        let line = self
+            .toks
+            .get(self.pos)
+            .or(self.toks.last())
+            .map_or(0, |t| t.line);
         format!("{}:{line}", self.file)
     }
 
@@ -206,7 +217,10 @@ impl Parser<'_> {
                     Some(Token::Ident(s)) if variants.iter().any(|(v, _)| v == s) => {
                         let s = s.clone();
                         self.pos += 1;
-                        variants.iter().find(|(v, _)| *v == s).map_or(0, |(_, n)| *n)
+                        variants
+                            .iter()
+                            .find(|(v, _)| *v == s)
+                            .map_or(0, |(_, n)| *n)
                     }
                     _ => self.value(defs)?,
                 };
@@ -241,7 +255,10 @@ impl Parser<'_> {
                     }
                     let f = self.declaration()?;
                     self.punct(';')?;
-                    arms.push(UnionArm { labels, field: (f.ty != Type::Void).then_some(f) });
+                    arms.push(UnionArm {
+                        labels,
+                        field: (f.ty != Type::Void).then_some(f),
+                    });
                 }
                 "default" => {
                     self.punct(':')?;
@@ -255,7 +272,11 @@ impl Parser<'_> {
                 }
             }
         }
-        Ok(Decl::Union { discriminant, arms, default })
+        Ok(Decl::Union {
+            discriminant,
+            arms,
+            default,
+        })
     }
 
     fn base_type(&mut self) -> Result<Type, ParseError> {
@@ -298,7 +319,11 @@ impl Parser<'_> {
     fn declaration(&mut self) -> Result<Field, ParseError> {
         let ty = self.base_type()?;
         if ty == Type::Void {
-            return Ok(Field { name: String::new(), ty, kind: FieldKind::Plain });
+            return Ok(Field {
+                name: String::new(),
+                ty,
+                kind: FieldKind::Plain,
+            });
         }
         let optional = self.eat_punct('*');
         let name = self.ident()?;
@@ -370,7 +395,13 @@ impl Parser<'_> {
             if annotations.object.is_none() {
                 return self.err(format!("{proc_name} has no @object annotation"));
             }
-            procedures.push(Procedure { name: proc_name, number, args, ret, annotations });
+            procedures.push(Procedure {
+                name: proc_name,
+                number,
+                args,
+                ret,
+                annotations,
+            });
         }
         self.punct('=')?;
         let version = self.value(defs)?;
@@ -380,9 +411,9 @@ impl Parser<'_> {
         let number = self.value(defs)?;
         self.punct(';')?;
         match defs.programs.iter_mut().find(|p| p.name == name) {
-            Some(p) if p.number != number || p.version != version => {
-                self.err(format!("program {name} redeclared with another number or version"))
-            }
+            Some(p) if p.number != number || p.version != version => self.err(format!(
+                "program {name} redeclared with another number or version"
+            )),
             Some(p) => {
                 p.procedures.extend(procedures);
                 p.procedures.sort_by_key(|p| p.number);
@@ -390,7 +421,12 @@ impl Parser<'_> {
             }
             None => {
                 procedures.sort_by_key(|p| p.number);
-                defs.programs.push(Program { name, number, version, procedures });
+                defs.programs.push(Program {
+                    name,
+                    number,
+                    version,
+                    procedures,
+                });
                 Ok(())
             }
         }
@@ -419,10 +455,14 @@ program P { version V { @object(domain) @ro @high thing GET(val) = 2; @object(co
         assert_eq!(d.consts["ALIAS"], 16);
         assert_eq!(d.consts["GREEN"], 2);
         assert_eq!(d.consts["BLUE"], 7);
-        let Decl::Struct(fields) = &d.types["thing"] else { panic!("not a struct") };
+        let Decl::Struct(fields) = &d.types["thing"] else {
+            panic!("not a struct")
+        };
         assert_eq!(fields.len(), 6);
         assert_eq!(fields[3].kind, FieldKind::Fixed(Size::Num(4)));
-        let Decl::Union { arms, default, .. } = &d.types["val"] else { panic!("not a union") };
+        let Decl::Union { arms, default, .. } = &d.types["val"] else {
+            panic!("not a union")
+        };
         assert_eq!(arms[1].labels.len(), 2);
         assert_eq!(default, &Some(None));
         let p = &d.programs[0];
@@ -434,8 +474,17 @@ program P { version V { @object(domain) @ro @high thing GET(val) = 2; @object(co
 
     #[test]
     fn rejects_unknown_types_and_duplicates() {
-        assert!(matches!(parse("struct a { nope x; };"), Err(ParseError::Unknown(..))));
-        assert!(matches!(parse("const A = 1; const A = 2;"), Err(ParseError::Duplicate(..))));
-        assert!(matches!(parse("struct a { int x }"), Err(ParseError::Syntax(..))));
+        assert!(matches!(
+            parse("struct a { nope x; };"),
+            Err(ParseError::Unknown(..))
+        ));
+        assert!(matches!(
+            parse("const A = 1; const A = 2;"),
+            Err(ParseError::Duplicate(..))
+        ));
+        assert!(matches!(
+            parse("struct a { int x }"),
+            Err(ParseError::Syntax(..))
+        ));
     }
 }
