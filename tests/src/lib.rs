@@ -82,25 +82,37 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Starts rvirtd; `extra` is appended to the generated config.
+    /// Starts rvirtd with every built module; `extra` is appended to the generated config.
     pub fn start(extra: &str) -> Daemon {
+        Daemon::start_with(&target_dir(), extra, &[])
+    }
+
+    /// Starts rvirtd loading modules from `modules`, with extra config text and environment.
+    /// The log goes to `rvirtd.log` in the daemon's directory.
+    pub fn start_with(modules: &Path, extra: &str, env: &[(&str, String)]) -> Daemon {
         let dir = TempDir::new("rvirtd");
         let cfg = format!(
-            "[listen]\nsocket_dir = \"{d}/run\"\n[modules]\ndir = \"{m}\"\n[state]\ndir = \"{d}/state\"\n[logging]\nfilter = \"warn\"\n{extra}",
+            "[listen]\nsocket_dir = \"{d}/run\"\n[modules]\ndir = \"{m}\"\n[state]\ndir = \"{d}/state\"\n[logging]\nfilter = \"info\"\noutput = \"{d}/rvirtd.log\"\n{extra}",
             d = dir.0.display(),
-            m = target_dir().display()
+            m = modules.display()
         );
         let cfg_path = dir.0.join("rvirtd.toml");
         std::fs::write(&cfg_path, cfg).expect("write config");
         let child = Command::new(target_dir().join("rvirtd"))
             .arg("--config")
             .arg(&cfg_path)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
             .spawn()
             .expect("spawn rvirtd");
         let d = Daemon { dir, child };
         d.wait_ready();
         d
+    }
+
+    /// The daemon's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.0.join("rvirtd.log")).unwrap_or_default()
     }
 
     fn wait_ready(&self) {
