@@ -1,9 +1,10 @@
 //! The driver tables: loaded modules, their state drivers and connection drivers by kind,
 //! in deterministic (file name) order.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rvirt_plugin_api::abi::hook;
 use rvirt_protocol::{DriverKind, RemoteError, RvirtInitArgs};
@@ -11,6 +12,17 @@ use rvirt_protocol::{DriverKind, RemoteError, RvirtInitArgs};
 use crate::loader::{load_module, module_files, DriverInfo, InitOutcome, LoadError, LoadedModule};
 
 static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
+
+/// A library is loaded once per process and keeps the host services (and token) it was
+/// first attached with, so a path keeps its token across registries.
+fn token_for(path: &Path) -> u64 {
+    static TOKENS: Mutex<BTreeMap<PathBuf, u64>> = Mutex::new(BTreeMap::new());
+    let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut tokens = TOKENS.lock().unwrap_or_else(PoisonError::into_inner);
+    *tokens
+        .entry(key)
+        .or_insert_with(|| NEXT_TOKEN.fetch_add(1, Ordering::Relaxed))
+}
 
 /// Which modules of a directory to load.
 #[derive(Debug, Clone, Default)]
@@ -80,8 +92,7 @@ impl Registry {
 
     /// Loads one module file into the tables.
     pub fn add_file(&mut self, path: &Path) -> Result<Arc<LoadedModule>, LoadError> {
-        let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
-        let module = load_module(path, token)?;
+        let module = load_module(path, token_for(path))?;
         if let Some(other) = self.modules.iter().find(|m| m.name == module.name) {
             return Err(LoadError::Duplicate {
                 path: path.display().to_string(),
@@ -89,7 +100,7 @@ impl Registry {
                 other: other.path.display().to_string(),
             });
         }
-        crate::host::name_token(token, &module.name);
+        crate::host::name_token(module.token, &module.name);
         tracing::info!(
             "loaded driver module {} {} from {} ({} drivers)",
             module.name,
@@ -100,6 +111,13 @@ impl Registry {
         let m = Arc::new(module);
         self.modules.push(m.clone());
         Ok(m)
+    }
+
+    /// Whether some hypervisor driver claims `scheme` by name.
+    pub fn serves(&self, scheme: &str) -> bool {
+        self.drivers(DriverKind::Hypervisor)
+            .iter()
+            .any(|d| d.driver.uri_schemes.iter().any(|s| s == scheme))
     }
 
     pub fn modules(&self) -> &[Arc<LoadedModule>] {
@@ -202,14 +220,29 @@ pub fn default_module_dir() -> PathBuf {
     PathBuf::from("/usr/lib/rvirt/modules")
 }
 
-/// The process-wide registry used by embedded connections, loaded on first use.
-pub fn embedded() -> Arc<Registry> {
-    static REG: OnceLock<Arc<Registry>> = OnceLock::new();
-    REG.get_or_init(|| {
-        let mut reg = Registry::load_dir(&default_module_dir(), &ModuleFilter::default());
-        let state = std::env::temp_dir().join(format!("rvirt-embedded-{}", std::process::id()));
-        reg.initialize(false, &|_| String::new(), &state);
-        Arc::new(reg)
-    })
-    .clone()
+/// The registry an embedded connection to `scheme` uses, loaded on first use and kept for
+/// the process. Only modules serving the scheme are kept (and initialised): the module
+/// named after the scheme is tried first, so a one-shot client loads one library.
+pub fn embedded(scheme: &str) -> Arc<Registry> {
+    static REGS: Mutex<BTreeMap<String, Arc<Registry>>> = Mutex::new(BTreeMap::new());
+    let mut regs = REGS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(r) = regs.get(scheme) {
+        return r.clone();
+    }
+    let dir = default_module_dir();
+    let mut reg = Registry::default();
+    let named = dir.join(format!("librvirt_driver_{scheme}.so"));
+    if !(named.exists() && reg.add_file(&named).is_ok() && reg.serves(scheme)) {
+        reg = Registry::load_dir(&dir, &ModuleFilter::default());
+    }
+    reg.modules.retain(|m| {
+        m.drivers
+            .iter()
+            .any(|d| d.uri_schemes.iter().any(|s| s == scheme))
+    });
+    let state = std::env::temp_dir().join(format!("rvirt-embedded-{}", std::process::id()));
+    reg.initialize(false, &|_| String::new(), &state);
+    let reg = Arc::new(reg);
+    regs.insert(scheme.to_string(), reg.clone());
+    reg
 }

@@ -130,7 +130,7 @@ impl Connect {
         let backend = if embedded {
             let sink: Arc<dyn EventSink> = events.clone();
             Backend::Embedded(DriverConnection::open(
-                crate::registry::embedded(),
+                crate::registry::embedded(&parsed.driver),
                 uri,
                 flags,
                 read_only,

@@ -4,10 +4,10 @@
 //! never through new fields here. See docs/abi.md.
 
 pub use abi_stable::export_root_module;
-pub use abi_stable::prefix_type::PrefixTypeTrait;
-pub use abi_stable::std_types::{RResult, RSlice, RStr, RVec};
 use abi_stable::library::RootModule;
+pub use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::sabi_types::VersionStrings;
+pub use abi_stable::std_types::{RResult, RSlice, RStr, RVec};
 use abi_stable::{declare_root_module_statics, StableAbi};
 
 /// Every entry point answers XDR bytes: `ROk` is the procedure's reply payload, `RErr`
@@ -32,7 +32,14 @@ pub struct HostServices {
     pub log: extern "C" fn(token: u64, level: u32, target: RStr<'_>, message: RStr<'_>),
     /// Deliver an event (a MESSAGE payload of `program`/`procedure`) to the subscribers
     /// of connection `handle` of driver `driver`.
-    pub emit_event: extern "C" fn(token: u64, driver: u32, handle: u64, program: u32, procedure: i32, payload: RSlice<'_, u8>),
+    pub emit_event: extern "C" fn(
+        token: u64,
+        driver: u32,
+        handle: u64,
+        program: u32,
+        procedure: i32,
+        payload: RSlice<'_, u8>,
+    ),
     /// A message-level request to the host; kinds are append-only. Unknown kinds answer
     /// an encoded `remote_error`.
     pub host_call: extern "C" fn(token: u64, kind: u32, payload: RSlice<'_, u8>) -> Reply,
@@ -57,7 +64,13 @@ pub struct ModuleRoot {
     pub close: extern "C" fn(driver: u32, handle: u64),
     /// One procedure call on an open connection.
     #[sabi(last_prefix_field)]
-    pub call: extern "C" fn(driver: u32, handle: u64, program: u32, procedure: i32, args: RSlice<'_, u8>) -> Reply,
+    pub call: extern "C" fn(
+        driver: u32,
+        handle: u64,
+        program: u32,
+        procedure: i32,
+        args: RSlice<'_, u8>,
+    ) -> Reply,
 }
 
 impl RootModule for ModuleRootRef {
