@@ -200,6 +200,17 @@ impl DriverConnection {
         Ok(found)
     }
 
+    /// Whether a call is known never to block: the driver that would serve it is already
+    /// open and its module declares [`rvirt_plugin_api::sdk::FEATURE_NONBLOCKING_CALLS`].
+    pub fn never_blocks(&self, info: &ProcedureInfo) -> bool {
+        let driver = if info.driver == DriverKind::Hypervisor {
+            Some(self.hypervisor.clone())
+        } else {
+            self.secondary.lock().unwrap_or_else(PoisonError::into_inner).get(&info.driver).cloned().flatten()
+        };
+        driver.is_some_and(|d| d.entry.module.features.iter().any(|f| f == rvirt_plugin_api::sdk::FEATURE_NONBLOCKING_CALLS))
+    }
+
     /// One call with libvirt's public-API discipline.
     pub fn call(&self, program: u32, number: i32, args: &[u8]) -> Result<Vec<u8>, RemoteError> {
         let info = procedure(program, number)

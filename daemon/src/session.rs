@@ -335,7 +335,7 @@ async fn dispatch_call(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
         s.outbox.send(reply_frame(&header, Err(e)));
         return;
     };
-    if info.high_priority {
+    if info.high_priority || s.connection().is_some_and(|c| c.never_blocks(info)) {
         let frame = s.run_call(&header, &payload);
         s.outbox.send(frame);
         return;

@@ -18,6 +18,11 @@ pub struct DriverSpec {
     pub procedures: Vec<(u32, Vec<i32>)>,
 }
 
+/// Module feature: none of the module's calls ever block (no I/O, no waiting on a
+/// hypervisor), so a host may answer them inline on the thread that read the request
+/// instead of handing them to a worker thread.
+pub const FEATURE_NONBLOCKING_CALLS: &str = "nonblocking-calls";
+
 /// What a module says about itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModuleInfo {

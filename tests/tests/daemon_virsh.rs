@@ -192,13 +192,13 @@ fn events_from_another_client_reach_virsh_event_loop() {
     std::fs::write(&xml, text).expect("write xml");
     assert_eq!(virsh(&uri, &["define", &xml.display().to_string()]).2, 0);
     let watcher = Command::new(VIRSH)
-        .args(["-c", &uri, "event", "--all", "--loop", "--timeout", "4"])
+        .args(["-c", &uri, "event", "--all", "--loop", "--timeout", "6"])
         .env("LC_ALL", "C")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn virsh event");
-    std::thread::sleep(Duration::from_millis(1200));
+    std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(virsh(&uri, &["start", "anchor2"]).2, 0);
     assert_eq!(virsh(&uri, &["destroy", "anchor2"]).2, 0);
     let out = watcher.wait_with_output().expect("virsh event");

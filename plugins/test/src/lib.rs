@@ -102,7 +102,7 @@ impl Module for TestModule {
             version: env!("CARGO_PKG_VERSION").into(),
             has_state_driver: false,
             drivers,
-            features: Vec::new(),
+            features: vec![rvirt_plugin_api::sdk::FEATURE_NONBLOCKING_CALLS.to_string()],
         }
     }
 

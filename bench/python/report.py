@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+"""Turns the JSON files bench/run.sh leaves in its work directory into one Markdown report.
+
+Ratios are always rvirtd / libvirtd. For throughput (ops/s, calls/s) higher is better
+and the target is a lower bound; for memory, startup time and latency lower is better
+and the target is an upper bound.
+"""
+
+import json
+import math
+import os
+import sys
+
+OPS = ["define", "listAllDomains", "lookupByName", "info", "XMLDesc", "create", "destroy", "undefine"]
+
+
+def load(d, name):
+    p = os.path.join(d, name)
+    if not os.path.exists(p):
+        return None
+    with open(p) as f:
+        return json.load(f)
+
+
+def fmt(v, digits=0):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if digits == 0:
+        return f"{v:,.0f}"
+    return f"{v:,.{digits}f}"
+
+
+def ratio(r, l):
+    if r is None or l is None or l == 0:
+        return None
+    return r / l
+
+
+def status(rat, target, higher_better):
+    if rat is None:
+        return "n/a"
+    ok = rat >= target if higher_better else rat <= target
+    return "**met**" if ok else "**missed**"
+
+
+def main():
+    d = sys.argv[1]
+    meta = load(d, "meta.json") or {}
+    lines = [f"# rvirtd vs libvirtd — {meta.get('date', '?')}", ""]
+    lines.append(f"Host: {meta.get('host', '?')}; {meta.get('cpus', '?')} CPUs; libvirtd {meta.get('libvirtd_version', '?')}; "
+                 f"rvirt commit {meta.get('commit', '?')}. Both daemons serve `test:///default` "
+                 "(libvirt's test driver inside libvirtd; rvirt's test module inside rvirtd) over a private unix socket; "
+                 "the same clients drive both, one daemon at a time.")
+    lines.append("")
+    lines.append("Ratio = rvirtd / libvirtd in every row. ↑ = higher is better (target is a minimum), "
+                 "↓ = lower is better (target is a maximum).")
+    lines.append("")
+
+    summary = []  # (metric, libvirtd, rvirtd, ratio, target text, status)
+
+    # 1. python
+    pl, pr = load(d, "py-libvirtd.json"), load(d, "py-rvirtd.json")
+    if pl and pr:
+        lines.append("## 1. libvirt-python, one client (ops/s ↑, latency in µs)")
+        lines.append("")
+        lines.append("| N | operation | samples (lv/rv) | libvirtd ops/s | p50 | p99 | rvirtd ops/s | p50 | p99 | ratio ops/s ↑ | target ≥ 2× |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+        for phl, phr in zip(pl["phases"], pr["phases"]):
+            n = phl["n"]
+            rats = []
+            for op in OPS:
+                a, b = phl["ops"][op], phr["ops"][op]
+                rat = ratio(b["ops_per_s"], a["ops_per_s"])
+                rats.append(rat)
+                lines.append(f"| {n} | {op} | {a['count']}/{b['count']} | {fmt(a['ops_per_s'])} | {fmt(a['p50_us'])} | {fmt(a['p99_us'])} | "
+                             f"{fmt(b['ops_per_s'])} | {fmt(b['p50_us'])} | {fmt(b['p99_us'])} | {fmt(rat, 2)}× | {status(rat, 2.0, True)} |")
+            gm = math.exp(sum(math.log(r) for r in rats) / len(rats))
+            summary.append((f"python 1 client, N={n}, geometric mean over {len(OPS)} ops (ops/s ↑)", None, None, gm, "≥ 2×", status(gm, 2.0, True)))
+        tl, tr = pl["threads"], pr["threads"]
+        rat = ratio(tr["calls_per_s"], tl["calls_per_s"])
+        lines.append("")
+        lines.append(f"{tl['threads']} threads, each on its own connection, lookupByName + info for {tl['secs']:.1f} s "
+                     f"({pl['params']['thread_domains']} domains defined): libvirtd {fmt(tl['calls_per_s'])} calls/s, "
+                     f"rvirtd {fmt(tr['calls_per_s'])} calls/s, ratio {fmt(rat, 2)}×.")
+        lines.append("")
+        summary.append((f"python {tl['threads']} threads lookupByName+info (calls/s ↑)", tl["calls_per_s"], tr["calls_per_s"], rat, "≥ 2×", status(rat, 2.0, True)))
+        p = pl["params"]
+        lines.append(f"Sampling: define and undefine cover all N; lookupByName/info/XMLDesc take up to {p['max_samples']} "
+                     f"random domains, create/destroy up to {p['max_lifecycle']}, listAllDomains up to {p['list_reps']} calls; "
+                     f"each sampled loop also stops after {p['op_secs']} s (counts above).")
+        lines.append("")
+
+    # 2. saturation
+    rows = []
+    for proc, label in (("info", "DOMAIN_GET_INFO"), ("list", "CONNECT_LIST_ALL_DOMAINS")):
+        sl, sr = load(d, f"sat-libvirtd-{proc}.json"), load(d, f"sat-rvirtd-{proc}.json")
+        if sl and sr:
+            rat = ratio(sr["best"], sl["best"])
+            rows.append((label, sl, sr, rat))
+            summary.append((f"saturation {label} (calls/s ↑)", sl["best"], sr["best"], rat, "≥ 5×", status(rat, 5.0, True)))
+    if rows:
+        lines.append("## 2. Saturation, pipelined rvirt client (calls/s ↑, best over connections × depth)")
+        lines.append("")
+        lines.append("| procedure | libvirtd best (conns×depth) | rvirtd best (conns×depth) | ratio ↑ | target ≥ 5× |")
+        lines.append("|---|---|---|---|---|")
+        for label, sl, sr, rat in rows:
+            lines.append(f"| {label} | {fmt(sl['best'])} ({sl['best_conns']}×{sl['best_depth']}) | {fmt(sr['best'])} ({sr['best_conns']}×{sr['best_depth']}) | {fmt(rat, 2)}× | {status(rat, 5.0, True)} |")
+        lines.append("")
+        lines.append("All configurations (calls/s):")
+        lines.append("")
+        lines.append("| procedure | conns×depth | libvirtd | rvirtd |")
+        lines.append("|---|---|---|---|")
+        for label, sl, sr, _ in rows:
+            for a, b in zip(sl["runs"], sr["runs"]):
+                lines.append(f"| {label} | {a['conns']}×{a['depth']} | {fmt(a['calls_per_s'])} | {fmt(b['calls_per_s'])} |")
+        lines.append("")
+
+    # 3. memory
+    il, ir = load(d, "idle-libvirtd.json"), load(d, "idle-rvirtd.json")
+    lines.append("## 3. Memory (VmRSS, KiB ↓)")
+    lines.append("")
+    lines.append("| measure | libvirtd | rvirtd | ratio ↓ | target |")
+    lines.append("|---|---|---|---|---|")
+    if il and ir:
+        rat = ratio(ir["rss_kib"], il["rss_kib"])
+        lines.append(f"| RSS idle (after start, no clients) | {fmt(il['rss_kib'])} | {fmt(ir['rss_kib'])} | {fmt(rat, 2)}× | — |")
+        summary.append(("RSS idle (KiB ↓)", il["rss_kib"], ir["rss_kib"], rat, "—", "info"))
+    if pl and pr:
+        for phl, phr in zip(pl["phases"], pr["phases"]):
+            gl, gr = phl["growth_per_1000_kib"], phr["growth_per_1000_kib"]
+            rat = ratio(gr, gl)
+            lines.append(f"| growth per 1000 domains, measured over N={phl['n']} | {fmt(gl)} | {fmt(gr)} | {fmt(rat, 2)}× | ≤ 0.25× {status(rat, 0.25, False)} |")
+        big_l, big_r = pl["phases"][-1], pr["phases"][-1]
+        rat = ratio(big_r["growth_per_1000_kib"], big_l["growth_per_1000_kib"])
+        summary.append((f"RSS growth per 1000 domains, N={big_l['n']} (KiB ↓)", big_l["growth_per_1000_kib"], big_r["growth_per_1000_kib"], rat, "≤ 0.25×", status(rat, 0.25, False)))
+        lines.append(f"| RSS at end of python run | {fmt(pl['rss_end_kib'])} | {fmt(pr['rss_end_kib'])} | {fmt(ratio(pr['rss_end_kib'], pl['rss_end_kib']), 2)}× | — |")
+    lines.append("")
+    lines.append("Growth is VmRSS after defining N domains minus VmRSS before, scaled to 1000; the N=1000 phase runs first on a fresh daemon.")
+    lines.append("")
+
+    # 4. startup
+    sl, sr = load(d, "startup-libvirtd.json"), load(d, "startup-rvirtd.json")
+    if sl and sr:
+        rat = ratio(sr["median_ms"], sl["median_ms"])
+        lines.append("## 4. Startup: process start → first answered RPC (connect + getHostname), ms ↓")
+        lines.append("")
+        lines.append("| | libvirtd | rvirtd | ratio ↓ | target ≤ 0.2× |")
+        lines.append("|---|---|---|---|---|")
+        lines.append(f"| median of {len(sl['runs_ms'])} | {fmt(sl['median_ms'], 1)} | {fmt(sr['median_ms'], 1)} | {fmt(rat, 3)}× | {status(rat, 0.2, False)} |")
+        lines.append(f"| runs | {', '.join(fmt(x, 1) for x in sl['runs_ms'])} | {', '.join(fmt(x, 1) for x in sr['runs_ms'])} | | |")
+        lines.append("")
+        summary.append(("startup to first RPC (ms ↓)", sl["median_ms"], sr["median_ms"], rat, "≤ 0.2×", status(rat, 0.2, False)))
+
+    # 5. CLI
+    lines.append("## 5. One-shot CLI latency (wall ms, median ↓)")
+    lines.append("")
+    lines.append("| command | virsh → libvirtd | virsh → rvirtd | rvirsh → rvirtd | rvirsh → libvirtd | rvirsh→rvirtd / virsh→libvirtd ↓ | target ≤ 0.25× |")
+    lines.append("|---|---|---|---|---|---|---|")
+    have_rvirsh = meta.get("rvirsh", False)
+    for cmd, label in (("list", "list --all"), ("dominfo", "dominfo test")):
+        vl, vr = load(d, f"cli-virsh-libvirtd-{cmd}.json"), load(d, f"cli-virsh-rvirtd-{cmd}.json")
+        rr, rl = load(d, f"cli-rvirsh-rvirtd-{cmd}.json"), load(d, f"cli-rvirsh-libvirtd-{cmd}.json")
+        g = lambda x: fmt(x["median_ms"], 1) if x else ("missing" if not have_rvirsh else "failed")
+        rat = ratio(rr["median_ms"], vl["median_ms"]) if rr and vl else None
+        st = status(rat, 0.25, False) if rat is not None else ("skipped: target/release/rvirsh not built" if not have_rvirsh else "n/a (rvirsh failed)")
+        lines.append(f"| {label} | {g(vl)} | {g(vr)} | {g(rr)} | {g(rl)} | {fmt(rat, 3)}{'×' if rat else ''} | {st} |")
+        summary.append((f"one-shot `{label}` rvirsh→rvirtd vs virsh→libvirtd (ms ↓)", vl["median_ms"] if vl else None, rr["median_ms"] if rr else None, rat, "≤ 0.25×", st))
+    lines.append("")
+    lines.append(f"Each command run {meta.get('cli_runs', 20)} times after one warm-up; virsh is /usr/bin/virsh.")
+    lines.append("")
+
+    # summary first
+    head = ["## Summary (targets)", "", "| metric | libvirtd | rvirtd | ratio rvirtd/libvirtd | target | status |", "|---|---|---|---|---|---|"]
+    for m, a, b, rat, tgt, st in summary:
+        head.append(f"| {m} | {fmt(a, 1) if a is not None and a < 100 else fmt(a)} | {fmt(b, 1) if b is not None and b < 100 else fmt(b)} | {fmt(rat, 3 if rat is not None and rat < 1 else 2)}{'×' if rat is not None else ''} | {tgt} | {st} |")
+    head.append("")
+    lines[6:6] = head
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
