@@ -131,7 +131,6 @@ fn check(f: &Fixture, actual: &str, code: i32) -> Result<(), String> {
 const KNOWN_GAPS: &[(&str, &str)] = &[
     ("domstats-test.txt", "test driver: connect_get_all_domain_stats not implemented"),
     ("iface-list.txt", "test driver: no host interfaces (eth1) implemented"),
-    ("nwfilter-list.txt", "core: unsupported-API message spells virConnectNumOfNwfilters, libvirt says virConnectNumOfNWFilters"),
 ];
 
 #[test]

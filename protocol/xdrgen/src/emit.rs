@@ -654,19 +654,48 @@ fn lookup(
         })
 }
 
-/// libvirt's public API name for a procedure: `DOMAIN_GET_INFO` → `virDomainGetInfo`.
+/// Words libvirt's public API names spell in capitals (or mixed case).
+const API_WORDS: &[(&str, &str)] = &[
+    ("XML", "XML"),
+    ("UUID", "UUID"),
+    ("ID", "ID"),
+    ("URI", "URI"),
+    ("CPU", "CPU"),
+    ("NWFILTER", "NWFilter"),
+    ("NWFILTERS", "NWFilters"),
+    ("DHCP", "DHCP"),
+    ("FSINFO", "FSInfo"),
+    ("FSFREEZE", "FSFreeze"),
+    ("FSTHAW", "FSThaw"),
+    ("FSTRIM", "FSTrim"),
+    ("IOTHREAD", "IOThread"),
+    ("SEV", "SEV"),
+    ("PMWAKEUP", "PMWakeup"),
+    ("PMSUSPEND", "PMSuspend"),
+    ("FD", "FD"),
+];
+
+/// libvirt's public API name for a procedure: `DOMAIN_GET_XML_DESC` → `virDomainGetXMLDesc`.
 fn api_name(prog: &Program, p: &Procedure) -> String {
-    let prefix = if prog.name.starts_with("QEMU") {
-        "virDomainQemu"
+    let qemu = prog.name.starts_with("QEMU");
+    let (prefix, name) = if qemu {
+        (
+            "virDomainQemu",
+            p.name.strip_prefix("DOMAIN_").unwrap_or(&p.name),
+        )
     } else {
-        "vir"
+        ("vir", p.name.as_str())
     };
-    let name = if prefix == "virDomainQemu" {
-        p.name.strip_prefix("DOMAIN_").unwrap_or(&p.name)
-    } else {
-        &p.name
-    };
-    format!("{prefix}{}", camel(name))
+    let words: String = name
+        .split('_')
+        .map(|w| {
+            API_WORDS
+                .iter()
+                .find(|(k, _)| *k == w)
+                .map_or_else(|| camel(w), |(_, v)| (*v).to_string())
+        })
+        .collect();
+    format!("{prefix}{words}")
 }
 
 #[cfg(test)]
@@ -681,6 +710,33 @@ mod tests {
         assert_eq!(field_ident("nrVirtCpu"), "nr_virt_cpu");
         assert_eq!(field_ident("type"), "r#type");
         assert_eq!(field_ident("maxMem"), "max_mem");
+        let prog = Program {
+            name: "REMOTE_PROGRAM".into(),
+            ..Program::default()
+        };
+        let proc_named = |n: &str| Procedure {
+            name: n.into(),
+            number: 1,
+            args: None,
+            ret: None,
+            annotations: Default::default(),
+        };
+        assert_eq!(
+            api_name(&prog, &proc_named("DOMAIN_GET_XML_DESC")),
+            "virDomainGetXMLDesc"
+        );
+        assert_eq!(
+            api_name(&prog, &proc_named("CONNECT_NUM_OF_NWFILTERS")),
+            "virConnectNumOfNWFilters"
+        );
+        assert_eq!(
+            api_name(&prog, &proc_named("DOMAIN_LOOKUP_BY_UUID")),
+            "virDomainLookupByUUID"
+        );
+        assert_eq!(
+            api_name(&prog, &proc_named("DOMAIN_DESTROY")),
+            "virDomainDestroy"
+        );
     }
 
     #[test]
