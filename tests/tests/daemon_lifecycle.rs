@@ -182,3 +182,51 @@ fn sighup_reloads_and_keeps_serving_and_systemd_hears_ready() {
     let n = notify.recv(&mut buf).expect("STOPPING=1");
     assert_eq!(&buf[..n], b"STOPPING=1");
 }
+
+#[test]
+fn systemd_socket_activation_serves_the_passed_sockets() {
+    let activate = "/usr/bin/systemd-socket-activate";
+    if !rvirt_tests::require_peer("systemd-socket-activate (systemd)", rvirt_tests::have_program(activate)) {
+        return;
+    }
+    let dir = TempDir::new("activate");
+    let (rw, ro) = (dir.0.join("rw.sock"), dir.0.join("ro.sock"));
+    let cfg = dir.0.join("rvirtd.toml");
+    let log = dir.0.join("rvirtd.log");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[listen]\nsocket_dir = \"{d}/unused\"\n[modules]\ndir = \"{m}\"\n[state]\ndir = \"{d}/state\"\n[logging]\noutput = \"{l}\"\n",
+            d = dir.0.display(),
+            m = target_dir().display(),
+            l = log.display()
+        ),
+    )
+    .expect("write config");
+    let mut child = Command::new(activate)
+        .arg(format!("--listen={}", rw.display()))
+        .arg(format!("--listen={}", ro.display()))
+        .arg("--fdname=rvirt-sock:rvirt-sock-ro")
+        .arg(target_dir().join("rvirtd"))
+        .arg("--config")
+        .arg(&cfg)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn systemd-socket-activate");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !(rw.exists() && ro.exists()) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let c = Connect::open(&format!("test+unix:///default?socket={}", rw.display())).expect("activated rvirtd serves");
+    assert_eq!(c.domain_by_name("test").expect("lookup").name(), "test");
+    let r = Connect::open(&format!("test+unix:///default?socket={}", ro.display())).expect("read-only socket");
+    let e = r.domain_by_name("test").expect("lookup").destroy().expect_err("read-only");
+    assert_eq!(e.code, rvirt_core::protocol::error::code::OPERATION_DENIED);
+    assert!(!dir.0.join("unused").exists(), "no sockets of its own under activation");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(text.contains("using sockets passed by systemd"), "{text}");
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = Command::new("pkill").args(["-f", &cfg.display().to_string()]).status();
+}
