@@ -6,6 +6,7 @@ use rvirt_xml::domain::DomainDef;
 use crate::error::{check_flags, TestError, TestResult};
 use crate::events::{dom as ev, Event};
 use crate::state::{dstate, Domain, Inner};
+use crate::store::Key;
 
 /// `virDomainRunningReason` / `virDomainShutoffReason` / `virDomainPausedReason` values used here.
 pub mod reason {
@@ -41,18 +42,15 @@ fn uuid_text(u: &[u8; 16]) -> String {
     rvirt_xml::Uuid(*u).to_string()
 }
 
-/// Index of the domain a reference names (matched by UUID, like libvirt).
-pub fn index(s: &Inner, r: &RemoteNonnullDomain) -> TestResult<usize> {
-    s.domains
-        .iter()
-        .position(|d| d.def.uuid.0 == r.uuid)
-        .ok_or_else(|| {
-            TestError::NoDomainUuid {
-                uuid: uuid_text(&r.uuid),
-                name: r.name.clone(),
-            }
-            .into()
-        })
+/// Key of the domain a reference names (matched by UUID, like libvirt).
+pub fn index(s: &Inner, r: &RemoteNonnullDomain) -> TestResult<Key> {
+    s.domains.key_by_uuid(&r.uuid).ok_or_else(|| {
+        TestError::NoDomainUuid {
+            uuid: uuid_text(&r.uuid),
+            name: r.name.clone(),
+        }
+        .into()
+    })
 }
 
 pub fn find<'a>(s: &'a Inner, r: &RemoteNonnullDomain) -> TestResult<&'a Domain> {
@@ -66,24 +64,22 @@ pub fn find_mut<'a>(s: &'a mut Inner, r: &RemoteNonnullDomain) -> TestResult<&'a
 
 pub fn lookup_by_name(s: &Inner, name: &str) -> TestResult<RemoteNonnullDomain> {
     s.domains
-        .iter()
-        .find(|d| d.def.name == name)
+        .by_name(name)
         .map(dom_ref)
         .ok_or_else(|| TestError::NoDomain.into())
 }
 
 pub fn lookup_by_uuid(s: &Inner, uuid: &[u8; 16]) -> TestResult<RemoteNonnullDomain> {
     s.domains
-        .iter()
-        .find(|d| d.def.uuid.0 == *uuid)
+        .by_uuid(uuid)
         .map(dom_ref)
         .ok_or_else(|| TestError::NoDomain.into())
 }
 
 pub fn lookup_by_id(s: &Inner, id: i32) -> TestResult<RemoteNonnullDomain> {
     s.domains
-        .iter()
-        .find(|d| d.is_active() && d.id == id)
+        .by_id(id)
+        .filter(|d| d.is_active() && d.id == id)
         .map(dom_ref)
         .ok_or_else(|| TestError::NoDomain.into())
 }
@@ -102,8 +98,8 @@ fn parse(xml: &str) -> TestResult<DomainDef> {
 
 /// Where a new definition goes: an existing domain (same UUID and name) or a new slot.
 /// Refuses name/UUID clashes with libvirt's texts.
-fn slot_for(s: &Inner, def: &DomainDef, check_live: bool) -> TestResult<Option<usize>> {
-    if let Some(i) = s.domains.iter().position(|d| d.def.uuid == def.uuid) {
+fn slot_for(s: &Inner, def: &DomainDef, check_live: bool) -> TestResult<Option<Key>> {
+    if let Some(i) = s.domains.key_by_uuid(&def.uuid.0) {
         let d = &s.domains[i];
         if d.def.name != def.name {
             let msg = format!(
@@ -121,7 +117,7 @@ fn slot_for(s: &Inner, def: &DomainDef, check_live: bool) -> TestResult<Option<u
         }
         return Ok(Some(i));
     }
-    if let Some(d) = s.domains.iter().find(|d| d.def.name == def.name) {
+    if let Some(d) = s.domains.by_name(&def.name) {
         let msg = format!(
             "domain '{}' already exists with uuid {}",
             def.name, d.def.uuid
@@ -144,16 +140,13 @@ pub fn define(
         Some(i) => {
             let d = &mut s.domains[i];
             if d.is_active() {
-                d.new_def = Some(def);
+                d.new_def = Some(Box::new(def));
             } else {
                 d.def = def;
             }
             (i, ev::DEFINED_UPDATED)
         }
-        None => {
-            s.domains.push(Domain::new(def));
-            (s.domains.len() - 1, ev::DEFINED_ADDED)
-        }
+        None => (s.domains.insert(Domain::new(def)), ev::DEFINED_ADDED),
     };
     let d = &mut s.domains[i];
     d.persistent = true;
@@ -163,32 +156,36 @@ pub fn define(
 }
 
 /// Marks a domain running with a fresh id.
-pub fn start_state(s: &mut Inner, i: usize, state: i32, why: i32) {
+pub fn start_state(s: &mut Inner, i: Key, state: i32, why: i32) {
     let id = s.next_dom_id;
     s.next_dom_id += 1;
-    let d = &mut s.domains[i];
-    d.state = state;
-    d.reason = why;
-    d.id = id;
-    if d.persistent && d.new_def.is_none() {
-        d.new_def = Some(d.def.clone());
-    }
-    d.managed_save = false;
+    s.domains.update(i, |d| {
+        d.state = state;
+        d.reason = why;
+        d.id = id;
+        if d.persistent && d.new_def.is_none() {
+            d.new_def = Some(Box::new(d.def.clone()));
+        }
+        d.managed_save = false;
+    });
 }
 
 /// Marks a domain shut off; the persistent definition becomes current again.
-pub fn stop_state(d: &mut Domain, why: i32) {
-    d.state = dstate::SHUTOFF;
-    d.reason = why;
-    d.id = -1;
-    if let Some(nd) = d.new_def.take() {
-        d.def = nd;
-    }
+pub fn stop_state(s: &mut Inner, i: Key, why: i32) -> &mut Domain {
+    s.domains.update(i, |d| {
+        d.state = dstate::SHUTOFF;
+        d.reason = why;
+        d.id = -1;
+        if let Some(nd) = d.new_def.take() {
+            d.def = *nd;
+        }
+    });
+    &mut s.domains[i]
 }
 
 /// Stops domain `i`, queues STOPPED/detail and drops it when transient.
-fn stop_and_reap(s: &mut Inner, evs: &mut Vec<Event>, i: usize, why: i32, detail: i32) {
-    stop_state(&mut s.domains[i], why);
+fn stop_and_reap(s: &mut Inner, evs: &mut Vec<Event>, i: Key, why: i32, detail: i32) {
+    stop_state(s, i, why);
     evs.push(Event::Domain(dom_ref(&s.domains[i]), ev::STOPPED, detail));
     if !s.domains[i].persistent {
         s.domains.remove(i);
@@ -214,13 +211,10 @@ pub fn create_xml(
                 ))
                 .into());
             }
-            d.new_def = Some(std::mem::replace(&mut d.def, def));
+            d.new_def = Some(Box::new(std::mem::replace(&mut d.def, def)));
             i
         }
-        None => {
-            s.domains.push(Domain::new(def));
-            s.domains.len() - 1
-        }
+        None => s.domains.insert(Domain::new(def)),
     };
     start_state(s, i, dstate::RUNNING, reason::RUNNING_BOOTED);
     let r = dom_ref(&s.domains[i]);
@@ -303,7 +297,7 @@ pub fn reboot(
     Ok(())
 }
 
-fn after_guest_action(s: &mut Inner, evs: &mut Vec<Event>, i: usize, stops: bool) {
+fn after_guest_action(s: &mut Inner, evs: &mut Vec<Event>, i: Key, stops: bool) {
     if stops {
         stop_and_reap(s, evs, i, reason::SHUTOFF_SHUTDOWN, ev::STOPPED_SHUTDOWN);
     } else {
@@ -392,14 +386,14 @@ pub fn managed_save(
 ) -> TestResult<()> {
     check_flags(flags, SAVE_ALL, "testDomainManagedSave")?;
     let i = index(s, r)?;
-    let d = &mut s.domains[i];
+    let d = &s.domains[i];
     require_active(d)?;
     if !d.persistent {
         return Err(
             TestError::Invalid("cannot do managed save for transient domain".into()).into(),
         );
     }
-    stop_state(d, reason::SHUTOFF_SAVED);
+    let d = stop_state(s, i, reason::SHUTOFF_SAVED);
     d.managed_save = true;
     evs.push(Event::Domain(dom_ref(d), ev::STOPPED, ev::STOPPED_SAVED));
     Ok(())
@@ -548,6 +542,152 @@ mod tests {
         run(&d, |s, e| undefine(s, e, &r, UNDEFINE_MANAGED_SAVE))
             .0
             .unwrap();
+    }
+
+    /// A permutation of 0..n from a fixed linear congruential generator.
+    fn shuffled(n: usize, seed: u64) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..n).collect();
+        let mut x = seed;
+        for i in (1..n).rev() {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            v.swap(i, (x >> 33) as usize % (i + 1));
+        }
+        v
+    }
+
+    fn scale_xml(i: usize) -> String {
+        format!(
+            "<domain type='test'><name>scale-{i}</name>\
+             <uuid>{:08x}-0000-4000-8000-{:012x}</uuid><memory>131072</memory>\
+             <os><type arch='x86_64'>hvm</type></os></domain>",
+            i, i
+        )
+    }
+
+    fn names_in_order(s: &Inner) -> Vec<String> {
+        s.domains.iter().map(|d| d.def.name.clone()).collect()
+    }
+
+    #[test]
+    fn twenty_thousand_domains() {
+        const N: usize = 20_000;
+        let d = Driver::new_default();
+        d.write(|s, evs| {
+            // Define in order, then check that listing keeps definition order.
+            let mut refs = Vec::with_capacity(N);
+            for i in 0..N {
+                refs.push(define(s, evs, &scale_xml(i), 0)?);
+                evs.clear();
+            }
+            let mut expected: Vec<String> = std::iter::once("test".to_string())
+                .chain((0..N).map(|i| format!("scale-{i}")))
+                .collect();
+            assert_eq!(names_in_order(s), expected);
+            s.domains.check_indexes();
+
+            // Lookups in a mixed order.
+            for &i in &shuffled(N, 1) {
+                let r = &refs[i];
+                assert_eq!(lookup_by_name(s, &r.name)?, *r);
+                assert_eq!(lookup_by_uuid(s, &r.uuid)?, *r);
+                assert_eq!(find(s, r)?.def.name, r.name);
+            }
+
+            // Start every other domain, in a mixed order; ids follow the start order.
+            let mut running = std::collections::HashMap::new();
+            let first_id = s.next_dom_id;
+            for (n, &i) in shuffled(N, 2).iter().filter(|&&i| i % 2 == 0).enumerate() {
+                let started = create(s, evs, &refs[i], 0)?;
+                evs.clear();
+                assert_eq!(started.id, first_id + n as i32);
+                running.insert(i, started.id);
+            }
+            s.domains.check_indexes();
+            for (&i, &id) in &running {
+                let r = lookup_by_id(s, id)?;
+                assert_eq!(r.name, refs[i].name);
+                assert_eq!(r.id, id);
+            }
+            assert!(lookup_by_id(s, -1).is_err());
+            assert!(lookup_by_id(s, first_id + N as i32).is_err());
+
+            // Stop every fourth domain (half of the running ones); their ids disappear.
+            for &i in shuffled(N, 3).iter().filter(|&&i| i % 4 == 0) {
+                destroy(s, evs, &refs[i], 0)?;
+                evs.clear();
+                let id = running.remove(&i).unwrap();
+                assert!(lookup_by_id(s, id).is_err());
+                assert_eq!(lookup_by_name(s, &refs[i].name)?.id, -1);
+            }
+            s.domains.check_indexes();
+
+            // Undefine every third domain in a mixed order: inactive ones vanish, running
+            // ones become transient and vanish when stopped.
+            let mut gone = std::collections::HashSet::new();
+            for &i in shuffled(N, 4).iter().filter(|&&i| i % 3 == 0) {
+                let r = lookup_by_name(s, &refs[i].name)?;
+                undefine(s, evs, &r, 0)?;
+                evs.clear();
+                if let Some(&id) = running.get(&i) {
+                    assert_eq!(lookup_by_id(s, id)?.name, refs[i].name);
+                    assert!(!find(s, &r)?.persistent);
+                    destroy(s, evs, &r, 0)?;
+                    evs.clear();
+                    running.remove(&i);
+                    assert!(lookup_by_id(s, id).is_err());
+                }
+                gone.insert(i);
+                assert!(lookup_by_name(s, &refs[i].name).is_err());
+                assert!(lookup_by_uuid(s, &refs[i].uuid).is_err());
+                assert!(find(s, &refs[i]).is_err());
+            }
+            s.domains.check_indexes();
+            expected.retain(|n| match n.strip_prefix("scale-") {
+                Some(i) => !gone.contains(&i.parse::<usize>().unwrap()),
+                None => true,
+            });
+            assert_eq!(names_in_order(s), expected);
+            assert_eq!(s.domains.len(), expected.len());
+            let active = s.domains.iter().filter(|d| d.is_active()).count();
+            assert_eq!(active, running.len() + 1); // plus the default "test" domain
+
+            // Remaining domains still answer by name, uuid and id.
+            for &i in &shuffled(N, 5) {
+                if gone.contains(&i) {
+                    continue;
+                }
+                let r = lookup_by_uuid(s, &refs[i].uuid)?;
+                assert_eq!(r.name, refs[i].name);
+                assert_eq!(r.id, running.get(&i).copied().unwrap_or(-1));
+            }
+
+            // A redefined name goes to the end of the list; a transient one vanishes.
+            let again = define(s, evs, &scale_xml(0), 0)?;
+            expected.push(again.name.clone());
+            let transient = create_xml(s, evs, &scale_xml(3), 0)?;
+            assert!(transient.id > 0);
+            assert_eq!(lookup_by_id(s, transient.id)?.name, "scale-3");
+            destroy(s, evs, &transient, 0)?;
+            assert!(lookup_by_name(s, "scale-3").is_err());
+            assert_eq!(names_in_order(s), expected);
+
+            // Undefine everything left, in a mixed order.
+            let left: Vec<_> = s.domains.iter().map(dom_ref).collect();
+            for &i in &shuffled(left.len(), 6) {
+                let r = &left[i];
+                if r.id > 0 {
+                    destroy(s, evs, r, 0)?;
+                }
+                undefine(s, evs, &lookup_by_uuid(s, &r.uuid)?, 0)?;
+                evs.clear();
+            }
+            assert!(s.domains.is_empty());
+            s.domains.check_indexes();
+            Ok(())
+        })
+        .unwrap();
     }
 
     #[test]

@@ -84,7 +84,7 @@ fn one_def_mut(d: &mut Domain, flags: u32) -> TestResult<(&mut DomainDef, bool)>
     let (live, config) = impact(d, flags)?;
     if config && d.is_active() {
         if d.new_def.is_none() {
-            d.new_def = Some(d.def.clone());
+            d.new_def = Some(Box::new(d.def.clone()));
         }
         if let Some(nd) = d.new_def.as_mut() {
             return Ok((nd, live));

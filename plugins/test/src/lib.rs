@@ -26,6 +26,7 @@ mod snapshot;
 mod state;
 mod storage;
 mod storage_conn;
+mod store;
 
 use conn::Conn;
 use error::{check_flags, TestError};

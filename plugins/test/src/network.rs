@@ -7,6 +7,7 @@ use crate::conn::{impl_connection, Conn};
 use crate::error::{check_flags, TestError, TestResult};
 use crate::events::{obj as ev, Event};
 use crate::state::{Inner, Network};
+use crate::store::Key;
 
 fn net_ref(n: &Network) -> RemoteNonnullNetwork {
     RemoteNonnullNetwork {
@@ -15,39 +16,30 @@ fn net_ref(n: &Network) -> RemoteNonnullNetwork {
     }
 }
 
-fn by_name<'a>(s: &'a mut Inner, name: &str) -> TestResult<(usize, &'a mut Network)> {
-    s.networks
-        .iter_mut()
-        .enumerate()
-        .find(|(_, n)| n.def.name == name)
-        .ok_or_else(|| {
-            TestError::NoNetwork(format!("no network with matching name '{name}'")).into()
-        })
+fn by_name<'a>(s: &'a mut Inner, name: &str) -> TestResult<(Key, &'a mut Network)> {
+    let k = s
+        .networks
+        .key_by_name(name)
+        .ok_or_else(|| TestError::NoNetwork(format!("no network with matching name '{name}'")))?;
+    Ok((k, &mut s.networks[k]))
 }
 
 fn find<'a>(s: &'a Inner, name: &str) -> TestResult<&'a Network> {
-    s.networks
-        .iter()
-        .find(|n| n.def.name == name)
-        .ok_or_else(|| {
-            TestError::NoNetwork(format!("no network with matching name '{name}'")).into()
-        })
+    s.networks.by_name(name).ok_or_else(|| {
+        TestError::NoNetwork(format!("no network with matching name '{name}'")).into()
+    })
 }
 
 fn lookup_uuid(s: &Inner, uuid: &[u8; 16]) -> TestResult<RemoteNonnullNetwork> {
-    s.networks
-        .iter()
-        .find(|n| n.def.uuid.0 == *uuid)
-        .map(net_ref)
-        .ok_or_else(|| {
-            let u = rvirt_xml::Uuid(*uuid);
-            TestError::NoNetwork(format!("no network with matching uuid '{u}'")).into()
-        })
+    s.networks.by_uuid(uuid).map(net_ref).ok_or_else(|| {
+        let u = rvirt_xml::Uuid(*uuid);
+        TestError::NoNetwork(format!("no network with matching uuid '{u}'")).into()
+    })
 }
 
 /// Adds or replaces a network definition, refusing name/UUID clashes like libvirt.
-fn assign(s: &mut Inner, def: NetworkDef, live: bool) -> TestResult<usize> {
-    if let Some(i) = s.networks.iter().position(|n| n.def.uuid == def.uuid) {
+fn assign(s: &mut Inner, def: NetworkDef, live: bool) -> TestResult<Key> {
+    if let Some(i) = s.networks.key_by_uuid(&def.uuid.0) {
         let n = &mut s.networks[i];
         if n.def.name != def.name {
             let msg = format!(
@@ -72,21 +64,20 @@ fn assign(s: &mut Inner, def: NetworkDef, live: bool) -> TestResult<usize> {
         }
         return Ok(i);
     }
-    if let Some(n) = s.networks.iter().find(|n| n.def.name == def.name) {
+    if let Some(n) = s.networks.by_name(&def.name) {
         let msg = format!(
             "network '{}' already exists with uuid {}",
             def.name, n.def.uuid
         );
         return Err(TestError::ConfFailed(msg).into());
     }
-    s.networks.push(Network {
+    Ok(s.networks.insert(Network {
         def,
         new_def: None,
         active: false,
         persistent: false,
         autostart: false,
-    });
-    Ok(s.networks.len() - 1)
+    }))
 }
 
 fn parse(xml: &str) -> TestResult<NetworkDef> {

@@ -134,7 +134,7 @@ pub fn create(
         }
     }
     if flags & CREATE_HALT != 0 && d.is_active() {
-        stop_state(d, reason::SHUTOFF_FROM_SNAPSHOT);
+        let d = stop_state(s, i, reason::SHUTOFF_FROM_SNAPSHOT);
         evs.push(Event::Domain(
             dom_ref(d),
             ev::STOPPED,
@@ -236,15 +236,15 @@ pub fn revert(
     } else if flags & REVERT_PAUSED != 0 {
         target = dstate::PAUSED;
     }
-    let d = &mut s.domains[i];
-    if d.is_active() && target == dstate::SHUTOFF {
-        stop_state(d, reason::SHUTOFF_FROM_SNAPSHOT);
+    if s.domains[i].is_active() && target == dstate::SHUTOFF {
+        let d = stop_state(s, i, reason::SHUTOFF_FROM_SNAPSHOT);
         evs.push(Event::Domain(
             dom_ref(d),
             ev::STOPPED,
             ev::STOPPED_FROM_SNAPSHOT,
         ));
     }
+    let d = &mut s.domains[i];
     if d.is_active() {
         d.def = snap.def.clone();
     } else {

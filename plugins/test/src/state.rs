@@ -15,6 +15,7 @@ use rvirt_xml::testnode::{NodeCpu, TestNode};
 use crate::error::{TestError, TestResult};
 use crate::events::Event;
 use crate::snapshot::Snapshot;
+use crate::store::{Keyed, Store};
 
 /// Domain states (`virDomainState`).
 pub mod dstate {
@@ -38,7 +39,7 @@ pub struct Domain {
     /// The live definition while active, the persistent one otherwise.
     pub def: DomainDef,
     /// The persistent definition while a persistent domain is active.
-    pub new_def: Option<DomainDef>,
+    pub new_def: Option<Box<DomainDef>>,
     pub persistent: bool,
     pub state: i32,
     pub reason: i32,
@@ -71,7 +72,37 @@ impl Domain {
 
     /// The persistent configuration (the live one for an inactive domain).
     pub fn persistent_def(&self) -> &DomainDef {
-        self.new_def.as_ref().unwrap_or(&self.def)
+        self.new_def.as_deref().unwrap_or(&self.def)
+    }
+}
+
+impl Keyed for Domain {
+    fn name(&self) -> &str {
+        &self.def.name
+    }
+    fn uuid(&self) -> &[u8; 16] {
+        &self.def.uuid.0
+    }
+    fn live_id(&self) -> Option<i32> {
+        self.is_active().then_some(self.id)
+    }
+}
+
+impl Keyed for Network {
+    fn name(&self) -> &str {
+        &self.def.name
+    }
+    fn uuid(&self) -> &[u8; 16] {
+        &self.def.uuid.0
+    }
+}
+
+impl Keyed for Pool {
+    fn name(&self) -> &str {
+        &self.def.name
+    }
+    fn uuid(&self) -> &[u8; 16] {
+        &self.def.uuid.0
     }
 }
 
@@ -102,9 +133,10 @@ pub struct Inner {
     pub memory_kib: u64,
     pub cells: Vec<Cell>,
     pub next_dom_id: i32,
-    pub domains: Vec<Domain>,
-    pub networks: Vec<Network>,
-    pub pools: Vec<Pool>,
+    /// Domains in definition order, indexed by name, UUID and (while running) id.
+    pub domains: Store<Domain>,
+    pub networks: Store<Network>,
+    pub pools: Store<Pool>,
     pub devices: Vec<NodeDeviceDef>,
 }
 
@@ -136,9 +168,9 @@ impl Driver {
             memory_kib: node.memory_kib,
             cells: Vec::new(),
             next_dom_id: 1,
-            domains: Vec::new(),
-            networks: Vec::new(),
-            pools: Vec::new(),
+            domains: Store::new(),
+            networks: Store::new(),
+            pools: Store::new(),
             devices: node.devices,
         };
         if is_default {
@@ -156,8 +188,8 @@ impl Driver {
             d.id = inner.next_dom_id;
             inner.next_dom_id += 1;
             d.state = dstate::RUNNING;
-            d.new_def = Some(d.def.clone());
-            inner.domains.push(d);
+            d.new_def = Some(Box::new(d.def.clone()));
+            inner.domains.insert(d);
         }
         inner.networks = node
             .networks
@@ -325,5 +357,33 @@ mod tests {
         let a = shared("/default").unwrap();
         let b = shared("/default").unwrap();
         assert!(Arc::ptr_eq(&a, &b));
+    }
+}
+
+#[cfg(test)]
+mod size_report {
+    use super::*;
+    use rvirt_xml::domain::*;
+    use std::mem::size_of;
+
+    /// Prints the inline sizes (run with `--nocapture`) and guards against regressions:
+    /// a defined domain should stay around 1 KiB (it was 2480 bytes before boxing).
+    #[test]
+    fn domain_sizes() {
+        eprintln!(
+            "SIZES Domain {} DomainDef {} OsDef {} CpuDef {} ClockDef {} Loader {} Nvram {} Element {} Device {}",
+            size_of::<Domain>(),
+            size_of::<DomainDef>(),
+            size_of::<OsDef>(),
+            size_of::<CpuDef>(),
+            size_of::<ClockDef>(),
+            size_of::<Loader>(),
+            size_of::<Nvram>(),
+            size_of::<rvirt_xml::tree::Element>(),
+            size_of::<Device>()
+        );
+        if cfg!(target_pointer_width = "64") {
+            assert!(size_of::<Domain>() <= 1024, "{}", size_of::<Domain>());
+        }
     }
 }

@@ -8,6 +8,7 @@ use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
 use crate::error::{check_flags, TestError, TestResult};
 use crate::events::{obj as ev, Event};
 use crate::state::{new_pool, place_vol, Inner, Pool};
+use crate::store::Key;
 
 const POOL_RUNNING: u8 = 2;
 const POOL_INACTIVE: u8 = 0;
@@ -53,10 +54,9 @@ fn no_vol(name: &str) -> TestError {
     TestError::NoVol(format!("no storage vol with matching name '{name}'"))
 }
 
-pub fn pool_index(s: &Inner, name: &str) -> TestResult<usize> {
+pub fn pool_index(s: &Inner, name: &str) -> TestResult<Key> {
     s.pools
-        .iter()
-        .position(|p| p.def.name == name)
+        .key_by_name(name)
         .ok_or_else(|| no_pool(name).into())
 }
 
@@ -85,7 +85,7 @@ fn active_pool<'a>(s: &'a Inner, name: &str) -> TestResult<&'a Pool> {
     Ok(p)
 }
 
-fn inactive_pool_index(s: &Inner, name: &str) -> TestResult<usize> {
+fn inactive_pool_index(s: &Inner, name: &str) -> TestResult<Key> {
     let i = pool_index(s, name)?;
     if s.pools[i].active {
         return Err(TestError::Invalid(format!("storage pool '{name}' is active")).into());
@@ -94,19 +94,15 @@ fn inactive_pool_index(s: &Inner, name: &str) -> TestResult<usize> {
 }
 
 pub fn lookup_uuid(s: &Inner, uuid: &[u8; 16]) -> TestResult<RemoteNonnullStoragePool> {
-    s.pools
-        .iter()
-        .find(|p| p.def.uuid.0 == *uuid)
-        .map(pool_ref)
-        .ok_or_else(|| {
-            let u = rvirt_xml::Uuid(*uuid);
-            TestError::NoPool(format!("no storage pool with matching uuid '{u}'")).into()
-        })
+    s.pools.by_uuid(uuid).map(pool_ref).ok_or_else(|| {
+        let u = rvirt_xml::Uuid(*uuid);
+        TestError::NoPool(format!("no storage pool with matching uuid '{u}'")).into()
+    })
 }
 
 /// Adds a pool definition, refusing name/UUID clashes like libvirt.
-fn assign(s: &mut Inner, def: StoragePoolDef, live: bool) -> TestResult<usize> {
-    if let Some(i) = s.pools.iter().position(|p| p.def.uuid == def.uuid) {
+fn assign(s: &mut Inner, def: StoragePoolDef, live: bool) -> TestResult<Key> {
+    if let Some(i) = s.pools.key_by_uuid(&def.uuid.0) {
         let p = &mut s.pools[i];
         if p.def.name != def.name {
             let msg = format!(
@@ -129,7 +125,7 @@ fn assign(s: &mut Inner, def: StoragePoolDef, live: bool) -> TestResult<usize> {
         p.active = false;
         return Ok(i);
     }
-    if let Some(p) = s.pools.iter().find(|p| p.def.name == def.name) {
+    if let Some(p) = s.pools.by_name(&def.name) {
         let msg = format!(
             "pool '{}' already exists with uuid {}",
             def.name, p.def.uuid
@@ -139,8 +135,7 @@ fn assign(s: &mut Inner, def: StoragePoolDef, live: bool) -> TestResult<usize> {
     let mut p = new_pool(def, Vec::new());
     p.active = false;
     p.persistent = false;
-    s.pools.push(p);
-    Ok(s.pools.len() - 1)
+    Ok(s.pools.insert(p))
 }
 
 fn parse_pool(xml: &str) -> TestResult<StoragePoolDef> {

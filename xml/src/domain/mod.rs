@@ -96,8 +96,8 @@ pub struct DomainDef {
     pub title: Option<String>,
     /// `<description>`.
     pub description: Option<String>,
-    /// `<metadata>` preserved as a raw element tree.
-    pub metadata: Option<Element>,
+    /// `<metadata>` preserved as a raw element tree (boxed: rarely present).
+    pub metadata: Option<Box<Element>>,
     /// `<memory>` in KiB.
     pub memory_kib: u64,
     /// `<currentMemory>` in KiB (defaults to, and is capped at, `memory_kib`).
@@ -122,8 +122,8 @@ pub struct DomainDef {
     pub os: OsDef,
     /// `<features>` flags in libvirt order.
     pub features: Vec<Feature>,
-    /// `<cpu>`.
-    pub cpu: Option<CpuDef>,
+    /// `<cpu>` (boxed: rarely present and large).
+    pub cpu: Option<Box<CpuDef>>,
     /// `<clock>`.
     pub clock: ClockDef,
     /// `<on_poweroff>`.
@@ -212,7 +212,7 @@ impl DomainDef {
             uuid,
             title: e.child_text_raw("title"),
             description: e.child_text_raw("description"),
-            metadata: e.child("metadata").cloned(),
+            metadata: e.child("metadata").cloned().map(Box::new),
             memory_kib,
             current_memory_kib,
             vcpus: 1,
@@ -229,7 +229,7 @@ impl DomainDef {
                 .map(os::parse_features)
                 .transpose()?
                 .unwrap_or_default(),
-            cpu: e.child("cpu").map(CpuDef::parse).transpose()?,
+            cpu: e.child("cpu").map(CpuDef::parse).transpose()?.map(Box::new),
             clock: e
                 .child("clock")
                 .map(ClockDef::parse)

@@ -31,10 +31,10 @@ pub struct Nvram {
 pub struct OsDef {
     /// `<os firmware>`.
     pub firmware: Option<String>,
-    /// `<loader>`.
-    pub loader: Option<Loader>,
-    /// `<nvram>`.
-    pub nvram: Option<Nvram>,
+    /// `<loader>` (boxed: rarely present).
+    pub loader: Option<Box<Loader>>,
+    /// `<nvram>` (boxed: rarely present).
+    pub nvram: Option<Box<Nvram>>,
     /// `<kernel>`.
     pub kernel: Option<String>,
     /// `<initrd>`.
@@ -75,15 +75,19 @@ impl OsDef {
         let text = |n: &str| e.child_text(n).filter(|t| !t.is_empty());
         Ok(OsDef {
             firmware: e.attr_s("firmware"),
-            loader: e.child("loader").map(|l| Loader {
-                readonly: l.attr_s("readonly"),
-                secure: l.attr_s("secure"),
-                loader_type: l.attr_s("type"),
-                path: Some(l.text.trim().to_string()).filter(|t| !t.is_empty()),
+            loader: e.child("loader").map(|l| {
+                Box::new(Loader {
+                    readonly: l.attr_s("readonly"),
+                    secure: l.attr_s("secure"),
+                    loader_type: l.attr_s("type"),
+                    path: Some(l.text.trim().to_string()).filter(|t| !t.is_empty()),
+                })
             }),
-            nvram: e.child("nvram").map(|n| Nvram {
-                template: n.attr_s("template"),
-                path: Some(n.text.trim().to_string()).filter(|t| !t.is_empty()),
+            nvram: e.child("nvram").map(|n| {
+                Box::new(Nvram {
+                    template: n.attr_s("template"),
+                    path: Some(n.text.trim().to_string()).filter(|t| !t.is_empty()),
+                })
             }),
             kernel: text("kernel"),
             initrd: text("initrd"),
