@@ -166,15 +166,18 @@ fn errors(t: &Target) {
 
 fn read_only(t: &Target) {
     let Some(ro) = &t.ro_uri else { return };
+    let rw = Connect::open(&t.uri).expect("open");
+    let name = unique("ro");
+    let d = rw.define_domain(&(t.domain_xml)(&name)).expect("define");
+    d.create().expect("start");
     let c = Connect::open(ro).expect("open read-only socket");
     let doms = c.list_all_domains(0).expect("reads work");
-    let test = doms
-        .iter()
-        .find(|d| d.name() == "test")
-        .expect("test domain");
-    let e = test.destroy().expect_err("writes refused");
+    let seen = doms.iter().find(|d| d.name() == name).expect("domain listed");
+    let e = seen.destroy().expect_err("writes refused");
     assert_eq!(e.code, code::OPERATION_DENIED, "{e:?}");
-    assert_eq!(test.state().expect("state").0, RUNNING);
+    assert_eq!(seen.state().expect("state").0, RUNNING);
+    d.destroy().expect("destroy");
+    d.undefine().expect("undefine");
 }
 
 fn suite(t: &Target) {
