@@ -22,8 +22,9 @@ use crate::uri::Uri;
 pub mod feature {
     pub const TYPED_PARAM_STRING: i32 = 9;
     pub const PROGRAM_KEEPALIVE: i32 = 10;
-    pub const REMOTE_EVENT_CALLBACK: i32 = 13;
-    pub const REMOTE_CLOSE_CALLBACK: i32 = 14;
+    pub const XML_MIGRATABLE: i32 = 11;
+    pub const REMOTE_EVENT_CALLBACK: i32 = 14;
+    pub const REMOTE_CLOSE_CALLBACK: i32 = 15;
     pub const NETWORK_UPDATE_HAS_CORRECT_ORDER: i32 = 16;
 }
 
@@ -206,9 +207,20 @@ impl DriverConnection {
         let driver = if info.driver == DriverKind::Hypervisor {
             Some(self.hypervisor.clone())
         } else {
-            self.secondary.lock().unwrap_or_else(PoisonError::into_inner).get(&info.driver).cloned().flatten()
+            self.secondary
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&info.driver)
+                .cloned()
+                .flatten()
         };
-        driver.is_some_and(|d| d.entry.module.features.iter().any(|f| f == rvirt_plugin_api::sdk::FEATURE_NONBLOCKING_CALLS))
+        driver.is_some_and(|d| {
+            d.entry
+                .module
+                .features
+                .iter()
+                .any(|f| f == rvirt_plugin_api::sdk::FEATURE_NONBLOCKING_CALLS)
+        })
     }
 
     /// One call with libvirt's public-API discipline.

@@ -195,3 +195,21 @@ fn silent_keepalive_client_is_dropped() {
     assert!(pings >= 2, "expected pings before the drop, saw {pings}");
     still_serving(&d);
 }
+
+#[test]
+fn feature_answers_match_libvirt_for_what_virsh_asks() {
+    let d = Daemon::start("");
+    let c = Connect::open(&d.uri("test:///default")).expect("open");
+    // virsh asks keepalive (10) before opening and remote event callbacks (14) and close
+    // callbacks (15) after; libvirt 9.0 answers 1 to all three (wire/list--all capture).
+    for feature in [10, 14, 15] {
+        let r = c
+            .connect_supports_feature(&p::RemoteConnectSupportsFeatureArgs { feature })
+            .expect("supports");
+        assert_eq!(r.supported, 1, "feature {feature}");
+    }
+    let r = c
+        .connect_supports_feature(&p::RemoteConnectSupportsFeatureArgs { feature: 4 })
+        .expect("supports");
+    assert_eq!(r.supported, 0, "peer-to-peer migration is not offered");
+}
