@@ -187,6 +187,9 @@ impl Drop for Daemon {
 pub struct Libvirtd {
     pub dir: TempDir,
     pub child: Child,
+    /// Held while this libvirtd runs: two libvirtd instances running as root share state
+    /// paths and the second fails to start, so tests (even in other processes) take turns.
+    _turn: std::fs::File,
 }
 
 impl Libvirtd {
@@ -197,6 +200,8 @@ impl Libvirtd {
         ) {
             return None;
         }
+        let turn = std::fs::File::create(std::env::temp_dir().join("rvirt-tests-libvirtd.lock")).expect("lock file");
+        turn.lock().expect("wait for the libvirtd turn");
         let dir = TempDir::new("libvirtd");
         std::fs::create_dir_all(dir.0.join("run")).expect("create libvirtd socket dir");
         let conf = dir.0.join("libvirtd.conf");
@@ -222,7 +227,7 @@ impl Libvirtd {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn libvirtd");
-        let l = Libvirtd { dir, child };
+        let l = Libvirtd { dir, child, _turn: turn };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if std::os::unix::net::UnixStream::connect(l.socket()).is_ok() {

@@ -172,7 +172,10 @@ fn read_only(t: &Target) {
     d.create().expect("start");
     let c = Connect::open(ro).expect("open read-only socket");
     let doms = c.list_all_domains(0).expect("reads work");
-    let seen = doms.iter().find(|d| d.name() == name).expect("domain listed");
+    let seen = doms
+        .iter()
+        .find(|d| d.name() == name)
+        .expect("domain listed");
     let e = seen.destroy().expect_err("writes refused");
     assert_eq!(e.code, code::OPERATION_DENIED, "{e:?}");
     assert_eq!(seen.state().expect("state").0, RUNNING);

@@ -186,7 +186,10 @@ fn sighup_reloads_and_keeps_serving_and_systemd_hears_ready() {
 #[test]
 fn systemd_socket_activation_serves_the_passed_sockets() {
     let activate = "/usr/bin/systemd-socket-activate";
-    if !rvirt_tests::require_peer("systemd-socket-activate (systemd)", rvirt_tests::have_program(activate)) {
+    if !rvirt_tests::require_peer(
+        "systemd-socket-activate (systemd)",
+        rvirt_tests::have_program(activate),
+    ) {
         return;
     }
     let dir = TempDir::new("activate");
@@ -218,15 +221,26 @@ fn systemd_socket_activation_serves_the_passed_sockets() {
     while !(rw.exists() && ro.exists()) && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let c = Connect::open(&format!("test+unix:///default?socket={}", rw.display())).expect("activated rvirtd serves");
+    let c = Connect::open(&format!("test+unix:///default?socket={}", rw.display()))
+        .expect("activated rvirtd serves");
     assert_eq!(c.domain_by_name("test").expect("lookup").name(), "test");
-    let r = Connect::open(&format!("test+unix:///default?socket={}", ro.display())).expect("read-only socket");
-    let e = r.domain_by_name("test").expect("lookup").destroy().expect_err("read-only");
+    let r = Connect::open(&format!("test+unix:///default?socket={}", ro.display()))
+        .expect("read-only socket");
+    let e = r
+        .domain_by_name("test")
+        .expect("lookup")
+        .destroy()
+        .expect_err("read-only");
     assert_eq!(e.code, rvirt_core::protocol::error::code::OPERATION_DENIED);
-    assert!(!dir.0.join("unused").exists(), "no sockets of its own under activation");
+    assert!(
+        !dir.0.join("unused").exists(),
+        "no sockets of its own under activation"
+    );
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(text.contains("using sockets passed by systemd"), "{text}");
     let _ = child.kill();
     let _ = child.wait();
-    let _ = Command::new("pkill").args(["-f", &cfg.display().to_string()]).status();
+    let _ = Command::new("pkill")
+        .args(["-f", &cfg.display().to_string()])
+        .status();
 }

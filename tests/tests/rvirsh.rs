@@ -128,10 +128,7 @@ fn check(f: &Fixture, actual: &str, code: i32) -> Result<(), String> {
 
 /// Fixtures that fail for reasons outside rvirsh (the test driver or core), with the reason.
 /// They are reported, not failed; remove an entry once its cause is fixed.
-const KNOWN_GAPS: &[(&str, &str)] = &[
-    ("domstats-test.txt", "test driver: connect_get_all_domain_stats not implemented"),
-    ("iface-list.txt", "test driver: no host interfaces (eth1) implemented"),
-];
+const KNOWN_GAPS: &[(&str, &str)] = &[];
 
 #[test]
 fn virsh_testdriver_fixtures() {

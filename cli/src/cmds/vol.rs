@@ -3,6 +3,8 @@
 use rvirt_protocol as p;
 use rvirt_protocol::RemoteClient;
 
+use rvirt_core::client::{StreamError, StreamStage};
+
 use crate::ctl::{CmdError, Context, Ctl};
 use crate::fmt::{obj, pretty_capacity, Json, Table};
 use crate::opts::{Args, Cmd, Complete, Opt};
@@ -33,6 +35,7 @@ pub const CMDS: &[Cmd] = &[
     cmd("vol-create", "create a vol from an XML file", "Create a vol.", CREATE, vol_create),
     cmd("vol-create-as", "create a volume from a set of args", "Create a vol.", CREATE_AS, vol_create_as),
     cmd("vol-delete", "delete a vol", "Delete a given vol.", VOL, vol_delete),
+    cmd("vol-download", "download volume contents to a file", "Download volume contents to a file", DOWNLOAD, vol_download),
     cmd("vol-dumpxml", "vol information in XML", "Output the vol information as an XML dump to stdout.", VOL, vol_dumpxml),
     cmd("vol-info", "storage vol information", "Returns basic information about the storage vol.", INFO, vol_info),
     cmd("vol-key", "returns the volume key for a given volume name or path", "", VOL, vol_key),
@@ -41,6 +44,7 @@ pub const CMDS: &[Cmd] = &[
     cmd("vol-path", "returns the volume path for a given volume name or key", "", VOL, vol_path),
     cmd("vol-pool", "returns the storage pool for a given volume key or path", "", &[Opt::req("vol", "volume key or path"), Opt::flag("uuid", "return the pool uuid rather than pool name")], vol_pool),
     cmd("vol-resize", "resize a vol", "Resizes a storage volume. This is safe only for storage volumes not in use by an active guest.", RESIZE, vol_resize),
+    cmd("vol-upload", "upload file contents to a volume", "Upload file contents to a volume", UPLOAD, vol_upload),
     cmd("vol-wipe", "wipe a vol", "Ensure data previously on a volume is not accessible to future reads.", WIPE, vol_wipe),
 ];
 
@@ -127,6 +131,21 @@ const WIPE: &[Opt] = &[
     VOL_OPT,
     POOL_OPT,
     Opt::named("algorithm", "perform selected wiping algorithm"),
+];
+
+const UPLOAD: &[Opt] = &[
+    VOL_OPT,
+    Opt::file("file"),
+    POOL_OPT,
+    Opt::int("offset", "volume offset to upload to"),
+    Opt::int("length", "amount of data to upload"),
+];
+const DOWNLOAD: &[Opt] = &[
+    VOL_OPT,
+    Opt::file("file"),
+    POOL_OPT,
+    Opt::int("offset", "volume offset to download from"),
+    Opt::int("length", "amount of data to download"),
 ];
 
 const WIPE_ALGS: &[&str] = &[
@@ -520,6 +539,201 @@ fn vol_pool(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     Ok(())
 }
 
+/// virsh's unsigned option parsing: base 10, leading blanks and a sign allowed; a minus
+/// sign is refused unless `wrap` (then `-1` means the largest value, like strtoull).
+fn ull_arg(a: &Args, name: &str, wrap: bool) -> Result<u64, CmdError> {
+    let Some(v) = a.get(name) else {
+        return Ok(0);
+    };
+    let bad = || {
+        CmdError::Msg(format!(
+            "Numeric value '{v}' for <{name}> option is malformed or out of range"
+        ))
+    };
+    let t = v.trim_start();
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || (neg && !wrap) {
+        return Err(bad());
+    }
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    Ok(if neg { n.wrapping_neg() } else { n })
+}
+
+fn stderr_is_terminal() -> bool {
+    std::io::IsTerminal::is_terminal(&std::io::stderr())
+}
+
+/// A `[####    ] 42%` line on stderr, redrawn in place; only when stderr is a terminal.
+struct Progress {
+    total: u64,
+    shown: Option<u64>,
+}
+
+impl Progress {
+    fn new(total: u64) -> Option<Progress> {
+        std::io::IsTerminal::is_terminal(&std::io::stderr())
+            .then_some(Progress { total, shown: None })
+    }
+
+    fn update(&mut self, done: u64) {
+        const WIDTH: u64 = 40;
+        let pct = (u128::from(done.min(self.total)) * 100).checked_div(u128::from(self.total));
+        let text = if let Some(pct) = pct {
+            let pct = pct.min(100) as u64;
+            if self.shown == Some(pct) {
+                return;
+            }
+            self.shown = Some(pct);
+            let fill = (pct * WIDTH / 100) as usize;
+            format!(
+                "\r[{}{}] {pct:3}%",
+                "#".repeat(fill),
+                " ".repeat(WIDTH as usize - fill)
+            )
+        } else {
+            format!("\r{done} bytes")
+        };
+        let mut e = std::io::stderr();
+        let _ = std::io::Write::write_all(&mut e, text.as_bytes());
+        let _ = std::io::Write::flush(&mut e);
+    }
+
+    fn done(&self) {
+        if self.shown.is_some() || self.total == 0 {
+            eprintln!();
+        }
+    }
+}
+
+/// Runs a transfer with the progress bar (if any), ending its line afterwards.
+fn with_progress<T>(total: u64, run: impl FnOnce(&mut dyn FnMut(u64)) -> T) -> T {
+    let mut bar = Progress::new(total);
+    let r = run(&mut |n| {
+        if let Some(b) = bar.as_mut() {
+            b.update(n);
+        }
+    });
+    if let Some(b) = &bar {
+        b.done();
+    }
+    r
+}
+
+/// virsh's messages for the three steps of a stream transfer.
+fn stream_failed(e: StreamError, open: String, data: String, name: &str) -> CmdError {
+    let msg = match e.stage {
+        StreamStage::Open => open,
+        StreamStage::Transfer => data,
+        StreamStage::Finish => format!("cannot close volume {name}"),
+    };
+    CmdError::Ctx { msg, err: e.error }
+}
+
+fn vol_upload(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
+    let offset = ull_arg(a, "offset", false)?;
+    let length = ull_arg(a, "length", true)?;
+    let v = vol(ctl, a)?;
+    let name = a.req("vol")?.to_string();
+    let file = a.req("file")?;
+    let f = std::fs::File::open(file).map_err(|_| CmdError::Msg(format!("cannot read {file}")))?;
+    let size = f
+        .metadata()
+        .map_err(|_| CmdError::Msg(format!("unable to stat {file}")))?
+        .len();
+    let total = if length > 0 { size.min(length) } else { size };
+    let c = ctl.conn()?;
+    with_progress(total, |progress| {
+        c.storage_vol_upload_from(&v, offset, length, 0, f, progress)
+    })
+    .map_err(|e| {
+        stream_failed(
+            e,
+            format!("cannot upload to volume {name}"),
+            format!("cannot send data to volume {name}"),
+            &name,
+        )
+    })?;
+    Ok(())
+}
+
+/// The bytes a download will bring: `length`, else the volume's size past `offset`.
+fn download_size(
+    c: &rvirt_core::client::Connect,
+    v: &p::RemoteNonnullStorageVol,
+    offset: u64,
+    length: u64,
+) -> u64 {
+    if length > 0 {
+        return length;
+    }
+    let physical = c
+        .storage_vol_get_info_flags(&p::RemoteStorageVolGetInfoFlagsArgs {
+            vol: v.clone(),
+            flags: 1,
+        })
+        .map(|i| i.allocation)
+        .or_else(|_| {
+            c.storage_vol_get_info(&p::RemoteStorageVolGetInfoArgs { vol: v.clone() })
+                .map(|i| i.capacity)
+        })
+        .unwrap_or(0);
+    physical.saturating_sub(offset)
+}
+
+fn vol_download(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
+    let offset = ull_arg(a, "offset", false)?;
+    let length = ull_arg(a, "length", true)?;
+    let v = vol(ctl, a)?;
+    let name = a.req("vol")?.to_string();
+    let file = a.req("file")?.to_string();
+    let cannot_create = || CmdError::Msg(format!("cannot create {file}"));
+    let (f, created) = match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&file)
+    {
+        Ok(f) => (f, true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => (
+            std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&file)
+                .map_err(|_| cannot_create())?,
+            false,
+        ),
+        Err(_) => return Err(cannot_create()),
+    };
+    let c = ctl.conn()?;
+    let total = if stderr_is_terminal() {
+        download_size(c, &v, offset, length)
+    } else {
+        0
+    };
+    let r = with_progress(total, |progress| {
+        c.storage_vol_download_to(&v, offset, length, 0, &f, progress)
+    })
+    .map_err(|e| {
+        stream_failed(
+            e,
+            format!("cannot download from volume {name}"),
+            format!("cannot receive data from volume {name}"),
+            &name,
+        )
+    })
+    .and_then(|_| {
+        f.sync_all()
+            .map_err(|_| CmdError::Msg(format!("cannot close file {file}")))
+    });
+    if r.is_err() && created {
+        let _ = std::fs::remove_file(&file);
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -530,6 +744,23 @@ mod tests {
         assert_eq!(
             replace_name(x, "b.img").unwrap(),
             "<volume type='file'>\n  <name>b.img</name>\n  <capacity>1</capacity>\n</volume>\n"
+        );
+    }
+
+    #[test]
+    fn unsigned_options() {
+        let cmd = super::super::find("vol-upload").unwrap();
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let a = crate::opts::parse(cmd, &words(&["v", "f", "--offset", "7", "--length", "-1"]))
+            .unwrap();
+        assert_eq!(ull_arg(&a, "offset", false).unwrap(), 7);
+        assert_eq!(ull_arg(&a, "length", true).unwrap(), u64::MAX);
+        assert!(ull_arg(&a, "length", false).is_err());
+        assert_eq!(ull_arg(&a, "missing", false).unwrap(), 0);
+        let a = crate::opts::parse(cmd, &words(&["v", "f", "--offset", "1x"])).unwrap();
+        assert_eq!(
+            ull_arg(&a, "offset", false).unwrap_err().to_string(),
+            "Numeric value '1x' for <offset> option is malformed or out of range"
         );
     }
 }

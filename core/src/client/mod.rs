@@ -4,6 +4,7 @@
 //! [`RemoteClient`] and [`QemuClient`] traits, which `Connect` implements.
 
 mod objects;
+pub mod stream;
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -21,6 +22,7 @@ pub use objects::{
     Domain, DomainInfo, Network, NodeDevice, NodeInfo, StoragePool, StoragePoolInfo, StorageVol,
     StorageVolInfo,
 };
+pub use stream::{StreamError, StreamStage};
 
 use crate::dispatch::DriverConnection;
 use crate::events::EventSink;

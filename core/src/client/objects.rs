@@ -603,6 +603,11 @@ impl StorageVol {
         StorageVol { conn, raw }
     }
 
+    /// The connection and the wire identity, for the stream calls in `stream.rs`.
+    pub(super) fn parts(&self) -> (&Connect, &p::RemoteNonnullStorageVol) {
+        (&self.conn, &self.raw)
+    }
+
     fn r(&self) -> p::RemoteNonnullStorageVol {
         self.raw.clone()
     }
