@@ -42,15 +42,30 @@ pub enum TestError {
     Unsupported(String),
     #[error("Failed to open file '{path}': {reason}")]
     File { path: String, reason: String },
+    #[error("Requested operation is not valid")]
+    InvalidBare,
+    #[error("argument unsupported: {0}")]
+    ArgUnsupported(String),
+    #[error("Interface not found: {0}")]
+    NoInterface(String),
+    #[error("multiple matching interfaces found")]
+    MultipleInterfaces,
+    /// An interface definition libvirt's interface parser refuses.
+    #[error("XML error: {0}")]
+    InterfaceXml(String),
 }
+
+/// `VIR_FROM_INTERFACE`: errors of the interface definition parser.
+const FROM_INTERFACE: i32 = 26;
 
 impl TestError {
     fn code(&self) -> i32 {
         match self {
             TestError::NoDomain | TestError::NoDomainUuid { .. } => code::NO_DOMAIN,
-            TestError::Invalid(_) | TestError::NotRunning | TestError::ConfInvalid(_) => {
-                code::OPERATION_INVALID
-            }
+            TestError::Invalid(_)
+            | TestError::InvalidBare
+            | TestError::NotRunning
+            | TestError::ConfInvalid(_) => code::OPERATION_INVALID,
             TestError::Internal(_) => code::INTERNAL_ERROR,
             TestError::InvalidArg(_) | TestError::Flags { .. } => code::INVALID_ARG,
             TestError::Failed(_) | TestError::ConfFailed(_) => code::OPERATION_FAILED,
@@ -62,6 +77,10 @@ impl TestError {
             TestError::NoSnapshot(_) => code::NO_DOMAIN_SNAPSHOT,
             TestError::Unsupported(_) => code::OPERATION_UNSUPPORTED,
             TestError::File { .. } => code::SYSTEM_ERROR,
+            TestError::ArgUnsupported(_) => code::ARGUMENT_UNSUPPORTED,
+            TestError::NoInterface(_) => code::NO_INTERFACE,
+            TestError::MultipleInterfaces => code::MULTIPLE_INTERFACES,
+            TestError::InterfaceXml(_) => code::XML_ERROR,
         }
     }
 
@@ -71,6 +90,7 @@ impl TestError {
             | TestError::ConfFailed(_)
             | TestError::ConfInvalid(_)
             | TestError::Xml(_) => domain::DOMAIN,
+            TestError::InterfaceXml(_) => FROM_INTERFACE,
             _ => domain::TEST,
         }
     }

@@ -6,7 +6,7 @@ use crate::conn::{impl_connection, Conn};
 use crate::domain::{self as dm, find};
 use crate::domain_info as di;
 use crate::error::check_flags;
-use crate::{caps, snapshot as sn};
+use crate::{caps, snapshot as sn, stats};
 
 /// The hypervisor connection.
 pub struct HypervisorConn(pub Conn);
@@ -81,6 +81,7 @@ pub const PROCEDURES: &[i32] = &[
     p::DOMAIN_HAS_CURRENT_SNAPSHOT,
     p::DOMAIN_GET_MESSAGES,
     p::DOMAIN_GET_SECURITY_LABEL,
+    p::CONNECT_GET_ALL_DOMAIN_STATS,
 ];
 
 type R<T> = Result<T, RemoteError>;
@@ -173,6 +174,16 @@ impl RemoteHandler for HypervisorConn {
             Ok(RemoteConnectListAllDomainsRet {
                 ret: domains.len() as u32,
                 domains,
+            })
+        })
+    }
+    fn connect_get_all_domain_stats(
+        &self,
+        a: RemoteConnectGetAllDomainStatsArgs,
+    ) -> R<RemoteConnectGetAllDomainStatsRet> {
+        self.0.read(|s| {
+            Ok(RemoteConnectGetAllDomainStatsRet {
+                ret_stats: stats::get_all(s, &a.doms, a.stats, a.flags)?,
             })
         })
     }

@@ -1,9 +1,9 @@
 //! rvirt's test driver: libvirt's `test:///` semantics, entirely in memory.
 //!
 //! `test:///default` opens the process-wide default state (domain `test`, network
-//! `default`, pool `default-pool`, four node devices); `test:///PATH.xml` loads a node
-//! description file. Every connection to the same URI shares one state, and lifecycle
-//! events reach every open connection of that state.
+//! `default`, host interface `eth1`, pool `default-pool`, four node devices);
+//! `test:///PATH.xml` loads a node description file. Every connection to the same URI
+//! shares one state, and lifecycle events reach every open connection of that state.
 
 // `RemoteError` is the SDK's fixed error type; its size is not this crate's choice.
 #![allow(clippy::result_large_err)]
@@ -20,10 +20,12 @@ mod domain_info;
 mod error;
 mod events;
 mod hypervisor;
+mod interface;
 mod network;
 mod nodedev;
 mod snapshot;
 mod state;
+mod stats;
 mod storage;
 mod storage_conn;
 mod store;
@@ -33,11 +35,12 @@ use error::{check_flags, TestError};
 use state::Listener;
 
 /// The kinds of driver this module provides, in `info().drivers` order.
-const KINDS: [(DriverKind, &str); 4] = [
+const KINDS: [(DriverKind, &str); 5] = [
     (DriverKind::Hypervisor, "Test"),
     (DriverKind::Network, "test"),
     (DriverKind::Storage, "test"),
     (DriverKind::NodeDevice, "test"),
+    (DriverKind::Interface, "test"),
 ];
 
 fn procedures(kind: DriverKind) -> &'static [i32] {
@@ -45,6 +48,7 @@ fn procedures(kind: DriverKind) -> &'static [i32] {
         DriverKind::Hypervisor => hypervisor::PROCEDURES,
         DriverKind::Network => network::PROCEDURES,
         DriverKind::Storage => storage_conn::PROCEDURES,
+        DriverKind::Interface => interface::PROCEDURES,
         _ => nodedev::PROCEDURES,
     }
 }
@@ -126,6 +130,7 @@ impl Module for TestModule {
             DriverKind::Hypervisor => Arc::new(hypervisor::HypervisorConn(c)),
             DriverKind::Network => Arc::new(network::NetworkConn(c)),
             DriverKind::Storage => Arc::new(storage_conn::StorageConn(c)),
+            DriverKind::Interface => Arc::new(interface::InterfaceConn(c)),
             _ => Arc::new(nodedev::NodeDevConn(c)),
         }))
     }
@@ -171,7 +176,7 @@ mod tests {
     }
 
     #[test]
-    fn info_lists_four_drivers() {
+    fn info_lists_five_drivers() {
         let info = TestModule::new().info();
         let names: Vec<_> = info
             .drivers
@@ -183,6 +188,12 @@ mod tests {
             .1
             .contains(&remote_proc::DOMAIN_LOOKUP_BY_NAME));
         assert!(!info.has_state_driver);
+        assert!(info.drivers[4].procedures[0]
+            .1
+            .contains(&remote_proc::CONNECT_LIST_ALL_INTERFACES));
+        assert!(info.drivers[0].procedures[0]
+            .1
+            .contains(&remote_proc::CONNECT_GET_ALL_DOMAIN_STATS));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use rvirt_xml::testnode::{NodeCpu, TestNode};
 
 use crate::error::{TestError, TestResult};
 use crate::events::Event;
+use crate::interface::Interface;
 use crate::snapshot::Snapshot;
 use crate::store::{Keyed, Store};
 
@@ -138,6 +139,10 @@ pub struct Inner {
     pub networks: Store<Network>,
     pub pools: Store<Pool>,
     pub devices: Vec<NodeDeviceDef>,
+    /// Host interfaces in definition order.
+    pub interfaces: Vec<Interface>,
+    /// The interfaces as they were when a change transaction began.
+    pub iface_backup: Option<Vec<Interface>>,
 }
 
 /// An open connection that receives events.
@@ -162,7 +167,7 @@ pub const DEFAULT_POOL_CAPACITY: u64 = 100 * 1024 * 1024 * 1024;
 
 impl Driver {
     /// Builds the state from a parsed node description.
-    pub fn from_node(node: TestNode, is_default: bool) -> Driver {
+    pub fn from_node(node: TestNode, is_default: bool) -> TestResult<Driver> {
         let mut inner = Inner {
             cpu: node.cpu,
             memory_kib: node.memory_kib,
@@ -172,7 +177,17 @@ impl Driver {
             networks: Store::new(),
             pools: Store::new(),
             devices: node.devices,
+            interfaces: Vec::new(),
+            iface_backup: None,
         };
+        for e in &node.interfaces {
+            let mut iface = Interface::from_element(e)?;
+            iface.active = true;
+            match inner.interfaces.iter_mut().find(|i| i.name == iface.name) {
+                Some(old) => *old = iface,
+                None => inner.interfaces.push(iface),
+            }
+        }
         if is_default {
             inner.cells = (0..2u64)
                 .map(|i| Cell {
@@ -207,10 +222,10 @@ impl Driver {
             .into_iter()
             .map(|(def, vols)| new_pool(def, vols))
             .collect();
-        Driver {
+        Ok(Driver {
             inner: Mutex::new(inner),
             listeners: Mutex::new(Vec::new()),
-        }
+        })
     }
 
     /// The built-in default state, freshly parsed.
@@ -218,6 +233,7 @@ impl Driver {
         let node = TestNode::parse(DEFAULT_NODE, Path::new("/"))
             .unwrap_or_else(|e| panic!("the built-in default node description is invalid: {e}"));
         Driver::from_node(node, true)
+            .unwrap_or_else(|e| panic!("the built-in default node description is invalid: {e}"))
     }
 
     /// Loads a node description file.
@@ -228,7 +244,7 @@ impl Driver {
         })?;
         let base = Path::new(path).parent().unwrap_or(Path::new("/"));
         let node = TestNode::parse(&text, base).map_err(TestError::from)?;
-        Ok(Driver::from_node(node, false))
+        Driver::from_node(node, false)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
