@@ -221,8 +221,8 @@ pub fn default_module_dir() -> PathBuf {
 }
 
 /// The registry an embedded connection to `scheme` uses, loaded on first use and kept for
-/// the process. Only modules serving the scheme are kept (and initialised): the module
-/// named after the scheme is tried first, so a one-shot client loads one library.
+/// the process. Only modules serving the scheme without a state driver are kept: the
+/// module named after the scheme is tried first, so a one-shot client loads one library.
 pub fn embedded(scheme: &str) -> Arc<Registry> {
     static REGS: Mutex<BTreeMap<String, Arc<Registry>>> = Mutex::new(BTreeMap::new());
     let mut regs = REGS.lock().unwrap_or_else(PoisonError::into_inner);
@@ -235,10 +235,13 @@ pub fn embedded(scheme: &str) -> Arc<Registry> {
     if !(named.exists() && reg.add_file(&named).is_ok() && reg.serves(scheme)) {
         reg = Registry::load_dir(&dir, &ModuleFilter::default());
     }
+    // Drivers with a state driver (qemu, xen, ...) manage host resources and belong in the
+    // daemon; a client reaches them over the remote protocol.
     reg.modules.retain(|m| {
-        m.drivers
-            .iter()
-            .any(|d| d.uri_schemes.iter().any(|s| s == scheme))
+        !m.has_state_driver
+            && m.drivers
+                .iter()
+                .any(|d| d.uri_schemes.iter().any(|s| s == scheme))
     });
     let state = std::env::temp_dir().join(format!("rvirt-embedded-{}", std::process::id()));
     reg.initialize(false, &|_| String::new(), &state);

@@ -36,6 +36,25 @@ pub const DEFAULT_SOCKET: &str = "/run/rvirt/rvirt-sock";
 /// The read-only socket beside it.
 pub const DEFAULT_SOCKET_RO: &str = "/run/rvirt/rvirt-sock-ro";
 
+/// libvirt's own sockets, tried when no rvirtd socket exists, so the client reaches a
+/// local libvirtd unchanged.
+const LIBVIRT_SOCKET: &str = "/run/libvirt/libvirt-sock";
+const LIBVIRT_SOCKET_RO: &str = "/run/libvirt/libvirt-sock-ro";
+
+/// The local socket for URIs that name none: rvirtd's, else libvirtd's.
+fn default_socket(read_only: bool) -> PathBuf {
+    let (ours, theirs) = if read_only {
+        (DEFAULT_SOCKET_RO, LIBVIRT_SOCKET_RO)
+    } else {
+        (DEFAULT_SOCKET, LIBVIRT_SOCKET)
+    };
+    if !std::path::Path::new(ours).exists() && std::path::Path::new(theirs).exists() {
+        PathBuf::from(theirs)
+    } else {
+        PathBuf::from(ours)
+    }
+}
+
 /// An event message received on a connection (callback id already set).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
@@ -121,22 +140,21 @@ impl Connect {
     }
 
     /// Opens with libvirt's open flags. URIs with a transport (`+unix`) or a host go over
-    /// the remote protocol; `test:///...` is served in-process by the loaded modules;
-    /// any other local URI goes to the local rvirtd socket.
+    /// the remote protocol. A local URI whose scheme a module without a state driver serves
+    /// (`test:///...`) is served in-process by that module, found through the driver table
+    /// of the module directory (`RVIRT_MODULE_DIR`, else beside the executable, else
+    /// `/usr/lib/rvirt/modules`); any other local URI goes to the local daemon's socket
+    /// (rvirtd's `/run/rvirt/rvirt-sock`, else libvirtd's `/run/libvirt/libvirt-sock`).
     pub fn open_flags(uri: &str, flags: u32) -> Result<Connect, RemoteError> {
         let parsed = Uri::parse(uri).map_err(|e| invalid_uri(uri, e))?;
         let read_only = flags & CONNECT_RO != 0;
         let events = Arc::new(EventQueue::default());
-        let embedded =
-            parsed.transport.is_none() && parsed.host.is_none() && parsed.driver == "test";
-        let backend = if embedded {
+        let local = parsed.transport.is_none() && parsed.host.is_none();
+        let registry = local.then(|| crate::registry::embedded(&parsed.driver));
+        let backend = if let Some(registry) = registry.filter(|r| r.serves(&parsed.driver)) {
             let sink: Arc<dyn EventSink> = events.clone();
             Backend::Embedded(DriverConnection::open(
-                crate::registry::embedded(&parsed.driver),
-                uri,
-                flags,
-                read_only,
-                sink,
+                registry, uri, flags, read_only, sink,
             )?)
         } else {
             Backend::Remote(Connect::open_remote(
@@ -174,8 +192,7 @@ impl Connect {
         }
         let socket = match uri.query_value("socket") {
             Some(s) => PathBuf::from(s),
-            None if read_only => PathBuf::from(DEFAULT_SOCKET_RO),
-            None => PathBuf::from(DEFAULT_SOCKET),
+            None => default_socket(read_only),
         };
         let sink: Arc<dyn EventSink> = events;
         let t = RemoteTransport::connect_unix(&socket, sink)?;
