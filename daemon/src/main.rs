@@ -2,6 +2,7 @@
 
 mod args;
 mod logging;
+mod outbox;
 mod server;
 mod session;
 mod systemd;
@@ -58,8 +59,10 @@ fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
         cfg.modules.dir.display()
     );
     let registry = Arc::new(registry);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One I/O thread serves every client: calls that never block are answered on it, the
+    // rest go to the blocking pool. A multi-threaded scheduler would move tasks between
+    // CPUs, and each cross-CPU wake-up costs more than most calls.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;

@@ -1,7 +1,7 @@
 //! One client connection: reads frames, answers the connection sequence (AUTH_LIST,
 //! CONNECT_OPEN, keepalive), dispatches calls to the drivers — inline when the procedure
 //! never blocks, on the blocking pool otherwise — and writes replies, events and pings
-//! through one writer task.
+//! through the connection's [`Outbox`].
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -18,35 +18,13 @@ use rvirt_protocol::{
     keepalive_proc, procedure, remote_proc, RemoteError, KEEPALIVE_PROGRAM_NUMBER,
     REMOTE_PROGRAM_NUMBER,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::UnixStream;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::Semaphore;
+
+use crate::outbox::Outbox;
 
 use crate::server::Shared;
-
-/// Sends frames to the client's writer task.
-#[derive(Clone)]
-struct Outbox(mpsc::UnboundedSender<Vec<u8>>);
-
-impl Outbox {
-    fn send(&self, frame: Vec<u8>) {
-        let _ = self.0.send(frame);
-    }
-}
-
-impl EventSink for Outbox {
-    fn deliver(&self, program: u32, procedure: i32, payload: &[u8]) {
-        let h = Header {
-            program,
-            version: 1,
-            procedure,
-            kind: MessageType::Message,
-            serial: 0,
-            status: MessageStatus::Ok,
-        };
-        self.send(encode_frame(&h, payload));
-    }
-}
 
 /// Per-client state shared between the reader and the dispatch tasks.
 struct Session {
@@ -191,22 +169,11 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, read_only: bool) {
             "client connected"
         );
     }
-    let (mut rd, mut wr) = stream.into_split();
-    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    let writer = tokio::spawn(async move {
-        while let Some(first) = rx.recv().await {
-            let mut batch = first;
-            while let Ok(more) = rx.try_recv() {
-                batch.extend_from_slice(&more);
-            }
-            if wr.write_all(&batch).await.is_err() {
-                break;
-            }
-        }
-    });
+    let (mut rd, wr) = stream.into_split();
+    let (outbox, flusher) = Outbox::start(wr);
     let session = Arc::new(Session {
         read_only,
-        outbox: Outbox(tx),
+        outbox: outbox.clone(),
         conn: Mutex::new(None),
         last_seen: AtomicU64::new(0),
         unanswered_pings: AtomicU32::new(0),
@@ -229,7 +196,8 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, read_only: bool) {
         .unwrap_or_else(PoisonError::into_inner)
         .take();
     drop(session);
-    let _ = writer.await;
+    outbox.close();
+    let _ = flusher.await;
 }
 
 async fn keepalive(s: Arc<Session>) -> SessionEnd {
