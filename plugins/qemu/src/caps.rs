@@ -1,0 +1,271 @@
+//! Host facts: QEMU version and machine types (asked of the emulator once), node info from
+//! /proc, host capabilities XML.
+
+use std::process::{Command, Stdio};
+
+use rvirt_plugin_api::protocol::RemoteNodeGetInfoRet;
+
+/// A machine type from `-machine help`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Machine {
+    pub name: String,
+    /// The versioned machine this alias stands for (`pc` → `pc-i440fx-7.2`).
+    pub canonical: Option<String>,
+    pub is_default: bool,
+}
+
+/// What the driver learned about the host at initialize.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HostInfo {
+    pub emulator: String,
+    /// libvirt's encoding: major * 1,000,000 + minor * 1,000 + micro; 0 when unknown.
+    pub qemu_version: u64,
+    pub machines: Vec<Machine>,
+    pub kvm: bool,
+}
+
+/// Parses `QEMU emulator version 7.2.22 (...)`.
+pub fn parse_version(text: &str) -> Option<u64> {
+    let rest = text.split("version ").nth(1)?;
+    let ver = rest
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .next()?;
+    let mut parts = ver.split('.').map(|p| p.parse::<u64>().ok());
+    let major = parts.next()??;
+    let minor = parts.next().flatten().unwrap_or(0);
+    let micro = parts.next().flatten().unwrap_or(0);
+    Some(major * 1_000_000 + minor * 1_000 + micro)
+}
+
+/// Parses `-machine help` output.
+pub fn parse_machines(text: &str) -> Vec<Machine> {
+    text.lines()
+        .skip_while(|l| !l.starts_with("Supported machines"))
+        .skip(1)
+        .filter_map(|l| {
+            let (name, desc) = l.split_once(char::is_whitespace)?;
+            let canonical = desc
+                .split("(alias of ")
+                .nth(1)
+                .and_then(|r| r.split(')').next())
+                .map(str::to_string);
+            Some(Machine {
+                name: name.to_string(),
+                canonical,
+                is_default: desc.contains("(default)"),
+            })
+        })
+        .filter(|m| m.name != "none")
+        .collect()
+}
+
+fn run(emulator: &str, args: &[&str]) -> String {
+    Command::new(emulator)
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+impl HostInfo {
+    pub fn probe(emulator: &str) -> HostInfo {
+        HostInfo {
+            emulator: emulator.to_string(),
+            qemu_version: parse_version(&run(emulator, &["-version"])).unwrap_or(0),
+            machines: parse_machines(&run(emulator, &["-machine", "help"])),
+            kvm: std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/kvm")
+                .is_ok(),
+        }
+    }
+
+    /// The versioned name of `machine` when it is an alias.
+    pub fn canonical_machine(&self, machine: &str) -> String {
+        self.machines
+            .iter()
+            .find(|m| m.name == machine)
+            .and_then(|m| m.canonical.clone())
+            .unwrap_or_else(|| machine.to_string())
+    }
+}
+
+pub fn hostname() -> String {
+    let h = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let h = h.trim();
+    if h.is_empty() {
+        "localhost".into()
+    } else {
+        h.to_string()
+    }
+}
+
+fn meminfo_kib(key: &str) -> u64 {
+    let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    text.lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+pub fn free_memory_bytes() -> u64 {
+    meminfo_kib("MemFree:") * 1024
+}
+
+/// `NODE_GET_INFO` from /proc/cpuinfo and /proc/meminfo.
+pub fn node_info() -> RemoteNodeGetInfoRet {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    node_info_from(&cpuinfo, meminfo_kib("MemTotal:"))
+}
+
+pub fn node_info_from(cpuinfo: &str, memory_kib: u64) -> RemoteNodeGetInfoRet {
+    let field = |name: &str| -> Vec<&str> {
+        cpuinfo
+            .lines()
+            .filter(|l| l.split(':').next().is_some_and(|k| k.trim() == name))
+            .filter_map(|l| l.split_once(':').map(|(_, v)| v.trim()))
+            .collect()
+    };
+    let cpus = field("processor").len().max(1) as i32;
+    let mhz = field("cpu MHz")
+        .first()
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0) as i32;
+    let mut sockets: Vec<&str> = field("physical id");
+    sockets.sort_unstable();
+    sockets.dedup();
+    let sockets = sockets.len().max(1) as i32;
+    let cores = field("cpu cores")
+        .first()
+        .and_then(|v| v.parse::<i32>().ok())
+        .unwrap_or(cpus / sockets)
+        .max(1);
+    let threads = (cpus / (sockets * cores)).max(1);
+    let mut model = [0i8; 32];
+    for (i, b) in std::env::consts::ARCH.bytes().take(31).enumerate() {
+        model[i] = b as i8;
+    }
+    RemoteNodeGetInfoRet {
+        model,
+        memory: memory_kib,
+        cpus,
+        mhz,
+        nodes: 1,
+        sockets,
+        cores,
+        threads,
+    }
+}
+
+/// Host capabilities XML: host CPU arch and topology, one x86_64 hvm guest with QEMU
+/// (and KVM when usable) domains.
+pub fn capabilities_xml(h: &HostInfo, uuid: &str) -> String {
+    let ni = node_info();
+    let mut s = String::from("<capabilities>\n\n  <host>\n");
+    s.push_str(&format!(
+        "    <uuid>{uuid}</uuid>\n    <cpu>\n      <arch>x86_64</arch>\n"
+    ));
+    s.push_str(&format!(
+        "      <topology sockets='{}' dies='1' cores='{}' threads='{}'/>\n    </cpu>\n",
+        ni.sockets, ni.cores, ni.threads
+    ));
+    s.push_str("    <power_management/>\n    <iommu support='no'/>\n");
+    s.push_str("    <migration_features>\n      <live/>\n    </migration_features>\n");
+    s.push_str("  </host>\n\n  <guest>\n    <os_type>hvm</os_type>\n");
+    s.push_str("    <arch name='x86_64'>\n      <wordsize>64</wordsize>\n");
+    s.push_str(&format!("      <emulator>{}</emulator>\n", h.emulator));
+    for m in &h.machines {
+        match &m.canonical {
+            Some(c) => s.push_str(&format!(
+                "      <machine canonical='{c}' maxCpus='255'>{}</machine>\n",
+                m.name
+            )),
+            None => s.push_str(&format!(
+                "      <machine maxCpus='255'>{}</machine>\n",
+                m.name
+            )),
+        }
+    }
+    s.push_str("      <domain type='qemu'/>\n");
+    if h.kvm {
+        s.push_str("      <domain type='kvm'/>\n");
+    }
+    s.push_str("    </arch>\n    <features>\n      <acpi default='on' toggle='yes'/>\n");
+    s.push_str(
+        "      <apic default='on' toggle='no'/>\n    </features>\n  </guest>\n\n</capabilities>\n",
+    );
+    s
+}
+
+/// A stable host UUID: /etc/machine-id when present.
+pub fn host_uuid() -> String {
+    let id = std::fs::read_to_string("/etc/machine-id").unwrap_or_default();
+    let hex: String = id
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .take(32)
+        .collect();
+    if hex.len() != 32 {
+        return "00000000-0000-0000-0000-000000000000".into();
+    }
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_and_machines() {
+        let v = "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\nCopyright (c) 2003-2022\n";
+        assert_eq!(parse_version(v), Some(7_002_022));
+        let m = "Supported machines are:\nmicrovm              microvm (i386)\n\
+                 pc                   Standard PC (i440FX + PIIX, 1996) (alias of pc-i440fx-7.2)\n\
+                 pc-i440fx-7.2        Standard PC (i440FX + PIIX, 1996) (default)\nnone                 empty machine\n";
+        let ms = parse_machines(m);
+        assert_eq!(ms.len(), 3);
+        assert_eq!(ms[1].canonical.as_deref(), Some("pc-i440fx-7.2"));
+        assert!(ms[2].is_default);
+        let h = HostInfo {
+            machines: ms,
+            ..HostInfo::default()
+        };
+        assert_eq!(h.canonical_machine("pc"), "pc-i440fx-7.2");
+        assert_eq!(h.canonical_machine("q35"), "q35");
+    }
+
+    #[test]
+    fn node_info_parsing() {
+        let ci = "processor\t: 0\ncpu MHz\t\t: 2399.998\nphysical id\t: 0\ncpu cores\t: 2\n\n\
+                  processor\t: 1\ncpu MHz\t\t: 2399.998\nphysical id\t: 0\ncpu cores\t: 2\n";
+        let n = node_info_from(ci, 4096);
+        assert_eq!(
+            (n.cpus, n.mhz, n.sockets, n.cores, n.threads, n.memory),
+            (2, 2399, 1, 2, 1, 4096)
+        );
+        let xml = capabilities_xml(
+            &HostInfo {
+                emulator: "/q".into(),
+                ..HostInfo::default()
+            },
+            &host_uuid(),
+        );
+        assert!(
+            xml.contains("<arch name='x86_64'>") && xml.contains("<domain type='qemu'/>"),
+            "{xml}"
+        );
+        assert!(rvirt_xml::tree::parse_root(&xml, "capabilities").is_ok());
+    }
+}

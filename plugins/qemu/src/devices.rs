@@ -1,0 +1,718 @@
+//! `<devices>` → `-blockdev`, `-netdev`, `-chardev`, `-device` and friends.
+
+use std::collections::BTreeSet;
+
+use rvirt_xml::domain::{
+    Address, CharDev, ChrKind, Controller, Device, DeviceInfo, Disk, DomainDef, Graphics, Input,
+    Interface, MemBalloon, Rng, Video, Watchdog,
+};
+
+use crate::argv::{esc, is_q35, unsupported, ArgvResult, Cmd, Runtime};
+
+/// The common device information of any device.
+pub fn info(d: &Device) -> Option<&DeviceInfo> {
+    Some(match d {
+        Device::Disk(x) => &x.info,
+        Device::Controller(x) => &x.info,
+        Device::Interface(x) => &x.info,
+        Device::Chr(x) => &x.info,
+        Device::Input(x) => &x.info,
+        Device::Video(x) => &x.info,
+        Device::Watchdog(x) => &x.info,
+        Device::MemBalloon(x) => &x.info,
+        Device::Rng(x) => &x.info,
+        Device::Graphics(_) => return None,
+    })
+}
+
+/// The QEMU chardev id of a character device (used to find pty paths after start).
+pub fn chardev_id(c: &CharDev, index: usize) -> String {
+    format!("char{}{index}", c.kind.element())
+}
+
+struct Ctx<'a> {
+    def: &'a DomainDef,
+    q35: bool,
+    /// Controllers already emitted, as (type, index).
+    controllers: BTreeSet<(String, u32)>,
+}
+
+pub fn build(c: &mut Cmd, def: &DomainDef, rt: &Runtime) -> ArgvResult<()> {
+    let mut x = Ctx {
+        def,
+        q35: is_q35(def),
+        controllers: BTreeSet::new(),
+    };
+    for ctl in def.devices.iter().filter_map(|d| {
+        if let Device::Controller(k) = d {
+            Some(k)
+        } else {
+            None
+        }
+    }) {
+        controller(c, &mut x, ctl)?;
+    }
+    let mut disk_n = 0;
+    let mut net_n = 0;
+    let mut chr_n = [0usize; 4];
+    let mut input_n = 0;
+    for d in &def.devices {
+        match d {
+            Device::Controller(_) => {}
+            Device::Disk(k) => {
+                disk_n += 1;
+                disk(c, &mut x, k, disk_n)?
+            }
+            Device::Interface(i) => {
+                interface(c, &x, i, net_n)?;
+                net_n += 1;
+            }
+            Device::Chr(ch) => {
+                let slot = ch.kind as usize;
+                chardev(c, &mut x, ch, chr_n[slot], rt)?;
+                chr_n[slot] += 1;
+            }
+            Device::Input(i) => {
+                input(c, &mut x, i, input_n)?;
+                input_n += 1;
+            }
+            Device::Graphics(g) => graphics(c, g, rt)?,
+            Device::Video(v) => video(c, &x, v)?,
+            Device::Watchdog(w) => watchdog(c, &x, w)?,
+            Device::MemBalloon(m) => balloon(c, &x, m)?,
+            Device::Rng(r) => rng(c, &x, r)?,
+        }
+    }
+    let has_graphics = def.devices.iter().any(|d| matches!(d, Device::Graphics(_)));
+    let has_video = def.devices.iter().any(|d| matches!(d, Device::Video(_)));
+    if has_graphics && !has_video {
+        c.opt("-device", "VGA,id=video0");
+    }
+    Ok(())
+}
+
+/// `,bus=pci.0,addr=0xN` for a PCI address; refuses other address types on PCI devices.
+fn pci_addr(x: &Ctx, info: &DeviceInfo, what: &str) -> ArgvResult<String> {
+    match &info.address {
+        None => Ok(String::new()),
+        Some(Address::Pci {
+            domain: 0,
+            bus: 0,
+            slot,
+            function,
+            multifunction,
+        }) => {
+            let root = if x.q35 { "pcie.0" } else { "pci.0" };
+            let mut s = format!(",bus={root},addr={slot:#x}");
+            if *function != 0 {
+                s.push_str(&format!(".{function:#x}"));
+            }
+            if multifunction.as_deref() == Some("on") {
+                s.push_str(",multifunction=on");
+            }
+            Ok(s)
+        }
+        Some(Address::Pci { .. }) => unsupported(format!(
+            "{what}/address on a PCI bus other than 0 is not supported"
+        )),
+        Some(_) => unsupported(format!(
+            "{what}/address of this type is not supported for this device"
+        )),
+    }
+}
+
+fn boot_prop(info: &DeviceInfo) -> String {
+    info.boot_order
+        .map(|b| format!(",bootindex={b}"))
+        .unwrap_or_default()
+}
+
+fn controller(c: &mut Cmd, x: &mut Ctx, k: &Controller) -> ArgvResult<()> {
+    let p = format!("domain/devices/controller[@type='{}']", k.controller_type);
+    let addr = pci_addr(x, &k.info, &p)?;
+    let dev = match (k.controller_type.as_str(), k.model.as_deref()) {
+        ("pci", Some("pci-root" | "pcie-root")) | ("ide", _) if k.index == 0 => None,
+        ("usb", Some("none")) => None,
+        ("usb", None) if x.q35 => Some(format!("qemu-xhci,id={}", usb_id(k.index))),
+        ("usb", None | Some("piix3-uhci")) => {
+            Some(format!("piix3-usb-uhci,id={}", usb_id(k.index)))
+        }
+        ("usb", Some(m @ ("qemu-xhci" | "nec-xhci"))) => {
+            Some(format!("{m},id={}", usb_id(k.index)))
+        }
+        ("sata", _) if x.q35 && k.index == 0 => None,
+        ("sata", None) => Some(format!("ahci,id=sata{}", k.index)),
+        ("scsi", m) => Some(format!("{},id=scsi{}", scsi_model(m, &p)?, k.index)),
+        ("virtio-serial", None) => Some(format!("virtio-serial-pci,id=virtio-serial{}", k.index)),
+        (_, m) => {
+            return unsupported(format!(
+                "{p} with model '{}' is not supported",
+                m.unwrap_or("default")
+            ))
+        }
+    };
+    if let Some(d) = dev {
+        c.opt("-device", format!("{d}{addr}"));
+    }
+    x.controllers.insert((k.controller_type.clone(), k.index));
+    Ok(())
+}
+
+fn usb_id(index: u32) -> String {
+    if index == 0 {
+        "usb".into()
+    } else {
+        format!("usb{index}")
+    }
+}
+
+fn scsi_model(m: Option<&str>, p: &str) -> ArgvResult<&'static str> {
+    Ok(match m {
+        None | Some("lsilogic") => "lsi",
+        Some("virtio-scsi") => "virtio-scsi-pci",
+        Some(other) => return unsupported(format!("{p}/@model '{other}' is not supported")),
+    })
+}
+
+/// Adds an implicit controller the first time a disk or device needs it.
+fn ensure_controller(c: &mut Cmd, x: &mut Ctx, kind: &str, index: u32) -> ArgvResult<()> {
+    if x.controllers.contains(&(kind.to_string(), index)) {
+        return Ok(());
+    }
+    let k = Controller {
+        controller_type: kind.into(),
+        index,
+        model: None,
+        ports: None,
+        info: DeviceInfo::default(),
+    };
+    controller(c, x, &k)
+}
+
+/// Disk index from a target name: `vda` → 0, `hdc` → 2, `sdaa` → 26.
+fn disk_index(dev: &str) -> Option<u32> {
+    let letters = ["xvd", "hd", "sd", "vd", "fd"]
+        .iter()
+        .find_map(|p| dev.strip_prefix(p))?;
+    if letters.is_empty() {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for ch in letters.chars() {
+        if !ch.is_ascii_lowercase() {
+            return None;
+        }
+        n = n.checked_mul(26)?.checked_add(ch as u32 - 'a' as u32 + 1)?;
+    }
+    n.checked_sub(1)
+}
+
+fn blockdev(c: &mut Cmd, k: &Disk, n: usize, p: &str) -> ArgvResult<Option<String>> {
+    let Some(src) = &k.source else {
+        if k.device == "cdrom" {
+            return Ok(None);
+        }
+        return unsupported(format!("{p}/source is required for a disk"));
+    };
+    let driver = k.driver.clone().unwrap_or_default();
+    if driver.name.as_deref().is_some_and(|d| d != "qemu") {
+        return unsupported(format!("{p}/driver/@name must be 'qemu'"));
+    }
+    let proto = match k.disk_type.as_str() {
+        "file" => "file",
+        "block" => "host_device",
+        other => return unsupported(format!("{p}/@type '{other}' is not supported")),
+    };
+    let format = driver.format.as_deref().unwrap_or("raw");
+    if !matches!(
+        format,
+        "raw" | "qcow2" | "qed" | "vmdk" | "vdi" | "vpc" | "vhdx"
+    ) {
+        return unsupported(format!("{p}/driver/@type '{format}' is not supported"));
+    }
+    let ro = k.readonly || k.device == "cdrom";
+    let (direct, no_flush) = match driver.cache.as_deref() {
+        None | Some("default" | "writeback" | "writethrough") => (false, false),
+        Some("none" | "directsync") => (true, false),
+        Some("unsafe") => (false, true),
+        Some(other) => return unsupported(format!("{p}/driver/@cache '{other}' is not supported")),
+    };
+    let mut file = serde_json::json!({
+        "driver": proto, "filename": src, "node-name": format!("libvirt-{n}-storage"),
+        "auto-read-only": true, "discard": "unmap",
+        "cache": {"direct": direct, "no-flush": no_flush},
+    });
+    match driver.io.as_deref() {
+        None => {}
+        Some(aio @ ("native" | "threads" | "io_uring")) => file["aio"] = aio.into(),
+        Some(other) => return unsupported(format!("{p}/driver/@io '{other}' is not supported")),
+    }
+    let fmt = serde_json::json!({
+        "node-name": format!("libvirt-{n}-format"), "read-only": ro, "driver": format,
+        "file": format!("libvirt-{n}-storage"), "cache": {"direct": direct, "no-flush": no_flush},
+        "discard": if driver.discard.as_deref() == Some("unmap") { "unmap" } else { "ignore" },
+    });
+    c.opt("-blockdev", file.to_string());
+    c.opt("-blockdev", fmt.to_string());
+    Ok(Some(format!("libvirt-{n}-format")))
+}
+
+fn disk(c: &mut Cmd, x: &mut Ctx, k: &Disk, n: usize) -> ArgvResult<()> {
+    let p = format!("domain/devices/disk[target/@dev='{}']", k.target_dev);
+    if k.rawio.is_some() || k.startup_policy.is_some() || k.tray.is_some() {
+        return unsupported(format!(
+            "{p}: rawio, startupPolicy and tray are not supported"
+        ));
+    }
+    if !matches!(k.device.as_str(), "disk" | "cdrom") {
+        return unsupported(format!("{p}/@device '{}' is not supported", k.device));
+    }
+    let node = blockdev(c, k, n, &p)?;
+    let idx = disk_index(&k.target_dev).ok_or_else(|| {
+        crate::argv::ArgvError::Unsupported(format!(
+            "{p}: cannot derive a disk index from '{}'",
+            k.target_dev
+        ))
+    })?;
+    let cd = k.device == "cdrom";
+    let drive = |a: &Option<Address>, per_bus: u32| -> ArgvResult<(u32, u32, u32)> {
+        match a {
+            Some(Address::Drive {
+                controller,
+                bus,
+                unit,
+                ..
+            }) => Ok((*controller, *bus, *unit)),
+            Some(_) => unsupported(format!("{p}/address must be of type 'drive'")),
+            None => Ok((idx / per_bus, 0, idx % per_bus)),
+        }
+    };
+    let mut dev = match k.target_bus.as_str() {
+        "virtio" if !cd => format!(
+            "virtio-blk-pci{},id=virtio-disk{idx}",
+            pci_addr(x, &k.info, &p)?
+        ),
+        "ide" if !x.q35 => {
+            let (ctl, bus, unit) = match &k.info.address {
+                Some(Address::Drive {
+                    controller,
+                    bus,
+                    unit,
+                    ..
+                }) => (*controller, *bus, *unit),
+                Some(_) => return unsupported(format!("{p}/address must be of type 'drive'")),
+                None => (0, idx / 2, idx % 2),
+            };
+            let model = if cd { "ide-cd" } else { "ide-hd" };
+            format!("{model},bus=ide.{bus},unit={unit},id=ide{ctl}-{bus}-{unit}")
+        }
+        "sata" => {
+            let (ctl, _, unit) = drive(&k.info.address, 6)?;
+            ensure_controller(c, x, "sata", ctl)?;
+            let model = if cd { "ide-cd" } else { "ide-hd" };
+            let bus = if x.q35 && ctl == 0 {
+                format!("ide.{unit}")
+            } else {
+                format!("sata{ctl}.{unit}")
+            };
+            format!("{model},bus={bus},id=sata{ctl}-0-{unit}")
+        }
+        "scsi" => {
+            let (ctl, bus, unit) = drive(&k.info.address, 7)?;
+            ensure_controller(c, x, "scsi", ctl)?;
+            let model = if cd { "scsi-cd" } else { "scsi-hd" };
+            format!("{model},bus=scsi{ctl}.0,channel={bus},scsi-id={unit},lun=0,id=scsi{ctl}-{bus}-{unit}-0")
+        }
+        other => {
+            return unsupported(format!(
+                "{p}/target/@bus '{other}' is not supported for this device"
+            ))
+        }
+    };
+    if let Some(node) = node {
+        dev.push_str(&format!(",drive={node}"));
+    }
+    dev.push_str(&boot_prop(&k.info));
+    if let Some(s) = &k.serial {
+        dev.push_str(&format!(",serial={}", esc(s)));
+    }
+    if let Some(ep) = k.driver.as_ref().and_then(|d| d.error_policy.as_deref()) {
+        match ep {
+            "stop" | "report" | "ignore" => dev.push_str(&format!(",werror={ep},rerror={ep}")),
+            "enospace" => dev.push_str(",werror=enospc"),
+            other => {
+                return unsupported(format!(
+                    "{p}/driver/@error_policy '{other}' is not supported"
+                ))
+            }
+        }
+    }
+    c.opt("-device", dev);
+    Ok(())
+}
+
+fn interface(c: &mut Cmd, x: &Ctx, i: &Interface, n: usize) -> ArgvResult<()> {
+    let p = format!("domain/devices/interface[@type='{}']", i.iface_type);
+    if i.portgroup.is_some() || i.link_state.as_deref().is_some_and(|l| l != "up") {
+        return unsupported(format!("{p}: portgroup and link state are not supported"));
+    }
+    let netdev = match (i.iface_type.as_str(), &i.source) {
+        ("user", _) => format!("user,id=hostnet{n}"),
+        ("bridge", Some(br)) => format!("bridge,id=hostnet{n},br={}", esc(br)),
+        ("ethernet", _) => {
+            let mut s = format!("tap,id=hostnet{n}");
+            match &i.target_dev {
+                Some(t) => s.push_str(&format!(",ifname={}", esc(t))),
+                None => {
+                    return unsupported(format!("{p}/target/@dev is required for type 'ethernet'"))
+                }
+            }
+            match &i.script {
+                Some(sc) => s.push_str(&format!(",script={},downscript=no", esc(sc))),
+                None => s.push_str(",script=no,downscript=no"),
+            }
+            s
+        }
+        (t, _) => return unsupported(format!("{p}: interface type '{t}' is not supported yet")),
+    };
+    let model = match i.model.as_deref() {
+        None | Some("rtl8139") => "rtl8139",
+        Some("virtio") => "virtio-net-pci",
+        Some(m @ ("e1000" | "e1000e" | "vmxnet3")) => m,
+        Some("ne2k_pci") => "ne2k_pci",
+        Some(other) => return unsupported(format!("{p}/model/@type '{other}' is not supported")),
+    };
+    let mut dev = format!("{model},netdev=hostnet{n},id=net{n},mac={}", i.mac);
+    if let Some(mtu) = i.mtu {
+        if model != "virtio-net-pci" {
+            return unsupported(format!("{p}/mtu needs model 'virtio'"));
+        }
+        dev.push_str(&format!(",host_mtu={mtu}"));
+    }
+    dev.push_str(&pci_addr(x, &i.info, &p)?);
+    dev.push_str(&boot_prop(&i.info));
+    c.opt("-netdev", netdev);
+    c.opt("-device", dev);
+    Ok(())
+}
+
+/// The `-chardev` backend of a character device.
+fn chr_backend(ch: &CharDev, id: &str, rt: &Runtime, p: &str) -> ArgvResult<String> {
+    Ok(match (ch.source_type.as_str(), &ch.source_path) {
+        ("pty", _) => format!("pty,id={id}"),
+        ("null", _) => format!("null,id={id}"),
+        ("file", Some(path)) => {
+            let append = if ch.source_append.as_deref() == Some("on") {
+                ",append=on"
+            } else {
+                ""
+            };
+            format!("file,id={id},path={}{append}", esc(path))
+        }
+        ("unix", path) => {
+            let path = match path {
+                Some(pp) => pp.clone(),
+                None => rt.run_dir.join(format!("{id}.sock")).display().to_string(),
+            };
+            let server = if ch.source_mode.as_deref() == Some("connect") {
+                ""
+            } else {
+                ",server=on,wait=off"
+            };
+            format!("socket,id={id},path={}{server}", esc(&path))
+        }
+        (t, _) => return unsupported(format!("{p}/@type '{t}' is not supported")),
+    })
+}
+
+fn chardev(c: &mut Cmd, x: &mut Ctx, ch: &CharDev, index: usize, rt: &Runtime) -> ArgvResult<()> {
+    let p = format!("domain/devices/{}", ch.kind.element());
+    if ch.log_file.is_some() || ch.protocol.is_some() {
+        return unsupported(format!("{p}/log and protocol are not supported"));
+    }
+    let id = chardev_id(ch, index);
+    let port = ch.target_port.unwrap_or(index as u32);
+    let dev = match (ch.kind, ch.target_type.as_deref()) {
+        (ChrKind::Serial, None | Some("isa-serial")) => {
+            format!("isa-serial,chardev={id},id=serial{index},index={port}")
+        }
+        (ChrKind::Console, None | Some("serial")) => {
+            let is_serial = |d: &Device| matches!(d, Device::Chr(s) if s.kind == ChrKind::Serial && s.target_port.unwrap_or(0) == port);
+            if x.def.devices.iter().any(is_serial) {
+                // The console is the same device as serial PORT.
+                return Ok(());
+            }
+            format!("isa-serial,chardev={id},id=console{index},index={port}")
+        }
+        (ChrKind::Console, Some("virtio")) => {
+            ensure_controller(c, x, "virtio-serial", 0)?;
+            format!("virtconsole,chardev={id},id=console{index}")
+        }
+        (ChrKind::Channel, Some("virtio")) => {
+            ensure_controller(c, x, "virtio-serial", 0)?;
+            let name = ch
+                .target_name
+                .as_deref()
+                .map(|n| format!(",name={}", esc(n)))
+                .unwrap_or_default();
+            format!("virtserialport,bus=virtio-serial0.0,chardev={id},id=channel{index}{name}")
+        }
+        (_, t) => {
+            return unsupported(format!(
+                "{p}/target/@type '{}' is not supported",
+                t.unwrap_or("default")
+            ))
+        }
+    };
+    c.opt("-chardev", chr_backend(ch, &id, rt, &p)?);
+    c.opt("-device", dev);
+    Ok(())
+}
+
+fn input(c: &mut Cmd, x: &mut Ctx, i: &Input, n: usize) -> ArgvResult<()> {
+    let p = format!("domain/devices/input[@type='{}']", i.input_type);
+    let dev = match (i.input_type.as_str(), i.bus.as_deref().unwrap_or("ps2")) {
+        ("mouse" | "keyboard", "ps2") => return Ok(()),
+        (t, "usb") => {
+            ensure_controller(c, x, "usb", 0)?;
+            let model = match t {
+                "tablet" => "usb-tablet",
+                "mouse" => "usb-mouse",
+                "keyboard" => "usb-kbd",
+                other => {
+                    return unsupported(format!(
+                        "{p}: input type '{other}' on usb is not supported"
+                    ))
+                }
+            };
+            format!("{model},id=input{n},bus=usb.0")
+        }
+        (t @ ("tablet" | "mouse" | "keyboard"), "virtio") => {
+            format!("virtio-{t}-pci,id=input{n}{}", pci_addr(x, &i.info, &p)?)
+        }
+        (_, b) => return unsupported(format!("{p}/@bus '{b}' is not supported")),
+    };
+    c.opt("-device", dev);
+    Ok(())
+}
+
+fn graphics(c: &mut Cmd, g: &Graphics, rt: &Runtime) -> ArgvResult<()> {
+    let p = "domain/devices/graphics";
+    if g.graphics_type != "vnc" {
+        return unsupported(format!(
+            "{p}/@type '{}' is not supported (only vnc)",
+            g.graphics_type
+        ));
+    }
+    if g.passwd.is_some() {
+        return unsupported(format!("{p}/@passwd is not supported"));
+    }
+    let mut v = match g.listen_type.as_str() {
+        "socket" => match &g.listen_socket {
+            Some(s) => format!("unix:{}", esc(s)),
+            None => return unsupported(format!("{p}/listen/@socket is required")),
+        },
+        "address" | "" => {
+            let port = if g.autoport || g.port < 5900 {
+                rt.vnc_port.unwrap_or(5900) as i32
+            } else {
+                g.port
+            };
+            let addr = g.listen_address.as_deref().unwrap_or("127.0.0.1");
+            let addr = if addr.contains(':') {
+                format!("[{addr}]")
+            } else {
+                addr.to_string()
+            };
+            format!("{addr}:{}", port - 5900)
+        }
+        "none" => "none".into(),
+        other => return unsupported(format!("{p}/listen/@type '{other}' is not supported")),
+    };
+    if let Some(k) = &g.keymap {
+        v.push_str(&format!(",lossy=on,keyboard-layout={}", esc(k)));
+    }
+    c.opt("-vnc", v);
+    Ok(())
+}
+
+fn video(c: &mut Cmd, x: &Ctx, v: &Video) -> ArgvResult<()> {
+    let p = format!("domain/devices/video[model/@type='{}']", v.model);
+    let model = match v.model.as_str() {
+        "none" => return Ok(()),
+        "vga" => "VGA",
+        "cirrus" => "cirrus-vga",
+        "virtio" => "virtio-vga",
+        "bochs" => "bochs-display",
+        "qxl" => "qxl-vga",
+        other => return unsupported(format!("{p} is not supported ({other})")),
+    };
+    let mut dev = format!("{model},id=video0{}", pci_addr(x, &v.info, &p)?);
+    if let (Some(vram), "VGA") = (v.vram, model) {
+        dev.push_str(&format!(",vgamem_mb={}", (vram / 1024).max(1)));
+    }
+    c.opt("-device", dev);
+    Ok(())
+}
+
+fn watchdog(c: &mut Cmd, x: &Ctx, w: &Watchdog) -> ArgvResult<()> {
+    let p = format!("domain/devices/watchdog[@model='{}']", w.model);
+    let dev = match w.model.as_str() {
+        "i6300esb" => format!("i6300esb,id=watchdog0{}", pci_addr(x, &w.info, &p)?),
+        "ib700" => "ib700,id=watchdog0".into(),
+        other => return unsupported(format!("{p}: model '{other}' is not supported")),
+    };
+    let action = match w.action.as_str() {
+        a @ ("reset" | "shutdown" | "poweroff" | "pause" | "none" | "inject-nmi") => a,
+        other => return unsupported(format!("{p}/@action '{other}' is not supported")),
+    };
+    c.opt("-device", dev);
+    c.opt("-watchdog-action", action);
+    Ok(())
+}
+
+fn balloon(c: &mut Cmd, x: &Ctx, m: &MemBalloon) -> ArgvResult<()> {
+    let p = "domain/devices/memballoon";
+    match m.model.as_str() {
+        "none" => Ok(()),
+        "virtio" => {
+            if m.stats_period.is_some() {
+                return unsupported(format!("{p}/stats is not supported"));
+            }
+            let mut dev = format!("virtio-balloon-pci,id=balloon0{}", pci_addr(x, &m.info, p)?);
+            if m.autodeflate.as_deref() == Some("on") {
+                dev.push_str(",deflate-on-oom=on");
+            }
+            c.opt("-device", dev);
+            Ok(())
+        }
+        other => unsupported(format!("{p}/@model '{other}' is not supported")),
+    }
+}
+
+fn rng(c: &mut Cmd, x: &Ctx, r: &Rng) -> ArgvResult<()> {
+    let p = "domain/devices/rng";
+    if r.model != "virtio" {
+        return unsupported(format!("{p}/@model '{}' is not supported", r.model));
+    }
+    let obj = match (r.backend_model.as_str(), &r.backend_path) {
+        ("random", path) => {
+            let f = path.as_deref().unwrap_or("/dev/urandom");
+            format!("rng-random,id=objrng0,filename={}", esc(f))
+        }
+        ("builtin", _) => "rng-builtin,id=objrng0".into(),
+        (other, _) => return unsupported(format!("{p}/backend/@model '{other}' is not supported")),
+    };
+    let mut dev = format!(
+        "virtio-rng-pci,rng=objrng0,id=rng0{}",
+        pci_addr(x, &r.info, p)?
+    );
+    if let Some(b) = r.rate_bytes {
+        dev.push_str(&format!(
+            ",max-bytes={b},period={}",
+            r.rate_period.unwrap_or(1000)
+        ));
+    }
+    c.opt("-object", obj);
+    c.opt("-device", dev);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::argv::build as argv;
+
+    fn rt() -> Runtime {
+        Runtime {
+            monitor: "/r/m".into(),
+            pidfile: "/r/p".into(),
+            run_dir: "/r".into(),
+            vnc_port: Some(5903),
+        }
+    }
+
+    fn args(devices: &str) -> String {
+        let xml = format!(
+            "<domain type='qemu'><name>d</name><memory>65536</memory><vcpu>1</vcpu>\
+             <os><type arch='x86_64' machine='pc'>hvm</type></os><devices>{devices}</devices></domain>"
+        );
+        argv(&DomainDef::parse(&xml).unwrap(), &rt())
+            .map(|a| a.join(" "))
+            .unwrap_or_else(|e| format!("ERR {e}"))
+    }
+
+    #[test]
+    fn disk_index_from_target() {
+        assert_eq!(disk_index("vda"), Some(0));
+        assert_eq!(disk_index("hdc"), Some(2));
+        assert_eq!(disk_index("sdb"), Some(1));
+        assert_eq!(disk_index("sdaa"), Some(26));
+    }
+
+    #[test]
+    fn disks() {
+        let a = args(
+            "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/i/a.qcow2'/>\
+             <target dev='vda' bus='virtio'/><boot order='1'/></disk>\
+             <disk type='file' device='cdrom'><source file='/i/b,c.iso'/><target dev='hdc' bus='ide'/><readonly/></disk>",
+        );
+        assert!(a.contains(r#"-blockdev {"auto-read-only":true,"cache":{"direct":false,"no-flush":false},"discard":"unmap","driver":"file","filename":"/i/a.qcow2","node-name":"libvirt-1-storage"}"#), "{a}");
+        assert!(a.contains(r#""driver":"qcow2","file":"libvirt-1-storage","node-name":"libvirt-1-format","read-only":false}"#), "{a}");
+        assert!(
+            a.contains("-device virtio-blk-pci,id=virtio-disk0,drive=libvirt-1-format,bootindex=1"),
+            "{a}"
+        );
+        assert!(
+            a.contains("-device ide-cd,bus=ide.1,unit=0,id=ide0-1-0,drive=libvirt-2-format"),
+            "{a}"
+        );
+        assert!(a.contains("-boot strict=on"), "{a}");
+        let a = args("<disk type='file' device='disk'><source file='/i/s.img'/><target dev='sda' bus='scsi'/></disk>");
+        assert!(a.contains("-device lsi,id=scsi0 "), "{a}");
+        assert!(
+            a.contains("scsi-hd,bus=scsi0.0,channel=0,scsi-id=0,lun=0,id=scsi0-0-0-0"),
+            "{a}"
+        );
+        let a = args("<disk type='file' device='disk'><source file='/i/s.img'/><target dev='sda' bus='sata'/></disk>");
+        assert!(
+            a.contains("-device ahci,id=sata0 ") && a.contains("ide-hd,bus=sata0.0,id=sata0-0-0"),
+            "{a}"
+        );
+        let a = args(
+            "<disk type='file' device='floppy'><source file='/f.img'/><target dev='fda'/></disk>",
+        );
+        assert!(
+            a.starts_with("ERR") && a.contains("@device 'floppy'"),
+            "{a}"
+        );
+    }
+
+    #[test]
+    fn net_serial_console_vnc() {
+        let a = args(
+            "<interface type='user'><mac address='52:54:00:00:00:01'/><model type='virtio'/></interface>\
+             <serial type='pty'><target port='0'/></serial><console type='pty'><target type='serial' port='0'/></console>\
+             <graphics type='vnc' autoport='yes'/><memballoon model='virtio'/>\
+             <input type='tablet' bus='usb'/>",
+        );
+        assert!(a.contains("-netdev user,id=hostnet0 -device virtio-net-pci,netdev=hostnet0,id=net0,mac=52:54:00:00:00:01"), "{a}");
+        assert!(a.contains("-chardev pty,id=charserial0 -device isa-serial,chardev=charserial0,id=serial0,index=0"), "{a}");
+        assert!(!a.contains("charconsole0"), "{a}");
+        assert!(
+            a.contains("-vnc 127.0.0.1:3") && !a.contains("-display none"),
+            "{a}"
+        );
+        assert!(a.contains("-device VGA,id=video0"), "{a}");
+        assert!(a.contains("-device virtio-balloon-pci,id=balloon0"), "{a}");
+        assert!(
+            a.contains("-device piix3-usb-uhci,id=usb -device usb-tablet,id=input0,bus=usb.0"),
+            "{a}"
+        );
+        let a = args("<interface type='network'><source network='default'/></interface>");
+        assert!(
+            a.contains("ERR") && a.contains("interface type 'network'"),
+            "{a}"
+        );
+    }
+}

@@ -1,0 +1,353 @@
+//! Domain operations behind the API: define, undefine, create, lookups, listing, info.
+
+use std::sync::Arc;
+
+use rvirt_plugin_api::protocol::{RemoteDomainGetInfoRet, RemoteNonnullDomain};
+use rvirt_xml::domain::DomainDef;
+
+use crate::driver::{st, Dom, Driver, Inner};
+use crate::error::{check_flags, QResult, QemuError};
+use crate::events::{ev, Event};
+use crate::lifecycle;
+
+const DEFINE_VALIDATE: u32 = 1;
+const START_PAUSED: u32 = 1;
+const START_AUTODESTROY: u32 = 2;
+const START_BYPASS_CACHE: u32 = 4;
+const START_FORCE_BOOT: u32 = 8;
+const START_VALIDATE: u32 = 16;
+/// Undefine flags this driver accepts (managed save, snapshot and checkpoint metadata,
+/// nvram, keep nvram, keep tpm: none of those exist here, so they are no-ops).
+const UNDEFINE_ALL: u32 = 0x7f;
+
+/// Parses and checks a definition the way every entry point does.
+pub fn parse(xml: &str) -> QResult<DomainDef> {
+    let def = DomainDef::parse(xml).map_err(QemuError::from)?;
+    if !matches!(def.domain_type.as_str(), "kvm" | "qemu") {
+        return Err(QemuError::Invalid(format!(
+            "unsupported configuration: emulator '{}' does not support virt type '{}'",
+            def.emulator
+                .as_deref()
+                .unwrap_or(crate::config::DEFAULT_EMULATOR),
+            def.domain_type
+        ))
+        .into());
+    }
+    if def.name.is_empty() || def.name.contains('/') || def.name.contains('\n') {
+        return Err(QemuError::Xml(rvirt_xml::XmlError::invalid("domain/name", def.name)).into());
+    }
+    Ok(def)
+}
+
+/// Refuses a definition whose name or UUID clashes with another domain; returns the slot of
+/// the same domain if it exists.
+fn slot_for(s: &Inner, def: &DomainDef) -> QResult<Option<usize>> {
+    if let Some(i) = s.doms.iter().position(|d| d.def.uuid == def.uuid) {
+        let d = &s.doms[i];
+        if d.def.name != def.name {
+            return Err(QemuError::Exists(d.def.name.clone(), d.def.uuid.to_string()).into());
+        }
+        return Ok(Some(i));
+    }
+    if let Some(d) = s.by_name(&def.name) {
+        return Err(QemuError::Exists(d.def.name.clone(), d.def.uuid.to_string()).into());
+    }
+    Ok(None)
+}
+
+/// Checks that the definition can be turned into a command line (so errors show at define).
+fn validate(drv: &Driver, def: &DomainDef) -> QResult<()> {
+    let rt = crate::argv::Runtime {
+        monitor: drv.cfg.monitor_path(&def.name),
+        pidfile: drv.cfg.pid_file(&def.name),
+        run_dir: drv.cfg.run_dir.clone(),
+        vnc_port: Some(5900),
+    };
+    crate::argv::build(def, &rt)
+        .map(|_| ())
+        .map_err(|e| QemuError::Unsupported(e.to_string()).into())
+}
+
+pub fn define(drv: &Driver, xml: &str, flags: u32) -> QResult<RemoteNonnullDomain> {
+    check_flags(flags, DEFINE_VALIDATE, "qemuDomainDefineXMLFlags")?;
+    let def = parse(xml)?;
+    validate(drv, &def)?;
+    drv.write(|s, events| {
+        let slot = slot_for(s, &def)?;
+        drv.save_config(&def)?;
+        let detail = if slot.is_some_and(|i| s.doms[i].persistent) {
+            ev::DEFINED_UPDATED
+        } else {
+            ev::DEFINED_ADDED
+        };
+        let d = match slot {
+            Some(i) => {
+                let d = &mut s.doms[i];
+                if d.is_active() {
+                    d.next_def = Some(def);
+                } else {
+                    d.def = def;
+                }
+                d.persistent = true;
+                d
+            }
+            None => {
+                s.doms.push(Dom::new(def, true));
+                s.doms.last_mut().expect("just pushed")
+            }
+        };
+        events.push(Event::Lifecycle(d.reference(), ev::DEFINED, detail));
+        Ok(d.reference())
+    })
+}
+
+pub fn undefine(drv: &Driver, r: &RemoteNonnullDomain, flags: u32) -> QResult<()> {
+    check_flags(flags, UNDEFINE_ALL, "qemuDomainUndefineFlags")?;
+    drv.write(|s, events| {
+        let d = s.find(r)?;
+        if !d.persistent {
+            return Err(QemuError::Invalid("cannot undefine transient domain".into()).into());
+        }
+        let name = d.def.name.clone();
+        drv.delete_config(&name);
+        let i = s
+            .doms
+            .iter()
+            .position(|x| x.def.uuid.0 == r.uuid)
+            .expect("found above");
+        events.push(Event::Lifecycle(
+            s.doms[i].reference(),
+            ev::UNDEFINED,
+            ev::UNDEFINED_REMOVED,
+        ));
+        if s.doms[i].is_active() || s.doms[i].starting {
+            let d = &mut s.doms[i];
+            d.persistent = false;
+            d.autostart = false;
+            d.next_def = None;
+        } else {
+            s.doms.remove(i);
+        }
+        Ok(())
+    })
+}
+
+fn start_flags(flags: u32, func: &'static str) -> QResult<bool> {
+    let allowed =
+        START_PAUSED | START_AUTODESTROY | START_BYPASS_CACHE | START_FORCE_BOOT | START_VALIDATE;
+    check_flags(flags, allowed, func)?;
+    if flags & START_AUTODESTROY != 0 {
+        return Err(
+            QemuError::Invalid("autodestroy is not supported by this driver".into()).into(),
+        );
+    }
+    Ok(flags & START_PAUSED != 0)
+}
+
+pub fn create(
+    drv: &Arc<Driver>,
+    r: &RemoteNonnullDomain,
+    flags: u32,
+) -> QResult<RemoteNonnullDomain> {
+    let paused = start_flags(flags, "qemuDomainCreateWithFlags")?;
+    drv.read(|s| s.find(r).map(|_| ()))?;
+    lifecycle::start(drv, r.uuid, paused)
+}
+
+pub fn create_xml(drv: &Arc<Driver>, xml: &str, flags: u32) -> QResult<RemoteNonnullDomain> {
+    let paused = start_flags(flags, "qemuDomainCreateXML")?;
+    let def = parse(xml)?;
+    validate(drv, &def)?;
+    let uuid = def.uuid.0;
+    drv.write(|s, _| {
+        match slot_for(s, &def)? {
+            Some(i) if s.doms[i].is_active() || s.doms[i].starting => {
+                return Err(
+                    QemuError::Invalid(format!("domain '{}' is already active", def.name)).into(),
+                )
+            }
+            Some(i) => s.doms[i].def = def,
+            None => s.doms.push(Dom::new(def, false)),
+        }
+        Ok(())
+    })?;
+    lifecycle::start(drv, uuid, paused)
+}
+
+pub fn lookup_by_name(s: &Inner, name: &str) -> QResult<RemoteNonnullDomain> {
+    s.by_name(name)
+        .map(Dom::reference)
+        .ok_or_else(|| QemuError::NoDomainName(name.to_string()).into())
+}
+
+pub fn lookup_by_uuid(s: &Inner, uuid: &[u8; 16]) -> QResult<RemoteNonnullDomain> {
+    s.doms
+        .iter()
+        .find(|d| d.def.uuid.0 == *uuid)
+        .map(Dom::reference)
+        .ok_or_else(|| QemuError::NoDomainUuid(rvirt_xml::Uuid(*uuid).to_string()).into())
+}
+
+pub fn lookup_by_id(s: &Inner, id: i32) -> QResult<RemoteNonnullDomain> {
+    s.doms
+        .iter()
+        .find(|d| d.is_active() && d.id() == id)
+        .map(Dom::reference)
+        .ok_or_else(|| QemuError::NoDomainId(id).into())
+}
+
+/// `virConnectListAllDomains` filter flags.
+mod list {
+    pub const ACTIVE: u32 = 1;
+    pub const INACTIVE: u32 = 2;
+    pub const PERSISTENT: u32 = 4;
+    pub const TRANSIENT: u32 = 8;
+    pub const RUNNING: u32 = 16;
+    pub const PAUSED: u32 = 32;
+    pub const SHUTOFF: u32 = 64;
+    pub const OTHER: u32 = 128;
+    pub const MANAGEDSAVE: u32 = 256;
+    pub const NO_MANAGEDSAVE: u32 = 512;
+    pub const AUTOSTART: u32 = 1024;
+    pub const NO_AUTOSTART: u32 = 2048;
+    pub const HAS_SNAPSHOT: u32 = 4096;
+    pub const NO_SNAPSHOT: u32 = 8192;
+    pub const HAS_CHECKPOINT: u32 = 16384;
+    pub const NO_CHECKPOINT: u32 = 32768;
+    pub const ALL: u32 = 0xffff;
+}
+
+/// Whether `d` passes one pair of opposite filters (neither or both set: no filtering).
+fn pair(flags: u32, yes: u32, no: u32, value: bool) -> bool {
+    let (y, n) = (flags & yes != 0, flags & no != 0);
+    y == n || (y && value) || (n && !value)
+}
+
+fn matches(d: &Dom, flags: u32) -> bool {
+    use list::*;
+    let (state, _) = d.state();
+    let states = flags & (RUNNING | PAUSED | SHUTOFF | OTHER);
+    let state_ok = states == 0
+        || (flags & RUNNING != 0 && state == st::RUNNING)
+        || (flags & PAUSED != 0 && state == st::PAUSED)
+        || (flags & SHUTOFF != 0 && state == st::SHUTOFF)
+        || (flags & OTHER != 0 && !matches!(state, st::RUNNING | st::PAUSED | st::SHUTOFF));
+    state_ok
+        && pair(flags, ACTIVE, INACTIVE, d.is_active())
+        && pair(flags, PERSISTENT, TRANSIENT, d.persistent)
+        && pair(flags, MANAGEDSAVE, NO_MANAGEDSAVE, false)
+        && pair(flags, AUTOSTART, NO_AUTOSTART, d.autostart)
+        && pair(flags, HAS_SNAPSHOT, NO_SNAPSHOT, false)
+        && pair(flags, HAS_CHECKPOINT, NO_CHECKPOINT, false)
+}
+
+pub fn list_all(s: &Inner, flags: u32) -> QResult<Vec<RemoteNonnullDomain>> {
+    check_flags(flags, list::ALL, "qemuConnectListAllDomains")?;
+    Ok(s.doms
+        .iter()
+        .filter(|d| matches(d, flags))
+        .map(Dom::reference)
+        .collect())
+}
+
+pub fn active_ids(s: &Inner, max: i32) -> Vec<i32> {
+    let mut ids: Vec<i32> = s
+        .doms
+        .iter()
+        .filter(|d| d.is_active())
+        .map(Dom::id)
+        .collect();
+    ids.sort_unstable();
+    ids.truncate(max.max(0) as usize);
+    ids
+}
+
+pub fn defined_names(s: &Inner, max: i32) -> Vec<String> {
+    let mut names: Vec<String> = s
+        .doms
+        .iter()
+        .filter(|d| !d.is_active() && d.persistent)
+        .map(|d| d.def.name.clone())
+        .collect();
+    names.sort();
+    names.truncate(max.max(0) as usize);
+    names
+}
+
+/// CPU time of a process in nanoseconds, from /proc.
+fn cpu_time_ns(pid: i32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0;
+    };
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    // Fields after the command: state is [0], utime [11], stime [12]; ticks are 1/100 s.
+    (f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)) * 10_000_000
+}
+
+pub fn get_info(s: &Inner, r: &RemoteNonnullDomain) -> QResult<RemoteDomainGetInfoRet> {
+    let d = s.find(r)?;
+    let (state, _) = d.state();
+    let def = d.run.as_ref().map_or(&d.def, |x| &x.live);
+    Ok(RemoteDomainGetInfoRet {
+        state: state as u8,
+        max_mem: def.memory_kib,
+        memory: if d.is_active() {
+            def.current_memory_kib
+        } else {
+            def.current_memory_kib.min(def.memory_kib)
+        },
+        nr_virt_cpu: def.current_vcpus as u16,
+        cpu_time: d.run.as_ref().map_or(0, |x| cpu_time_ns(x.proc.pid)),
+    })
+}
+
+pub fn get_state(s: &Inner, r: &RemoteNonnullDomain, flags: u32) -> QResult<(i32, i32)> {
+    check_flags(flags, 0, "qemuDomainGetState")?;
+    Ok(s.find(r)?.state())
+}
+
+pub fn set_autostart(drv: &Driver, r: &RemoteNonnullDomain, on: bool) -> QResult<()> {
+    drv.write(|s, _| {
+        let d = s.find_mut(r)?;
+        if !d.persistent {
+            return Err(
+                QemuError::Invalid("cannot set autostart for transient domain".into()).into(),
+            );
+        }
+        if d.autostart != on {
+            drv.set_autostart_file(&d.def.name, on)?;
+            d.autostart = on;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_filters() {
+        let def = DomainDef::parse(include_str!("../testdata/tiny-tcg.xml")).unwrap();
+        let mut d = Dom::new(def, true);
+        d.autostart = true;
+        assert!(matches(&d, 0));
+        assert!(matches(&d, list::INACTIVE | list::PERSISTENT));
+        assert!(!matches(&d, list::ACTIVE));
+        assert!(matches(&d, list::SHUTOFF | list::AUTOSTART));
+        assert!(!matches(&d, list::NO_AUTOSTART));
+        assert!(matches(&d, list::ACTIVE | list::INACTIVE));
+        assert!(!matches(&d, list::TRANSIENT));
+    }
+
+    #[test]
+    fn parse_refuses_other_types() {
+        let xml = include_str!("../testdata/tiny-tcg.xml").replace("type='qemu'", "type='xen'");
+        let e = parse(&xml).unwrap_err();
+        assert!(e.text().contains("virt type 'xen'"), "{}", e.text());
+    }
+}

@@ -1,0 +1,376 @@
+//! The driver state: domains (persistent and transient), their runtime, event listeners,
+//! persistent configuration on disk.
+
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use rvirt_plugin_api::protocol::RemoteNonnullDomain;
+use rvirt_xml::domain::DomainDef;
+
+use crate::caps::HostInfo;
+use crate::config::{write_atomic, Config};
+use crate::error::{QResult, QemuError};
+use crate::events::{Event, Listener};
+use crate::process::Proc;
+use crate::qmp::Qmp;
+use crate::status::Status;
+
+/// `virDomainState`.
+pub mod st {
+    pub const RUNNING: i32 = 1;
+    pub const PAUSED: i32 = 3;
+    pub const SHUTDOWN: i32 = 4;
+    pub const SHUTOFF: i32 = 5;
+}
+
+/// State reasons used here.
+pub mod reason {
+    pub const UNKNOWN: i32 = 0;
+    pub const RUNNING_BOOTED: i32 = 1;
+    pub const RUNNING_UNPAUSED: i32 = 5;
+    pub const PAUSED_USER: i32 = 1;
+    pub const PAUSED_STARTING_UP: i32 = 11;
+    pub const SHUTOFF_SHUTDOWN: i32 = 1;
+    pub const SHUTOFF_DESTROYED: i32 = 2;
+    pub const SHUTOFF_CRASHED: i32 = 3;
+    pub const SHUTOFF_FAILED: i32 = 6;
+}
+
+/// A running QEMU.
+#[derive(Debug)]
+pub struct Run {
+    pub id: i32,
+    /// Distinguishes this run from earlier ones of the same domain in late callbacks.
+    pub generation: u64,
+    pub proc: Proc,
+    pub qmp: Arc<Qmp>,
+    /// Live definition (pty paths filled in).
+    pub live: DomainDef,
+    pub state: i32,
+    pub reason: i32,
+    /// Shut-off reason once the driver has decided the process must go.
+    pub stopping: Option<i32>,
+    /// A reboot asked for by the API: the next guest shutdown becomes a reset.
+    pub fake_reboot: bool,
+}
+
+/// One domain.
+#[derive(Debug)]
+pub struct Dom {
+    pub def: DomainDef,
+    /// A definition saved while running; it replaces `def` when the domain stops.
+    pub next_def: Option<DomainDef>,
+    pub persistent: bool,
+    pub autostart: bool,
+    /// A start is in progress (process spawned, not yet running).
+    pub starting: bool,
+    pub run: Option<Run>,
+    pub shutoff_reason: i32,
+}
+
+impl Dom {
+    pub fn new(def: DomainDef, persistent: bool) -> Dom {
+        Dom {
+            def,
+            next_def: None,
+            persistent,
+            autostart: false,
+            starting: false,
+            run: None,
+            shutoff_reason: 0,
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.run.is_some()
+    }
+
+    pub fn id(&self) -> i32 {
+        self.run.as_ref().map_or(-1, |r| r.id)
+    }
+
+    pub fn state(&self) -> (i32, i32) {
+        match &self.run {
+            Some(r) if r.stopping.is_some() => (st::SHUTDOWN, reason::UNKNOWN),
+            Some(r) => (r.state, r.reason),
+            None => (st::SHUTOFF, self.shutoff_reason),
+        }
+    }
+
+    pub fn reference(&self) -> RemoteNonnullDomain {
+        RemoteNonnullDomain {
+            name: self.def.name.clone(),
+            uuid: self.def.uuid.0,
+            id: self.id(),
+        }
+    }
+
+    /// The definition `virDomainGetXMLDesc` shows.
+    pub fn xml(&self, inactive: bool) -> String {
+        match (&self.run, inactive) {
+            (Some(r), false) => r.live.to_xml(Some(r.id)),
+            _ => self.next_def.as_ref().unwrap_or(&self.def).to_xml(None),
+        }
+    }
+}
+
+/// Everything behind the driver lock.
+#[derive(Debug, Default)]
+pub struct Inner {
+    pub doms: Vec<Dom>,
+    pub next_id: i32,
+    pub next_generation: u64,
+    pub listeners: Vec<Listener>,
+}
+
+impl Inner {
+    pub fn find(&self, r: &RemoteNonnullDomain) -> QResult<&Dom> {
+        self.doms
+            .iter()
+            .find(|d| d.def.uuid.0 == r.uuid)
+            .ok_or_else(|| no_domain(r))
+    }
+
+    pub fn find_mut(&mut self, r: &RemoteNonnullDomain) -> QResult<&mut Dom> {
+        self.doms
+            .iter_mut()
+            .find(|d| d.def.uuid.0 == r.uuid)
+            .ok_or_else(|| no_domain(r))
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<&Dom> {
+        self.doms.iter().find(|d| d.def.name == name)
+    }
+
+    pub fn running_mut(&mut self, r: &RemoteNonnullDomain) -> QResult<(&mut Dom, bool)> {
+        let d = self.find_mut(r)?;
+        if d.run.is_none() {
+            return Err(QemuError::NotRunning.into());
+        }
+        let stopping = d.run.as_ref().is_some_and(|r| r.stopping.is_some());
+        Ok((d, stopping))
+    }
+}
+
+fn no_domain(r: &RemoteNonnullDomain) -> rvirt_plugin_api::protocol::RemoteError {
+    let uuid = rvirt_xml::Uuid(r.uuid).to_string();
+    QemuError::NoDomainUuid(format!("{uuid}' ({}", r.name)).into()
+}
+
+/// The driver.
+#[derive(Debug)]
+pub struct Driver {
+    pub cfg: Config,
+    pub privileged: bool,
+    inner: Mutex<Inner>,
+    changed: Condvar,
+    pub host: HostInfo,
+}
+
+impl Driver {
+    pub fn new(cfg: Config, privileged: bool) -> Driver {
+        let host = HostInfo::probe(&cfg.emulator);
+        let inner = Inner {
+            next_id: 1,
+            next_generation: 1,
+            ..Inner::default()
+        };
+        Driver {
+            cfg,
+            privileged,
+            inner: Mutex::new(inner),
+            changed: Condvar::new(),
+            host,
+        }
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` under the lock, then sends the events it queued (outside the lock) and
+    /// wakes anyone waiting for a state change.
+    pub fn write<R>(
+        &self,
+        f: impl FnOnce(&mut Inner, &mut Vec<Event>) -> QResult<R>,
+    ) -> QResult<R> {
+        let mut events = Vec::new();
+        let (r, listeners) = {
+            let mut g = self.lock();
+            let r = f(&mut g, &mut events);
+            (r, g.listeners.clone())
+        };
+        self.changed.notify_all();
+        for e in &events {
+            e.send(&listeners);
+        }
+        r
+    }
+
+    pub fn read<R>(&self, f: impl FnOnce(&Inner) -> QResult<R>) -> QResult<R> {
+        f(&self.lock())
+    }
+
+    /// Waits until `done` holds or `timeout` passes.
+    pub fn wait_until(&self, timeout: Duration, done: impl Fn(&Inner) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut g = self.lock();
+        while !done(&g) {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            g = self
+                .changed
+                .wait_timeout(g, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        true
+    }
+
+    pub fn add_listener(&self, l: Listener) {
+        self.lock().listeners.push(l);
+    }
+
+    pub fn remove_listener(&self, l: Listener) {
+        self.lock().listeners.retain(|x| *x != l);
+    }
+
+    /// Writes the persistent definition atomically.
+    pub fn save_config(&self, def: &DomainDef) -> QResult<()> {
+        let path = self.cfg.config_file(&def.name);
+        write_atomic(&path, def.to_xml(None).as_bytes()).map_err(|e| {
+            QemuError::sys(
+                format!("cannot write domain configuration {}", path.display()),
+                e,
+            )
+            .into()
+        })
+    }
+
+    pub fn delete_config(&self, name: &str) {
+        let _ = std::fs::remove_file(self.cfg.config_file(name));
+        let _ = std::fs::remove_file(self.cfg.autostart_file(name));
+    }
+
+    pub fn set_autostart_file(&self, name: &str, on: bool) -> QResult<()> {
+        let link = self.cfg.autostart_file(name);
+        if !on {
+            return match std::fs::remove_file(&link) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(QemuError::sys(
+                    format!("cannot remove autostart link {}", link.display()),
+                    e,
+                )
+                .into()),
+            };
+        }
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(self.cfg.config_file(name), &link).map_err(|e| {
+            QemuError::sys(
+                format!("cannot create autostart link {}", link.display()),
+                e,
+            )
+            .into()
+        })
+    }
+
+    pub fn save_status(&self, d: &Dom) {
+        let Some(r) = &d.run else { return };
+        let s = Status {
+            state: r.state,
+            reason: r.reason,
+            pid: r.proc.pid,
+            id: r.id,
+            monitor: self.cfg.monitor_path(&d.def.name),
+            live: r.live.clone(),
+        };
+        let path = self.cfg.status_file(&d.def.name);
+        if let Err(e) = write_atomic(&path, s.to_xml().as_bytes()) {
+            tracing::warn!("cannot write status file {}: {e}", path.display());
+        }
+    }
+
+    pub fn remove_runtime_files(&self, name: &str) {
+        for p in [
+            self.cfg.status_file(name),
+            self.cfg.monitor_path(name),
+            self.cfg.pid_file(name),
+        ] {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+
+    /// Loads every persistent definition from the state directory.
+    pub fn load_configs(&self) {
+        let Ok(rd) = std::fs::read_dir(&self.cfg.state_dir) else {
+            return;
+        };
+        let mut g = self.lock();
+        for entry in rd.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "xml") || !path.is_file() {
+                continue;
+            }
+            match load_def(&path) {
+                Ok(def) if g.by_name(&def.name).is_none() => {
+                    let mut d = Dom::new(def, true);
+                    d.autostart = self.cfg.autostart_file(&d.def.name).exists();
+                    g.doms.push(d);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("ignoring domain configuration {}: {e}", path.display()),
+            }
+        }
+        g.doms.sort_by(|a, b| a.def.name.cmp(&b.def.name));
+    }
+}
+
+fn load_def(path: &Path) -> Result<DomainDef, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let def = DomainDef::parse(&text).map_err(|e| e.to_string())?;
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    if def.name != stem {
+        return Err(format!(
+            "file name does not match the domain name '{}'",
+            def.name
+        ));
+    }
+    Ok(def)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn test_driver(tag: &str) -> (Driver, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("rvirt-qemu-drv-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let cfg = Config::parse("", dir.to_str().unwrap()).unwrap();
+        cfg.create_dirs().unwrap();
+        (Driver::new(cfg, true), dir)
+    }
+
+    #[test]
+    fn configs_persist_and_reload() {
+        let (drv, dir) = test_driver("persist");
+        let def = DomainDef::parse(include_str!("../testdata/tiny-tcg.xml")).unwrap();
+        drv.save_config(&def).unwrap();
+        drv.set_autostart_file(&def.name, true).unwrap();
+        std::fs::write(dir.join("broken.xml"), "<domain").unwrap();
+        let again = Driver::new(drv.cfg.clone(), true);
+        again.load_configs();
+        let g = again.lock();
+        assert_eq!(g.doms.len(), 1);
+        assert!(g.doms[0].autostart && g.doms[0].persistent);
+        assert_eq!(g.doms[0].def, def);
+        assert_eq!(g.doms[0].state(), (st::SHUTOFF, 0));
+        drop(g);
+        drv.delete_config(&def.name);
+        assert!(!drv.cfg.config_file(&def.name).exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

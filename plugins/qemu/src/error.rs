@@ -1,0 +1,115 @@
+//! Errors of the qemu driver, each carrying libvirt's error code, domain and text.
+
+use rvirt_plugin_api::protocol::RemoteError;
+use rvirt_plugin_api::sdk::{code, domain};
+
+/// `VIR_ERR_CONFIG_UNSUPPORTED`.
+const CONFIG_UNSUPPORTED: i32 = 67;
+
+/// Everything a qemu-driver call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum QemuError {
+    #[error("Domain not found: no domain with matching name '{0}'")]
+    NoDomainName(String),
+    #[error("Domain not found: no domain with matching uuid '{0}'")]
+    NoDomainUuid(String),
+    #[error("Domain not found: no domain with matching id {0}")]
+    NoDomainId(i32),
+    #[error("Requested operation is not valid: {0}")]
+    Invalid(String),
+    #[error("Requested operation is not valid: domain is not running")]
+    NotRunning,
+    #[error("internal error: {0}")]
+    Internal(String),
+    #[error("invalid argument: {0}")]
+    InvalidArg(String),
+    #[error("unsupported flags ({flags:#x}) in function {func}")]
+    Flags { flags: u32, func: &'static str },
+    #[error("operation failed: {0}")]
+    Failed(String),
+    #[error("unsupported configuration: {0}")]
+    Unsupported(String),
+    #[error("XML error: {0}")]
+    Xml(#[from] rvirt_xml::XmlError),
+    #[error("{0}")]
+    System(String),
+    #[error("internal error: unable to execute QEMU command '{cmd}': {desc}")]
+    Monitor { cmd: String, desc: String },
+    #[error("operation failed: domain '{0}' already exists with uuid {1}")]
+    Exists(String, String),
+    #[error("invalid argument: unsupported configuration: {0}")]
+    Config(String),
+}
+
+impl QemuError {
+    fn code(&self) -> i32 {
+        match self {
+            QemuError::NoDomainName(_) | QemuError::NoDomainUuid(_) | QemuError::NoDomainId(_) => {
+                code::NO_DOMAIN
+            }
+            QemuError::Invalid(_) | QemuError::NotRunning => code::OPERATION_INVALID,
+            QemuError::Internal(_) | QemuError::Monitor { .. } => code::INTERNAL_ERROR,
+            QemuError::InvalidArg(_) | QemuError::Flags { .. } | QemuError::Config(_) => {
+                code::INVALID_ARG
+            }
+            QemuError::Failed(_) | QemuError::Exists(..) => code::OPERATION_FAILED,
+            QemuError::Unsupported(_) => CONFIG_UNSUPPORTED,
+            QemuError::Xml(_) => code::XML_ERROR,
+            QemuError::System(_) => code::SYSTEM_ERROR,
+        }
+    }
+
+    fn domain(&self) -> i32 {
+        match self {
+            QemuError::Xml(_) | QemuError::Exists(..) => domain::DOMAIN,
+            QemuError::System(_) => domain::SYSTEM,
+            _ => domain::QEMU,
+        }
+    }
+
+    /// A system error with the OS reason appended, like libvirt's `virReportSystemError`.
+    pub fn sys(what: impl std::fmt::Display, e: impl std::fmt::Display) -> QemuError {
+        QemuError::System(format!("{what}: {e}"))
+    }
+}
+
+impl From<QemuError> for RemoteError {
+    fn from(e: QemuError) -> RemoteError {
+        let text = e.to_string();
+        let mut r = RemoteError::new(e.code(), e.domain(), text.clone());
+        r.str1 = Some(text);
+        r
+    }
+}
+
+/// Result of every driver operation.
+pub type QResult<T> = Result<T, RemoteError>;
+
+/// Refuses any flag outside `allowed`, like libvirt's flag check.
+pub fn check_flags(flags: u32, allowed: u32, func: &'static str) -> QResult<()> {
+    let extra = flags & !allowed;
+    if extra != 0 {
+        return Err(QemuError::Flags { flags: extra, func }.into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_texts() {
+        let e: RemoteError = QemuError::NotRunning.into();
+        assert_eq!((e.code, e.domain), (code::OPERATION_INVALID, domain::QEMU));
+        assert_eq!(
+            e.text(),
+            "Requested operation is not valid: domain is not running"
+        );
+        let e = check_flags(3, 1, "qemuDomainDestroyFlags").unwrap_err();
+        assert_eq!(
+            e.text(),
+            "unsupported flags (0x2) in function qemuDomainDestroyFlags"
+        );
+    }
+}

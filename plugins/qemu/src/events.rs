@@ -1,0 +1,90 @@
+//! Domain events, sent to every open connection of the driver.
+
+use rvirt_plugin_api::host::emit_event;
+use rvirt_plugin_api::protocol::{
+    remote_proc, RemoteDomainEventCallbackLifecycleMsg, RemoteDomainEventCallbackRebootMsg,
+    RemoteDomainEventLifecycleMsg, RemoteDomainEventRebootMsg, RemoteNonnullDomain,
+    REMOTE_PROGRAM_NUMBER,
+};
+
+/// An open connection that receives events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listener {
+    pub driver: u32,
+    pub handle: u64,
+}
+
+/// `virDomainEventType` and the details used here.
+pub mod ev {
+    pub const DEFINED: i32 = 0;
+    pub const UNDEFINED: i32 = 1;
+    pub const STARTED: i32 = 2;
+    pub const SUSPENDED: i32 = 3;
+    pub const RESUMED: i32 = 4;
+    pub const STOPPED: i32 = 5;
+    pub const SHUTDOWN: i32 = 6;
+
+    pub const DEFINED_ADDED: i32 = 0;
+    pub const DEFINED_UPDATED: i32 = 1;
+    pub const UNDEFINED_REMOVED: i32 = 0;
+    pub const STARTED_BOOTED: i32 = 0;
+    pub const SUSPENDED_PAUSED: i32 = 0;
+    pub const RESUMED_UNPAUSED: i32 = 0;
+    pub const STOPPED_SHUTDOWN: i32 = 0;
+    pub const STOPPED_DESTROYED: i32 = 1;
+    pub const STOPPED_CRASHED: i32 = 2;
+    pub const STOPPED_FAILED: i32 = 5;
+    pub const SHUTDOWN_GUEST: i32 = 1;
+    pub const SHUTDOWN_HOST: i32 = 2;
+}
+
+/// One event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Lifecycle(RemoteNonnullDomain, i32, i32),
+    Reboot(RemoteNonnullDomain),
+}
+
+impl Event {
+    pub fn send(&self, listeners: &[Listener]) {
+        for l in listeners {
+            self.send_one(l);
+        }
+    }
+
+    fn send_one(&self, l: &Listener) {
+        let p = REMOTE_PROGRAM_NUMBER;
+        match self {
+            Event::Lifecycle(d, event, detail) => {
+                let msg = RemoteDomainEventCallbackLifecycleMsg {
+                    callback_id: 0,
+                    msg: RemoteDomainEventLifecycleMsg {
+                        dom: d.clone(),
+                        event: *event,
+                        detail: *detail,
+                    },
+                };
+                emit_event(
+                    l.driver,
+                    l.handle,
+                    p,
+                    remote_proc::DOMAIN_EVENT_CALLBACK_LIFECYCLE,
+                    &msg,
+                );
+            }
+            Event::Reboot(d) => {
+                let msg = RemoteDomainEventCallbackRebootMsg {
+                    callback_id: 0,
+                    msg: RemoteDomainEventRebootMsg { dom: d.clone() },
+                };
+                emit_event(
+                    l.driver,
+                    l.handle,
+                    p,
+                    remote_proc::DOMAIN_EVENT_CALLBACK_REBOOT,
+                    &msg,
+                );
+            }
+        }
+    }
+}

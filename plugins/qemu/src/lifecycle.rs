@@ -1,0 +1,489 @@
+//! Starting and stopping QEMU, QMP events, process exit, reconnect after a daemon restart.
+//!
+//! Locking rule: the driver lock is never held while talking to QEMU; a QMP call clones the
+//! client out of the state first. The QMP reader thread never issues commands itself.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use rvirt_plugin_api::protocol::{RemoteError, RemoteNonnullDomain};
+use rvirt_xml::domain::{ChrKind, Device, DomainDef};
+use serde_json::Value;
+
+use crate::argv::{self, Runtime};
+use crate::devices::chardev_id;
+use crate::driver::{reason, st, Driver, Run};
+use crate::error::{QResult, QemuError};
+use crate::events::{ev, Event};
+use crate::process::{pid_alive, Proc};
+use crate::qmp::{Notice, Qmp, QmpError};
+use crate::status::Status;
+
+const QMP_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+const DESTROY_GRACE: Duration = Duration::from_secs(3);
+
+pub fn monitor_error(e: QmpError) -> RemoteError {
+    match e {
+        QmpError::Command { cmd, desc, .. } => QemuError::Monitor { cmd, desc }.into(),
+        QmpError::Closed => QemuError::Invalid("domain is not running".into()).into(),
+        other => QemuError::Failed(other.to_string()).into(),
+    }
+}
+
+/// The QMP client of a running domain (cloned out of the lock).
+pub fn qmp_of(drv: &Driver, r: &RemoteNonnullDomain) -> QResult<Arc<Qmp>> {
+    drv.read(|s| {
+        let d = s.find(r)?;
+        let run = d.run.as_ref().ok_or(QemuError::NotRunning)?;
+        Ok(run.qmp.clone())
+    })
+}
+
+/// Fills in what a definition gets at start: canonical machine type.
+fn prepare_def(drv: &Driver, def: &DomainDef) -> DomainDef {
+    let mut live = def.clone();
+    let machine = live.machine.clone().unwrap_or_else(|| "pc".into());
+    live.machine = Some(drv.host.canonical_machine(&machine));
+    live
+}
+
+fn free_vnc_port() -> u16 {
+    (5900..6900)
+        .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .unwrap_or(5900)
+}
+
+fn runtime_for(drv: &Driver, def: &DomainDef) -> Runtime {
+    let autoport = def
+        .devices
+        .iter()
+        .any(|d| matches!(d, Device::Graphics(g) if g.autoport));
+    Runtime {
+        monitor: drv.cfg.monitor_path(&def.name),
+        pidfile: drv.cfg.pid_file(&def.name),
+        run_dir: drv.cfg.run_dir.clone(),
+        vnc_port: autoport.then(free_vnc_port),
+    }
+}
+
+/// Records the VNC port chosen for `autoport` in the live definition.
+fn set_vnc_port(live: &mut DomainDef, port: Option<u16>) {
+    for d in &mut live.devices {
+        if let (Device::Graphics(g), Some(p)) = (d, port) {
+            if g.autoport {
+                g.port = p as i32;
+            }
+        }
+    }
+}
+
+/// Fills pty paths from `query-chardev` into the live definition.
+fn fill_ptys(qmp: &Qmp, live: &mut DomainDef) -> Result<(), QmpError> {
+    let list = qmp.execute("query-chardev", None)?;
+    let ptys: Vec<(String, String)> = list
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| {
+                    let label = c.get("label")?.as_str()?;
+                    let path = c.get("filename")?.as_str()?.strip_prefix("pty:")?;
+                    Some((label.to_string(), path.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut counters = [0usize; 4];
+    let mut serial_paths: Vec<(u32, String)> = Vec::new();
+    for d in &mut live.devices {
+        let Device::Chr(c) = d else { continue };
+        let n = counters[c.kind as usize];
+        counters[c.kind as usize] += 1;
+        if c.source_type != "pty" {
+            continue;
+        }
+        let id = chardev_id(c, n);
+        if let Some((_, p)) = ptys.iter().find(|(l, _)| *l == id) {
+            c.source_path = Some(p.clone());
+            if c.kind == ChrKind::Serial {
+                serial_paths.push((c.target_port.unwrap_or(n as u32), p.clone()));
+            }
+        }
+    }
+    // A serial console shares its serial port's pty.
+    for d in &mut live.devices {
+        if let Device::Chr(c) = d {
+            if c.kind == ChrKind::Console && c.source_path.is_none() {
+                let port = c.target_port.unwrap_or(0);
+                c.source_path = serial_paths
+                    .iter()
+                    .find(|(p, _)| *p == port)
+                    .map(|(_, s)| s.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Starts the domain with `uuid`; `paused` leaves the CPUs stopped.
+pub fn start(drv: &Arc<Driver>, uuid: [u8; 16], paused: bool) -> QResult<RemoteNonnullDomain> {
+    let (def, id, generation) = drv.write(|s, _| {
+        let d = s
+            .doms
+            .iter_mut()
+            .find(|d| d.def.uuid.0 == uuid)
+            .ok_or(QemuError::Invalid("domain vanished".into()))?;
+        if d.run.is_some() || d.starting {
+            return Err(QemuError::Invalid("domain is already running".into()).into());
+        }
+        d.starting = true;
+        let def = d.def.clone();
+        let id = s.next_id;
+        s.next_id += 1;
+        let generation = s.next_generation;
+        s.next_generation += 1;
+        Ok((def, id, generation))
+    })?;
+    let r = launch(drv, &def, id, generation, paused);
+    drv.write(|s, events| {
+        let Some(i) = s.doms.iter().position(|d| d.def.uuid.0 == uuid) else {
+            return Err(QemuError::Invalid("domain vanished".into()).into());
+        };
+        let d = &mut s.doms[i];
+        d.starting = false;
+        let r = r.and_then(|run| {
+            if run.proc.has_exited() {
+                run.qmp.close();
+                return Err(QemuError::Failed("QEMU exited during startup".into()).into());
+            }
+            Ok(run)
+        });
+        match r {
+            Ok(run) => {
+                d.run = Some(run);
+                d.shutoff_reason = 0;
+                drv.save_status(d);
+                events.push(Event::Lifecycle(
+                    d.reference(),
+                    ev::STARTED,
+                    ev::STARTED_BOOTED,
+                ));
+                if paused {
+                    events.push(Event::Lifecycle(
+                        d.reference(),
+                        ev::SUSPENDED,
+                        ev::SUSPENDED_PAUSED,
+                    ));
+                }
+                Ok(d.reference())
+            }
+            Err(e) => {
+                if !d.persistent {
+                    s.doms.remove(i);
+                }
+                Err(e)
+            }
+        }
+    })
+}
+
+/// Spawns QEMU, connects the monitor, reads pty paths and (unless `paused`) starts the CPUs.
+fn launch(
+    drv: &Arc<Driver>,
+    def: &DomainDef,
+    id: i32,
+    generation: u64,
+    paused: bool,
+) -> QResult<Run> {
+    let mut live = prepare_def(drv, def);
+    let rt = runtime_for(drv, &live);
+    set_vnc_port(&mut live, rt.vnc_port);
+    let args = argv::build(&live, &rt).map_err(|e| QemuError::Unsupported(e.to_string()))?;
+    let emulator = argv::emulator(&live, &drv.cfg.emulator).to_string();
+    drv.remove_runtime_files(&def.name);
+    let log = drv.cfg.log_file(&def.name);
+    append_log(&log, &emulator, &args);
+    let uuid = def.uuid.0;
+    let weak = Arc::downgrade(drv);
+    let proc = Proc::spawn(
+        &emulator,
+        &args,
+        &log,
+        Box::new(move || on_exit(&weak, uuid, generation)),
+    )
+    .map_err(|e| QemuError::Failed(e.to_string()))?;
+    let fail = |e: String| -> RemoteError {
+        proc.terminate(Duration::from_secs(1), false);
+        let tail = log_tail(&log);
+        QemuError::Failed(format!("QEMU failed to start: {e}{tail}")).into()
+    };
+    let weak = Arc::downgrade(drv);
+    let handler = Box::new(move |n: Notice| on_notice(&weak, uuid, generation, n));
+    let pid = proc.pid;
+    let qmp = Qmp::connect(
+        &rt.monitor,
+        QMP_CONNECT_TIMEOUT,
+        &|| pid_alive(pid),
+        handler,
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    fill_ptys(&qmp, &mut live).map_err(|e| fail(e.to_string()))?;
+    if !paused {
+        qmp.execute("cont", None).map_err(|e| fail(e.to_string()))?;
+    }
+    let (state, why) = if paused {
+        (st::PAUSED, reason::PAUSED_USER)
+    } else {
+        (st::RUNNING, reason::RUNNING_BOOTED)
+    };
+    Ok(Run {
+        id,
+        generation,
+        proc,
+        qmp,
+        live,
+        state,
+        reason: why,
+        stopping: None,
+        fake_reboot: false,
+    })
+}
+
+fn append_log(log: &std::path::Path, emulator: &str, args: &[String]) {
+    use std::io::Write;
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
+        let _ = writeln!(f, "{}", argv::to_native(emulator, args));
+    }
+}
+
+/// The last lines of the log, for start errors.
+fn log_tail(log: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().rev().take(3).collect();
+    let tail: Vec<&str> = lines
+        .into_iter()
+        .rev()
+        .filter(|l| !l.contains(" -name "))
+        .collect();
+    if tail.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", tail.join(" | "))
+    }
+}
+
+/// Asks the process to go and waits until the driver has recorded the stop.
+pub fn stop(drv: &Driver, r: &RemoteNonnullDomain, why: i32, graceful: bool) -> QResult<()> {
+    let (proc, generation) = drv.write(|s, _| {
+        let d = s.find_mut(r)?;
+        let run = d.run.as_mut().ok_or(QemuError::NotRunning)?;
+        if run.stopping.is_none() || why == reason::SHUTOFF_DESTROYED {
+            run.stopping = Some(why);
+        }
+        Ok((run.proc.clone(), run.generation))
+    })?;
+    if !proc.terminate(DESTROY_GRACE, graceful) {
+        return Err(QemuError::Failed(
+            "failed to terminate process: still running after SIGTERM".into(),
+        )
+        .into());
+    }
+    let gone = |s: &crate::driver::Inner| {
+        !s.doms
+            .iter()
+            .any(|d| d.run.as_ref().is_some_and(|x| x.generation == generation))
+    };
+    if !drv.wait_until(Duration::from_secs(10), gone) {
+        return Err(QemuError::Internal(
+            "the QEMU process exited but its state was not cleaned up".into(),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The process of run `generation` is gone: record the stop, send events, clean up.
+fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
+    let Some(drv) = weak.upgrade() else { return };
+    let _ = drv.write(|s, events| {
+        let Some(i) = s.doms.iter().position(|d| d.def.uuid.0 == uuid) else {
+            return Ok(());
+        };
+        let d = &mut s.doms[i];
+        if d.run.as_ref().is_none_or(|r| r.generation != generation) {
+            return Ok(());
+        }
+        let run = d.run.take().expect("checked above");
+        run.qmp.close();
+        let why = run.stopping.unwrap_or(reason::SHUTOFF_CRASHED);
+        let detail = match why {
+            reason::SHUTOFF_SHUTDOWN => ev::STOPPED_SHUTDOWN,
+            reason::SHUTOFF_DESTROYED => ev::STOPPED_DESTROYED,
+            reason::SHUTOFF_FAILED => ev::STOPPED_FAILED,
+            _ => ev::STOPPED_CRASHED,
+        };
+        d.shutoff_reason = why;
+        events.push(Event::Lifecycle(d.reference(), ev::STOPPED, detail));
+        drv.remove_runtime_files(&d.def.name);
+        if let Some(next) = d.next_def.take() {
+            d.def = next;
+        }
+        if !d.persistent {
+            s.doms.remove(i);
+        }
+        Ok(())
+    });
+}
+
+/// A QMP event (or the monitor closing) for run `generation`.
+fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
+    let Some(drv) = weak.upgrade() else { return };
+    let Notice::Event { name, data } = n else {
+        return;
+    };
+    let mut follow_up: Option<(Arc<Qmp>, Proc, bool)> = None;
+    let _ = drv.write(|s, events| {
+        let Some(d) = s.doms.iter_mut().find(|d| d.def.uuid.0 == uuid) else {
+            return Ok(());
+        };
+        let dref = d.reference();
+        let Some(run) = d.run.as_mut().filter(|r| r.generation == generation) else {
+            return Ok(());
+        };
+        match name.as_str() {
+            // A destroy in progress (QEMU reports SIGTERM as a host shutdown).
+            "SHUTDOWN" if run.stopping.is_some() => return Ok(()),
+            "SHUTDOWN" if run.fake_reboot => {
+                run.fake_reboot = false;
+                follow_up = Some((run.qmp.clone(), run.proc.clone(), true));
+            }
+            "SHUTDOWN" => {
+                run.stopping.get_or_insert(reason::SHUTOFF_SHUTDOWN);
+                let guest = data.get("guest").and_then(Value::as_bool).unwrap_or(false);
+                let detail = if guest {
+                    ev::SHUTDOWN_GUEST
+                } else {
+                    ev::SHUTDOWN_HOST
+                };
+                events.push(Event::Lifecycle(dref, ev::SHUTDOWN, detail));
+                follow_up = Some((run.qmp.clone(), run.proc.clone(), false));
+            }
+            "STOP" if run.state == st::RUNNING && run.stopping.is_none() => {
+                run.state = st::PAUSED;
+                run.reason = reason::UNKNOWN;
+                events.push(Event::Lifecycle(dref, ev::SUSPENDED, ev::SUSPENDED_PAUSED));
+            }
+            "RESUME" if run.state == st::PAUSED && run.stopping.is_none() => {
+                run.state = st::RUNNING;
+                run.reason = reason::RUNNING_UNPAUSED;
+                events.push(Event::Lifecycle(dref, ev::RESUMED, ev::RESUMED_UNPAUSED));
+            }
+            "RESET" => events.push(Event::Reboot(dref)),
+            _ => return Ok(()),
+        }
+        drv.save_status(d);
+        Ok(())
+    });
+    // Monitor commands and waiting must not run on the reader thread.
+    if let Some((qmp, proc, reboot)) = follow_up {
+        std::thread::spawn(move || {
+            if reboot {
+                let _ = qmp.execute("system_reset", None);
+                let _ = qmp.execute("cont", None);
+            } else {
+                proc.terminate(DESTROY_GRACE, false);
+            }
+        });
+    }
+}
+
+/// After a daemon restart: adopts every running QEMU whose status file names a live pid
+/// with an answering monitor; removes stale status files.
+pub fn reconnect(drv: &Arc<Driver>) {
+    let Ok(rd) = std::fs::read_dir(&drv.cfg.run_dir) else {
+        return;
+    };
+    for entry in rd.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "xml") {
+            continue;
+        }
+        match Status::load(&path) {
+            Ok(status) => {
+                if let Err(e) = adopt(drv, status) {
+                    tracing::warn!("cannot reconnect to domain from {}: {e}", path.display());
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+            Err(e) => {
+                tracing::warn!("ignoring status file {}: {e}", path.display());
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+}
+
+fn adopt(drv: &Arc<Driver>, status: Status) -> Result<(), String> {
+    if !pid_alive(status.pid) {
+        return Err(format!("process {} is gone", status.pid));
+    }
+    let uuid = status.live.uuid.0;
+    let generation = drv.write(|s, _| {
+        let g = s.next_generation;
+        s.next_generation += 1;
+        s.next_id = s.next_id.max(status.id + 1);
+        Ok(g)
+    });
+    let generation = generation.map_err(|e| e.to_string())?;
+    let weak = Arc::downgrade(drv);
+    let handler = Box::new(move |n: Notice| on_notice(&weak, uuid, generation, n));
+    let pid = status.pid;
+    let qmp = Qmp::connect(
+        &status.monitor,
+        Duration::from_secs(5),
+        &|| pid_alive(pid),
+        handler,
+    )
+    .map_err(|e| e.to_string())?;
+    // Trust QEMU over the file for paused/running.
+    let running = qmp
+        .execute("query-status", None)
+        .map(|v| v.get("running").and_then(Value::as_bool).unwrap_or(true))
+        .map_err(|e| e.to_string())?;
+    let (state, why) = match (running, status.state) {
+        (true, st::RUNNING) => (st::RUNNING, status.reason),
+        (true, _) => (st::RUNNING, reason::RUNNING_UNPAUSED),
+        (false, st::PAUSED) => (st::PAUSED, status.reason),
+        (false, _) => (st::PAUSED, reason::UNKNOWN),
+    };
+    let weak = Arc::downgrade(drv);
+    let proc = Proc::adopt(pid, Box::new(move || on_exit(&weak, uuid, generation)));
+    let run = Run {
+        id: status.id,
+        generation,
+        proc,
+        qmp,
+        live: status.live.clone(),
+        state,
+        reason: why,
+        stopping: None,
+        fake_reboot: false,
+    };
+    drv.write(|s, _| {
+        let i = match s.doms.iter().position(|d| d.def.uuid.0 == uuid) {
+            Some(i) => i,
+            None => {
+                s.doms
+                    .push(crate::driver::Dom::new(status.live.clone(), false));
+                s.doms.len() - 1
+            }
+        };
+        s.doms[i].run = Some(run);
+        drv.save_status(&s.doms[i]);
+        Ok(())
+    })
+    .map_err(|e| e.to_string())
+}
