@@ -130,11 +130,9 @@ fn check(f: &Fixture, actual: &str, code: i32) -> Result<(), String> {
 /// They are reported, not failed; remove an entry once its cause is fixed.
 const KNOWN_GAPS: &[(&str, &str)] = &[];
 
-#[test]
-fn virsh_testdriver_fixtures() {
-    if !have_bins() {
-        return;
-    }
+/// Runs every recorded virsh-testdriver fixture through rvirsh on `uri`; returns how many
+/// were checked and the differences (known gaps reported, not returned).
+fn run_fixtures(uri: &str) -> (usize, Vec<String>) {
     let dir = compat_dir().join("virsh-testdriver");
     let mut entries: Vec<_> = std::fs::read_dir(&dir)
         .expect("fixtures")
@@ -150,7 +148,7 @@ fn virsh_testdriver_fixtures() {
         let Some(f) = parse_fixture(&name, &text) else {
             continue;
         };
-        let (out, code) = run("test:///default", &f.args, &dir);
+        let (out, code) = run(uri, &f.args, &dir);
         checked += 1;
         match (
             check(&f, &out, code),
@@ -162,13 +160,46 @@ fn virsh_testdriver_fixtures() {
             (Ok(()), None) => {}
         }
     }
+    (checked, failures)
+}
+
+fn assert_fixtures(uri: &str) {
+    let (checked, failures) = run_fixtures(uri);
     assert!(checked >= 25, "only {checked} fixtures found");
     assert!(
         failures.is_empty(),
-        "{} of {checked} fixtures differ:\n\n{}",
+        "{} of {checked} fixtures differ on {uri}:\n\n{}",
         failures.len(),
         failures.join("\n\n")
     );
+}
+
+#[test]
+fn virsh_testdriver_fixtures() {
+    if !have_bins() {
+        return;
+    }
+    assert_fixtures("test:///default");
+}
+
+#[test]
+fn virsh_testdriver_fixtures_via_rvirtd() {
+    if !have_bins() {
+        return;
+    }
+    let d = Daemon::start("");
+    assert_fixtures(&d.uri("test:///default"));
+}
+
+#[test]
+fn virsh_testdriver_fixtures_against_real_libvirtd() {
+    if !have_bins() {
+        return;
+    }
+    let Some(l) = rvirt_tests::Libvirtd::start() else {
+        return;
+    };
+    assert_fixtures(&l.uri("test", "default"));
 }
 
 fn wire_fixture(session: &str) -> Fixture {

@@ -235,8 +235,15 @@ fn sysinfo(ctl: &mut Ctl, _: &Args) -> Result<(), CmdError> {
     Ok(())
 }
 
+/// The canonical URI as the driver side knows it (virsh asks the server too, so a
+/// `test+unix:///default?socket=...` connection prints `test:///default`).
 fn uri(ctl: &mut Ctl, _: &Args) -> Result<(), CmdError> {
-    println!("{}", ctl.conn()?.uri());
+    let uri = ctl
+        .conn()?
+        .connect_get_uri()
+        .ctx(|| "failed to get URI".into())?
+        .uri;
+    println!("{uri}");
     Ok(())
 }
 
