@@ -20,6 +20,7 @@ interactive shell with line editing, history and tab completion.
 Options:
   -c, --connect=URI   hypervisor connection URI
   -r, --readonly      open a read-only connection
+  -q, --quiet         quiet mode: no blank line after each command
   -h, --help          print this help and exit
   -v, --version       print the version and exit
 
@@ -40,6 +41,7 @@ Run 'rvirsh help' for the list of commands, 'rvirsh help COMMAND' for one comman
 struct Cli {
     uri: Option<String>,
     read_only: bool,
+    quiet: bool,
     help: bool,
     version: bool,
     command: Vec<String>,
@@ -56,6 +58,7 @@ fn parse_cli(args: &[String]) -> anyhow::Result<Cli> {
             s if s.starts_with("--connect=") => cli.uri = Some(s["--connect=".len()..].to_string()),
             s if s.starts_with("-c") && s.len() > 2 => cli.uri = Some(s[2..].to_string()),
             "-r" | "--readonly" => cli.read_only = true,
+            "-q" | "--quiet" => cli.quiet = true,
             "-h" | "--help" => cli.help = true,
             "-v" | "--version" | "-V" => cli.version = true,
             "--" => {
@@ -102,6 +105,7 @@ fn real_main() -> anyhow::Result<bool> {
     }
     let uri = default_uri(cli.uri.as_deref(), |k| std::env::var(k).ok());
     let mut ctl = ctl::Ctl::new(uri, cli.read_only);
+    run::set_quiet(cli.quiet);
     let ok = if cli.command.is_empty() {
         shell::run(&mut ctl)
     } else if cli.command.len() == 1

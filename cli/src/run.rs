@@ -4,6 +4,13 @@ use crate::cmds;
 use crate::ctl::{CmdError, Ctl};
 use crate::opts::{parse, ParseError};
 
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// With `-q`, virsh drops the blank line it prints after every command it ran.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Prints an error the way virsh does: `error: …` lines on stderr.
 pub fn report(e: &CmdError) {
     for l in e.lines() {
@@ -34,13 +41,15 @@ pub fn run_words(ctl: &mut Ctl, words: &[String]) -> bool {
         }
     }
     let r = (cmd.run)(ctl, &args);
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
-    match r {
-        Ok(()) => true,
-        Err(e) => {
-            report(&e);
-            false
-        }
+    if let Err(e) = &r {
+        report(e);
     }
+    use std::io::Write;
+    if !ctl.interactive && !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        // virsh ends every command it ran (even a failed one, after its error lines) with a
+        // blank line in command mode.
+        println!();
+    }
+    let _ = std::io::stdout().flush();
+    r.is_ok()
 }

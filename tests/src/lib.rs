@@ -200,7 +200,8 @@ impl Libvirtd {
         ) {
             return None;
         }
-        let turn = std::fs::File::create(std::env::temp_dir().join("rvirt-tests-libvirtd.lock")).expect("lock file");
+        let turn = std::fs::File::create(std::env::temp_dir().join("rvirt-tests-libvirtd.lock"))
+            .expect("lock file");
         turn.lock().expect("wait for the libvirtd turn");
         let dir = TempDir::new("libvirtd");
         std::fs::create_dir_all(dir.0.join("run")).expect("create libvirtd socket dir");
@@ -227,7 +228,11 @@ impl Libvirtd {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn libvirtd");
-        let l = Libvirtd { dir, child, _turn: turn };
+        let l = Libvirtd {
+            dir,
+            child,
+            _turn: turn,
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if std::os::unix::net::UnixStream::connect(l.socket()).is_ok() {

@@ -32,6 +32,47 @@ fn test_domain_xml(name: &str) -> String {
     )
 }
 
+/// A minimal QEMU domain: KVM when /dev/kvm is usable, else TCG; 128 MiB, 1 vCPU, no disks.
+fn qemu_domain_xml(name: &str) -> String {
+    let kvm = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok();
+    let ty = if kvm { "kvm" } else { "qemu" };
+    format!(
+        "<domain type='{ty}'><name>{name}</name><memory unit='KiB'>131072</memory><vcpu>1</vcpu>\
+         <os><type arch='x86_64' machine='pc'>hvm</type></os>\
+         <on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot><on_crash>destroy</on_crash>\
+         <devices><emulator>/usr/bin/qemu-system-x86_64</emulator><memballoon model='none'/></devices></domain>"
+    )
+}
+
+/// Kills any QEMU this test process started (names carry the pid) that a failure left behind.
+struct QemuReaper;
+
+impl Drop for QemuReaper {
+    fn drop(&mut self) {
+        let needle = "guest=conf-";
+        let mine = format!("-{}-", std::process::id());
+        let Ok(rd) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        for pid in rd
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmd = String::from_utf8_lossy(&cmd);
+            if cmd.contains(needle) && cmd.contains(&mine) {
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+        }
+    }
+}
+
 fn unique(tag: &str) -> String {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     format!(
@@ -205,6 +246,23 @@ fn test_driver_via_rvirtd() {
         uri: d.uri("test:///default"),
         ro_uri: Some(d.uri_ro("test:///default")),
         domain_xml: test_domain_xml,
+    });
+}
+
+#[test]
+fn qemu_driver_via_rvirtd() {
+    if !rvirt_tests::require_peer(
+        "qemu-system-x86_64 (qemu-system-x86)",
+        rvirt_tests::have_program("/usr/bin/qemu-system-x86_64"),
+    ) {
+        return;
+    }
+    let _reaper = QemuReaper;
+    let d = Daemon::start("");
+    suite(&Target {
+        uri: d.uri("qemu:///system"),
+        ro_uri: Some(d.uri_ro("qemu:///system")),
+        domain_xml: qemu_domain_xml,
     });
 }
 

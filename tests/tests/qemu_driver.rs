@@ -371,3 +371,190 @@ fn restarted_daemon_reconnects_to_running_domain() {
     wait_no_qemu(&name);
     assert!(!shared.0.join(format!("run/{name}.xml")).exists());
 }
+
+/// Waits until a file mentions `needle`.
+fn wait_for_text(path: &std::path::Path, needle: &str, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if std::fs::read_to_string(path).is_ok_and(|t| t.contains(needle)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// Every file in the driver's state, run and log directories of a daemon started with
+/// `Daemon::start("")`, relative to its state directory, logs left out.
+fn driver_files(d: &Daemon) -> Vec<String> {
+    fn walk(dir: &std::path::Path, base: &std::path::Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, base, out);
+            } else {
+                out.push(p.strip_prefix(base).unwrap().display().to_string());
+            }
+        }
+    }
+    let base = d.dir.0.join("state/qemu");
+    let mut out = Vec::new();
+    walk(&base, &base, &mut out);
+    out.retain(|f| !f.starts_with("log/"));
+    out.sort();
+    out
+}
+
+#[test]
+fn bad_definitions_leave_nothing_behind() {
+    if !peers_ok() {
+        return;
+    }
+    let d = Daemon::start("");
+    let uri = d.uri("qemu:///system");
+    let name = unique("b");
+    let _reaper = Reaper(name.clone());
+    let base = tiny_xml(&name);
+    let garbage = d.dir.0.join("not-a-qcow2.img");
+    std::fs::write(&garbage, b"").unwrap();
+    let with_device = |dev: &str| base.replace("<memballoon", &format!("{dev}<memballoon"));
+    let cases: Vec<(&str, String, bool, Vec<String>)> = vec![
+        (
+            "unknown device element",
+            with_device("<frobnicator/>"),
+            false,
+            vec![
+                "XML error".into(),
+                "unsupported element <domain/devices/frobnicator>".into(),
+            ],
+        ),
+        (
+            "missing emulator",
+            base.replace(
+                "/usr/bin/qemu-system-x86_64",
+                "/nonexistent/bin/qemu-system-x86_64",
+            ),
+            false,
+            vec![
+                "Cannot check QEMU binary /nonexistent/bin/qemu-system-x86_64".into(),
+                "No such file or directory".into(),
+            ],
+        ),
+        (
+            "missing disk source",
+            with_device(
+                "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
+                 <source file='/nonexistent/rvirt-disk.qcow2'/><target dev='vda' bus='virtio'/></disk>",
+            ),
+            true,
+            vec![
+                "Cannot access storage file '/nonexistent/rvirt-disk.qcow2'".into(),
+                "No such file or directory".into(),
+            ],
+        ),
+        (
+            "disk QEMU itself refuses",
+            with_device(&format!(
+                "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
+                 <source file='{}'/><target dev='vda' bus='virtio'/></disk>",
+                garbage.display()
+            )),
+            true,
+            vec![
+                "process exited while connecting to monitor".into(),
+                "qcow2".into(),
+            ],
+        ),
+    ];
+    for (what, xml, definable, needles) in cases {
+        let path = d.dir.0.join("bad.xml");
+        std::fs::write(&path, &xml).unwrap();
+        let (out, err, code) = virsh(&uri, &["create", path.to_str().unwrap()]);
+        assert_ne!(code, 0, "{what}: create must fail: {out}");
+        for n in &needles {
+            assert!(err.contains(n.as_str()), "{what}: error lacks {n:?}: {err}");
+        }
+        assert!(!err.contains("XML error: XML error"), "{what}: {err}");
+        let (out, err, code) = virsh(&uri, &["define", path.to_str().unwrap()]);
+        if definable {
+            assert_eq!(code, 0, "{what}: define: {err}{out}");
+            let (_, err, code) = virsh(&uri, &["start", &name]);
+            assert_ne!(code, 0, "{what}: start must fail");
+            for n in &needles {
+                assert!(err.contains(n.as_str()), "{what}: error lacks {n:?}: {err}");
+            }
+            assert_eq!(
+                virsh_ok(&uri, &["domstate", &name]).trim(),
+                "shut off",
+                "{what}"
+            );
+            virsh_ok(&uri, &["undefine", &name]);
+        } else {
+            assert_ne!(code, 0, "{what}: define must fail: {out}");
+            for n in &needles {
+                assert!(err.contains(n.as_str()), "{what}: error lacks {n:?}: {err}");
+            }
+        }
+        let (_, _, code) = virsh(&uri, &["domstate", &name]);
+        assert_ne!(code, 0, "{what}: no domain may remain");
+        assert!(qemu_pids(&name).is_empty(), "{what}: a QEMU was left running");
+        assert_eq!(
+            driver_files(&d),
+            Vec::<String>::new(),
+            "{what}: files left behind"
+        );
+    }
+}
+
+#[test]
+fn daemon_killed_with_sigkill_is_recovered() {
+    if !peers_ok() {
+        return;
+    }
+    let shared = rvirt_tests::TempDir::new("qemu-kill9");
+    let extra = format!(
+        "[drivers.qemu]\nstate_dir = \"{d}/state\"\nrun_dir = \"{d}/run\"\n",
+        d = shared.0.display()
+    );
+    let name = unique("x");
+    let _reaper = Reaper(name.clone());
+    let mut first = Daemon::start(&extra);
+    let xml_path = shared.0.join("dom.xml");
+    std::fs::write(&xml_path, tiny_xml(&name)).unwrap();
+    let uri = first.uri("qemu:///system");
+    virsh_ok(&uri, &["define", xml_path.to_str().unwrap()]);
+    virsh_ok(&uri, &["start", &name]);
+    let id = virsh_ok(&uri, &["domid", &name]).trim().to_string();
+    let pids = qemu_pids(&name);
+    assert_eq!(pids.len(), 1);
+    first.child.kill().expect("SIGKILL rvirtd");
+    first.child.wait().expect("reap rvirtd");
+    assert_eq!(qemu_pids(&name), pids, "QEMU outlives a killed daemon");
+
+    let second = Daemon::start(&extra);
+    let uri = second.uri("qemu:///system");
+    let list = virsh_ok(&uri, &["list"]);
+    let row = list
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(name.as_str()))
+        .unwrap_or_else(|| panic!("{name} not listed: {list}"));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!((cols[0], cols[2]), (id.as_str(), "running"), "{list}");
+    let out = virsh_ok(
+        &uri,
+        &[
+            "qemu-monitor-command",
+            &name,
+            r#"{"execute":"query-status"}"#,
+        ],
+    );
+    assert!(out.contains("\"running\""), "{out}");
+    virsh_ok(&uri, &["destroy", &name]);
+    wait_no_qemu(&name);
+    assert_eq!(
+        virsh_ok(&uri, &["domstate", &name, "--reason"]).trim(),
+        "shut off (destroyed)"
+    );
+    assert!(!shared.0.join(format!("run/{name}.xml")).exists());
+    virsh_ok(&uri, &["undefine", &name]);
+}
