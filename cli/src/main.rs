@@ -115,7 +115,7 @@ fn real_main() -> anyhow::Result<bool> {
         // the last one's status counts.
         opts::split_commands(&cli.command[0])
             .iter()
-            .all(|w| run::run_words(&mut ctl, w))
+            .fold(true, |_, w| run::run_words(&mut ctl, w))
     } else {
         run::run_words(&mut ctl, &cli.command)
     };
