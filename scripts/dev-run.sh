@@ -33,6 +33,7 @@ rvirtd development instance
 
 Connect with:
   virsh -c 'test+unix:///default?socket=$sock' list --all
+  virsh -c 'qemu+unix:///system?socket=$sock' list --all      (real QEMU/KVM guests)
   $root/target/release/rvirsh -c 'test+unix:///default?socket=$sock' list --all
   /usr/bin/python3 -c "import libvirt; print(libvirt.open('test+unix:///default?socket=$sock').listAllDomains())"
 
