@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # rvirtd against a real libvirtd, same clients, one run. See bench/README.md.
 #
-# Installs what it needs (apt-get, only when missing), builds the workspace in release mode,
-# starts a real libvirtd (its test driver) and rvirtd (every module in target/release) with
-# private sockets under a temporary directory, drives both with libvirt-python, the
-# pipelined rvirt load generator, virsh and rvirsh, stops both, and writes a Markdown table
-# to stdout and to bench/results/YYYY-MM-DD-HHMM.md.
+# Installs what it needs (apt-get, only when missing), builds the daemon, the test and qemu
+# modules, rvirsh and the load generator in release mode, starts a real libvirtd (its test
+# driver) and rvirtd (every module in target/release) with private sockets under a temporary
+# directory, drives both with libvirt-python, the pipelined rvirt load generator, virsh and
+# rvirsh, stops both; then runs real QEMU domains through libvirtd's qemu driver (in a private
+# mount namespace with its own /etc/libvirt, /run/libvirt, ...) and rvirtd's qemu module, and
+# writes a Markdown table to stdout and to bench/results/YYYY-MM-DD-HHMM.md.
 #
 # Environment: BENCH_NO_BUILD=1 skips the cargo build; BENCH_KEEP=1 keeps the work
 # directory (JSON, daemon logs); BENCH_N="1000 10000" domain counts for the python run;
-# BENCH_QUICK=1 shortens every phase (for checking the script, not for numbers).
+# BENCH_QUICK=1 shortens every phase (for checking the script, not for numbers);
+# BENCH_NO_QEMU=1 skips the qemu phase; BENCH_QEMU_XML=FILE domain XML for it (default
+# plugins/qemu/testdata/tiny-kvm.xml when /dev/kvm is usable, else tiny-tcg.xml).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -21,6 +25,10 @@ say() { printf '\n== %s\n' "$*" >&2; }
 need=()
 [ -x /usr/sbin/libvirtd ] || need+=(libvirt-daemon)
 [ -x /usr/bin/virsh ] || need+=(libvirt-clients)
+if [ "${BENCH_NO_QEMU:-0}" != 1 ]; then
+    [ -e /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so ] || need+=(libvirt-daemon-driver-qemu)
+    [ -x /usr/bin/qemu-system-x86_64 ] || need+=(qemu-system-x86)
+fi
 /usr/bin/python3 -c 'import libvirt' 2>/dev/null || need+=(python3-libvirt)
 if [ ${#need[@]} -gt 0 ]; then
     say "installing ${need[*]}"
@@ -33,8 +41,8 @@ getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
 getent passwd libvirt-qemu >/dev/null || useradd -r -g libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
 
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
-    say "cargo build --release --workspace"
-    cargo build --release --workspace >&2
+    say "cargo build --release (rvirtd, test and qemu modules, rvirsh, loadgen)"
+    cargo build --release -p rvirtd -p rvirt-driver-qemu -p rvirt-driver-test -p rvirsh -p rvirt-loadgen >&2
 fi
 rel="$root/target/release"
 for f in rvirtd loadgen librvirt_driver_test.so; do
@@ -45,20 +53,37 @@ quick=${BENCH_QUICK:-0}
 ns=${BENCH_N:-1000 10000}
 cli_runs=20; startup_runs=5; sat_secs=1.5; op_secs=4; thread_secs=3
 sat_configs="1x1,1x16,2x16,4x32,8x16"
+qemu_runs=10; mon_calls=500
 if [ "$quick" = 1 ]; then
     ns=${BENCH_N:-200}; cli_runs=3; startup_runs=2; sat_secs=0.3; op_secs=1; thread_secs=0.5; sat_configs="1x1,4x16"
+    qemu_runs=2; mon_calls=50
 fi
 
 work=$(mktemp -d /tmp/rvirt-bench.XXXXXX)
 out="$work/out"
 mkdir -p "$out" "$work/lv/run" "$work/rv/run" "$work/rv/state"
 pids=()
+qemu_pidfiles=()   # pid files of QEMU processes this run may have started
+kill_qemus() {
+    local f p
+    for f in "${qemu_pidfiles[@]}"; do
+        [ -s "$f" ] || continue
+        p=$(cat "$f" 2>/dev/null) || continue
+        if [ -n "$p" ] && tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q qemu-system; then
+            echo "bench: killing leftover QEMU $p ($f)" >&2
+            kill -KILL "$p" 2>/dev/null || true
+        fi
+    done
+}
+restore_qemu_conf() { :; }
 cleanup() {
+    kill_qemus
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do
         for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$p" 2>/dev/null || true
     done
+    restore_qemu_conf
     if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: work directory kept: $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -100,7 +125,7 @@ rv_cmd=("$rel/rvirtd" --config "$rv_conf")
 start_daemon() { # name sock cmd...
     local name=$1 sock=$2; shift 2
     rm -f "$sock"
-    LIBVIRT_LOG_OUTPUTS="3:file:$work/lv/libvirtd.log" "$@" </dev/null >"$work/$name.out" 2>&1 &
+    LIBVIRT_LOG_OUTPUTS="3:file:$work/$name.log" "$@" </dev/null >"$work/$name.out" 2>&1 &
     local pid=$!
 
     for _ in $(seq 600); do
@@ -166,13 +191,104 @@ LIBVIRT_LOG_OUTPUTS="3:file:$work/lv/libvirtd-startup.log" \
     "$rel/loadgen" startup --uri "$lv_uri" --socket "$lv_sock" --runs "$startup_runs" -- "${lv_cmd[@]}" > "$out/startup-libvirtd.json"
 "$rel/loadgen" startup --uri "$rv_uri" --socket "$rv_sock" --runs "$startup_runs" -- "${rv_cmd[@]}" > "$out/startup-rvirtd.json"
 
+# --- 6. qemu driver: real QEMU domains ------------------------------------------------
+# As root, libvirtd's qemu driver reads /etc/libvirt/qemu.conf and keeps its state in
+# /run/libvirt, /var/lib/libvirt, /var/cache/libvirt and /var/log/libvirt; no option
+# moves them. The qemu-phase libvirtd therefore runs in a private mount namespace
+# (unshare -m) with work-directory copies bind-mounted over those paths, so the host's
+# files are neither read nor written. Without mount namespaces the script falls back to
+# writing /etc/libvirt/qemu.conf, backed up and restored on exit.
+qemu_xml=""
+if [ "${BENCH_NO_QEMU:-0}" != 1 ]; then
+    qemu_xml=${BENCH_QEMU_XML:-}
+    if [ -z "$qemu_xml" ]; then
+        if /usr/bin/python3 -c 'import os; os.close(os.open("/dev/kvm", os.O_RDWR))' 2>/dev/null; then
+            qemu_xml="$root/plugins/qemu/testdata/tiny-kvm.xml"
+        else
+            qemu_xml="$root/plugins/qemu/testdata/tiny-tcg.xml"
+        fi
+    fi
+    [ -e "$rel/librvirt_driver_qemu.so" ] || { echo "bench: $rel/librvirt_driver_qemu.so is missing" >&2; exit 1; }
+fi
+if [ -n "$qemu_xml" ]; then
+    qname=$(/usr/bin/python3 -c 'import sys, xml.etree.ElementTree as E; print(E.parse(sys.argv[1]).getroot().findtext("name"))' "$qemu_xml")
+    lq="$work/lq"
+    mkdir -p "$lq/sock" "$lq/etc" "$lq/run" "$lq/lib" "$lq/cache" "$lq/log"
+    # QEMU runs as root rather than libvirt-qemu (the work directory is root's), no DAC or
+    # MAC labelling, QEMU's stdout/stderr go to a file (no virtlogd is running).
+    qemu_conf='user = "root"
+group = "root"
+security_driver = "none"
+stdio_handler = "file"'
+    printf '%s\n' "$qemu_conf" > "$lq/etc/qemu.conf"
+    sed "s|^unix_sock_dir = .*|unix_sock_dir = \"$lq/sock\"|" "$lv_conf" > "$lq/libvirtd.conf"
+    lq_sock="$lq/sock/libvirt-sock"
+    lq_cmd=(/usr/sbin/libvirtd --config "$lq/libvirtd.conf" --pid-file "$lq/libvirtd.pid")
+    lq_made=()
+    if unshare --mount --propagation private true 2>/dev/null; then
+        cat > "$lq/ns.sh" <<'EOF'
+#!/bin/sh
+# Runs inside the private mount namespace: work-directory copies over libvirt's fixed paths.
+set -e
+w=$1; shift
+for pair in etc:/etc/libvirt run:/run/libvirt lib:/var/lib/libvirt cache:/var/cache/libvirt log:/var/log/libvirt; do
+    src=$w/${pair%%:*} dst=${pair#*:}
+    mkdir -p "$dst"
+    mount --bind "$src" "$dst"
+done
+exec "$@"
+EOF
+        lq_cmd=(unshare --mount --propagation private /bin/sh "$lq/ns.sh" "$lq" "${lq_cmd[@]}")
+        # mount points ns.sh has to create on the host (removed again after the phase)
+        lq_made=()
+        for d in /etc/libvirt /run/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt; do
+            [ -d "$d" ] || lq_made+=("$d")
+        done
+        qemu_pidfiles+=("$lq/run/qemu/$qname.pid")
+        lq_how="private mount namespace, own /etc/libvirt/qemu.conf"
+    else
+        [ -e /etc/libvirt/qemu.conf ] && cp -a /etc/libvirt/qemu.conf "$lq/qemu.conf.orig"
+        restore_qemu_conf() {
+            if [ -e "$lq/qemu.conf.orig" ]; then cp -a "$lq/qemu.conf.orig" /etc/libvirt/qemu.conf
+            else rm -f /etc/libvirt/qemu.conf; fi
+        }
+        mkdir -p /etc/libvirt
+        printf '%s\n' "$qemu_conf" > /etc/libvirt/qemu.conf
+        qemu_pidfiles+=("/run/libvirt/qemu/$qname.pid")
+        lq_how="/etc/libvirt/qemu.conf replaced for the run (no mount namespaces)"
+    fi
+    qemu_pidfiles+=("$work/rv/state/qemu/run/$qname.pid")
+
+    say "6. qemu driver against libvirtd ($lq_how; $(basename "$qemu_xml"))"
+    lq_pid=$(start_daemon libvirtd-qemu "$lq_sock" "${lq_cmd[@]}")
+    pids+=("$lq_pid")
+    /usr/bin/python3 "$root/bench/python/qemubench.py" --uri "qemu+unix:///system?socket=$lq_sock" \
+        --xml "$qemu_xml" --label libvirtd --runs "$qemu_runs" --mon-calls "$mon_calls" --out "$out/qemu-libvirtd.json" \
+        || { echo "bench: qemu phase against libvirtd failed; see $work/libvirtd-qemu.log" >&2; rm -f "$out/qemu-libvirtd.json"; }
+    kill_qemus
+    stop_daemon "$lq_pid"
+    restore_qemu_conf
+    for d in "${lq_made[@]}"; do rmdir "$d" 2>/dev/null || true; done
+
+    say "6. qemu driver against rvirtd"
+    rv_pid=$(start_daemon rvirtd "$rv_sock" "${rv_cmd[@]}")
+    pids+=("$rv_pid")
+    /usr/bin/python3 "$root/bench/python/qemubench.py" --uri "qemu+unix:///system?socket=$rv_sock" \
+        --xml "$qemu_xml" --label rvirtd --runs "$qemu_runs" --mon-calls "$mon_calls" --out "$out/qemu-rvirtd.json" \
+        || { echo "bench: qemu phase against rvirtd failed; see $work/rv/rvirtd.log" >&2; rm -f "$out/qemu-rvirtd.json"; }
+    kill_qemus
+    stop_daemon "$rv_pid"
+fi
+
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit+dirty"
 cat > "$out/meta.json" <<EOF
 {"date": "$(date '+%Y-%m-%d %H:%M')", "host": "$(uname -srm)", "cpus": $(nproc),
  "libvirtd_version": "$(/usr/sbin/libvirtd --version | awk '{print $NF}')", "commit": "$commit",
  "rvirsh": $have_rvirsh, "cli_runs": $cli_runs, "quick": $([ "$quick" = 1 ] && echo true || echo false),
- "modules": "$(cd "$rel" && ls librvirt_driver_*.so | tr '\n' ' ')"}
+ "modules": "$(cd "$rel" && ls librvirt_driver_*.so | tr '\n' ' ')",
+ "qemu_version": "$(/usr/bin/qemu-system-x86_64 --version 2>/dev/null | awk 'NR==1 {print $4}')",
+ "qemu_xml": "$(basename "${qemu_xml:-none}")", "qemu_libvirtd_setup": "${lq_how:-}"}
 EOF
 
 mkdir -p "$root/bench/results"

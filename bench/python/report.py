@@ -50,7 +50,8 @@ def main():
     lines.append(f"Host: {meta.get('host', '?')}; {meta.get('cpus', '?')} CPUs; libvirtd {meta.get('libvirtd_version', '?')}; "
                  f"rvirt commit {meta.get('commit', '?')}. Both daemons serve `test:///default` "
                  "(libvirt's test driver inside libvirtd; rvirt's test module inside rvirtd) over a private unix socket; "
-                 "the same clients drive both, one daemon at a time.")
+                 "the same clients drive both, one daemon at a time. Section 6 runs real QEMU domains through "
+                 "`qemu:///system` (libvirtd's qemu driver; rvirt's qemu module).")
     lines.append("")
     lines.append("Ratio = rvirtd / libvirtd in every row. ↑ = higher is better (target is a minimum), "
                  "↓ = lower is better (target is a maximum).")
@@ -168,6 +169,45 @@ def main():
     lines.append("")
     lines.append(f"Each command run {meta.get('cli_runs', 20)} times after one warm-up; virsh is /usr/bin/virsh.")
     lines.append("")
+
+    # 6. qemu driver
+    ql, qr = load(d, "qemu-libvirtd.json"), load(d, "qemu-rvirtd.json")
+    if ql or qr:
+        lines.append("## 6. qemu driver, real QEMU (libvirt-python, ms ↓)")
+        lines.append("")
+        rows6 = [
+            ("create → running, median", "create", "median_ms", 0.25, "≤ 0.25×"),
+            ("destroy → QEMU process gone, median", "destroy", "median_ms", 0.1, "≤ 0.1×"),
+            ("destroy call alone, median", "destroy_call", "median_ms", None, "—"),
+            ("qemuMonitorCommand query-status, p50", "monitor", "p50_ms", 1 / 3, "≤ 0.33×"),
+            ("qemuMonitorCommand query-status, p99", "monitor", "p99_ms", 1 / 3, "≤ 0.33×"),
+        ]
+        lines.append("| measure | samples (lv/rv) | libvirtd | rvirtd | ratio ↓ | target | status |")
+        lines.append("|---|---|---|---|---|---|---|")
+        for label, key, field, tgt, tgt_text in rows6:
+            a = ql[key][field] if ql else None
+            b = qr[key][field] if qr else None
+            n = f"{ql[key]['count'] if ql else '—'}/{qr[key]['count'] if qr else '—'}"
+            rat = ratio(b, a)
+            st = status(rat, tgt, False) if tgt is not None else "info"
+            if rat is None and tgt is not None:
+                st = "n/a (" + ("libvirtd" if not ql else "rvirtd") + " run failed)"
+            lines.append(f"| {label} | {n} | {fmt(a, 2)} | {fmt(b, 2)} | {fmt(rat, 3)}{'×' if rat is not None else ''} | {tgt_text} | {st} |")
+            if tgt is not None:
+                summary.append((f"qemu: {label} (ms ↓)", a, b, rat, tgt_text, st))
+        for q in (ql, qr):
+            if q:
+                lines.append("")
+                lines.append(f"{q['label']}: create min/max {fmt(q['create']['min_ms'], 1)}/{fmt(q['create']['max_ms'], 1)} ms, "
+                             f"destroy→gone min/max {fmt(q['destroy']['min_ms'], 1)}/{fmt(q['destroy']['max_ms'], 1)} ms, "
+                             f"{fmt(q['monitor']['ops_per_s'])} monitor commands/s.")
+        lines.append("")
+        lines.append(f"Domain `{(ql or qr)['domain']}` from {meta.get('qemu_xml', '?')} (type {(ql or qr)['virt_type']}), "
+                     f"QEMU {meta.get('qemu_version', '?')}, transient (createXML), one warm-up create/destroy first. "
+                     "Create counts until the call has returned and the state is running; destroy until the call has returned and "
+                     "the QEMU pid (found by its `-uuid`) is gone from /proc. Monitor commands start 1 s after the domain is running. "
+                     f"libvirtd ({meta.get('qemu_libvirtd_setup', '?')}) and rvirtd run one at a time, each freshly started.")
+        lines.append("")
 
     # summary first
     head = ["## Summary (targets)", "", "| metric | libvirtd | rvirtd | ratio rvirtd/libvirtd | target | status |", "|---|---|---|---|---|---|"]

@@ -1,0 +1,208 @@
+#!/usr/bin/python3
+"""libvirt-python benchmark of a qemu driver (rvirtd's qemu module or libvirtd's), one daemon.
+
+With one transient domain from --xml (a real QEMU process):
+
+- create: createXML(xml, 0) until the call has returned and dom.state() says running;
+- destroy: dom.destroy() until the call has returned and the QEMU process is gone from
+  /proc (no /proc/PID, or a zombie); the call's own return time is reported as well;
+- monitor: libvirt_qemu.qemuMonitorCommand(dom, '{"execute":"query-status"}', 0),
+  p50/p99 over --mon-calls calls after a short warm-up.
+
+The QEMU pid is found by scanning /proc for the qemu-system process whose command line
+carries `-uuid <the domain's uuid>` (both libvirt and rvirt pass -uuid), so no pid file
+path has to be known. One create/destroy pair before the timed runs is a warm-up.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import libvirt
+import libvirt_qemu
+
+MON_CMD = '{"execute":"query-status"}'
+
+
+def pct(sorted_vals, p):
+    if not sorted_vals:
+        return float("nan")
+    k = min(len(sorted_vals) - 1, max(0, int(round(p / 100.0 * (len(sorted_vals) - 1)))))
+    return sorted_vals[k]
+
+
+def qemu_pid(uuid):
+    """The pid of the live qemu-system process with `-uuid uuid`, or None."""
+    for ent in os.listdir("/proc"):
+        if not ent.isdigit():
+            continue
+        try:
+            with open(f"/proc/{ent}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if not argv or b"qemu-system" not in argv[0]:
+            continue
+        for i, a in enumerate(argv[:-1]):
+            if a == b"-uuid" and argv[i + 1].decode(errors="replace").lower() == uuid.lower():
+                if alive(int(ent)):
+                    return int(ent)
+    return None
+
+
+def alive(pid):
+    """Whether pid names a process that has not exited (zombies count as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def wait_running(dom, deadline_s=30.0):
+    end = time.perf_counter() + deadline_s
+    while True:
+        st = dom.state()[0]
+        if st == libvirt.VIR_DOMAIN_RUNNING:
+            return
+        if time.perf_counter() > end:
+            raise RuntimeError(f"domain not running after {deadline_s} s (state {st})")
+        time.sleep(0.0005)
+
+
+def wait_gone(pid, deadline_s=30.0):
+    end = time.perf_counter() + deadline_s
+    while alive(pid):
+        if time.perf_counter() > end:
+            raise RuntimeError(f"QEMU pid {pid} still alive {deadline_s} s after destroy")
+        time.sleep(0.0005)
+
+
+def find_pid(uuid, deadline_s=5.0):
+    end = time.perf_counter() + deadline_s
+    while True:
+        pid = qemu_pid(uuid)
+        if pid is not None:
+            return pid
+        if time.perf_counter() > end:
+            raise RuntimeError(f"no qemu-system process with -uuid {uuid}")
+        time.sleep(0.01)
+
+
+def cleanup(conn, name):
+    """Destroys a leftover domain of that name (from an earlier, interrupted run)."""
+    try:
+        dom = conn.lookupByName(name)
+    except libvirt.libvirtError:
+        return
+    if dom.isActive():
+        uuid = dom.UUIDString()
+        pid = qemu_pid(uuid)
+        dom.destroy()
+        if pid:
+            wait_gone(pid)
+    try:
+        dom.undefine()
+    except libvirt.libvirtError:
+        pass
+
+
+def one_cycle(conn, xml):
+    """create → running, destroy → gone; returns (create_s, destroy_call_s, destroy_gone_s)."""
+    t0 = time.perf_counter()
+    dom = conn.createXML(xml, 0)
+    wait_running(dom)
+    t_create = time.perf_counter() - t0
+    pid = find_pid(dom.UUIDString())
+    t0 = time.perf_counter()
+    dom.destroy()
+    t_call = time.perf_counter() - t0
+    wait_gone(pid)
+    t_gone = time.perf_counter() - t0
+    return t_create, t_call, t_gone
+
+
+def summary(vals):
+    s = sorted(vals)
+    return {"count": len(s), "median_ms": statistics.median(s) * 1e3,
+            "min_ms": s[0] * 1e3, "max_ms": s[-1] * 1e3}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--uri", required=True)
+    ap.add_argument("--xml", required=True, help="domain XML file (transient domain)")
+    ap.add_argument("--label", required=True)
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--mon-calls", type=int, default=500)
+    ap.add_argument("--settle", type=float, default=1.0,
+                    help="seconds between start and the monitor loop")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+
+    with open(a.xml) as f:
+        xml = f.read()
+    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # errors still raise
+    conn = libvirt.open(a.uri)
+    if conn is None:
+        sys.exit(f"cannot open {a.uri}")
+    import xml.etree.ElementTree as ET
+    root = ET.fromstring(xml)
+    name = root.findtext("name")
+    cleanup(conn, name)
+
+    res = {"label": a.label, "uri": a.uri, "domain": name, "virt_type": root.get("type")}
+
+    one_cycle(conn, xml)  # warm-up
+    creates, calls, gones = [], [], []
+    for _ in range(a.runs):
+        c, d, g = one_cycle(conn, xml)
+        creates.append(c)
+        calls.append(d)
+        gones.append(g)
+    res["create"] = summary(creates)
+    res["destroy"] = summary(gones)
+    res["destroy_call"] = summary(calls)
+    print(f"[{a.label}] create median {res['create']['median_ms']:.1f} ms, destroy→gone "
+          f"{res['destroy']['median_ms']:.1f} ms (call {res['destroy_call']['median_ms']:.1f} ms)",
+          file=sys.stderr)
+
+    dom = conn.createXML(xml, 0)
+    wait_running(dom)
+    # The guest's firmware is busy (port I/O exits holding QEMU's big lock) for a moment
+    # after start; monitor commands wait for that lock, so let it settle first.
+    time.sleep(a.settle)
+    try:
+        for _ in range(20):
+            libvirt_qemu.qemuMonitorCommand(dom, MON_CMD, 0)
+        reply = json.loads(libvirt_qemu.qemuMonitorCommand(dom, MON_CMD, 0))
+        if reply.get("return", {}).get("status") != "running":
+            raise RuntimeError(f"unexpected query-status reply: {reply}")
+        lat = []
+        t0 = time.perf_counter()
+        for _ in range(a.mon_calls):
+            s = time.perf_counter()
+            libvirt_qemu.qemuMonitorCommand(dom, MON_CMD, 0)
+            lat.append(time.perf_counter() - s)
+        wall = time.perf_counter() - t0
+    finally:
+        pid = qemu_pid(dom.UUIDString())
+        dom.destroy()
+        if pid:
+            wait_gone(pid)
+    lat.sort()
+    res["monitor"] = {"count": len(lat), "ops_per_s": len(lat) / wall,
+                      "p50_ms": pct(lat, 50) * 1e3, "p99_ms": pct(lat, 99) * 1e3}
+    print(f"[{a.label}] qemuMonitorCommand p50 {res['monitor']['p50_ms']:.3f} ms, "
+          f"p99 {res['monitor']['p99_ms']:.3f} ms", file=sys.stderr)
+    conn.close()
+    with open(a.out, "w") as f:
+        json.dump(res, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
