@@ -229,7 +229,7 @@ fn through_rvirsh(lv: &Libvirtd) {
             &pool,
         ],
     );
-    assert_eq!((out.as_str(), err.as_str(), rc), ("", "", 0), "vol-upload");
+    assert_eq!((out.as_str(), err.as_str(), rc), ("\n", "", 0), "vol-upload");
     let (out, err, rc) = rvirsh(
         &uri,
         &[
@@ -242,7 +242,7 @@ fn through_rvirsh(lv: &Libvirtd) {
     );
     assert_eq!(
         (out.as_str(), err.as_str(), rc),
-        ("", "", 0),
+        ("\n", "", 0),
         "vol-download"
     );
     assert!(std::fs::read(path("out.bin")).unwrap() == data);

@@ -14,7 +14,10 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use rvirt_core::client::Connect;
-use rvirt_protocol::{remote_proc, xdr, RemoteClient, RemoteConnectListAllDomainsArgs, RemoteDomainGetInfoArgs, RemoteDomainLookupByNameArgs};
+use rvirt_protocol::{
+    remote_proc, xdr, RemoteClient, RemoteConnectListAllDomainsArgs, RemoteDomainGetInfoArgs,
+    RemoteDomainLookupByNameArgs,
+};
 
 const USAGE: &str = "usage:
   loadgen saturate --uri URI --proc info|list [--secs S] [--configs CxD,...] [--domain NAME]
@@ -34,18 +37,32 @@ impl Opts {
         while i < args.len() {
             let a = &args[i];
             if a == "--" {
-                return Ok(Opts { pairs, rest: args[i + 1..].to_vec() });
+                return Ok(Opts {
+                    pairs,
+                    rest: args[i + 1..].to_vec(),
+                });
             }
-            let key = a.strip_prefix("--").ok_or_else(|| format!("unexpected argument '{a}'"))?;
-            let val = args.get(i + 1).ok_or_else(|| format!("option --{key} needs a value"))?;
+            let key = a
+                .strip_prefix("--")
+                .ok_or_else(|| format!("unexpected argument '{a}'"))?;
+            let val = args
+                .get(i + 1)
+                .ok_or_else(|| format!("option --{key} needs a value"))?;
             pairs.push((key.to_string(), val.clone()));
             i += 2;
         }
-        Ok(Opts { pairs, rest: Vec::new() })
+        Ok(Opts {
+            pairs,
+            rest: Vec::new(),
+        })
     }
 
     fn get(&self, key: &str) -> Option<&str> {
-        self.pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     fn need(&self, key: &str) -> Result<&str, String> {
@@ -55,7 +72,9 @@ impl Opts {
     fn num<T: std::str::FromStr>(&self, key: &str, default: T) -> Result<T, String> {
         match self.get(key) {
             None => Ok(default),
-            Some(v) => v.parse().map_err(|_| format!("--{key}: '{v}' is not a number")),
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("--{key}: '{v}' is not a number")),
         }
     }
 }
@@ -85,19 +104,36 @@ fn main() -> ExitCode {
 }
 
 /// One call of the measured kind, encoded once and reused.
-fn build_call(conn: &Connect, proc_name: &str, domain: &str) -> Result<(u32, i32, Vec<u8>), String> {
+fn build_call(
+    conn: &Connect,
+    proc_name: &str,
+    domain: &str,
+) -> Result<(u32, i32, Vec<u8>), String> {
     match proc_name {
         "info" => {
             let dom = conn
-                .domain_lookup_by_name(&RemoteDomainLookupByNameArgs { name: domain.to_string() })
+                .domain_lookup_by_name(&RemoteDomainLookupByNameArgs {
+                    name: domain.to_string(),
+                })
                 .map_err(|e| format!("lookup {domain}: {e}"))?
                 .dom;
             let args = xdr::to_bytes(&RemoteDomainGetInfoArgs { dom });
-            Ok((rvirt_protocol::REMOTE_PROGRAM_NUMBER, remote_proc::DOMAIN_GET_INFO, args))
+            Ok((
+                rvirt_protocol::REMOTE_PROGRAM_NUMBER,
+                remote_proc::DOMAIN_GET_INFO,
+                args,
+            ))
         }
         "list" => {
-            let args = xdr::to_bytes(&RemoteConnectListAllDomainsArgs { need_results: 1, flags: 0 });
-            Ok((rvirt_protocol::REMOTE_PROGRAM_NUMBER, remote_proc::CONNECT_LIST_ALL_DOMAINS, args))
+            let args = xdr::to_bytes(&RemoteConnectListAllDomainsArgs {
+                need_results: 1,
+                flags: 0,
+            });
+            Ok((
+                rvirt_protocol::REMOTE_PROGRAM_NUMBER,
+                remote_proc::CONNECT_LIST_ALL_DOMAINS,
+                args,
+            ))
         }
         other => Err(format!("unknown --proc '{other}' (info or list)")),
     }
@@ -105,7 +141,14 @@ fn build_call(conn: &Connect, proc_name: &str, domain: &str) -> Result<(u32, i32
 
 /// Calls per second with `conns` connections, each keeping `depth` calls outstanding
 /// (sent as one batch, all replies awaited, repeated).
-fn run_config(uri: &str, proc_name: &str, domain: &str, conns: usize, depth: usize, secs: f64) -> Result<f64, String> {
+fn run_config(
+    uri: &str,
+    proc_name: &str,
+    domain: &str,
+    conns: usize,
+    depth: usize,
+    secs: f64,
+) -> Result<f64, String> {
     let stop = Arc::new(AtomicBool::new(false));
     let start = Arc::new(Barrier::new(conns + 1));
     let mut handles = Vec::new();
@@ -148,12 +191,16 @@ fn saturate(o: &Opts) -> Result<String, String> {
     let mut rows = Vec::new();
     let mut best = (0.0f64, 0usize, 0usize);
     for c in configs.split(',') {
-        let (a, b) = c.split_once('x').ok_or_else(|| format!("bad config '{c}' (want CONNSxDEPTH)"))?;
+        let (a, b) = c
+            .split_once('x')
+            .ok_or_else(|| format!("bad config '{c}' (want CONNSxDEPTH)"))?;
         let conns: usize = a.parse().map_err(|_| format!("bad config '{c}'"))?;
         let depth: usize = b.parse().map_err(|_| format!("bad config '{c}'"))?;
         let rate = run_config(uri, proc_name, domain, conns, depth, secs)?;
         eprintln!("  {proc_name}: {conns} conn x depth {depth}: {rate:.0} calls/s");
-        rows.push(format!("{{\"conns\":{conns},\"depth\":{depth},\"calls_per_s\":{rate:.1}}}"));
+        rows.push(format!(
+            "{{\"conns\":{conns},\"depth\":{depth},\"calls_per_s\":{rate:.1}}}"
+        ));
         if rate > best.0 {
             best = (rate, conns, depth);
         }
@@ -192,7 +239,10 @@ fn spawn_quiet(argv: &[String]) -> Result<Child, String> {
 }
 
 fn terminate(child: &mut Child) {
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
@@ -235,7 +285,11 @@ fn startup(o: &Opts) -> Result<String, String> {
         times.push(result?);
     }
     let all: Vec<String> = times.iter().map(|t| format!("{t:.2}")).collect();
-    Ok(format!("{{\"median_ms\":{:.2},\"runs_ms\":[{}]}}", median(&mut times), all.join(",")))
+    Ok(format!(
+        "{{\"median_ms\":{:.2},\"runs_ms\":[{}]}}",
+        median(&mut times),
+        all.join(",")
+    ))
 }
 
 /// Wall time of a one-shot command (stdout captured and, with `--expect`, checked to
@@ -258,7 +312,12 @@ fn time_cmd(o: &Opts) -> Result<String, String> {
         let out = String::from_utf8_lossy(&res.stdout);
         if !res.status.success() || expect.is_some_and(|x| !out.contains(x)) {
             if failures == 0 {
-                eprintln!("loadgen: {} gave {} with output {:?}", o.rest.join(" "), res.status, out);
+                eprintln!(
+                    "loadgen: {} gave {} with output {:?}",
+                    o.rest.join(" "),
+                    res.status,
+                    out
+                );
             }
             failures += 1;
         }
@@ -267,8 +326,15 @@ fn time_cmd(o: &Opts) -> Result<String, String> {
         }
     }
     if failures > 0 {
-        return Err(format!("{} failed {failures} of {} runs", o.rest.join(" "), runs + 1));
+        return Err(format!(
+            "{} failed {failures} of {} runs",
+            o.rest.join(" "),
+            runs + 1
+        ));
     }
     let min = times.iter().copied().fold(f64::INFINITY, f64::min);
-    Ok(format!("{{\"median_ms\":{:.2},\"min_ms\":{min:.2},\"runs\":{runs}}}", median(&mut times)))
+    Ok(format!(
+        "{{\"median_ms\":{:.2},\"min_ms\":{min:.2},\"runs\":{runs}}}",
+        median(&mut times)
+    ))
 }

@@ -55,8 +55,43 @@ fn slot_for(s: &Inner, def: &DomainDef) -> QResult<Option<usize>> {
     Ok(None)
 }
 
+/// Refuses an emulator binary that cannot be examined, as libvirt's capability lookup does
+/// when a definition is parsed.
+pub fn check_emulator(drv: &Driver, def: &DomainDef) -> QResult<()> {
+    let emulator = crate::argv::emulator(def, &drv.cfg.emulator);
+    std::fs::metadata(emulator)
+        .map(|_| ())
+        .map_err(|e| QemuError::io(format!("Cannot check QEMU binary {emulator}"), &e).into())
+}
+
+/// Refuses local disk sources that do not exist (unless the disk is optional), before any
+/// process is started: libvirt's disk chain check at start.
+pub fn check_disks(def: &DomainDef) -> QResult<()> {
+    use rvirt_xml::domain::Device;
+    for dev in &def.devices {
+        let Device::Disk(d) = dev else { continue };
+        let Some(path) = &d.source else { continue };
+        if !matches!(d.disk_type.as_str(), "file" | "block") {
+            continue;
+        }
+        if d.startup_policy.as_deref() == Some("optional") {
+            continue;
+        }
+        if let Err(e) = std::fs::metadata(path) {
+            let (uid, gid) = (nix::unistd::getuid(), nix::unistd::getgid());
+            return Err(QemuError::io(
+                format!("Cannot access storage file '{path}' (as uid:{uid}, gid:{gid})"),
+                &e,
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
 /// Checks that the definition can be turned into a command line (so errors show at define).
 fn validate(drv: &Driver, def: &DomainDef) -> QResult<()> {
+    check_emulator(drv, def)?;
     let rt = crate::argv::Runtime {
         monitor: drv.cfg.monitor_path(&def.name),
         pidfile: drv.cfg.pid_file(&def.name),

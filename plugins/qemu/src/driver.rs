@@ -165,12 +165,15 @@ pub struct Driver {
     pub privileged: bool,
     inner: Mutex<Inner>,
     changed: Condvar,
-    pub host: HostInfo,
+    /// Host facts probed from the emulator on first use, so daemon start-up does not wait
+    /// for two QEMU runs.
+    host: std::sync::OnceLock<HostInfo>,
+    /// Domain capabilities probes per emulator binary.
+    pub domcaps: crate::domcaps::Cache,
 }
 
 impl Driver {
     pub fn new(cfg: Config, privileged: bool) -> Driver {
-        let host = HostInfo::probe(&cfg.emulator);
         let inner = Inner {
             next_id: 1,
             next_generation: 1,
@@ -181,8 +184,15 @@ impl Driver {
             privileged,
             inner: Mutex::new(inner),
             changed: Condvar::new(),
-            host,
+            host: std::sync::OnceLock::new(),
+            domcaps: crate::domcaps::Cache::default(),
         }
+    }
+
+    /// Host facts (QEMU version, machine types), probed once.
+    pub fn host(&self) -> &HostInfo {
+        self.host
+            .get_or_init(|| HostInfo::probe(&self.cfg.emulator))
     }
 
     pub fn lock(&self) -> MutexGuard<'_, Inner> {

@@ -29,7 +29,8 @@ pub enum QemuError {
     Failed(String),
     #[error("unsupported configuration: {0}")]
     Unsupported(String),
-    #[error("XML error: {0}")]
+    /// The parser's text already starts with "XML error: ".
+    #[error("{0}")]
     Xml(#[from] rvirt_xml::XmlError),
     #[error("{0}")]
     System(String),
@@ -71,6 +72,12 @@ impl QemuError {
     pub fn sys(what: impl std::fmt::Display, e: impl std::fmt::Display) -> QemuError {
         QemuError::System(format!("{what}: {e}"))
     }
+
+    /// Like [`QemuError::sys`] with the bare `strerror` text of an I/O error (no
+    /// "(os error N)" suffix), as libvirt prints it.
+    pub fn io(what: impl std::fmt::Display, e: &std::io::Error) -> QemuError {
+        QemuError::System(format!("{what}: {}", strerror(e)))
+    }
 }
 
 impl From<QemuError> for RemoteError {
@@ -79,6 +86,14 @@ impl From<QemuError> for RemoteError {
         let mut r = RemoteError::new(e.code(), e.domain(), text.clone());
         r.str1 = Some(text);
         r
+    }
+}
+
+/// The C library's text for an I/O error, without Rust's "(os error N)" suffix.
+pub fn strerror(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => nix::errno::Errno::from_raw(n).desc().to_string(),
+        None => e.to_string(),
     }
 }
 
@@ -110,6 +125,20 @@ mod tests {
         assert_eq!(
             e.text(),
             "unsupported flags (0x2) in function qemuDomainDestroyFlags"
+        );
+        let e: RemoteError = QemuError::from(rvirt_xml::XmlError::Unexpected("d/x".into())).into();
+        assert_eq!(
+            e.text(),
+            "XML error: unexpected or unsupported element <d/x>"
+        );
+        let io = std::io::Error::from_raw_os_error(2);
+        let e: RemoteError = QemuError::io("Cannot check QEMU binary /x", &io).into();
+        assert_eq!(
+            (e.code, e.text()),
+            (
+                code::SYSTEM_ERROR,
+                "Cannot check QEMU binary /x: No such file or directory"
+            )
         );
     }
 }

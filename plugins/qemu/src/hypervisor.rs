@@ -40,6 +40,7 @@ pub const PROCEDURES: &[i32] = &[
     p::CONNECT_GET_VERSION,
     p::CONNECT_GET_HOSTNAME,
     p::CONNECT_GET_CAPABILITIES,
+    p::CONNECT_GET_DOMAIN_CAPABILITIES,
     p::CONNECT_GET_MAX_VCPUS,
     p::CONNECT_DOMAIN_XML_TO_NATIVE,
     p::NODE_GET_INFO,
@@ -183,7 +184,7 @@ impl RemoteHandler for QemuConn {
     }
     fn connect_get_version(&self) -> R<RemoteConnectGetVersionRet> {
         Ok(RemoteConnectGetVersionRet {
-            hv_ver: self.drv.host.qemu_version,
+            hv_ver: self.drv.host().qemu_version,
         })
     }
     fn connect_get_hostname(&self) -> R<RemoteConnectGetHostnameRet> {
@@ -193,7 +194,27 @@ impl RemoteHandler for QemuConn {
     }
     fn connect_get_capabilities(&self) -> R<RemoteConnectGetCapabilitiesRet> {
         Ok(RemoteConnectGetCapabilitiesRet {
-            capabilities: caps::capabilities_xml(&self.drv.host, &caps::host_uuid()),
+            capabilities: caps::capabilities_xml(self.drv.host(), &caps::host_uuid()),
+        })
+    }
+    fn connect_get_domain_capabilities(
+        &self,
+        a: RemoteConnectGetDomainCapabilitiesArgs,
+    ) -> R<RemoteConnectGetDomainCapabilitiesRet> {
+        // 1: VIR_CONNECT_GET_DOMAIN_CAPABILITIES_DISABLE_DEPRECATED_FEATURES (nothing to drop).
+        check_flags(a.flags, 1, "qemuConnectGetDomainCapabilities")?;
+        let emulator = a
+            .emulatorbin
+            .clone()
+            .unwrap_or_else(|| self.drv.cfg.emulator.clone());
+        let info = self.drv.domcaps.get(&emulator, caps::HostInfo::probe)?;
+        let req = crate::domcaps::Request {
+            arch: a.arch.as_deref(),
+            machine: a.machine.as_deref(),
+            virttype: a.virttype.as_deref(),
+        };
+        Ok(RemoteConnectGetDomainCapabilitiesRet {
+            capabilities: crate::domcaps::xml(&info, &req)?,
         })
     }
     fn connect_get_max_vcpus(

@@ -22,6 +22,7 @@ pub mod caps;
 pub mod config;
 pub mod devices;
 pub mod domain;
+pub mod domcaps;
 pub mod driver;
 pub mod error;
 pub mod events;

@@ -43,7 +43,7 @@ pub fn qmp_of(drv: &Driver, r: &RemoteNonnullDomain) -> QResult<Arc<Qmp>> {
 fn prepare_def(drv: &Driver, def: &DomainDef) -> DomainDef {
     let mut live = def.clone();
     let machine = live.machine.clone().unwrap_or_else(|| "pc".into());
-    live.machine = Some(drv.host.canonical_machine(&machine));
+    live.machine = Some(drv.host().canonical_machine(&machine));
     live
 }
 
@@ -177,6 +177,7 @@ pub fn start(drv: &Arc<Driver>, uuid: [u8; 16], paused: bool) -> QResult<RemoteN
                 Ok(d.reference())
             }
             Err(e) => {
+                drv.remove_runtime_files(&d.def.name);
                 if !d.persistent {
                     s.doms.remove(i);
                 }
@@ -198,9 +199,13 @@ fn launch(
     let rt = runtime_for(drv, &live);
     set_vnc_port(&mut live, rt.vnc_port);
     let args = argv::build(&live, &rt).map_err(|e| QemuError::Unsupported(e.to_string()))?;
+    crate::domain::check_emulator(drv, &live)?;
+    crate::domain::check_disks(&live)?;
     let emulator = argv::emulator(&live, &drv.cfg.emulator).to_string();
     drv.remove_runtime_files(&def.name);
     let log = drv.cfg.log_file(&def.name);
+    // Only this run's part of the log goes into start errors.
+    let log_start = std::fs::metadata(&log).map_or(0, |m| m.len());
     append_log(&log, &emulator, &args);
     let uuid = def.uuid.0;
     let weak = Arc::downgrade(drv);
@@ -212,8 +217,18 @@ fn launch(
     )
     .map_err(|e| QemuError::Failed(e.to_string()))?;
     let fail = |e: String| -> RemoteError {
+        // A QEMU that refuses its configuration closes the monitor as it exits: give it a
+        // moment to be gone, so the error names what QEMU said rather than the socket.
+        let exited = proc.wait_exit(Duration::from_secs(1)) || !pid_alive(proc.pid);
         proc.terminate(Duration::from_secs(1), false);
-        let tail = log_tail(&log);
+        let tail = log_tail(&log, log_start);
+        if exited && !tail.is_empty() {
+            // libvirt: qemuProcessReportLogError after the monitor could not be opened.
+            return QemuError::Internal(format!(
+                "process exited while connecting to monitor{tail}"
+            ))
+            .into();
+        }
         QemuError::Failed(format!("QEMU failed to start: {e}{tail}")).into()
     };
     let weak = Arc::downgrade(drv);
@@ -260,8 +275,9 @@ fn append_log(log: &std::path::Path, emulator: &str, args: &[String]) {
 }
 
 /// The last lines of the log, for start errors.
-fn log_tail(log: &std::path::Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
+fn log_tail(log: &std::path::Path, from: u64) -> String {
+    let bytes = std::fs::read(log).unwrap_or_default();
+    let text = String::from_utf8_lossy(bytes.get(from as usize..).unwrap_or_default());
     let lines: Vec<&str> = text.lines().rev().take(3).collect();
     let tail: Vec<&str> = lines
         .into_iter()
