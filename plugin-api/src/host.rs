@@ -35,6 +35,32 @@ pub fn emit_event<T: Xdr>(driver: u32, handle: u64, program: u32, procedure: i32
     }
 }
 
+/// Sends a domain lifecycle event (libvirt's callback form, procedure 318; the host fills in
+/// each subscriber's callback id) to connection `handle` of driver `driver`.
+pub fn emit_domain_lifecycle(
+    driver: u32,
+    handle: u64,
+    dom: &rvirt_protocol::RemoteNonnullDomain,
+    event: i32,
+    detail: i32,
+) {
+    let msg = rvirt_protocol::RemoteDomainEventCallbackLifecycleMsg {
+        callback_id: 0,
+        msg: rvirt_protocol::RemoteDomainEventLifecycleMsg {
+            dom: dom.clone(),
+            event,
+            detail,
+        },
+    };
+    emit_event(
+        driver,
+        handle,
+        rvirt_protocol::REMOTE_PROGRAM_NUMBER,
+        rvirt_protocol::remote_proc::DOMAIN_EVENT_CALLBACK_LIFECYCLE,
+        &msg,
+    );
+}
+
 /// A message-level request to the host.
 pub fn host_call(kind: u32, payload: &[u8]) -> Result<Vec<u8>, RemoteError> {
     let Some((host, token)) = HOST.get() else {

@@ -1,10 +1,9 @@
 //! Domain events, sent to every open connection of the driver.
 
-use rvirt_plugin_api::host::emit_event;
+use rvirt_plugin_api::host::{emit_domain_lifecycle, emit_event};
 use rvirt_plugin_api::protocol::{
-    remote_proc, RemoteDomainEventCallbackLifecycleMsg, RemoteDomainEventCallbackRebootMsg,
-    RemoteDomainEventLifecycleMsg, RemoteDomainEventRebootMsg, RemoteNonnullDomain,
-    REMOTE_PROGRAM_NUMBER,
+    remote_proc, RemoteDomainEventCallbackRebootMsg, RemoteDomainEventRebootMsg,
+    RemoteNonnullDomain, REMOTE_PROGRAM_NUMBER,
 };
 
 /// An open connection that receives events.
@@ -56,21 +55,7 @@ impl Event {
         let p = REMOTE_PROGRAM_NUMBER;
         match self {
             Event::Lifecycle(d, event, detail) => {
-                let msg = RemoteDomainEventCallbackLifecycleMsg {
-                    callback_id: 0,
-                    msg: RemoteDomainEventLifecycleMsg {
-                        dom: d.clone(),
-                        event: *event,
-                        detail: *detail,
-                    },
-                };
-                emit_event(
-                    l.driver,
-                    l.handle,
-                    p,
-                    remote_proc::DOMAIN_EVENT_CALLBACK_LIFECYCLE,
-                    &msg,
-                );
+                emit_domain_lifecycle(l.driver, l.handle, d, *event, *detail);
             }
             Event::Reboot(d) => {
                 let msg = RemoteDomainEventCallbackRebootMsg {

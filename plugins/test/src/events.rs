@@ -1,10 +1,9 @@
 //! Lifecycle events, sent to every open connection of the right kind.
 
-use rvirt_plugin_api::host::emit_event;
+use rvirt_plugin_api::host::{emit_domain_lifecycle, emit_event};
 use rvirt_plugin_api::protocol::{
-    remote_proc, DriverKind, RemoteDomainEventCallbackLifecycleMsg, RemoteDomainEventLifecycleMsg,
-    RemoteNetworkEventLifecycleMsg, RemoteNodeDeviceEventLifecycleMsg, RemoteNonnullDomain,
-    RemoteNonnullNetwork, RemoteNonnullNodeDevice, RemoteNonnullStoragePool,
+    remote_proc, DriverKind, RemoteNetworkEventLifecycleMsg, RemoteNodeDeviceEventLifecycleMsg,
+    RemoteNonnullDomain, RemoteNonnullNetwork, RemoteNonnullNodeDevice, RemoteNonnullStoragePool,
     RemoteStoragePoolEventLifecycleMsg, REMOTE_PROGRAM_NUMBER,
 };
 
@@ -78,21 +77,7 @@ impl Event {
         let p = REMOTE_PROGRAM_NUMBER;
         match self {
             Event::Domain(d, event, detail) => {
-                let msg = RemoteDomainEventCallbackLifecycleMsg {
-                    callback_id: 0,
-                    msg: RemoteDomainEventLifecycleMsg {
-                        dom: d.clone(),
-                        event: *event,
-                        detail: *detail,
-                    },
-                };
-                emit_event(
-                    l.driver,
-                    l.handle,
-                    p,
-                    remote_proc::DOMAIN_EVENT_CALLBACK_LIFECYCLE,
-                    &msg,
-                );
+                emit_domain_lifecycle(l.driver, l.handle, d, *event, *detail);
             }
             Event::Network(n, event) => {
                 let msg = RemoteNetworkEventLifecycleMsg {
