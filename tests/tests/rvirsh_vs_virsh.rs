@@ -20,6 +20,8 @@ fn run(tool: &Path, uri: &str, args: &[&str], cwd: &Path) -> (String, i32) {
         .args(args)
         .current_dir(cwd)
         .env("LC_ALL", "C")
+        .env("EDITOR", "true")
+        .env("VISUAL", "true")
         .stdin(Stdio::null())
         .output()
         .expect("run tool");
@@ -36,6 +38,7 @@ const VOL_XML: &str = "<volume><name>rv-vol2.img</name><capacity unit='MiB'>8</c
 /// The command sequence; files are created in the working directory first.
 const STEPS: &[&[&str]] = &[
     &["define", "dom.xml"],
+    &["edit", "rv-dom"],
     &["start", "rv-dom"],
     &["suspend", "rv-dom"],
     &["resume", "rv-dom"],
@@ -48,6 +51,7 @@ const STEPS: &[&[&str]] = &[
     &["start", "no-such-dom"],
     &["net-define", "net.xml"],
     &["net-list", "--all"],
+    &["net-edit", "rv-net"],
     &["net-start", "rv-net"],
     &["net-info", "rv-net"],
     &["net-autostart", "rv-net"],
@@ -58,6 +62,7 @@ const STEPS: &[&[&str]] = &[
     &["pool-define-as", "rv-pool", "dir", "--target", "/rv-pool"],
     &["pool-build", "rv-pool"],
     &["pool-start", "rv-pool"],
+    &["pool-edit", "rv-pool"],
     &["pool-autostart", "rv-pool"],
     &["pool-list", "--all"],
     &["vol-create-as", "rv-pool", "rv-vol1.img", "10M"],

@@ -229,7 +229,11 @@ fn through_rvirsh(lv: &Libvirtd) {
             &pool,
         ],
     );
-    assert_eq!((out.as_str(), err.as_str(), rc), ("\n", "", 0), "vol-upload");
+    assert_eq!(
+        (out.as_str(), err.as_str(), rc),
+        ("\n", "", 0),
+        "vol-upload"
+    );
     let (out, err, rc) = rvirsh(
         &uri,
         &[

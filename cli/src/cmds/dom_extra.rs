@@ -380,16 +380,19 @@ fn edit(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
         .conn()?
         .domain_get_xml_desc(&p::RemoteDomainGetXmlDescArgs { dom, flags: 1 | 2 })?
         .xml;
-    let Some(new) = super::virsh::edit_text(&xml, "domain", &name)? else {
-        println!("Domain '{name}' XML configuration not changed.");
-        return Ok(());
-    };
-    let r = ctl
-        .conn()?
-        .domain_define_xml(&p::RemoteDomainDefineXmlArgs { xml: new });
-    let d = r.ctx(|| format!("Failed to define domain '{name}'"))?;
-    println!("Domain '{}' XML configuration edited.", d.dom.name);
-    Ok(())
+    let conn = ctl.conn()?;
+    super::virsh::edit_and_define(
+        &xml,
+        "domain",
+        &name,
+        |n| format!("Domain '{n}'"),
+        |new| {
+            let r = conn.domain_define_xml(&p::RemoteDomainDefineXmlArgs { xml: new });
+            Ok(r.ctx(|| format!("Failed to define domain '{name}'"))?
+                .dom
+                .name)
+        },
+    )
 }
 
 #[cfg(test)]

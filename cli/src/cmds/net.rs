@@ -351,20 +351,26 @@ fn net_uuid(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
 fn net_edit(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let net = ctl.network(a.req("network")?)?;
     let name = net.name.clone();
-    let xml = ctl
-        .conn()?
-        .network_get_xml_desc(&p::RemoteNetworkGetXmlDescArgs { net, flags: 1 })?
-        .xml;
-    let Some(new) = super::virsh::edit_text(&xml, "network", &name)? else {
-        println!("Network {name} XML configuration not changed.");
-        return Ok(());
-    };
-    let r = ctl
-        .conn()?
-        .network_define_xml(&p::RemoteNetworkDefineXmlArgs { xml: new });
-    let n = r.ctx(|| format!("Failed to define network {name}"))?;
-    println!("Network {} XML configuration edited.", n.net.name);
-    Ok(())
+    let conn = ctl.conn()?;
+    let xml = super::virsh::inactive_xml(|flags| {
+        let a = p::RemoteNetworkGetXmlDescArgs {
+            net: net.clone(),
+            flags,
+        };
+        Ok(conn.network_get_xml_desc(&a)?.xml)
+    })?;
+    super::virsh::edit_and_define(
+        &xml,
+        "network",
+        &name,
+        |n| format!("Network {n}"),
+        |new| {
+            let r = conn.network_define_xml(&p::RemoteNetworkDefineXmlArgs { xml: new });
+            Ok(r.ctx(|| format!("Failed to define network {name}"))?
+                .net
+                .name)
+        },
+    )
 }
 
 fn net_dhcp_leases(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {

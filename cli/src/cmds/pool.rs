@@ -605,17 +605,25 @@ fn pool_uuid(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
 fn pool_edit(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let pool = ctl.pool(a.req("pool")?)?;
     let name = pool.name.clone();
-    let xml = ctl
-        .conn()?
-        .storage_pool_get_xml_desc(&p::RemoteStoragePoolGetXmlDescArgs { pool, flags: 1 })?
-        .xml;
-    let Some(new) = super::virsh::edit_text(&xml, "pool", &name)? else {
-        println!("Pool {name} XML configuration not changed.");
-        return Ok(());
-    };
-    let pool = define_or_create(ctl, new, false).ctx(|| format!("Failed to define pool {name}"))?;
-    println!("Pool {} XML configuration edited.", pool.name);
-    Ok(())
+    let conn = ctl.conn()?;
+    let xml = super::virsh::inactive_xml(|flags| {
+        let a = p::RemoteStoragePoolGetXmlDescArgs {
+            pool: pool.clone(),
+            flags,
+        };
+        Ok(conn.storage_pool_get_xml_desc(&a)?.xml)
+    })?;
+    super::virsh::edit_and_define(
+        &xml,
+        "pool",
+        &name,
+        |n| format!("Pool {n}"),
+        |new| {
+            let pool = define_or_create(ctl, new, false)
+                .ctx(|| format!("Failed to define pool {name}"))?;
+            Ok(pool.name)
+        },
+    )
 }
 
 #[cfg(test)]

@@ -169,6 +169,37 @@ pub fn command_help(c: &Cmd) -> String {
     s
 }
 
+/// The persistent XML of an object (the `INACTIVE` flag, 1) for editing; when the driver
+/// refuses that flag (libvirt's test driver does for networks and pools) the plain XML,
+/// as virsh falls back too.
+pub fn inactive_xml(
+    get: impl Fn(u32) -> Result<String, rvirt_protocol::RemoteError>,
+) -> Result<String, rvirt_protocol::RemoteError> {
+    match get(1) {
+        Err(e) if e.code == rvirt_protocol::error::code::INVALID_ARG => get(0),
+        r => r,
+    }
+}
+
+/// virsh's `*-edit` flow for one object: edit its XML, re-define it with `define` (which
+/// returns the defined object's name) and print virsh's messages, naming the object the
+/// way `label` does (`Network net0`, `Domain 'vm'`).
+pub fn edit_and_define(
+    xml: &str,
+    kind: &str,
+    name: &str,
+    label: impl Fn(&str) -> String,
+    define: impl FnOnce(String) -> Result<String, CmdError>,
+) -> Result<(), CmdError> {
+    let Some(new) = edit_text(xml, kind, name)? else {
+        println!("{} XML configuration not changed.", label(name));
+        return Ok(());
+    };
+    let defined = define(new)?;
+    println!("{} XML configuration edited.", label(&defined));
+    Ok(())
+}
+
 /// Lets the user edit `text` in `$VISUAL`/`$EDITOR` (default `vi`). Returns `None` when
 /// unchanged. The result must be well-formed XML; on a terminal the user may retry.
 pub fn edit_text(text: &str, kind: &str, name: &str) -> Result<Option<String>, CmdError> {
