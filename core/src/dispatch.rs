@@ -242,6 +242,11 @@ impl DriverConnection {
                 return Ok(reply);
             }
         }
+        if program == rvirt_protocol::QEMU_PROGRAM_NUMBER {
+            if let Some(reply) = self.qemu_connection_level(number, args)? {
+                return Ok(reply);
+            }
+        }
         let unsupported = || RemoteError::unsupported(info.api_name);
         let driver = self.driver_for(info.driver)?.ok_or_else(unsupported)?;
         if !driver.entry.driver.procedures.contains(&(program, number)) {
@@ -319,6 +324,53 @@ impl DriverConnection {
                 // Every deregister call carries just the callback id.
                 let id: i32 = from_bytes(args)?;
                 self.deregister(id)?;
+                Vec::new()
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(reply))
+    }
+
+    /// QEMU-program procedures answered by the core: monitor event (de)registration.
+    fn qemu_connection_level(
+        &self,
+        number: i32,
+        args: &[u8],
+    ) -> Result<Option<Vec<u8>>, RemoteError> {
+        use crate::events::{MONITOR_EVENT_NOCASE, MONITOR_EVENT_REGEX};
+        use rvirt_protocol as p;
+        let reply = match number {
+            p::qemu_proc::CONNECT_DOMAIN_MONITOR_EVENT_REGISTER => {
+                let a: p::QemuConnectDomainMonitorEventRegisterArgs = from_bytes(args)?;
+                let unknown = a.flags & !(MONITOR_EVENT_REGEX | MONITOR_EVENT_NOCASE);
+                if unknown != 0 {
+                    return Err(RemoteError::new(
+                        code::INVALID_ARG,
+                        domain::QEMU,
+                        format!(
+                            "unsupported flags ({unknown:#x}) in function virConnectDomainQemuMonitorEventRegister"
+                        ),
+                    ));
+                }
+                if a.flags & MONITOR_EVENT_REGEX != 0 {
+                    return Err(RemoteError::new(
+                        code::ARGUMENT_UNSUPPORTED,
+                        domain::QEMU,
+                        "argument unsupported: regular expressions for QEMU monitor event names are not supported",
+                    ));
+                }
+                let nocase = a.flags & MONITOR_EVENT_NOCASE != 0;
+                let id = self
+                    .inner
+                    .callbacks
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .add_monitor(a.dom.map(|d| d.name), a.event, nocase);
+                to_bytes(&p::QemuConnectDomainMonitorEventRegisterRet { callback_id: id })
+            }
+            p::qemu_proc::CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER => {
+                let a: p::QemuConnectDomainMonitorEventDeregisterArgs = from_bytes(args)?;
+                self.deregister(a.callback_id)?;
                 Vec::new()
             }
             _ => return Ok(None),

@@ -116,7 +116,14 @@ pub struct Callback {
     pub event_id: i32,
     /// Only events for the object of this name.
     pub object: Option<String>,
+    /// QEMU monitor events only: the event name to match (exactly, or ignoring ASCII case).
+    pub monitor_event: Option<(String, bool)>,
 }
+
+/// `virConnectDomainQemuMonitorEventRegisterFlags`: match the name as a regex.
+pub const MONITOR_EVENT_REGEX: u32 = 1;
+/// ... ignoring case.
+pub const MONITOR_EVENT_NOCASE: u32 = 2;
 
 /// The callbacks of one connection; ids are unique per connection.
 #[derive(Debug, Default)]
@@ -134,7 +141,23 @@ impl Callbacks {
             family,
             event_id,
             object,
+            monitor_event: None,
         });
+        id
+    }
+
+    /// Registers a QEMU monitor event callback, optionally for one domain and one event
+    /// name (`nocase` compares ignoring ASCII case).
+    pub fn add_monitor(
+        &mut self,
+        object: Option<String>,
+        event: Option<String>,
+        nocase: bool,
+    ) -> i32 {
+        let id = self.add(EventFamily::QemuMonitor, 0, object);
+        if let Some(c) = self.list.last_mut() {
+            c.monitor_event = event.map(|e| (e, nocase));
+        }
         id
     }
 
@@ -150,10 +173,30 @@ impl Callbacks {
             return Vec::new();
         };
         let object = object_name(payload);
+        let monitor_event = (family == EventFamily::QemuMonitor)
+            .then(|| {
+                rvirt_protocol::xdr::from_bytes::<rvirt_protocol::QemuDomainMonitorEventMsg>(
+                    payload,
+                )
+                .ok()
+            })
+            .flatten()
+            .map(|m| m.event);
         self.list
             .iter()
             .filter(|c| c.family == family && c.event_id == event_id)
             .filter(|c| c.object.is_none() || c.object.as_deref() == object.as_deref())
+            .filter(|c| match (&c.monitor_event, &monitor_event) {
+                (None, _) => true,
+                (Some((want, nocase)), Some(got)) => {
+                    if *nocase {
+                        want.eq_ignore_ascii_case(got)
+                    } else {
+                        want == got
+                    }
+                }
+                (Some(_), None) => false,
+            })
             .filter(|_| payload.len() >= 4)
             .map(|c| {
                 let mut p = payload.to_vec();

@@ -995,3 +995,87 @@ fn real_guest_define_start_acpi_shutdown_undefine() {
     assert!(code != 0 && err.contains("failed to get domain"), "{err}");
     let _ = SHUTDOWN_FINISHED_HOST;
 }
+
+#[test]
+fn qemu_monitor_event_reports_qmp_events() {
+    if !peers_ok() {
+        return;
+    }
+    let d = Daemon::start("");
+    let uri = d.uri("qemu:///system");
+    let name = unique("me");
+    let _reaper = Reaper(name.clone());
+    let xml_path = d.dir.0.join("dom.xml");
+    std::fs::write(&xml_path, tiny_xml(&name)).unwrap();
+    virsh_ok(&uri, &["create", xml_path.to_str().unwrap()]);
+    let watcher = std::process::Command::new(VIRSH)
+        .args([
+            "-c",
+            &uri,
+            "qemu-monitor-event",
+            "--domain",
+            &name,
+            "--loop",
+            "--timeout",
+            "5",
+        ])
+        .env("LC_ALL", "C")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn virsh qemu-monitor-event");
+    let filtered = std::process::Command::new(VIRSH)
+        .args([
+            "-c",
+            &uri,
+            "qemu-monitor-event",
+            "--domain",
+            &name,
+            "--event",
+            "resume",
+        ])
+        .args(["--no-case", "--timeout", "5"])
+        .env("LC_ALL", "C")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn filtered virsh qemu-monitor-event");
+    std::thread::sleep(Duration::from_millis(2000));
+    virsh_ok(&uri, &["suspend", &name]);
+    virsh_ok(&uri, &["resume", &name]);
+    let out = watcher
+        .wait_with_output()
+        .expect("virsh qemu-monitor-event");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("event ") && l.contains(" for domain "))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        2,
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        lines[0].starts_with("event STOP at ")
+            && lines[0].ends_with(&format!("for domain '{name}': <null>")),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].starts_with("event RESUME at "), "{}", lines[1]);
+    let out = filtered.wait_with_output().expect("filtered virsh");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("event ") && l.contains(" for domain "))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "only RESUME matches 'resume' ignoring case: {text}"
+    );
+    assert!(lines[0].starts_with("event RESUME at "), "{}", lines[0]);
+    virsh_ok(&uri, &["destroy", &name]);
+    wait_no_qemu(&name);
+}

@@ -42,6 +42,14 @@ pub mod ev {
 pub enum Event {
     Lifecycle(RemoteNonnullDomain, i32, i32),
     Reboot(RemoteNonnullDomain),
+    /// Any QMP event, for `qemu-monitor-event` subscribers (QEMU program message 6).
+    Monitor {
+        dom: RemoteNonnullDomain,
+        event: String,
+        seconds: i64,
+        micros: u32,
+        details: Option<String>,
+    },
 }
 
 impl Event {
@@ -67,6 +75,29 @@ impl Event {
                     l.handle,
                     p,
                     remote_proc::DOMAIN_EVENT_CALLBACK_REBOOT,
+                    &msg,
+                );
+            }
+            Event::Monitor {
+                dom,
+                event,
+                seconds,
+                micros,
+                details,
+            } => {
+                let msg = rvirt_plugin_api::protocol::QemuDomainMonitorEventMsg {
+                    callback_id: 0,
+                    dom: dom.clone(),
+                    event: event.clone(),
+                    seconds: *seconds,
+                    micros: *micros,
+                    details: details.clone(),
+                };
+                emit_event(
+                    l.driver,
+                    l.handle,
+                    rvirt_plugin_api::protocol::QEMU_PROGRAM_NUMBER,
+                    rvirt_plugin_api::protocol::qemu_proc::DOMAIN_MONITOR_EVENT,
                     &msg,
                 );
             }

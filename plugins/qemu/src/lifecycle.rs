@@ -357,7 +357,12 @@ fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
 /// A QMP event (or the monitor closing) for run `generation`.
 fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
     let Some(drv) = weak.upgrade() else { return };
-    let Notice::Event { name, data } = n else {
+    let Notice::Event {
+        name,
+        data,
+        timestamp,
+    } = n
+    else {
         return;
     };
     let mut follow_up: Option<(Arc<Qmp>, Proc, bool)> = None;
@@ -369,6 +374,14 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
         let Some(run) = d.run.as_mut().filter(|r| r.generation == generation) else {
             return Ok(());
         };
+        // Every QMP event goes to qemu-monitor-event subscribers, with QEMU's own data.
+        events.push(Event::Monitor {
+            dom: dref.clone(),
+            event: name.clone(),
+            seconds: timestamp.0,
+            micros: timestamp.1,
+            details: (!data.is_null()).then(|| data.to_string()),
+        });
         match name.as_str() {
             // A destroy in progress (QEMU reports SIGTERM as a host shutdown).
             "SHUTDOWN" if run.stopping.is_some() => return Ok(()),

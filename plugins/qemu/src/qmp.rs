@@ -40,8 +40,16 @@ pub enum QmpError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
     Greeting(Value),
-    Reply { id: String, body: Value },
-    Event { name: String, data: Value },
+    Reply {
+        id: String,
+        body: Value,
+    },
+    Event {
+        name: String,
+        data: Value,
+        /// QEMU's timestamp: seconds and microseconds.
+        timestamp: (i64, u32),
+    },
     Other(Value),
 }
 
@@ -53,9 +61,16 @@ pub fn parse_message(line: &str) -> Result<Message, QmpError> {
     }
     if let Some(name) = v.get("event").and_then(Value::as_str) {
         let data = v.get("data").cloned().unwrap_or(Value::Null);
+        let ts = v.get("timestamp");
+        let field = |k: &str| {
+            ts.and_then(|t| t.get(k))
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+        };
         return Ok(Message::Event {
             name: name.to_string(),
             data,
+            timestamp: (field("seconds"), field("microseconds") as u32),
         });
     }
     if let Some(id) = v.get("id").and_then(Value::as_str) {
@@ -84,7 +99,11 @@ pub fn reply_result(cmd: &str, body: &Value) -> Result<Value, QmpError> {
 /// What the reader thread reports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notice {
-    Event { name: String, data: Value },
+    Event {
+        name: String,
+        data: Value,
+        timestamp: (i64, u32),
+    },
     Closed,
 }
 
@@ -168,7 +187,15 @@ impl Qmp {
                     reply_result("qmp_capabilities", &body)?;
                     break;
                 }
-                Message::Event { name, data } => on_event(Notice::Event { name, data }),
+                Message::Event {
+                    name,
+                    data,
+                    timestamp,
+                } => on_event(Notice::Event {
+                    name,
+                    data,
+                    timestamp,
+                }),
                 _ => {}
             }
         }
@@ -285,7 +312,15 @@ fn reader_loop(mut reader: BufReader<UnixStream>, pending: Arc<Mutex<Pending>>, 
                     let _ = tx.send(Ok(body));
                 }
             }
-            Ok(Message::Event { name, data }) => on_event(Notice::Event { name, data }),
+            Ok(Message::Event {
+                name,
+                data,
+                timestamp,
+            }) => on_event(Notice::Event {
+                name,
+                data,
+                timestamp,
+            }),
             Ok(_) => {}
             Err(e) => tracing::debug!("ignoring monitor line: {e}"),
         }
@@ -315,7 +350,8 @@ mod tests {
             parse_message(e).unwrap(),
             Message::Event {
                 name: "STOP".into(),
-                data: Value::Null
+                data: Value::Null,
+                timestamp: (1, 2),
             }
         );
         let r = r#"{"return": {"status": "running"}, "id": "rvirt-3"}"#;
@@ -384,7 +420,8 @@ mod tests {
             rx.recv().unwrap(),
             Notice::Event {
                 name: "RESUME".into(),
-                data: Value::Null
+                data: Value::Null,
+                timestamp: (0, 0),
             }
         );
         q.close();
