@@ -1079,3 +1079,51 @@ fn qemu_monitor_event_reports_qmp_events() {
     virsh_ok(&uri, &["destroy", &name]);
     wait_no_qemu(&name);
 }
+
+#[test]
+fn memory_balloon_and_vcpu_settings() {
+    if !peers_ok() {
+        return;
+    }
+    let d = Daemon::start("");
+    let uri = d.uri("qemu:///system");
+    let name = unique("mem");
+    let _reaper = Reaper(name.clone());
+    let xml_path = d.dir.0.join("dom.xml");
+    let xml = tiny_xml(&name)
+        .replace("<memballoon model='none'/>", "<memballoon model='virtio'/>")
+        .replace("<vcpu>1</vcpu>", "<vcpu current='1'>2</vcpu>");
+    std::fs::write(&xml_path, xml).unwrap();
+    virsh_ok(&uri, &["define", xml_path.to_str().unwrap()]);
+    virsh_ok(&uri, &["setmem", &name, "65536", "--config"]);
+    virsh_ok(&uri, &["setvcpus", &name, "2", "--config"]);
+    let inactive = virsh_ok(&uri, &["dumpxml", &name, "--inactive"]);
+    assert!(
+        inactive.contains("<currentMemory unit='KiB'>65536</currentMemory>"),
+        "{inactive}"
+    );
+    assert!(
+        inactive.contains("current='2'") || inactive.contains(">2</vcpu>"),
+        "{inactive}"
+    );
+    virsh_ok(&uri, &["start", &name]);
+    assert_eq!(
+        virsh_ok(&uri, &["vcpucount", &name, "--live", "--current"]).trim(),
+        "2"
+    );
+    virsh_ok(&uri, &["setmem", &name, "98304", "--live"]);
+    let info = virsh_ok(&uri, &["dominfo", &name]);
+    assert!(info.contains("Used memory:    98304 KiB"), "{info}");
+    let (_, err, code) = virsh(&uri, &["setmem", &name, "999999", "--live"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("cannot set memory higher than max memory"),
+        "{err}"
+    );
+    let (_, err, code) = virsh(&uri, &["setvcpus", &name, "1", "--live"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("Operation not supported"), "{err}");
+    virsh_ok(&uri, &["destroy", &name]);
+    virsh_ok(&uri, &["undefine", &name]);
+    wait_no_qemu(&name);
+}

@@ -19,6 +19,13 @@ pub enum ArgvError {
 
 pub type ArgvResult<T> = Result<T, ArgvError>;
 
+/// Whether the domain has a working memory balloon.
+pub fn has_balloon(def: &DomainDef) -> bool {
+    def.devices
+        .iter()
+        .any(|d| matches!(d, Device::MemBalloon(m) if m.model != "none"))
+}
+
 pub fn unsupported<T>(what: impl Into<String>) -> ArgvResult<T> {
     Err(ArgvError::Unsupported(what.into()))
 }
@@ -133,8 +140,10 @@ fn check_general(def: &DomainDef) -> ArgvResult<()> {
     if def.resource_partition.is_some() {
         return unsupported("domain/resource is not supported");
     }
-    if def.current_memory_kib != def.memory_kib {
-        return unsupported("domain/currentMemory different from domain/memory is not supported");
+    if def.current_memory_kib != def.memory_kib && !has_balloon(def) {
+        // Without a balloon QEMU cannot run below <memory>; with one the driver inflates
+        // it to <currentMemory> right after start.
+        return unsupported("domain/currentMemory below domain/memory needs a memballoon device");
     }
     if def.vcpus == 0 || def.current_vcpus == 0 {
         return unsupported("domain/vcpu must be at least 1");

@@ -40,6 +40,8 @@ pub enum QemuError {
     Exists(String, String),
     #[error("invalid argument: unsupported configuration: {0}")]
     Config(String),
+    #[error("Operation not supported: {0}")]
+    NotSupported(String),
 }
 
 impl QemuError {
@@ -55,6 +57,7 @@ impl QemuError {
             }
             QemuError::Failed(_) | QemuError::Exists(..) => code::OPERATION_FAILED,
             QemuError::Unsupported(_) => CONFIG_UNSUPPORTED,
+            QemuError::NotSupported(_) => code::OPERATION_UNSUPPORTED,
             QemuError::Xml(_) => code::XML_ERROR,
             QemuError::System(_) => code::SYSTEM_ERROR,
         }

@@ -42,6 +42,10 @@ pub mod ev {
 pub enum Event {
     Lifecycle(RemoteNonnullDomain, i32, i32),
     Reboot(RemoteNonnullDomain),
+    /// A device was unplugged (its alias).
+    DeviceRemoved(RemoteNonnullDomain, String),
+    /// The balloon's actual size changed (KiB).
+    BalloonChange(RemoteNonnullDomain, u64),
     /// Any QMP event, for `qemu-monitor-event` subscribers (QEMU program message 6).
     Monitor {
         dom: RemoteNonnullDomain,
@@ -75,6 +79,38 @@ impl Event {
                     l.handle,
                     p,
                     remote_proc::DOMAIN_EVENT_CALLBACK_REBOOT,
+                    &msg,
+                );
+            }
+            Event::DeviceRemoved(d, alias) => {
+                let msg = rvirt_plugin_api::protocol::RemoteDomainEventCallbackDeviceRemovedMsg {
+                    callback_id: 0,
+                    msg: rvirt_plugin_api::protocol::RemoteDomainEventDeviceRemovedMsg {
+                        dom: d.clone(),
+                        dev_alias: alias.clone(),
+                    },
+                };
+                emit_event(
+                    l.driver,
+                    l.handle,
+                    p,
+                    remote_proc::DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED,
+                    &msg,
+                );
+            }
+            Event::BalloonChange(d, actual) => {
+                let msg = rvirt_plugin_api::protocol::RemoteDomainEventCallbackBalloonChangeMsg {
+                    callback_id: 0,
+                    msg: rvirt_plugin_api::protocol::RemoteDomainEventBalloonChangeMsg {
+                        dom: d.clone(),
+                        actual: *actual,
+                    },
+                };
+                emit_event(
+                    l.driver,
+                    l.handle,
+                    p,
+                    remote_proc::DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE,
                     &msg,
                 );
             }

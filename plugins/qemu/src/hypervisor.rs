@@ -74,6 +74,12 @@ pub const PROCEDURES: &[i32] = &[
     p::DOMAIN_GET_XML_DESC,
     p::DOMAIN_GET_OS_TYPE,
     p::DOMAIN_GET_MAX_MEMORY,
+    p::DOMAIN_SET_MEMORY,
+    p::DOMAIN_SET_MEMORY_FLAGS,
+    p::DOMAIN_SET_MAX_MEMORY,
+    p::DOMAIN_SET_VCPUS,
+    p::DOMAIN_SET_VCPUS_FLAGS,
+    p::DOMAIN_GET_VCPUS_FLAGS,
     p::DOMAIN_GET_AUTOSTART,
     p::DOMAIN_SET_AUTOSTART,
     p::DOMAIN_IS_ACTIVE,
@@ -418,6 +424,28 @@ impl RemoteHandler for QemuConn {
                 memory: s.find(&a.dom)?.def.memory_kib,
             })
         })
+    }
+    fn domain_set_memory(&self, a: RemoteDomainSetMemoryArgs) -> R<()> {
+        crate::tuning::set_memory(&self.drv, &a.dom, a.memory, crate::tuning::AFFECT_LIVE)
+    }
+    fn domain_set_memory_flags(&self, a: RemoteDomainSetMemoryFlagsArgs) -> R<()> {
+        crate::tuning::set_memory(&self.drv, &a.dom, a.memory, a.flags)
+    }
+    fn domain_set_max_memory(&self, a: RemoteDomainSetMaxMemoryArgs) -> R<()> {
+        crate::tuning::set_memory(&self.drv, &a.dom, a.memory, crate::tuning::MAXIMUM)
+    }
+    fn domain_set_vcpus(&self, a: RemoteDomainSetVcpusArgs) -> R<()> {
+        crate::tuning::set_vcpus(&self.drv, &a.dom, a.nvcpus, crate::tuning::AFFECT_LIVE)
+    }
+    fn domain_set_vcpus_flags(&self, a: RemoteDomainSetVcpusFlagsArgs) -> R<()> {
+        crate::tuning::set_vcpus(&self.drv, &a.dom, a.nvcpus, a.flags)
+    }
+    fn domain_get_vcpus_flags(
+        &self,
+        a: RemoteDomainGetVcpusFlagsArgs,
+    ) -> R<RemoteDomainGetVcpusFlagsRet> {
+        let num = crate::tuning::get_vcpus(&self.drv, &a.dom, a.flags)?;
+        Ok(RemoteDomainGetVcpusFlagsRet { num: num as i32 })
     }
     fn domain_get_autostart(
         &self,

@@ -31,6 +31,7 @@ pub mod lifecycle;
 pub mod process;
 pub mod qmp;
 pub mod status;
+pub mod tuning;
 
 use config::Config;
 use driver::Driver;

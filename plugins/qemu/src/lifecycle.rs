@@ -242,6 +242,11 @@ fn launch(
     )
     .map_err(|e| fail(e.to_string()))?;
     fill_ptys(&qmp, &mut live).map_err(|e| fail(e.to_string()))?;
+    if live.current_memory_kib < live.memory_kib && crate::argv::has_balloon(&live) {
+        let bytes = live.current_memory_kib * 1024;
+        qmp.execute("balloon", Some(serde_json::json!({ "value": bytes })))
+            .map_err(|e| fail(e.to_string()))?;
+    }
     if !paused {
         qmp.execute("cont", None).map_err(|e| fail(e.to_string()))?;
     }
@@ -411,6 +416,18 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
                 events.push(Event::Lifecycle(dref, ev::RESUMED, ev::RESUMED_UNPAUSED));
             }
             "RESET" => events.push(Event::Reboot(dref)),
+            "DEVICE_DELETED" => {
+                // Devices without an id (QEMU's internal ones) have no libvirt alias.
+                if let Some(alias) = data.get("device").and_then(Value::as_str) {
+                    events.push(Event::DeviceRemoved(dref, alias.to_string()));
+                }
+                return Ok(());
+            }
+            "BALLOON_CHANGE" => {
+                let bytes = data.get("actual").and_then(Value::as_u64).unwrap_or(0);
+                events.push(Event::BalloonChange(dref, bytes / 1024));
+                return Ok(());
+            }
             _ => return Ok(()),
         }
         drv.save_status(d);
