@@ -152,7 +152,7 @@ fn check_general(def: &DomainDef) -> ArgvResult<()> {
 }
 
 fn machine(c: &mut Cmd, def: &DomainDef) -> ArgvResult<()> {
-    let accel = match def.domain_type.as_str() {
+    let accel = match &*def.domain_type {
         "kvm" => "kvm",
         "qemu" => "tcg",
         other => {
@@ -224,7 +224,7 @@ fn smp(def: &DomainDef) -> String {
 }
 
 fn clock(c: &mut Cmd, def: &DomainDef) -> ArgvResult<()> {
-    let base = match def.clock.offset.as_str() {
+    let base = match &*def.clock.offset {
         "utc" => "utc",
         "localtime" => "localtime",
         other => return unsupported(format!("domain/clock/@offset '{other}' is not supported")),
@@ -259,7 +259,7 @@ fn clock(c: &mut Cmd, def: &DomainDef) -> ArgvResult<()> {
 fn lifecycle(c: &mut Cmd, def: &DomainDef) -> ArgvResult<()> {
     // The driver decides what a guest shutdown means; QEMU only stops.
     c.flag("-no-shutdown");
-    match def.on_reboot.as_str() {
+    match &*def.on_reboot {
         "restart" => {}
         "destroy" => c.flag("-no-reboot"),
         other => return unsupported(format!("domain/on_reboot '{other}' is not supported")),
@@ -295,7 +295,7 @@ fn boot(c: &mut Cmd, def: &DomainDef) -> ArgvResult<()> {
     if !per_device && !os.boot_devs.is_empty() {
         let mut order = String::new();
         for d in &os.boot_devs {
-            order.push(match d.as_str() {
+            order.push(match &**d {
                 "hd" => 'c',
                 "cdrom" => 'd',
                 "fd" => 'a',

@@ -23,7 +23,7 @@ const UNDEFINE_ALL: u32 = 0x7f;
 /// Parses and checks a definition the way every entry point does.
 pub fn parse(xml: &str) -> QResult<DomainDef> {
     let def = DomainDef::parse(xml).map_err(QemuError::from)?;
-    if !matches!(def.domain_type.as_str(), "kvm" | "qemu") {
+    if !matches!(&*def.domain_type, "kvm" | "qemu") {
         return Err(QemuError::Invalid(format!(
             "unsupported configuration: emulator '{}' does not support virt type '{}'",
             def.emulator

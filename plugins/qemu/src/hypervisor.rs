@@ -411,7 +411,7 @@ impl RemoteHandler for QemuConn {
     fn domain_get_os_type(&self, a: RemoteDomainGetOsTypeArgs) -> R<RemoteDomainGetOsTypeRet> {
         self.drv.read(|s| {
             Ok(RemoteDomainGetOsTypeRet {
-                r#type: s.find(&a.dom)?.def.os_type.clone(),
+                r#type: s.find(&a.dom)?.def.os_type.to_string(),
             })
         })
     }

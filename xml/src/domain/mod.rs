@@ -83,11 +83,51 @@ impl Device {
     }
 }
 
+/// A value from a small fixed vocabulary (domain type, OS type, lifecycle actions, clock
+/// offset, boot devices). Known words are shared static strings, so a definition does not
+/// allocate for them; anything else is owned.
+pub type Word = std::borrow::Cow<'static, str>;
+
+const VOCABULARY: &[&str] = &[
+    "test",
+    "kvm",
+    "qemu",
+    "xen",
+    "lxc",
+    "hvm",
+    "linux",
+    "exe",
+    "static",
+    "auto",
+    "destroy",
+    "restart",
+    "preserve",
+    "rename-restart",
+    "coredump-destroy",
+    "coredump-restart",
+    "utc",
+    "localtime",
+    "timezone",
+    "variable",
+    "hd",
+    "cdrom",
+    "fd",
+    "network",
+];
+
+/// Interns `s` when it is a known vocabulary word.
+pub fn word(s: &str) -> Word {
+    match VOCABULARY.iter().find(|w| **w == s) {
+        Some(w) => Word::Borrowed(w),
+        None => Word::Owned(s.to_string()),
+    }
+}
+
 /// A domain definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainDef {
     /// `<domain type>`: test, kvm, qemu, xen, ...
-    pub domain_type: String,
+    pub domain_type: Word,
     /// `<name>`.
     pub name: String,
     /// `<uuid>`, generated when absent.
@@ -107,13 +147,13 @@ pub struct DomainDef {
     /// `<vcpu current>`, defaults to `vcpus`.
     pub current_vcpus: u32,
     /// `<vcpu placement>` (static or auto).
-    pub vcpu_placement: String,
+    pub vcpu_placement: Word,
     /// `<vcpu cpuset>`.
     pub cpuset: Option<String>,
     /// `<resource><partition>`.
     pub resource_partition: Option<String>,
     /// `<os><type>` text: hvm, xen, linux, exe.
-    pub os_type: String,
+    pub os_type: Word,
     /// `<os><type arch>`.
     pub arch: Option<String>,
     /// `<os><type machine>`.
@@ -127,11 +167,11 @@ pub struct DomainDef {
     /// `<clock>`.
     pub clock: ClockDef,
     /// `<on_poweroff>`.
-    pub on_poweroff: String,
+    pub on_poweroff: Word,
     /// `<on_reboot>`.
-    pub on_reboot: String,
+    pub on_reboot: Word,
     /// `<on_crash>`.
-    pub on_crash: String,
+    pub on_crash: Word,
     /// `<devices><emulator>`.
     pub emulator: Option<String>,
     /// Devices in document order (formatted in libvirt's category order).
@@ -160,7 +200,7 @@ const ROOT_CHILDREN: [&str; 17] = [
     "devices",
 ];
 
-fn lifecycle(e: &Element, name: &str, default: &str, crash: bool) -> Result<String, XmlError> {
+fn lifecycle(e: &Element, name: &str, default: &str, crash: bool) -> Result<Word, XmlError> {
     let v = e.child_text(name).unwrap_or_else(|| default.to_string());
     let ok = matches!(
         v.as_str(),
@@ -169,7 +209,7 @@ fn lifecycle(e: &Element, name: &str, default: &str, crash: bool) -> Result<Stri
     if !ok {
         return Err(XmlError::invalid(format!("domain/{name}"), v));
     }
-    Ok(v)
+    Ok(word(&v))
 }
 
 fn memory(e: &Element, name: &str) -> Result<Option<u64>, XmlError> {
@@ -189,7 +229,8 @@ impl DomainDef {
     pub fn from_element(e: &Element) -> Result<DomainDef, XmlError> {
         check_root_children(e)?;
         let domain_type = e
-            .attr_s("type")
+            .attr("type")
+            .map(word)
             .ok_or_else(|| XmlError::MissingElement("domain/@type".into()))?;
         let name = e
             .child_text("name")
@@ -217,10 +258,10 @@ impl DomainDef {
             current_memory_kib,
             vcpus: 1,
             current_vcpus: 1,
-            vcpu_placement: "static".into(),
+            vcpu_placement: Word::Borrowed("static"),
             cpuset: None,
             resource_partition: e.child("resource").and_then(|r| r.child_text("partition")),
-            os_type: os_type_el.text.trim().to_string(),
+            os_type: word(os_type_el.text.trim()),
             arch: os_type_el.attr_s("arch"),
             machine: os_type_el.attr_s("machine"),
             os: OsDef::parse(os_el)?,
@@ -274,7 +315,7 @@ impl DomainDef {
             if !matches!(pl, "static" | "auto") {
                 return Err(XmlError::invalid(format!("{p}/@placement"), pl));
             }
-            self.vcpu_placement = pl.to_string();
+            self.vcpu_placement = word(pl);
         }
         self.cpuset = v.attr_s("cpuset");
         Ok(())
@@ -288,7 +329,7 @@ impl DomainDef {
             _ => false,
         });
         if self.os_type == "hvm" && self.os.boot_devs.is_empty() && !per_device {
-            self.os.boot_devs.push("hd".into());
+            self.os.boot_devs = vec![Word::Borrowed("hd")];
         }
     }
 

@@ -46,7 +46,7 @@ pub struct OsDef {
     /// `<root>`.
     pub root: Option<String>,
     /// `<boot dev>` in order: hd, cdrom, fd, network.
-    pub boot_devs: Vec<String>,
+    pub boot_devs: Vec<super::Word>,
     /// `<bootmenu enable>`.
     pub bootmenu: Option<String>,
     /// `<bootmenu timeout>`.
@@ -70,7 +70,7 @@ impl OsDef {
             if !matches!(dev.as_str(), "hd" | "cdrom" | "fd" | "network") {
                 return Err(XmlError::invalid(format!("{p}/boot/@dev"), dev));
             }
-            boot_devs.push(dev);
+            boot_devs.push(super::word(&dev));
         }
         let text = |n: &str| e.child_text(n).filter(|t| !t.is_empty());
         Ok(OsDef {
@@ -94,7 +94,10 @@ impl OsDef {
             cmdline: e.child_text_raw("cmdline"),
             dtb: text("dtb"),
             root: text("root"),
-            boot_devs,
+            boot_devs: {
+                boot_devs.shrink_to_fit();
+                boot_devs
+            },
             bootmenu: e.child("bootmenu").and_then(|b| b.attr_s("enable")),
             bootmenu_timeout: match e.child("bootmenu") {
                 Some(b) => b.attr_num(&format!("{p}/bootmenu"), "timeout")?,
@@ -289,7 +292,7 @@ impl CpuDef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClockDef {
     /// `offset`: utc, localtime, timezone, variable.
-    pub offset: String,
+    pub offset: super::Word,
     /// `adjustment`.
     pub adjustment: Option<String>,
     /// `basis` (variable).
@@ -303,7 +306,7 @@ pub struct ClockDef {
 impl Default for ClockDef {
     fn default() -> ClockDef {
         ClockDef {
-            offset: "utc".into(),
+            offset: super::Word::Borrowed("utc"),
             adjustment: None,
             basis: None,
             timezone: None,
@@ -349,7 +352,7 @@ impl ClockDef {
             return Err(XmlError::invalid(format!("{p}/@offset"), offset));
         }
         Ok(ClockDef {
-            offset,
+            offset: super::word(&offset),
             adjustment: e.attr_s("adjustment"),
             basis: e.attr_s("basis"),
             timezone: e.attr_s("timezone"),
