@@ -128,7 +128,7 @@ fn check_general(def: &DomainDef) -> ArgvResult<()> {
             "domain/os/type/@arch '{a}' is not supported (only x86_64)"
         ));
     }
-    if def.cpuset.is_some() {
+    if def.extras().cpuset.is_some() {
         return unsupported("domain/vcpu/@cpuset is not supported");
     }
     if def.vcpu_placement != "static" {
@@ -137,7 +137,7 @@ fn check_general(def: &DomainDef) -> ArgvResult<()> {
             def.vcpu_placement
         ));
     }
-    if def.resource_partition.is_some() {
+    if def.extras().resource_partition.is_some() {
         return unsupported("domain/resource is not supported");
     }
     if def.current_memory_kib != def.memory_kib && !has_balloon(def) {
@@ -229,7 +229,8 @@ fn clock(c: &mut Cmd, def: &DomainDef) -> ArgvResult<()> {
         "localtime" => "localtime",
         other => return unsupported(format!("domain/clock/@offset '{other}' is not supported")),
     };
-    if def.clock.adjustment.is_some() || def.clock.timezone.is_some() {
+    let params = def.clock.offset_params.as_deref();
+    if params.is_some_and(|p| p.adjustment.is_some() || p.timezone.is_some()) {
         return unsupported("domain/clock adjustment/timezone is not supported");
     }
     let mut rtc = format!("base={base}");
@@ -275,7 +276,7 @@ fn lifecycle(c: &mut Cmd, def: &DomainDef) -> ArgvResult<()> {
 
 fn boot(c: &mut Cmd, def: &DomainDef) -> ArgvResult<()> {
     let os = &def.os;
-    if os.firmware.is_some() || os.nvram.is_some() {
+    if os.opts().firmware.is_some() || os.nvram.is_some() {
         return unsupported("domain/os/@firmware and domain/os/nvram are not supported");
     }
     if let Some(l) = &os.loader {
@@ -284,7 +285,7 @@ fn boot(c: &mut Cmd, def: &DomainDef) -> ArgvResult<()> {
             _ => return unsupported("domain/os/loader other than a rom image is not supported"),
         }
     }
-    if os.root.is_some() {
+    if os.opts().root.is_some() {
         return unsupported("domain/os/root is not supported");
     }
     let per_device = def
@@ -307,24 +308,24 @@ fn boot(c: &mut Cmd, def: &DomainDef) -> ArgvResult<()> {
         }
         b.push_str(&format!("order={order},"));
     }
-    if os.bootmenu.as_deref() == Some("yes") {
+    if os.opts().bootmenu.as_deref() == Some("yes") {
         b.push_str("menu=on,");
-        if let Some(t) = os.bootmenu_timeout {
+        if let Some(t) = os.opts().bootmenu_timeout {
             b.push_str(&format!("splash-time={t},"));
         }
     }
     b.push_str("strict=on");
     c.opt("-boot", b);
-    if let Some(k) = &os.kernel {
+    if let Some(k) = &os.opts().kernel {
         c.opt("-kernel", k.clone());
     }
-    if let Some(i) = &os.initrd {
+    if let Some(i) = &os.opts().initrd {
         c.opt("-initrd", i.clone());
     }
-    if let Some(a) = &os.cmdline {
+    if let Some(a) = &os.opts().cmdline {
         c.opt("-append", a.clone());
     }
-    if let Some(d) = &os.dtb {
+    if let Some(d) = &os.opts().dtb {
         c.opt("-dtb", d.clone());
     }
     Ok(())

@@ -132,10 +132,10 @@ pub struct DomainDef {
     pub name: String,
     /// `<uuid>`, generated when absent.
     pub uuid: Uuid,
-    /// `<title>`.
-    pub title: Option<String>,
-    /// `<description>`.
-    pub description: Option<String>,
+    /// `<title>`, `<description>`, `<vcpu cpuset>`, `<resource><partition>` (boxed: most
+    /// domains set none of them). Read with [`DomainDef::extras`], change with
+    /// [`DomainDef::extras_mut`].
+    pub extras: Option<Box<DomainExtras>>,
     /// `<metadata>` preserved as a raw element tree (boxed: rarely present).
     pub metadata: Option<Box<Element>>,
     /// `<memory>` in KiB.
@@ -148,10 +148,6 @@ pub struct DomainDef {
     pub current_vcpus: u32,
     /// `<vcpu placement>` (static or auto).
     pub vcpu_placement: Word,
-    /// `<vcpu cpuset>`.
-    pub cpuset: Option<String>,
-    /// `<resource><partition>`.
-    pub resource_partition: Option<String>,
     /// `<os><type>` text: hvm, xen, linux, exe.
     pub os_type: Word,
     /// `<os><type arch>`.
@@ -218,7 +214,37 @@ fn memory(e: &Element, name: &str) -> Result<Option<u64>, XmlError> {
         .transpose()
 }
 
+/// The rarely-set top-level parts of a domain definition.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DomainExtras {
+    /// `<title>`.
+    pub title: Option<String>,
+    /// `<description>`.
+    pub description: Option<String>,
+    /// `<vcpu cpuset>`.
+    pub cpuset: Option<String>,
+    /// `<resource><partition>`.
+    pub resource_partition: Option<String>,
+}
+
+static NO_EXTRAS: DomainExtras = DomainExtras {
+    title: None,
+    description: None,
+    cpuset: None,
+    resource_partition: None,
+};
+
 impl DomainDef {
+    /// Title, description, cpuset and resource partition (all unset when absent).
+    pub fn extras(&self) -> &DomainExtras {
+        self.extras.as_deref().unwrap_or(&NO_EXTRAS)
+    }
+
+    /// Mutable access to them, allocating on first change.
+    pub fn extras_mut(&mut self) -> &mut DomainExtras {
+        self.extras.get_or_insert_with(Default::default)
+    }
+
     /// Parses a `<domain>` document.
     pub fn parse(xml: &str) -> Result<DomainDef, XmlError> {
         let root = parse_root(xml, "domain")?;
@@ -251,16 +277,13 @@ impl DomainDef {
             domain_type,
             name,
             uuid,
-            title: e.child_text_raw("title"),
-            description: e.child_text_raw("description"),
+            extras: None,
             metadata: e.child("metadata").cloned().map(Box::new),
             memory_kib,
             current_memory_kib,
             vcpus: 1,
             current_vcpus: 1,
             vcpu_placement: Word::Borrowed("static"),
-            cpuset: None,
-            resource_partition: e.child("resource").and_then(|r| r.child_text("partition")),
             os_type: word(os_type_el.text.trim()),
             arch: os_type_el.attr_s("arch"),
             machine: os_type_el.attr_s("machine"),
@@ -286,6 +309,15 @@ impl DomainDef {
                 None => None,
             },
         };
+        let extras = DomainExtras {
+            title: e.child_text_raw("title"),
+            description: e.child_text_raw("description"),
+            cpuset: None,
+            resource_partition: e.child("resource").and_then(|r| r.child_text("partition")),
+        };
+        if extras != DomainExtras::default() {
+            d.extras = Some(Box::new(extras));
+        }
         d.parse_vcpu(e)?;
         if let Some(devs) = e.child("devices") {
             d.emulator = devs.child_text("emulator");
@@ -317,7 +349,9 @@ impl DomainDef {
             }
             self.vcpu_placement = word(pl);
         }
-        self.cpuset = v.attr_s("cpuset");
+        if let Some(cpuset) = v.attr_s("cpuset") {
+            self.extras_mut().cpuset = Some(cpuset);
+        }
         Ok(())
     }
 
@@ -386,8 +420,9 @@ impl DomainDef {
     fn write_general(&self, out: &mut Out) {
         out.text("name", &Attrs::new(), &self.name);
         out.text("uuid", &Attrs::new(), &self.uuid.to_string());
-        out.opt_text("title", self.title.as_ref());
-        out.opt_text("description", self.description.as_ref());
+        let x = self.extras();
+        out.opt_text("title", x.title.as_ref());
+        out.opt_text("description", x.description.as_ref());
         if let Some(m) = &self.metadata {
             m.write(out);
         }
@@ -396,13 +431,13 @@ impl DomainDef {
         out.text("currentMemory", &kib, &self.current_memory_kib.to_string());
         let va = Attrs::new()
             .add("placement", &self.vcpu_placement)
-            .opt("cpuset", self.cpuset.as_ref())
+            .opt("cpuset", x.cpuset.as_ref())
             .opt(
                 "current",
                 (self.current_vcpus != self.vcpus).then_some(self.current_vcpus),
             );
         out.text("vcpu", &va, &self.vcpus.to_string());
-        if let Some(p) = &self.resource_partition {
+        if let Some(p) = &x.resource_partition {
             out.open("resource", &Attrs::new());
             out.text("partition", &Attrs::new(), p);
             out.close("resource");
@@ -412,7 +447,7 @@ impl DomainDef {
     fn write_os(&self, out: &mut Out) {
         out.open(
             "os",
-            &Attrs::new().opt("firmware", self.os.firmware.as_ref()),
+            &Attrs::new().opt("firmware", self.os.opts().firmware.as_ref()),
         );
         let ta = Attrs::new()
             .opt("arch", self.arch.as_ref())

@@ -29,12 +29,23 @@ pub struct Nvram {
 /// The parts of `<os>` other than `<type>` (which live on `DomainDef`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OsDef {
-    /// `<os firmware>`.
-    pub firmware: Option<String>,
     /// `<loader>` (boxed: rarely present).
     pub loader: Option<Box<Loader>>,
     /// `<nvram>` (boxed: rarely present).
     pub nvram: Option<Box<Nvram>>,
+    /// `<boot dev>` in order: hd, cdrom, fd, network.
+    pub boot_devs: Vec<super::Word>,
+    /// Firmware selection, direct kernel boot and boot menu (boxed: most domains have none
+    /// of them, and a record per defined domain should stay small). Read with
+    /// [`OsDef::opts`], change with [`OsDef::opts_mut`].
+    pub opts: Option<Box<OsOpts>>,
+}
+
+/// The rarely-set parts of `<os>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OsOpts {
+    /// `<os firmware>`.
+    pub firmware: Option<String>,
     /// `<kernel>`.
     pub kernel: Option<String>,
     /// `<initrd>`.
@@ -45,12 +56,27 @@ pub struct OsDef {
     pub dtb: Option<String>,
     /// `<root>`.
     pub root: Option<String>,
-    /// `<boot dev>` in order: hd, cdrom, fd, network.
-    pub boot_devs: Vec<super::Word>,
     /// `<bootmenu enable>`.
     pub bootmenu: Option<String>,
     /// `<bootmenu timeout>`.
     pub bootmenu_timeout: Option<u32>,
+}
+
+static NO_OS_OPTS: OsOpts = OsOpts {
+    firmware: None,
+    kernel: None,
+    initrd: None,
+    cmdline: None,
+    dtb: None,
+    root: None,
+    bootmenu: None,
+    bootmenu_timeout: None,
+};
+
+impl OsOpts {
+    fn is_empty(&self) -> bool {
+        *self == NO_OS_OPTS
+    }
 }
 
 const OS_CHILDREN: [&str; 10] = [
@@ -58,6 +84,16 @@ const OS_CHILDREN: [&str; 10] = [
 ];
 
 impl OsDef {
+    /// Firmware, direct kernel boot and boot menu settings (all unset when absent).
+    pub fn opts(&self) -> &OsOpts {
+        self.opts.as_deref().unwrap_or(&NO_OS_OPTS)
+    }
+
+    /// Mutable access to them, allocating on first change.
+    pub fn opts_mut(&mut self) -> &mut OsOpts {
+        self.opts.get_or_insert_with(Default::default)
+    }
+
     /// Parses `<os>` (excluding `<type>`).
     pub fn parse(e: &Element) -> Result<OsDef, XmlError> {
         let p = "domain/os";
@@ -73,8 +109,21 @@ impl OsDef {
             boot_devs.push(super::word(&dev));
         }
         let text = |n: &str| e.child_text(n).filter(|t| !t.is_empty());
-        Ok(OsDef {
+        let opts = OsOpts {
             firmware: e.attr_s("firmware"),
+            kernel: text("kernel"),
+            initrd: text("initrd"),
+            cmdline: e.child_text_raw("cmdline"),
+            dtb: text("dtb"),
+            root: text("root"),
+            bootmenu: e.child("bootmenu").and_then(|b| b.attr_s("enable")),
+            bootmenu_timeout: match e.child("bootmenu") {
+                Some(b) => b.attr_num(&format!("{p}/bootmenu"), "timeout")?,
+                None => None,
+            },
+        };
+        boot_devs.shrink_to_fit();
+        Ok(OsDef {
             loader: e.child("loader").map(|l| {
                 Box::new(Loader {
                     readonly: l.attr_s("readonly"),
@@ -89,20 +138,8 @@ impl OsDef {
                     path: Some(n.text.trim().to_string()).filter(|t| !t.is_empty()),
                 })
             }),
-            kernel: text("kernel"),
-            initrd: text("initrd"),
-            cmdline: e.child_text_raw("cmdline"),
-            dtb: text("dtb"),
-            root: text("root"),
-            boot_devs: {
-                boot_devs.shrink_to_fit();
-                boot_devs
-            },
-            bootmenu: e.child("bootmenu").and_then(|b| b.attr_s("enable")),
-            bootmenu_timeout: match e.child("bootmenu") {
-                Some(b) => b.attr_num(&format!("{p}/bootmenu"), "timeout")?,
-                None => None,
-            },
+            boot_devs,
+            opts: (!opts.is_empty()).then(|| Box::new(opts)),
         })
     }
 
@@ -125,18 +162,19 @@ impl OsDef {
                 None => out.element("nvram", &a, |_| {}),
             }
         }
-        out.opt_text("kernel", self.kernel.as_ref());
-        out.opt_text("initrd", self.initrd.as_ref());
-        out.opt_text("cmdline", self.cmdline.as_ref());
-        out.opt_text("dtb", self.dtb.as_ref());
-        out.opt_text("root", self.root.as_ref());
+        let o = self.opts();
+        out.opt_text("kernel", o.kernel.as_ref());
+        out.opt_text("initrd", o.initrd.as_ref());
+        out.opt_text("cmdline", o.cmdline.as_ref());
+        out.opt_text("dtb", o.dtb.as_ref());
+        out.opt_text("root", o.root.as_ref());
         for b in &self.boot_devs {
             out.empty("boot", &Attrs::new().add("dev", b));
         }
-        if let Some(m) = &self.bootmenu {
+        if let Some(m) = &o.bootmenu {
             let a = Attrs::new()
                 .add("enable", m)
-                .opt("timeout", self.bootmenu_timeout);
+                .opt("timeout", o.bootmenu_timeout);
             out.empty("bootmenu", &a);
         }
     }
@@ -293,23 +331,28 @@ impl CpuDef {
 pub struct ClockDef {
     /// `offset`: utc, localtime, timezone, variable.
     pub offset: super::Word,
+    /// `adjustment`, `basis` and `timezone` (boxed: only some offsets use them).
+    pub offset_params: Option<Box<ClockOffsetParams>>,
+    /// `<timer>`s: name, present, tickpolicy, track.
+    pub timers: Vec<Timer>,
+}
+
+/// The attributes that qualify a `<clock offset>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClockOffsetParams {
     /// `adjustment`.
     pub adjustment: Option<String>,
     /// `basis` (variable).
     pub basis: Option<String>,
     /// `timezone`.
     pub timezone: Option<String>,
-    /// `<timer>`s: name, present, tickpolicy, track.
-    pub timers: Vec<Timer>,
 }
 
 impl Default for ClockDef {
     fn default() -> ClockDef {
         ClockDef {
             offset: super::Word::Borrowed("utc"),
-            adjustment: None,
-            basis: None,
-            timezone: None,
+            offset_params: None,
             timers: Vec::new(),
         }
     }
@@ -353,20 +396,26 @@ impl ClockDef {
         }
         Ok(ClockDef {
             offset: super::word(&offset),
-            adjustment: e.attr_s("adjustment"),
-            basis: e.attr_s("basis"),
-            timezone: e.attr_s("timezone"),
+            offset_params: {
+                let params = ClockOffsetParams {
+                    adjustment: e.attr_s("adjustment"),
+                    basis: e.attr_s("basis"),
+                    timezone: e.attr_s("timezone"),
+                };
+                (params != ClockOffsetParams::default()).then(|| Box::new(params))
+            },
             timers,
         })
     }
 
     /// Writes `<clock>`.
     pub fn write(&self, out: &mut Out) {
+        let params = self.offset_params.as_deref();
         let a = Attrs::new()
             .add("offset", &self.offset)
-            .opt("adjustment", self.adjustment.as_ref())
-            .opt("basis", self.basis.as_ref())
-            .opt("timezone", self.timezone.as_ref());
+            .opt("adjustment", params.and_then(|p| p.adjustment.as_ref()))
+            .opt("basis", params.and_then(|p| p.basis.as_ref()))
+            .opt("timezone", params.and_then(|p| p.timezone.as_ref()));
         out.element_always("clock", &a, |o| {
             for t in &self.timers {
                 let ta = Attrs::new()
