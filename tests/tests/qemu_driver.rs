@@ -846,7 +846,6 @@ const EV_STOPPED: i32 = 5;
 const EV_SHUTDOWN: i32 = 6;
 const STOPPED_SHUTDOWN: i32 = 0;
 const SHUTDOWN_FINISHED_GUEST: i32 = 1;
-const SHUTDOWN_FINISHED_HOST: i32 = 2;
 
 /// Collects lifecycle events `(event, detail)` for `name` until `last` shows or `timeout`.
 fn events_until(
@@ -887,113 +886,120 @@ fn lifecycle_listener(uri: &str) -> rvirt_core::Connect {
     c
 }
 
-#[test]
-fn real_guest_boots_and_powers_itself_off() {
-    let Some((kernel, modules)) = guest_peers() else {
-        return;
-    };
+/// A daemon, a direct-kernel-boot guest definition whose init behaves as `mode` says, and
+/// a lifecycle-event listener registered before anything happens.
+struct Guest {
+    _d: Daemon,
+    uri: String,
+    name: String,
+    _reaper: Reaper,
+    console: std::path::PathBuf,
+    xml_path: std::path::PathBuf,
+    events: rvirt_core::Connect,
+}
+
+fn guest(tag: &str, mode: &str) -> Option<Guest> {
+    let (kernel, modules) = guest_peers()?;
     let d = Daemon::start("");
     let uri = d.uri("qemu:///system");
-    let name = unique("g");
-    let _reaper = Reaper(name.clone());
+    let name = unique(tag);
     let initrd = d.dir.0.join("initrd.cpio");
     build_initramfs(&modules, &initrd);
     let console = d.dir.0.join("console.log");
     let xml_path = d.dir.0.join("guest.xml");
     std::fs::write(
         &xml_path,
-        guest_xml(&name, &kernel, &initrd, &console, "poweroff"),
+        guest_xml(&name, &kernel, &initrd, &console, mode),
     )
     .unwrap();
     let events = lifecycle_listener(&uri);
-    virsh_ok(&uri, &["define", xml_path.to_str().unwrap()]);
-    virsh_ok(&uri, &["start", &name]);
-    let up = wait_for_text(&console, "RVIRT-GUEST-UP", boot_timeout());
-    let text = std::fs::read_to_string(&console).unwrap_or_default();
-    assert!(up, "the guest never said it was up; console:\n{text}");
-    let seen = events_until(&events, &name, EV_STOPPED, boot_timeout());
-    let text = std::fs::read_to_string(&console).unwrap_or_default();
-    assert_eq!(
-        seen,
-        [
-            (EV_DEFINED, 0),
-            (EV_STARTED, 0),
-            (EV_SHUTDOWN, SHUTDOWN_FINISHED_GUEST),
-            (EV_STOPPED, STOPPED_SHUTDOWN)
-        ],
-        "console:\n{text}"
+    Some(Guest {
+        _reaper: Reaper(name.clone()),
+        _d: d,
+        uri,
+        name,
+        console,
+        xml_path,
+        events,
+    })
+}
+
+impl Guest {
+    fn console_text(&self) -> String {
+        std::fs::read_to_string(&self.console).unwrap_or_default()
+    }
+
+    /// The guest shut itself down: the events of a guest-initiated shutdown, no QEMU
+    /// left, and the domain shut off with reason shutdown.
+    fn expect_guest_shutdown(&self, must_say: &str, why: &str) {
+        let seen = events_until(&self.events, &self.name, EV_STOPPED, boot_timeout());
+        let text = self.console_text();
+        assert!(text.contains(must_say), "{why}; console:\n{text}");
+        assert_eq!(
+            seen,
+            [
+                (EV_DEFINED, 0),
+                (EV_STARTED, 0),
+                (EV_SHUTDOWN, SHUTDOWN_FINISHED_GUEST),
+                (EV_STOPPED, STOPPED_SHUTDOWN)
+            ],
+            "console:\n{text}"
+        );
+        wait_no_qemu(&self.name);
+        assert_eq!(
+            virsh_ok(&self.uri, &["domstate", &self.name, "--reason"]).trim(),
+            "shut off (shutdown)"
+        );
+    }
+}
+
+#[test]
+fn real_guest_boots_and_powers_itself_off() {
+    let Some(g) = guest("g", "poweroff") else {
+        return;
+    };
+    virsh_ok(&g.uri, &["define", g.xml_path.to_str().unwrap()]);
+    virsh_ok(&g.uri, &["start", &g.name]);
+    let up = wait_for_text(&g.console, "RVIRT-GUEST-UP", boot_timeout());
+    assert!(
+        up,
+        "the guest never said it was up; console:\n{}",
+        g.console_text()
     );
-    assert!(text.contains("RVIRT-POWEROFF"), "{text}");
-    wait_no_qemu(&name);
-    assert_eq!(
-        virsh_ok(&uri, &["domstate", &name, "--reason"]).trim(),
-        "shut off (shutdown)"
-    );
-    virsh_ok(&uri, &["undefine", &name]);
+    g.expect_guest_shutdown("RVIRT-POWEROFF", "the guest did not power itself off");
+    virsh_ok(&g.uri, &["undefine", &g.name]);
 }
 
 #[test]
 fn real_guest_define_start_acpi_shutdown_undefine() {
-    let Some((kernel, modules)) = guest_peers() else {
+    let Some(g) = guest("s", "acpi") else {
         return;
     };
-    let d = Daemon::start("");
-    let uri = d.uri("qemu:///system");
-    let name = unique("s");
-    let _reaper = Reaper(name.clone());
-    let initrd = d.dir.0.join("initrd.cpio");
-    build_initramfs(&modules, &initrd);
-    let console = d.dir.0.join("console.log");
-    let xml_path = d.dir.0.join("guest.xml");
-    std::fs::write(
-        &xml_path,
-        guest_xml(&name, &kernel, &initrd, &console, "acpi"),
-    )
-    .unwrap();
-    let events = lifecycle_listener(&uri);
-    let out = virsh_ok(&uri, &["define", xml_path.to_str().unwrap()]);
+    let (uri, name) = (&g.uri, &g.name);
+    let out = virsh_ok(uri, &["define", g.xml_path.to_str().unwrap()]);
     assert!(out.contains(&format!("Domain '{name}' defined")), "{out}");
-    assert_eq!(virsh_ok(&uri, &["domstate", &name]).trim(), "shut off");
-    virsh_ok(&uri, &["start", &name]);
-    assert_eq!(virsh_ok(&uri, &["domstate", &name]).trim(), "running");
+    assert_eq!(virsh_ok(uri, &["domstate", name]).trim(), "shut off");
+    virsh_ok(uri, &["start", name]);
+    assert_eq!(virsh_ok(uri, &["domstate", name]).trim(), "running");
     let ready = wait_for_text(
-        &console,
+        &g.console,
         "RVIRT-ACPI-READY /dev/input/event",
         boot_timeout(),
     );
-    let text = std::fs::read_to_string(&console).unwrap_or_default();
     assert!(
         ready,
-        "the guest's power button never got ready; console:\n{text}"
+        "the guest's power button never got ready; console:\n{}",
+        g.console_text()
     );
-
-    let out = virsh_ok(&uri, &["shutdown", &name]);
+    let out = virsh_ok(uri, &["shutdown", name]);
     assert!(out.contains("is being shutdown"), "{out}");
-    let seen = events_until(&events, &name, EV_STOPPED, boot_timeout());
-    let text = std::fs::read_to_string(&console).unwrap_or_default();
-    assert!(
-        text.contains("RVIRT-POWER-BUTTON"),
-        "the guest did not see the power button; console:\n{text}"
+    g.expect_guest_shutdown(
+        "RVIRT-POWER-BUTTON",
+        "the guest did not see the power button",
     );
-    assert_eq!(
-        seen,
-        [
-            (EV_DEFINED, 0),
-            (EV_STARTED, 0),
-            (EV_SHUTDOWN, SHUTDOWN_FINISHED_GUEST),
-            (EV_STOPPED, STOPPED_SHUTDOWN)
-        ],
-        "console:\n{text}"
-    );
-    wait_no_qemu(&name);
-    assert_eq!(
-        virsh_ok(&uri, &["domstate", &name, "--reason"]).trim(),
-        "shut off (shutdown)"
-    );
-    virsh_ok(&uri, &["undefine", &name]);
-    let (_, err, code) = virsh(&uri, &["domstate", &name]);
+    virsh_ok(uri, &["undefine", name]);
+    let (_, err, code) = virsh(uri, &["domstate", name]);
     assert!(code != 0 && err.contains("failed to get domain"), "{err}");
-    let _ = SHUTDOWN_FINISHED_HOST;
 }
 
 #[test]
