@@ -170,9 +170,7 @@ fn simple(
 ) -> Result<(), CmdError> {
     let dom = ctl.domain(a.req("domain")?)?;
     let name = dom.name.clone();
-    call(ctl.conn()?, dom).ctx(|| format!("Failed to {fail} domain '{name}'"))?;
-    println!("Domain '{name}' {done}");
-    Ok(())
+    super::act(ctl, super::DOMAIN, dom, &name, call, fail, done)
 }
 
 fn destroy(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {

@@ -116,6 +116,79 @@ pub fn all() -> impl Iterator<Item = &'static Cmd> {
     GROUPS.iter().flat_map(|g| g.cmds.iter())
 }
 
+/// How virsh names an object in its messages: `network net0`, `domain 'vm'`.
+#[derive(Debug, Clone, Copy)]
+pub struct Noun {
+    kind: &'static str,
+    quoted: bool,
+}
+
+pub const DOMAIN: Noun = Noun {
+    kind: "domain",
+    quoted: true,
+};
+pub const NETWORK: Noun = Noun {
+    kind: "network",
+    quoted: false,
+};
+pub const POOL: Noun = Noun {
+    kind: "pool",
+    quoted: false,
+};
+
+impl Noun {
+    /// `network net0`, `domain 'vm'`.
+    pub fn of(self, name: &str) -> String {
+        if self.quoted {
+            format!("{} '{name}'", self.kind)
+        } else {
+            format!("{} {name}", self.kind)
+        }
+    }
+
+    /// `Network net0`, `Domain 'vm'`.
+    pub fn title_of(self, name: &str) -> String {
+        let mut s = self.of(name);
+        s[..1].make_ascii_uppercase();
+        s
+    }
+}
+
+/// virsh's plain one-object action: `call` on `obj`, then `{Noun} {name} {done}`, or the
+/// error `Failed to {fail} {noun} {name}`.
+pub fn act<T>(
+    ctl: &mut crate::ctl::Ctl,
+    noun: Noun,
+    obj: T,
+    name: &str,
+    call: impl FnOnce(&rvirt_core::client::Connect, T) -> Result<(), rvirt_protocol::RemoteError>,
+    fail: &str,
+    done: &str,
+) -> Result<(), crate::ctl::CmdError> {
+    use crate::ctl::Context;
+    call(ctl.conn()?, obj).ctx(|| format!("Failed to {fail} {}", noun.of(name)))?;
+    println!("{} {done}", noun.title_of(name));
+    Ok(())
+}
+
+/// The end of `net-autostart` and `pool-autostart` (virsh words domains differently).
+pub fn autostart_done(
+    noun: Noun,
+    name: &str,
+    on: bool,
+    r: Result<(), rvirt_protocol::RemoteError>,
+) -> Result<(), crate::ctl::CmdError> {
+    use crate::ctl::Context;
+    let (verb, done) = if on {
+        ("mark", "marked")
+    } else {
+        ("unmark", "unmarked")
+    };
+    r.ctx(|| format!("failed to {verb} {} as autostarted", noun.of(name)))?;
+    println!("{} {done} as autostarted", noun.title_of(name));
+    Ok(())
+}
+
 /// ORs together the bits of the boolean options that are present.
 pub fn flag_bits(a: &Args, bits: &[(&str, u32)]) -> u32 {
     bits.iter()

@@ -283,9 +283,7 @@ fn simple(
 ) -> Result<(), CmdError> {
     let net = ctl.network(a.req("network")?)?;
     let name = net.name.clone();
-    call(ctl.conn()?, net).ctx(|| format!("Failed to {fail} network {name}"))?;
-    println!("Network {name} {done}");
-    Ok(())
+    super::act(ctl, super::NETWORK, net, &name, call, fail, done)
 }
 
 fn net_start(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
@@ -328,14 +326,7 @@ fn net_autostart(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
             net,
             autostart: i32::from(on),
         });
-    let (verb, done) = if on {
-        ("mark", "marked")
-    } else {
-        ("unmark", "unmarked")
-    };
-    r.ctx(|| format!("failed to {verb} network {name} as autostarted"))?;
-    println!("Network {name} {done} as autostarted");
-    Ok(())
+    super::autostart_done(super::NETWORK, &name, on, r)
 }
 
 fn net_name(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {

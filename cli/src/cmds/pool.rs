@@ -487,9 +487,7 @@ fn simple(
 ) -> Result<(), CmdError> {
     let pool = ctl.pool(a.req("pool")?)?;
     let name = pool.name.clone();
-    call(ctl.conn()?, pool).ctx(|| format!("Failed to {fail} pool {name}"))?;
-    println!("Pool {name} {done}");
-    Ok(())
+    super::act(ctl, super::POOL, pool, &name, call, fail, done)
 }
 
 fn build_flags(a: &Args) -> Result<u32, CmdError> {
@@ -582,14 +580,7 @@ fn pool_autostart(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
             pool,
             autostart: i32::from(on),
         });
-    let (verb, done) = if on {
-        ("mark", "marked")
-    } else {
-        ("unmark", "unmarked")
-    };
-    r.ctx(|| format!("failed to {verb} pool {name} as autostarted"))?;
-    println!("Pool {name} {done} as autostarted");
-    Ok(())
+    super::autostart_done(super::POOL, &name, on, r)
 }
 
 fn pool_name(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
