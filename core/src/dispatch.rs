@@ -204,23 +204,14 @@ impl DriverConnection {
     /// Whether a call is known never to block: the driver that would serve it is already
     /// open and its module declares [`rvirt_plugin_api::sdk::FEATURE_NONBLOCKING_CALLS`].
     pub fn never_blocks(&self, info: &ProcedureInfo) -> bool {
-        let driver = if info.driver == DriverKind::Hypervisor {
-            Some(self.hypervisor.clone())
-        } else {
-            self.secondary
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(&info.driver)
-                .cloned()
-                .flatten()
-        };
-        driver.is_some_and(|d| {
-            d.entry
-                .module
-                .features
-                .iter()
-                .any(|f| f == rvirt_plugin_api::sdk::FEATURE_NONBLOCKING_CALLS)
-        })
+        if info.driver == DriverKind::Hypervisor {
+            return self.hypervisor.entry.module.nonblocking;
+        }
+        let secondary = self
+            .secondary
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        matches!(secondary.get(&info.driver), Some(Some(d)) if d.entry.module.nonblocking)
     }
 
     /// One call with libvirt's public-API discipline.
@@ -249,7 +240,7 @@ impl DriverConnection {
         }
         let unsupported = || RemoteError::unsupported(info.api_name);
         let driver = self.driver_for(info.driver)?.ok_or_else(unsupported)?;
-        if !driver.entry.driver.procedures.contains(&(program, number)) {
+        if !driver.entry.driver.implements(program, number) {
             return Err(unsupported());
         }
         driver.entry.module.call(

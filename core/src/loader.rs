@@ -2,6 +2,7 @@
 //! through the frozen envelope, attached to the host services.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use abi_stable::library::lib_header_from_path;
 use abi_stable::std_types::{RResult, RSlice};
@@ -55,8 +56,15 @@ pub struct DriverInfo {
     pub kind: DriverKind,
     pub name: String,
     pub uri_schemes: Vec<String>,
-    /// (program, procedure) pairs the driver implements.
+    /// (program, procedure) pairs the driver implements, sorted.
     pub procedures: Vec<(u32, i32)>,
+}
+
+impl DriverInfo {
+    /// Whether the driver declared `procedure` of `program`.
+    pub fn implements(&self, program: u32, procedure: i32) -> bool {
+        self.procedures.binary_search(&(program, procedure)).is_ok()
+    }
 }
 
 /// A loaded module.
@@ -67,8 +75,10 @@ pub struct LoadedModule {
     pub abi_major: u32,
     pub abi_minor: u32,
     pub has_state_driver: bool,
-    pub drivers: Vec<DriverInfo>,
+    pub drivers: Vec<Arc<DriverInfo>>,
     pub features: Vec<String>,
+    /// The module declares that none of its calls block.
+    pub nonblocking: bool,
     pub token: u64,
     root: ModuleRootRef,
 }
@@ -200,19 +210,25 @@ pub fn load_module(path: &Path, token: u64) -> Result<LoadedModule, LoadError> {
             path: p.clone(),
             reason: format!("driver {} has unknown kind {}", drv.name, drv.kind),
         })?;
-        let procedures = drv
+        let mut procedures: Vec<(u32, i32)> = drv
             .procedures
             .iter()
             .flat_map(|set| set.procedures.iter().map(move |n| (set.program, *n)))
             .collect();
-        drivers.push(DriverInfo {
+        procedures.sort_unstable();
+        procedures.dedup();
+        drivers.push(Arc::new(DriverInfo {
             index: i as u32,
             kind,
             name: drv.name,
             uri_schemes: drv.uri_schemes,
             procedures,
-        });
+        }));
     }
+    let nonblocking = d
+        .features
+        .iter()
+        .any(|f| f == rvirt_plugin_api::sdk::FEATURE_NONBLOCKING_CALLS);
     Ok(LoadedModule {
         path: path.to_path_buf(),
         name: d.name,
@@ -222,6 +238,7 @@ pub fn load_module(path: &Path, token: u64) -> Result<LoadedModule, LoadError> {
         has_state_driver: d.has_state_driver,
         drivers,
         features: d.features,
+        nonblocking,
         token,
         root,
     })

@@ -56,7 +56,7 @@ pub struct Registry {
 #[derive(Debug, Clone)]
 pub struct DriverEntry {
     pub module: Arc<LoadedModule>,
-    pub driver: DriverInfo,
+    pub driver: Arc<DriverInfo>,
 }
 
 impl DriverEntry {
