@@ -297,7 +297,7 @@ mod tests {
 
     const FIXTURE: &str = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/compat/virsh-testdriver/net-dumpxml-default.txt"
+        "/../tests/data/compat/virsh-testdriver/net-dumpxml-default.txt"
     ));
 
     const DEFAULT_TEST_NET: &str = "<network>

@@ -364,7 +364,7 @@ mod tests {
 
     const FIXTURE: &str = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/compat/virsh-testdriver/nodedev-dumpxml-computer.txt"
+        "/../tests/data/compat/virsh-testdriver/nodedev-dumpxml-computer.txt"
     ));
 
     fn strip_virsh(s: &str) -> String {

@@ -368,7 +368,7 @@ mod tests {
 
     const FIXTURE: &str = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/compat/virsh-testdriver/pool-dumpxml-default-pool.txt"
+        "/../tests/data/compat/virsh-testdriver/pool-dumpxml-default-pool.txt"
     ));
 
     fn strip_virsh(s: &str) -> String {

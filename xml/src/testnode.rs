@@ -365,7 +365,7 @@ mod tests {
         ($p:literal) => {
             fixture(include_str!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/compat/virsh-testdriver/",
+                "/../tests/data/compat/virsh-testdriver/",
                 $p
             )))
         };

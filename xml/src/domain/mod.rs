@@ -552,7 +552,7 @@ mod tests {
         ($p:literal) => {
             include_str!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/compat/",
+                "/../tests/data/compat/",
                 $p
             ))
         };
