@@ -140,16 +140,24 @@ rvirt_plugin_api::export_module!(TestModule::new);
 
 #[cfg(test)]
 mod testutil {
+    /// The recorded virsh outputs of real libvirt 9.0.0, kept in the repository.
+    const FIXTURES: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/data/compat/virsh-testdriver"
+    );
+
     /// The body of a virsh fixture as the API returns it (virsh adds one newline).
-    pub fn fixture(name: &str) -> Option<String> {
-        let text =
-            std::fs::read_to_string(format!("/work/shared/compat/virsh-testdriver/{name}")).ok()?;
+    /// Panics, naming the file, when the fixture is missing.
+    pub fn fixture(name: &str) -> String {
+        let path = std::path::Path::new(FIXTURES).join(name);
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("fixture {} is missing: {e}", path.display()));
         let body: Vec<&str> = text
             .lines()
             .skip(1)
             .take_while(|l| !l.starts_with("[exit="))
             .collect();
-        Some(body.join("\n").trim_end().to_string() + "\n")
+        body.join("\n").trim_end().to_string() + "\n"
     }
 }
 
