@@ -28,15 +28,36 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The shared compatibility fixtures (`../shared/compat` beside the checkout).
+/// The recordings of real libvirt 9.0.0 kept in the repository (`tests/data/compat`, see
+/// `tests/data/README.md`). Panics if the directory is missing.
 pub fn compat_dir() -> PathBuf {
-    let d = repo_root().join("../shared/compat");
+    let d = repo_root().join("tests/data/compat");
     assert!(
         d.is_dir(),
         "compatibility fixtures not found at {}",
         d.display()
     );
     d
+}
+
+/// The path of one recorded fixture, `rel` under `tests/data/compat`; panics, naming the
+/// file, if it is missing, so no test can pass without its data.
+pub fn compat_file(rel: &str) -> PathBuf {
+    let p = compat_dir().join(rel);
+    assert!(p.is_file(), "fixture {} is missing", p.display());
+    p
+}
+
+/// The text of one recorded fixture (see [`compat_file`]).
+pub fn read_compat(rel: &str) -> String {
+    let p = compat_file(rel);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("read fixture {}: {e}", p.display()))
+}
+
+/// The bytes of one recorded fixture (see [`compat_file`]).
+pub fn read_compat_bytes(rel: &str) -> Vec<u8> {
+    let p = compat_file(rel);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("read fixture {}: {e}", p.display()))
 }
 
 /// Whether a real peer program is available; under CI a missing peer is a failure.

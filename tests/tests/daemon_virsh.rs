@@ -1,11 +1,11 @@
 //! Real `virsh` (libvirt 9.0 clients from Debian) against rvirtd: the recorded outputs of
-//! ../shared/compat/virsh-testdriver/, the define/start/destroy/undefine cycle, events seen
+//! tests/data/compat/virsh-testdriver/, the define/start/destroy/undefine cycle, events seen
 //! by another client, and the read-only socket.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use rvirt_tests::{compat_dir, have_program, require_peer, Daemon};
+use rvirt_tests::{compat_file, have_program, read_compat, require_peer, Daemon};
 
 const VIRSH: &str = "/usr/bin/virsh";
 
@@ -32,8 +32,7 @@ fn virsh(uri: &str, args: &[&str]) -> (String, String, i32) {
 
 /// The recorded stdout and exit code of a fixture file.
 fn fixture(name: &str) -> (String, i32) {
-    let text =
-        std::fs::read_to_string(compat_dir().join("virsh-testdriver").join(name)).expect("fixture");
+    let text = read_compat(&format!("virsh-testdriver/{name}"));
     let body = text.split_once('\n').expect("command line").1;
     let (out, exit) = body.rsplit_once("[exit=").expect("exit marker");
     (
@@ -128,7 +127,7 @@ fn define_start_destroy_undefine() {
     let d = Daemon::start("");
     let uri = d.uri("test:///default");
     let xml = d.dir.0.join("anchor1.xml");
-    std::fs::copy(compat_dir().join("wire/anchor1.xml"), &xml).expect("copy xml");
+    std::fs::copy(compat_file("wire/anchor1.xml"), &xml).expect("copy xml");
     let xml = xml.display().to_string();
     let (out, err, code) = virsh(&uri, &["define", &xml]);
     assert_eq!(
@@ -186,9 +185,7 @@ fn events_from_another_client_reach_virsh_event_loop() {
     let d = Daemon::start("");
     let uri = d.uri("test:///default");
     let xml = d.dir.0.join("anchor2.xml");
-    let text = std::fs::read_to_string(compat_dir().join("wire/anchor1.xml"))
-        .expect("xml")
-        .replace("anchor1", "anchor2");
+    let text = read_compat("wire/anchor1.xml").replace("anchor1", "anchor2");
     std::fs::write(&xml, text).expect("write xml");
     assert_eq!(virsh(&uri, &["define", &xml.display().to_string()]).2, 0);
     let watcher = Command::new(VIRSH)

@@ -46,8 +46,7 @@ fn tiny_xml(name: &str) -> String {
         .open("/dev/kvm")
         .is_ok();
     let fixture = if kvm { "tiny-kvm.xml" } else { "tiny-tcg.xml" };
-    let text = std::fs::read_to_string(rvirt_tests::compat_dir().join("qemu").join(fixture))
-        .expect("fixture");
+    let text = rvirt_tests::read_compat(&format!("qemu/{fixture}"));
     let old = if kvm { "anchortiny" } else { "anchortinytcg" };
     text.replace(
         &format!("<name>{old}</name>"),

@@ -1,13 +1,13 @@
 //! rvirsh against the recorded output of the real virsh 9.0.0: every fixture in
-//! `shared/compat/virsh-testdriver/` on `test:///default` (embedded), and the lifecycle and
-//! event sessions of `shared/compat/wire/` against a throwaway rvirtd. Only dynamic fields
+//! `tests/data/compat/virsh-testdriver/` on `test:///default` (embedded), and the lifecycle and
+//! event sessions of `tests/data/compat/wire/` against a throwaway rvirtd. Only dynamic fields
 //! are normalised: the domain's CPU time and the host name.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use rvirt_tests::{compat_dir, target_dir, Daemon, TempDir};
+use rvirt_tests::{compat_dir, read_compat, target_dir, Daemon, TempDir};
 
 fn rvirsh() -> PathBuf {
     target_dir().join("rvirsh")
@@ -205,9 +205,8 @@ fn virsh_testdriver_fixtures_against_real_libvirtd() {
 }
 
 fn wire_fixture(session: &str) -> Fixture {
-    let dir = compat_dir().join("wire").join(session);
-    let cmd = std::fs::read_to_string(dir.join("cmd.txt")).unwrap();
-    let out = std::fs::read_to_string(dir.join("virsh.out")).unwrap();
+    let cmd = read_compat(&format!("wire/{session}/cmd.txt"));
+    let out = read_compat(&format!("wire/{session}/virsh.out"));
     parse_fixture(session, &format!("{}\n{out}", cmd.trim())).expect("wire fixture")
 }
 
@@ -262,9 +261,7 @@ fn event_loop_like_virsh() {
     let d = Daemon::start("");
     let uri = d.uri("test:///default");
     let tmp = TempDir::new("rvirsh-event");
-    let xml = std::fs::read_to_string(compat_dir().join("wire/anchor1.xml"))
-        .unwrap()
-        .replace("anchor1", "anchor2");
+    let xml = read_compat("wire/anchor1.xml").replace("anchor1", "anchor2");
     std::fs::write(tmp.0.join("anchor2.xml"), xml).unwrap();
     let args = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
     assert_eq!(run(&uri, &args("define anchor2.xml"), &tmp.0).1, 0);
@@ -278,8 +275,7 @@ fn event_loop_like_virsh() {
     let start = run(&uri, &args("start anchor2"), &tmp.0);
     let destroy = run(&uri, &args("destroy anchor2"), &tmp.0);
     let out = listener.wait_with_output().unwrap();
-    let wire = compat_dir().join("wire/event--all--loop");
-    let want = |f: &str| std::fs::read_to_string(wire.join(f)).unwrap();
+    let want = |f: &str| read_compat(&format!("wire/event--all--loop/{f}"));
     assert_eq!((start.0, start.1), (want("virsh-start.out"), 0));
     assert_eq!((destroy.0, destroy.1), (want("virsh-destroy.out"), 0));
     let got = format!(

@@ -1,4 +1,4 @@
-//! Decodes every message of the real libvirt 9.0.0 captures in `shared/compat/wire/` into
+//! Decodes every message of the real libvirt 9.0.0 captures in `tests/data/compat/wire/` into
 //! typed values, re-encodes them and checks the bytes are identical to what libvirt sent.
 
 use std::collections::BTreeMap;
@@ -13,7 +13,11 @@ use rvirt_protocol::{
     REMOTE_PROGRAM_NUMBER,
 };
 
-const WIRE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/compat/wire");
+/// The recorded captures, kept in the repository (see tests/data/README.md).
+const WIRE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/compat/wire");
+
+/// How many capture sessions were recorded; each must be present and decoded.
+const CAPTURES: usize = 25;
 
 /// One message of a capture, as recorded by wireproxy.py.
 struct Record {
@@ -63,16 +67,33 @@ fn wire_dir() -> PathBuf {
     dir.to_path_buf()
 }
 
-/// Every capture folder holding a `frames.bin`, sorted by name.
+/// Every capture folder, sorted by name; each must hold a `frames.bin`.
 fn capture_folders() -> Vec<PathBuf> {
     let mut folders: Vec<PathBuf> = fs::read_dir(wire_dir())
         .expect("read capture directory")
         .map(|e| e.expect("read capture entry").path())
-        .filter(|p| p.join("frames.bin").is_file())
+        .filter(|p| p.is_dir())
         .collect();
     folders.sort();
-    assert!(!folders.is_empty(), "no frames.bin under {WIRE_DIR}");
+    for f in &folders {
+        let frames = f.join("frames.bin");
+        assert!(
+            frames.is_file(),
+            "capture file {} is missing",
+            frames.display()
+        );
+    }
+    assert_eq!(
+        folders.len(),
+        CAPTURES,
+        "expected {CAPTURES} capture folders under {WIRE_DIR}"
+    );
     folders
+}
+
+/// The bytes of a capture file; panics, naming it, when it is missing.
+fn read_capture(path: &Path) -> Vec<u8> {
+    fs::read(path).unwrap_or_else(|e| panic!("read capture file {}: {e}", path.display()))
 }
 
 fn be_u32(b: &[u8]) -> u32 {
@@ -123,7 +144,7 @@ fn all_records() -> Vec<Record> {
                 .and_then(|n| n.to_str())
                 .expect("folder name")
                 .to_string();
-            let data = fs::read(dir.join("frames.bin")).expect("read frames.bin");
+            let data = read_capture(&dir.join("frames.bin"));
             split_records(&name, &data)
         })
         .collect()
@@ -248,8 +269,8 @@ fn every_captured_message_decodes_and_reencodes_identically() {
 
 /// How many messages wiredecode.py listed for a capture (lines starting `#N `).
 fn messages_listed_in_decoded_txt(folder: &str) -> usize {
-    let text =
-        fs::read_to_string(wire_dir().join(folder).join("decoded.txt")).expect("read decoded.txt");
+    let path = wire_dir().join(folder).join("decoded.txt");
+    let text = String::from_utf8(read_capture(&path)).expect("decoded.txt is UTF-8");
     text.lines()
         .filter(|l| {
             l.strip_prefix('#')
@@ -273,7 +294,7 @@ fn describe_failure(rec: &Record, err: &str) -> String {
 
 /// The decoded messages of one capture, in order.
 fn decoded_folder(folder: &str) -> Vec<(Header, Decoded)> {
-    let data = fs::read(wire_dir().join(folder).join("frames.bin")).expect("read frames.bin");
+    let data = read_capture(&wire_dir().join(folder).join("frames.bin"));
     split_records(folder, &data)
         .iter()
         .map(|r| check_record(r).expect("message decodes"))
