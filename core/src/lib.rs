@@ -9,6 +9,7 @@ pub mod host;
 pub mod loader;
 pub mod registry;
 pub mod remote;
+pub mod trust;
 pub mod uri;
 
 pub use client::{Connect, Domain, Network, NodeDevice, StoragePool, StorageVol};

@@ -1,6 +1,7 @@
 //! Loading driver modules: `librvirt_driver_*.so` files checked by abi_stable, described
 //! through the frozen envelope, attached to the host services.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -37,6 +38,10 @@ pub enum LoadError {
         name: String,
         other: String,
     },
+    /// The file or a directory above it fails the ownership and permission rules of
+    /// [`crate::trust`]; nothing of the file was read.
+    #[error(transparent)]
+    Untrusted(#[from] crate::trust::TrustError),
 }
 
 impl LoadError {
@@ -120,9 +125,13 @@ pub fn reply_result(reply: Reply) -> Result<Vec<u8>, RemoteError> {
     }
 }
 
-fn classify(path: &Path, err: abi_stable::library::LibraryError) -> LoadError {
+/// `opened` is the name the library was `dlopen`ed by (`/proc/self/fd/N`); messages name
+/// `path` instead.
+fn classify(path: &Path, opened: &Path, err: abi_stable::library::LibraryError) -> LoadError {
     use abi_stable::library::LibraryError as E;
-    let detail = err.to_string();
+    let detail = err
+        .to_string()
+        .replace(&*opened.to_string_lossy(), &path.to_string_lossy());
     let p = path.display().to_string();
     match err {
         E::OpenError { .. } | E::GetSymbolError { .. } => LoadError::NotAModule {
@@ -170,17 +179,31 @@ fn env_version() -> String {
 }
 
 /// Loads and describes one module file. `token` identifies it in host-service calls.
+///
+/// The file must pass [`crate::trust::open_module`] first; the ELF check reads the opened
+/// descriptor and `dlopen` loads that same descriptor, so the checked file is the loaded one.
 pub fn load_module(path: &Path, token: u64) -> Result<LoadedModule, LoadError> {
     let p = path.display().to_string();
-    crate::elf::check_file(path).map_err(|e| LoadError::NotAModule {
+    let trusted = crate::trust::open_module(path)?;
+    let mut bytes = Vec::new();
+    (&trusted.file)
+        .read_to_end(&mut bytes)
+        .map_err(|e| LoadError::NotAModule {
+            path: p.clone(),
+            reason: format!("cannot read the file: {e}"),
+            detail: String::new(),
+        })?;
+    crate::elf::check_shared_object(&bytes).map_err(|e| LoadError::NotAModule {
         path: p.clone(),
         reason: e.to_string(),
         detail: String::new(),
     })?;
-    let header = lib_header_from_path(path).map_err(|e| classify(path, e))?;
+    drop(bytes);
+    let opened = trusted.dlopen_path();
+    let header = lib_header_from_path(&opened).map_err(|e| classify(path, &opened, e))?;
     let root = header
         .init_root_module::<ModuleRootRef>()
-        .map_err(|e| classify(path, e))?;
+        .map_err(|e| classify(path, &opened, e))?;
     (root.attach_host())(crate::host::services(), token);
     let bytes = reply_result((root.describe())()).map_err(|e| LoadError::BadDescriptor {
         path: p.clone(),

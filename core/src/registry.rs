@@ -78,6 +78,14 @@ impl Registry {
             }
         };
         let mut reg = Registry::default();
+        // A directory others may write to could hold a planted module: load nothing from it.
+        if !files.is_empty() {
+            if let Err(e) = crate::trust::check_module_dir(dir) {
+                tracing::error!("not loading any driver module: {e}");
+                reg.failures.push(e.into());
+                return reg;
+            }
+        }
         for path in files.into_iter().filter(|p| filter.allows(p)) {
             if let Err(e) = reg.add_file(&path) {
                 tracing::error!("skipping driver module: {e}");
