@@ -22,7 +22,59 @@ pub enum XmlError {
     /// Wrong root element or an element we do not support; names it.
     #[error("XML error: unexpected or unsupported element <{0}>")]
     Unexpected(String),
+    /// The document is longer than the parser accepts.
+    #[error("XML error: the document is {size} bytes long, more than the limit of {max} bytes")]
+    TooLarge {
+        /// Length of the document in bytes.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Elements nest deeper than the parser accepts.
+    #[error("XML error: elements nest more than {max} levels below the root element")]
+    TooDeep {
+        /// The limit.
+        max: usize,
+    },
+    /// One element carries more attributes than the parser accepts.
+    #[error("XML error: element <{element}> has more than {max} attributes")]
+    TooManyAttributes {
+        /// Name of the element.
+        element: String,
+        /// The limit.
+        max: usize,
+    },
+    /// An object name holds a '/' (libvirt's domain and pool parsers).
+    #[error("XML error: name {0} cannot contain '/'")]
+    NameSlash(String),
+    /// A value holds a character libvirt refuses there (`VIR_ERR_XML_DETAIL`, no prefix).
+    #[error("invalid char in {node}: {ch}")]
+    IllegalChar {
+        /// What holds the character (`name`).
+        node: &'static str,
+        /// The first refused character.
+        ch: char,
+    },
+    /// The domain has no memory: `<memory>` is missing or zero.
+    #[error(
+        "XML error: Memory size must be specified via <memory> or in the <numa> configuration"
+    )]
+    NoMemory,
+    /// `<vcpu>` is not an unsigned 32-bit number.
+    #[error("XML error: maximum vcpus count must be an integer")]
+    VcpuNotInteger,
+    /// `<vcpu>` is above the most any hypervisor supports.
+    #[error("XML error: maximum vcpus count must not be greater than {max}")]
+    TooManyVcpus {
+        /// The limit.
+        max: u32,
+    },
 }
+
+/// libvirt's `VIR_ERR_XML_ERROR`.
+pub const XML_ERROR: i32 = 27;
+/// libvirt's `VIR_ERR_XML_DETAIL`.
+pub const XML_DETAIL: i32 = 35;
 
 impl XmlError {
     /// Shorthand for [`XmlError::InvalidValue`].
@@ -30,6 +82,27 @@ impl XmlError {
         XmlError::InvalidValue {
             element: element.into(),
             value: value.into(),
+        }
+    }
+
+    /// libvirt's error code for this error: `VIR_ERR_XML_DETAIL` for the checks libvirt
+    /// reports that way, `VIR_ERR_XML_ERROR` otherwise.
+    pub fn code(&self) -> i32 {
+        match self {
+            XmlError::IllegalChar { .. } => XML_DETAIL,
+            _ => XML_ERROR,
+        }
+    }
+
+    /// Refuses a name holding any of `illegal`, as libvirt's illegal-character check does.
+    pub fn check_illegal_chars(
+        node: &'static str,
+        value: &str,
+        illegal: &[char],
+    ) -> Result<(), XmlError> {
+        match value.chars().find(|c| illegal.contains(c)) {
+            Some(ch) => Err(XmlError::IllegalChar { node, ch }),
+            None => Ok(()),
         }
     }
 }
@@ -47,5 +120,23 @@ mod tests {
         );
         let e = XmlError::invalid("memory/@unit", "parsecs");
         assert!(e.to_string().contains("'parsecs'"));
+    }
+
+    #[test]
+    fn libvirt_texts_and_codes() {
+        let e = XmlError::NameSlash("../../etc/evil".into());
+        assert_eq!(
+            e.to_string(),
+            "XML error: name ../../etc/evil cannot contain '/'"
+        );
+        assert_eq!(e.code(), XML_ERROR);
+        let e = XmlError::check_illegal_chars("name", "a\nb", &['\n']).unwrap_err();
+        assert_eq!(e.to_string(), "invalid char in name: \n");
+        assert_eq!(e.code(), XML_DETAIL);
+        assert!(XmlError::check_illegal_chars("name", "a\tb", &['\n']).is_ok());
+        assert_eq!(
+            XmlError::NoMemory.to_string(),
+            "XML error: Memory size must be specified via <memory> or in the <numa> configuration"
+        );
     }
 }

@@ -17,5 +17,5 @@ pub mod nodedev;
 pub mod storage;
 pub mod testnode;
 
-pub use error::XmlError;
+pub use error::{XmlError, XML_DETAIL, XML_ERROR};
 pub use uuid::Uuid;

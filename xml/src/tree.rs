@@ -23,19 +23,70 @@ pub struct Element {
     pub text: String,
 }
 
+/// Largest document accepted, in bytes. virsh refuses XML files above 10 MiB and the
+/// wire carries at most 4 MiB per string, so nothing legitimate comes near it.
+pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
+
+/// Deepest nesting below the root element. libxml2, and so libvirt, refuses a document
+/// whose elements nest more than 256 levels below the root.
+pub const MAX_DEPTH: usize = 256;
+
+/// Most attributes on one element. libvirt's own parser takes minutes (quadratic in
+/// libxml2) on tens of thousands of attributes on one element, and no schema element has
+/// more than a couple of dozen, so an element with more is refused outright. Documents
+/// with many attributes spread over many elements are parsed in linear time.
+pub const MAX_ATTRIBUTES: usize = 1000;
+
 fn malformed(e: impl std::fmt::Display) -> XmlError {
     XmlError::Malformed(e.to_string())
+}
+
+/// Whether `c` may appear in an XML 1.0 document (the `Char` production; Rust strings
+/// cannot hold surrogates).
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Refuses characters XML does not allow (NUL and other controls), raw or as references.
+fn check_chars(s: &str) -> Result<(), XmlError> {
+    match s.chars().find(|c| !xml_char(*c)) {
+        Some(c) => Err(malformed(format!(
+            "character U+{:04X} is not allowed in XML",
+            c as u32
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Checks unescaped text: only text that contained references needs a second look, as the
+/// raw document was checked as a whole.
+fn checked(text: std::borrow::Cow<'_, str>) -> Result<String, XmlError> {
+    if let std::borrow::Cow::Owned(s) = &text {
+        check_chars(s)?;
+    }
+    Ok(text.into_owned())
 }
 
 fn start_element(s: &BytesStart<'_>) -> Result<Element, XmlError> {
     let name = String::from_utf8_lossy(s.name().as_ref()).into_owned();
     let mut attrs = Vec::new();
-    for a in s.attributes() {
+    // quick-xml's own duplicate check compares every key with every earlier one; ours
+    // sorts the keys once instead.
+    let mut iter = s.attributes();
+    iter.with_checks(false);
+    for a in iter {
+        if attrs.len() == MAX_ATTRIBUTES {
+            return Err(XmlError::TooManyAttributes {
+                element: name,
+                max: MAX_ATTRIBUTES,
+            });
+        }
         let a = a.map_err(malformed)?;
         let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
-        let value = a.unescape_value().map_err(malformed)?.into_owned();
+        let value = checked(a.unescape_value().map_err(malformed)?)?;
         attrs.push((key, value));
     }
+    check_duplicates(&name, &attrs)?;
     Ok(Element {
         name,
         attrs,
@@ -43,8 +94,38 @@ fn start_element(s: &BytesStart<'_>) -> Result<Element, XmlError> {
     })
 }
 
-/// Parses a whole document and returns its root element.
+fn check_duplicates(element: &str, attrs: &[(String, String)]) -> Result<(), XmlError> {
+    if attrs.len() < 2 {
+        return Ok(());
+    }
+    let mut keys: Vec<&str> = attrs.iter().map(|(k, _)| k.as_str()).collect();
+    keys.sort_unstable();
+    match keys.windows(2).find(|w| w[0] == w[1]) {
+        Some(w) => Err(malformed(format!(
+            "attribute {} is repeated in element <{element}>",
+            w[0]
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A new element below the open ones in `stack`, refused past [`MAX_DEPTH`].
+fn nested(stack: &[Element], s: &BytesStart<'_>) -> Result<Element, XmlError> {
+    if stack.len() > MAX_DEPTH {
+        return Err(XmlError::TooDeep { max: MAX_DEPTH });
+    }
+    start_element(s)
+}
+
+/// Parses a whole document and returns its root element, in time linear in its size.
 pub fn parse_document(xml: &str) -> Result<Element, XmlError> {
+    if xml.len() > MAX_DOCUMENT_BYTES {
+        return Err(XmlError::TooLarge {
+            size: xml.len(),
+            max: MAX_DOCUMENT_BYTES,
+        });
+    }
+    check_chars(xml)?;
     let mut reader = Reader::from_str(xml);
     reader.config_mut().trim_text(false);
     let mut stack: Vec<Element> = Vec::new();
@@ -52,14 +133,17 @@ pub fn parse_document(xml: &str) -> Result<Element, XmlError> {
     loop {
         let ev = reader.read_event().map_err(malformed)?;
         match ev {
-            Event::Start(s) => stack.push(start_element(&s)?),
-            Event::Empty(s) => attach(&mut stack, &mut root, start_element(&s)?)?,
+            Event::Start(s) => stack.push(nested(&stack, &s)?),
+            Event::Empty(s) => {
+                let e = nested(&stack, &s)?;
+                attach(&mut stack, &mut root, e)?
+            }
             Event::End(_) => {
                 let done = stack.pop().ok_or_else(|| malformed("unbalanced end tag"))?;
                 attach(&mut stack, &mut root, done)?;
             }
             Event::Text(t) => {
-                let text = t.unescape().map_err(malformed)?;
+                let text = checked(t.unescape().map_err(malformed)?)?;
                 add_text(&mut stack, &text)?;
             }
             Event::CData(c) => {
@@ -244,6 +328,126 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// `<r>` holding `elements` children with `per` attributes each.
+    fn wide(elements: usize, per: usize) -> String {
+        let mut s = String::from("<r>");
+        for e in 0..elements {
+            s.push_str("<e");
+            for a in 0..per {
+                s.push_str(&format!(" a{a}='{e}'"));
+            }
+            s.push_str("/>");
+        }
+        s.push_str("</r>");
+        s
+    }
+
+    #[test]
+    fn attribute_limit_per_element() {
+        let e = parse_document(&wide(2, MAX_ATTRIBUTES)).unwrap();
+        assert_eq!(e.children[1].attrs.len(), MAX_ATTRIBUTES);
+        assert_eq!(e.children[1].attr("a999"), Some("1"));
+        assert_eq!(
+            parse_document(&wide(1, MAX_ATTRIBUTES + 1)),
+            Err(XmlError::TooManyAttributes {
+                element: "e".into(),
+                max: MAX_ATTRIBUTES
+            })
+        );
+        let dup = "<r><e a='1' b='2' c='3' b='4'/></r>";
+        let err = parse_document(dup).unwrap_err().to_string();
+        assert!(
+            err.contains("attribute b is repeated in element <e>"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn depth_limit_is_libxml2s() {
+        // libxml2 takes the root plus 256 nested levels and refuses one more.
+        let nest = |levels: usize| {
+            format!(
+                "<r>{}<x/>{}</r>",
+                "<e>".repeat(levels - 1),
+                "</e>".repeat(levels - 1)
+            )
+        };
+        assert!(parse_document(&nest(MAX_DEPTH)).is_ok());
+        assert_eq!(
+            parse_document(&nest(MAX_DEPTH + 1)),
+            Err(XmlError::TooDeep { max: MAX_DEPTH })
+        );
+    }
+
+    #[test]
+    fn size_limit() {
+        let pad = " ".repeat(MAX_DOCUMENT_BYTES - 4);
+        assert!(parse_document(&format!("<r/>{pad}")).is_ok());
+        let e = parse_document(&format!("<r/>{pad} ")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "XML error: the document is {} bytes long, more than the limit of {MAX_DOCUMENT_BYTES} bytes",
+                MAX_DOCUMENT_BYTES + 1
+            )
+        );
+    }
+
+    #[test]
+    fn characters_outside_xml_are_refused() {
+        for bad in [
+            "<a>\0</a>",
+            "<a>&#0;</a>",
+            "<a x='&#1;'/>",
+            "<a>\u{1b}</a>",
+            "<a>&#xFFFE;</a>",
+        ] {
+            assert!(
+                matches!(parse_document(bad), Err(XmlError::Malformed(_))),
+                "{bad:?}"
+            );
+        }
+        let ok = parse_document("<a x='&#9;'>\t&#10;&#x10000;</a>").unwrap();
+        assert_eq!(ok.text, "\t\n\u{10000}");
+    }
+
+    /// Best of three parse times, in seconds.
+    fn parse_time(doc: &str) -> f64 {
+        (0..3)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                let e = parse_document(doc).unwrap();
+                let d = t.elapsed().as_secs_f64();
+                assert!(!e.children.is_empty());
+                d
+            })
+            .fold(f64::MAX, f64::min)
+    }
+
+    #[test]
+    fn parse_time_is_linear_in_attributes() {
+        // Ten times the attributes: linear work takes about ten times as long.
+        let small = parse_time(&wide(20, MAX_ATTRIBUTES));
+        let large = parse_time(&wide(200, MAX_ATTRIBUTES));
+        assert!(
+            large < small * 30.0,
+            "200k attributes took {large:.4}s, 20k took {small:.4}s"
+        );
+    }
+
+    #[test]
+    fn wide_elements_cost_no_more_per_attribute() {
+        // The same 100k attributes on 100 elements or on 1000: quick-xml's own duplicate
+        // check, which compares each key with every earlier one, made the wide layout
+        // about ten times slower.
+        let wide_time = parse_time(&wide(100, 1000));
+        let narrow_time = parse_time(&wide(1000, 100));
+        assert!(
+            wide_time < narrow_time * 3.0,
+            "1000 attributes per element took {wide_time:.4}s, 100 per element {narrow_time:.4}s"
+        );
     }
 
     #[test]
