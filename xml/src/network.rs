@@ -99,6 +99,8 @@ impl NetworkDef {
             .child_text("name")
             .filter(|n| !n.is_empty())
             .ok_or_else(|| XmlError::MissingElement("network/name".into()))?;
+        // libvirt's network parser refuses '/' alone, as an illegal character.
+        XmlError::check_illegal_chars("name", &name, &['/'])?;
         let uuid = match e.child_text("uuid") {
             Some(u) => Uuid::parse(&u).map_err(|_| XmlError::invalid("network/uuid", u))?,
             None => Uuid::random(),
@@ -362,5 +364,18 @@ mod tests {
             NetworkDef::parse("<network>"),
             Err(XmlError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn names_with_slash_are_refused_as_libvirt_does() {
+        let e = NetworkDef::parse("<network><name>a/b</name></network>").unwrap_err();
+        assert_eq!(e.to_string(), "invalid char in name: /");
+        assert_eq!(e.code(), crate::XML_DETAIL);
+        assert_eq!(
+            NetworkDef::parse("<network><name>a\nb</name></network>")
+                .unwrap()
+                .name,
+            "a\nb"
+        );
     }
 }

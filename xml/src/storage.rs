@@ -147,6 +147,10 @@ impl StoragePoolDef {
             .child_text("name")
             .filter(|n| !n.is_empty())
             .ok_or_else(|| XmlError::MissingElement("pool/name".into()))?;
+        // libvirt's pool parser refuses '/' (a newline is accepted there).
+        if name.contains('/') {
+            return Err(XmlError::NameSlash(name));
+        }
         let uuid = match e.child_text("uuid") {
             Some(u) => Uuid::parse(&u).map_err(|_| XmlError::invalid("pool/uuid", u))?,
             None => Uuid::random(),
@@ -414,6 +418,9 @@ mod tests {
         );
         assert!(StoragePoolDef::parse("<pool type='tape'><name>x</name></pool>").is_err());
         assert!(StoragePoolDef::parse("<pool type='rbd'><name>x</name></pool>").is_ok());
+        let slash = "<pool type='dir'><name>a/b</name><target><path>/x</path></target></pool>";
+        let e = StoragePoolDef::parse(slash).unwrap_err();
+        assert_eq!(e.to_string(), "XML error: name a/b cannot contain '/'");
     }
 
     #[test]

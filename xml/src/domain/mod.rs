@@ -5,12 +5,14 @@ mod disk;
 mod info;
 mod misc;
 mod os;
+mod validate;
 
 pub use chardev::{CharDev, ChrKind};
 pub use disk::{normalize_mac, random_mac, Controller, Disk, DiskDriver, Interface};
 pub use info::{Address, DeviceInfo};
 pub use misc::{Graphics, Input, MemBalloon, Rng, Video, Watchdog};
 pub use os::{ClockDef, CpuDef, Feature, Loader, Nvram, OsDef, Timer};
+pub use validate::{check_object_name, MAX_VCPUS};
 
 use crate::out::{Attrs, Out};
 use crate::tree::{num, parse_root, Element};
@@ -262,12 +264,12 @@ impl DomainDef {
             .child_text("name")
             .filter(|n| !n.is_empty())
             .ok_or_else(|| XmlError::MissingElement("domain/name".into()))?;
+        check_object_name(validate::raw_name(e), &name)?;
         let uuid = match e.child_text("uuid") {
             Some(u) => Uuid::parse(&u).map_err(|_| XmlError::invalid("domain/uuid", u))?,
             None => Uuid::random(),
         };
-        let memory_kib =
-            memory(e, "memory")?.ok_or_else(|| XmlError::MissingElement("domain/memory".into()))?;
+        let memory_kib = validate::memory_kib(e)?;
         let current_memory_kib = memory(e, "currentMemory")?
             .unwrap_or(memory_kib)
             .min(memory_kib);
@@ -332,7 +334,7 @@ impl DomainDef {
             return Ok(());
         };
         let p = "domain/vcpu";
-        self.vcpus = num(p, &v.text)?;
+        self.vcpus = validate::vcpu_count(&v.text)?;
         if self.vcpus == 0 {
             return Err(XmlError::invalid(p, &v.text));
         }
@@ -499,16 +501,18 @@ fn parse_devices(devs: &Element, hvm: bool) -> Result<Vec<Device>, XmlError> {
     devs.only_children("domain/devices", &DEVICE_CHILDREN)?;
     let mut out = Vec::new();
     let mut counts = [0u32; 4];
+    // Controllers seen so far per type, so each one's default index costs no rescan.
+    let mut controllers: std::collections::HashMap<&str, u32> = Default::default();
     for c in &devs.children {
         let d = match c.name.as_str() {
             "disk" => Device::Disk(Disk::parse(c)?),
             "controller" => {
-                let ty = c.attr("type").unwrap_or_default();
-                let n = out
-                    .iter()
-                    .filter(|d| matches!(d, Device::Controller(x) if x.controller_type == ty))
-                    .count() as u32;
-                Device::Controller(Controller::parse(c, n)?)
+                let n = controllers
+                    .entry(c.attr("type").unwrap_or_default())
+                    .or_default();
+                let d = Device::Controller(Controller::parse(c, *n)?);
+                *n += 1;
+                d
             }
             "interface" => Device::Interface(Interface::parse(c)?),
             "serial" => chr(c, ChrKind::Serial, &mut counts[0])?,
@@ -765,7 +769,7 @@ mod tests {
     fn errors() {
         let cases = [
             ("<domain type='test'><memory>1</memory><os><type>hvm</type></os></domain>", XmlError::MissingElement("domain/name".into())),
-            ("<domain type='test'><name>x</name><os><type>hvm</type></os></domain>", XmlError::MissingElement("domain/memory".into())),
+            ("<domain type='test'><name>x</name><os><type>hvm</type></os></domain>", XmlError::NoMemory),
             ("<domain type='test'><name>x</name><memory>1</memory></domain>", XmlError::MissingElement("domain/os".into())),
             ("<domain type='test'><name>x</name><memory>1</memory><os><type>hvm</type></os><devices><hostdev/></devices></domain>", XmlError::Unexpected("domain/devices/hostdev".into())),
             ("<domain type='test'><name>x</name><memory>1</memory><os><type>hvm</type></os><seclabel/></domain>", XmlError::Unexpected("domain/seclabel".into())),
