@@ -26,7 +26,8 @@ pub enum TestError {
     ConfFailed(String),
     #[error("Requested operation is not valid: {0}")]
     ConfInvalid(String),
-    #[error("XML error: {0}")]
+    /// The parser's text is libvirt's whole message, prefix included.
+    #[error("{0}")]
     Xml(#[from] rvirt_xml::XmlError),
     #[error("Network not found: {0}")]
     NoNetwork(String),
@@ -69,7 +70,7 @@ impl TestError {
             TestError::Internal(_) => code::INTERNAL_ERROR,
             TestError::InvalidArg(_) | TestError::Flags { .. } => code::INVALID_ARG,
             TestError::Failed(_) | TestError::ConfFailed(_) => code::OPERATION_FAILED,
-            TestError::Xml(_) => code::XML_ERROR,
+            TestError::Xml(e) => e.code(),
             TestError::NoNetwork(_) => code::NO_NETWORK,
             TestError::NoPool(_) => code::NO_STORAGE_POOL,
             TestError::NoVol(_) => code::NO_STORAGE_VOL,
