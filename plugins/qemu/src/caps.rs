@@ -1,6 +1,8 @@
 //! Host facts: QEMU version and machine types (asked of the emulator once), node info from
 //! /proc, host capabilities XML.
 
+use std::collections::BTreeMap;
+use std::io::Write;
 use std::process::{Command, Stdio};
 
 use rvirt_plugin_api::protocol::RemoteNodeGetInfoRet;
@@ -22,6 +24,72 @@ pub struct HostInfo {
     pub qemu_version: u64,
     pub machines: Vec<Machine>,
     pub kvm: bool,
+    /// Most vCPUs per machine type (names and aliases), from QMP `query-machines`.
+    pub max_cpus: BTreeMap<String, u32>,
+}
+
+/// The vCPU limit of a machine type QEMU did not report: QEMU 7.2's for its x86 machines.
+fn fallback_max_cpus(machine: &str) -> u32 {
+    if machine == "q35" || machine.starts_with("pc-q35") {
+        288
+    } else {
+        255
+    }
+}
+
+/// Reads `cpu-max` for each machine (and its alias) from a QMP session's replies.
+pub fn parse_query_machines(replies: &str) -> BTreeMap<String, u32> {
+    let mut out = BTreeMap::new();
+    for line in replies.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let Some(list) = v.get("return").and_then(|r| r.as_array()) else {
+            continue;
+        };
+        for m in list {
+            let Some(max) = m.get("cpu-max").and_then(|c| c.as_u64()) else {
+                continue;
+            };
+            let max = u32::try_from(max).unwrap_or(u32::MAX);
+            for key in ["name", "alias"] {
+                if let Some(n) = m.get(key).and_then(|n| n.as_str()) {
+                    out.insert(n.to_string(), max);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Asks the emulator for its machine types' vCPU limits over QMP on stdio.
+fn probe_max_cpus(emulator: &str) -> BTreeMap<String, u32> {
+    let child = Command::new(emulator)
+        .args([
+            "-machine",
+            "none",
+            "-nodefaults",
+            "-display",
+            "none",
+            "-qmp",
+            "stdio",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(mut child) = child else {
+        return BTreeMap::new();
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(
+            b"{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"query-machines\"}\n{\"execute\":\"quit\"}\n",
+        );
+    }
+    match child.wait_with_output() {
+        Ok(o) => parse_query_machines(&String::from_utf8_lossy(&o.stdout)),
+        Err(_) => BTreeMap::new(),
+    }
 }
 
 /// Parses `QEMU emulator version 7.2.22 (...)`.
@@ -80,7 +148,16 @@ impl HostInfo {
                 .write(true)
                 .open("/dev/kvm")
                 .is_ok(),
+            max_cpus: probe_max_cpus(emulator),
         }
+    }
+
+    /// Most vCPUs `machine` takes: what QEMU reported, else QEMU 7.2's x86 limits.
+    pub fn machine_max_cpus(&self, machine: &str) -> u32 {
+        self.max_cpus
+            .get(machine)
+            .copied()
+            .unwrap_or_else(|| fallback_max_cpus(&self.canonical_machine(machine)))
     }
 
     /// The versioned name of `machine` when it is an alias.
@@ -179,13 +256,14 @@ pub fn capabilities_xml(h: &HostInfo, uuid: &str) -> String {
     s.push_str("    <arch name='x86_64'>\n      <wordsize>64</wordsize>\n");
     s.push_str(&format!("      <emulator>{}</emulator>\n", h.emulator));
     for m in &h.machines {
+        let max = h.machine_max_cpus(&m.name);
         match &m.canonical {
             Some(c) => s.push_str(&format!(
-                "      <machine canonical='{c}' maxCpus='255'>{}</machine>\n",
+                "      <machine canonical='{c}' maxCpus='{max}'>{}</machine>\n",
                 m.name
             )),
             None => s.push_str(&format!(
-                "      <machine maxCpus='255'>{}</machine>\n",
+                "      <machine maxCpus='{max}'>{}</machine>\n",
                 m.name
             )),
         }
@@ -244,6 +322,41 @@ mod tests {
         };
         assert_eq!(h.canonical_machine("pc"), "pc-i440fx-7.2");
         assert_eq!(h.canonical_machine("q35"), "q35");
+    }
+
+    #[test]
+    fn machine_vcpu_limits() {
+        let replies = "{\"QMP\": {}}\n{\"return\": {}}\n{\"return\": [\
+            {\"name\": \"pc-i440fx-7.2\", \"alias\": \"pc\", \"cpu-max\": 255},\
+            {\"name\": \"isapc\", \"cpu-max\": 1}, {\"name\": \"odd\"}]}\n";
+        let max_cpus = parse_query_machines(replies);
+        assert_eq!(max_cpus.len(), 3);
+        let h = HostInfo {
+            max_cpus,
+            machines: vec![Machine {
+                name: "q35".into(),
+                canonical: Some("pc-q35-7.2".into()),
+                is_default: false,
+            }],
+            ..HostInfo::default()
+        };
+        assert_eq!(h.machine_max_cpus("pc"), 255);
+        assert_eq!(h.machine_max_cpus("isapc"), 1);
+        // Not reported: QEMU 7.2's limits by family.
+        assert_eq!(h.machine_max_cpus("q35"), 288);
+        assert_eq!(h.machine_max_cpus("odd"), 255);
+    }
+
+    #[test]
+    fn probes_the_installed_emulator() {
+        let qemu = "/usr/bin/qemu-system-x86_64";
+        if !std::path::Path::new(qemu).exists() {
+            eprintln!("SKIP: {qemu} is not installed");
+            return;
+        }
+        let m = probe_max_cpus(qemu);
+        assert_eq!(m.get("isapc"), Some(&1), "{m:?}");
+        assert!(m.get("pc").is_some_and(|n| *n >= 255), "{m:?}");
     }
 
     #[test]

@@ -33,10 +33,19 @@ pub fn parse(xml: &str) -> QResult<DomainDef> {
         ))
         .into());
     }
-    if def.name.is_empty() || def.name.contains('/') || def.name.contains('\n') {
-        return Err(QemuError::Xml(rvirt_xml::XmlError::invalid("domain/name", def.name)).into());
-    }
     Ok(def)
+}
+
+/// Refuses more vCPUs than the machine type takes, with libvirt's text.
+pub fn check_max_vcpus(host: &crate::caps::HostInfo, def: &DomainDef) -> QResult<()> {
+    let max = host.machine_max_cpus(def.machine.as_deref().unwrap_or("pc"));
+    if def.vcpus > max {
+        return Err(QemuError::Unsupported(format!(
+            "Maximum CPUs greater than specified machine type limit {max}"
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 /// Refuses a definition whose name or UUID clashes with another domain; returns the slot of
@@ -92,6 +101,7 @@ pub fn check_disks(def: &DomainDef) -> QResult<()> {
 /// Checks that the definition can be turned into a command line (so errors show at define).
 fn validate(drv: &Driver, def: &DomainDef) -> QResult<()> {
     check_emulator(drv, def)?;
+    check_max_vcpus(drv.host(), def)?;
     let rt = crate::argv::Runtime {
         monitor: drv.cfg.monitor_path(&def.name),
         pidfile: drv.cfg.pid_file(&def.name),
@@ -384,5 +394,42 @@ mod tests {
         let xml = include_str!("../testdata/tiny-tcg.xml").replace("type='qemu'", "type='xen'");
         let e = parse(&xml).unwrap_err();
         assert!(e.text().contains("virt type 'xen'"), "{}", e.text());
+    }
+
+    fn with_vcpus(n: u32, machine: &str) -> DomainDef {
+        let mut def = DomainDef::parse(include_str!("../testdata/tiny-tcg.xml")).unwrap();
+        def.vcpus = n;
+        def.current_vcpus = 1;
+        def.machine = Some(machine.into());
+        def
+    }
+
+    #[test]
+    fn vcpus_above_the_machine_limit_are_refused() {
+        let host = crate::caps::HostInfo {
+            max_cpus: [("isapc".to_string(), 1)].into_iter().collect(),
+            ..Default::default()
+        };
+        assert!(check_max_vcpus(&host, &with_vcpus(255, "pc")).is_ok());
+        let e = check_max_vcpus(&host, &with_vcpus(256, "pc")).unwrap_err();
+        assert_eq!(e.code, 67);
+        assert_eq!(
+            e.text(),
+            "unsupported configuration: Maximum CPUs greater than specified machine type limit 255"
+        );
+        assert!(check_max_vcpus(&host, &with_vcpus(288, "q35")).is_ok());
+        let e = check_max_vcpus(&host, &with_vcpus(2, "isapc")).unwrap_err();
+        assert!(e.text().ends_with("machine type limit 1"), "{}", e.text());
+    }
+
+    #[test]
+    fn names_are_checked_by_the_parser() {
+        let xml = include_str!("../testdata/tiny-tcg.xml");
+        let name = DomainDef::parse(xml).unwrap().name;
+        let e = parse(&xml.replace(&format!(">{name}<"), ">a/b<")).unwrap_err();
+        assert_eq!(e.code, 27);
+        assert_eq!(e.text(), "XML error: name a/b cannot contain '/'");
+        let e = parse(&xml.replace(&format!(">{name}<"), ">a\nb<")).unwrap_err();
+        assert_eq!((e.code, e.text()), (35, "invalid char in name: \n"));
     }
 }

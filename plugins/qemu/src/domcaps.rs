@@ -115,7 +115,7 @@ pub fn xml(info: &HostInfo, req: &Request<'_>) -> QResult<String> {
             .map(|m| info.canonical_machine(&m.name))
             .unwrap_or_else(|| "pc".into()),
     };
-    let max_vcpus = if machine.contains("q35") { 288 } else { 255 };
+    let max_vcpus = info.machine_max_cpus(&machine);
     let mut s = String::from("<domainCapabilities>\n");
     s.push_str(&format!("  <path>{emulator}</path>\n"));
     s.push_str(&format!("  <domain>{virttype}</domain>\n"));
@@ -199,6 +199,7 @@ mod tests {
                 },
             ],
             kvm,
+            max_cpus: Default::default(),
         }
     }
 

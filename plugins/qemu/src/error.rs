@@ -58,7 +58,7 @@ impl QemuError {
             QemuError::Failed(_) | QemuError::Exists(..) => code::OPERATION_FAILED,
             QemuError::Unsupported(_) => CONFIG_UNSUPPORTED,
             QemuError::NotSupported(_) => code::OPERATION_UNSUPPORTED,
-            QemuError::Xml(_) => code::XML_ERROR,
+            QemuError::Xml(e) => e.code(),
             QemuError::System(_) => code::SYSTEM_ERROR,
         }
     }
