@@ -106,6 +106,7 @@ pub mod domain {
     pub const XML: i32 = 5;
     pub const DOM: i32 = 6;
     pub const RPC: i32 = 7;
+    pub const CONF: i32 = 9;
     pub const QEMU: i32 = 10;
     pub const NET: i32 = 11;
     pub const TEST: i32 = 12;
@@ -115,10 +116,12 @@ pub mod domain {
     pub const DOMAIN: i32 = 20;
     pub const NODEDEV: i32 = 22;
     pub const SECURITY: i32 = 24;
-    pub const CONF: i32 = 34;
-    pub const XEN_XL: i32 = 35;
-    pub const SYSTEM: i32 = 38;
+    pub const INTERFACE: i32 = 26;
+    pub const DOMAIN_SNAPSHOT: i32 = 35;
+    pub const STREAMS: i32 = 38;
     pub const ACCESS: i32 = 55;
+    pub const XEN_XL: i32 = 64;
+    pub const DOMAIN_CHECKPOINT: i32 = 69;
 }
 
 /// `virErrorLevel`: VIR_ERR_ERROR.

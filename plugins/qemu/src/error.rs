@@ -66,7 +66,6 @@ impl QemuError {
     fn domain(&self) -> i32 {
         match self {
             QemuError::Xml(_) | QemuError::Exists(..) => domain::DOMAIN,
-            QemuError::System(_) => domain::SYSTEM,
             _ => domain::QEMU,
         }
     }
