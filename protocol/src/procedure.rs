@@ -89,7 +89,12 @@ pub struct ProcedureInfo {
     pub driver: DriverKind,
     /// Allowed on a read-only connection.
     pub read_only: bool,
-    /// Never blocks; may be answered inline.
+    /// Flag bits libvirt refuses on a read-only connection even though the call itself
+    /// is allowed there (such as `VIR_DOMAIN_XML_SECURE`). The arguments of such a
+    /// procedure end with `unsigned int flags` (the generator checks it).
+    pub ro_deny_flags: u32,
+    /// libvirt's high priority: must not queue behind slow calls. It does NOT mean the
+    /// call never blocks (qemu's destroy is high priority and may wait for seconds).
     pub high_priority: bool,
     /// A server-to-client event message.
     pub event: bool,

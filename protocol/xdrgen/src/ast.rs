@@ -57,6 +57,8 @@ pub struct Annotations {
     pub high_priority: bool,
     pub event: bool,
     pub stream: Option<String>,
+    /// Flag bits refused on a read-only connection (`@rodeny(MASK)`).
+    pub ro_deny_flags: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -496,6 +496,28 @@ impl Emitter<'_> {
         Ok(())
     }
 
+    /// `@rodeny` is checked on the last four bytes of the arguments, so the arguments
+    /// must end with `unsigned int flags`.
+    fn check_flags_last(&self, p: &Procedure) -> Result<(), ParseError> {
+        let ends_with_flags = p
+            .args
+            .as_ref()
+            .and_then(|a| self.defs.types.get(a))
+            .is_some_and(|d| {
+                matches!(d, Decl::Struct(fields) if fields.last().is_some_and(|f| {
+                    f.name == "flags" && f.ty == Type::UInt && f.kind == FieldKind::Plain
+                }))
+            });
+        if ends_with_flags {
+            Ok(())
+        } else {
+            Err(ParseError::Unknown(
+                format!("@rodeny on {}: arguments that end with", p.name),
+                "unsigned int flags".into(),
+            ))
+        }
+    }
+
     fn table(&mut self, prog: &Program, base: &str) -> Result<(), ParseError> {
         let _ = writeln!(self.out, "/// Every procedure of `{}`, sorted by number.\npub static {base}_PROCEDURES: &[crate::ProcedureInfo] = &[", prog.name);
         for p in &prog.procedures {
@@ -512,6 +534,9 @@ impl Emitter<'_> {
                 "driver",
                 &p.name,
             )?;
+            if a.ro_deny_flags != 0 {
+                self.check_flags_last(p)?;
+            }
             let stream = match a.stream.as_deref() {
                 None => "None",
                 Some("read") => "Read",
@@ -525,7 +550,7 @@ impl Emitter<'_> {
             };
             let _ = writeln!(
                 self.out,
-                "    crate::ProcedureInfo {{ program: {:#x}, number: {}, name: \"{}\", api_name: \"{}\", args: \"{}\", ret: \"{}\", object: crate::ObjectKind::{object}, driver: crate::DriverKind::{driver}, read_only: {}, high_priority: {}, event: {}, stream: crate::StreamKind::{stream} }},",
+                "    crate::ProcedureInfo {{ program: {:#x}, number: {}, name: \"{}\", api_name: \"{}\", args: \"{}\", ret: \"{}\", object: crate::ObjectKind::{object}, driver: crate::DriverKind::{driver}, read_only: {}, ro_deny_flags: {:#x}, high_priority: {}, event: {}, stream: crate::StreamKind::{stream} }},",
                 prog.number,
                 p.number,
                 p.name,
@@ -533,6 +558,7 @@ impl Emitter<'_> {
                 p.args.as_deref().unwrap_or("void"),
                 p.ret.as_deref().unwrap_or("void"),
                 a.read_only,
+                a.ro_deny_flags,
                 a.high_priority,
                 a.event,
             );

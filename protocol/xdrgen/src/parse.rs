@@ -364,6 +364,10 @@ impl Parser<'_> {
                 ("ro", None) => a.read_only = true,
                 ("high", None) => a.high_priority = true,
                 ("event", None) => a.event = true,
+                ("rodeny", Some(mask)) => match parse_mask(&mask) {
+                    Some(m) => a.ro_deny_flags = m,
+                    None => return self.err(format!("@rodeny({mask}) is not a number")),
+                },
                 (other, _) => return self.err(format!("unknown annotation @{other}")),
             }
         }
@@ -430,6 +434,14 @@ impl Parser<'_> {
                 Ok(())
             }
         }
+    }
+}
+
+/// A decimal or `0x` hexadecimal flag mask.
+fn parse_mask(text: &str) -> Option<u32> {
+    match text.strip_prefix("0x") {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
     }
 }
 
