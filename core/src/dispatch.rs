@@ -68,6 +68,8 @@ pub struct DriverConnection {
     uri: String,
     scheme: String,
     read_only: bool,
+    /// The client is root or the daemon's user (see `open_for_client`).
+    privileged: bool,
     hypervisor: OpenDriver,
     secondary: Mutex<HashMap<DriverKind, Option<OpenDriver>>>,
     inner: Arc<Inner>,
@@ -78,7 +80,19 @@ fn open_on(
     uri: &str,
     flags: u32,
     read_only: bool,
+    privileged: bool,
 ) -> Result<Option<u64>, RemoteError> {
+    use rvirt_plugin_api::sdk::{FEATURE_CLIENT_IDENTITY, OPEN_FLAG_UNPRIVILEGED_CLIENT};
+    let tells_clients_apart = entry
+        .module
+        .features
+        .iter()
+        .any(|f| f == FEATURE_CLIENT_IDENTITY);
+    let flags = if !privileged && tells_clients_apart {
+        flags | OPEN_FLAG_UNPRIVILEGED_CLIENT
+    } else {
+        flags & !OPEN_FLAG_UNPRIVILEGED_CLIENT
+    };
     let args = RvirtOpenArgs {
         uri: uri.to_string(),
         flags,
@@ -100,11 +114,36 @@ pub fn read_only_denied(info: &ProcedureInfo) -> RemoteError {
     )
 }
 
+/// Whether the call carries a flag refused on read-only connections. The generator
+/// guarantees such a procedure's arguments end with `unsigned int flags`.
+fn denied_flags(info: &ProcedureInfo, args: &[u8]) -> bool {
+    if info.ro_deny_flags == 0 {
+        return false;
+    }
+    let Some(tail) = args.len().checked_sub(4).map(|at| &args[at..]) else {
+        return false;
+    };
+    let flags = u32::from_be_bytes([tail[0], tail[1], tail[2], tail[3]]);
+    flags & info.ro_deny_flags != 0
+}
+
+/// Error for a secure-XML flag on a read-only connection, as libvirt words it.
+fn secure_flag_denied(info: &ProcedureInfo) -> RemoteError {
+    RemoteError::new(
+        code::OPERATION_DENIED,
+        object_error_domain(info.object),
+        format!(
+            "operation forbidden: {} with secure flag",
+            info.api_name
+        ),
+    )
+}
+
 fn object_error_domain(object: ObjectKind) -> i32 {
     match object {
-        ObjectKind::Domain | ObjectKind::DomainSnapshot | ObjectKind::DomainCheckpoint => {
-            domain::DOMAIN
-        }
+        ObjectKind::Domain => domain::DOMAIN,
+        ObjectKind::DomainSnapshot => domain::DOMAIN_SNAPSHOT,
+        ObjectKind::DomainCheckpoint => domain::DOMAIN_CHECKPOINT,
         ObjectKind::Network | ObjectKind::NetworkPort => domain::NETWORK,
         ObjectKind::StoragePool | ObjectKind::StorageVol => domain::STORAGE,
         ObjectKind::NodeDevice => domain::NODEDEV,
@@ -120,6 +159,20 @@ impl DriverConnection {
         uri: &str,
         flags: u32,
         read_only: bool,
+        outbound: Arc<dyn EventSink>,
+    ) -> Result<DriverConnection, RemoteError> {
+        DriverConnection::open_for_client(registry, uri, flags, read_only, true, outbound)
+    }
+
+    /// Like [`DriverConnection::open`] for a remote client; `privileged` says whether it is
+    /// root or the daemon's own user. Modules declaring the client-identity feature learn
+    /// it and refuse unprivileged clients whatever would make them touch host files.
+    pub fn open_for_client(
+        registry: Arc<Registry>,
+        uri: &str,
+        flags: u32,
+        read_only: bool,
+        privileged: bool,
         outbound: Arc<dyn EventSink>,
     ) -> Result<DriverConnection, RemoteError> {
         let parsed = Uri::parse(uri).map_err(|e| {
@@ -138,7 +191,7 @@ impl DriverConnection {
             .into_iter()
             .filter(|e| e.serves(&parsed.driver))
         {
-            if let Some(handle) = open_on(&entry, uri, flags, read_only)? {
+            if let Some(handle) = open_on(&entry, uri, flags, read_only, privileged)? {
                 let hypervisor = OpenDriver { entry, handle };
                 let (t, d, h) = hypervisor.key();
                 let sink: Arc<dyn EventSink> = inner.clone();
@@ -148,6 +201,7 @@ impl DriverConnection {
                     uri: uri.to_string(),
                     scheme: parsed.driver,
                     read_only,
+                    privileged,
                     hypervisor,
                     secondary: Mutex::new(HashMap::new()),
                     inner,
@@ -188,7 +242,7 @@ impl DriverConnection {
             .into_iter()
             .filter(|e| e.serves(&self.scheme))
         {
-            if let Some(handle) = open_on(&entry, &self.uri, 0, self.read_only)? {
+            if let Some(handle) = open_on(&entry, &self.uri, 0, self.read_only, self.privileged)? {
                 let d = OpenDriver { entry, handle };
                 let (t, dr, h) = d.key();
                 let sink: Arc<dyn EventSink> = self.inner.clone();
@@ -227,6 +281,9 @@ impl DriverConnection {
         }
         if self.read_only && !info.read_only {
             return Err(read_only_denied(info));
+        }
+        if self.read_only && denied_flags(info, args) {
+            return Err(secure_flag_denied(info));
         }
         if program == REMOTE_PROGRAM_NUMBER {
             if let Some(reply) = self.connection_level(number, args)? {

@@ -16,7 +16,10 @@ use rvirt_protocol::{
 };
 
 use crate::abi::{hook, HostServices, Reply};
-use crate::sdk::{ConnContext, Connection, InitContext, InitStatus, Module, OpenOutcome};
+use crate::sdk::{
+    ConnContext, Connection, InitContext, InitStatus, Module, OpenOutcome,
+    FEATURE_CLIENT_IDENTITY, OPEN_FLAG_UNPRIVILEGED_CLIENT,
+};
 
 /// Per-module state behind the exported entry points.
 pub struct Runtime {
@@ -105,10 +108,18 @@ pub fn describe(rt: RuntimeFn) -> Reply {
                         .collect(),
                 })
                 .collect(),
-            features: info.features,
+            features: with_sdk_features(info.features),
         };
         Ok(to_bytes(&d))
     })
+}
+
+/// The module's own features plus those this SDK's glue implements for every module.
+fn with_sdk_features(mut features: Vec<String>) -> Vec<String> {
+    if !features.iter().any(|f| f == FEATURE_CLIENT_IDENTITY) {
+        features.push(FEATURE_CLIENT_IDENTITY.to_string());
+    }
+    features
 }
 
 pub fn state(rt: RuntimeFn, hook_id: u32, payload: &[u8]) -> Reply {
@@ -152,8 +163,10 @@ pub fn open(rt: RuntimeFn, driver: u32, payload: &[u8]) -> Reply {
             driver,
             handle,
             read_only: a.read_only,
+            privileged: a.flags & OPEN_FLAG_UNPRIVILEGED_CLIENT == 0,
         };
-        let ret = match rt.module.open(ctx, &a.uri, a.flags)? {
+        let flags = a.flags & !OPEN_FLAG_UNPRIVILEGED_CLIENT;
+        let ret = match rt.module.open(ctx, &a.uri, flags)? {
             OpenOutcome::Declined => RvirtOpenRet {
                 status: RVIRT_OPEN_DECLINED as i32,
                 handle: 0,

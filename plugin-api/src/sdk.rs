@@ -23,6 +23,18 @@ pub struct DriverSpec {
 /// instead of handing them to a worker thread.
 pub const FEATURE_NONBLOCKING_CALLS: &str = "nonblocking-calls";
 
+/// Module feature: the module tells privileged clients from the rest
+/// ([`ConnContext::privileged`]). Modules built with this SDK declare it automatically;
+/// a host sets [`OPEN_FLAG_UNPRIVILEGED_CLIENT`] in the open flags only for modules that
+/// declare it, so older modules never see the bit.
+pub const FEATURE_CLIENT_IDENTITY: &str = "client-identity";
+
+/// Open flag a host sets (to modules declaring [`FEATURE_CLIENT_IDENTITY`]) when the
+/// client is neither root nor the daemon's own user. The SDK removes it from the flags
+/// the module sees and clears [`ConnContext::privileged`] instead. libvirt's own
+/// `virConnectOpen` flags use the low bits only.
+pub const OPEN_FLAG_UNPRIVILEGED_CLIENT: u32 = 1 << 31;
+
 /// What a module says about itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModuleInfo {
@@ -59,6 +71,10 @@ pub struct ConnContext {
     pub driver: u32,
     pub handle: u64,
     pub read_only: bool,
+    /// The client is root or the daemon's own user (always true in embedded mode, where
+    /// the client is the process itself). Drivers that touch host files on a client's
+    /// behalf (such as the test driver's `test:///PATH`) refuse unprivileged clients.
+    pub privileged: bool,
 }
 
 /// Result of [`Module::open`].

@@ -43,6 +43,9 @@ pub enum TestError {
     Unsupported(String),
     #[error("Failed to open file '{path}': {reason}")]
     File { path: String, reason: String },
+    /// `test:///PATH` from a client that may not have the daemon read files for it.
+    #[error("operation forbidden: only a privileged read-write connection may open a node description file")]
+    FileDenied,
     #[error("Requested operation is not valid")]
     InvalidBare,
     #[error("argument unsupported: {0}")]
@@ -55,9 +58,6 @@ pub enum TestError {
     #[error("XML error: {0}")]
     InterfaceXml(String),
 }
-
-/// `VIR_FROM_INTERFACE`: errors of the interface definition parser.
-const FROM_INTERFACE: i32 = 26;
 
 impl TestError {
     fn code(&self) -> i32 {
@@ -78,6 +78,7 @@ impl TestError {
             TestError::NoSnapshot(_) => code::NO_DOMAIN_SNAPSHOT,
             TestError::Unsupported(_) => code::OPERATION_UNSUPPORTED,
             TestError::File { .. } => code::SYSTEM_ERROR,
+            TestError::FileDenied => code::OPERATION_DENIED,
             TestError::ArgUnsupported(_) => code::ARGUMENT_UNSUPPORTED,
             TestError::NoInterface(_) => code::NO_INTERFACE,
             TestError::MultipleInterfaces => code::MULTIPLE_INTERFACES,
@@ -91,7 +92,7 @@ impl TestError {
             | TestError::ConfFailed(_)
             | TestError::ConfInvalid(_)
             | TestError::Xml(_) => domain::DOMAIN,
-            TestError::InterfaceXml(_) => FROM_INTERFACE,
+            TestError::InterfaceXml(_) => domain::INTERFACE,
             _ => domain::TEST,
         }
     }

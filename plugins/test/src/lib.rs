@@ -78,7 +78,11 @@ fn test_path(uri: &str) -> Option<String> {
 }
 
 /// Opens the shared state for `uri`, with libvirt's errors.
-fn open_state(uri: &str, flags: u32) -> Result<Option<Arc<state::Driver>>, RemoteError> {
+fn open_state(
+    ctx: &ConnContext,
+    uri: &str,
+    flags: u32,
+) -> Result<Option<Arc<state::Driver>>, RemoteError> {
     let Some(path) = test_path(uri) else {
         return Ok(None);
     };
@@ -87,6 +91,11 @@ fn open_state(uri: &str, flags: u32) -> Result<Option<Arc<state::Driver>>, Remot
         return Err(
             TestError::InvalidArg("testOpen: supply a path or use test:///default".into()).into(),
         );
+    }
+    // A node file is read with the daemon's rights, so only a client that could read any
+    // file itself may name one; the answer is the same whether the file exists or not.
+    if path != "/default" && (!ctx.privileged || ctx.read_only) {
+        return Err(TestError::FileDenied.into());
     }
     state::shared(&path).map(Some)
 }
@@ -115,7 +124,7 @@ impl Module for TestModule {
         let Some((kind, _)) = KINDS.get(ctx.driver as usize) else {
             return Ok(OpenOutcome::Declined);
         };
-        let Some(drv) = open_state(uri, flags)? else {
+        let Some(drv) = open_state(&ctx, uri, flags)? else {
             return Ok(OpenOutcome::Declined);
         };
         let c = Conn::open(
@@ -173,6 +182,7 @@ mod tests {
             driver,
             handle,
             read_only: false,
+            privileged: true,
         }
     }
 
