@@ -64,7 +64,7 @@ run_one() {
         echo "fuzz: $t: ok, ${execs:-?} runs in ${secs} s, $(find "$out/corpus/$t" -type f | wc -l) new corpus entries"
     else
         echo "fuzz: $t: FAILED (log: $log, crash inputs: $out/artifacts/$t/)"
-        grep -E "panicked at|ERROR: (AddressSanitizer|libFuzzer)|SUMMARY:|^(thread|Failing input)" "$log" | head -8 | sed 's/^/    /'
+        grep -a -A1 -E "panicked at|ERROR: (AddressSanitizer|libFuzzer)|SUMMARY:" "$log" | head -8 | sed 's/^/    /'
         return 1
     fi
 }
@@ -87,7 +87,7 @@ done
 
 if [ "$failed" -ne 0 ]; then
     echo "fuzz: some targets crashed; reproduce with" \
-        "RUSTC_BOOTSTRAP=1 cargo fuzz run TARGET target/fuzz/artifacts/TARGET/crash-..." >&2
+        "RUSTC_BOOTSTRAP=1 target/tools/bin/cargo-fuzz run -O -a --target-dir target/fuzz/build TARGET target/fuzz/artifacts/TARGET/crash-..." >&2
     exit 1
 fi
 echo "fuzz: all ${#targets[@]} targets ran ${secs} s each without a crash ($((SECONDS - start)) s in all)"
