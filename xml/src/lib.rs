@@ -6,6 +6,7 @@
 //! libvirt's element order, `<x/>` for empty elements).
 
 mod error;
+pub mod file;
 pub mod out;
 pub mod tree;
 pub mod units;

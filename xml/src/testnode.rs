@@ -128,7 +128,7 @@ fn resolve(e: &Element, base: &Path) -> Result<Element, XmlError> {
         return Ok(e.clone());
     };
     let path = base.join(file);
-    let text = std::fs::read_to_string(&path).map_err(|err| {
+    let text = crate::file::read_document(&path).map_err(|err| {
         XmlError::invalid(
             format!("node/{}/@file", e.name),
             format!("{} ({err})", path.display()),

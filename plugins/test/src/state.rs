@@ -238,10 +238,11 @@ impl Driver {
 
     /// Loads a node description file.
     pub fn from_file(path: &str) -> TestResult<Driver> {
-        let text = std::fs::read_to_string(path).map_err(|e| TestError::File {
-            path: path.to_string(),
-            reason: e.to_string(),
-        })?;
+        let text =
+            rvirt_xml::file::read_document(Path::new(path)).map_err(|e| TestError::File {
+                path: path.to_string(),
+                reason: e.to_string(),
+            })?;
         let base = Path::new(path).parent().unwrap_or(Path::new("/"));
         let node = TestNode::parse(&text, base).map_err(TestError::from)?;
         Driver::from_node(node, false)
