@@ -69,6 +69,13 @@ fn checked(text: std::borrow::Cow<'_, str>) -> Result<String, XmlError> {
 
 fn start_element(s: &BytesStart<'_>) -> Result<Element, XmlError> {
     let name = String::from_utf8_lossy(s.name().as_ref()).into_owned();
+    // quick-xml takes `<>` as an element with an empty name; XML has no such thing, and
+    // formatting one back (`</>`) would give a document that no longer parses.
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '.') {
+        return Err(XmlError::Malformed(format!(
+            "'<{name}' does not start an element name"
+        )));
+    }
     let mut attrs = Vec::new();
     // quick-xml's own duplicate check compares every key with every earlier one; ours
     // sorts the keys once instead.
@@ -474,5 +481,17 @@ mod tests {
             o.finish(),
             "<m>\n  <app:x xmlns:app='u' a='1'>v</app:x>\n  <y/>\n</m>\n"
         );
+    }
+
+    #[test]
+    fn elements_without_a_name_are_not_xml() {
+        // Found by the xml_nodedev fuzz target: `<>` parsed and formatted back as `</>`.
+        let bad = "<device><name>d</name><capability type=''><></></capability></device>";
+        assert!(matches!(parse_document(bad), Err(XmlError::Malformed(_))));
+        assert!(matches!(
+            parse_document("<a><1b/></a>"),
+            Err(XmlError::Malformed(_))
+        ));
+        assert!(crate::nodedev::NodeDeviceDef::parse(bad).is_err());
     }
 }
