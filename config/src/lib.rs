@@ -84,6 +84,18 @@ pub struct Limits {
     pub keepalive_interval: u32,
     /// Unanswered pings before the client is dropped.
     pub keepalive_count: u32,
+    /// Threads running calls that may block.
+    pub max_workers: u32,
+    /// Threads running libvirt's high-priority calls, apart from the others.
+    pub prio_workers: u32,
+    /// Connections one unprivileged uid may hold (root and the daemon's user: unlimited).
+    pub max_clients_per_uid: u32,
+    /// Connections one unprivileged uid may hold before they open a driver connection.
+    pub max_anonymous_clients: u32,
+    /// Seconds a connection may stay without opening a driver connection; 0: no limit.
+    pub open_timeout: u32,
+    /// Unsent bytes to one client beyond which its requests are not read until it reads.
+    pub max_client_queue: u32,
 }
 
 impl Default for Limits {
@@ -94,6 +106,12 @@ impl Default for Limits {
             max_outstanding_calls: 64,
             keepalive_interval: 5,
             keepalive_count: 5,
+            max_workers: 20,
+            prio_workers: 5,
+            max_clients_per_uid: 256,
+            max_anonymous_clients: 20,
+            open_timeout: 30,
+            max_client_queue: 1024 * 1024,
         }
     }
 }
@@ -210,6 +228,28 @@ impl Config {
         }
         if self.limits.max_outstanding_calls == 0 {
             return Err(bad("limits.max_outstanding_calls", "must be at least 1"));
+        }
+        for (key, value) in [
+            ("limits.max_workers", self.limits.max_workers),
+            ("limits.prio_workers", self.limits.prio_workers),
+            (
+                "limits.max_clients_per_uid",
+                self.limits.max_clients_per_uid,
+            ),
+            (
+                "limits.max_anonymous_clients",
+                self.limits.max_anonymous_clients,
+            ),
+        ] {
+            if value == 0 {
+                return Err(bad(key, "must be at least 1"));
+            }
+        }
+        if self.limits.max_client_queue < 64 * 1024 {
+            return Err(bad(
+                "limits.max_client_queue",
+                "must be at least 65536 bytes",
+            ));
         }
         if self.limits.keepalive_interval > 0 && self.limits.keepalive_count == 0 {
             return Err(bad(

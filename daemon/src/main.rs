@@ -3,9 +3,12 @@
 mod args;
 mod logging;
 mod outbox;
+mod pidfile;
+mod preflight;
 mod server;
 mod session;
 mod systemd;
+mod workers;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,17 +18,27 @@ use anyhow::Context;
 use rvirt_config::{Config, DEFAULT_CONFIG_PATH};
 use rvirt_core::registry::{ModuleFilter, Registry};
 
-fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+/// The configuration and the name errors give its source.
+fn load_config(path: Option<&Path>) -> anyhow::Result<(Config, String)> {
+    let path = path.or_else(|| Some(Path::new(DEFAULT_CONFIG_PATH)).filter(|p| p.exists()));
     match path {
-        Some(p) => Ok(Config::load(p)?),
-        None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
-            Ok(Config::load(Path::new(DEFAULT_CONFIG_PATH))?)
+        Some(p) => Ok((Config::load(p)?, p.display().to_string())),
+        None => {
+            let name = "<built-in defaults>";
+            Ok((
+                Config::parse(rvirt_config::DEFAULT_CONFIG_TEXT, name)?,
+                name.into(),
+            ))
         }
-        None => Ok(Config::parse(
-            rvirt_config::DEFAULT_CONFIG_TEXT,
-            "<built-in defaults>",
-        )?),
     }
+}
+
+/// Everything `--check-config` checks, which is everything start-up checks before it
+/// touches the system; warnings are returned for the caller to report.
+fn validated_config(path: Option<&Path>) -> anyhow::Result<(Config, String, Vec<String>)> {
+    let (cfg, file) = load_config(path)?;
+    let warnings = preflight::check(&cfg, &file)?;
+    Ok((cfg, file, warnings))
 }
 
 fn check_module(path: &Path) -> ExitCode {
@@ -43,8 +56,23 @@ fn check_module(path: &Path) -> ExitCode {
 }
 
 fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
-    let cfg = load_config(config.as_deref())?;
+    let (cfg, file, warnings) = validated_config(config.as_deref())?;
     logging::init(&cfg.logging)?;
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+    // Before any module initialises: a second daemon on this state must not start
+    // guests or touch files the first one owns. The lock lives in the state directory,
+    // which is what two daemons must never share (socket activation or not).
+    let dir = &cfg.state.dir;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        anyhow::anyhow!(
+            "{file}: key 'state.dir': cannot create {}: {e}",
+            dir.display()
+        )
+    })?;
+    let pid_file = pidfile::PidFile::acquire(&dir.join("rvirtd.pid"))?;
+    tracing::debug!("holding {}", pid_file.path().display());
     let filter = ModuleFilter {
         enable: cfg.modules.enable.clone(),
         disable: cfg.modules.disable.clone(),
@@ -59,21 +87,24 @@ fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
         cfg.modules.dir.display()
     );
     let registry = Arc::new(registry);
-    // One I/O thread serves every client: calls that never block are answered on it, the
-    // rest go to the blocking pool. A multi-threaded scheduler would move tasks between
-    // CPUs, and each cross-CPU wake-up costs more than most calls.
+    // One I/O thread serves every client: calls that provably never block are answered
+    // on it, the rest go to the worker pools (docs/threads.md). A multi-threaded
+    // scheduler would move tasks between CPUs, and each cross-CPU wake-up costs more
+    // than most calls.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let listeners = server::listen(&cfg)?;
+        let listeners = server::listen(&cfg).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
         for p in &listeners.owned {
             tracing::info!("listening on {}", p.display());
         }
-        server::run(cfg, registry, listeners).await
+        server::run(cfg, registry, listeners).await?;
+        anyhow::Ok(())
     })?;
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    drop(pid_file);
     Ok(())
 }
 
@@ -100,7 +131,12 @@ fn main() -> ExitCode {
         }
         args::Command::CheckModule(p) => return check_module(&p),
         args::Command::CheckConfig { config } => {
-            load_config(config.as_deref()).map(|_| println!("configuration is valid"))
+            validated_config(config.as_deref()).map(|(_, _, warnings)| {
+                for w in warnings {
+                    eprintln!("rvirtd: warning: {w}");
+                }
+                println!("configuration is valid");
+            })
         }
         args::Command::Run { config } => run(config),
     };

@@ -2,7 +2,13 @@
 //! inline, a worker thread, a driver emitting an event) writes it straight to the socket
 //! when nothing is queued and the socket takes it; only what the socket refuses is queued
 //! for a flusher task. So the common reply costs no thread hand-off at all.
+//!
+//! Nothing is ever dropped while the connection is open: the reader stops taking calls
+//! from a client whose queue passes the soft bound ([`Outbox::wait_drained`]), and a
+//! client whose queue still grows past the hard bound (events it never reads) is
+//! disconnected rather than silently losing messages.
 
+use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rvirt_core::events::EventSink;
@@ -10,12 +16,37 @@ use rvirt_protocol::message::{encode_frame, Header, MessageStatus, MessageType};
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::sync::Notify;
 
-/// Queued bytes beyond which a client that does not read is dropped.
-const PENDING_MAX: usize = 64 * 1024 * 1024;
+/// Queued bytes beyond which a client that does not read is disconnected.
+const PENDING_HARD_MAX: usize = 64 * 1024 * 1024;
 
 struct Pending {
     bytes: Vec<u8>,
+    /// How much of `bytes` the socket has taken already.
+    head: usize,
     closed: bool,
+}
+
+impl Pending {
+    fn queued(&self) -> usize {
+        self.bytes.len() - self.head
+    }
+
+    fn unsent(&self) -> &[u8] {
+        &self.bytes[self.head..]
+    }
+
+    /// Marks `n` more bytes as sent, compacting only when most of the buffer is sent,
+    /// so each byte is moved a bounded number of times.
+    fn advance(&mut self, n: usize) {
+        self.head += n;
+        if self.head == self.bytes.len() {
+            self.bytes.clear();
+            self.head = 0;
+        } else if self.head > 64 * 1024 && self.head * 2 > self.bytes.len() {
+            self.bytes.drain(..self.head);
+            self.head = 0;
+        }
+    }
 }
 
 /// Shared handle for sending whole frames to one client.
@@ -24,6 +55,8 @@ pub struct Outbox {
     sock: Arc<OwnedWriteHalf>,
     pending: Arc<Mutex<Pending>>,
     wake: Arc<Notify>,
+    /// Signalled whenever the queue shrinks or the connection closes.
+    drained: Arc<Notify>,
 }
 
 impl Outbox {
@@ -33,9 +66,11 @@ impl Outbox {
             sock: Arc::new(sock),
             pending: Arc::new(Mutex::new(Pending {
                 bytes: Vec::new(),
+                head: 0,
                 closed: false,
             })),
             wake: Arc::new(Notify::new()),
+            drained: Arc::new(Notify::new()),
         };
         let flusher = tokio::spawn(o.clone().flush_loop());
         (o, flusher)
@@ -61,7 +96,7 @@ impl Outbox {
         if p.closed {
             return;
         }
-        if p.bytes.is_empty() {
+        if p.queued() == 0 {
             match self.write_now(&frame) {
                 Some(n) if n == frame.len() => return,
                 Some(n) => p.bytes.extend_from_slice(&frame[n..]),
@@ -70,12 +105,38 @@ impl Outbox {
         } else {
             p.bytes.extend_from_slice(&frame);
         }
-        if p.bytes.len() > PENDING_MAX {
-            tracing::warn!("dropping a client that does not read its replies");
+        if p.queued() > PENDING_HARD_MAX {
+            tracing::warn!(
+                queued = p.queued(),
+                "disconnecting a client that does not read what it is sent"
+            );
             p.closed = true;
+            self.shut_down();
         }
         drop(p);
         self.wake.notify_one();
+    }
+
+    /// Waits until at most `bound` bytes are queued, or the connection is closed.
+    pub async fn wait_drained(&self, bound: usize) {
+        loop {
+            let notified = self.drained.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let p = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+                if p.closed || p.queued() <= bound {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Ends both directions of the socket, so the reader sees the end too.
+    fn shut_down(&self) {
+        let stream: &tokio::net::UnixStream = (*self.sock).as_ref();
+        let _ = nix::sys::socket::shutdown(stream.as_raw_fd(), nix::sys::socket::Shutdown::Both);
     }
 
     /// Stops sending; queued bytes are dropped.
@@ -85,6 +146,7 @@ impl Outbox {
             .unwrap_or_else(PoisonError::into_inner)
             .closed = true;
         self.wake.notify_one();
+        self.drained.notify_waiters();
     }
 
     async fn flush_loop(self) {
@@ -94,15 +156,20 @@ impl Outbox {
                 let state = {
                     let mut p = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
                     if p.closed {
+                        self.drained.notify_waiters();
                         return;
                     }
-                    match self.write_now(&p.bytes) {
+                    match self.write_now(p.unsent()) {
                         Some(n) => {
-                            p.bytes.drain(..n);
-                            p.bytes.is_empty()
+                            p.advance(n);
+                            if n > 0 {
+                                self.drained.notify_waiters();
+                            }
+                            p.queued() == 0
                         }
                         None => {
                             p.closed = true;
+                            self.drained.notify_waiters();
                             return;
                         }
                     }

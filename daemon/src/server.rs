@@ -1,9 +1,10 @@
 //! Listeners, accept loops, signals and the daemon lifecycle.
 
+use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rvirt_config::{parse_mode, Config, Limits};
 use rvirt_core::registry::Registry;
@@ -11,6 +12,7 @@ use tokio::net::UnixListener;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::systemd;
+use crate::workers::Pool;
 
 /// What every client session shares.
 pub struct Shared {
@@ -18,19 +20,141 @@ pub struct Shared {
     pub limits: Limits,
     /// The URI a client gets when it opens with an empty name.
     pub default_uri: String,
-    clients: AtomicU32,
+    /// Calls that may block.
+    pub workers: Pool,
+    /// libvirt's high-priority calls, so they never queue behind blocked drivers.
+    pub prio: Pool,
+    clients: Mutex<ClientCounts>,
+}
+
+/// Who is on the other end of a unix socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer {
+    pub pid: i32,
+    pub uid: u32,
+    pub gid: u32,
+    /// Root or the daemon's own user: not subject to the per-user limits, and trusted to
+    /// have the daemon open files on its behalf.
+    pub privileged: bool,
+}
+
+impl Peer {
+    fn of(stream: &tokio::net::UnixStream) -> Option<Peer> {
+        let cred = stream.peer_cred().ok()?;
+        let uid = cred.uid();
+        Some(Peer {
+            pid: cred.pid().unwrap_or(-1),
+            uid,
+            gid: cred.gid(),
+            privileged: uid == 0 || uid == nix::unistd::geteuid().as_raw(),
+        })
+    }
+}
+
+#[derive(Default)]
+struct ClientCounts {
+    total: u32,
+    /// Per uid: (connections, connections that have not opened a driver connection yet).
+    per_uid: HashMap<u32, (u32, u32)>,
+}
+
+/// Why a new client was turned away.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("max_clients ({0}) reached")]
+    MaxClients(u32),
+    #[error("uid {0} has max_clients_per_uid ({1}) connections")]
+    PerUid(u32, u32),
+    #[error("uid {0} has max_anonymous_clients ({1}) connections that opened nothing yet")]
+    Anonymous(u32, u32),
+}
+
+/// One admitted client's place in the counts; given back on drop.
+pub struct ClientSlot {
+    shared: Arc<Shared>,
+    peer: Peer,
+    opened: AtomicBool,
+}
+
+impl ClientSlot {
+    pub fn peer(&self) -> Peer {
+        self.peer
+    }
+
+    /// The client opened a driver connection: it no longer counts as anonymous.
+    pub fn opened(&self) {
+        if !self.opened.swap(true, Ordering::Relaxed) {
+            let mut c = self.shared.counts();
+            if let Some(e) = c.per_uid.get_mut(&self.peer.uid) {
+                e.1 = e.1.saturating_sub(1);
+            }
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.opened.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let anonymous = !self.opened.load(Ordering::Relaxed);
+        let mut c = self.shared.counts();
+        c.total = c.total.saturating_sub(1);
+        if let Some(e) = c.per_uid.get_mut(&self.peer.uid) {
+            e.0 = e.0.saturating_sub(1);
+            if anonymous {
+                e.1 = e.1.saturating_sub(1);
+            }
+            if e.0 == 0 {
+                c.per_uid.remove(&self.peer.uid);
+            }
+        }
+    }
+}
+
+impl Shared {
+    fn counts(&self) -> std::sync::MutexGuard<'_, ClientCounts> {
+        self.clients.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Admits a client within max_clients and, for unprivileged users, the per-uid limits.
+    fn admit(self: &Arc<Shared>, peer: Peer) -> Result<ClientSlot, Refusal> {
+        let l = &self.limits;
+        let mut c = self.counts();
+        if c.total >= l.max_clients {
+            return Err(Refusal::MaxClients(l.max_clients));
+        }
+        let (clients, anonymous) = c.per_uid.get(&peer.uid).copied().unwrap_or((0, 0));
+        if !peer.privileged {
+            if clients >= l.max_clients_per_uid {
+                return Err(Refusal::PerUid(peer.uid, l.max_clients_per_uid));
+            }
+            if anonymous >= l.max_anonymous_clients {
+                return Err(Refusal::Anonymous(peer.uid, l.max_anonymous_clients));
+            }
+        }
+        c.total += 1;
+        c.per_uid.insert(peer.uid, (clients + 1, anonymous + 1));
+        drop(c);
+        Ok(ClientSlot {
+            shared: self.clone(),
+            peer,
+            opened: AtomicBool::new(false),
+        })
+    }
 }
 
 /// Why the daemon could not start serving.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("cannot create socket directory {0}: {1}")]
+    #[error("key 'listen.socket_dir': cannot create socket directory {0}: {1}")]
     SocketDir(PathBuf, std::io::Error),
-    #[error("cannot listen on {0}: {1}")]
+    #[error("key 'listen.socket_dir': cannot listen on {0}: {1}")]
     Bind(PathBuf, std::io::Error),
-    #[error("cannot set permissions of {0}: {1}")]
+    #[error("key 'listen.socket_mode': cannot set the permissions of {0}: {1}")]
     Permissions(PathBuf, std::io::Error),
-    #[error("socket group '{0}' does not exist")]
+    #[error("key 'listen.socket_group': group '{0}' does not exist")]
     NoGroup(String),
     #[error("cannot use the sockets passed by systemd: {0}")]
     Activation(std::io::Error),
@@ -142,19 +266,19 @@ async fn accept_loop(listener: UnixListener, shared: Arc<Shared>, read_only: boo
                 continue;
             }
         };
-        if shared.clients.load(Ordering::Relaxed) >= shared.limits.max_clients {
-            tracing::warn!(
-                "refusing client: max_clients ({}) reached",
-                shared.limits.max_clients
-            );
+        let Some(peer) = Peer::of(&stream) else {
+            tracing::warn!("refusing a client whose credentials cannot be read");
             continue;
-        }
-        shared.clients.fetch_add(1, Ordering::Relaxed);
+        };
+        let slot = match shared.admit(peer) {
+            Ok(slot) => slot,
+            Err(why) => {
+                tracing::debug!(pid = peer.pid, "refusing client: {why}");
+                continue;
+            }
+        };
         let s = shared.clone();
-        tokio::spawn(async move {
-            crate::session::serve(stream, s.clone(), read_only).await;
-            s.clients.fetch_sub(1, Ordering::Relaxed);
-        });
+        tokio::spawn(crate::session::serve(stream, s, read_only, slot));
     }
 }
 
@@ -168,7 +292,9 @@ pub async fn run(
         default_uri: default_uri(&registry),
         registry: registry.clone(),
         limits: cfg.limits.clone(),
-        clients: AtomicU32::new(0),
+        workers: Pool::new("rvirt-worker", cfg.limits.max_workers as usize),
+        prio: Pool::new("rvirt-prio", cfg.limits.prio_workers as usize),
+        clients: Mutex::new(ClientCounts::default()),
     });
     let mut term = signal(SignalKind::terminate()).map_err(ServerError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(ServerError::Signals)?;
@@ -192,6 +318,8 @@ pub async fn run(
     systemd::notify("STOPPING=1");
     rw.abort();
     ro.abort();
+    shared.workers.stop();
+    shared.prio.stop();
     let r = registry.clone();
     let _ = tokio::task::spawn_blocking(move || r.shutdown()).await;
     for p in &listeners.owned {

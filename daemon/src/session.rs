@@ -1,7 +1,12 @@
 //! One client connection: reads frames, answers the connection sequence (AUTH_LIST,
-//! CONNECT_OPEN, keepalive), dispatches calls to the drivers — inline when the procedure
-//! never blocks, on the blocking pool otherwise — and writes replies, events and pings
-//! through the connection's [`Outbox`].
+//! CONNECT_OPEN, keepalive), dispatches calls to the drivers and writes replies, events
+//! and pings through the connection's [`Outbox`].
+//!
+//! Which thread runs a call (see docs/threads.md): the I/O thread answers inline only
+//! calls that provably never block — small calls to a module that declares
+//! `nonblocking-calls`; libvirt's high-priority calls run on the priority pool, everything
+//! else on the general pool. The reader stops reading while the client's unsent replies
+//! exceed `max_client_queue` or it has `max_outstanding_calls` calls in flight.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -15,7 +20,7 @@ use rvirt_protocol::message::{
 };
 use rvirt_protocol::xdr::{from_bytes, to_bytes};
 use rvirt_protocol::{
-    keepalive_proc, procedure, remote_proc, RemoteError, KEEPALIVE_PROGRAM_NUMBER,
+    keepalive_proc, procedure, remote_proc, ProcedureInfo, RemoteError, KEEPALIVE_PROGRAM_NUMBER,
     REMOTE_PROGRAM_NUMBER,
 };
 use tokio::io::AsyncReadExt;
@@ -23,13 +28,19 @@ use tokio::net::UnixStream;
 use tokio::sync::Semaphore;
 
 use crate::outbox::Outbox;
+use crate::server::{ClientSlot, Peer, Shared};
+use crate::workers::Pool;
 
-use crate::server::Shared;
+/// Largest argument payload answered inline; a bigger one (a large XML document, say)
+/// costs enough CPU to delay every other client, so it goes to a worker.
+const INLINE_MAX_ARGS: usize = 16 * 1024;
 
 /// Per-client state shared between the reader and the dispatch tasks.
 struct Session {
     shared: Arc<Shared>,
     read_only: bool,
+    peer: Peer,
+    slot: ClientSlot,
     outbox: Outbox,
     conn: Mutex<Option<Arc<DriverConnection>>>,
     /// Milliseconds since `epoch` of the last message from the client.
@@ -117,10 +128,22 @@ impl Session {
         };
         let read_only = self.read_only || a.flags & rvirt_core::client::CONNECT_RO != 0;
         let sink: Arc<dyn EventSink> = Arc::new(self.outbox.clone());
-        let c =
-            DriverConnection::open(self.shared.registry.clone(), &uri, a.flags, read_only, sink)?;
-        tracing::debug!(uri, read_only, "client opened a connection");
+        let c = DriverConnection::open_for_client(
+            self.shared.registry.clone(),
+            &uri,
+            a.flags,
+            read_only,
+            self.peer.privileged,
+            sink,
+        )?;
+        tracing::debug!(
+            uri,
+            read_only,
+            uid = self.peer.uid,
+            "client opened a connection"
+        );
         *self.conn.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(c));
+        self.slot.opened();
         Ok(Vec::new())
     }
 
@@ -156,23 +179,26 @@ enum SessionEnd {
     Frame(String),
     #[error("keepalive timed out")]
     KeepaliveTimeout,
+    #[error("the client opened no connection within {0} s")]
+    OpenTimeout(u32),
 }
 
 /// Serves one client until it leaves, misbehaves beyond repair, or the daemon stops.
-pub async fn serve(stream: UnixStream, shared: Arc<Shared>, read_only: bool) {
-    if let Ok(cred) = stream.peer_cred() {
-        tracing::info!(
-            pid = cred.pid(),
-            uid = cred.uid(),
-            gid = cred.gid(),
-            read_only,
-            "client connected"
-        );
-    }
+pub async fn serve(stream: UnixStream, shared: Arc<Shared>, read_only: bool, slot: ClientSlot) {
+    let peer = slot.peer();
+    tracing::info!(
+        pid = peer.pid,
+        uid = peer.uid,
+        gid = peer.gid,
+        read_only,
+        "client connected"
+    );
     let (mut rd, wr) = stream.into_split();
     let (outbox, flusher) = Outbox::start(wr);
     let session = Arc::new(Session {
         read_only,
+        peer,
+        slot,
         outbox: outbox.clone(),
         conn: Mutex::new(None),
         last_seen: AtomicU64::new(0),
@@ -185,6 +211,7 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, read_only: bool) {
     let end = tokio::select! {
         end = read_loop(&mut rd, session.clone()) => end,
         end = keepalive(session.clone()) => end,
+        end = open_deadline(session.clone()) => end,
     };
     match end {
         SessionEnd::Eof => tracing::debug!("client disconnected"),
@@ -198,6 +225,20 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, read_only: bool) {
     drop(session);
     outbox.close();
     let _ = flusher.await;
+}
+
+/// Ends a connection that has not opened a driver connection in time, so clients that
+/// connect and stall cannot hold their slots for ever.
+async fn open_deadline(s: Arc<Session>) -> SessionEnd {
+    let secs = s.shared.limits.open_timeout;
+    if secs == 0 {
+        return std::future::pending().await;
+    }
+    tokio::time::sleep(Duration::from_secs(u64::from(secs))).await;
+    if s.slot.is_open() {
+        return std::future::pending().await;
+    }
+    SessionEnd::OpenTimeout(secs)
 }
 
 async fn keepalive(s: Arc<Session>) -> SessionEnd {
@@ -232,31 +273,50 @@ async fn keepalive(s: Arc<Session>) -> SessionEnd {
 
 async fn read_loop(rd: &mut tokio::net::unix::OwnedReadHalf, s: Arc<Session>) -> SessionEnd {
     let max = s.shared.limits.max_message_size as usize;
-    let mut len = [0u8; 4];
+    let queue_bound = s.shared.limits.max_client_queue as usize;
     loop {
-        if let Err(e) = rd.read_exact(&mut len).await {
-            return if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                SessionEnd::Eof
-            } else {
-                e.into()
-            };
-        }
-        let total = match check_length(u32::from_be_bytes(len), max) {
-            Ok(t) => t,
-            Err(e) => return SessionEnd::Frame(e.to_string()),
+        // Backpressure: a client that does not read its replies is not read either.
+        s.outbox.wait_drained(queue_bound).await;
+        let buf = match read_frame(rd, max).await {
+            Ok(b) => b,
+            Err(e) => return e,
         };
-        let mut buf = vec![0u8; total - 4];
-        if let Err(e) = rd.read_exact(&mut buf).await {
-            return e.into();
-        }
         s.touch();
         let header = match Header::decode(&buf[..HEADER_LEN]) {
             Ok(h) => h,
             Err(e) => return SessionEnd::Frame(e.to_string()),
         };
-        buf.drain(..HEADER_LEN);
-        handle_message(&s, header, buf).await;
+        let mut payload = buf;
+        payload.drain(..HEADER_LEN);
+        handle_message(&s, header, payload).await;
     }
+}
+
+/// Reads one frame after its length word. The buffer grows with the data that actually
+/// arrives, so a length word announcing 32 MiB costs nothing until the bytes come.
+async fn read_frame(
+    rd: &mut tokio::net::unix::OwnedReadHalf,
+    max: usize,
+) -> Result<Vec<u8>, SessionEnd> {
+    let mut len = [0u8; 4];
+    if let Err(e) = rd.read_exact(&mut len).await {
+        return Err(if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            SessionEnd::Eof
+        } else {
+            e.into()
+        });
+    }
+    let total =
+        check_length(u32::from_be_bytes(len), max).map_err(|e| SessionEnd::Frame(e.to_string()))?;
+    let want = total - 4;
+    let mut buf = Vec::with_capacity(want.min(64 * 1024));
+    let got = (&mut *rd).take(want as u64).read_to_end(&mut buf).await?;
+    if got < want {
+        return Err(SessionEnd::Frame(format!(
+            "the connection ended after {got} of {want} bytes of a message"
+        )));
+    }
+    Ok(buf)
 }
 
 async fn handle_message(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
@@ -272,11 +332,15 @@ async fn handle_message(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
         }
         MessageType::Call => dispatch_call(s, header, payload).await,
         MessageType::Message => {}
+        // Like libvirtd: stream data for a stream that is gone is dropped.
+        MessageType::Stream | MessageType::StreamHole => {
+            tracing::debug!(serial = header.serial, "ignoring stream data for no stream");
+        }
         _ => {
             let e = RemoteError::new(
                 code::RPC,
                 domain::RPC,
-                "unexpected message type from client",
+                format!("Unexpected message type {}", header.kind.code()),
             );
             s.outbox.send(reply_frame(
                 &Header {
@@ -289,30 +353,72 @@ async fn handle_message(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
     }
 }
 
+/// Where a call runs.
+enum Route<'a> {
+    Inline,
+    Pool(&'a Pool),
+}
+
+fn route<'a>(s: &'a Session, header: &Header, info: &ProcedureInfo, args_len: usize) -> Route<'a> {
+    let remote = header.program == REMOTE_PROGRAM_NUMBER;
+    if remote && header.procedure == remote_proc::AUTH_LIST {
+        return Route::Inline;
+    }
+    if remote
+        && matches!(
+            header.procedure,
+            remote_proc::CONNECT_OPEN | remote_proc::CONNECT_CLOSE
+        )
+    {
+        // Opening may read files (test:///PATH) and closing waits for the driver.
+        return Route::Pool(&s.shared.prio);
+    }
+    if args_len <= INLINE_MAX_ARGS && s.connection().is_some_and(|c| c.never_blocks(info)) {
+        return Route::Inline;
+    }
+    if info.high_priority {
+        Route::Pool(&s.shared.prio)
+    } else {
+        Route::Pool(&s.shared.workers)
+    }
+}
+
+fn rpc_error(header: &Header, message: String) -> Vec<u8> {
+    reply_frame(
+        header,
+        Err(RemoteError::new(code::RPC, domain::RPC, message)),
+    )
+}
+
 async fn dispatch_call(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
-    let Some(info) = procedure(header.program, header.procedure).filter(|_| header.version == 1)
-    else {
-        let e = RemoteError::new(
-            code::RPC,
-            domain::RPC,
-            format!(
-                "cannot find program {:#x} version {} procedure {}",
-                header.program, header.version, header.procedure
-            ),
-        );
-        s.outbox.send(reply_frame(&header, Err(e)));
-        return;
-    };
-    if info.high_priority || s.connection().is_some_and(|c| c.never_blocks(info)) {
-        let frame = s.run_call(&header, &payload);
-        s.outbox.send(frame);
+    if header.status != MessageStatus::Ok {
+        // libvirtd refuses a call that claims to be an error or a continuation.
+        let text = format!("Unexpected message status {}", header.status.code());
+        s.outbox.send(rpc_error(&header, text));
         return;
     }
+    let Some(info) = procedure(header.program, header.procedure).filter(|_| header.version == 1)
+    else {
+        let text = format!(
+            "cannot find program {:#x} version {} procedure {}",
+            header.program, header.version, header.procedure
+        );
+        s.outbox.send(rpc_error(&header, text));
+        return;
+    };
+    let pool = match route(s, &header, info, payload.len()) {
+        Route::Inline => {
+            let frame = s.run_call(&header, &payload);
+            s.outbox.send(frame);
+            return;
+        }
+        Route::Pool(p) => p.clone(),
+    };
     let Ok(permit) = s.slots.clone().acquire_owned().await else {
         return;
     };
     let s2 = s.clone();
-    tokio::task::spawn_blocking(move || {
+    pool.submit(move || {
         let frame = s2.run_call(&header, &payload);
         s2.outbox.send(frame);
         drop(permit);
