@@ -2,6 +2,8 @@
 //! a throwaway rvirtd, and the rule for real peers (virsh, libvirt-python, libvirtd):
 //! a missing peer fails the test under `CI=true` and skips it locally.
 
+pub mod wire;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -6,50 +6,15 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use rvirt_core::protocol::message::{
-    decode_frame, encode_frame, Header, MessageStatus, MessageType,
-};
+use rvirt_core::protocol::message::MessageStatus;
 use rvirt_core::protocol::xdr::{from_bytes, to_bytes};
 use rvirt_core::protocol::{self as p, remote_proc, RemoteClient, REMOTE_PROGRAM_NUMBER};
 use rvirt_core::Connect;
+use rvirt_tests::wire::{call, raw_open_at, read_frame};
 use rvirt_tests::Daemon;
 
-fn call(serial: u32, procedure: i32, payload: &[u8]) -> Vec<u8> {
-    let h = Header {
-        program: REMOTE_PROGRAM_NUMBER,
-        version: 1,
-        procedure,
-        kind: MessageType::Call,
-        serial,
-        status: MessageStatus::Ok,
-    };
-    encode_frame(&h, payload)
-}
-
-fn read_frame(s: &mut UnixStream) -> std::io::Result<(Header, Vec<u8>)> {
-    let mut len = [0u8; 4];
-    s.read_exact(&mut len)?;
-    let mut rest = vec![0u8; u32::from_be_bytes(len) as usize - 4];
-    s.read_exact(&mut rest)?;
-    let mut frame = len.to_vec();
-    frame.extend_from_slice(&rest);
-    let (h, payload) = decode_frame(&frame).map_err(|e| std::io::Error::other(e.to_string()))?;
-    Ok((h, payload.to_vec()))
-}
-
 fn raw_open(d: &Daemon) -> UnixStream {
-    let mut s = UnixStream::connect(d.socket()).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let open = p::RemoteConnectOpenArgs {
-        name: Some("test:///default".into()),
-        flags: 0,
-    };
-    s.write_all(&call(0, remote_proc::CONNECT_OPEN, &to_bytes(&open)))
-        .expect("send open");
-    let (h, _) = read_frame(&mut s).expect("open reply");
-    assert_eq!(h.status, MessageStatus::Ok);
-    s
+    raw_open_at(&d.socket(), "test:///default")
 }
 
 fn still_serving(d: &Daemon) {
