@@ -132,10 +132,7 @@ fn secure_flag_denied(info: &ProcedureInfo) -> RemoteError {
     RemoteError::new(
         code::OPERATION_DENIED,
         object_error_domain(info.object),
-        format!(
-            "operation forbidden: {} with secure flag",
-            info.api_name
-        ),
+        format!("operation forbidden: {} with secure flag", info.api_name),
     )
 }
 

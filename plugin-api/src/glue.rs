@@ -17,8 +17,8 @@ use rvirt_protocol::{
 
 use crate::abi::{hook, HostServices, Reply};
 use crate::sdk::{
-    ConnContext, Connection, InitContext, InitStatus, Module, OpenOutcome,
-    FEATURE_CLIENT_IDENTITY, OPEN_FLAG_UNPRIVILEGED_CLIENT,
+    ConnContext, Connection, InitContext, InitStatus, Module, OpenOutcome, FEATURE_CLIENT_IDENTITY,
+    OPEN_FLAG_UNPRIVILEGED_CLIENT,
 };
 
 /// Per-module state behind the exported entry points.
