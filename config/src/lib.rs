@@ -96,6 +96,9 @@ pub struct Limits {
     pub open_timeout: u32,
     /// Unsent bytes to one client beyond which its requests are not read until it reads.
     pub max_client_queue: u32,
+    /// Longest window, in microseconds, the I/O thread keeps polling for the next request
+    /// after serving one (self-tuning below it); 0 turns polling off.
+    pub io_poll_us: u32,
 }
 
 impl Default for Limits {
@@ -112,6 +115,7 @@ impl Default for Limits {
             max_anonymous_clients: 20,
             open_timeout: 30,
             max_client_queue: 1024 * 1024,
+            io_poll_us: 200,
         }
     }
 }
@@ -244,6 +248,12 @@ impl Config {
             if value == 0 {
                 return Err(bad(key, "must be at least 1"));
             }
+        }
+        if self.limits.io_poll_us > 10_000 {
+            return Err(bad(
+                "limits.io_poll_us",
+                "must be at most 10000 microseconds",
+            ));
         }
         if self.limits.max_client_queue < 64 * 1024 {
             return Err(bad(

@@ -7,6 +7,7 @@ mod pidfile;
 mod preflight;
 mod server;
 mod session;
+mod spin;
 mod systemd;
 mod workers;
 

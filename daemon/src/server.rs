@@ -11,6 +11,7 @@ use rvirt_core::registry::Registry;
 use tokio::net::UnixListener;
 use tokio::signal::unix::{signal, SignalKind};
 
+use crate::spin::Spinner;
 use crate::systemd;
 use crate::workers::Pool;
 
@@ -24,6 +25,8 @@ pub struct Shared {
     pub workers: Pool,
     /// libvirt's high-priority calls, so they never queue behind blocked drivers.
     pub prio: Pool,
+    /// Adaptive polling of the I/O thread after each served request.
+    pub spinner: Arc<Spinner>,
     clients: Mutex<ClientCounts>,
 }
 
@@ -294,8 +297,12 @@ pub async fn run(
         limits: cfg.limits.clone(),
         workers: Pool::new("rvirt-worker", cfg.limits.max_workers as usize),
         prio: Pool::new("rvirt-prio", cfg.limits.prio_workers as usize),
+        spinner: Spinner::new(std::time::Duration::from_micros(u64::from(
+            cfg.limits.io_poll_us,
+        ))),
         clients: Mutex::new(ClientCounts::default()),
     });
+    tokio::spawn(shared.spinner.clone().run());
     let mut term = signal(SignalKind::terminate()).map_err(ServerError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(ServerError::Signals)?;
     let mut hup = signal(SignalKind::hangup()).map_err(ServerError::Signals)?;

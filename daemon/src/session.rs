@@ -35,6 +35,10 @@ use crate::workers::Pool;
 /// costs enough CPU to delay every other client, so it goes to a worker.
 const INLINE_MAX_ARGS: usize = 16 * 1024;
 
+/// Frames up to this size are read into a buffer of their announced size at once;
+/// bigger ones grow with the bytes that actually arrive.
+const SMALL_FRAME: usize = 64 * 1024;
+
 /// Per-client state shared between the reader and the dispatch tasks.
 struct Session {
     shared: Arc<Shared>,
@@ -282,6 +286,7 @@ async fn read_loop(rd: &mut tokio::net::unix::OwnedReadHalf, s: Arc<Session>) ->
             Err(e) => return e,
         };
         s.touch();
+        s.shared.spinner.request_arrived();
         let header = match Header::decode(&buf[..HEADER_LEN]) {
             Ok(h) => h,
             Err(e) => return SessionEnd::Frame(e.to_string()),
@@ -309,7 +314,12 @@ async fn read_frame(
     let total =
         check_length(u32::from_be_bytes(len), max).map_err(|e| SessionEnd::Frame(e.to_string()))?;
     let want = total - 4;
-    let mut buf = Vec::with_capacity(want.min(64 * 1024));
+    if want <= SMALL_FRAME {
+        let mut buf = vec![0u8; want];
+        rd.read_exact(&mut buf).await?;
+        return Ok(buf);
+    }
+    let mut buf = Vec::with_capacity(SMALL_FRAME);
     let got = (&mut *rd).take(want as u64).read_to_end(&mut buf).await?;
     if got < want {
         return Err(SessionEnd::Frame(format!(
@@ -410,6 +420,7 @@ async fn dispatch_call(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
         Route::Inline => {
             let frame = s.run_call(&header, &payload);
             s.outbox.send(frame);
+            s.shared.spinner.arm();
             return;
         }
         Route::Pool(p) => p.clone(),
@@ -422,5 +433,6 @@ async fn dispatch_call(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
         let frame = s2.run_call(&header, &payload);
         s2.outbox.send(frame);
         drop(permit);
+        s2.shared.spinner.arm();
     });
 }
