@@ -53,8 +53,9 @@ quick=${BENCH_QUICK:-0}
 ns=${BENCH_N:-1000 10000}
 cli_runs=20; startup_runs=5; sat_secs=1.5; op_secs=4; thread_secs=3
 sat_configs="1x1,1x16,2x16,4x32,8x16"
-qemu_runs=10; mon_calls=500
+qemu_runs=10; mon_calls=500; floor_calls=5000; idle_secs=10
 if [ "$quick" = 1 ]; then
+    floor_calls=300; idle_secs=1
     ns=${BENCH_N:-200}; cli_runs=3; startup_runs=2; sat_secs=0.3; op_secs=1; thread_secs=0.5; sat_configs="1x1,4x16"
     qemu_runs=2; mon_calls=50
 fi
@@ -150,6 +151,40 @@ pids+=("$lv_pid" "$rv_pid")
 sleep 1
 echo "{\"rss_kib\": $(rss "$lv_pid")}" > "$out/idle-libvirtd.json"
 echo "{\"rss_kib\": $(rss "$rv_pid")}" > "$out/idle-rvirtd.json"
+
+# --- 0. one synchronous client: rvirtd, libvirtd, and the floor of this machine ---------
+# The floor servers answer with canned replies recorded from rvirtd (bench/loadgen floor);
+# "sleep" waits in poll() like any event loop, "busy" never sleeps. A second rvirtd with
+# io_poll_us = 0 shows what the I/O thread's adaptive polling is worth.
+fb=("/usr/bin/python3" "$root/bench/python/floorbench.py" --calls "$floor_calls")
+nopoll_conf="$work/rv-nopoll/rvirtd.toml"
+mkdir -p "$work/rv-nopoll/run" "$work/rv-nopoll/state"
+sed -e "s|$work/rv/|$work/rv-nopoll/|g" "$rv_conf" > "$nopoll_conf"
+printf '\n[limits]\nio_poll_us = 0\n' >> "$nopoll_conf"
+np_sock="$work/rv-nopoll/run/rvirt-sock"
+np_uri="test+unix:///default?socket=$np_sock"
+say "0. one synchronous client against libvirtd, rvirtd, rvirtd without polling, the floors"
+"${fb[@]}" --uri "$lv_uri" --label libvirtd --out "$out/floor-libvirtd.json"
+"${fb[@]}" --uri "$rv_uri" --label rvirtd --out "$out/floor-rvirtd.json"
+np_pid=$(start_daemon rvirtd-nopoll "$np_sock" "$rel/rvirtd" --config "$nopoll_conf")
+pids+=("$np_pid")
+"${fb[@]}" --uri "$np_uri" --label rvirtd-nopoll --out "$out/floor-rvirtd-nopoll.json"
+for t in libvirtd rvirtd rvirtd-nopoll; do
+    case $t in libvirtd) uri=$lv_uri ;; rvirtd) uri=$rv_uri ;; *) uri=$np_uri ;; esac
+    "${fb[@]}" --uri "$uri" --label "$t" --threads 8 --thread-secs "$thread_secs" --out "$out/floor-threads-$t.json"
+done
+stop_daemon "$np_pid"
+for mode in sleep busy; do
+    fsock="$work/floor-$mode.sock"
+    "$rel/loadgen" floor --listen "$fsock" --upstream "$rv_sock" --mode "$mode" &
+    fpid=$!
+    for _ in $(seq 100); do [ -S "$fsock" ] && break; sleep 0.02; done
+    "${fb[@]}" --uri "test+unix:///default?socket=$fsock" --label "floor-$mode" --out "$out/floor-floor-$mode.json"
+    kill -TERM "$fpid" 2>/dev/null || true
+    wait "$fpid" 2>/dev/null || true
+done
+say "0. rvirtd's CPU time while idle (${idle_secs} s without clients, ${idle_secs} s with one idle client)"
+"${fb[@]}" --uri "$rv_uri" --label rvirtd --idle "$rv_pid" --idle-secs "$idle_secs" --out "$out/idle-cpu-rvirtd.json"
 
 nargs=(); for n in $ns; do nargs+=(--n "$n"); done
 for d in libvirtd rvirtd; do

@@ -43,6 +43,60 @@ def status(rat, target, higher_better):
     return "**met**" if ok else "**missed**"
 
 
+FLOOR_OPS = ["lookupByName", "info", "XMLDesc"]
+FLOOR_COLS = [("libvirtd", "libvirtd"), ("rvirtd", "rvirtd"), ("rvirtd-nopoll", "rvirtd, no polling"),
+              ("floor-sleep", "floor, sleeping"), ("floor-busy", "floor, busy-polling")]
+
+
+def floor_section(d, lines, summary):
+    """Section 0: one synchronous client against rvirtd, libvirtd and the two floors."""
+    runs = {k: load(d, f"floor-{k}.json") for k, _ in FLOOR_COLS}
+    if not (runs["libvirtd"] and runs["rvirtd"]):
+        return
+    lines.append("## 0. One synchronous client: rvirtd, libvirtd and this machine's floor (µs ↓, p50 / p99)")
+    lines.append("")
+    lines.append("| operation | " + " | ".join(label for _, label in FLOOR_COLS) +
+                 " | rvirtd / busy floor (p50 ↓, target ≤ 1.5×) | rvirtd vs libvirtd (ops/s ↑, target ≥ 4×) |")
+    lines.append("|---|" + "---|" * (len(FLOOR_COLS) + 2))
+    for op in FLOOR_OPS:
+        cells = []
+        for k, _ in FLOOR_COLS:
+            r = runs[k]
+            cells.append(f"{fmt(r['ops'][op]['p50_us'])} / {fmt(r['ops'][op]['p99_us'])}" if r else "—")
+        rv, lv, busy = runs["rvirtd"]["ops"][op], runs["libvirtd"]["ops"][op], runs["floor-busy"]
+        to_floor = ratio(rv["p50_us"], busy["ops"][op]["p50_us"]) if busy else None
+        vs_lv = ratio(rv["ops_per_s"], lv["ops_per_s"])
+        lines.append(f"| {op} | " + " | ".join(cells) +
+                     f" | {fmt(to_floor, 2)}× {status(to_floor, 1.5, False)} | {fmt(vs_lv, 2)}× {status(vs_lv, 4.0, True)} |")
+        summary.append((f"1 sync client {op}: rvirtd p50 / busy-polling floor p50 (↓)",
+                        busy["ops"][op]["p50_us"] if busy else None, rv["p50_us"], to_floor, "≤ 1.5×", status(to_floor, 1.5, False)))
+        summary.append((f"1 sync client {op} (ops/s ↑)", lv["ops_per_s"], rv["ops_per_s"], vs_lv, "≥ 4×", status(vs_lv, 4.0, True)))
+    lines.append("")
+    th = {k: load(d, f"floor-threads-{k}.json") for k in ("libvirtd", "rvirtd", "rvirtd-nopoll")}
+    if th["libvirtd"] and th["rvirtd"]:
+        cps = {k: v["threads"]["calls_per_s"] for k, v in th.items() if v}
+        rat = ratio(cps["rvirtd"], cps["libvirtd"])
+        lines.append(f"8 threads on their own connections, lookupByName + info: libvirtd {fmt(cps['libvirtd'])} calls/s, "
+                     f"rvirtd {fmt(cps['rvirtd'])}, rvirtd without polling {fmt(cps.get('rvirtd-nopoll'))}.")
+        lines.append("")
+        summary.append(("8 threads lookupByName+info (calls/s ↑)", cps["libvirtd"], cps["rvirtd"], rat, "≥ 3×", status(rat, 3.0, True)))
+        if "rvirtd-nopoll" in cps:
+            rat = ratio(cps["rvirtd"], cps["rvirtd-nopoll"])
+            summary.append(("8 threads: rvirtd with polling / without (calls/s ↑)", cps["rvirtd-nopoll"], cps["rvirtd"], rat, "≥ 1×", status(rat, 1.0, True)))
+    idle = load(d, "idle-cpu-rvirtd.json")
+    if idle:
+        for key, label in (("no_client", "no client"), ("idle_client", "one idle connected client")):
+            m = idle["idle"][key]
+            ok = "**met**" if m["cpu_percent"] < 0.5 else "**missed**"
+            lines.append(f"Idle, {label}: rvirtd used {m['cpu_secs']:.2f} s of CPU in {m['secs']:.1f} s = {m['cpu_percent']:.2f}% of one CPU (target < 0.5%, {ok}).")
+            summary.append((f"rvirtd idle CPU, {label} (% of one CPU ↓)", None, m["cpu_percent"], None, "< 0.5%", ok))
+        lines.append("")
+    lines.append("Floor: `bench/loadgen floor`, one thread answering every call with a reply recorded from rvirtd the first "
+                 "time its procedure is seen; *sleeping* waits in poll() between requests, *busy-polling* never sleeps. "
+                 "The busy floor is the fastest any daemon could answer this client on this machine.")
+    lines.append("")
+
+
 def main():
     d = sys.argv[1]
     meta = load(d, "meta.json") or {}
@@ -58,6 +112,8 @@ def main():
     lines.append("")
 
     summary = []  # (metric, libvirtd, rvirtd, ratio, target text, status)
+
+    floor_section(d, lines, summary)
 
     # 1. python
     pl, pr = load(d, "py-libvirtd.json"), load(d, "py-rvirtd.json")

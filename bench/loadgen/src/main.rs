@@ -4,8 +4,13 @@
 //! loadgen saturate --uri URI --proc info|list [--secs S] [--configs 1x1,2x16,...]
 //! loadgen startup  --uri URI --socket PATH [--runs 5] -- DAEMON ARGS...
 //! loadgen time     [--runs 20] [--expect TEXT] -- PROGRAM ARGS...
+//! loadgen floor    --listen SOCKET --upstream SOCKET --mode sleep|busy
+//! loadgen xmlfmt   --file DOMAIN.xml [--runs N]
 //! ```
 //! Each prints one JSON object on stdout.
+
+mod floor;
+mod xmlfmt;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -22,7 +27,9 @@ use rvirt_protocol::{
 const USAGE: &str = "usage:
   loadgen saturate --uri URI --proc info|list [--secs S] [--configs CxD,...] [--domain NAME]
   loadgen startup  --uri URI --socket PATH [--runs N] -- DAEMON ARGS...
-  loadgen time     [--runs N] [--expect TEXT] -- PROGRAM ARGS...";
+  loadgen time     [--runs N] [--expect TEXT] -- PROGRAM ARGS...
+  loadgen floor    --listen SOCKET --upstream SOCKET --mode sleep|busy
+  loadgen xmlfmt   --file DOMAIN.xml [--runs N]";
 
 /// Parsed `--key value` options and the words after `--`.
 struct Opts {
@@ -89,6 +96,8 @@ fn main() -> ExitCode {
         "saturate" => saturate(&o),
         "startup" => startup(&o),
         "time" => time_cmd(&o),
+        "floor" => floor::run(&o),
+        "xmlfmt" => xmlfmt::run(&o),
         other => Err(format!("unknown command '{other}'\n{USAGE}")),
     });
     match res {
