@@ -63,6 +63,15 @@ pub enum XmlError {
     /// `<vcpu>` is not an unsigned 32-bit number.
     #[error("XML error: maximum vcpus count must be an integer")]
     VcpuNotInteger,
+    /// The caller asked for validation and the document is outside libvirt's schema
+    /// (`VIR_ERR_XML_INVALID_SCHEMA`, from libvirt's XML utilities).
+    #[error("XML document failed to validate against schema: Unable to validate doc against {schema}\n{detail}\n")]
+    InvalidSchema {
+        /// The schema file, as libvirt names it.
+        schema: String,
+        /// What is outside it, naming the element.
+        detail: String,
+    },
     /// `<vcpu>` is above the most any hypervisor supports.
     #[error("XML error: maximum vcpus count must not be greater than {max}")]
     TooManyVcpus {
@@ -75,6 +84,10 @@ pub enum XmlError {
 pub const XML_ERROR: i32 = 27;
 /// libvirt's `VIR_ERR_XML_DETAIL`.
 pub const XML_DETAIL: i32 = 35;
+/// libvirt's `VIR_ERR_XML_INVALID_SCHEMA`.
+pub const XML_INVALID_SCHEMA: i32 = 92;
+/// libvirt's `VIR_FROM_XML` error domain ("XML Util"), where schema errors come from.
+pub const FROM_XML: i32 = 5;
 
 impl XmlError {
     /// Shorthand for [`XmlError::InvalidValue`].
@@ -90,7 +103,17 @@ impl XmlError {
     pub fn code(&self) -> i32 {
         match self {
             XmlError::IllegalChar { .. } => XML_DETAIL,
+            XmlError::InvalidSchema { .. } => XML_INVALID_SCHEMA,
             _ => XML_ERROR,
+        }
+    }
+
+    /// libvirt's error domain for this error: schema failures come from its XML
+    /// utilities ([`FROM_XML`]), everything else from the object's own parser (`object`).
+    pub fn error_domain(&self, object: i32) -> i32 {
+        match self {
+            XmlError::InvalidSchema { .. } => FROM_XML,
+            _ => object,
         }
     }
 

@@ -8,6 +8,7 @@
 mod error;
 pub mod file;
 pub mod out;
+pub mod schema;
 pub mod tree;
 pub mod units;
 mod uuid;
@@ -18,5 +19,6 @@ pub mod nodedev;
 pub mod storage;
 pub mod testnode;
 
-pub use error::{XmlError, XML_DETAIL, XML_ERROR};
+pub use error::{XmlError, FROM_XML, XML_DETAIL, XML_ERROR, XML_INVALID_SCHEMA};
+pub use schema::{ParseOptions, Schema};
 pub use uuid::Uuid;

@@ -20,7 +20,6 @@ pub struct Permissions {
 
 impl Permissions {
     fn parse(e: &Element, path: &str) -> Result<Permissions, XmlError> {
-        e.only_children(path, &["mode", "owner", "group", "label"])?;
         let mode = match e.child_text("mode") {
             Some(m) => Some(
                 u32::from_str_radix(&m, 8)
@@ -122,21 +121,16 @@ impl StoragePoolDef {
         StoragePoolDef::from_element(&parse_root(xml, "pool")?)
     }
 
+    /// Parses a `<pool>` document, validating it against libvirt's schema first when
+    /// `opts` asks for it.
+    pub fn parse_with(xml: &str, opts: crate::ParseOptions) -> Result<StoragePoolDef, XmlError> {
+        let e = crate::schema::parse_root_with(xml, "pool", crate::Schema::StoragePool, opts)?;
+        StoragePoolDef::from_element(&e)
+    }
+
     /// Builds a definition from a parsed `<pool>` element.
     pub fn from_element(e: &Element) -> Result<StoragePoolDef, XmlError> {
         let p = "pool";
-        e.only_children(
-            p,
-            &[
-                "name",
-                "uuid",
-                "capacity",
-                "allocation",
-                "available",
-                "source",
-                "target",
-            ],
-        )?;
         let pool_type = e
             .attr_s("type")
             .ok_or_else(|| XmlError::MissingElement("pool/@type".into()))?;
@@ -156,9 +150,6 @@ impl StoragePoolDef {
             None => Uuid::random(),
         };
         let target = e.child("target");
-        if let Some(t) = target {
-            t.only_children("pool/target", &["path", "permissions"])?;
-        }
         let target_path = target
             .and_then(|t| t.child_text("path"))
             .filter(|s| !s.is_empty());
@@ -242,7 +233,6 @@ fn parse_source(e: Option<&Element>, pool_type: &str) -> Result<PoolSource, XmlE
         return Ok(s);
     };
     let p = "pool/source";
-    e.only_children(p, &["host", "device", "dir", "name", "format"])?;
     for h in e.children_named("host") {
         let name = h
             .attr_s("name")
@@ -291,24 +281,16 @@ impl StorageVolDef {
         StorageVolDef::from_element(&parse_root(xml, "volume")?)
     }
 
+    /// Parses a `<volume>` document, validating it against libvirt's schema first when
+    /// `opts` asks for it.
+    pub fn parse_with(xml: &str, opts: crate::ParseOptions) -> Result<StorageVolDef, XmlError> {
+        let e = crate::schema::parse_root_with(xml, "volume", crate::Schema::StorageVol, opts)?;
+        StorageVolDef::from_element(&e)
+    }
+
     /// Builds a definition from a parsed `<volume>` element.
     pub fn from_element(e: &Element) -> Result<StorageVolDef, XmlError> {
         let p = "volume";
-        e.only_children(
-            p,
-            &[
-                "name",
-                "key",
-                "source",
-                "capacity",
-                "allocation",
-                "physical",
-                "target",
-            ],
-        )?;
-        if let Some(s) = e.child("source") {
-            s.only_children("volume/source", &[])?;
-        }
         let name = e
             .child_text("name")
             .filter(|n| !n.is_empty())
@@ -316,9 +298,6 @@ impl StorageVolDef {
         let capacity = size(e, p, "capacity")?
             .ok_or_else(|| XmlError::MissingElement("volume/capacity".into()))?;
         let target = e.child("target");
-        if let Some(t) = target {
-            t.only_children("volume/target", &["path", "format", "permissions"])?;
-        }
         Ok(StorageVolDef {
             name,
             key: e.child_text("key"),
@@ -453,12 +432,10 @@ mod tests {
             StorageVolDef::parse("<volume><name>v</name></volume>"),
             Err(XmlError::MissingElement("volume/capacity".into()))
         );
-        assert_eq!(
-            StorageVolDef::parse(
-                "<volume><name>v</name><capacity>1</capacity><backingStore/></volume>"
-            ),
-            Err(XmlError::Unexpected("volume/backingStore".into()))
-        );
+        assert!(StorageVolDef::parse(
+            "<volume><name>v</name><capacity>1</capacity><frob/></volume>"
+        )
+        .is_ok());
         assert!(StorageVolDef::parse(
             "<volume><name>v</name><capacity unit='Q'>1</capacity></volume>"
         )

@@ -268,18 +268,6 @@ impl Element {
         self.child(name).map(|c| c.text.clone())
     }
 
-    /// Refuses any child element not listed in `allowed`.
-    pub fn only_children(&self, path: &str, allowed: &[&str]) -> Result<(), XmlError> {
-        match self
-            .children
-            .iter()
-            .find(|c| !allowed.contains(&c.name.as_str()))
-        {
-            Some(c) => Err(XmlError::Unexpected(format!("{path}/{}", c.name))),
-            None => Ok(()),
-        }
-    }
-
     /// Writes this element and its subtree generically (used for preserved
     /// content such as `<metadata>`).
     pub fn write(&self, out: &mut Out) {

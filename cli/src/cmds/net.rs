@@ -26,10 +26,15 @@ const fn cmd(
     }
 }
 
+const FROM_FILE: &[Opt] = &[
+    Opt::file("file containing an XML network description"),
+    Opt::flag("validate", "validate the XML against the schema"),
+];
+
 pub const CMDS: &[Cmd] = &[
     cmd("net-autostart", "autostart a network", "Configure a network to be automatically started at boot.", AUTOSTART, net_autostart),
-    cmd("net-create", "create a network from an XML file", "Create a network.", &[Opt::file("file containing an XML network description")], net_create),
-    cmd("net-define", "define an inactive persistent virtual network or modify an existing persistent one from an XML file", "Define or modify a persistent virtual network.", &[Opt::file("file containing an XML network description")], net_define),
+    cmd("net-create", "create a network from an XML file", "Create a network.", FROM_FILE, net_create),
+    cmd("net-define", "define an inactive persistent virtual network or modify an existing persistent one from an XML file", "Define or modify a persistent virtual network.", FROM_FILE, net_define),
     cmd("net-destroy", "destroy (stop) a network", "Forcefully stop a given network.", &[Opt::network()], net_destroy),
     cmd("net-dhcp-leases", "print lease info for a given network", "Print lease info for a given network", LEASES, net_dhcp_leases),
     cmd("net-dumpxml", "network information in XML", "Output the network information as an XML dump to stdout.", DUMPXML, net_dumpxml),
@@ -247,12 +252,17 @@ fn net_dumpxml(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
 fn net_define(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let file = a.req("file")?;
     let xml = read_file(file)?;
-    let r = ctl
-        .conn()?
-        .network_define_xml(&p::RemoteNetworkDefineXmlArgs { xml });
-    let net = r
-        .ctx(|| format!("Failed to define network from {file}"))?
-        .net;
+    let flags = flag_bits(a, &[("validate", 1)]);
+    let c = ctl.conn()?;
+    // Like virsh: the flags call only when there are flags, for older servers.
+    let r = if flags == 0 {
+        c.network_define_xml(&p::RemoteNetworkDefineXmlArgs { xml })
+            .map(|r| r.net)
+    } else {
+        c.network_define_xml_flags(&p::RemoteNetworkDefineXmlFlagsArgs { xml, flags })
+            .map(|r| r.net)
+    };
+    let net = r.ctx(|| format!("Failed to define network from {file}"))?;
     println!("Network {} defined from {file}", net.name);
     Ok(())
 }
@@ -260,12 +270,16 @@ fn net_define(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
 fn net_create(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let file = a.req("file")?;
     let xml = read_file(file)?;
-    let r = ctl
-        .conn()?
-        .network_create_xml(&p::RemoteNetworkCreateXmlArgs { xml });
-    let net = r
-        .ctx(|| format!("Failed to create network from {file}"))?
-        .net;
+    let flags = flag_bits(a, &[("validate", 1)]);
+    let c = ctl.conn()?;
+    let r = if flags == 0 {
+        c.network_create_xml(&p::RemoteNetworkCreateXmlArgs { xml })
+            .map(|r| r.net)
+    } else {
+        c.network_create_xml_flags(&p::RemoteNetworkCreateXmlFlagsArgs { xml, flags })
+            .map(|r| r.net)
+    };
+    let net = r.ctx(|| format!("Failed to create network from {file}"))?;
     println!("Network {} created from {file}", net.name);
     Ok(())
 }

@@ -27,12 +27,17 @@ const fn cmd(
     }
 }
 
+const DEFINE: &[Opt] = &[
+    Opt::file("file containing an XML pool description"),
+    Opt::flag("validate", "validate the XML against the schema"),
+];
+
 pub const CMDS: &[Cmd] = &[
     cmd("pool-autostart", "autostart a pool", "Configure a pool to be automatically started at boot.", AUTOSTART, pool_autostart),
     cmd("pool-build", "build a pool", "Build a given pool.", BUILD, pool_build),
     cmd("pool-create", "create a pool from an XML file", "Create a pool.", &[Opt::file("file containing an XML pool description")], pool_create),
     cmd("pool-create-as", "create a pool from a set of args", "Create a pool.", AS, pool_create_as),
-    cmd("pool-define", "define an inactive persistent storage pool or modify an existing persistent one from an XML file", "Define or modify a persistent storage pool.", &[Opt::file("file containing an XML pool description")], pool_define),
+    cmd("pool-define", "define an inactive persistent storage pool or modify an existing persistent one from an XML file", "Define or modify a persistent storage pool.", DEFINE, pool_define),
     cmd("pool-define-as", "define a pool from a set of args", "Define a pool.", AS, pool_define_as),
     cmd("pool-delete", "delete a pool", "Delete a given pool.", &[Opt::pool()], pool_delete),
     cmd("pool-destroy", "destroy (stop) a pool", "Forcefully stop a given pool. Raw data in the pool is untouched", &[Opt::pool()], pool_destroy),
@@ -369,6 +374,7 @@ fn define_or_create(
     ctl: &mut Ctl,
     xml: String,
     create: bool,
+    flags: u32,
 ) -> Result<p::RemoteNonnullStoragePool, rvirt_protocol::RemoteError> {
     let c = ctl
         .conn()
@@ -377,14 +383,15 @@ fn define_or_create(
         c.storage_pool_create_xml(&p::RemoteStoragePoolCreateXmlArgs { xml, flags: 0 })
             .map(|r| r.pool)
     } else {
-        c.storage_pool_define_xml(&p::RemoteStoragePoolDefineXmlArgs { xml, flags: 0 })
+        c.storage_pool_define_xml(&p::RemoteStoragePoolDefineXmlArgs { xml, flags })
             .map(|r| r.pool)
     }
 }
 
 fn pool_define(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let file = a.req("file")?;
-    let pool = define_or_create(ctl, read_file(file)?, false)
+    let flags = flag_bits(a, &[("validate", 1)]);
+    let pool = define_or_create(ctl, read_file(file)?, false, flags)
         .ctx(|| format!("Failed to define pool from {file}"))?;
     println!("Pool {} defined from {file}", pool.name);
     Ok(())
@@ -392,7 +399,7 @@ fn pool_define(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
 
 fn pool_create(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let file = a.req("file")?;
-    let pool = define_or_create(ctl, read_file(file)?, true)
+    let pool = define_or_create(ctl, read_file(file)?, true, 0)
         .ctx(|| format!("Failed to create pool from {file}"))?;
     println!("Pool {} created from {file}", pool.name);
     Ok(())
@@ -461,7 +468,7 @@ fn pool_x_as(ctl: &mut Ctl, a: &Args, create: bool) -> Result<(), CmdError> {
     } else {
         ("define", "defined")
     };
-    define_or_create(ctl, xml, create).ctx(|| format!("Failed to {verb} pool {name}"))?;
+    define_or_create(ctl, xml, create, 0).ctx(|| format!("Failed to {verb} pool {name}"))?;
     println!("Pool {name} {done}");
     Ok(())
 }
@@ -610,7 +617,7 @@ fn pool_edit(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
         &name,
         |n| format!("Pool {n}"),
         |new| {
-            let pool = define_or_create(ctl, new, false)
+            let pool = define_or_create(ctl, new, false, 0)
                 .ctx(|| format!("Failed to define pool {name}"))?;
             Ok(pool.name)
         },

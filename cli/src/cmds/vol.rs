@@ -68,6 +68,7 @@ const CREATE: &[Opt] = &[
         "prealloc-metadata",
         "preallocate metadata (for qcow2 instead of full allocation)",
     ),
+    Opt::flag("validate", "validate the XML against the schema"),
 ];
 const CREATE_AS: &[Opt] = &[
     Opt::pool(),
@@ -312,7 +313,7 @@ fn create_in_pool(
 fn vol_create(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let pool = ctl.pool(a.req("pool")?)?;
     let file = a.req("file")?;
-    let flags = flag_bits(a, &[("prealloc-metadata", 1)]);
+    let flags = flag_bits(a, &[("prealloc-metadata", 1), ("validate", 4)]);
     let v = create_in_pool(ctl, pool, read_file(file)?, flags)
         .ctx(|| format!("Failed to create vol from {file}"))?;
     println!("Vol {} created from {file}", v.name);

@@ -22,7 +22,13 @@ const UNDEFINE_ALL: u32 = 0x7f;
 
 /// Parses and checks a definition the way every entry point does.
 pub fn parse(xml: &str) -> QResult<DomainDef> {
-    let def = DomainDef::parse(xml).map_err(QemuError::from)?;
+    parse_with(xml, false)
+}
+
+/// [`parse`], validating against libvirt's schema first when `validate` is set.
+fn parse_with(xml: &str, validate: bool) -> QResult<DomainDef> {
+    let opts = rvirt_xml::ParseOptions::validate(validate);
+    let def = DomainDef::parse_with(xml, opts).map_err(QemuError::from)?;
     if !matches!(&*def.domain_type, "kvm" | "qemu") {
         return Err(QemuError::Invalid(format!(
             "unsupported configuration: emulator '{}' does not support virt type '{}'",
@@ -115,7 +121,7 @@ fn validate(drv: &Driver, def: &DomainDef) -> QResult<()> {
 
 pub fn define(drv: &Driver, xml: &str, flags: u32) -> QResult<RemoteNonnullDomain> {
     check_flags(flags, DEFINE_VALIDATE, "qemuDomainDefineXMLFlags")?;
-    let def = parse(xml)?;
+    let def = parse_with(xml, flags & DEFINE_VALIDATE != 0)?;
     validate(drv, &def)?;
     drv.write(|s, events| {
         let slot = slot_for(s, &def)?;
@@ -201,7 +207,7 @@ pub fn create(
 
 pub fn create_xml(drv: &Arc<Driver>, xml: &str, flags: u32) -> QResult<RemoteNonnullDomain> {
     let paused = start_flags(flags, "qemuDomainCreateXML")?;
-    let def = parse(xml)?;
+    let def = parse_with(xml, flags & START_VALIDATE != 0)?;
     validate(drv, &def)?;
     let uuid = def.uuid.0;
     drv.write(|s, _| {

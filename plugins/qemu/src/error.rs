@@ -65,7 +65,8 @@ impl QemuError {
 
     fn domain(&self) -> i32 {
         match self {
-            QemuError::Xml(_) | QemuError::Exists(..) => domain::DOMAIN,
+            QemuError::Xml(e) => e.error_domain(domain::DOMAIN),
+            QemuError::Exists(..) => domain::DOMAIN,
             _ => domain::QEMU,
         }
     }

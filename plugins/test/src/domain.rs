@@ -85,8 +85,9 @@ pub fn lookup_by_id(s: &Inner, id: i32) -> TestResult<RemoteNonnullDomain> {
 }
 
 /// Parses a definition; the parser makes libvirt's checks on names, memory and vCPUs.
-fn parse(xml: &str) -> TestResult<DomainDef> {
-    Ok(DomainDef::parse(xml).map_err(TestError::from)?)
+fn parse(xml: &str, validate: bool) -> TestResult<DomainDef> {
+    let opts = rvirt_xml::ParseOptions::validate(validate);
+    Ok(DomainDef::parse_with(xml, opts).map_err(TestError::from)?)
 }
 
 /// Where a new definition goes: an existing domain (same UUID and name) or a new slot.
@@ -128,7 +129,7 @@ pub fn define(
     flags: u32,
 ) -> TestResult<RemoteNonnullDomain> {
     check_flags(flags, DEFINE_VALIDATE, "testDomainDefineXMLFlags")?;
-    let def = parse(xml)?;
+    let def = parse(xml, flags & DEFINE_VALIDATE != 0)?;
     let (i, detail) = match slot_for(s, &def, false)? {
         Some(i) => {
             let d = &mut s.domains[i];
@@ -193,7 +194,7 @@ pub fn create_xml(
     flags: u32,
 ) -> TestResult<RemoteNonnullDomain> {
     check_flags(flags, START_VALIDATE, "testDomainCreateXML")?;
-    let def = parse(xml)?;
+    let def = parse(xml, flags & START_VALIDATE != 0)?;
     let i = match slot_for(s, &def, true)? {
         Some(i) => {
             let d = &mut s.domains[i];
@@ -692,5 +693,29 @@ mod tests {
             err.text(),
             "unsupported flags (0x2) in function testDomainDestroyFlags"
         );
+    }
+
+    #[test]
+    fn unknown_elements_ignored_unless_validating() {
+        let d = Driver::new_default();
+        let xml = "<domain type='test'><name>v</name><memory>1024</memory>\
+                   <os><type>hvm</type></os><frob/></domain>";
+        let err = run(&d, |s, e| define(s, e, xml, DEFINE_VALIDATE))
+            .0
+            .unwrap_err();
+        assert_eq!((err.code, err.domain), (92, 5));
+        assert!(err
+            .text()
+            .ends_with("\nElement domain has extra content: frob\n"));
+        let err = run(&d, |s, e| create_xml(s, e, xml, START_VALIDATE))
+            .0
+            .unwrap_err();
+        assert_eq!(err.code, 92);
+        let r = run(&d, |s, e| define(s, e, xml, 0)).0.unwrap();
+        assert_eq!(r.name, "v");
+        let pm = xml
+            .replace("<frob/>", "<pm><suspend-to-mem enabled='no'/></pm>")
+            .replace(">v<", ">w<");
+        assert!(run(&d, |s, e| define(s, e, &pm, DEFINE_VALIDATE)).0.is_ok());
     }
 }

@@ -88,10 +88,10 @@ impl TestError {
 
     fn domain(&self) -> i32 {
         match self {
-            TestError::NotRunning
-            | TestError::ConfFailed(_)
-            | TestError::ConfInvalid(_)
-            | TestError::Xml(_) => domain::DOMAIN,
+            TestError::Xml(e) => e.error_domain(domain::DOMAIN),
+            TestError::NotRunning | TestError::ConfFailed(_) | TestError::ConfInvalid(_) => {
+                domain::DOMAIN
+            }
             TestError::InterfaceXml(_) => domain::INTERFACE,
             _ => domain::TEST,
         }

@@ -2,6 +2,7 @@
 
 use rvirt_plugin_api::protocol::{remote_proc as p, *};
 use rvirt_xml::network::NetworkDef;
+use rvirt_xml::ParseOptions;
 
 use crate::conn::{impl_connection, Conn};
 use crate::error::{check_flags, TestError, TestResult};
@@ -80,8 +81,12 @@ fn assign(s: &mut Inner, def: NetworkDef, live: bool) -> TestResult<Key> {
     }))
 }
 
-fn parse(xml: &str) -> TestResult<NetworkDef> {
-    Ok(NetworkDef::parse(xml).map_err(TestError::from)?)
+/// `VIR_NETWORK_DEFINE_VALIDATE` and `VIR_NETWORK_CREATE_VALIDATE`.
+const VALIDATE: u32 = 1;
+
+fn parse(xml: &str, flags: u32) -> TestResult<NetworkDef> {
+    let opts = ParseOptions::validate(flags & VALIDATE != 0);
+    Ok(NetworkDef::parse_with(xml, opts).map_err(TestError::from)?)
 }
 
 pub fn define(
@@ -90,8 +95,8 @@ pub fn define(
     xml: &str,
     flags: u32,
 ) -> TestResult<RemoteNonnullNetwork> {
-    check_flags(flags, 1, "testNetworkDefineXMLFlags")?;
-    let i = assign(s, parse(xml)?, false)?;
+    check_flags(flags, VALIDATE, "testNetworkDefineXMLFlags")?;
+    let i = assign(s, parse(xml, flags)?, false)?;
     let n = &mut s.networks[i];
     n.persistent = true;
     evs.push(Event::Network(net_ref(n), ev::DEFINED));
@@ -104,8 +109,8 @@ pub fn create_xml(
     xml: &str,
     flags: u32,
 ) -> TestResult<RemoteNonnullNetwork> {
-    check_flags(flags, 1, "testNetworkCreateXMLFlags")?;
-    let i = assign(s, parse(xml)?, true)?;
+    check_flags(flags, VALIDATE, "testNetworkCreateXMLFlags")?;
+    let i = assign(s, parse(xml, flags)?, true)?;
     let n = &mut s.networks[i];
     n.active = true;
     evs.push(Event::Network(net_ref(n), ev::STARTED));

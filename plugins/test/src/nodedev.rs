@@ -104,10 +104,14 @@ pub fn names(s: &Inner, cap: Option<&str>, flags: u32) -> TestResult<Vec<String>
         .collect())
 }
 
+/// `VIR_NODE_DEVICE_CREATE_XML_VALIDATE`.
+const VALIDATE: u32 = 1;
+
 /// NODE_DEVICE_CREATE_XML: adds the described device under an existing parent.
 pub fn create(s: &mut Inner, evs: &mut Vec<Event>, xml: &str, flags: u32) -> TestResult<String> {
-    check_flags(flags, 1, "testNodeDeviceCreateXML")?;
-    let def = NodeDeviceDef::parse(xml).map_err(TestError::from)?;
+    check_flags(flags, VALIDATE, "testNodeDeviceCreateXML")?;
+    let opts = rvirt_xml::ParseOptions::validate(flags & VALIDATE != 0);
+    let def = NodeDeviceDef::parse_with(xml, opts).map_err(TestError::from)?;
     if let Some(parent) = &def.parent {
         find(s, parent)?;
     }

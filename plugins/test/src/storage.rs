@@ -4,6 +4,7 @@ use rvirt_plugin_api::protocol::{
     RemoteNonnullStoragePool, RemoteNonnullStorageVol, RemoteStoragePoolGetInfoRet,
 };
 use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
+use rvirt_xml::ParseOptions;
 
 use crate::error::{check_flags, TestError, TestResult};
 use crate::events::{obj as ev, Event};
@@ -138,8 +139,14 @@ fn assign(s: &mut Inner, def: StoragePoolDef, live: bool) -> TestResult<Key> {
     Ok(s.pools.insert(p))
 }
 
-fn parse_pool(xml: &str) -> TestResult<StoragePoolDef> {
-    Ok(StoragePoolDef::parse(xml).map_err(TestError::from)?)
+/// `VIR_STORAGE_POOL_DEFINE_VALIDATE`.
+const POOL_DEFINE_VALIDATE: u32 = 1;
+/// `VIR_STORAGE_VOL_CREATE_VALIDATE`.
+const VOL_CREATE_VALIDATE: u32 = 4;
+
+fn parse_pool(xml: &str, validate: bool) -> TestResult<StoragePoolDef> {
+    let opts = ParseOptions::validate(validate);
+    Ok(StoragePoolDef::parse_with(xml, opts).map_err(TestError::from)?)
 }
 
 pub fn define(
@@ -148,8 +155,12 @@ pub fn define(
     xml: &str,
     flags: u32,
 ) -> TestResult<RemoteNonnullStoragePool> {
-    check_flags(flags, 1, "testStoragePoolDefineXML")?;
-    let i = assign(s, parse_pool(xml)?, false)?;
+    check_flags(flags, POOL_DEFINE_VALIDATE, "testStoragePoolDefineXML")?;
+    let i = assign(
+        s,
+        parse_pool(xml, flags & POOL_DEFINE_VALIDATE != 0)?,
+        false,
+    )?;
     let p = &mut s.pools[i];
     p.persistent = true;
     evs.push(Event::Pool(pool_ref(p), ev::DEFINED));
@@ -163,7 +174,7 @@ pub fn create_xml(
     flags: u32,
 ) -> TestResult<RemoteNonnullStoragePool> {
     check_flags(flags, 0x7, "testStoragePoolCreateXML")?;
-    let i = assign(s, parse_pool(xml)?, true)?;
+    let i = assign(s, parse_pool(xml, false)?, true)?;
     let p = &mut s.pools[i];
     p.active = true;
     evs.push(Event::Pool(pool_ref(p), ev::STARTED));
@@ -325,9 +336,11 @@ pub fn vol_create(
     } else {
         "testStorageVolCreateXML"
     };
-    check_flags(flags, 1, func)?;
+    // libvirt's test driver takes only the validate flag here.
+    check_flags(flags, VOL_CREATE_VALIDATE, func)?;
     let p = active_pool_mut(s, pool_name)?;
-    let v = StorageVolDef::parse(xml).map_err(TestError::from)?;
+    let opts = ParseOptions::validate(flags & VOL_CREATE_VALIDATE != 0);
+    let v = StorageVolDef::parse_with(xml, opts).map_err(TestError::from)?;
     if p.vols.iter().any(|x| x.name == v.name) {
         return Err(TestError::Failed("storage vol already exists".into()).into());
     }

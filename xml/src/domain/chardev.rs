@@ -1,6 +1,6 @@
 //! Character devices: `<serial>`, `<parallel>`, `<console>`, `<channel>`.
 
-use super::info::{DeviceInfo, INFO_CHILDREN};
+use super::info::DeviceInfo;
 use crate::out::{Attrs, Out};
 use crate::tree::Element;
 use crate::XmlError;
@@ -72,9 +72,6 @@ impl CharDev {
     /// the same kind (used as the default port).
     pub fn parse(e: &Element, kind: ChrKind, index: u32) -> Result<CharDev, XmlError> {
         let p = format!("domain/devices/{}", kind.element());
-        let mut allowed = vec!["source", "target", "protocol", "log"];
-        allowed.extend(INFO_CHILDREN);
-        e.only_children(&p, &allowed)?;
         let source_type = e.attr("type").unwrap_or("pty").to_string();
         if !TYPES.contains(&source_type.as_str()) {
             return Err(XmlError::invalid(format!("{p}/@type"), source_type));

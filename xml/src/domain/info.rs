@@ -67,9 +67,6 @@ pub struct DeviceInfo {
     pub address: Option<Address>,
 }
 
-/// Element names consumed by [`DeviceInfo::parse`].
-pub const INFO_CHILDREN: [&str; 3] = ["boot", "alias", "address"];
-
 fn hex_attr(e: &Element, path: &str, name: &str) -> Result<u32, XmlError> {
     let p = format!("{path}/address/@{name}");
     match e.attr(name) {

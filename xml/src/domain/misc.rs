@@ -1,6 +1,6 @@
 //! Input, graphics, video, watchdog, memory balloon and RNG devices.
 
-use super::info::{DeviceInfo, INFO_CHILDREN};
+use super::info::DeviceInfo;
 use crate::out::{Attrs, Out};
 use crate::tree::Element;
 use crate::XmlError;
@@ -25,7 +25,6 @@ impl Input {
     /// Parses `<input>`; `hvm` selects libvirt's default bus.
     pub fn parse(e: &Element, hvm: bool) -> Result<Input, XmlError> {
         let p = "domain/devices/input";
-        e.only_children(p, &INFO_CHILDREN)?;
         let input_type = req_attr(e, p, "type")?;
         let bus = e.attr_s("bus").or_else(|| {
             let b = match (hvm, input_type.as_str()) {
@@ -78,7 +77,6 @@ impl Graphics {
     /// Parses `<graphics>`.
     pub fn parse(e: &Element) -> Result<Graphics, XmlError> {
         let p = "domain/devices/graphics";
-        e.only_children(p, &["listen"])?;
         let graphics_type = req_attr(e, p, "type")?;
         if !matches!(graphics_type.as_str(), "vnc" | "spice") {
             return Err(XmlError::invalid(format!("{p}/@type"), graphics_type));
@@ -185,15 +183,9 @@ impl Video {
     /// Parses `<video>`.
     pub fn parse(e: &Element) -> Result<Video, XmlError> {
         let p = "domain/devices/video";
-        let mut allowed = vec!["model"];
-        allowed.extend(INFO_CHILDREN);
-        e.only_children(p, &allowed)?;
         let mp = format!("{p}/model");
         let (model, m) = match e.child("model") {
-            Some(m) => {
-                m.only_children(&mp, &[])?;
-                (req_attr(m, &mp, "type")?, Some(m))
-            }
+            Some(m) => (req_attr(m, &mp, "type")?, Some(m)),
             None => ("vga".to_string(), None),
         };
         let num = |n: &str| -> Result<Option<u32>, XmlError> {
@@ -243,7 +235,6 @@ impl Watchdog {
     /// Parses `<watchdog>`.
     pub fn parse(e: &Element) -> Result<Watchdog, XmlError> {
         let p = "domain/devices/watchdog";
-        e.only_children(p, &INFO_CHILDREN)?;
         Ok(Watchdog {
             model: req_attr(e, p, "model")?,
             action: e.attr("action").unwrap_or("reset").to_string(),
@@ -277,9 +268,6 @@ impl MemBalloon {
     /// Parses `<memballoon>`.
     pub fn parse(e: &Element) -> Result<MemBalloon, XmlError> {
         let p = "domain/devices/memballoon";
-        let mut allowed = vec!["stats"];
-        allowed.extend(INFO_CHILDREN);
-        e.only_children(p, &allowed)?;
         Ok(MemBalloon {
             model: req_attr(e, p, "model")?,
             autodeflate: e.attr_s("autodeflate"),
@@ -326,9 +314,6 @@ impl Rng {
     /// Parses `<rng>`.
     pub fn parse(e: &Element) -> Result<Rng, XmlError> {
         let p = "domain/devices/rng";
-        let mut allowed = vec!["rate", "backend"];
-        allowed.extend(INFO_CHILDREN);
-        e.only_children(p, &allowed)?;
         let b = e.req_child(p, "backend")?;
         let backend_model = req_attr(b, &format!("{p}/backend"), "model")?;
         if backend_model != "random" {

@@ -79,10 +79,6 @@ impl OsOpts {
     }
 }
 
-const OS_CHILDREN: [&str; 10] = [
-    "type", "loader", "nvram", "kernel", "initrd", "cmdline", "dtb", "root", "boot", "bootmenu",
-];
-
 impl OsDef {
     /// Firmware, direct kernel boot and boot menu settings (all unset when absent).
     pub fn opts(&self) -> &OsOpts {
@@ -97,7 +93,6 @@ impl OsDef {
     /// Parses `<os>` (excluding `<type>`).
     pub fn parse(e: &Element) -> Result<OsDef, XmlError> {
         let p = "domain/os";
-        e.only_children(p, &OS_CHILDREN)?;
         let mut boot_devs = Vec::new();
         for b in e.children_named("boot") {
             let dev = b
@@ -210,11 +205,9 @@ pub struct Feature {
 /// Parses `<features>` into libvirt order.
 pub fn parse_features(e: &Element) -> Result<Vec<Feature>, XmlError> {
     let p = "domain/features";
-    e.only_children(p, &FEATURES)?;
     let mut v = Vec::new();
     for name in FEATURES {
         if let Some(f) = e.child(name) {
-            f.only_children(&format!("{p}/{name}"), &[])?;
             let enabled = match f.attr("state") {
                 None | Some("on") => true,
                 Some("off") => false,
@@ -266,7 +259,6 @@ impl CpuDef {
     /// Parses `<cpu>`.
     pub fn parse(e: &Element) -> Result<CpuDef, XmlError> {
         let p = "domain/cpu";
-        e.only_children(p, &["model", "vendor", "topology", "feature"])?;
         let topology = match e.child("topology") {
             Some(t) => {
                 let tp = format!("{p}/topology");
@@ -375,7 +367,6 @@ impl ClockDef {
     /// Parses `<clock>`.
     pub fn parse(e: &Element) -> Result<ClockDef, XmlError> {
         let p = "domain/clock";
-        e.only_children(p, &["timer"])?;
         let mut timers = Vec::new();
         for t in e.children_named("timer") {
             timers.push(Timer {
@@ -447,11 +438,8 @@ mod tests {
             o.finish(),
             "<loader readonly='yes' type='pflash'>/c.fd</loader>\n<nvram template='/t.fd'>/v.fd</nvram>\n<kernel>/k</kernel>\n<cmdline> ro</cmdline>\n<boot dev='cdrom'/>\n<boot dev='hd'/>\n<bootmenu enable='yes'/>\n"
         );
-        let bad = parse_document("<os><type>hvm</type><smbios mode='host'/></os>").unwrap();
-        assert_eq!(
-            OsDef::parse(&bad),
-            Err(XmlError::Unexpected("domain/os/smbios".into()))
-        );
+        let odd = parse_document("<os><type>hvm</type><frob mode='host'/></os>").unwrap();
+        assert!(OsDef::parse(&odd).is_ok());
     }
 
     #[test]
@@ -465,8 +453,8 @@ mod tests {
             o.finish(),
             "<features>\n  <acpi/>\n  <apic/>\n  <pae/>\n  <pmu state='off'/>\n</features>\n"
         );
-        let e = parse_document("<features><hyperv/></features>").unwrap();
-        assert!(parse_features(&e).is_err());
+        let e = parse_document("<features><frob/></features>").unwrap();
+        assert_eq!(parse_features(&e), Ok(Vec::new()));
     }
 
     #[test]
