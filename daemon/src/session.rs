@@ -41,6 +41,8 @@ const SMALL_FRAME: usize = 64 * 1024;
 
 /// Per-client state shared between the reader and the dispatch tasks.
 struct Session {
+    /// Tells this client's requests from other clients' (for the spinner).
+    id: u64,
     shared: Arc<Shared>,
     read_only: bool,
     peer: Peer,
@@ -199,7 +201,9 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, read_only: bool, slo
     );
     let (mut rd, wr) = stream.into_split();
     let (outbox, flusher) = Outbox::start(wr);
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
     let session = Arc::new(Session {
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         read_only,
         peer,
         slot,
@@ -286,7 +290,7 @@ async fn read_loop(rd: &mut tokio::net::unix::OwnedReadHalf, s: Arc<Session>) ->
             Err(e) => return e,
         };
         s.touch();
-        s.shared.spinner.request_arrived();
+        s.shared.spinner.request_arrived(s.id);
         let header = match Header::decode(&buf[..HEADER_LEN]) {
             Ok(h) => h,
             Err(e) => return SessionEnd::Frame(e.to_string()),

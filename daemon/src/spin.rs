@@ -8,7 +8,9 @@
 //! The window tunes itself: it follows twice the recent gap between a reply and the
 //! next request (the spin that "paid off"), and spinning stops for a while when it has
 //! not paid off recently, when the thread is being preempted (more runnable threads than
-//! CPUs), or when the host's run queue is longer than its CPU count. An idle daemon never
+//! CPUs), when the host's run queue is longer than its CPU count, or while several
+//! clients send requests at once (the thread then seldom sleeps, and spinning would only
+//! take CPU from the clients). An idle daemon never
 //! spins: only a served request arms the window.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,6 +29,11 @@ const BACKOFF_MIN: Duration = Duration::from_millis(50);
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
 /// How often the host's run queue is looked at.
 const LOAD_CHECK: Duration = Duration::from_millis(20);
+/// Requests from two clients this close together mean several clients are busy: the I/O
+/// thread then rarely sleeps long, and a spin would only take CPU from the clients.
+const CONCURRENT_GAP: Duration = Duration::from_millis(2);
+/// How long after the last sign of concurrency spinning stays off.
+const CONCURRENT_HOLD: Duration = Duration::from_millis(50);
 
 /// Shared by every session of the I/O thread.
 pub struct Spinner {
@@ -51,6 +58,10 @@ struct Tuning {
     overloaded: bool,
     /// When the current window was armed.
     armed_at: Option<Instant>,
+    /// The client of the last request, and when it came.
+    last_client: Option<(u64, Instant)>,
+    /// Until when several clients count as busy at once.
+    concurrent_until: Option<Instant>,
 }
 
 impl Spinner {
@@ -71,6 +82,8 @@ impl Spinner {
                 load_checked: None,
                 overloaded: false,
                 armed_at: None,
+                last_client: None,
+                concurrent_until: None,
             }),
         })
     }
@@ -83,12 +96,19 @@ impl Spinner {
         self.tuning.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A request arrived: if a window was armed, it paid off.
-    pub fn request_arrived(&self) {
+    /// A request of `client` arrived: if a window was armed, it paid off.
+    pub fn request_arrived(&self, client: u64) {
         if self.max_window_ns == 0 {
             return;
         }
+        let now = Instant::now();
         let mut t = self.tuning();
+        if let Some((last, at)) = t.last_client {
+            if last != client && now.duration_since(at) < CONCURRENT_GAP {
+                t.concurrent_until = Some(now + CONCURRENT_HOLD);
+            }
+        }
+        t.last_client = Some((client, now));
         if let Some(armed) = t.armed_at.take() {
             let gap = armed.elapsed().as_nanos() as u64;
             let deadline = self.deadline.load(Ordering::Relaxed);
@@ -106,7 +126,8 @@ impl Spinner {
         }
         let now = Instant::now();
         let mut t = self.tuning();
-        if t.paused_until.is_some_and(|p| now < p) || t.host_overloaded(now) {
+        let concurrent = t.concurrent_until.is_some_and(|c| now < c);
+        if concurrent || t.paused_until.is_some_and(|p| now < p) || t.host_overloaded(now) {
             return;
         }
         let window = (t.gap_ns * 2).clamp(MIN_WINDOW.as_nanos() as u64, self.max_window_ns);
@@ -221,13 +242,30 @@ mod tests {
         for _ in 0..64 {
             s.arm();
             s.tuning().armed_at = Some(Instant::now() - Duration::from_micros(20));
-            s.request_arrived();
+            s.request_arrived(1);
         }
         let gap = s.tuning().gap_ns;
         assert!(
             (20_000..60_000).contains(&gap),
             "gap {gap} ns should approach the 20 µs seen"
         );
+    }
+
+    #[test]
+    fn several_busy_clients_turn_spinning_off() {
+        let s = Spinner::new(Duration::from_micros(200));
+        s.tuning().load_checked = Some(Instant::now());
+        s.request_arrived(1);
+        s.request_arrived(2);
+        s.arm();
+        assert_eq!(s.deadline.load(Ordering::Relaxed), 0, "two clients at once");
+        let mut t = s.tuning();
+        t.concurrent_until = Some(Instant::now() - Duration::from_millis(1));
+        t.last_client = None;
+        drop(t);
+        s.request_arrived(1);
+        s.arm();
+        assert_ne!(s.deadline.load(Ordering::Relaxed), 0, "one client again");
     }
 
     #[test]
