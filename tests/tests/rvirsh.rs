@@ -13,12 +13,17 @@ fn rvirsh() -> PathBuf {
     target_dir().join("rvirsh")
 }
 
-fn have_bins() -> bool {
-    let ok = rvirsh().exists() && target_dir().join("librvirt_driver_test.so").exists();
-    if !ok {
-        eprintln!("SKIP: build rvirsh and rvirt-driver-test first (cargo build)");
+/// The binaries these tests run; scripts/test.sh builds them first, so missing ones are
+/// a failure, never a silent pass.
+fn require_bins(extra: &[&str]) {
+    for f in ["rvirsh", "librvirt_driver_test.so"].iter().chain(extra) {
+        let p = target_dir().join(f);
+        assert!(
+            p.exists(),
+            "{} is missing: run cargo build --workspace first",
+            p.display()
+        );
     }
-    ok
 }
 
 /// Runs rvirsh with stdout and stderr merged in order; returns (output, exit code).
@@ -178,26 +183,20 @@ fn assert_fixtures(uri: &str) {
 
 #[test]
 fn virsh_testdriver_fixtures() {
-    if !have_bins() {
-        return;
-    }
+    require_bins(&[]);
     assert_fixtures("test:///default");
 }
 
 #[test]
 fn virsh_testdriver_fixtures_via_rvirtd() {
-    if !have_bins() {
-        return;
-    }
+    require_bins(&[]);
     let d = Daemon::start("");
     assert_fixtures(&d.uri("test:///default"));
 }
 
 #[test]
 fn virsh_testdriver_fixtures_against_real_libvirtd() {
-    if !have_bins() {
-        return;
-    }
+    require_bins(&[]);
     let Some(l) = rvirt_tests::Libvirtd::start() else {
         return;
     };
@@ -212,9 +211,7 @@ fn wire_fixture(session: &str) -> Fixture {
 
 #[test]
 fn wire_sessions_against_rvirtd() {
-    if !have_bins() || !target_dir().join("rvirtd").exists() {
-        return;
-    }
+    require_bins(&["rvirtd"]);
     let d = Daemon::start("");
     let uri = d.uri("test:///default");
     let wire = compat_dir().join("wire");
@@ -255,9 +252,7 @@ fn wire_sessions_against_rvirtd() {
 
 #[test]
 fn event_loop_like_virsh() {
-    if !have_bins() || !target_dir().join("rvirtd").exists() {
-        return;
-    }
+    require_bins(&["rvirtd"]);
     let d = Daemon::start("");
     let uri = d.uri("test:///default");
     let tmp = TempDir::new("rvirsh-event");
@@ -289,9 +284,7 @@ fn event_loop_like_virsh() {
 
 #[test]
 fn unknown_command_and_option_errors() {
-    if !have_bins() {
-        return;
-    }
+    require_bins(&[]);
     let cwd = std::env::temp_dir();
     let (out, code) = run("test:///default", &["bogus".to_string()], &cwd);
     assert_eq!(
@@ -316,9 +309,7 @@ fn unknown_command_and_option_errors() {
 
 #[test]
 fn json_listing() {
-    if !have_bins() {
-        return;
-    }
+    require_bins(&[]);
     let (out, code) = run(
         "test:///default",
         &["list".into(), "--all".into(), "--json".into()],
@@ -331,9 +322,7 @@ fn json_listing() {
 /// The interactive shell on a pseudo-terminal completes a command name and a domain name.
 #[test]
 fn interactive_completion() {
-    if !have_bins() {
-        return;
-    }
+    require_bins(&[]);
     if !Path::new("/usr/bin/script").exists() {
         eprintln!("SKIP: script(1) not installed");
         return;
