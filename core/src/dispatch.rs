@@ -127,6 +127,26 @@ fn denied_flags(info: &ProcedureInfo, args: &[u8]) -> bool {
     flags & info.ro_deny_flags != 0
 }
 
+/// A list reply longer than the protocol allows would not decode on any client; libvirt's
+/// daemon refuses it with an RPC error, and so does this.
+fn check_reply_list(info: &ProcedureInfo, reply: &[u8]) -> Result<(), RemoteError> {
+    let Some((max, what)) = info.reply_list else {
+        return Ok(());
+    };
+    let Some(head) = reply.get(..4) else {
+        return Ok(());
+    };
+    let n = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+    if n <= max {
+        return Ok(());
+    }
+    Err(RemoteError::new(
+        code::RPC,
+        domain::RPC,
+        format!("Too many {what} '{n}' for limit '{max}'"),
+    ))
+}
+
 /// Error for a secure-XML flag on a read-only connection, as libvirt words it.
 fn secure_flag_denied(info: &ProcedureInfo) -> RemoteError {
     RemoteError::new(
@@ -297,13 +317,15 @@ impl DriverConnection {
         if !driver.entry.driver.implements(program, number) {
             return Err(unsupported());
         }
-        driver.entry.module.call(
+        let reply = driver.entry.module.call(
             driver.entry.driver.index,
             driver.handle,
             program,
             number,
             args,
-        )
+        )?;
+        check_reply_list(info, &reply)?;
+        Ok(reply)
     }
 
     /// Procedures answered by the core itself, not by a driver.

@@ -93,6 +93,10 @@ pub struct ProcedureInfo {
     /// is allowed there (such as `VIR_DOMAIN_XML_SECURE`). The arguments of such a
     /// procedure end with `unsigned int flags` (the generator checks it).
     pub ro_deny_flags: u32,
+    /// The reply starts with a list of objects bounded by a `REMOTE_*_LIST_MAX` constant:
+    /// (that bound, what the objects are called). A driver's longer list is refused with
+    /// libvirt's "Too many ..." error instead of a reply no client can decode.
+    pub reply_list: Option<(u32, &'static str)>,
     /// libvirt's high priority: must not queue behind slow calls. It does NOT mean the
     /// call never blocks (qemu's destroy is high priority and may wait for seconds).
     pub high_priority: bool,

@@ -466,3 +466,21 @@ fn a_stalled_frame_holds_no_buffer_of_its_announced_size() {
     drop(held);
     let _ = UnixStream::connect(d.socket()).unwrap();
 }
+
+#[test]
+fn a_list_longer_than_the_protocol_allows_is_an_error_not_garbage() {
+    let d = Daemon::start("");
+    let c = Connect::open(&d.uri("test:///default")).unwrap();
+    // test:///default has one domain; 16384 more pass REMOTE_DOMAIN_LIST_MAX.
+    for i in 0..16384 {
+        let xml = format!(
+            "<domain type='test'><name>many-{i}</name><memory>1024</memory><os><type>hvm</type></os></domain>"
+        );
+        c.define_domain(&xml).expect("define");
+    }
+    let e = c.list_all_domains(0).expect_err("too many for one reply");
+    assert_eq!(e.code, code::RPC);
+    assert_eq!(e.to_string(), "Too many domains '16385' for limit '16384'");
+    c.domain_by_name("many-1").unwrap().undefine().unwrap();
+    assert_eq!(c.list_all_domains(0).expect("at the limit").len(), 16384);
+}

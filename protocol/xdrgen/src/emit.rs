@@ -518,6 +518,25 @@ impl Emitter<'_> {
         }
     }
 
+    /// For a reply that starts with a list of objects bounded by a `REMOTE_*_LIST_MAX`
+    /// constant: the bound and the objects' name ("domains", "storage pools"). The
+    /// list's length is then the reply's first word, checkable without decoding it.
+    fn reply_list(&self, p: &Procedure) -> Option<(i64, String)> {
+        let Decl::Struct(fields) = self.defs.types.get(p.ret.as_ref()?)? else {
+            return None;
+        };
+        let first = fields.first()?;
+        let FieldKind::Var(Some(Size::Const(c))) = &first.kind else {
+            return None;
+        };
+        if !matches!(first.ty, Type::Named(_)) {
+            return None;
+        }
+        let what = c.strip_prefix("REMOTE_")?.strip_suffix("_LIST_MAX")?;
+        let max = *self.defs.consts.get(c)?;
+        Some((max, format!("{}s", what.to_lowercase().replace('_', " "))))
+    }
+
     fn table(&mut self, prog: &Program, base: &str) -> Result<(), ParseError> {
         let _ = writeln!(self.out, "/// Every procedure of `{}`, sorted by number.\npub static {base}_PROCEDURES: &[crate::ProcedureInfo] = &[", prog.name);
         for p in &prog.procedures {
@@ -537,6 +556,10 @@ impl Emitter<'_> {
             if a.ro_deny_flags != 0 {
                 self.check_flags_last(p)?;
             }
+            let reply_list = match self.reply_list(p) {
+                Some((max, noun)) => format!("Some(({max}, \"{noun}\"))"),
+                None => "None".into(),
+            };
             let stream = match a.stream.as_deref() {
                 None => "None",
                 Some("read") => "Read",
@@ -550,7 +573,7 @@ impl Emitter<'_> {
             };
             let _ = writeln!(
                 self.out,
-                "    crate::ProcedureInfo {{ program: {:#x}, number: {}, name: \"{}\", api_name: \"{}\", args: \"{}\", ret: \"{}\", object: crate::ObjectKind::{object}, driver: crate::DriverKind::{driver}, read_only: {}, ro_deny_flags: {:#x}, high_priority: {}, event: {}, stream: crate::StreamKind::{stream} }},",
+                "    crate::ProcedureInfo {{ program: {:#x}, number: {}, name: \"{}\", api_name: \"{}\", args: \"{}\", ret: \"{}\", object: crate::ObjectKind::{object}, driver: crate::DriverKind::{driver}, read_only: {}, ro_deny_flags: {:#x}, reply_list: {reply_list}, high_priority: {}, event: {}, stream: crate::StreamKind::{stream} }},",
                 prog.number,
                 p.number,
                 p.name,
