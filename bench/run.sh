@@ -183,6 +183,9 @@ for mode in sleep busy; do
     kill -TERM "$fpid" 2>/dev/null || true
     wait "$fpid" 2>/dev/null || true
 done
+say "0. XML formatting of the test domain, apart from any round trip"
+/usr/bin/virsh -q -c "$rv_uri" dumpxml test > "$work/test-domain.xml"
+"$rel/loadgen" xmlfmt --file "$work/test-domain.xml" > "$out/xmlfmt.json"
 say "0. rvirtd's CPU time while idle (${idle_secs} s without clients, ${idle_secs} s with one idle client)"
 "${fb[@]}" --uri "$rv_uri" --label rvirtd --idle "$rv_pid" --idle-secs "$idle_secs" --out "$out/idle-cpu-rvirtd.json"
 

@@ -87,6 +87,14 @@ def floor_section(d, lines, summary):
         if "rvirtd-nopoll" in cps:
             rat = ratio(cps["rvirtd"], cps["rvirtd-nopoll"])
             summary.append(("8 threads: rvirtd with polling / without (calls/s ↑)", cps["rvirtd-nopoll"], cps["rvirtd"], rat, "≥ 1×", status(rat, 1.0, True)))
+    xf = load(d, "xmlfmt.json")
+    if xf:
+        us = xf["format_ns"] / 1000.0
+        ok = "**met**" if us <= 5.0 else "**missed**"
+        lines.append(f"Formatting the `test` domain's XML ({xf['bytes']} bytes) costs {us:.1f} µs of CPU "
+                     f"(parsing it {xf['parse_ns'] / 1000.0:.1f} µs), `loadgen xmlfmt` (target ≤ 5 µs, {ok}).")
+        lines.append("")
+        summary.append(("XMLDesc formatting of the test domain (µs of CPU ↓)", None, us, None, "≤ 5 µs", ok))
     idle = load(d, "idle-cpu-rvirtd.json")
     if idle:
         for key, label in (("no_client", "no client"), ("idle_client", "one idle connected client")):
