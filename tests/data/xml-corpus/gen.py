@@ -1,0 +1,418 @@
+#!/usr/bin/python3
+"""Writes the XML corpus of tests/tests/xml_differential.rs.
+
+Each document is a minimal valid object plus a deterministic selection of fragments, one
+per "slot" (an element or attribute family of libvirt's RelaxNG schemas:
+/usr/share/libvirt/schemas/*.rng). The fragments are written here, by us; a few are
+deliberately wrong (bad enumerated values, bad numbers) so refusals are compared too.
+Every object gets a fixed UUID and MAC addresses so both drivers' output can be compared
+byte for byte.
+
+Usage: tests/data/xml-corpus/gen.py   (rewrites domain/, network/, pool/, volume/, nodedev/)
+"""
+import os
+import random
+import shutil
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def uuid(kind, n):
+    return "%08x-%04x-4%03x-8%03x-%012x" % (0x5eed0000 + kind, n, n % 4096, kind, n * 7919)
+
+
+def mac(n, i):
+    return "52:54:00:%02x:%02x:%02x" % ((n >> 8) & 0xff, n & 0xff, i)
+
+
+# ---------------------------------------------------------------- domain ----
+# Top-level slots: each a list of alternatives (strings, formatted with n).
+DOMAIN_TOP = {
+    "title": ["<title>Guest {n}</title>", "<description>A guest &amp; its tests</description>",
+              "<title>t</title><description>d</description>"],
+    "metadata": ["<metadata><app:info xmlns:app='http://example.org/app/1'><app:id>{n}</app:id></app:info></metadata>",
+                 "<metadata><x:a xmlns:x='urn:x' k='v'/><y:b xmlns:y='urn:y'>t</y:b></metadata>"],
+    "memory": ["<memory unit='MiB'>512</memory>", "<memory unit='GiB'>1</memory>",
+               "<memory>524288</memory><currentMemory>262144</currentMemory>",
+               "<memory unit='KiB'>1048576</memory><currentMemory unit='MiB'>512</currentMemory>",
+               "<maxMemory slots='16' unit='KiB'>4194304</maxMemory>",
+               "<memory unit='bytes'>1073741824</memory>", "<memory unit='furlong'>1</memory>",
+               "<memory>-5</memory>"],
+    "vcpu": ["<vcpu>2</vcpu>", "<vcpu placement='static' current='1'>4</vcpu>",
+             "<vcpu cpuset='0-1'>2</vcpu>", "<vcpu placement='auto'>2</vcpu>",
+             "<vcpu>0</vcpu>", "<vcpu current='5'>4</vcpu>",
+             "<vcpu placement='static'>4</vcpu><vcpus><vcpu id='0' enabled='yes' hotpluggable='no' order='1'/><vcpu id='1' enabled='yes' hotpluggable='yes' order='2'/><vcpu id='2' enabled='no' hotpluggable='yes'/><vcpu id='3' enabled='no' hotpluggable='yes'/></vcpus>"],
+    "iothreads": ["<iothreads>2</iothreads>",
+                  "<iothreads>2</iothreads><iothreadids><iothread id='1'/><iothread id='2'/></iothreadids>"],
+    "tune": ["<memtune><hard_limit unit='KiB'>2097152</hard_limit><soft_limit unit='KiB'>1048576</soft_limit></memtune>",
+             "<blkiotune><weight>500</weight></blkiotune>",
+             "<cputune><shares>2048</shares><period>100000</period><quota>-1</quota></cputune>",
+             "<cputune><vcpupin vcpu='0' cpuset='0'/></cputune>",
+             "<numatune><memory mode='strict' nodeset='0'/></numatune>",
+             "<memoryBacking><hugepages/></memoryBacking>",
+             "<memoryBacking><nosharepages/><locked/></memoryBacking>",
+             "<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>"],
+    "resource": ["<resource><partition>/machine</partition></resource>",
+                 "<resource><partition>/machine/tenant{n}</partition></resource>"],
+    "sysinfo": ["<sysinfo type='smbios'><system><entry name='manufacturer'>rvirt</entry><entry name='product'>p</entry></system></sysinfo>",
+                "<sysinfo type='smbios'><bios><entry name='vendor'>v</entry></bios></sysinfo>"],
+    "os": ["<os><type>hvm</type><boot dev='cdrom'/><boot dev='hd'/></os>",
+           "<os><type arch='i686'>hvm</type><boot dev='network'/></os>",
+           "<os><type>hvm</type><bootmenu enable='yes' timeout='3000'/></os>",
+           "<os><type>hvm</type><kernel>/boot/vmlinuz</kernel><initrd>/boot/initrd</initrd><cmdline>console=ttyS0</cmdline></os>",
+           "<os><type>hvm</type><loader readonly='yes' type='rom'>/usr/share/bios.bin</loader></os>",
+           "<os><type>hvm</type><loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.fd</loader><nvram>/var/lib/nvram/g{n}_VARS.fd</nvram></os>",
+           "<os><type>hvm</type><smbios mode='sysinfo'/></os>",
+           "<os><type>hvm</type><bios useserial='yes' rebootTimeout='0'/></os>",
+           "<os firmware='efi'><type>hvm</type></os>",
+           "<os><type>xen</type></os>", "<os><type>linux</type></os>", "<os><type>exe</type><init>/bin/sh</init></os>",
+           "<os><type>hvm</type><boot dev='floppy-disk'/></os>",
+           "<os><type>hvm</type><kernel>/k</kernel><dtb>/d.dtb</dtb><root>/dev/vda</root></os>"],
+    "features": ["<features><acpi/><apic/></features>", "<features><pae/></features>",
+                 "<features><acpi/><apic/><vmport state='off'/></features>",
+                 "<features><hap state='on'/><pmu state='off'/></features>",
+                 "<features><acpi/><hyperv mode='custom'><relaxed state='on'/><vapic state='on'/><spinlocks state='on' retries='8191'/></hyperv></features>",
+                 "<features><kvm><hidden state='on'/></kvm></features>",
+                 "<features><smm state='on'/></features>", "<features><gic version='3'/></features>",
+                 "<features><ioapic driver='kvm'/></features>", "<features><vmcoreinfo state='on'/></features>",
+                 "<features><privnet/><viridian/></features>", "<features><frobnicate/></features>"],
+    "cpu": ["<cpu mode='host-passthrough' check='none' migratable='on'/>",
+            "<cpu mode='host-model' check='partial'/>",
+            "<cpu mode='custom' match='exact' check='partial'><model fallback='allow'>Westmere</model></cpu>",
+            "<cpu mode='custom' match='exact'><model fallback='forbid'>qemu64</model><vendor>Intel</vendor><feature policy='require' name='ssse3'/><feature policy='disable' name='svm'/></cpu>",
+            "<cpu><topology sockets='1' dies='1' cores='2' threads='1'/></cpu>",
+            "<cpu><topology sockets='1' cores='1' threads='1'/><numa><cell id='0' cpus='0' memory='524288' unit='KiB'/></numa></cpu>",
+            "<cpu mode='host-passthrough'><cache mode='passthrough'/></cpu>",
+            "<cpu mode='warp-drive'/>"],
+    "clock": ["<clock offset='localtime'/>", "<clock offset='utc'><timer name='rtc' tickpolicy='catchup'/><timer name='pit' tickpolicy='delay'/><timer name='hpet' present='no'/></clock>",
+              "<clock offset='variable' adjustment='3600' basis='utc'/>", "<clock offset='timezone' timezone='Europe/Paris'/>",
+              "<clock offset='utc'><timer name='kvmclock' present='yes'/></clock>", "<clock offset='sideways'/>"],
+    "lifecycle": ["<on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>",
+                  "<on_poweroff>preserve</on_poweroff><on_reboot>destroy</on_reboot><on_crash>coredump-restart</on_crash>",
+                  "<on_crash>rename-restart</on_crash>", "<on_lockfailure>poweroff</on_lockfailure>",
+                  "<on_poweroff>coredump-destroy</on_poweroff>", "<on_reboot>explode</on_reboot>"],
+    "pm": ["<pm><suspend-to-mem enabled='no'/><suspend-to-disk enabled='no'/></pm>",
+           "<pm><suspend-to-disk enabled='yes'/></pm>"],
+    "seclabel": ["<seclabel type='none'/>", "<seclabel type='dynamic' model='selinux' relabel='yes'/>",
+                 "<seclabel type='static' model='dac' relabel='no'><label>107:107</label></seclabel>"],
+    "misc": ["<genid>{uuid}</genid>", "<perf><event name='cmt' enabled='yes'/></perf>",
+             "<keywrap><cipher name='aes' state='off'/></keywrap>", "<bogus attr='1'/>",
+             "<name2>x</name2>"],
+}
+
+DEVICE = {
+    "disk": ["<disk type='file' device='disk'><source file='/var/lib/images/g{n}.img'/><target dev='vda' bus='virtio'/></disk>",
+             "<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none' io='native' discard='unmap'/><source file='/var/lib/images/g{n}.qcow2'/><target dev='vda' bus='virtio'/><boot order='1'/></disk>",
+             "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='/iso/d.iso'/><target dev='hdc' bus='ide'/><readonly/></disk>",
+             "<disk type='file' device='cdrom'><target dev='sda' bus='sata'/><readonly/></disk>",
+             "<disk type='block' device='disk'><source dev='/dev/sdb'/><target dev='sdb' bus='scsi'/></disk>",
+             "<disk type='block' device='lun' sgio='unfiltered'><source dev='/dev/sdc'/><target dev='sdc' bus='scsi'/></disk>",
+             "<disk type='file' device='floppy'><source file='/f.img'/><target dev='fda' bus='fdc'/></disk>",
+             "<disk type='dir' device='disk'><source dir='/srv/dir'/><target dev='hda' bus='ide'/></disk>",
+             "<disk type='network' device='disk'><driver name='qemu' type='raw'/><source protocol='nbd' name='export'><host name='nbd.example' port='10809'/></source><target dev='vdb' bus='virtio'/></disk>",
+             "<disk type='network' device='disk'><source protocol='rbd' name='pool/image'><host name='mon1' port='6789'/></source><target dev='vdc' bus='virtio'/></disk>",
+             "<disk type='volume' device='disk'><source pool='default-pool' volume='v.img'/><target dev='vdd' bus='virtio'/></disk>",
+             "<disk type='file' device='disk'><source file='/a.img'/><target dev='vde' bus='virtio'/><serial>SER{n}</serial><shareable/></disk>",
+             "<disk type='file' device='disk'><source file='/b.img'/><target dev='vdf' bus='virtio'/><iotune><total_bytes_sec>10000000</total_bytes_sec></iotune></disk>",
+             "<disk type='file' device='disk'><source file='/c.img'/><backingStore type='file'><format type='raw'/><source file='/base.img'/></backingStore><target dev='vdg' bus='virtio'/></disk>",
+             "<disk type='file' device='disk'><source file='/d.img'/><target dev='vdh'/><address type='pci' domain='0x0000' bus='0x00' slot='0x07' function='0x0'/></disk>",
+             "<disk type='file' device='disk'><source file='/e.img'/><target dev='sdd' bus='usb'/></disk>",
+             "<disk type='file' device='disk'><source file='/f.img'/><target dev='vdi' bus='virtio'/><alias name='ua-disk{n}'/></disk>",
+             "<disk type='file' device='disk' snapshot='no'><source file='/g.img' startupPolicy='optional'/><target dev='hdd' bus='ide'/></disk>",
+             "<disk type='file' device='disk'><source file='/h.img'/><target dev='xvda' bus='xen'/></disk>",
+             "<disk type='file' device='disk'><source file='/i.img'/><target dev='vdj' bus='virtio'/><driver name='qemu' type='qcow2' iothread='1' queues='2'/></disk>",
+             "<disk type='nvme' device='disk'><source type='pci' managed='yes' namespace='1'><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source><target dev='vdk' bus='virtio'/></disk>",
+             "<disk type='file' device='disk'><source file='/j.img'/><target dev='vdl' bus='bogus'/></disk>",
+             "<disk type='weird' device='disk'><target dev='vdm'/></disk>",
+             "<disk type='file' device='disk'><source file='/k.img'/></disk>"],
+    "controller": ["<controller type='usb' index='0' model='qemu-xhci' ports='15'/>",
+                   "<controller type='usb' index='0' model='ich9-ehci1'/><controller type='usb' index='0' model='ich9-uhci1'><master startport='0'/></controller>",
+                   "<controller type='usb' model='none'/>", "<controller type='pci' index='0' model='pci-root'/>",
+                   "<controller type='pci' index='0' model='pcie-root'/><controller type='pci' index='1' model='pcie-root-port'><model name='pcie-root-port'/><target chassis='1' port='0x10'/></controller>",
+                   "<controller type='scsi' index='0' model='virtio-scsi'/>", "<controller type='scsi' model='lsilogic'/>",
+                   "<controller type='virtio-serial' index='0'/>", "<controller type='sata' index='0'/>",
+                   "<controller type='ide' index='0'/>", "<controller type='fdc' index='0'/>",
+                   "<controller type='ccid' index='0'/>", "<controller type='xenbus' maxGrantFrames='64'/>",
+                   "<controller type='usb' model='piix3-uhci'><address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x2'/></controller>",
+                   "<controller type='usb' model='frob'/>", "<controller type='virtio-serial' ports='16' vectors='4'/>"],
+    "interface": ["<interface type='network'><mac address='{mac0}'/><source network='default'/><model type='virtio'/></interface>",
+                  "<interface type='bridge'><mac address='{mac0}'/><source bridge='br0'/><model type='e1000'/></interface>",
+                  "<interface type='user'><mac address='{mac0}'/></interface>",
+                  "<interface type='ethernet'><mac address='{mac0}'/><target dev='tap{n}'/><model type='rtl8139'/></interface>",
+                  "<interface type='direct'><mac address='{mac0}'/><source dev='eth0' mode='bridge'/></interface>",
+                  "<interface type='network'><mac address='{mac0}'/><source network='default' portgroup='pg'/><link state='down'/><mtu size='1400'/><boot order='2'/></interface>",
+                  "<interface type='network'><mac address='{mac0}'/><source network='default'/><bandwidth><inbound average='1000' peak='5000' burst='1024'/><outbound average='128'/></bandwidth></interface>",
+                  "<interface type='bridge'><mac address='{mac0}'/><source bridge='br0'/><vlan><tag id='42'/></vlan><virtualport type='openvswitch'/></interface>",
+                  "<interface type='network'><mac address='{mac0}'/><source network='default'/><driver name='vhost' queues='4'/><model type='virtio'/></interface>",
+                  "<interface type='network'><mac address='{mac0}'/><source network='default'/><rom bar='off'/></interface>",
+                  "<interface type='vhostuser'><mac address='{mac0}'/><source type='unix' path='/run/vhost{n}.sock' mode='server'/><model type='virtio'/></interface>",
+                  "<interface type='network'><source network='default'/><mac address='{mac0}'/><model type='virtio'/><coalesce><rx><frames max='7'/></rx></coalesce></interface>",
+                  "<interface type='warp'/>", "<interface type='network'><mac address='zz:zz'/><source network='default'/></interface>"],
+    "chr": ["<serial type='pty'><target port='0'/></serial>", "<serial type='pty'/><console type='pty'/>",
+            "<console type='pty'><target type='serial' port='0'/></console>",
+            "<serial type='file'><source path='/var/log/g{n}.log'/><target port='0'/></serial>",
+            "<serial type='tcp'><source mode='bind' host='127.0.0.1' service='4555'/><protocol type='telnet'/><target port='0'/></serial>",
+            "<serial type='udp'><source mode='bind' host='0.0.0.0' service='2445'/><source mode='connect' host='0.0.0.0' service='2444'/><target port='0'/></serial>",
+            "<serial type='null'/>", "<serial type='vc'/>", "<serial type='stdio'/>", "<serial type='dev'><source path='/dev/ttyS0'/></serial>",
+            "<parallel type='pty'><target port='0'/></parallel>",
+            "<channel type='unix'><source mode='bind' path='/run/ga{n}.sock'/><target type='virtio' name='org.qemu.guest_agent.0'/></channel>",
+            "<channel type='spicevmc'><target type='virtio' name='com.redhat.spice.0'/></channel>",
+            "<channel type='pty'><target type='guestfwd' address='10.0.2.1' port='4600'/></channel>",
+            "<console type='pty'><target type='virtio' port='0'/></console>",
+            "<serial type='pty'><log file='/var/log/s.log' append='on'/><target port='0'/></serial>",
+            "<serial type='teleport'/>"],
+    "input": ["<input type='tablet' bus='usb'/>", "<input type='mouse' bus='ps2'/><input type='keyboard' bus='ps2'/>",
+              "<input type='keyboard' bus='virtio'/>", "<input type='mouse'/>", "<input type='passthrough' bus='virtio'><source evdev='/dev/input/event1'/></input>",
+              "<input type='tablet' bus='warp'/>"],
+    "graphics": ["<graphics type='vnc' port='-1' autoport='yes'/>",
+                 "<graphics type='vnc' port='5901' autoport='no' listen='127.0.0.1'><listen type='address' address='127.0.0.1'/></graphics>",
+                 "<graphics type='vnc' autoport='yes' keymap='en-us' passwd='secret'/>",
+                 "<graphics type='spice' autoport='yes'><listen type='address'/><image compression='off'/></graphics>",
+                 "<graphics type='sdl' display=':0'/>", "<graphics type='egl-headless'/>", "<graphics type='dbus'/>",
+                 "<graphics type='vnc' socket='/run/vnc{n}.sock'/>", "<graphics type='spice'><listen type='none'/></graphics>",
+                 "<graphics type='rdp' autoport='yes'/>", "<graphics type='hologram'/>"],
+    "video": ["<video><model type='vga' vram='16384' heads='1' primary='yes'/></video>",
+              "<video><model type='qxl' ram='65536' vram='65536' vgamem='16384' heads='1' primary='yes'/></video>",
+              "<video><model type='virtio' heads='1' primary='yes'/></video>", "<video><model type='cirrus' vram='16384' heads='1'/></video>",
+              "<video><model type='bochs' vram='16384'/></video>", "<video><model type='none'/></video>",
+              "<video><model type='virtio' heads='1' primary='yes'><acceleration accel3d='yes'/></model></video>",
+              "<video><model type='ramfb'/></video>", "<video/>", "<video><model type='holo'/></video>"],
+    "sound": ["<sound model='ich9'/>", "<sound model='ac97'/>", "<sound model='ich6'><codec type='micro'/></sound>",
+              "<sound model='es1370'/><audio id='1' type='none'/>", "<audio id='1' type='spice'/>", "<sound model='kazoo'/>"],
+    "hostdev": ["<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0x06' slot='0x02' function='0x0'/></source></hostdev>",
+                "<hostdev mode='subsystem' type='usb' managed='yes'><source><vendor id='0x1234'/><product id='0xbeef'/></source></hostdev>",
+                "<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/><address bus='0' target='0' unit='0'/></source></hostdev>"],
+    "filesystem": ["<filesystem type='mount' accessmode='passthrough'><source dir='/srv/share'/><target dir='share'/></filesystem>",
+                   "<filesystem type='mount' accessmode='mapped'><source dir='/srv/ro'/><target dir='ro'/><readonly/></filesystem>",
+                   "<filesystem type='mount'><driver type='virtiofs'/><source dir='/srv/fs'/><target dir='fs'/></filesystem>"],
+    "watchdog": ["<watchdog model='i6300esb' action='reset'/>", "<watchdog model='ib700' action='poweroff'/>",
+                 "<watchdog model='i6300esb'/>", "<watchdog model='diag288' action='dump'/>", "<watchdog model='i6300esb' action='explode'/>"],
+    "memballoon": ["<memballoon model='virtio'/>", "<memballoon model='none'/>",
+                   "<memballoon model='virtio'><stats period='10'/></memballoon>",
+                   "<memballoon model='virtio' autodeflate='on' freePageReporting='on'/>",
+                   "<memballoon model='xen'/>", "<memballoon model='bouncy'/>"],
+    "rng": ["<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>",
+            "<rng model='virtio'><rate bytes='1024' period='1000'/><backend model='random'>/dev/random</backend></rng>",
+            "<rng model='virtio'><backend model='egd' type='tcp'><source mode='connect' host='1.2.3.4' service='1234'/></backend></rng>",
+            "<rng model='virtio'><backend model='builtin'/></rng>"],
+    "other": ["<tpm model='tpm-tis'><backend type='emulator' version='2.0'/></tpm>",
+              "<tpm model='tpm-crb'><backend type='passthrough'><device path='/dev/tpm0'/></backend></tpm>",
+              "<panic model='isa'/>", "<panic model='pvpanic'/>", "<smartcard mode='passthrough' type='spicevmc'/>",
+              "<redirdev bus='usb' type='spicevmc'/>", "<hub type='usb'/>",
+              "<shmem name='sh{n}'><model type='ivshmem-plain'/><size unit='M'>4</size></shmem>",
+              "<memory model='dimm'><target><size unit='KiB'>524288</size><node>0</node></target></memory>",
+              "<iommu model='intel'/>", "<vsock model='virtio'><cid auto='yes'/></vsock>",
+              "<lease><lockspace>ls</lockspace><key>k</key><target path='/lease'/></lease>",
+              "<nvram><address type='spapr-vio' reg='0x3000'/></nvram>", "<crypto model='virtio' type='qemu'><backend model='builtin' queues='1'/></crypto>",
+              "<emulator>/usr/bin/qemu-system-x86_64</emulator>", "<frobnicator/>"],
+}
+
+DOMAIN_TYPES = ["test", "test", "test", "kvm", "qemu"]
+
+
+def domain(n, rng):
+    top = {}
+    for slot in DOMAIN_TOP:
+        if rng.random() < 0.3:
+            top[slot] = rng.choice(DOMAIN_TOP[slot])
+    devs = []
+    for slot in DEVICE:
+        if rng.random() < 0.25:
+            devs.append(rng.choice(DEVICE[slot]))
+    return assemble(n, rng.choice(DOMAIN_TYPES), top, devs)
+
+
+def assemble(n, dtype, top, devs):
+    subst = dict(n=n, uuid=uuid(1, n), mac0=mac(n, 0), mac1=mac(n, 1))
+    parts = ["<domain type='%s'>" % dtype, "<name>g%d</name>" % n, "<uuid>%s</uuid>" % uuid(1, n)]
+    if "memory" in top and "<memory" in top["memory"]:
+        parts.append(top.pop("memory"))
+    else:
+        parts.append("<memory unit='KiB'>%d</memory>" % (131072 * (1 + n % 8)))
+        if "memory" in top:
+            parts.append(top.pop("memory"))
+    if "os" not in top:
+        top["os"] = "<os><type>hvm</type></os>"
+    for slot in DOMAIN_TOP:
+        if slot in top:
+            parts.append(top[slot])
+    if devs:
+        parts.append("<devices>" + "".join(devs) + "</devices>")
+    parts.append("</domain>")
+    return "\n".join(parts).format(**subst) + "\n"
+
+
+# ---------------------------------------------------------------- network ---
+NETWORK = {
+    "forward": ["<forward/>", "<forward mode='nat'/>", "<forward mode='route'/>", "<forward mode='open'/>",
+                "<forward mode='nat'><nat><port start='1024' end='65535'/></nat></forward>",
+                "<forward mode='nat'><nat><address start='192.0.2.1' end='192.0.2.10'/></nat></forward>",
+                "<forward mode='nat' dev='eth0'><interface dev='eth0'/></forward>",
+                "<forward mode='bridge'/>", "<forward mode='private'><interface dev='eth1'/><interface dev='eth2'/></forward>",
+                "<forward mode='passthrough'><interface dev='eth3'/></forward>",
+                "<forward mode='hostdev' managed='yes'><pf dev='eth4'/></forward>",
+                "<forward mode='vepa'><interface dev='eth5'/></forward>", "<forward mode='warp'/>"],
+    "bridge": ["<bridge name='virbr{n}'/>", "<bridge name='virbr{n}' stp='on' delay='0'/>",
+               "<bridge name='virbr{n}' stp='off' delay='2'/>", "<bridge name='br{n}' macTableManager='libvirt'/>",
+               "<bridge stp='on'/>", "<bridge name='virbr{n}' stp='maybe'/>"],
+    "mac": ["<mac address='{mac0}'/>", "<mac address='52:54:00:zz:00:01'/>"],
+    "domain": ["<domain name='example{n}.lan'/>", "<domain name='lan' localOnly='yes'/>"],
+    "mtu": ["<mtu size='9000'/>", "<mtu size='1400'/>", "<mtu size='huge'/>"],
+    "ip": ["<ip address='192.168.{o}.1' netmask='255.255.255.0'><dhcp><range start='192.168.{o}.2' end='192.168.{o}.254'/></dhcp></ip>",
+           "<ip address='192.168.{o}.1' prefix='24'/>",
+           "<ip address='192.168.{o}.1' netmask='255.255.255.0'><dhcp><range start='192.168.{o}.100' end='192.168.{o}.199'/><host mac='{mac1}' name='h{n}' ip='192.168.{o}.50'/></dhcp></ip>",
+           "<ip address='192.168.{o}.1' netmask='255.255.255.0'><tftp root='/srv/tftp'/><dhcp><range start='192.168.{o}.2' end='192.168.{o}.9'/><bootp file='pxelinux.0'/></dhcp></ip>",
+           "<ip family='ipv6' address='fd00:{o}::1' prefix='64'/>",
+           "<ip address='192.168.{o}.1' netmask='255.255.255.0'/><ip family='ipv6' address='fd00:{o}::1' prefix='64'><dhcp><range start='fd00:{o}::100' end='fd00:{o}::1ff'/></dhcp></ip>",
+           "<ip address='192.168.{o}.1' netmask='255.255.255.0' localPtr='yes'/>",
+           "<ip address='192.168.{o}.1' netmask='255.255.255.0'><dhcp><range start='192.168.{o}.2' end='192.168.{o}.9'><lease expiry='1' unit='hours'/></range></dhcp></ip>",
+           "<ip address='not-an-ip' prefix='24'/>"],
+    "dns": ["<dns><forwarder addr='8.8.8.8'/></dns>", "<dns enable='no'/>",
+            "<dns forwardPlainNames='no'><txt name='example' value='example value'/></dns>",
+            "<dns><host ip='192.168.122.2'><hostname>myhost</hostname><hostname>myhostalias</hostname></host></dns>",
+            "<dns><srv service='name' protocol='tcp' domain='test-domain-name' target='.' port='1024' priority='10' weight='10'/></dns>",
+            "<dns><forwarder domain='example.com' addr='192.168.1.1'/></dns>"],
+    "route": ["<route address='192.168.222.0' prefix='24' gateway='192.168.122.10'/>",
+              "<route family='ipv6' address='2001:db8:ca2:3::' prefix='64' gateway='2001:db8:ca2:2::2' metric='2'/>"],
+    "portgroup": ["<portgroup name='engineering' default='yes'/>",
+                  "<portgroup name='sales'><bandwidth><inbound average='1000'/></bandwidth></portgroup>",
+                  "<portgroup name='vlan'><vlan><tag id='10'/></vlan></portgroup>"],
+    "bandwidth": ["<bandwidth><inbound average='1000' peak='5000' burst='5120'/><outbound average='1000'/></bandwidth>"],
+    "vlan": ["<vlan trunk='yes'><tag id='42'/><tag id='47' nativeMode='untagged'/></vlan>"],
+    "virtualport": ["<virtualport type='openvswitch'/>"],
+    "misc": ["<bogus/>", "<title>net title</title>", "<description>net</description>",
+             "<metadata><n:x xmlns:n='urn:n'/></metadata>"],
+}
+
+
+def network(n, rng):
+    subst = dict(n=n, o=(n % 200) + 20, mac0=mac(n, 0), mac1=mac(n, 1))
+    parts = ["<network>", "<name>net%d</name>" % n, "<uuid>%s</uuid>" % uuid(2, n)]
+    for slot in NETWORK:
+        if rng.random() < 0.3:
+            parts.append(rng.choice(NETWORK[slot]))
+    parts.append("</network>")
+    return "\n".join(parts).format(**subst) + "\n"
+
+
+# ---------------------------------------------------------------- pool ------
+POOL_SOURCES = {
+    "dir": ["", "<source/>"],
+    "fs": ["<source><device path='/dev/sdb1'/><format type='ext4'/></source>", "<source><device path='/dev/sdb2'/></source>",
+           "<source><device path='/dev/vg/lv'/><format type='auto'/></source>"],
+    "netfs": ["<source><host name='nfs.example'/><dir path='/export'/><format type='nfs'/></source>",
+              "<source><host name='gl.example'/><dir path='/vol'/><format type='glusterfs'/></source>",
+              "<source><host name='nfs.example'/><dir path='/export'/><protocol ver='4'/></source>",
+              "<source><host name='cifs.example'/><dir path='share'/><format type='cifs'/></source>"],
+    "logical": ["<source><name>vg{n}</name><format type='lvm2'/></source>",
+                "<source><device path='/dev/sdc'/><name>vg{n}</name></source>"],
+    "disk": ["<source><device path='/dev/sdd'/><format type='gpt'/></source>", "<source><device path='/dev/sde'/></source>"],
+    "iscsi": ["<source><host name='iscsi.example' port='3260'/><device path='iqn.2013-06.com.example:iscsi-pool'/></source>",
+              "<source><host name='iscsi.example'/><device path='iqn.2013-06.com.example:t'/><initiator><iqn name='iqn.2013-06.com.example:client'/></initiator><auth type='chap' username='u'><secret usage='libvirtiscsi'/></auth></source>"],
+    "scsi": ["<source><adapter type='scsi_host' name='scsi_host0'/></source>",
+             "<source><adapter type='fc_host' wwnn='2000000012341234' wwpn='1000000012341234'/></source>"],
+    "mpath": ["<source/>"],
+    "rbd": ["<source><name>rbdpool</name><host name='mon1.example' port='6789'/><auth type='ceph' username='admin'><secret uuid='2ec115d7-3a88-3ceb-bc12-0ac909a6fd87'/></auth></source>"],
+    "sheepdog": ["<source><name>sheep</name><host name='localhost' port='7000'/></source>"],
+    "gluster": ["<source><name>volume</name><dir path='/'/><host name='gl.example'/></source>"],
+    "zfs": ["<source><name>tank</name></source>", "<source><name>tank</name><device path='/dev/sdf'/></source>"],
+    "vstorage": ["<source><name>cluster</name></source>"],
+    "iscsi-direct": ["<source><host name='iscsi.example'/><device path='iqn.2013-06.com.example:t'/><initiator><iqn name='iqn.2013-06.com.example:c'/></initiator></source>"],
+    "warp": [""],
+}
+POOL_EXTRA = {
+    "sizes": ["<capacity unit='bytes'>0</capacity><allocation unit='bytes'>0</allocation><available unit='bytes'>0</available>",
+              "<capacity unit='GiB'>10</capacity>", "<allocation>oops</allocation>"],
+    "target": ["<target><path>/var/lib/pool{n}</path></target>",
+               "<target><path>/srv/p{n}</path><permissions><mode>0755</mode><owner>107</owner><group>107</group></permissions></target>",
+               "<target><path>/srv/q{n}</path><permissions><mode>0711</mode><label>system_u:object_r:virt_image_t:s0</label></permissions></target>",
+               "<target><path>/dev/disk/by-path</path></target>", "<target><path>relative</path></target>"],
+    "features": ["<features><cow state='no'/></features>", "<features><cow state='yes'/></features>"],
+    "misc": ["<bogus/>", "<fs:mount_opts xmlns:fs='http://libvirt.org/schemas/storagepool/fs/1.0'><fs:option name='sync'/></fs:mount_opts>"],
+}
+
+
+def pool(n, rng):
+    ptype = rng.choice(sorted(POOL_SOURCES))
+    subst = dict(n=n)
+    parts = ["<pool type='%s'>" % ptype, "<name>pool%d</name>" % n, "<uuid>%s</uuid>" % uuid(3, n)]
+    if rng.random() < 0.4:
+        parts.append(rng.choice(POOL_EXTRA["sizes"]))
+    parts.append(rng.choice(POOL_SOURCES[ptype]))
+    if rng.random() < 0.85:
+        parts.append(rng.choice(POOL_EXTRA["target"]))
+    for slot in ("features", "misc"):
+        if rng.random() < 0.2:
+            parts.append(rng.choice(POOL_EXTRA[slot]))
+    parts.append("</pool>")
+    return "\n".join(p for p in parts if p).format(**subst) + "\n"
+
+
+# ---------------------------------------------------------------- volume ----
+VOLUME = {
+    "key": ["<key>/var/lib/key{n}</key>"],
+    "source": ["<source/>"],
+    "capacity": ["<capacity>1048576</capacity>", "<capacity unit='MiB'>10</capacity>", "<capacity unit='G'>1</capacity>",
+                 "<capacity unit='bytes'>0</capacity>", "<capacity unit='parsec'>1</capacity>"],
+    "allocation": ["<allocation>0</allocation>", "<allocation unit='MiB'>5</allocation>", "<physical unit='MiB'>10</physical>"],
+    "target": ["<target><format type='raw'/></target>", "<target><format type='qcow2'/></target>",
+               "<target><path>/ignored/path</path><format type='qcow2'/><compat>1.1</compat><features><lazy_refcounts/></features></target>",
+               "<target><format type='raw'/><permissions><mode>0600</mode><owner>0</owner><group>0</group></permissions></target>",
+               "<target><format type='qcow2'/><nocow/></target>",
+               "<target><format type='raw'/><timestamps><atime>1341933637.273190990</atime></timestamps></target>",
+               "<target><format type='vmdk'/></target>", "<target><format type='bogusfmt'/></target>"],
+    "backing": ["<backingStore><path>/var/lib/base.img</path><format type='raw'/></backingStore>"],
+    "misc": ["<bogus/>"],
+}
+
+
+def volume(n, rng):
+    parts = ["<volume type='%s'>" % rng.choice(["file", "file", "block", "dir"]) if rng.random() < 0.3 else "<volume>",
+             "<name>vol%d.img</name>" % n]
+    for slot in VOLUME:
+        if slot == "capacity" or rng.random() < 0.35:
+            parts.append(rng.choice(VOLUME[slot]))
+    parts.append("</volume>")
+    return "\n".join(parts).format(n=n) + "\n"
+
+
+# ---------------------------------------------------------------- nodedev ---
+def wwn(prefix, n):
+    return "%s%013x" % (prefix, 0x1234000 + n)
+
+
+def nodedev(n, rng):
+    wwnn, wwpn = wwn("200", n), wwn("100", n)
+    parent = rng.choice([
+        "<parent>scsi_host1</parent>", "<parent>scsi_host1</parent>",
+        "<parent wwnn='2000000012341234' wwpn='1000000012341234'/>",
+        "<parent fabric_wwn='2000000043214321'/>", "<parent>computer</parent>", "<parent>nonexistent</parent>", ""])
+    name = rng.choice(["", "<name>vhba%d</name>" % n, ""])
+    fc = "<capability type='fc_host'><wwnn>%s</wwnn><wwpn>%s</wwpn>%s</capability>" % (
+        wwnn, wwpn, rng.choice(["", "", "<fabric_wwn>2000000043214321</fabric_wwn>"]))
+    cap = rng.choice([
+        "<capability type='scsi_host'>%s</capability>" % fc,
+        "<capability type='scsi_host'>%s</capability>" % fc,
+        "<capability type='scsi_host'><host>%d</host>%s</capability>" % (20 + n, fc),
+        "<capability type='scsi_host'><capability type='fc_host'><wwnn>nothex</wwnn><wwpn>%s</wwpn></capability></capability>" % wwpn,
+        "<capability type='scsi_host'/>",
+        "<capability type='system'/>",
+        "<capability type='net'><interface>eth9</interface></capability>"])
+    extra = rng.choice(["", "", "", "<bogus/>", "<driver><name>drv</name></driver>"])
+    return "<device>\n%s\n</device>\n" % "\n".join(x for x in [name, parent, extra, cap] if x)
+
+
+def main():
+    counts = {"domain": (domain, 560), "network": (network, 130), "pool": (pool, 90),
+              "volume": (volume, 60), "nodedev": (nodedev, 50)}
+    for kind, (fn, count) in counts.items():
+        d = os.path.join(HERE, kind)
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        rng = random.Random("rvirt-%s" % kind)
+        for n in range(count):
+            with open(os.path.join(d, "%03d.xml" % n), "w") as f:
+                f.write(fn(n, rng))
+
+
+main()

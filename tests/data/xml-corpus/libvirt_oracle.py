@@ -1,0 +1,63 @@
+#!/usr/bin/python3
+"""The real libvirt side of tests/tests/xml_differential.rs.
+
+Reads lines "KIND PATH" on stdin, defines each document on libvirt's own test driver
+(test:///default, in-process through libvirt-python), dumps it back and removes it, and
+writes one record per document: a header line "OK LEN" or "ERR CODE DOMAIN LEN", then LEN
+bytes (the dumped XML or the error message) and a newline.
+"""
+import sys
+
+import libvirt
+
+libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+conn = libvirt.open("test:///default")
+pool = conn.storagePoolLookupByName("default-pool")
+
+
+def run(kind, xml):
+    if kind == "domain":
+        o = conn.defineXMLFlags(xml, 0)
+        try:
+            return o.XMLDesc(0)
+        finally:
+            o.undefine()
+    if kind == "network":
+        o = conn.networkDefineXML(xml)
+        try:
+            return o.XMLDesc(0)
+        finally:
+            o.undefine()
+    if kind == "pool":
+        o = conn.storagePoolDefineXML(xml, 0)
+        try:
+            return o.XMLDesc(0)
+        finally:
+            o.undefine()
+    if kind == "volume":
+        o = pool.createXML(xml, 0)
+        try:
+            return o.XMLDesc(0)
+        finally:
+            o.delete(0)
+    if kind == "nodedev":
+        o = conn.nodeDeviceCreateXML(xml, 0)
+        try:
+            return o.XMLDesc(0)
+        finally:
+            o.destroy()
+    raise ValueError(kind)
+
+
+for line in sys.stdin:
+    kind, path = line.split(None, 1)
+    with open(path.strip()) as f:
+        text = f.read()
+    try:
+        body = run(kind, text).encode()
+        head = "OK %d" % len(body)
+    except libvirt.libvirtError as e:
+        body = str(e).encode()
+        head = "ERR %d %d %d" % (e.get_error_code(), e.get_error_domain(), len(body))
+    sys.stdout.buffer.write(head.encode() + b"\n" + body + b"\n")
+sys.stdout.buffer.flush()
