@@ -27,6 +27,9 @@ const MAX_MISSES: u32 = 12;
 /// Pause after spins stopped paying off, doubled while they keep failing.
 const BACKOFF_MIN: Duration = Duration::from_millis(50);
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
+/// While paused, this many requests in a row that a spin would have caught end the pause:
+/// the load changed (say, from listing thousands of domains to quick lookups).
+const SHADOW_HITS: u32 = 8;
 /// How often the host's run queue is looked at.
 const LOAD_CHECK: Duration = Duration::from_millis(20);
 /// Requests from two clients this close together mean several clients are busy: the I/O
@@ -53,6 +56,10 @@ struct Tuning {
     misses: u32,
     spins: u32,
     paused_until: Option<Instant>,
+    /// While paused: when a window would have been armed, and how many requests in a row
+    /// came inside the window that would have been.
+    shadow_at: Option<Instant>,
+    shadow_hits: u32,
     backoff: Duration,
     load_checked: Option<Instant>,
     overloaded: bool,
@@ -78,6 +85,8 @@ impl Spinner {
                 misses: 0,
                 spins: 0,
                 paused_until: None,
+                shadow_at: None,
+                shadow_hits: 0,
                 backoff: BACKOFF_MIN,
                 load_checked: None,
                 overloaded: false,
@@ -109,6 +118,9 @@ impl Spinner {
             }
         }
         t.last_client = Some((client, now));
+        if let Some(at) = t.shadow_at.take() {
+            t.shadow_request(now.duration_since(at), self.max_window_ns);
+        }
         if let Some(armed) = t.armed_at.take() {
             let gap = armed.elapsed().as_nanos() as u64;
             let deadline = self.deadline.load(Ordering::Relaxed);
@@ -127,7 +139,11 @@ impl Spinner {
         let now = Instant::now();
         let mut t = self.tuning();
         let concurrent = t.concurrent_until.is_some_and(|c| now < c);
-        if concurrent || t.paused_until.is_some_and(|p| now < p) || t.host_overloaded(now) {
+        if concurrent || t.host_overloaded(now) {
+            return;
+        }
+        if t.paused_until.is_some_and(|p| now < p) {
+            t.shadow_at = Some(now);
             return;
         }
         let window = (t.gap_ns * 2).clamp(MIN_WINDOW.as_nanos() as u64, self.max_window_ns);
@@ -177,6 +193,21 @@ impl Spinner {
 }
 
 impl Tuning {
+    /// While paused, a request came `gap` after the reply before it.
+    fn shadow_request(&mut self, gap: Duration, max_window_ns: u64) {
+        let window = (self.gap_ns * 2).clamp(MIN_WINDOW.as_nanos() as u64, max_window_ns);
+        if (gap.as_nanos() as u64) > window {
+            self.shadow_hits = 0;
+            return;
+        }
+        self.shadow_hits += 1;
+        if self.shadow_hits >= SHADOW_HITS {
+            self.paused_until = None;
+            self.backoff = BACKOFF_MIN;
+            self.shadow_hits = 0;
+        }
+    }
+
     fn record(&mut self, missed: bool) {
         self.misses = (self.misses << 1) | u32::from(missed);
         self.spins = (self.spins + 1).min(HISTORY);
@@ -249,6 +280,21 @@ mod tests {
             (20_000..60_000).contains(&gap),
             "gap {gap} ns should approach the 20 µs seen"
         );
+    }
+
+    #[test]
+    fn quick_requests_during_a_pause_end_it() {
+        let s = Spinner::new(Duration::from_micros(200));
+        s.tuning().load_checked = Some(Instant::now());
+        s.tuning().paused_until = Some(Instant::now() + Duration::from_secs(2));
+        for _ in 0..SHADOW_HITS {
+            s.arm();
+            assert_eq!(s.deadline.load(Ordering::Relaxed), 0, "paused");
+            s.request_arrived(1);
+        }
+        assert!(s.tuning().paused_until.is_none());
+        s.arm();
+        assert_ne!(s.deadline.load(Ordering::Relaxed), 0, "spinning again");
     }
 
     #[test]
