@@ -119,6 +119,12 @@ fn hostname_and_nodedev_list() {
     );
 }
 
+/// An open connection, so `test:///default` keeps its state between the virsh runs
+/// (libvirt discards it when its last connection closes).
+fn keep_state(uri: &str) -> rvirt_core::Connect {
+    rvirt_core::Connect::open(uri).expect("open a connection that keeps the state")
+}
+
 #[test]
 fn define_start_destroy_undefine() {
     if !virsh_ok() {
@@ -126,6 +132,7 @@ fn define_start_destroy_undefine() {
     }
     let d = Daemon::start("");
     let uri = d.uri("test:///default");
+    let _keep = keep_state(&uri);
     let xml = d.dir.0.join("anchor1.xml");
     std::fs::copy(compat_file("wire/anchor1.xml"), &xml).expect("copy xml");
     let xml = xml.display().to_string();
@@ -184,6 +191,7 @@ fn events_from_another_client_reach_virsh_event_loop() {
     }
     let d = Daemon::start("");
     let uri = d.uri("test:///default");
+    let _keep = keep_state(&uri);
     let xml = d.dir.0.join("anchor2.xml");
     let text = read_compat("wire/anchor1.xml").replace("anchor1", "anchor2");
     std::fs::write(&xml, text).expect("write xml");

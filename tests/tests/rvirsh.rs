@@ -214,6 +214,8 @@ fn wire_sessions_against_rvirtd() {
     require_bins(&["rvirtd"]);
     let d = Daemon::start("");
     let uri = d.uri("test:///default");
+    // test:///default keeps its state only while a connection is open.
+    let _keep = rvirt_core::Connect::open(&uri).expect("open");
     let wire = compat_dir().join("wire");
     let sessions = [
         "uri",
@@ -255,6 +257,7 @@ fn event_loop_like_virsh() {
     require_bins(&["rvirtd"]);
     let d = Daemon::start("");
     let uri = d.uri("test:///default");
+    let _keep = rvirt_core::Connect::open(&uri).expect("open");
     let tmp = TempDir::new("rvirsh-event");
     let xml = read_compat("wire/anchor1.xml").replace("anchor1", "anchor2");
     std::fs::write(tmp.0.join("anchor2.xml"), xml).unwrap();

@@ -1,5 +1,6 @@
 //! What every connection kind shares: the state it works on and its event registration.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::error::TestResult;
@@ -11,17 +12,45 @@ use crate::state::{Driver, Inner, Listener};
 pub struct Conn {
     pub drv: Arc<Driver>,
     pub listener: Listener,
+    /// The shared-state path this connection counts against (see `state::shared`).
+    shared: Option<String>,
+    closed: AtomicBool,
 }
 
 impl Conn {
     /// Registers the connection for events of its kind.
+    #[cfg(test)]
     pub fn open(drv: Arc<Driver>, listener: Listener) -> Conn {
         drv.add_listener(listener);
-        Conn { drv, listener }
+        Conn {
+            drv,
+            listener,
+            shared: None,
+            closed: AtomicBool::new(false),
+        }
     }
 
+    /// Like [`Conn::open`] on a state obtained from `state::shared(path)`, released on
+    /// close.
+    pub fn open_shared(drv: Arc<Driver>, listener: Listener, path: String) -> Conn {
+        drv.add_listener(listener);
+        Conn {
+            drv,
+            listener,
+            shared: Some(path),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// Unregisters the connection and gives its state back (once, however often called).
     pub fn close(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
         self.drv.remove_listener(self.listener);
+        if let Some(p) = &self.shared {
+            crate::state::release(p, &self.drv);
+        }
     }
 
     pub fn read<R>(&self, f: impl FnOnce(&Inner) -> TestResult<R>) -> TestResult<R> {
@@ -33,6 +62,12 @@ impl Conn {
         f: impl FnOnce(&mut Inner, &mut Vec<Event>) -> TestResult<R>,
     ) -> TestResult<R> {
         self.drv.write(f)
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 

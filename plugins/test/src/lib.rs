@@ -82,7 +82,7 @@ fn open_state(
     ctx: &ConnContext,
     uri: &str,
     flags: u32,
-) -> Result<Option<Arc<state::Driver>>, RemoteError> {
+) -> Result<Option<(Arc<state::Driver>, String)>, RemoteError> {
     let Some(path) = test_path(uri) else {
         return Ok(None);
     };
@@ -97,7 +97,7 @@ fn open_state(
     if path != "/default" && (!ctx.privileged || ctx.read_only) {
         return Err(TestError::FileDenied.into());
     }
-    state::shared(&path).map(Some)
+    Ok(Some((state::shared(&path)?, path)))
 }
 
 impl Module for TestModule {
@@ -124,17 +124,15 @@ impl Module for TestModule {
         let Some((kind, _)) = KINDS.get(ctx.driver as usize) else {
             return Ok(OpenOutcome::Declined);
         };
-        let Some(drv) = open_state(&ctx, uri, flags)? else {
+        let Some((drv, path)) = open_state(&ctx, uri, flags)? else {
             return Ok(OpenOutcome::Declined);
         };
-        let c = Conn::open(
-            drv,
-            Listener {
-                kind: *kind,
-                driver: ctx.driver,
-                handle: ctx.handle,
-            },
-        );
+        let listener = Listener {
+            kind: *kind,
+            driver: ctx.driver,
+            handle: ctx.handle,
+        };
+        let c = Conn::open_shared(drv, listener, path);
         Ok(OpenOutcome::Opened(match kind {
             DriverKind::Hypervisor => Arc::new(hypervisor::HypervisorConn(c)),
             DriverKind::Network => Arc::new(network::NetworkConn(c)),

@@ -325,22 +325,52 @@ pub fn place_vol(pool_target: &str, mut v: StorageVolDef) -> StorageVolDef {
     v
 }
 
-/// Process-wide table of states by URI path: `test:///default` and node files.
+/// One state of the process-wide table and how many connections use it.
+struct SharedState {
+    drv: Arc<Driver>,
+    conns: usize,
+}
+
+type StateTable = Mutex<HashMap<String, SharedState>>;
+
+fn states() -> &'static StateTable {
+    static STATES: OnceLock<StateTable> = OnceLock::new();
+    STATES.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The state for a URI path (`test:///default` or a node file), shared by every open
+/// connection to it; counts one more connection, which [`release`] gives back.
 pub fn shared(path: &str) -> TestResult<Arc<Driver>> {
-    static STATES: OnceLock<Mutex<HashMap<String, Arc<Driver>>>> = OnceLock::new();
-    let table = STATES.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut table = table.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(d) = table.get(path) {
-        return Ok(d.clone());
+    let mut table = states().lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(s) = table.get_mut(path) {
+        s.conns += 1;
+        return Ok(s.drv.clone());
     }
     let d = if path == "/default" {
         Driver::new_default()
     } else {
         Driver::from_file(path)?
     };
-    let d = Arc::new(d);
-    table.insert(path.to_string(), d.clone());
-    Ok(d)
+    let drv = Arc::new(d);
+    let entry = SharedState {
+        drv: drv.clone(),
+        conns: 1,
+    };
+    table.insert(path.to_string(), entry);
+    Ok(drv)
+}
+
+/// One connection to `path` is closed. When it was the last, the state is discarded, as
+/// libvirt does: the next connection starts from the initial objects again.
+pub fn release(path: &str, drv: &Arc<Driver>) {
+    let mut table = states().lock().unwrap_or_else(PoisonError::into_inner);
+    let Some(s) = table.get_mut(path).filter(|s| Arc::ptr_eq(&s.drv, drv)) else {
+        return;
+    };
+    s.conns = s.conns.saturating_sub(1);
+    if s.conns == 0 {
+        table.remove(path);
+    }
 }
 
 #[cfg(test)]
@@ -370,10 +400,25 @@ mod tests {
     }
 
     #[test]
-    fn default_state_is_shared() {
-        let a = shared("/default").unwrap();
-        let b = shared("/default").unwrap();
+    fn default_state_is_shared_until_the_last_release() {
+        // A node file of its own, so other tests using /default do not interfere.
+        let dir = std::env::temp_dir().join(format!("rvirt-shared-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("node.xml");
+        std::fs::write(&file, "<node/>").unwrap();
+        let path = file.to_str().unwrap();
+        let a = shared(path).unwrap();
+        let b = shared(path).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
+        release(path, &a);
+        let c = shared(path).unwrap();
+        assert!(Arc::ptr_eq(&b, &c), "a second connection keeps the state");
+        release(path, &b);
+        release(path, &c);
+        let d = shared(path).unwrap();
+        assert!(!Arc::ptr_eq(&c, &d), "the last close discards the state");
+        release(path, &d);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 
