@@ -164,6 +164,10 @@ pub struct Driver {
     pub cfg: Config,
     pub privileged: bool,
     inner: Mutex<Inner>,
+    /// Held from the end of a change until its events are sent, and taken before the
+    /// state lock is let go, so events leave in the order of the changes that made them
+    /// (a client that sees a domain shut off and undefines it must get STOPPED first).
+    emitting: Mutex<()>,
     changed: Condvar,
     /// Host facts probed from the emulator on first use, so daemon start-up does not wait
     /// for two QEMU runs.
@@ -183,6 +187,7 @@ impl Driver {
             cfg,
             privileged,
             inner: Mutex::new(inner),
+            emitting: Mutex::new(()),
             changed: Condvar::new(),
             host: std::sync::OnceLock::new(),
             domcaps: crate::domcaps::Cache::default(),
@@ -206,15 +211,21 @@ impl Driver {
         f: impl FnOnce(&mut Inner, &mut Vec<Event>) -> QResult<R>,
     ) -> QResult<R> {
         let mut events = Vec::new();
-        let (r, listeners) = {
-            let mut g = self.lock();
-            let r = f(&mut g, &mut events);
-            (r, g.listeners.clone())
-        };
+        let mut g = self.lock();
+        let r = f(&mut g, &mut events);
+        if events.is_empty() {
+            drop(g);
+            self.changed.notify_all();
+            return r;
+        }
+        let listeners = g.listeners.clone();
+        let order = self.emitting.lock().unwrap_or_else(PoisonError::into_inner);
+        drop(g);
         self.changed.notify_all();
         for e in &events {
             e.send(&listeners);
         }
+        drop(order);
         r
     }
 

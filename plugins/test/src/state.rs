@@ -158,6 +158,8 @@ pub struct Listener {
 pub struct Driver {
     inner: Mutex<Inner>,
     listeners: Mutex<Vec<Listener>>,
+    /// Serialises sending events in the order of the changes (see `write`).
+    emitting: Mutex<()>,
 }
 
 const DEFAULT_NODE: &str = include_str!("default-node.xml");
@@ -225,6 +227,7 @@ impl Driver {
         Ok(Driver {
             inner: Mutex::new(inner),
             listeners: Mutex::new(Vec::new()),
+            emitting: Mutex::new(()),
         })
     }
 
@@ -257,23 +260,31 @@ impl Driver {
         f(&self.lock())
     }
 
-    /// Changes the state; events the change produced are sent after the lock is released.
+    /// Changes the state; events the change produced are sent after the state lock is
+    /// released, in the order of the changes.
     pub fn write<R>(
         &self,
         f: impl FnOnce(&mut Inner, &mut Vec<Event>) -> TestResult<R>,
     ) -> TestResult<R> {
         let mut events = Vec::new();
-        let r = f(&mut self.lock(), &mut events);
-        if !events.is_empty() {
-            let listeners = self
-                .listeners
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
-            for ev in &events {
-                ev.send(&listeners);
-            }
+        let mut g = self.lock();
+        let r = f(&mut g, &mut events);
+        if events.is_empty() {
+            return r;
         }
+        // Taken before the state lock is let go: events leave in the order of the
+        // changes that made them, whichever threads made them.
+        let order = self.emitting.lock().unwrap_or_else(PoisonError::into_inner);
+        drop(g);
+        let listeners = self
+            .listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for ev in &events {
+            ev.send(&listeners);
+        }
+        drop(order);
         r
     }
 
