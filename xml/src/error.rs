@@ -63,6 +63,17 @@ pub enum XmlError {
     /// `<vcpu>` is not an unsigned 32-bit number.
     #[error("XML error: maximum vcpus count must be an integer")]
     VcpuNotInteger,
+    /// An attribute of a declaratively described element has a value outside its type
+    /// (libvirt's wording for enumerated attributes).
+    #[error("XML error: Invalid value for attribute '{attr}' in element '{element}': '{value}'.")]
+    BadAttribute {
+        /// The attribute.
+        attr: String,
+        /// The element holding it.
+        element: String,
+        /// The refused value.
+        value: String,
+    },
     /// The caller asked for validation and the document is outside libvirt's schema
     /// (`VIR_ERR_XML_INVALID_SCHEMA`, from libvirt's XML utilities).
     #[error("XML document failed to validate against schema: Unable to validate doc against {schema}\n{detail}\n")]

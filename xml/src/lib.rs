@@ -9,6 +9,7 @@ mod error;
 pub mod file;
 pub mod out;
 pub mod schema;
+pub mod spec;
 pub mod tree;
 pub mod units;
 mod uuid;

@@ -121,6 +121,17 @@ impl Out {
         self.buf.push_str(if empty { "/>\n" } else { ">\n" });
     }
 
+    /// Writes one line of foreign XML as libxml2 dumps it (the caller renders it):
+    /// indented at the current depth, `nest` levels further in.
+    pub(crate) fn raw_line(&mut self, nest: usize, s: &str) {
+        self.indent();
+        for _ in 0..nest {
+            self.buf.push_str("  ");
+        }
+        self.buf.push_str(s);
+        self.buf.push('\n');
+    }
+
     /// `<name attrs>` and indents.
     pub fn open(&mut self, name: &str, attrs: &Attrs) {
         self.tag(name, attrs, false);

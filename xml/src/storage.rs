@@ -156,10 +156,13 @@ impl StoragePoolDef {
         if has_target(&pool_type) && target_path.is_none() {
             return Err(XmlError::MissingElement("pool/target/path".into()));
         }
+        // libvirt's pool parser does not read the sizes (they are the driver's to fill
+        // in), so a size it could not read is no error.
+        let pool_size = |name: &str| size(e, p, name).ok().flatten().unwrap_or(0);
         Ok(StoragePoolDef {
-            capacity: size(e, p, "capacity")?.unwrap_or(0),
-            allocation: size(e, p, "allocation")?.unwrap_or(0),
-            available: size(e, p, "available")?.unwrap_or(0),
+            capacity: pool_size("capacity"),
+            allocation: pool_size("allocation"),
+            available: pool_size("available"),
             source: parse_source(e.child("source"), &pool_type)?,
             permissions: target
                 .and_then(|t| t.child("permissions"))

@@ -268,6 +268,36 @@ impl Element {
         self.child(name).map(|c| c.text.clone())
     }
 
+    /// Writes this element and its subtree the way libvirt copies foreign XML (the
+    /// children of `<metadata>`): through libxml2's dump, so attributes are
+    /// double-quoted and only `&`, `<`, `>` (and `"` in attributes) are escaped.
+    pub fn write_foreign(&self, out: &mut Out) {
+        self.write_foreign_at(out, 0);
+    }
+
+    fn write_foreign_at(&self, out: &mut Out, nest: usize) {
+        let mut head = format!("<{}", self.name);
+        for (k, v) in &self.attrs {
+            head.push_str(&format!(" {k}=\"{}\"", libxml2_escape(v, true)));
+        }
+        let text = self.text.trim();
+        if self.children.is_empty() {
+            if text.is_empty() {
+                head.push_str("/>");
+            } else {
+                head.push_str(&format!(">{}</{}>", libxml2_escape(text, false), self.name));
+            }
+            out.raw_line(nest, &head);
+            return;
+        }
+        head.push('>');
+        out.raw_line(nest, &head);
+        for c in &self.children {
+            c.write_foreign_at(out, nest + 1);
+        }
+        out.raw_line(nest, &format!("</{}>", self.name));
+    }
+
     /// Writes this element and its subtree generically (used for preserved
     /// content such as `<metadata>`).
     pub fn write(&self, out: &mut Out) {
@@ -290,6 +320,25 @@ impl Element {
         }
         out.close(&self.name);
     }
+}
+
+/// libxml2's escaping of text (`&`, `<`, `>`, and `\r`) and attribute values (also `"`
+/// and whitespace controls).
+fn libxml2_escape(s: &str, attr: bool) -> String {
+    let mut r = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => r.push_str("&amp;"),
+            '<' => r.push_str("&lt;"),
+            '>' => r.push_str("&gt;"),
+            '\r' => r.push_str("&#13;"),
+            '"' if attr => r.push_str("&quot;"),
+            '\n' if attr => r.push_str("&#10;"),
+            '\t' if attr => r.push_str("&#9;"),
+            _ => r.push(c),
+        }
+    }
+    r
 }
 
 #[cfg(test)]

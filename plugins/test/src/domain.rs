@@ -87,7 +87,12 @@ pub fn lookup_by_id(s: &Inner, id: i32) -> TestResult<RemoteNonnullDomain> {
 /// Parses a definition; the parser makes libvirt's checks on names, memory and vCPUs.
 fn parse(xml: &str, validate: bool) -> TestResult<DomainDef> {
     let opts = rvirt_xml::ParseOptions::validate(validate);
-    Ok(DomainDef::parse_with(xml, opts).map_err(TestError::from)?)
+    let mut def = DomainDef::parse_with(xml, opts).map_err(TestError::from)?;
+    // The test driver's only guest architecture, which libvirt fills in when none is given.
+    if def.arch.is_none() {
+        def.arch = Some("i686".into());
+    }
+    Ok(def)
 }
 
 /// Where a new definition goes: an existing domain (same UUID and name) or a new slot.

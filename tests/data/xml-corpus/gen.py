@@ -210,7 +210,22 @@ DEVICE = {
 DOMAIN_TYPES = ["test", "test", "test", "kvm", "qemu"]
 
 
+def singles(table):
+    """Every (slot, fragment) of `table`, in order: one document each measures how well
+    one element is covered."""
+    return [(slot, f) for slot in table for f in table[slot]]
+
+
+DOMAIN_SINGLES = [("top", s, f) for s, f in singles(DOMAIN_TOP)] + \
+    [("dev", s, f) for s, f in singles(DEVICE)]
+
+
 def domain(n, rng):
+    if n < len(DOMAIN_SINGLES):
+        where, slot, frag = DOMAIN_SINGLES[n]
+        if where == "top":
+            return assemble(n, "test", {slot: frag}, [])
+        return assemble(n, "test", {}, [frag])
     top = {}
     for slot in DOMAIN_TOP:
         if rng.random() < 0.3:
@@ -285,12 +300,18 @@ NETWORK = {
 }
 
 
+NETWORK_SINGLES = singles(NETWORK)
+
+
 def network(n, rng):
     subst = dict(n=n, o=(n % 200) + 20, mac0=mac(n, 0), mac1=mac(n, 1))
     parts = ["<network>", "<name>net%d</name>" % n, "<uuid>%s</uuid>" % uuid(2, n)]
-    for slot in NETWORK:
-        if rng.random() < 0.3:
-            parts.append(rng.choice(NETWORK[slot]))
+    if n < len(NETWORK_SINGLES):
+        parts.append(NETWORK_SINGLES[n][1])
+    else:
+        for slot in NETWORK:
+            if rng.random() < 0.3:
+                parts.append(rng.choice(NETWORK[slot]))
     parts.append("</network>")
     return "\n".join(parts).format(**subst) + "\n"
 

@@ -5,6 +5,7 @@ mod disk;
 mod info;
 mod misc;
 mod os;
+pub mod simple;
 mod validate;
 
 pub use chardev::{CharDev, ChrKind};
@@ -207,6 +208,8 @@ pub struct DomainExtras {
     pub cpuset: Option<String>,
     /// `<resource><partition>`.
     pub resource_partition: Option<String>,
+    /// Elements described declaratively ([`simple::TOP`]), in canonical form.
+    pub simple: Vec<Element>,
 }
 
 static NO_EXTRAS: DomainExtras = DomainExtras {
@@ -214,6 +217,7 @@ static NO_EXTRAS: DomainExtras = DomainExtras {
     description: None,
     cpuset: None,
     resource_partition: None,
+    simple: Vec::new(),
 };
 
 impl DomainDef {
@@ -302,6 +306,7 @@ impl DomainDef {
             description: e.child_text_raw("description"),
             cpuset: None,
             resource_partition: e.child("resource").and_then(|r| r.child_text("partition")),
+            simple: simple::parse(e)?,
         };
         if extras != DomainExtras::default() {
             d.extras = Some(Box::new(extras));
@@ -397,6 +402,11 @@ impl DomainDef {
         out.text("on_poweroff", &Attrs::new(), &self.on_poweroff);
         out.text("on_reboot", &Attrs::new(), &self.on_reboot);
         out.text("on_crash", &Attrs::new(), &self.on_crash);
+        simple::write(
+            &mut out,
+            &self.extras().simple,
+            simple::Anchor::AfterLifecycle,
+        );
         self.write_devices(&mut out, live_id.is_some());
         if let Some(r) = self.test_runstate {
             out.text("test:runstate", &Attrs::new(), &r.to_string());
@@ -412,11 +422,20 @@ impl DomainDef {
         out.opt_text("title", x.title.as_ref());
         out.opt_text("description", x.description.as_ref());
         if let Some(m) = &self.metadata {
-            m.write(out);
+            if m.children.is_empty() {
+                m.write(out);
+            } else {
+                out.open("metadata", &Attrs::new());
+                for c in &m.children {
+                    c.write_foreign(out);
+                }
+                out.close("metadata");
+            }
         }
         let kib = Attrs::new().add("unit", "KiB");
         out.text("memory", &kib, &self.memory_kib.to_string());
         out.text("currentMemory", &kib, &self.current_memory_kib.to_string());
+        simple::write(out, &x.simple, simple::Anchor::AfterMemory);
         let va = Attrs::new()
             .add("placement", &self.vcpu_placement)
             .opt("cpuset", x.cpuset.as_ref())
@@ -425,6 +444,7 @@ impl DomainDef {
                 (self.current_vcpus != self.vcpus).then_some(self.current_vcpus),
             );
         out.text("vcpu", &va, &self.vcpus.to_string());
+        simple::write(out, &x.simple, simple::Anchor::AfterVcpu);
         if let Some(p) = &x.resource_partition {
             out.open("resource", &Attrs::new());
             out.text("partition", &Attrs::new(), p);
@@ -433,6 +453,7 @@ impl DomainDef {
     }
 
     fn write_os(&self, out: &mut Out) {
+        simple::write(out, &self.extras().simple, simple::Anchor::BeforeOs);
         out.open(
             "os",
             &Attrs::new().opt("firmware", self.os.opts().firmware.as_ref()),
@@ -600,13 +621,13 @@ mod tests {
         }
     }
 
-    const FULL: &str = "<domain type='kvm'>
+    const FULL: &str = r#"<domain type='kvm'>
   <name>full</name>
   <uuid>11111111-2222-3333-4444-555555555555</uuid>
   <title>A title</title>
   <metadata>
-    <app:data xmlns:app='http://example.org/app'>
-      <app:item key='x'>v</app:item>
+    <app:data xmlns:app="http://example.org/app">
+      <app:item key="x">v</app:item>
     </app:data>
   </metadata>
   <memory unit='KiB'>1048576</memory>
@@ -683,7 +704,7 @@ mod tests {
     </rng>
   </devices>
 </domain>
-";
+"#;
 
     #[test]
     fn common_qemu_devices_round_trip() {

@@ -90,9 +90,45 @@ pub fn validate(root: &Element, schema: Schema) -> Result<(), XmlError> {
             local(&root.name)
         )));
     };
-    let r = check(root, cands.to_vec(), &mut scopes).map_err(fail);
+    let r = check(root, cands.to_vec(), &mut scopes, Mode::Names).map_err(|f| match f {
+        Failure::Schema(d) => fail(d),
+        Failure::Value(e) => e,
+    });
     scopes.leave(root);
     r
+}
+
+/// Checks only the values of the attributes the schema enumerates, wherever `root` holds
+/// elements the schema knows, and ignores what it does not know: libvirt's parsers refuse
+/// a bad value of an enumerated attribute even without the validate flag.
+pub fn check_values(root: &Element, schema: Schema) -> Result<(), XmlError> {
+    let (_, roots) = names::roots(schema);
+    let mut scopes = Scopes::default();
+    scopes.enter(root);
+    let name = scopes.expand(&root.name, true);
+    let Some(cands) = lookup(roots, &name) else {
+        return Ok(());
+    };
+    match check(root, cands, &mut scopes, Mode::Values) {
+        Err(Failure::Value(e)) => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// What [`check`] refuses.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Unknown names and bad values (the VALIDATE flags).
+    Names,
+    /// Bad values of known attributes only.
+    Values,
+}
+
+enum Failure {
+    /// Outside the schema (detail line).
+    Schema(String),
+    /// A bad enumerated value, reported as libvirt's parsers do.
+    Value(XmlError),
 }
 
 /// The patterns `name` may match in `children`, including wildcards.
@@ -115,7 +151,7 @@ fn local(name: &str) -> &str {
 }
 
 /// Checks one element whose possible patterns are `cands`, then its subtree.
-fn check(e: &Element, mut cands: Vec<u16>, scopes: &mut Scopes) -> Result<(), String> {
+fn check(e: &Element, mut cands: Vec<u16>, scopes: &mut Scopes, mode: Mode) -> Result<(), Failure> {
     for (k, v) in &e.attrs {
         if k == "xmlns" || k.starts_with("xmlns:") {
             continue;
@@ -125,13 +161,16 @@ fn check(e: &Element, mut cands: Vec<u16>, scopes: &mut Scopes) -> Result<(), St
             let n = &names::NODES[*id as usize];
             n.any_attr || n.attrs.iter().any(|a| a.name == name)
         };
+        if mode == Mode::Values && !cands.iter().any(allows) {
+            continue;
+        }
         cands.retain(allows);
         if cands.is_empty() {
-            return Err(format!(
+            return Err(Failure::Schema(format!(
                 "Invalid attribute {} for element {}",
                 local(k),
                 local(&e.name)
-            ));
+            )));
         }
         let takes = |id: &u16| {
             let n = &names::NODES[*id as usize];
@@ -141,11 +180,18 @@ fn check(e: &Element, mut cands: Vec<u16>, scopes: &mut Scopes) -> Result<(), St
                     .any(|a| a.name == name && a.values.is_none_or(|vs| vs.contains(&v.trim())))
         };
         if !cands.iter().any(takes) {
-            return Err(format!(
-                "Invalid value '{v}' for attribute {} of element {}",
-                local(k),
-                local(&e.name)
-            ));
+            return Err(match mode {
+                Mode::Names => Failure::Schema(format!(
+                    "Invalid value '{v}' for attribute {} of element {}",
+                    local(k),
+                    local(&e.name)
+                )),
+                Mode::Values => Failure::Value(XmlError::BadAttribute {
+                    attr: local(k).to_string(),
+                    element: local(&e.name).to_string(),
+                    value: v.clone(),
+                }),
+            });
         }
         cands.retain(takes);
     }
@@ -161,13 +207,17 @@ fn check(e: &Element, mut cands: Vec<u16>, scopes: &mut Scopes) -> Result<(), St
         next.sort_unstable();
         next.dedup();
         if next.is_empty() {
-            return Err(format!(
+            if mode == Mode::Values {
+                scopes.leave(c);
+                continue;
+            }
+            return Err(Failure::Schema(format!(
                 "Element {} has extra content: {}",
                 local(&e.name),
                 local(&c.name)
-            ));
+            )));
         }
-        check(c, next, scopes)?;
+        check(c, next, scopes, mode)?;
         scopes.leave(c);
     }
     Ok(())
@@ -228,6 +278,8 @@ pub(crate) fn parse_root_with(
     let e = crate::tree::parse_root(xml, root)?;
     if opts.validate {
         validate(&e, schema)?;
+    } else {
+        check_values(&e, schema)?;
     }
     Ok(e)
 }
@@ -277,6 +329,21 @@ mod tests {
         assert!(e
             .to_string()
             .contains("Element disk has extra content: foo"));
+    }
+
+    #[test]
+    fn values_checked_without_the_flag() {
+        let bad = "<domain type='test'><name>a</name><frob x='y'/><devices><disk type='file'><target dev='vda' bus='bogus'/></disk></devices></domain>";
+        let e = check_values(&parse_document(bad).unwrap(), Schema::Domain).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "XML error: Invalid value for attribute 'bus' in element 'target': 'bogus'."
+        );
+        let ok = bad.replace("bogus", "virtio");
+        assert_eq!(
+            check_values(&parse_document(&ok).unwrap(), Schema::Domain),
+            Ok(())
+        );
     }
 
     #[test]

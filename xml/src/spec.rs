@@ -1,0 +1,176 @@
+//! Declarative descriptions of "simple" elements: a name, attributes with their value
+//! types in libvirt's output order, child elements in libvirt's output order, and
+//! whether text is kept. One generic parser checks a document element against its
+//! description (libvirt's wording for bad values), drops what the description does not
+//! name (libvirt's lenient parse) and returns the element in canonical form; the generic
+//! writer ([`Element::write`]) then formats it exactly. Covering a new simple element is
+//! a new table entry, not a parser and a formatter.
+
+use crate::tree::Element;
+use crate::XmlError;
+
+/// What an attribute's value may be.
+#[derive(Debug, Clone, Copy)]
+pub enum Value {
+    /// Any text.
+    Text,
+    /// One of a fixed set of words (libvirt's enum attributes).
+    Enum(&'static [&'static str]),
+    /// `yes` or `no`.
+    YesNo,
+    /// `on` or `off`.
+    OnOff,
+    /// An unsigned decimal number.
+    Unsigned,
+}
+
+/// One attribute of a described element.
+#[derive(Debug, Clone, Copy)]
+pub struct AttrSpec {
+    /// Its name.
+    pub name: &'static str,
+    /// Its value type.
+    pub value: Value,
+}
+
+/// One described element.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    /// Its name.
+    pub name: &'static str,
+    /// Attributes, in libvirt's output order.
+    pub attrs: &'static [AttrSpec],
+    /// Child elements, in libvirt's output order (any may repeat).
+    pub children: &'static [Spec],
+    /// The text content, when the element has any, and its type.
+    pub text: Option<Value>,
+}
+
+/// Shorthand for an attribute description.
+pub const fn attr(name: &'static str, value: Value) -> AttrSpec {
+    AttrSpec { name, value }
+}
+
+/// Shorthand for an element with attributes only.
+pub const fn leaf(name: &'static str, attrs: &'static [AttrSpec]) -> Spec {
+    Spec {
+        name,
+        attrs,
+        children: &[],
+        text: None,
+    }
+}
+
+/// Shorthand for an element with children only.
+pub const fn node(name: &'static str, children: &'static [Spec]) -> Spec {
+    Spec {
+        name,
+        attrs: &[],
+        children,
+        text: None,
+    }
+}
+
+/// Shorthand for an element holding text of type `value`.
+pub const fn text(name: &'static str, value: Value) -> Spec {
+    Spec {
+        name,
+        attrs: &[],
+        children: &[],
+        text: Some(value),
+    }
+}
+
+fn check(value: Value, v: &str) -> bool {
+    match value {
+        Value::Text => true,
+        Value::Enum(words) => words.contains(&v),
+        Value::YesNo => matches!(v, "yes" | "no"),
+        Value::OnOff => matches!(v, "on" | "off"),
+        Value::Unsigned => !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()),
+    }
+}
+
+impl Spec {
+    /// Checks `e` against this description and returns it in canonical form: known
+    /// attributes and children only, each in libvirt's order. `path` names `e` in errors.
+    pub fn parse(&self, e: &Element, path: &str) -> Result<Element, XmlError> {
+        let mut out = Element {
+            name: self.name.to_string(),
+            ..Element::default()
+        };
+        for a in self.attrs {
+            if let Some(v) = e.attr(a.name) {
+                if !check(a.value, v) {
+                    return Err(XmlError::BadAttribute {
+                        attr: a.name.to_string(),
+                        element: self.name.to_string(),
+                        value: v.to_string(),
+                    });
+                }
+                out.attrs.push((a.name.to_string(), v.to_string()));
+            }
+        }
+        for c in self.children {
+            for x in e.children_named(c.name) {
+                out.children
+                    .push(c.parse(x, &format!("{path}/{}", c.name))?);
+            }
+        }
+        if let Some(t) = self.text {
+            let v = e.text.trim();
+            if !check(t, v) {
+                return Err(XmlError::invalid(path, v));
+            }
+            out.text = v.to_string();
+        }
+        Ok(out)
+    }
+
+    /// Parses the first child of `parent` this describes, if there is one.
+    pub fn parse_child(&self, parent: &Element, path: &str) -> Result<Option<Element>, XmlError> {
+        parent
+            .child(self.name)
+            .map(|c| self.parse(c, &format!("{path}/{}", self.name)))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::out::Out;
+    use crate::tree::parse_document;
+
+    const STATE: &[AttrSpec] = &[attr("enabled", Value::YesNo)];
+    const PM: Spec = node(
+        "pm",
+        &[
+            leaf("suspend-to-mem", STATE),
+            leaf("suspend-to-disk", STATE),
+        ],
+    );
+
+    #[test]
+    fn canonical_order_and_unknowns_dropped() {
+        let e = parse_document(
+            "<pm x='1'><suspend-to-disk enabled='no' y='2'/><frob/><suspend-to-mem enabled='yes'/></pm>",
+        )
+        .unwrap();
+        let mut o = Out::new();
+        PM.parse(&e, "domain/pm").unwrap().write(&mut o);
+        assert_eq!(
+            o.finish(),
+            "<pm>\n  <suspend-to-mem enabled='yes'/>\n  <suspend-to-disk enabled='no'/>\n</pm>\n"
+        );
+    }
+
+    #[test]
+    fn bad_values_worded_like_libvirt() {
+        let e = parse_document("<pm><suspend-to-mem enabled='maybe'/></pm>").unwrap();
+        assert_eq!(
+            PM.parse(&e, "domain/pm").unwrap_err().to_string(),
+            "XML error: Invalid value for attribute 'enabled' in element 'suspend-to-mem': 'maybe'."
+        );
+    }
+}
