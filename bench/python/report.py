@@ -73,7 +73,7 @@ def floor_section(d, lines, summary):
         summary.append((f"1 sync client {op} (ops/s ↑)", lv["ops_per_s"], rv["ops_per_s"], vs_lv, "≥ 4×", status(vs_lv, 4.0, True)))
         if busy:
             ceiling = ratio(busy["ops"][op]["ops_per_s"], lv["ops_per_s"])
-            summary.append((f"1 sync client {op}: busy floor vs libvirtd, the most any daemon could reach (ops/s ↑)",
+            summary.append((f"1 sync client {op}: busy floor vs libvirtd (ops/s ↑; the floor's p50 bounds any daemon's)",
                             lv["ops_per_s"], busy["ops"][op]["ops_per_s"], ceiling, "—", "info"))
     lines.append("")
     th = {k: load(d, f"floor-threads-{k}.json") for k in ("libvirtd", "rvirtd", "rvirtd-nopoll")}
