@@ -82,13 +82,8 @@ fn open_on(
     read_only: bool,
     privileged: bool,
 ) -> Result<Option<u64>, RemoteError> {
-    use rvirt_plugin_api::sdk::{FEATURE_CLIENT_IDENTITY, OPEN_FLAG_UNPRIVILEGED_CLIENT};
-    let tells_clients_apart = entry
-        .module
-        .features
-        .iter()
-        .any(|f| f == FEATURE_CLIENT_IDENTITY);
-    let flags = if !privileged && tells_clients_apart {
+    use rvirt_plugin_api::sdk::OPEN_FLAG_UNPRIVILEGED_CLIENT;
+    let flags = if !privileged && entry.module.client_identity {
         flags | OPEN_FLAG_UNPRIVILEGED_CLIENT
     } else {
         flags & !OPEN_FLAG_UNPRIVILEGED_CLIENT
@@ -120,11 +115,16 @@ fn denied_flags(info: &ProcedureInfo, args: &[u8]) -> bool {
     if info.ro_deny_flags == 0 {
         return false;
     }
-    let Some(tail) = args.len().checked_sub(4).map(|at| &args[at..]) else {
-        return false;
-    };
-    let flags = u32::from_be_bytes([tail[0], tail[1], tail[2], tail[3]]);
-    flags & info.ro_deny_flags != 0
+    let last = args
+        .len()
+        .checked_sub(4)
+        .and_then(|at| xdr_word(&args[at..]));
+    last.is_some_and(|flags| flags & info.ro_deny_flags != 0)
+}
+
+/// The unsigned XDR word of exactly four bytes.
+fn xdr_word(bytes: &[u8]) -> Option<u32> {
+    bytes.try_into().ok().map(u32::from_be_bytes)
 }
 
 /// A list reply longer than the protocol allows would not decode on any client; libvirt's
@@ -133,10 +133,9 @@ fn check_reply_list(info: &ProcedureInfo, reply: &[u8]) -> Result<(), RemoteErro
     let Some((max, what)) = info.reply_list else {
         return Ok(());
     };
-    let Some(head) = reply.get(..4) else {
+    let Some(n) = reply.get(..4).and_then(xdr_word) else {
         return Ok(());
     };
-    let n = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
     if n <= max {
         return Ok(());
     }

@@ -84,6 +84,8 @@ pub struct LoadedModule {
     pub features: Vec<String>,
     /// The module declares that none of its calls block.
     pub nonblocking: bool,
+    /// The module tells privileged clients from the rest (the `client-identity` feature).
+    pub client_identity: bool,
     pub token: u64,
     root: ModuleRootRef,
 }
@@ -248,10 +250,9 @@ pub fn load_module(path: &Path, token: u64) -> Result<LoadedModule, LoadError> {
             procedures,
         }));
     }
-    let nonblocking = d
-        .features
-        .iter()
-        .any(|f| f == rvirt_plugin_api::sdk::FEATURE_NONBLOCKING_CALLS);
+    let declares = |feature: &str| d.features.iter().any(|f| f == feature);
+    let nonblocking = declares(rvirt_plugin_api::sdk::FEATURE_NONBLOCKING_CALLS);
+    let client_identity = declares(rvirt_plugin_api::sdk::FEATURE_CLIENT_IDENTITY);
     Ok(LoadedModule {
         path: path.to_path_buf(),
         name: d.name,
@@ -262,9 +263,18 @@ pub fn load_module(path: &Path, token: u64) -> Result<LoadedModule, LoadError> {
         drivers,
         features: d.features,
         nonblocking,
+        client_identity,
         token,
         root,
     })
+}
+
+/// The module name of a module file: `NAME` of `librvirt_driver_NAME.so`.
+pub fn module_name(path: &Path) -> Option<&str> {
+    path.file_name()?
+        .to_str()?
+        .strip_prefix("librvirt_driver_")?
+        .strip_suffix(".so")
 }
 
 /// The module files of a directory, sorted by name (the deterministic table order).

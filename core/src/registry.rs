@@ -34,12 +34,7 @@ pub struct ModuleFilter {
 
 impl ModuleFilter {
     fn allows(&self, path: &Path) -> bool {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_prefix("librvirt_driver_"))
-            .and_then(|n| n.strip_suffix(".so"))
-            .unwrap_or("");
+        let name = crate::loader::module_name(path).unwrap_or("");
         (self.enable.is_empty() || self.enable.iter().any(|e| e == name))
             && !self.disable.iter().any(|d| d == name)
     }

@@ -73,21 +73,15 @@ fn socket_dir_usable(dir: &Path) -> Result<(), String> {
 
 /// Modules named in `modules.enable` that the module directory does not hold.
 fn missing_modules(cfg: &Config, file: &str) -> Vec<String> {
-    let present: Vec<String> = rvirt_core::loader::module_files(&cfg.modules.dir)
-        .unwrap_or_default()
+    let files = rvirt_core::loader::module_files(&cfg.modules.dir).unwrap_or_default();
+    let present: Vec<&str> = files
         .iter()
-        .filter_map(|p| {
-            p.file_name()?
-                .to_str()?
-                .strip_prefix("librvirt_driver_")?
-                .strip_suffix(".so")
-                .map(str::to_string)
-        })
+        .filter_map(|p| rvirt_core::loader::module_name(p))
         .collect();
     cfg.modules
         .enable
         .iter()
-        .filter(|name| !present.contains(name))
+        .filter(|name| !present.contains(&name.as_str()))
         .map(|name| {
             format!(
                 "{file}: key 'modules.enable': no module '{name}' (librvirt_driver_{name}.so) in {}",
