@@ -351,18 +351,8 @@ async fn handle_message(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
             tracing::debug!(serial = header.serial, "ignoring stream data for no stream");
         }
         _ => {
-            let e = RemoteError::new(
-                code::RPC,
-                domain::RPC,
-                format!("Unexpected message type {}", header.kind.code()),
-            );
-            s.outbox.send(reply_frame(
-                &Header {
-                    kind: MessageType::Call,
-                    ..header
-                },
-                Err(e),
-            ));
+            let text = format!("Unexpected message type {}", header.kind.code());
+            s.outbox.send(rpc_error(&header, text));
         }
     }
 }

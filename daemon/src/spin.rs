@@ -146,7 +146,7 @@ impl Spinner {
             t.shadow_at = Some(now);
             return;
         }
-        let window = (t.gap_ns * 2).clamp(MIN_WINDOW.as_nanos() as u64, self.max_window_ns);
+        let window = t.window_ns(self.max_window_ns);
         t.armed_at = Some(now);
         drop(t);
         self.deadline
@@ -193,10 +193,13 @@ impl Spinner {
 }
 
 impl Tuning {
+    /// The window to poll for: twice the recent gap between a reply and the next request.
+    fn window_ns(&self, max_window_ns: u64) -> u64 {
+        (self.gap_ns * 2).clamp(MIN_WINDOW.as_nanos() as u64, max_window_ns)
+    }
     /// While paused, a request came `gap` after the reply before it.
     fn shadow_request(&mut self, gap: Duration, max_window_ns: u64) {
-        let window = (self.gap_ns * 2).clamp(MIN_WINDOW.as_nanos() as u64, max_window_ns);
-        if (gap.as_nanos() as u64) > window {
+        if (gap.as_nanos() as u64) > self.window_ns(max_window_ns) {
             self.shadow_hits = 0;
             return;
         }
