@@ -6,8 +6,6 @@
 /// Why a file is not a loadable 64-bit ELF shared object.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ElfError {
-    #[error("cannot read the file: {0}")]
-    Read(String),
     #[error("not an ELF file")]
     NotElf,
     #[error("not a 64-bit little-endian ELF file")]
@@ -72,12 +70,6 @@ pub fn check_shared_object(bytes: &[u8]) -> Result<(), ElfError> {
         }
     }
     Ok(())
-}
-
-/// Reads and checks a file.
-pub fn check_file(path: &std::path::Path) -> Result<(), ElfError> {
-    let bytes = std::fs::read(path).map_err(|e| ElfError::Read(e.to_string()))?;
-    check_shared_object(&bytes)
 }
 
 #[cfg(test)]
