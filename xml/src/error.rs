@@ -5,8 +5,10 @@ use thiserror::Error;
 /// Error returned by every parser in this crate.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum XmlError {
-    /// The document is not well-formed XML.
-    #[error("XML error: the document is not well formed: {0}")]
+    /// The document is not well-formed XML (`VIR_ERR_XML_DETAIL`). From
+    /// [`crate::tree::parse_root`] it is located the way libvirt words it:
+    /// `(domain_definition):LINE: message`, that line of the document, a caret.
+    #[error("{0}")]
     Malformed(String),
     /// A required element is missing; the payload names its path.
     #[error("XML error: missing required element <{0}>")]
@@ -113,7 +115,7 @@ impl XmlError {
     /// reports that way, `VIR_ERR_XML_ERROR` otherwise.
     pub fn code(&self) -> i32 {
         match self {
-            XmlError::IllegalChar { .. } => XML_DETAIL,
+            XmlError::IllegalChar { .. } | XmlError::Malformed(_) => XML_DETAIL,
             XmlError::InvalidSchema { .. } => XML_INVALID_SCHEMA,
             _ => XML_ERROR,
         }
