@@ -215,6 +215,7 @@ fn document_name(root: &str) -> &str {
         "domaincheckpoint" => "domain_checkpoint",
         "secret" => "secret_definition",
         "filter" => "nwfilter_definition",
+        "interface" => "interface_definition",
         other => other,
     }
 }

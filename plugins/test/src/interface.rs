@@ -602,10 +602,12 @@ mod tests {
             assert_eq!((e.code, e.domain), (27, 26), "{xml}");
             assert_eq!(e.text(), msg, "{xml}");
         }
-        assert_eq!(
-            Interface::parse("<interface").unwrap_err().code,
-            27,
-            "malformed"
+        let e = Interface::parse("<interface").unwrap_err();
+        assert_eq!((e.code, e.domain), (35, 26), "malformed");
+        assert!(
+            e.text().starts_with("(interface_definition):1: "),
+            "{}",
+            e.text()
         );
         let d = Driver::new_default();
         assert_eq!(
