@@ -85,6 +85,18 @@ pub enum XmlError {
         /// What is outside it, naming the element.
         detail: String,
     },
+    /// An error worded, coded and placed exactly as libvirt reports it: `text` is the
+    /// whole message (prefix included), `code` libvirt's error code and `domain` its error
+    /// domain, or `None` for the object's own parser (see [`XmlError::error_domain`]).
+    #[error("{text}")]
+    Reported {
+        /// libvirt's error code (`VIR_ERR_*`).
+        code: i32,
+        /// libvirt's error domain (`VIR_FROM_*`), `None` for the object's parser.
+        domain: Option<i32>,
+        /// The whole message.
+        text: String,
+    },
     /// `<vcpu>` is above the most any hypervisor supports.
     #[error("XML error: maximum vcpus count must not be greater than {max}")]
     TooManyVcpus {
@@ -97,6 +109,8 @@ pub enum XmlError {
 pub const XML_ERROR: i32 = 27;
 /// libvirt's `VIR_ERR_XML_DETAIL`.
 pub const XML_DETAIL: i32 = 35;
+/// libvirt's `VIR_ERR_CONFIG_UNSUPPORTED`.
+pub const CONFIG_UNSUPPORTED: i32 = 67;
 /// libvirt's `VIR_ERR_XML_INVALID_SCHEMA`.
 pub const XML_INVALID_SCHEMA: i32 = 92;
 /// libvirt's `VIR_FROM_XML` error domain ("XML Util"), where schema errors come from.
@@ -117,6 +131,7 @@ impl XmlError {
         match self {
             XmlError::IllegalChar { .. } | XmlError::Malformed(_) => XML_DETAIL,
             XmlError::InvalidSchema { .. } => XML_INVALID_SCHEMA,
+            XmlError::Reported { code, .. } => *code,
             _ => XML_ERROR,
         }
     }
@@ -126,7 +141,39 @@ impl XmlError {
     pub fn error_domain(&self, object: i32) -> i32 {
         match self {
             XmlError::InvalidSchema { .. } => FROM_XML,
+            XmlError::Reported {
+                domain: Some(d), ..
+            } => *d,
             _ => object,
+        }
+    }
+
+    /// A `VIR_ERR_XML_ERROR` from the object's parser: `XML error: {msg}`.
+    pub fn xml(msg: impl std::fmt::Display) -> XmlError {
+        XmlError::reported(XML_ERROR, None, format!("XML error: {msg}"))
+    }
+
+    /// A `VIR_ERR_XML_DETAIL` from the object's parser (libvirt adds no prefix).
+    pub fn detail(msg: impl std::fmt::Display) -> XmlError {
+        XmlError::reported(XML_DETAIL, None, msg.to_string())
+    }
+
+    /// A `VIR_ERR_CONFIG_UNSUPPORTED` from the object's parser.
+    pub fn unsupported(msg: impl std::fmt::Display) -> XmlError {
+        XmlError::reported(
+            CONFIG_UNSUPPORTED,
+            None,
+            format!("unsupported configuration: {msg}"),
+        )
+    }
+
+    /// An error with libvirt's `code`, `domain` (`None`: the object's parser) and whole
+    /// message `text`.
+    pub fn reported(code: i32, domain: Option<i32>, text: impl Into<String>) -> XmlError {
+        XmlError::Reported {
+            code,
+            domain,
+            text: text.into(),
         }
     }
 
