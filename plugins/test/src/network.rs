@@ -84,9 +84,16 @@ fn assign(s: &mut Inner, def: NetworkDef, live: bool) -> TestResult<Key> {
 /// `VIR_NETWORK_DEFINE_VALIDATE` and `VIR_NETWORK_CREATE_VALIDATE`.
 const VALIDATE: u32 = 1;
 
+/// Parses a definition; parser errors carry libvirt's network error domain unless
+/// libvirt reports them from elsewhere (its XML or socket helpers).
 fn parse(xml: &str, flags: u32) -> TestResult<NetworkDef> {
     let opts = ParseOptions::validate(flags & VALIDATE != 0);
-    Ok(NetworkDef::parse_with(xml, opts).map_err(TestError::from)?)
+    NetworkDef::parse_with(xml, opts).map_err(|e| {
+        let d = e.error_domain(rvirt_plugin_api::sdk::domain::NETWORK);
+        let mut r: RemoteError = TestError::from(e).into();
+        r.domain = d;
+        r
+    })
 }
 
 pub fn define(
