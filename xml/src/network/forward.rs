@@ -1,6 +1,7 @@
 //! A network's `<forward>`: the mode, the devices it may use (interfaces, PCI functions
 //! or one physical function) and NAT's address and port ranges.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use super::addr;
@@ -23,7 +24,7 @@ pub const MODES: [&str; 9] = [
 ];
 
 /// A PCI function of a hostdev pool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PciAddress {
     /// `domain`.
     pub domain: u32,
@@ -170,9 +171,11 @@ impl Forward {
             return self.parse_interfaces(dev, &ifs, net);
         }
         if !addrs.is_empty() {
+            // A set, so that long device lists stay linear to check.
+            let mut seen = HashSet::new();
             for a in addrs {
                 let pci = parse_forward_address(a, net)?;
-                if self.pci.contains(&pci) {
+                if !seen.insert(pci) {
                     return Err(XmlError::xml(format!(
                         "PCI device '{:04x}:{:02x}:{:02x}.{:x}' can only be listed once in network {net}",
                         pci.domain, pci.bus, pci.slot, pci.function
@@ -204,8 +207,10 @@ impl Forward {
         ifs: &[&Element],
         net: &str,
     ) -> Result<(), XmlError> {
+        let mut seen: HashSet<&str> = HashSet::new();
         if let Some(d) = dev {
             self.interfaces.push(d.to_string());
+            seen.insert(d);
         }
         for (i, e) in ifs.iter().enumerate() {
             let d = e.attr("dev").ok_or_else(|| {
@@ -222,7 +227,7 @@ impl Forward {
                 }
                 continue;
             }
-            if self.interfaces.iter().any(|x| x == d) {
+            if !seen.insert(d) {
                 return Err(XmlError::xml(format!(
                     "interface '{d}' can only be listed once in network {net}"
                 )));

@@ -13,6 +13,9 @@ pub mod netdev;
 pub mod prop;
 pub mod route;
 
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
 use crate::domain::normalize_mac;
 use crate::out::{Attrs, Out};
 use crate::tree::{parse_root, Element};
@@ -235,14 +238,25 @@ impl NetworkDef {
     }
 
     /// libvirt refuses a static route whose gateway no `<ip>` of its family reaches.
+    /// The networks are gathered per prefix first (at most 129 prefixes), so many routes
+    /// and many addresses stay linear to check.
     fn check_gateways(&self) -> Result<(), XmlError> {
+        if self.routes.is_empty() {
+            return Ok(());
+        }
+        let mut nets: HashMap<(bool, u32), HashSet<IpAddr>> = HashMap::new();
+        for ip in &self.ips {
+            let Some(p) = ip.effective_prefix() else {
+                continue;
+            };
+            if let Some(n) = addr::mask_by_prefix(&ip.address, p) {
+                nets.entry((ip.address.is_ipv4(), p)).or_default().insert(n);
+            }
+        }
         for r in &self.routes {
-            let reachable = self.ips.iter().any(|ip| {
-                ip.address.is_ipv4() == r.gateway.is_ipv4()
-                    && ip.effective_prefix().is_some_and(|p| {
-                        let net = addr::mask_by_prefix(&ip.address, p);
-                        net.is_some() && net == addr::mask_by_prefix(&r.gateway, p)
-                    })
+            let v4 = r.gateway.is_ipv4();
+            let reachable = nets.iter().any(|((f, p), set)| {
+                *f == v4 && addr::mask_by_prefix(&r.gateway, *p).is_some_and(|g| set.contains(&g))
             });
             if !reachable {
                 return Err(XmlError::unsupported(format!(
@@ -465,14 +479,12 @@ fn sanitize_metadata(m: &Element) -> Element {
         name: "metadata".into(),
         ..Element::default()
     };
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for c in &m.children {
-        let Some(ns) = namespace_of(c) else { continue };
-        if seen.contains(&ns) {
-            continue;
+        match namespace_of(c) {
+            Some(ns) if seen.insert(ns) => out.children.push(c.clone()),
+            _ => {}
         }
-        seen.push(ns);
-        out.children.push(c.clone());
     }
     out
 }

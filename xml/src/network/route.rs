@@ -71,70 +71,84 @@ impl Route {
         mask: Option<&str>,
         err: &dyn Fn(String) -> XmlError,
     ) -> Result<(), XmlError> {
-        let prefix = self.prefix.unwrap_or(0);
         match self.family.as_deref() {
-            None | Some("ipv4") => {
-                let what = if self.family.is_none() { "No" } else { "IPv4" };
-                if !self.address.is_ipv4() {
-                    return Err(err(format!(
-                        "{what} family specified for non-IPv4 address '{a}' in route definition"
-                    )));
-                }
-                if !self.gateway.is_ipv4() {
-                    // libvirt names the address here, not the gateway.
-                    return Err(err(format!(
-                        "{what} family specified for non-IPv4 gateway '{a}' in route definition"
-                    )));
-                }
-                if let Some(m) = mask {
-                    let nm = addr::parse(m).ok_or_else(|| {
-                        err(format!("Bad netmask address '{m}' in route definition"))
-                    })?;
-                    if !nm.is_ipv4() {
-                        return Err(err(format!(
-                            "Invalid netmask '{m}' for address '{a}' (both must be IPv4)"
-                        )));
-                    }
-                    if self.prefix.is_some() {
-                        return Err(err(
-                            "Route definition cannot have both a prefix and a netmask".into(),
-                        ));
-                    }
-                    self.netmask = Some(nm);
-                }
-                if prefix > 32 {
-                    return Err(err(format!(
-                        "Invalid prefix {prefix} specified in route definition, must be 0 - 32"
-                    )));
-                }
-            }
-            Some("ipv6") => {
-                if self.address.is_ipv4() {
-                    return Err(err(format!(
-                        "ipv6 family specified for non-IPv6 address '{a}' in route definition"
-                    )));
-                }
-                if mask.is_some() {
-                    return Err(err(format!(
-                        "Specifying netmask invalid for IPv6 address '{a}' in route definition"
-                    )));
-                }
-                if self.gateway.is_ipv4() {
-                    return Err(err(format!(
-                        "ipv6 specified for non-IPv6 gateway address '{g}' in route definition"
-                    )));
-                }
-                if prefix > 128 {
-                    return Err(err(format!(
-                        "Invalid prefix {prefix} specified in route definition, must be 0 - 128"
-                    )));
-                }
-            }
-            Some(f) => {
+            None | Some("ipv4") => self.check_v4(a, mask, err),
+            Some("ipv6") => self.check_v6(a, g, mask, err),
+            Some(f) => Err(err(format!(
+                "Unrecognized family '{f}' in route definition"
+            ))),
+        }
+    }
+
+    fn check_v4(
+        &mut self,
+        a: &str,
+        mask: Option<&str>,
+        err: &dyn Fn(String) -> XmlError,
+    ) -> Result<(), XmlError> {
+        let prefix = self.prefix.unwrap_or(0);
+        let what = if self.family.is_none() { "No" } else { "IPv4" };
+        if !self.address.is_ipv4() {
+            return Err(err(format!(
+                "{what} family specified for non-IPv4 address '{a}' in route definition"
+            )));
+        }
+        if !self.gateway.is_ipv4() {
+            // libvirt names the address here, not the gateway.
+            return Err(err(format!(
+                "{what} family specified for non-IPv4 gateway '{a}' in route definition"
+            )));
+        }
+        if let Some(m) = mask {
+            let nm = addr::parse(m)
+                .ok_or_else(|| err(format!("Bad netmask address '{m}' in route definition")))?;
+            if !nm.is_ipv4() {
                 return Err(err(format!(
-                    "Unrecognized family '{f}' in route definition"
-                )))
+                    "Invalid netmask '{m}' for address '{a}' (both must be IPv4)"
+                )));
             }
+            if self.prefix.is_some() {
+                return Err(err(
+                    "Route definition cannot have both a prefix and a netmask".into(),
+                ));
+            }
+            self.netmask = Some(nm);
+        }
+        if prefix > 32 {
+            return Err(err(format!(
+                "Invalid prefix {prefix} specified in route definition, must be 0 - 32"
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_v6(
+        &self,
+        a: &str,
+        g: &str,
+        mask: Option<&str>,
+        err: &dyn Fn(String) -> XmlError,
+    ) -> Result<(), XmlError> {
+        let prefix = self.prefix.unwrap_or(0);
+        if self.address.is_ipv4() {
+            return Err(err(format!(
+                "ipv6 family specified for non-IPv6 address '{a}' in route definition"
+            )));
+        }
+        if mask.is_some() {
+            return Err(err(format!(
+                "Specifying netmask invalid for IPv6 address '{a}' in route definition"
+            )));
+        }
+        if self.gateway.is_ipv4() {
+            return Err(err(format!(
+                "ipv6 specified for non-IPv6 gateway address '{g}' in route definition"
+            )));
+        }
+        if prefix > 128 {
+            return Err(err(format!(
+                "Invalid prefix {prefix} specified in route definition, must be 0 - 128"
+            )));
         }
         Ok(())
     }
