@@ -67,18 +67,10 @@ pub struct Forward {
 }
 
 fn pci_field(a: &Element, key: &str) -> Result<u32, XmlError> {
-    match a.attr(key) {
-        None => Ok(0),
-        Some(v) => prop::to_u32(v, 0).ok_or_else(|| {
-            XmlError::reported(
-                crate::XML_ERROR,
-                Some(0),
-                format!("XML error: Cannot parse <address> '{key}' attribute"),
-            )
-        }),
-    }
+    Ok(prop::uint_radix(a, key, 0)?.unwrap_or(0))
 }
 
+/// Parses a PCI address with libvirt's limits (the domain is not limited).
 fn parse_pci(a: &Element) -> Result<PciAddress, XmlError> {
     let p = PciAddress {
         domain: pci_field(a, "domain")?,
@@ -93,14 +85,11 @@ fn parse_pci(a: &Element) -> Result<PciAddress, XmlError> {
             format!("XML error: Invalid PCI address {what}"),
         )
     };
-    if p.domain > 0xFFFF {
-        return Err(bad(format!("domain=0x{:x}, must be <= 0xFFFF", p.domain)));
-    }
     if p.bus > 0xFF {
-        return Err(bad(format!("bus=0x{:x}, must be <= 0xFF", p.bus)));
+        return Err(bad(format!("bus='0x{:x}', must be <= 0xFF", p.bus)));
     }
     if p.slot > 0x1F {
-        return Err(bad(format!("slot=0x{:x}, must be <= 0x1F", p.slot)));
+        return Err(bad(format!("slot='0x{:x}', must be <= 0x1F", p.slot)));
     }
     if p.function > 7 {
         return Err(bad(format!("function=0x{:x}, must be <= 7", p.function)));

@@ -175,7 +175,7 @@ impl Vlan {
             ));
         }
         v.trunk = v.tags.len() > 1;
-        if let Some(t) = e.attr("trunk") {
+        if let Some(t) = e.attr("trunk").filter(|t| !t.is_empty()) {
             v.trunk = t.eq_ignore_ascii_case("yes");
             if !v.trunk {
                 v.check_no_trunk(t)?;

@@ -73,10 +73,15 @@ pub fn to_u64_positive(s: &str) -> Option<u64> {
 
 /// A decimal unsigned 32-bit attribute (`virXMLPropUInt`).
 pub fn uint(e: &Element, attr: &str) -> Result<Option<u32>, XmlError> {
+    uint_radix(e, attr, 10)
+}
+
+/// An unsigned 32-bit attribute in `radix` (0: by its prefix), negative ones refused.
+pub fn uint_radix(e: &Element, attr: &str, radix: u32) -> Result<Option<u32>, XmlError> {
     let Some(v) = e.attr(attr) else {
         return Ok(None);
     };
-    match strtoul(v, 10) {
+    match strtoul(v, radix) {
         Some((false, n)) => u32::try_from(n)
             .map(Some)
             .map_err(|_| invalid(e, attr, v, "Expected non-negative integer value")),

@@ -31,10 +31,10 @@ impl Route {
     /// with the network's name).
     pub fn parse(e: &Element, net: &str) -> Result<Route, XmlError> {
         let err = |m: String| XmlError::xml(format!("{net}: {m}"));
-        let family = e.attr_s("family").filter(|f| !f.is_empty());
+        let family = e.attr_s("family");
         let prefix = prop::uint(e, "prefix")?;
         let metric = prop::uint_nonzero(e, "metric")?;
-        let attr = |k: &str| e.attr(k).filter(|v| !v.is_empty());
+        let attr = |k: &str| e.attr(k);
         let a = attr("address")
             .ok_or_else(|| err("Missing required address attribute in route definition".into()))?;
         let g = attr("gateway")
