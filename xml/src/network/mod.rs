@@ -544,8 +544,14 @@ mod tests {
     /// Fragments and libvirt's answers to them (see the file's head).
     const CASES: &str = include_str!("testdata/cases.txt");
 
-    /// What rvirt answers to one fragment, in the file's notation.
+    /// What rvirt answers to one fragment (or whole document), in the file's notation.
     fn answer(frag: &str) -> String {
+        if frag.starts_with("<network") {
+            return match NetworkDef::parse(frag) {
+                Ok(n) => n.to_xml(),
+                Err(e) => format!("ERR {} {} {e}\n", e.code(), e.error_domain(19)),
+            };
+        }
         const HEAD: &str =
             "<network>\n  <name>p</name>\n  <uuid>5eed0002-0000-4000-8002-000000000000</uuid>\n";
         let doc = format!(
