@@ -689,6 +689,45 @@ mod tests {
         assert_eq!(e.code(), crate::XML_INVALID_SCHEMA);
     }
 
+    /// Long device, address and route lists: each check is linear, so this is quick.
+    #[test]
+    fn long_lists_stay_linear() {
+        let n = 20_000;
+        let mut doc = String::from("<network><name>big</name><forward mode='nat'>");
+        for i in 0..n {
+            doc.push_str(&format!(
+                "<address type='pci' bus='{}' slot='{}'/>",
+                i / 32 % 256,
+                i % 32
+            ));
+        }
+        doc.push_str("</forward>");
+        for i in 0..n {
+            doc.push_str(&format!(
+                "<ip address='10.{}.{}.1' prefix='24'/>",
+                i / 256,
+                i % 256
+            ));
+            doc.push_str(&format!(
+                "<route address='172.16.{}.0' prefix='24' gateway='10.{}.{}.9'/>",
+                i % 256,
+                i / 256,
+                i % 256
+            ));
+        }
+        doc.push_str("</network>");
+        let start = std::time::Instant::now();
+        let e = NetworkDef::parse(&doc).unwrap_err();
+        // 8192 distinct PCI functions, then the first repeat is refused.
+        assert!(e.to_string().contains("can only be listed once"), "{e}");
+        let ok = doc
+            .replace("<forward mode='nat'>", "<forward mode='nat'><!--")
+            .replace("</forward>", "--></forward>");
+        let net = NetworkDef::parse(&ok).unwrap();
+        assert_eq!(net.routes.len(), n);
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    }
+
     #[test]
     fn names_with_slash_are_refused_as_libvirt_does() {
         let e = NetworkDef::parse("<network><name>a/b</name></network>").unwrap_err();
