@@ -130,7 +130,12 @@ impl Interface {
 
     /// Parses an interface document.
     pub fn parse(xml: &str) -> TestResult<Interface> {
-        let e = parse_root(xml, "interface").map_err(TestError::from)?;
+        let e = parse_root(xml, "interface").map_err(|e| {
+            let d = e.error_domain(rvirt_plugin_api::sdk::domain::INTERFACE);
+            let mut r: RemoteError = TestError::from(e).into();
+            r.domain = d;
+            r
+        })?;
         Interface::from_element(&e)
     }
 
