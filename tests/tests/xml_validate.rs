@@ -1,12 +1,13 @@
 //! libvirt's two parse rules, through the real `virsh`, on rvirtd and on libvirt 9.0's own
 //! test driver: without `--validate` an unknown element or attribute is ignored (the dumps
-//! are byte for byte libvirt's); with `--validate` the document is refused with
-//! `XML_INVALID_SCHEMA` naming what the schema does not allow.
+//! are byte for byte libvirt's, and rvirtd's debug log names what was ignored); with
+//! `--validate` the document is refused with `XML_INVALID_SCHEMA` naming what the
+//! schema does not allow.
 
 use std::path::Path;
 use std::process::Command;
 
-use rvirt_tests::{have_program, require_peer, Daemon, TempDir};
+use rvirt_tests::{have_program, require_peer, target_dir, Daemon, TempDir};
 
 const DOMAIN: &str = "<domain type='test'>
   <name>unknown1</name>
@@ -122,7 +123,7 @@ fn unknown_xml_is_ignored_without_validate_and_named_with_it() {
     if !require_peer("virsh (libvirt-clients)", have_program("/usr/bin/virsh")) {
         return;
     }
-    let daemon = Daemon::start("");
+    let daemon = Daemon::start_with(&target_dir(), "", &[("RVIRT_LOG", "debug".into())]);
     let rvirt = daemon.uri("test:///default");
     let dir = TempDir::new("xml-validate");
     for (doc, define, dump, name, same_text, word) in CASES {
@@ -142,6 +143,15 @@ fn unknown_xml_is_ignored_without_validate_and_named_with_it() {
             got_err.contains(word),
             "{name}: refusal does not name {word}: {got_err}"
         );
+        // Domains are checked against the schema's names as they are parsed.
+        if *define == "define" {
+            let log = daemon.log();
+            assert!(
+                log.contains(&format!("ignoring element <{word}> in "))
+                    || log.contains(&format!("ignoring attribute '{word}' of ")),
+                "{name}: the debug log does not name the ignored {word}"
+            );
+        }
         if *same_text {
             assert_eq!(got_err, want_err, "{name}: refusal text differs");
         }
