@@ -10,6 +10,15 @@ pub enum XmlError {
     /// `(domain_definition):LINE: message`, that line of the document, a caret.
     #[error("{0}")]
     Malformed(String),
+    /// The document's root element is not the one its kind has (reported from libvirt's
+    /// XML utilities, [`FROM_XML`]).
+    #[error("XML error: expecting root element of '{expected}', not '{found}'")]
+    WrongRoot {
+        /// The root this kind of document has.
+        expected: String,
+        /// The root the document has.
+        found: String,
+    },
     /// A required element is missing; the payload names its path.
     #[error("XML error: missing required element <{0}>")]
     MissingElement(String),
@@ -140,7 +149,7 @@ impl XmlError {
     /// utilities ([`FROM_XML`]), everything else from the object's own parser (`object`).
     pub fn error_domain(&self, object: i32) -> i32 {
         match self {
-            XmlError::InvalidSchema { .. } => FROM_XML,
+            XmlError::InvalidSchema { .. } | XmlError::WrongRoot { .. } => FROM_XML,
             XmlError::Reported {
                 domain: Some(d), ..
             } => *d,

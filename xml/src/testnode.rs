@@ -403,7 +403,7 @@ mod tests {
         ));
         assert!(matches!(
             TestNode::parse("<domain/>", base),
-            Err(XmlError::Unexpected(_))
+            Err(XmlError::WrongRoot { .. })
         ));
     }
 }

@@ -255,10 +255,10 @@ pub fn parse_root(xml: &str, root: &str) -> Result<Element, XmlError> {
         other => other,
     })?;
     if e.name != root {
-        return Err(XmlError::Unexpected(format!(
-            "{} (expected <{root}> as root)",
-            e.name
-        )));
+        return Err(XmlError::WrongRoot {
+            expected: root.to_string(),
+            found: e.name,
+        });
     }
     Ok(e)
 }
@@ -581,7 +581,7 @@ mod tests {
     fn wrong_root() {
         assert!(matches!(
             parse_root("<b/>", "a"),
-            Err(XmlError::Unexpected(_))
+            Err(XmlError::WrongRoot { .. })
         ));
     }
 

@@ -770,7 +770,7 @@ mod tests {
         ));
         assert!(matches!(
             DomainDef::parse("<network/>"),
-            Err(XmlError::Unexpected(_))
+            Err(XmlError::WrongRoot { .. })
         ));
         let bad_vcpu = "<domain type='test'><name>x</name><memory>1</memory><vcpu current='3'>2</vcpu><os><type>hvm</type></os></domain>";
         assert!(matches!(
