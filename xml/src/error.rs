@@ -145,11 +145,14 @@ impl XmlError {
         }
     }
 
-    /// libvirt's error domain for this error: schema failures come from its XML
-    /// utilities ([`FROM_XML`]), everything else from the object's own parser (`object`).
+    /// libvirt's error domain for this error: schema failures, wrong roots and bad
+    /// enumerated attribute values come from its XML utilities ([`FROM_XML`]),
+    /// everything else from the object's own parser (`object`).
     pub fn error_domain(&self, object: i32) -> i32 {
         match self {
-            XmlError::InvalidSchema { .. } | XmlError::WrongRoot { .. } => FROM_XML,
+            XmlError::InvalidSchema { .. }
+            | XmlError::WrongRoot { .. }
+            | XmlError::BadAttribute { .. } => FROM_XML,
             XmlError::Reported {
                 domain: Some(d), ..
             } => *d,

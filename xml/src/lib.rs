@@ -9,6 +9,7 @@ mod error;
 pub mod file;
 pub mod out;
 pub mod schema;
+pub mod snapshot;
 pub mod spec;
 pub mod tree;
 pub mod units;

@@ -39,6 +39,9 @@ pub enum TestError {
     NoDevice(String),
     #[error("Domain snapshot not found: {0}")]
     NoSnapshot(String),
+    /// A snapshot request the test driver cannot carry out as asked.
+    #[error("unsupported configuration: {0}")]
+    SnapshotConfig(String),
     #[error("Operation not supported: {0}")]
     Unsupported(String),
     #[error("Failed to open file '{path}': {reason}")]
@@ -76,6 +79,7 @@ impl TestError {
             TestError::NoVol(_) => code::NO_STORAGE_VOL,
             TestError::NoDevice(_) => code::NO_NODE_DEVICE,
             TestError::NoSnapshot(_) => code::NO_DOMAIN_SNAPSHOT,
+            TestError::SnapshotConfig(_) => code::CONFIG_UNSUPPORTED,
             TestError::Unsupported(_) => code::OPERATION_UNSUPPORTED,
             TestError::File { .. } => code::SYSTEM_ERROR,
             TestError::FileDenied => code::OPERATION_DENIED,
@@ -93,6 +97,7 @@ impl TestError {
                 domain::DOMAIN
             }
             TestError::InterfaceXml(_) => domain::INTERFACE,
+            TestError::SnapshotConfig(_) => domain::DOMAIN_SNAPSHOT,
             _ => domain::TEST,
         }
     }
