@@ -85,6 +85,7 @@ pub fn rvirt_outcome(c: &Connect, kind: &str, xml: String) -> Outcome {
         "network" => rvirt_network(c, xml),
         "pool" => rvirt_pool(c, xml),
         "volume" => rvirt_volume(c, xml),
+        "snapshot" => rvirt_snapshot(c, xml),
         _ => rvirt_nodedev(c, xml),
     })
 }
@@ -148,6 +149,47 @@ fn rvirt_volume(c: &Connect, xml: String) -> Result<String, RemoteError> {
     let x = c.storage_vol_get_xml_desc(&args).map(|r| r.xml);
     c.storage_vol_delete(&p::RemoteStorageVolDeleteArgs { vol, flags: 0 })?;
     x
+}
+
+fn rvirt_snapshot(c: &Connect, xml: String) -> Result<String, RemoteError> {
+    let dom = c
+        .domain_lookup_by_name(&p::RemoteDomainLookupByNameArgs {
+            name: "test".into(),
+        })?
+        .dom;
+    let snap = c
+        .domain_snapshot_create_xml(&p::RemoteDomainSnapshotCreateXmlArgs {
+            dom,
+            xml_desc: xml,
+            flags: 0,
+        })?
+        .snap;
+    let x = c
+        .domain_snapshot_get_xml_desc(&p::RemoteDomainSnapshotGetXmlDescArgs {
+            snap: snap.clone(),
+            flags: 0,
+        })
+        .map(|r| r.xml);
+    c.domain_snapshot_delete(&p::RemoteDomainSnapshotDeleteArgs { snap, flags: 0 })?;
+    x
+}
+
+/// A snapshot as both drivers wrote it, its creation time (and the name made of it,
+/// when the request gave none) replaced by `T`: the one part that differs by clock.
+pub fn without_creation_time(xml: &str) -> String {
+    let Some(start) = xml.find("<creationTime>") else {
+        return xml.to_string();
+    };
+    let from = start + "<creationTime>".len();
+    let Some(len) = xml[from..].find("</creationTime>") else {
+        return xml.to_string();
+    };
+    let time = &xml[from..from + len];
+    xml.replace(
+        &format!("<creationTime>{time}</creationTime>"),
+        "<creationTime>T</creationTime>",
+    )
+    .replace(&format!("<name>{time}</name>"), "<name>T</name>")
 }
 
 fn rvirt_nodedev(c: &Connect, xml: String) -> Result<String, RemoteError> {

@@ -129,6 +129,8 @@ pub struct SnapshotView<'a> {
     pub creation_time: u64,
     /// `<memory snapshot>`.
     pub memory: SnapshotMode,
+    /// `<memory file>`.
+    pub memory_file: Option<&'a str>,
     /// `<disks>`: every disk of the domain (target) and its mode; `None` writes no
     /// `<disks>` element (a domain without disks).
     pub disks: Option<&'a [(String, SnapshotMode)]>,
@@ -153,7 +155,9 @@ impl SnapshotView<'_> {
         o.opt_text("creationTime", Some(self.creation_time));
         o.empty(
             "memory",
-            &Attrs::new().add("snapshot", self.memory.as_str()),
+            &Attrs::new()
+                .add("snapshot", self.memory.as_str())
+                .opt("file", self.memory_file),
         );
         if let Some(disks) = self.disks {
             o.open("disks", &none);
@@ -228,6 +232,7 @@ mod tests {
             parent: Some("p"),
             creation_time: 7,
             memory: SnapshotMode::Internal,
+            memory_file: None,
             disks: Some(&disks),
             domain_xml: "<domain type='test'>\n</domain>\n",
         };

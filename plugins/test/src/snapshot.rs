@@ -23,6 +23,8 @@ pub struct Snapshot {
     pub state: i32,
     /// Every disk of the domain (target) and how it was snapshotted.
     pub disks: Vec<(String, SnapshotMode)>,
+    /// The file of an external memory snapshot (the request's).
+    pub memory_file: Option<String>,
     pub def: DomainDef,
 }
 
@@ -59,7 +61,11 @@ fn state_name(state: i32) -> &'static str {
 }
 
 fn to_xml(sn: &Snapshot) -> String {
-    let memory = if sn.state == dstate::SHUTOFF {
+    // libvirt's test driver keeps an external memory request; anything else is the
+    // state's: internal for a running or paused domain, none for a stopped one.
+    let memory = if sn.memory_file.is_some() {
+        SnapshotMode::External
+    } else if sn.state == dstate::SHUTOFF {
         SnapshotMode::No
     } else {
         SnapshotMode::Internal
@@ -71,6 +77,7 @@ fn to_xml(sn: &Snapshot) -> String {
         parent: sn.parent.as_deref(),
         creation_time: sn.creation_time,
         memory,
+        memory_file: sn.memory_file.as_deref(),
         disks: (!sn.disks.is_empty()).then_some(sn.disks.as_slice()),
         domain_xml: &sn.def.to_xml(None),
     }
@@ -169,6 +176,9 @@ pub fn create(
         creation_time: now,
         state: d.state,
         disks,
+        memory_file: req
+            .memory_file
+            .filter(|_| req.memory == Some(SnapshotMode::External)),
         def: d.def.clone(),
     };
     let out = snap_ref(d, &name);

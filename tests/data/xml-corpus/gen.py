@@ -562,9 +562,39 @@ def nodedev(n, rng):
     return "<device>\n%s\n</device>\n" % "\n".join(x for x in [name, parent, extra, cap] if x)
 
 
+# ---------------------------------------------------------------- snapshot --
+# Snapshots of test:///default's running domain "test" (one disk, vda).
+SNAPSHOT = {
+    "name": ["<name>snap{n}</name>", "<name>snap{n}</name>", "", "<name>a &amp; b {n}</name>", "<name>s/{n}</name>"],
+    "description": ["<description>before the upgrade</description>", "<description>x &lt;y&gt; {n}</description>"],
+    "memory": ["<memory snapshot='internal'/>", "<memory snapshot='no'/>", "<memory snapshot='external' file='/m{n}.img'/>",
+               "<memory snapshot='manual'/>", "<memory snapshot='bogus'/>"],
+    "disks": ["<disks><disk name='vda' snapshot='internal'/></disks>", "<disks><disk name='vda'/></disks>",
+              "<disks><disk name='/guest/diskimage1'/></disks>", "<disks><disk name='vda' snapshot='no'/></disks>",
+              "<disks><disk name='vda' snapshot='external'><source file='/s{n}.qcow2'/></disk></disks>",
+              "<disks><disk name='vdz'/></disks>", "<disks><disk name='vda' snapshot='manual'/></disks>",
+              "<disks><disk name='vda' snapshot='sideways'/></disks>"],
+    "misc": ["<creationTime>5</creationTime>", "<state>paused</state>", "<parent><name>nothere</name></parent>",
+             "<frobnicate/>", "<domain type='test'><name>test</name><memory>1024</memory><os><type>hvm</type></os></domain>"],
+}
+
+
+def snapshot(n, rng):
+    if n == 0:
+        return "<snapshot><name>wrong-root</name></snapshot>\n"
+    if n == 1:
+        return "<domainsnapshot/>\n"
+    parts = ["<domainsnapshot>"]
+    for slot in SNAPSHOT:
+        if slot == "name" or rng.random() < 0.35:
+            parts.append(rng.choice(SNAPSHOT[slot]))
+    parts.append("</domainsnapshot>")
+    return "\n".join(p for p in parts if p).format(n=n) + "\n"
+
+
 def main():
     counts = {"domain": (domain, 560), "network": (network, 130), "pool": (pool, 90),
-              "volume": (volume, 60), "nodedev": (nodedev, 50)}
+              "volume": (volume, 60), "nodedev": (nodedev, 50), "snapshot": (snapshot, 50)}
     for kind, (fn, count) in counts.items():
         d = os.path.join(HERE, kind)
         shutil.rmtree(d, ignore_errors=True)
