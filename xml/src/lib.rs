@@ -15,6 +15,7 @@ pub mod tree;
 pub mod units;
 mod uuid;
 
+pub mod checkpoint;
 pub mod domain;
 pub mod network;
 pub mod nodedev;

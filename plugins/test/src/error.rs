@@ -39,6 +39,11 @@ pub enum TestError {
     NoDevice(String),
     #[error("Domain snapshot not found: {0}")]
     NoSnapshot(String),
+    #[error("Domain checkpoint not found: {0}")]
+    NoCheckpoint(String),
+    /// A checkpoint request the test driver cannot carry out as asked.
+    #[error("unsupported configuration: {0}")]
+    CheckpointConfig(String),
     /// A snapshot request the test driver cannot carry out as asked.
     #[error("unsupported configuration: {0}")]
     SnapshotConfig(String),
@@ -79,7 +84,10 @@ impl TestError {
             TestError::NoVol(_) => code::NO_STORAGE_VOL,
             TestError::NoDevice(_) => code::NO_NODE_DEVICE,
             TestError::NoSnapshot(_) => code::NO_DOMAIN_SNAPSHOT,
-            TestError::SnapshotConfig(_) => code::CONFIG_UNSUPPORTED,
+            TestError::SnapshotConfig(_) | TestError::CheckpointConfig(_) => {
+                code::CONFIG_UNSUPPORTED
+            }
+            TestError::NoCheckpoint(_) => code::NO_DOMAIN_CHECKPOINT,
             TestError::Unsupported(_) => code::OPERATION_UNSUPPORTED,
             TestError::File { .. } => code::SYSTEM_ERROR,
             TestError::FileDenied => code::OPERATION_DENIED,
@@ -98,6 +106,7 @@ impl TestError {
             }
             TestError::InterfaceXml(_) => domain::INTERFACE,
             TestError::SnapshotConfig(_) => domain::DOMAIN_SNAPSHOT,
+            TestError::CheckpointConfig(_) => domain::DOMAIN_CHECKPOINT,
             _ => domain::TEST,
         }
     }

@@ -12,6 +12,7 @@ use rvirt_xml::nodedev::NodeDeviceDef;
 use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
 use rvirt_xml::testnode::{NodeCpu, TestNode};
 
+use crate::checkpoint::Checkpoint;
 use crate::error::{TestError, TestResult};
 use crate::events::Event;
 use crate::interface::Interface;
@@ -49,6 +50,9 @@ pub struct Domain {
     pub managed_save: bool,
     pub snapshots: Vec<Snapshot>,
     pub current_snapshot: Option<String>,
+    pub checkpoints: Vec<Checkpoint>,
+    /// The newest checkpoint: the parent of the next one.
+    pub current_checkpoint: Option<String>,
 }
 
 impl Domain {
@@ -64,6 +68,8 @@ impl Domain {
             managed_save: false,
             snapshots: Vec::new(),
             current_snapshot: None,
+            checkpoints: Vec::new(),
+            current_checkpoint: None,
         }
     }
 

@@ -37,6 +37,8 @@ pub enum Schema {
     NetworkPort,
     /// `domainsnapshot.rng`.
     DomainSnapshot,
+    /// `domaincheckpoint.rng`.
+    DomainCheckpoint,
 }
 
 /// One attribute an element may carry; `values` lists the words it takes when the schema
