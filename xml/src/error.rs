@@ -89,6 +89,18 @@ pub enum XmlError {
         /// The limit.
         max: u32,
     },
+    /// A refusal one of libvirt's parsers reports with its own error code and domain
+    /// (the storage and node device parsers, libvirt's utility checks); `msg` is
+    /// libvirt's whole message, prefix included.
+    #[error("{msg}")]
+    Reported {
+        /// libvirt's error code (`VIR_ERR_*`).
+        code: i32,
+        /// libvirt's error domain (`VIR_FROM_*`).
+        domain: i32,
+        /// The message.
+        msg: String,
+    },
 }
 
 /// libvirt's `VIR_ERR_XML_ERROR`.
@@ -115,6 +127,7 @@ impl XmlError {
         match self {
             XmlError::IllegalChar { .. } => XML_DETAIL,
             XmlError::InvalidSchema { .. } => XML_INVALID_SCHEMA,
+            XmlError::Reported { code, .. } => *code,
             _ => XML_ERROR,
         }
     }
@@ -124,6 +137,7 @@ impl XmlError {
     pub fn error_domain(&self, object: i32) -> i32 {
         match self {
             XmlError::InvalidSchema { .. } => FROM_XML,
+            XmlError::Reported { domain, .. } => *domain,
             _ => object,
         }
     }

@@ -340,10 +340,7 @@ pub fn vol_create(
     check_flags(flags, VOL_CREATE_VALIDATE, func)?;
     let p = active_pool_mut(s, pool_name)?;
     let opts = ParseOptions::validate(flags & VOL_CREATE_VALIDATE != 0);
-    let mut v = StorageVolDef::parse_with(xml, opts).map_err(TestError::from)?;
-    // As libvirt's test driver shows a new volume: raw unless told, no physical size.
-    v.format.get_or_insert_with(|| "raw".into());
-    v.physical = None;
+    let v = StorageVolDef::parse_with(xml, &p.def.pool_type, opts).map_err(TestError::from)?;
     if p.vols.iter().any(|x| x.name == v.name) {
         return Err(TestError::Failed("storage vol already exists".into()).into());
     }
