@@ -1,7 +1,6 @@
 //! Storage XML checked against what libvirt 9.0's test driver prints and refuses.
 
 use super::*;
-use crate::XmlError;
 
 const FIXTURE: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),

@@ -1,7 +1,11 @@
 //! Host node device XML: `<device>`.
 
 use crate::out::{Attrs, Out};
-use crate::tree::{num, parse_root, Element};
+mod parse;
+
+pub use parse::{Mode, NEW_DEVICE};
+
+use crate::tree::{parse_root, Element};
 use crate::{Uuid, XmlError};
 
 /// `system` capability.
@@ -97,43 +101,6 @@ impl Capability {
         }
     }
 
-    fn parse(e: &Element) -> Result<Capability, XmlError> {
-        let t = e
-            .attr_s("type")
-            .ok_or_else(|| XmlError::MissingElement("device/capability/@type".into()))?;
-        let p = format!("device/capability[{t}]");
-        Ok(match t.as_str() {
-            "system" => Capability::System(parse_system(e, &p)?),
-            "scsi_host" => Capability::ScsiHost(parse_scsi_host(e, &p)?),
-            "scsi" => {
-                let n = |k: &str| -> Result<u32, XmlError> {
-                    num(&format!("{p}/{k}"), &e.req_child(&p, k)?.text)
-                };
-                Capability::Scsi {
-                    host: n("host")?,
-                    bus: n("bus")?,
-                    target: n("target")?,
-                    lun: n("lun")?,
-                    scsi_type: e.child_text("type"),
-                }
-            }
-            "net"
-                if e.children
-                    .iter()
-                    .all(|c| c.name == "interface" || c.name == "address") =>
-            {
-                Capability::Net {
-                    interface: e.req_child(&p, "interface")?.text.trim().to_string(),
-                    address: e.child_text("address"),
-                }
-            }
-            _ => Capability::Other {
-                cap_type: t,
-                raw: e.clone(),
-            },
-        })
-    }
-
     fn write(&self, out: &mut Out) {
         if let Capability::Other { raw, .. } = self {
             raw.write(out);
@@ -166,27 +133,6 @@ impl Capability {
     }
 }
 
-fn parse_system(e: &Element, p: &str) -> Result<SystemCap, XmlError> {
-    let hw = e.child("hardware");
-    let fw = e.child("firmware");
-    let hw_uuid = match hw.and_then(|h| h.child_text("uuid")) {
-        Some(u) => {
-            Uuid::parse(&u).map_err(|_| XmlError::invalid(format!("{p}/hardware/uuid"), u))?
-        }
-        None => Uuid::default(),
-    };
-    Ok(SystemCap {
-        product: e.child_text("product"),
-        hw_vendor: hw.and_then(|h| h.child_text("vendor")),
-        hw_version: hw.and_then(|h| h.child_text("version")),
-        hw_serial: hw.and_then(|h| h.child_text("serial")),
-        hw_uuid,
-        fw_vendor: fw.and_then(|f| f.child_text("vendor")),
-        fw_version: fw.and_then(|f| f.child_text("version")),
-        fw_release_date: fw.and_then(|f| f.child_text("release_date")),
-    })
-}
-
 fn write_system(out: &mut Out, s: &SystemCap) {
     out.opt_text("product", s.product.as_ref());
     out.open("hardware", &Attrs::new());
@@ -200,44 +146,6 @@ fn write_system(out: &mut Out, s: &SystemCap) {
     out.opt_text("version", s.fw_version.as_ref());
     out.opt_text("release_date", s.fw_release_date.as_ref());
     out.close("firmware");
-}
-
-fn parse_scsi_host(e: &Element, p: &str) -> Result<ScsiHostCap, XmlError> {
-    let mut s = ScsiHostCap {
-        host: num(&format!("{p}/host"), &e.req_child(p, "host")?.text)?,
-        unique_id: e
-            .child_text("unique_id")
-            .map(|u| num(&format!("{p}/unique_id"), &u))
-            .transpose()?,
-        ..ScsiHostCap::default()
-    };
-    for sub in e.children_named("capability") {
-        match sub.attr("type") {
-            Some("fc_host") => {
-                s.fc_host = Some(FcHost {
-                    wwnn: sub.child_text("wwnn"),
-                    wwpn: sub.child_text("wwpn"),
-                    fabric_wwn: sub.child_text("fabric_wwn"),
-                })
-            }
-            Some("vport_ops") => {
-                let n = |k: &str| -> Result<u32, XmlError> {
-                    sub.child_text(k)
-                        .map(|v| num(&format!("{p}/vport_ops/{k}"), &v))
-                        .transpose()
-                        .map(Option::unwrap_or_default)
-                };
-                s.vport_ops = Some((n("max_vports")?, n("vports")?));
-            }
-            other => {
-                return Err(XmlError::Unexpected(format!(
-                    "{p}/capability[{}]",
-                    other.unwrap_or("")
-                )))
-            }
-        }
-    }
-    Ok(s)
 }
 
 fn write_scsi_host(out: &mut Out, s: &ScsiHostCap) {
@@ -265,8 +173,14 @@ pub struct NodeDeviceDef {
     pub name: String,
     /// `<path>` (sysfs path).
     pub path: Option<String>,
-    /// `<parent>`.
+    /// `<parent>`: the parent's name.
     pub parent: Option<String>,
+    /// `<parent wwnn>`: a vHBA's parent HBA by its node name (with `parent_wwpn`).
+    pub parent_wwnn: Option<String>,
+    /// `<parent wwpn>`.
+    pub parent_wwpn: Option<String>,
+    /// `<parent fabric_wwn>`: a vHBA's parent HBA by its fabric.
+    pub parent_fabric_wwn: Option<String>,
     /// `<driver><name>`.
     pub driver: Option<String>,
     /// Capabilities in order.
@@ -286,25 +200,55 @@ impl NodeDeviceDef {
         NodeDeviceDef::from_element(&e)
     }
 
-    /// Builds a definition from a parsed `<device>` element.
+    /// Builds a definition of an existing device (a node file's) from a parsed
+    /// `<device>` element.
     pub fn from_element(e: &Element) -> Result<NodeDeviceDef, XmlError> {
-        let name = e
-            .child_text("name")
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| XmlError::MissingElement("device/name".into()))?;
-        let caps = e
-            .children_named("capability")
-            .map(Capability::parse)
-            .collect::<Result<Vec<_>, _>>()?;
-        if caps.is_empty() {
-            return Err(XmlError::MissingElement("device/capability".into()));
+        parse::device(e, Mode::Existing)
+    }
+
+    /// Parses the document of a device to create (`nodeDeviceCreateXML`): libvirt names
+    /// it `new device` and leaves SCSI host numbers to the host; validates it against
+    /// libvirt's schema first when `opts` asks for it.
+    pub fn parse_create(xml: &str, opts: crate::ParseOptions) -> Result<NodeDeviceDef, XmlError> {
+        let e = parse_root(xml, "device")?;
+        if opts.validate {
+            crate::schema::validate(&e, crate::Schema::NodeDevice)?;
         }
-        Ok(NodeDeviceDef {
+        parse::device(&e, Mode::Create)
+    }
+
+    /// A device named `name` with nothing else.
+    pub fn new(name: String) -> NodeDeviceDef {
+        NodeDeviceDef {
             name,
-            path: e.child_text("path"),
-            parent: e.child_text("parent"),
-            driver: e.child("driver").and_then(|d| d.child_text("name")),
-            caps,
+            path: None,
+            parent: None,
+            parent_wwnn: None,
+            parent_wwpn: None,
+            parent_fabric_wwn: None,
+            driver: None,
+            caps: Vec::new(),
+        }
+    }
+
+    /// The WWNs of the first SCSI host capability that is a Fibre Channel HBA.
+    pub fn fc_wwns(&self) -> Option<(&str, &str)> {
+        self.caps.iter().find_map(|c| match c {
+            Capability::ScsiHost(ScsiHostCap {
+                fc_host: Some(fc), ..
+            }) => Some((
+                fc.wwnn.as_deref().unwrap_or(""),
+                fc.wwpn.as_deref().unwrap_or(""),
+            )),
+            _ => None,
+        })
+    }
+
+    /// The first SCSI host capability, if there is one.
+    pub fn scsi_host(&self) -> Option<&ScsiHostCap> {
+        self.caps.iter().find_map(|c| match c {
+            Capability::ScsiHost(s) => Some(s),
+            _ => None,
         })
     }
 
@@ -374,7 +318,8 @@ mod tests {
 
     #[test]
     fn scsi_host_round_trip() {
-        let x = "<device>\n  <name>scsi_host1</name>\n  <parent>computer</parent>\n  <capability type='scsi_host'>\n    <host>1</host>\n    <unique_id>0</unique_id>\n    <capability type='fc_host'>\n      <wwnn>2000000012341234</wwnn>\n      <wwpn>1000000012341234</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n    <capability type='vport_ops'>\n      <max_vports>127</max_vports>\n      <vports>1</vports>\n    </capability>\n  </capability>\n</device>\n";
+        // libvirt never reads the vport counts from a document: they print as 0.
+        let x = "<device>\n  <name>scsi_host1</name>\n  <parent>computer</parent>\n  <capability type='scsi_host'>\n    <host>1</host>\n    <unique_id>0</unique_id>\n    <capability type='fc_host'>\n      <wwnn>2000000012341234</wwnn>\n      <wwpn>1000000012341234</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n    <capability type='vport_ops'>\n      <max_vports>0</max_vports>\n      <vports>0</vports>\n    </capability>\n  </capability>\n</device>\n";
         let d = NodeDeviceDef::parse(x).unwrap();
         assert_eq!(d.to_xml(), x);
         assert_eq!(d.cap_names(), vec!["scsi_host", "fc_host", "vports"]);
@@ -398,16 +343,94 @@ mod tests {
             Err(XmlError::MissingElement("device/name".into()))
         );
         assert_eq!(
-            NodeDeviceDef::parse("<device><name>x</name></device>"),
-            Err(XmlError::MissingElement("device/capability".into()))
+            NodeDeviceDef::parse("<device><name>x</name></device>")
+                .unwrap_err()
+                .to_string(),
+            "internal error: no device capabilities for 'x'"
         );
         assert!(NodeDeviceDef::parse(
-            "<device><name>x</name><capability type='system'/><frob/></device>"
+            "<device><name>x</name><capability type='system'><hardware><uuid>11111111-2222-3333-4444-555555555555</uuid></hardware></capability><frob/></device>"
         )
         .is_ok());
         assert!(NodeDeviceDef::parse(
             "<device><name>x</name><capability type='scsi'><host>a</host></capability></device>"
         )
         .is_err());
+    }
+
+    fn create_err(xml: &str) -> (i32, i32, String) {
+        let e = NodeDeviceDef::parse_create(xml, crate::ParseOptions::default()).unwrap_err();
+        (e.code(), e.error_domain(-1), e.to_string())
+    }
+
+    #[test]
+    fn create_mode_reads_like_libvirt() {
+        let d = NodeDeviceDef::parse_create(
+            "<device><name>ignored</name><parent wwnn='1' wwpn='2'/><capability type='scsi_host'><host>x</host><capability type='fc_host'><wwnn> a </wwnn><wwpn>b</wwpn></capability><capability type='vport_ops'/></capability></device>",
+            crate::ParseOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(d.name, NEW_DEVICE);
+        assert_eq!(d.parent, None);
+        assert_eq!(
+            (d.parent_wwnn.as_deref(), d.parent_wwpn.as_deref()),
+            (Some("1"), Some("2"))
+        );
+        assert_eq!(d.fc_wwns(), Some((" a ", "b")));
+        let named = NodeDeviceDef::parse_create(
+            "<device><parent wwnn='1' wwpn='2'>scsi_host2</parent><capability type='net'><interface>e</interface></capability></device>",
+            crate::ParseOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(named.parent.as_deref(), Some("scsi_host2"));
+        assert_eq!(named.fc_wwns(), None);
+    }
+
+    #[test]
+    fn create_refusals_worded_like_libvirt() {
+        let fc = |inner: &str| {
+            format!("<device><capability type='scsi_host'>{inner}</capability></device>")
+        };
+        let cases: Vec<(String, i32, i32, &str)> = vec![
+            (fc("<capability type='fc_host'><wwpn>1</wwpn></capability>"), 1, 22, "internal error: no WWNN supplied for 'new device', and auto-generation failed"),
+            (fc("<capability type='fc_host'><wwnn>a</wwnn></capability>"), 1, 22, "internal error: no WWPN supplied for 'new device', and auto-generation failed"),
+            (fc("<capability type='fc_host'><wwnn></wwnn><wwpn>b</wwpn></capability>"), 1, 22, "internal error: no WWNN supplied for 'new device', and auto-generation failed"),
+            (fc("<capability/>"), 1, 22, "internal error: missing SCSI host capability type for 'new device'"),
+            (fc("<capability type='bogus'/>"), 1, 22, "internal error: unknown SCSI host capability type 'bogus' for 'new device'"),
+            ("<device><parent wwnn='1'/><capability type='system'/></device>".into(), 27, 22, "XML error: when providing parent wwnn='1', the wwpn must also be provided"),
+            ("<device><parent wwpn='1'/><capability type='system'/></device>".into(), 27, 22, "XML error: when providing parent wwpn='1', the wwnn must also be provided"),
+            ("<device><capability type='bogus'/></device>".into(), 27, 5, "XML error: Invalid value for attribute 'type' in element 'capability': 'bogus'."),
+            ("<device><capability/></device>".into(), 27, 5, "XML error: Missing required attribute 'type' in element 'capability'"),
+            ("<device></device>".into(), 1, 22, "internal error: no device capabilities for 'new device'"),
+            ("<device><capability type='system'/></device>".into(), 1, 22, "internal error: no system UUID supplied for 'new device'"),
+            ("<device><capability type='system'><hardware><uuid>zz</uuid></hardware></capability></device>".into(), 1, 22, "internal error: malformed uuid element for 'new device'"),
+            ("<device><capability type='net'/></device>".into(), 1, 22, "internal error: no network interface supplied for 'new device'"),
+            ("<device><capability type='net'><interface>e</interface><capability type='x'/></capability></device>".into(), 67, 22, "unsupported configuration: invalid network type supplied for 'new device'"),
+            ("<device><capability type='pci'/></device>".into(), 1, 22, "internal error: no PCI domain ID supplied for 'new device'"),
+            ("<device><capability type='pci'><domain>x</domain></capability></device>".into(), 1, 22, "internal error: invalid PCI domain ID supplied for 'new device'"),
+            ("<device><capability type='pci'><domain>0</domain><bus>0</bus><slot>0</slot></capability></device>".into(), 1, 22, "internal error: no PCI function ID supplied for 'new device'"),
+            ("<device><capability type='pci'><domain>0</domain><bus>0</bus><slot>0</slot><function>0</function></capability></device>".into(), 1, 22, "internal error: no PCI vendor ID supplied for 'new device'"),
+            ("<device><capability type='usb_device'/></device>".into(), 1, 22, "internal error: no USB bus number supplied for 'new device'"),
+            ("<device><capability type='fc_host'/></device>".into(), 1, 22, "internal error: unknown capability type '9' for 'new device'"),
+            ("<device><capability type='scsi'><host>x</host></capability></device>".into(), 1, 22, "internal error: invalid SCSI host ID supplied for 'new device'"),
+            ("<device><capability type='scsi'><host>1</host></capability></device>".into(), 1, 22, "internal error: no SCSI bus ID supplied for 'new device'"),
+            ("<device><capability type='storage'/></device>".into(), 1, 22, "internal error: no block device path supplied for 'new device'"),
+            ("<device><devnode>x</devnode><capability type='storage'/></device>".into(), 27, 5, "XML error: Missing required attribute 'type' in element 'devnode'"),
+            ("<device><devnode type='bogus'>x</devnode><capability type='storage'/></device>".into(), 27, 5, "XML error: Invalid value for attribute 'type' in element 'devnode': 'bogus'."),
+        ];
+        for (xml, code, domain, msg) in &cases {
+            assert_eq!(create_err(xml), (*code, *domain, msg.to_string()), "{xml}");
+        }
+    }
+
+    #[test]
+    fn existing_scsi_hosts_need_numbers() {
+        let e =
+            NodeDeviceDef::parse("<device><name>h</name><capability type='scsi_host'/></device>")
+                .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "internal error: no SCSI host ID supplied for 'h'"
+        );
     }
 }
