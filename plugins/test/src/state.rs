@@ -311,11 +311,15 @@ impl Driver {
     }
 }
 
+/// What libvirt's test driver puts before a volume's name when its pool has no target
+/// (network pools): C's rendering of a missing string.
+pub const NO_TARGET: &str = "(null)";
+
 /// Makes an active persistent pool with the test driver's fixed capacity and the
 /// allocation of its volumes.
 pub fn new_pool(mut def: StoragePoolDef, vols: Vec<StorageVolDef>) -> Pool {
     def.capacity = DEFAULT_POOL_CAPACITY;
-    let target = def.target_path.clone().unwrap_or_default();
+    let target = def.target_path.clone().unwrap_or_else(|| NO_TARGET.into());
     let vols: Vec<StorageVolDef> = vols.into_iter().map(|v| place_vol(&target, v)).collect();
     def.allocation = vols.iter().map(|v| v.allocation).sum();
     def.available = def.capacity.saturating_sub(def.allocation);

@@ -356,7 +356,11 @@ pub fn vol_create(
         ))
         .into());
     }
-    let target = p.def.target_path.clone().unwrap_or_default();
+    let target = p
+        .def
+        .target_path
+        .clone()
+        .unwrap_or_else(|| crate::state::NO_TARGET.into());
     let v = place_vol(&target, v);
     let r = vol_ref(p, &v);
     p.vols.push(v);
@@ -486,6 +490,29 @@ mod tests {
                     .code,
                 1
             );
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    /// Volumes take their format rules and paths from their pool's type, as in
+    /// libvirt's test driver (`(null)` stands for a network pool's missing target).
+    #[test]
+    fn volumes_follow_their_pool_type() {
+        let d = Driver::new_default();
+        d.write(|s, e| {
+            let pools = [
+                ("<pool type='rbd'><name>r</name><source><name>r</name><host name='h'/></source></pool>", "(null)/v", Some("raw")),
+                ("<pool type='logical'><name>l</name><source><name>vg</name></source></pool>", "/dev/vg/v", None),
+                ("<pool type='disk'><name>d</name><source><device path='/x'/></source><target><path>/p</path></target></pool>", "/p/v", Some("none")),
+            ];
+            for (xml, path, format) in pools {
+                let p = create_xml(s, e, xml, 0)?;
+                vol_create(s, &p.name, "<volume><name>v</name><capacity>1</capacity></volume>", None, 0)?;
+                let v = &pool(s, &p.name)?.vols[0];
+                assert_eq!(v.target_path.as_deref(), Some(path));
+                assert_eq!(v.format.as_deref(), format);
+            }
             Ok(())
         })
         .unwrap();

@@ -122,27 +122,32 @@ fn parse_auth(e: &Element) -> Result<Element, XmlError> {
     let Some(secret) = e.child("secret") else {
         return Err(errs::xml("Missing <secret> element in auth"));
     };
-    let secret_err = |m: String| errs::reported(errs::XML_ERROR, errs::FROM_NONE, m);
     let mut auth = AUTH.parse(e, "pool/source/auth")?;
     auth.children.truncate(1);
-    match (secret.attr("uuid"), secret.attr("usage")) {
-        (None, None) => return Err(secret_err("missing secret uuid or usage attribute".into())),
-        (Some(_), Some(_)) => {
-            return Err(secret_err("either secret uuid or usage expected".into()))
-        }
-        (Some(u), None) => {
-            let uuid =
-                Uuid::parse(u).map_err(|_| secret_err(format!("invalid secret uuid '{u}'")))?;
-            if let Some(a) = auth.children[0].attrs.iter_mut().find(|a| a.0 == "uuid") {
-                a.1 = uuid.to_string();
-            }
-        }
-        (None, Some(_)) => {}
-    }
+    canonical_secret(secret, &mut auth.children[0])?;
     if e.attr("type").is_none() {
         return Err(errs::unsupported("storage pool missing auth type"));
     }
     Ok(auth)
+}
+
+/// libvirt's checks of a `<secret>` lookup (exactly one of `uuid` and `usage`); writes
+/// the uuid of `out` (the canonical copy of `secret`) in canonical form.
+pub(super) fn canonical_secret(secret: &Element, out: &mut Element) -> Result<(), XmlError> {
+    let secret_err = |m: String| errs::reported(errs::XML_ERROR, errs::FROM_NONE, m);
+    match (secret.attr("uuid"), secret.attr("usage")) {
+        (None, None) => Err(secret_err("missing secret uuid or usage attribute".into())),
+        (Some(_), Some(_)) => Err(secret_err("either secret uuid or usage expected".into())),
+        (Some(u), None) => {
+            let uuid =
+                Uuid::parse(u).map_err(|_| secret_err(format!("invalid secret uuid '{u}'")))?;
+            if let Some(a) = out.attrs.iter_mut().find(|a| a.0 == "uuid") {
+                a.1 = uuid.to_string();
+            }
+            Ok(())
+        }
+        (None, Some(_)) => Ok(()),
+    }
 }
 
 fn parse_hosts(e: &Element) -> Result<Vec<PoolHost>, XmlError> {

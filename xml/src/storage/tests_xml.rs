@@ -232,3 +232,46 @@ fn volume_refusals_worded_like_libvirt() {
     );
     assert!(StorageVolDef::parse("<wrong/>").is_err());
 }
+
+#[test]
+fn network_and_other_pool_types() {
+    let rbd = pool("<pool type='rbd'><name>a</name><source><name>r</name><host name='h' port='-5'/><auth type='ceph' username='u'><secret type='ceph' uuid='2ec115d73a883cebbc120ac909a6fd87'/></auth></source></pool>");
+    assert!(rbd.contains("    <host name='h' port='-5'/>\n    <name>r</name>\n    <auth type='ceph' username='u'>\n      <secret type='ceph' uuid='2ec115d7-3a88-3ceb-bc12-0ac909a6fd87'/>\n    </auth>\n  </source>\n</pool>\n"));
+    let gluster = pool("<pool type='gluster'><name>g</name><source><name>r</name><host name='h'/><dir path='/x/'/></source></pool>");
+    assert!(gluster.contains("  <source>\n    <host name='h'/>\n    <dir path='/x'/>\n    <name>r</name>\n  </source>\n</pool>\n"));
+    let sheep =
+        pool("<pool type='sheepdog'><name>s</name><source><host name='h'/></source></pool>");
+    assert!(sheep.contains("    <host name='h'/>\n    <name>s</name>\n"));
+    let mpath = pool("<pool type='mpath'><name>m</name><source><device path='/d'/></source><target><path>/dev/mapper</path></target></pool>");
+    assert!(mpath.contains("  <source>\n  </source>\n  <target>\n    <path>/dev/mapper</path>\n"));
+    let vs = pool("<pool type='vstorage'><name>v</name><source><name>cluster</name></source><target><path>/mnt/v</path></target></pool>");
+    assert!(vs.contains("  <source>\n    <name>cluster</name>\n  </source>\n"));
+    let raw = pool("<pool type='dir'><name> sp </name><target><path> /a </path></target></pool>");
+    assert!(raw.contains("<name> sp </name>") && raw.contains("<path> /a </path>"));
+}
+
+#[test]
+fn volume_encryption_checks() {
+    let x = vol("<volume><name>v1</name><capacity>1</capacity><target><encryption format='luks' engine='qemu'><secret usage='u' type='passphrase'/><cipher name='aes' size='256' mode='cbc' hash='sha256'/><ivgen name='plain64' hash='sha256'/></encryption></target></volume>", "dir");
+    assert!(x.contains("    <encryption format='luks' engine='qemu'>\n      <secret type='passphrase' usage='u'/>\n      <cipher name='aes' size='256' mode='cbc' hash='sha256'/>\n      <ivgen name='plain64' hash='sha256'/>\n    </encryption>\n"));
+    let two = vol("<volume><name>v7</name><capacity>1</capacity><target><encryption format='default'><secret type='passphrase' usage='a'/><secret type='passphrase' usage='b'/></encryption><features/></target></volume>", "dir");
+    assert!(two.contains("      <secret type='passphrase' usage='a'/>\n      <secret type='passphrase' usage='b'/>\n"));
+    assert!(two.contains("    <compat>1.1</compat>\n    <features/>\n"));
+    let enc = |inner: &str| {
+        format!("<volume><name>v</name><capacity>1</capacity><target>{inner}</target></volume>")
+    };
+    let cases: &[(String, i32, i32, &str)] = &[
+        (enc("<encryption/>"), 27, 18, "XML error: unknown volume encryption format"),
+        (enc("<encryption format='luks' engine='bogus'/>"), 27, 5, "XML error: Invalid value for attribute 'engine' in element 'encryption': 'bogus'."),
+        (enc("<encryption format='luks'><secret uuid='2ec115d7-3a88-3ceb-bc12-0ac909a6fd87'/></encryption>"), 27, 18, "XML error: unknown volume encryption secret type"),
+        (enc("<encryption format='qcow'><secret type='bogus' usage='x'/></encryption>"), 67, 18, "unsupported configuration: unknown volume encryption secret type bogus"),
+        (enc("<encryption format='luks'><secret type='passphrase'/></encryption>"), 27, 0, "XML error: missing secret uuid or usage attribute"),
+        (enc("<encryption format='luks'><secret type='passphrase' uuid='zz'/></encryption>"), 27, 0, "XML error: invalid secret uuid 'zz'"),
+        (enc("<encryption format='luks'><cipher name='aes' size='x'/></encryption>"), 27, 5, "XML error: Invalid value for attribute 'size' in element 'cipher': 'x'. Expected non-negative integer value"),
+        (enc("<encryption format='luks'><cipher size='256'/></encryption>"), 27, 18, "XML error: cipher info missing 'name' attribute"),
+        (enc("<encryption format='luks'><ivgen hash='x'/></encryption>"), 27, 18, "XML error: ivgen element found, but cipher is missing"),
+    ];
+    for (xml, code, domain, msg) in cases {
+        assert_eq!(vol_err(xml), (*code, *domain, msg.to_string()), "{xml}");
+    }
+}

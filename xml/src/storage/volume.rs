@@ -68,7 +68,7 @@ const ENCRYPTION: Spec = Spec {
         leaf(
             "secret",
             &[
-                attr("type", Value::Enum(&["passphrase"])),
+                attr("type", Value::Text),
                 attr("uuid", Value::Text),
                 attr("usage", Value::Text),
             ],
@@ -77,7 +77,7 @@ const ENCRYPTION: Spec = Spec {
             "cipher",
             &[
                 attr("name", Value::Text),
-                attr("size", Value::Unsigned),
+                attr("size", Value::Text),
                 attr("mode", Value::Text),
                 attr("hash", Value::Text),
             ],
@@ -90,17 +90,71 @@ const ENCRYPTION: Spec = Spec {
     text: None,
 };
 
-fn parse_encryption(e: &Element) -> Result<Element, XmlError> {
-    match e.attr("format") {
-        Some(f) if ENC_FORMATS.contains(&f) => {}
-        f => {
+fn check_encryption_secret(sec: &Element, out: &mut Element) -> Result<(), XmlError> {
+    match sec.attr("type") {
+        None => return Err(errs::xml("unknown volume encryption secret type")),
+        Some("passphrase") => {}
+        Some(t) => {
             return Err(errs::unsupported(format!(
-                "unknown volume encryption format type {}",
-                f.unwrap_or("(null)")
+                "unknown volume encryption secret type {t}"
             )))
         }
     }
-    ENCRYPTION.parse(e, "volume/target/encryption")
+    super::source::canonical_secret(sec, out)
+}
+
+fn check_cipher(e: &Element) -> Result<(), XmlError> {
+    let cipher = e.child("cipher");
+    if let Some(c) = cipher {
+        if c.attr("name").is_none() {
+            return Err(errs::xml("cipher info missing 'name' attribute"));
+        }
+        if let Some(v) = c.attr("size") {
+            if v.trim().parse::<u32>().is_err() {
+                return Err(errs::reported(
+                    errs::XML_ERROR,
+                    errs::FROM_XML,
+                    format!("Invalid value for attribute 'size' in element 'cipher': '{v}'. Expected non-negative integer value"),
+                ));
+            }
+        }
+    }
+    if let Some(iv) = e.child("ivgen") {
+        if cipher.is_none() {
+            return Err(errs::xml("ivgen element found, but cipher is missing"));
+        }
+        if iv.attr("name").is_none() {
+            return Err(errs::xml("ivgen info missing 'name' attribute"));
+        }
+    }
+    Ok(())
+}
+
+/// Checks `<encryption>` as libvirt does and returns it in canonical form.
+fn parse_encryption(e: &Element) -> Result<Element, XmlError> {
+    match e.attr("format") {
+        None => return Err(errs::xml("unknown volume encryption format")),
+        Some(f) if ENC_FORMATS.contains(&f) => {}
+        Some(f) => {
+            return Err(errs::unsupported(format!(
+                "unknown volume encryption format type {f}"
+            )))
+        }
+    }
+    if let Some(engine) = e.attr("engine") {
+        if !matches!(engine, "qemu" | "librbd") {
+            return Err(errs::bad_attr("engine", "encryption", engine));
+        }
+    }
+    let mut out = ENCRYPTION.parse(e, "volume/target/encryption")?;
+    let mut secrets = out.children.iter_mut().filter(|c| c.name == "secret");
+    for sec in e.children_named("secret") {
+        if let Some(o) = secrets.next() {
+            check_encryption_secret(sec, o)?;
+        }
+    }
+    check_cipher(e)?;
+    Ok(out)
 }
 
 /// A format from `<x><format type>`, checked against the pool type's volume formats.
