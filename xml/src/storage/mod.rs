@@ -94,9 +94,10 @@ impl Permissions {
         }
         out.open("permissions", &Attrs::new());
         out.opt_text("mode", self.mode.map(|m| format!("0{m:o}")));
-        // libvirt prints the ids as signed numbers.
-        out.opt_text("owner", self.owner.map(|o| o as i32));
-        out.opt_text("group", self.group.map(|g| g as i32));
+        // libvirt prints ids above 2^31 as negative numbers, which its parser then
+        // refuses; they are written unsigned here so that a document reads back.
+        out.opt_text("owner", self.owner);
+        out.opt_text("group", self.group);
         out.opt_text("label", self.label.as_ref());
         out.close("permissions");
     }
