@@ -1,6 +1,7 @@
 //! Host node device XML: `<device>`.
 
 use crate::out::{Attrs, Out};
+mod caps;
 mod parse;
 
 pub use parse::{Mode, NEW_DEVICE};
@@ -173,6 +174,10 @@ pub struct NodeDeviceDef {
     pub name: String,
     /// `<path>` (sysfs path).
     pub path: Option<String>,
+    /// `<devnode type='dev'>`.
+    pub devnode: Option<String>,
+    /// `<devnode type='link'>` entries.
+    pub devlinks: Vec<String>,
     /// `<parent>`: the parent's name.
     pub parent: Option<String>,
     /// `<parent wwnn>`: a vHBA's parent HBA by its node name (with `parent_wwpn`).
@@ -222,6 +227,8 @@ impl NodeDeviceDef {
         NodeDeviceDef {
             name,
             path: None,
+            devnode: None,
+            devlinks: Vec::new(),
             parent: None,
             parent_wwnn: None,
             parent_wwpn: None,
@@ -258,6 +265,12 @@ impl NodeDeviceDef {
         out.open("device", &Attrs::new());
         out.opt_text("name", Some(&self.name));
         out.opt_text("path", self.path.as_ref());
+        if let Some(d) = &self.devnode {
+            out.text("devnode", &Attrs::new().add("type", "dev"), d);
+        }
+        for l in &self.devlinks {
+            out.text("devnode", &Attrs::new().add("type", "link"), l);
+        }
         out.opt_text("parent", self.parent.as_ref());
         if let Some(d) = &self.driver {
             out.open("driver", &Attrs::new());
@@ -326,12 +339,60 @@ mod tests {
         assert_eq!(d.parent.as_deref(), Some("computer"));
     }
 
+    /// Devices of a node file, and how libvirt 9.0's test driver prints them.
+    const NODE_DEVICES: &[(&str, &str)] = &[
+        (
+            "<device><name>computer</name><capability type='system'><hardware><uuid>11111111-2222-3333-4444-555555555555</uuid></hardware></capability></device>",
+            "<device>\n  <name>computer</name>\n  <capability type='system'>\n    <hardware>\n      <uuid>11111111-2222-3333-4444-555555555555</uuid>\n    </hardware>\n    <firmware>\n    </firmware>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><name>pci_0000_00_02_0</name><path>/sys/devices/pci0000:00/0000:00:02.0</path><parent>computer</parent><driver><name>i915</name></driver><capability type='pci'><bogus/><vendor id='0x8086'>Intel Corporation</vendor><product id='0x0126'>2nd Generation Core</product><function>0</function><slot>2</slot><bus>0</bus><domain>0</domain><class>0x030000</class><iommuGroup number='1'><address domain='0x0000' bus='0x00' slot='0x02' function='0x0'/></iommuGroup><numa node='0'/><pci-express><link validity='cap' port='0' speed='8' width='16'/><link validity='sta' speed='2.5' width='1'/></pci-express><capability type='virt_functions' maxCount='7'><address domain='0x0000' bus='0x03' slot='0x10' function='0x0'/></capability></capability></device>",
+            "<device>\n  <name>pci_0000_00_02_0</name>\n  <path>/sys/devices/pci0000:00/0000:00:02.0</path>\n  <parent>computer</parent>\n  <capability type='pci'>\n    <class>0x030000</class>\n    <domain>0</domain>\n    <bus>0</bus>\n    <slot>2</slot>\n    <function>0</function>\n    <product id='0x0126'>2nd Generation Core</product>\n    <vendor id='0x8086'>Intel Corporation</vendor>\n    <capability type='virt_functions' maxCount='7'>\n      <address domain='0x0000' bus='0x03' slot='0x10' function='0x0'/>\n    </capability>\n    <iommuGroup number='1'>\n      <address domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>\n    </iommuGroup>\n    <numa node='0'/>\n    <pci-express>\n      <link validity='cap' port='0' speed='8' width='16'/>\n      <link validity='sta' speed='2.5' width='1'/>\n    </pci-express>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><name>usb_1_1</name><parent>computer</parent><capability type='usb_device'><product id='0x0001'>Prod</product><vendor id='0x1d6b'>Linux</vendor><device>2</device><bus>1</bus></capability></device>",
+            "<device>\n  <name>usb_1_1</name>\n  <parent>computer</parent>\n  <capability type='usb_device'>\n    <bus>1</bus>\n    <device>2</device>\n    <product id='0x0001'>Prod</product>\n    <vendor id='0x1d6b'>Linux</vendor>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><name>usb_1_1_0</name><parent>usb_1_1</parent><capability type='usb'><description>Hub</description><protocol>0</protocol><subclass>0</subclass><class>9</class><number>0</number></capability></device>",
+            "<device>\n  <name>usb_1_1_0</name>\n  <parent>usb_1_1</parent>\n  <capability type='usb'>\n    <number>0</number>\n    <class>9</class>\n    <subclass>0</subclass>\n    <protocol>0</protocol>\n    <description>Hub</description>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><name>net_eth0</name><parent>computer</parent><capability type='net'><address>52:54:00:00:00:01</address><interface>eth0</interface><link state='up' speed='1000'/><feature name='rx'/><feature name='tso'/><capability type='80203'/></capability></device>",
+            "<device>\n  <name>net_eth0</name>\n  <parent>computer</parent>\n  <capability type='net'>\n    <interface>eth0</interface>\n    <address>52:54:00:00:00:01</address>\n    <link speed='1000' state='up'/>\n    <feature name='rx'/>\n    <feature name='tso'/>\n    <capability type='80203'/>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><name>block_sda</name><parent>computer</parent><capability type='storage'><model>Disk</model><vendor>ATA</vendor><block>/dev/sda</block><bus>ata</bus><drive_type>disk</drive_type><serial>X1</serial><size>100</size><logical_block_size>512</logical_block_size><num_blocks>10</num_blocks></capability></device>",
+            "<device>\n  <name>block_sda</name>\n  <parent>computer</parent>\n  <capability type='storage'>\n    <block>/dev/sda</block>\n    <bus>ata</bus>\n    <drive_type>disk</drive_type>\n    <model>Disk</model>\n    <vendor>ATA</vendor>\n    <serial>X1</serial>\n    <size>100</size>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><name>target0</name><parent>computer</parent><capability type='scsi_target'><target>target0:0:0</target></capability></device>",
+            "<device>\n  <name>target0</name>\n  <parent>computer</parent>\n  <capability type='scsi_target'>\n    <target>target0:0:0</target>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><name>scsi_0_0_0_0</name><parent>computer</parent><capability type='scsi'><type>disk</type><lun>0</lun><target>0</target><bus>0</bus><host>0</host></capability></device>",
+            "<device>\n  <name>scsi_0_0_0_0</name>\n  <parent>computer</parent>\n  <capability type='scsi'>\n    <host>0</host>\n    <bus>0</bus>\n    <target>0</target>\n    <lun>0</lun>\n    <type>disk</type>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><name>drm_card0</name><parent>computer</parent><devnode type='dev'>/dev/dri/card0</devnode><capability type='drm'><type>primary</type></capability></device>",
+            "<device>\n  <name>drm_card0</name>\n  <devnode type='dev'>/dev/dri/card0</devnode>\n  <parent>computer</parent>\n  <capability type='drm'>\n    <type>primary</type>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><name>mdev_x</name><parent>computer</parent><capability type='mdev'><uuid>aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee</uuid><type id='nvidia-11'/><iommuGroup number='12'/></capability></device>",
+            "<device>\n  <name>mdev_x</name>\n  <parent>computer</parent>\n  <capability type='mdev'>\n    <type id='nvidia-11'/>\n    <uuid>aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee</uuid>\n    <iommuGroup number='12'/>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><name>ccw_0</name><parent>computer</parent><capability type='ccw'><devno>0x0001</devno><ssid>0x0</ssid><cssid>0xfe</cssid></capability></device>",
+            "<device>\n  <name>ccw_0</name>\n  <parent>computer</parent>\n  <capability type='ccw'>\n    <cssid>0xfe</cssid>\n    <ssid>0x0</ssid>\n    <devno>0x0001</devno>\n  </capability>\n</device>\n",
+        ),
+    ];
+
     #[test]
-    fn other_caps_preserved() {
-        let x = "<device>\n  <name>pci_0000_00_02_0</name>\n  <path>/sys/devices/pci0000:00/0000:00:02.0</path>\n  <parent>computer</parent>\n  <driver>\n    <name>i915</name>\n  </driver>\n  <capability type='pci'>\n    <domain>0</domain>\n    <bus>0</bus>\n    <slot>2</slot>\n    <function>0</function>\n    <product id='0x0126'>2nd Generation Core</product>\n    <vendor id='0x8086'>Intel Corporation</vendor>\n  </capability>\n</device>\n";
-        let d = NodeDeviceDef::parse(x).unwrap();
-        assert_eq!(d.to_xml(), x);
-        assert_eq!(d.cap_names(), vec!["pci"]);
+    fn capabilities_printed_as_libvirt() {
+        for (input, want) in NODE_DEVICES {
+            let d = NodeDeviceDef::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(&d.to_xml(), want, "{input}");
+        }
         let n = "<device>\n  <name>net_eth0</name>\n  <capability type='net'>\n    <interface>eth0</interface>\n    <address>52:54:00:00:00:01</address>\n  </capability>\n</device>\n";
         assert_eq!(NodeDeviceDef::parse(n).unwrap().to_xml(), n);
     }

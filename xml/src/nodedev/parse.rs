@@ -247,16 +247,24 @@ fn parse_net(e: &Element, name: &str) -> Result<Capability, XmlError> {
         .children
         .iter()
         .all(|c| c.name == "interface" || c.name == "address");
-    Ok(if simple {
-        Capability::Net {
+    if simple {
+        return Ok(Capability::Net {
             interface: interface.trim().to_string(),
             address: e.child_text("address"),
-        }
-    } else {
-        Capability::Other {
-            cap_type: "net".into(),
-            raw: e.clone(),
-        }
+        });
+    }
+    described("net", e)
+}
+
+/// A capability kept in the canonical form its description gives.
+fn described(t: &str, e: &Element) -> Result<Capability, XmlError> {
+    let raw = match super::caps::spec(t) {
+        Some(spec) => spec.parse(e, &format!("device/capability[{t}]"))?,
+        None => e.clone(),
+    };
+    Ok(Capability::Other {
+        cap_type: t.to_string(),
+        raw,
     })
 }
 
@@ -287,19 +295,17 @@ fn parse_cap(e: &Element, mode: Mode, name: &str) -> Result<Capability, XmlError
                 scsi_type: e.child_text("type"),
             }
         }
-        _ => Capability::Other {
-            cap_type: t.to_string(),
-            raw: e.clone(),
-        },
+        _ => described(t, e)?,
     })
 }
 
-/// `<devnode type>`: `dev` or `link`.
-fn check_devnodes(e: &Element) -> Result<(), XmlError> {
+/// `<devnode type>`: the device node (`dev`) and its links (`link`).
+fn parse_devnodes(e: &Element, def: &mut NodeDeviceDef) -> Result<(), XmlError> {
     for d in e.children_named("devnode") {
         match d.attr("type") {
             None => return Err(missing_attr("type", "devnode")),
-            Some("dev" | "link") => {}
+            Some("dev") => def.devnode = Some(d.text.clone()),
+            Some("link") => def.devlinks.push(d.text.clone()),
             Some(t) => return Err(bad_attr("type", "devnode", t)),
         }
     }
@@ -342,11 +348,11 @@ pub fn device(e: &Element, mode: Mode) -> Result<NodeDeviceDef, XmlError> {
             .ok_or_else(|| XmlError::MissingElement("device/name".into()))?,
     };
     let mut def = NodeDeviceDef {
+        // The driver is the host's to tell (sysfs); libvirt does not read it.
         path: text(e, "path"),
-        driver: e.child("driver").and_then(|d| text(d, "name")),
         ..NodeDeviceDef::new(name)
     };
-    check_devnodes(e)?;
+    parse_devnodes(e, &mut def)?;
     parse_parent(e, &mut def)?;
     for c in e.children_named("capability") {
         def.caps.push(parse_cap(c, mode, &def.name)?);
