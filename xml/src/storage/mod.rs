@@ -36,12 +36,12 @@ fn perm_id(e: &Element, name: &str) -> Result<Option<u32>, XmlError> {
     };
     let bad = || errs::xml(format!("malformed {name} element"));
     let v: f64 = xpath_number(&c.text).ok_or_else(bad)?;
-    let v = v.trunc();
-    if v == -1.0 {
-        return Ok(None);
-    }
-    if !(0.0..=u32::MAX as f64).contains(&v) || v == u32::MAX as f64 {
+    // An integral number that is an id, or -1 (also as the unsigned id 2^32 - 1).
+    if v.fract() != 0.0 || !(-1.0..=u32::MAX as f64).contains(&v) {
         return Err(bad());
+    }
+    if v == -1.0 || v == u32::MAX as f64 {
+        return Ok(None);
     }
     Ok(Some(v as u32))
 }
@@ -103,19 +103,41 @@ impl Permissions {
     }
 }
 
+/// C's `strtoull` on a whole string: optional leading whitespace and `+`, then decimal
+/// digits to the end.
+fn c_unsigned(text: &str) -> Option<u64> {
+    let t = text.trim_start();
+    let digits = t.strip_prefix('+').unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 /// Reads a size as libvirt's storage parser does: a decimal number (no sign other than
 /// `+`, nothing after it) scaled by `unit` (bytes when absent or empty), at most
 /// `i64::MAX` bytes.
 pub fn storage_size(text: &str, unit: Option<&str>) -> Result<u64, XmlError> {
-    let t = text.trim_start();
-    let digits = t.strip_prefix('+').unwrap_or(t);
-    let value: u64 = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        digits
-            .parse()
-            .map_err(|_| errs::xml("malformed capacity element"))?
-    } else {
-        return Err(errs::xml("malformed capacity element"));
-    };
+    let value = c_unsigned(text).ok_or_else(|| errs::xml("malformed capacity element"))?;
+    scale(value, unit, i64::MAX as u64)
+}
+
+/// A size libvirt reads with its generic scaled-value helper (`<clusterSize>`): any
+/// unsigned number, refused naming the element's `xpath` when it is not one.
+pub fn scaled_value(text: &str, unit: Option<&str>, xpath: &str) -> Result<u64, XmlError> {
+    let value = c_unsigned(text).ok_or_else(|| {
+        errs::reported(
+            errs::XML_ERROR,
+            errs::FROM_XML,
+            format!("Invalid value '{text}' for element or attribute '{xpath}'"),
+        )
+    })?;
+    scale(value, unit, u64::MAX)
+}
+
+/// Scales `value` by `unit` (bytes when absent or empty) as libvirt does, refusing
+/// more than `limit` bytes.
+fn scale(value: u64, unit: Option<&str>, limit: u64) -> Result<u64, XmlError> {
     let unit = unit.unwrap_or("");
     let scale = if unit.is_empty() {
         1
@@ -128,7 +150,7 @@ pub fn storage_size(text: &str, unit: Option<&str>) -> Result<u64, XmlError> {
             )
         })?
     };
-    if value > (i64::MAX as u64) / scale {
+    if value > limit / scale {
         return Err(errs::reported(
             errs::OVERFLOW,
             errs::FROM_NONE,

@@ -184,6 +184,9 @@ fn check_source(t: &PoolType, s: &mut PoolSource, name: &str) -> Result<(), XmlE
     if t.flags & SRC_HOST != 0 && s.hosts.is_empty() {
         return Err(errs::xml("missing storage pool source host name"));
     }
+    if t.name == "gluster" && s.dir.is_none() {
+        s.dir = Some("/".into());
+    }
     if t.flags & SRC_DIR != 0 && s.dir.is_none() {
         return Err(errs::xml("missing storage pool source path"));
     }

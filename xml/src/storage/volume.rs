@@ -6,7 +6,6 @@ use super::{storage_size, text_of, Permissions};
 use crate::out::{Attrs, Out};
 use crate::spec::{attr, leaf, Spec, Value};
 use crate::tree::{parse_root, Element};
-use crate::units::to_bytes;
 use crate::XmlError;
 
 /// A volume's backing store (`<backingStore>`).
@@ -58,7 +57,7 @@ pub struct StorageVolDef {
 const VOL_TYPES: &[&str] = &["file", "block", "dir", "network", "netdir", "ploop"];
 /// qcow2 features, in libvirt's order.
 const FEATURES: &[&str] = &["lazy_refcounts", "extended_l2"];
-const ENC_FORMATS: &[&str] = &["default", "qcow", "luks", "luks2", "luks-any"];
+const ENC_FORMATS: &[&str] = &["default", "qcow", "luks", "luks2"];
 
 /// `<encryption>`: the order libvirt writes it in.
 const ENCRYPTION: Spec = Spec {
@@ -109,14 +108,16 @@ fn check_cipher(e: &Element) -> Result<(), XmlError> {
         if c.attr("name").is_none() {
             return Err(errs::xml("cipher info missing 'name' attribute"));
         }
-        if let Some(v) = c.attr("size") {
-            if v.trim().parse::<u32>().is_err() {
+        match c.attr("size") {
+            None => return Err(errs::missing_attr("size", "cipher")),
+            Some(v) if v.trim().parse::<u32>().is_err() => {
                 return Err(errs::reported(
                     errs::XML_ERROR,
                     errs::FROM_XML,
                     format!("Invalid value for attribute 'size' in element 'cipher': '{v}'. Expected non-negative integer value"),
                 ));
             }
+            Some(_) => {}
         }
     }
     if let Some(iv) = e.child("ivgen") {
@@ -164,7 +165,8 @@ fn vol_format(parent: Option<&Element>, t: &PoolType) -> Result<Option<String>, 
     };
     let given = parent
         .and_then(|p| p.child("format"))
-        .and_then(|f| f.attr_s("type"));
+        .and_then(|f| f.attr_s("type"))
+        .filter(|f| !f.is_empty());
     match given {
         None => Ok(Some(default.to_string())),
         Some(f) if list.contains(&f.as_str()) => Ok(Some(f)),
@@ -181,7 +183,10 @@ fn size(e: &Element, name: &str) -> Result<Option<u64>, XmlError> {
 
 /// libvirt's check of `<compat>`: two dot-separated unsigned numbers.
 fn check_compat(c: &str) -> Result<(), XmlError> {
-    let num = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let num = |s: &str| {
+        let d = s.strip_prefix('+').unwrap_or(s);
+        !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
+    };
     match c.split_once('.') {
         Some((a, b)) if num(a) && num(b) => Ok(()),
         _ => Err(errs::xml("forbidden characters in 'compat' attribute")),
@@ -189,22 +194,9 @@ fn check_compat(c: &str) -> Result<(), XmlError> {
 }
 
 fn cluster_size(t: &Element) -> Result<Option<u64>, XmlError> {
-    let Some(c) = t.child("clusterSize") else {
-        return Ok(None);
-    };
-    let bad = || {
-        errs::reported(
-            errs::XML_ERROR,
-            errs::FROM_XML,
-            format!(
-                "Invalid value '{}' for element or attribute './target/clusterSize'",
-                c.text
-            ),
-        )
-    };
-    to_bytes("clusterSize", &c.text, c.attr("unit"), "bytes")
-        .map(Some)
-        .map_err(|_| bad())
+    t.child("clusterSize")
+        .map(|c| super::scaled_value(&c.text, c.attr("unit"), "./target/clusterSize"))
+        .transpose()
 }
 
 fn features(t: &Element) -> Result<Option<Vec<&'static str>>, XmlError> {
@@ -337,7 +329,16 @@ impl StorageVolDef {
             p.write(&mut out);
         }
         if let Some(e) = &self.encryption {
-            e.write(&mut out);
+            // libvirt writes it open and closed even with nothing inside.
+            let mut attrs = Attrs::new();
+            for (k, v) in &e.attrs {
+                attrs = attrs.add(k, v);
+            }
+            out.open("encryption", &attrs);
+            for c in &e.children {
+                c.write(&mut out);
+            }
+            out.close("encryption");
         }
         out.opt_text("compat", self.compat.as_ref());
         if let Some(c) = self.cluster_size {
