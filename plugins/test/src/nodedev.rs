@@ -421,3 +421,184 @@ mod tests {
         .unwrap();
     }
 }
+#[cfg(test)]
+mod oracle {
+    //! Documents outside the differential corpus and what libvirt 9.0's test driver
+    //! answers to `nodeDeviceCreateXML` with each (the new device's XML, or the error's
+    //! code, domain and message).
+    use super::*;
+    use crate::state::Driver;
+
+    const CASES: &[(&str, &str)] = &[
+        (
+            "<device><name>x</name><path>/sys/x</path><capability type='scsi_host'><capability type='fc_host'><wwnn>2001000000000001</wwnn><wwpn>1001000000000001</wwpn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>2001000000000001</wwnn>\n      <wwpn>1001000000000001</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><parent>scsi_host2</parent><capability type='scsi_host'><capability type='fc_host'><wwnn>2001000000000001</wwnn><wwpn>1001000000000001</wwpn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>2001000000000001</wwnn>\n      <wwpn>1001000000000001</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><parent></parent><capability type='scsi_host'><capability type='fc_host'><wwnn>2001000000000001</wwnn><wwpn>1001000000000001</wwpn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>2001000000000001</wwnn>\n      <wwpn>1001000000000001</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><parent wwnn='2000000056785678' wwpn='1000000056785678'/><capability type='scsi_host'><capability type='fc_host'><wwnn>2001000000000001</wwnn><wwpn>1001000000000001</wwpn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>2001000000000001</wwnn>\n      <wwpn>1001000000000001</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><parent fabric_wwn='2000000087658765'/><capability type='scsi_host'><capability type='fc_host'><wwnn>2001000000000001</wwnn><wwpn>1001000000000001</wwpn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>2001000000000001</wwnn>\n      <wwpn>1001000000000001</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><parent wwnn='2000000056785678' wwpn='1000000056785678' fabric_wwn='bogus'/><capability type='scsi_host'><capability type='fc_host'><wwnn>2001000000000001</wwnn><wwpn>1001000000000001</wwpn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>2001000000000001</wwnn>\n      <wwpn>1001000000000001</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><parent fabric_wwn=''/><capability type='scsi_host'><capability type='fc_host'><wwnn>2001000000000001</wwnn><wwpn>1001000000000001</wwpn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>2001000000000001</wwnn>\n      <wwpn>1001000000000001</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><devnode type='dev'>/dev/x</devnode><devnode type='link'>/dev/y</devnode><capability type='scsi_host'><capability type='fc_host'><wwnn>2001000000000001</wwnn><wwpn>1001000000000001</wwpn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>2001000000000001</wwnn>\n      <wwpn>1001000000000001</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><capability type='scsi_host'><capability type='vport_ops'/><capability type='fc_host'><wwnn>a</wwnn><wwpn>b</wwpn><fabric_wwn>f</fabric_wwn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>a</wwnn>\n      <wwpn>b</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><capability type='scsi_host'><capability type='fc_host'><wwnn>a</wwnn><wwpn>b</wwpn></capability><capability type='fc_host'><wwnn>c</wwnn><wwpn>d</wwpn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>c</wwnn>\n      <wwpn>d</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><capability type='net'><interface>e</interface></capability><capability type='scsi_host'><capability type='fc_host'><wwnn>a</wwnn><wwpn>b</wwpn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>a</wwnn>\n      <wwpn>b</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><capability type='scsi_host'/></device>",
+            "ERR 1 22 internal error: Device is not a fibre channel HBA",
+        ),
+        (
+            "<device><capability type='scsi_host'><capability type='fc_host'><wwnn>a</wwnn><wwpn>b</wwpn></capability></capability><capability type='pci'/></device>",
+            "ERR 1 22 internal error: no PCI domain ID supplied for 'new device'",
+        ),
+        (
+            "<device><capability type='usb'/></device>",
+            "ERR 1 22 internal error: no USB interface number supplied for 'new device'",
+        ),
+        (
+            "<device><capability type='usb'><number>1</number><class>x</class></capability></device>",
+            "ERR 1 22 internal error: invalid USB interface class supplied for 'new device'",
+        ),
+        (
+            "<device><capability type='scsi_target'/></device>",
+            "ERR 1 22 internal error: no target name supplied for 'new device'",
+        ),
+        (
+            "<device><capability type='drm'/></device>",
+            "ERR 67 22 unsupported configuration: unknown drm type '(null)' for 'new device'",
+        ),
+        (
+            "<device><capability type='mdev'/></device>",
+            "ERR 67 22 unsupported configuration: missing type id attribute for 'new device'",
+        ),
+        (
+            "<device><capability type='ccw'/></device>",
+            "ERR 67 22 unsupported configuration: missing cssid value for 'new device'",
+        ),
+        (
+            "<device><capability type='css'/></device>",
+            "ERR 67 22 unsupported configuration: missing cssid value for 'new device'",
+        ),
+        (
+            "<device><capability type='vdpa'/></device>",
+            "ERR 1 22 internal error: unknown capability type '17' for 'new device'",
+        ),
+        (
+            "<device><capability type='ap_card'/></device>",
+            "ERR 67 22 unsupported configuration: missing ap-adapter value for 'new device'",
+        ),
+        (
+            "<device><capability type='ap_queue'/></device>",
+            "ERR 67 22 unsupported configuration: missing ap-adapter value for 'new device'",
+        ),
+        (
+            "<device><capability type='ap_matrix'/></device>",
+            "ERR 1 22 internal error: Device is not a fibre channel HBA",
+        ),
+        (
+            "<device><capability type='scsi_generic'/></device>",
+            "ERR 1 22 internal error: unknown capability type '11' for 'new device'",
+        ),
+        (
+            "<device><capability type='vports'/></device>",
+            "ERR 1 22 internal error: unknown capability type '10' for 'new device'",
+        ),
+        (
+            "<device><capability type='mdev_types'/></device>",
+            "ERR 1 22 internal error: unknown capability type '13' for 'new device'",
+        ),
+        (
+            "<device><capability type='vpd'/></device>",
+            "ERR 1 22 internal error: unknown capability type '21' for 'new device'",
+        ),
+        (
+            "<device><capability type='system'><hardware><uuid>11111111-2222-3333-4444-555555555555</uuid></hardware></capability></device>",
+            "ERR 1 22 internal error: Device is not a fibre channel HBA",
+        ),
+        (
+            "<device><capability type='pci'><domain>0</domain><bus>0</bus><slot>0</slot><function>0</function><vendor id='zz'/></capability></device>",
+            "ERR 1 22 internal error: invalid PCI vendor ID supplied for 'new device'",
+        ),
+        (
+            "<device><capability type='pci'><domain>0</domain><bus>0</bus><slot>0</slot><function>0</function><vendor id='0x8086'/><product id='0x1'/></capability></device>",
+            "ERR 1 22 internal error: Device is not a fibre channel HBA",
+        ),
+        (
+            "<device><capability type='usb_device'><bus>1</bus><device>2</device><vendor id='0x1'/><product id='0x2'/></capability></device>",
+            "ERR 1 22 internal error: Device is not a fibre channel HBA",
+        ),
+        (
+            "<device><capability type='storage'><block>/dev/sda</block></capability></device>",
+            "ERR 1 22 internal error: no size supplied for 'new device'",
+        ),
+        (
+            "<device><capability type='scsi'><host>1</host><bus>0</bus><target>0</target><lun>0</lun></capability></device>",
+            "ERR 1 22 internal error: Device is not a fibre channel HBA",
+        ),
+        (
+            "<device><capability type='net'><interface>e</interface><capability/></capability></device>",
+            "ERR 1 22 internal error: Device is not a fibre channel HBA",
+        ),
+        (
+            "<device><capability type='net'><interface>e</interface><feature name='bogus'/></capability></device>",
+            "ERR 27 22 XML error: unknown network device feature 'bogus'",
+        ),
+        (
+            "<device><capability type='net'><interface>e</interface><link state='bogus'/></capability></device>",
+            "ERR 27 5 XML error: Invalid value for attribute 'state' in element 'link': 'bogus'.",
+        ),
+        (
+            "<device><capability type='net'><interface></interface></capability></device>",
+            "ERR 1 22 internal error: no network interface supplied for 'new device'",
+        ),
+    ];
+
+    #[test]
+    fn create_agrees_with_libvirt() {
+        let d = Driver::new_default();
+        for (xml, want) in CASES {
+            let got = d.write(|s, e| {
+                let n = create(s, e, xml, 0)?;
+                let out = find(s, &n)?.to_xml();
+                destroy(s, e, &n)?;
+                Ok(out)
+            });
+            let got = match got {
+                Ok(x) => x,
+                Err(e) => format!("ERR {} {} {}", e.code, e.domain, e.text()),
+            };
+            assert_eq!(&got, want, "{xml}");
+        }
+    }
+}

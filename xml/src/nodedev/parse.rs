@@ -46,7 +46,107 @@ const CAP_TYPES: &[&str] = &[
 ];
 
 /// Types that are only sub-capabilities: refused at the top level.
-const SUB_ONLY: &[&str] = &["fc_host", "vports", "mdev_types", "vpd"];
+const SUB_ONLY: &[&str] = &[
+    "fc_host",
+    "vports",
+    "scsi_generic",
+    "mdev_types",
+    "vdpa",
+    "vpd",
+];
+
+/// Values of capabilities whose absence libvirt reports as unsupported configuration:
+/// element (or `element@attribute`) and what the message calls it.
+const WANTED: &[(&str, &[(&str, &str)])] = &[
+    ("mdev", &[("type@id", "type id attribute")]),
+    (
+        "ccw",
+        &[
+            ("cssid", "cssid value"),
+            ("ssid", "ssid value"),
+            ("devno", "devno value"),
+        ],
+    ),
+    (
+        "css",
+        &[
+            ("cssid", "cssid value"),
+            ("ssid", "ssid value"),
+            ("devno", "devno value"),
+        ],
+    ),
+    ("ap_card", &[("ap-adapter", "ap-adapter value")]),
+    (
+        "ap_queue",
+        &[
+            ("ap-adapter", "ap-adapter value"),
+            ("ap-domain", "ap-domain value"),
+        ],
+    ),
+];
+
+/// Network device features libvirt knows.
+const NET_FEATURES: &[&str] = &[
+    "rx",
+    "tx",
+    "sg",
+    "tso",
+    "gso",
+    "gro",
+    "lro",
+    "rxvlan",
+    "txvlan",
+    "ntuple",
+    "rxhash",
+    "rdma",
+    "txudptnl",
+    "switchdev",
+];
+const LINK_STATES: &[&str] = &[
+    "unknown",
+    "notpresent",
+    "down",
+    "lowerlayerdown",
+    "testing",
+    "dormant",
+    "up",
+];
+
+fn unsupported(msg: String) -> XmlError {
+    errs::reported(errs::CONFIG_UNSUPPORTED, errs::FROM_NODEDEV, msg)
+}
+
+/// The checks libvirt reports as unsupported configuration, and a disk's size.
+fn check_wanted(t: &str, e: &Element, name: &str) -> Result<(), XmlError> {
+    if t == "drm" {
+        let v = text(e, "type");
+        if !matches!(v.as_deref(), Some("primary" | "control" | "render")) {
+            let v = v.unwrap_or_else(|| "(null)".into());
+            return Err(unsupported(format!("unknown drm type '{v}' for '{name}'")));
+        }
+    }
+    if t == "storage" {
+        let removable = e
+            .children_named("capability")
+            .any(|c| c.attr("type") == Some("removable"));
+        if !removable && text(e, "size").is_none() {
+            return Err(err(format!("no size supplied for '{name}'")));
+        }
+    }
+    let Some((_, fields)) = WANTED.iter().find(|(n, _)| *n == t) else {
+        return Ok(());
+    };
+    for (path, what) in *fields {
+        let v = match path.split_once('@') {
+            Some((el, at)) => e.child(el).and_then(|c| c.attr_s(at)),
+            None => text(e, path),
+        };
+        if v.is_none() {
+            return Err(unsupported(format!("missing {what} for '{name}'")));
+        }
+    }
+    Ok(())
+}
 
 /// How a required value is read.
 #[derive(Clone, Copy)]
@@ -234,13 +334,29 @@ fn parse_scsi_host(e: &Element, mode: Mode, name: &str) -> Result<ScsiHostCap, X
 fn parse_net(e: &Element, name: &str) -> Result<Capability, XmlError> {
     let interface = text(e, "interface")
         .ok_or_else(|| err(format!("no network interface supplied for '{name}'")))?;
+    if let Some(state) = e.child("link").and_then(|l| l.attr("state")) {
+        if !LINK_STATES.contains(&state) {
+            return Err(bad_attr("state", "link", state));
+        }
+    }
+    let xml = |m: String| errs::reported(errs::XML_ERROR, errs::FROM_NODEDEV, m);
+    for f in e.children_named("feature") {
+        match f.attr("name") {
+            None => return Err(xml("missing network device feature name".into())),
+            Some(n) if !NET_FEATURES.contains(&n) => {
+                return Err(xml(format!("unknown network device feature '{n}'")))
+            }
+            Some(_) => {}
+        }
+    }
     for sub in e.children_named("capability") {
-        if !matches!(sub.attr("type"), Some("80203" | "80211")) {
-            return Err(errs::reported(
-                errs::CONFIG_UNSUPPORTED,
-                errs::FROM_NODEDEV,
-                format!("invalid network type supplied for '{name}'"),
-            ));
+        if sub
+            .attr("type")
+            .is_some_and(|t| !matches!(t, "80203" | "80211"))
+        {
+            return Err(unsupported(format!(
+                "invalid network type supplied for '{name}'"
+            )));
         }
     }
     let simple = e
@@ -281,6 +397,7 @@ fn parse_cap(e: &Element, mode: Mode, name: &str) -> Result<Capability, XmlError
         )));
     }
     check_required(t, e, name)?;
+    check_wanted(t, e, name)?;
     Ok(match t {
         "system" => Capability::System(parse_system(e, name)?),
         "scsi_host" => Capability::ScsiHost(parse_scsi_host(e, mode, name)?),
@@ -318,8 +435,8 @@ fn parse_parent(e: &Element, def: &mut NodeDeviceDef) -> Result<(), XmlError> {
         return Ok(());
     };
     def.parent = Some(p.text.clone()).filter(|t| !t.is_empty());
-    def.parent_wwnn = p.attr_s("wwnn");
-    def.parent_wwpn = p.attr_s("wwpn");
+    def.parent_wwnn = p.attr_s("wwnn").filter(|v| !v.is_empty());
+    def.parent_wwpn = p.attr_s("wwpn").filter(|v| !v.is_empty());
     let xml = |m: String| errs::reported(errs::XML_ERROR, errs::FROM_NODEDEV, m);
     match (&def.parent_wwnn, &def.parent_wwpn) {
         (Some(n), None) => {
@@ -334,7 +451,7 @@ fn parse_parent(e: &Element, def: &mut NodeDeviceDef) -> Result<(), XmlError> {
         }
         _ => {}
     }
-    def.parent_fabric_wwn = p.attr_s("fabric_wwn");
+    def.parent_fabric_wwn = p.attr_s("fabric_wwn").filter(|v| !v.is_empty());
     Ok(())
 }
 
