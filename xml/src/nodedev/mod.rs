@@ -6,7 +6,8 @@ mod parse;
 
 pub use parse::{Mode, NEW_DEVICE};
 
-use crate::tree::{parse_root, Element};
+use crate::storage::errs::parse_root;
+use crate::tree::Element;
 use crate::{Uuid, XmlError};
 
 /// `system` capability.
@@ -201,7 +202,10 @@ impl NodeDeviceDef {
     /// Parses a `<device>` document, validating it against libvirt's schema first when
     /// `opts` asks for it.
     pub fn parse_with(xml: &str, opts: crate::ParseOptions) -> Result<NodeDeviceDef, XmlError> {
-        let e = crate::schema::parse_root_with(xml, "device", crate::Schema::NodeDevice, opts)?;
+        let e = parse_root(xml, "device")?;
+        if opts.validate {
+            crate::schema::validate(&e, crate::Schema::NodeDevice)?;
+        }
         NodeDeviceDef::from_element(&e)
     }
 
@@ -482,6 +486,18 @@ mod tests {
         for (xml, code, domain, msg) in &cases {
             assert_eq!(create_err(xml), (*code, *domain, msg.to_string()), "{xml}");
         }
+    }
+
+    #[test]
+    fn wrong_root_worded_like_libvirt() {
+        assert_eq!(
+            create_err("<wrong/>"),
+            (
+                27,
+                5,
+                "XML error: expecting root element of 'device', not 'wrong'".into()
+            )
+        );
     }
 
     #[test]

@@ -80,6 +80,20 @@ pub fn missing_attr(attr: &str, element: &str) -> XmlError {
     )
 }
 
+/// Parses a document whose root must be `<root>`, refusing another root as libvirt's
+/// XML helpers do.
+pub fn parse_root(xml: &str, root: &str) -> Result<crate::tree::Element, XmlError> {
+    let e = crate::tree::parse_document(xml)?;
+    if e.name != root {
+        return Err(reported(
+            XML_ERROR,
+            FROM_XML,
+            format!("expecting root element of '{root}', not '{}'", e.name),
+        ));
+    }
+    Ok(e)
+}
+
 /// Checks a WWN as libvirt does: 16 hex digits, optionally after `0x`.
 pub fn check_wwn(wwn: &str) -> Result<(), XmlError> {
     let digits = wwn.strip_prefix("0x").unwrap_or(wwn);

@@ -1,9 +1,10 @@
 //! `<pool>`: the definition, libvirt's per-type rules and its canonical output.
 
+use super::errs::parse_root;
 use super::errs::{self, bad_attr, missing_attr};
 use super::{sanitize_path, text_of, Permissions, PoolSource};
 use crate::out::{Attrs, Out};
-use crate::tree::{parse_root, Element};
+use crate::tree::Element;
 use crate::units::to_bytes;
 use crate::{Uuid, XmlError};
 
@@ -228,7 +229,7 @@ impl StoragePoolDef {
     /// Parses a `<pool>` document, validating it against libvirt's schema first when
     /// `opts` asks for it.
     pub fn parse_with(xml: &str, opts: crate::ParseOptions) -> Result<StoragePoolDef, XmlError> {
-        let e = crate::tree::parse_root(xml, "pool")?;
+        let e = parse_root(xml, "pool")?;
         if opts.validate {
             crate::schema::validate(&e, crate::Schema::StoragePool)?;
         }

@@ -230,7 +230,18 @@ fn volume_refusals_worded_like_libvirt() {
         StorageVolDef::parse("<volume><name>m/x</name><capacity>1</capacity><frob/></volume>")
             .is_ok()
     );
-    assert!(StorageVolDef::parse("<wrong/>").is_err());
+    assert_eq!(
+        vol_err("<wrong/>"),
+        (
+            27,
+            5,
+            "XML error: expecting root element of 'volume', not 'wrong'".into()
+        )
+    );
+    assert_eq!(
+        pool_err("<volume/>").1,
+        "XML error: expecting root element of 'pool', not 'volume'"
+    );
 }
 
 #[test]
