@@ -61,7 +61,7 @@ fn xpath_number(s: &str) -> Option<f64> {
 impl Permissions {
     /// Reads `<permissions>` as libvirt does.
     pub fn parse(e: &Element) -> Result<Permissions, XmlError> {
-        let mode = match e.child("mode") {
+        let mode = match e.child("mode").filter(|m| !m.text.is_empty()) {
             Some(m) => {
                 let t = m.text.trim_start();
                 let (neg, digits) = match t.strip_prefix('-') {

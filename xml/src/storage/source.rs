@@ -112,10 +112,12 @@ const AUTH: Spec = Spec {
 
 /// Checks `<auth>` as libvirt does and returns it in canonical form.
 fn parse_auth(e: &Element) -> Result<Element, XmlError> {
-    if e.attr("username").is_none() {
+    // libvirt reads both through XPath, where an empty value is no value.
+    let auth_type = e.attr("type").filter(|t| !t.is_empty());
+    if e.attr("username").is_none_or(str::is_empty) {
         return Err(errs::xml("missing username for auth"));
     }
-    match e.attr("type") {
+    match auth_type {
         None | Some("chap" | "ceph") => {}
         Some(t) => return Err(errs::unsupported(format!("unknown auth type '{t}'"))),
     }
@@ -125,7 +127,7 @@ fn parse_auth(e: &Element) -> Result<Element, XmlError> {
     let mut auth = AUTH.parse(e, "pool/source/auth")?;
     auth.children.truncate(1);
     canonical_secret(secret, &mut auth.children[0])?;
-    if e.attr("type").is_none() {
+    if auth_type.is_none() {
         return Err(errs::unsupported("storage pool missing auth type"));
     }
     Ok(auth)

@@ -336,6 +336,22 @@ fn corpus_documents_round_trip() {
 /// (pools without their uuid and size lines; volumes as created in `default-pool`).
 const ORACLE: &[(&str, &str)] = &[
     (
+        "<pool type=\"rbd\">\n<name>pool2</name>\n<uuid>5eed0003-0002-4002-8003-000000003dde</uuid>\n<allocation>oops</allocation>\n<source><name>rbdpool</name><host name=\"mon1.example\" port=\"6789\"/><auth type=\"\" username=\"admin\"><secret uuid=\"2ec115d7-3a88-3ceb-bc12-0ac909a6fd87\"/></auth></source>\n<target><path>relative</path></target>\n</pool>",
+        "ERR 67 18 unsupported configuration: storage pool missing auth type",
+    ),
+    (
+        "<pool type=\"rbd\">\n<name>pool2</name>\n<uuid>5eed0003-0002-4002-8003-000000003dde</uuid>\n<allocation>oops</allocation>\n<source><name>rbdpool</name><host name=\"mon1.example\" port=\"6789\"/><auth type=\"ceph\" username=\"\"><secret uuid=\"2ec115d7-3a88-3ceb-bc12-0ac909a6fd87\"/></auth></source>\n<target><path>relative</path></target>\n</pool>",
+        "ERR 27 18 XML error: missing username for auth",
+    ),
+    (
+        "<pool type=\"dir\">\n<name>pool13</name>\n<uuid>5eed0003-000d-400d-8003-000000019223</uuid>\n<capacity unit=\"GiB\">10</capacity>\n<source/>\n<target><path>/srv/q13</path><permissions><mode></mode><label>system_u:object_r:virt_image_t:s0</label></permissions></target>\n<features><cow state=\"yes\"/></features>\n</pool>",
+        "<pool type='dir'>\n  <name>pool13</name>\n  <features>\n    <cow state='yes'/>\n  </features>\n  <source>\n  </source>\n  <target>\n    <path>/srv/q13</path>\n    <permissions>\n      <label>system_u:object_r:virt_image_t:s0</label>\n    </permissions>\n  </target>\n</pool>\n",
+    ),
+    (
+        "<volume type=\"\">\n<name>vol21.img</name>\n<capacity>1048576</capacity>\n<bogus/>\n</volume>",
+        "<volume type='file'>\n  <name>vol21.img</name>\n  <key>/default-pool/vol21.img</key>\n  <target>\n    <path>/default-pool/vol21.img</path>\n    <format type='raw'/>\n  </target>\n</volume>\n",
+    ),
+    (
         "<pool type='netfs'><name>a</name><source><host name='h'/><dir path='/d'/><format type='nfs'/><protocol ver='4'/></source><target><path>/a</path><permissions><mode>0</mode><owner>0</owner><group>0</group><label>x</label></permissions></target></pool>",
         "<pool type='netfs'>\n  <name>a</name>\n  <source>\n    <host name='h'/>\n    <dir path='/d'/>\n    <format type='nfs'/>\n    <protocol ver='4'/>\n  </source>\n  <target>\n    <path>/a</path>\n    <permissions>\n      <mode>00</mode>\n      <owner>0</owner>\n      <group>0</group>\n      <label>x</label>\n    </permissions>\n  </target>\n</pool>\n",
     ),

@@ -261,7 +261,7 @@ impl StorageVolDef {
         let t = PoolType::find(pool_type).unwrap_or(&super::pool::POOL_TYPES[0]);
         let name = text_of(e, "name").ok_or_else(|| errs::xml("missing volume name element"))?;
         let key = text_of(e, "key");
-        let vol_type = match e.attr("type") {
+        let vol_type = match e.attr("type").filter(|t| !t.is_empty()) {
             None => "file",
             Some(v) => VOL_TYPES
                 .iter()
