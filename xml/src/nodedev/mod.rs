@@ -404,8 +404,10 @@ mod tests {
     #[test]
     fn errors() {
         assert_eq!(
-            NodeDeviceDef::parse("<device><capability type='system'/></device>"),
-            Err(XmlError::MissingElement("device/name".into()))
+            NodeDeviceDef::parse("<device><capability type='system'/></device>")
+                .unwrap_err()
+                .to_string(),
+            "missing name information"
         );
         assert_eq!(
             NodeDeviceDef::parse("<device><name>x</name></device>")

@@ -241,7 +241,10 @@ fn check_required(t: &str, e: &Element, name: &str) -> Result<(), XmlError> {
     };
     for (child, attr, kind, what) in *fields {
         let v = match attr {
-            Some(a) => e.child(child).and_then(|c| c.attr_s(a)),
+            Some(a) => e
+                .child(child)
+                .and_then(|c| c.attr_s(a))
+                .filter(|v| !v.is_empty()),
             None => text(e, child),
         };
         match v {
@@ -375,7 +378,16 @@ fn parse_net(e: &Element, name: &str) -> Result<Capability, XmlError> {
 /// A capability kept in the canonical form its description gives.
 fn described(t: &str, e: &Element) -> Result<Capability, XmlError> {
     let raw = match super::caps::spec(t) {
-        Some(spec) => spec.parse(e, &format!("device/capability[{t}]"))?,
+        Some(spec) => {
+            let mut raw = spec.parse(e, &format!("device/capability[{t}]"))?;
+            // What libvirt reads as no value it does not write: empty text elements,
+            // and a PCI IOMMU group without addresses.
+            raw.children.retain(|c| {
+                let empty = c.children.is_empty() && c.text.is_empty();
+                !(empty && (c.attrs.is_empty() || c.name == "iommuGroup" && t == "pci"))
+            });
+            raw
+        }
         None => e.clone(),
     };
     Ok(Capability::Other {
@@ -459,10 +471,13 @@ fn parse_parent(e: &Element, def: &mut NodeDeviceDef) -> Result<(), XmlError> {
 pub fn device(e: &Element, mode: Mode) -> Result<NodeDeviceDef, XmlError> {
     let name = match mode {
         Mode::Create => NEW_DEVICE.to_string(),
-        Mode::Existing => e
-            .child_text("name")
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| XmlError::MissingElement("device/name".into()))?,
+        Mode::Existing => text(e, "name").ok_or_else(|| {
+            errs::reported(
+                errs::NO_NAME,
+                errs::FROM_NODEDEV,
+                "missing name information",
+            )
+        })?,
     };
     let mut def = NodeDeviceDef {
         // The driver is the host's to tell (sysfs); libvirt does not read it.

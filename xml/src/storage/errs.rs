@@ -9,6 +9,8 @@ pub const INTERNAL_ERROR: i32 = 1;
 pub const NO_SUPPORT: i32 = 3;
 /// `VIR_ERR_INVALID_ARG`.
 pub const INVALID_ARG: i32 = 8;
+/// `VIR_ERR_NO_NAME`.
+pub const NO_NAME: i32 = 21;
 /// `VIR_ERR_XML_ERROR`.
 pub const XML_ERROR: i32 = crate::error::XML_ERROR;
 /// `VIR_ERR_CONFIG_UNSUPPORTED`.
