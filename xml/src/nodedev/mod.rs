@@ -3,6 +3,7 @@
 use crate::out::{Attrs, Out};
 mod caps;
 mod parse;
+mod values;
 
 pub use parse::{Mode, NEW_DEVICE};
 
@@ -105,7 +106,7 @@ impl Capability {
 
     fn write(&self, out: &mut Out) {
         if let Capability::Other { raw, .. } = self {
-            raw.write(out);
+            write_other(out, raw);
             return;
         }
         out.open("capability", &Attrs::new().add("type", self.cap_type()));
@@ -133,6 +134,35 @@ impl Capability {
         }
         out.close("capability");
     }
+}
+
+/// Writes a described capability. libvirt writes a USB product or vendor without a
+/// name as `<product id='...' />`, with a space.
+fn write_other(out: &mut Out, raw: &Element) {
+    let bare_id = |c: &Element| {
+        matches!(c.name.as_str(), "product" | "vendor")
+            && c.text.is_empty()
+            && c.children.is_empty()
+            && c.attrs.len() == 1
+    };
+    if raw.attr("type") != Some("usb_device") || !raw.children.iter().any(bare_id) {
+        raw.write(out);
+        return;
+    }
+    let mut attrs = Attrs::new();
+    for (k, v) in &raw.attrs {
+        attrs = attrs.add(k, v);
+    }
+    out.open(&raw.name, &attrs);
+    for c in &raw.children {
+        if bare_id(c) {
+            let id = crate::out::escape(&c.attrs[0].1);
+            out.line(&format!("<{} id='{id}' />", c.name));
+        } else {
+            c.write(out);
+        }
+    }
+    out.close(&raw.name);
 }
 
 fn write_system(out: &mut Out, s: &SystemCap) {
@@ -513,3 +543,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod tests_nodefile;

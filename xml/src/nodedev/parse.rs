@@ -138,7 +138,10 @@ fn check_wanted(t: &str, e: &Element, name: &str) -> Result<(), XmlError> {
     };
     for (path, what) in *fields {
         let v = match path.split_once('@') {
-            Some((el, at)) => e.child(el).and_then(|c| c.attr_s(at)),
+            Some((el, at)) => e
+                .child(el)
+                .and_then(|c| c.attr_s(at))
+                .filter(|v| !v.is_empty()),
             None => text(e, path),
         };
         if v.is_none() {
@@ -337,7 +340,11 @@ fn parse_scsi_host(e: &Element, mode: Mode, name: &str) -> Result<ScsiHostCap, X
 fn parse_net(e: &Element, name: &str) -> Result<Capability, XmlError> {
     let interface = text(e, "interface")
         .ok_or_else(|| err(format!("no network interface supplied for '{name}'")))?;
-    if let Some(state) = e.child("link").and_then(|l| l.attr("state")) {
+    if let Some(state) = e
+        .child("link")
+        .and_then(|l| l.attr("state"))
+        .filter(|s| !s.is_empty())
+    {
         if !LINK_STATES.contains(&state) {
             return Err(bad_attr("state", "link", state));
         }
@@ -355,7 +362,7 @@ fn parse_net(e: &Element, name: &str) -> Result<Capability, XmlError> {
     for sub in e.children_named("capability") {
         if sub
             .attr("type")
-            .is_some_and(|t| !matches!(t, "80203" | "80211"))
+            .is_some_and(|t| !matches!(t, "" | "80203" | "80211"))
         {
             return Err(unsupported(format!(
                 "invalid network type supplied for '{name}'"
@@ -380,12 +387,7 @@ fn described(t: &str, e: &Element) -> Result<Capability, XmlError> {
     let raw = match super::caps::spec(t) {
         Some(spec) => {
             let mut raw = spec.parse(e, &format!("device/capability[{t}]"))?;
-            // What libvirt reads as no value it does not write: empty text elements,
-            // and a PCI IOMMU group without addresses.
-            raw.children.retain(|c| {
-                let empty = c.children.is_empty() && c.text.is_empty();
-                !(empty && (c.attrs.is_empty() || c.name == "iommuGroup" && t == "pci"))
-            });
+            super::values::normalise(t, &mut raw);
             raw
         }
         None => e.clone(),
@@ -410,6 +412,7 @@ fn parse_cap(e: &Element, mode: Mode, name: &str) -> Result<Capability, XmlError
     }
     check_required(t, e, name)?;
     check_wanted(t, e, name)?;
+    super::values::check(t, e, name)?;
     Ok(match t {
         "system" => Capability::System(parse_system(e, name)?),
         "scsi_host" => Capability::ScsiHost(parse_scsi_host(e, mode, name)?),
@@ -421,7 +424,7 @@ fn parse_cap(e: &Element, mode: Mode, name: &str) -> Result<Capability, XmlError
                 bus: n("bus"),
                 target: n("target"),
                 lun: n("lun"),
-                scsi_type: e.child_text("type"),
+                scsi_type: e.child_text("type").filter(|t| !t.is_empty()),
             }
         }
         _ => described(t, e)?,
