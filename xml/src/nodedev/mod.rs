@@ -374,7 +374,7 @@ mod tests {
     }
 
     /// Devices of a node file, and how libvirt 9.0's test driver prints them.
-    const NODE_DEVICES: &[(&str, &str)] = &[
+    pub(super) const NODE_DEVICES: &[(&str, &str)] = &[
         (
             "<device><name>computer</name><capability type='system'><hardware><uuid>11111111-2222-3333-4444-555555555555</uuid></hardware></capability></device>",
             "<device>\n  <name>computer</name>\n  <capability type='system'>\n    <hardware>\n      <uuid>11111111-2222-3333-4444-555555555555</uuid>\n    </hardware>\n    <firmware>\n    </firmware>\n  </capability>\n</device>\n",
