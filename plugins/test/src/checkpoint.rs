@@ -8,8 +8,9 @@ use rvirt_xml::checkpoint::{CheckpointRequest, CheckpointView};
 use rvirt_xml::domain::DomainDef;
 
 use crate::domain::{dom_ref, find, find_mut};
-use crate::error::{check_flags, TestError, TestResult};
+use crate::error::{check_flags, parse_error, TestError, TestResult};
 use crate::state::{Domain, Inner};
+use rvirt_plugin_api::sdk::domain;
 
 /// One checkpoint of a domain.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,12 +98,7 @@ pub fn create(
     flags: u32,
 ) -> TestResult<RemoteNonnullDomainCheckpoint> {
     check_flags(flags, CREATE_ALL, "testDomainCheckpointCreateXML")?;
-    let req = CheckpointRequest::parse(xml).map_err(|e| {
-        let domain = e.error_domain(rvirt_plugin_api::sdk::domain::DOMAIN_CHECKPOINT);
-        let mut err: RemoteError = TestError::from(e).into();
-        err.domain = domain;
-        err
-    })?;
+    let req = CheckpointRequest::parse(xml).map_err(parse_error(domain::DOMAIN_CHECKPOINT))?;
     let d = find_mut(s, r)?;
     if !d.is_active() {
         return Err(

@@ -121,6 +121,18 @@ impl From<TestError> for RemoteError {
     }
 }
 
+/// Turns a parser's error into libvirt's, placed in `object` (the error domain of the
+/// kind of document parsed: `VIR_FROM_NETWORK` for networks...) unless libvirt reports
+/// it from elsewhere (its XML utilities).
+pub fn parse_error(object: i32) -> impl Fn(rvirt_xml::XmlError) -> RemoteError {
+    move |e| {
+        let d = e.error_domain(object);
+        let mut r: RemoteError = TestError::from(e).into();
+        r.domain = d;
+        r
+    }
+}
+
 /// Result of every driver operation.
 pub type TestResult<T> = Result<T, RemoteError>;
 

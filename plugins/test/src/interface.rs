@@ -14,8 +14,9 @@ use rvirt_xml::out::{Attrs, Out};
 use rvirt_xml::tree::{parse_root, Element};
 
 use crate::conn::{impl_connection, Conn};
-use crate::error::{check_flags, TestError, TestResult};
+use crate::error::{check_flags, parse_error, TestError, TestResult};
 use crate::state::Inner;
+use rvirt_plugin_api::sdk::domain;
 
 /// One host interface.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,12 +131,7 @@ impl Interface {
 
     /// Parses an interface document.
     pub fn parse(xml: &str) -> TestResult<Interface> {
-        let e = parse_root(xml, "interface").map_err(|e| {
-            let d = e.error_domain(rvirt_plugin_api::sdk::domain::INTERFACE);
-            let mut r: RemoteError = TestError::from(e).into();
-            r.domain = d;
-            r
-        })?;
+        let e = parse_root(xml, "interface").map_err(parse_error(domain::INTERFACE))?;
         Interface::from_element(&e)
     }
 

@@ -5,10 +5,11 @@ use rvirt_xml::network::NetworkDef;
 use rvirt_xml::ParseOptions;
 
 use crate::conn::{impl_connection, Conn};
-use crate::error::{check_flags, TestError, TestResult};
+use crate::error::{check_flags, parse_error, TestError, TestResult};
 use crate::events::{obj as ev, Event};
 use crate::state::{Inner, Network};
 use crate::store::Key;
+use rvirt_plugin_api::sdk::domain;
 
 fn net_ref(n: &Network) -> RemoteNonnullNetwork {
     RemoteNonnullNetwork {
@@ -88,12 +89,7 @@ const VALIDATE: u32 = 1;
 /// libvirt reports them from elsewhere (its XML or socket helpers).
 fn parse(xml: &str, flags: u32) -> TestResult<NetworkDef> {
     let opts = ParseOptions::validate(flags & VALIDATE != 0);
-    NetworkDef::parse_with(xml, opts).map_err(|e| {
-        let d = e.error_domain(rvirt_plugin_api::sdk::domain::NETWORK);
-        let mut r: RemoteError = TestError::from(e).into();
-        r.domain = d;
-        r
-    })
+    NetworkDef::parse_with(xml, opts).map_err(parse_error(domain::NETWORK))
 }
 
 pub fn define(

@@ -4,9 +4,10 @@ use rvirt_plugin_api::protocol::{remote_proc as p, *};
 use rvirt_xml::nodedev::{Capability, NodeDeviceDef};
 
 use crate::conn::{impl_connection, Conn};
-use crate::error::{check_flags, TestError, TestResult};
+use crate::error::{check_flags, parse_error, TestError, TestResult};
 use crate::events::{dev as ev, Event};
 use crate::state::Inner;
+use rvirt_plugin_api::sdk::domain;
 
 /// Capability names by VIR_CONNECT_LIST_NODE_DEVICES_CAP_* bit.
 const CAP_BITS: [&str; 22] = [
@@ -169,7 +170,7 @@ const TEMPLATE_VHBA: &str = "scsi_host11";
 pub fn create(s: &mut Inner, evs: &mut Vec<Event>, xml: &str, flags: u32) -> TestResult<String> {
     check_flags(flags, VALIDATE, "testNodeDeviceCreateXML")?;
     let opts = rvirt_xml::ParseOptions::validate(flags & VALIDATE != 0);
-    let def = NodeDeviceDef::parse_create(xml, opts).map_err(TestError::from)?;
+    let def = NodeDeviceDef::parse_create(xml, opts).map_err(parse_error(domain::NODEDEV))?;
     let (wwnn, wwpn) = def
         .fc_wwns()
         .map(|(n, p)| (n.to_string(), p.to_string()))

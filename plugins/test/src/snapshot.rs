@@ -8,9 +8,10 @@ use rvirt_xml::snapshot::{SnapshotMode, SnapshotRequest, SnapshotView};
 use rvirt_xml::ParseOptions;
 
 use crate::domain::{dom_ref, find, find_mut, index, reason, start_state, stop_state};
-use crate::error::{check_flags, TestError, TestResult};
+use crate::error::{check_flags, parse_error, TestError, TestResult};
 use crate::events::{dom as ev, Event};
 use crate::state::{dstate, Domain, Inner};
+use rvirt_plugin_api::sdk::domain;
 
 /// One snapshot of a domain.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,12 +153,8 @@ pub fn create(
 ) -> TestResult<RemoteNonnullDomainSnapshot> {
     check_flags(flags, CREATE_ALL, "testDomainSnapshotCreateXML")?;
     let opts = ParseOptions::validate(flags & CREATE_VALIDATE != 0);
-    let req = SnapshotRequest::parse_with(xml, opts).map_err(|e| {
-        let d = e.error_domain(rvirt_plugin_api::sdk::domain::DOMAIN_SNAPSHOT);
-        let mut r: rvirt_plugin_api::protocol::RemoteError = TestError::from(e).into();
-        r.domain = d;
-        r
-    })?;
+    let req =
+        SnapshotRequest::parse_with(xml, opts).map_err(parse_error(domain::DOMAIN_SNAPSHOT))?;
     let i = index(s, r)?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

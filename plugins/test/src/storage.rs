@@ -6,10 +6,11 @@ use rvirt_plugin_api::protocol::{
 use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
 use rvirt_xml::ParseOptions;
 
-use crate::error::{check_flags, TestError, TestResult};
+use crate::error::{check_flags, parse_error, TestError, TestResult};
 use crate::events::{obj as ev, Event};
 use crate::state::{new_pool, place_vol, Inner, Pool};
 use crate::store::Key;
+use rvirt_plugin_api::sdk::domain;
 
 const POOL_RUNNING: u8 = 2;
 const POOL_INACTIVE: u8 = 0;
@@ -146,7 +147,7 @@ const VOL_CREATE_VALIDATE: u32 = 4;
 
 fn parse_pool(xml: &str, validate: bool) -> TestResult<StoragePoolDef> {
     let opts = ParseOptions::validate(validate);
-    Ok(StoragePoolDef::parse_with(xml, opts).map_err(TestError::from)?)
+    StoragePoolDef::parse_with(xml, opts).map_err(parse_error(domain::STORAGE))
 }
 
 pub fn define(
@@ -340,7 +341,8 @@ pub fn vol_create(
     check_flags(flags, VOL_CREATE_VALIDATE, func)?;
     let p = active_pool_mut(s, pool_name)?;
     let opts = ParseOptions::validate(flags & VOL_CREATE_VALIDATE != 0);
-    let v = StorageVolDef::parse_with(xml, &p.def.pool_type, opts).map_err(TestError::from)?;
+    let v = StorageVolDef::parse_with(xml, &p.def.pool_type, opts)
+        .map_err(parse_error(domain::STORAGE))?;
     if p.vols.iter().any(|x| x.name == v.name) {
         return Err(TestError::Failed("storage vol already exists".into()).into());
     }
