@@ -7,7 +7,7 @@ mod values;
 
 pub use parse::{Mode, NEW_DEVICE};
 
-use crate::storage::errs::parse_root;
+use crate::tree::parse_root;
 use crate::tree::Element;
 use crate::{Uuid, XmlError};
 

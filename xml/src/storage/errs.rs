@@ -42,7 +42,11 @@ fn prefix(code: i32) -> &'static str {
 
 /// A refusal with libvirt's `code` from `domain`, worded `msg` after the code's prefix.
 pub fn reported(code: i32, domain: i32, msg: impl AsRef<str>) -> XmlError {
-    XmlError::reported(code, Some(domain), format!("{}{}", prefix(code), msg.as_ref()))
+    XmlError::reported(
+        code,
+        Some(domain),
+        format!("{}{}", prefix(code), msg.as_ref()),
+    )
 }
 
 /// `VIR_ERR_XML_ERROR` from the storage parser.
@@ -76,20 +80,6 @@ pub fn missing_attr(attr: &str, element: &str) -> XmlError {
         FROM_XML,
         format!("Missing required attribute '{attr}' in element '{element}'"),
     )
-}
-
-/// Parses a document whose root must be `<root>`, refusing another root as libvirt's
-/// XML helpers do.
-pub fn parse_root(xml: &str, root: &str) -> Result<crate::tree::Element, XmlError> {
-    let e = crate::tree::parse_document(xml)?;
-    if e.name != root {
-        return Err(reported(
-            XML_ERROR,
-            FROM_XML,
-            format!("expecting root element of '{root}', not '{}'", e.name),
-        ));
-    }
-    Ok(e)
 }
 
 /// Checks a WWN as libvirt does: 16 hex digits, optionally after `0x`.

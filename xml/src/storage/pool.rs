@@ -1,9 +1,9 @@
 //! `<pool>`: the definition, libvirt's per-type rules and its canonical output.
 
-use super::errs::parse_root;
 use super::errs::{self, bad_attr, missing_attr};
 use super::{sanitize_path, text_of, Permissions, PoolSource};
 use crate::out::{Attrs, Out};
+use crate::tree::parse_root;
 use crate::tree::Element;
 use crate::units::to_bytes;
 use crate::{Uuid, XmlError};

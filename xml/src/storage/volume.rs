@@ -1,11 +1,11 @@
 //! `<volume>`: the definition, libvirt's checks and its canonical output.
 
 use super::errs;
-use super::errs::parse_root;
 use super::pool::PoolType;
 use super::{storage_size, text_of, Permissions};
 use crate::out::{Attrs, Out};
 use crate::spec::{attr, leaf, Spec, Value};
+use crate::tree::parse_root;
 use crate::tree::Element;
 use crate::XmlError;
 
