@@ -3,6 +3,7 @@
 use crate::out::{Attrs, Out};
 mod caps;
 mod parse;
+pub use parse::CAP_TYPES;
 mod values;
 
 pub use parse::{Mode, NEW_DEVICE};
