@@ -236,6 +236,8 @@ impl NodeDeviceDef {
         let e = parse_root(xml, "device")?;
         if opts.validate {
             crate::schema::validate(&e, crate::Schema::NodeDevice)?;
+        } else {
+            crate::schema::log_ignored(&e, crate::Schema::NodeDevice);
         }
         NodeDeviceDef::from_element(&e)
     }
@@ -253,6 +255,8 @@ impl NodeDeviceDef {
         let e = parse_root(xml, "device")?;
         if opts.validate {
             crate::schema::validate(&e, crate::Schema::NodeDevice)?;
+        } else {
+            crate::schema::log_ignored(&e, crate::Schema::NodeDevice);
         }
         parse::device(&e, Mode::Create)
     }
