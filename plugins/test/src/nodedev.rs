@@ -194,7 +194,8 @@ pub struct NodeDevConn(pub Conn);
 
 impl_connection!(NodeDevConn);
 
-/// Procedures this driver implements; keep in step with the handler below.
+/// Procedures this driver implements (`tests::declared_procedures_are_the_implemented_ones`
+/// in lib.rs proves the list and the handler agree).
 pub const PROCEDURES: &[i32] = &[
     p::CONNECT_LIST_ALL_NODE_DEVICES,
     p::NODE_NUM_OF_DEVICES,
