@@ -51,12 +51,18 @@ pub struct CharDev {
     pub protocol: Option<String>,
     /// `<log file>`.
     pub log_file: Option<String>,
+    /// `<log append>`.
+    pub log_append: Option<String>,
+    /// A udp device's `<source mode='bind'>` host and service.
+    pub udp_bind: Option<(Option<String>, Option<String>)>,
     /// `<target type>`.
     pub target_type: Option<String>,
     /// `<target port>` (serial, parallel, console).
     pub target_port: Option<u32>,
     /// `<target name>` (channel).
     pub target_name: Option<String>,
+    /// `<target address>` (guestfwd channel).
+    pub target_address: Option<String>,
     /// `<target><model name/></target>` (serial).
     pub target_model: Option<String>,
     /// Alias, address.
@@ -89,20 +95,42 @@ impl CharDev {
             source_append: sattr("append"),
             protocol: e.child("protocol").and_then(|x| x.attr_s("type")),
             log_file: e.child("log").and_then(|x| x.attr_s("file")),
+            log_append: e.child("log").and_then(|x| x.attr_s("append")),
+            udp_bind: None,
             target_type: tattr("type"),
             target_port: match target {
                 Some(t) => t.attr_num(&format!("{p}/target"), "port")?,
                 None => None,
             },
             target_name: tattr("name"),
+            target_address: tattr("address"),
             target_model: target
                 .and_then(|t| t.child("model"))
                 .and_then(|m| m.attr_s("name")),
             info: DeviceInfo::parse(e, &p)?,
             source_type,
         };
+        if c.source_type == "udp" {
+            c.parse_udp(e);
+        }
         c.apply_defaults(index);
         Ok(c)
+    }
+
+    /// A udp device has a bind source and a connect source.
+    fn parse_udp(&mut self, e: &Element) {
+        self.source_mode = None;
+        self.source_host = None;
+        self.source_service = None;
+        for s in e.children_named("source") {
+            let hs = (s.attr_s("host"), s.attr_s("service"));
+            if s.attr("mode") == Some("bind") {
+                self.udp_bind = Some(hs);
+            } else {
+                self.source_mode = Some("connect".into());
+                (self.source_host, self.source_service) = hs;
+            }
+        }
     }
 
     fn apply_defaults(&mut self, index: u32) {
@@ -156,6 +184,22 @@ impl CharDev {
                     .opt("path", self.source_path.as_ref());
                 out.empty("source", &a);
             }
+            "udp" => {
+                if let Some((h, sv)) = &self.udp_bind {
+                    let a = Attrs::new()
+                        .add("mode", "bind")
+                        .opt("host", h.as_ref())
+                        .opt("service", sv.as_ref());
+                    out.empty("source", &a);
+                }
+                if self.source_mode.is_some() {
+                    let a = Attrs::new()
+                        .add("mode", "connect")
+                        .opt("host", self.source_host.as_ref())
+                        .opt("service", self.source_service.as_ref());
+                    out.empty("source", &a);
+                }
+            }
             "tcp" => {
                 let a = Attrs::new()
                     .opt("mode", self.source_mode.as_ref())
@@ -170,7 +214,10 @@ impl CharDev {
             _ => {}
         }
         if let Some(f) = &self.log_file {
-            out.empty("log", &Attrs::new().add("file", f));
+            let a = Attrs::new()
+                .add("file", f)
+                .opt("append", self.log_append.as_ref());
+            out.empty("log", &a);
         }
     }
 
@@ -179,7 +226,9 @@ impl CharDev {
             ChrKind::Channel => {
                 let a = Attrs::new()
                     .opt("type", self.target_type.as_ref())
-                    .opt("name", self.target_name.as_ref());
+                    .opt("name", self.target_name.as_ref())
+                    .opt("address", self.target_address.as_ref())
+                    .opt("port", self.target_port);
                 out.empty("target", &a);
             }
             ChrKind::Console | ChrKind::Parallel => {

@@ -2,8 +2,24 @@
 
 use super::info::DeviceInfo;
 use crate::out::{Attrs, Out};
+use crate::spec::{attr, leaf, text, Spec, Value};
 use crate::tree::Element;
 use crate::XmlError;
+
+/// The children of `e` that `specs` describe, each in canonical form, in `specs` order.
+pub(super) fn spec_children(
+    e: &Element,
+    specs: &[Spec],
+    path: &str,
+) -> Result<Vec<Element>, XmlError> {
+    let mut out = Vec::new();
+    for s in specs {
+        for c in e.children_named(s.name) {
+            out.push(s.parse(c, &format!("{path}/{}", s.name))?);
+        }
+    }
+    Ok(out)
+}
 
 /// `<driver>` of a disk.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -179,13 +195,64 @@ pub struct Controller {
     pub index: u32,
     /// `model`.
     pub model: Option<String>,
-    /// `ports` (virtio-serial).
+    /// `ports` (virtio-serial, usb).
     pub ports: Option<u32>,
-    /// Alias and address.
+    /// `vectors` (virtio-serial).
+    pub vectors: Option<u32>,
+    /// `maxGrantFrames` (xenbus).
+    pub max_grant_frames: Option<u32>,
+    /// `<model>`, `<target>` and `<driver>` children, in canonical form.
+    pub children: Vec<Element>,
+    /// Alias, USB companion master and address.
     pub info: DeviceInfo,
 }
 
+const CT: Value = Value::Text;
+
+/// The described children of `<controller>`, in libvirt's order.
+const CONTROLLER_CHILDREN: &[Spec] = &[
+    leaf("model", &[attr("name", CT)]),
+    Spec {
+        name: "target",
+        attrs: &[
+            attr("chassisNr", CT),
+            attr("chassis", CT),
+            attr("port", CT),
+            attr("busNr", CT),
+            attr("hotplug", Value::OnOff),
+            attr("index", CT),
+            attr("memReserve", CT),
+        ],
+        children: &[text("node", Value::Unsigned)],
+        text: None,
+    },
+    leaf(
+        "driver",
+        &[
+            attr("queues", Value::Unsigned),
+            attr("cmd_per_lun", Value::Unsigned),
+            attr("max_sectors", Value::Unsigned),
+            attr("ioeventfd", Value::OnOff),
+            attr("iothread", Value::Unsigned),
+        ],
+    ),
+];
+
 impl Controller {
+    /// A controller of `kind` with `index` and nothing else set.
+    pub fn new(kind: &str, index: u32) -> Controller {
+        Controller {
+            controller_type: kind.to_string(),
+            index,
+            model: None,
+            ports: None,
+            vectors: None,
+            max_grant_frames: None,
+            children: Vec::new(),
+            info: DeviceInfo::default(),
+        }
+    }
+
     /// Parses `<controller>`.
     pub fn parse(e: &Element, index_default: u32) -> Result<Controller, XmlError> {
         let p = "domain/devices/controller";
@@ -196,6 +263,9 @@ impl Controller {
             index: e.attr_num(p, "index")?.unwrap_or(index_default),
             model: e.attr_s("model"),
             ports: e.attr_num(p, "ports")?,
+            vectors: e.attr_num(p, "vectors")?,
+            max_grant_frames: e.attr_num(p, "maxGrantFrames")?,
+            children: spec_children(e, CONTROLLER_CHILDREN, p)?,
             info: DeviceInfo::parse(e, p)?,
         })
     }
@@ -206,8 +276,15 @@ impl Controller {
             .add("type", &self.controller_type)
             .add("index", self.index)
             .opt("model", self.model.as_ref())
-            .opt("ports", self.ports);
-        out.element_always("controller", &a, |o| self.info.write(o, false));
+            .opt("ports", self.ports)
+            .opt("vectors", self.vectors)
+            .opt("maxGrantFrames", self.max_grant_frames);
+        out.element_always("controller", &a, |o| {
+            for c in &self.children {
+                c.write(o);
+            }
+            self.info.write(o, false)
+        });
     }
 }
 

@@ -47,6 +47,18 @@ pub enum Address {
         /// Port path such as `1` or `1.2`.
         port: Option<String>,
     },
+    /// `type='ccid'` (smartcards).
+    Ccid {
+        /// Controller index.
+        controller: u32,
+        /// Slot.
+        slot: u32,
+    },
+    /// `type='spapr-vio'`.
+    SpaprVio {
+        /// Register, when given.
+        reg: Option<u64>,
+    },
     /// `type='isa'`.
     Isa {
         /// I/O base.
@@ -63,6 +75,8 @@ pub struct DeviceInfo {
     pub boot_order: Option<u32>,
     /// `<alias name='...'/>`.
     pub alias: Option<String>,
+    /// `<master startport='N'/>` of a USB companion controller.
+    pub master_startport: Option<u32>,
     /// `<address .../>`.
     pub address: Option<Address>,
 }
@@ -112,6 +126,16 @@ impl Address {
             "usb" => Address::Usb {
                 bus: dec_attr(e, path, "bus")?,
                 port: e.attr_s("port"),
+            },
+            "ccid" => Address::Ccid {
+                controller: dec_attr(e, path, "controller")?,
+                slot: dec_attr(e, path, "slot")?,
+            },
+            "spapr-vio" => Address::SpaprVio {
+                reg: e
+                    .attr("reg")
+                    .map(|v| num_auto(&format!("{path}/address/@reg"), v))
+                    .transpose()?,
             },
             "isa" => Address::Isa {
                 iobase: e
@@ -167,6 +191,13 @@ impl Address {
                 .add("type", "usb")
                 .add("bus", bus)
                 .opt("port", port.as_ref()),
+            Address::Ccid { controller, slot } => Attrs::new()
+                .add("type", "ccid")
+                .add("controller", controller)
+                .add("slot", slot),
+            Address::SpaprVio { reg } => Attrs::new()
+                .add("type", "spapr-vio")
+                .opt("reg", reg.map(|v| format!("0x{v:08x}"))),
             Address::Isa { iobase, irq } => Attrs::new()
                 .add("type", "isa")
                 .opt("iobase", iobase.map(|v| format!("0x{v:x}")))
@@ -189,6 +220,10 @@ impl DeviceInfo {
         Ok(DeviceInfo {
             boot_order,
             alias: e.child("alias").and_then(|a| a.attr_s("name")),
+            master_startport: match e.child("master") {
+                Some(m) => m.attr_num(&format!("{path}/master"), "startport")?,
+                None => None,
+            },
             address: e
                 .child("address")
                 .map(|a| Address::parse(a, path))
@@ -205,6 +240,9 @@ impl DeviceInfo {
         }
         if let Some(a) = &self.alias {
             out.empty("alias", &Attrs::new().add("name", a));
+        }
+        if let Some(p) = self.master_startport {
+            out.empty("master", &Attrs::new().add("startport", p));
         }
         if let Some(a) = &self.address {
             a.write(out);

@@ -2,6 +2,7 @@
 
 use super::info::DeviceInfo;
 use crate::out::{Attrs, Out};
+use crate::spec::{attr, leaf, AttrSpec, Spec, Value};
 use crate::tree::Element;
 use crate::XmlError;
 
@@ -17,6 +18,8 @@ pub struct Input {
     pub input_type: String,
     /// `bus`: ps2, usb, virtio, xen.
     pub bus: Option<String>,
+    /// `<source evdev>` (passthrough and evdev inputs).
+    pub source_evdev: Option<String>,
     /// Alias, address.
     pub info: DeviceInfo,
 }
@@ -35,6 +38,7 @@ impl Input {
             Some(b.to_string())
         });
         Ok(Input {
+            source_evdev: e.child("source").and_then(|s| s.attr_s("evdev")),
             input_type,
             bus,
             info: DeviceInfo::parse(e, p)?,
@@ -46,7 +50,12 @@ impl Input {
         let a = Attrs::new()
             .add("type", &self.input_type)
             .opt("bus", self.bus.as_ref());
-        out.element_always("input", &a, |o| self.info.write(o, false));
+        out.element_always("input", &a, |o| {
+            if let Some(ev) = &self.source_evdev {
+                o.empty("source", &Attrs::new().add("evdev", ev));
+            }
+            self.info.write(o, false)
+        });
     }
 }
 
@@ -71,20 +80,61 @@ pub struct Graphics {
     pub keymap: Option<String>,
     /// `passwd` (kept, never formatted).
     pub passwd: Option<String>,
+    /// The other attributes the type takes (sdl's `display`, dbus's `p2p`, ...), in
+    /// libvirt's order.
+    pub attrs: Vec<(String, String)>,
+    /// Children other than `<listen>` (spice channels and compression, `<gl>`), canonical.
+    pub children: Vec<Element>,
 }
+
+const GT: Value = Value::Text;
+const COMPRESSION: &[AttrSpec] = &[attr("compression", GT)];
+
+/// The attributes of the graphics types without listeners, in libvirt's order.
+const PLAIN_ATTRS: &[&str] = &[
+    "display",
+    "xauth",
+    "fullscreen",
+    "p2p",
+    "address",
+    "replaceUser",
+    "multiUser",
+];
+
+/// The children of `<graphics>` other than `<listen>`, in libvirt's order.
+const GRAPHICS_CHILDREN: &[Spec] = &[
+    leaf("channel", &[attr("name", GT), attr("mode", GT)]),
+    leaf("image", COMPRESSION),
+    leaf("jpeg", COMPRESSION),
+    leaf("zlib", COMPRESSION),
+    leaf("playback", COMPRESSION),
+    leaf("streaming", &[attr("mode", GT)]),
+    leaf("mouse", &[attr("mode", GT)]),
+    leaf("clipboard", &[attr("copypaste", Value::YesNo)]),
+    leaf("filetransfer", &[attr("enable", Value::YesNo)]),
+    leaf(
+        "gl",
+        &[attr("enable", Value::YesNo), attr("rendernode", GT)],
+    ),
+    leaf("audio", &[attr("id", Value::Unsigned)]),
+];
 
 impl Graphics {
     /// Parses `<graphics>`.
     pub fn parse(e: &Element) -> Result<Graphics, XmlError> {
         let p = "domain/devices/graphics";
         let graphics_type = req_attr(e, p, "type")?;
-        if !matches!(graphics_type.as_str(), "vnc" | "spice") {
+        if !matches!(
+            graphics_type.as_str(),
+            "vnc" | "spice" | "sdl" | "rdp" | "egl-headless" | "dbus"
+        ) {
             return Err(XmlError::invalid(format!("{p}/@type"), graphics_type));
         }
+        let spice = graphics_type == "spice";
         let port: i32 = e.attr_num(p, "port")?.unwrap_or(0);
         let autoport = match e.attr("autoport") {
             Some(v) => v == "yes",
-            None => port <= 0,
+            None => port <= 0 && !spice,
         } || port == -1;
         let mut g = Graphics {
             graphics_type,
@@ -96,7 +146,20 @@ impl Graphics {
             listen_network: None,
             keymap: e.attr_s("keymap"),
             passwd: e.attr_s("passwd"),
+            attrs: PLAIN_ATTRS
+                .iter()
+                .filter_map(|n| e.attr(n).map(|v| (n.to_string(), v.to_string())))
+                .collect(),
+            children: super::disk::spec_children(e, GRAPHICS_CHILDREN, p)?,
         };
+        let spice_unset = spice
+            && e.child("listen").is_none()
+            && g.listen_address.is_none()
+            && g.port == 0
+            && !g.autoport;
+        if !g.has_listeners() || spice_unset {
+            g.listen_type = "none".into();
+        }
         if g.listen_socket.is_some() {
             g.listen_type = "socket".into();
         }
@@ -118,10 +181,42 @@ impl Graphics {
         Ok(g)
     }
 
+    /// Whether this graphics type has `<listen>` elements (vnc, spice, rdp).
+    pub fn has_listeners(&self) -> bool {
+        matches!(self.graphics_type.as_str(), "vnc" | "spice" | "rdp")
+    }
+
     /// Writes `<graphics>`; `live` shows an automatically chosen port.
     pub fn write(&self, out: &mut Out, live: bool) {
         let mut a = Attrs::new().add("type", &self.graphics_type);
+        if !self.has_listeners() {
+            for (k, v) in &self.attrs {
+                a = a.add(k, v);
+            }
+            out.element("graphics", &a, |o| self.write_children(o));
+            return;
+        }
         match self.listen_type.as_str() {
+            _ if self.graphics_type == "spice" => {
+                if self.port > 0 {
+                    a = a.add("port", self.port);
+                }
+                if self.autoport {
+                    a = a.add("autoport", "yes");
+                }
+                if self.listen_type == "address" {
+                    a = a.opt("listen", self.listen_address.as_ref());
+                }
+            }
+            _ if self.graphics_type == "rdp" => {
+                a = a.add("port", self.port);
+                if self.autoport {
+                    a = a.add("autoport", "yes");
+                }
+                if self.listen_type == "address" {
+                    a = a.opt("listen", self.listen_address.as_ref());
+                }
+            }
             "address" | "network" => {
                 if self.port > 0 && (!self.autoport || live) {
                     a = a.add("port", self.port);
@@ -156,7 +251,14 @@ impl Graphics {
                     .filter(|_| self.listen_type == "socket"),
             );
         out.empty("listen", &l);
+        self.write_children(out);
         out.close("graphics");
+    }
+
+    fn write_children(&self, out: &mut Out) {
+        for c in &self.children {
+            c.write(out);
+        }
     }
 }
 
@@ -173,10 +275,34 @@ pub struct Video {
     pub vgamem: Option<u32>,
     /// `heads`.
     pub heads: Option<u32>,
-    /// `primary='yes'`.
+    /// The document gave no `<model type>`: [`Video::model`] is the generic default,
+    /// which a driver may replace by its own.
+    pub implicit_model: bool,
+    /// `primary='yes'` (libvirt marks the first video device).
     pub primary: bool,
+    /// `<model><acceleration/></model>`, canonical.
+    pub acceleration: Option<Element>,
     /// Alias, address.
     pub info: DeviceInfo,
+}
+
+const ACCELERATION: Spec = leaf(
+    "acceleration",
+    &[
+        attr("accel3d", Value::YesNo),
+        attr("accel2d", Value::YesNo),
+        attr("rendernode", Value::Text),
+    ],
+);
+
+/// libvirt's default `vram` (KiB) for a video model, and `ram` for qxl.
+fn default_vram(model: &str) -> (Option<u32>, Option<u32>) {
+    match model {
+        "vga" | "cirrus" | "vmvga" | "bochs" => (None, Some(16384)),
+        "xen" => (None, Some(4096)),
+        "qxl" => (Some(65536), Some(65536)),
+        _ => (None, None),
+    }
 }
 
 impl Video {
@@ -186,19 +312,27 @@ impl Video {
         let mp = format!("{p}/model");
         let (model, m) = match e.child("model") {
             Some(m) => (req_attr(m, &mp, "type")?, Some(m)),
-            None => ("vga".to_string(), None),
+            None => ("cirrus".to_string(), None),
         };
         let num = |n: &str| -> Result<Option<u32>, XmlError> {
             m.map(|m| m.attr_num(&mp, n))
                 .transpose()
                 .map(Option::flatten)
         };
+        let implicit_model = m.is_none();
+        let (ram, vram) = default_vram(&model);
+        let none = model == "none";
         Ok(Video {
-            ram: num("ram")?,
-            vram: num("vram")?,
+            ram: num("ram")?.or(ram),
+            vram: num("vram")?.or(vram),
             vgamem: num("vgamem")?,
-            heads: num("heads")?,
+            heads: num("heads")?.or((!none).then_some(1)),
             primary: m.and_then(|m| m.attr("primary")) == Some("yes"),
+            implicit_model,
+            acceleration: match m.and_then(|m| m.child("acceleration")) {
+                Some(a) => Some(ACCELERATION.parse(a, &format!("{mp}/acceleration"))?),
+                None => None,
+            },
             info: DeviceInfo::parse(e, p)?,
             model,
         })
@@ -214,7 +348,11 @@ impl Video {
             .opt("vgamem", self.vgamem)
             .opt("heads", self.heads)
             .opt("primary", self.primary.then_some("yes"));
-        out.empty("model", &a);
+        out.element_always("model", &a, |o| {
+            if let Some(x) = &self.acceleration {
+                x.write(o);
+            }
+        });
         self.info.write(out, false);
         out.close("video");
     }
@@ -393,7 +531,7 @@ mod tests {
             o.finish(),
             "<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'>\n  <listen type='address' address='127.0.0.1'/>\n</graphics>\n"
         );
-        assert!(Graphics::parse(&el("<graphics type='rdp'/>")).is_err());
+        assert!(Graphics::parse(&el("<graphics type='hologram'/>")).is_err());
     }
 
     #[test]

@@ -1,0 +1,353 @@
+//! Devices no driver reads, described declaratively (see [`crate::spec`]): sound, audio,
+//! host devices, filesystems, smartcards, USB redirection and hubs, TPMs, NVRAM, panic
+//! notifiers, shared memory, IOMMUs, vsock and leases. Each is kept as its canonical
+//! element plus the common [`DeviceInfo`] (alias, address, boot order), which libvirt
+//! writes last.
+
+use super::info::DeviceInfo;
+use crate::out::{Attrs, Out};
+use crate::spec::{attr, leaf, text, AttrSpec, Spec, Value};
+use crate::tree::Element;
+use crate::XmlError;
+
+/// A described device: its canonical element (without alias, address, boot) and info.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenericDevice {
+    /// The element in canonical form.
+    pub element: Element,
+    /// Boot order, alias, address.
+    pub info: DeviceInfo,
+}
+
+const T: Value = Value::Text;
+const U: Value = Value::Unsigned;
+
+const HOSTDEV_ADDR: &[AttrSpec] = &[
+    attr("domain", T),
+    attr("bus", T),
+    attr("slot", T),
+    attr("function", T),
+    attr("target", T),
+    attr("unit", T),
+];
+
+const AUDIO_IO: &[AttrSpec] = &[
+    attr("mixingEngine", Value::YesNo),
+    attr("fixedSettings", Value::YesNo),
+    attr("voices", U),
+    attr("bufferLength", U),
+    attr("name", T),
+    attr("streamName", T),
+    attr("latency", U),
+    attr("dev", T),
+];
+
+/// The described devices, each with its rank in libvirt's `<devices>` order.
+pub const DEVICES: &[(Spec, u8)] = &[
+    (
+        Spec {
+            name: "lease",
+            attrs: &[],
+            children: &[
+                text("lockspace", T),
+                text("key", T),
+                leaf("target", &[attr("path", T), attr("offset", U)]),
+            ],
+            text: None,
+        },
+        super::devices::RANK_LEASE,
+    ),
+    (
+        Spec {
+            name: "filesystem",
+            attrs: &[
+                attr("type", T),
+                attr("accessmode", T),
+                attr("model", T),
+                attr("multidevs", T),
+                attr("fmode", T),
+                attr("dmode", T),
+            ],
+            children: &[
+                leaf(
+                    "driver",
+                    &[
+                        attr("type", T),
+                        attr("format", T),
+                        attr("queue", U),
+                        attr("wrpolicy", T),
+                    ],
+                ),
+                text("binary", T),
+                leaf(
+                    "source",
+                    &[
+                        attr("dir", T),
+                        attr("file", T),
+                        attr("dev", T),
+                        attr("name", T),
+                        attr("usage", U),
+                        attr("units", T),
+                        attr("socket", T),
+                    ],
+                ),
+                leaf("target", &[attr("dir", T)]),
+                leaf("readonly", &[]),
+                text("space_hard_limit", U),
+                text("space_soft_limit", U),
+            ],
+            text: None,
+        },
+        super::devices::RANK_FILESYSTEM,
+    ),
+    (
+        leaf("smartcard", &[attr("mode", T), attr("type", T)]),
+        super::devices::RANK_SMARTCARD,
+    ),
+    (
+        Spec {
+            name: "tpm",
+            attrs: &[attr("model", T)],
+            children: &[Spec {
+                name: "backend",
+                attrs: &[
+                    attr("type", T),
+                    attr("version", T),
+                    attr("persistent_state", Value::YesNo),
+                ],
+                children: &[leaf("device", &[attr("path", T)])],
+                text: None,
+            }],
+            text: None,
+        },
+        super::devices::RANK_TPM,
+    ),
+    (
+        Spec {
+            name: "sound",
+            attrs: &[attr("model", T)],
+            children: &[
+                leaf("codec", &[attr("type", T)]),
+                leaf("audio", &[attr("id", U)]),
+            ],
+            text: None,
+        },
+        super::devices::RANK_SOUND,
+    ),
+    (
+        Spec {
+            name: "audio",
+            attrs: &[attr("id", U), attr("type", T), attr("timerPeriod", U)],
+            children: &[leaf("input", AUDIO_IO), leaf("output", AUDIO_IO)],
+            text: None,
+        },
+        super::devices::RANK_AUDIO,
+    ),
+    (
+        Spec {
+            name: "hostdev",
+            attrs: &[
+                attr("mode", T),
+                attr("type", T),
+                attr("managed", Value::YesNo),
+                attr("sgio", T),
+                attr("rawio", Value::YesNo),
+                attr("model", T),
+                attr("display", Value::OnOff),
+            ],
+            children: &[
+                Spec {
+                    name: "source",
+                    attrs: &[attr("startupPolicy", T)],
+                    children: &[
+                        leaf("vendor", &[attr("id", T)]),
+                        leaf("product", &[attr("id", T)]),
+                        leaf("adapter", &[attr("name", T)]),
+                        leaf("address", HOSTDEV_ADDR),
+                    ],
+                    text: None,
+                },
+                leaf("driver", &[attr("name", T)]),
+                leaf("readonly", &[]),
+                leaf("shareable", &[]),
+                leaf("rom", &[attr("bar", Value::OnOff), attr("file", T)]),
+            ],
+            text: None,
+        },
+        super::devices::RANK_HOSTDEV,
+    ),
+    (
+        leaf("redirdev", &[attr("bus", T), attr("type", T)]),
+        super::devices::RANK_REDIRDEV,
+    ),
+    (leaf("hub", &[attr("type", T)]), super::devices::RANK_HUB),
+    (leaf("nvram", &[]), super::devices::RANK_NVRAM),
+    (
+        leaf("panic", &[attr("model", T)]),
+        super::devices::RANK_PANIC,
+    ),
+    (
+        Spec {
+            name: "shmem",
+            attrs: &[attr("name", T), attr("role", T)],
+            children: &[
+                leaf("model", &[attr("type", T)]),
+                Spec {
+                    name: "size",
+                    attrs: &[attr("unit", T)],
+                    children: &[],
+                    text: Some(U),
+                },
+                leaf("server", &[attr("path", T)]),
+                leaf(
+                    "msi",
+                    &[attr("vectors", U), attr("ioeventfd", Value::OnOff)],
+                ),
+            ],
+            text: None,
+        },
+        super::devices::RANK_SHMEM,
+    ),
+    (
+        Spec {
+            name: "iommu",
+            attrs: &[attr("model", T)],
+            children: &[leaf(
+                "driver",
+                &[
+                    attr("intremap", Value::OnOff),
+                    attr("caching_mode", Value::OnOff),
+                    attr("eim", Value::OnOff),
+                    attr("iotlb", Value::OnOff),
+                    attr("aw_bits", U),
+                ],
+            )],
+            text: None,
+        },
+        super::devices::RANK_IOMMU,
+    ),
+    (
+        Spec {
+            name: "vsock",
+            attrs: &[attr("model", T)],
+            children: &[leaf(
+                "cid",
+                &[attr("auto", Value::YesNo), attr("address", U)],
+            )],
+            text: None,
+        },
+        super::devices::RANK_VSOCK,
+    ),
+];
+
+/// The description of device element `name`, with its rank, when it is one of [`DEVICES`].
+pub fn lookup(name: &str) -> Option<&'static (Spec, u8)> {
+    DEVICES.iter().find(|(s, _)| s.name == name)
+}
+
+impl GenericDevice {
+    /// Parses `e` against `spec`, keeps its info apart and fills libvirt's defaults.
+    pub fn parse(e: &Element, spec: &Spec) -> Result<GenericDevice, XmlError> {
+        let path = format!("domain/devices/{}", spec.name);
+        let mut element = spec.parse(e, &path)?;
+        defaults(&mut element);
+        Ok(GenericDevice {
+            element,
+            info: DeviceInfo::parse(e, &path)?,
+        })
+    }
+
+    /// The value of attribute `name` of the device element.
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.element.attr(name)
+    }
+
+    /// Writes the device, its info last.
+    pub fn write(&self, out: &mut Out) {
+        let e = &self.element;
+        let mut attrs = Attrs::new();
+        for (k, v) in &e.attrs {
+            attrs = attrs.add(k, v);
+        }
+        let body = |o: &mut Out| {
+            for c in &e.children {
+                c.write(o);
+            }
+            self.info.write(o, true);
+        };
+        if matches!(e.name.as_str(), "nvram" | "redirdev") {
+            // libvirt opens and closes these even when they hold nothing.
+            out.open(&e.name, &attrs);
+            body(out);
+            out.close(&e.name);
+        } else {
+            out.element_always(&e.name, &attrs, body);
+        }
+    }
+}
+
+/// A host PCI address written the way libvirt formats it (`0x0000`, `0x06`, `0x0`).
+fn pci_source(a: &mut Element) {
+    for (k, v) in a.attrs.iter_mut() {
+        let width = match k.as_str() {
+            "domain" => 4,
+            "bus" | "slot" => 2,
+            "function" => 1,
+            _ => continue,
+        };
+        let n = match v.strip_prefix("0x") {
+            Some(h) => u32::from_str_radix(h, 16),
+            None => v.parse(),
+        };
+        if let Ok(n) = n {
+            *v = format!("0x{n:0width$x}");
+        }
+    }
+}
+
+fn set_default(e: &mut Element, name: &str, value: &str, at: usize) {
+    if e.attr(name).is_none() {
+        let at = at.min(e.attrs.len());
+        e.attrs.insert(at, (name.to_string(), value.to_string()));
+    }
+}
+
+/// libvirt's parse defaults for the described devices.
+fn defaults(e: &mut Element) {
+    match e.name.as_str() {
+        "filesystem" => {
+            set_default(e, "type", "mount", 0);
+            if matches!(e.attr("type"), Some("mount")) {
+                set_default(e, "accessmode", "passthrough", 1);
+            }
+        }
+        "hostdev" if e.attr("mode").unwrap_or("subsystem") == "subsystem" => {
+            set_default(e, "mode", "subsystem", 0);
+            set_default(e, "managed", "no", 2);
+            if e.attr("type") == Some("pci") {
+                for s in e.children.iter_mut().filter(|c| c.name == "source") {
+                    for a in s.children.iter_mut().filter(|c| c.name == "address") {
+                        pci_source(a);
+                    }
+                }
+            }
+        }
+        "shmem" if !e.children.iter().any(|c| c.name == "model") => {
+            let mut m = Element {
+                name: "model".into(),
+                ..Element::default()
+            };
+            m.attrs.push(("type".into(), "ivshmem".into()));
+            e.children.insert(0, m);
+        }
+        "vsock" if !e.children.iter().any(|c| c.name == "cid") => {
+            let mut c = Element {
+                name: "cid".into(),
+                ..Element::default()
+            };
+            c.attrs.push(("auto".into(), "yes".into()));
+            e.children.push(c);
+        }
+        _ => {}
+    }
+}
