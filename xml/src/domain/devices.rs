@@ -3,8 +3,9 @@
 //! [`super::implicit`].
 
 use super::chardev::{CharDev, ChrKind};
-use super::disk::{Controller, Disk, Interface};
+use super::disk::{Controller, Disk};
 use super::generic::{self, GenericDevice};
+use super::interface::Interface;
 use super::misc::{Graphics, Input, MemBalloon, Rng, Video, Watchdog};
 use crate::out::{Attrs, Out};
 use crate::tree::Element;

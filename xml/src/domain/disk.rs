@@ -1,8 +1,8 @@
-//! `<disk>`, `<controller>` and `<interface>` devices.
+//! `<disk>` and `<controller>` devices.
 
 use super::info::DeviceInfo;
 use crate::out::{Attrs, Out};
-use crate::spec::{attr, leaf, text, Spec, Value};
+use crate::spec::{attr, leaf, node, text, Spec, Value};
 use crate::tree::Element;
 use crate::XmlError;
 
@@ -36,7 +36,131 @@ pub struct DiskDriver {
     pub io: Option<String>,
     /// `discard='unmap'`.
     pub discard: Option<String>,
+    /// The other attributes (`iothread`, `queues`, `detect_zeroes`, ...) as written.
+    pub extra: Vec<(String, String)>,
 }
+
+/// `<driver>` attributes in libvirt's order.
+const DRIVER_ATTRS: &[&str] = &[
+    "name",
+    "type",
+    "cache",
+    "error_policy",
+    "rerror_policy",
+    "io",
+    "ioeventfd",
+    "event_idx",
+    "copy_on_read",
+    "discard",
+    "iothread",
+    "detect_zeroes",
+    "queues",
+    "queue_size",
+];
+
+const DT: Value = Value::Text;
+
+/// The `<source>` of a disk whose source is not a path (network, volume, nvme,
+/// vhostuser), canonical.
+const SOURCE: Spec = Spec {
+    name: "source",
+    attrs: &[
+        attr("protocol", DT),
+        attr("name", DT),
+        attr("tls", Value::YesNo),
+        attr("pool", DT),
+        attr("volume", DT),
+        attr("mode", DT),
+        attr("type", DT),
+        attr("managed", Value::YesNo),
+        attr("namespace", Value::Unsigned),
+        attr("path", DT),
+        attr("startupPolicy", DT),
+    ],
+    children: &[
+        leaf(
+            "host",
+            &[
+                attr("name", DT),
+                attr("port", DT),
+                attr("transport", DT),
+                attr("socket", DT),
+            ],
+        ),
+        leaf("snapshot", &[attr("name", DT)]),
+        leaf("config", &[attr("file", DT)]),
+        leaf(
+            "address",
+            &[
+                attr("domain", DT),
+                attr("bus", DT),
+                attr("slot", DT),
+                attr("function", DT),
+            ],
+        ),
+    ],
+    text: None,
+};
+
+const BACKING_SOURCE: Spec = leaf(
+    "source",
+    &[attr("file", DT), attr("dev", DT), attr("dir", DT)],
+);
+
+/// Children libvirt writes between `<source>` and `<target>`.
+const AFTER_SOURCE: &[Spec] = &[
+    Spec {
+        name: "backingStore",
+        attrs: &[attr("type", DT), attr("index", Value::Unsigned)],
+        children: &[leaf("format", &[attr("type", DT)]), BACKING_SOURCE],
+        text: None,
+    },
+    leaf(
+        "geometry",
+        &[
+            attr("cyls", Value::Unsigned),
+            attr("heads", Value::Unsigned),
+            attr("secs", Value::Unsigned),
+            attr("trans", DT),
+        ],
+    ),
+    leaf(
+        "blockio",
+        &[
+            attr("logical_block_size", Value::Unsigned),
+            attr("physical_block_size", Value::Unsigned),
+        ],
+    ),
+];
+
+const IOTUNE_FIELDS: &[Spec] = &[
+    text("total_bytes_sec", Value::Unsigned),
+    text("read_bytes_sec", Value::Unsigned),
+    text("write_bytes_sec", Value::Unsigned),
+    text("total_iops_sec", Value::Unsigned),
+    text("read_iops_sec", Value::Unsigned),
+    text("write_iops_sec", Value::Unsigned),
+    text("total_bytes_sec_max", Value::Unsigned),
+    text("read_bytes_sec_max", Value::Unsigned),
+    text("write_bytes_sec_max", Value::Unsigned),
+    text("total_iops_sec_max", Value::Unsigned),
+    text("read_iops_sec_max", Value::Unsigned),
+    text("write_iops_sec_max", Value::Unsigned),
+    text("size_iops_sec", Value::Unsigned),
+    text("group_name", DT),
+    text("total_bytes_sec_max_length", Value::Unsigned),
+    text("read_bytes_sec_max_length", Value::Unsigned),
+    text("write_bytes_sec_max_length", Value::Unsigned),
+    text("total_iops_sec_max_length", Value::Unsigned),
+    text("read_iops_sec_max_length", Value::Unsigned),
+    text("write_iops_sec_max_length", Value::Unsigned),
+];
+
+/// Children libvirt writes right after `<target>`.
+const AFTER_TARGET: &[Spec] = &[node("iotune", IOTUNE_FIELDS)];
+
+/// Children libvirt writes after `<serial>`.
+const AFTER_SERIAL: &[Spec] = &[text("wwn", DT), text("vendor", DT), text("product", DT)];
 
 /// A `<disk>` device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,12 +171,19 @@ pub struct Disk {
     pub device: String,
     /// `rawio='yes|no'`.
     pub rawio: Option<String>,
+    /// `snapshot` (internal, external, no, manual).
+    pub snapshot: Option<String>,
     /// `<driver>`.
     pub driver: Option<DiskDriver>,
     /// Source path (`file`, `dev` or `dir` attribute by type); none for an empty drive.
     pub source: Option<String>,
     /// `startupPolicy` on `<source>`.
     pub startup_policy: Option<String>,
+    /// The whole `<source>` of a network, volume, nvme or vhostuser disk, canonical.
+    pub source_element: Option<Element>,
+    /// Described children (`<backingStore>`, `<iotune>`, `<wwn>`, ...), canonical, in
+    /// libvirt's order.
+    pub extras: Vec<Element>,
     /// `<target dev>`.
     pub target_dev: String,
     /// `<target bus>` (derived from the device name when absent).
@@ -82,7 +213,10 @@ impl Disk {
     pub fn parse(e: &Element) -> Result<Disk, XmlError> {
         let p = "domain/devices/disk";
         let disk_type = e.attr("type").unwrap_or("file").to_string();
-        if !matches!(disk_type.as_str(), "file" | "block" | "dir") {
+        if !matches!(
+            disk_type.as_str(),
+            "file" | "block" | "dir" | "network" | "volume" | "nvme" | "vhostuser"
+        ) {
             return Err(XmlError::invalid(format!("{p}/@type"), disk_type));
         }
         let target = e.req_child(p, "target")?;
@@ -97,9 +231,12 @@ impl Disk {
             disk_type,
             device: e.attr("device").unwrap_or("disk").to_string(),
             rawio: e.attr_s("rawio"),
+            snapshot: e.attr_s("snapshot"),
             driver: e.child("driver").map(parse_driver),
             source: None,
             startup_policy: None,
+            source_element: None,
+            extras: Vec::new(),
             target_dev,
             target_bus,
             tray: target.attr_s("tray"),
@@ -109,10 +246,34 @@ impl Disk {
             info: DeviceInfo::parse(e, p)?,
         };
         if let Some(s) = e.child("source") {
-            d.source = s.attr_s(d.source_attr());
-            d.startup_policy = s.attr_s("startupPolicy");
+            if d.path_source() {
+                d.source = s.attr_s(d.source_attr());
+                d.startup_policy = s.attr_s("startupPolicy");
+            } else {
+                let mut x = SOURCE.parse(s, &format!("{p}/source"))?;
+                for a in x.children.iter_mut().filter(|c| c.name == "address") {
+                    super::generic::pci_source(a);
+                }
+                d.source_element = Some(x);
+            }
+        }
+        for group in [AFTER_SOURCE, AFTER_TARGET, AFTER_SERIAL] {
+            d.extras.extend(spec_children(e, group, p)?);
         }
         Ok(d)
+    }
+
+    /// Whether the source is one path attribute (file, block and dir disks).
+    fn path_source(&self) -> bool {
+        matches!(self.disk_type.as_str(), "file" | "block" | "dir")
+    }
+
+    fn write_extras(&self, out: &mut Out, group: &[Spec]) {
+        for x in &self.extras {
+            if group.iter().any(|s| s.name == x.name) {
+                x.write(out);
+            }
+        }
     }
 
     /// Writes `<disk>`.
@@ -120,22 +281,22 @@ impl Disk {
         let attrs = Attrs::new()
             .add("type", &self.disk_type)
             .add("device", &self.device)
-            .opt("rawio", self.rawio.as_ref());
+            .opt("rawio", self.rawio.as_ref())
+            .opt("snapshot", self.snapshot.as_ref());
         out.open("disk", &attrs);
         if let Some(d) = &self.driver {
-            let a = Attrs::new()
-                .opt("name", d.name.as_ref())
-                .opt("type", d.format.as_ref())
-                .opt("cache", d.cache.as_ref())
-                .opt("error_policy", d.error_policy.as_ref())
-                .opt("io", d.io.as_ref())
-                .opt("discard", d.discard.as_ref());
-            out.element("driver", &a, |_| {});
+            d.write(out);
         }
-        let src = Attrs::new()
-            .opt(self.source_attr(), self.source.as_ref())
-            .opt("startupPolicy", self.startup_policy.as_ref());
-        out.element("source", &src, |_| {});
+        match &self.source_element {
+            Some(s) => s.write(out),
+            None => {
+                let src = Attrs::new()
+                    .opt(self.source_attr(), self.source.as_ref())
+                    .opt("startupPolicy", self.startup_policy.as_ref());
+                out.element("source", &src, |_| {});
+            }
+        }
+        self.write_extras(out, AFTER_SOURCE);
         let mut t = Attrs::new()
             .add("dev", &self.target_dev)
             .add("bus", &self.target_bus);
@@ -143,6 +304,7 @@ impl Disk {
             t = t.opt("tray", self.tray.as_ref());
         }
         out.empty("target", &t);
+        self.write_extras(out, AFTER_TARGET);
         if self.readonly {
             out.empty("readonly", &Attrs::new());
         }
@@ -150,6 +312,7 @@ impl Disk {
             out.empty("shareable", &Attrs::new());
         }
         out.opt_text("serial", self.serial.as_ref());
+        self.write_extras(out, AFTER_SERIAL);
         self.info.write(out, true);
         out.close("disk");
     }
@@ -163,6 +326,40 @@ fn parse_driver(e: &Element) -> DiskDriver {
         error_policy: e.attr_s("error_policy"),
         io: e.attr_s("io"),
         discard: e.attr_s("discard"),
+        extra: DRIVER_ATTRS
+            .iter()
+            .filter(|n| {
+                !matches!(
+                    **n,
+                    "name" | "type" | "cache" | "error_policy" | "io" | "discard"
+                )
+            })
+            .filter_map(|n| e.attr(n).map(|v| (n.to_string(), v.to_string())))
+            .collect(),
+    }
+}
+
+impl DiskDriver {
+    /// Writes `<driver>` with its attributes in libvirt's order.
+    fn write(&self, out: &mut Out) {
+        let mut a = Attrs::new();
+        for n in DRIVER_ATTRS {
+            let v = match *n {
+                "name" => self.name.as_deref(),
+                "type" => self.format.as_deref(),
+                "cache" => self.cache.as_deref(),
+                "error_policy" => self.error_policy.as_deref(),
+                "io" => self.io.as_deref(),
+                "discard" => self.discard.as_deref(),
+                _ => self
+                    .extra
+                    .iter()
+                    .find(|(k, _)| k == n)
+                    .map(|(_, v)| v.as_str()),
+            };
+            a = a.opt(n, v);
+        }
+        out.element("driver", &a, |_| {});
     }
 }
 
@@ -288,146 +485,6 @@ impl Controller {
     }
 }
 
-/// An `<interface>` device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Interface {
-    /// `type`: network, bridge, user, ethernet, direct.
-    pub iface_type: String,
-    /// `<mac address>`; generated (52:54:00:...) when absent.
-    pub mac: String,
-    /// Network name, bridge name or host device, by type.
-    pub source: Option<String>,
-    /// `portgroup` (type network).
-    pub portgroup: Option<String>,
-    /// `mode` (type direct).
-    pub source_mode: Option<String>,
-    /// `<script path>`.
-    pub script: Option<String>,
-    /// `<target dev>` (host-side device name).
-    pub target_dev: Option<String>,
-    /// `<model type>`.
-    pub model: Option<String>,
-    /// `<link state>`.
-    pub link_state: Option<String>,
-    /// `<mtu size>`.
-    pub mtu: Option<u32>,
-    /// Boot order, alias, address.
-    pub info: DeviceInfo,
-}
-
-impl Interface {
-    fn source_attr(&self) -> Option<&'static str> {
-        match self.iface_type.as_str() {
-            "network" => Some("network"),
-            "bridge" => Some("bridge"),
-            "direct" => Some("dev"),
-            _ => None,
-        }
-    }
-
-    /// Parses `<interface>`.
-    pub fn parse(e: &Element) -> Result<Interface, XmlError> {
-        let p = "domain/devices/interface";
-        let iface_type = e
-            .attr_s("type")
-            .ok_or_else(|| XmlError::MissingElement(format!("{p}/@type")))?;
-        if !matches!(
-            iface_type.as_str(),
-            "network" | "bridge" | "user" | "ethernet" | "direct"
-        ) {
-            return Err(XmlError::invalid(format!("{p}/@type"), iface_type));
-        }
-        let mac = match e.child("mac").and_then(|m| m.attr("address")) {
-            Some(m) => normalize_mac(m)?,
-            None => random_mac(),
-        };
-        let mut i = Interface {
-            iface_type,
-            mac,
-            source: None,
-            portgroup: None,
-            source_mode: None,
-            script: e.child("script").and_then(|s| s.attr_s("path")),
-            target_dev: e.child("target").and_then(|t| t.attr_s("dev")),
-            model: e.child("model").and_then(|m| m.attr_s("type")),
-            link_state: e.child("link").and_then(|l| l.attr_s("state")),
-            mtu: match e.child("mtu") {
-                Some(m) => m.attr_num(&format!("{p}/mtu"), "size")?,
-                None => None,
-            },
-            info: DeviceInfo::parse(e, p)?,
-        };
-        if let (Some(s), Some(attr)) = (e.child("source"), i.source_attr()) {
-            i.source = s.attr_s(attr);
-            i.portgroup = s.attr_s("portgroup").filter(|_| attr == "network");
-            i.source_mode = s.attr_s("mode").filter(|_| attr == "dev");
-        }
-        if i.iface_type == "network" && i.source.is_none() {
-            return Err(XmlError::MissingElement(format!("{p}/source/@network")));
-        }
-        if i.iface_type == "direct" && i.source_mode.is_none() {
-            i.source_mode = Some("vepa".into());
-        }
-        Ok(i)
-    }
-
-    /// Writes `<interface>`.
-    pub fn write(&self, out: &mut Out) {
-        out.open("interface", &Attrs::new().add("type", &self.iface_type));
-        out.empty("mac", &Attrs::new().add("address", &self.mac));
-        if let (Some(attr), Some(src)) = (self.source_attr(), &self.source) {
-            let a = Attrs::new()
-                .add(attr, src)
-                .opt("portgroup", self.portgroup.as_ref())
-                .opt("mode", self.source_mode.as_ref());
-            out.empty("source", &a);
-        }
-        if let Some(s) = &self.script {
-            out.empty("script", &Attrs::new().add("path", s));
-        }
-        if let Some(t) = &self.target_dev {
-            out.empty("target", &Attrs::new().add("dev", t));
-        }
-        if let Some(m) = &self.model {
-            out.empty("model", &Attrs::new().add("type", m));
-        }
-        if let Some(l) = &self.link_state {
-            out.empty("link", &Attrs::new().add("state", l));
-        }
-        if let Some(m) = self.mtu {
-            out.empty("mtu", &Attrs::new().add("size", m));
-        }
-        self.info.write(out, true);
-        out.close("interface");
-    }
-}
-
-/// Validates a MAC address and lower-cases it.
-pub fn normalize_mac(m: &str) -> Result<String, XmlError> {
-    let parts: Vec<&str> = m.split(':').collect();
-    let ok = parts.len() == 6
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.len() <= 2 && p.chars().all(|c| c.is_ascii_hexdigit()));
-    if !ok {
-        return Err(XmlError::invalid(
-            "domain/devices/interface/mac/@address",
-            m,
-        ));
-    }
-    Ok(parts
-        .iter()
-        .map(|p| format!("{:02x}", u8::from_str_radix(p, 16).unwrap_or(0)))
-        .collect::<Vec<_>>()
-        .join(":"))
-}
-
-/// A random MAC with libvirt's 52:54:00 prefix.
-pub fn random_mac() -> String {
-    let b = crate::Uuid::random().0;
-    format!("52:54:00:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,18 +519,6 @@ mod tests {
         );
         let e = parse_document("<disk type='file'><target dev='vda'/><frob/></disk>").unwrap();
         assert!(Disk::parse(&e).is_ok());
-    }
-
-    #[test]
-    fn interface_round_trip() {
-        let x = "<interface type='bridge'>\n  <mac address='52:54:00:12:34:56'/>\n  <source bridge='br0'/>\n  <target dev='vnet0'/>\n  <model type='virtio'/>\n</interface>\n";
-        let i = Interface::parse(&parse_document(x).unwrap()).unwrap();
-        let mut o = Out::new();
-        i.write(&mut o);
-        assert_eq!(o.finish(), x);
-        let u = Interface::parse(&parse_document("<interface type='user'/>").unwrap()).unwrap();
-        assert!(u.mac.starts_with("52:54:00:"));
-        assert!(normalize_mac("zz:00:00:00:00:00").is_err());
     }
 
     #[test]

@@ -42,6 +42,15 @@ const AUDIO_IO: &[AttrSpec] = &[
     attr("dev", T),
 ];
 
+const ROM: Spec = leaf(
+    "rom",
+    &[
+        attr("enabled", Value::YesNo),
+        attr("bar", Value::OnOff),
+        attr("file", T),
+    ],
+);
+
 /// The described devices, each with its rank in libvirt's `<devices>` order.
 pub const DEVICES: &[(Spec, u8)] = &[
     (
@@ -170,7 +179,6 @@ pub const DEVICES: &[(Spec, u8)] = &[
                 leaf("driver", &[attr("name", T)]),
                 leaf("readonly", &[]),
                 leaf("shareable", &[]),
-                leaf("rom", &[attr("bar", Value::OnOff), attr("file", T)]),
             ],
             text: None,
         },
@@ -251,10 +259,11 @@ impl GenericDevice {
         let path = format!("domain/devices/{}", spec.name);
         let mut element = spec.parse(e, &path)?;
         defaults(&mut element);
-        Ok(GenericDevice {
-            element,
-            info: DeviceInfo::parse(e, &path)?,
-        })
+        let mut info = DeviceInfo::parse(e, &path)?;
+        if let (Some(r), "hostdev") = (e.child("rom"), spec.name) {
+            info.rom = Some(Box::new(ROM.parse(r, &format!("{path}/rom"))?));
+        }
+        Ok(GenericDevice { element, info })
     }
 
     /// The value of attribute `name` of the device element.
@@ -287,7 +296,7 @@ impl GenericDevice {
 }
 
 /// A host PCI address written the way libvirt formats it (`0x0000`, `0x06`, `0x0`).
-fn pci_source(a: &mut Element) {
+pub(super) fn pci_source(a: &mut Element) {
     for (k, v) in a.attrs.iter_mut() {
         let width = match k.as_str() {
             "domain" => 4,

@@ -77,6 +77,9 @@ pub struct DeviceInfo {
     pub alias: Option<String>,
     /// `<master startport='N'/>` of a USB companion controller.
     pub master_startport: Option<u32>,
+    /// `<rom>` of a PCI device (interfaces, host devices), canonical; set by those
+    /// devices' parsers (boxed: rare).
+    pub rom: Option<Box<Element>>,
     /// `<address .../>`.
     pub address: Option<Address>,
 }
@@ -224,6 +227,7 @@ impl DeviceInfo {
                 Some(m) => m.attr_num(&format!("{path}/master"), "startport")?,
                 None => None,
             },
+            rom: None,
             address: e
                 .child("address")
                 .map(|a| Address::parse(a, path))
@@ -243,6 +247,9 @@ impl DeviceInfo {
         }
         if let Some(p) = self.master_startport {
             out.empty("master", &Attrs::new().add("startport", p));
+        }
+        if let Some(r) = &self.rom {
+            r.write(out);
         }
         if let Some(a) = &self.address {
             a.write(out);

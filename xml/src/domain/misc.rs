@@ -396,6 +396,8 @@ pub struct MemBalloon {
     pub model: String,
     /// `autodeflate`.
     pub autodeflate: Option<String>,
+    /// `freePageReporting`.
+    pub free_page_reporting: Option<String>,
     /// `<stats period>`.
     pub stats_period: Option<i32>,
     /// Alias, address.
@@ -409,6 +411,7 @@ impl MemBalloon {
         Ok(MemBalloon {
             model: req_attr(e, p, "model")?,
             autodeflate: e.attr_s("autodeflate"),
+            free_page_reporting: e.attr_s("freePageReporting"),
             stats_period: match e.child("stats") {
                 Some(s) => s.attr_num(&format!("{p}/stats"), "period")?,
                 None => None,
@@ -421,7 +424,8 @@ impl MemBalloon {
     pub fn write(&self, out: &mut Out) {
         let a = Attrs::new()
             .add("model", &self.model)
-            .opt("autodeflate", self.autodeflate.as_ref());
+            .opt("autodeflate", self.autodeflate.as_ref())
+            .opt("freePageReporting", self.free_page_reporting.as_ref());
         out.element_always("memballoon", &a, |o| {
             if let Some(p) = self.stats_period {
                 o.empty("stats", &Attrs::new().add("period", p));
@@ -429,6 +433,21 @@ impl MemBalloon {
             self.info.write(o, false);
         });
     }
+}
+
+/// An egd backend as libvirt writes it: a tcp or udp source gets its protocol.
+fn egd_backend(b: &Element) -> Element {
+    let mut x = b.clone();
+    let tcp = matches!(x.attr("type"), Some("tcp"));
+    if tcp && !x.children.iter().any(|c| c.name == "protocol") {
+        let mut p = Element {
+            name: "protocol".into(),
+            ..Element::default()
+        };
+        p.attrs.push(("type".into(), "raw".into()));
+        x.children.push(p);
+    }
+    x
 }
 
 /// An `<rng>` device with the `random` backend.
@@ -463,7 +482,7 @@ impl Rng {
                 value: backend_model,
             });
         }
-        let backend_egd = (backend_model == "egd").then(|| Box::new(b.clone()));
+        let backend_egd = (backend_model == "egd").then(|| Box::new(egd_backend(b)));
         let rate = e.child("rate");
         let rp = format!("{p}/rate");
         Ok(Rng {
