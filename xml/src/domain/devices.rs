@@ -116,12 +116,9 @@ pub(super) fn parse(devs: &Element, hvm: bool) -> Result<Vec<Device>, XmlError> 
         let d = match c.name.as_str() {
             "disk" => Device::Disk(Disk::parse(c)?),
             "controller" => {
-                let kind = c.attr("type").unwrap_or_default();
-                let n = controllers
-                    .iter()
-                    .filter(|k| k.controller_type == kind)
-                    .count() as u32;
-                insert_controller(&mut controllers, Controller::parse(c, n)?);
+                let n = default_index(&controllers, c);
+                let k = Controller::parse(c, n)?;
+                insert_controller(&mut controllers, k, c.attr("index").is_some());
                 continue;
             }
             "interface" => Device::Interface(Interface::parse(c)?),
@@ -147,13 +144,33 @@ pub(super) fn parse(devs: &Element, hvm: bool) -> Result<Vec<Device>, XmlError> 
     Ok(out)
 }
 
-/// Inserts `c` where libvirt does: after the controllers of its type with a lower index,
-/// before those with a higher one (a USB master before its companions).
-pub(super) fn insert_controller(list: &mut Vec<Controller>, c: Controller) {
+/// The index libvirt gives a controller written without one: a USB companion shares
+/// its master's (the last controller of its type that is no companion); any other
+/// controller counts the earlier non-companion controllers of its type.
+fn default_index(have: &[Controller], e: &Element) -> u32 {
+    let kind = e.attr("type").unwrap_or_default();
+    let masters = have
+        .iter()
+        .filter(|k| k.controller_type == kind && k.info.master_startport.is_none());
+    if e.child("master").is_some() {
+        masters.last().map_or(0, |k| k.index)
+    } else {
+        masters.count() as u32
+    }
+}
+
+/// Inserts `c` where libvirt does: one written without an index after the controllers
+/// of its type; otherwise after those with a lower index, before those with a higher
+/// one (a USB master before its companions).
+pub(super) fn insert_controller(list: &mut Vec<Controller>, c: Controller, indexed: bool) {
     let mut at: Option<usize> = None;
     for (i, k) in list.iter().enumerate().rev() {
         if k.controller_type != c.controller_type {
             continue;
+        }
+        if !indexed {
+            at = Some(i + 1);
+            break;
         }
         if k.index > c.index
             || (k.index == c.index

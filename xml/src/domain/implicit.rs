@@ -196,7 +196,7 @@ fn controllers(devs: &[Device], ctrls: &mut Vec<Controller>) {
                 .iter()
                 .any(|c| c.controller_type == kind && c.index == idx)
             {
-                insert_controller(ctrls, Controller::new(kind, idx));
+                insert_controller(ctrls, Controller::new(kind, idx), true);
             }
         }
     }
