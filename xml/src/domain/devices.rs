@@ -108,7 +108,8 @@ pub(super) fn write(out: &mut Out, emulator: Option<&str>, devices: &[Device], l
 
 /// Parses the devices of `<devices>` (all but `<emulator>`), in document order, then adds
 /// the devices libvirt's generic parser adds.
-pub(super) fn parse(devs: &Element, hvm: bool) -> Result<Vec<Device>, XmlError> {
+pub(super) fn parse(devs: &Element, os_type: &str) -> Result<Vec<Device>, XmlError> {
+    let hvm = os_type == "hvm";
     let mut out = Vec::new();
     let mut counts = [0u32; 4];
     let mut controllers: Vec<Controller> = Vec::new();
@@ -139,7 +140,7 @@ pub(super) fn parse(devs: &Element, hvm: bool) -> Result<Vec<Device>, XmlError> 
         };
         out.push(d);
     }
-    super::implicit::add(&mut out, &mut controllers)?;
+    super::implicit::add(&mut out, &mut controllers, os_type)?;
     out.extend(controllers.into_iter().map(Device::Controller));
     Ok(out)
 }
@@ -149,11 +150,11 @@ pub(super) fn parse(devs: &Element, hvm: bool) -> Result<Vec<Device>, XmlError> 
 /// controller counts the earlier non-companion controllers of its type.
 fn default_index(have: &[Controller], e: &Element) -> u32 {
     let kind = e.attr("type").unwrap_or_default();
-    let masters = have
+    let mut masters = have
         .iter()
         .filter(|k| k.controller_type == kind && k.info.master_startport.is_none());
     if e.child("master").is_some() {
-        masters.last().map_or(0, |k| k.index)
+        masters.next_back().map_or(0, |k| k.index)
     } else {
         masters.count() as u32
     }

@@ -13,11 +13,19 @@ use crate::tree::Element;
 use crate::XmlError;
 
 /// Adds libvirt's implicit devices to `devs` and `ctrls`.
-pub(super) fn add(devs: &mut Vec<Device>, ctrls: &mut Vec<Controller>) -> Result<(), XmlError> {
-    console_compat(devs);
+/// `os_type` is the `<os><type>`: the serial/console pairing is for HVM guests only, and
+/// Xen and container guests default to a Xen video device.
+pub(super) fn add(
+    devs: &mut Vec<Device>,
+    ctrls: &mut Vec<Controller>,
+    os_type: &str,
+) -> Result<(), XmlError> {
+    if os_type == "hvm" {
+        console_compat(devs);
+    }
     drive_addresses(devs);
     controllers(devs, ctrls);
-    video(devs)?;
+    video(devs, matches!(os_type, "xen" | "linux"))?;
     Ok(())
 }
 
@@ -203,7 +211,7 @@ fn controllers(devs: &[Device], ctrls: &mut Vec<Controller>) {
 }
 
 /// Graphics need a video device; the first video device is the primary one.
-fn video(devs: &mut Vec<Device>) -> Result<(), XmlError> {
+fn video(devs: &mut Vec<Device>, xen: bool) -> Result<(), XmlError> {
     let has_graphics = devs.iter().any(|d| matches!(d, Device::Graphics(_)));
     let has_video = devs.iter().any(|d| matches!(d, Device::Video(_)));
     if has_graphics && !has_video {
@@ -211,6 +219,14 @@ fn video(devs: &mut Vec<Device>) -> Result<(), XmlError> {
             name: "video".into(),
             ..Element::default()
         })?));
+    }
+    for d in devs.iter_mut() {
+        if let Device::Video(v) = d {
+            if xen && v.implicit_model {
+                v.model = "xen".into();
+                v.vram = Some(4096);
+            }
+        }
     }
     if let Some(v) = devs.iter_mut().find_map(|d| match d {
         Device::Video(v) => Some(v),

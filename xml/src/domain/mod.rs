@@ -258,7 +258,7 @@ impl DomainDef {
         d.parse_vcpu(e)?;
         if let Some(devs) = e.child("devices") {
             d.emulator = devs.child_text("emulator");
-            d.devices = devices::parse(devs, d.os_type == "hvm")?;
+            d.devices = devices::parse(devs, &d.os_type)?;
         }
         d.apply_boot_default();
         Ok(d)
