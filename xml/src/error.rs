@@ -89,8 +89,24 @@ pub enum XmlError {
         /// The limit.
         max: u32,
     },
+    /// A configuration libvirt's generic parser refuses (`VIR_ERR_CONFIG_UNSUPPORTED`).
+    #[error("unsupported configuration: {0}")]
+    ConfigUnsupported(String),
+    /// A check libvirt's generic parser reports as an internal error (`VIR_ERR_INTERNAL_ERROR`).
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// A check libvirt's parser reports as an XML error in its own words.
+    #[error("XML error: {0}")]
+    Message(String),
+    /// A value libvirt reports with `VIR_ERR_XML_DETAIL` and the given text, no prefix.
+    #[error("{0}")]
+    Detail(String),
 }
 
+/// libvirt's `VIR_ERR_INTERNAL_ERROR`.
+pub const INTERNAL_ERROR: i32 = 1;
+/// libvirt's `VIR_ERR_CONFIG_UNSUPPORTED`.
+pub const CONFIG_UNSUPPORTED: i32 = 67;
 /// libvirt's `VIR_ERR_XML_ERROR`.
 pub const XML_ERROR: i32 = 27;
 /// libvirt's `VIR_ERR_XML_DETAIL`.
@@ -113,7 +129,9 @@ impl XmlError {
     /// reports that way, `VIR_ERR_XML_ERROR` otherwise.
     pub fn code(&self) -> i32 {
         match self {
-            XmlError::IllegalChar { .. } => XML_DETAIL,
+            XmlError::IllegalChar { .. } | XmlError::Detail(_) => XML_DETAIL,
+            XmlError::ConfigUnsupported(_) => CONFIG_UNSUPPORTED,
+            XmlError::Internal(_) => INTERNAL_ERROR,
             XmlError::InvalidSchema { .. } => XML_INVALID_SCHEMA,
             _ => XML_ERROR,
         }

@@ -51,6 +51,7 @@ pub(super) const RANK_HUB: u8 = 18;
 pub(super) const RANK_NVRAM: u8 = 22;
 pub(super) const RANK_PANIC: u8 = 23;
 pub(super) const RANK_SHMEM: u8 = 24;
+pub(super) const RANK_MEMORY: u8 = 25;
 pub(super) const RANK_IOMMU: u8 = 26;
 pub(super) const RANK_VSOCK: u8 = 27;
 
@@ -142,6 +143,7 @@ pub(super) fn parse(devs: &Element, os_type: &str) -> Result<Vec<Device>, XmlErr
     }
     super::implicit::add(&mut out, &mut controllers, os_type)?;
     out.extend(controllers.into_iter().map(Device::Controller));
+    super::devcheck::check(&out, os_type)?;
     Ok(out)
 }
 

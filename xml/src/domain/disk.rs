@@ -171,6 +171,8 @@ pub struct Disk {
     pub device: String,
     /// `rawio='yes|no'`.
     pub rawio: Option<String>,
+    /// `sgio` (filtered; libvirt refuses unfiltered).
+    pub sgio: Option<String>,
     /// `snapshot` (internal, external, no, manual).
     pub snapshot: Option<String>,
     /// `<driver>`.
@@ -231,6 +233,7 @@ impl Disk {
             disk_type,
             device: e.attr("device").unwrap_or("disk").to_string(),
             rawio: e.attr_s("rawio"),
+            sgio: e.attr_s("sgio"),
             snapshot: e.attr_s("snapshot"),
             driver: e.child("driver").map(parse_driver),
             source: None,
@@ -282,6 +285,7 @@ impl Disk {
             .add("type", &self.disk_type)
             .add("device", &self.device)
             .opt("rawio", self.rawio.as_ref())
+            .opt("sgio", self.sgio.as_ref())
             .opt("snapshot", self.snapshot.as_ref());
         out.open("disk", &attrs);
         if let Some(d) = &self.driver {

@@ -51,6 +51,20 @@ const ROM: Spec = leaf(
     ],
 );
 
+const SIZED_SIZE: Spec = Spec {
+    name: "size",
+    attrs: &[attr("unit", T)],
+    children: &[],
+    text: Some(U),
+};
+
+const SIZED_PAGE: Spec = Spec {
+    name: "pagesize",
+    attrs: &[attr("unit", T)],
+    children: &[],
+    text: Some(U),
+};
+
 /// The described devices, each with its rank in libvirt's `<devices>` order.
 pub const DEVICES: &[(Spec, u8)] = &[
     (
@@ -215,6 +229,48 @@ pub const DEVICES: &[(Spec, u8)] = &[
             text: None,
         },
         super::devices::RANK_SHMEM,
+    ),
+    (
+        Spec {
+            name: "memory",
+            attrs: &[
+                attr("model", T),
+                attr("access", T),
+                attr("discard", Value::YesNo),
+            ],
+            children: &[
+                Spec {
+                    name: "source",
+                    attrs: &[],
+                    children: &[
+                        text("nodemask", T),
+                        SIZED_PAGE,
+                        text("path", T),
+                        text("alignsize", U),
+                        leaf("pmem", &[]),
+                    ],
+                    text: None,
+                },
+                Spec {
+                    name: "target",
+                    attrs: &[attr("dynamicMemslots", Value::YesNo)],
+                    children: &[
+                        SIZED_SIZE,
+                        text("node", U),
+                        Spec {
+                            name: "label",
+                            attrs: &[],
+                            children: &[SIZED_SIZE],
+                            text: None,
+                        },
+                        leaf("readonly", &[]),
+                    ],
+                    text: None,
+                },
+            ],
+            text: None,
+        },
+        super::devices::RANK_MEMORY,
     ),
     (
         Spec {

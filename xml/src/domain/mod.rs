@@ -1,6 +1,7 @@
 //! Domain (virtual machine) XML: `<domain>`.
 
 mod chardev;
+mod devcheck;
 mod devices;
 mod disk;
 mod generic;
@@ -259,6 +260,8 @@ impl DomainDef {
         if let Some(devs) = e.child("devices") {
             d.emulator = devs.child_text("emulator");
             d.devices = devices::parse(devs, &d.os_type)?;
+            let numa = e.child("cpu").and_then(|c| c.child("numa")).is_some();
+            devcheck::memory_devices(&d.devices, d.memory_kib, numa)?;
         }
         d.apply_boot_default();
         Ok(d)

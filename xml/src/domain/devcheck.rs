@@ -1,0 +1,101 @@
+//! The device checks libvirt's generic parser makes after the implicit devices are in:
+//! USB devices need USB, inputs need a guest type that has them, `sgio='unfiltered'` is
+//! gone, and memory devices fit the guest.
+
+use super::devices::Device;
+use crate::XmlError;
+
+fn unsupported(msg: &str) -> XmlError {
+    XmlError::ConfigUnsupported(msg.to_string())
+}
+
+/// Refuses what libvirt refuses in `devs` of a guest of `os_type`.
+pub(super) fn check(devs: &[Device], os_type: &str) -> Result<(), XmlError> {
+    let usb: Vec<_> = devs
+        .iter()
+        .filter_map(|d| match d {
+            Device::Controller(c) if c.controller_type == "usb" => Some(c.model.as_deref()),
+            _ => None,
+        })
+        .collect();
+    let usb_off = usb.contains(&Some("none"));
+    let has_usb = usb.iter().any(|m| *m != Some("none"));
+    for d in devs {
+        match d {
+            Device::Disk(k) if k.sgio.as_deref() == Some("unfiltered") => {
+                return Err(unsupported("unfiltered sgio is no longer supported"));
+            }
+            Device::Input(i) => input(i, os_type, usb_off)?,
+            Device::Generic(g) => match g.element.name.as_str() {
+                "redirdev" if g.attr("bus") == Some("usb") && !has_usb => {
+                    return Err(unsupported(
+                        "cannot add redirected USB device: USB is disabled for this domain",
+                    ));
+                }
+                "hub" if g.attr("type") == Some("usb") && usb_off => {
+                    return Err(unsupported(
+                        "Can't add USB hub: USB is disabled for this domain",
+                    ));
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn input(i: &super::misc::Input, os_type: &str, usb_off: bool) -> Result<(), XmlError> {
+    let bus = i.bus.as_deref().unwrap_or_default();
+    match os_type {
+        "hvm" if bus == "usb" && usb_off => Err(unsupported(
+            "Can't add USB input device. USB bus is disabled",
+        )),
+        "hvm" => Ok(()),
+        "xen" if bus == "ps2" => Err(XmlError::Internal("unsupported input bus ps2".into())),
+        "xen" if bus == "xen" && i.input_type == "tablet" => Err(XmlError::Internal(
+            "xen bus does not support tablet input device".into(),
+        )),
+        "xen" => Ok(()),
+        _ => Err(XmlError::Internal(
+            "Input devices are not supported by this virtualization driver.".into(),
+        )),
+    }
+}
+
+/// libvirt's checks of `<memory>` devices against the guest: their total fits in the
+/// guest's memory, and a device on a NUMA node needs NUMA nodes.
+pub(super) fn memory_devices(
+    devs: &[Device],
+    memory_kib: u64,
+    has_numa: bool,
+) -> Result<(), XmlError> {
+    let mut total: u64 = 0;
+    let mut on_node = false;
+    for d in devs {
+        let Device::Generic(g) = d else { continue };
+        if g.element.name != "memory" {
+            continue;
+        }
+        let Some(t) = g.element.children.iter().find(|c| c.name == "target") else {
+            continue;
+        };
+        if let Some(s) = t.children.iter().find(|c| c.name == "size") {
+            let kib =
+                crate::units::to_kib("domain/devices/memory/target/size", &s.text, s.attr("unit"))?;
+            total = total.saturating_add(kib);
+        }
+        on_node |= t.children.iter().any(|c| c.name == "node");
+    }
+    if total > memory_kib {
+        return Err(XmlError::Message(
+            "Total size of memory devices exceeds the total memory size".into(),
+        ));
+    }
+    if on_node && !has_numa {
+        return Err(XmlError::Detail(
+            "can't add memory backend as guest has no NUMA nodes configured".into(),
+        ));
+    }
+    Ok(())
+}
