@@ -95,6 +95,9 @@ pub enum XmlError {
     /// A check libvirt's generic parser reports as an internal error (`VIR_ERR_INTERNAL_ERROR`).
     #[error("internal error: {0}")]
     Internal(String),
+    /// A disk without a target device (`VIR_ERR_NO_TARGET`); the payload is its source.
+    #[error("missing target information for device {0}")]
+    NoTarget(String),
     /// A check libvirt's parser reports as an XML error in its own words.
     #[error("XML error: {0}")]
     Message(String),
@@ -105,6 +108,8 @@ pub enum XmlError {
 
 /// libvirt's `VIR_ERR_INTERNAL_ERROR`.
 pub const INTERNAL_ERROR: i32 = 1;
+/// libvirt's `VIR_ERR_NO_TARGET`.
+pub const NO_TARGET: i32 = 20;
 /// libvirt's `VIR_ERR_CONFIG_UNSUPPORTED`.
 pub const CONFIG_UNSUPPORTED: i32 = 67;
 /// libvirt's `VIR_ERR_XML_ERROR`.
@@ -132,6 +137,7 @@ impl XmlError {
             XmlError::IllegalChar { .. } | XmlError::Detail(_) => XML_DETAIL,
             XmlError::ConfigUnsupported(_) => CONFIG_UNSUPPORTED,
             XmlError::Internal(_) => INTERNAL_ERROR,
+            XmlError::NoTarget(_) => NO_TARGET,
             XmlError::InvalidSchema { .. } => XML_INVALID_SCHEMA,
             _ => XML_ERROR,
         }

@@ -99,3 +99,29 @@ pub(super) fn memory_devices(
     }
     Ok(())
 }
+
+/// libvirt's wording for a bad enumerated device value it checks after parsing (as an
+/// unsupported configuration) rather than while reading the attribute; other errors
+/// are returned unchanged.
+pub(super) fn reword(e: XmlError) -> XmlError {
+    let XmlError::BadAttribute {
+        attr,
+        element,
+        value,
+    } = &e
+    else {
+        return e;
+    };
+    let msg = match (element.as_str(), attr.as_str()) {
+        ("controller", "model") => format!("Unknown model type '{value}'"),
+        ("serial" | "parallel" | "console" | "channel", "type") => {
+            format!("unknown type presented to host for character device: {value}")
+        }
+        ("input", "bus") => format!("unknown input bus type '{value}'"),
+        ("model", "type") => format!("unknown video model '{value}'"),
+        ("watchdog", "action") => format!("unknown watchdog action '{value}'"),
+        ("panic", "model") => format!("unknown panic model '{value}'"),
+        _ => return e,
+    };
+    XmlError::ConfigUnsupported(msg)
+}

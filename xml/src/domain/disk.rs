@@ -221,10 +221,16 @@ impl Disk {
         ) {
             return Err(XmlError::invalid(format!("{p}/@type"), disk_type));
         }
-        let target = e.req_child(p, "target")?;
-        let target_dev = target
-            .attr_s("dev")
-            .ok_or_else(|| XmlError::MissingElement(format!("{p}/target/@dev")))?;
+        let no_target = || {
+            let src = e.child("source").and_then(|s| {
+                ["file", "dev", "dir", "name", "volume"]
+                    .iter()
+                    .find_map(|a| s.attr(a))
+            });
+            XmlError::NoTarget(src.unwrap_or_default().to_string())
+        };
+        let target = e.child("target").ok_or_else(no_target)?;
+        let target_dev = target.attr_s("dev").ok_or_else(no_target)?;
         let target_bus = match target.attr("bus") {
             Some(b) => b.to_string(),
             None => default_bus(&target_dev)?,
@@ -515,12 +521,7 @@ mod tests {
         assert!(out.contains("device='disk'"));
         assert!(out.contains("<target dev='hda' bus='ide'/>"));
         let e = parse_document("<disk type='file'><source file='/x'/></disk>").unwrap();
-        assert_eq!(
-            Disk::parse(&e),
-            Err(XmlError::MissingElement(
-                "domain/devices/disk/target".into()
-            ))
-        );
+        assert_eq!(Disk::parse(&e), Err(XmlError::NoTarget("/x".into())));
         let e = parse_document("<disk type='file'><target dev='vda'/><frob/></disk>").unwrap();
         assert!(Disk::parse(&e).is_ok());
     }

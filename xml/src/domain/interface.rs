@@ -181,7 +181,8 @@ impl Interface {
             return Err(XmlError::invalid(format!("{p}/@type"), iface_type));
         }
         let mac = match e.child("mac").and_then(|m| m.attr("address")) {
-            Some(m) => normalize_mac(m)?,
+            Some(m) => normalize_mac(m)
+                .map_err(|_| XmlError::Message(format!("unable to parse mac address '{m}'")))?,
             None => random_mac(),
         };
         let mut i = Interface {

@@ -185,7 +185,8 @@ impl DomainDef {
     /// Parses a `<domain>` document, validating it against libvirt's schema first when
     /// `opts` asks for it (`VIR_DOMAIN_DEFINE_VALIDATE`, `VIR_DOMAIN_START_VALIDATE`).
     pub fn parse_with(xml: &str, opts: crate::ParseOptions) -> Result<DomainDef, XmlError> {
-        let root = crate::schema::parse_root_with(xml, "domain", crate::Schema::Domain, opts)?;
+        let root = crate::schema::parse_root_with(xml, "domain", crate::Schema::Domain, opts)
+            .map_err(devcheck::reword)?;
         DomainDef::from_element(&root)
     }
 
