@@ -2,6 +2,7 @@
 
 use super::info::DeviceInfo;
 use crate::out::{Attrs, Out};
+use crate::spec::{attr, leaf, Spec, Value};
 use crate::tree::Element;
 use crate::XmlError;
 
@@ -49,6 +50,12 @@ pub struct CharDev {
     pub source_append: Option<String>,
     /// `<protocol type>` for tcp.
     pub protocol: Option<String>,
+    /// `tls` of a tcp source.
+    pub source_tls: Option<String>,
+    /// `<seclabel>`s of the source, canonical.
+    pub source_seclabels: Vec<Element>,
+    /// The source of a spiceport, nmdm or qemu-vdagent device, canonical.
+    pub other_source: Option<Element>,
     /// `<log file>`.
     pub log_file: Option<String>,
     /// `<log append>`.
@@ -69,9 +76,44 @@ pub struct CharDev {
     pub info: DeviceInfo,
 }
 
-const TYPES: [&str; 11] = [
-    "pty", "file", "unix", "tcp", "udp", "dev", "pipe", "null", "vc", "stdio", "spicevmc",
+const TYPES: [&str; 14] = [
+    "pty",
+    "file",
+    "unix",
+    "tcp",
+    "udp",
+    "dev",
+    "pipe",
+    "null",
+    "vc",
+    "stdio",
+    "spicevmc",
+    "spiceport",
+    "nmdm",
+    "qemu-vdagent",
 ];
+
+const SECLABEL: Spec = Spec {
+    name: "seclabel",
+    attrs: &[attr("model", Value::Text), attr("relabel", Value::YesNo)],
+    children: &[crate::spec::text("label", Value::Text)],
+    text: None,
+};
+
+/// The `<source>` of the types without a path or host (spiceport, nmdm, qemu-vdagent).
+const OTHER_SOURCE: Spec = Spec {
+    name: "source",
+    attrs: &[
+        attr("channel", Value::Text),
+        attr("master", Value::Text),
+        attr("slave", Value::Text),
+    ],
+    children: &[
+        leaf("clipboard", &[attr("copypaste", Value::YesNo)]),
+        leaf("mouse", &[attr("mode", Value::Text)]),
+    ],
+    text: None,
+};
 
 impl CharDev {
     /// Parses a character device; `index` is its position among devices of
@@ -94,6 +136,12 @@ impl CharDev {
             source_service: sattr("service"),
             source_append: sattr("append"),
             protocol: e.child("protocol").and_then(|x| x.attr_s("type")),
+            source_tls: sattr("tls"),
+            source_seclabels: match src {
+                Some(s) => super::disk::spec_children(s, &[SECLABEL], &p)?,
+                None => Vec::new(),
+            },
+            other_source: None,
             log_file: e.child("log").and_then(|x| x.attr_s("file")),
             log_append: e.child("log").and_then(|x| x.attr_s("append")),
             udp_bind: None,
@@ -112,6 +160,14 @@ impl CharDev {
         };
         if c.source_type == "udp" {
             c.parse_udp(e);
+        }
+        if matches!(
+            c.source_type.as_str(),
+            "spiceport" | "nmdm" | "qemu-vdagent"
+        ) {
+            if let Some(s) = src {
+                c.other_source = Some(OTHER_SOURCE.parse(s, &format!("{p}/source"))?);
+            }
         }
         c.apply_defaults(index);
         Ok(c)
@@ -176,13 +232,13 @@ impl CharDev {
                 let a = Attrs::new()
                     .opt("path", self.source_path.as_ref())
                     .opt("append", self.source_append.as_ref());
-                out.element("source", &a, |_| {});
+                out.element("source", &a, |o| self.write_seclabels(o));
             }
             "unix" if self.source_path.is_some() => {
                 let a = Attrs::new()
                     .opt("mode", self.source_mode.as_ref())
                     .opt("path", self.source_path.as_ref());
-                out.empty("source", &a);
+                out.element("source", &a, |o| self.write_seclabels(o));
             }
             "udp" => {
                 if let Some((h, sv)) = &self.udp_bind {
@@ -204,20 +260,31 @@ impl CharDev {
                 let a = Attrs::new()
                     .opt("mode", self.source_mode.as_ref())
                     .opt("host", self.source_host.as_ref())
-                    .opt("service", self.source_service.as_ref());
+                    .opt("service", self.source_service.as_ref())
+                    .opt("tls", self.source_tls.as_ref());
                 out.empty("source", &a);
                 out.empty(
                     "protocol",
                     &Attrs::new().opt("type", self.protocol.as_ref()),
                 );
             }
-            _ => {}
+            _ => {
+                if let Some(x) = &self.other_source {
+                    x.write(out);
+                }
+            }
         }
         if let Some(f) = &self.log_file {
             let a = Attrs::new()
                 .add("file", f)
                 .opt("append", self.log_append.as_ref());
             out.empty("log", &a);
+        }
+    }
+
+    fn write_seclabels(&self, out: &mut Out) {
+        for x in &self.source_seclabels {
+            x.write(out);
         }
     }
 
@@ -290,7 +357,7 @@ mod tests {
 
     #[test]
     fn bad_type() {
-        let e = parse_document("<serial type='nmdm'/>").unwrap();
+        let e = parse_document("<serial type='teleport'/>").unwrap();
         assert!(CharDev::parse(&e, ChrKind::Serial, 0).is_err());
     }
 }

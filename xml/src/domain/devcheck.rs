@@ -25,6 +25,13 @@ pub(super) fn check(devs: &[Device], os_type: &str) -> Result<(), XmlError> {
             Device::Disk(k) if k.sgio.as_deref() == Some("unfiltered") => {
                 return Err(unsupported("unfiltered sgio is no longer supported"));
             }
+            Device::Disk(k)
+                if k.device == "lun" && !matches!(k.disk_type.as_str(), "block" | "network") =>
+            {
+                return Err(unsupported(
+                    "disk device='lun' is only valid for block type disk source",
+                ));
+            }
             Device::Input(i) => input(i, os_type, usb_off)?,
             Device::Generic(g) => match g.element.name.as_str() {
                 "redirdev" if g.attr("bus") == Some("usb") && !has_usb => {

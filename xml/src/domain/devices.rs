@@ -47,13 +47,14 @@ pub(super) const RANK_SOUND: u8 = 13;
 pub(super) const RANK_AUDIO: u8 = 14;
 pub(super) const RANK_HOSTDEV: u8 = 16;
 pub(super) const RANK_REDIRDEV: u8 = 17;
-pub(super) const RANK_HUB: u8 = 18;
-pub(super) const RANK_NVRAM: u8 = 22;
-pub(super) const RANK_PANIC: u8 = 23;
-pub(super) const RANK_SHMEM: u8 = 24;
-pub(super) const RANK_MEMORY: u8 = 25;
-pub(super) const RANK_IOMMU: u8 = 26;
-pub(super) const RANK_VSOCK: u8 = 27;
+pub(super) const RANK_REDIRFILTER: u8 = 18;
+pub(super) const RANK_HUB: u8 = 19;
+pub(super) const RANK_NVRAM: u8 = 23;
+pub(super) const RANK_PANIC: u8 = 24;
+pub(super) const RANK_SHMEM: u8 = 25;
+pub(super) const RANK_MEMORY: u8 = 26;
+pub(super) const RANK_IOMMU: u8 = 27;
+pub(super) const RANK_VSOCK: u8 = 28;
 
 impl Device {
     /// Rank in libvirt's `<devices>` output order.
@@ -71,9 +72,9 @@ impl Device {
             Device::Input(_) => 10,
             Device::Graphics(_) => 12,
             Device::Video(_) => 15,
-            Device::Watchdog(_) => 19,
-            Device::MemBalloon(_) => 20,
-            Device::Rng(_) => 21,
+            Device::Watchdog(_) => 20,
+            Device::MemBalloon(_) => 21,
+            Device::Rng(_) => 22,
             Device::Generic(g) => generic::lookup(&g.element.name).map_or(u8::MAX, |x| x.1),
         }
     }

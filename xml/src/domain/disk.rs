@@ -89,6 +89,12 @@ const SOURCE: Spec = Spec {
         ),
         leaf("snapshot", &[attr("name", DT)]),
         leaf("config", &[attr("file", DT)]),
+        Spec {
+            name: "auth",
+            attrs: &[attr("username", DT)],
+            children: &[SECRET],
+            text: None,
+        },
         leaf(
             "address",
             &[
@@ -101,6 +107,33 @@ const SOURCE: Spec = Spec {
     ],
     text: None,
 };
+
+const SECRET: Spec = leaf(
+    "secret",
+    &[attr("type", DT), attr("usage", DT), attr("uuid", DT)],
+);
+
+/// Children of a disk `<source>` besides hosts: security labels, auth, encryption.
+const SOURCE_CHILDREN: &[Spec] = &[
+    Spec {
+        name: "seclabel",
+        attrs: &[attr("model", DT), attr("relabel", Value::YesNo)],
+        children: &[text("label", DT)],
+        text: None,
+    },
+    Spec {
+        name: "auth",
+        attrs: &[attr("username", DT)],
+        children: &[SECRET],
+        text: None,
+    },
+    Spec {
+        name: "encryption",
+        attrs: &[attr("format", DT), attr("engine", DT)],
+        children: &[SECRET],
+        text: None,
+    },
+];
 
 const BACKING_SOURCE: Spec = leaf(
     "source",
@@ -156,6 +189,8 @@ const IOTUNE_FIELDS: &[Spec] = &[
     text("write_iops_sec_max_length", Value::Unsigned),
 ];
 
+const TRANSIENT: Spec = leaf("transient", &[attr("shareBackingImage", Value::YesNo)]);
+
 /// Children libvirt writes right after `<target>`.
 const AFTER_TARGET: &[Spec] = &[node("iotune", IOTUNE_FIELDS)];
 
@@ -181,6 +216,12 @@ pub struct Disk {
     pub source: Option<String>,
     /// `startupPolicy` on `<source>`.
     pub startup_policy: Option<String>,
+    /// Children of a path `<source>` (`<seclabel>`, `<auth>`, `<encryption>`), canonical.
+    pub source_children: Vec<Element>,
+    /// `model` (virtio-transitional, ...).
+    pub model: Option<String>,
+    /// `<transient/>`, canonical.
+    pub transient: Option<Element>,
     /// The whole `<source>` of a network, volume, nvme or vhostuser disk, canonical.
     pub source_element: Option<Element>,
     /// Described children (`<backingStore>`, `<iotune>`, `<wwn>`, ...), canonical, in
@@ -245,6 +286,12 @@ impl Disk {
             source: None,
             startup_policy: None,
             source_element: None,
+            source_children: Vec::new(),
+            model: e.attr_s("model"),
+            transient: match e.child("transient") {
+                Some(t) => Some(TRANSIENT.parse(t, &format!("{p}/transient"))?),
+                None => None,
+            },
             extras: Vec::new(),
             target_dev,
             target_bus,
@@ -258,6 +305,7 @@ impl Disk {
             if d.path_source() {
                 d.source = s.attr_s(d.source_attr());
                 d.startup_policy = s.attr_s("startupPolicy");
+                d.source_children = spec_children(s, SOURCE_CHILDREN, &format!("{p}/source"))?;
             } else {
                 let mut x = SOURCE.parse(s, &format!("{p}/source"))?;
                 for a in x.children.iter_mut().filter(|c| c.name == "address") {
@@ -290,6 +338,7 @@ impl Disk {
         let attrs = Attrs::new()
             .add("type", &self.disk_type)
             .add("device", &self.device)
+            .opt("model", self.model.as_ref())
             .opt("rawio", self.rawio.as_ref())
             .opt("sgio", self.sgio.as_ref())
             .opt("snapshot", self.snapshot.as_ref());
@@ -303,7 +352,11 @@ impl Disk {
                 let src = Attrs::new()
                     .opt(self.source_attr(), self.source.as_ref())
                     .opt("startupPolicy", self.startup_policy.as_ref());
-                out.element("source", &src, |_| {});
+                out.element("source", &src, |o| {
+                    for c in &self.source_children {
+                        c.write(o);
+                    }
+                });
             }
         }
         self.write_extras(out, AFTER_SOURCE);
@@ -320,6 +373,9 @@ impl Disk {
         }
         if self.shareable {
             out.empty("shareable", &Attrs::new());
+        }
+        if let Some(t) = &self.transient {
+            t.write(out);
         }
         out.opt_text("serial", self.serial.as_ref());
         self.write_extras(out, AFTER_SERIAL);

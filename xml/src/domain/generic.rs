@@ -6,7 +6,7 @@
 
 use super::info::DeviceInfo;
 use crate::out::{Attrs, Out};
-use crate::spec::{attr, leaf, text, AttrSpec, Spec, Value};
+use crate::spec::{attr, leaf, node, text, AttrSpec, Spec, Value};
 use crate::tree::Element;
 use crate::XmlError;
 
@@ -23,6 +23,7 @@ const T: Value = Value::Text;
 const U: Value = Value::Unsigned;
 
 const HOSTDEV_ADDR: &[AttrSpec] = &[
+    attr("uuid", T),
     attr("domain", T),
     attr("bus", T),
     attr("slot", T),
@@ -48,6 +49,17 @@ const ROM: Spec = leaf(
         attr("enabled", Value::YesNo),
         attr("bar", Value::OnOff),
         attr("file", T),
+    ],
+);
+
+/// A character device source as smartcards and USB redirection take it.
+const CHR_SOURCE: Spec = leaf(
+    "source",
+    &[
+        attr("mode", T),
+        attr("host", T),
+        attr("service", T),
+        attr("path", T),
     ],
 );
 
@@ -101,7 +113,20 @@ pub const DEVICES: &[(Spec, u8)] = &[
                         attr("wrpolicy", T),
                     ],
                 ),
-                text("binary", T),
+                Spec {
+                    name: "binary",
+                    attrs: &[attr("path", T), attr("xattr", Value::OnOff)],
+                    children: &[
+                        leaf("cache", &[attr("mode", T)]),
+                        leaf("sandbox", &[attr("mode", T)]),
+                        leaf(
+                            "lock",
+                            &[attr("posix", Value::OnOff), attr("flock", Value::OnOff)],
+                        ),
+                        leaf("thread_pool", &[attr("size", U)]),
+                    ],
+                    text: None,
+                },
                 leaf(
                     "source",
                     &[
@@ -124,7 +149,17 @@ pub const DEVICES: &[(Spec, u8)] = &[
         super::devices::RANK_FILESYSTEM,
     ),
     (
-        leaf("smartcard", &[attr("mode", T), attr("type", T)]),
+        Spec {
+            name: "smartcard",
+            attrs: &[attr("mode", T), attr("type", T)],
+            children: &[
+                text("certificate", T),
+                text("database", T),
+                CHR_SOURCE,
+                leaf("protocol", &[attr("type", T)]),
+            ],
+            text: None,
+        },
         super::devices::RANK_SMARTCARD,
     ),
     (
@@ -138,7 +173,19 @@ pub const DEVICES: &[(Spec, u8)] = &[
                     attr("version", T),
                     attr("persistent_state", Value::YesNo),
                 ],
-                children: &[leaf("device", &[attr("path", T)])],
+                children: &[
+                    leaf("device", &[attr("path", T)]),
+                    leaf("encryption", &[attr("secret", T)]),
+                    node(
+                        "active_pcr_banks",
+                        &[
+                            leaf("sha1", &[]),
+                            leaf("sha256", &[]),
+                            leaf("sha384", &[]),
+                            leaf("sha512", &[]),
+                        ],
+                    ),
+                ],
                 text: None,
             }],
             text: None,
@@ -160,7 +207,16 @@ pub const DEVICES: &[(Spec, u8)] = &[
     (
         Spec {
             name: "audio",
-            attrs: &[attr("id", U), attr("type", T), attr("timerPeriod", U)],
+            attrs: &[
+                attr("id", U),
+                attr("type", T),
+                attr("timerPeriod", U),
+                attr("serverName", T),
+                attr("driver", T),
+                attr("path", T),
+                attr("runtimeDir", T),
+                attr("socketDir", T),
+            ],
             children: &[leaf("input", AUDIO_IO), leaf("output", AUDIO_IO)],
             text: None,
         },
@@ -187,6 +243,9 @@ pub const DEVICES: &[(Spec, u8)] = &[
                         leaf("product", &[attr("id", T)]),
                         leaf("adapter", &[attr("name", T)]),
                         leaf("address", HOSTDEV_ADDR),
+                        text("block", T),
+                        text("char", T),
+                        text("interface", T),
                     ],
                     text: None,
                 },
@@ -199,8 +258,29 @@ pub const DEVICES: &[(Spec, u8)] = &[
         super::devices::RANK_HOSTDEV,
     ),
     (
-        leaf("redirdev", &[attr("bus", T), attr("type", T)]),
+        Spec {
+            name: "redirdev",
+            attrs: &[attr("bus", T), attr("type", T)],
+            children: &[CHR_SOURCE, leaf("protocol", &[attr("type", T)])],
+            text: None,
+        },
         super::devices::RANK_REDIRDEV,
+    ),
+    (
+        node(
+            "redirfilter",
+            &[leaf(
+                "usbdev",
+                &[
+                    attr("class", T),
+                    attr("vendor", T),
+                    attr("product", T),
+                    attr("version", T),
+                    attr("allow", Value::YesNo),
+                ],
+            )],
+        ),
+        super::devices::RANK_REDIRFILTER,
     ),
     (leaf("hub", &[attr("type", T)]), super::devices::RANK_HUB),
     (leaf("nvram", &[]), super::devices::RANK_NVRAM),
@@ -393,6 +473,24 @@ fn defaults(e: &mut Element) {
                 for s in e.children.iter_mut().filter(|c| c.name == "source") {
                     for a in s.children.iter_mut().filter(|c| c.name == "address") {
                         pci_source(a);
+                    }
+                }
+            }
+        }
+        "redirfilter" => {
+            for u in e.children.iter_mut() {
+                for (k, v) in u.attrs.iter_mut() {
+                    let width = match k.as_str() {
+                        "class" => 2,
+                        "vendor" | "product" => 4,
+                        _ => continue,
+                    };
+                    let n = match v.strip_prefix("0x") {
+                        Some(h) => u32::from_str_radix(h, 16),
+                        None => v.parse(),
+                    };
+                    if let Ok(n) = n {
+                        *v = format!("0x{n:0width$X}");
                     }
                 }
             }

@@ -80,6 +80,8 @@ pub struct DeviceInfo {
     /// `<rom>` of a PCI device (interfaces, host devices), canonical; set by those
     /// devices' parsers (boxed: rare).
     pub rom: Option<Box<Element>>,
+    /// `<acpi index='N'/>`.
+    pub acpi_index: Option<u32>,
     /// `<address .../>`.
     pub address: Option<Address>,
 }
@@ -228,6 +230,10 @@ impl DeviceInfo {
                 None => None,
             },
             rom: None,
+            acpi_index: match e.child("acpi") {
+                Some(a) => a.attr_num(&format!("{path}/acpi"), "index")?,
+                None => None,
+            },
             address: e
                 .child("address")
                 .map(|a| Address::parse(a, path))
@@ -250,6 +256,9 @@ impl DeviceInfo {
         }
         if let Some(r) = &self.rom {
             r.write(out);
+        }
+        if let Some(i) = self.acpi_index {
+            out.empty("acpi", &Attrs::new().add("index", i));
         }
         if let Some(a) = &self.address {
             a.write(out);

@@ -111,11 +111,44 @@ const AFTER_MTU: &[Spec] = &[node(
     &[node("rx", &[leaf("frames", &[attr("max", U)])])],
 )];
 
-/// A vhostuser interface's `<source>`.
-const VHOST_SOURCE: Spec = leaf(
-    "source",
-    &[attr("type", IT), attr("path", IT), attr("mode", IT)],
-);
+/// The `<source>` of the types without a network, bridge or device name (vhostuser,
+/// mcast, server, client, udp, hostdev, vdpa).
+const OTHER_SOURCE: Spec = Spec {
+    name: "source",
+    attrs: &[
+        attr("type", IT),
+        attr("path", IT),
+        attr("mode", IT),
+        attr("address", IT),
+        attr("port", IT),
+        attr("dev", IT),
+    ],
+    children: &[
+        leaf("local", &[attr("address", IT), attr("port", IT)]),
+        leaf(
+            "address",
+            &[
+                attr("type", IT),
+                attr("domain", IT),
+                attr("bus", IT),
+                attr("slot", IT),
+                attr("function", IT),
+            ],
+        ),
+    ],
+    text: None,
+};
+
+/// The interface types [`OTHER_SOURCE`] describes the source of.
+const OTHER_TYPES: &[&str] = &[
+    "vhostuser",
+    "mcast",
+    "server",
+    "client",
+    "udp",
+    "hostdev",
+    "vdpa",
+];
 
 const ROM: Spec = leaf(
     "rom",
@@ -149,8 +182,13 @@ pub struct Interface {
     pub link_state: Option<String>,
     /// `<mtu size>`.
     pub mtu: Option<u32>,
-    /// A vhostuser interface's `<source>`, canonical.
+    /// The `<source>` of a vhostuser, mcast, server, client, udp, hostdev or vdpa
+    /// interface, canonical.
     pub vhost_source: Option<Element>,
+    /// `managed` (hostdev) and `trustGuestRxFilters`, in libvirt's order.
+    pub flags: Vec<(String, String)>,
+    /// `<downscript path>`.
+    pub downscript: Option<String>,
     /// Described children (`<vlan>`, `<bandwidth>`, `<driver>`, `<coalesce>`, ...),
     /// canonical, in libvirt's order.
     pub extras: Vec<Element>,
@@ -176,7 +214,20 @@ impl Interface {
             .ok_or_else(|| XmlError::MissingElement(format!("{p}/@type")))?;
         if !matches!(
             iface_type.as_str(),
-            "network" | "bridge" | "user" | "ethernet" | "direct" | "vhostuser"
+            "network"
+                | "bridge"
+                | "user"
+                | "ethernet"
+                | "direct"
+                | "vhostuser"
+                | "mcast"
+                | "server"
+                | "client"
+                | "udp"
+                | "hostdev"
+                | "vdpa"
+                | "null"
+                | "vds"
         ) {
             return Err(XmlError::invalid(format!("{p}/@type"), iface_type));
         }
@@ -200,20 +251,31 @@ impl Interface {
                 None => None,
             },
             vhost_source: None,
+            flags: ["managed", "trustGuestRxFilters"]
+                .iter()
+                .filter_map(|n| e.attr(n).map(|v| (n.to_string(), v.to_string())))
+                .collect(),
+            downscript: e.child("downscript").and_then(|s| s.attr_s("path")),
             extras: Vec::new(),
             info: DeviceInfo::parse(e, p)?,
         };
         if let Some(r) = e.child("rom") {
             i.info.rom = Some(Box::new(ROM.parse(r, &format!("{p}/rom"))?));
         }
-        if i.iface_type == "vhostuser" {
+        if OTHER_TYPES.contains(&i.iface_type.as_str()) {
             if let Some(s) = e.child("source") {
-                i.vhost_source = Some(VHOST_SOURCE.parse(s, &format!("{p}/source"))?);
+                let mut x = OTHER_SOURCE.parse(s, &format!("{p}/source"))?;
+                for a in x.children.iter_mut().filter(|c| c.name == "address") {
+                    super::generic::pci_source(a);
+                }
+                i.vhost_source = Some(x);
             }
         }
         for group in [AFTER_SOURCE, AFTER_MODEL, AFTER_MTU] {
             i.extras.extend(spec_children(e, group, p)?);
         }
+        i.extras
+            .retain(|x| !(x.name == "backend" && x.attrs.is_empty()));
         i.fill_defaults();
         if let (Some(s), Some(attr)) = (e.child("source"), i.source_attr()) {
             i.source = s.attr_s(attr);
@@ -272,7 +334,11 @@ impl Interface {
 
     /// Writes `<interface>`.
     pub fn write(&self, out: &mut Out) {
-        out.open("interface", &Attrs::new().add("type", &self.iface_type));
+        let mut a = Attrs::new().add("type", &self.iface_type);
+        for (k, v) in &self.flags {
+            a = a.add(k, v);
+        }
+        out.open("interface", &a);
         out.empty("mac", &Attrs::new().add("address", &self.mac));
         if let (Some(attr), Some(src)) = (self.source_attr(), &self.source) {
             let a = Attrs::new()
@@ -287,6 +353,9 @@ impl Interface {
         self.write_extras(out, AFTER_SOURCE);
         if let Some(s) = &self.script {
             out.empty("script", &Attrs::new().add("path", s));
+        }
+        if let Some(s) = &self.downscript {
+            out.empty("downscript", &Attrs::new().add("path", s));
         }
         if let Some(t) = &self.target_dev {
             out.empty("target", &Attrs::new().add("dev", t));

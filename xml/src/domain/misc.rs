@@ -11,6 +11,16 @@ fn req_attr(e: &Element, p: &str, name: &str) -> Result<String, XmlError> {
         .ok_or_else(|| XmlError::MissingElement(format!("{p}/@{name}")))
 }
 
+const EVDEV_SOURCE: Spec = leaf(
+    "source",
+    &[
+        attr("dev", Value::Text),
+        attr("grab", Value::Text),
+        attr("grabToggle", Value::Text),
+        attr("repeat", Value::OnOff),
+    ],
+);
+
 /// An `<input>` device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Input {
@@ -18,8 +28,12 @@ pub struct Input {
     pub input_type: String,
     /// `bus`: ps2, usb, virtio, xen.
     pub bus: Option<String>,
-    /// `<source evdev>` (passthrough and evdev inputs).
+    /// `<source evdev>` (passthrough inputs).
     pub source_evdev: Option<String>,
+    /// `model` (virtio inputs).
+    pub model: Option<String>,
+    /// An evdev input's `<source>`, canonical.
+    pub evdev_source: Option<Element>,
     /// Alias, address.
     pub info: DeviceInfo,
 }
@@ -29,7 +43,11 @@ impl Input {
     pub fn parse(e: &Element, hvm: bool) -> Result<Input, XmlError> {
         let p = "domain/devices/input";
         let input_type = req_attr(e, p, "type")?;
+        let evdev = input_type == "evdev";
         let bus = e.attr_s("bus").or_else(|| {
+            if evdev {
+                return None;
+            }
             let b = match (hvm, input_type.as_str()) {
                 (true, "tablet") => "usb",
                 (true, _) => "ps2",
@@ -37,8 +55,14 @@ impl Input {
             };
             Some(b.to_string())
         });
+        let evdev_source = match e.child("source").filter(|_| evdev) {
+            Some(s) => Some(EVDEV_SOURCE.parse(s, &format!("{p}/source"))?),
+            None => None,
+        };
         Ok(Input {
             source_evdev: e.child("source").and_then(|s| s.attr_s("evdev")),
+            model: e.attr_s("model"),
+            evdev_source,
             input_type,
             bus,
             info: DeviceInfo::parse(e, p)?,
@@ -49,8 +73,12 @@ impl Input {
     pub fn write(&self, out: &mut Out) {
         let a = Attrs::new()
             .add("type", &self.input_type)
-            .opt("bus", self.bus.as_ref());
+            .opt("bus", self.bus.as_ref())
+            .opt("model", self.model.as_ref());
         out.element_always("input", &a, |o| {
+            if let Some(s) = &self.evdev_source {
+                s.write(o);
+            }
             if let Some(ev) = &self.source_evdev {
                 o.empty("source", &Attrs::new().add("evdev", ev));
             }
@@ -99,6 +127,10 @@ const PLAIN_ATTRS: &[&str] = &[
     "address",
     "replaceUser",
     "multiUser",
+    "websocket",
+    "sharePolicy",
+    "tlsPort",
+    "defaultMode",
 ];
 
 /// The children of `<graphics>` other than `<listen>`, in libvirt's order.
@@ -132,13 +164,19 @@ impl Graphics {
         }
         let spice = graphics_type == "spice";
         let port: i32 = e.attr_num(p, "port")?.unwrap_or(0);
+        let rdp = graphics_type == "rdp";
         let autoport = match e.attr("autoport") {
             Some(v) => v == "yes",
             None => port <= 0 && !spice,
-        } || port == -1;
+        } || (port == -1 && !spice)
+            || (rdp && port == 0);
         let mut g = Graphics {
             graphics_type,
-            port: if port < 0 { 0 } else { port },
+            port: if port < 0 && !spice || spice && autoport {
+                0
+            } else {
+                port
+            },
             autoport,
             listen_type: "address".into(),
             listen_address: e.attr_s("listen"),
@@ -181,6 +219,14 @@ impl Graphics {
         Ok(g)
     }
 
+    /// The value of a kept attribute.
+    fn extra(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// Whether this graphics type has `<listen>` elements (vnc, spice, rdp).
     pub fn has_listeners(&self) -> bool {
         matches!(self.graphics_type.as_str(), "vnc" | "spice" | "rdp")
@@ -198,10 +244,14 @@ impl Graphics {
         }
         match self.listen_type.as_str() {
             _ if self.graphics_type == "spice" => {
-                if self.port > 0 {
-                    a = a.add("port", self.port);
-                }
-                if self.autoport {
+                let tls = self
+                    .extra("tlsPort")
+                    .filter(|t| *t != "0" && !self.autoport);
+                let port = (self.port != 0).then_some(self.port);
+                a = a.opt("port", port).opt("tlsPort", tls);
+                if port.is_some() || tls.is_some() {
+                    a = a.add("autoport", if self.autoport { "yes" } else { "no" });
+                } else if self.autoport {
                     a = a.add("autoport", "yes");
                 }
                 if self.listen_type == "address" {
@@ -213,6 +263,9 @@ impl Graphics {
                 if self.autoport {
                     a = a.add("autoport", "yes");
                 }
+                a = a
+                    .opt("replaceUser", self.extra("replaceUser"))
+                    .opt("multiUser", self.extra("multiUser"));
                 if self.listen_type == "address" {
                     a = a.opt("listen", self.listen_address.as_ref());
                 }
@@ -223,7 +276,9 @@ impl Graphics {
                 } else if self.autoport {
                     a = a.add("port", -1);
                 }
-                a = a.add("autoport", if self.autoport { "yes" } else { "no" });
+                a = a
+                    .add("autoport", if self.autoport { "yes" } else { "no" })
+                    .opt("websocket", self.extra("websocket"));
                 if self.listen_type == "address" {
                     a = a.opt("listen", self.listen_address.as_ref());
                 }
@@ -233,7 +288,10 @@ impl Graphics {
             }
             _ => {}
         }
-        a = a.opt("keymap", self.keymap.as_ref());
+        a = a
+            .opt("keymap", self.keymap.as_ref())
+            .opt("sharePolicy", self.extra("sharePolicy"))
+            .opt("defaultMode", self.extra("defaultMode"));
         out.open("graphics", &a);
         let l = Attrs::new()
             .add("type", &self.listen_type)
@@ -282,6 +340,10 @@ pub struct Video {
     pub primary: bool,
     /// `<model><acceleration/></model>`, canonical.
     pub acceleration: Option<Element>,
+    /// `vram64` (qxl).
+    pub vram64: Option<u32>,
+    /// `<model><resolution/></model>`, canonical.
+    pub resolution: Option<Element>,
     /// Alias, address.
     pub info: DeviceInfo,
 }
@@ -293,6 +355,11 @@ const ACCELERATION: Spec = leaf(
         attr("accel2d", Value::YesNo),
         attr("rendernode", Value::Text),
     ],
+);
+
+const RESOLUTION: Spec = leaf(
+    "resolution",
+    &[attr("x", Value::Unsigned), attr("y", Value::Unsigned)],
 );
 
 /// libvirt's default `vram` (KiB) for a video model, and `ram` for qxl.
@@ -329,6 +396,11 @@ impl Video {
             heads: num("heads")?.or((!none).then_some(1)),
             primary: m.and_then(|m| m.attr("primary")) == Some("yes"),
             implicit_model,
+            vram64: num("vram64")?,
+            resolution: match m.and_then(|m| m.child("resolution")) {
+                Some(r) => Some(RESOLUTION.parse(r, &format!("{mp}/resolution"))?),
+                None => None,
+            },
             acceleration: match m.and_then(|m| m.child("acceleration")) {
                 Some(a) => Some(ACCELERATION.parse(a, &format!("{mp}/acceleration"))?),
                 None => None,
@@ -345,11 +417,15 @@ impl Video {
             .add("type", &self.model)
             .opt("ram", self.ram)
             .opt("vram", self.vram)
+            .opt("vram64", self.vram64)
             .opt("vgamem", self.vgamem)
             .opt("heads", self.heads)
             .opt("primary", self.primary.then_some("yes"));
         out.element_always("model", &a, |o| {
             if let Some(x) = &self.acceleration {
+                x.write(o);
+            }
+            if let Some(x) = &self.resolution {
                 x.write(o);
             }
         });
