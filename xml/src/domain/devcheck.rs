@@ -9,8 +9,33 @@ fn unsupported(msg: &str) -> XmlError {
     XmlError::ConfigUnsupported(msg.to_string())
 }
 
+/// Two disks on one target, in libvirt's words.
+fn duplicate_targets(devs: &[Device]) -> Result<(), XmlError> {
+    let disks: Vec<&super::disk::Disk> = devs
+        .iter()
+        .filter_map(|d| match d {
+            Device::Disk(k) => Some(k),
+            _ => None,
+        })
+        .collect();
+    let src = |k: &super::disk::Disk| k.source.clone().unwrap_or_else(|| "<null>".into());
+    let mut seen: std::collections::HashMap<&str, &super::disk::Disk> = Default::default();
+    for a in disks {
+        if let Some(b) = seen.insert(a.target_dev.as_str(), a) {
+            return Err(XmlError::Message(format!(
+                "target '{}' duplicated for disk sources '{}' and '{}'",
+                a.target_dev,
+                src(b),
+                src(a)
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Refuses what libvirt refuses in `devs` of a guest of `os_type`.
 pub(super) fn check(devs: &[Device], os_type: &str) -> Result<(), XmlError> {
+    duplicate_targets(devs)?;
     let usb: Vec<_> = devs
         .iter()
         .filter_map(|d| match d {
@@ -33,6 +58,21 @@ pub(super) fn check(devs: &[Device], os_type: &str) -> Result<(), XmlError> {
                 ));
             }
             Device::Input(i) => input(i, os_type, usb_off)?,
+            Device::Interface(n)
+                if n.target_managed.as_deref() == Some("no") && n.iface_type != "ethernet" =>
+            {
+                return Err(XmlError::ConfigUnsupported(format!(
+                    "unmanaged target dev is not supported on interfaces of type '{}'",
+                    n.iface_type
+                )));
+            }
+            Device::Video(v)
+                if v.driver_name.as_deref() == Some("vhostuser") && v.model != "virtio" =>
+            {
+                return Err(unsupported(
+                    "'vhostuser' driver is only supported with 'virtio' device",
+                ));
+            }
             Device::Generic(g) => match g.element.name.as_str() {
                 "redirdev" if g.attr("bus") == Some("usb") && !has_usb => {
                     return Err(unsupported(

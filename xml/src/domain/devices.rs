@@ -200,9 +200,12 @@ fn chr(e: &Element, kind: ChrKind, count: &mut u32) -> Result<Device, XmlError> 
 
 fn single(have: &[Device], e: &Element, d: Device) -> Result<Device, XmlError> {
     if have.iter().any(|x| x.rank() == d.rank()) {
-        return Err(XmlError::Unexpected(format!(
-            "domain/devices/{} (only one is allowed)",
-            e.name
+        let what = match e.name.as_str() {
+            "watchdog" => "watchdog device",
+            _ => "memory balloon device",
+        };
+        return Err(XmlError::Internal(format!(
+            "only a single {what} is supported"
         )));
     }
     Ok(d)

@@ -59,6 +59,24 @@ pub enum Address {
         /// Register, when given.
         reg: Option<u64>,
     },
+    /// `type='ccw'` (s390).
+    Ccw {
+        /// Channel subsystem id.
+        cssid: u32,
+        /// Subchannel set id.
+        ssid: u32,
+        /// Device number.
+        devno: u32,
+    },
+    /// `type='dimm'` (memory devices).
+    Dimm {
+        /// Slot.
+        slot: Option<u32>,
+        /// Base address.
+        base: Option<u64>,
+    },
+    /// An address type without attributes: `virtio-mmio`, `unassigned`, `s390`.
+    Bare(&'static str),
     /// `type='isa'`.
     Isa {
         /// I/O base.
@@ -142,6 +160,24 @@ impl Address {
                     .map(|v| num_auto(&format!("{path}/address/@reg"), v))
                     .transpose()?,
             },
+            "ccw" => Address::Ccw {
+                cssid: hex_attr(e, path, "cssid")?,
+                ssid: hex_attr(e, path, "ssid")?,
+                devno: hex_attr(e, path, "devno")?,
+            },
+            "dimm" => Address::Dimm {
+                slot: e
+                    .attr("slot")
+                    .map(|v| num(&format!("{path}/address/@slot"), v))
+                    .transpose()?,
+                base: e
+                    .attr("base")
+                    .map(|v| num_auto(&format!("{path}/address/@base"), v))
+                    .transpose()?,
+            },
+            "virtio-mmio" => Address::Bare("virtio-mmio"),
+            "unassigned" => Address::Bare("unassigned"),
+            "virtio-s390" => Address::Bare("virtio-s390"),
             "isa" => Address::Isa {
                 iobase: e
                     .attr("iobase")
@@ -203,6 +239,16 @@ impl Address {
             Address::SpaprVio { reg } => Attrs::new()
                 .add("type", "spapr-vio")
                 .opt("reg", reg.map(|v| format!("0x{v:08x}"))),
+            Address::Ccw { cssid, ssid, devno } => Attrs::new()
+                .add("type", "ccw")
+                .add("cssid", format!("0x{cssid:x}"))
+                .add("ssid", format!("0x{ssid:x}"))
+                .add("devno", format!("0x{devno:04x}")),
+            Address::Dimm { slot, base } => Attrs::new()
+                .add("type", "dimm")
+                .opt("slot", *slot)
+                .opt("base", base.map(|b| format!("0x{b:x}"))),
+            Address::Bare(t) => Attrs::new().add("type", t),
             Address::Isa { iobase, irq } => Attrs::new()
                 .add("type", "isa")
                 .opt("iobase", iobase.map(|v| format!("0x{v:x}")))
@@ -295,11 +341,17 @@ mod tests {
         assert_eq!(roundtrip(v), v);
         let u = "<address type='usb' bus='0' port='1'/>\n";
         assert_eq!(roundtrip(u), u);
+        assert_eq!(
+            roundtrip("<address type='ccw' cssid='254' ssid='0' devno='1'/>"),
+            "<address type='ccw' cssid='0xfe' ssid='0x0' devno='0x0001'/>\n"
+        );
+        let m = "<address type='virtio-mmio'/>\n";
+        assert_eq!(roundtrip(m), m);
     }
 
     #[test]
     fn bad_address() {
-        let e = parse_document("<address type='ccw'/>").unwrap();
+        let e = parse_document("<address type='hyperspace'/>").unwrap();
         assert!(Address::parse(&e, "disk").is_err());
         let e = parse_document("<address type='pci' slot='zz'/>").unwrap();
         assert!(Address::parse(&e, "disk").is_err());

@@ -187,6 +187,8 @@ pub struct Interface {
     pub vhost_source: Option<Element>,
     /// `managed` (hostdev) and `trustGuestRxFilters`, in libvirt's order.
     pub flags: Vec<(String, String)>,
+    /// `<target managed>` (ethernet).
+    pub target_managed: Option<String>,
     /// `<downscript path>`.
     pub downscript: Option<String>,
     /// Described children (`<vlan>`, `<bandwidth>`, `<driver>`, `<coalesce>`, ...),
@@ -256,6 +258,7 @@ impl Interface {
                 .filter_map(|n| e.attr(n).map(|v| (n.to_string(), v.to_string())))
                 .collect(),
             downscript: e.child("downscript").and_then(|s| s.attr_s("path")),
+            target_managed: e.child("target").and_then(|t| t.attr_s("managed")),
             extras: Vec::new(),
             info: DeviceInfo::parse(e, p)?,
         };
@@ -358,7 +361,10 @@ impl Interface {
             out.empty("downscript", &Attrs::new().add("path", s));
         }
         if let Some(t) = &self.target_dev {
-            out.empty("target", &Attrs::new().add("dev", t));
+            let a = Attrs::new()
+                .add("dev", t)
+                .opt("managed", self.target_managed.as_ref());
+            out.empty("target", &a);
         }
         if let Some(m) = &self.model {
             out.empty("model", &Attrs::new().add("type", m));

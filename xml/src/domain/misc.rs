@@ -342,6 +342,8 @@ pub struct Video {
     pub acceleration: Option<Element>,
     /// `vram64` (qxl).
     pub vram64: Option<u32>,
+    /// `<driver name>` (vhostuser).
+    pub driver_name: Option<String>,
     /// `<model><resolution/></model>`, canonical.
     pub resolution: Option<Element>,
     /// Alias, address.
@@ -397,6 +399,7 @@ impl Video {
             primary: m.and_then(|m| m.attr("primary")) == Some("yes"),
             implicit_model,
             vram64: num("vram64")?,
+            driver_name: e.child("driver").and_then(|d| d.attr_s("name")),
             resolution: match m.and_then(|m| m.child("resolution")) {
                 Some(r) => Some(RESOLUTION.parse(r, &format!("{mp}/resolution"))?),
                 None => None,
@@ -413,6 +416,9 @@ impl Video {
     /// Writes `<video>`.
     pub fn write(&self, out: &mut Out) {
         out.open("video", &Attrs::new());
+        if let Some(n) = &self.driver_name {
+            out.empty("driver", &Attrs::new().add("name", n));
+        }
         let a = Attrs::new()
             .add("type", &self.model)
             .opt("ram", self.ram)
