@@ -52,7 +52,7 @@ pub struct CharDev {
     pub protocol: Option<String>,
     /// `tls` of a tcp source.
     pub source_tls: Option<String>,
-    /// `<seclabel>`s of the source, canonical.
+    /// `<reconnect>` and `<seclabel>`s of the source, canonical.
     pub source_seclabels: Vec<Element>,
     /// The source of a spiceport, nmdm or qemu-vdagent device, canonical.
     pub other_source: Option<Element>,
@@ -92,6 +92,14 @@ const TYPES: [&str; 14] = [
     "nmdm",
     "qemu-vdagent",
 ];
+
+const RECONNECT: Spec = leaf(
+    "reconnect",
+    &[
+        attr("enabled", Value::YesNo),
+        attr("timeout", Value::Unsigned),
+    ],
+);
 
 const SECLABEL: Spec = Spec {
     name: "seclabel",
@@ -138,7 +146,7 @@ impl CharDev {
             protocol: e.child("protocol").and_then(|x| x.attr_s("type")),
             source_tls: sattr("tls"),
             source_seclabels: match src {
-                Some(s) => super::disk::spec_children(s, &[SECLABEL], &p)?,
+                Some(s) => super::disk::spec_children(s, &[RECONNECT, SECLABEL], &p)?,
                 None => Vec::new(),
             },
             other_source: None,
@@ -262,7 +270,7 @@ impl CharDev {
                     .opt("host", self.source_host.as_ref())
                     .opt("service", self.source_service.as_ref())
                     .opt("tls", self.source_tls.as_ref());
-                out.empty("source", &a);
+                out.element("source", &a, |o| self.write_seclabels(o));
                 out.empty(
                     "protocol",
                     &Attrs::new().opt("type", self.protocol.as_ref()),

@@ -58,6 +58,12 @@ pub(super) fn check(devs: &[Device], os_type: &str) -> Result<(), XmlError> {
                 ));
             }
             Device::Input(i) => input(i, os_type, usb_off)?,
+            Device::Chr(c) => chardev(c)?,
+            Device::Disk(k) if k.removable.is_some() && k.target_bus != "usb" => {
+                return Err(XmlError::Message(
+                    "removable is only valid for usb disks".into(),
+                ));
+            }
             Device::Interface(n)
                 if n.target_managed.as_deref() == Some("no") && n.iface_type != "ethernet" =>
             {
@@ -88,6 +94,20 @@ pub(super) fn check(devs: &[Device], os_type: &str) -> Result<(), XmlError> {
             },
             _ => {}
         }
+    }
+    Ok(())
+}
+
+fn chardev(c: &super::chardev::CharDev) -> Result<(), XmlError> {
+    use super::chardev::ChrKind;
+    if c.source_type == "spicevmc" && c.kind != ChrKind::Channel {
+        return Err(unsupported("spicevmc device type only supports virtio"));
+    }
+    let reconnect = c.source_seclabels.iter().any(|x| x.name == "reconnect");
+    if reconnect && c.source_mode.as_deref() == Some("bind") {
+        return Err(XmlError::Internal(
+            "chardev reconnect is possible only for connect mode".into(),
+        ));
     }
     Ok(())
 }
@@ -167,6 +187,7 @@ pub(super) fn reword(e: XmlError) -> XmlError {
         ("input", "bus") => format!("unknown input bus type '{value}'"),
         ("model", "type") => format!("unknown video model '{value}'"),
         ("watchdog", "action") => format!("unknown watchdog action '{value}'"),
+        ("watchdog", "model") => format!("unknown watchdog model '{value}'"),
         ("panic", "model") => format!("unknown panic model '{value}'"),
         _ => return e,
     };

@@ -233,6 +233,10 @@ pub struct Disk {
     pub target_bus: String,
     /// `<target tray>` for cdrom/floppy.
     pub tray: Option<String>,
+    /// `<target removable>` (usb disks).
+    pub removable: Option<String>,
+    /// `<target rotation_rate>`.
+    pub rotation_rate: Option<u32>,
     /// `<readonly/>`.
     pub readonly: bool,
     /// `<shareable/>`.
@@ -296,6 +300,8 @@ impl Disk {
             target_dev,
             target_bus,
             tray: target.attr_s("tray"),
+            removable: target.attr_s("removable"),
+            rotation_rate: target.attr_num(&format!("{p}/target"), "rotation_rate")?,
             readonly: e.child("readonly").is_some(),
             shareable: e.child("shareable").is_some(),
             serial: e.child_text("serial"),
@@ -366,6 +372,9 @@ impl Disk {
         if matches!(self.device.as_str(), "cdrom" | "floppy") {
             t = t.opt("tray", self.tray.as_ref());
         }
+        t = t
+            .opt("removable", self.removable.as_ref())
+            .opt("rotation_rate", self.rotation_rate);
         out.empty("target", &t);
         self.write_extras(out, AFTER_TARGET);
         if self.readonly {

@@ -26,6 +26,7 @@ const HOSTDEV_ADDR: &[AttrSpec] = &[
     attr("uuid", T),
     attr("domain", T),
     attr("bus", T),
+    attr("device", T),
     attr("slot", T),
     attr("function", T),
     attr("target", T),
@@ -235,6 +236,7 @@ pub const DEVICES: &[(Spec, u8)] = &[
                 attr("display", Value::OnOff),
             ],
             children: &[
+                leaf("driver", &[attr("name", T)]),
                 Spec {
                     name: "source",
                     attrs: &[attr("startupPolicy", T)],
@@ -249,7 +251,6 @@ pub const DEVICES: &[(Spec, u8)] = &[
                     ],
                     text: None,
                 },
-                leaf("driver", &[attr("name", T)]),
                 leaf("readonly", &[]),
                 leaf("shareable", &[]),
             ],
@@ -431,6 +432,17 @@ impl GenericDevice {
     }
 }
 
+/// A shared memory size as libvirt writes it: in MiB.
+fn shmem_size(e: &mut Element) {
+    for s in e.children.iter_mut().filter(|c| c.name == "size") {
+        if let Ok(kib) = crate::units::to_kib("domain/devices/shmem/size", &s.text, s.attr("unit"))
+        {
+            s.text = (kib / 1024).to_string();
+            s.attrs = vec![("unit".into(), "M".into())];
+        }
+    }
+}
+
 /// A host PCI address written the way libvirt formats it (`0x0000`, `0x06`, `0x0`).
 pub(super) fn pci_source(a: &mut Element) {
     for (k, v) in a.attrs.iter_mut() {
@@ -462,9 +474,7 @@ fn defaults(e: &mut Element) {
     match e.name.as_str() {
         "filesystem" => {
             set_default(e, "type", "mount", 0);
-            if matches!(e.attr("type"), Some("mount")) {
-                set_default(e, "accessmode", "passthrough", 1);
-            }
+            set_default(e, "accessmode", "passthrough", 1);
         }
         "hostdev" if e.attr("mode").unwrap_or("subsystem") == "subsystem" => {
             set_default(e, "mode", "subsystem", 0);
@@ -495,7 +505,11 @@ fn defaults(e: &mut Element) {
                 }
             }
         }
-        "shmem" if !e.children.iter().any(|c| c.name == "model") => {
+        "shmem" => {
+            shmem_size(e);
+            if e.children.iter().any(|c| c.name == "model") {
+                return;
+            }
             let mut m = Element {
                 name: "model".into(),
                 ..Element::default()

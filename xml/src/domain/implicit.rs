@@ -43,8 +43,13 @@ fn console_compat(devs: &mut Vec<Device>) {
     let console = chrs(devs, ChrKind::Console)
         .next()
         .map(|(i, c)| (i, c.clone()));
+    // Only a serial port of the default or ISA type doubles as the console.
+    let serial = serial.filter(|s| matches!(s.target_type.as_deref(), None | Some("isa-serial")));
     match (serial, console) {
-        (None, Some((_, c))) if c.target_type.as_deref() == Some("serial") => {
+        (None, Some((i, c))) if c.target_type.as_deref() == Some("serial") => {
+            if let Device::Chr(x) = &mut devs[i] {
+                x.target_port = Some(0);
+            }
             let mut s = c;
             s.kind = ChrKind::Serial;
             s.target_type = None;
@@ -228,10 +233,18 @@ fn video(devs: &mut Vec<Device>, xen: bool) -> Result<(), XmlError> {
             }
         }
     }
-    if let Some(v) = devs.iter_mut().find_map(|d| match d {
-        Device::Video(v) => Some(v),
-        _ => None,
-    }) {
+    // An explicitly primary video goes first; otherwise the first one is primary.
+    let first = devs.iter().position(|d| matches!(d, Device::Video(_)));
+    let primary = devs
+        .iter()
+        .position(|d| matches!(d, Device::Video(v) if v.primary));
+    if let (Some(f), Some(p)) = (first, primary) {
+        if p != f {
+            let d = devs.remove(p);
+            devs.insert(f, d);
+        }
+    }
+    if let Some(Device::Video(v)) = first.map(|f| &mut devs[f]) {
         if v.model != "none" {
             v.primary = true;
         }

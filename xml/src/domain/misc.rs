@@ -131,6 +131,8 @@ const PLAIN_ATTRS: &[&str] = &[
     "sharePolicy",
     "tlsPort",
     "defaultMode",
+    "passwdValidTo",
+    "connected",
 ];
 
 /// The children of `<graphics>` other than `<listen>`, in libvirt's order.
@@ -291,7 +293,9 @@ impl Graphics {
         a = a
             .opt("keymap", self.keymap.as_ref())
             .opt("sharePolicy", self.extra("sharePolicy"))
-            .opt("defaultMode", self.extra("defaultMode"));
+            .opt("defaultMode", self.extra("defaultMode"))
+            .opt("passwdValidTo", self.extra("passwdValidTo"))
+            .opt("connected", self.extra("connected"));
         out.open("graphics", &a);
         let l = Attrs::new()
             .add("type", &self.listen_type)
@@ -577,7 +581,9 @@ impl Rng {
                 .map(|r| r.attr_num(&rp, "period"))
                 .transpose()?
                 .flatten(),
-            backend_path: Some(b.text.trim().to_string()).filter(|t| !t.is_empty()),
+            backend_path: Some(b.text.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .or_else(|| (backend_model == "random").then(|| "/dev/random".to_string())),
             backend_model,
             backend_egd,
             info: DeviceInfo::parse(e, p)?,
