@@ -79,21 +79,27 @@ pub(super) fn check(devs: &[Device], os_type: &str) -> Result<(), XmlError> {
                     "'vhostuser' driver is only supported with 'virtio' device",
                 ));
             }
-            Device::Generic(g) => match g.element.name.as_str() {
-                "redirdev" if g.attr("bus") == Some("usb") && !has_usb => {
-                    return Err(unsupported(
-                        "cannot add redirected USB device: USB is disabled for this domain",
-                    ));
-                }
-                "hub" if g.attr("type") == Some("usb") && usb_off => {
-                    return Err(unsupported(
-                        "Can't add USB hub: USB is disabled for this domain",
-                    ));
-                }
-                _ => {}
-            },
+            Device::Generic(g) => usb_device(g, has_usb, usb_off)?,
             _ => {}
         }
+    }
+    Ok(())
+}
+
+/// Redirected USB devices need USB; a USB hub needs USB not to be off.
+fn usb_device(g: &super::GenericDevice, has_usb: bool, usb_off: bool) -> Result<(), XmlError> {
+    match g.element.name.as_str() {
+        "redirdev" if g.attr("bus") == Some("usb") && !has_usb => {
+            return Err(unsupported(
+                "cannot add redirected USB device: USB is disabled for this domain",
+            ));
+        }
+        "hub" if g.attr("type") == Some("usb") && usb_off => {
+            return Err(unsupported(
+                "Can't add USB hub: USB is disabled for this domain",
+            ));
+        }
+        _ => {}
     }
     Ok(())
 }

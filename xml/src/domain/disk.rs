@@ -260,10 +260,16 @@ impl Disk {
     pub fn parse(e: &Element) -> Result<Disk, XmlError> {
         let p = "domain/devices/disk";
         let disk_type = e.attr("type").unwrap_or("file").to_string();
-        if !matches!(
-            disk_type.as_str(),
-            "file" | "block" | "dir" | "network" | "volume" | "nvme" | "vhostuser"
-        ) {
+        const TYPES: &[&str] = &[
+            "file",
+            "block",
+            "dir",
+            "network",
+            "volume",
+            "nvme",
+            "vhostuser",
+        ];
+        if !TYPES.contains(&disk_type.as_str()) {
             return Err(XmlError::invalid(format!("{p}/@type"), disk_type));
         }
         let no_target = || {
@@ -307,23 +313,30 @@ impl Disk {
             serial: e.child_text("serial"),
             info: DeviceInfo::parse(e, p)?,
         };
+        d.parse_described(e, p)?;
+        Ok(d)
+    }
+
+    /// The source and the described children.
+    fn parse_described(&mut self, e: &Element, p: &str) -> Result<(), XmlError> {
         if let Some(s) = e.child("source") {
-            if d.path_source() {
-                d.source = s.attr_s(d.source_attr());
-                d.startup_policy = s.attr_s("startupPolicy");
-                d.source_children = spec_children(s, SOURCE_CHILDREN, &format!("{p}/source"))?;
+            let sp = format!("{p}/source");
+            if self.path_source() {
+                self.source = s.attr_s(self.source_attr());
+                self.startup_policy = s.attr_s("startupPolicy");
+                self.source_children = spec_children(s, SOURCE_CHILDREN, &sp)?;
             } else {
-                let mut x = SOURCE.parse(s, &format!("{p}/source"))?;
+                let mut x = SOURCE.parse(s, &sp)?;
                 for a in x.children.iter_mut().filter(|c| c.name == "address") {
                     super::generic::pci_source(a);
                 }
-                d.source_element = Some(x);
+                self.source_element = Some(x);
             }
         }
         for group in [AFTER_SOURCE, AFTER_TARGET, AFTER_SERIAL] {
-            d.extras.extend(spec_children(e, group, p)?);
+            self.extras.extend(spec_children(e, group, p)?);
         }
-        Ok(d)
+        Ok(())
     }
 
     /// Whether the source is one path attribute (file, block and dir disks).

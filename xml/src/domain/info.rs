@@ -150,6 +150,23 @@ impl Address {
                 bus: dec_attr(e, path, "bus")?,
                 port: e.attr_s("port"),
             },
+            "isa" => Address::Isa {
+                iobase: e
+                    .attr("iobase")
+                    .map(|_| hex_attr(e, path, "iobase"))
+                    .transpose()?,
+                irq: e
+                    .attr("irq")
+                    .map(|_| hex_attr(e, path, "irq"))
+                    .transpose()?,
+            },
+            other => Address::parse_rare(other, e, path)?,
+        })
+    }
+
+    /// Parses the address types few devices use.
+    fn parse_rare(t: &str, e: &Element, path: &str) -> Result<Address, XmlError> {
+        Ok(match t {
             "ccid" => Address::Ccid {
                 controller: dec_attr(e, path, "controller")?,
                 slot: dec_attr(e, path, "slot")?,
@@ -178,18 +195,32 @@ impl Address {
             "virtio-mmio" => Address::Bare("virtio-mmio"),
             "unassigned" => Address::Bare("unassigned"),
             "virtio-s390" => Address::Bare("virtio-s390"),
-            "isa" => Address::Isa {
-                iobase: e
-                    .attr("iobase")
-                    .map(|_| hex_attr(e, path, "iobase"))
-                    .transpose()?,
-                irq: e
-                    .attr("irq")
-                    .map(|_| hex_attr(e, path, "irq"))
-                    .transpose()?,
-            },
             other => return Err(XmlError::invalid(format!("{path}/address/@type"), other)),
         })
+    }
+
+    /// The attributes of the address types few devices use.
+    fn rare_attrs(&self) -> Attrs {
+        match self {
+            Address::Ccid { controller, slot } => Attrs::new()
+                .add("type", "ccid")
+                .add("controller", controller)
+                .add("slot", slot),
+            Address::SpaprVio { reg } => Attrs::new()
+                .add("type", "spapr-vio")
+                .opt("reg", reg.map(|v| format!("0x{v:08x}"))),
+            Address::Ccw { cssid, ssid, devno } => Attrs::new()
+                .add("type", "ccw")
+                .add("cssid", format!("0x{cssid:x}"))
+                .add("ssid", format!("0x{ssid:x}"))
+                .add("devno", format!("0x{devno:04x}")),
+            Address::Dimm { slot, base } => Attrs::new()
+                .add("type", "dimm")
+                .opt("slot", *slot)
+                .opt("base", base.map(|b| format!("0x{b:x}"))),
+            Address::Bare(t) => Attrs::new().add("type", t),
+            _ => Attrs::new(),
+        }
     }
 
     /// Writes the `<address .../>` element.
@@ -232,27 +263,11 @@ impl Address {
                 .add("type", "usb")
                 .add("bus", bus)
                 .opt("port", port.as_ref()),
-            Address::Ccid { controller, slot } => Attrs::new()
-                .add("type", "ccid")
-                .add("controller", controller)
-                .add("slot", slot),
-            Address::SpaprVio { reg } => Attrs::new()
-                .add("type", "spapr-vio")
-                .opt("reg", reg.map(|v| format!("0x{v:08x}"))),
-            Address::Ccw { cssid, ssid, devno } => Attrs::new()
-                .add("type", "ccw")
-                .add("cssid", format!("0x{cssid:x}"))
-                .add("ssid", format!("0x{ssid:x}"))
-                .add("devno", format!("0x{devno:04x}")),
-            Address::Dimm { slot, base } => Attrs::new()
-                .add("type", "dimm")
-                .opt("slot", *slot)
-                .opt("base", base.map(|b| format!("0x{b:x}"))),
-            Address::Bare(t) => Attrs::new().add("type", t),
             Address::Isa { iobase, irq } => Attrs::new()
                 .add("type", "isa")
                 .opt("iobase", iobase.map(|v| format!("0x{v:x}")))
                 .opt("irq", irq.map(|v| format!("0x{v:x}"))),
+            _ => self.rare_attrs(),
         };
         out.empty("address", &a);
     }

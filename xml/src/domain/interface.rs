@@ -139,6 +139,24 @@ const OTHER_SOURCE: Spec = Spec {
     text: None,
 };
 
+/// The interface types libvirt knows.
+const TYPES: &[&str] = &[
+    "network",
+    "bridge",
+    "user",
+    "ethernet",
+    "direct",
+    "vhostuser",
+    "mcast",
+    "server",
+    "client",
+    "udp",
+    "hostdev",
+    "vdpa",
+    "null",
+    "vds",
+];
+
 /// The interface types [`OTHER_SOURCE`] describes the source of.
 const OTHER_TYPES: &[&str] = &[
     "vhostuser",
@@ -214,23 +232,7 @@ impl Interface {
         let iface_type = e
             .attr_s("type")
             .ok_or_else(|| XmlError::MissingElement(format!("{p}/@type")))?;
-        if !matches!(
-            iface_type.as_str(),
-            "network"
-                | "bridge"
-                | "user"
-                | "ethernet"
-                | "direct"
-                | "vhostuser"
-                | "mcast"
-                | "server"
-                | "client"
-                | "udp"
-                | "hostdev"
-                | "vdpa"
-                | "null"
-                | "vds"
-        ) {
+        if !TYPES.contains(&iface_type.as_str()) {
             return Err(XmlError::invalid(format!("{p}/@type"), iface_type));
         }
         let mac = match e.child("mac").and_then(|m| m.attr("address")) {
@@ -262,24 +264,7 @@ impl Interface {
             extras: Vec::new(),
             info: DeviceInfo::parse(e, p)?,
         };
-        if let Some(r) = e.child("rom") {
-            i.info.rom = Some(Box::new(ROM.parse(r, &format!("{p}/rom"))?));
-        }
-        if OTHER_TYPES.contains(&i.iface_type.as_str()) {
-            if let Some(s) = e.child("source") {
-                let mut x = OTHER_SOURCE.parse(s, &format!("{p}/source"))?;
-                for a in x.children.iter_mut().filter(|c| c.name == "address") {
-                    super::generic::pci_source(a);
-                }
-                i.vhost_source = Some(x);
-            }
-        }
-        for group in [AFTER_SOURCE, AFTER_MODEL, AFTER_MTU] {
-            i.extras.extend(spec_children(e, group, p)?);
-        }
-        i.extras
-            .retain(|x| !(x.name == "backend" && x.attrs.is_empty()));
-        i.fill_defaults();
+        i.parse_described(e, p)?;
         if let (Some(s), Some(attr)) = (e.child("source"), i.source_attr()) {
             i.source = s.attr_s(attr);
             i.portgroup = s.attr_s("portgroup").filter(|_| attr == "network");
@@ -292,6 +277,29 @@ impl Interface {
             i.source_mode = Some("vepa".into());
         }
         Ok(i)
+    }
+
+    /// The described parts: ROM, the source of the other types, the extras.
+    fn parse_described(&mut self, e: &Element, p: &str) -> Result<(), XmlError> {
+        if let Some(r) = e.child("rom") {
+            self.info.rom = Some(Box::new(ROM.parse(r, &format!("{p}/rom"))?));
+        }
+        if OTHER_TYPES.contains(&self.iface_type.as_str()) {
+            if let Some(s) = e.child("source") {
+                let mut x = OTHER_SOURCE.parse(s, &format!("{p}/source"))?;
+                for a in x.children.iter_mut().filter(|c| c.name == "address") {
+                    super::generic::pci_source(a);
+                }
+                self.vhost_source = Some(x);
+            }
+        }
+        for group in [AFTER_SOURCE, AFTER_MODEL, AFTER_MTU] {
+            self.extras.extend(spec_children(e, group, p)?);
+        }
+        self.extras
+            .retain(|x| !(x.name == "backend" && x.attrs.is_empty()));
+        self.fill_defaults();
+        Ok(())
     }
 
     /// libvirt's defaults: an IP's family, an Open vSwitch port's interface id.

@@ -192,33 +192,39 @@ impl Graphics {
                 .collect(),
             children: super::disk::spec_children(e, GRAPHICS_CHILDREN, p)?,
         };
-        let spice_unset = spice
+        g.parse_listen(e, p)?;
+        Ok(g)
+    }
+
+    /// The listen type and address, from `<listen>` or the old attributes.
+    fn parse_listen(&mut self, e: &Element, p: &str) -> Result<(), XmlError> {
+        let spice_unset = self.graphics_type == "spice"
             && e.child("listen").is_none()
-            && g.listen_address.is_none()
-            && g.port == 0
-            && !g.autoport;
-        if !g.has_listeners() || spice_unset {
-            g.listen_type = "none".into();
+            && self.listen_address.is_none()
+            && self.port == 0
+            && !self.autoport;
+        if !self.has_listeners() || spice_unset {
+            self.listen_type = "none".into();
         }
-        if g.listen_socket.is_some() {
-            g.listen_type = "socket".into();
+        if self.listen_socket.is_some() {
+            self.listen_type = "socket".into();
         }
         if let Some(l) = e.child("listen") {
-            g.listen_type = l.attr("type").unwrap_or("address").to_string();
-            g.listen_address = l.attr_s("address").or(g.listen_address);
-            g.listen_socket = l.attr_s("socket").or(g.listen_socket);
-            g.listen_network = l.attr_s("network");
+            self.listen_type = l.attr("type").unwrap_or("address").to_string();
+            self.listen_address = l.attr_s("address").or(self.listen_address.take());
+            self.listen_socket = l.attr_s("socket").or(self.listen_socket.take());
+            self.listen_network = l.attr_s("network");
         }
         if !matches!(
-            g.listen_type.as_str(),
+            self.listen_type.as_str(),
             "address" | "socket" | "network" | "none"
         ) {
             return Err(XmlError::invalid(
                 format!("{p}/listen/@type"),
-                &g.listen_type,
+                &self.listen_type,
             ));
         }
-        Ok(g)
+        Ok(())
     }
 
     /// The value of a kept attribute.
@@ -244,22 +250,40 @@ impl Graphics {
             out.element("graphics", &a, |o| self.write_children(o));
             return;
         }
+        a = self.port_attrs(a, live);
+        a = a
+            .opt("keymap", self.keymap.as_ref())
+            .opt("sharePolicy", self.extra("sharePolicy"))
+            .opt("defaultMode", self.extra("defaultMode"))
+            .opt("passwdValidTo", self.extra("passwdValidTo"))
+            .opt("connected", self.extra("connected"));
+        out.open("graphics", &a);
+        let l = Attrs::new()
+            .add("type", &self.listen_type)
+            .opt(
+                "address",
+                self.listen_address
+                    .as_ref()
+                    .filter(|_| self.listen_type == "address"),
+            )
+            .opt("network", self.listen_network.as_ref())
+            .opt(
+                "socket",
+                self.listen_socket
+                    .as_ref()
+                    .filter(|_| self.listen_type == "socket"),
+            );
+        out.empty("listen", &l);
+        self.write_children(out);
+        out.close("graphics");
+    }
+
+    /// The port and listen attributes of a graphics type with listeners.
+    fn port_attrs(&self, mut a: Attrs, live: bool) -> Attrs {
+        if self.graphics_type == "spice" {
+            return self.spice_port_attrs(a);
+        }
         match self.listen_type.as_str() {
-            _ if self.graphics_type == "spice" => {
-                let tls = self
-                    .extra("tlsPort")
-                    .filter(|t| *t != "0" && !self.autoport);
-                let port = (self.port != 0).then_some(self.port);
-                a = a.opt("port", port).opt("tlsPort", tls);
-                if port.is_some() || tls.is_some() {
-                    a = a.add("autoport", if self.autoport { "yes" } else { "no" });
-                } else if self.autoport {
-                    a = a.add("autoport", "yes");
-                }
-                if self.listen_type == "address" {
-                    a = a.opt("listen", self.listen_address.as_ref());
-                }
-            }
             _ if self.graphics_type == "rdp" => {
                 a = a.add("port", self.port);
                 if self.autoport {
@@ -290,31 +314,26 @@ impl Graphics {
             }
             _ => {}
         }
-        a = a
-            .opt("keymap", self.keymap.as_ref())
-            .opt("sharePolicy", self.extra("sharePolicy"))
-            .opt("defaultMode", self.extra("defaultMode"))
-            .opt("passwdValidTo", self.extra("passwdValidTo"))
-            .opt("connected", self.extra("connected"));
-        out.open("graphics", &a);
-        let l = Attrs::new()
-            .add("type", &self.listen_type)
-            .opt(
-                "address",
-                self.listen_address
-                    .as_ref()
-                    .filter(|_| self.listen_type == "address"),
-            )
-            .opt("network", self.listen_network.as_ref())
-            .opt(
-                "socket",
-                self.listen_socket
-                    .as_ref()
-                    .filter(|_| self.listen_type == "socket"),
-            );
-        out.empty("listen", &l);
-        self.write_children(out);
-        out.close("graphics");
+        a
+    }
+
+    /// Spice's: a port or TLS port written with autoport yes or no, else autoport yes
+    /// alone when set.
+    fn spice_port_attrs(&self, mut a: Attrs) -> Attrs {
+        let tls = self
+            .extra("tlsPort")
+            .filter(|t| *t != "0" && !self.autoport);
+        let port = (self.port != 0).then_some(self.port);
+        a = a.opt("port", port).opt("tlsPort", tls);
+        if port.is_some() || tls.is_some() {
+            a = a.add("autoport", if self.autoport { "yes" } else { "no" });
+        } else if self.autoport {
+            a = a.add("autoport", "yes");
+        }
+        if self.listen_type == "address" {
+            a = a.opt("listen", self.listen_address.as_ref());
+        }
+        a
     }
 
     fn write_children(&self, out: &mut Out) {
