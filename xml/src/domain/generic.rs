@@ -528,3 +528,36 @@ fn defaults(e: &mut Element) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::parse_document;
+
+    fn rt(xml: &str) -> String {
+        let e = parse_document(xml).unwrap();
+        let (spec, _) = lookup(&e.name).unwrap();
+        let mut o = Out::new();
+        GenericDevice::parse(&e, spec).unwrap().write(&mut o);
+        o.finish()
+    }
+
+    #[test]
+    fn canonical_with_defaults() {
+        assert_eq!(
+            rt("<hostdev type='pci'><source><address slot='2' bus='6' domain='0' function='0'/></source><frob/></hostdev>"),
+            "<hostdev mode='subsystem' type='pci' managed='no'>\n  <source>\n    \
+             <address domain='0x0000' bus='0x06' slot='0x02' function='0x0'/>\n  </source>\n</hostdev>\n"
+        );
+        assert_eq!(
+            rt("<filesystem><target dir='b'/><source dir='/a'/></filesystem>"),
+            "<filesystem type='mount' accessmode='passthrough'>\n  <source dir='/a'/>\n  \
+             <target dir='b'/>\n</filesystem>\n"
+        );
+        assert_eq!(
+            rt("<shmem name='s'><size unit='KiB'>4096</size></shmem>"),
+            "<shmem name='s'>\n  <model type='ivshmem'/>\n  <size unit='M'>4</size>\n</shmem>\n"
+        );
+        assert_eq!(rt("<nvram/>"), "<nvram>\n</nvram>\n");
+    }
+}

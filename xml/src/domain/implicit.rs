@@ -255,6 +255,61 @@ fn video(devs: &mut Vec<Device>, xen: bool) -> Result<(), XmlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::DomainDef;
+
+    fn devices(devs: &str) -> String {
+        let x = format!(
+            "<domain type='test'><name>t</name><memory>131072</memory>\
+             <os><type>hvm</type></os><devices>{devs}</devices></domain>"
+        );
+        let out = DomainDef::parse(&x).unwrap().to_xml(None);
+        let a = out.find("<devices>").unwrap();
+        let b = out.find("</devices>").unwrap();
+        out[a + 10..b]
+            .lines()
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join("")
+    }
+
+    #[test]
+    fn serial_gets_a_console() {
+        assert_eq!(
+            devices("<serial type='file'><source path='/x'/></serial>"),
+            "<serial type='file'><source path='/x'/><target port='0'/></serial>\
+             <console type='file'><source path='/x'/><target type='serial' port='0'/></console>"
+        );
+        assert_eq!(
+            devices("<console type='pty'/>"),
+            "<serial type='pty'><target port='0'/></serial>\
+             <console type='pty'><target type='serial' port='0'/></console>"
+        );
+    }
+
+    #[test]
+    fn drive_addresses_and_controllers() {
+        assert_eq!(
+            devices(
+                "<disk type='file' device='cdrom'><target dev='hdc' bus='ide'/></disk>\
+                 <controller type='usb' index='0'/>\
+                 <channel type='pty'><target type='virtio' name='a'/></channel>"
+            ),
+            "<disk type='file' device='cdrom'><target dev='hdc' bus='ide'/>\
+             <address type='drive' controller='0' bus='1' target='0' unit='0'/></disk>\
+             <controller type='usb' index='0'/><controller type='ide' index='0'/>\
+             <controller type='virtio-serial' index='0'/>\
+             <channel type='pty'><target type='virtio' name='a'/></channel>"
+        );
+    }
+
+    #[test]
+    fn graphics_get_a_primary_video() {
+        assert_eq!(
+            devices("<graphics type='dbus'/>"),
+            "<graphics type='dbus'/><video>\
+             <model type='cirrus' vram='16384' heads='1' primary='yes'/></video>"
+        );
+    }
 
     #[test]
     fn indexes_and_addresses() {
