@@ -192,9 +192,11 @@ pub(super) fn insert_controller(list: &mut Vec<Controller>, c: Controller, index
     }
 }
 
-fn chr(e: &Element, kind: ChrKind, count: &mut u32) -> Result<Device, XmlError> {
-    let d = CharDev::parse(e, kind, *count)?;
-    *count += 1;
+/// A character device; `next` is the port a device of its kind written without one
+/// gets (one past the highest so far).
+fn chr(e: &Element, kind: ChrKind, next: &mut u32) -> Result<Device, XmlError> {
+    let d = CharDev::parse(e, kind, *next)?;
+    *next = (*next).max(d.target_port.map_or(0, |p| p.saturating_add(1)));
     Ok(Device::Chr(d))
 }
 

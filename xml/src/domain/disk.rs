@@ -383,7 +383,7 @@ impl Disk {
             .add("dev", &self.target_dev)
             .add("bus", &self.target_bus);
         if matches!(self.device.as_str(), "cdrom" | "floppy") {
-            t = t.opt("tray", self.tray.as_ref());
+            t = t.opt("tray", self.tray.as_ref().filter(|t| *t != "closed"));
         }
         t = t
             .opt("removable", self.removable.as_ref())

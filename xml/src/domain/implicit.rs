@@ -5,7 +5,7 @@
 //! need, and the primary video.
 
 use super::chardev::{CharDev, ChrKind};
-use super::devices::{insert_controller, Device};
+use super::devices::Device;
 use super::disk::Controller;
 use super::info::Address;
 use super::misc::Video;
@@ -74,7 +74,6 @@ fn as_console(s: CharDev) -> CharDev {
     let mut c = s;
     c.kind = ChrKind::Console;
     c.target_type = Some("serial".into());
-    c.target_port = Some(0);
     c.target_model = None;
     c.info = Default::default();
     c
@@ -162,8 +161,12 @@ fn drive_addresses(devs: &mut [Device]) {
     }
 }
 
-/// The highest controller index each controller type is addressed with.
-fn needed(devs: &[Device]) -> Vec<(&'static str, u32)> {
+/// The controllers devices need: per disk bus type the highest index addressed (every
+/// index up to it is needed), and single (type, index) pairs.
+type Needs = (Vec<(&'static str, u32)>, Vec<(&'static str, u32)>);
+
+fn needed(devs: &[Device]) -> Needs {
+    let mut exact: Vec<(&'static str, u32)> = Vec::new();
     let mut need: Vec<(&'static str, u32)> = Vec::new();
     let mut want = |kind: &'static str, idx: u32| match need.iter_mut().find(|x| x.0 == kind) {
         Some(x) => x.1 = x.1.max(idx),
@@ -193,24 +196,28 @@ fn needed(devs: &[Device]) -> Vec<(&'static str, u32)> {
                     Some(Address::VirtioSerial { controller, .. }) => controller,
                     _ => 0,
                 };
-                want("virtio-serial", idx);
+                exact.push(("virtio-serial", idx));
             }
-            Device::Generic(g) if g.element.name == "smartcard" => want("ccid", 0),
+            Device::Generic(g) if g.element.name == "smartcard" => exact.push(("ccid", 0)),
             _ => {}
         }
     }
-    need
+    (need, exact)
 }
 
+/// Appends the controllers devices need and the document lacks.
 fn controllers(devs: &[Device], ctrls: &mut Vec<Controller>) {
-    for (kind, max) in needed(devs) {
-        for idx in 0..=max {
-            if !ctrls
-                .iter()
-                .any(|c| c.controller_type == kind && c.index == idx)
-            {
-                insert_controller(ctrls, Controller::new(kind, idx), true);
-            }
+    let (ranges, exact) = needed(devs);
+    let wanted = ranges
+        .into_iter()
+        .flat_map(|(kind, max)| (0..=max).map(move |i| (kind, i)))
+        .chain(exact);
+    for (kind, idx) in wanted {
+        if !ctrls
+            .iter()
+            .any(|c| c.controller_type == kind && c.index == idx)
+        {
+            ctrls.push(Controller::new(kind, idx));
         }
     }
 }
