@@ -98,6 +98,9 @@ pub enum XmlError {
     /// A disk without a target device (`VIR_ERR_NO_TARGET`); the payload is its source.
     #[error("missing target information for device {0}")]
     NoTarget(String),
+    /// A device without a source (`VIR_ERR_NO_SOURCE`); the payload names it.
+    #[error("missing source information for device {0}")]
+    NoSource(String),
     /// A check libvirt's parser reports as an XML error in its own words.
     #[error("XML error: {0}")]
     Message(String),
@@ -108,6 +111,8 @@ pub enum XmlError {
 
 /// libvirt's `VIR_ERR_INTERNAL_ERROR`.
 pub const INTERNAL_ERROR: i32 = 1;
+/// libvirt's `VIR_ERR_NO_SOURCE`.
+pub const NO_SOURCE: i32 = 19;
 /// libvirt's `VIR_ERR_NO_TARGET`.
 pub const NO_TARGET: i32 = 20;
 /// libvirt's `VIR_ERR_CONFIG_UNSUPPORTED`.
@@ -138,6 +143,7 @@ impl XmlError {
             XmlError::ConfigUnsupported(_) => CONFIG_UNSUPPORTED,
             XmlError::Internal(_) => INTERNAL_ERROR,
             XmlError::NoTarget(_) => NO_TARGET,
+            XmlError::NoSource(_) => NO_SOURCE,
             XmlError::InvalidSchema { .. } => XML_INVALID_SCHEMA,
             _ => XML_ERROR,
         }

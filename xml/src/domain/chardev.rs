@@ -166,6 +166,22 @@ impl CharDev {
             info: DeviceInfo::parse(e, &p)?,
             source_type,
         };
+        if let Some(m) = c
+            .source_mode
+            .as_deref()
+            .filter(|m| !matches!(*m, "bind" | "connect"))
+        {
+            return Err(XmlError::BadAttribute {
+                attr: "mode".into(),
+                element: "source".into(),
+                value: m.to_string(),
+            });
+        }
+        if c.kind == ChrKind::Channel && c.target_type.is_none() {
+            return Err(XmlError::Message(
+                "target type must be specified for channel device".into(),
+            ));
+        }
         if c.source_type == "udp" {
             c.parse_udp(e);
         }

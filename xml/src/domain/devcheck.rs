@@ -44,6 +44,7 @@ pub(super) fn check(devs: &[Device], os_type: &str) -> Result<(), XmlError> {
         })
         .collect();
     let usb_off = usb.contains(&Some("none"));
+    let mut panics: Vec<&str> = Vec::new();
     let has_usb = usb.iter().any(|m| *m != Some("none"));
     for d in devs {
         match d {
@@ -78,6 +79,15 @@ pub(super) fn check(devs: &[Device], os_type: &str) -> Result<(), XmlError> {
                 return Err(unsupported(
                     "'vhostuser' driver is only supported with 'virtio' device",
                 ));
+            }
+            Device::Generic(g) if g.element.name == "panic" => {
+                let m = g.attr("model").unwrap_or_default();
+                if panics.contains(&m) {
+                    return Err(XmlError::Message(format!(
+                        "Multiple panic devices with model '{m}'"
+                    )));
+                }
+                panics.push(m);
             }
             Device::Generic(g) => usb_device(g, has_usb, usb_off)?,
             _ => {}

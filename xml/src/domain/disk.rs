@@ -542,10 +542,16 @@ impl Controller {
     pub fn parse(e: &Element, index_default: u32) -> Result<Controller, XmlError> {
         let p = "domain/devices/controller";
         Ok(Controller {
-            controller_type: e
-                .attr_s("type")
-                .ok_or_else(|| XmlError::MissingElement(format!("{p}/@type")))?,
-            index: e.attr_num(p, "index")?.unwrap_or(index_default),
+            controller_type: e.attr("type").unwrap_or("ide").to_string(),
+            index: match e.attr("index") {
+                Some(v) => v.trim().parse().map_err(|_| {
+                    XmlError::Message(format!(
+                        "Invalid value for attribute 'index' in element 'controller': '{v}'. \
+                         Expected integer value"
+                    ))
+                })?,
+                None => index_default,
+            },
             model: e.attr_s("model"),
             ports: e.attr_num(p, "ports")?,
             vectors: e.attr_num(p, "vectors")?,

@@ -394,6 +394,7 @@ impl GenericDevice {
     /// Parses `e` against `spec`, keeps its info apart and fills libvirt's defaults.
     pub fn parse(e: &Element, spec: &Spec) -> Result<GenericDevice, XmlError> {
         let path = format!("domain/devices/{}", spec.name);
+        required(e)?;
         let mut element = spec.parse(e, &path)?;
         defaults(&mut element);
         let mut info = DeviceInfo::parse(e, &path)?;
@@ -429,6 +430,52 @@ impl GenericDevice {
         } else {
             out.element_always(&e.name, &attrs, body);
         }
+    }
+}
+
+pub(super) fn missing_attr(attr: &str, element: &str) -> XmlError {
+    XmlError::Message(format!(
+        "Missing required attribute '{attr}' in element '{element}'"
+    ))
+}
+
+/// libvirt's refusals of described devices missing what they need.
+fn required(e: &Element) -> Result<(), XmlError> {
+    let has = |a: &str| e.attr(a).is_some();
+    let child = |c: &str| e.child(c).is_some();
+    let msg = |m: &str| Err(XmlError::Message(m.to_string()));
+    match e.name.as_str() {
+        "sound" if !has("model") => Err(missing_attr("model", "sound")),
+        "audio" if !has("type") => Err(missing_attr("type", "audio")),
+        "iommu" if !has("model") => Err(missing_attr("model", "iommu")),
+        "smartcard" if !has("mode") => Err(missing_attr("mode", "smartcard")),
+        "tpm" if !child("backend") => msg("missing TPM device backend"),
+        "shmem" if !has("name") => msg("shmem element must contain 'name' attribute"),
+        "lease" if !child("key") => msg("Missing 'key' element for lease"),
+        "redirdev" if !has("type") => Err(XmlError::Internal("missing type in redirdev".into())),
+        "hub" if !has("type") => Err(XmlError::Internal("missing hub device type".into())),
+        "hostdev" if e.attr("mode").unwrap_or("subsystem") == "subsystem" => {
+            if !has("type") {
+                msg("missing source address type")
+            } else if !child("source") {
+                msg("Missing <source> element in hostdev device")
+            } else {
+                Ok(())
+            }
+        }
+        "filesystem" => {
+            let src = e.child("source").and_then(|s| {
+                ["dir", "file", "dev", "name", "usage", "socket"]
+                    .iter()
+                    .find_map(|a| s.attr(a))
+            });
+            match (src, e.child("target").and_then(|t| t.attr("dir"))) {
+                (None, _) => Err(XmlError::NoSource(String::new())),
+                (Some(s), None) => Err(XmlError::NoTarget(s.to_string())),
+                _ => Ok(()),
+            }
+        }
+        _ => Ok(()),
     }
 }
 

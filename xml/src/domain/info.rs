@@ -104,19 +104,28 @@ pub struct DeviceInfo {
     pub address: Option<Address>,
 }
 
+/// libvirt's wording for an address attribute that is no number.
+fn not_a_number(name: &str, v: &str) -> XmlError {
+    XmlError::Message(format!(
+        "Invalid value for attribute '{name}' in element 'address': '{v}'. \
+         Expected non-negative integer value"
+    ))
+}
+
 fn hex_attr(e: &Element, path: &str, name: &str) -> Result<u32, XmlError> {
     let p = format!("{path}/address/@{name}");
     match e.attr(name) {
-        Some(v) => {
-            num_auto(&p, v).and_then(|n| u32::try_from(n).map_err(|_| XmlError::invalid(&p, v)))
-        }
+        Some(v) => num_auto(&p, v)
+            .ok()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| not_a_number(name, v)),
         None => Ok(0),
     }
 }
 
 fn dec_attr(e: &Element, path: &str, name: &str) -> Result<u32, XmlError> {
     match e.attr(name) {
-        Some(v) => num(&format!("{path}/address/@{name}"), v),
+        Some(v) => num(&format!("{path}/address/@{name}"), v).map_err(|_| not_a_number(name, v)),
         None => Ok(0),
     }
 }

@@ -229,17 +229,17 @@ impl Interface {
     /// Parses `<interface>`.
     pub fn parse(e: &Element) -> Result<Interface, XmlError> {
         let p = "domain/devices/interface";
-        let iface_type = e
-            .attr_s("type")
-            .ok_or_else(|| XmlError::MissingElement(format!("{p}/@type")))?;
+        let iface_type = e.attr("type").unwrap_or("user").to_string();
         if !TYPES.contains(&iface_type.as_str()) {
             return Err(XmlError::invalid(format!("{p}/@type"), iface_type));
         }
-        let mac = match e.child("mac").and_then(|m| m.attr("address")) {
-            Some(m) => normalize_mac(m)
-                .map_err(|_| XmlError::Message(format!("unable to parse mac address '{m}'")))?,
-            None => random_mac(),
-        };
+        let mac =
+            match e.child("mac").and_then(|m| m.attr("address")) {
+                Some(m) => unicast(normalize_mac(m).map_err(|_| {
+                    XmlError::Message(format!("unable to parse mac address '{m}'"))
+                })?)?,
+                None => random_mac(),
+            };
         let mut i = Interface {
             iface_type,
             mac,
@@ -270,8 +270,11 @@ impl Interface {
             i.portgroup = s.attr_s("portgroup").filter(|_| attr == "network");
             i.source_mode = s.attr_s("mode").filter(|_| attr == "dev");
         }
-        if i.iface_type == "network" && i.source.is_none() {
-            return Err(XmlError::MissingElement(format!("{p}/source/@network")));
+        if matches!(i.iface_type.as_str(), "network" | "bridge" | "direct") && i.source.is_none() {
+            return Err(XmlError::Message(format!(
+                "interface type='{}' requires a 'source' element",
+                i.iface_type
+            )));
         }
         if i.iface_type == "direct" && i.source_mode.is_none() {
             i.source_mode = Some("vepa".into());
@@ -388,6 +391,17 @@ impl Interface {
         self.info.write(out, true);
         out.close("interface");
     }
+}
+
+/// Refuses a multicast MAC for a guest interface, like libvirt.
+fn unicast(mac: String) -> Result<String, XmlError> {
+    let first = u8::from_str_radix(&mac[..2], 16).unwrap_or(0);
+    if first & 1 == 1 {
+        return Err(XmlError::Message(format!(
+            "expected unicast mac address, found multicast '{mac}'"
+        )));
+    }
+    Ok(mac)
 }
 
 /// Validates a MAC address and lower-cases it.

@@ -42,7 +42,9 @@ impl Input {
     /// Parses `<input>`; `hvm` selects libvirt's default bus.
     pub fn parse(e: &Element, hvm: bool) -> Result<Input, XmlError> {
         let p = "domain/devices/input";
-        let input_type = req_attr(e, p, "type")?;
+        let input_type = e
+            .attr_s("type")
+            .ok_or_else(|| XmlError::Internal("missing input device type".into()))?;
         let evdev = input_type == "evdev";
         let bus = e.attr_s("bus").or_else(|| {
             if evdev {
@@ -157,7 +159,9 @@ impl Graphics {
     /// Parses `<graphics>`.
     pub fn parse(e: &Element) -> Result<Graphics, XmlError> {
         let p = "domain/devices/graphics";
-        let graphics_type = req_attr(e, p, "type")?;
+        let graphics_type = e
+            .attr_s("type")
+            .ok_or_else(|| super::generic::missing_attr("type", "graphics"))?;
         if !matches!(
             graphics_type.as_str(),
             "vnc" | "spice" | "sdl" | "rdp" | "egl-headless" | "dbus"
@@ -165,7 +169,12 @@ impl Graphics {
             return Err(XmlError::invalid(format!("{p}/@type"), graphics_type));
         }
         let spice = graphics_type == "spice";
-        let port: i32 = e.attr_num(p, "port")?.unwrap_or(0);
+        let port: i32 = match e.attr("port") {
+            Some(v) => v.trim().parse().map_err(|_| {
+                XmlError::Internal(format!("cannot parse {graphics_type} port {v}"))
+            })?,
+            None => 0,
+        };
         let rdp = graphics_type == "rdp";
         let autoport = match e.attr("autoport") {
             Some(v) => v == "yes",
@@ -403,13 +412,21 @@ impl Video {
         let p = "domain/devices/video";
         let mp = format!("{p}/model");
         let (model, m) = match e.child("model") {
-            Some(m) => (req_attr(m, &mp, "type")?, Some(m)),
+            Some(m) => (
+                m.attr("type").unwrap_or("cirrus").to_string(),
+                Some(m).filter(|m| m.attr("type").is_some()),
+            ),
             None => ("cirrus".to_string(), None),
         };
         let num = |n: &str| -> Result<Option<u32>, XmlError> {
-            m.map(|m| m.attr_num(&mp, n))
-                .transpose()
-                .map(Option::flatten)
+            match m.and_then(|m| m.attr(n)) {
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| XmlError::Message(format!("cannot parse video {n} '{v}'"))),
+                None => Ok(None),
+            }
         };
         let implicit_model = m.is_none();
         let (ram, vram) = default_vram(&model);
@@ -479,7 +496,9 @@ impl Watchdog {
     pub fn parse(e: &Element) -> Result<Watchdog, XmlError> {
         let p = "domain/devices/watchdog";
         Ok(Watchdog {
-            model: req_attr(e, p, "model")?,
+            model: e
+                .attr_s("model")
+                .ok_or_else(|| XmlError::Internal("watchdog must contain model name".into()))?,
             action: e.attr("action").unwrap_or("reset").to_string(),
             info: DeviceInfo::parse(e, p)?,
         })
@@ -514,7 +533,9 @@ impl MemBalloon {
     pub fn parse(e: &Element) -> Result<MemBalloon, XmlError> {
         let p = "domain/devices/memballoon";
         Ok(MemBalloon {
-            model: req_attr(e, p, "model")?,
+            model: e
+                .attr_s("model")
+                .ok_or_else(|| super::generic::missing_attr("model", "memballoon"))?,
             autodeflate: e.attr_s("autodeflate"),
             free_page_reporting: e.attr_s("freePageReporting"),
             stats_period: match e.child("stats") {
@@ -578,8 +599,12 @@ impl Rng {
     /// Parses `<rng>`.
     pub fn parse(e: &Element) -> Result<Rng, XmlError> {
         let p = "domain/devices/rng";
-        let b = e.req_child(p, "backend")?;
-        let backend_model = req_attr(b, &format!("{p}/backend"), "model")?;
+        let b = e
+            .child("backend")
+            .ok_or_else(|| XmlError::Message("only one RNG backend is supported".into()))?;
+        let backend_model = b
+            .attr_s("model")
+            .ok_or_else(|| XmlError::Message("missing RNG device backend model".into()))?;
         if !matches!(backend_model.as_str(), "random" | "builtin" | "egd") {
             return Err(XmlError::BadAttribute {
                 attr: "model".into(),
