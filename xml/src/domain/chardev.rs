@@ -166,7 +166,15 @@ impl CharDev {
             info: DeviceInfo::parse(e, &p)?,
             source_type,
         };
-        if let Some(m) = c
+        c.finish(e, src, &p)?;
+        c.apply_defaults(index);
+        Ok(c)
+    }
+
+    /// libvirt's checks of the source mode and a channel's target type, and the sources
+    /// of udp, spiceport, nmdm and qemu-vdagent devices.
+    fn finish(&mut self, e: &Element, src: Option<&Element>, p: &str) -> Result<(), XmlError> {
+        if let Some(m) = self
             .source_mode
             .as_deref()
             .filter(|m| !matches!(*m, "bind" | "connect"))
@@ -177,24 +185,23 @@ impl CharDev {
                 value: m.to_string(),
             });
         }
-        if c.kind == ChrKind::Channel && c.target_type.is_none() {
+        if self.kind == ChrKind::Channel && self.target_type.is_none() {
             return Err(XmlError::Message(
                 "target type must be specified for channel device".into(),
             ));
         }
-        if c.source_type == "udp" {
-            c.parse_udp(e);
+        if self.source_type == "udp" {
+            self.parse_udp(e);
         }
         if matches!(
-            c.source_type.as_str(),
+            self.source_type.as_str(),
             "spiceport" | "nmdm" | "qemu-vdagent"
         ) {
             if let Some(s) = src {
-                c.other_source = Some(OTHER_SOURCE.parse(s, &format!("{p}/source"))?);
+                self.other_source = Some(OTHER_SOURCE.parse(s, &format!("{p}/source"))?);
             }
         }
-        c.apply_defaults(index);
-        Ok(c)
+        Ok(())
     }
 
     /// A udp device has a bind source and a connect source.
