@@ -112,18 +112,33 @@ pub enum XmlError {
         /// The limit.
         max: u32,
     },
+    /// A configuration libvirt's generic parser refuses (`VIR_ERR_CONFIG_UNSUPPORTED`).
+    #[error("unsupported configuration: {0}")]
+    ConfigUnsupported(String),
+    /// A check libvirt's generic parser reports as an internal error (`VIR_ERR_INTERNAL_ERROR`).
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// A disk without a target device (`VIR_ERR_NO_TARGET`); the payload is its source.
+    #[error("missing target information for device {0}")]
+    NoTarget(String),
+    /// A device without a source (`VIR_ERR_NO_SOURCE`); the payload names it.
+    #[error("missing source information for device {0}")]
+    NoSource(String),
+    /// A check libvirt's parser reports as an XML error in its own words.
+    #[error("XML error: {0}")]
+    Message(String),
+    /// A value libvirt reports with `VIR_ERR_XML_DETAIL` and the given text, no prefix.
+    #[error("{0}")]
+    Detail(String),
 }
 
-/// libvirt's `VIR_ERR_XML_ERROR`.
-pub const XML_ERROR: i32 = 27;
-/// libvirt's `VIR_ERR_XML_DETAIL`.
-pub const XML_DETAIL: i32 = 35;
-/// libvirt's `VIR_ERR_CONFIG_UNSUPPORTED`.
-pub const CONFIG_UNSUPPORTED: i32 = 67;
-/// libvirt's `VIR_ERR_XML_INVALID_SCHEMA`.
-pub const XML_INVALID_SCHEMA: i32 = 92;
+// libvirt's error codes and domains, from the one table of them (rvirt-protocol).
+pub use rvirt_protocol::error::code::{
+    CONFIG_UNSUPPORTED, INTERNAL_ERROR, NO_SOURCE, NO_TARGET, XML_DETAIL, XML_ERROR,
+    XML_INVALID_SCHEMA,
+};
 /// libvirt's `VIR_FROM_XML` error domain ("XML Util"), where schema errors come from.
-pub const FROM_XML: i32 = 5;
+pub use rvirt_protocol::error::domain::XML as FROM_XML;
 
 impl XmlError {
     /// Shorthand for [`XmlError::InvalidValue`].
@@ -138,7 +153,13 @@ impl XmlError {
     /// reports that way, `VIR_ERR_XML_ERROR` otherwise.
     pub fn code(&self) -> i32 {
         match self {
-            XmlError::IllegalChar { .. } | XmlError::Malformed(_) => XML_DETAIL,
+            XmlError::IllegalChar { .. } | XmlError::Malformed(_) | XmlError::Detail(_) => {
+                XML_DETAIL
+            }
+            XmlError::ConfigUnsupported(_) => CONFIG_UNSUPPORTED,
+            XmlError::Internal(_) => INTERNAL_ERROR,
+            XmlError::NoTarget(_) => NO_TARGET,
+            XmlError::NoSource(_) => NO_SOURCE,
             XmlError::InvalidSchema { .. } => XML_INVALID_SCHEMA,
             XmlError::Reported { code, .. } => *code,
             _ => XML_ERROR,

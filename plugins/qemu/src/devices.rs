@@ -21,6 +21,7 @@ pub fn info(d: &Device) -> Option<&DeviceInfo> {
         Device::Watchdog(x) => &x.info,
         Device::MemBalloon(x) => &x.info,
         Device::Rng(x) => &x.info,
+        Device::Generic(x) => &x.info,
         Device::Graphics(_) => return None,
     })
 }
@@ -81,6 +82,7 @@ pub fn build(c: &mut Cmd, def: &DomainDef, rt: &Runtime) -> ArgvResult<()> {
             Device::Watchdog(w) => watchdog(c, &x, w)?,
             Device::MemBalloon(m) => balloon(c, &x, m)?,
             Device::Rng(r) => rng(c, &x, r)?,
+            Device::Generic(_) => {}
         }
     }
     let has_graphics = def.devices.iter().any(|d| matches!(d, Device::Graphics(_)));
@@ -131,7 +133,7 @@ fn controller(c: &mut Cmd, x: &mut Ctx, k: &Controller) -> ArgvResult<()> {
     let p = format!("domain/devices/controller[@type='{}']", k.controller_type);
     let addr = pci_addr(x, &k.info, &p)?;
     let dev = match (k.controller_type.as_str(), k.model.as_deref()) {
-        ("pci", Some("pci-root" | "pcie-root")) | ("ide", _) if k.index == 0 => None,
+        ("pci", Some("pci-root" | "pcie-root")) | ("ide" | "fdc", _) if k.index == 0 => None,
         ("usb", Some("none")) => None,
         ("usb", None) if x.q35 => Some(format!("qemu-xhci,id={}", usb_id(k.index))),
         ("usb", None | Some("piix3-uhci")) => {
@@ -179,13 +181,7 @@ fn ensure_controller(c: &mut Cmd, x: &mut Ctx, kind: &str, index: u32) -> ArgvRe
     if x.controllers.contains(&(kind.to_string(), index)) {
         return Ok(());
     }
-    let k = Controller {
-        controller_type: kind.into(),
-        index,
-        model: None,
-        ports: None,
-        info: DeviceInfo::default(),
-    };
+    let k = Controller::new(kind, index);
     controller(c, x, &k)
 }
 
@@ -541,6 +537,8 @@ fn video(c: &mut Cmd, x: &Ctx, v: &Video) -> ArgvResult<()> {
     let model = match v.model.as_str() {
         "none" => return Ok(()),
         "vga" => "VGA",
+        // QEMU's default model for a video device the document does not describe.
+        "cirrus" if v.implicit_model => "VGA",
         "cirrus" => "cirrus-vga",
         "virtio" => "virtio-vga",
         "bochs" => "bochs-display",

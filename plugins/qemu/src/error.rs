@@ -3,9 +3,6 @@
 use rvirt_plugin_api::protocol::RemoteError;
 use rvirt_plugin_api::sdk::{code, domain};
 
-/// `VIR_ERR_CONFIG_UNSUPPORTED`.
-const CONFIG_UNSUPPORTED: i32 = 67;
-
 /// Everything a qemu-driver call can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum QemuError {
@@ -56,7 +53,7 @@ impl QemuError {
                 code::INVALID_ARG
             }
             QemuError::Failed(_) | QemuError::Exists(..) => code::OPERATION_FAILED,
-            QemuError::Unsupported(_) => CONFIG_UNSUPPORTED,
+            QemuError::Unsupported(_) => code::CONFIG_UNSUPPORTED,
             QemuError::NotSupported(_) => code::OPERATION_UNSUPPORTED,
             QemuError::Xml(e) => e.code(),
             QemuError::System(_) => code::SYSTEM_ERROR,

@@ -92,7 +92,29 @@ fn parse(xml: &str, validate: bool) -> TestResult<DomainDef> {
     if def.arch.is_none() {
         def.arch = Some("i686".into());
     }
+    generate_ifnames(&mut def);
     Ok(def)
+}
+
+/// Like libvirt's test driver, names every interface without a host-side device
+/// `testnetN`, N the lowest number no interface of the domain uses.
+fn generate_ifnames(def: &mut DomainDef) {
+    let mut n = 0;
+    while def.interfaces().any(|i| i.target_dev.is_none()) {
+        let name = loop {
+            let name = format!("testnet{n}");
+            n += 1;
+            if !def
+                .interfaces()
+                .any(|i| i.target_dev.as_deref() == Some(name.as_str()))
+            {
+                break name;
+            }
+        };
+        if let Some(i) = def.interfaces_mut().find(|i| i.target_dev.is_none()) {
+            i.target_dev = Some(name);
+        }
+    }
 }
 
 /// Where a new definition goes: an existing domain (same UUID and name) or a new slot.

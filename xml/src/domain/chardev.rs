@@ -2,6 +2,7 @@
 
 use super::info::DeviceInfo;
 use crate::out::{Attrs, Out};
+use crate::spec::{attr, leaf, Spec, Value};
 use crate::tree::Element;
 use crate::XmlError;
 
@@ -49,23 +50,78 @@ pub struct CharDev {
     pub source_append: Option<String>,
     /// `<protocol type>` for tcp.
     pub protocol: Option<String>,
+    /// `tls` of a tcp source.
+    pub source_tls: Option<String>,
+    /// `<reconnect>` and `<seclabel>`s of the source, canonical.
+    pub source_seclabels: Vec<Element>,
+    /// The source of a spiceport, nmdm or qemu-vdagent device, canonical.
+    pub other_source: Option<Element>,
     /// `<log file>`.
     pub log_file: Option<String>,
+    /// `<log append>`.
+    pub log_append: Option<String>,
+    /// A udp device's `<source mode='bind'>` host and service.
+    pub udp_bind: Option<(Option<String>, Option<String>)>,
     /// `<target type>`.
     pub target_type: Option<String>,
     /// `<target port>` (serial, parallel, console).
     pub target_port: Option<u32>,
     /// `<target name>` (channel).
     pub target_name: Option<String>,
+    /// `<target address>` (guestfwd channel).
+    pub target_address: Option<String>,
     /// `<target><model name/></target>` (serial).
     pub target_model: Option<String>,
     /// Alias, address.
     pub info: DeviceInfo,
 }
 
-const TYPES: [&str; 11] = [
-    "pty", "file", "unix", "tcp", "udp", "dev", "pipe", "null", "vc", "stdio", "spicevmc",
+const TYPES: [&str; 14] = [
+    "pty",
+    "file",
+    "unix",
+    "tcp",
+    "udp",
+    "dev",
+    "pipe",
+    "null",
+    "vc",
+    "stdio",
+    "spicevmc",
+    "spiceport",
+    "nmdm",
+    "qemu-vdagent",
 ];
+
+const RECONNECT: Spec = leaf(
+    "reconnect",
+    &[
+        attr("enabled", Value::YesNo),
+        attr("timeout", Value::Unsigned),
+    ],
+);
+
+const SECLABEL: Spec = Spec {
+    name: "seclabel",
+    attrs: &[attr("model", Value::Text), attr("relabel", Value::YesNo)],
+    children: &[crate::spec::text("label", Value::Text)],
+    text: None,
+};
+
+/// The `<source>` of the types without a path or host (spiceport, nmdm, qemu-vdagent).
+const OTHER_SOURCE: Spec = Spec {
+    name: "source",
+    attrs: &[
+        attr("channel", Value::Text),
+        attr("master", Value::Text),
+        attr("slave", Value::Text),
+    ],
+    children: &[
+        leaf("clipboard", &[attr("copypaste", Value::YesNo)]),
+        leaf("mouse", &[attr("mode", Value::Text)]),
+    ],
+    text: None,
+};
 
 impl CharDev {
     /// Parses a character device; `index` is its position among devices of
@@ -88,21 +144,80 @@ impl CharDev {
             source_service: sattr("service"),
             source_append: sattr("append"),
             protocol: e.child("protocol").and_then(|x| x.attr_s("type")),
+            source_tls: sattr("tls"),
+            source_seclabels: match src {
+                Some(s) => super::disk::spec_children(s, &[RECONNECT, SECLABEL], &p)?,
+                None => Vec::new(),
+            },
+            other_source: None,
             log_file: e.child("log").and_then(|x| x.attr_s("file")),
+            log_append: e.child("log").and_then(|x| x.attr_s("append")),
+            udp_bind: None,
             target_type: tattr("type"),
             target_port: match target {
                 Some(t) => t.attr_num(&format!("{p}/target"), "port")?,
                 None => None,
             },
             target_name: tattr("name"),
+            target_address: tattr("address"),
             target_model: target
                 .and_then(|t| t.child("model"))
                 .and_then(|m| m.attr_s("name")),
             info: DeviceInfo::parse(e, &p)?,
             source_type,
         };
+        c.finish(e, src, &p)?;
         c.apply_defaults(index);
         Ok(c)
+    }
+
+    /// libvirt's checks of the source mode and a channel's target type, and the sources
+    /// of udp, spiceport, nmdm and qemu-vdagent devices.
+    fn finish(&mut self, e: &Element, src: Option<&Element>, p: &str) -> Result<(), XmlError> {
+        if let Some(m) = self
+            .source_mode
+            .as_deref()
+            .filter(|m| !matches!(*m, "bind" | "connect"))
+        {
+            return Err(XmlError::BadAttribute {
+                attr: "mode".into(),
+                element: "source".into(),
+                value: m.to_string(),
+            });
+        }
+        if self.kind == ChrKind::Channel && self.target_type.is_none() {
+            return Err(XmlError::Message(
+                "target type must be specified for channel device".into(),
+            ));
+        }
+        if self.source_type == "udp" {
+            self.parse_udp(e);
+        }
+        if matches!(
+            self.source_type.as_str(),
+            "spiceport" | "nmdm" | "qemu-vdagent"
+        ) {
+            if let Some(s) = src {
+                self.other_source = Some(OTHER_SOURCE.parse(s, &format!("{p}/source"))?);
+            }
+        }
+        Ok(())
+    }
+
+    /// A udp device has a bind source and a connect source.
+    fn parse_udp(&mut self, e: &Element) {
+        self.source_mode = None;
+        self.source_host = None;
+        self.source_service = None;
+        for s in e.children_named("source") {
+            let hs = (s.attr_s("host"), s.attr_s("service"));
+            if s.attr("mode") == Some("bind") {
+                self.udp_bind = Some(hs);
+            } else {
+                self.source_mode = Some("connect".into());
+                (self.source_host, self.source_service) = hs;
+            }
+        }
     }
 
     fn apply_defaults(&mut self, index: u32) {
@@ -148,29 +263,59 @@ impl CharDev {
                 let a = Attrs::new()
                     .opt("path", self.source_path.as_ref())
                     .opt("append", self.source_append.as_ref());
-                out.element("source", &a, |_| {});
+                out.element("source", &a, |o| self.write_seclabels(o));
             }
             "unix" if self.source_path.is_some() => {
                 let a = Attrs::new()
                     .opt("mode", self.source_mode.as_ref())
                     .opt("path", self.source_path.as_ref());
-                out.empty("source", &a);
+                out.element("source", &a, |o| self.write_seclabels(o));
+            }
+            "udp" => {
+                if let Some((h, sv)) = &self.udp_bind {
+                    let a = Attrs::new()
+                        .add("mode", "bind")
+                        .opt("host", h.as_ref())
+                        .opt("service", sv.as_ref());
+                    out.empty("source", &a);
+                }
+                if self.source_mode.is_some() {
+                    let a = Attrs::new()
+                        .add("mode", "connect")
+                        .opt("host", self.source_host.as_ref())
+                        .opt("service", self.source_service.as_ref());
+                    out.empty("source", &a);
+                }
             }
             "tcp" => {
                 let a = Attrs::new()
                     .opt("mode", self.source_mode.as_ref())
                     .opt("host", self.source_host.as_ref())
-                    .opt("service", self.source_service.as_ref());
-                out.empty("source", &a);
+                    .opt("service", self.source_service.as_ref())
+                    .opt("tls", self.source_tls.as_ref());
+                out.element("source", &a, |o| self.write_seclabels(o));
                 out.empty(
                     "protocol",
                     &Attrs::new().opt("type", self.protocol.as_ref()),
                 );
             }
-            _ => {}
+            _ => {
+                if let Some(x) = &self.other_source {
+                    x.write(out);
+                }
+            }
         }
         if let Some(f) = &self.log_file {
-            out.empty("log", &Attrs::new().add("file", f));
+            let a = Attrs::new()
+                .add("file", f)
+                .opt("append", self.log_append.as_ref());
+            out.empty("log", &a);
+        }
+    }
+
+    fn write_seclabels(&self, out: &mut Out) {
+        for x in &self.source_seclabels {
+            x.write(out);
         }
     }
 
@@ -179,7 +324,9 @@ impl CharDev {
             ChrKind::Channel => {
                 let a = Attrs::new()
                     .opt("type", self.target_type.as_ref())
-                    .opt("name", self.target_name.as_ref());
+                    .opt("name", self.target_name.as_ref())
+                    .opt("address", self.target_address.as_ref())
+                    .opt("port", self.target_port);
                 out.empty("target", &a);
             }
             ChrKind::Console | ChrKind::Parallel => {
@@ -241,7 +388,7 @@ mod tests {
 
     #[test]
     fn bad_type() {
-        let e = parse_document("<serial type='nmdm'/>").unwrap();
+        let e = parse_document("<serial type='teleport'/>").unwrap();
         assert!(CharDev::parse(&e, ChrKind::Serial, 0).is_err());
     }
 }

@@ -47,6 +47,36 @@ pub enum Address {
         /// Port path such as `1` or `1.2`.
         port: Option<String>,
     },
+    /// `type='ccid'` (smartcards).
+    Ccid {
+        /// Controller index.
+        controller: u32,
+        /// Slot.
+        slot: u32,
+    },
+    /// `type='spapr-vio'`.
+    SpaprVio {
+        /// Register, when given.
+        reg: Option<u64>,
+    },
+    /// `type='ccw'` (s390).
+    Ccw {
+        /// Channel subsystem id.
+        cssid: u32,
+        /// Subchannel set id.
+        ssid: u32,
+        /// Device number.
+        devno: u32,
+    },
+    /// `type='dimm'` (memory devices).
+    Dimm {
+        /// Slot.
+        slot: Option<u32>,
+        /// Base address.
+        base: Option<u64>,
+    },
+    /// An address type without attributes: `virtio-mmio`, `unassigned`, `s390`.
+    Bare(&'static str),
     /// `type='isa'`.
     Isa {
         /// I/O base.
@@ -63,23 +93,39 @@ pub struct DeviceInfo {
     pub boot_order: Option<u32>,
     /// `<alias name='...'/>`.
     pub alias: Option<String>,
+    /// `<master startport='N'/>` of a USB companion controller.
+    pub master_startport: Option<u32>,
+    /// `<rom>` of a PCI device (interfaces, host devices), canonical; set by those
+    /// devices' parsers (boxed: rare).
+    pub rom: Option<Box<Element>>,
+    /// `<acpi index='N'/>`.
+    pub acpi_index: Option<u32>,
     /// `<address .../>`.
     pub address: Option<Address>,
+}
+
+/// libvirt's wording for an address attribute that is no number.
+fn not_a_number(name: &str, v: &str) -> XmlError {
+    XmlError::Message(format!(
+        "Invalid value for attribute '{name}' in element 'address': '{v}'. \
+         Expected non-negative integer value"
+    ))
 }
 
 fn hex_attr(e: &Element, path: &str, name: &str) -> Result<u32, XmlError> {
     let p = format!("{path}/address/@{name}");
     match e.attr(name) {
-        Some(v) => {
-            num_auto(&p, v).and_then(|n| u32::try_from(n).map_err(|_| XmlError::invalid(&p, v)))
-        }
+        Some(v) => num_auto(&p, v)
+            .ok()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| not_a_number(name, v)),
         None => Ok(0),
     }
 }
 
 fn dec_attr(e: &Element, path: &str, name: &str) -> Result<u32, XmlError> {
     match e.attr(name) {
-        Some(v) => num(&format!("{path}/address/@{name}"), v),
+        Some(v) => num(&format!("{path}/address/@{name}"), v).map_err(|_| not_a_number(name, v)),
         None => Ok(0),
     }
 }
@@ -123,8 +169,67 @@ impl Address {
                     .map(|_| hex_attr(e, path, "irq"))
                     .transpose()?,
             },
+            other => Address::parse_rare(other, e, path)?,
+        })
+    }
+
+    /// Parses the address types few devices use.
+    fn parse_rare(t: &str, e: &Element, path: &str) -> Result<Address, XmlError> {
+        Ok(match t {
+            "ccid" => Address::Ccid {
+                controller: dec_attr(e, path, "controller")?,
+                slot: dec_attr(e, path, "slot")?,
+            },
+            "spapr-vio" => Address::SpaprVio {
+                reg: e
+                    .attr("reg")
+                    .map(|v| num_auto(&format!("{path}/address/@reg"), v))
+                    .transpose()?,
+            },
+            "ccw" => Address::Ccw {
+                cssid: hex_attr(e, path, "cssid")?,
+                ssid: hex_attr(e, path, "ssid")?,
+                devno: hex_attr(e, path, "devno")?,
+            },
+            "dimm" => Address::Dimm {
+                slot: e
+                    .attr("slot")
+                    .map(|v| num(&format!("{path}/address/@slot"), v))
+                    .transpose()?,
+                base: e
+                    .attr("base")
+                    .map(|v| num_auto(&format!("{path}/address/@base"), v))
+                    .transpose()?,
+            },
+            "virtio-mmio" => Address::Bare("virtio-mmio"),
+            "unassigned" => Address::Bare("unassigned"),
+            "virtio-s390" => Address::Bare("virtio-s390"),
             other => return Err(XmlError::invalid(format!("{path}/address/@type"), other)),
         })
+    }
+
+    /// The attributes of the address types few devices use.
+    fn rare_attrs(&self) -> Attrs {
+        match self {
+            Address::Ccid { controller, slot } => Attrs::new()
+                .add("type", "ccid")
+                .add("controller", controller)
+                .add("slot", slot),
+            Address::SpaprVio { reg } => Attrs::new()
+                .add("type", "spapr-vio")
+                .opt("reg", reg.map(|v| format!("0x{v:08x}"))),
+            Address::Ccw { cssid, ssid, devno } => Attrs::new()
+                .add("type", "ccw")
+                .add("cssid", format!("0x{cssid:x}"))
+                .add("ssid", format!("0x{ssid:x}"))
+                .add("devno", format!("0x{devno:04x}")),
+            Address::Dimm { slot, base } => Attrs::new()
+                .add("type", "dimm")
+                .opt("slot", *slot)
+                .opt("base", base.map(|b| format!("0x{b:x}"))),
+            Address::Bare(t) => Attrs::new().add("type", t),
+            _ => Attrs::new(),
+        }
     }
 
     /// Writes the `<address .../>` element.
@@ -171,6 +276,7 @@ impl Address {
                 .add("type", "isa")
                 .opt("iobase", iobase.map(|v| format!("0x{v:x}")))
                 .opt("irq", irq.map(|v| format!("0x{v:x}"))),
+            _ => self.rare_attrs(),
         };
         out.empty("address", &a);
     }
@@ -189,6 +295,15 @@ impl DeviceInfo {
         Ok(DeviceInfo {
             boot_order,
             alias: e.child("alias").and_then(|a| a.attr_s("name")),
+            master_startport: match e.child("master") {
+                Some(m) => m.attr_num(&format!("{path}/master"), "startport")?,
+                None => None,
+            },
+            rom: None,
+            acpi_index: match e.child("acpi") {
+                Some(a) => a.attr_num(&format!("{path}/acpi"), "index")?,
+                None => None,
+            },
             address: e
                 .child("address")
                 .map(|a| Address::parse(a, path))
@@ -205,6 +320,15 @@ impl DeviceInfo {
         }
         if let Some(a) = &self.alias {
             out.empty("alias", &Attrs::new().add("name", a));
+        }
+        if let Some(p) = self.master_startport {
+            out.empty("master", &Attrs::new().add("startport", p));
+        }
+        if let Some(r) = &self.rom {
+            r.write(out);
+        }
+        if let Some(i) = self.acpi_index {
+            out.empty("acpi", &Attrs::new().add("index", i));
         }
         if let Some(a) = &self.address {
             a.write(out);
@@ -241,11 +365,17 @@ mod tests {
         assert_eq!(roundtrip(v), v);
         let u = "<address type='usb' bus='0' port='1'/>\n";
         assert_eq!(roundtrip(u), u);
+        assert_eq!(
+            roundtrip("<address type='ccw' cssid='254' ssid='0' devno='1'/>"),
+            "<address type='ccw' cssid='0xfe' ssid='0x0' devno='0x0001'/>\n"
+        );
+        let m = "<address type='virtio-mmio'/>\n";
+        assert_eq!(roundtrip(m), m);
     }
 
     #[test]
     fn bad_address() {
-        let e = parse_document("<address type='ccw'/>").unwrap();
+        let e = parse_document("<address type='hyperspace'/>").unwrap();
         assert!(Address::parse(&e, "disk").is_err());
         let e = parse_document("<address type='pci' slot='zz'/>").unwrap();
         assert!(Address::parse(&e, "disk").is_err());

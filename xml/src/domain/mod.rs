@@ -1,16 +1,24 @@
 //! Domain (virtual machine) XML: `<domain>`.
 
 mod chardev;
+mod devcheck;
+mod devices;
 mod disk;
+mod generic;
+mod implicit;
 mod info;
+mod interface;
 mod misc;
 mod os;
 pub mod simple;
 mod validate;
 
 pub use chardev::{CharDev, ChrKind};
-pub use disk::{normalize_mac, random_mac, Controller, Disk, DiskDriver, Interface};
+pub use devices::Device;
+pub use disk::{Controller, Disk, DiskDriver};
+pub use generic::GenericDevice;
 pub use info::{Address, DeviceInfo};
+pub use interface::{normalize_mac, random_mac, Interface};
 pub use misc::{Graphics, Input, MemBalloon, Rng, Video, Watchdog};
 pub use os::{ClockDef, CpuDef, Feature, Loader, Nvram, OsDef, Timer};
 pub use validate::{check_object_name, MAX_VCPUS};
@@ -22,69 +30,6 @@ use crate::{Uuid, XmlError};
 
 /// Namespace of the test driver's private elements.
 pub const TEST_NS: &str = "http://libvirt.org/schemas/domain/test/1.0";
-
-/// One device under `<devices>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Device {
-    /// `<disk>`.
-    Disk(Disk),
-    /// `<controller>`.
-    Controller(Controller),
-    /// `<interface>`.
-    Interface(Interface),
-    /// `<serial>`, `<parallel>`, `<console>`, `<channel>`.
-    Chr(CharDev),
-    /// `<input>`.
-    Input(Input),
-    /// `<graphics>`.
-    Graphics(Graphics),
-    /// `<video>`.
-    Video(Video),
-    /// `<watchdog>`.
-    Watchdog(Watchdog),
-    /// `<memballoon>`.
-    MemBalloon(MemBalloon),
-    /// `<rng>`.
-    Rng(Rng),
-}
-
-impl Device {
-    /// Rank in libvirt's `<devices>` output order.
-    fn rank(&self) -> u8 {
-        match self {
-            Device::Disk(_) => 0,
-            Device::Controller(_) => 1,
-            Device::Interface(_) => 2,
-            Device::Chr(c) => match c.kind {
-                ChrKind::Serial => 3,
-                ChrKind::Parallel => 4,
-                ChrKind::Console => 5,
-                ChrKind::Channel => 6,
-            },
-            Device::Input(_) => 7,
-            Device::Graphics(_) => 8,
-            Device::Video(_) => 9,
-            Device::Watchdog(_) => 10,
-            Device::MemBalloon(_) => 11,
-            Device::Rng(_) => 12,
-        }
-    }
-
-    fn write(&self, out: &mut Out, live: bool) {
-        match self {
-            Device::Disk(d) => d.write(out),
-            Device::Controller(c) => c.write(out),
-            Device::Interface(i) => i.write(out),
-            Device::Chr(c) => c.write(out, live),
-            Device::Input(i) => i.write(out),
-            Device::Graphics(g) => g.write(out, live),
-            Device::Video(v) => v.write(out),
-            Device::Watchdog(w) => w.write(out),
-            Device::MemBalloon(m) => m.write(out),
-            Device::Rng(r) => r.write(out),
-        }
-    }
-}
 
 /// A value from a small fixed vocabulary (domain type, OS type, lifecycle actions, clock
 /// offset, boot devices). Known words are shared static strings, so a definition does not
@@ -240,7 +185,8 @@ impl DomainDef {
     /// Parses a `<domain>` document, validating it against libvirt's schema first when
     /// `opts` asks for it (`VIR_DOMAIN_DEFINE_VALIDATE`, `VIR_DOMAIN_START_VALIDATE`).
     pub fn parse_with(xml: &str, opts: crate::ParseOptions) -> Result<DomainDef, XmlError> {
-        let root = crate::schema::parse_root_with(xml, "domain", crate::Schema::Domain, opts)?;
+        let root = crate::schema::parse_root_with(xml, "domain", crate::Schema::Domain, opts)
+            .map_err(devcheck::reword)?;
         DomainDef::from_element(&root)
     }
 
@@ -314,7 +260,9 @@ impl DomainDef {
         d.parse_vcpu(e)?;
         if let Some(devs) = e.child("devices") {
             d.emulator = devs.child_text("emulator");
-            d.devices = parse_devices(devs, d.os_type == "hvm")?;
+            d.devices = devices::parse(devs, &d.os_type)?;
+            let numa = e.child("cpu").and_then(|c| c.child("numa")).is_some();
+            devcheck::memory_devices(&d.devices, d.memory_kib, numa)?;
         }
         d.apply_boot_default();
         Ok(d)
@@ -407,7 +355,12 @@ impl DomainDef {
             &self.extras().simple,
             simple::Anchor::AfterLifecycle,
         );
-        self.write_devices(&mut out, live_id.is_some());
+        devices::write(
+            &mut out,
+            self.emulator.as_deref(),
+            &self.devices,
+            live_id.is_some(),
+        );
         if let Some(r) = self.test_runstate {
             out.text("test:runstate", &Attrs::new(), &r.to_string());
         }
@@ -465,67 +418,6 @@ impl DomainDef {
         self.os.write_body(out);
         out.close("os");
     }
-
-    fn write_devices(&self, out: &mut Out, live: bool) {
-        out.open("devices", &Attrs::new());
-        out.opt_text("emulator", self.emulator.as_ref());
-        let mut sorted: Vec<&Device> = self.devices.iter().collect();
-        sorted.sort_by_key(|d| d.rank());
-        for d in sorted {
-            d.write(out, live);
-        }
-        out.close("devices");
-    }
-}
-
-fn parse_devices(devs: &Element, hvm: bool) -> Result<Vec<Device>, XmlError> {
-    let mut out = Vec::new();
-    let mut counts = [0u32; 4];
-    // Controllers seen so far per type, so each one's default index costs no rescan.
-    let mut controllers: std::collections::HashMap<&str, u32> = Default::default();
-    for c in &devs.children {
-        let d = match c.name.as_str() {
-            "disk" => Device::Disk(Disk::parse(c)?),
-            "controller" => {
-                let n = controllers
-                    .entry(c.attr("type").unwrap_or_default())
-                    .or_default();
-                let d = Device::Controller(Controller::parse(c, *n)?);
-                *n += 1;
-                d
-            }
-            "interface" => Device::Interface(Interface::parse(c)?),
-            "serial" => chr(c, ChrKind::Serial, &mut counts[0])?,
-            "parallel" => chr(c, ChrKind::Parallel, &mut counts[1])?,
-            "console" => chr(c, ChrKind::Console, &mut counts[2])?,
-            "channel" => chr(c, ChrKind::Channel, &mut counts[3])?,
-            "input" => Device::Input(Input::parse(c, hvm)?),
-            "graphics" => Device::Graphics(Graphics::parse(c)?),
-            "video" => Device::Video(Video::parse(c)?),
-            "watchdog" => single(&out, c, Device::Watchdog(Watchdog::parse(c)?))?,
-            "memballoon" => single(&out, c, Device::MemBalloon(MemBalloon::parse(c)?))?,
-            "rng" => Device::Rng(Rng::parse(c)?),
-            _ => continue,
-        };
-        out.push(d);
-    }
-    Ok(out)
-}
-
-fn chr(e: &Element, kind: ChrKind, count: &mut u32) -> Result<Device, XmlError> {
-    let d = CharDev::parse(e, kind, *count)?;
-    *count += 1;
-    Ok(Device::Chr(d))
-}
-
-fn single(have: &[Device], e: &Element, d: Device) -> Result<Device, XmlError> {
-    if have.iter().any(|x| x.rank() == d.rank()) {
-        return Err(XmlError::Unexpected(format!(
-            "domain/devices/{} (only one is allowed)",
-            e.name
-        )));
-    }
-    Ok(d)
 }
 
 #[cfg(test)]
@@ -667,6 +559,8 @@ mod tests {
       <address type='drive' controller='0' bus='0' target='0' unit='0'/>
     </disk>
     <controller type='usb' index='0' model='qemu-xhci'/>
+    <controller type='sata' index='0'/>
+    <controller type='virtio-serial' index='0'/>
     <interface type='user'>
       <mac address='52:54:00:aa:bb:cc'/>
       <model type='virtio'/>

@@ -5,13 +5,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::XmlError;
-
-/// libvirt's `VIR_ERR_INTERNAL_ERROR`.
-const INTERNAL_ERROR: i32 = 1;
-/// libvirt's `VIR_ERR_SYSTEM_ERROR`.
-const SYSTEM_ERROR: i32 = 38;
-/// libvirt's `VIR_FROM_NONE`: the socket helpers report without a domain.
-const FROM_NONE: i32 = 0;
+use rvirt_protocol::error::code::{INTERNAL_ERROR, SYSTEM_ERROR};
+use rvirt_protocol::error::domain::NONE as FROM_NONE;
 
 /// One part of an `inet_aton` address: decimal, `0x` hexadecimal or `0` octal.
 fn aton_part(p: &str) -> Option<u64> {

@@ -27,10 +27,7 @@ pub use ip::{DhcpHost, DhcpRange, NetworkIp};
 pub use netdev::{Bandwidth, VirtualPort, Vlan};
 pub use route::{PortGroup, Route};
 
-/// `VIR_ERR_INTERNAL_ERROR`.
-const INTERNAL_ERROR: i32 = 1;
-/// `VIR_ERR_NO_NAME`.
-const NO_NAME: i32 = 21;
+use rvirt_protocol::error::code::{INTERNAL_ERROR, NO_NAME};
 
 /// `<bridge>`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -7,12 +7,9 @@ use crate::out::{Attrs, Out};
 use crate::tree::Element;
 use crate::{Uuid, XmlError, XML_DETAIL, XML_ERROR};
 
-/// `VIR_FROM_NONE`.
-const FROM_NONE: i32 = 0;
+use rvirt_protocol::error::code::CONFIG_UNSUPPORTED as UNSUPPORTED;
 /// `VIR_FROM_NET`: where the virtual port checks report from.
-const FROM_NET: i32 = 11;
-/// `VIR_ERR_CONFIG_UNSUPPORTED`.
-const UNSUPPORTED: i32 = 67;
+use rvirt_protocol::error::domain::{NET as FROM_NET, NONE as FROM_NONE};
 
 fn none_err(code: i32, text: String) -> XmlError {
     XmlError::reported(code, Some(FROM_NONE), text)

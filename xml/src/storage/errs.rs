@@ -2,30 +2,12 @@
 //! and node device parsers, as [`XmlError::Reported`] values.
 
 use crate::XmlError;
-
-/// `VIR_ERR_INTERNAL_ERROR`.
-pub const INTERNAL_ERROR: i32 = 1;
-/// `VIR_ERR_NO_SUPPORT`.
-pub const NO_SUPPORT: i32 = 3;
-/// `VIR_ERR_INVALID_ARG`.
-pub const INVALID_ARG: i32 = 8;
-/// `VIR_ERR_NO_NAME`.
-pub const NO_NAME: i32 = 21;
-/// `VIR_ERR_XML_ERROR`.
-pub const XML_ERROR: i32 = crate::error::XML_ERROR;
-/// `VIR_ERR_CONFIG_UNSUPPORTED`.
-pub const CONFIG_UNSUPPORTED: i32 = 67;
-/// `VIR_ERR_OVERFLOW`.
-pub const OVERFLOW: i32 = 82;
-
-/// `VIR_FROM_NONE`: libvirt's utility functions.
-pub const FROM_NONE: i32 = 0;
-/// `VIR_FROM_XML`: libvirt's XML helpers.
-pub const FROM_XML: i32 = crate::error::FROM_XML;
-/// `VIR_FROM_STORAGE`.
-pub const FROM_STORAGE: i32 = 18;
-/// `VIR_FROM_NODEDEV`.
-pub const FROM_NODEDEV: i32 = 22;
+pub use rvirt_protocol::error::code::{
+    CONFIG_UNSUPPORTED, INTERNAL_ERROR, INVALID_ARG, NO_NAME, NO_SUPPORT, OVERFLOW, XML_ERROR,
+};
+pub use rvirt_protocol::error::domain::{
+    NODEDEV as FROM_NODEDEV, NONE as FROM_NONE, STORAGE as FROM_STORAGE, XML as FROM_XML,
+};
 
 /// The text libvirt puts before a message of each code.
 fn prefix(code: i32) -> &'static str {

@@ -1,0 +1,610 @@
+//! Devices no driver reads, described declaratively (see [`crate::spec`]): sound, audio,
+//! host devices, filesystems, smartcards, USB redirection and hubs, TPMs, NVRAM, panic
+//! notifiers, shared memory, IOMMUs, vsock and leases. Each is kept as its canonical
+//! element plus the common [`DeviceInfo`] (alias, address, boot order), which libvirt
+//! writes last.
+
+use super::info::DeviceInfo;
+use crate::out::{Attrs, Out};
+use crate::spec::{attr, leaf, node, text, AttrSpec, Spec, Value};
+use crate::tree::Element;
+use crate::XmlError;
+
+/// A described device: its canonical element (without alias, address, boot) and info.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenericDevice {
+    /// The element in canonical form.
+    pub element: Element,
+    /// Boot order, alias, address.
+    pub info: DeviceInfo,
+}
+
+const T: Value = Value::Text;
+const U: Value = Value::Unsigned;
+
+const HOSTDEV_ADDR: &[AttrSpec] = &[
+    attr("uuid", T),
+    attr("domain", T),
+    attr("bus", T),
+    attr("device", T),
+    attr("slot", T),
+    attr("function", T),
+    attr("target", T),
+    attr("unit", T),
+];
+
+const AUDIO_IO: &[AttrSpec] = &[
+    attr("mixingEngine", Value::YesNo),
+    attr("fixedSettings", Value::YesNo),
+    attr("voices", U),
+    attr("bufferLength", U),
+    attr("name", T),
+    attr("streamName", T),
+    attr("latency", U),
+    attr("dev", T),
+];
+
+const ROM: Spec = leaf(
+    "rom",
+    &[
+        attr("enabled", Value::YesNo),
+        attr("bar", Value::OnOff),
+        attr("file", T),
+    ],
+);
+
+/// A character device source as smartcards and USB redirection take it.
+const CHR_SOURCE: Spec = leaf(
+    "source",
+    &[
+        attr("mode", T),
+        attr("host", T),
+        attr("service", T),
+        attr("path", T),
+    ],
+);
+
+const SIZED_SIZE: Spec = Spec {
+    name: "size",
+    attrs: &[attr("unit", T)],
+    children: &[],
+    text: Some(U),
+};
+
+const SIZED_PAGE: Spec = Spec {
+    name: "pagesize",
+    attrs: &[attr("unit", T)],
+    children: &[],
+    text: Some(U),
+};
+
+/// The described devices, each with its rank in libvirt's `<devices>` order.
+pub const DEVICES: &[(Spec, u8)] = &[
+    (
+        Spec {
+            name: "lease",
+            attrs: &[],
+            children: &[
+                text("lockspace", T),
+                text("key", T),
+                leaf("target", &[attr("path", T), attr("offset", U)]),
+            ],
+            text: None,
+        },
+        super::devices::RANK_LEASE,
+    ),
+    (
+        Spec {
+            name: "filesystem",
+            attrs: &[
+                attr("type", T),
+                attr("accessmode", T),
+                attr("model", T),
+                attr("multidevs", T),
+                attr("fmode", T),
+                attr("dmode", T),
+            ],
+            children: &[
+                leaf(
+                    "driver",
+                    &[
+                        attr("type", T),
+                        attr("format", T),
+                        attr("queue", U),
+                        attr("wrpolicy", T),
+                    ],
+                ),
+                Spec {
+                    name: "binary",
+                    attrs: &[attr("path", T), attr("xattr", Value::OnOff)],
+                    children: &[
+                        leaf("cache", &[attr("mode", T)]),
+                        leaf("sandbox", &[attr("mode", T)]),
+                        leaf(
+                            "lock",
+                            &[attr("posix", Value::OnOff), attr("flock", Value::OnOff)],
+                        ),
+                        leaf("thread_pool", &[attr("size", U)]),
+                    ],
+                    text: None,
+                },
+                leaf(
+                    "source",
+                    &[
+                        attr("dir", T),
+                        attr("file", T),
+                        attr("dev", T),
+                        attr("name", T),
+                        attr("usage", U),
+                        attr("units", T),
+                        attr("socket", T),
+                    ],
+                ),
+                leaf("target", &[attr("dir", T)]),
+                leaf("readonly", &[]),
+                text("space_hard_limit", U),
+                text("space_soft_limit", U),
+            ],
+            text: None,
+        },
+        super::devices::RANK_FILESYSTEM,
+    ),
+    (
+        Spec {
+            name: "smartcard",
+            attrs: &[attr("mode", T), attr("type", T)],
+            children: &[
+                text("certificate", T),
+                text("database", T),
+                CHR_SOURCE,
+                leaf("protocol", &[attr("type", T)]),
+            ],
+            text: None,
+        },
+        super::devices::RANK_SMARTCARD,
+    ),
+    (
+        Spec {
+            name: "tpm",
+            attrs: &[attr("model", T)],
+            children: &[Spec {
+                name: "backend",
+                attrs: &[
+                    attr("type", T),
+                    attr("version", T),
+                    attr("persistent_state", Value::YesNo),
+                ],
+                children: &[
+                    leaf("device", &[attr("path", T)]),
+                    leaf("encryption", &[attr("secret", T)]),
+                    node(
+                        "active_pcr_banks",
+                        &[
+                            leaf("sha1", &[]),
+                            leaf("sha256", &[]),
+                            leaf("sha384", &[]),
+                            leaf("sha512", &[]),
+                        ],
+                    ),
+                ],
+                text: None,
+            }],
+            text: None,
+        },
+        super::devices::RANK_TPM,
+    ),
+    (
+        Spec {
+            name: "sound",
+            attrs: &[attr("model", T)],
+            children: &[
+                leaf("codec", &[attr("type", T)]),
+                leaf("audio", &[attr("id", U)]),
+            ],
+            text: None,
+        },
+        super::devices::RANK_SOUND,
+    ),
+    (
+        Spec {
+            name: "audio",
+            attrs: &[
+                attr("id", U),
+                attr("type", T),
+                attr("timerPeriod", U),
+                attr("serverName", T),
+                attr("driver", T),
+                attr("path", T),
+                attr("runtimeDir", T),
+                attr("socketDir", T),
+            ],
+            children: &[leaf("input", AUDIO_IO), leaf("output", AUDIO_IO)],
+            text: None,
+        },
+        super::devices::RANK_AUDIO,
+    ),
+    (
+        Spec {
+            name: "hostdev",
+            attrs: &[
+                attr("mode", T),
+                attr("type", T),
+                attr("managed", Value::YesNo),
+                attr("sgio", T),
+                attr("rawio", Value::YesNo),
+                attr("model", T),
+                attr("display", Value::OnOff),
+            ],
+            children: &[
+                leaf("driver", &[attr("name", T)]),
+                Spec {
+                    name: "source",
+                    attrs: &[attr("startupPolicy", T)],
+                    children: &[
+                        leaf("vendor", &[attr("id", T)]),
+                        leaf("product", &[attr("id", T)]),
+                        leaf("adapter", &[attr("name", T)]),
+                        leaf("address", HOSTDEV_ADDR),
+                        text("block", T),
+                        text("char", T),
+                        text("interface", T),
+                    ],
+                    text: None,
+                },
+                leaf("readonly", &[]),
+                leaf("shareable", &[]),
+            ],
+            text: None,
+        },
+        super::devices::RANK_HOSTDEV,
+    ),
+    (
+        Spec {
+            name: "redirdev",
+            attrs: &[attr("bus", T), attr("type", T)],
+            children: &[CHR_SOURCE, leaf("protocol", &[attr("type", T)])],
+            text: None,
+        },
+        super::devices::RANK_REDIRDEV,
+    ),
+    (
+        node(
+            "redirfilter",
+            &[leaf(
+                "usbdev",
+                &[
+                    attr("class", T),
+                    attr("vendor", T),
+                    attr("product", T),
+                    attr("version", T),
+                    attr("allow", Value::YesNo),
+                ],
+            )],
+        ),
+        super::devices::RANK_REDIRFILTER,
+    ),
+    (leaf("hub", &[attr("type", T)]), super::devices::RANK_HUB),
+    (leaf("nvram", &[]), super::devices::RANK_NVRAM),
+    (
+        leaf("panic", &[attr("model", T)]),
+        super::devices::RANK_PANIC,
+    ),
+    (
+        Spec {
+            name: "shmem",
+            attrs: &[attr("name", T), attr("role", T)],
+            children: &[
+                leaf("model", &[attr("type", T)]),
+                Spec {
+                    name: "size",
+                    attrs: &[attr("unit", T)],
+                    children: &[],
+                    text: Some(U),
+                },
+                leaf("server", &[attr("path", T)]),
+                leaf(
+                    "msi",
+                    &[attr("vectors", U), attr("ioeventfd", Value::OnOff)],
+                ),
+            ],
+            text: None,
+        },
+        super::devices::RANK_SHMEM,
+    ),
+    (
+        Spec {
+            name: "memory",
+            attrs: &[
+                attr("model", T),
+                attr("access", T),
+                attr("discard", Value::YesNo),
+            ],
+            children: &[
+                Spec {
+                    name: "source",
+                    attrs: &[],
+                    children: &[
+                        text("nodemask", T),
+                        SIZED_PAGE,
+                        text("path", T),
+                        text("alignsize", U),
+                        leaf("pmem", &[]),
+                    ],
+                    text: None,
+                },
+                Spec {
+                    name: "target",
+                    attrs: &[attr("dynamicMemslots", Value::YesNo)],
+                    children: &[
+                        SIZED_SIZE,
+                        text("node", U),
+                        Spec {
+                            name: "label",
+                            attrs: &[],
+                            children: &[SIZED_SIZE],
+                            text: None,
+                        },
+                        leaf("readonly", &[]),
+                    ],
+                    text: None,
+                },
+            ],
+            text: None,
+        },
+        super::devices::RANK_MEMORY,
+    ),
+    (
+        Spec {
+            name: "iommu",
+            attrs: &[attr("model", T)],
+            children: &[leaf(
+                "driver",
+                &[
+                    attr("intremap", Value::OnOff),
+                    attr("caching_mode", Value::OnOff),
+                    attr("eim", Value::OnOff),
+                    attr("iotlb", Value::OnOff),
+                    attr("aw_bits", U),
+                ],
+            )],
+            text: None,
+        },
+        super::devices::RANK_IOMMU,
+    ),
+    (
+        Spec {
+            name: "vsock",
+            attrs: &[attr("model", T)],
+            children: &[leaf(
+                "cid",
+                &[attr("auto", Value::YesNo), attr("address", U)],
+            )],
+            text: None,
+        },
+        super::devices::RANK_VSOCK,
+    ),
+];
+
+/// The description of device element `name`, with its rank, when it is one of [`DEVICES`].
+pub fn lookup(name: &str) -> Option<&'static (Spec, u8)> {
+    DEVICES.iter().find(|(s, _)| s.name == name)
+}
+
+impl GenericDevice {
+    /// Parses `e` against `spec`, keeps its info apart and fills libvirt's defaults.
+    pub fn parse(e: &Element, spec: &Spec) -> Result<GenericDevice, XmlError> {
+        let path = format!("domain/devices/{}", spec.name);
+        required(e)?;
+        let mut element = spec.parse(e, &path)?;
+        defaults(&mut element);
+        let mut info = DeviceInfo::parse(e, &path)?;
+        if let (Some(r), "hostdev") = (e.child("rom"), spec.name) {
+            info.rom = Some(Box::new(ROM.parse(r, &format!("{path}/rom"))?));
+        }
+        Ok(GenericDevice { element, info })
+    }
+
+    /// The value of attribute `name` of the device element.
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.element.attr(name)
+    }
+
+    /// Writes the device, its info last.
+    pub fn write(&self, out: &mut Out) {
+        let e = &self.element;
+        let mut attrs = Attrs::new();
+        for (k, v) in &e.attrs {
+            attrs = attrs.add(k, v);
+        }
+        let body = |o: &mut Out| {
+            for c in &e.children {
+                c.write(o);
+            }
+            self.info.write(o, true);
+        };
+        if matches!(e.name.as_str(), "nvram" | "redirdev") {
+            // libvirt opens and closes these even when they hold nothing.
+            out.open(&e.name, &attrs);
+            body(out);
+            out.close(&e.name);
+        } else {
+            out.element_always(&e.name, &attrs, body);
+        }
+    }
+}
+
+pub(super) fn missing_attr(attr: &str, element: &str) -> XmlError {
+    XmlError::Message(format!(
+        "Missing required attribute '{attr}' in element '{element}'"
+    ))
+}
+
+/// libvirt's refusals of described devices missing what they need.
+fn required(e: &Element) -> Result<(), XmlError> {
+    let has = |a: &str| e.attr(a).is_some();
+    let child = |c: &str| e.child(c).is_some();
+    let msg = |m: &str| Err(XmlError::Message(m.to_string()));
+    match e.name.as_str() {
+        "sound" if !has("model") => Err(missing_attr("model", "sound")),
+        "audio" if !has("type") => Err(missing_attr("type", "audio")),
+        "iommu" if !has("model") => Err(missing_attr("model", "iommu")),
+        "smartcard" if !has("mode") => Err(missing_attr("mode", "smartcard")),
+        "tpm" if !child("backend") => msg("missing TPM device backend"),
+        "shmem" if !has("name") => msg("shmem element must contain 'name' attribute"),
+        "lease" if !child("key") => msg("Missing 'key' element for lease"),
+        "redirdev" if !has("type") => Err(XmlError::Internal("missing type in redirdev".into())),
+        "hub" if !has("type") => Err(XmlError::Internal("missing hub device type".into())),
+        "hostdev" if e.attr("mode").unwrap_or("subsystem") == "subsystem" => {
+            if !has("type") {
+                msg("missing source address type")
+            } else if !child("source") {
+                msg("Missing <source> element in hostdev device")
+            } else {
+                Ok(())
+            }
+        }
+        "filesystem" => {
+            let src = e.child("source").and_then(|s| {
+                ["dir", "file", "dev", "name", "usage", "socket"]
+                    .iter()
+                    .find_map(|a| s.attr(a))
+            });
+            match (src, e.child("target").and_then(|t| t.attr("dir"))) {
+                (None, _) => Err(XmlError::NoSource(String::new())),
+                (Some(s), None) => Err(XmlError::NoTarget(s.to_string())),
+                _ => Ok(()),
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A shared memory size as libvirt writes it: in MiB.
+fn shmem_size(e: &mut Element) {
+    for s in e.children.iter_mut().filter(|c| c.name == "size") {
+        if let Ok(kib) = crate::units::to_kib("domain/devices/shmem/size", &s.text, s.attr("unit"))
+        {
+            s.text = (kib / 1024).to_string();
+            s.attrs = vec![("unit".into(), "M".into())];
+        }
+    }
+}
+
+/// A host PCI address written the way libvirt formats it (`0x0000`, `0x06`, `0x0`).
+pub(super) fn pci_source(a: &mut Element) {
+    for (k, v) in a.attrs.iter_mut() {
+        let width = match k.as_str() {
+            "domain" => 4,
+            "bus" | "slot" => 2,
+            "function" => 1,
+            _ => continue,
+        };
+        let n = match v.strip_prefix("0x") {
+            Some(h) => u32::from_str_radix(h, 16),
+            None => v.parse(),
+        };
+        if let Ok(n) = n {
+            *v = format!("0x{n:0width$x}");
+        }
+    }
+}
+
+fn set_default(e: &mut Element, name: &str, value: &str, at: usize) {
+    if e.attr(name).is_none() {
+        let at = at.min(e.attrs.len());
+        e.attrs.insert(at, (name.to_string(), value.to_string()));
+    }
+}
+
+/// libvirt's parse defaults for the described devices.
+fn defaults(e: &mut Element) {
+    match e.name.as_str() {
+        "filesystem" => {
+            set_default(e, "type", "mount", 0);
+            set_default(e, "accessmode", "passthrough", 1);
+        }
+        "hostdev" if e.attr("mode").unwrap_or("subsystem") == "subsystem" => {
+            set_default(e, "mode", "subsystem", 0);
+            set_default(e, "managed", "no", 2);
+            if e.attr("type") == Some("pci") {
+                for s in e.children.iter_mut().filter(|c| c.name == "source") {
+                    for a in s.children.iter_mut().filter(|c| c.name == "address") {
+                        pci_source(a);
+                    }
+                }
+            }
+        }
+        "redirfilter" => {
+            for u in e.children.iter_mut() {
+                for (k, v) in u.attrs.iter_mut() {
+                    let width = match k.as_str() {
+                        "class" => 2,
+                        "vendor" | "product" => 4,
+                        _ => continue,
+                    };
+                    let n = match v.strip_prefix("0x") {
+                        Some(h) => u32::from_str_radix(h, 16),
+                        None => v.parse(),
+                    };
+                    if let Ok(n) = n {
+                        *v = format!("0x{n:0width$X}");
+                    }
+                }
+            }
+        }
+        "shmem" => {
+            shmem_size(e);
+            if e.children.iter().any(|c| c.name == "model") {
+                return;
+            }
+            let mut m = Element {
+                name: "model".into(),
+                ..Element::default()
+            };
+            m.attrs.push(("type".into(), "ivshmem".into()));
+            e.children.insert(0, m);
+        }
+        "vsock" if !e.children.iter().any(|c| c.name == "cid") => {
+            let mut c = Element {
+                name: "cid".into(),
+                ..Element::default()
+            };
+            c.attrs.push(("auto".into(), "yes".into()));
+            e.children.push(c);
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::parse_document;
+
+    fn rt(xml: &str) -> String {
+        let e = parse_document(xml).unwrap();
+        let (spec, _) = lookup(&e.name).unwrap();
+        let mut o = Out::new();
+        GenericDevice::parse(&e, spec).unwrap().write(&mut o);
+        o.finish()
+    }
+
+    #[test]
+    fn canonical_with_defaults() {
+        assert_eq!(
+            rt("<hostdev type='pci'><source><address slot='2' bus='6' domain='0' function='0'/></source><frob/></hostdev>"),
+            "<hostdev mode='subsystem' type='pci' managed='no'>\n  <source>\n    \
+             <address domain='0x0000' bus='0x06' slot='0x02' function='0x0'/>\n  </source>\n</hostdev>\n"
+        );
+        assert_eq!(
+            rt("<filesystem><target dir='b'/><source dir='/a'/></filesystem>"),
+            "<filesystem type='mount' accessmode='passthrough'>\n  <source dir='/a'/>\n  \
+             <target dir='b'/>\n</filesystem>\n"
+        );
+        assert_eq!(
+            rt("<shmem name='s'><size unit='KiB'>4096</size></shmem>"),
+            "<shmem name='s'>\n  <model type='ivshmem'/>\n  <size unit='M'>4</size>\n</shmem>\n"
+        );
+        assert_eq!(rt("<nvram/>"), "<nvram>\n</nvram>\n");
+    }
+}
