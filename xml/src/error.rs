@@ -83,6 +83,31 @@ pub enum XmlError {
         /// What is outside it, naming the element.
         detail: String,
     },
+    /// Any other refusal libvirt's parsers report as `VIR_ERR_XML_ERROR`, in its words.
+    #[error("XML error: {0}")]
+    Message(String),
+    /// A value libvirt parses but refuses as a configuration
+    /// (`VIR_ERR_CONFIG_UNSUPPORTED`, reported by the object's own parser).
+    #[error("unsupported configuration: {0}")]
+    Unsupported(String),
+    /// Like [`XmlError::Unsupported`], reported by libvirt's CPU code (`VIR_FROM_CPU`).
+    #[error("unsupported configuration: {0}")]
+    CpuUnsupported(String),
+    /// A check libvirt reports as an internal error (`VIR_ERR_INTERNAL_ERROR`).
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// A value libvirt's generic helpers refuse (`VIR_ERR_INVALID_ARG`, no error
+    /// domain), such as an unknown unit suffix.
+    #[error("invalid argument: {0}")]
+    InvalidArg(String),
+    /// An attribute the element needs is absent (libvirt's wording).
+    #[error("XML error: Missing required attribute '{attr}' in element '{element}'")]
+    MissingAttribute {
+        /// The attribute.
+        attr: String,
+        /// The element that lacks it.
+        element: String,
+    },
     /// `<vcpu>` is above the most any hypervisor supports.
     #[error("XML error: maximum vcpus count must not be greater than {max}")]
     TooManyVcpus {
@@ -97,6 +122,14 @@ pub const XML_ERROR: i32 = 27;
 pub const XML_DETAIL: i32 = 35;
 /// libvirt's `VIR_ERR_XML_INVALID_SCHEMA`.
 pub const XML_INVALID_SCHEMA: i32 = 92;
+/// libvirt's `VIR_ERR_INTERNAL_ERROR`.
+pub const INTERNAL_ERROR: i32 = 1;
+/// libvirt's `VIR_ERR_INVALID_ARG`.
+pub const INVALID_ARG: i32 = 8;
+/// libvirt's `VIR_ERR_CONFIG_UNSUPPORTED`.
+pub const CONFIG_UNSUPPORTED: i32 = 67;
+/// libvirt's `VIR_FROM_CPU` error domain.
+pub const FROM_CPU: i32 = 31;
 /// libvirt's `VIR_FROM_XML` error domain ("XML Util"), where schema errors come from.
 pub const FROM_XML: i32 = 5;
 
@@ -115,6 +148,9 @@ impl XmlError {
         match self {
             XmlError::IllegalChar { .. } => XML_DETAIL,
             XmlError::InvalidSchema { .. } => XML_INVALID_SCHEMA,
+            XmlError::Unsupported(_) | XmlError::CpuUnsupported(_) => CONFIG_UNSUPPORTED,
+            XmlError::Internal(_) => INTERNAL_ERROR,
+            XmlError::InvalidArg(_) => INVALID_ARG,
             _ => XML_ERROR,
         }
     }
@@ -124,6 +160,8 @@ impl XmlError {
     pub fn error_domain(&self, object: i32) -> i32 {
         match self {
             XmlError::InvalidSchema { .. } => FROM_XML,
+            XmlError::CpuUnsupported(_) => FROM_CPU,
+            XmlError::InvalidArg(_) => 0,
             _ => object,
         }
     }

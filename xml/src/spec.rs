@@ -22,6 +22,14 @@ pub enum Value {
     OnOff,
     /// An unsigned decimal number.
     Unsigned,
+    /// A signed decimal number.
+    Int,
+    /// An amount scaled by the element's `unit` attribute (KiB when absent), written
+    /// normalised to KiB (rounded up), as libvirt writes memory sizes.
+    Kib,
+    /// The `unit` attribute of an element holding [`Value::Kib`] amounts: checked as a
+    /// unit suffix and written as `KiB`, whether or not the document gave it.
+    Unit,
 }
 
 /// One attribute of a described element.
@@ -88,6 +96,55 @@ fn check(value: Value, v: &str) -> bool {
         Value::YesNo => matches!(v, "yes" | "no"),
         Value::OnOff => matches!(v, "on" | "off"),
         Value::Unsigned => !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()),
+        Value::Int => v.parse::<i64>().is_ok(),
+        Value::Kib | Value::Unit => true,
+    }
+}
+
+/// `v` in the unit `e` names (KiB when it names none), in KiB: libvirt's wording for an
+/// unknown unit, and its generic XML wording for a value that is not a number.
+fn kib(e: &Element, v: &str, what: &str) -> Result<u64, XmlError> {
+    let unit = e.attr("unit").unwrap_or("KiB");
+    let scale = crate::units::unit_scale(unit)
+        .ok_or_else(|| XmlError::InvalidArg(format!("unknown suffix '{unit}'")))?;
+    let bad = || XmlError::invalid(what, v);
+    let n: u64 = v.trim().parse().map_err(|_| bad())?;
+    Ok(n.checked_mul(scale).ok_or_else(bad)?.div_ceil(1024))
+}
+
+impl Spec {
+    /// Whether `e` holds an amount this description scales by its `unit`.
+    fn scales(&self, e: &Element) -> bool {
+        let attr = self
+            .attrs
+            .iter()
+            .any(|a| matches!(a.value, Value::Kib) && e.attr(a.name).is_some());
+        attr || (matches!(self.text, Some(Value::Kib)) && !e.text.trim().is_empty())
+    }
+
+    fn parse_attr(
+        &self,
+        a: &AttrSpec,
+        e: &Element,
+        path: &str,
+    ) -> Result<Option<String>, XmlError> {
+        if let Value::Unit = a.value {
+            return Ok(self.scales(e).then(|| "KiB".to_string()));
+        }
+        let Some(v) = e.attr(a.name) else {
+            return Ok(None);
+        };
+        if let Value::Kib = a.value {
+            return kib(e, v, &format!("{path}/@{}", a.name)).map(|n| Some(n.to_string()));
+        }
+        if !check(a.value, v) {
+            return Err(XmlError::BadAttribute {
+                attr: a.name.to_string(),
+                element: self.name.to_string(),
+                value: v.to_string(),
+            });
+        }
+        Ok(Some(v.to_string()))
     }
 }
 
@@ -100,15 +157,8 @@ impl Spec {
             ..Element::default()
         };
         for a in self.attrs {
-            if let Some(v) = e.attr(a.name) {
-                if !check(a.value, v) {
-                    return Err(XmlError::BadAttribute {
-                        attr: a.name.to_string(),
-                        element: self.name.to_string(),
-                        value: v.to_string(),
-                    });
-                }
-                out.attrs.push((a.name.to_string(), v.to_string()));
+            if let Some(v) = self.parse_attr(a, e, path)? {
+                out.attrs.push((a.name.to_string(), v));
             }
         }
         for c in self.children {
@@ -119,10 +169,11 @@ impl Spec {
         }
         if let Some(t) = self.text {
             let v = e.text.trim();
-            if !check(t, v) {
-                return Err(XmlError::invalid(path, v));
-            }
-            out.text = v.to_string();
+            out.text = match t {
+                Value::Kib if !v.is_empty() => kib(e, v, path)?.to_string(),
+                _ if !check(t, v) => return Err(XmlError::invalid(path, v)),
+                _ => v.to_string(),
+            };
         }
         Ok(out)
     }
@@ -162,6 +213,26 @@ mod tests {
         assert_eq!(
             o.finish(),
             "<pm>\n  <suspend-to-mem enabled='yes'/>\n  <suspend-to-disk enabled='no'/>\n</pm>\n"
+        );
+    }
+
+    #[test]
+    fn amounts_normalised_to_kib() {
+        const LIMIT: Spec = Spec {
+            name: "hard_limit",
+            attrs: &[attr("unit", Value::Unit)],
+            children: &[],
+            text: Some(Value::Kib),
+        };
+        let e = parse_document("<hard_limit unit='MiB'>2</hard_limit>").unwrap();
+        let mut o = Out::new();
+        LIMIT.parse(&e, "memtune/hard_limit").unwrap().write(&mut o);
+        assert_eq!(o.finish(), "<hard_limit unit='KiB'>2048</hard_limit>\n");
+        let e = parse_document("<hard_limit unit='furlong'>2</hard_limit>").unwrap();
+        let err = LIMIT.parse(&e, "memtune/hard_limit").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid argument: unknown suffix 'furlong'"
         );
     }
 
