@@ -1,0 +1,285 @@
+//! `<cpu>`: the typed parts drivers read (mode, model, topology, features) and the
+//! rest described declaratively (see [`crate::spec`]).
+
+use crate::out::{Attrs, Out};
+use crate::spec::{attr, leaf, node, AttrSpec, Spec, Value};
+use crate::tree::Element;
+use crate::XmlError;
+
+/// `<cpu>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CpuDef {
+    /// `mode`: custom, host-model, host-passthrough, maximum.
+    pub mode: Option<String>,
+    /// `match`.
+    pub match_: Option<String>,
+    /// `check`.
+    pub check: Option<String>,
+    /// `migratable`.
+    pub migratable: Option<String>,
+    /// `<model>` text.
+    pub model: Option<String>,
+    /// `<model fallback>`.
+    pub model_fallback: Option<String>,
+    /// `<vendor>`.
+    pub vendor: Option<String>,
+    /// `<topology>` as (sockets, dies, cores, threads).
+    pub topology: Option<(u32, u32, u32, u32)>,
+    /// `<feature policy name>` pairs.
+    pub features: Vec<(String, String)>,
+    /// `<cache>`, `<maxphysaddr>` and `<numa>` in canonical form.
+    pub extra: Vec<Element>,
+}
+
+const CELL_ATTRS: &[AttrSpec] = &[
+    attr("id", Value::Unsigned),
+    attr("cpus", Value::Text),
+    attr("memory", Value::Kib),
+    attr("unit", Value::Unit),
+    attr("memAccess", Value::Enum(&["shared", "private"])),
+    attr("discard", Value::YesNo),
+];
+
+/// The described parts of `<cpu>`, in libvirt's order.
+const EXTRA: &[Spec] = &[
+    leaf(
+        "cache",
+        &[
+            attr("level", Value::Unsigned),
+            attr("mode", Value::Enum(&["emulate", "passthrough", "disable"])),
+        ],
+    ),
+    leaf(
+        "maxphysaddr",
+        &[
+            attr("mode", Value::Enum(&["emulate", "passthrough"])),
+            attr("bits", Value::Unsigned),
+        ],
+    ),
+    node(
+        "numa",
+        &[Spec {
+            name: "cell",
+            attrs: CELL_ATTRS,
+            children: &[node(
+                "distances",
+                &[leaf(
+                    "sibling",
+                    &[attr("id", Value::Unsigned), attr("value", Value::Unsigned)],
+                )],
+            )],
+            text: None,
+        }],
+    ),
+];
+
+const MODES: &[&str] = &["custom", "host-model", "host-passthrough", "maximum"];
+const POLICIES: &[&str] = &["force", "require", "optional", "disable", "forbid"];
+
+fn topology(t: &Element) -> Result<(u32, u32, u32, u32), XmlError> {
+    let n = |k: &str| -> Result<u32, XmlError> {
+        match t.attr(k) {
+            None => Ok(1),
+            Some(v) => v.trim().parse().map_err(|_| {
+                XmlError::Message(format!(
+                    "Invalid value for attribute '{k}' in element 'topology': '{v}'. \
+                     Expected non-negative integer value"
+                ))
+            }),
+        }
+    };
+    Ok((n("sockets")?, n("dies")?, n("cores")?, n("threads")?))
+}
+
+fn features(e: &Element) -> Result<Vec<(String, String)>, XmlError> {
+    let mut out = Vec::new();
+    for f in e.children_named("feature") {
+        let name = f
+            .attr_s("name")
+            .ok_or_else(|| XmlError::MissingElement("domain/cpu/feature/@name".into()))?;
+        let policy = f.attr("policy").unwrap_or("require");
+        if !POLICIES.contains(&policy) {
+            return Err(XmlError::CpuUnsupported(
+                "Invalid CPU feature policy".into(),
+            ));
+        }
+        out.push((policy.to_string(), name));
+    }
+    Ok(out)
+}
+
+impl CpuDef {
+    /// Parses `<cpu>` with libvirt's defaults and refusals.
+    pub fn parse(e: &Element) -> Result<CpuDef, XmlError> {
+        let mode = e.attr_s("mode");
+        if let Some(m) = mode.as_deref().filter(|m| !MODES.contains(m)) {
+            return Err(XmlError::CpuUnsupported(format!(
+                "Invalid mode attribute '{m}'"
+            )));
+        }
+        let model_el = e.child("model");
+        let model = model_el
+            .map(|m| m.text.trim().to_string())
+            .filter(|m| !m.is_empty());
+        let fallback = model_el.and_then(|m| m.attr_s("fallback"));
+        if fallback
+            .as_deref()
+            .is_some_and(|f| !matches!(f, "allow" | "forbid"))
+        {
+            return Err(XmlError::CpuUnsupported(
+                "Invalid fallback attribute".into(),
+            ));
+        }
+        let vendor = e.child_text("vendor");
+        if vendor.is_some() && model.is_none() {
+            return Err(XmlError::Message(
+                "CPU vendor specified without CPU model".into(),
+            ));
+        }
+        let custom = matches!(mode.as_deref(), None | Some("custom"));
+        let with_model = custom && model.is_some();
+        let mut extra = Vec::new();
+        for s in EXTRA {
+            if let Some(x) = s.parse_child(e, "domain/cpu")? {
+                extra.push(x);
+            }
+        }
+        if let Some(numa) = extra.iter_mut().find(|x| x.name == "numa") {
+            number_cells(numa);
+        }
+        Ok(CpuDef {
+            mode: if with_model {
+                Some("custom".into())
+            } else {
+                mode
+            },
+            match_: e
+                .attr_s("match")
+                .or_else(|| with_model.then(|| "exact".into())),
+            check: e.attr_s("check"),
+            migratable: e.attr_s("migratable"),
+            model_fallback: if with_model {
+                Some(fallback.unwrap_or_else(|| "allow".into()))
+            } else {
+                None
+            },
+            model: if custom { model } else { None },
+            vendor,
+            topology: e.child("topology").map(topology).transpose()?,
+            features: features(e)?,
+            extra,
+        })
+    }
+
+    /// The vCPU ids the NUMA cells name, and how many there are.
+    pub fn numa_cpus(&self) -> (u32, Option<u32>) {
+        let mut count = 0u32;
+        let mut max = None;
+        let Some(numa) = self.extra.iter().find(|x| x.name == "numa") else {
+            return (0, None);
+        };
+        for c in &numa.children {
+            for (lo, hi) in crate::domain::validate::cpu_ranges(c.attr("cpus").unwrap_or("")) {
+                count = count.saturating_add(hi.saturating_sub(lo) + 1);
+                max = max.max(Some(hi));
+            }
+        }
+        (count, max)
+    }
+
+    /// Writes `<cpu>`.
+    pub fn write(&self, out: &mut Out) {
+        let a = Attrs::new()
+            .opt("mode", self.mode.as_ref())
+            .opt("match", self.match_.as_ref())
+            .opt("check", self.check.as_ref())
+            .opt("migratable", self.migratable.as_ref());
+        out.element("cpu", &a, |o| {
+            if let Some(m) = &self.model {
+                let ma = Attrs::new().opt("fallback", self.model_fallback.as_ref());
+                o.text("model", &ma, m);
+            }
+            o.opt_text("vendor", self.vendor.as_ref());
+            if let Some((s, d, c, t)) = self.topology {
+                let ta = Attrs::new()
+                    .add("sockets", s)
+                    .add("dies", d)
+                    .add("cores", c)
+                    .add("threads", t);
+                o.empty("topology", &ta);
+            }
+            for x in self.extra.iter().filter(|x| x.name != "numa") {
+                x.write(o);
+            }
+            for (policy, name) in &self.features {
+                o.empty(
+                    "feature",
+                    &Attrs::new().add("policy", policy).add("name", name),
+                );
+            }
+            for x in self.extra.iter().filter(|x| x.name == "numa") {
+                x.write(o);
+            }
+        });
+    }
+}
+
+/// Gives each NUMA cell without an `id` its position, as libvirt does.
+fn number_cells(numa: &mut Element) {
+    for (i, c) in numa.children.iter_mut().enumerate() {
+        if c.attr("id").is_none() {
+            c.attrs.insert(0, ("id".into(), i.to_string()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::parse_document;
+
+    fn round(x: &str) -> Result<String, XmlError> {
+        let c = CpuDef::parse(&parse_document(x).unwrap())?;
+        let mut o = Out::new();
+        c.write(&mut o);
+        Ok(o.finish())
+    }
+
+    /// Outputs checked against libvirt 9.0's test driver.
+    #[test]
+    fn libvirt_defaults_and_order() {
+        let x = "<cpu mode='custom' match='exact'>\n  <model fallback='allow'>qemu64</model>\n  <topology sockets='1' dies='1' cores='2' threads='1'/>\n  <feature policy='require' name='vmx'/>\n</cpu>\n";
+        assert_eq!(round(x).unwrap(), x);
+        assert_eq!(
+            round("<cpu><model>qemu64</model><feature name='vmx'/></cpu>").unwrap(),
+            "<cpu mode='custom' match='exact'>\n  <model fallback='allow'>qemu64</model>\n  <feature policy='require' name='vmx'/>\n</cpu>\n"
+        );
+        assert_eq!(
+            round("<cpu mode='host-passthrough'><numa><cell cpus='0' memory='1' unit='GiB'/></numa><cache level='3' mode='emulate'/></cpu>").unwrap(),
+            "<cpu mode='host-passthrough'>\n  <cache level='3' mode='emulate'/>\n  <numa>\n    <cell id='0' cpus='0' memory='1048576' unit='KiB'/>\n  </numa>\n</cpu>\n"
+        );
+        assert_eq!(
+            round("<cpu mode='host-model'><model fallback='forbid'/></cpu>").unwrap(),
+            "<cpu mode='host-model'/>\n"
+        );
+    }
+
+    #[test]
+    fn refusals_worded_like_libvirt() {
+        let e = |x: &str| round(x).unwrap_err();
+        let m = e("<cpu mode='warp-drive'/>");
+        assert_eq!(
+            m.to_string(),
+            "unsupported configuration: Invalid mode attribute 'warp-drive'"
+        );
+        assert_eq!(m.error_domain(20), crate::error::FROM_CPU);
+        assert_eq!(
+            e("<cpu><model>q</model><feature policy='x' name='y'/></cpu>").to_string(),
+            "unsupported configuration: Invalid CPU feature policy"
+        );
+        assert_eq!(
+            e("<cpu><vendor>Intel</vendor></cpu>").to_string(),
+            "XML error: CPU vendor specified without CPU model"
+        );
+    }
+}
