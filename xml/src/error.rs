@@ -146,7 +146,8 @@ impl XmlError {
     /// reports that way, `VIR_ERR_XML_ERROR` otherwise.
     pub fn code(&self) -> i32 {
         match self {
-            XmlError::IllegalChar { .. } => XML_DETAIL,
+            // libvirt reports libxml2's parse errors as details.
+            XmlError::IllegalChar { .. } | XmlError::Malformed(_) => XML_DETAIL,
             XmlError::InvalidSchema { .. } => XML_INVALID_SCHEMA,
             XmlError::Unsupported(_) | XmlError::CpuUnsupported(_) => CONFIG_UNSUPPORTED,
             XmlError::Internal(_) => INTERNAL_ERROR,
@@ -159,7 +160,10 @@ impl XmlError {
     /// utilities ([`FROM_XML`]), everything else from the object's own parser (`object`).
     pub fn error_domain(&self, object: i32) -> i32 {
         match self {
-            XmlError::InvalidSchema { .. } => FROM_XML,
+            // libvirt's generic attribute readers report from its XML utilities.
+            XmlError::InvalidSchema { .. }
+            | XmlError::BadAttribute { .. }
+            | XmlError::MissingAttribute { .. } => FROM_XML,
             XmlError::CpuUnsupported(_) => FROM_CPU,
             XmlError::InvalidArg(_) => 0,
             _ => object,
