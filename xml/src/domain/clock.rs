@@ -69,9 +69,10 @@ fn timer(t: &Element) -> Result<Timer, XmlError> {
         Box::new(e)
     });
     Ok(Timer {
-        name: t
-            .attr_s("name")
-            .ok_or_else(|| XmlError::MissingElement("domain/clock/timer/@name".into()))?,
+        name: t.attr_s("name").ok_or_else(|| XmlError::MissingAttribute {
+            attr: "name".into(),
+            element: "timer".into(),
+        })?,
         present: t.attr_s("present"),
         tickpolicy: t.attr_s("tickpolicy"),
         track: t.attr_s("track"),
@@ -102,7 +103,13 @@ fn offset(e: &Element) -> Result<(String, ClockOffsetParams), XmlError> {
         "utc" | "localtime" => offset,
         "variable" => {
             p.adjustment = Some(numeric.unwrap_or("0").into());
-            p.basis = Some(e.attr("basis").unwrap_or("utc").into());
+            let basis = e.attr("basis").unwrap_or("utc");
+            if !matches!(basis, "utc" | "localtime") {
+                return Err(XmlError::Unsupported(format!(
+                    "unknown clock basis '{basis}'"
+                )));
+            }
+            p.basis = Some(basis.into());
             offset
         }
         "timezone" => {

@@ -78,14 +78,24 @@ const POLICIES: &[&str] = &["force", "require", "optional", "disable", "forbid"]
 
 fn topology(t: &Element) -> Result<(u32, u32, u32, u32), XmlError> {
     let n = |k: &str| -> Result<u32, XmlError> {
-        match t.attr(k) {
-            None => Ok(1),
-            Some(v) => v.trim().parse().map_err(|_| {
-                XmlError::Message(format!(
-                    "Invalid value for attribute '{k}' in element 'topology': '{v}'. \
-                     Expected non-negative integer value"
-                ))
-            }),
+        let Some(v) = t.attr(k) else {
+            if k == "dies" {
+                return Ok(1);
+            }
+            return Err(XmlError::MissingAttribute {
+                attr: k.into(),
+                element: "topology".into(),
+            });
+        };
+        let bad = |why: &str| {
+            XmlError::Message(format!(
+                "Invalid value for attribute '{k}' in element 'topology': {why}"
+            ))
+        };
+        match v.trim().parse::<u32>() {
+            Ok(0) => Err(bad("Zero is not permitted")),
+            Ok(n) => Ok(n),
+            Err(_) => Err(bad(&format!("'{v}'. Expected non-negative integer value"))),
         }
     };
     Ok((n("sockets")?, n("dies")?, n("cores")?, n("threads")?))
@@ -96,7 +106,7 @@ fn features(e: &Element) -> Result<Vec<(String, String)>, XmlError> {
     for f in e.children_named("feature") {
         let name = f
             .attr_s("name")
-            .ok_or_else(|| XmlError::MissingElement("domain/cpu/feature/@name".into()))?;
+            .ok_or_else(|| XmlError::Message("Invalid CPU feature name".into()))?;
         let policy = f.attr("policy").unwrap_or("require");
         if !POLICIES.contains(&policy) {
             return Err(XmlError::CpuUnsupported(
@@ -130,12 +140,16 @@ impl CpuDef {
                 "Invalid fallback attribute".into(),
             ));
         }
-        let vendor = e.child_text("vendor");
+        // host-passthrough and maximum take the host's CPU: libvirt drops any model
+        // and vendor given with them.
+        let keep = matches!(mode.as_deref(), None | Some("custom" | "host-model"));
+        let vendor = e.child_text("vendor").filter(|_| keep);
         if vendor.is_some() && model.is_none() {
             return Err(XmlError::Message(
                 "CPU vendor specified without CPU model".into(),
             ));
         }
+        let model = model.filter(|_| keep);
         let custom = matches!(mode.as_deref(), None | Some("custom"));
         let with_model = custom && model.is_some();
         let mut extra = Vec::new();
@@ -146,6 +160,7 @@ impl CpuDef {
         }
         if let Some(numa) = extra.iter_mut().find(|x| x.name == "numa") {
             number_cells(numa);
+            fill_distances(numa);
         }
         Ok(CpuDef {
             mode: if with_model {
@@ -158,12 +173,10 @@ impl CpuDef {
                 .or_else(|| with_model.then(|| "exact".into())),
             check: e.attr_s("check"),
             migratable: e.attr_s("migratable"),
-            model_fallback: if with_model {
-                Some(fallback.unwrap_or_else(|| "allow".into()))
-            } else {
-                None
-            },
-            model: if custom { model } else { None },
+            model_fallback: model
+                .as_ref()
+                .map(|_| fallback.unwrap_or_else(|| "allow".into())),
+            model,
             vendor,
             topology: e.child("topology").map(topology).transpose()?,
             features: features(e)?,
@@ -230,6 +243,53 @@ fn number_cells(numa: &mut Element) {
         if c.attr("id").is_none() {
             c.attrs.insert(0, ("id".into(), i.to_string()));
         }
+    }
+}
+
+/// Completes the NUMA distance table once any cell gives one, as libvirt does: a
+/// distance given one way holds both ways, a cell is 10 from itself and 20 from any
+/// other cell nothing names.
+fn fill_distances(numa: &mut Element) {
+    if !numa.children.iter().any(|c| c.child("distances").is_some()) {
+        return;
+    }
+    let ids: Vec<String> = numa
+        .children
+        .iter()
+        .map(|c| c.attr("id").unwrap_or_default().to_string())
+        .collect();
+    let given = |from: &str, to: &str| -> Option<String> {
+        let cell = numa.children.iter().find(|c| c.attr("id") == Some(from))?;
+        let s = cell
+            .child("distances")?
+            .children
+            .iter()
+            .find(|s| s.attr("id") == Some(to))?;
+        s.attr_s("value")
+    };
+    let mut tables = Vec::new();
+    for from in &ids {
+        let siblings = ids
+            .iter()
+            .map(|to| {
+                let v = given(from, to)
+                    .or_else(|| given(to, from))
+                    .unwrap_or_else(|| if from == to { "10" } else { "20" }.into());
+                Element {
+                    name: "sibling".into(),
+                    attrs: vec![("id".into(), to.clone()), ("value".into(), v)],
+                    ..Element::default()
+                }
+            })
+            .collect();
+        tables.push(siblings);
+    }
+    for (cell, siblings) in numa.children.iter_mut().zip(tables) {
+        cell.children = vec![Element {
+            name: "distances".into(),
+            children: siblings,
+            ..Element::default()
+        }];
     }
 }
 

@@ -2,7 +2,7 @@
 //! with how libvirt reads and writes its state.
 
 use crate::out::{Attrs, Out};
-use crate::spec::{attr, leaf, text, AttrSpec, Spec, Value};
+use crate::spec::{attr, leaf, AttrSpec, Spec, Value};
 use crate::tree::Element;
 use crate::XmlError;
 
@@ -212,7 +212,16 @@ const FEATURES: &[(Spec, Kind)] = &[
     (leaf("sbbc", SPECTRE), Kind::Settings),
     (leaf("ibs", IBS), Kind::Settings),
     (
-        group("tcg", &[], &[text("tb-cache", Value::Kib)]),
+        group(
+            "tcg",
+            &[],
+            &[Spec {
+                name: "tb-cache",
+                attrs: &[attr("unit", Value::Unit)],
+                children: &[],
+                text: Some(Value::Kib),
+            }],
+        ),
         Kind::Settings,
     ),
 ];
@@ -238,6 +247,60 @@ fn required(e: &Element, what: &str) -> Result<(), XmlError> {
     }
 }
 
+/// The attributes libvirt requires of some features and sub-features.
+fn required_parts(raw: &Element, name: &str) -> Result<(), XmlError> {
+    match name {
+        "msrs" => required(raw, "unknown"),
+        "hyperv" => match raw
+            .child("spinlocks")
+            .filter(|s| s.attr("state") == Some("on"))
+        {
+            Some(s) => required(s, "retries"),
+            None => match raw
+                .child("vendor_id")
+                .filter(|v| v.attr("state") == Some("on"))
+            {
+                Some(v) if v.attr("value").is_none() => Err(XmlError::Message(
+                    "missing 'value' attribute for HyperV feature 'vendor_id'".into(),
+                )),
+                _ => Ok(()),
+            },
+        },
+        "kvm" => match raw
+            .child("dirty-ring")
+            .filter(|d| d.attr("state") == Some("on"))
+        {
+            Some(d) => required(d, "size"),
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// libvirt keeps the SMM TSEG size in bytes and writes it in MiB when it is whole
+/// MiB, in KiB otherwise; a bare number is MiB.
+fn fix_tseg(smm: &mut Element) -> Result<(), XmlError> {
+    for t in smm.children.iter_mut().filter(|t| t.name == "tseg") {
+        let unit = t.attr("unit").unwrap_or("MiB");
+        let scale = crate::units::unit_scale(unit)
+            .ok_or_else(|| XmlError::InvalidArg(format!("unknown suffix '{unit}'")))?;
+        let n: u64 = t
+            .text
+            .trim()
+            .parse()
+            .map_err(|_| XmlError::invalid("domain/features/smm/tseg", t.text.trim()))?;
+        let bytes = n.saturating_mul(scale);
+        let (unit, v) = if bytes % (1 << 20) == 0 {
+            ("MiB", bytes >> 20)
+        } else {
+            ("KiB", bytes.div_ceil(1024))
+        };
+        t.attrs = vec![("unit".into(), unit.into())];
+        t.text = v.to_string();
+    }
+    Ok(())
+}
+
 /// Reads one feature `raw` described by `spec` as `kind` into canonical form.
 fn parse_one(raw: &Element, spec: &Spec, kind: Kind) -> Result<Option<Feature>, XmlError> {
     let p = format!("domain/features/{}", spec.name);
@@ -256,9 +319,7 @@ fn parse_one(raw: &Element, spec: &Spec, kind: Kind) -> Result<Option<Feature>, 
         }
         _ => {}
     }
-    if spec.name == "msrs" {
-        required(raw, "unknown")?;
-    }
+    required_parts(raw, spec.name)?;
     let mut e = spec.parse(raw, &p)?;
     match kind {
         Kind::Tristate if e.attr("state").is_none() => {
@@ -268,7 +329,17 @@ fn parse_one(raw: &Element, spec: &Spec, kind: Kind) -> Result<Option<Feature>, 
         Kind::Group(_) if spec.name == "hyperv" && e.attr("mode").is_none() => {
             e.attrs.push(("mode".into(), "custom".into()));
         }
+        Kind::Settings
+            if spec.name == "capabilities"
+                && e.attr("policy").is_none()
+                && !e.children.is_empty() =>
+        {
+            e.attrs.push(("policy".into(), "default".into()));
+        }
         _ => {}
+    }
+    if spec.name == "smm" {
+        fix_tseg(&mut e)?;
     }
     let enabled = e.attr("state") != Some("off");
     if !enabled {

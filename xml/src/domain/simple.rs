@@ -28,11 +28,43 @@ pub enum Anchor {
 
 const ENABLED: &[AttrSpec] = &[attr("enabled", Value::YesNo)];
 
-const PERF_EVENT: &[AttrSpec] = &[attr("name", Value::Text), attr("enabled", Value::YesNo)];
+/// The perf events libvirt knows, in the order it writes them.
+const PERF_EVENTS: &[&str] = &[
+    "cmt",
+    "mbmt",
+    "mbml",
+    "cpu_cycles",
+    "instructions",
+    "cache_references",
+    "cache_misses",
+    "branch_instructions",
+    "branch_misses",
+    "bus_cycles",
+    "stalled_cycles_frontend",
+    "stalled_cycles_backend",
+    "ref_cpu_cycles",
+    "cpu_clock",
+    "task_clock",
+    "page_faults",
+    "context_switches",
+    "cpu_migrations",
+    "page_faults_min",
+    "page_faults_maj",
+    "alignment_faults",
+    "emulation_faults",
+];
+
+const PERF_EVENT: &[AttrSpec] = &[
+    attr("name", Value::Enum(PERF_EVENTS)),
+    attr("enabled", Value::YesNo),
+];
+
+/// The most a `<memtune>` limit can be: libvirt's "unlimited", which it does not write.
+const UNLIMITED_KIB: u64 = 9_007_199_254_740_991;
 
 const PAGE: &[AttrSpec] = &[
-    attr("size", Value::Unsigned),
-    attr("unit", Value::Text),
+    attr("size", Value::Kib),
+    attr("unit", Value::Unit),
     attr("nodeset", Value::Text),
 ];
 
@@ -98,7 +130,7 @@ pub const TOP: &[(Spec, Anchor)] = &[
         Anchor::AfterMemory,
     ),
     (tune::VCPUS, Anchor::AfterVcpu),
-    (text("iothreads", Value::Unsigned), Anchor::AfterVcpu),
+    (text("iothreads", Value::Text), Anchor::AfterVcpu),
     (
         node(
             "iothreadids",
@@ -125,6 +157,7 @@ pub const TOP: &[(Spec, Anchor)] = &[
                 node("baseBoard", &[ENTRY]),
                 node("chassis", &[ENTRY]),
                 node("oemStrings", &[ENTRY]),
+                ENTRY,
             ],
             text: None,
         },
@@ -194,9 +227,85 @@ fn fix_seclabel(e: &mut Element) -> Result<(), XmlError> {
     Ok(())
 }
 
+/// The SMBIOS entries libvirt knows in each `<sysinfo>` block, in the order it
+/// writes them.
+const SMBIOS: &[(&str, &[&str])] = &[
+    ("bios", &["vendor", "version", "date", "release"]),
+    (
+        "system",
+        &[
+            "manufacturer",
+            "product",
+            "version",
+            "serial",
+            "uuid",
+            "sku",
+            "family",
+        ],
+    ),
+    (
+        "baseBoard",
+        &[
+            "manufacturer",
+            "product",
+            "version",
+            "serial",
+            "asset",
+            "location",
+        ],
+    ),
+    (
+        "chassis",
+        &["manufacturer", "version", "serial", "asset", "sku"],
+    ),
+];
+
+/// libvirt's reading of `<sysinfo>`: SMBIOS entries it knows, in its order; fw_cfg
+/// entries only for the fw_cfg type.
+fn fix_sysinfo(e: &mut Element) {
+    let fwcfg = e.attr("type") == Some("fwcfg");
+    e.children.retain(|c| (c.name == "entry") == fwcfg);
+    for block in &mut e.children {
+        if let Some((_, names)) = SMBIOS.iter().find(|(b, _)| *b == block.name) {
+            let rank = |c: &Element| names.iter().position(|n| Some(*n) == c.attr("name"));
+            block.children.retain(|c| rank(c).is_some());
+            block.children.sort_by_key(|c| rank(c));
+        }
+    }
+    e.children
+        .retain(|b| b.name == "entry" || !b.children.is_empty());
+}
+
 /// Applies the defaults and checks libvirt makes beyond the descriptions.
 fn fix(e: &mut Element) -> Result<(), XmlError> {
     match e.name.as_str() {
+        "sysinfo" => {
+            fix_sysinfo(e);
+            Ok(())
+        }
+        "perf" => {
+            let rank = |c: &Element| PERF_EVENTS.iter().position(|n| Some(*n) == c.attr("name"));
+            e.children.sort_by_key(|c| rank(c));
+            Ok(())
+        }
+        "memtune" => {
+            e.children
+                .retain(|c| c.text.parse::<u64>().is_ok_and(|n| n < UNLIMITED_KIB));
+            Ok(())
+        }
+        "blkiotune" => {
+            // A weight that is not a number is ignored.
+            e.children
+                .retain(|c| c.name != "weight" || c.text.parse::<u32>().is_ok());
+            Ok(())
+        }
+        "iothreads" => match e.text.parse::<u32>() {
+            Ok(_) => Ok(()),
+            Err(_) => Err(XmlError::Message(format!(
+                "invalid iothreads count '{}'",
+                e.text
+            ))),
+        },
         "genid" => fix_genid(e),
         "seclabel" => fix_seclabel(e),
         "keywrap" => {
@@ -216,16 +325,36 @@ fn fix(e: &mut Element) -> Result<(), XmlError> {
     }
 }
 
-/// Parses every described element `domain` holds, in [`TOP`] order.
+/// Parses every described element `domain` holds, in [`TOP`] order. A container that
+/// comes out empty is dropped, as libvirt writes none; every `<seclabel>` is kept.
 pub fn parse(domain: &Element) -> Result<Vec<Element>, XmlError> {
     let mut out = Vec::new();
     for (spec, _) in TOP {
-        if let Some(mut e) = spec.parse_child(domain, "domain")? {
+        for raw in domain.children_named(spec.name) {
+            let mut e = spec.parse(raw, &format!("domain/{}", spec.name))?;
             fix(&mut e)?;
-            out.push(e);
+            let empty = e.attrs.is_empty() && e.children.is_empty() && e.text.is_empty();
+            if !(empty && spec.text.is_none()) {
+                out.push(e);
+            }
+            if spec.name != "seclabel" {
+                break;
+            }
         }
     }
+    check_seclabels(&out)?;
     Ok(out)
+}
+
+/// Several `<seclabel>`s must each name their model.
+fn check_seclabels(have: &[Element]) -> Result<(), XmlError> {
+    let labels = have.iter().filter(|e| e.name == "seclabel");
+    if labels.clone().count() > 1 && labels.clone().any(|l| l.attr("model").is_none()) {
+        return Err(XmlError::Message(
+            "missing security model when using multiple labels".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Writes the elements of `have` that belong at `anchor`.

@@ -64,10 +64,12 @@ fn ids(e: &Element) -> Result<(Word, String, Uuid), XmlError> {
 /// Memory sizes: `<memory>`, `<currentMemory>` (capped at it) and `<maxMemory>`.
 fn memory(e: &Element) -> Result<(u64, u64), XmlError> {
     let memory_kib = validate::memory_kib(e)?;
+    // A zero current size is an unset one.
     let current = match e.child("currentMemory") {
-        Some(m) => validate::size_kib(m)?,
-        None => memory_kib,
-    };
+        Some(m) => Some(validate::size_kib(m)?).filter(|c| *c > 0),
+        None => None,
+    }
+    .unwrap_or(memory_kib);
     if let Some(m) = e.child("maxMemory") {
         if m.attr("slots").is_none() || m.text.trim().is_empty() {
             return Err(XmlError::Message(
@@ -98,7 +100,9 @@ fn vcpu(d: &mut DomainDef, e: &Element) -> Result<(), XmlError> {
         })?,
         None => d.vcpus,
     };
-    if let Some(vs) = d.extras().simple.iter().find(|x| x.name == "vcpus") {
+    let max = d.vcpus;
+    if let Some(vs) = d.extras_mut().simple.iter_mut().find(|x| x.name == "vcpus") {
+        tune::fill_vcpus(vs, max);
         d.current_vcpus = tune::enabled_vcpus(vs);
     }
     if d.current_vcpus > d.vcpus {
@@ -116,8 +120,50 @@ fn vcpu(d: &mut DomainDef, e: &Element) -> Result<(), XmlError> {
         }
         d.vcpu_placement = word(pl);
     }
-    if let Some(cpuset) = v.attr_s("cpuset") {
+    // An automatic placement picks its own host CPUs.
+    if let Some(cpuset) = v.attr_s("cpuset").filter(|_| d.vcpu_placement != "auto") {
         d.extras_mut().cpuset = Some(cpuset);
+    }
+    Ok(())
+}
+
+/// Settles `<iothreads>`, `<iothreadids>` and `<cputune>` against each other and the
+/// vCPU count, as libvirt does.
+fn threads(d: &mut DomainDef) -> Result<(), XmlError> {
+    let vcpus = d.vcpus;
+    let Some(x) = d.extras.as_deref_mut() else {
+        return Ok(());
+    };
+    let count = x
+        .simple
+        .iter()
+        .find(|s| s.name == "iothreads")
+        .and_then(|s| s.text.parse().ok())
+        .unwrap_or(0u32);
+    if let Some(ids) = x.simple.iter_mut().find(|s| s.name == "iothreadids") {
+        let n = tune::fill_iothreads(ids, count);
+        match x.simple.iter_mut().find(|s| s.name == "iothreads") {
+            Some(t) => t.text = n.to_string(),
+            None => {
+                let at = x
+                    .simple
+                    .iter()
+                    .position(|s| s.name == "iothreadids")
+                    .unwrap_or(0);
+                let t = Element {
+                    name: "iothreads".into(),
+                    text: n.to_string(),
+                    ..Element::default()
+                };
+                x.simple.insert(at, t);
+            }
+        }
+    }
+    if let Some(c) = x.simple.iter_mut().find(|s| s.name == "cputune") {
+        tune::fix_cputune(c, vcpus)?;
+        if c.children.is_empty() {
+            x.simple.retain(|s| s.name != "cputune");
+        }
     }
     Ok(())
 }
@@ -125,9 +171,10 @@ fn vcpu(d: &mut DomainDef, e: &Element) -> Result<(), XmlError> {
 /// Settles `<numatune>` against the vCPU placement, as libvirt does.
 fn numatune(d: &mut DomainDef) -> Result<(), XmlError> {
     let vcpu_auto = d.vcpu_placement == "auto";
+    let cells = d.cpu.as_ref().is_some_and(|c| c.numa_cpus().0 > 0);
     let x = d.extras_mut();
     let auto = match x.simple.iter_mut().find(|s| s.name == "numatune") {
-        Some(n) => tune::fix_numatune(n, vcpu_auto)?,
+        Some(n) => tune::fix_numatune(n, vcpu_auto, cells)?,
         None if vcpu_auto => {
             let at = x
                 .simple
@@ -182,7 +229,7 @@ pub(super) fn parse(e: &Element, check: bool) -> Result<DomainDef, XmlError> {
         },
     };
     let extras = DomainExtras {
-        title: e.child_text_raw("title"),
+        title: e.child_text_raw("title").filter(|t| !t.is_empty()),
         description: e.child_text_raw("description"),
         cpuset: None,
         resource_partition: e.child("resource").and_then(|r| r.child_text("partition")),
@@ -194,6 +241,7 @@ pub(super) fn parse(e: &Element, check: bool) -> Result<DomainDef, XmlError> {
     }
     vcpu(&mut d, e)?;
     values(e, "vcpu", check)?;
+    threads(&mut d)?;
     if let Some(c) = e.child("cpu") {
         d.cpu = Some(Box::new(CpuDef::parse(c)?));
         values(e, "cpu", check)?;
@@ -216,7 +264,29 @@ pub(super) fn parse(e: &Element, check: bool) -> Result<DomainDef, XmlError> {
     Ok(d)
 }
 
-/// Checks the values of every top-level child but `<os>` (checked where it is read)
+/// The top-level elements read with their own checks (besides those in
+/// [`simple::TOP`]).
+const HANDLED: &[&str] = &[
+    "name",
+    "uuid",
+    "title",
+    "description",
+    "metadata",
+    "memory",
+    "currentMemory",
+    "vcpu",
+    "resource",
+    "os",
+    "features",
+    "cpu",
+    "clock",
+    "on_poweroff",
+    "on_reboot",
+    "on_crash",
+    "devices",
+];
+
+/// Checks the values of every top-level child not read with its own checks (checked where it is read)
 /// and `<devices>` (checked before the devices are read), when `check` is set.
 pub(super) fn check_rest(e: &Element, check: bool) -> Result<(), XmlError> {
     if !check {
@@ -228,7 +298,8 @@ pub(super) fn check_rest(e: &Element, check: bool) -> Result<(), XmlError> {
         children: e
             .children
             .iter()
-            .filter(|c| c.name != "devices" && c.name != "os")
+            .filter(|c| !HANDLED.contains(&c.name.as_str()))
+            .filter(|c| simple::TOP.iter().all(|(s, _)| s.name != c.name))
             .cloned()
             .collect(),
         text: String::new(),

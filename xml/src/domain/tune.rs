@@ -40,7 +40,7 @@ pub const MEMTUNE: Spec = node(
 pub const BLKIOTUNE: Spec = node(
     "blkiotune",
     &[
-        text("weight", Value::Unsigned),
+        text("weight", Value::Text),
         node(
             "device",
             &[
@@ -156,11 +156,16 @@ fn check_mode(e: &Element) -> Result<(), XmlError> {
 /// is not written, and an automatic vCPU placement (`vcpu_auto`) makes the memory
 /// placement automatic when no nodeset is given. Returns whether the placement is
 /// automatic, which makes the vCPU placement automatic too.
-pub fn fix_numatune(e: &mut Element, vcpu_auto: bool) -> Result<bool, XmlError> {
+pub fn fix_numatune(e: &mut Element, vcpu_auto: bool, cells: bool) -> Result<bool, XmlError> {
     for c in &e.children {
         check_mode(c)?;
     }
     let has_memnode = e.children.iter().any(|c| c.name == "memnode");
+    if has_memnode && !cells {
+        return Err(XmlError::Message(
+            "Element 'memnode' is invalid without any guest NUMA cells".into(),
+        ));
+    }
     let Some(m) = e.children.iter_mut().find(|c| c.name == "memory") else {
         return Ok(false);
     };
@@ -176,6 +181,11 @@ pub fn fix_numatune(e: &mut Element, vcpu_auto: bool) -> Result<bool, XmlError> 
         None => vcpu_auto && m.attr("nodeset").is_none(),
     };
     m.attrs.retain(|(k, _)| k != "placement");
+    if !auto && m.attr("nodeset").is_none() {
+        return Err(XmlError::Unsupported(
+            "nodeset for NUMA memory tuning must be set if 'placement' is 'static'".into(),
+        ));
+    }
     if auto {
         m.attrs.retain(|(k, _)| k != "nodeset");
         set_attr(m, "placement", "auto", 1);
@@ -213,4 +223,95 @@ pub fn enabled_vcpus(vcpus: &Element) -> u32 {
         .filter(|v| v.attr("enabled") == Some("yes"))
         .count();
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn leaf_el(name: &str, attrs: Vec<(String, String)>) -> Element {
+    Element {
+        name: name.into(),
+        attrs,
+        ..Element::default()
+    }
+}
+
+/// libvirt's `<vcpus>`: one entry per vCPU up to `max`, disabled when not listed, and
+/// hot-pluggable unless enabled (when not said).
+pub fn fill_vcpus(vcpus: &mut Element, max: u32) {
+    let given = std::mem::take(&mut vcpus.children);
+    for id in 0..max.min(super::MAX_VCPUS) {
+        let idt = id.to_string();
+        let g = given.iter().find(|v| v.attr("id") == Some(idt.as_str()));
+        let enabled = g.and_then(|v| v.attr("enabled")) == Some("yes");
+        let yn = |b: bool| if b { "yes" } else { "no" }.to_string();
+        let hot = g
+            .and_then(|v| v.attr_s("hotpluggable"))
+            .unwrap_or_else(|| yn(!enabled));
+        let mut attrs = vec![
+            ("id".into(), idt.clone()),
+            ("enabled".into(), yn(enabled)),
+            ("hotpluggable".into(), hot),
+        ];
+        if let Some(o) = g.and_then(|v| v.attr_s("order")) {
+            attrs.push(("order".into(), o));
+        }
+        vcpus.children.push(leaf_el("vcpu", attrs));
+    }
+}
+
+/// libvirt's `<iothreadids>`: the ids given, then the lowest free ids up to the
+/// `<iothreads>` count. Returns the count, which is at least the ids given.
+pub fn fill_iothreads(ids: &mut Element, count: u32) -> u32 {
+    let mut n = u32::try_from(ids.children.len()).unwrap_or(u32::MAX);
+    let mut next = 1u32;
+    while n < count {
+        let t = next.to_string();
+        if !ids
+            .children
+            .iter()
+            .any(|c| c.attr("id") == Some(t.as_str()))
+        {
+            ids.children
+                .push(leaf_el("iothread", vec![("id".into(), t)]));
+            n += 1;
+        }
+        next += 1;
+    }
+    n
+}
+
+/// libvirt's ranges for the `<cputune>` periods and quotas (0 is unset, -1 an
+/// unlimited quota).
+fn check_cputune_range(name: &str, v: &str) -> Result<(), XmlError> {
+    let (lo, hi, unlimited): (i64, i64, bool) = match name {
+        n if n.ends_with("period") => (1000, 1_000_000, false),
+        n if n.ends_with("quota") => (1000, 17_592_186_044_415, true),
+        _ => return Ok(()),
+    };
+    let n: i64 = v.parse().unwrap_or(0);
+    if n == 0 || (unlimited && n == -1) || (lo..=hi).contains(&n) {
+        return Ok(());
+    }
+    Err(XmlError::Unsupported(format!(
+        "Value of cputune '{name}' must be in range [{lo}, {hi}]"
+    )))
+}
+
+/// libvirt's reading of `<cputune>`: periods and quotas in range, pinning of vCPUs the
+/// domain has only, in vCPU order.
+pub fn fix_cputune(e: &mut Element, vcpus: u32) -> Result<(), XmlError> {
+    for c in &e.children {
+        check_cputune_range(&c.name, &c.text)?;
+    }
+    let id = |c: &Element| c.attr("vcpu").and_then(|v| v.parse::<u32>().ok());
+    e.children
+        .retain(|c| c.name != "vcpupin" || id(c).is_some_and(|i| i < vcpus));
+    let start = e.children.iter().position(|c| c.name == "vcpupin");
+    if let Some(start) = start {
+        let end = start
+            + e.children[start..]
+                .iter()
+                .take_while(|c| c.name == "vcpupin")
+                .count();
+        e.children[start..end].sort_by_key(|c| id(c));
+    }
+    Ok(())
 }
