@@ -83,6 +83,9 @@ pub enum XmlError {
         /// What is outside it, naming the element.
         detail: String,
     },
+    /// A refusal libvirt reports as `VIR_ERR_XML_DETAIL`, in its words (no prefix).
+    #[error("{0}")]
+    Detail(String),
     /// Any other refusal libvirt's parsers report as `VIR_ERR_XML_ERROR`, in its words.
     #[error("XML error: {0}")]
     Message(String),
@@ -147,7 +150,9 @@ impl XmlError {
     pub fn code(&self) -> i32 {
         match self {
             // libvirt reports libxml2's parse errors as details.
-            XmlError::IllegalChar { .. } | XmlError::Malformed(_) => XML_DETAIL,
+            XmlError::IllegalChar { .. } | XmlError::Malformed(_) | XmlError::Detail(_) => {
+                XML_DETAIL
+            }
             XmlError::InvalidSchema { .. } => XML_INVALID_SCHEMA,
             XmlError::Unsupported(_) | XmlError::CpuUnsupported(_) => CONFIG_UNSUPPORTED,
             XmlError::Internal(_) => INTERNAL_ERROR,

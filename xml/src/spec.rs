@@ -30,6 +30,50 @@ pub enum Value {
     /// The `unit` attribute of an element holding [`Value::Kib`] amounts: checked as a
     /// unit suffix and written as `KiB`, whether or not the document gave it.
     Unit,
+    /// A CPU or node list (`0-3,^2`), written in libvirt's canonical form (`0-1,3`);
+    /// one that does not read as a list is kept as given.
+    Bitmap,
+}
+
+/// `list` (`0-3,^2,7`) in libvirt's canonical form (`0-1,3,7`): sorted ranges with
+/// exclusions applied. `None` when it is not a list.
+pub fn canonical_bitmap(list: &str) -> Option<String> {
+    let mut set = std::collections::BTreeSet::new();
+    let mut exclude = Vec::new();
+    for part in list.split(',').map(str::trim) {
+        let (neg, part) = match part.strip_prefix('^') {
+            Some(p) => (true, p),
+            None => (false, part),
+        };
+        let (lo, hi) = part.split_once('-').unwrap_or((part, part));
+        let (lo, hi): (u32, u32) = (lo.trim().parse().ok()?, hi.trim().parse().ok()?);
+        if lo > hi || hi - lo > 1 << 16 {
+            return None;
+        }
+        if neg {
+            exclude.push((lo, hi));
+        } else {
+            set.extend(lo..=hi);
+        }
+    }
+    set.retain(|n| !exclude.iter().any(|(lo, hi)| (lo..=hi).contains(&n)));
+    let mut out = String::new();
+    let mut it = set.into_iter().peekable();
+    while let Some(start) = it.next() {
+        let mut end = start;
+        while it.peek() == Some(&(end + 1)) {
+            end = it.next().unwrap_or(end);
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(&start.to_string());
+        if end > start {
+            out.push('-');
+            out.push_str(&end.to_string());
+        }
+    }
+    Some(out)
 }
 
 /// One attribute of a described element.
@@ -97,7 +141,7 @@ fn check(value: Value, v: &str) -> bool {
         Value::OnOff => matches!(v, "on" | "off"),
         Value::Unsigned => !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()),
         Value::Int => v.parse::<i64>().is_ok(),
-        Value::Kib | Value::Unit => true,
+        Value::Kib | Value::Unit | Value::Bitmap => true,
     }
 }
 
@@ -136,6 +180,9 @@ impl Spec {
         };
         if let Value::Kib = a.value {
             return kib(e, v, &format!("{path}/@{}", a.name)).map(|n| Some(n.to_string()));
+        }
+        if let Value::Bitmap = a.value {
+            return Ok(Some(canonical_bitmap(v).unwrap_or_else(|| v.to_string())));
         }
         if !check(a.value, v) {
             return Err(XmlError::BadAttribute {
@@ -234,6 +281,13 @@ mod tests {
             err.to_string(),
             "invalid argument: unknown suffix 'furlong'"
         );
+    }
+
+    #[test]
+    fn bitmaps_canonical() {
+        assert_eq!(canonical_bitmap("0-3,^2").as_deref(), Some("0-1,3"));
+        assert_eq!(canonical_bitmap("5,1,2,3").as_deref(), Some("1-3,5"));
+        assert_eq!(canonical_bitmap("x"), None);
     }
 
     #[test]
