@@ -33,7 +33,7 @@ pub struct CpuDef {
 
 const CELL_ATTRS: &[AttrSpec] = &[
     attr("id", Value::Unsigned),
-    attr("cpus", Value::Text),
+    attr("cpus", Value::Bitmap),
     attr("memory", Value::Kib),
     attr("unit", Value::Unit),
     attr("memAccess", Value::Enum(&["shared", "private"])),

@@ -270,7 +270,8 @@ impl DomainDef {
             Device::Interface(x) => x.info.boot_order.is_some(),
             _ => false,
         });
-        if self.os_type == "hvm" && self.os.boot_devs.is_empty() && !per_device {
+        let bootloader = self.extras().simple.iter().any(|s| s.name == "bootloader");
+        if self.os_type == "hvm" && self.os.boot_devs.is_empty() && !per_device && !bootloader {
             self.os.boot_devs = vec![Word::Borrowed("hd")];
         }
     }
@@ -389,6 +390,7 @@ impl DomainDef {
         out.text("type", &ta, &self.os_type);
         self.os.write_body(out);
         out.close("os");
+        simple::write(out, &self.extras().simple, simple::Anchor::AfterOs);
     }
 
     fn write_devices(&self, out: &mut Out, live: bool) {

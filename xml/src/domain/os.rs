@@ -18,6 +18,19 @@ enum Slot {
 
 /// The `<os>` children described declaratively, in libvirt's order within each slot.
 const EXTRA: &[(Spec, Slot)] = &[
+    (
+        node(
+            "firmware",
+            &[leaf(
+                "feature",
+                &[
+                    attr("enabled", Value::YesNo),
+                    attr("name", Value::Enum(&["enrolled-keys", "secure-boot"])),
+                ],
+            )],
+        ),
+        Slot::AfterType,
+    ),
     (text("init", Value::Text), Slot::AfterType),
     (text("initarg", Value::Text), Slot::AfterType),
     (
@@ -60,6 +73,40 @@ const EXTRA: &[(Spec, Slot)] = &[
     (leaf("smbios", &[attr("mode", Value::Text)]), Slot::Last),
 ];
 
+fn in_range(what: &str, v: Option<&str>, lo: i64, hi: i64) -> Result<(), XmlError> {
+    match v.map(|v| v.trim().parse::<i64>()) {
+        Some(Ok(n)) if !(lo..=hi).contains(&n) => Err(XmlError::Unsupported(format!(
+            "invalid value for {what}, must be in range [{lo},{hi}]"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// libvirt's checks on `<os>` as a whole: its firmware, boot menu timeout, the NVRAM's
+/// need for a loader.
+fn check_os(e: &Element) -> Result<(), XmlError> {
+    if let Some(f) = e.attr("firmware").filter(|f| !matches!(*f, "bios" | "efi")) {
+        return Err(XmlError::Message(format!("unknown firmware value {f}")));
+    }
+    if let Some(b) = e.child("bootmenu") {
+        in_range("boot menu timeout", b.attr("timeout"), 0, 65535)?;
+    }
+    if let Some(b) = e.child("bios") {
+        in_range("rebootTimeout", b.attr("rebootTimeout"), -1, 65535)?;
+    }
+    let loader = e.child("loader").is_some_and(|l| !l.text.trim().is_empty());
+    if e.child("nvram").is_some() && !loader && e.attr("firmware").is_none() {
+        return Err(XmlError::Detail(
+            "no loader path specified and firmware auto selection disabled".into(),
+        ));
+    }
+    let os_type = e.child("type").map(|t| t.text.trim()).unwrap_or_default();
+    if os_type == "exe" && e.child("init").is_none() {
+        return Err(XmlError::Message("init binary must be specified".into()));
+    }
+    Ok(())
+}
+
 /// Applies libvirt's reading of a described `<os>` child.
 fn fix_extra(e: &mut Element) -> Result<(), XmlError> {
     match e.name.as_str() {
@@ -68,6 +115,14 @@ fn fix_extra(e: &mut Element) -> Result<(), XmlError> {
                 if k == "useserial" && v != "yes" {
                     *v = "no".into();
                 }
+            }
+        }
+        "acpi" => {
+            if let Some(t) = e.children.iter().find(|t| t.attr("type") != Some("slic")) {
+                return Err(XmlError::Message(format!(
+                    "Unknown acpi table type: {}",
+                    t.attr("type").unwrap_or_default()
+                )));
             }
         }
         "smbios" => match e.attr("mode") {
@@ -201,15 +256,22 @@ impl OsDef {
     pub fn parse(e: &Element) -> Result<OsDef, XmlError> {
         let p = "domain/os";
         let mut boot_devs = Vec::new();
-        for b in e.children_named("boot") {
-            let dev = b
-                .attr_s("dev")
-                .ok_or_else(|| XmlError::MissingElement(format!("{p}/boot/@dev")))?;
+        // libvirt keeps at most four boot devices.
+        for b in e.children_named("boot").take(4) {
+            let dev = b.attr_s("dev").ok_or_else(|| XmlError::MissingAttribute {
+                attr: "dev".into(),
+                element: "boot".into(),
+            })?;
             if !matches!(dev.as_str(), "hd" | "cdrom" | "fd" | "network") {
-                return Err(XmlError::invalid(format!("{p}/boot/@dev"), dev));
+                return Err(XmlError::BadAttribute {
+                    attr: "dev".into(),
+                    element: "boot".into(),
+                    value: dev,
+                });
             }
             boot_devs.push(super::word(&dev));
         }
+        check_os(e)?;
         let text = |n: &str| e.child_text(n).filter(|t| !t.is_empty());
         let opts = OsOpts {
             firmware: e.attr_s("firmware"),

@@ -20,6 +20,8 @@ pub enum Anchor {
     AfterVcpu,
     /// After `<resource>`, before `<os>`.
     BeforeOs,
+    /// After `<os>`, before `<features>`.
+    AfterOs,
     /// After `<on_crash>`, before `<devices>`.
     AfterLifecycle,
     /// After `<devices>`.
@@ -65,7 +67,7 @@ const UNLIMITED_KIB: u64 = 9_007_199_254_740_991;
 const PAGE: &[AttrSpec] = &[
     attr("size", Value::Kib),
     attr("unit", Value::Unit),
-    attr("nodeset", Value::Text),
+    attr("nodeset", Value::Bitmap),
 ];
 
 const ENTRY: Spec = Spec {
@@ -112,7 +114,7 @@ pub const TOP: &[(Spec, Anchor)] = &[
                 node("hugepages", &[leaf("page", PAGE)]),
                 leaf("nosharepages", &[]),
                 leaf("locked", &[]),
-                leaf("source", &[attr("type", Value::Enum(BACKING_SOURCES))]),
+                leaf("source", &[attr("type", Value::Text)]),
                 leaf(
                     "access",
                     &[attr("mode", Value::Enum(&["shared", "private"]))],
@@ -178,9 +180,35 @@ pub const TOP: &[(Spec, Anchor)] = &[
         node("perf", &[leaf("event", PERF_EVENT)]),
         Anchor::AfterLifecycle,
     ),
+    (text("bootloader", Value::Text), Anchor::BeforeOs),
+    (text("bootloader_args", Value::Text), Anchor::BeforeOs),
+    (
+        node("idmap", &[leaf("uid", IDMAP), leaf("gid", IDMAP)]),
+        Anchor::AfterOs,
+    ),
     (SECLABEL, Anchor::AfterDevices),
     (KEYWRAP, Anchor::AfterDevices),
+    (LAUNCH_SECURITY, Anchor::AfterDevices),
 ];
+
+const IDMAP: &[AttrSpec] = &[
+    attr("start", Value::Unsigned),
+    attr("target", Value::Unsigned),
+    attr("count", Value::Unsigned),
+];
+
+const LAUNCH_SECURITY: Spec = Spec {
+    name: "launchSecurity",
+    attrs: &[attr("type", Value::Enum(&["sev", "s390-pv"]))],
+    children: &[
+        text("cbitpos", Value::Unsigned),
+        text("reducedPhysBits", Value::Unsigned),
+        text("policy", Value::Text),
+        text("dhCert", Value::Text),
+        text("session", Value::Text),
+    ],
+    text: None,
+};
 
 /// libvirt's reading of `<genid>`: a UUID, generated when the element is empty.
 fn fix_genid(e: &mut Element) -> Result<(), XmlError> {
@@ -283,6 +311,12 @@ fn fix(e: &mut Element) -> Result<(), XmlError> {
             fix_sysinfo(e);
             Ok(())
         }
+        "memoryBacking" => match e.child("source").and_then(|s| s.attr("type")) {
+            Some(t) if !BACKING_SOURCES.contains(&t) => Err(XmlError::Unsupported(format!(
+                "unknown memoryBacking/source/type '{t}'"
+            ))),
+            _ => Ok(()),
+        },
         "perf" => {
             let rank = |c: &Element| PERF_EVENTS.iter().position(|n| Some(*n) == c.attr("name"));
             e.children.sort_by_key(|c| rank(c));

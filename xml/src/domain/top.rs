@@ -34,7 +34,7 @@ fn values(e: &Element, name: &str, check: bool) -> Result<(), XmlError> {
 }
 
 fn lifecycle(e: &Element, name: &str, default: &'static str) -> Result<Word, XmlError> {
-    match e.child_text(name) {
+    match e.child_text_raw(name) {
         None => Ok(Word::Borrowed(default)),
         Some(v) => {
             validate::lifecycle_action(name, &v)?;
@@ -102,6 +102,7 @@ fn vcpu(d: &mut DomainDef, e: &Element) -> Result<(), XmlError> {
     };
     let max = d.vcpus;
     if let Some(vs) = d.extras_mut().simple.iter_mut().find(|x| x.name == "vcpus") {
+        tune::check_vcpu_ids(vs, max)?;
         tune::fill_vcpus(vs, max);
         d.current_vcpus = tune::enabled_vcpus(vs);
     }
@@ -122,6 +123,7 @@ fn vcpu(d: &mut DomainDef, e: &Element) -> Result<(), XmlError> {
     }
     // An automatic placement picks its own host CPUs.
     if let Some(cpuset) = v.attr_s("cpuset").filter(|_| d.vcpu_placement != "auto") {
+        let cpuset = crate::spec::canonical_bitmap(&cpuset).unwrap_or(cpuset);
         d.extras_mut().cpuset = Some(cpuset);
     }
     Ok(())
@@ -198,6 +200,7 @@ pub(super) fn parse(e: &Element, check: bool) -> Result<DomainDef, XmlError> {
     let (domain_type, name, uuid) = ids(e)?;
     let os_el = e.req_child("domain", "os")?;
     let os_type_el = os_el.req_child("domain/os", "type")?;
+    validate::os_type(os_type_el)?;
     let simple = simple::parse(e)?;
     let (memory_kib, current_memory_kib) = memory(e)?;
     let mut d = DomainDef {
@@ -205,7 +208,7 @@ pub(super) fn parse(e: &Element, check: bool) -> Result<DomainDef, XmlError> {
         name,
         uuid,
         extras: None,
-        metadata: e.child("metadata").cloned().map(Box::new),
+        metadata: e.child("metadata").map(validate::metadata).map(Box::new),
         memory_kib,
         current_memory_kib,
         vcpus: 1,

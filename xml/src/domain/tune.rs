@@ -72,8 +72,8 @@ pub const VCPUS: Spec = node(
 const SCHEDULERS: &[&str] = &["batch", "idle", "fifo", "rr"];
 
 const SCHED: &[AttrSpec] = &[
-    attr("vcpus", Value::Text),
-    attr("iothreads", Value::Text),
+    attr("vcpus", Value::Bitmap),
+    attr("iothreads", Value::Bitmap),
     attr("scheduler", Value::Enum(SCHEDULERS)),
     attr("priority", Value::Int),
 ];
@@ -93,14 +93,14 @@ pub const CPUTUNE: Spec = node(
         text("iothread_quota", Value::Int),
         leaf(
             "vcpupin",
-            &[attr("vcpu", Value::Unsigned), attr("cpuset", Value::Text)],
+            &[attr("vcpu", Value::Unsigned), attr("cpuset", Value::Bitmap)],
         ),
-        leaf("emulatorpin", &[attr("cpuset", Value::Text)]),
+        leaf("emulatorpin", &[attr("cpuset", Value::Bitmap)]),
         leaf(
             "iothreadpin",
             &[
                 attr("iothread", Value::Unsigned),
-                attr("cpuset", Value::Text),
+                attr("cpuset", Value::Bitmap),
             ],
         ),
         leaf("vcpusched", SCHED),
@@ -120,7 +120,7 @@ pub const NUMATUNE: Spec = node(
             &[
                 attr("mode", Value::Text),
                 attr("placement", Value::Enum(&["static", "auto"])),
-                attr("nodeset", Value::Text),
+                attr("nodeset", Value::Bitmap),
             ],
         ),
         leaf(
@@ -128,7 +128,7 @@ pub const NUMATUNE: Spec = node(
             &[
                 attr("cellid", Value::Unsigned),
                 attr("mode", Value::Text),
-                attr("nodeset", Value::Text),
+                attr("nodeset", Value::Bitmap),
             ],
         ),
     ],
@@ -231,6 +231,19 @@ fn leaf_el(name: &str, attrs: Vec<(String, String)>) -> Element {
         attrs,
         ..Element::default()
     }
+}
+
+/// Refuses a `<vcpus>` entry beyond the `<vcpu>` count, as libvirt does.
+pub fn check_vcpu_ids(vcpus: &Element, max: u32) -> Result<(), XmlError> {
+    for v in &vcpus.children {
+        let id = v.attr("id").unwrap_or_default();
+        if id.parse::<u32>().map_or(true, |i| i >= max) {
+            return Err(XmlError::Message(format!(
+                "vcpu id '{id}' is out of range of maximum vcpu count"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// libvirt's `<vcpus>`: one entry per vCPU up to `max`, disabled when not listed, and

@@ -109,9 +109,75 @@ pub fn lifecycle_allowed(event: &str, v: &str) -> Result<(), XmlError> {
     Ok(())
 }
 
+/// The OS types libvirt knows.
+const OS_TYPES: &[&str] = &["hvm", "xen", "linux", "exe", "uml", "xenpvh"];
+
+/// The architectures libvirt knows.
+const ARCHES: &[&str] = &[
+    "aarch64",
+    "alpha",
+    "armv6l",
+    "armv7l",
+    "armv7b",
+    "cris",
+    "i686",
+    "ia64",
+    "lm32",
+    "loongarch64",
+    "m68k",
+    "microblaze",
+    "microblazeel",
+    "mips",
+    "mipsel",
+    "mips64",
+    "mips64el",
+    "openrisc",
+    "parisc",
+    "parisc64",
+    "ppc",
+    "ppcle",
+    "ppc64",
+    "ppc64le",
+    "ppcemb",
+    "riscv32",
+    "riscv64",
+    "s390",
+    "s390x",
+    "sh4",
+    "sh4eb",
+    "sparc",
+    "sparc64",
+    "unicore32",
+    "x86_64",
+    "xtensa",
+    "xtensaeb",
+];
+
+/// `<os><type>`: an OS type and architecture libvirt knows.
+pub fn os_type(t: &Element) -> Result<(), XmlError> {
+    let os = t.text.trim();
+    if !OS_TYPES.contains(&os) {
+        return Err(XmlError::Unsupported(format!("unknown OS type '{os}'")));
+    }
+    match t.attr("arch") {
+        Some(a) if !ARCHES.contains(&a) => {
+            Err(XmlError::Unsupported(format!("Unknown architecture {a}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `<metadata>` as libvirt keeps it: only elements in a namespace of their own.
+pub fn metadata(m: &Element) -> Element {
+    let mut m = m.clone();
+    m.children
+        .retain(|c| c.name.contains(':') || c.attrs.iter().any(|(k, _)| k == "xmlns"));
+    m
+}
+
 /// The `<vcpu>` count: an unsigned 32-bit number no greater than [`MAX_VCPUS`].
 pub fn vcpu_count(text: &str) -> Result<u32, XmlError> {
-    let n: u32 = text.trim().parse().map_err(|_| XmlError::VcpuNotInteger)?;
+    let n: u32 = text.parse().map_err(|_| XmlError::VcpuNotInteger)?;
     if n > MAX_VCPUS {
         return Err(XmlError::TooManyVcpus { max: MAX_VCPUS });
     }
