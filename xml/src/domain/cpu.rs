@@ -246,9 +246,9 @@ fn number_cells(numa: &mut Element) {
     }
 }
 
-/// Completes the NUMA distance table once any cell gives one, as libvirt does: a
-/// distance given one way holds both ways, a cell is 10 from itself and 20 from any
-/// other cell nothing names.
+/// Completes the NUMA distance tables as libvirt does: a distance given one way holds
+/// both ways, and a cell with any distance to another is 10 from itself; distances
+/// nothing names are not written.
 fn fill_distances(numa: &mut Element) {
     if !numa.children.iter().any(|c| c.child("distances").is_some()) {
         return;
@@ -269,27 +269,30 @@ fn fill_distances(numa: &mut Element) {
     };
     let mut tables = Vec::new();
     for from in &ids {
-        let siblings = ids
+        let known = |to: &String| given(from, to).or_else(|| given(to, from));
+        let siblings: Vec<Element> = ids
             .iter()
-            .map(|to| {
-                let v = given(from, to)
-                    .or_else(|| given(to, from))
-                    .unwrap_or_else(|| if from == to { "10" } else { "20" }.into());
-                Element {
+            .filter_map(|to| {
+                let v = known(to).or_else(|| (from == to).then(|| "10".into()))?;
+                Some(Element {
                     name: "sibling".into(),
                     attrs: vec![("id".into(), to.clone()), ("value".into(), v)],
                     ..Element::default()
-                }
+                })
             })
             .collect();
-        tables.push(siblings);
+        let any = ids.iter().any(|to| to != from && known(to).is_some());
+        tables.push(if any { siblings } else { Vec::new() });
     }
     for (cell, siblings) in numa.children.iter_mut().zip(tables) {
-        cell.children = vec![Element {
-            name: "distances".into(),
-            children: siblings,
-            ..Element::default()
-        }];
+        cell.children.clear();
+        if !siblings.is_empty() {
+            cell.children.push(Element {
+                name: "distances".into(),
+                children: siblings,
+                ..Element::default()
+            });
+        }
     }
 }
 

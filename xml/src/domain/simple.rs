@@ -311,6 +311,15 @@ fn fix(e: &mut Element) -> Result<(), XmlError> {
             fix_sysinfo(e);
             Ok(())
         }
+        "idmap" => {
+            let has = |n: &str| e.children.iter().any(|c| c.name == n);
+            if has("uid") != has("gid") {
+                return Err(XmlError::Unsupported(
+                    "uid and gid should be mapped both".into(),
+                ));
+            }
+            Ok(())
+        }
         "memoryBacking" => match e.child("source").and_then(|s| s.attr("type")) {
             Some(t) if !BACKING_SOURCES.contains(&t) => Err(XmlError::Unsupported(format!(
                 "unknown memoryBacking/source/type '{t}'"

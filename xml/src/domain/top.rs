@@ -315,3 +315,199 @@ pub(super) fn finish(d: &DomainDef) -> Result<(), XmlError> {
     validate::lifecycle_allowed("poweroff", &d.on_poweroff)?;
     validate::lifecycle_allowed("reboot", &d.on_reboot)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines every test document's output shares, left out of the expectations.
+    const BOILERPLATE: &[&str] = &[
+        "<domain type='test'>",
+        "  <name>f</name>",
+        "  <uuid>11111111-2222-3333-4444-555555555555</uuid>",
+        "  <memory unit='KiB'>1024</memory>",
+        "  <currentMemory unit='KiB'>1024</currentMemory>",
+        "  <vcpu placement='static'>1</vcpu>",
+        "  <os>",
+        "    <type arch='i686'>hvm</type>",
+        "    <boot dev='hd'/>",
+        "  </os>",
+        "  <clock offset='utc'/>",
+        "  <on_poweroff>destroy</on_poweroff>",
+        "  <on_reboot>restart</on_reboot>",
+        "  <on_crash>destroy</on_crash>",
+        "  <devices>",
+        "  </devices>",
+        "</domain>",
+    ];
+
+    /// What rvirt makes of a document holding `case` (before `@@`: ahead of `<os>`,
+    /// after it: behind), as the test driver keeps it: the output less the
+    /// boilerplate, or `ERR code message`.
+    fn outcome(case: &str) -> String {
+        let (pre, post) = case.split_once("@@").unwrap_or((case, ""));
+        let os = if case.contains("<os") {
+            ""
+        } else {
+            "<os><type>hvm</type></os>"
+        };
+        let x = format!(
+            "<domain type='test'><name>f</name><uuid>11111111-2222-3333-4444-555555555555</uuid>\
+             <memory>1024</memory>{pre}{os}{post}</domain>"
+        );
+        match DomainDef::parse_with(&x, crate::ParseOptions::default()) {
+            Ok(mut d) => {
+                d.arch.get_or_insert_with(|| "i686".into());
+                let out = d.to_xml(None);
+                let kept: Vec<&str> = out.lines().filter(|l| !BOILERPLATE.contains(l)).collect();
+                kept.join("\n")
+            }
+            Err(e) => format!("ERR {} {e}", e.code()),
+        }
+    }
+
+    /// Tunables, vCPUs and the elements around them: the expectations are what libvirt
+    /// 9.0's test driver printed for the same documents.
+    #[test]
+    fn tunables_like_libvirt() {
+        const CASES: &[(&str, &str)] = &[
+        (
+                "<maxMemory slots='16' unit='GiB'>4</maxMemory>",
+                "  <maxMemory slots='16' unit='KiB'>4194304</maxMemory>",
+            ),
+            (
+                "<memtune><swap_hard_limit>9</swap_hard_limit><min_guarantee unit='MiB'>1</min_guarantee><soft_limit>8</soft_limit><hard_limit unit='GiB'>1</hard_limit></memtune>",
+                "  <memtune>\n    <hard_limit unit='KiB'>1048576</hard_limit>\n    <soft_limit unit='KiB'>8</soft_limit>\n    <min_guarantee unit='KiB'>1024</min_guarantee>\n    <swap_hard_limit unit='KiB'>9</swap_hard_limit>\n  </memtune>",
+            ),
+            (
+                "<blkiotune><device><path>/dev/sda</path><weight>100</weight><read_bytes_sec>5</read_bytes_sec><write_iops_sec>3</write_iops_sec></device><weight>300</weight></blkiotune>",
+                "  <blkiotune>\n    <weight>300</weight>\n    <device>\n      <path>/dev/sda</path>\n      <weight>100</weight>\n      <write_iops_sec>3</write_iops_sec>\n      <read_bytes_sec>5</read_bytes_sec>\n    </device>\n  </blkiotune>",
+            ),
+            (
+                "<vcpu>2</vcpu><vcpus><vcpu id='0' enabled='yes'/></vcpus>",
+                "  <vcpu placement='static' current='1'>2</vcpu>\n  <vcpus>\n    <vcpu id='0' enabled='yes' hotpluggable='no'/>\n    <vcpu id='1' enabled='no' hotpluggable='yes'/>\n  </vcpus>",
+            ),
+            (
+                "<vcpu placement='static' cpuset='0-3,^2'>2</vcpu><iothreads>3</iothreads><iothreadids><iothread id='5'/></iothreadids>",
+                "  <vcpu placement='static' cpuset='0-1,3'>2</vcpu>\n  <iothreads>3</iothreads>\n  <iothreadids>\n    <iothread id='5'/>\n    <iothread id='1'/>\n    <iothread id='2'/>\n  </iothreadids>",
+            ),
+            (
+                "<vcpu>2</vcpu><cputune><shares>2048</shares><vcpupin vcpu='1' cpuset='1'/><vcpupin vcpu='0' cpuset='0'/><vcpupin vcpu='7' cpuset='0'/></cputune>",
+                "  <vcpu placement='static'>2</vcpu>\n  <cputune>\n    <shares>2048</shares>\n    <vcpupin vcpu='0' cpuset='0'/>\n    <vcpupin vcpu='1' cpuset='1'/>\n  </cputune>",
+            ),
+            (
+                "<cputune><period>1</period></cputune>",
+                "ERR 67 unsupported configuration: Value of cputune 'period' must be in range [1000, 1000000]",
+            ),
+            (
+                "<vcpu placement='auto'>2</vcpu>",
+                "  <vcpu placement='auto'>2</vcpu>\n  <numatune>\n    <memory mode='strict' placement='auto'/>\n  </numatune>",
+            ),
+            (
+                "<numatune><memory mode='strict' placement='static'/></numatune>",
+                "ERR 67 unsupported configuration: nodeset for NUMA memory tuning must be set if 'placement' is 'static'",
+            ),
+            (
+                "<genid>x</genid>",
+                "ERR 1 internal error: malformed genid element",
+            ),
+            (
+                "<sysinfo type='smbios'><system><entry name='serial'>s</entry><entry name='bogus'>b</entry><entry name='manufacturer'>m</entry></system></sysinfo>",
+                "  <sysinfo type='smbios'>\n    <system>\n      <entry name='manufacturer'>m</entry>\n      <entry name='serial'>s</entry>\n    </system>\n  </sysinfo>",
+            ),
+            (
+                "@@<seclabel type='static' model='dac'><label>1:1</label></seclabel><keywrap><cipher name='dea' state='on'/><cipher name='aes' state='off'/></keywrap>",
+                "  <seclabel type='static' model='dac' relabel='no'>\n    <label>1:1</label>\n  </seclabel>\n  <keywrap>\n    <cipher name='aes' state='off'/>\n    <cipher name='dea' state='on'/>\n  </keywrap>",
+            ),
+            (
+                "@@<seclabel type='dynamic' model='selinux' relabel='no'/>",
+                "ERR 67 unsupported configuration: dynamic label type must use resource relabeling",
+            ),
+            (
+                "@@<on_lockfailure>pause</on_lockfailure><perf><event name='mbmt' enabled='no'/><event name='cmt' enabled='yes'/></perf>",
+                "  <on_lockfailure>pause</on_lockfailure>\n  <perf>\n    <event name='cmt' enabled='yes'/>\n    <event name='mbmt' enabled='no'/>\n  </perf>",
+            ),
+            (
+                "<memoryBacking><hugepages><page size='2' unit='MiB'/></hugepages><source type='bogus'/></memoryBacking>",
+                "ERR 67 unsupported configuration: unknown memoryBacking/source/type 'bogus'",
+            ),
+        ];
+        for (case, want) in CASES {
+            assert_eq!(outcome(case), *want, "{case}");
+        }
+    }
+
+    /// Features, CPU, clock, OS and refusals, likewise checked against libvirt 9.0.
+    #[test]
+    fn top_level_like_libvirt() {
+        const CASES: &[(&str, &str)] = &[
+        (
+                "<features><hyperv/><pmu/><smm><tseg unit='KiB'>1024</tseg></smm></features>",
+                "  <features>\n    <hyperv mode='custom'>\n    </hyperv>\n    <pmu state='on'/>\n    <smm state='on'>\n      <tseg unit='MiB'>1</tseg>\n    </smm>\n  </features>",
+            ),
+            (
+                "<features><frobnicate/></features>",
+                "ERR 67 unsupported configuration: unexpected feature 'frobnicate'",
+            ),
+            (
+                "<cpu mode='host-passthrough'><model>qemu64</model><vendor>Intel</vendor></cpu>",
+                "  <cpu mode='host-passthrough'/>",
+            ),
+            (
+                "<vcpu>3</vcpu>@@<cpu><numa><cell cpus='0' memory='1'><distances><sibling id='1' value='15'/></distances></cell><cell cpus='1' memory='1'/><cell cpus='2' memory='1'/></numa></cpu>",
+                "  <vcpu placement='static'>3</vcpu>\n  <cpu>\n    <numa>\n      <cell id='0' cpus='0' memory='1' unit='KiB'>\n        <distances>\n          <sibling id='0' value='10'/>\n          <sibling id='1' value='15'/>\n        </distances>\n      </cell>\n      <cell id='1' cpus='1' memory='1' unit='KiB'>\n        <distances>\n          <sibling id='0' value='15'/>\n          <sibling id='1' value='10'/>\n        </distances>\n      </cell>\n      <cell id='2' cpus='2' memory='1' unit='KiB'/>\n    </numa>\n  </cpu>",
+            ),
+            (
+                "<clock offset='localtime' adjustment='5'/>",
+                "  <clock offset='variable' adjustment='5' basis='localtime'/>",
+            ),
+            (
+                "<clock offset='variable' basis='bogus'/>",
+                "ERR 67 unsupported configuration: unknown clock basis 'bogus'",
+            ),
+            (
+                "@@<os><type>hvm</type><boot dev='fd'/><boot dev='network'/><boot dev='cdrom'/><boot dev='hd'/><boot dev='hd'/><bootmenu enable='yes' timeout='3000'/><bios useserial='bogus'/></os>",
+                "    <boot dev='fd'/>\n    <boot dev='network'/>\n    <boot dev='cdrom'/>\n    <bootmenu enable='yes' timeout='3000'/>\n    <bios useserial='no'/>",
+            ),
+            (
+                "@@<os><type>exe</type><init>/bin/sh</init><initarg>a</initarg><initenv name='X'>1</initenv></os><idmap><uid start='0' target='1000' count='10'/></idmap>",
+                "ERR 67 unsupported configuration: uid and gid should be mapped both",
+            ),
+            (
+                "@@<os><type>hvm</type><nvram>/n</nvram></os>",
+                "ERR 35 no loader path specified and firmware auto selection disabled",
+            ),
+            (
+                "@@<os><type>hvm</type><loader>/l</loader><acpi><table type='slic'>/x</table></acpi><smbios mode='host'/></os>",
+                "    <loader type='rom'>/l</loader>\n    <acpi>\n      <table type='slic'>/x</table>\n    </acpi>\n    <smbios mode='host'/>",
+            ),
+            (
+                "<metadata><a/><x:b xmlns:x='urn:x'/></metadata>",
+                "  <metadata>\n    <x:b xmlns:x=\"urn:x\"/>\n  </metadata>",
+            ),
+            (
+                "<memory unit='furlong'>1</memory>",
+                "",
+            ),
+            (
+                "<vcpu current='5'>4</vcpu>",
+                "ERR 67 unsupported configuration: maximum vCPU count must not be less than current vCPU count",
+            ),
+            (
+                "<vcpu>0</vcpu>",
+                "ERR 1 internal error: CPU IDs in <numa> exceed the <vcpu> count",
+            ),
+            (
+                "@@<on_poweroff>coredump-destroy</on_poweroff>",
+                "ERR 67 unsupported configuration: Lifecycle event 'poweroff' doesn't support 'coredump-destroy' action",
+            ),
+            (
+                "@@<on_reboot>explode</on_reboot>",
+                "ERR 67 unsupported configuration: unknown on_reboot action: explode",
+            ),
+        ];
+        for (case, want) in CASES {
+            assert_eq!(outcome(case), *want, "{case}");
+        }
+    }
+}
