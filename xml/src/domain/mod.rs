@@ -356,10 +356,13 @@ impl DomainDef {
         }
         simple::write(out, &x.simple, simple::Anchor::BeforeMemory);
         let kib = Attrs::new().add("unit", "KiB");
-        let mem = Attrs::new()
-            .add("unit", "KiB")
-            .opt("dumpCore", x.dump_core.as_ref());
-        out.text("memory", &mem, &self.memory_kib.to_string());
+        match &x.dump_core {
+            Some(dc) => {
+                let mem = kib.clone().add("dumpCore", dc);
+                out.text("memory", &mem, &self.memory_kib.to_string());
+            }
+            None => out.text("memory", &kib, &self.memory_kib.to_string()),
+        }
         out.text("currentMemory", &kib, &self.current_memory_kib.to_string());
         simple::write(out, &x.simple, simple::Anchor::AfterMemory);
         let va = Attrs::new()
