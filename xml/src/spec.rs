@@ -31,7 +31,7 @@ pub enum Value {
     /// unit suffix and written as `KiB`, whether or not the document gave it.
     Unit,
     /// A CPU or node list (`0-3,^2`), written in libvirt's canonical form (`0-1,3`);
-    /// one that does not read as a list is kept as given.
+    /// one that does not read as a list is refused with libvirt's wording.
     Bitmap,
 }
 
@@ -182,7 +182,9 @@ impl Spec {
             return kib(e, v, &format!("{path}/@{}", a.name)).map(|n| Some(n.to_string()));
         }
         if let Value::Bitmap = a.value {
-            return Ok(Some(canonical_bitmap(v).unwrap_or_else(|| v.to_string())));
+            return canonical_bitmap(v)
+                .map(Some)
+                .ok_or_else(|| XmlError::InvalidArg(format!("Failed to parse bitmap '{v}'")));
         }
         if !check(a.value, v) {
             return Err(XmlError::BadAttribute {

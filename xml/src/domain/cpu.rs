@@ -21,6 +21,8 @@ pub struct CpuDef {
     pub model: Option<String>,
     /// `<model fallback>`.
     pub model_fallback: Option<String>,
+    /// `<model vendor_id>`.
+    pub model_vendor_id: Option<String>,
     /// `<vendor>`.
     pub vendor: Option<String>,
     /// `<topology>` as (sockets, dies, cores, threads).
@@ -150,6 +152,11 @@ impl CpuDef {
             ));
         }
         let model = model.filter(|_| keep);
+        if custom_mode(&mode) && model.is_none() && e.child("feature").is_some() {
+            return Err(XmlError::Message(
+                "Non-empty feature list specified without CPU model".into(),
+            ));
+        }
         let custom = matches!(mode.as_deref(), None | Some("custom"));
         let with_model = custom && model.is_some();
         let mut extra = Vec::new();
@@ -176,6 +183,9 @@ impl CpuDef {
             model_fallback: model
                 .as_ref()
                 .map(|_| fallback.unwrap_or_else(|| "allow".into())),
+            model_vendor_id: model_el
+                .and_then(|m| m.attr_s("vendor_id"))
+                .filter(|_| model.is_some()),
             model,
             vendor,
             topology: e.child("topology").map(topology).transpose()?,
@@ -209,7 +219,9 @@ impl CpuDef {
             .opt("migratable", self.migratable.as_ref());
         out.element("cpu", &a, |o| {
             if let Some(m) = &self.model {
-                let ma = Attrs::new().opt("fallback", self.model_fallback.as_ref());
+                let ma = Attrs::new()
+                    .opt("fallback", self.model_fallback.as_ref())
+                    .opt("vendor_id", self.model_vendor_id.as_ref());
                 o.text("model", &ma, m);
             }
             o.opt_text("vendor", self.vendor.as_ref());
@@ -235,6 +247,10 @@ impl CpuDef {
             }
         });
     }
+}
+
+fn custom_mode(mode: &Option<String>) -> bool {
+    matches!(mode.as_deref(), None | Some("custom"))
 }
 
 /// Gives each NUMA cell without an `id` its position, as libvirt does.

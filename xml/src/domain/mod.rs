@@ -197,6 +197,8 @@ pub struct DomainExtras {
     pub cpuset: Option<String>,
     /// `<resource><partition>`.
     pub resource_partition: Option<String>,
+    /// `<resource><fibrechannel appid>`.
+    pub resource_appid: Option<String>,
     /// `<memory dumpCore>`.
     pub dump_core: Option<String>,
     /// Elements described declaratively ([`simple::TOP`]), in canonical form.
@@ -208,6 +210,7 @@ static NO_EXTRAS: DomainExtras = DomainExtras {
     description: None,
     cpuset: None,
     resource_partition: None,
+    resource_appid: None,
     dump_core: None,
     simple: Vec::new(),
 };
@@ -374,11 +377,12 @@ impl DomainDef {
             );
         out.text("vcpu", &va, &self.vcpus.to_string());
         simple::write(out, &x.simple, simple::Anchor::AfterVcpu);
-        if let Some(p) = &x.resource_partition {
-            out.open("resource", &Attrs::new());
-            out.text("partition", &Attrs::new(), p);
-            out.close("resource");
-        }
+        out.element("resource", &Attrs::new(), |o| {
+            o.opt_text("partition", x.resource_partition.as_ref());
+            if let Some(a) = &x.resource_appid {
+                o.empty("fibrechannel", &Attrs::new().add("appid", a));
+            }
+        });
     }
 
     fn write_os(&self, out: &mut Out) {

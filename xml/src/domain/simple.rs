@@ -115,16 +115,10 @@ pub const TOP: &[(Spec, Anchor)] = &[
                 leaf("nosharepages", &[]),
                 leaf("locked", &[]),
                 leaf("source", &[attr("type", Value::Text)]),
-                leaf(
-                    "access",
-                    &[attr("mode", Value::Enum(&["shared", "private"]))],
-                ),
+                leaf("access", &[attr("mode", Value::Text)]),
                 leaf(
                     "allocation",
-                    &[
-                        attr("mode", Value::Enum(&["immediate", "ondemand"])),
-                        attr("threads", Value::Unsigned),
-                    ],
+                    &[attr("mode", Value::Text), attr("threads", Value::Text)],
                 ),
                 leaf("discard", &[]),
             ],
@@ -304,6 +298,47 @@ fn fix_sysinfo(e: &mut Element) {
         .retain(|b| b.name == "entry" || !b.children.is_empty());
 }
 
+/// libvirt's checks on `<memoryBacking>`: known source types and modes, a thread count,
+/// and one default huge page size at most.
+fn fix_backing(e: &Element) -> Result<(), XmlError> {
+    let words: [(&str, &str, &[&str]); 3] = [
+        ("source", "type", BACKING_SOURCES),
+        ("access", "mode", &["shared", "private"]),
+        ("allocation", "mode", &["immediate", "ondemand"]),
+    ];
+    for (el, at, known) in words {
+        if let Some(v) = e.child(el).and_then(|c| c.attr(at)) {
+            if !known.contains(&v) {
+                return Err(XmlError::Unsupported(format!(
+                    "unknown memoryBacking/{el}/{at} '{v}'"
+                )));
+            }
+        }
+    }
+    let threads = e.child("allocation").and_then(|a| a.attr("threads"));
+    if threads.is_some_and(|t| t.parse::<u32>().is_err()) {
+        return Err(XmlError::Message(
+            "Failed to parse memory allocation threads".into(),
+        ));
+    }
+    let masters: Vec<&str> = e
+        .child("hugepages")
+        .map(|h| {
+            h.children
+                .iter()
+                .filter(|p| p.attr("nodeset").is_none())
+                .filter_map(|p| p.attr("size"))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let [first, second, ..] = masters[..] {
+        return Err(XmlError::Detail(format!(
+            "two master hugepages detected: {second} and {first}"
+        )));
+    }
+    Ok(())
+}
+
 /// Applies the defaults and checks libvirt makes beyond the descriptions.
 fn fix(e: &mut Element) -> Result<(), XmlError> {
     match e.name.as_str() {
@@ -320,15 +355,40 @@ fn fix(e: &mut Element) -> Result<(), XmlError> {
             }
             Ok(())
         }
-        "memoryBacking" => match e.child("source").and_then(|s| s.attr("type")) {
-            Some(t) if !BACKING_SOURCES.contains(&t) => Err(XmlError::Unsupported(format!(
-                "unknown memoryBacking/source/type '{t}'"
-            ))),
-            _ => Ok(()),
-        },
+        "memoryBacking" => fix_backing(e),
+        "pm" => {
+            // A state without `enabled` is no setting.
+            e.children.retain(|c| c.attr("enabled").is_some());
+            Ok(())
+        }
         "perf" => {
+            if let Some(ev) = e.children.iter().find(|c| c.attr("enabled").is_none()) {
+                return Err(XmlError::MissingAttribute {
+                    attr: "enabled".into(),
+                    element: ev.name.clone(),
+                });
+            }
             let rank = |c: &Element| PERF_EVENTS.iter().position(|n| Some(*n) == c.attr("name"));
             e.children.sort_by_key(|c| rank(c));
+            Ok(())
+        }
+        "iothreadids" => {
+            let mut seen = Vec::new();
+            for t in &e.children {
+                let id = t.attr("id").unwrap_or_default();
+                if id == "0" {
+                    return Err(XmlError::Message(
+                        "Invalid value for attribute 'id' in element 'iothread': Zero is not permitted"
+                            .into(),
+                    ));
+                }
+                if seen.contains(&id) {
+                    return Err(XmlError::Message(format!(
+                        "duplicate iothread id '{id}' found"
+                    )));
+                }
+                seen.push(id);
+            }
             Ok(())
         }
         "memtune" => {

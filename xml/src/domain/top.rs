@@ -236,6 +236,10 @@ pub(super) fn parse(e: &Element, check: bool) -> Result<DomainDef, XmlError> {
         description: e.child_text_raw("description"),
         cpuset: None,
         resource_partition: e.child("resource").and_then(|r| r.child_text("partition")),
+        resource_appid: e
+            .child("resource")
+            .and_then(|r| r.child("fibrechannel"))
+            .and_then(|f| f.attr_s("appid")),
         dump_core: e.child("memory").and_then(|m| m.attr_s("dumpCore")),
         simple,
     };
@@ -504,6 +508,65 @@ mod tests {
             (
                 "@@<on_reboot>explode</on_reboot>",
                 "ERR 67 unsupported configuration: unknown on_reboot action: explode",
+            ),
+        ];
+        for (case, want) in CASES {
+            assert_eq!(outcome(case), *want, "{case}");
+        }
+    }
+
+    /// Memory backing, resource and tuning refusals and defaults, likewise checked
+    /// against libvirt 9.0.
+    #[test]
+    fn backing_and_tuning_like_libvirt() {
+        const CASES: &[(&str, &str)] = &[
+        (
+                "<resource><partition>/machine</partition><fibrechannel appid='abc'/></resource>",
+                "  <resource>\n    <partition>/machine</partition>\n    <fibrechannel appid='abc'/>\n  </resource>",
+            ),
+            (
+                "<memoryBacking><hugepages><page size='1' unit='GiB'/><page size='2' unit='MiB'/></hugepages></memoryBacking>",
+                "ERR 35 two master hugepages detected: 2048 and 1048576",
+            ),
+            (
+                "<memoryBacking><access mode='bogus'/></memoryBacking>",
+                "ERR 67 unsupported configuration: unknown memoryBacking/access/mode 'bogus'",
+            ),
+            (
+                "<memoryBacking><allocation threads='x'/></memoryBacking>",
+                "ERR 27 XML error: Failed to parse memory allocation threads",
+            ),
+            (
+                "<pm><suspend-to-mem/><suspend-to-disk enabled='no'/></pm>",
+                "  <pm>\n    <suspend-to-disk enabled='no'/>\n  </pm>",
+            ),
+            (
+                "<perf><event name='cmt'/></perf>",
+                "ERR 27 XML error: Missing required attribute 'enabled' in element 'event'",
+            ),
+            (
+                "<iothreadids><iothread id='1'/><iothread id='1'/></iothreadids>",
+                "ERR 27 XML error: duplicate iothread id '1' found",
+            ),
+            (
+                "<cputune><vcpusched vcpus='0' scheduler='fifo'/></cputune>",
+                "ERR 27 XML error: Missing required attribute 'priority' in element 'vcpusched'",
+            ),
+            (
+                "<cputune><shares>x</shares></cputune>",
+                "ERR 27 XML error: can't parse cputune shares value",
+            ),
+            (
+                "<numatune><memory mode='interleave' nodeset='x'/></numatune>",
+                "ERR 8 invalid argument: Failed to parse bitmap 'x'",
+            ),
+            (
+                "<cpu mode='custom' match='strict' check='none'><model fallback='forbid' vendor_id='GenuineIntel'>Skylake-Client</model><feature policy='optional' name='pcid'/></cpu>",
+                "  <cpu mode='custom' match='strict' check='none'>\n    <model fallback='forbid' vendor_id='GenuineIntel'>Skylake-Client</model>\n    <feature policy='optional' name='pcid'/>\n  </cpu>",
+            ),
+            (
+                "<memtune><hard_limit>9007199254740991</hard_limit></memtune><blkiotune><weight>x</weight></blkiotune><cputune/>",
+                "",
             ),
         ];
         for (case, want) in CASES {

@@ -82,15 +82,15 @@ const SCHED: &[AttrSpec] = &[
 pub const CPUTUNE: Spec = node(
     "cputune",
     &[
-        text("shares", Value::Unsigned),
-        text("global_period", Value::Unsigned),
-        text("global_quota", Value::Int),
-        text("period", Value::Unsigned),
-        text("quota", Value::Int),
-        text("emulator_period", Value::Unsigned),
-        text("emulator_quota", Value::Int),
-        text("iothread_period", Value::Unsigned),
-        text("iothread_quota", Value::Int),
+        text("shares", Value::Text),
+        text("global_period", Value::Text),
+        text("global_quota", Value::Text),
+        text("period", Value::Text),
+        text("quota", Value::Text),
+        text("emulator_period", Value::Text),
+        text("emulator_quota", Value::Text),
+        text("iothread_period", Value::Text),
+        text("iothread_quota", Value::Text),
         leaf(
             "vcpupin",
             &[attr("vcpu", Value::Unsigned), attr("cpuset", Value::Bitmap)],
@@ -312,6 +312,21 @@ fn check_cputune_range(name: &str, v: &str) -> Result<(), XmlError> {
 /// domain has only, in vCPU order.
 pub fn fix_cputune(e: &mut Element, vcpus: u32) -> Result<(), XmlError> {
     for c in &e.children {
+        let numeric = c.attrs.is_empty() && c.children.is_empty();
+        if numeric && c.text.parse::<i64>().is_err() {
+            return Err(XmlError::Message(format!(
+                "can't parse cputune {} value",
+                c.name
+            )));
+        }
+        // Real-time schedulers need a priority.
+        let realtime = matches!(c.attr("scheduler"), Some("fifo" | "rr"));
+        if realtime && c.attr("priority").is_none() {
+            return Err(XmlError::MissingAttribute {
+                attr: "priority".into(),
+                element: c.name.clone(),
+            });
+        }
         check_cputune_range(&c.name, &c.text)?;
     }
     let id = |c: &Element| c.attr("vcpu").and_then(|v| v.parse::<u32>().ok());
