@@ -123,42 +123,7 @@ fn features(e: &Element) -> Result<Vec<(String, String)>, XmlError> {
 impl CpuDef {
     /// Parses `<cpu>` with libvirt's defaults and refusals.
     pub fn parse(e: &Element) -> Result<CpuDef, XmlError> {
-        let mode = e.attr_s("mode");
-        if let Some(m) = mode.as_deref().filter(|m| !MODES.contains(m)) {
-            return Err(XmlError::CpuUnsupported(format!(
-                "Invalid mode attribute '{m}'"
-            )));
-        }
-        let model_el = e.child("model");
-        let model = model_el
-            .map(|m| m.text.trim().to_string())
-            .filter(|m| !m.is_empty());
-        let fallback = model_el.and_then(|m| m.attr_s("fallback"));
-        if fallback
-            .as_deref()
-            .is_some_and(|f| !matches!(f, "allow" | "forbid"))
-        {
-            return Err(XmlError::CpuUnsupported(
-                "Invalid fallback attribute".into(),
-            ));
-        }
-        // host-passthrough and maximum take the host's CPU: libvirt drops any model
-        // and vendor given with them.
-        let keep = matches!(mode.as_deref(), None | Some("custom" | "host-model"));
-        let vendor = e.child_text("vendor").filter(|_| keep);
-        if vendor.is_some() && model.is_none() {
-            return Err(XmlError::Message(
-                "CPU vendor specified without CPU model".into(),
-            ));
-        }
-        let model = model.filter(|_| keep);
-        if custom_mode(&mode) && model.is_none() && e.child("feature").is_some() {
-            return Err(XmlError::Message(
-                "Non-empty feature list specified without CPU model".into(),
-            ));
-        }
-        let custom = matches!(mode.as_deref(), None | Some("custom"));
-        let with_model = custom && model.is_some();
+        let m = model(e)?;
         let mut extra = Vec::new();
         for s in EXTRA {
             if let Some(x) = s.parse_child(e, "domain/cpu")? {
@@ -169,25 +134,25 @@ impl CpuDef {
             number_cells(numa);
             fill_distances(numa);
         }
+        let with_model = custom_mode(&m.mode) && m.model.is_some();
         Ok(CpuDef {
             mode: if with_model {
                 Some("custom".into())
             } else {
-                mode
+                m.mode
             },
             match_: e
                 .attr_s("match")
                 .or_else(|| with_model.then(|| "exact".into())),
             check: e.attr_s("check"),
             migratable: e.attr_s("migratable"),
-            model_fallback: model
+            model_fallback: m
+                .model
                 .as_ref()
-                .map(|_| fallback.unwrap_or_else(|| "allow".into())),
-            model_vendor_id: model_el
-                .and_then(|m| m.attr_s("vendor_id"))
-                .filter(|_| model.is_some()),
-            model,
-            vendor,
+                .map(|_| m.fallback.unwrap_or_else(|| "allow".into())),
+            model_vendor_id: m.vendor_id,
+            model: m.model,
+            vendor: m.vendor,
             topology: e.child("topology").map(topology).transpose()?,
             features: features(e)?,
             extra,
@@ -247,6 +212,60 @@ impl CpuDef {
             }
         });
     }
+}
+
+/// The mode and model parts of `<cpu>`, as libvirt keeps them.
+struct Model {
+    mode: Option<String>,
+    model: Option<String>,
+    fallback: Option<String>,
+    vendor_id: Option<String>,
+    vendor: Option<String>,
+}
+
+fn model(e: &Element) -> Result<Model, XmlError> {
+    let mode = e.attr_s("mode");
+    if let Some(m) = mode.as_deref().filter(|m| !MODES.contains(m)) {
+        return Err(XmlError::CpuUnsupported(format!(
+            "Invalid mode attribute '{m}'"
+        )));
+    }
+    let model_el = e.child("model");
+    let fallback = model_el.and_then(|m| m.attr_s("fallback"));
+    if fallback
+        .as_deref()
+        .is_some_and(|f| !matches!(f, "allow" | "forbid"))
+    {
+        return Err(XmlError::CpuUnsupported(
+            "Invalid fallback attribute".into(),
+        ));
+    }
+    // host-passthrough and maximum take the host's CPU: libvirt drops any model and
+    // vendor given with them.
+    let keep = matches!(mode.as_deref(), None | Some("custom" | "host-model"));
+    let model = model_el
+        .map(|m| m.text.trim().to_string())
+        .filter(|m| keep && !m.is_empty());
+    let vendor = e.child_text("vendor").filter(|_| keep);
+    if vendor.is_some() && model.is_none() {
+        return Err(XmlError::Message(
+            "CPU vendor specified without CPU model".into(),
+        ));
+    }
+    if custom_mode(&mode) && model.is_none() && e.child("feature").is_some() {
+        return Err(XmlError::Message(
+            "Non-empty feature list specified without CPU model".into(),
+        ));
+    }
+    Ok(Model {
+        vendor_id: model_el
+            .and_then(|m| m.attr_s("vendor_id"))
+            .filter(|_| model.is_some()),
+        mode,
+        model,
+        fallback,
+        vendor,
+    })
 }
 
 fn custom_mode(mode: &Option<String>) -> bool {

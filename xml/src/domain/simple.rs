@@ -339,12 +339,56 @@ fn fix_backing(e: &Element) -> Result<(), XmlError> {
     Ok(())
 }
 
-/// Applies the defaults and checks libvirt makes beyond the descriptions.
-fn fix(e: &mut Element) -> Result<(), XmlError> {
+/// libvirt's checks on `<perf>`: every event says whether it is on; written in
+/// libvirt's event order.
+fn fix_perf(e: &mut Element) -> Result<(), XmlError> {
+    if let Some(ev) = e.children.iter().find(|c| c.attr("enabled").is_none()) {
+        return Err(XmlError::MissingAttribute {
+            attr: "enabled".into(),
+            element: ev.name.clone(),
+        });
+    }
+    let rank = |c: &Element| PERF_EVENTS.iter().position(|n| Some(*n) == c.attr("name"));
+    e.children.sort_by_key(|c| rank(c));
+    Ok(())
+}
+
+/// libvirt's checks on `<iothreadids>`: ids nonzero and unique.
+fn check_iothreadids(e: &Element) -> Result<(), XmlError> {
+    let mut seen = Vec::new();
+    for t in &e.children {
+        let id = t.attr("id").unwrap_or_default();
+        if id == "0" {
+            return Err(XmlError::Message(
+                "Invalid value for attribute 'id' in element 'iothread': Zero is not permitted"
+                    .into(),
+            ));
+        }
+        if seen.contains(&id) {
+            return Err(XmlError::Message(format!(
+                "duplicate iothread id '{id}' found"
+            )));
+        }
+        seen.push(id);
+    }
+    Ok(())
+}
+
+/// The checks on the small elements: iothreads count, lifecycle action on lock
+/// failure, idmap completeness.
+fn check_small(e: &Element) -> Result<(), XmlError> {
     match e.name.as_str() {
-        "sysinfo" => {
-            fix_sysinfo(e);
-            Ok(())
+        "iothreads" if e.text.parse::<u32>().is_err() => Err(XmlError::Message(format!(
+            "invalid iothreads count '{}'",
+            e.text
+        ))),
+        "on_lockfailure"
+            if !matches!(e.text.as_str(), "poweroff" | "restart" | "pause" | "ignore") =>
+        {
+            Err(XmlError::Unsupported(format!(
+                "unknown on_lockfailure action: {}",
+                e.text
+            )))
         }
         "idmap" => {
             let has = |n: &str| e.children.iter().any(|c| c.name == n);
@@ -355,77 +399,37 @@ fn fix(e: &mut Element) -> Result<(), XmlError> {
             }
             Ok(())
         }
-        "memoryBacking" => fix_backing(e),
-        "pm" => {
-            // A state without `enabled` is no setting.
-            e.children.retain(|c| c.attr("enabled").is_some());
-            Ok(())
-        }
-        "perf" => {
-            if let Some(ev) = e.children.iter().find(|c| c.attr("enabled").is_none()) {
-                return Err(XmlError::MissingAttribute {
-                    attr: "enabled".into(),
-                    element: ev.name.clone(),
-                });
-            }
-            let rank = |c: &Element| PERF_EVENTS.iter().position(|n| Some(*n) == c.attr("name"));
-            e.children.sort_by_key(|c| rank(c));
-            Ok(())
-        }
-        "iothreadids" => {
-            let mut seen = Vec::new();
-            for t in &e.children {
-                let id = t.attr("id").unwrap_or_default();
-                if id == "0" {
-                    return Err(XmlError::Message(
-                        "Invalid value for attribute 'id' in element 'iothread': Zero is not permitted"
-                            .into(),
-                    ));
-                }
-                if seen.contains(&id) {
-                    return Err(XmlError::Message(format!(
-                        "duplicate iothread id '{id}' found"
-                    )));
-                }
-                seen.push(id);
-            }
-            Ok(())
-        }
-        "memtune" => {
-            e.children
-                .retain(|c| c.text.parse::<u64>().is_ok_and(|n| n < UNLIMITED_KIB));
-            Ok(())
-        }
-        "blkiotune" => {
-            // A weight that is not a number is ignored.
-            e.children
-                .retain(|c| c.name != "weight" || c.text.parse::<u32>().is_ok());
-            Ok(())
-        }
-        "iothreads" => match e.text.parse::<u32>() {
-            Ok(_) => Ok(()),
-            Err(_) => Err(XmlError::Message(format!(
-                "invalid iothreads count '{}'",
-                e.text
-            ))),
-        },
-        "genid" => fix_genid(e),
-        "seclabel" => fix_seclabel(e),
+        _ => Ok(()),
+    }
+}
+
+/// Applies the defaults and checks libvirt makes beyond the descriptions.
+fn fix(e: &mut Element) -> Result<(), XmlError> {
+    match e.name.as_str() {
+        "sysinfo" => fix_sysinfo(e),
+        "memoryBacking" => fix_backing(e)?,
+        // A state without `enabled` is no setting.
+        "pm" => e.children.retain(|c| c.attr("enabled").is_some()),
+        "perf" => fix_perf(e)?,
+        "iothreadids" => check_iothreadids(e)?,
+        "memtune" => e
+            .children
+            .retain(|c| c.text.parse::<u64>().is_ok_and(|n| n < UNLIMITED_KIB)),
+        // A weight that is not a number is ignored.
+        "blkiotune" => e
+            .children
+            .retain(|c| c.name != "weight" || c.text.parse::<u32>().is_ok()),
+        "genid" => fix_genid(e)?,
+        "seclabel" => fix_seclabel(e)?,
         "keywrap" => {
             // One setting per cipher, written AES first.
             e.children
                 .sort_by(|a, b| a.attr("name").cmp(&b.attr("name")));
             e.children.dedup_by(|a, b| a.attr("name") == b.attr("name"));
-            Ok(())
         }
-        "on_lockfailure" => match e.text.as_str() {
-            "poweroff" | "restart" | "pause" | "ignore" => Ok(()),
-            other => Err(XmlError::Unsupported(format!(
-                "unknown on_lockfailure action: {other}"
-            ))),
-        },
-        _ => Ok(()),
+        _ => check_small(e)?,
     }
+    Ok(())
 }
 
 /// Parses every described element `domain` holds, in [`TOP`] order. A container that
