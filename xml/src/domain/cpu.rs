@@ -272,13 +272,16 @@ fn custom_mode(mode: &Option<String>) -> bool {
     matches!(mode.as_deref(), None | Some("custom"))
 }
 
-/// Gives each NUMA cell without an `id` its position, as libvirt does.
+/// Gives each NUMA cell without an `id` its position and writes the cells in id
+/// order, as libvirt does.
 fn number_cells(numa: &mut Element) {
     for (i, c) in numa.children.iter_mut().enumerate() {
         if c.attr("id").is_none() {
             c.attrs.insert(0, ("id".into(), i.to_string()));
         }
     }
+    numa.children
+        .sort_by_key(|c| c.attr("id").and_then(|i| i.parse::<u32>().ok()));
 }
 
 /// Completes the NUMA distance tables as libvirt does: a distance given one way holds

@@ -95,7 +95,8 @@ fn check_os(e: &Element) -> Result<(), XmlError> {
         in_range("rebootTimeout", b.attr("rebootTimeout"), -1, 65535)?;
     }
     let loader = e.child("loader").is_some_and(|l| !l.text.trim().is_empty());
-    if e.child("nvram").is_some() && !loader && e.attr("firmware").is_none() {
+    let wants_loader = e.child("nvram").is_some() || e.child("loader").is_some();
+    if wants_loader && !loader && e.attr("firmware").is_none() {
         return Err(XmlError::Detail(
             "no loader path specified and firmware auto selection disabled".into(),
         ));
@@ -172,6 +173,8 @@ pub struct Loader {
     pub secure: Option<String>,
     /// `type`: rom or pflash.
     pub loader_type: Option<String>,
+    /// `stateless`.
+    pub stateless: Option<String>,
     /// Firmware path.
     pub path: Option<String>,
 }
@@ -277,13 +280,16 @@ impl OsDef {
             firmware: e.attr_s("firmware"),
             kernel: text("kernel"),
             initrd: text("initrd"),
-            cmdline: e.child_text_raw("cmdline"),
+            cmdline: e.child_text_raw("cmdline").filter(|c| !c.is_empty()),
             dtb: text("dtb"),
             root: text("root"),
             bootmenu: e.child("bootmenu").and_then(|b| b.attr_s("enable")),
+            // A timeout only counts with the menu on.
             bootmenu_timeout: match e.child("bootmenu") {
-                Some(b) => b.attr_num(&format!("{p}/bootmenu"), "timeout")?,
-                None => None,
+                Some(b) if b.attr("enable") == Some("yes") => {
+                    b.attr_num(&format!("{p}/bootmenu"), "timeout")?
+                }
+                _ => None,
             },
             extra: parse_extra(e)?,
         };
@@ -298,6 +304,7 @@ impl OsDef {
                     loader_type: l
                         .attr_s("type")
                         .or_else(|| path.as_ref().map(|_| "rom".to_string())),
+                    stateless: l.attr_s("stateless"),
                     path,
                 })
             }),
@@ -320,7 +327,8 @@ impl OsDef {
             let a = Attrs::new()
                 .opt("readonly", l.readonly.as_ref())
                 .opt("secure", l.secure.as_ref())
-                .opt("type", l.loader_type.as_ref());
+                .opt("type", l.loader_type.as_ref())
+                .opt("stateless", l.stateless.as_ref());
             match &l.path {
                 Some(p) => out.text("loader", &a, p),
                 None => out.element("loader", &a, |_| {}),

@@ -573,4 +573,71 @@ mod tests {
             assert_eq!(outcome(case), *want, "{case}");
         }
     }
+
+    /// Loaders, kernel boot, boot menu and NUMA cells, likewise checked against
+    /// libvirt 9.0.
+    #[test]
+    fn os_and_numa_like_libvirt() {
+        const CASES: &[(&str, &str)] = &[
+        (
+                "@@<os><type>hvm</type><loader readonly='yes' type='pflash' stateless='yes' format='qcow2'>/l</loader></os>",
+                "    <loader readonly='yes' type='pflash' stateless='yes'>/l</loader>",
+            ),
+            (
+                "@@<os><type>hvm</type><loader readonly='yes' type='pflash'>/l</loader><nvram template='/t' format='raw'>/n</nvram></os>",
+                "    <loader readonly='yes' type='pflash'>/l</loader>\n    <nvram template='/t'>/n</nvram>",
+            ),
+            (
+                "@@<os><type>hvm</type><loader readonly='no'>/l</loader></os>",
+                "    <loader readonly='no' type='rom'>/l</loader>",
+            ),
+            (
+                "@@<os><type>hvm</type><loader/></os>",
+                "ERR 35 no loader path specified and firmware auto selection disabled",
+            ),
+            (
+                "@@<os firmware='efi'><type>hvm</type><loader secure='yes'/></os>",
+                "  <os firmware='efi'>\n    <loader secure='yes'/>",
+            ),
+            (
+                "@@<os><type>hvm</type><cmdline></cmdline><initrd></initrd></os>",
+                "",
+            ),
+            (
+                "@@<os><type>hvm</type><root>/dev/sda</root><kernel>/k</kernel></os>",
+                "    <kernel>/k</kernel>\n    <root>/dev/sda</root>",
+            ),
+            (
+                "@@<os><type>hvm</type><bootmenu enable='no' timeout='5'/></os>",
+                "    <bootmenu enable='no'/>",
+            ),
+            (
+                "<vcpu>2</vcpu><cpu><topology sockets='1' cores='1' threads='1'/></cpu>",
+                "  <vcpu placement='static'>2</vcpu>\n  <cpu>\n    <topology sockets='1' dies='1' cores='1' threads='1'/>\n  </cpu>",
+            ),
+            (
+                "<vcpu>4</vcpu>@@<cpu><numa><cell cpus='0-1' memory='512' unit='MiB'/><cell cpus='2-3' memory='512' unit='MiB'/></numa></cpu>",
+                "  <vcpu placement='static'>4</vcpu>\n  <cpu>\n    <numa>\n      <cell id='0' cpus='0-1' memory='524288' unit='KiB'/>\n      <cell id='1' cpus='2-3' memory='524288' unit='KiB'/>\n    </numa>\n  </cpu>",
+            ),
+            (
+                "<vcpu>4</vcpu>@@<cpu><numa><cell id='1' cpus='0-1' memory='512'/><cell id='0' cpus='2-3' memory='512'/></numa></cpu>",
+                "  <vcpu placement='static'>4</vcpu>\n  <cpu>\n    <numa>\n      <cell id='0' cpus='2-3' memory='512' unit='KiB'/>\n      <cell id='1' cpus='0-1' memory='512' unit='KiB'/>\n    </numa>\n  </cpu>",
+            ),
+            (
+                "<vcpu>4</vcpu>@@<cpu><numa><cell cpus='0-5' memory='512'/></numa></cpu>",
+                "ERR 1 internal error: Number of CPUs in <numa> exceeds the <vcpu> count",
+            ),
+            (
+                "<vcpu>4</vcpu>@@<cpu><numa><cell cpus='0-1,7' memory='512'/></numa></cpu>",
+                "ERR 1 internal error: CPU IDs in <numa> exceed the <vcpu> count",
+            ),
+            (
+                "<description>d</description><metadata><m:x xmlns:m='urn:m'><m:y a='1'>t</m:y></m:x></metadata>",
+                "  <description>d</description>\n  <metadata>\n    <m:x xmlns:m=\"urn:m\">\n      <m:y a=\"1\">t</m:y>\n    </m:x>\n  </metadata>",
+            ),
+        ];
+        for (case, want) in CASES {
+            assert_eq!(outcome(case), *want, "{case}");
+        }
+    }
 }
