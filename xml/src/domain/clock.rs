@@ -55,6 +55,46 @@ pub struct Timer {
     pub catchup: Option<Box<Element>>,
 }
 
+fn unsigned(e: &Element, attr: &str) -> Result<(), XmlError> {
+    match e.attr(attr) {
+        Some(v) if v.trim().parse::<u64>().is_err() => Err(XmlError::Message(format!(
+            "Invalid value for attribute '{attr}' in element '{}': '{v}'. \
+             Expected non-negative integer value",
+            e.name
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// libvirt's checks on one `<timer>`: numbers where numbers go, and each setting only
+/// on the timers that have it.
+fn check_timer(t: &Element, name: &str) -> Result<(), XmlError> {
+    unsigned(t, "frequency")?;
+    if let Some(c) = t.child("catchup") {
+        for a in ["threshold", "slew", "limit"] {
+            unsigned(c, a)?;
+        }
+    }
+    let supports = |setting: &str| match setting {
+        "tickpolicy" => !matches!(name, "kvmclock" | "hypervclock" | "tsc"),
+        "track" => matches!(name, "rtc" | "platform"),
+        _ => name == "tsc",
+    };
+    for setting in ["tickpolicy", "track", "frequency", "mode"] {
+        if t.attr(setting).is_some() && !supports(setting) {
+            return Err(XmlError::Unsupported(format!(
+                "timer {name} doesn't support setting of timer {setting}"
+            )));
+        }
+    }
+    if t.child("catchup").is_some() && t.attr("tickpolicy") != Some("catchup") {
+        return Err(XmlError::Message(
+            "setting of timer catchup policies is only supported with tickpolicy='catchup'".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn timer(t: &Element) -> Result<Timer, XmlError> {
     let catchup = t.child("catchup").map(|c| {
         let mut e = Element {
@@ -68,11 +108,13 @@ fn timer(t: &Element) -> Result<Timer, XmlError> {
         }
         Box::new(e)
     });
+    let name = t.attr_s("name").ok_or_else(|| XmlError::MissingAttribute {
+        attr: "name".into(),
+        element: "timer".into(),
+    })?;
+    check_timer(t, &name)?;
     Ok(Timer {
-        name: t.attr_s("name").ok_or_else(|| XmlError::MissingAttribute {
-            attr: "name".into(),
-            element: "timer".into(),
-        })?,
+        name,
         present: t.attr_s("present"),
         tickpolicy: t.attr_s("tickpolicy"),
         track: t.attr_s("track"),

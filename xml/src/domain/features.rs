@@ -277,8 +277,8 @@ fn required_parts(raw: &Element, name: &str) -> Result<(), XmlError> {
     }
 }
 
-/// libvirt keeps the SMM TSEG size in bytes and writes it in MiB when it is whole
-/// MiB, in KiB otherwise; a bare number is MiB.
+/// libvirt keeps the SMM TSEG size in bytes and writes it in the largest of GiB, MiB
+/// and KiB that holds it whole; a bare number is MiB.
 fn fix_tseg(smm: &mut Element) -> Result<(), XmlError> {
     for t in smm.children.iter_mut().filter(|t| t.name == "tseg") {
         let unit = t.attr("unit").unwrap_or("MiB");
@@ -290,7 +290,9 @@ fn fix_tseg(smm: &mut Element) -> Result<(), XmlError> {
             .parse()
             .map_err(|_| XmlError::invalid("domain/features/smm/tseg", t.text.trim()))?;
         let bytes = n.saturating_mul(scale);
-        let (unit, v) = if bytes % (1 << 20) == 0 {
+        let (unit, v) = if bytes % (1 << 30) == 0 {
+            ("GiB", bytes >> 30)
+        } else if bytes % (1 << 20) == 0 {
             ("MiB", bytes >> 20)
         } else {
             ("KiB", bytes.div_ceil(1024))
@@ -344,6 +346,15 @@ fn parse_one(raw: &Element, spec: &Spec, kind: Kind) -> Result<Option<Feature>, 
     let enabled = e.attr("state") != Some("off");
     if !enabled {
         e.children.clear();
+    }
+    // A sub-feature that is off keeps its state only.
+    for c in e
+        .children
+        .iter_mut()
+        .filter(|c| c.attr("state") == Some("off"))
+    {
+        c.attrs.retain(|(k, _)| k == "state");
+        c.children.clear();
     }
     Ok(Some(Feature {
         name: spec.name.to_string(),
