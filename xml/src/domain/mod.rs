@@ -7,6 +7,8 @@ mod disk;
 mod features;
 mod info;
 mod misc;
+#[cfg(test)]
+mod oracle_tests;
 mod os;
 pub mod simple;
 mod top;
