@@ -602,9 +602,10 @@ mod tests {
             assert_eq!((e.code, e.domain), (27, 26), "{xml}");
             assert_eq!(e.text(), msg, "{xml}");
         }
+        // libvirt reports libxml2's parse errors as VIR_ERR_XML_DETAIL.
         assert_eq!(
             Interface::parse("<interface").unwrap_err().code,
-            27,
+            35,
             "malformed"
         );
         let d = Driver::new_default();
