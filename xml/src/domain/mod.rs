@@ -379,12 +379,14 @@ impl DomainDef {
             );
         out.text("vcpu", &va, &self.vcpus.to_string());
         simple::write(out, &x.simple, simple::Anchor::AfterVcpu);
-        out.element("resource", &Attrs::new(), |o| {
-            o.opt_text("partition", x.resource_partition.as_ref());
+        if x.resource_partition.is_some() || x.resource_appid.is_some() {
+            out.open("resource", &Attrs::new());
+            out.opt_text("partition", x.resource_partition.as_ref());
             if let Some(a) = &x.resource_appid {
-                o.empty("fibrechannel", &Attrs::new().add("appid", a));
+                out.empty("fibrechannel", &Attrs::new().add("appid", a));
             }
-        });
+            out.close("resource");
+        }
     }
 
     fn write_os(&self, out: &mut Out) {

@@ -219,7 +219,13 @@ fn fix_genid(e: &mut Element) -> Result<(), XmlError> {
 /// libvirt's reading of `<seclabel>`: relabelling defaults on for dynamic labels (which
 /// need it) and off for static ones; a static label needs its `<label>`.
 fn fix_seclabel(e: &mut Element) -> Result<(), XmlError> {
-    let kind = e.attr("type").unwrap_or("dynamic").to_string();
+    // A label of no stated type is the driver's default, which libvirt does not write:
+    // emptied here, it is dropped.
+    let Some(kind) = e.attr_s("type") else {
+        e.attrs.clear();
+        e.children.clear();
+        return Ok(());
+    };
     if kind == "none" {
         e.attrs.retain(|(k, _)| k != "relabel");
         e.children.clear();

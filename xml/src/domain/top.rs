@@ -101,7 +101,11 @@ fn vcpu(d: &mut DomainDef, e: &Element) -> Result<(), XmlError> {
         None => d.vcpus,
     };
     let max = d.vcpus;
-    if let Some(vs) = d.extras_mut().simple.iter_mut().find(|x| x.name == "vcpus") {
+    let vcpus = d
+        .extras
+        .as_deref_mut()
+        .and_then(|x| x.simple.iter_mut().find(|x| x.name == "vcpus"));
+    if let Some(vs) = vcpus {
         tune::check_vcpu_ids(vs, max)?;
         tune::fill_vcpus(vs, max);
         d.current_vcpus = tune::enabled_vcpus(vs);
@@ -174,6 +178,10 @@ fn threads(d: &mut DomainDef) -> Result<(), XmlError> {
 fn numatune(d: &mut DomainDef) -> Result<(), XmlError> {
     let vcpu_auto = d.vcpu_placement == "auto";
     let cells = d.cpu.as_ref().is_some_and(|c| c.numa_cpus().0 > 0);
+    let has = d.extras().simple.iter().any(|s| s.name == "numatune");
+    if !has && !vcpu_auto {
+        return Ok(());
+    }
     let x = d.extras_mut();
     let auto = match x.simple.iter_mut().find(|s| s.name == "numatune") {
         Some(n) => tune::fix_numatune(n, vcpu_auto, cells)?,
