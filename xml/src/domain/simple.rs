@@ -370,6 +370,14 @@ fn check_iothreadids(e: &Element) -> Result<(), XmlError> {
                     .into(),
             ));
         }
+        let bound = |k: &str| t.attr(k).and_then(|v| v.parse::<u64>().ok());
+        if let (Some(lo), Some(hi)) = (bound("thread_pool_min"), bound("thread_pool_max")) {
+            if lo > hi {
+                return Err(XmlError::Unsupported(
+                    "thread_pool_min must be smaller or equal to thread_pool_max".into(),
+                ));
+            }
+        }
         if seen.contains(&id) {
             return Err(XmlError::Message(format!(
                 "duplicate iothread id '{id}' found"

@@ -127,7 +127,8 @@ fn vcpu(d: &mut DomainDef, e: &Element) -> Result<(), XmlError> {
     }
     // An automatic placement picks its own host CPUs.
     if let Some(cpuset) = v.attr_s("cpuset").filter(|_| d.vcpu_placement != "auto") {
-        let cpuset = crate::spec::canonical_bitmap(&cpuset).unwrap_or(cpuset);
+        let cpuset = crate::spec::canonical_bitmap(&cpuset)
+            .ok_or_else(|| XmlError::InvalidArg(format!("Failed to parse bitmap '{cpuset}'")))?;
         d.extras_mut().cpuset = Some(cpuset);
     }
     Ok(())
