@@ -288,6 +288,13 @@ impl DriverConnection {
     pub fn call(&self, program: u32, number: i32, args: &[u8]) -> Result<Vec<u8>, RemoteError> {
         let info = procedure(program, number)
             .ok_or_else(|| RemoteError::unknown_procedure(program, number))?;
+        let reply = self.call_procedure(info, args)?;
+        crate::audit::record(info, &reply);
+        Ok(reply)
+    }
+
+    fn call_procedure(&self, info: &ProcedureInfo, args: &[u8]) -> Result<Vec<u8>, RemoteError> {
+        let (program, number) = (info.program, info.number);
         if info.event {
             return Err(RemoteError::new(
                 code::RPC,

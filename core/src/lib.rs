@@ -1,6 +1,7 @@
 //! rvirt-core: the module loader and driver tables, call routing with libvirt's public-API
 //! discipline, URI parsing, and the client library (embedded and remote).
 
+pub mod audit;
 pub mod client;
 pub mod dispatch;
 pub mod elf;

@@ -59,6 +59,7 @@ pub mod code {
     pub const OPERATION_INVALID: i32 = 55;
     pub const NO_INTERFACE: i32 = 57;
     pub const MULTIPLE_INTERFACES: i32 = 60;
+    pub const CONFIG_UNSUPPORTED: i32 = 67;
     pub const NO_DOMAIN_SNAPSHOT: i32 = 72;
     pub const INVALID_STREAM: i32 = 73;
     pub const ARGUMENT_UNSUPPORTED: i32 = 74;

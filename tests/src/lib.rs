@@ -3,6 +3,7 @@
 //! a missing peer fails the test under `CI=true` and skips it locally.
 
 pub mod wire;
+pub mod xmldiff;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -154,10 +154,12 @@ fn test_driver_refuses_names_and_values_as_libvirt_does() {
             &c,
             &domain_xml(name, "131072", "1"),
             name,
-            // libvirt reports libxml2's parse errors as details.
             code::XML_DETAIL,
             &format!(
-                "XML error: the document is not well formed: character {ch} is not allowed in XML"
+                "(domain_definition):1: character {ch} is not allowed in XML\n{}\n{}^",
+                // libvirt shows at most 80 characters of the line.
+                &domain_xml(name, "131072", "1")[..80],
+                "-".repeat(29)
             ),
         );
     }

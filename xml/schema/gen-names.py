@@ -21,6 +21,7 @@ SCHEMAS = [
     ("Interface", "interface.rng"),
     ("NetworkPort", "networkport.rng"),
     ("DomainSnapshot", "domainsnapshot.rng"),
+    ("DomainCheckpoint", "domaincheckpoint.rng"),
 ]
 
 

@@ -5,9 +5,20 @@ use thiserror::Error;
 /// Error returned by every parser in this crate.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum XmlError {
-    /// The document is not well-formed XML.
-    #[error("XML error: the document is not well formed: {0}")]
+    /// The document is not well-formed XML (`VIR_ERR_XML_DETAIL`). From
+    /// [`crate::tree::parse_root`] it is located the way libvirt words it:
+    /// `(domain_definition):LINE: message`, that line of the document, a caret.
+    #[error("{0}")]
     Malformed(String),
+    /// The document's root element is not the one its kind has (reported from libvirt's
+    /// XML utilities, [`FROM_XML`]).
+    #[error("XML error: expecting root element of '{expected}', not '{found}'")]
+    WrongRoot {
+        /// The root this kind of document has.
+        expected: String,
+        /// The root the document has.
+        found: String,
+    },
     /// A required element is missing; the payload names its path.
     #[error("XML error: missing required element <{0}>")]
     MissingElement(String),
@@ -83,33 +94,17 @@ pub enum XmlError {
         /// What is outside it, naming the element.
         detail: String,
     },
-    /// A refusal libvirt reports as `VIR_ERR_XML_DETAIL`, in its words (no prefix).
-    #[error("{0}")]
-    Detail(String),
-    /// Any other refusal libvirt's parsers report as `VIR_ERR_XML_ERROR`, in its words.
-    #[error("XML error: {0}")]
-    Message(String),
-    /// A value libvirt parses but refuses as a configuration
-    /// (`VIR_ERR_CONFIG_UNSUPPORTED`, reported by the object's own parser).
-    #[error("unsupported configuration: {0}")]
-    Unsupported(String),
-    /// Like [`XmlError::Unsupported`], reported by libvirt's CPU code (`VIR_FROM_CPU`).
-    #[error("unsupported configuration: {0}")]
-    CpuUnsupported(String),
-    /// A check libvirt reports as an internal error (`VIR_ERR_INTERNAL_ERROR`).
-    #[error("internal error: {0}")]
-    Internal(String),
-    /// A value libvirt's generic helpers refuse (`VIR_ERR_INVALID_ARG`, no error
-    /// domain), such as an unknown unit suffix.
-    #[error("invalid argument: {0}")]
-    InvalidArg(String),
-    /// An attribute the element needs is absent (libvirt's wording).
-    #[error("XML error: Missing required attribute '{attr}' in element '{element}'")]
-    MissingAttribute {
-        /// The attribute.
-        attr: String,
-        /// The element that lacks it.
-        element: String,
+    /// An error worded, coded and placed exactly as libvirt reports it: `text` is the
+    /// whole message (prefix included), `code` libvirt's error code and `domain` its error
+    /// domain, or `None` for the object's own parser (see [`XmlError::error_domain`]).
+    #[error("{text}")]
+    Reported {
+        /// libvirt's error code (`VIR_ERR_*`).
+        code: i32,
+        /// libvirt's error domain (`VIR_FROM_*`), `None` for the object's parser.
+        domain: Option<i32>,
+        /// The whole message.
+        text: String,
     },
     /// `<vcpu>` is above the most any hypervisor supports.
     #[error("XML error: maximum vcpus count must not be greater than {max}")]
@@ -123,16 +118,10 @@ pub enum XmlError {
 pub const XML_ERROR: i32 = 27;
 /// libvirt's `VIR_ERR_XML_DETAIL`.
 pub const XML_DETAIL: i32 = 35;
-/// libvirt's `VIR_ERR_XML_INVALID_SCHEMA`.
-pub const XML_INVALID_SCHEMA: i32 = 92;
-/// libvirt's `VIR_ERR_INTERNAL_ERROR`.
-pub const INTERNAL_ERROR: i32 = 1;
-/// libvirt's `VIR_ERR_INVALID_ARG`.
-pub const INVALID_ARG: i32 = 8;
 /// libvirt's `VIR_ERR_CONFIG_UNSUPPORTED`.
 pub const CONFIG_UNSUPPORTED: i32 = 67;
-/// libvirt's `VIR_FROM_CPU` error domain.
-pub const FROM_CPU: i32 = 31;
+/// libvirt's `VIR_ERR_XML_INVALID_SCHEMA`.
+pub const XML_INVALID_SCHEMA: i32 = 92;
 /// libvirt's `VIR_FROM_XML` error domain ("XML Util"), where schema errors come from.
 pub const FROM_XML: i32 = 5;
 
@@ -149,29 +138,54 @@ impl XmlError {
     /// reports that way, `VIR_ERR_XML_ERROR` otherwise.
     pub fn code(&self) -> i32 {
         match self {
-            // libvirt reports libxml2's parse errors as details.
-            XmlError::IllegalChar { .. } | XmlError::Malformed(_) | XmlError::Detail(_) => {
-                XML_DETAIL
-            }
+            XmlError::IllegalChar { .. } | XmlError::Malformed(_) => XML_DETAIL,
             XmlError::InvalidSchema { .. } => XML_INVALID_SCHEMA,
-            XmlError::Unsupported(_) | XmlError::CpuUnsupported(_) => CONFIG_UNSUPPORTED,
-            XmlError::Internal(_) => INTERNAL_ERROR,
-            XmlError::InvalidArg(_) => INVALID_ARG,
+            XmlError::Reported { code, .. } => *code,
             _ => XML_ERROR,
         }
     }
 
-    /// libvirt's error domain for this error: schema failures come from its XML
-    /// utilities ([`FROM_XML`]), everything else from the object's own parser (`object`).
+    /// libvirt's error domain for this error: schema failures, wrong roots and bad
+    /// enumerated attribute values come from its XML utilities ([`FROM_XML`]),
+    /// everything else from the object's own parser (`object`).
     pub fn error_domain(&self, object: i32) -> i32 {
         match self {
-            // libvirt's generic attribute readers report from its XML utilities.
             XmlError::InvalidSchema { .. }
-            | XmlError::BadAttribute { .. }
-            | XmlError::MissingAttribute { .. } => FROM_XML,
-            XmlError::CpuUnsupported(_) => FROM_CPU,
-            XmlError::InvalidArg(_) => 0,
+            | XmlError::WrongRoot { .. }
+            | XmlError::BadAttribute { .. } => FROM_XML,
+            XmlError::Reported {
+                domain: Some(d), ..
+            } => *d,
             _ => object,
+        }
+    }
+
+    /// A `VIR_ERR_XML_ERROR` from the object's parser: `XML error: {msg}`.
+    pub fn xml(msg: impl std::fmt::Display) -> XmlError {
+        XmlError::reported(XML_ERROR, None, format!("XML error: {msg}"))
+    }
+
+    /// A `VIR_ERR_XML_DETAIL` from the object's parser (libvirt adds no prefix).
+    pub fn detail(msg: impl std::fmt::Display) -> XmlError {
+        XmlError::reported(XML_DETAIL, None, msg.to_string())
+    }
+
+    /// A `VIR_ERR_CONFIG_UNSUPPORTED` from the object's parser.
+    pub fn unsupported(msg: impl std::fmt::Display) -> XmlError {
+        XmlError::reported(
+            CONFIG_UNSUPPORTED,
+            None,
+            format!("unsupported configuration: {msg}"),
+        )
+    }
+
+    /// An error with libvirt's `code`, `domain` (`None`: the object's parser) and whole
+    /// message `text`.
+    pub fn reported(code: i32, domain: Option<i32>, text: impl Into<String>) -> XmlError {
+        XmlError::Reported {
+            code,
+            domain,
+            text: text.into(),
         }
     }
 

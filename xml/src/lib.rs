@@ -9,11 +9,13 @@ mod error;
 pub mod file;
 pub mod out;
 pub mod schema;
+pub mod snapshot;
 pub mod spec;
 pub mod tree;
 pub mod units;
 mod uuid;
 
+pub mod checkpoint;
 pub mod domain;
 pub mod network;
 pub mod nodedev;

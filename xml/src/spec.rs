@@ -150,7 +150,7 @@ fn check(value: Value, v: &str) -> bool {
 fn kib(e: &Element, v: &str, what: &str) -> Result<u64, XmlError> {
     let unit = e.attr("unit").unwrap_or("KiB");
     let scale = crate::units::unit_scale(unit)
-        .ok_or_else(|| XmlError::InvalidArg(format!("unknown suffix '{unit}'")))?;
+        .ok_or_else(|| crate::domain::errs::invalid_arg(format!("unknown suffix '{unit}'")))?;
     let bad = || XmlError::invalid(what, v);
     let n: u64 = v.trim().parse().map_err(|_| bad())?;
     Ok(n.checked_mul(scale).ok_or_else(bad)?.div_ceil(1024))
@@ -182,9 +182,9 @@ impl Spec {
             return kib(e, v, &format!("{path}/@{}", a.name)).map(|n| Some(n.to_string()));
         }
         if let Value::Bitmap = a.value {
-            return canonical_bitmap(v)
-                .map(Some)
-                .ok_or_else(|| XmlError::InvalidArg(format!("Failed to parse bitmap '{v}'")));
+            return canonical_bitmap(v).map(Some).ok_or_else(|| {
+                crate::domain::errs::invalid_arg(format!("Failed to parse bitmap '{v}'"))
+            });
         }
         if !check(a.value, v) {
             return Err(XmlError::BadAttribute {

@@ -140,7 +140,7 @@ fn parse_pool(e: &Element, base: &Path) -> Result<(StoragePoolDef, Vec<StorageVo
     let pool = StoragePoolDef::from_element(&pool_el)?;
     let mut vols = Vec::new();
     for v in e.children_named("volume") {
-        let mut vol = StorageVolDef::from_element(&resolve(v, base)?)?;
+        let mut vol = StorageVolDef::from_element(&resolve(v, base)?, &pool.pool_type)?;
         if let (None, Some(dir)) = (&vol.target_path, &pool.target_path) {
             vol.target_path = Some(format!("{dir}/{}", vol.name));
         }
@@ -403,7 +403,7 @@ mod tests {
         ));
         assert!(matches!(
             TestNode::parse("<domain/>", base),
-            Err(XmlError::Unexpected(_))
+            Err(XmlError::WrongRoot { .. })
         ));
     }
 }

@@ -126,11 +126,25 @@ fn nested(stack: &[Element], s: &BytesStart<'_>) -> Result<Element, XmlError> {
 
 /// Parses a whole document and returns its root element, in time linear in its size.
 pub fn parse_document(xml: &str) -> Result<Element, XmlError> {
+    let mut at = 0;
+    parse_tracking(xml, &mut at).map_err(|e| match e {
+        XmlError::Malformed(m) => {
+            XmlError::Malformed(format!("XML error: the document is not well formed: {m}"))
+        }
+        other => other,
+    })
+}
+
+/// [`parse_document`], leaving in `at` how far the reader got (where an error is).
+fn parse_tracking(xml: &str, at: &mut usize) -> Result<Element, XmlError> {
     if xml.len() > MAX_DOCUMENT_BYTES {
         return Err(XmlError::TooLarge {
             size: xml.len(),
             max: MAX_DOCUMENT_BYTES,
         });
+    }
+    if let Some((i, _)) = xml.char_indices().find(|(_, c)| !xml_char(*c)) {
+        *at = i;
     }
     check_chars(xml)?;
     let mut reader = Reader::from_str(xml);
@@ -138,7 +152,9 @@ pub fn parse_document(xml: &str) -> Result<Element, XmlError> {
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     loop {
-        let ev = reader.read_event().map_err(malformed)?;
+        let ev = reader.read_event();
+        *at = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        let ev = ev.map_err(malformed)?;
         match ev {
             Event::Start(s) => stack.push(nested(&stack, &s)?),
             Event::Empty(s) => {
@@ -161,6 +177,7 @@ pub fn parse_document(xml: &str) -> Result<Element, XmlError> {
             _ => {}
         }
     }
+    *at = xml.len();
     if let Some(open) = stack.last() {
         return Err(malformed(format!("element <{}> is not closed", open.name)));
     }
@@ -185,14 +202,63 @@ fn add_text(stack: &mut [Element], text: &str) -> Result<(), XmlError> {
     Ok(())
 }
 
-/// Parses a document whose root must be `<root>`.
+/// The name libvirt gives a document of root `<root>` in its parse errors.
+fn document_name(root: &str) -> &str {
+    match root {
+        "domain" => "domain_definition",
+        "network" => "network_definition",
+        "networkport" => "network_port_definition",
+        "pool" => "storage_pool_definition",
+        "volume" => "storage_volume_definition",
+        "device" => "node_device_definition",
+        "domainsnapshot" => "domain_snapshot",
+        "domaincheckpoint" => "domain_checkpoint",
+        "secret" => "secret_definition",
+        "filter" => "nwfilter_definition",
+        "interface" => "interface_definition",
+        other => other,
+    }
+}
+
+/// Words a not-well-formed error the way libvirt does (libxml2's layout): document name
+/// and line, the message, the line of the document the error is on and a caret under
+/// where the parser stopped.
+fn locate(xml: &str, at: usize, root: &str, message: &str) -> String {
+    let at = at.min(xml.len());
+    let at = (0..=at)
+        .rev()
+        .find(|i| xml.is_char_boundary(*i))
+        .unwrap_or(0);
+    let line_start = xml[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = xml[at..].find('\n').map_or(xml.len(), |i| at + i);
+    let line = xml[..at].matches('\n').count() + 1;
+    let context: String = xml[line_start..line_end].chars().take(80).collect();
+    let column = xml[line_start..at].chars().count().min(80);
+    let context = if context.is_empty() {
+        "(null)".to_string()
+    } else {
+        context
+    };
+    format!(
+        "({}):{line}: {message}\n{context}\n{}^",
+        document_name(root),
+        "-".repeat(column)
+    )
+}
+
+/// Parses a document whose root must be `<root>`. A document that is not well formed is
+/// reported as libvirt reports it: `VIR_ERR_XML_DETAIL`, naming the document and line.
 pub fn parse_root(xml: &str, root: &str) -> Result<Element, XmlError> {
-    let e = parse_document(xml)?;
+    let mut at = 0;
+    let e = parse_tracking(xml, &mut at).map_err(|e| match e {
+        XmlError::Malformed(m) => XmlError::Malformed(locate(xml, at, root, &m)),
+        other => other,
+    })?;
     if e.name != root {
-        return Err(XmlError::Unexpected(format!(
-            "{} (expected <{root}> as root)",
-            e.name
-        )));
+        return Err(XmlError::WrongRoot {
+            expected: root.to_string(),
+            found: e.name,
+        });
     }
     Ok(e)
 }
@@ -339,6 +405,23 @@ fn libxml2_escape(s: &str, attr: bool) -> String {
         }
     }
     r
+}
+
+#[cfg(test)]
+mod located_tests {
+    use super::*;
+
+    #[test]
+    fn not_well_formed_is_located_like_libvirt() {
+        let e = parse_root("<x>\n<y></x>", "domain").unwrap_err();
+        assert_eq!(e.code(), crate::XML_DETAIL);
+        let text = e.to_string();
+        assert!(text.starts_with("(domain_definition):2: "), "{text}");
+        assert!(text.ends_with("\n<y></x>\n-------^"), "{text}");
+        let e = parse_root("", "pool").unwrap_err().to_string();
+        assert!(e.starts_with("(storage_pool_definition):1: "), "{e}");
+        assert!(e.ends_with("\n(null)\n^"), "{e}");
+    }
 }
 
 #[cfg(test)]
@@ -498,7 +581,7 @@ mod tests {
     fn wrong_root() {
         assert!(matches!(
             parse_root("<b/>", "a"),
-            Err(XmlError::Unexpected(_))
+            Err(XmlError::WrongRoot { .. })
         ));
     }
 

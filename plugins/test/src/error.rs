@@ -39,6 +39,14 @@ pub enum TestError {
     NoDevice(String),
     #[error("Domain snapshot not found: {0}")]
     NoSnapshot(String),
+    #[error("Domain checkpoint not found: {0}")]
+    NoCheckpoint(String),
+    /// A checkpoint request the test driver cannot carry out as asked.
+    #[error("unsupported configuration: {0}")]
+    CheckpointConfig(String),
+    /// A snapshot request the test driver cannot carry out as asked.
+    #[error("unsupported configuration: {0}")]
+    SnapshotConfig(String),
     #[error("Operation not supported: {0}")]
     Unsupported(String),
     #[error("Failed to open file '{path}': {reason}")]
@@ -76,6 +84,10 @@ impl TestError {
             TestError::NoVol(_) => code::NO_STORAGE_VOL,
             TestError::NoDevice(_) => code::NO_NODE_DEVICE,
             TestError::NoSnapshot(_) => code::NO_DOMAIN_SNAPSHOT,
+            TestError::SnapshotConfig(_) | TestError::CheckpointConfig(_) => {
+                code::CONFIG_UNSUPPORTED
+            }
+            TestError::NoCheckpoint(_) => code::NO_DOMAIN_CHECKPOINT,
             TestError::Unsupported(_) => code::OPERATION_UNSUPPORTED,
             TestError::File { .. } => code::SYSTEM_ERROR,
             TestError::FileDenied => code::OPERATION_DENIED,
@@ -93,6 +105,8 @@ impl TestError {
                 domain::DOMAIN
             }
             TestError::InterfaceXml(_) => domain::INTERFACE,
+            TestError::SnapshotConfig(_) => domain::DOMAIN_SNAPSHOT,
+            TestError::CheckpointConfig(_) => domain::DOMAIN_CHECKPOINT,
             _ => domain::TEST,
         }
     }
@@ -103,6 +117,18 @@ impl From<TestError> for RemoteError {
         let text = e.to_string();
         let mut r = RemoteError::new(e.code(), e.domain(), text.clone());
         r.str1 = Some(text);
+        r
+    }
+}
+
+/// Turns a parser's error into libvirt's, placed in `object` (the error domain of the
+/// kind of document parsed: `VIR_FROM_NETWORK` for networks...) unless libvirt reports
+/// it from elsewhere (its XML utilities).
+pub fn parse_error(object: i32) -> impl Fn(rvirt_xml::XmlError) -> RemoteError {
+    move |e| {
+        let d = e.error_domain(object);
+        let mut r: RemoteError = TestError::from(e).into();
+        r.domain = d;
         r
     }
 }

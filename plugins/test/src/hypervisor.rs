@@ -6,7 +6,7 @@ use crate::conn::{impl_connection, Conn};
 use crate::domain::{self as dm, find};
 use crate::domain_info as di;
 use crate::error::check_flags;
-use crate::{caps, snapshot as sn, stats};
+use crate::{caps, checkpoint as cp, snapshot as sn, stats};
 
 /// The hypervisor connection.
 pub struct HypervisorConn(pub Conn);
@@ -79,6 +79,13 @@ pub const PROCEDURES: &[i32] = &[
     p::DOMAIN_SNAPSHOT_DELETE,
     p::DOMAIN_SNAPSHOT_GET_XML_DESC,
     p::DOMAIN_HAS_CURRENT_SNAPSHOT,
+    p::DOMAIN_CHECKPOINT_CREATE_XML,
+    p::DOMAIN_CHECKPOINT_GET_XML_DESC,
+    p::DOMAIN_LIST_ALL_CHECKPOINTS,
+    p::DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN,
+    p::DOMAIN_CHECKPOINT_LOOKUP_BY_NAME,
+    p::DOMAIN_CHECKPOINT_GET_PARENT,
+    p::DOMAIN_CHECKPOINT_DELETE,
     p::DOMAIN_GET_MESSAGES,
     p::DOMAIN_GET_SECURITY_LABEL,
     p::CONNECT_GET_ALL_DOMAIN_STATS,
@@ -526,6 +533,73 @@ impl RemoteHandler for HypervisorConn {
                 result: sn::has_current(s, &a.dom, a.flags)?,
             })
         })
+    }
+    fn domain_checkpoint_create_xml(
+        &self,
+        a: RemoteDomainCheckpointCreateXmlArgs,
+    ) -> R<RemoteDomainCheckpointCreateXmlRet> {
+        self.0.write(|s, _| {
+            Ok(RemoteDomainCheckpointCreateXmlRet {
+                checkpoint: cp::create(s, &a.dom, &a.xml_desc, a.flags)?,
+            })
+        })
+    }
+    fn domain_checkpoint_get_xml_desc(
+        &self,
+        a: RemoteDomainCheckpointGetXmlDescArgs,
+    ) -> R<RemoteDomainCheckpointGetXmlDescRet> {
+        self.0.read(|s| {
+            Ok(RemoteDomainCheckpointGetXmlDescRet {
+                xml: cp::get_xml(s, &a.checkpoint, a.flags)?,
+            })
+        })
+    }
+    fn domain_list_all_checkpoints(
+        &self,
+        a: RemoteDomainListAllCheckpointsArgs,
+    ) -> R<RemoteDomainListAllCheckpointsRet> {
+        self.0.read(|s| {
+            let checkpoints = cp::list_all(s, &a.dom, a.flags)?;
+            Ok(RemoteDomainListAllCheckpointsRet {
+                ret: checkpoints.len() as i32,
+                checkpoints,
+            })
+        })
+    }
+    fn domain_checkpoint_list_all_children(
+        &self,
+        a: RemoteDomainCheckpointListAllChildrenArgs,
+    ) -> R<RemoteDomainCheckpointListAllChildrenRet> {
+        self.0.read(|s| {
+            let checkpoints = cp::list_children(s, &a.checkpoint, a.flags)?;
+            Ok(RemoteDomainCheckpointListAllChildrenRet {
+                ret: checkpoints.len() as i32,
+                checkpoints,
+            })
+        })
+    }
+    fn domain_checkpoint_lookup_by_name(
+        &self,
+        a: RemoteDomainCheckpointLookupByNameArgs,
+    ) -> R<RemoteDomainCheckpointLookupByNameRet> {
+        self.0.read(|s| {
+            Ok(RemoteDomainCheckpointLookupByNameRet {
+                checkpoint: cp::lookup(s, &a.dom, &a.name, a.flags)?,
+            })
+        })
+    }
+    fn domain_checkpoint_get_parent(
+        &self,
+        a: RemoteDomainCheckpointGetParentArgs,
+    ) -> R<RemoteDomainCheckpointGetParentRet> {
+        self.0.read(|s| {
+            Ok(RemoteDomainCheckpointGetParentRet {
+                parent: cp::parent(s, &a.checkpoint, a.flags)?,
+            })
+        })
+    }
+    fn domain_checkpoint_delete(&self, a: RemoteDomainCheckpointDeleteArgs) -> R<()> {
+        self.0.write(|s, _| cp::delete(s, &a.checkpoint, a.flags))
     }
     fn domain_get_messages(&self, a: RemoteDomainGetMessagesArgs) -> R<RemoteDomainGetMessagesRet> {
         self.0.read(|s| {

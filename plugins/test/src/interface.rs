@@ -14,8 +14,9 @@ use rvirt_xml::out::{Attrs, Out};
 use rvirt_xml::tree::{parse_root, Element};
 
 use crate::conn::{impl_connection, Conn};
-use crate::error::{check_flags, TestError, TestResult};
+use crate::error::{check_flags, parse_error, TestError, TestResult};
 use crate::state::Inner;
+use rvirt_plugin_api::sdk::domain;
 
 /// One host interface.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,7 +131,7 @@ impl Interface {
 
     /// Parses an interface document.
     pub fn parse(xml: &str) -> TestResult<Interface> {
-        let e = parse_root(xml, "interface").map_err(TestError::from)?;
+        let e = parse_root(xml, "interface").map_err(parse_error(domain::INTERFACE))?;
         Interface::from_element(&e)
     }
 
@@ -602,11 +603,12 @@ mod tests {
             assert_eq!((e.code, e.domain), (27, 26), "{xml}");
             assert_eq!(e.text(), msg, "{xml}");
         }
-        // libvirt reports libxml2's parse errors as VIR_ERR_XML_DETAIL.
-        assert_eq!(
-            Interface::parse("<interface").unwrap_err().code,
-            35,
-            "malformed"
+        let e = Interface::parse("<interface").unwrap_err();
+        assert_eq!((e.code, e.domain), (35, 26), "malformed");
+        assert!(
+            e.text().starts_with("(interface_definition):1: "),
+            "{}",
+            e.text()
         );
         let d = Driver::new_default();
         assert_eq!(

@@ -14,6 +14,7 @@ use rvirt_plugin_api::protocol::{DriverKind, RemoteError, REMOTE_PROGRAM_NUMBER}
 use rvirt_plugin_api::sdk::{ConnContext, DriverSpec, Module, ModuleInfo, OpenOutcome};
 
 mod caps;
+mod checkpoint;
 mod conn;
 mod domain;
 mod domain_info;

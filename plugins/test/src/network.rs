@@ -5,10 +5,11 @@ use rvirt_xml::network::NetworkDef;
 use rvirt_xml::ParseOptions;
 
 use crate::conn::{impl_connection, Conn};
-use crate::error::{check_flags, TestError, TestResult};
+use crate::error::{check_flags, parse_error, TestError, TestResult};
 use crate::events::{obj as ev, Event};
 use crate::state::{Inner, Network};
 use crate::store::Key;
+use rvirt_plugin_api::sdk::domain;
 
 fn net_ref(n: &Network) -> RemoteNonnullNetwork {
     RemoteNonnullNetwork {
@@ -84,9 +85,11 @@ fn assign(s: &mut Inner, def: NetworkDef, live: bool) -> TestResult<Key> {
 /// `VIR_NETWORK_DEFINE_VALIDATE` and `VIR_NETWORK_CREATE_VALIDATE`.
 const VALIDATE: u32 = 1;
 
+/// Parses a definition; parser errors carry libvirt's network error domain unless
+/// libvirt reports them from elsewhere (its XML or socket helpers).
 fn parse(xml: &str, flags: u32) -> TestResult<NetworkDef> {
     let opts = ParseOptions::validate(flags & VALIDATE != 0);
-    Ok(NetworkDef::parse_with(xml, opts).map_err(TestError::from)?)
+    NetworkDef::parse_with(xml, opts).map_err(parse_error(domain::NETWORK))
 }
 
 pub fn define(

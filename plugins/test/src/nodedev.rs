@@ -1,12 +1,13 @@
 //! The node device driver: the fake host's device tree.
 
 use rvirt_plugin_api::protocol::{remote_proc as p, *};
-use rvirt_xml::nodedev::NodeDeviceDef;
+use rvirt_xml::nodedev::{Capability, NodeDeviceDef};
 
 use crate::conn::{impl_connection, Conn};
-use crate::error::{check_flags, TestError, TestResult};
+use crate::error::{check_flags, parse_error, TestError, TestResult};
 use crate::events::{dev as ev, Event};
 use crate::state::Inner;
+use rvirt_plugin_api::sdk::domain;
 
 /// Capability names by VIR_CONNECT_LIST_NODE_DEVICES_CAP_* bit.
 const CAP_BITS: [&str; 22] = [
@@ -107,28 +108,106 @@ pub fn names(s: &Inner, cap: Option<&str>, flags: u32) -> TestResult<Vec<String>
 /// `VIR_NODE_DEVICE_CREATE_XML_VALIDATE`.
 const VALIDATE: u32 = 1;
 
-/// NODE_DEVICE_CREATE_XML: adds the described device under an existing parent.
+/// A node device refusal worded and numbered as libvirt's node device code reports it.
+fn nodedev_err(msg: impl AsRef<str>) -> RemoteError {
+    TestError::Xml(rvirt_xml::storage::errs::nodedev(msg)).into()
+}
+
+/// Whether `d` is an HBA that can create vports.
+fn vport_capable(d: &NodeDeviceDef) -> bool {
+    d.scsi_host().is_some_and(|h| h.vport_ops.is_some())
+}
+
+/// Finds the HBA a vHBA would be created on, as libvirt checks it: by the parent's
+/// name, by its WWNs, by its fabric, or any vport-capable HBA.
+fn parent_host(s: &Inner, def: &NodeDeviceDef) -> TestResult<()> {
+    let missing = || nodedev_err(format!("Could not find parent device for '{}'", def.name));
+    let fc = |d: &NodeDeviceDef| d.scsi_host().and_then(|h| h.fc_host.clone());
+    if let Some(name) = &def.parent {
+        let p = s
+            .devices
+            .iter()
+            .find(|d| &d.name == name)
+            .ok_or_else(missing)?;
+        if !vport_capable(p) {
+            return Err(nodedev_err(format!(
+                "Parent device {} is not capable of vport operations",
+                p.name
+            )));
+        }
+        return Ok(());
+    }
+    let found = if let (Some(n), Some(p)) = (&def.parent_wwnn, &def.parent_wwpn) {
+        s.devices.iter().any(|d| {
+            vport_capable(d)
+                && fc(d).is_some_and(|f| f.wwnn.as_ref() == Some(n) && f.wwpn.as_ref() == Some(p))
+        })
+    } else if let Some(fabric) = &def.parent_fabric_wwn {
+        s.devices.iter().any(|d| {
+            vport_capable(d) && fc(d).is_some_and(|f| f.fabric_wwn.as_ref() == Some(fabric))
+        })
+    } else if s.devices.iter().any(vport_capable) {
+        true
+    } else {
+        return Err(nodedev_err("Could not find any vport capable device"));
+    };
+    if found {
+        Ok(())
+    } else {
+        Err(missing())
+    }
+}
+
+/// The name libvirt's test driver gives every vHBA it creates.
+const NEW_VHBA: &str = "scsi_host12";
+/// The vHBA its mock copies.
+const TEMPLATE_VHBA: &str = "scsi_host11";
+
+/// NODE_DEVICE_CREATE_XML: creates a vHBA the way libvirt's test driver mocks it. The
+/// document must describe a Fibre Channel HBA whose parent HBA can be found; the new
+/// device is a copy of `scsi_host11` named `scsi_host12` with the document's WWNs
+/// (replacing any earlier `scsi_host12`).
 pub fn create(s: &mut Inner, evs: &mut Vec<Event>, xml: &str, flags: u32) -> TestResult<String> {
     check_flags(flags, VALIDATE, "testNodeDeviceCreateXML")?;
     let opts = rvirt_xml::ParseOptions::validate(flags & VALIDATE != 0);
-    let def = NodeDeviceDef::parse_with(xml, opts).map_err(TestError::from)?;
-    if let Some(parent) = &def.parent {
-        find(s, parent)?;
+    let def = NodeDeviceDef::parse_create(xml, opts).map_err(parse_error(domain::NODEDEV))?;
+    let (wwnn, wwpn) = def
+        .fc_wwns()
+        .map(|(n, p)| (n.to_string(), p.to_string()))
+        .ok_or_else(|| nodedev_err("Device is not a fibre channel HBA"))?;
+    parent_host(s, &def)?;
+    let Some(template) = s.devices.iter().find(|d| d.name == TEMPLATE_VHBA) else {
+        return Err(
+            TestError::Internal("An error occurred, but the cause is unknown".into()).into(),
+        );
+    };
+    let mut vhba = template.clone();
+    vhba.name = NEW_VHBA.to_string();
+    for c in &mut vhba.caps {
+        if let Capability::ScsiHost(h) = c {
+            match &mut h.fc_host {
+                Some(fc) => {
+                    fc.wwnn = Some(wwnn.clone());
+                    fc.wwpn = Some(wwpn.clone());
+                }
+                None => {
+                    h.host = 12;
+                    h.unique_id = Some(12);
+                }
+            }
+        }
     }
-    if s.devices.iter().any(|d| d.name == def.name) {
-        return Err(TestError::Failed(format!("node device '{}' already exists", def.name)).into());
+    match s.devices.iter_mut().find(|d| d.name == NEW_VHBA) {
+        Some(d) => *d = vhba,
+        None => s.devices.push(vhba),
     }
-    let name = def.name.clone();
-    s.devices.push(def);
-    evs.push(Event::Device(name.clone(), ev::CREATED));
-    Ok(name)
+    evs.push(Event::Device(NEW_VHBA.to_string(), ev::CREATED));
+    Ok(NEW_VHBA.to_string())
 }
 
-/// NODE_DEVICE_DESTROY: removes a device that has a parent.
+/// NODE_DEVICE_DESTROY: removes the device (libvirt's test driver removes any).
 pub fn destroy(s: &mut Inner, evs: &mut Vec<Event>, name: &str) -> TestResult<()> {
-    if find(s, name)?.parent.is_none() {
-        return Err(TestError::Internal("no parent for this device".into()).into());
-    }
+    find(s, name)?;
     s.devices.retain(|d| d.name != name);
     evs.push(Event::Device(name.to_string(), ev::DELETED));
     Ok(())
@@ -293,15 +372,234 @@ mod tests {
     fn create_and_destroy() {
         let d = Driver::new_default();
         d.write(|s, e| {
-            let xml = "<device><name>scsi_host12</name><parent>scsi_host1</parent>\
-                <capability type='scsi_host'><host>12</host></capability></device>";
+            let xml = "<device><parent>scsi_host1</parent><capability type='scsi_host'>\
+                <capability type='fc_host'><wwnn>a</wwnn><wwpn>b</wwpn></capability>\
+                </capability></device>";
             assert_eq!(create(s, e, xml, 0)?, "scsi_host12");
-            assert!(create(s, e, xml, 0).is_err());
+            let want = "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  \
+                <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    \
+                <capability type='fc_host'>\n      <wwnn>a</wwnn>\n      <wwpn>b</wwpn>\n      \
+                <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n";
+            assert_eq!(find(s, "scsi_host12")?.to_xml(), want);
+            // A second one replaces the first.
+            assert_eq!(create(s, e, xml, 0)?, "scsi_host12");
+            assert_eq!(list_all(s, 0)?.len(), 5);
             destroy(s, e, "scsi_host12")?;
             assert!(find(s, "scsi_host12").is_err());
-            assert_eq!(e.len(), 2);
+            assert_eq!(e.len(), 3);
+            destroy(s, e, "computer")?;
             Ok(())
         })
         .unwrap();
+    }
+
+    #[test]
+    fn create_refusals_as_libvirt() {
+        let d = Driver::new_default();
+        let fc = "<capability type='scsi_host'><capability type='fc_host'><wwnn>a</wwnn><wwpn>b</wwpn></capability></capability>";
+        let cases = [
+            (format!("<device><parent>nonexistent</parent>{fc}</device>"), "internal error: Could not find parent device for 'new device'"),
+            (format!("<device><parent>computer</parent>{fc}</device>"), "internal error: Parent device computer is not capable of vport operations"),
+            (format!("<device><parent>scsi_host11</parent>{fc}</device>"), "internal error: Parent device scsi_host11 is not capable of vport operations"),
+            (format!("<device><parent wwnn='2000000034563456' wwpn='1000000034563456'/>{fc}</device>"), "internal error: Could not find parent device for 'new device'"),
+            (format!("<device><parent fabric_wwn='2000000043214329'/>{fc}</device>"), "internal error: Could not find parent device for 'new device'"),
+            ("<device><capability type='net'><interface>e</interface></capability></device>".into(), "internal error: Device is not a fibre channel HBA"),
+        ];
+        d.write(|s, e| {
+            for (xml, msg) in &cases {
+                let err = create(s, e, xml, 0).unwrap_err();
+                assert_eq!((err.code, err.domain, err.text()), (1, 22, *msg), "{xml}");
+            }
+            for ok in [
+                format!("<device><parent wwnn='2000000012341234' wwpn='1000000012341234'/>{fc}</device>"),
+                format!("<device><parent fabric_wwn='2000000043214321'/>{fc}</device>"),
+                format!("<device>{fc}</device>"),
+            ] {
+                assert_eq!(create(s, e, &ok, 0)?, "scsi_host12");
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+}
+#[cfg(test)]
+mod oracle {
+    //! Documents outside the differential corpus and what libvirt 9.0's test driver
+    //! answers to `nodeDeviceCreateXML` with each (the new device's XML, or the error's
+    //! code, domain and message).
+    use super::*;
+    use crate::state::Driver;
+
+    const CASES: &[(&str, &str)] = &[
+        (
+            "<device><name>x</name><path>/sys/x</path><capability type='scsi_host'><capability type='fc_host'><wwnn>2001000000000001</wwnn><wwpn>1001000000000001</wwpn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>2001000000000001</wwnn>\n      <wwpn>1001000000000001</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><parent>scsi_host2</parent><capability type='scsi_host'><capability type='fc_host'><wwnn>2001000000000001</wwnn><wwpn>1001000000000001</wwpn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>2001000000000001</wwnn>\n      <wwpn>1001000000000001</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><parent></parent><capability type='scsi_host'><capability type='fc_host'><wwnn>2001000000000001</wwnn><wwpn>1001000000000001</wwpn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>2001000000000001</wwnn>\n      <wwpn>1001000000000001</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><parent wwnn='2000000056785678' wwpn='1000000056785678'/><capability type='scsi_host'><capability type='fc_host'><wwnn>2001000000000001</wwnn><wwpn>1001000000000001</wwpn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>2001000000000001</wwnn>\n      <wwpn>1001000000000001</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><parent fabric_wwn='2000000087658765'/><capability type='scsi_host'><capability type='fc_host'><wwnn>2001000000000001</wwnn><wwpn>1001000000000001</wwpn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>2001000000000001</wwnn>\n      <wwpn>1001000000000001</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><parent wwnn='2000000056785678' wwpn='1000000056785678' fabric_wwn='bogus'/><capability type='scsi_host'><capability type='fc_host'><wwnn>2001000000000001</wwnn><wwpn>1001000000000001</wwpn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>2001000000000001</wwnn>\n      <wwpn>1001000000000001</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><parent fabric_wwn=''/><capability type='scsi_host'><capability type='fc_host'><wwnn>2001000000000001</wwnn><wwpn>1001000000000001</wwpn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>2001000000000001</wwnn>\n      <wwpn>1001000000000001</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><devnode type='dev'>/dev/x</devnode><devnode type='link'>/dev/y</devnode><capability type='scsi_host'><capability type='fc_host'><wwnn>2001000000000001</wwnn><wwpn>1001000000000001</wwpn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>2001000000000001</wwnn>\n      <wwpn>1001000000000001</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><capability type='scsi_host'><capability type='vport_ops'/><capability type='fc_host'><wwnn>a</wwnn><wwpn>b</wwpn><fabric_wwn>f</fabric_wwn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>a</wwnn>\n      <wwpn>b</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><capability type='scsi_host'><capability type='fc_host'><wwnn>a</wwnn><wwpn>b</wwpn></capability><capability type='fc_host'><wwnn>c</wwnn><wwpn>d</wwpn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>c</wwnn>\n      <wwpn>d</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><capability type='net'><interface>e</interface></capability><capability type='scsi_host'><capability type='fc_host'><wwnn>a</wwnn><wwpn>b</wwpn></capability></capability></device>",
+            "<device>\n  <name>scsi_host12</name>\n  <parent>scsi_host1</parent>\n  <capability type='scsi_host'>\n    <host>11</host>\n    <unique_id>10</unique_id>\n    <capability type='fc_host'>\n      <wwnn>a</wwnn>\n      <wwpn>b</wwpn>\n      <fabric_wwn>2000000043214321</fabric_wwn>\n    </capability>\n  </capability>\n</device>\n",
+        ),
+        (
+            "<device><capability type='scsi_host'/></device>",
+            "ERR 1 22 internal error: Device is not a fibre channel HBA",
+        ),
+        (
+            "<device><capability type='scsi_host'><capability type='fc_host'><wwnn>a</wwnn><wwpn>b</wwpn></capability></capability><capability type='pci'/></device>",
+            "ERR 1 22 internal error: no PCI domain ID supplied for 'new device'",
+        ),
+        (
+            "<device><capability type='usb'/></device>",
+            "ERR 1 22 internal error: no USB interface number supplied for 'new device'",
+        ),
+        (
+            "<device><capability type='usb'><number>1</number><class>x</class></capability></device>",
+            "ERR 1 22 internal error: invalid USB interface class supplied for 'new device'",
+        ),
+        (
+            "<device><capability type='scsi_target'/></device>",
+            "ERR 1 22 internal error: no target name supplied for 'new device'",
+        ),
+        (
+            "<device><capability type='drm'/></device>",
+            "ERR 67 22 unsupported configuration: unknown drm type '(null)' for 'new device'",
+        ),
+        (
+            "<device><capability type='mdev'/></device>",
+            "ERR 67 22 unsupported configuration: missing type id attribute for 'new device'",
+        ),
+        (
+            "<device><capability type='ccw'/></device>",
+            "ERR 67 22 unsupported configuration: missing cssid value for 'new device'",
+        ),
+        (
+            "<device><capability type='css'/></device>",
+            "ERR 67 22 unsupported configuration: missing cssid value for 'new device'",
+        ),
+        (
+            "<device><capability type='vdpa'/></device>",
+            "ERR 1 22 internal error: unknown capability type '17' for 'new device'",
+        ),
+        (
+            "<device><capability type='ap_card'/></device>",
+            "ERR 67 22 unsupported configuration: missing ap-adapter value for 'new device'",
+        ),
+        (
+            "<device><capability type='ap_queue'/></device>",
+            "ERR 67 22 unsupported configuration: missing ap-adapter value for 'new device'",
+        ),
+        (
+            "<device><capability type='ap_matrix'/></device>",
+            "ERR 1 22 internal error: Device is not a fibre channel HBA",
+        ),
+        (
+            "<device><capability type='scsi_generic'/></device>",
+            "ERR 1 22 internal error: unknown capability type '11' for 'new device'",
+        ),
+        (
+            "<device><capability type='vports'/></device>",
+            "ERR 1 22 internal error: unknown capability type '10' for 'new device'",
+        ),
+        (
+            "<device><capability type='mdev_types'/></device>",
+            "ERR 1 22 internal error: unknown capability type '13' for 'new device'",
+        ),
+        (
+            "<device><capability type='vpd'/></device>",
+            "ERR 1 22 internal error: unknown capability type '21' for 'new device'",
+        ),
+        (
+            "<device><capability type='system'><hardware><uuid>11111111-2222-3333-4444-555555555555</uuid></hardware></capability></device>",
+            "ERR 1 22 internal error: Device is not a fibre channel HBA",
+        ),
+        (
+            "<device><capability type='pci'><domain>0</domain><bus>0</bus><slot>0</slot><function>0</function><vendor id='zz'/></capability></device>",
+            "ERR 1 22 internal error: invalid PCI vendor ID supplied for 'new device'",
+        ),
+        (
+            "<device><capability type='pci'><domain>0</domain><bus>0</bus><slot>0</slot><function>0</function><vendor id='0x8086'/><product id='0x1'/></capability></device>",
+            "ERR 1 22 internal error: Device is not a fibre channel HBA",
+        ),
+        (
+            "<device><capability type='usb_device'><bus>1</bus><device>2</device><vendor id='0x1'/><product id='0x2'/></capability></device>",
+            "ERR 1 22 internal error: Device is not a fibre channel HBA",
+        ),
+        (
+            "<device><capability type='storage'><block>/dev/sda</block></capability></device>",
+            "ERR 1 22 internal error: no size supplied for 'new device'",
+        ),
+        (
+            "<device><capability type='scsi'><host>1</host><bus>0</bus><target>0</target><lun>0</lun></capability></device>",
+            "ERR 1 22 internal error: Device is not a fibre channel HBA",
+        ),
+        (
+            "<device><capability type='net'><interface>e</interface><capability/></capability></device>",
+            "ERR 1 22 internal error: Device is not a fibre channel HBA",
+        ),
+        (
+            "<device><capability type='net'><interface>e</interface><feature name='bogus'/></capability></device>",
+            "ERR 27 22 XML error: unknown network device feature 'bogus'",
+        ),
+        (
+            "<device><capability type='net'><interface>e</interface><link state='bogus'/></capability></device>",
+            "ERR 27 5 XML error: Invalid value for attribute 'state' in element 'link': 'bogus'.",
+        ),
+        (
+            "<device><capability type='net'><interface></interface></capability></device>",
+            "ERR 1 22 internal error: no network interface supplied for 'new device'",
+        ),
+    ];
+
+    #[test]
+    fn create_agrees_with_libvirt() {
+        let d = Driver::new_default();
+        for (xml, want) in CASES {
+            let got = d.write(|s, e| {
+                let n = create(s, e, xml, 0)?;
+                let out = find(s, &n)?.to_xml();
+                destroy(s, e, &n)?;
+                Ok(out)
+            });
+            let got = match got {
+                Ok(x) => x,
+                Err(e) => format!("ERR {} {} {}", e.code, e.domain, e.text()),
+            };
+            assert_eq!(&got, want, "{xml}");
+        }
     }
 }

@@ -4,11 +4,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rvirt_plugin_api::protocol::{RemoteNonnullDomain, RemoteNonnullDomainSnapshot};
 use rvirt_xml::domain::DomainDef;
+use rvirt_xml::snapshot::{SnapshotMode, SnapshotRequest, SnapshotView};
+use rvirt_xml::ParseOptions;
 
 use crate::domain::{dom_ref, find, find_mut, index, reason, start_state, stop_state};
-use crate::error::{check_flags, TestError, TestResult};
+use crate::error::{check_flags, parse_error, TestError, TestResult};
 use crate::events::{dom as ev, Event};
 use crate::state::{dstate, Domain, Inner};
+use rvirt_plugin_api::sdk::domain;
 
 /// One snapshot of a domain.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +22,10 @@ pub struct Snapshot {
     pub creation_time: u64,
     /// Domain state when taken.
     pub state: i32,
+    /// Every disk of the domain (target) and how it was snapshotted.
+    pub disks: Vec<(String, SnapshotMode)>,
+    /// The file of an external memory snapshot (the request's).
+    pub memory_file: Option<String>,
     pub def: DomainDef,
 }
 
@@ -26,6 +33,7 @@ const CREATE_REDEFINE: u32 = 1;
 const CREATE_CURRENT: u32 = 2;
 const CREATE_NO_METADATA: u32 = 4;
 const CREATE_HALT: u32 = 8;
+const CREATE_VALIDATE: u32 = 0x200;
 const CREATE_ALL: u32 = 0x3ff;
 const LIST_ROOTS: u32 = 1;
 const LIST_LEAVES: u32 = 4;
@@ -45,14 +53,6 @@ fn snap_ref(d: &Domain, name: &str) -> RemoteNonnullDomainSnapshot {
     }
 }
 
-/// Text of the first `<tag>` element, if any (snapshot input XML is tiny).
-fn element_text(xml: &str, tag: &str) -> Option<String> {
-    let head = xml.split("<domain ").next().unwrap_or(xml);
-    let start = head.find(&format!("<{tag}>"))? + tag.len() + 2;
-    let end = head[start..].find(&format!("</{tag}>"))? + start;
-    Some(head[start..end].trim().to_string())
-}
-
 fn state_name(state: i32) -> &'static str {
     match state {
         dstate::RUNNING => "running",
@@ -61,30 +61,80 @@ fn state_name(state: i32) -> &'static str {
     }
 }
 
-fn to_xml(d: &Domain, sn: &Snapshot) -> String {
-    let mut x = String::from("<domainsnapshot>\n");
-    x += &format!("  <name>{}</name>\n", sn.name);
-    if let Some(desc) = &sn.description {
-        x += &format!("  <description>{desc}</description>\n");
-    }
-    x += &format!("  <state>{}</state>\n", state_name(sn.state));
-    if let Some(p) = &sn.parent {
-        x += &format!("  <parent>\n    <name>{p}</name>\n  </parent>\n");
-    }
-    x += &format!("  <creationTime>{}</creationTime>\n", sn.creation_time);
-    let mem = if sn.state == dstate::SHUTOFF {
-        "no"
+fn to_xml(sn: &Snapshot) -> String {
+    // libvirt's test driver keeps an external memory request; anything else is the
+    // state's: internal for a running or paused domain, none for a stopped one.
+    let memory = if sn.memory_file.is_some() {
+        SnapshotMode::External
+    } else if sn.state == dstate::SHUTOFF {
+        SnapshotMode::No
     } else {
-        "internal"
+        SnapshotMode::Internal
     };
-    x += &format!("  <memory snapshot='{mem}'/>\n");
-    for line in sn.def.to_xml(None).lines() {
-        x += &format!("  {line}\n");
+    SnapshotView {
+        name: &sn.name,
+        description: sn.description.as_deref(),
+        state: state_name(sn.state),
+        parent: sn.parent.as_deref(),
+        creation_time: sn.creation_time,
+        memory,
+        memory_file: sn.memory_file.as_deref(),
+        disks: (!sn.disks.is_empty()).then_some(sn.disks.as_slice()),
+        domain_xml: &sn.def.to_xml(None),
     }
-    if d.current_snapshot.as_deref() == Some(sn.name.as_str()) {
-        x += "  <active>1</active>\n";
+    .to_xml()
+}
+
+/// Every disk of `def` with the mode the test driver gives it: what the request asks
+/// (only `internal` can be done), internal for a disk with media, `no` for an empty one.
+fn align_disks(def: &DomainDef, req: &SnapshotRequest) -> TestResult<Vec<(String, SnapshotMode)>> {
+    let disks: Vec<_> = def.disks().collect();
+    for r in &req.disks {
+        if !disks
+            .iter()
+            .any(|d| d.target_dev == r.name || d.source.as_deref() == Some(r.name.as_str()))
+        {
+            return Err(TestError::SnapshotConfig(format!("no disk named '{}'", r.name)).into());
+        }
     }
-    x + "</domainsnapshot>\n"
+    let mut out = Vec::with_capacity(disks.len());
+    for d in disks {
+        let asked = req
+            .disks
+            .iter()
+            .find(|r| r.name == d.target_dev || d.source.as_deref() == Some(r.name.as_str()))
+            .and_then(|r| r.mode);
+        let external_memory = req.memory == Some(SnapshotMode::External);
+        let mode = match (asked, &d.source) {
+            (Some(SnapshotMode::Manual), _) => {
+                return Err(TestError::Unsupported(
+                    "'manual' snapshot mode is not supported by the test driver".into(),
+                )
+                .into())
+            }
+            (Some(SnapshotMode::Internal), _) => SnapshotMode::Internal,
+            (Some(_), _) => return Err(must_be_internal(&d.target_dev)),
+            (None, None) => SnapshotMode::No,
+            (None, Some(src)) if external_memory => {
+                return Err(if std::path::Path::new(src).is_file() {
+                    must_be_internal(&d.target_dev)
+                } else {
+                    TestError::SnapshotConfig(format!(
+                        "source for disk '{}' is not a regular file; refusing to generate external snapshot name",
+                        d.target_dev
+                    ))
+                    .into()
+                })
+            }
+            (None, Some(_)) => SnapshotMode::Internal,
+        };
+        out.push((d.target_dev.clone(), mode));
+    }
+    Ok(out)
+}
+
+fn must_be_internal(target: &str) -> rvirt_plugin_api::protocol::RemoteError {
+    TestError::SnapshotConfig(format!("disk '{target}' must use snapshot mode 'internal'")).into()
 }
 
 fn find_snap<'a>(d: &'a Domain, name: &str) -> TestResult<&'a Snapshot> {
@@ -102,28 +152,30 @@ pub fn create(
     flags: u32,
 ) -> TestResult<RemoteNonnullDomainSnapshot> {
     check_flags(flags, CREATE_ALL, "testDomainSnapshotCreateXML")?;
-    if !xml.contains("<domainsnapshot") {
-        return Err(TestError::Xml(rvirt_xml::XmlError::Unexpected(
-            "expected root element <domainsnapshot>".into(),
-        ))
-        .into());
-    }
+    let opts = ParseOptions::validate(flags & CREATE_VALIDATE != 0);
+    let req =
+        SnapshotRequest::parse_with(xml, opts).map_err(parse_error(domain::DOMAIN_SNAPSHOT))?;
     let i = index(s, r)?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|t| t.as_secs())
         .unwrap_or(0);
     let d = &mut s.domains[i];
-    let name = element_text(xml, "name").unwrap_or_else(|| now.to_string());
+    let disks = align_disks(&d.def, &req)?;
+    let name = req.name.clone().unwrap_or_else(|| now.to_string());
     if d.snapshots.iter().any(|x| x.name == name) {
         return Err(TestError::Failed(format!("domain moment {name} already exists")).into());
     }
     let sn = Snapshot {
         name: name.clone(),
-        description: element_text(xml, "description"),
+        description: req.description,
         parent: d.current_snapshot.clone(),
         creation_time: now,
         state: d.state,
+        disks,
+        memory_file: req
+            .memory_file
+            .filter(|_| req.memory == Some(SnapshotMode::External)),
         def: d.def.clone(),
     };
     let out = snap_ref(d, &name);
@@ -217,7 +269,7 @@ pub fn has_current(s: &Inner, r: &RemoteNonnullDomain, flags: u32) -> TestResult
 pub fn get_xml(s: &Inner, sn: &RemoteNonnullDomainSnapshot, flags: u32) -> TestResult<String> {
     check_flags(flags, 1, "testDomainSnapshotGetXMLDesc")?;
     let d = find(s, &sn.dom)?;
-    Ok(to_xml(d, find_snap(d, &sn.name)?))
+    Ok(to_xml(find_snap(d, &sn.name)?))
 }
 
 /// DOMAIN_REVERT_TO_SNAPSHOT: the domain takes the snapshot's config and state.

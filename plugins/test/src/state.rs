@@ -12,6 +12,7 @@ use rvirt_xml::nodedev::NodeDeviceDef;
 use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
 use rvirt_xml::testnode::{NodeCpu, TestNode};
 
+use crate::checkpoint::Checkpoint;
 use crate::error::{TestError, TestResult};
 use crate::events::Event;
 use crate::interface::Interface;
@@ -49,6 +50,9 @@ pub struct Domain {
     pub managed_save: bool,
     pub snapshots: Vec<Snapshot>,
     pub current_snapshot: Option<String>,
+    pub checkpoints: Vec<Checkpoint>,
+    /// The newest checkpoint: the parent of the next one.
+    pub current_checkpoint: Option<String>,
 }
 
 impl Domain {
@@ -64,6 +68,8 @@ impl Domain {
             managed_save: false,
             snapshots: Vec::new(),
             current_snapshot: None,
+            checkpoints: Vec::new(),
+            current_checkpoint: None,
         }
     }
 
@@ -311,12 +317,27 @@ impl Driver {
     }
 }
 
+/// What libvirt's test driver puts before a volume's name when its pool has no target
+/// (network pools): C's rendering of a missing string.
+pub const NO_TARGET: &str = "(null)";
+
 /// Makes an active persistent pool with the test driver's fixed capacity and the
 /// allocation of its volumes.
 pub fn new_pool(mut def: StoragePoolDef, vols: Vec<StorageVolDef>) -> Pool {
     def.capacity = DEFAULT_POOL_CAPACITY;
-    let target = def.target_path.clone().unwrap_or_default();
-    let vols: Vec<StorageVolDef> = vols.into_iter().map(|v| place_vol(&target, v)).collect();
+    let target = def.target_path.clone().unwrap_or_else(|| NO_TARGET.into());
+    // Volumes a node file describes keep the path and key it gives them.
+    let vols: Vec<StorageVolDef> = vols
+        .into_iter()
+        .map(|mut v| {
+            let path = v
+                .target_path
+                .get_or_insert_with(|| format!("{target}/{}", v.name))
+                .clone();
+            v.key.get_or_insert(path);
+            v
+        })
+        .collect();
     def.allocation = vols.iter().map(|v| v.allocation).sum();
     def.available = def.capacity.saturating_sub(def.allocation);
     Pool {
@@ -408,6 +429,41 @@ mod tests {
             Ok(())
         })
         .unwrap();
+    }
+
+    /// As libvirt 9.0's test driver shows a node file's pools and volumes: sizes its
+    /// own, volume paths and keys as the file gives them or inside the pool.
+    #[test]
+    fn node_file_pools_and_volumes() {
+        let dir = std::env::temp_dir().join(format!("rvirt-nodepools-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("node.xml");
+        std::fs::write(
+            &file,
+            "<node><pool type='dir'><name>p1</name><capacity>1000000</capacity><allocation>10</allocation>\
+             <target><path>/p1</path></target>\
+             <volume><name>v1</name><key>mykey</key><capacity>100</capacity><target><path>/elsewhere/v1</path><format type='qcow2'/></target></volume>\
+             <volume><name>v2</name><capacity>200</capacity><allocation>50</allocation></volume></pool>\
+             <pool type='logical'><name>vg</name><source><name>vg</name></source>\
+             <volume><name>lv</name><capacity>100</capacity></volume></pool></node>",
+        )
+        .unwrap();
+        let d = Driver::from_file(file.to_str().unwrap()).unwrap();
+        d.read(|s| {
+            let p1 = &s.pools[0];
+            assert_eq!(
+                (p1.def.capacity, p1.def.allocation, p1.def.available),
+                (107374182400, 150, 107374182250)
+            );
+            let v1 = &p1.vols[0];
+            assert_eq!(v1.to_xml(), "<volume type='file'>\n  <name>v1</name>\n  <key>mykey</key>\n  <capacity unit='bytes'>100</capacity>\n  <allocation unit='bytes'>100</allocation>\n  <target>\n    <path>/elsewhere/v1</path>\n    <format type='qcow2'/>\n  </target>\n</volume>\n");
+            assert_eq!(p1.vols[1].key.as_deref(), Some("/p1/v2"));
+            let lv = &s.pools[1].vols[0];
+            assert_eq!(lv.to_xml(), "<volume type='file'>\n  <name>lv</name>\n  <key>/dev/vg/lv</key>\n  <capacity unit='bytes'>100</capacity>\n  <allocation unit='bytes'>100</allocation>\n  <target>\n    <path>/dev/vg/lv</path>\n  </target>\n</volume>\n");
+            Ok(())
+        })
+        .unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

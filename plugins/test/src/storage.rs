@@ -6,10 +6,11 @@ use rvirt_plugin_api::protocol::{
 use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
 use rvirt_xml::ParseOptions;
 
-use crate::error::{check_flags, TestError, TestResult};
+use crate::error::{check_flags, parse_error, TestError, TestResult};
 use crate::events::{obj as ev, Event};
 use crate::state::{new_pool, place_vol, Inner, Pool};
 use crate::store::Key;
+use rvirt_plugin_api::sdk::domain;
 
 const POOL_RUNNING: u8 = 2;
 const POOL_INACTIVE: u8 = 0;
@@ -146,7 +147,7 @@ const VOL_CREATE_VALIDATE: u32 = 4;
 
 fn parse_pool(xml: &str, validate: bool) -> TestResult<StoragePoolDef> {
     let opts = ParseOptions::validate(validate);
-    Ok(StoragePoolDef::parse_with(xml, opts).map_err(TestError::from)?)
+    StoragePoolDef::parse_with(xml, opts).map_err(parse_error(domain::STORAGE))
 }
 
 pub fn define(
@@ -340,10 +341,8 @@ pub fn vol_create(
     check_flags(flags, VOL_CREATE_VALIDATE, func)?;
     let p = active_pool_mut(s, pool_name)?;
     let opts = ParseOptions::validate(flags & VOL_CREATE_VALIDATE != 0);
-    let mut v = StorageVolDef::parse_with(xml, opts).map_err(TestError::from)?;
-    // As libvirt's test driver shows a new volume: raw unless told, no physical size.
-    v.format.get_or_insert_with(|| "raw".into());
-    v.physical = None;
+    let v = StorageVolDef::parse_with(xml, &p.def.pool_type, opts)
+        .map_err(parse_error(domain::STORAGE))?;
     if p.vols.iter().any(|x| x.name == v.name) {
         return Err(TestError::Failed("storage vol already exists".into()).into());
     }
@@ -359,7 +358,11 @@ pub fn vol_create(
         ))
         .into());
     }
-    let target = p.def.target_path.clone().unwrap_or_default();
+    let target = p
+        .def
+        .target_path
+        .clone()
+        .unwrap_or_else(|| crate::state::NO_TARGET.into());
     let v = place_vol(&target, v);
     let r = vol_ref(p, &v);
     p.vols.push(v);
@@ -489,6 +492,29 @@ mod tests {
                     .code,
                 1
             );
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    /// Volumes take their format rules and paths from their pool's type, as in
+    /// libvirt's test driver (`(null)` stands for a network pool's missing target).
+    #[test]
+    fn volumes_follow_their_pool_type() {
+        let d = Driver::new_default();
+        d.write(|s, e| {
+            let pools = [
+                ("<pool type='rbd'><name>r</name><source><name>r</name><host name='h'/></source></pool>", "(null)/v", Some("raw")),
+                ("<pool type='logical'><name>l</name><source><name>vg</name></source></pool>", "/dev/vg/v", None),
+                ("<pool type='disk'><name>d</name><source><device path='/x'/></source><target><path>/p</path></target></pool>", "/p/v", Some("none")),
+            ];
+            for (xml, path, format) in pools {
+                let p = create_xml(s, e, xml, 0)?;
+                vol_create(s, &p.name, "<volume><name>v</name><capacity>1</capacity></volume>", None, 0)?;
+                let v = &pool(s, &p.name)?.vols[0];
+                assert_eq!(v.target_path.as_deref(), Some(path));
+                assert_eq!(v.format.as_deref(), format);
+            }
             Ok(())
         })
         .unwrap();

@@ -257,6 +257,145 @@ def assemble(n, dtype, top, devs):
     return "\n".join(parts).format(**subst) + "\n"
 
 
+# Second domain set (documents 560 on): elements the first set does not reach. Written
+# after the first set with its own random stream, so the first set's documents stay as
+# they were.
+DOMAIN_TOP_MORE = {
+    "memory": ["<maxMemory slots='4' unit='GiB'>8</maxMemory><memory unit='GiB'>2</memory>",
+               "<memory unit='MB'>1000</memory>", "<memory unit='k'>524288</memory><currentMemory unit='G'>1</currentMemory>"],
+    "tune": ["<memtune><hard_limit unit='G'>2</hard_limit><swap_hard_limit unit='G'>3</swap_hard_limit><min_guarantee unit='M'>512</min_guarantee></memtune>",
+             "<blkiotune><weight>800</weight><device><path>/dev/sda</path><weight>500</weight><read_bytes_sec>10000</read_bytes_sec></device></blkiotune>",
+             "<cputune><vcpupin vcpu='0' cpuset='0-1'/><emulatorpin cpuset='1'/><vcpusched vcpus='0' scheduler='fifo' priority='1'/></cputune>",
+             "<cputune><shares>1024</shares><emulator_period>100000</emulator_period><emulator_quota>50000</emulator_quota><global_period>100000</global_period></cputune>",
+             "<numatune><memory mode='interleave' nodeset='0-1'/></numatune>",
+             "<numatune><memory mode='restrictive' placement='auto'/></numatune>",
+             "<memoryBacking><hugepages><page size='2048' unit='KiB' nodeset='0'/></hugepages><allocation mode='immediate' threads='2'/><discard/></memoryBacking>",
+             "<numatune><memory mode='loose' nodeset='0'/></numatune>"],
+    "os": ["<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type><firmware><feature enabled='yes' name='secure-boot'/><feature enabled='no' name='enrolled-keys'/></firmware></os>",
+           "<os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type><loader readonly='yes' secure='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.secboot.fd</loader><nvram template='/usr/share/OVMF/OVMF_VARS.fd'>/var/lib/nvram/v{n}.fd</nvram><boot dev='hd'/></os>",
+           "<os><type arch='aarch64' machine='virt'>hvm</type></os>",
+           "<os><type arch='x86_64'>hvm</type><acpi><table type='slic'>/var/lib/slic.dat</table></acpi></os>",
+           "<os><type>hvm</type><boot dev='hd'/><boot dev='cdrom'/><bootmenu enable='no'/></os>"],
+    "features": ["<features><acpi/><apic eoi='on'/><hyperv mode='passthrough'/></features>",
+                 "<features><hyperv mode='custom'><relaxed state='on'/><vapic state='on'/><vpindex state='on'/><synic state='on'/><stimer state='on'><direct state='on'/></stimer><reset state='off'/><vendor_id state='on' value='KVM Hv'/><frequencies state='on'/><tlbflush state='on'/></hyperv></features>",
+                 "<features><kvm><hidden state='on'/><hint-dedicated state='on'/><poll-control state='on'/></kvm></features>",
+                 "<features><smm state='on'><tseg unit='MiB'>48</tseg></smm></features>",
+                 "<features><htm state='on'/><nested-hv state='on'/></features>", "<features><msrs unknown='ignore'/></features>",
+                 "<features><pvspinlock state='on'/><vmport state='on'/><acpi/></features>",
+                 "<features><tcg><tb-cache unit='MiB'>128</tb-cache></tcg></features>",
+                 "<features><gic version='warp'/></features>"],
+    "cpu": ["<cpu mode='custom' match='minimum' check='full'><model fallback='allow' vendor_id='GenuineIntel'>Haswell</model><feature policy='optional' name='vmx'/><feature policy='forbid' name='lahf_lm'/></cpu>",
+            "<vcpu placement='static'>8</vcpu><cpu><topology sockets='2' dies='1' cores='2' threads='2'/><numa><cell id='0' cpus='0-3' memory='262144' unit='KiB' memAccess='shared'/><cell id='1' cpus='4-7' memory='262144' unit='KiB'><distances><sibling id='0' value='21'/><sibling id='1' value='10'/></distances></cell></numa></cpu>",
+            "<cpu mode='host-passthrough' check='none' migratable='off'><topology sockets='1' dies='1' cores='4' threads='1'/><cache level='3' mode='emulate'/><feature policy='disable' name='hypervisor'/></cpu>",
+            "<cpu mode='maximum' check='none'/>", "<cpu mode='custom'><model>qemu64</model><feature policy='maybe' name='sse'/></cpu>"],
+    "clock": ["<clock offset='utc'><timer name='tsc' frequency='2500000000' mode='native'/></clock>",
+              "<clock offset='utc'><timer name='hypervclock' present='yes'/><timer name='rtc' track='guest' tickpolicy='catchup'><catchup threshold='123' slew='120' limit='10000'/></timer></clock>",
+              "<clock offset='absolute' start='1234567890'/>"],
+    "lifecycle": ["<on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>restart</on_crash><on_lockfailure>pause</on_lockfailure>"],
+    "seclabel": ["<seclabel type='dynamic' model='dac' relabel='yes'/><seclabel type='none' model='selinux'/>",
+                 "<seclabel type='static' model='selinux' relabel='yes'><label>system_u:system_r:svirt_t:s0:c1,c2</label></seclabel>",
+                 "<seclabel type='dynamic' model='selinux'><baselabel>system_u:system_r:svirt_t:s0</baselabel></seclabel>"],
+    "misc": ["<idmap><uid start='0' target='1000' count='10'/><gid start='0' target='1000' count='10'/></idmap>",
+             "<launchSecurity type='sev'><cbitpos>47</cbitpos><reducedPhysBits>1</reducedPhysBits><policy>0x0003</policy></launchSecurity>",
+             "<sysinfo type='smbios'><baseBoard><entry name='manufacturer'>m</entry></baseBoard><chassis><entry name='serial'>s</entry></chassis><oemStrings><entry>o1</entry><entry>o2</entry></oemStrings></sysinfo>",
+             "<sysinfo type='fwcfg'><entry name='opt/com.example/name'>v</entry></sysinfo>",
+             "<keywrap><cipher name='aes' state='on'/><cipher name='dea' state='off'/></keywrap>",
+             "<throttlegroups/>", "<perf><event name='cpu_cycles' enabled='no'/><event name='instructions' enabled='yes'/></perf>"],
+}
+
+DEVICE_MORE = {
+    "disk": ["<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/enc{n}.qcow2'><encryption format='luks'><secret type='passphrase' uuid='0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f'/></encryption></source><target dev='vda' bus='virtio'/></disk>",
+             "<disk type='network' device='disk'><source protocol='iscsi' name='iqn.2013-07.com.example:iscsi-nopool/1'><host name='example.com' port='3260'/><auth username='myuser'><secret type='iscsi' usage='libvirtiscsi'/></auth></source><target dev='sda' bus='scsi'/></disk>",
+             "<disk type='network' device='cdrom'><source protocol='http' name='/iso/d.iso'><host name='mirror.example' port='80'/></source><target dev='hdc' bus='ide'/><readonly/></disk>",
+             "<disk type='network' device='disk'><source protocol='gluster' name='vol/img'><host name='gl.example'/></source><target dev='vdb' bus='virtio'/></disk>",
+             "<disk type='vhostuser' device='disk'><driver name='qemu' type='raw'/><source type='unix' path='/run/vhost-blk.sock'><reconnect enabled='yes' timeout='10'/></source><target dev='vdc' bus='virtio'/></disk>",
+             "<disk type='file' device='disk'><source file='/geo.img'/><target dev='hda' bus='ide'/><geometry cyls='16383' heads='16' secs='63' trans='lba'/><blockio logical_block_size='512' physical_block_size='4096'/></disk>",
+             "<disk type='file' device='disk'><source file='/t.img'/><target dev='vdd' bus='virtio'/><transient/></disk>",
+             "<disk type='file' device='disk'><driver name='qemu' type='raw' cache='writeback' error_policy='stop' rerror_policy='report' io='threads' ioeventfd='on' event_idx='off' copy_on_read='on' detect_zeroes='on'/><source file='/o.img'/><target dev='vde' bus='virtio'/></disk>",
+             "<disk type='file' device='disk'><source file='/w.img'/><target dev='sda' bus='sata'/><wwn>5000c50015ea71ad</wwn><vendor>V</vendor><product>P</product></disk>",
+             "<disk type='file' device='disk'><source file='/io.img'/><target dev='vdf' bus='virtio'/><iotune><read_bytes_sec>1000</read_bytes_sec><write_iops_sec>50</write_iops_sec><group_name>g</group_name></iotune></disk>",
+             "<disk type='file' device='cdrom'><target dev='sdb' bus='scsi' tray='open'/><readonly/></disk>",
+             "<disk type='block' device='disk'><driver name='qemu' type='raw' cache='directsync'/><source dev='/dev/vg/lv{n}'/><target dev='sdc' bus='usb' removable='on'/></disk>"],
+    "controller": ["<controller type='scsi' index='0' model='virtio-scsi'><driver queues='4' iothread='1'/></controller>",
+                   "<controller type='pci' index='0' model='pci-root'/><controller type='pci' index='1' model='pci-bridge'><model name='pci-bridge'/><target chassisNr='1'/></controller>",
+                   "<controller type='pci' index='0' model='pcie-root'/><controller type='pci' index='1' model='pcie-to-pci-bridge'/>",
+                   "<controller type='pci' model='pcie-root'/><controller type='pci' model='pcie-expander-bus'><target busNr='254'><node>0</node></target></controller>",
+                   "<controller type='usb' index='0' model='nec-xhci' ports='8'/>", "<controller type='usb' model='qusb2'/>",
+                   "<controller type='scsi' model='virtio-non-transitional'/>", "<controller type='isa' index='0'/>",
+                   "<controller type='nvme' index='0' serial='nvme0'/>"],
+    "interface": ["<interface type='mcast'><mac address='{mac0}'/><source address='230.0.0.1' port='5558'/></interface>",
+                  "<interface type='server'><mac address='{mac0}'/><source address='192.168.0.1' port='5558'/></interface>",
+                  "<interface type='udp'><mac address='{mac0}'/><source address='192.168.0.1' port='11111'><local address='127.0.0.1' port='22222'/></source></interface>",
+                  "<interface type='hostdev' managed='yes'><mac address='{mac0}'/><source><address type='pci' domain='0x0000' bus='0x02' slot='0x07' function='0x0'/></source></interface>",
+                  "<interface type='direct'><mac address='{mac0}'/><source dev='eth0' mode='vepa'/><virtualport type='802.1Qbg'><parameters managerid='11' typeid='1193047' typeidversion='2' instanceid='09b11c53-8b5c-4eeb-8f00-d84eaa0aaa4f'/></virtualport></interface>",
+                  "<interface type='network'><mac address='{mac0}'/><source network='default'/><model type='virtio'/><driver name='vhost' txmode='iothread' ioeventfd='on' event_idx='off' queues='5' rx_queue_size='256' tx_queue_size='256'><host csum='off' gso='off' tso4='off'/><guest csum='off'/></driver></interface>",
+                  "<interface type='user'><mac address='{mac0}'/><ip family='ipv4' address='10.0.2.15' prefix='24'/></interface>",
+                  "<interface type='ethernet'><mac address='{mac0}'/><target dev='tap{n}' managed='no'/><ip address='192.168.122.5' prefix='24'/><route family='ipv4' address='192.168.122.0' prefix='24' gateway='192.168.122.1'/></interface>",
+                  "<interface type='network'><mac address='{mac0}'/><source network='default'/><filterref filter='clean-traffic'><parameter name='IP' value='10.0.0.1'/></filterref></interface>",
+                  "<interface type='bridge'><mac address='{mac0}'/><source bridge='br0'/><teaming type='persistent'/><alias name='ua-net0'/></interface>"],
+    "chr": ["<serial type='unix'><source mode='bind' path='/run/s{n}.sock'/><target type='isa-serial' port='0'><model name='isa-serial'/></target></serial>",
+            "<serial type='tcp'><source mode='connect' host='127.0.0.1' service='9999'><reconnect enabled='yes' timeout='5'/></source><protocol type='raw'/><target port='0'/></serial>",
+            "<serial type='spiceport'><source channel='org.qemu.console.serial.0'/><target port='0'/></serial>",
+            "<serial type='nmdm'><source master='/dev/nmdm0A' slave='/dev/nmdm0B'/></serial>",
+            "<channel type='qemu-vdagent'><source><clipboard copypaste='yes'/><mouse mode='client'/></source><target type='virtio' name='com.redhat.spice.0'/></channel>",
+            "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>",
+            "<console type='pty'><target type='sclp' port='0'/></console>",
+            "<parallel type='file'><source path='/var/log/par.log'/><target port='0'/></parallel>",
+            "<serial type='pipe'><source path='/tmp/pipe{n}'/><target port='1'/></serial>"],
+    "graphics": ["<graphics type='spice' autoport='yes'><listen type='address' address='0.0.0.0'/><channel name='main' mode='secure'/><image compression='auto_glz'/><streaming mode='filter'/><clipboard copypaste='no'/><mouse mode='client'/><filetransfer enable='no'/><gl enable='no'/></graphics>",
+                 "<graphics type='vnc' port='-1'><listen type='network' network='default'/></graphics>",
+                 "<graphics type='vnc'><listen type='socket' socket='/run/vnc.sock'/></graphics>",
+                 "<graphics type='egl-headless'><gl rendernode='/dev/dri/renderD128'/></graphics>",
+                 "<graphics type='dbus' address='unix:path=/tmp/dbus.sock' p2p='no'/>",
+                 "<graphics type='spice' port='5903' tlsPort='5904' autoport='no' defaultMode='secure'/>",
+                 "<graphics type='vnc' port='-1' sharePolicy='ignore' powerControl='yes'/>"],
+    "video": ["<video><model type='virtio' heads='2'><resolution x='1920' y='1080'/></model><driver name='vhostuser'/></video>",
+              "<video><model type='qxl' ram='65536' vram='65536' vram64='131072' vgamem='16384' heads='1'/><address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/></video>",
+              "<video><model type='vga' vram='16384' heads='1'/></video><video><model type='virtio' heads='1'/></video>"],
+    "other": ["<audio id='1' type='pulseaudio' serverName='/run/pulse'/><sound model='ich9'><audio id='1'/></sound>",
+              "<audio id='1' type='file' path='/tmp/out.wav'/>", "<audio id='1' type='alsa'/><audio id='2' type='none'/>",
+              "<smartcard mode='host'/>", "<smartcard mode='host-certificates'><certificate>c1</certificate><certificate>c2</certificate><certificate>c3</certificate><database>/etc/pki/nssdb</database></smartcard>",
+              "<smartcard mode='passthrough' type='tcp'><source mode='connect' host='127.0.0.1' service='2001'/><protocol type='raw'/></smartcard>",
+              "<controller type='usb' model='qemu-xhci'/><redirdev bus='usb' type='tcp'><source mode='connect' host='localhost' service='4000'/><boot order='1'/></redirdev><redirfilter><usbdev class='0x08' vendor='0x1234' product='0xbeef' version='2.0' allow='yes'/><usbdev allow='no'/></redirfilter>",
+              "<panic model='hyperv'/>", "<panic model='pseries'/>",
+              "<shmem name='ivs{n}' role='peer'><model type='ivshmem-doorbell'/><server path='/tmp/socket-ivshmem'/><msi vectors='32' ioeventfd='on'/></shmem>",
+              "<memory model='nvdimm' access='shared'><source><path>/tmp/nvdimm</path></source><target><size unit='KiB'>65536</size><node>0</node><label><size unit='KiB'>128</size></label></target></memory>",
+              "<memory model='virtio-mem'><target><size unit='KiB'>65536</size><node>0</node><block unit='KiB'>2048</block><requested unit='KiB'>32768</requested></target></memory>",
+              "<iommu model='intel'><driver caching_mode='on' eim='on' iotlb='on' aw_bits='48'/></iommu>", "<iommu model='virtio'/>",
+              "<vsock model='virtio'><cid auto='no' address='3'/></vsock>",
+              "<tpm model='tpm-crb'><backend type='emulator' version='2.0' persistent_state='yes'><encryption secret='6dd3e4a5-1d76-44ce-961f-f119f5aad935'/><active_pcr_banks><sha256/></active_pcr_banks></backend></tpm>",
+              "<tpm model='spapr-tpm-proxy'><backend type='passthrough'><device path='/dev/tpmrm0'/></backend></tpm>",
+              "<hostdev mode='subsystem' type='mdev' model='vfio-pci' display='on'><source><address uuid='c2177883-f1bb-47f0-914d-32a22e3a8804'/></source></hostdev>",
+              "<hostdev mode='capabilities' type='storage'><source><block>/dev/sdf1</block></source></hostdev>",
+              "<hostdev mode='subsystem' type='pci' managed='no'><driver name='vfio'/><source><address domain='0x0000' bus='0x06' slot='0x12' function='0x5'/></source><rom bar='off'/><boot order='1'/></hostdev>",
+              "<filesystem type='ram' accessmode='passthrough'><source usage='1024' units='KiB'/><target dir='/mnt'/></filesystem>",
+              "<filesystem type='block' accessmode='passthrough'><source dev='/dev/sda1'/><target dir='/b'/></filesystem>",
+              "<filesystem type='mount' accessmode='passthrough'><driver type='virtiofs' queue='1024'/><binary path='/usr/libexec/virtiofsd' xattr='on'><cache mode='always'/><lock posix='on' flock='on'/></binary><source dir='/srv/vfs'/><target dir='vfs'/></filesystem>",
+              "<input type='evdev'><source dev='/dev/input/event1' grab='all' grabToggle='ctrl-ctrl' repeat='on'/></input>",
+              "<watchdog model='itco' action='pause'/>", "<memballoon model='virtio-non-transitional'><driver iommu='on'/></memballoon>",
+              "<rng model='virtio-transitional'><backend model='random'>/dev/urandom</backend><alias name='ua-rng'/></rng>",
+              "<crypto model='virtio' type='qemu'><backend model='lkcf'/></crypto>",
+              "<hub type='usb'><address type='usb' bus='0' port='1'/></hub>",
+              "<lease><lockspace>somearea</lockspace><key>somekey</key><target path='/some/lease/path' offset='1024'/></lease>"],
+}
+
+
+DOMAIN_MORE_SINGLES = [("top", s, f) for s, f in singles(DOMAIN_TOP_MORE)] + \
+    [("dev", s, f) for s, f in singles(DEVICE_MORE)]
+
+
+def domain_more(n, k, rng):
+    """Document n, the k-th of the second set: each fragment alone, then mixtures."""
+    if k < len(DOMAIN_MORE_SINGLES):
+        where, slot, frag = DOMAIN_MORE_SINGLES[k]
+        if where == "top":
+            return assemble(n, "test", {slot: frag}, [])
+        return assemble(n, rng.choice(DOMAIN_TYPES), {}, [frag])
+    top = {slot: rng.choice(DOMAIN_TOP_MORE[slot]) for slot in DOMAIN_TOP_MORE if rng.random() < 0.3}
+    devs = [rng.choice(DEVICE_MORE[slot]) for slot in DEVICE_MORE if rng.random() < 0.3]
+    return assemble(n, rng.choice(DOMAIN_TYPES), top, devs)
+
+
 # ---------------------------------------------------------------- network ---
 NETWORK = {
     "forward": ["<forward/>", "<forward mode='nat'/>", "<forward mode='route'/>", "<forward mode='open'/>",
@@ -423,9 +562,39 @@ def nodedev(n, rng):
     return "<device>\n%s\n</device>\n" % "\n".join(x for x in [name, parent, extra, cap] if x)
 
 
+# ---------------------------------------------------------------- snapshot --
+# Snapshots of test:///default's running domain "test" (one disk, vda).
+SNAPSHOT = {
+    "name": ["<name>snap{n}</name>", "<name>snap{n}</name>", "", "<name>a &amp; b {n}</name>", "<name>s/{n}</name>"],
+    "description": ["<description>before the upgrade</description>", "<description>x &lt;y&gt; {n}</description>"],
+    "memory": ["<memory snapshot='internal'/>", "<memory snapshot='no'/>", "<memory snapshot='external' file='/m{n}.img'/>",
+               "<memory snapshot='manual'/>", "<memory snapshot='bogus'/>"],
+    "disks": ["<disks><disk name='vda' snapshot='internal'/></disks>", "<disks><disk name='vda'/></disks>",
+              "<disks><disk name='/guest/diskimage1'/></disks>", "<disks><disk name='vda' snapshot='no'/></disks>",
+              "<disks><disk name='vda' snapshot='external'><source file='/s{n}.qcow2'/></disk></disks>",
+              "<disks><disk name='vdz'/></disks>", "<disks><disk name='vda' snapshot='manual'/></disks>",
+              "<disks><disk name='vda' snapshot='sideways'/></disks>"],
+    "misc": ["<creationTime>5</creationTime>", "<state>paused</state>", "<parent><name>nothere</name></parent>",
+             "<frobnicate/>", "<domain type='test'><name>test</name><memory>1024</memory><os><type>hvm</type></os></domain>"],
+}
+
+
+def snapshot(n, rng):
+    if n == 0:
+        return "<snapshot><name>wrong-root</name></snapshot>\n"
+    if n == 1:
+        return "<domainsnapshot/>\n"
+    parts = ["<domainsnapshot>"]
+    for slot in SNAPSHOT:
+        if slot == "name" or rng.random() < 0.35:
+            parts.append(rng.choice(SNAPSHOT[slot]))
+    parts.append("</domainsnapshot>")
+    return "\n".join(p for p in parts if p).format(n=n) + "\n"
+
+
 def main():
     counts = {"domain": (domain, 560), "network": (network, 130), "pool": (pool, 90),
-              "volume": (volume, 60), "nodedev": (nodedev, 50)}
+              "volume": (volume, 60), "nodedev": (nodedev, 50), "snapshot": (snapshot, 50)}
     for kind, (fn, count) in counts.items():
         d = os.path.join(HERE, kind)
         shutil.rmtree(d, ignore_errors=True)
@@ -434,6 +603,11 @@ def main():
         for n in range(count):
             with open(os.path.join(d, "%03d.xml" % n), "w") as f:
                 f.write(fn(n, rng))
+    rng = random.Random("rvirt-domain-more")
+    for k in range(len(DOMAIN_MORE_SINGLES) + 60):
+        n = 560 + k
+        with open(os.path.join(HERE, "domain", "%03d.xml" % n), "w") as f:
+            f.write(domain_more(n, k, rng))
 
 
 main()

@@ -46,6 +46,12 @@ def run(kind, xml):
             return o.XMLDesc(0)
         finally:
             o.destroy()
+    if kind == "snapshot":
+        o = conn.lookupByName("test").snapshotCreateXML(xml, 0)
+        try:
+            return o.getXMLDesc(0)
+        finally:
+            o.delete(0)
     raise ValueError(kind)
 
 

@@ -57,7 +57,7 @@ pub struct Timer {
 
 fn unsigned(e: &Element, attr: &str) -> Result<(), XmlError> {
     match e.attr(attr) {
-        Some(v) if v.trim().parse::<u64>().is_err() => Err(XmlError::Message(format!(
+        Some(v) if v.trim().parse::<u64>().is_err() => Err(super::errs::xml(format!(
             "Invalid value for attribute '{attr}' in element '{}': '{v}'. \
              Expected non-negative integer value",
             e.name
@@ -82,13 +82,13 @@ fn check_timer(t: &Element, name: &str) -> Result<(), XmlError> {
     };
     for setting in ["tickpolicy", "track", "frequency", "mode"] {
         if t.attr(setting).is_some() && !supports(setting) {
-            return Err(XmlError::Unsupported(format!(
+            return Err(super::errs::unsupported(format!(
                 "timer {name} doesn't support setting of timer {setting}"
             )));
         }
     }
     if t.child("catchup").is_some() && t.attr("tickpolicy") != Some("catchup") {
-        return Err(XmlError::Message(
+        return Err(super::errs::xml(
             "setting of timer catchup policies is only supported with tickpolicy='catchup'".into(),
         ));
     }
@@ -108,10 +108,9 @@ fn timer(t: &Element) -> Result<Timer, XmlError> {
         }
         Box::new(e)
     });
-    let name = t.attr_s("name").ok_or_else(|| XmlError::MissingAttribute {
-        attr: "name".into(),
-        element: "timer".into(),
-    })?;
+    let name = t
+        .attr_s("name")
+        .ok_or_else(|| super::errs::missing_attr("name".into(), "timer".into()))?;
     check_timer(t, &name)?;
     Ok(Timer {
         name,
@@ -147,7 +146,7 @@ fn offset(e: &Element) -> Result<(String, ClockOffsetParams), XmlError> {
             p.adjustment = Some(numeric.unwrap_or("0").into());
             let basis = e.attr("basis").unwrap_or("utc");
             if !matches!(basis, "utc" | "localtime") {
-                return Err(XmlError::Unsupported(format!(
+                return Err(super::errs::unsupported(format!(
                     "unknown clock basis '{basis}'"
                 )));
             }
@@ -156,14 +155,14 @@ fn offset(e: &Element) -> Result<(String, ClockOffsetParams), XmlError> {
         }
         "timezone" => {
             p.timezone = Some(e.attr_s("timezone").ok_or_else(|| {
-                XmlError::Internal(
+                super::errs::internal(
                     "missing 'timezone' attribute for clock with offset='timezone'".into(),
                 )
             })?);
             offset
         }
         other => {
-            return Err(XmlError::Unsupported(format!(
+            return Err(super::errs::unsupported(format!(
                 "unknown clock offset '{other}'"
             )))
         }

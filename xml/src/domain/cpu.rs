@@ -84,13 +84,10 @@ fn topology(t: &Element) -> Result<(u32, u32, u32, u32), XmlError> {
             if k == "dies" {
                 return Ok(1);
             }
-            return Err(XmlError::MissingAttribute {
-                attr: k.into(),
-                element: "topology".into(),
-            });
+            return Err(super::errs::missing_attr(k.into(), "topology".into()));
         };
         let bad = |why: &str| {
-            XmlError::Message(format!(
+            super::errs::xml(format!(
                 "Invalid value for attribute '{k}' in element 'topology': {why}"
             ))
         };
@@ -108,10 +105,10 @@ fn features(e: &Element) -> Result<Vec<(String, String)>, XmlError> {
     for f in e.children_named("feature") {
         let name = f
             .attr_s("name")
-            .ok_or_else(|| XmlError::Message("Invalid CPU feature name".into()))?;
+            .ok_or_else(|| super::errs::xml("Invalid CPU feature name".into()))?;
         let policy = f.attr("policy").unwrap_or("require");
         if !POLICIES.contains(&policy) {
-            return Err(XmlError::CpuUnsupported(
+            return Err(super::errs::cpu_unsupported(
                 "Invalid CPU feature policy".into(),
             ));
         }
@@ -226,7 +223,7 @@ struct Model {
 fn model(e: &Element) -> Result<Model, XmlError> {
     let mode = e.attr_s("mode");
     if let Some(m) = mode.as_deref().filter(|m| !MODES.contains(m)) {
-        return Err(XmlError::CpuUnsupported(format!(
+        return Err(super::errs::cpu_unsupported(format!(
             "Invalid mode attribute '{m}'"
         )));
     }
@@ -236,7 +233,7 @@ fn model(e: &Element) -> Result<Model, XmlError> {
         .as_deref()
         .is_some_and(|f| !matches!(f, "allow" | "forbid"))
     {
-        return Err(XmlError::CpuUnsupported(
+        return Err(super::errs::cpu_unsupported(
             "Invalid fallback attribute".into(),
         ));
     }
@@ -248,12 +245,12 @@ fn model(e: &Element) -> Result<Model, XmlError> {
         .filter(|m| keep && !m.is_empty());
     let vendor = e.child_text("vendor").filter(|_| keep);
     if vendor.is_some() && model.is_none() {
-        return Err(XmlError::Message(
+        return Err(super::errs::xml(
             "CPU vendor specified without CPU model".into(),
         ));
     }
     if custom_mode(&mode) && model.is_none() && e.child("feature").is_some() {
-        return Err(XmlError::Message(
+        return Err(super::errs::xml(
             "Non-empty feature list specified without CPU model".into(),
         ));
     }
@@ -373,7 +370,7 @@ mod tests {
             m.to_string(),
             "unsupported configuration: Invalid mode attribute 'warp-drive'"
         );
-        assert_eq!(m.error_domain(20), crate::error::FROM_CPU);
+        assert_eq!(m.error_domain(20), super::super::errs::FROM_CPU);
         assert_eq!(
             e("<cpu><model>q</model><feature policy='x' name='y'/></cpu>").to_string(),
             "unsupported configuration: Invalid CPU feature policy"

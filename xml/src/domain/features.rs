@@ -240,10 +240,7 @@ pub struct Feature {
 fn required(e: &Element, what: &str) -> Result<(), XmlError> {
     match e.attr(what) {
         Some(_) => Ok(()),
-        None => Err(XmlError::MissingAttribute {
-            attr: what.into(),
-            element: e.name.clone(),
-        }),
+        None => Err(super::errs::missing_attr(what.into(), e.name.clone())),
     }
 }
 
@@ -260,7 +257,7 @@ fn required_parts(raw: &Element, name: &str) -> Result<(), XmlError> {
                 .child("vendor_id")
                 .filter(|v| v.attr("state") == Some("on"))
             {
-                Some(v) if v.attr("value").is_none() => Err(XmlError::Message(
+                Some(v) if v.attr("value").is_none() => Err(super::errs::xml(
                     "missing 'value' attribute for HyperV feature 'vendor_id'".into(),
                 )),
                 _ => Ok(()),
@@ -283,7 +280,7 @@ fn fix_tseg(smm: &mut Element) -> Result<(), XmlError> {
     for t in smm.children.iter_mut().filter(|t| t.name == "tseg") {
         let unit = t.attr("unit").unwrap_or("MiB");
         let scale = crate::units::unit_scale(unit)
-            .ok_or_else(|| XmlError::InvalidArg(format!("unknown suffix '{unit}'")))?;
+            .ok_or_else(|| super::errs::invalid_arg(format!("unknown suffix '{unit}'")))?;
         let n: u64 = t
             .text
             .trim()
@@ -311,7 +308,7 @@ fn parse_one(raw: &Element, spec: &Spec, kind: Kind) -> Result<Option<Feature>, 
         Kind::Group(what) => {
             for c in &raw.children {
                 if !spec.children.iter().any(|s| s.name == c.name) {
-                    return Err(XmlError::Unsupported(format!(
+                    return Err(super::errs::unsupported(format!(
                         "unsupported {what} feature: {}",
                         c.name
                     )));
@@ -371,7 +368,7 @@ pub fn parse_features(e: &Element) -> Result<Vec<Feature>, XmlError> {
         .iter()
         .find(|c| !FEATURES.iter().any(|(s, _)| s.name == c.name))
     {
-        return Err(XmlError::Unsupported(format!(
+        return Err(super::errs::unsupported(format!(
             "unexpected feature '{}'",
             c.name
         )));

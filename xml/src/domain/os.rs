@@ -75,7 +75,7 @@ const EXTRA: &[(Spec, Slot)] = &[
 
 fn in_range(what: &str, v: Option<&str>, lo: i64, hi: i64) -> Result<(), XmlError> {
     match v.map(|v| v.trim().parse::<i64>()) {
-        Some(Ok(n)) if !(lo..=hi).contains(&n) => Err(XmlError::Unsupported(format!(
+        Some(Ok(n)) if !(lo..=hi).contains(&n) => Err(super::errs::unsupported(format!(
             "invalid value for {what}, must be in range [{lo},{hi}]"
         ))),
         _ => Ok(()),
@@ -86,7 +86,7 @@ fn in_range(what: &str, v: Option<&str>, lo: i64, hi: i64) -> Result<(), XmlErro
 /// need for a loader.
 fn check_os(e: &Element) -> Result<(), XmlError> {
     if let Some(f) = e.attr("firmware").filter(|f| !matches!(*f, "bios" | "efi")) {
-        return Err(XmlError::Message(format!("unknown firmware value {f}")));
+        return Err(super::errs::xml(format!("unknown firmware value {f}")));
     }
     if let Some(b) = e.child("bootmenu") {
         in_range("boot menu timeout", b.attr("timeout"), 0, 65535)?;
@@ -97,13 +97,13 @@ fn check_os(e: &Element) -> Result<(), XmlError> {
     let loader = e.child("loader").is_some_and(|l| !l.text.trim().is_empty());
     let wants_loader = e.child("nvram").is_some() || e.child("loader").is_some();
     if wants_loader && !loader && e.attr("firmware").is_none() {
-        return Err(XmlError::Detail(
+        return Err(super::errs::detail(
             "no loader path specified and firmware auto selection disabled".into(),
         ));
     }
     let os_type = e.child("type").map(|t| t.text.trim()).unwrap_or_default();
     if os_type == "exe" && e.child("init").is_none() {
-        return Err(XmlError::Message("init binary must be specified".into()));
+        return Err(super::errs::xml("init binary must be specified".into()));
     }
     Ok(())
 }
@@ -120,7 +120,7 @@ fn fix_extra(e: &mut Element) -> Result<(), XmlError> {
         }
         "acpi" => {
             if let Some(t) = e.children.iter().find(|t| t.attr("type") != Some("slic")) {
-                return Err(XmlError::Message(format!(
+                return Err(super::errs::xml(format!(
                     "Unknown acpi table type: {}",
                     t.attr("type").unwrap_or_default()
                 )));
@@ -129,7 +129,7 @@ fn fix_extra(e: &mut Element) -> Result<(), XmlError> {
         "smbios" => match e.attr("mode") {
             Some("emulate" | "host" | "sysinfo") => {}
             other => {
-                return Err(XmlError::Unsupported(format!(
+                return Err(super::errs::unsupported(format!(
                     "unknown smbios mode '{}'",
                     other.unwrap_or_default()
                 )))
@@ -261,10 +261,9 @@ impl OsDef {
         let mut boot_devs = Vec::new();
         // libvirt keeps at most four boot devices.
         for b in e.children_named("boot").take(4) {
-            let dev = b.attr_s("dev").ok_or_else(|| XmlError::MissingAttribute {
-                attr: "dev".into(),
-                element: "boot".into(),
-            })?;
+            let dev = b
+                .attr_s("dev")
+                .ok_or_else(|| super::errs::missing_attr("dev".into(), "boot".into()))?;
             if !matches!(dev.as_str(), "hd" | "cdrom" | "fd" | "network") {
                 return Err(XmlError::BadAttribute {
                     attr: "dev".into(),

@@ -210,7 +210,7 @@ fn fix_genid(e: &mut Element) -> Result<(), XmlError> {
         e.text = crate::Uuid::random().to_string();
     } else {
         let u = crate::Uuid::parse(&e.text)
-            .map_err(|_| XmlError::Internal("malformed genid element".into()))?;
+            .map_err(|_| super::errs::internal("malformed genid element".into()))?;
         e.text = u.to_string();
     }
     Ok(())
@@ -236,12 +236,12 @@ fn fix_seclabel(e: &mut Element) -> Result<(), XmlError> {
         None => kind == "dynamic",
     };
     if kind == "dynamic" && !relabel {
-        return Err(XmlError::Unsupported(
+        return Err(super::errs::unsupported(
             "dynamic label type must use resource relabeling".into(),
         ));
     }
     if kind == "static" && e.children.iter().all(|c| c.name != "label") {
-        return Err(XmlError::Message("security label is missing".into()));
+        return Err(super::errs::xml("security label is missing".into()));
     }
     if kind == "static" {
         e.children.retain(|c| c.name == "label");
@@ -315,7 +315,7 @@ fn fix_backing(e: &Element) -> Result<(), XmlError> {
     for (el, at, known) in words {
         if let Some(v) = e.child(el).and_then(|c| c.attr(at)) {
             if !known.contains(&v) {
-                return Err(XmlError::Unsupported(format!(
+                return Err(super::errs::unsupported(format!(
                     "unknown memoryBacking/{el}/{at} '{v}'"
                 )));
             }
@@ -323,7 +323,7 @@ fn fix_backing(e: &Element) -> Result<(), XmlError> {
     }
     let threads = e.child("allocation").and_then(|a| a.attr("threads"));
     if threads.is_some_and(|t| t.parse::<u32>().is_err()) {
-        return Err(XmlError::Message(
+        return Err(super::errs::xml(
             "Failed to parse memory allocation threads".into(),
         ));
     }
@@ -338,7 +338,7 @@ fn fix_backing(e: &Element) -> Result<(), XmlError> {
         })
         .unwrap_or_default();
     if let [first, second, ..] = masters[..] {
-        return Err(XmlError::Detail(format!(
+        return Err(super::errs::detail(format!(
             "two master hugepages detected: {second} and {first}"
         )));
     }
@@ -349,10 +349,7 @@ fn fix_backing(e: &Element) -> Result<(), XmlError> {
 /// libvirt's event order.
 fn fix_perf(e: &mut Element) -> Result<(), XmlError> {
     if let Some(ev) = e.children.iter().find(|c| c.attr("enabled").is_none()) {
-        return Err(XmlError::MissingAttribute {
-            attr: "enabled".into(),
-            element: ev.name.clone(),
-        });
+        return Err(super::errs::missing_attr("enabled".into(), ev.name.clone()));
     }
     let rank = |c: &Element| PERF_EVENTS.iter().position(|n| Some(*n) == c.attr("name"));
     e.children.sort_by_key(|c| rank(c));
@@ -365,7 +362,7 @@ fn check_iothreadids(e: &Element) -> Result<(), XmlError> {
     for t in &e.children {
         let id = t.attr("id").unwrap_or_default();
         if id == "0" {
-            return Err(XmlError::Message(
+            return Err(super::errs::xml(
                 "Invalid value for attribute 'id' in element 'iothread': Zero is not permitted"
                     .into(),
             ));
@@ -373,13 +370,13 @@ fn check_iothreadids(e: &Element) -> Result<(), XmlError> {
         let bound = |k: &str| t.attr(k).and_then(|v| v.parse::<u64>().ok());
         if let (Some(lo), Some(hi)) = (bound("thread_pool_min"), bound("thread_pool_max")) {
             if lo > hi {
-                return Err(XmlError::Unsupported(
+                return Err(super::errs::unsupported(
                     "thread_pool_min must be smaller or equal to thread_pool_max".into(),
                 ));
             }
         }
         if seen.contains(&id) {
-            return Err(XmlError::Message(format!(
+            return Err(super::errs::xml(format!(
                 "duplicate iothread id '{id}' found"
             )));
         }
@@ -392,14 +389,14 @@ fn check_iothreadids(e: &Element) -> Result<(), XmlError> {
 /// failure, idmap completeness.
 fn check_small(e: &Element) -> Result<(), XmlError> {
     match e.name.as_str() {
-        "iothreads" if e.text.parse::<u32>().is_err() => Err(XmlError::Message(format!(
+        "iothreads" if e.text.parse::<u32>().is_err() => Err(super::errs::xml(format!(
             "invalid iothreads count '{}'",
             e.text
         ))),
         "on_lockfailure"
             if !matches!(e.text.as_str(), "poweroff" | "restart" | "pause" | "ignore") =>
         {
-            Err(XmlError::Unsupported(format!(
+            Err(super::errs::unsupported(format!(
                 "unknown on_lockfailure action: {}",
                 e.text
             )))
@@ -407,7 +404,7 @@ fn check_small(e: &Element) -> Result<(), XmlError> {
         "idmap" => {
             let has = |n: &str| e.children.iter().any(|c| c.name == n);
             if has("uid") != has("gid") {
-                return Err(XmlError::Unsupported(
+                return Err(super::errs::unsupported(
                     "uid and gid should be mapped both".into(),
                 ));
             }
@@ -471,7 +468,7 @@ pub fn parse(domain: &Element) -> Result<Vec<Element>, XmlError> {
 fn check_seclabels(have: &[Element]) -> Result<(), XmlError> {
     let labels = have.iter().filter(|e| e.name == "seclabel");
     if labels.clone().count() > 1 && labels.clone().any(|l| l.attr("model").is_none()) {
-        return Err(XmlError::Message(
+        return Err(super::errs::xml(
             "missing security model when using multiple labels".into(),
         ));
     }

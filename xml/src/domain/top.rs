@@ -72,12 +72,12 @@ fn memory(e: &Element) -> Result<(u64, u64), XmlError> {
     .unwrap_or(memory_kib);
     if let Some(m) = e.child("maxMemory") {
         if m.attr("slots").is_none() || m.text.trim().is_empty() {
-            return Err(XmlError::Message(
+            return Err(super::errs::xml(
                 "both maximum memory size and memory slot count must be specified".into(),
             ));
         }
         if validate::size_kib(m)? < memory_kib {
-            return Err(XmlError::Message(
+            return Err(super::errs::xml(
                 "maximum memory size must be equal or greater than the actual memory size".into(),
             ));
         }
@@ -93,7 +93,7 @@ fn vcpu(d: &mut DomainDef, e: &Element) -> Result<(), XmlError> {
     d.vcpus = validate::vcpu_count(&v.text)?;
     d.current_vcpus = match v.attr("current") {
         Some(c) => c.trim().parse().map_err(|_| {
-            XmlError::Message(format!(
+            super::errs::xml(format!(
                 "Invalid value for attribute 'current' in element 'vcpu': '{c}'. \
                  Expected non-negative integer value"
             ))
@@ -111,7 +111,7 @@ fn vcpu(d: &mut DomainDef, e: &Element) -> Result<(), XmlError> {
         d.current_vcpus = tune::enabled_vcpus(vs);
     }
     if d.current_vcpus > d.vcpus {
-        return Err(XmlError::Unsupported(
+        return Err(super::errs::unsupported(
             "maximum vCPU count must not be less than current vCPU count".into(),
         ));
     }
@@ -127,8 +127,9 @@ fn vcpu(d: &mut DomainDef, e: &Element) -> Result<(), XmlError> {
     }
     // An automatic placement picks its own host CPUs.
     if let Some(cpuset) = v.attr_s("cpuset").filter(|_| d.vcpu_placement != "auto") {
-        let cpuset = crate::spec::canonical_bitmap(&cpuset)
-            .ok_or_else(|| XmlError::InvalidArg(format!("Failed to parse bitmap '{cpuset}'")))?;
+        let cpuset = crate::spec::canonical_bitmap(&cpuset).ok_or_else(|| {
+            super::errs::invalid_arg(format!("Failed to parse bitmap '{cpuset}'"))
+        })?;
         d.extras_mut().cpuset = Some(cpuset);
     }
     Ok(())

@@ -145,7 +145,7 @@ fn set_attr(e: &mut Element, name: &str, value: &str, at: usize) {
 
 fn check_mode(e: &Element) -> Result<(), XmlError> {
     match e.attr("mode") {
-        Some(m) if !NUMA_MODES.contains(&m) => Err(XmlError::Unsupported(format!(
+        Some(m) if !NUMA_MODES.contains(&m) => Err(super::errs::unsupported(format!(
             "Unsupported NUMA memory tuning mode '{m}'"
         ))),
         _ => Ok(()),
@@ -162,7 +162,7 @@ pub fn fix_numatune(e: &mut Element, vcpu_auto: bool, cells: bool) -> Result<boo
     }
     let has_memnode = e.children.iter().any(|c| c.name == "memnode");
     if has_memnode && !cells {
-        return Err(XmlError::Message(
+        return Err(super::errs::xml(
             "Element 'memnode' is invalid without any guest NUMA cells".into(),
         ));
     }
@@ -182,7 +182,7 @@ pub fn fix_numatune(e: &mut Element, vcpu_auto: bool, cells: bool) -> Result<boo
     };
     m.attrs.retain(|(k, _)| k != "placement");
     if !auto && m.attr("nodeset").is_none() {
-        return Err(XmlError::Unsupported(
+        return Err(super::errs::unsupported(
             "nodeset for NUMA memory tuning must be set if 'placement' is 'static'".into(),
         ));
     }
@@ -190,7 +190,7 @@ pub fn fix_numatune(e: &mut Element, vcpu_auto: bool, cells: bool) -> Result<boo
         m.attrs.retain(|(k, _)| k != "nodeset");
         set_attr(m, "placement", "auto", 1);
         if has_memnode {
-            return Err(XmlError::Unsupported(
+            return Err(super::errs::unsupported(
                 "Per-node binding is not compatible with automatic NUMA placement.".into(),
             ));
         }
@@ -238,7 +238,7 @@ pub fn check_vcpu_ids(vcpus: &Element, max: u32) -> Result<(), XmlError> {
     for v in &vcpus.children {
         let id = v.attr("id").unwrap_or_default();
         if id.parse::<u32>().map_or(true, |i| i >= max) {
-            return Err(XmlError::Message(format!(
+            return Err(super::errs::xml(format!(
                 "vcpu id '{id}' is out of range of maximum vcpu count"
             )));
         }
@@ -303,7 +303,7 @@ fn check_cputune_range(name: &str, v: &str) -> Result<(), XmlError> {
     if n == 0 || (unlimited && n == -1) || (lo..=hi).contains(&n) {
         return Ok(());
     }
-    Err(XmlError::Unsupported(format!(
+    Err(super::errs::unsupported(format!(
         "Value of cputune '{name}' must be in range [{lo}, {hi}]"
     )))
 }
@@ -314,7 +314,7 @@ pub fn fix_cputune(e: &mut Element, vcpus: u32) -> Result<(), XmlError> {
     for c in &e.children {
         let numeric = c.attrs.is_empty() && c.children.is_empty();
         if numeric && c.text.parse::<i64>().is_err() {
-            return Err(XmlError::Message(format!(
+            return Err(super::errs::xml(format!(
                 "can't parse cputune {} value",
                 c.name
             )));
@@ -322,10 +322,7 @@ pub fn fix_cputune(e: &mut Element, vcpus: u32) -> Result<(), XmlError> {
         // Real-time schedulers need a priority.
         let realtime = matches!(c.attr("scheduler"), Some("fifo" | "rr"));
         if realtime && c.attr("priority").is_none() {
-            return Err(XmlError::MissingAttribute {
-                attr: "priority".into(),
-                element: c.name.clone(),
-            });
+            return Err(super::errs::missing_attr("priority".into(), c.name.clone()));
         }
         check_cputune_range(&c.name, &c.text)?;
     }

@@ -31,10 +31,10 @@ pub fn raw_name(e: &Element) -> &str {
 pub fn size_kib(m: &Element) -> Result<u64, XmlError> {
     let unit = m.attr("unit");
     if let Some(u) = unit.filter(|u| crate::units::unit_scale(u).is_none()) {
-        return Err(XmlError::InvalidArg(format!("unknown suffix '{u}'")));
+        return Err(super::errs::invalid_arg(format!("unknown suffix '{u}'")));
     }
     to_kib(&m.name, &m.text, unit).map_err(|_| {
-        XmlError::Message(format!(
+        super::errs::xml(format!(
             "Invalid value '{}' for element or attribute './{}[1]'",
             m.text.trim(),
             m.name
@@ -70,12 +70,12 @@ pub fn cpu_ranges(list: &str) -> impl Iterator<Item = (u32, u32)> + '_ {
 /// named, the highest being `max_id`.
 pub fn numa_vcpus(vcpus: u32, count: u32, max_id: Option<u32>) -> Result<(), XmlError> {
     if count > vcpus {
-        return Err(XmlError::Internal(
+        return Err(super::errs::internal(
             "Number of CPUs in <numa> exceeds the <vcpu> count".into(),
         ));
     }
     if vcpus == 0 || max_id.is_some_and(|m| m >= vcpus) {
-        return Err(XmlError::Internal(
+        return Err(super::errs::internal(
             "CPU IDs in <numa> exceed the <vcpu> count".into(),
         ));
     }
@@ -96,13 +96,15 @@ pub fn lifecycle_action(name: &str, v: &str) -> Result<(), XmlError> {
     if known {
         return Ok(());
     }
-    Err(XmlError::Unsupported(format!("unknown {name} action: {v}")))
+    Err(super::errs::unsupported(format!(
+        "unknown {name} action: {v}"
+    )))
 }
 
 /// libvirt's later check that power-off and reboot take no core-dumping action.
 pub fn lifecycle_allowed(event: &str, v: &str) -> Result<(), XmlError> {
     if v.starts_with("coredump-") {
-        return Err(XmlError::Unsupported(format!(
+        return Err(super::errs::unsupported(format!(
             "Lifecycle event '{event}' doesn't support '{v}' action"
         )));
     }
@@ -157,12 +159,12 @@ const ARCHES: &[&str] = &[
 pub fn os_type(t: &Element) -> Result<(), XmlError> {
     let os = t.text.trim();
     if !OS_TYPES.contains(&os) {
-        return Err(XmlError::Unsupported(format!("unknown OS type '{os}'")));
+        return Err(super::errs::unsupported(format!("unknown OS type '{os}'")));
     }
     match t.attr("arch") {
-        Some(a) if !ARCHES.contains(&a) => {
-            Err(XmlError::Unsupported(format!("Unknown architecture {a}")))
-        }
+        Some(a) if !ARCHES.contains(&a) => Err(super::errs::unsupported(format!(
+            "Unknown architecture {a}"
+        ))),
         _ => Ok(()),
     }
 }

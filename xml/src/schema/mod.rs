@@ -7,7 +7,8 @@
 //! every element, every attribute and every enumerated attribute value is one the schema
 //! allows at that place. The table comes from libvirt's grammars
 //! (`xml/schema/gen-names.py`); it keeps names, not content models, so element order,
-//! counts and text values are left to the typed parsers.
+//! counts and text values are left to the typed parsers. Without the flag, what the
+//! schema does not know is logged at debug level as it is ignored, as libvirt does.
 
 #[rustfmt::skip]
 mod names;
@@ -36,6 +37,8 @@ pub enum Schema {
     NetworkPort,
     /// `domainsnapshot.rng`.
     DomainSnapshot,
+    /// `domaincheckpoint.rng`.
+    DomainCheckpoint,
 }
 
 /// One attribute an element may carry; `values` lists the words it takes when the schema
@@ -162,6 +165,11 @@ fn check(e: &Element, mut cands: Vec<u16>, scopes: &mut Scopes, mode: Mode) -> R
             n.any_attr || n.attrs.iter().any(|a| a.name == name)
         };
         if mode == Mode::Values && !cands.iter().any(allows) {
+            tracing::debug!(
+                "ignoring attribute '{}' of <{}>: not in libvirt's schema",
+                local(k),
+                local(&e.name)
+            );
             continue;
         }
         cands.retain(allows);
@@ -208,6 +216,11 @@ fn check(e: &Element, mut cands: Vec<u16>, scopes: &mut Scopes, mode: Mode) -> R
         next.dedup();
         if next.is_empty() {
             if mode == Mode::Values {
+                tracing::debug!(
+                    "ignoring element <{}> in <{}>: not in libvirt's schema",
+                    local(&c.name),
+                    local(&e.name)
+                );
                 scopes.leave(c);
                 continue;
             }
