@@ -24,6 +24,8 @@ pub struct ClockOffsetParams {
     pub basis: Option<String>,
     /// `timezone`.
     pub timezone: Option<String>,
+    /// `start` (absolute).
+    pub start: Option<String>,
 }
 
 impl Default for ClockDef {
@@ -161,6 +163,15 @@ fn offset(e: &Element) -> Result<(String, ClockOffsetParams), XmlError> {
             })?);
             offset
         }
+        "absolute" => {
+            let start = e.attr("start").filter(|s| s.parse::<u64>().is_ok());
+            p.start = Some(start.map(str::to_string).ok_or_else(|| {
+                super::errs::internal(
+                    "missing 'start' attribute for clock with offset='absolute'".into(),
+                )
+            })?);
+            offset
+        }
         other => {
             return Err(super::errs::unsupported(format!(
                 "unknown clock offset '{other}'"
@@ -192,7 +203,8 @@ impl ClockDef {
             .add("offset", &self.offset)
             .opt("adjustment", params.and_then(|p| p.adjustment.as_ref()))
             .opt("basis", params.and_then(|p| p.basis.as_ref()))
-            .opt("timezone", params.and_then(|p| p.timezone.as_ref()));
+            .opt("timezone", params.and_then(|p| p.timezone.as_ref()))
+            .opt("start", params.and_then(|p| p.start.as_ref()));
         out.element_always("clock", &a, |o| {
             for t in &self.timers {
                 let ta = Attrs::new()

@@ -111,6 +111,10 @@ fn check_os(e: &Element) -> Result<(), XmlError> {
 /// Applies libvirt's reading of a described `<os>` child.
 fn fix_extra(e: &mut Element) -> Result<(), XmlError> {
     match e.name.as_str() {
+        // Firmware features come in libvirt's order: enrolled-keys, secure-boot.
+        "firmware" => e
+            .children
+            .sort_by(|a, b| a.attr("name").cmp(&b.attr("name"))),
         "bios" => {
             for (k, v) in e.attrs.iter_mut() {
                 if k == "useserial" && v != "yes" {

@@ -176,6 +176,20 @@ fn threads(d: &mut DomainDef) -> Result<(), XmlError> {
     Ok(())
 }
 
+/// Without guest NUMA cells, huge pages are not tied to any: libvirt drops their
+/// nodesets.
+fn drop_page_nodesets(d: &mut DomainDef) {
+    let Some(x) = d.extras.as_deref_mut() else {
+        return;
+    };
+    let backing = x.simple.iter_mut().find(|s| s.name == "memoryBacking");
+    for h in backing.into_iter().flat_map(|b| b.children.iter_mut()) {
+        for p in h.children.iter_mut().filter(|p| p.name == "page") {
+            p.attrs.retain(|(k, _)| k != "nodeset");
+        }
+    }
+}
+
 /// Settles `<numatune>` against the vCPU placement, as libvirt does.
 fn numatune(d: &mut DomainDef) -> Result<(), XmlError> {
     let vcpu_auto = d.vcpu_placement == "auto";
@@ -266,6 +280,9 @@ pub(super) fn parse(e: &Element, check: bool) -> Result<DomainDef, XmlError> {
     let (count, max_id) = d.cpu.as_ref().map(|c| c.numa_cpus()).unwrap_or_default();
     validate::numa_vcpus(d.vcpus, count, max_id)?;
     numatune(&mut d)?;
+    if count == 0 {
+        drop_page_nodesets(&mut d);
+    }
     if let Some(f) = e.child("features") {
         d.features = super::features::parse_features(f)?;
     }
