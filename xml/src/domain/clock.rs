@@ -59,7 +59,7 @@ pub struct Timer {
 
 fn unsigned(e: &Element, attr: &str) -> Result<(), XmlError> {
     match e.attr(attr) {
-        Some(v) if v.trim().parse::<u64>().is_err() => Err(super::errs::xml(format!(
+        Some(v) if v.trim().parse::<u64>().is_err() => Err(super::errs::xml_util(format!(
             "Invalid value for attribute '{attr}' in element '{}': '{v}'. \
              Expected non-negative integer value",
             e.name

@@ -87,7 +87,7 @@ fn topology(t: &Element) -> Result<(u32, u32, u32, u32), XmlError> {
             return Err(super::errs::missing_attr(k.into(), "topology".into()));
         };
         let bad = |why: &str| {
-            super::errs::xml(format!(
+            super::errs::xml_util(format!(
                 "Invalid value for attribute '{k}' in element 'topology': {why}"
             ))
         };
@@ -105,7 +105,7 @@ fn features(e: &Element) -> Result<Vec<(String, String)>, XmlError> {
     for f in e.children_named("feature") {
         let name = f
             .attr_s("name")
-            .ok_or_else(|| super::errs::xml("Invalid CPU feature name".into()))?;
+            .ok_or_else(|| super::errs::cpu_xml("Invalid CPU feature name".into()))?;
         let policy = f.attr("policy").unwrap_or("require");
         if !POLICIES.contains(&policy) {
             return Err(super::errs::cpu_unsupported(
@@ -245,12 +245,12 @@ fn model(e: &Element) -> Result<Model, XmlError> {
         .filter(|m| keep && !m.is_empty());
     let vendor = e.child_text("vendor").filter(|_| keep);
     if vendor.is_some() && model.is_none() {
-        return Err(super::errs::xml(
+        return Err(super::errs::cpu_xml(
             "CPU vendor specified without CPU model".into(),
         ));
     }
     if custom_mode(&mode) && model.is_none() && e.child("feature").is_some() {
-        return Err(super::errs::xml(
+        return Err(super::errs::cpu_xml(
             "Non-empty feature list specified without CPU model".into(),
         ));
     }

@@ -45,6 +45,25 @@ pub fn xml(msg: String) -> XmlError {
     XmlError::xml(msg)
 }
 
+/// `VIR_ERR_XML_ERROR` from libvirt's XML utilities (its generic attribute and
+/// element readers, `VIR_FROM_XML`).
+pub fn xml_util(msg: String) -> XmlError {
+    XmlError::reported(
+        crate::XML_ERROR,
+        Some(crate::FROM_XML),
+        format!("XML error: {msg}"),
+    )
+}
+
+/// `VIR_ERR_XML_ERROR` from libvirt's CPU code.
+pub fn cpu_xml(msg: String) -> XmlError {
+    XmlError::reported(
+        crate::XML_ERROR,
+        Some(FROM_CPU),
+        format!("XML error: {msg}"),
+    )
+}
+
 /// `VIR_ERR_XML_DETAIL` from the domain parser (no prefix).
 pub fn detail(msg: String) -> XmlError {
     XmlError::detail(msg)

@@ -362,7 +362,7 @@ fn check_iothreadids(e: &Element) -> Result<(), XmlError> {
     for t in &e.children {
         let id = t.attr("id").unwrap_or_default();
         if id == "0" {
-            return Err(super::errs::xml(
+            return Err(super::errs::xml_util(
                 "Invalid value for attribute 'id' in element 'iothread': Zero is not permitted"
                     .into(),
             ));

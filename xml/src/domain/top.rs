@@ -93,7 +93,7 @@ fn vcpu(d: &mut DomainDef, e: &Element) -> Result<(), XmlError> {
     d.vcpus = validate::vcpu_count(&v.text)?;
     d.current_vcpus = match v.attr("current") {
         Some(c) => c.trim().parse().map_err(|_| {
-            super::errs::xml(format!(
+            super::errs::xml_util(format!(
                 "Invalid value for attribute 'current' in element 'vcpu': '{c}'. \
                  Expected non-negative integer value"
             ))

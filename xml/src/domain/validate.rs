@@ -34,7 +34,7 @@ pub fn size_kib(m: &Element) -> Result<u64, XmlError> {
         return Err(super::errs::invalid_arg(format!("unknown suffix '{u}'")));
     }
     to_kib(&m.name, &m.text, unit).map_err(|_| {
-        super::errs::xml(format!(
+        super::errs::xml_util(format!(
             "Invalid value '{}' for element or attribute './{}[1]'",
             m.text.trim(),
             m.name
