@@ -2,6 +2,7 @@
 
 use rvirt_protocol as p;
 use rvirt_protocol::RemoteClient;
+use rvirt_xml::nodedev::CAP_TYPES;
 
 use crate::ctl::{is_no_support, CmdError, Context, Ctl};
 use crate::fmt::{obj, Json};
@@ -59,36 +60,10 @@ const LIST: &[Opt] = &[
     Opt::json(),
 ];
 
-/// Capability names in libvirt's list-filter bit order.
-const CAPS: &[&str] = &[
-    "system",
-    "pci",
-    "usb_device",
-    "usb",
-    "net",
-    "scsi_host",
-    "scsi_target",
-    "scsi",
-    "storage",
-    "fc_host",
-    "vports",
-    "scsi_generic",
-    "drm",
-    "mdev_types",
-    "mdev",
-    "ccw",
-    "css",
-    "vdpa",
-    "ap_card",
-    "ap_queue",
-    "ap_matrix",
-    "vpd",
-];
-
 fn cap_flags(caps: &[&str]) -> Result<u32, CmdError> {
     let mut f = 0;
     for c in caps {
-        let i = CAPS
+        let i = CAP_TYPES
             .iter()
             .position(|x| x == c)
             .ok_or_else(|| CmdError::Msg("Invalid capability type".into()))?;

@@ -34,7 +34,8 @@ impl rvirt_plugin_api::sdk::Connection for QemuConn {
     }
 }
 
-/// REMOTE procedures this driver implements; keep in step with the handler below.
+/// REMOTE procedures this driver implements (`tests::declared_procedures_are_the_implemented_ones`
+/// in lib.rs proves the lists and the handler agree).
 pub const PROCEDURES: &[i32] = &[
     p::CONNECT_GET_TYPE,
     p::CONNECT_GET_VERSION,

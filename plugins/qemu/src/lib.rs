@@ -198,6 +198,57 @@ mod tests {
             .any(|(p, list)| *p == QEMU_PROGRAM_NUMBER && list.contains(&1)));
     }
 
+    /// The procedure lists are exactly what the handler implements: every procedure of
+    /// both programs is called with default arguments, and whatever does not answer
+    /// the trait's "not supported" is implemented.
+    #[test]
+    fn declared_procedures_are_the_implemented_ones() {
+        use rvirt_plugin_api::protocol::{default_args_qemu, default_args_remote, procedures};
+        use rvirt_plugin_api::sdk::Connection;
+        let dir = std::env::temp_dir().join(format!("rvirt-qemu-procs-{}", std::process::id()));
+        let cfg = config::Config::parse("", dir.to_str().unwrap()).unwrap();
+        cfg.create_dirs().unwrap();
+        let drv = std::sync::Arc::new(driver::Driver::new(cfg, true));
+        let conn = hypervisor::QemuConn::open(
+            drv,
+            events::Listener {
+                driver: 0,
+                handle: 1,
+            },
+        );
+        type DefaultArgs = fn(i32) -> Option<Vec<u8>>;
+        let programs: [(u32, DefaultArgs, &[i32]); 2] = [
+            (
+                REMOTE_PROGRAM_NUMBER,
+                default_args_remote,
+                hypervisor::PROCEDURES,
+            ),
+            (
+                QEMU_PROGRAM_NUMBER,
+                default_args_qemu,
+                hypervisor::QEMU_PROCEDURES,
+            ),
+        ];
+        for (program, default_args, declared) in programs {
+            let mut implemented = Vec::new();
+            for p in procedures(program).unwrap() {
+                let Some(args) = default_args(p.number) else {
+                    continue;
+                };
+                let unsupported = RemoteError::unsupported(p.api_name);
+                match conn.call(program, p.number, &args) {
+                    Err(e) if e.code == unsupported.code && e.text() == unsupported.text() => {}
+                    _ => implemented.push(p.number),
+                }
+            }
+            let mut declared = declared.to_vec();
+            declared.sort_unstable();
+            implemented.sort_unstable();
+            assert_eq!(declared, implemented, "program {program:#x}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn uri_paths() {
         assert_eq!(qemu_path("qemu:///system").as_deref(), Some("/system"));

@@ -134,13 +134,18 @@ impl Module for TestModule {
             handle: ctx.handle,
         };
         let c = Conn::open_shared(drv, listener, path);
-        Ok(OpenOutcome::Opened(match kind {
-            DriverKind::Hypervisor => Arc::new(hypervisor::HypervisorConn(c)),
-            DriverKind::Network => Arc::new(network::NetworkConn(c)),
-            DriverKind::Storage => Arc::new(storage_conn::StorageConn(c)),
-            DriverKind::Interface => Arc::new(interface::InterfaceConn(c)),
-            _ => Arc::new(nodedev::NodeDevConn(c)),
-        }))
+        Ok(OpenOutcome::Opened(connection(*kind, c)))
+    }
+}
+
+/// The connection of driver `kind` on `c`.
+fn connection(kind: DriverKind, c: Conn) -> Arc<dyn rvirt_plugin_api::sdk::Connection> {
+    match kind {
+        DriverKind::Hypervisor => Arc::new(hypervisor::HypervisorConn(c)),
+        DriverKind::Network => Arc::new(network::NetworkConn(c)),
+        DriverKind::Storage => Arc::new(storage_conn::StorageConn(c)),
+        DriverKind::Interface => Arc::new(interface::InterfaceConn(c)),
+        _ => Arc::new(nodedev::NodeDevConn(c)),
     }
 }
 
@@ -322,6 +327,39 @@ mod tests {
             )
             .is_ok());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The procedure lists each driver declares are exactly the procedures its handler
+    /// implements: every procedure of libvirt's program is called with default
+    /// arguments, and whatever does not answer the trait's "not supported" is
+    /// implemented.
+    #[test]
+    fn declared_procedures_are_the_implemented_ones() {
+        use rvirt_plugin_api::protocol::{default_args_remote, procedures as program};
+        for (i, (kind, _)) in KINDS.iter().enumerate() {
+            let drv = Arc::new(state::Driver::new_default());
+            let l = Listener {
+                kind: *kind,
+                driver: i as u32,
+                handle: 1,
+            };
+            let conn = connection(*kind, Conn::open(drv, l));
+            let mut implemented = Vec::new();
+            for p in program(REMOTE_PROGRAM_NUMBER).unwrap() {
+                let Some(args) = default_args_remote(p.number) else {
+                    continue;
+                };
+                let unsupported = RemoteError::unsupported(p.api_name);
+                match conn.call(REMOTE_PROGRAM_NUMBER, p.number, &args) {
+                    Err(e) if e.code == unsupported.code && e.text() == unsupported.text() => {}
+                    _ => implemented.push(p.number),
+                }
+            }
+            let mut declared = super::procedures(*kind).to_vec();
+            declared.sort_unstable();
+            implemented.sort_unstable();
+            assert_eq!(declared, implemented, "{kind:?}: declared vs implemented");
+        }
     }
 
     #[test]

@@ -184,7 +184,8 @@ pub struct NetworkConn(pub Conn);
 
 impl_connection!(NetworkConn);
 
-/// Procedures this driver implements; keep in step with the handler below.
+/// Procedures this driver implements (`tests::declared_procedures_are_the_implemented_ones`
+/// in lib.rs proves the list and the handler agree).
 pub const PROCEDURES: &[i32] = &[
     p::CONNECT_NUM_OF_NETWORKS,
     p::CONNECT_LIST_NETWORKS,

@@ -1,6 +1,7 @@
 //! The node device driver: the fake host's device tree.
 
 use rvirt_plugin_api::protocol::{remote_proc as p, *};
+use rvirt_xml::nodedev::CAP_TYPES;
 use rvirt_xml::nodedev::{Capability, NodeDeviceDef};
 
 use crate::conn::{impl_connection, Conn};
@@ -9,31 +10,6 @@ use crate::events::{dev as ev, Event};
 use crate::state::Inner;
 use rvirt_plugin_api::sdk::domain;
 
-/// Capability names by VIR_CONNECT_LIST_NODE_DEVICES_CAP_* bit.
-const CAP_BITS: [&str; 22] = [
-    "system",
-    "pci",
-    "usb_device",
-    "usb",
-    "net",
-    "scsi_host",
-    "scsi_target",
-    "scsi",
-    "storage",
-    "fc_host",
-    "vports",
-    "scsi_generic",
-    "drm",
-    "mdev_types",
-    "mdev",
-    "ccw",
-    "css",
-    "vdpa",
-    "ap_card",
-    "ap_queue",
-    "ap_matrix",
-    "vpd",
-];
 const LIST_INACTIVE: u32 = 1 << 30;
 const LIST_ACTIVE: u32 = 1 << 31;
 
@@ -75,14 +51,14 @@ fn find<'a>(s: &'a Inner, name: &str) -> TestResult<&'a NodeDeviceDef> {
 pub fn list_all(s: &Inner, flags: u32) -> TestResult<Vec<String>> {
     check_flags(
         flags,
-        ((1 << CAP_BITS.len()) - 1) | LIST_INACTIVE | LIST_ACTIVE,
+        ((1 << CAP_TYPES.len()) - 1) | LIST_INACTIVE | LIST_ACTIVE,
         "testConnectListAllNodeDevices",
     )?;
     let state_bits = flags & (LIST_ACTIVE | LIST_INACTIVE);
     if state_bits == LIST_INACTIVE {
         return Ok(Vec::new());
     }
-    let wanted: Vec<&str> = CAP_BITS
+    let wanted: Vec<&str> = CAP_TYPES
         .iter()
         .enumerate()
         .filter(|(i, _)| flags & (1 << i) != 0)
@@ -218,7 +194,8 @@ pub struct NodeDevConn(pub Conn);
 
 impl_connection!(NodeDevConn);
 
-/// Procedures this driver implements; keep in step with the handler below.
+/// Procedures this driver implements (`tests::declared_procedures_are_the_implemented_ones`
+/// in lib.rs proves the list and the handler agree).
 pub const PROCEDURES: &[i32] = &[
     p::CONNECT_LIST_ALL_NODE_DEVICES,
     p::NODE_NUM_OF_DEVICES,

@@ -11,7 +11,8 @@ pub struct StorageConn(pub Conn);
 
 impl_connection!(StorageConn);
 
-/// Procedures this driver implements; keep in step with the handler below.
+/// Procedures this driver implements (`tests::declared_procedures_are_the_implemented_ones`
+/// in lib.rs proves the list and the handler agree).
 pub const PROCEDURES: &[i32] = &[
     p::CONNECT_NUM_OF_STORAGE_POOLS,
     p::CONNECT_LIST_STORAGE_POOLS,

@@ -639,7 +639,7 @@ impl Emitter<'_> {
 
     fn handler(&mut self, prog: &Program, camel_base: &str) -> Result<(), ParseError> {
         let trait_name = format!("{camel_base}Handler");
-        let (mut methods, mut arms) = (String::new(), String::new());
+        let (mut methods, mut arms, mut defaults) = (String::new(), String::new(), String::new());
         for p in prog.procedures.iter().filter(|p| !p.annotations.event) {
             let m = p.name.to_ascii_lowercase();
             let ret = p.ret.as_ref().map_or("()".to_string(), |t| camel(t));
@@ -672,6 +672,11 @@ impl Emitter<'_> {
                 "        {} => {{ {bind} let ret = handler.{m}({args_expr})?; {encode} }}",
                 p.number
             );
+            let default = match &p.args {
+                Some(t) => format!("crate::xdr::to_bytes(&{}::default())", camel(t)),
+                None => "Vec::new()".into(),
+            };
+            let _ = writeln!(defaults, "        {} => {default},", p.number);
         }
         let _ = write!(
             self.out,
@@ -679,7 +684,9 @@ impl Emitter<'_> {
              pub trait {trait_name} {{\n{methods}}}\n\n\
              /// Decodes `payload` for `procedure`, calls the matching handler method and encodes its reply.\n\
              pub fn dispatch_{lower}<H: {trait_name} + ?Sized>(handler: &H, procedure: i32, payload: &[u8]) -> Result<Vec<u8>, crate::RemoteError> {{\n\
-             \x20   let r = &mut crate::Reader::new(payload);\n    let mut out = Vec::new();\n    match procedure {{\n{arms}        other => return Err(crate::RemoteError::unknown_procedure({num:#x}, other)),\n    }}\n    Ok(out)\n}}\n\n",
+             \x20   let r = &mut crate::Reader::new(payload);\n    let mut out = Vec::new();\n    match procedure {{\n{arms}        other => return Err(crate::RemoteError::unknown_procedure({num:#x}, other)),\n    }}\n    Ok(out)\n}}\n\n\
+             /// The arguments of `procedure` with every field at its default, encoded (`None` for a\n/// procedure `{pname}` does not have): what a test calls every procedure with to learn\n/// which ones a handler implements.\n\
+             pub fn default_args_{lower}(procedure: i32) -> Option<Vec<u8>> {{\n    Some(match procedure {{\n{defaults}        _ => return None,\n    }})\n}}\n\n",
             pname = prog.name,
             lower = camel_base.to_ascii_lowercase(),
             num = prog.number,

@@ -108,6 +108,8 @@ impl NetworkDef {
         let e = parse_root(xml, "network")?;
         if opts.validate {
             crate::schema::validate(&e, crate::Schema::Network)?;
+        } else {
+            crate::schema::log_ignored(&e, crate::Schema::Network);
         }
         NetworkDef::from_element(&e)
     }

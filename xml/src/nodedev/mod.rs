@@ -3,6 +3,7 @@
 use crate::out::{Attrs, Out};
 mod caps;
 mod parse;
+pub use parse::CAP_TYPES;
 mod values;
 
 pub use parse::{Mode, NEW_DEVICE};
@@ -235,6 +236,8 @@ impl NodeDeviceDef {
         let e = parse_root(xml, "device")?;
         if opts.validate {
             crate::schema::validate(&e, crate::Schema::NodeDevice)?;
+        } else {
+            crate::schema::log_ignored(&e, crate::Schema::NodeDevice);
         }
         NodeDeviceDef::from_element(&e)
     }
@@ -252,6 +255,8 @@ impl NodeDeviceDef {
         let e = parse_root(xml, "device")?;
         if opts.validate {
             crate::schema::validate(&e, crate::Schema::NodeDevice)?;
+        } else {
+            crate::schema::log_ignored(&e, crate::Schema::NodeDevice);
         }
         parse::device(&e, Mode::Create)
     }

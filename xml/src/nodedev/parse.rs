@@ -18,9 +18,10 @@ pub enum Mode {
 /// The name libvirt gives a device being created, in its messages.
 pub const NEW_DEVICE: &str = "new device";
 
-/// Capability types libvirt knows, in its enumeration order (the index is the number
-/// its "unknown capability type" message shows).
-const CAP_TYPES: &[&str] = &[
+/// Capability types libvirt knows, in its enumeration order: the index is the number
+/// its "unknown capability type" message shows and the bit of the capability in
+/// `VIR_CONNECT_LIST_NODE_DEVICES_CAP_*` filters.
+pub const CAP_TYPES: &[&str] = &[
     "system",
     "pci",
     "usb_device",

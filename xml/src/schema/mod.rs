@@ -118,6 +118,21 @@ pub fn check_values(root: &Element, schema: Schema) -> Result<(), XmlError> {
     }
 }
 
+/// Logs at debug level what of `root` the schema does not know and a lenient parse
+/// therefore ignores; refuses nothing. For the parsers that check values themselves.
+pub fn log_ignored(root: &Element, schema: Schema) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    let (_, roots) = names::roots(schema);
+    let mut scopes = Scopes::default();
+    scopes.enter(root);
+    let name = scopes.expand(&root.name, true);
+    if let Some(cands) = lookup(roots, &name) {
+        let _ = check(root, cands, &mut scopes, Mode::Log);
+    }
+}
+
 /// What [`check`] refuses.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -125,6 +140,8 @@ enum Mode {
     Names,
     /// Bad values of known attributes only.
     Values,
+    /// Nothing: unknown names are only logged.
+    Log,
 }
 
 enum Failure {
@@ -164,7 +181,7 @@ fn check(e: &Element, mut cands: Vec<u16>, scopes: &mut Scopes, mode: Mode) -> R
             let n = &names::NODES[*id as usize];
             n.any_attr || n.attrs.iter().any(|a| a.name == name)
         };
-        if mode == Mode::Values && !cands.iter().any(allows) {
+        if mode != Mode::Names && !cands.iter().any(allows) {
             tracing::debug!(
                 "ignoring attribute '{}' of <{}>: not in libvirt's schema",
                 local(k),
@@ -187,6 +204,9 @@ fn check(e: &Element, mut cands: Vec<u16>, scopes: &mut Scopes, mode: Mode) -> R
                     .iter()
                     .any(|a| a.name == name && a.values.is_none_or(|vs| vs.contains(&v.trim())))
         };
+        if mode == Mode::Log {
+            continue;
+        }
         if !cands.iter().any(takes) {
             return Err(match mode {
                 Mode::Names => Failure::Schema(format!(
@@ -194,7 +214,7 @@ fn check(e: &Element, mut cands: Vec<u16>, scopes: &mut Scopes, mode: Mode) -> R
                     local(k),
                     local(&e.name)
                 )),
-                Mode::Values => Failure::Value(XmlError::BadAttribute {
+                Mode::Values | Mode::Log => Failure::Value(XmlError::BadAttribute {
                     attr: local(k).to_string(),
                     element: local(&e.name).to_string(),
                     value: v.clone(),
@@ -215,7 +235,7 @@ fn check(e: &Element, mut cands: Vec<u16>, scopes: &mut Scopes, mode: Mode) -> R
         next.sort_unstable();
         next.dedup();
         if next.is_empty() {
-            if mode == Mode::Values {
+            if mode != Mode::Names {
                 tracing::debug!(
                     "ignoring element <{}> in <{}>: not in libvirt's schema",
                     local(&c.name),

@@ -232,6 +232,8 @@ impl StoragePoolDef {
         let e = parse_root(xml, "pool")?;
         if opts.validate {
             crate::schema::validate(&e, crate::Schema::StoragePool)?;
+        } else {
+            crate::schema::log_ignored(&e, crate::Schema::StoragePool);
         }
         StoragePoolDef::from_element(&e)
     }

@@ -251,6 +251,8 @@ impl StorageVolDef {
         let e = parse_root(xml, "volume")?;
         if opts.validate {
             crate::schema::validate(&e, crate::Schema::StorageVol)?;
+        } else {
+            crate::schema::log_ignored(&e, crate::Schema::StorageVol);
         }
         StorageVolDef::from_element(&e, pool_type)
     }
