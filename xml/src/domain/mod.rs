@@ -265,11 +265,19 @@ impl DomainDef {
             d.devices = parse_devices(devs, d.os_type == "hvm")?;
         }
         top::finish(&d)?;
-        d.apply_boot_default();
+        let raw_boot_order = e.child("devices").is_some_and(|devs| {
+            devs.children
+                .iter()
+                .any(|c| c.child("boot").is_some_and(|b| b.attr("order").is_some()))
+        });
+        if !raw_boot_order {
+            d.apply_boot_default();
+        }
         Ok(d)
     }
 
-    /// libvirt boots from the first disk when an HVM guest names no boot device.
+    /// libvirt boots from the first disk when an HVM guest names no boot device (here
+    /// or, checked by the caller on the document, as any device's boot order).
     fn apply_boot_default(&mut self) {
         let per_device = self.devices.iter().any(|d| match d {
             Device::Disk(x) => x.info.boot_order.is_some(),
