@@ -22,6 +22,58 @@ pub enum Value {
     OnOff,
     /// An unsigned decimal number.
     Unsigned,
+    /// A signed decimal number.
+    Int,
+    /// An amount scaled by the element's `unit` attribute (KiB when absent), written
+    /// normalised to KiB (rounded up), as libvirt writes memory sizes.
+    Kib,
+    /// The `unit` attribute of an element holding [`Value::Kib`] amounts: checked as a
+    /// unit suffix and written as `KiB`, whether or not the document gave it.
+    Unit,
+    /// A CPU or node list (`0-3,^2`), written in libvirt's canonical form (`0-1,3`);
+    /// one that does not read as a list is refused with libvirt's wording.
+    Bitmap,
+}
+
+/// `list` (`0-3,^2,7`) in libvirt's canonical form (`0-1,3,7`): sorted ranges with
+/// exclusions applied. `None` when it is not a list.
+pub fn canonical_bitmap(list: &str) -> Option<String> {
+    let mut set = std::collections::BTreeSet::new();
+    let mut exclude = Vec::new();
+    for part in list.split(',').map(str::trim) {
+        let (neg, part) = match part.strip_prefix('^') {
+            Some(p) => (true, p),
+            None => (false, part),
+        };
+        let (lo, hi) = part.split_once('-').unwrap_or((part, part));
+        let (lo, hi): (u32, u32) = (lo.trim().parse().ok()?, hi.trim().parse().ok()?);
+        if lo > hi || hi - lo > 1 << 16 {
+            return None;
+        }
+        if neg {
+            exclude.push((lo, hi));
+        } else {
+            set.extend(lo..=hi);
+        }
+    }
+    set.retain(|n| !exclude.iter().any(|(lo, hi)| (lo..=hi).contains(&n)));
+    let mut out = String::new();
+    let mut it = set.into_iter().peekable();
+    while let Some(start) = it.next() {
+        let mut end = start;
+        while it.peek() == Some(&(end + 1)) {
+            end = it.next().unwrap_or(end);
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(&start.to_string());
+        if end > start {
+            out.push('-');
+            out.push_str(&end.to_string());
+        }
+    }
+    Some(out)
 }
 
 /// One attribute of a described element.
@@ -88,6 +140,60 @@ fn check(value: Value, v: &str) -> bool {
         Value::YesNo => matches!(v, "yes" | "no"),
         Value::OnOff => matches!(v, "on" | "off"),
         Value::Unsigned => !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()),
+        Value::Int => v.parse::<i64>().is_ok(),
+        Value::Kib | Value::Unit | Value::Bitmap => true,
+    }
+}
+
+/// `v` in the unit `e` names (KiB when it names none), in KiB: libvirt's wording for an
+/// unknown unit, and its generic XML wording for a value that is not a number.
+fn kib(e: &Element, v: &str, what: &str) -> Result<u64, XmlError> {
+    let unit = e.attr("unit").unwrap_or("KiB");
+    let scale = crate::units::unit_scale(unit)
+        .ok_or_else(|| crate::domain::errs::invalid_arg(format!("unknown suffix '{unit}'")))?;
+    let bad = || XmlError::invalid(what, v);
+    let n: u64 = v.trim().parse().map_err(|_| bad())?;
+    Ok(n.checked_mul(scale).ok_or_else(bad)?.div_ceil(1024))
+}
+
+impl Spec {
+    /// Whether `e` holds an amount this description scales by its `unit`.
+    fn scales(&self, e: &Element) -> bool {
+        let attr = self
+            .attrs
+            .iter()
+            .any(|a| matches!(a.value, Value::Kib) && e.attr(a.name).is_some());
+        attr || (matches!(self.text, Some(Value::Kib)) && !e.text.trim().is_empty())
+    }
+
+    fn parse_attr(
+        &self,
+        a: &AttrSpec,
+        e: &Element,
+        path: &str,
+    ) -> Result<Option<String>, XmlError> {
+        if let Value::Unit = a.value {
+            return Ok(self.scales(e).then(|| "KiB".to_string()));
+        }
+        let Some(v) = e.attr(a.name) else {
+            return Ok(None);
+        };
+        if let Value::Kib = a.value {
+            return kib(e, v, &format!("{path}/@{}", a.name)).map(|n| Some(n.to_string()));
+        }
+        if let Value::Bitmap = a.value {
+            return canonical_bitmap(v).map(Some).ok_or_else(|| {
+                crate::domain::errs::invalid_arg(format!("Failed to parse bitmap '{v}'"))
+            });
+        }
+        if !check(a.value, v) {
+            return Err(XmlError::BadAttribute {
+                attr: a.name.to_string(),
+                element: self.name.to_string(),
+                value: v.to_string(),
+            });
+        }
+        Ok(Some(v.to_string()))
     }
 }
 
@@ -100,15 +206,8 @@ impl Spec {
             ..Element::default()
         };
         for a in self.attrs {
-            if let Some(v) = e.attr(a.name) {
-                if !check(a.value, v) {
-                    return Err(XmlError::BadAttribute {
-                        attr: a.name.to_string(),
-                        element: self.name.to_string(),
-                        value: v.to_string(),
-                    });
-                }
-                out.attrs.push((a.name.to_string(), v.to_string()));
+            if let Some(v) = self.parse_attr(a, e, path)? {
+                out.attrs.push((a.name.to_string(), v));
             }
         }
         for c in self.children {
@@ -119,10 +218,11 @@ impl Spec {
         }
         if let Some(t) = self.text {
             let v = e.text.trim();
-            if !check(t, v) {
-                return Err(XmlError::invalid(path, v));
-            }
-            out.text = v.to_string();
+            out.text = match t {
+                Value::Kib if !v.is_empty() => kib(e, v, path)?.to_string(),
+                _ if !check(t, v) => return Err(XmlError::invalid(path, v)),
+                _ => v.to_string(),
+            };
         }
         Ok(out)
     }
@@ -163,6 +263,33 @@ mod tests {
             o.finish(),
             "<pm>\n  <suspend-to-mem enabled='yes'/>\n  <suspend-to-disk enabled='no'/>\n</pm>\n"
         );
+    }
+
+    #[test]
+    fn amounts_normalised_to_kib() {
+        const LIMIT: Spec = Spec {
+            name: "hard_limit",
+            attrs: &[attr("unit", Value::Unit)],
+            children: &[],
+            text: Some(Value::Kib),
+        };
+        let e = parse_document("<hard_limit unit='MiB'>2</hard_limit>").unwrap();
+        let mut o = Out::new();
+        LIMIT.parse(&e, "memtune/hard_limit").unwrap().write(&mut o);
+        assert_eq!(o.finish(), "<hard_limit unit='KiB'>2048</hard_limit>\n");
+        let e = parse_document("<hard_limit unit='furlong'>2</hard_limit>").unwrap();
+        let err = LIMIT.parse(&e, "memtune/hard_limit").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid argument: unknown suffix 'furlong'"
+        );
+    }
+
+    #[test]
+    fn bitmaps_canonical() {
+        assert_eq!(canonical_bitmap("0-3,^2").as_deref(), Some("0-1,3"));
+        assert_eq!(canonical_bitmap("5,1,2,3").as_deref(), Some("1-3,5"));
+        assert_eq!(canonical_bitmap("x"), None);
     }
 
     #[test]

@@ -1,31 +1,41 @@
 //! Domain (virtual machine) XML: `<domain>`.
 
 mod chardev;
+mod clock;
+mod cpu;
 mod devcheck;
 mod devices;
 mod disk;
+pub(crate) mod errs;
+mod features;
 mod generic;
 mod implicit;
 mod info;
 mod interface;
 mod misc;
+#[cfg(test)]
+mod oracle_tests;
 mod os;
 pub mod simple;
+mod top;
+mod tune;
 mod validate;
 
 pub use chardev::{CharDev, ChrKind};
+pub use clock::{ClockDef, Timer};
+pub use cpu::CpuDef;
 pub use devices::Device;
 pub use disk::{Controller, Disk, DiskDriver};
+pub use features::Feature;
 pub use generic::GenericDevice;
 pub use info::{Address, DeviceInfo};
 pub use interface::{normalize_mac, random_mac, Interface};
 pub use misc::{Graphics, Input, MemBalloon, Rng, Video, Watchdog};
-pub use os::{ClockDef, CpuDef, Feature, Loader, Nvram, OsDef, Timer};
+pub use os::{Loader, Nvram, OsDef};
 pub use validate::{check_object_name, MAX_VCPUS};
 
 use crate::out::{Attrs, Out};
-use crate::tree::{num, parse_root, Element};
-use crate::units::to_kib;
+use crate::tree::{parse_root, Element};
 use crate::{Uuid, XmlError};
 
 /// Namespace of the test driver's private elements.
@@ -124,24 +134,6 @@ pub struct DomainDef {
     pub test_runstate: Option<u32>,
 }
 
-fn lifecycle(e: &Element, name: &str, default: &str, crash: bool) -> Result<Word, XmlError> {
-    let v = e.child_text(name).unwrap_or_else(|| default.to_string());
-    let ok = matches!(
-        v.as_str(),
-        "destroy" | "restart" | "preserve" | "rename-restart"
-    ) || (crash && matches!(v.as_str(), "coredump-destroy" | "coredump-restart"));
-    if !ok {
-        return Err(XmlError::invalid(format!("domain/{name}"), v));
-    }
-    Ok(word(&v))
-}
-
-fn memory(e: &Element, name: &str) -> Result<Option<u64>, XmlError> {
-    e.child(name)
-        .map(|m| to_kib(&format!("domain/{name}"), &m.text, m.attr("unit")))
-        .transpose()
-}
-
 /// The rarely-set top-level parts of a domain definition.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DomainExtras {
@@ -153,6 +145,10 @@ pub struct DomainExtras {
     pub cpuset: Option<String>,
     /// `<resource><partition>`.
     pub resource_partition: Option<String>,
+    /// `<resource><fibrechannel appid>`.
+    pub resource_appid: Option<String>,
+    /// `<memory dumpCore>`.
+    pub dump_core: Option<String>,
     /// Elements described declaratively ([`simple::TOP`]), in canonical form.
     pub simple: Vec<Element>,
 }
@@ -162,6 +158,8 @@ static NO_EXTRAS: DomainExtras = DomainExtras {
     description: None,
     cpuset: None,
     resource_partition: None,
+    resource_appid: None,
+    dump_core: None,
     simple: Vec::new(),
 };
 
@@ -184,126 +182,59 @@ impl DomainDef {
 
     /// Parses a `<domain>` document, validating it against libvirt's schema first when
     /// `opts` asks for it (`VIR_DOMAIN_DEFINE_VALIDATE`, `VIR_DOMAIN_START_VALIDATE`).
+    /// Either way, bad values of attributes the schema enumerates are refused, as
+    /// libvirt's parsers do, in the order libvirt reads the document.
     pub fn parse_with(xml: &str, opts: crate::ParseOptions) -> Result<DomainDef, XmlError> {
-        let root = crate::schema::parse_root_with(xml, "domain", crate::Schema::Domain, opts)
-            .map_err(devcheck::reword)?;
-        DomainDef::from_element(&root)
+        let root = parse_root(xml, "domain")?;
+        if opts.validate {
+            crate::schema::validate(&root, crate::Schema::Domain)?;
+        } else {
+            crate::schema::log_ignored(&root, crate::Schema::Domain);
+        }
+        DomainDef::build(&root, true).map_err(devcheck::reword)
     }
 
     /// Builds a definition from an already parsed `<domain>` element.
     pub fn from_element(e: &Element) -> Result<DomainDef, XmlError> {
-        let domain_type = e
-            .attr("type")
-            .map(word)
-            .ok_or_else(|| XmlError::MissingElement("domain/@type".into()))?;
-        let name = e
-            .child_text("name")
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| XmlError::MissingElement("domain/name".into()))?;
-        check_object_name(validate::raw_name(e), &name)?;
-        let uuid = match e.child_text("uuid") {
-            Some(u) => Uuid::parse(&u).map_err(|_| XmlError::invalid("domain/uuid", u))?,
-            None => Uuid::random(),
-        };
-        let memory_kib = validate::memory_kib(e)?;
-        let current_memory_kib = memory(e, "currentMemory")?
-            .unwrap_or(memory_kib)
-            .min(memory_kib);
-        let os_el = e.req_child("domain", "os")?;
-        let os_type_el = os_el.req_child("domain/os", "type")?;
-        let mut d = DomainDef {
-            domain_type,
-            name,
-            uuid,
-            extras: None,
-            metadata: e.child("metadata").cloned().map(Box::new),
-            memory_kib,
-            current_memory_kib,
-            vcpus: 1,
-            current_vcpus: 1,
-            vcpu_placement: Word::Borrowed("static"),
-            os_type: word(os_type_el.text.trim()),
-            arch: os_type_el.attr_s("arch"),
-            machine: os_type_el.attr_s("machine"),
-            os: OsDef::parse(os_el)?,
-            features: e
-                .child("features")
-                .map(os::parse_features)
-                .transpose()?
-                .unwrap_or_default(),
-            cpu: e.child("cpu").map(CpuDef::parse).transpose()?.map(Box::new),
-            clock: e
-                .child("clock")
-                .map(ClockDef::parse)
-                .transpose()?
-                .unwrap_or_default(),
-            on_poweroff: lifecycle(e, "on_poweroff", "destroy", false)?,
-            on_reboot: lifecycle(e, "on_reboot", "restart", false)?,
-            on_crash: lifecycle(e, "on_crash", "destroy", true)?,
-            emulator: None,
-            devices: Vec::new(),
-            test_runstate: match e.child("test:runstate") {
-                Some(r) => Some(num("domain/test:runstate", &r.text)?),
-                None => None,
-            },
-        };
-        let extras = DomainExtras {
-            title: e.child_text_raw("title"),
-            description: e.child_text_raw("description"),
-            cpuset: None,
-            resource_partition: e.child("resource").and_then(|r| r.child_text("partition")),
-            simple: simple::parse(e)?,
-        };
-        if extras != DomainExtras::default() {
-            d.extras = Some(Box::new(extras));
-        }
-        d.parse_vcpu(e)?;
+        DomainDef::build(e, false)
+    }
+
+    /// Reads the top-level parts, then the devices, then makes libvirt's checks on the
+    /// whole; `check` also refuses bad enumerated values.
+    fn build(e: &Element, check: bool) -> Result<DomainDef, XmlError> {
+        let mut d = top::parse(e, check)?;
+        top::check_rest(e, check)?;
         if let Some(devs) = e.child("devices") {
+            if check {
+                top::check_values_of(e, devs, &[])?;
+            }
             d.emulator = devs.child_text("emulator");
             d.devices = devices::parse(devs, &d.os_type)?;
             let numa = e.child("cpu").and_then(|c| c.child("numa")).is_some();
             devcheck::memory_devices(&d.devices, d.memory_kib, numa)?;
         }
-        d.apply_boot_default();
+        top::finish(&d)?;
+        let raw_boot_order = e.child("devices").is_some_and(|devs| {
+            devs.children
+                .iter()
+                .any(|c| c.child("boot").is_some_and(|b| b.attr("order").is_some()))
+        });
+        if !raw_boot_order {
+            d.apply_boot_default();
+        }
         Ok(d)
     }
 
-    fn parse_vcpu(&mut self, e: &Element) -> Result<(), XmlError> {
-        let Some(v) = e.child("vcpu") else {
-            return Ok(());
-        };
-        let p = "domain/vcpu";
-        self.vcpus = validate::vcpu_count(&v.text)?;
-        if self.vcpus == 0 {
-            return Err(XmlError::invalid(p, &v.text));
-        }
-        self.current_vcpus = v.attr_num(p, "current")?.unwrap_or(self.vcpus);
-        if self.current_vcpus == 0 || self.current_vcpus > self.vcpus {
-            return Err(XmlError::invalid(
-                format!("{p}/@current"),
-                self.current_vcpus.to_string(),
-            ));
-        }
-        if let Some(pl) = v.attr("placement") {
-            if !matches!(pl, "static" | "auto") {
-                return Err(XmlError::invalid(format!("{p}/@placement"), pl));
-            }
-            self.vcpu_placement = word(pl);
-        }
-        if let Some(cpuset) = v.attr_s("cpuset") {
-            self.extras_mut().cpuset = Some(cpuset);
-        }
-        Ok(())
-    }
-
-    /// libvirt boots from the first disk when an HVM guest names no boot device.
+    /// libvirt boots from the first disk when an HVM guest names no boot device (here
+    /// or, checked by the caller on the document, as any device's boot order).
     fn apply_boot_default(&mut self) {
         let per_device = self.devices.iter().any(|d| match d {
             Device::Disk(x) => x.info.boot_order.is_some(),
             Device::Interface(x) => x.info.boot_order.is_some(),
             _ => false,
         });
-        if self.os_type == "hvm" && self.os.boot_devs.is_empty() && !per_device {
+        let bootloader = self.extras().simple.iter().any(|s| s.name == "bootloader");
+        if self.os_type == "hvm" && self.os.boot_devs.is_empty() && !per_device && !bootloader {
             self.os.boot_devs = vec![Word::Borrowed("hd")];
         }
     }
@@ -342,7 +273,7 @@ impl DomainDef {
         out.open("domain", &attrs);
         self.write_general(&mut out);
         self.write_os(&mut out);
-        os::write_features(&mut out, &self.features);
+        features::write_features(&mut out, &self.features);
         if let Some(c) = &self.cpu {
             c.write(&mut out);
         }
@@ -361,6 +292,11 @@ impl DomainDef {
             &self.devices,
             live_id.is_some(),
         );
+        simple::write(
+            &mut out,
+            &self.extras().simple,
+            simple::Anchor::AfterDevices,
+        );
         if let Some(r) = self.test_runstate {
             out.text("test:runstate", &Attrs::new(), &r.to_string());
         }
@@ -372,6 +308,7 @@ impl DomainDef {
         out.text("name", &Attrs::new(), &self.name);
         out.text("uuid", &Attrs::new(), &self.uuid.to_string());
         let x = self.extras();
+        simple::write(out, &x.simple, simple::Anchor::AfterUuid);
         out.opt_text("title", x.title.as_ref());
         out.opt_text("description", x.description.as_ref());
         if let Some(m) = &self.metadata {
@@ -385,8 +322,15 @@ impl DomainDef {
                 out.close("metadata");
             }
         }
+        simple::write(out, &x.simple, simple::Anchor::BeforeMemory);
         let kib = Attrs::new().add("unit", "KiB");
-        out.text("memory", &kib, &self.memory_kib.to_string());
+        match &x.dump_core {
+            Some(dc) => {
+                let mem = kib.clone().add("dumpCore", dc);
+                out.text("memory", &mem, &self.memory_kib.to_string());
+            }
+            None => out.text("memory", &kib, &self.memory_kib.to_string()),
+        }
         out.text("currentMemory", &kib, &self.current_memory_kib.to_string());
         simple::write(out, &x.simple, simple::Anchor::AfterMemory);
         let va = Attrs::new()
@@ -398,9 +342,12 @@ impl DomainDef {
             );
         out.text("vcpu", &va, &self.vcpus.to_string());
         simple::write(out, &x.simple, simple::Anchor::AfterVcpu);
-        if let Some(p) = &x.resource_partition {
+        if x.resource_partition.is_some() || x.resource_appid.is_some() {
             out.open("resource", &Attrs::new());
-            out.text("partition", &Attrs::new(), p);
+            out.opt_text("partition", x.resource_partition.as_ref());
+            if let Some(a) = &x.resource_appid {
+                out.empty("fibrechannel", &Attrs::new().add("appid", a));
+            }
             out.close("resource");
         }
     }
@@ -417,6 +364,7 @@ impl DomainDef {
         out.text("type", &ta, &self.os_type);
         self.os.write_body(out);
         out.close("os");
+        simple::write(out, &self.extras().simple, simple::Anchor::AfterOs);
     }
 }
 
@@ -633,10 +581,7 @@ mod tests {
         );
         assert_eq!(DomainDef::parse(&x("MB")).unwrap().memory_kib, 1954);
         assert_eq!(DomainDef::parse(&x("bytes")).unwrap().memory_kib, 1);
-        assert!(matches!(
-            DomainDef::parse(&x("furlong")),
-            Err(XmlError::InvalidValue { .. })
-        ));
+        assert_eq!(DomainDef::parse(&x("furlong")).unwrap_err().code(), 8);
     }
 
     #[test]
@@ -667,10 +612,7 @@ mod tests {
             Err(XmlError::WrongRoot { .. })
         ));
         let bad_vcpu = "<domain type='test'><name>x</name><memory>1</memory><vcpu current='3'>2</vcpu><os><type>hvm</type></os></domain>";
-        assert!(matches!(
-            DomainDef::parse(bad_vcpu),
-            Err(XmlError::InvalidValue { .. })
-        ));
+        assert_eq!(DomainDef::parse(bad_vcpu).unwrap_err().code(), 67);
     }
 
     #[test]

@@ -1,8 +1,172 @@
 //! `<os>`, `<features>`, `<cpu>` and `<clock>`.
 
 use crate::out::{Attrs, Out};
+use crate::spec::{attr, leaf, node, text, Spec, Value};
 use crate::tree::Element;
 use crate::XmlError;
+
+/// Where a described `<os>` child goes among the typed ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// Right after `<type>` (container init settings).
+    AfterType,
+    /// After `<root>`, before `<boot>`.
+    BeforeBoot,
+    /// After `<bootmenu>`.
+    Last,
+}
+
+/// The `<os>` children described declaratively, in libvirt's order within each slot.
+const EXTRA: &[(Spec, Slot)] = &[
+    (
+        node(
+            "firmware",
+            &[leaf(
+                "feature",
+                &[
+                    attr("enabled", Value::YesNo),
+                    attr("name", Value::Enum(&["enrolled-keys", "secure-boot"])),
+                ],
+            )],
+        ),
+        Slot::AfterType,
+    ),
+    (text("init", Value::Text), Slot::AfterType),
+    (text("initarg", Value::Text), Slot::AfterType),
+    (
+        Spec {
+            name: "initenv",
+            attrs: &[attr("name", Value::Text)],
+            children: &[],
+            text: Some(Value::Text),
+        },
+        Slot::AfterType,
+    ),
+    (text("initdir", Value::Text), Slot::AfterType),
+    (text("inituser", Value::Text), Slot::AfterType),
+    (text("initgroup", Value::Text), Slot::AfterType),
+    (
+        node(
+            "acpi",
+            &[Spec {
+                name: "table",
+                attrs: &[attr(
+                    "type",
+                    Value::Enum(&["raw", "rawset", "msdm", "slic"]),
+                )],
+                children: &[],
+                text: Some(Value::Text),
+            }],
+        ),
+        Slot::BeforeBoot,
+    ),
+    (
+        leaf(
+            "bios",
+            &[
+                attr("useserial", Value::Text),
+                attr("rebootTimeout", Value::Int),
+            ],
+        ),
+        Slot::Last,
+    ),
+    (leaf("smbios", &[attr("mode", Value::Text)]), Slot::Last),
+];
+
+fn in_range(what: &str, v: Option<&str>, lo: i64, hi: i64) -> Result<(), XmlError> {
+    match v.map(|v| v.trim().parse::<i64>()) {
+        Some(Ok(n)) if !(lo..=hi).contains(&n) => Err(super::errs::unsupported(format!(
+            "invalid value for {what}, must be in range [{lo},{hi}]"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// libvirt's checks on `<os>` as a whole: its firmware, boot menu timeout, the NVRAM's
+/// need for a loader.
+fn check_os(e: &Element) -> Result<(), XmlError> {
+    if let Some(f) = e.attr("firmware").filter(|f| !matches!(*f, "bios" | "efi")) {
+        return Err(super::errs::xml(format!("unknown firmware value {f}")));
+    }
+    if let Some(b) = e.child("bootmenu") {
+        in_range("boot menu timeout", b.attr("timeout"), 0, 65535)?;
+    }
+    if let Some(b) = e.child("bios") {
+        in_range("rebootTimeout", b.attr("rebootTimeout"), -1, 65535)?;
+    }
+    let loader = e.child("loader").is_some_and(|l| !l.text.trim().is_empty());
+    let wants_loader = e.child("nvram").is_some() || e.child("loader").is_some();
+    if wants_loader && !loader && e.attr("firmware").is_none() {
+        return Err(super::errs::detail(
+            "no loader path specified and firmware auto selection disabled".into(),
+        ));
+    }
+    let os_type = e.child("type").map(|t| t.text.trim()).unwrap_or_default();
+    if os_type == "exe" && e.child("init").is_none() {
+        return Err(super::errs::xml("init binary must be specified".into()));
+    }
+    Ok(())
+}
+
+/// Applies libvirt's reading of a described `<os>` child.
+fn fix_extra(e: &mut Element) -> Result<(), XmlError> {
+    match e.name.as_str() {
+        // Firmware features come in libvirt's order: enrolled-keys, secure-boot.
+        "firmware" => e
+            .children
+            .sort_by(|a, b| a.attr("name").cmp(&b.attr("name"))),
+        "bios" => {
+            for (k, v) in e.attrs.iter_mut() {
+                if k == "useserial" && v != "yes" {
+                    *v = "no".into();
+                }
+            }
+        }
+        "acpi" => {
+            if let Some(t) = e.children.iter().find(|t| t.attr("type") != Some("slic")) {
+                return Err(super::errs::xml(format!(
+                    "Unknown acpi table type: {}",
+                    t.attr("type").unwrap_or_default()
+                )));
+            }
+        }
+        "smbios" => match e.attr("mode") {
+            Some("emulate" | "host" | "sysinfo") => {}
+            other => {
+                return Err(super::errs::unsupported(format!(
+                    "unknown smbios mode '{}'",
+                    other.unwrap_or_default()
+                )))
+            }
+        },
+        _ => {}
+    }
+    Ok(())
+}
+
+fn parse_extra(os: &Element) -> Result<Vec<Element>, XmlError> {
+    let mut out = Vec::new();
+    for (spec, _) in EXTRA {
+        for c in os.children_named(spec.name) {
+            let mut e = spec.parse(c, &format!("domain/os/{}", spec.name))?;
+            fix_extra(&mut e)?;
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
+
+fn write_extra(out: &mut Out, have: &[Element], slot: Slot) {
+    for e in have {
+        let at = EXTRA
+            .iter()
+            .find(|(s, _)| s.name == e.name)
+            .map(|(_, a)| *a);
+        if at == Some(slot) {
+            e.write(out);
+        }
+    }
+}
 
 /// `<loader>`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -13,6 +177,8 @@ pub struct Loader {
     pub secure: Option<String>,
     /// `type`: rom or pflash.
     pub loader_type: Option<String>,
+    /// `stateless`.
+    pub stateless: Option<String>,
     /// Firmware path.
     pub path: Option<String>,
 }
@@ -60,6 +226,8 @@ pub struct OsOpts {
     pub bootmenu: Option<String>,
     /// `<bootmenu timeout>`.
     pub bootmenu_timeout: Option<u32>,
+    /// Container init settings, ACPI tables, `<bios>` and `<smbios>` in canonical form.
+    pub extra: Vec<Element>,
 }
 
 static NO_OS_OPTS: OsOpts = OsOpts {
@@ -71,6 +239,7 @@ static NO_OS_OPTS: OsOpts = OsOpts {
     root: None,
     bootmenu: None,
     bootmenu_timeout: None,
+    extra: Vec::new(),
 };
 
 impl OsOpts {
@@ -94,37 +263,52 @@ impl OsDef {
     pub fn parse(e: &Element) -> Result<OsDef, XmlError> {
         let p = "domain/os";
         let mut boot_devs = Vec::new();
-        for b in e.children_named("boot") {
+        // libvirt keeps at most four boot devices.
+        for b in e.children_named("boot").take(4) {
             let dev = b
                 .attr_s("dev")
-                .ok_or_else(|| XmlError::MissingElement(format!("{p}/boot/@dev")))?;
+                .ok_or_else(|| super::errs::missing_attr("dev".into(), "boot".into()))?;
             if !matches!(dev.as_str(), "hd" | "cdrom" | "fd" | "network") {
-                return Err(XmlError::invalid(format!("{p}/boot/@dev"), dev));
+                return Err(XmlError::BadAttribute {
+                    attr: "dev".into(),
+                    element: "boot".into(),
+                    value: dev,
+                });
             }
             boot_devs.push(super::word(&dev));
         }
+        check_os(e)?;
         let text = |n: &str| e.child_text(n).filter(|t| !t.is_empty());
         let opts = OsOpts {
             firmware: e.attr_s("firmware"),
             kernel: text("kernel"),
             initrd: text("initrd"),
-            cmdline: e.child_text_raw("cmdline"),
+            cmdline: e.child_text_raw("cmdline").filter(|c| !c.is_empty()),
             dtb: text("dtb"),
             root: text("root"),
             bootmenu: e.child("bootmenu").and_then(|b| b.attr_s("enable")),
+            // A timeout only counts with the menu on.
             bootmenu_timeout: match e.child("bootmenu") {
-                Some(b) => b.attr_num(&format!("{p}/bootmenu"), "timeout")?,
-                None => None,
+                Some(b) if b.attr("enable") == Some("yes") => {
+                    b.attr_num(&format!("{p}/bootmenu"), "timeout")?
+                }
+                _ => None,
             },
+            extra: parse_extra(e)?,
         };
         boot_devs.shrink_to_fit();
         Ok(OsDef {
             loader: e.child("loader").map(|l| {
+                let path = Some(l.text.trim().to_string()).filter(|t| !t.is_empty());
                 Box::new(Loader {
                     readonly: l.attr_s("readonly"),
                     secure: l.attr_s("secure"),
-                    loader_type: l.attr_s("type"),
-                    path: Some(l.text.trim().to_string()).filter(|t| !t.is_empty()),
+                    // libvirt takes a loader given by path alone for a ROM.
+                    loader_type: l
+                        .attr_s("type")
+                        .or_else(|| path.as_ref().map(|_| "rom".to_string())),
+                    stateless: l.attr_s("stateless"),
+                    path,
                 })
             }),
             nvram: e.child("nvram").map(|n| {
@@ -140,11 +324,14 @@ impl OsDef {
 
     /// Writes the `<os>` children after `<type>`.
     pub fn write_body(&self, out: &mut Out) {
+        let extra = &self.opts().extra;
+        write_extra(out, extra, Slot::AfterType);
         if let Some(l) = &self.loader {
             let a = Attrs::new()
                 .opt("readonly", l.readonly.as_ref())
                 .opt("secure", l.secure.as_ref())
-                .opt("type", l.loader_type.as_ref());
+                .opt("type", l.loader_type.as_ref())
+                .opt("stateless", l.stateless.as_ref());
             match &l.path {
                 Some(p) => out.text("loader", &a, p),
                 None => out.element("loader", &a, |_| {}),
@@ -163,6 +350,7 @@ impl OsDef {
         out.opt_text("cmdline", o.cmdline.as_ref());
         out.opt_text("dtb", o.dtb.as_ref());
         out.opt_text("root", o.root.as_ref());
+        write_extra(out, extra, Slot::BeforeBoot);
         for b in &self.boot_devs {
             out.empty("boot", &Attrs::new().add("dev", b));
         }
@@ -172,251 +360,7 @@ impl OsDef {
                 .opt("timeout", o.bootmenu_timeout);
             out.empty("bootmenu", &a);
         }
-    }
-}
-
-/// Feature names we accept, in the order libvirt writes them.
-const FEATURES: [&str; 14] = [
-    "acpi",
-    "apic",
-    "pae",
-    "hap",
-    "viridian",
-    "privnet",
-    "pvspinlock",
-    "pmu",
-    "vmport",
-    "smm",
-    "vmcoreinfo",
-    "htm",
-    "nested-hv",
-    "ccf-assist",
-];
-
-/// One `<features>` flag: name and on/off state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Feature {
-    /// Element name (`acpi`, `apic`, `pae`, ...).
-    pub name: String,
-    /// False when written with `state='off'`.
-    pub enabled: bool,
-}
-
-/// Parses `<features>` into libvirt order.
-pub fn parse_features(e: &Element) -> Result<Vec<Feature>, XmlError> {
-    let p = "domain/features";
-    let mut v = Vec::new();
-    for name in FEATURES {
-        if let Some(f) = e.child(name) {
-            let enabled = match f.attr("state") {
-                None | Some("on") => true,
-                Some("off") => false,
-                Some(x) => return Err(XmlError::invalid(format!("{p}/{name}/@state"), x)),
-            };
-            v.push(Feature {
-                name: name.to_string(),
-                enabled,
-            });
-        }
-    }
-    Ok(v)
-}
-
-/// Writes `<features>` when non-empty.
-pub fn write_features(out: &mut Out, features: &[Feature]) {
-    out.element("features", &Attrs::new(), |o| {
-        for f in features {
-            let a = Attrs::new().opt("state", (!f.enabled).then_some("off"));
-            o.empty(&f.name, &a);
-        }
-    });
-}
-
-/// `<cpu>`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CpuDef {
-    /// `mode`: custom, host-model, host-passthrough, maximum.
-    pub mode: Option<String>,
-    /// `match`.
-    pub match_: Option<String>,
-    /// `check`.
-    pub check: Option<String>,
-    /// `migratable`.
-    pub migratable: Option<String>,
-    /// `<model>` text.
-    pub model: Option<String>,
-    /// `<model fallback>`.
-    pub model_fallback: Option<String>,
-    /// `<vendor>`.
-    pub vendor: Option<String>,
-    /// `<topology>` as (sockets, dies, cores, threads).
-    pub topology: Option<(u32, u32, u32, u32)>,
-    /// `<feature policy name>` pairs.
-    pub features: Vec<(String, String)>,
-}
-
-impl CpuDef {
-    /// Parses `<cpu>`.
-    pub fn parse(e: &Element) -> Result<CpuDef, XmlError> {
-        let p = "domain/cpu";
-        let topology = match e.child("topology") {
-            Some(t) => {
-                let tp = format!("{p}/topology");
-                let n = |k: &str| -> Result<u32, XmlError> { Ok(t.attr_num(&tp, k)?.unwrap_or(1)) };
-                Some((n("sockets")?, n("dies")?, n("cores")?, n("threads")?))
-            }
-            None => None,
-        };
-        let mut features = Vec::new();
-        for f in e.children_named("feature") {
-            let name = f
-                .attr_s("name")
-                .ok_or_else(|| XmlError::MissingElement(format!("{p}/feature/@name")))?;
-            features.push((f.attr("policy").unwrap_or("require").to_string(), name));
-        }
-        Ok(CpuDef {
-            mode: e.attr_s("mode"),
-            match_: e.attr_s("match"),
-            check: e.attr_s("check"),
-            migratable: e.attr_s("migratable"),
-            model: e.child_text("model").filter(|m| !m.is_empty()),
-            model_fallback: e.child("model").and_then(|m| m.attr_s("fallback")),
-            vendor: e.child_text("vendor"),
-            topology,
-            features,
-        })
-    }
-
-    /// Writes `<cpu>`.
-    pub fn write(&self, out: &mut Out) {
-        let a = Attrs::new()
-            .opt("mode", self.mode.as_ref())
-            .opt("match", self.match_.as_ref())
-            .opt("check", self.check.as_ref())
-            .opt("migratable", self.migratable.as_ref());
-        out.element("cpu", &a, |o| {
-            if let Some(m) = &self.model {
-                let ma = Attrs::new().opt("fallback", self.model_fallback.as_ref());
-                o.text("model", &ma, m);
-            }
-            o.opt_text("vendor", self.vendor.as_ref());
-            if let Some((s, d, c, t)) = self.topology {
-                let ta = Attrs::new()
-                    .add("sockets", s)
-                    .add("dies", d)
-                    .add("cores", c)
-                    .add("threads", t);
-                o.empty("topology", &ta);
-            }
-            for (policy, name) in &self.features {
-                o.empty(
-                    "feature",
-                    &Attrs::new().add("policy", policy).add("name", name),
-                );
-            }
-        });
-    }
-}
-
-/// `<clock>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClockDef {
-    /// `offset`: utc, localtime, timezone, variable.
-    pub offset: super::Word,
-    /// `adjustment`, `basis` and `timezone` (boxed: only some offsets use them).
-    pub offset_params: Option<Box<ClockOffsetParams>>,
-    /// `<timer>`s: name, present, tickpolicy, track.
-    pub timers: Vec<Timer>,
-}
-
-/// The attributes that qualify a `<clock offset>`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ClockOffsetParams {
-    /// `adjustment`.
-    pub adjustment: Option<String>,
-    /// `basis` (variable).
-    pub basis: Option<String>,
-    /// `timezone`.
-    pub timezone: Option<String>,
-}
-
-impl Default for ClockDef {
-    fn default() -> ClockDef {
-        ClockDef {
-            offset: super::Word::Borrowed("utc"),
-            offset_params: None,
-            timers: Vec::new(),
-        }
-    }
-}
-
-/// `<timer>`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Timer {
-    /// `name`: rtc, pit, hpet, kvmclock, tsc, ...
-    pub name: String,
-    /// `present`.
-    pub present: Option<String>,
-    /// `tickpolicy`.
-    pub tickpolicy: Option<String>,
-    /// `track`.
-    pub track: Option<String>,
-}
-
-impl ClockDef {
-    /// Parses `<clock>`.
-    pub fn parse(e: &Element) -> Result<ClockDef, XmlError> {
-        let p = "domain/clock";
-        let mut timers = Vec::new();
-        for t in e.children_named("timer") {
-            timers.push(Timer {
-                name: t
-                    .attr_s("name")
-                    .ok_or_else(|| XmlError::MissingElement(format!("{p}/timer/@name")))?,
-                present: t.attr_s("present"),
-                tickpolicy: t.attr_s("tickpolicy"),
-                track: t.attr_s("track"),
-            });
-        }
-        let offset = e.attr("offset").unwrap_or("utc").to_string();
-        if !matches!(
-            offset.as_str(),
-            "utc" | "localtime" | "timezone" | "variable"
-        ) {
-            return Err(XmlError::invalid(format!("{p}/@offset"), offset));
-        }
-        Ok(ClockDef {
-            offset: super::word(&offset),
-            offset_params: {
-                let params = ClockOffsetParams {
-                    adjustment: e.attr_s("adjustment"),
-                    basis: e.attr_s("basis"),
-                    timezone: e.attr_s("timezone"),
-                };
-                (params != ClockOffsetParams::default()).then(|| Box::new(params))
-            },
-            timers,
-        })
-    }
-
-    /// Writes `<clock>`.
-    pub fn write(&self, out: &mut Out) {
-        let params = self.offset_params.as_deref();
-        let a = Attrs::new()
-            .add("offset", &self.offset)
-            .opt("adjustment", params.and_then(|p| p.adjustment.as_ref()))
-            .opt("basis", params.and_then(|p| p.basis.as_ref()))
-            .opt("timezone", params.and_then(|p| p.timezone.as_ref()));
-        out.element_always("clock", &a, |o| {
-            for t in &self.timers {
-                let ta = Attrs::new()
-                    .add("name", &t.name)
-                    .opt("present", t.present.as_ref())
-                    .opt("tickpolicy", t.tickpolicy.as_ref())
-                    .opt("track", t.track.as_ref());
-                o.empty("timer", &ta);
-            }
-        });
+        write_extra(out, extra, Slot::Last);
     }
 }
 
@@ -440,34 +384,5 @@ mod tests {
         );
         let odd = parse_document("<os><type>hvm</type><frob mode='host'/></os>").unwrap();
         assert!(OsDef::parse(&odd).is_ok());
-    }
-
-    #[test]
-    fn features_ordered() {
-        let e =
-            parse_document("<features><apic/><pae/><acpi/><pmu state='off'/></features>").unwrap();
-        let f = parse_features(&e).unwrap();
-        let mut o = Out::new();
-        write_features(&mut o, &f);
-        assert_eq!(
-            o.finish(),
-            "<features>\n  <acpi/>\n  <apic/>\n  <pae/>\n  <pmu state='off'/>\n</features>\n"
-        );
-        let e = parse_document("<features><frob/></features>").unwrap();
-        assert_eq!(parse_features(&e), Ok(Vec::new()));
-    }
-
-    #[test]
-    fn cpu_and_clock() {
-        let x = "<cpu mode='custom' match='exact'>\n  <model fallback='allow'>qemu64</model>\n  <topology sockets='1' dies='1' cores='2' threads='1'/>\n  <feature policy='require' name='vmx'/>\n</cpu>\n";
-        let c = CpuDef::parse(&parse_document(x).unwrap()).unwrap();
-        let mut o = Out::new();
-        c.write(&mut o);
-        assert_eq!(o.finish(), x);
-        let x = "<clock offset='utc'>\n  <timer name='rtc' tickpolicy='catchup'/>\n</clock>\n";
-        let c = ClockDef::parse(&parse_document(x).unwrap()).unwrap();
-        let mut o = Out::new();
-        c.write(&mut o);
-        assert_eq!(o.finish(), x);
     }
 }

@@ -25,19 +25,161 @@ pub fn raw_name(e: &Element) -> &str {
     e.child("name").map(|n| n.text.as_str()).unwrap_or_default()
 }
 
+/// A memory size element (`<memory>`, `<currentMemory>`) in KiB, refused with
+/// libvirt's wording: an unknown unit is an invalid argument, anything but a number an
+/// XML error naming the element.
+pub fn size_kib(m: &Element) -> Result<u64, XmlError> {
+    let unit = m.attr("unit");
+    if let Some(u) = unit.filter(|u| crate::units::unit_scale(u).is_none()) {
+        return Err(super::errs::invalid_arg(format!("unknown suffix '{u}'")));
+    }
+    to_kib(&m.name, &m.text, unit).map_err(|_| {
+        super::errs::xml_util(format!(
+            "Invalid value '{}' for element or attribute './{}[1]'",
+            m.text.trim(),
+            m.name
+        ))
+    })
+}
+
 /// `<memory>` in KiB; missing or zero is libvirt's "Memory size must be specified".
 pub fn memory_kib(e: &Element) -> Result<u64, XmlError> {
     let m = e.child("memory").ok_or(XmlError::NoMemory)?;
-    let kib = to_kib("domain/memory", &m.text, m.attr("unit"))?;
+    let kib = size_kib(m)?;
     if kib == 0 {
         return Err(XmlError::NoMemory);
     }
     Ok(kib)
 }
 
+/// The inclusive ranges of a libvirt CPU list (`0-3,6,^2`); exclusions and unreadable
+/// parts are skipped, as only the extent matters to the callers.
+pub fn cpu_ranges(list: &str) -> impl Iterator<Item = (u32, u32)> + '_ {
+    list.split(',').filter_map(|part| {
+        let part = part.trim();
+        if part.starts_with('^') {
+            return None;
+        }
+        let (lo, hi) = part.split_once('-').unwrap_or((part, part));
+        let (lo, hi): (u32, u32) = (lo.trim().parse().ok()?, hi.trim().parse().ok()?);
+        (lo <= hi).then_some((lo, hi))
+    })
+}
+
+/// libvirt's check of the vCPUs the NUMA cells name against `<vcpu>`: `count` vCPUs
+/// named, the highest being `max_id`.
+pub fn numa_vcpus(vcpus: u32, count: u32, max_id: Option<u32>) -> Result<(), XmlError> {
+    if count > vcpus {
+        return Err(super::errs::internal(
+            "Number of CPUs in <numa> exceeds the <vcpu> count".into(),
+        ));
+    }
+    if vcpus == 0 || max_id.is_some_and(|m| m >= vcpus) {
+        return Err(super::errs::internal(
+            "CPU IDs in <numa> exceed the <vcpu> count".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A lifecycle action of `<on_NAME>`: an unknown one is refused as libvirt's parser does.
+pub fn lifecycle_action(name: &str, v: &str) -> Result<(), XmlError> {
+    let known = matches!(
+        v,
+        "destroy"
+            | "restart"
+            | "preserve"
+            | "rename-restart"
+            | "coredump-destroy"
+            | "coredump-restart"
+    );
+    if known {
+        return Ok(());
+    }
+    Err(super::errs::unsupported(format!(
+        "unknown {name} action: {v}"
+    )))
+}
+
+/// libvirt's later check that power-off and reboot take no core-dumping action.
+pub fn lifecycle_allowed(event: &str, v: &str) -> Result<(), XmlError> {
+    if v.starts_with("coredump-") {
+        return Err(super::errs::unsupported(format!(
+            "Lifecycle event '{event}' doesn't support '{v}' action"
+        )));
+    }
+    Ok(())
+}
+
+/// The OS types libvirt knows.
+const OS_TYPES: &[&str] = &["hvm", "xen", "linux", "exe", "uml", "xenpvh"];
+
+/// The architectures libvirt knows.
+const ARCHES: &[&str] = &[
+    "aarch64",
+    "alpha",
+    "armv6l",
+    "armv7l",
+    "armv7b",
+    "cris",
+    "i686",
+    "ia64",
+    "lm32",
+    "loongarch64",
+    "m68k",
+    "microblaze",
+    "microblazeel",
+    "mips",
+    "mipsel",
+    "mips64",
+    "mips64el",
+    "openrisc",
+    "parisc",
+    "parisc64",
+    "ppc",
+    "ppcle",
+    "ppc64",
+    "ppc64le",
+    "ppcemb",
+    "riscv32",
+    "riscv64",
+    "s390",
+    "s390x",
+    "sh4",
+    "sh4eb",
+    "sparc",
+    "sparc64",
+    "unicore32",
+    "x86_64",
+    "xtensa",
+    "xtensaeb",
+];
+
+/// `<os><type>`: an OS type and architecture libvirt knows.
+pub fn os_type(t: &Element) -> Result<(), XmlError> {
+    let os = t.text.trim();
+    if !OS_TYPES.contains(&os) {
+        return Err(super::errs::unsupported(format!("unknown OS type '{os}'")));
+    }
+    match t.attr("arch") {
+        Some(a) if !ARCHES.contains(&a) => Err(super::errs::unsupported(format!(
+            "Unknown architecture {a}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `<metadata>` as libvirt keeps it: only elements in a namespace of their own.
+pub fn metadata(m: &Element) -> Element {
+    let mut m = m.clone();
+    m.children
+        .retain(|c| c.name.contains(':') || c.attrs.iter().any(|(k, _)| k == "xmlns"));
+    m
+}
+
 /// The `<vcpu>` count: an unsigned 32-bit number no greater than [`MAX_VCPUS`].
 pub fn vcpu_count(text: &str) -> Result<u32, XmlError> {
-    let n: u32 = text.trim().parse().map_err(|_| XmlError::VcpuNotInteger)?;
+    let n: u32 = text.parse().map_err(|_| XmlError::VcpuNotInteger)?;
     if n > MAX_VCPUS {
         return Err(XmlError::TooManyVcpus { max: MAX_VCPUS });
     }
@@ -104,6 +246,32 @@ mod tests {
         }
         let x = "<domain type='test'><name>a</name><os><type>hvm</type></os></domain>";
         assert_eq!(DomainDef::parse(x).unwrap_err(), XmlError::NoMemory);
+    }
+
+    /// Refusals checked against libvirt 9.0's test driver.
+    #[test]
+    fn top_level_refusals_worded_like_libvirt() {
+        let d = |pre: &str, post: &str| {
+            let x = format!(
+                "<domain type='test'><name>a</name>{pre}<os><type>hvm</type></os>{post}</domain>"
+            );
+            DomainDef::parse(&x).unwrap_err()
+        };
+        let m = "<memory>1024</memory>";
+        let cases = [
+            (d("<memory unit='furlong'>1</memory>", ""), 8, "invalid argument: unknown suffix 'furlong'"),
+            (d("<memory>-5</memory>", ""), 27, "XML error: Invalid value '-5' for element or attribute './memory[1]'"),
+            (d(&format!("{m}<vcpu current='5'>4</vcpu>"), ""), 67, "unsupported configuration: maximum vCPU count must not be less than current vCPU count"),
+            (d(&format!("{m}<vcpu>0</vcpu>"), ""), 1, "internal error: CPU IDs in <numa> exceed the <vcpu> count"),
+            (d(m, "<on_reboot>explode</on_reboot>"), 67, "unsupported configuration: unknown on_reboot action: explode"),
+            (d(m, "<on_poweroff>coredump-destroy</on_poweroff>"), 67, "unsupported configuration: Lifecycle event 'poweroff' doesn't support 'coredump-destroy' action"),
+            (d(m, "<on_lockfailure>x</on_lockfailure>"), 67, "unsupported configuration: unknown on_lockfailure action: x"),
+            (d(m, "<genid>x</genid>"), 1, "internal error: malformed genid element"),
+            (d(m, "<cpu><numa><cell cpus='0-3' memory='1'/></numa></cpu>"), 1, "internal error: Number of CPUs in <numa> exceeds the <vcpu> count"),
+        ];
+        for (e, code, text) in cases {
+            assert_eq!((e.code(), e.to_string().as_str()), (code, text));
+        }
     }
 
     #[test]
