@@ -89,9 +89,22 @@ pub(super) fn check(devs: &[Device], os_type: &str) -> Result<(), XmlError> {
                 }
                 panics.push(m);
             }
+            Device::Generic(g) if g.element.name == "iommu" => iommu(g)?,
             Device::Generic(g) => usb_device(g, has_usb, usb_off)?,
             _ => {}
         }
+    }
+    Ok(())
+}
+
+/// Extended interrupt mode needs interrupt remapping.
+fn iommu(g: &super::GenericDevice) -> Result<(), XmlError> {
+    let driver = g.element.children.iter().find(|c| c.name == "driver");
+    let on = |a: &str| driver.and_then(|d| d.attr(a)) == Some("on");
+    if on("eim") && !on("intremap") {
+        return Err(unsupported(
+            "IOMMU eim requires interrupt remapping to be enabled",
+        ));
     }
     Ok(())
 }

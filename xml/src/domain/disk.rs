@@ -89,6 +89,10 @@ const SOURCE: Spec = Spec {
         ),
         leaf("snapshot", &[attr("name", DT)]),
         leaf("config", &[attr("file", DT)]),
+        leaf(
+            "reconnect",
+            &[attr("enabled", Value::YesNo), attr("timeout", DT)],
+        ),
         Spec {
             name: "auth",
             attrs: &[attr("username", DT)],
@@ -291,7 +295,10 @@ impl Disk {
             device: e.attr("device").unwrap_or("disk").to_string(),
             rawio: e.attr_s("rawio"),
             sgio: e.attr_s("sgio"),
-            snapshot: e.attr_s("snapshot"),
+            // A vhost-user disk cannot be snapshotted; libvirt says so in its output.
+            snapshot: e
+                .attr_s("snapshot")
+                .or_else(|| (e.attr("type") == Some("vhostuser")).then(|| "no".into())),
             driver: e.child("driver").map(parse_driver),
             source: None,
             startup_policy: None,
@@ -329,6 +336,9 @@ impl Disk {
                 let mut x = SOURCE.parse(s, &sp)?;
                 for a in x.children.iter_mut().filter(|c| c.name == "address") {
                     super::generic::pci_source(a);
+                }
+                if x.attr("protocol") == Some("gluster") {
+                    gluster_default_ports(&mut x);
                 }
                 self.source_element = Some(x);
             }
@@ -403,6 +413,24 @@ impl Disk {
         self.write_extras(out, AFTER_SERIAL);
         self.info.write(out, true);
         out.close("disk");
+    }
+}
+
+/// libvirt gives a gluster host reached over tcp its default port, 24007, and leaves
+/// the tcp transport (the default) unwritten.
+fn gluster_default_ports(source: &mut Element) {
+    for h in source.children.iter_mut().filter(|c| c.name == "host") {
+        if h.attr("transport") == Some("tcp") {
+            h.attrs.retain(|(k, _)| k != "transport");
+        }
+        if h.attr("transport").is_none() && h.attr("port").is_none() {
+            let at = h
+                .attrs
+                .iter()
+                .position(|(k, _)| k == "name")
+                .map_or(0, |i| i + 1);
+            h.attrs.insert(at, ("port".into(), "24007".into()));
+        }
     }
 }
 

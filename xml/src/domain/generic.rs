@@ -517,6 +517,19 @@ fn set_default(e: &mut Element, name: &str, value: &str, at: usize) {
 }
 
 /// libvirt's parse defaults for the described devices.
+/// A USB release number as libvirt writes it: major and minor read as hexadecimal
+/// (binary-coded decimal), the minor in two digits (`2.0` is `2.00`).
+fn usb_version(v: &str) -> String {
+    let (major, minor) = v.split_once('.').unwrap_or((v, "0"));
+    match (
+        u32::from_str_radix(major, 16),
+        u32::from_str_radix(minor, 16),
+    ) {
+        (Ok(a), Ok(b)) => format!("{a:x}.{b:02x}"),
+        _ => v.to_string(),
+    }
+}
+
 fn defaults(e: &mut Element) {
     match e.name.as_str() {
         "filesystem" => {
@@ -537,6 +550,10 @@ fn defaults(e: &mut Element) {
         "redirfilter" => {
             for u in e.children.iter_mut() {
                 for (k, v) in u.attrs.iter_mut() {
+                    if k == "version" {
+                        *v = usb_version(v);
+                        continue;
+                    }
                     let width = match k.as_str() {
                         "class" => 2,
                         "vendor" | "product" => 4,
@@ -550,6 +567,21 @@ fn defaults(e: &mut Element) {
                         *v = format!("0x{n:0width$X}");
                     }
                 }
+            }
+        }
+        "redirdev" if e.attr("type") == Some("tcp") => {
+            if !e.children.iter().any(|c| c.name == "protocol") {
+                let mut p = Element {
+                    name: "protocol".into(),
+                    ..Element::default()
+                };
+                p.attrs.push(("type".into(), "raw".into()));
+                let at = e
+                    .children
+                    .iter()
+                    .position(|c| c.name == "source")
+                    .map_or(0, |i| i + 1);
+                e.children.insert(at, p);
             }
         }
         "shmem" => {

@@ -103,6 +103,7 @@ const AFTER_MODEL: &[Spec] = &[
         text: None,
     },
     node("tune", &[crate::spec::text("sndbuf", U)]),
+    leaf("teaming", &[attr("type", IT), attr("persistent", IT)]),
 ];
 
 /// Children libvirt writes after `<mtu>`.

@@ -131,6 +131,7 @@ const PLAIN_ATTRS: &[&str] = &[
     "multiUser",
     "websocket",
     "sharePolicy",
+    "powerControl",
     "tlsPort",
     "defaultMode",
     "passwdValidTo",
@@ -254,7 +255,10 @@ impl Graphics {
         let mut a = Attrs::new().add("type", &self.graphics_type);
         if !self.has_listeners() {
             for (k, v) in &self.attrs {
-                a = a.add(k, v);
+                // libvirt writes dbus's p2p only when it is on.
+                if !(k == "p2p" && v != "yes") {
+                    a = a.add(k, v);
+                }
             }
             out.element("graphics", &a, |o| self.write_children(o));
             return;
@@ -263,6 +267,7 @@ impl Graphics {
         a = a
             .opt("keymap", self.keymap.as_ref())
             .opt("sharePolicy", self.extra("sharePolicy"))
+            .opt("powerControl", self.extra("powerControl"))
             .opt("defaultMode", self.extra("defaultMode"))
             .opt("passwdValidTo", self.extra("passwdValidTo"))
             .opt("connected", self.extra("connected"));
@@ -526,7 +531,20 @@ pub struct MemBalloon {
     pub stats_period: Option<i32>,
     /// Alias, address.
     pub info: DeviceInfo,
+    /// `<driver>`: the virtio options (iommu, ats, packed, page_per_vq), canonical.
+    pub driver: Option<Element>,
 }
+
+/// libvirt's virtio options, `<driver>` of a virtio device.
+const VIRTIO_DRIVER: crate::spec::Spec = crate::spec::leaf(
+    "driver",
+    &[
+        attr("iommu", Value::OnOff),
+        attr("ats", Value::OnOff),
+        attr("packed", Value::OnOff),
+        attr("page_per_vq", Value::OnOff),
+    ],
+);
 
 impl MemBalloon {
     /// Parses `<memballoon>`.
@@ -543,6 +561,9 @@ impl MemBalloon {
                 None => None,
             },
             info: DeviceInfo::parse(e, p)?,
+            driver: VIRTIO_DRIVER
+                .parse_child(e, p)?
+                .filter(|d| !d.attrs.is_empty()),
         })
     }
 
@@ -557,6 +578,9 @@ impl MemBalloon {
                 o.empty("stats", &Attrs::new().add("period", p));
             }
             self.info.write(o, false);
+            if let Some(d) = &self.driver {
+                d.write(o);
+            }
         });
     }
 }
