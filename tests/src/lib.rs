@@ -79,6 +79,15 @@ pub fn have_program(path: &str) -> bool {
     Path::new(path).exists()
 }
 
+/// Whether `s` is a UUID in its usual text form (8-4-4-4-12 hex digits).
+pub fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
 /// A fresh temporary directory, removed on drop.
 pub struct TempDir(pub PathBuf);
 

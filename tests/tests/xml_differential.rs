@@ -23,16 +23,17 @@ use rvirt_tests::{have_program, repo_root, require_peer, target_dir};
 /// The object kinds of the corpus, their `virt-xml-validate` schema names, and the least
 /// agreement the current code reaches: (accepted or refused alike, byte-identical).
 const KINDS: [(&str, &str, usize, usize); 6] = [
-    ("domain", "domain", 513, 102),
-    ("network", "network", 94, 24),
-    ("pool", "storagepool", 72, 32),
-    ("volume", "storagevol", 60, 29),
-    ("nodedev", "nodedev", 29, 0),
+    ("domain", "domain", 744, 511),
+    ("network", "network", 130, 81),
+    ("pool", "storagepool", 90, 62),
+    ("volume", "storagevol", 60, 45),
+    ("nodedev", "nodedev", 50, 18),
     ("snapshot", "domainsnapshot", 50, 26),
 ];
 
-/// Documents rvirt returns that `virt-xml-validate` may refuse (should be none).
-const MAX_INVALID_OUTPUTS: usize = 31;
+/// Documents rvirt returns that `virt-xml-validate` may refuse where libvirt's own
+/// answer differs: none.
+const MAX_INVALID_OUTPUTS: usize = 0;
 
 fn corpus_dir() -> PathBuf {
     repo_root().join("tests/data/xml-corpus")
@@ -122,6 +123,41 @@ fn line1(m: &str) -> String {
     m.lines().next().unwrap_or("").chars().take(100).collect()
 }
 
+/// Whether the refused rvirt document a `virt-xml-validate` report names is, byte for
+/// byte, what libvirt returned for the same input.
+fn libvirt_writes_the_same(report: &str) -> bool {
+    let Some(path) = report.split(": ").next() else {
+        return false;
+    };
+    let theirs = path.replace(".rvirt.xml", ".libvirt.xml");
+    matches!(
+        (std::fs::read(path), std::fs::read(theirs)),
+        (Ok(a), Ok(b)) if a == b
+    )
+}
+
+/// `xml` with every UUID that follows `marker` replaced by one fixed UUID.
+fn without_generated_uuid(xml: &str, marker: &str) -> String {
+    let mut out = String::with_capacity(xml.len());
+    let mut rest = xml;
+    while let Some(i) = rest.find(marker) {
+        let start = i + marker.len();
+        out.push_str(&rest[..start]);
+        let id = rest[start..]
+            .get(..36)
+            .filter(|id| rvirt_tests::is_uuid(id));
+        match id {
+            Some(_) => {
+                out.push_str("00000000-0000-4000-8000-000000000000");
+                rest = &rest[start + 36..];
+            }
+            None => rest = &rest[start..],
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn save(dir: &Path, name: &str, o: &Outcome) -> Option<PathBuf> {
     let path = dir.join(name);
     match o {
@@ -158,12 +194,18 @@ fn corpus_against_libvirt_test_driver() {
     let mut returned = Vec::new();
     for ((kind, path), want) in docs.iter().zip(&libvirt) {
         let xml = std::fs::read_to_string(path).unwrap();
-        let mut got = rvirt_outcome(&c, kind, xml);
+        let mut got = rvirt_outcome(&c, kind, xml.clone());
         let mut want = want.clone();
-        if *kind == "snapshot" {
-            for o in [&mut got, &mut want] {
-                if let Outcome::Ok(x) = o {
+        // What libvirt makes up afresh each time (a snapshot's creation time, the
+        // interfaceid of an Open vSwitch port that has none) is masked in both.
+        let generated_id = *kind == "domain" && !xml.contains("interfaceid");
+        for o in [&mut got, &mut want] {
+            if let Outcome::Ok(x) = o {
+                if *kind == "snapshot" {
                     *x = without_creation_time(x);
+                }
+                if generated_id {
+                    *x = without_generated_uuid(x, "interfaceid='");
                 }
             }
         }
@@ -181,11 +223,15 @@ fn corpus_against_libvirt_test_driver() {
     for (kind, ..) in KINDS {
         tallies[kind].report(kind);
     }
-    let invalid = invalid_outputs(&returned);
+    let (shared, invalid): (Vec<String>, Vec<String>) = invalid_outputs(&returned)
+        .into_iter()
+        .partition(|b| libvirt_writes_the_same(b));
     println!(
-        "virt-xml-validate: {}/{} documents rvirt returned are valid",
-        returned.len() - invalid.len(),
-        returned.len()
+        "virt-xml-validate: {}/{} documents rvirt returned are valid; {} more are exactly what \
+         libvirt writes, which its own schema refuses",
+        returned.len() - invalid.len() - shared.len(),
+        returned.len(),
+        shared.len()
     );
     for b in invalid.iter().take(10) {
         println!("    {b}");
@@ -199,7 +245,7 @@ fn corpus_against_libvirt_test_driver() {
     }
     assert!(
         invalid.len() <= MAX_INVALID_OUTPUTS,
-        "{} documents rvirt returned fail virt-xml-validate",
+        "{} documents rvirt returned fail virt-xml-validate where libvirt's do not",
         invalid.len()
     );
 }
