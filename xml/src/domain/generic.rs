@@ -569,20 +569,21 @@ fn defaults(e: &mut Element) {
                 }
             }
         }
-        "redirdev" if e.attr("type") == Some("tcp") => {
-            if !e.children.iter().any(|c| c.name == "protocol") {
-                let mut p = Element {
-                    name: "protocol".into(),
-                    ..Element::default()
-                };
-                p.attrs.push(("type".into(), "raw".into()));
-                let at = e
-                    .children
-                    .iter()
-                    .position(|c| c.name == "source")
-                    .map_or(0, |i| i + 1);
-                e.children.insert(at, p);
-            }
+        "redirdev"
+            if e.attr("type") == Some("tcp")
+                && !e.children.iter().any(|c| c.name == "protocol") =>
+        {
+            let mut p = Element {
+                name: "protocol".into(),
+                ..Element::default()
+            };
+            p.attrs.push(("type".into(), "raw".into()));
+            let at = e
+                .children
+                .iter()
+                .position(|c| c.name == "source")
+                .map_or(0, |i| i + 1);
+            e.children.insert(at, p);
         }
         "shmem" => {
             shmem_size(e);
