@@ -21,6 +21,12 @@ export LC_ALL=C
 
 say() { printf '\n== %s\n' "$*" >&2; }
 
+# Only one root libvirtd can run at a time: take the turn the test suite's libvirtd
+# fixture takes (tests/src/lib.rs) for the whole run, so a test's libvirtd and ours
+# never collide.
+exec 9>"${TMPDIR:-/tmp}/rvirt-tests-libvirtd.lock"
+flock 9
+
 # --- prerequisites --------------------------------------------------------------------
 need=()
 [ -x /usr/sbin/libvirtd ] || need+=(libvirt-daemon)
