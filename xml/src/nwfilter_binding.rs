@@ -47,6 +47,7 @@ fn named<'a>(
 ) -> Result<&'a str, XmlError> {
     root.child(child)
         .and_then(|e| e.attr(attr))
+        .filter(|v| !v.is_empty())
         .ok_or_else(|| internal(format!("filter binding has no {missing}")))
 }
 
@@ -56,6 +57,7 @@ fn parse_owner(root: &Element) -> Result<(String, Uuid), XmlError> {
     let name = owner
         .and_then(|o| o.child("name"))
         .map(deep_text)
+        .filter(|t| !t.is_empty())
         .ok_or_else(|| internal("filter binding has no owner name"))?;
     let uuid = owner
         .and_then(|o| o.child("uuid"))
@@ -66,11 +68,22 @@ fn parse_owner(root: &Element) -> Result<(String, Uuid), XmlError> {
     Ok((name, uuid))
 }
 
-/// `<filterref>`'s parameters that have both a name and a value, sorted by name.
+/// Whether libvirt keeps a parameter: a name of letters, digits and `_` (possibly
+/// empty) and a non-empty value of letters, digits and `_ . :`. Others are dropped.
+fn keeps_parameter(name: &str, value: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    name.chars().all(word)
+        && !value.is_empty()
+        && value.chars().all(|c| word(c) || c == '.' || c == ':')
+}
+
+/// `<filterref>`'s parameters libvirt keeps, sorted by name.
 fn parameters(fref: &Element) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = fref
         .children_named("parameter")
-        .filter_map(|p| Some((p.attr("name")?.to_string(), p.attr("value")?.to_string())))
+        .filter_map(|p| Some((p.attr("name")?, p.attr("value")?)))
+        .filter(|(n, v)| keeps_parameter(n, v))
+        .map(|(n, v)| (n.to_string(), v.to_string()))
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
@@ -89,18 +102,19 @@ impl NwFilterBinding {
         if opts.validate {
             validate(&root, Schema::NwFilterBinding)?;
         }
-        let (owner_name, owner_uuid) = parse_owner(&root)?;
         let portdev = named(&root, "portdev", "name", "port dev name")?.to_string();
-        let linkdev = root
-            .child("linkdev")
-            .and_then(|e| e.attr("name"))
-            .map(str::to_string);
+        let linkdev = match root.child("linkdev") {
+            Some(_) => Some(named(&root, "linkdev", "name", "link dev name")?.to_string()),
+            None => None,
+        };
+        let (owner_name, owner_uuid) = parse_owner(&root)?;
         let mac = named(&root, "mac", "address", "MAC address")?;
         let mac =
             normalize_mac(mac).map_err(|_| internal(format!("Unable to parse MAC '{mac}'")))?;
         let fref = root.child("filterref");
         let filter = fref
             .and_then(|f| f.attr("filter"))
+            .filter(|v| !v.is_empty())
             .ok_or_else(|| internal("filter binding has no filter reference"))?
             .to_string();
         Ok(NwFilterBinding {
@@ -178,7 +192,11 @@ mod tests {
     #[test]
     fn missing_parts_are_internal_errors() {
         let cases = [
-            ("<filterbinding/>", "filter binding has no owner name"),
+            ("<filterbinding/>", "filter binding has no port dev name"),
+            (
+                "<filterbinding><portdev name='p'/></filterbinding>",
+                "filter binding has no owner name",
+            ),
             (
                 &doc("<mac address='52:54:00:00:00:01'/>") as &str,
                 "filter binding has no port dev name",
@@ -202,7 +220,7 @@ mod tests {
             assert_eq!(e.to_string(), format!("internal error: {msg}"));
         }
         let e = NwFilterBinding::parse(
-            "<filterbinding><owner><name>a</name><uuid>zz</uuid></owner></filterbinding>",
+            "<filterbinding><portdev name='p'/><owner><name>a</name><uuid>zz</uuid></owner></filterbinding>",
         )
         .unwrap_err();
         assert_eq!(e.to_string(), "internal error: Unable to parse UUID 'zz'");
