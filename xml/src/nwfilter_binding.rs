@@ -89,6 +89,56 @@ fn parameters(fref: &Element) -> Vec<(String, String)> {
     out
 }
 
+/// The content checks of `nwfilterbinding.rng` beyond names: every part exactly once
+/// (the link device at most once), the UUID, MAC, filter name and parameter patterns.
+fn check_content(root: &Element) -> Result<(), XmlError> {
+    use crate::secret::content::*;
+    const F: &str = "nwfilterbinding.rng";
+    let owner = exactly_one(F, root, "owner")?;
+    exactly_one(F, owner, "name")?;
+    text_matches(F, exactly_one(F, owner, "uuid")?, is_uuid)?;
+    let attr = |e: &Element, a: &str, ok: &dyn Fn(&str) -> bool| match e.attr(a) {
+        Some(v) if ok(v) => Ok(()),
+        _ => Err(fail(
+            F,
+            format!("Element {} failed to validate attributes", e.name),
+        )),
+    };
+    attr(exactly_one(F, root, "portdev")?, "name", &|_| true)?;
+    at_most_one(F, root, "linkdev")?;
+    if let Some(l) = root.child("linkdev") {
+        attr(l, "name", &|_| true)?;
+    }
+    attr(exactly_one(F, root, "mac")?, "address", &is_unicast_mac)?;
+    let fref = exactly_one(F, root, "filterref")?;
+    attr(fref, "filter", &is_ncname)?;
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    for p in fref.children_named("parameter") {
+        attr(p, "name", &|v| !v.is_empty() && v.chars().all(word))?;
+        attr(p, "value", &|v| {
+            !v.is_empty() && v.chars().all(|c| word(c) || c == '.' || c == ':')
+        })?;
+    }
+    Ok(())
+}
+
+/// basictypes.rng's `uniMacAddr`: six two-digit hex groups, the first one even.
+fn is_unicast_mac(m: &str) -> bool {
+    let parts: Vec<&str> = m.split(':').collect();
+    parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+        && u8::from_str_radix(parts[0], 16).is_ok_and(|b| b & 1 == 0)
+}
+
+/// An XML `NCName` (ASCII approximation): a letter or `_`, then letters, digits, `. - _`.
+fn is_ncname(s: &str) -> bool {
+    let mut c = s.chars();
+    c.next().is_some_and(|f| f.is_alphabetic() || f == '_')
+        && c.all(|x| x.is_alphanumeric() || matches!(x, '.' | '-' | '_'))
+}
+
 impl NwFilterBinding {
     /// Parses a `<filterbinding>` without schema validation.
     pub fn parse(xml: &str) -> Result<NwFilterBinding, XmlError> {
@@ -101,6 +151,7 @@ impl NwFilterBinding {
         let root = parse_root(xml, "filterbinding")?;
         if opts.validate {
             validate(&root, Schema::NwFilterBinding)?;
+            check_content(&root)?;
         }
         let portdev = named(&root, "portdev", "name", "port dev name")?.to_string();
         let linkdev = match root.child("linkdev") {
@@ -224,6 +275,29 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.to_string(), "internal error: Unable to parse UUID 'zz'");
+    }
+
+    #[test]
+    fn validation_checks_content() {
+        let base = "<portdev name='p'/><mac address='52:54:00:00:00:01'/>";
+        for bad in [
+            doc("<portdev name='p'/><mac address='01:00:00:00:00:01'/><filterref filter='f'/>"),
+            doc("<portdev name='p'/><mac address='52:54:0:0:0:1'/><filterref filter='f'/>"),
+            doc(&format!(
+                "{base}<filterref filter='f'><parameter name='a-b' value='1'/></filterref>"
+            )),
+            doc(&format!(
+                "{base}<filterref filter='f'><parameter name='A'/></filterref>"
+            )),
+            doc(&format!(
+                "{base}<filterref filter='f'/><filterref filter='g'/>"
+            )),
+            doc(&format!("{base}<filterref filter='1f'/>")),
+        ] {
+            let e = NwFilterBinding::parse_with(&bad, ParseOptions::validate(true)).unwrap_err();
+            assert_eq!(e.code(), crate::XML_INVALID_SCHEMA, "{bad}");
+            assert!(NwFilterBinding::parse(&bad).is_ok(), "{bad}");
+        }
     }
 
     #[test]
