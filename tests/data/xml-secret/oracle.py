@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The real libvirtd side of tests/tests/xml_secret_binding.rs.
 
-Usage: oracle.py URI. Reads lines "KIND PATH" (KIND: secret or binding) on stdin,
+Usage: oracle.py URI. Reads lines "KIND PATH" (KIND: secret or binding, with a suffix
+"-validate" for the call's VALIDATE flag) on stdin,
 defines each document on the libvirtd at URI, dumps it and removes it again, and writes
 one record per document: "OK LEN" or "ERR CODE DOMAIN LEN", then LEN bytes (the dumped
 XML or the error message) and a newline. Bindings refer to the filter FILTER, which is
@@ -20,14 +21,18 @@ conn = libvirt.open(sys.argv[1])
 
 
 def run(kind, xml):
+    flags = 0
+    if kind.endswith("-validate"):
+        # VIR_SECRET_DEFINE_VALIDATE, VIR_NWFILTER_BINDING_CREATE_VALIDATE
+        kind, flags = kind[:-len("-validate")], 1
     if kind == "secret":
-        o = conn.secretDefineXML(xml, 0)
+        o = conn.secretDefineXML(xml, flags)
         try:
             return o.XMLDesc(0)
         finally:
             o.undefine()
     if kind == "binding":
-        o = conn.nwfilterBindingCreateXML(xml, 0)
+        o = conn.nwfilterBindingCreateXML(xml, flags)
         try:
             return o.XMLDesc(0)
         finally:
