@@ -190,6 +190,16 @@ fn schema_refusals(a: &Outcome, b: &Outcome) -> bool {
         if *ca == XML_INVALID_SCHEMA && ca == cb && da == db)
 }
 
+/// Every run: (label, corpus kind, schema, VALIDATE flag, error domain).
+fn runs() -> Vec<(String, &'static str, &'static str, bool, i32)> {
+    KINDS
+        .iter()
+        .flat_map(|(k, schema, obj)| {
+            MODES.map(|(suffix, v)| (format!("{k}{suffix}"), *k, *schema, v, *obj))
+        })
+        .collect()
+}
+
 #[test]
 fn secrets_and_bindings_agree_with_libvirtd() {
     let peers = python_libvirt();
@@ -203,12 +213,7 @@ fn secrets_and_bindings_agree_with_libvirtd() {
         corpus("secret").len() >= 40,
         "the secret corpus is too small"
     );
-    let labels: Vec<(String, &str, &str, bool, i32)> = KINDS
-        .iter()
-        .flat_map(|(k, schema, obj)| {
-            MODES.map(|(suffix, v)| (format!("{k}{suffix}"), *k, *schema, v, *obj))
-        })
-        .collect();
+    let labels = runs();
     let docs: Vec<(&str, PathBuf)> = labels
         .iter()
         .flat_map(|(label, k, ..)| corpus(k).into_iter().map(move |p| (label.as_str(), p)))
