@@ -39,6 +39,8 @@ pub enum Schema {
     DomainSnapshot,
     /// `domaincheckpoint.rng`.
     DomainCheckpoint,
+    /// `nwfilterbinding.rng`.
+    NwFilterBinding,
 }
 
 /// One attribute an element may carry; `values` lists the words it takes when the schema

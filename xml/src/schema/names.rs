@@ -3,7 +3,7 @@
 #![allow(clippy::all)]
 use super::{Attr, Node, Schema};
 
-pub(super) static NODES: [Node; 488] = [
+pub(super) static NODES: [Node; 489] = [
     Node { attrs: &[Attr { name: "id", values: None }, Attr { name: "type", values: Some(&["bhyve", "hvf", "hyperv", "kqemu", "kvm", "lxc", "openvz", "phyp", "qemu", "test", "uml", "vbox", "vmware", "vz", "xen"]) }], any_attr: false, children: &[("blkiotune", &[105]), ("bootloader", &[1]), ("bootloader_args", &[1]), ("clock", &[87]), ("cpu", &[4]), ("cputune", &[108]), ("currentMemory", &[92]), ("defaultiothread", &[104]), ("description", &[1]), ("devices", &[152]), ("features", &[126]), ("genid", &[1]), ("idmap", &[150]), ("iothreadids", &[102]), ("iothreads", &[1]), ("keywrap", &[331]), ("launchSecurity", &[333]), ("maxMemory", &[91]), ("memory", &[90]), ("memoryBacking", &[93]), ("memtune", &[107]), ("metadata", &[2]), ("name", &[1]), ("numatune", &[121]), ("on_crash", &[1]), ("on_lockfailure", &[1]), ("on_poweroff", &[1]), ("on_reboot", &[1]), ("os", &[30, 32, 85]), ("perf", &[148]), ("pm", &[146]), ("resource", &[124]), ("seclabel", &[318]), ("sysinfo", &[19]), ("title", &[1]), ("uuid", &[1]), ("vcpu", &[99]), ("vcpus", &[100]), ("{http://libvirt.org/schemas/domain/bhyve/1.0}commandline", &[334]), ("{http://libvirt.org/schemas/domain/lxc/1.0}namespace", &[328]), ("{http://libvirt.org/schemas/domain/qemu/1.0}capabilities", &[321]), ("{http://libvirt.org/schemas/domain/qemu/1.0}commandline", &[319]), ("{http://libvirt.org/schemas/domain/qemu/1.0}deprecation", &[323]), ("{http://libvirt.org/schemas/domain/qemu/1.0}override", &[324]), ("{http://libvirt.org/schemas/domain/vmware/1.0}datacenterpath", &[1]), ("{http://libvirt.org/schemas/domain/xen/1.0}commandline", &[335])] },
     Node { attrs: &[], any_attr: false, children: &[] },
     Node { attrs: &[], any_attr: false, children: &[("*", &[3])] },
@@ -492,6 +492,7 @@ pub(super) static NODES: [Node; 488] = [
     Node { attrs: &[Attr { name: "device", values: Some(&["cdrom", "disk", "floppy", "lun"]) }, Attr { name: "model", values: Some(&["virtio", "virtio-non-transitional", "virtio-transitional"]) }, Attr { name: "rawio", values: Some(&["no", "yes"]) }, Attr { name: "sgio", values: Some(&["filtered", "unfiltered"]) }, Attr { name: "snapshot", values: Some(&["external", "internal", "manual", "no"]) }, Attr { name: "type", values: Some(&["block", "dir", "file", "network", "nvme", "vhostuser", "volume"]) }], any_attr: false, children: &[("acpi", &[163]), ("address", &[164]), ("alias", &[56]), ("auth", &[58]), ("backenddomain", &[56]), ("backingStore", &[41, 487]), ("blockio", &[167]), ("boot", &[160]), ("driver", &[154]), ("encryption", &[42]), ("geometry", &[166]), ("iotune", &[162]), ("mirror", &[486]), ("privateData", &[41]), ("product", &[1]), ("readonly", &[41]), ("serial", &[1]), ("shareable", &[41]), ("source", &[38, 47, 51, 52, 54, 55, 60, 62, 67, 69, 70, 71, 72, 73, 75, 76, 78]), ("target", &[159]), ("transient", &[161]), ("vendor", &[1]), ("wwn", &[1])] },
     Node { attrs: &[Attr { name: "file", values: None }, Attr { name: "format", values: Some(&["bochs", "cloop", "cow", "dir", "dmg", "fat", "iso", "luks", "ploop", "qcow", "qcow2", "qed", "raw", "vdi", "vhd", "vmdk", "vpc"]) }, Attr { name: "job", values: Some(&["active-commit", "copy"]) }, Attr { name: "ready", values: Some(&["abort", "pivot", "yes"]) }, Attr { name: "type", values: Some(&["block", "dir", "file", "network", "nvme", "vhostuser", "volume"]) }], any_attr: false, children: &[("backingStore", &[41, 487]), ("format", &[157]), ("source", &[38, 47, 51, 52, 54, 55, 60, 62, 67, 69, 70, 71, 72, 73, 75, 76, 78])] },
     Node { attrs: &[Attr { name: "index", values: None }, Attr { name: "type", values: Some(&["block", "dir", "file", "network", "nvme", "vhostuser", "volume"]) }], any_attr: false, children: &[("backingStore", &[41, 487]), ("format", &[157]), ("source", &[38, 47, 51, 52, 54, 55, 60, 62, 67, 69, 70, 71, 72, 73, 75, 76, 78])] },
+    Node { attrs: &[], any_attr: false, children: &[("filterref", &[214]), ("linkdev", &[56]), ("mac", &[340]), ("owner", &[451]), ("portdev", &[56])] },
 ];
 
 pub(super) fn roots(s: Schema) -> (&'static str, &'static [(&'static str, &'static [u16])]) {
@@ -506,5 +507,6 @@ pub(super) fn roots(s: Schema) -> (&'static str, &'static [(&'static str, &'stat
         Schema::NetworkPort => ("networkport.rng", &[("networkport", &[450])]),
         Schema::DomainSnapshot => ("domainsnapshot.rng", &[("domainsnapshot", &[454])]),
         Schema::DomainCheckpoint => ("domaincheckpoint.rng", &[("domaincheckpoint", &[478])]),
+        Schema::NwFilterBinding => ("nwfilterbinding.rng", &[("filterbinding", &[488])]),
     }
 }
