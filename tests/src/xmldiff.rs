@@ -3,7 +3,7 @@
 //! tests share.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use rvirt_core::protocol::{self as p, RemoteClient, RemoteError};
@@ -31,25 +31,35 @@ pub fn python_libvirt() -> bool {
 
 /// Runs every document (kind, path) through libvirt's test driver (`libvirt_oracle.py`).
 pub fn libvirt_outcomes(docs: &[(&str, PathBuf)]) -> Vec<Outcome> {
+    let script = repo_root().join("tests/data/xml-corpus/libvirt_oracle.py");
+    oracle_outcomes(&script, &[], docs)
+}
+
+/// Runs every document (kind, path) through an oracle script speaking the record protocol
+/// of `libvirt_oracle.py` (lines "KIND PATH" in; "OK LEN" or "ERR CODE DOMAIN LEN" and
+/// the body out), started with `args`.
+pub fn oracle_outcomes(script: &Path, args: &[&str], docs: &[(&str, PathBuf)]) -> Vec<Outcome> {
     let mut child = Command::new("/usr/bin/python3")
-        .arg(repo_root().join("tests/data/xml-corpus/libvirt_oracle.py"))
+        .arg(script)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .expect("run libvirt_oracle.py");
-    let mut list = String::new();
-    for (kind, path) in docs {
-        list.push_str(&format!("{kind} {}\n", path.display()));
-    }
+        .unwrap_or_else(|e| panic!("run {}: {e}", script.display()));
+    let list: String = docs
+        .iter()
+        .map(|(kind, path)| format!("{kind} {}\n", path.display()))
+        .collect();
     let mut stdin = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || stdin.write_all(list.as_bytes()));
     let mut r = BufReader::new(child.stdout.take().unwrap());
-    let mut out = Vec::new();
-    for _ in docs {
-        out.push(read_record(&mut r));
-    }
+    let out: Vec<Outcome> = docs.iter().map(|_| read_record(&mut r)).collect();
     writer.join().unwrap().expect("feed the oracle");
-    assert!(child.wait().unwrap().success(), "libvirt_oracle.py failed");
+    assert!(
+        child.wait().unwrap().success(),
+        "{} failed",
+        script.display()
+    );
     out
 }
 

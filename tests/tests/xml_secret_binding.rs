@@ -13,12 +13,10 @@
 //! side; that one line is left out of the comparison. Every document rvirt writes must pass
 //! `virt-xml-validate`. Per-document outputs are left in `target/<profile>/xml-secret/`.
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use rvirt_protocol::error::domain::{NWFILTER, SECRET};
-use rvirt_tests::xmldiff::{invalid_outputs, python_libvirt, Outcome};
+use rvirt_tests::xmldiff::{invalid_outputs, oracle_outcomes, python_libvirt, Outcome};
 use rvirt_tests::{repo_root, require_peer, target_dir, Libvirtd};
 use rvirt_xml::nwfilter_binding::NwFilterBinding;
 use rvirt_xml::secret::Secret;
@@ -54,42 +52,7 @@ fn corpus(kind: &str) -> Vec<PathBuf> {
 
 /// Runs every (kind, path) through the libvirtd at `uri` with `oracle.py`.
 fn libvirtd_outcomes(uri: &str, docs: &[(&str, PathBuf)]) -> Vec<Outcome> {
-    let mut child = Command::new("/usr/bin/python3")
-        .arg(data_dir().join("oracle.py"))
-        .arg(uri)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run oracle.py");
-    let list: String = docs
-        .iter()
-        .map(|(k, p)| format!("{k} {}\n", p.display()))
-        .collect();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(list.as_bytes()));
-    let mut r = BufReader::new(child.stdout.take().unwrap());
-    let out: Vec<Outcome> = docs.iter().map(|_| read_record(&mut r)).collect();
-    writer.join().unwrap().expect("feed the oracle");
-    assert!(child.wait().unwrap().success(), "oracle.py failed");
-    out
-}
-
-fn read_record(r: &mut impl BufRead) -> Outcome {
-    let mut head = String::new();
-    r.read_line(&mut head).expect("oracle record header");
-    let f: Vec<&str> = head.split_whitespace().collect();
-    let len: usize = f
-        .last()
-        .and_then(|n| n.parse().ok())
-        .expect("record length");
-    let mut body = vec![0; len + 1];
-    r.read_exact(&mut body).expect("oracle record body");
-    body.pop();
-    let body = String::from_utf8(body).expect("UTF-8 record");
-    match f[0] {
-        "OK" => Outcome::Ok(body),
-        _ => Outcome::Err(f[1].parse().unwrap(), f[2].parse().unwrap(), body),
-    }
+    oracle_outcomes(&data_dir().join("oracle.py"), &[uri], docs)
 }
 
 /// What rvirt-xml makes of one document, checked against the schema when `validate`.
