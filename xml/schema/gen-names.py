@@ -22,6 +22,7 @@ SCHEMAS = [
     ("NetworkPort", "networkport.rng"),
     ("DomainSnapshot", "domainsnapshot.rng"),
     ("DomainCheckpoint", "domaincheckpoint.rng"),
+    ("NwFilter", "nwfilter.rng"),
 ]
 
 

@@ -19,6 +19,7 @@ pub mod checkpoint;
 pub mod domain;
 pub mod network;
 pub mod nodedev;
+pub mod nwfilter;
 pub mod storage;
 pub mod testnode;
 

@@ -39,6 +39,8 @@ pub enum Schema {
     DomainSnapshot,
     /// `domaincheckpoint.rng`.
     DomainCheckpoint,
+    /// `nwfilter.rng`.
+    NwFilter,
 }
 
 /// One attribute an element may carry; `values` lists the words it takes when the schema
