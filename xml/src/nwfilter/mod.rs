@@ -55,10 +55,8 @@ const DIRECTIONS: &[(&str, Direction)] = &[
     ("inout", Direction::InOut),
 ];
 
-fn word<T: Copy>(table: &[(&'static str, T)], v: T) -> &'static str
-where
-    T: PartialEq,
-{
+/// The word `table` gives `v`.
+fn word<T: Copy + PartialEq>(table: &[(&'static str, T)], v: T) -> &'static str {
     table.iter().find(|(_, x)| *x == v).map_or("", |(n, _)| n)
 }
 
@@ -156,7 +154,11 @@ fn chain_priority(chain: &str) -> Result<i32, XmlError> {
 }
 
 fn parse_priority(v: &str) -> Result<i32, XmlError> {
-    let outside = || invalid_arg(format!("Priority '{v}' is outside valid range of [-1000,1000]"));
+    let outside = || {
+        invalid_arg(format!(
+            "Priority '{v}' is outside valid range of [-1000,1000]"
+        ))
+    };
     let n: i64 = v.trim().parse().map_err(|_| outside())?;
     if !(-1000..=1000).contains(&n) {
         return Err(outside());
@@ -249,8 +251,9 @@ impl NwFilter {
             priority = parse_priority(p)?;
         }
         let uuid = match root.child_text("uuid") {
-            Some(u) => Uuid::parse(u.trim())
-                .map_err(|_| XmlError::xml("malformed uuid element"))?,
+            Some(u) => {
+                Uuid::parse(u.trim()).map_err(|_| XmlError::xml("malformed uuid element"))?
+            }
             None => Uuid::random(),
         };
         let mut entries = Vec::new();
@@ -310,7 +313,10 @@ fn write_filterref(o: &mut Out, f: &FilterRef) {
     let attrs = Attrs::new().add("filter", &f.filter);
     o.element("filterref", &attrs, |o| {
         for (name, value) in &f.parameters {
-            o.empty("parameter", &Attrs::new().add("name", name).add("value", value));
+            o.empty(
+                "parameter",
+                &Attrs::new().add("name", name).add("value", value),
+            );
         }
     });
 }

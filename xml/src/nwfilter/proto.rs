@@ -32,13 +32,13 @@ pub enum Kind {
     Num(u32),
     /// An ethertype: a name (`ipv4`, `arp`, ...) or a number of at least 0x600.
     EtherType,
-    /// An IPv4 protocol: a name or its number.
+    /// An IPv4 protocol: a name or its number (libvirt takes IPv6's names too).
     IpProto,
-    /// An IPv6 protocol: a name or its number.
+    /// An IPv6 protocol: a name or its number (libvirt takes IPv4's names too).
     Ip6Proto,
     /// An ARP opcode: a name or its number.
     Opcode,
-    /// `true`/`false` (or 1/0).
+    /// `true`/`false` (or 1/0, yes/no), written `true`/`false`.
     Bool,
     /// Connection states: a comma-separated list of NEW, ESTABLISHED, ... or NONE.
     State,
@@ -166,14 +166,22 @@ const ARP: [(&str, Kind); 11] = [
 ];
 
 /// Every protocol element a rule may hold, with its attributes in libvirt's order.
-/// (`<stp>`'s `msg-age`/`msg-age-hi` are left out: libvirt 9.0 does not write them.)
+/// Left out because libvirt 9.0 does not write them: `<stp>`'s `msg-age`/`msg-age-hi`,
+/// `ipset`/`ipsetflags` except on `<all>`, and `flags` of `<tcp-ipv6>`.
 pub const PROTOCOLS: &[(&str, Attrs)] = &[
     ("mac", attrs!(MAC4, [("protocolid", EtherType)], COMMENT)),
     (
         "vlan",
-        attrs!(MAC4, [("vlanid", Num(4095)), ("encap-protocol", EtherType)], COMMENT),
+        attrs!(
+            MAC4,
+            [("vlanid", Num(4095)), ("encap-protocol", EtherType)],
+            COMMENT
+        ),
     ),
-    ("stp", attrs!([("srcmacaddr", Mac), ("srcmacmask", Mac)], STP)),
+    (
+        "stp",
+        attrs!([("srcmacaddr", Mac), ("srcmacmask", Mac)], STP),
+    ),
     ("arp", attrs!(MAC4, ARP)),
     ("rarp", attrs!(MAC4, ARP)),
     (
@@ -217,7 +225,7 @@ pub const PROTOCOLS: &[(&str, Attrs)] = &[
     ("all", attrs!(L4_V4, L4_COMMON, IPSET, COMMENT)),
     ("icmp", attrs!(L4_V4, L4_COMMON, ICMP, COMMENT)),
     ("igmp", attrs!(L4_V4, L4_COMMON, COMMENT)),
-    ("tcp-ipv6", attrs!(L4_V6, L4_COMMON, PORTS, FLAGS, COMMENT)),
+    ("tcp-ipv6", attrs!(L4_V6, L4_COMMON, PORTS, COMMENT)),
     ("udp-ipv6", attrs!(L4_V6, L4_COMMON, PORTS, COMMENT)),
     ("sctp-ipv6", attrs!(L4_V6, L4_COMMON, PORTS, COMMENT)),
     ("udplite-ipv6", attrs!(L4_V6, L4_COMMON, COMMENT)),
@@ -237,14 +245,6 @@ const IP_PROTOS: &[(&str, u32)] = &[
     ("tcp", 6),
     ("icmp", 1),
     ("igmp", 2),
-    ("udp", 17),
-    ("udplite", 136),
-    ("esp", 50),
-    ("ah", 51),
-    ("sctp", 132),
-];
-const IP6_PROTOS: &[(&str, u32)] = &[
-    ("tcp", 6),
     ("udp", 17),
     ("udplite", 136),
     ("esp", 50),
@@ -340,11 +340,11 @@ fn normalise(k: Kind, v: &str) -> Option<String> {
         Num(max) => number(v).filter(|(n, _)| *n <= max).map(|_| v.to_string()),
         EtherType => named(v, ETHERTYPES, 0x600, 0xffff),
         IpProto => named(v, IP_PROTOS, 0, 255),
-        Ip6Proto => named(v, IP6_PROTOS, 0, 255),
+        Ip6Proto => named(v, IP_PROTOS, 0, 255),
         Opcode => named(v, OPCODES, 0, 0xffff),
         Bool => match v {
-            "true" | "1" => Some("true".into()),
-            "false" | "0" => Some("false".into()),
+            "true" | "1" | "yes" => Some("true".into()),
+            "false" | "0" | "no" => Some("false".into()),
             _ => None,
         },
         State => word_list(v, STATES, STATES.len()).then(|| v.to_string()),
@@ -397,9 +397,8 @@ pub fn parse(e: &Element, attrs: Attrs) -> Result<Element, XmlError> {
         } else {
             normalise(*kind, v)
         };
-        let value = value.ok_or_else(|| {
-            XmlError::Internal(format!("{name} has illegal value {v}"))
-        })?;
+        let value =
+            value.ok_or_else(|| XmlError::Internal(format!("{name} has illegal value {v}")))?;
         out.attrs.push((name.to_string(), value));
     }
     if e.attr("match") == Some("no") && !out.attrs.is_empty() {
@@ -414,7 +413,10 @@ mod tests {
 
     #[test]
     fn values_normalised_like_libvirt() {
-        assert_eq!(normalise(Mac, "AA:bb:0:1:2:3").as_deref(), Some("aa:bb:00:01:02:03"));
+        assert_eq!(
+            normalise(Mac, "AA:bb:0:1:2:3").as_deref(),
+            Some("aa:bb:00:01:02:03")
+        );
         assert_eq!(normalise(Ip4Mask, "255.255.255.0").as_deref(), Some("24"));
         assert_eq!(normalise(Ip6Mask, "ffff:ffff::").as_deref(), Some("32"));
         assert_eq!(normalise(EtherType, "0x0806").as_deref(), Some("arp"));
@@ -424,7 +426,10 @@ mod tests {
         assert_eq!(normalise(Num(0xffff), "0x35").as_deref(), Some("0x35"));
         assert_eq!(normalise(Num(0xffff), "70000"), None);
         assert_eq!(normalise(Num(63), "64"), None);
-        assert_eq!(normalise(State, "NEW,ESTABLISHED").as_deref(), Some("NEW,ESTABLISHED"));
+        assert_eq!(
+            normalise(State, "NEW,ESTABLISHED").as_deref(),
+            Some("NEW,ESTABLISHED")
+        );
         assert_eq!(normalise(State, "BOGUS"), None);
         assert!(is_variable("$IP") && is_variable("$MAC[@1]") && !is_variable("$"));
     }

@@ -45,12 +45,18 @@ fn typed_access_for_drivers() {
     let Entry::Rule(r) = &f.entries[0] else {
         panic!("rule first")
     };
-    assert_eq!((r.action, r.direction, r.priority), (Action::Reject, Direction::InOut, -10));
+    assert_eq!(
+        (r.action, r.direction, r.priority),
+        (Action::Reject, Direction::InOut, -10)
+    );
     assert_eq!(r.protocol_name(), Some("udp"));
     let Entry::FilterRef(fr) = &f.entries[1] else {
         panic!("filterref second")
     };
-    assert_eq!(fr.parameters, vec![("IP".to_string(), "1.2.3.4".to_string())]);
+    assert_eq!(
+        fr.parameters,
+        vec![("IP".to_string(), "1.2.3.4".to_string())]
+    );
 }
 
 #[test]
@@ -58,14 +64,26 @@ fn bad_values_refused_with_libvirt_wording() {
     let err = |x: &str| NwFilter::parse(x).unwrap_err();
     let e = err("<filter name='f'><rule action='x' direction='in'/></filter>");
     assert_eq!(e.code(), CONFIG_UNSUPPORTED);
-    assert_eq!(e.to_string(), "unsupported configuration: unknown rule action attribute value");
+    assert_eq!(
+        e.to_string(),
+        "unsupported configuration: unknown rule action attribute value"
+    );
     let e = err("<filter name='f'><rule action='accept' direction='in'><tcp dstportstart='70000'/></rule></filter>");
     assert_eq!(e.code(), INTERNAL_ERROR);
-    assert_eq!(e.to_string(), "internal error: dstportstart has illegal value 70000");
+    assert_eq!(
+        e.to_string(),
+        "internal error: dstportstart has illegal value 70000"
+    );
     let e = err("<filter name='f' priority='2000'/>");
     assert_eq!(e.code(), INVALID_ARG);
-    assert_eq!(e.to_string(), "invalid argument: Priority '2000' is outside valid range of [-1000,1000]");
-    assert_eq!(err("<filter/>").to_string(), "internal error: filter has no name");
+    assert_eq!(
+        e.to_string(),
+        "invalid argument: Priority '2000' is outside valid range of [-1000,1000]"
+    );
+    assert_eq!(
+        err("<filter/>").to_string(),
+        "internal error: filter has no name"
+    );
     assert_eq!(err("<filter name='f' chain='x'/>").code(), INVALID_ARG);
 }
 
