@@ -118,6 +118,7 @@ pub mod domain {
     pub const NODEDEV: i32 = 22;
     pub const SECURITY: i32 = 24;
     pub const INTERFACE: i32 = 26;
+    pub const NWFILTER: i32 = 33;
     pub const DOMAIN_SNAPSHOT: i32 = 35;
     pub const STREAMS: i32 = 38;
     pub const ACCESS: i32 = 55;
