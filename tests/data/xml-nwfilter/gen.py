@@ -75,6 +75,13 @@ protos = [
     ("mac", "protocolid='0x0500'"),
     ("mac", "protocolid='0x1234' comment='x &amp; &lt;y&gt; &quot;q&quot;'"),
     ("tcp", "flags='SYN'"),
+    # Valid under nwfilter.rng (libvirt writes the fuller forms above outside it).
+    ("arp", MAC + " " + ARP.replace(" arpsrcipmask='32'", "").replace(" arpdstipmask='255.255.255.0'", "")),
+    ("rarp", "opcode='3' arpsrcipaddr='10.0.0.1' gratuitous='false'"),
+    ("tcp-ipv6", L34 + " " + IP6 + " " + RANGE6V + " " + PORTS + " dscp='2' comment='t6'"),
+    ("sctp-ipv6", IP6 + " dstportstart='5'"),
+    ("esp-ipv6", IP6 + " dscp='3'"),
+    ("all-ipv6", IP6 + " comment='all6'"),
     ("udp", "dstportstart='0x35'"),
     ("all", ""),
     ("icmp", "type='$T' code='0'"),
@@ -128,6 +135,9 @@ simple("", "  <rule action='accept' direction='in'>\n    <ip dscp='64'/>\n  </ru
 simple("", "  <rule action='accept' direction='in'>\n    <mac protocolid='nonsense'/>\n  </rule>\n")
 simple("", "  <rule action='accept' direction='in'>\n    <tcp state='BOGUS'/>\n  </rule>\n")
 simple("", "  <filterref/>\n")
+# No uuid: both generate one (the test compares them as "a uuid").
+docs.append("<filter name='rvirt-corpus-{n}' chain='mac-x'>\n  <rule action='accept' direction='out'>\n    <mac/>\n  </rule>\n</filter>\n")
+docs.append("<filter name='rvirt-corpus-{n}'/>\n")
 docs.append("<filter>\n  <uuid>f17e0000-0000-4000-8000-000000000999</uuid>\n</filter>\n")
 docs.append("<filter name='rvirt-corpus-{n}'>\n  <uuid>not-a-uuid</uuid>\n</filter>\n")
 docs.append("<filterx name='rvirt-corpus-{n}'/>\n")
