@@ -75,6 +75,8 @@ fn write_outcome(dir: &std::path::Path, stem: &str, who: &str, o: &Outcome) {
         Outcome::Ok(x) => ("xml", x.clone()),
         Outcome::Err(c, d, m) => ("err", format!("{c} {d} {m}\n")),
     };
+    let stale = if ext == "xml" { "err" } else { "xml" };
+    let _ = std::fs::remove_file(dir.join(format!("{stem}.{who}.{stale}")));
     std::fs::write(dir.join(format!("{stem}.{who}.{ext}")), text).expect("write outcome");
 }
 

@@ -135,6 +135,17 @@ simple("", "  <rule action='accept' direction='in'>\n    <ip dscp='64'/>\n  </ru
 simple("", "  <rule action='accept' direction='in'>\n    <mac protocolid='nonsense'/>\n  </rule>\n")
 simple("", "  <rule action='accept' direction='in'>\n    <tcp state='BOGUS'/>\n  </rule>\n")
 simple("", "  <filterref/>\n")
+# More edges of the filter and rule attributes.
+simple(" priority='abc'", "")
+simple(" chain='mac' priority='0'", "")
+simple(" chain='ipv4' priority='-1001'", "")
+simple("", R % ("accept", "in", " priority='0x10'"))
+simple("", R % ("accept", "in", " priority='-1000'"))
+simple("", "  <rule action='accept' direction='in'>\n    <bogus/>\n    <ip srcipaddr='10.0.0.1'/>\n  </rule>\n")
+simple("", "  <filterref filter='a'>\n    <parameter name='X'/>\n    <parameter value='1'/>\n  </filterref>\n")
+simple("", "  <rule action='accept' direction='in'>\n    <tcp match='yes' dstportstart='1'/>\n  </rule>\n")
+simple("", "  <rule action='accept' direction='in'>\n    <udp match='no'/>\n  </rule>\n")
+simple("", "  <rule action='accept' direction='in'>\n    <mac srcmacaddr='$bad-var'/>\n  </rule>\n")
 # No uuid: both generate one (the test compares them as "a uuid").
 docs.append("<filter name='rvirt-corpus-{n}' chain='mac-x'>\n  <rule action='accept' direction='out'>\n    <mac/>\n  </rule>\n</filter>\n")
 docs.append("<filter name='rvirt-corpus-{n}'/>\n")

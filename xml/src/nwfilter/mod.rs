@@ -154,14 +154,14 @@ fn chain_priority(chain: &str) -> Result<i32, XmlError> {
 }
 
 fn parse_priority(v: &str) -> Result<i32, XmlError> {
-    let outside = || {
-        invalid_arg(format!(
-            "Priority '{v}' is outside valid range of [-1000,1000]"
-        ))
-    };
-    let n: i64 = v.trim().parse().map_err(|_| outside())?;
+    let n: i64 = v
+        .trim()
+        .parse()
+        .map_err(|_| invalid_arg(format!("Could not parse chain priority '{v}'")))?;
     if !(-1000..=1000).contains(&n) {
-        return Err(outside());
+        return Err(invalid_arg(format!(
+            "Priority '{v}' is outside valid range of [-1000,1000]"
+        )));
     }
     Ok(n as i32)
 }
