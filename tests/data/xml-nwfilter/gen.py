@@ -146,6 +146,8 @@ simple("", "  <filterref filter='a'>\n    <parameter name='X'/>\n    <parameter 
 simple("", "  <rule action='accept' direction='in'>\n    <tcp match='yes' dstportstart='1'/>\n  </rule>\n")
 simple("", "  <rule action='accept' direction='in'>\n    <udp match='no'/>\n  </rule>\n")
 simple("", "  <rule action='accept' direction='in'>\n    <mac srcmacaddr='$bad-var'/>\n  </rule>\n")
+simple("", "  <rule action='accept' direction='in'>\n    <tcp dscp='1' srcipaddr='1.1.1.1' match='no' comment='c' srcportstart='5'/>\n  </rule>\n")
+simple("", "  <rule action='accept' direction='in'>\n    <ip match='no' %s protocol='udp' %s/>\n  </rule>\n" % (IP4, PORTS))
 # No uuid: both generate one (the test compares them as "a uuid").
 docs.append("<filter name='rvirt-corpus-{n}' chain='mac-x'>\n  <rule action='accept' direction='out'>\n    <mac/>\n  </rule>\n</filter>\n")
 docs.append("<filter name='rvirt-corpus-{n}'/>\n")
