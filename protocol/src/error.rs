@@ -117,9 +117,9 @@ pub mod domain {
     pub const DOMAIN: i32 = 20;
     pub const NODEDEV: i32 = 22;
     pub const SECURITY: i32 = 24;
+    pub const INTERFACE: i32 = 26;
     pub const SECRET: i32 = 30;
     pub const NWFILTER: i32 = 33;
-    pub const INTERFACE: i32 = 26;
     pub const DOMAIN_SNAPSHOT: i32 = 35;
     pub const STREAMS: i32 = 38;
     pub const ACCESS: i32 = 55;

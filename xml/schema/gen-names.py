@@ -23,6 +23,7 @@ SCHEMAS = [
     ("DomainSnapshot", "domainsnapshot.rng"),
     ("DomainCheckpoint", "domaincheckpoint.rng"),
     ("NwFilterBinding", "nwfilterbinding.rng"),
+    ("NwFilter", "nwfilter.rng"),
 ]
 
 

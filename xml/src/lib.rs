@@ -19,6 +19,7 @@ pub mod checkpoint;
 pub mod domain;
 pub mod network;
 pub mod nodedev;
+pub mod nwfilter;
 pub mod nwfilter_binding;
 pub mod secret;
 pub mod storage;

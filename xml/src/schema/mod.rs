@@ -41,6 +41,8 @@ pub enum Schema {
     DomainCheckpoint,
     /// `nwfilterbinding.rng`.
     NwFilterBinding,
+    /// `nwfilter.rng`.
+    NwFilter,
 }
 
 /// One attribute an element may carry; `values` lists the words it takes when the schema
