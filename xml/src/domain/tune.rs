@@ -104,9 +104,48 @@ pub const CPUTUNE: Spec = node(
             ],
         ),
         leaf("vcpusched", SCHED),
-        leaf("iothreadsched", SCHED),
         leaf("emulatorsched", SCHED),
+        leaf("iothreadsched", SCHED),
+        Spec {
+            name: "cachetune",
+            attrs: &[attr("vcpus", Value::Bitmap)],
+            children: &[
+                leaf(
+                    "cache",
+                    &[
+                        attr("id", Value::Unsigned),
+                        attr("level", Value::Unsigned),
+                        attr("type", Value::Enum(&["both", "code", "data"])),
+                        attr("size", Value::Unsigned),
+                        attr("unit", Value::Text),
+                    ],
+                ),
+                MONITOR,
+            ],
+            text: None,
+        },
+        Spec {
+            name: "memorytune",
+            attrs: &[attr("vcpus", Value::Bitmap)],
+            children: &[
+                leaf(
+                    "node",
+                    &[
+                        attr("id", Value::Unsigned),
+                        attr("bandwidth", Value::Unsigned),
+                    ],
+                ),
+                MONITOR,
+            ],
+            text: None,
+        },
     ],
+);
+
+/// A resctrl `<monitor>` of `<cachetune>` or `<memorytune>`.
+const MONITOR: Spec = leaf(
+    "monitor",
+    &[attr("level", Value::Unsigned), attr("vcpus", Value::Bitmap)],
 );
 
 const NUMA_MODES: &[&str] = &["strict", "preferred", "interleave", "restrictive"];
@@ -152,20 +191,40 @@ fn check_mode(e: &Element) -> Result<(), XmlError> {
     }
 }
 
+/// Per-cell policies: each names one of the guest's `cells` NUMA cells, and libvirt
+/// writes them in cell order.
+fn memnodes(e: &mut Element, cells: usize) -> Result<(), XmlError> {
+    let cell = |c: &Element| c.attr("cellid").and_then(|v| v.parse::<usize>().ok());
+    for c in e.children.iter().filter(|c| c.name == "memnode") {
+        if cell(c).is_none_or(|i| i >= cells) {
+            return Err(super::errs::xml(
+                "Argument 'cellid' in memnode element must correspond to existing guest's NUMA cell"
+                    .into(),
+            ));
+        }
+    }
+    let start = e.children.iter().position(|c| c.name == "memnode");
+    if let Some(start) = start {
+        e.children[start..].sort_by_key(|c| cell(c));
+    }
+    Ok(())
+}
+
 /// libvirt's reading of `<numatune>`: the mode defaults to strict, a static placement
 /// is not written, and an automatic vCPU placement (`vcpu_auto`) makes the memory
 /// placement automatic when no nodeset is given. Returns whether the placement is
 /// automatic, which makes the vCPU placement automatic too.
-pub fn fix_numatune(e: &mut Element, vcpu_auto: bool, cells: bool) -> Result<bool, XmlError> {
+pub fn fix_numatune(e: &mut Element, vcpu_auto: bool, cells: usize) -> Result<bool, XmlError> {
     for c in &e.children {
         check_mode(c)?;
     }
     let has_memnode = e.children.iter().any(|c| c.name == "memnode");
-    if has_memnode && !cells {
+    if has_memnode && cells == 0 {
         return Err(super::errs::xml(
             "Element 'memnode' is invalid without any guest NUMA cells".into(),
         ));
     }
+    memnodes(e, cells)?;
     let Some(m) = e.children.iter_mut().find(|c| c.name == "memory") else {
         return Ok(false);
     };
