@@ -316,11 +316,11 @@ pub(super) fn parse(e: &Element, check: bool) -> Result<DomainDef, XmlError> {
     let (count, max_id) = d.cpu.as_ref().map(|c| c.numa_cpus()).unwrap_or_default();
     validate::numa_vcpus(d.vcpus, count, max_id)?;
     numatune(&mut d)?;
-    if count == 0 {
-        drop_page_nodesets(&mut d)?;
-    }
     if let Some(f) = e.child("features") {
         d.features = super::features::parse_features(f)?;
+    }
+    if count == 0 {
+        drop_page_nodesets(&mut d)?;
     }
     d.on_poweroff = lifecycle(e, "on_poweroff", "destroy")?;
     d.on_reboot = lifecycle(e, "on_reboot", "restart")?;

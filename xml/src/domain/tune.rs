@@ -367,6 +367,39 @@ fn check_cputune_range(name: &str, v: &str) -> Result<(), XmlError> {
     )))
 }
 
+/// libvirt's reading of the resctrl parts of `<cputune>`: a cache size (KiB when no
+/// unit is given) is written in the largest of B, KiB, MiB, GiB and TiB that holds it
+/// whole, and a memory bandwidth monitor has no cache level.
+fn fix_resctrl(e: &mut Element) -> Result<(), XmlError> {
+    const UNITS: [(&str, u64); 5] = [
+        ("TiB", 1 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+        ("B", 1),
+    ];
+    for t in e.children.iter_mut() {
+        for c in t.children.iter_mut() {
+            match (t.name.as_str(), c.name.as_str()) {
+                ("cachetune", "cache") => {
+                    let Some(size) = c.attr("size") else { continue };
+                    let path = "domain/cputune/cachetune/cache/@size";
+                    let bytes = crate::units::to_bytes(path, size, c.attr("unit"), "KiB")?;
+                    let (unit, scale) = UNITS
+                        .into_iter()
+                        .find(|(_, s)| bytes % s == 0 && bytes > 0)
+                        .unwrap_or(("B", 1));
+                    set_attr(c, "size", &(bytes / scale).to_string(), 3);
+                    set_attr(c, "unit", unit, 4);
+                }
+                ("memorytune", "monitor") => c.attrs.retain(|(k, _)| k != "level"),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 /// libvirt's reading of `<cputune>`: periods and quotas in range, pinning of vCPUs the
 /// domain has only, in vCPU order.
 pub fn fix_cputune(e: &mut Element, vcpus: u32) -> Result<(), XmlError> {
@@ -385,6 +418,7 @@ pub fn fix_cputune(e: &mut Element, vcpus: u32) -> Result<(), XmlError> {
         }
         check_cputune_range(&c.name, &c.text)?;
     }
+    fix_resctrl(e)?;
     let id = |c: &Element| c.attr("vcpu").and_then(|v| v.parse::<u32>().ok());
     e.children
         .retain(|c| c.name != "vcpupin" || id(c).is_some_and(|i| i < vcpus));
