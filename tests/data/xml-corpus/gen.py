@@ -442,7 +442,10 @@ DOMAIN_TOP_COVTOP = {
         "<vcpu>2</vcpu><cpu><numa><cell id='0' cpus='0-1' memory='65536'/></numa></cpu><numatune><memnode cellid='5' mode='strict' nodeset='0'/></numatune>",
         "<memoryBacking><hugepages><page size='1' unit='GiB'/></hugepages><nosharepages/><locked/><source type='file'/><access mode='private'/><allocation mode='ondemand'/><discard/></memoryBacking>",
         "<memoryBacking><source type='anonymous'/><access mode='shared'/><allocation mode='immediate'/></memoryBacking>",
-        "<memoryBacking><hugepages><page size='2' unit='MiB'/><page size='1' unit='GiB' nodeset='0'/></hugepages></memoryBacking>"],
+        "<memoryBacking><hugepages><page size='2' unit='MiB'/><page size='1' unit='GiB' nodeset='0'/></hugepages></memoryBacking>",
+        "<vcpu>4</vcpu><cputune><cachetune vcpus='2'><cache id='0' level='3' type='code' size='2048' unit='KiB'/><cache id='1' level='3' type='data' size='2048'/></cachetune><memorytune vcpus='0-1'><node id='0' bandwidth='60'/><monitor level='3' vcpus='0-1'/></memorytune></cputune>",
+        "<vcpu>2</vcpu><cputune><cachetune vcpus='0-1'><cache id='0' level='2' type='both' size='4097' unit='B'/><cache id='1' level='2' type='both' size='1536'/></cachetune></cputune>",
+        "<vcpu>2</vcpu><cputune><cachetune vcpus='1'><cache id='0' level='3' type='both' size='1048576' unit='KiB'/></cachetune></cputune>"],
     "iothreads": [
         "<iothreads>1</iothreads><defaultiothread thread_pool_min='1' thread_pool_max='4'/>",
         "<iothreads>2</iothreads><iothreadids><iothread id='1' thread_pool_min='0' thread_pool_max='2'/><iothread id='2' thread_pool_max='8'/></iothreadids>",
