@@ -167,8 +167,17 @@ fn threads(d: &mut DomainDef) -> Result<(), XmlError> {
             }
         }
     }
+    let ids: Vec<u32> = match x.simple.iter().find(|s| s.name == "iothreadids") {
+        Some(t) => t
+            .children
+            .iter()
+            .filter_map(|c| c.attr("id").and_then(|v| v.parse().ok()))
+            .collect(),
+        None => (1..=count).collect(),
+    };
     if let Some(c) = x.simple.iter_mut().find(|s| s.name == "cputune") {
         tune::fix_cputune(c, vcpus)?;
+        tune::split_iothreadsched(c, &ids)?;
         if c.children.is_empty() {
             x.simple.retain(|s| s.name != "cputune");
         }

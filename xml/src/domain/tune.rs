@@ -367,6 +367,42 @@ fn check_cputune_range(name: &str, v: &str) -> Result<(), XmlError> {
     )))
 }
 
+/// libvirt keeps one scheduler per I/O thread: each `<iothreadsched>` naming several
+/// is written as one per thread, in the order of the domain's thread `ids`; threads
+/// named twice or not at all in `ids` are refused.
+pub fn split_iothreadsched(e: &mut Element, ids: &[u32]) -> Result<(), XmlError> {
+    let Some(start) = e.children.iter().position(|c| c.name == "iothreadsched") else {
+        return Ok(());
+    };
+    let mut per_id: Vec<(usize, Element)> = Vec::new();
+    for c in e.children.iter().filter(|c| c.name == "iothreadsched") {
+        let list = c.attr("iothreads").unwrap_or_default();
+        for (lo, hi) in super::validate::cpu_ranges(list) {
+            for id in lo..=hi {
+                let Some(at) = ids.iter().position(|&i| i == id) else {
+                    return Err(super::errs::unsupported(format!(
+                        "Cannot find 'iothread' : {id}"
+                    )));
+                };
+                if per_id.iter().any(|(a, _)| *a == at) {
+                    return Err(super::errs::detail(
+                        "'iothreadsched' attributes 'iothreads' must not overlap".into(),
+                    ));
+                }
+                let mut one = c.clone();
+                set_attr(&mut one, "iothreads", &id.to_string(), 0);
+                per_id.push((at, one));
+            }
+        }
+    }
+    per_id.sort_by_key(|(at, _)| *at);
+    e.children.retain(|c| c.name != "iothreadsched");
+    let at = start.min(e.children.len());
+    e.children
+        .splice(at..at, per_id.into_iter().map(|(_, c)| c));
+    Ok(())
+}
+
 /// libvirt's reading of the resctrl parts of `<cputune>`: a cache size (KiB when no
 /// unit is given) is written in the largest of B, KiB, MiB, GiB and TiB that holds it
 /// whole, and a memory bandwidth monitor has no cache level.
