@@ -431,7 +431,10 @@ DOMAIN_TOP_COVTOP = {
         "<features><async-teardown enabled='yes'/></features>"],
     "tune": [
         "<iothreads>2</iothreads><cputune><emulatorsched scheduler='fifo' priority='10'/><iothreadsched iothreads='1' scheduler='batch'/><iothreadpin iothread='1' cpuset='0'/><iothread_period>100000</iothread_period><iothread_quota>50000</iothread_quota><global_quota>200000</global_quota></cputune>",
-        "<iothreads>2</iothreads><cputune><iothreadpin iothread='2' cpuset='1-2'/><iothreadsched iothreads='2' scheduler='rr' priority='5'/></cputune>",
+        "<iothreads>2</iothreads><cputune><iothreadpin iothread='2' cpuset='1-2'/><iothreadsched iothreads='1-2' scheduler='rr' priority='5'/></cputune>",
+        "<iothreads>3</iothreads><cputune><iothreadsched iothreads='2' scheduler='batch'/><iothreadsched iothreads='1,3' scheduler='fifo' priority='2'/></cputune>",
+        "<iothreads>3</iothreads><cputune><iothreadsched iothreads='1-3' scheduler='idle'/><iothreadsched iothreads='2' scheduler='batch'/></cputune>",
+        "<iothreads>1</iothreads><cputune><iothreadsched iothreads='5' scheduler='idle'/></cputune>",
         "<cputune><emulatorsched scheduler='idle'/><global_period>50000</global_period><global_quota>-1</global_quota></cputune>",
         "<cputune><emulatorsched scheduler='other' priority='3'/></cputune>",
         "<vcpu>4</vcpu><cputune><cachetune vcpus='0-1'><cache id='0' level='3' type='both' size='3' unit='MiB'/><monitor level='3' vcpus='1'/></cachetune></cputune>",
