@@ -457,6 +457,10 @@ DOMAIN_TOP_COVTOP = {
     "os": [
         "<bootloader>/usr/bin/pygrub</bootloader><bootloader_args>--append single</bootloader_args>",
         "<bootloader/>",
+        "<os><type>exe</type><init>/bin/sh</init><initarg>-c</initarg><initarg>true</initarg><initenv name='FOO'>bar</initenv><initenv name='HOME'>/root</initenv><initdir>/root</initdir><inituser>root</inituser><initgroup>wheel</initgroup></os>",
+        "<os><type>exe</type><init>/sbin/init</init><inituser>1000</inituser></os>",
+        "<os><type>exe</type><initarg>x</initarg></os>",
+        "<os><type>hvm</type><init>/bin/sh</init><initarg>-c</initarg><initdir>/</initdir></os>",
         "<os><type arch='x86_64'>hvm</type><acpi><table type='slic'>/var/lib/slic{n}.dat</table></acpi><boot dev='hd'/></os>"],
     "resource": [
         "<resource><fibrechannel appid='myapp{n}'/></resource>",
