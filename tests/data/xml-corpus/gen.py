@@ -396,6 +396,95 @@ def domain_more(n, k, rng):
     return assemble(n, rng.choice(DOMAIN_TYPES), top, devs)
 
 
+# Third domain set, top level (documents 744 to 899): cputune scheduling and resctrl,
+# numatune memnodes, LXC capabilities, more hypervisor features, os bootloader and init,
+# image labels, fibre channel resources, SEV sessions and iothread pools. Each fragment
+# alone, in the slot of DOMAIN_TOP it belongs to; its own random stream.
+CAPS = ["audit_control", "audit_write", "block_suspend", "chown", "dac_override", "dac_read_search",
+        "fowner", "fsetid", "ipc_lock", "ipc_owner", "kill", "lease", "linux_immutable", "mac_admin",
+        "mac_override", "mknod", "net_admin", "net_bind_service", "net_broadcast", "net_raw", "setgid",
+        "setfcap", "setpcap", "setuid", "sys_admin", "sys_boot", "sys_chroot", "sys_module", "sys_nice",
+        "sys_pacct", "sys_ptrace", "sys_rawio", "sys_resource", "sys_time", "sys_tty_config", "syslog",
+        "wake_alarm"]
+
+
+def caps_fragment(policy, names, states):
+    flags = "".join("<%s state='%s'/>" % (c, st) for c, st in zip(names, states))
+    return "<features><capabilities policy='%s'>%s</capabilities></features>" % (policy, flags)
+
+
+DOMAIN_TOP_COVTOP = {
+    "features": [caps_fragment(pol, CAPS[i::4], ["on", "off"] * 10) for i, pol in
+                 enumerate(["default", "allow", "deny", "keep"])] + [
+        "<features><capabilities policy='bogus'/></features>",
+        "<features><capabilities policy='default'><chown state='maybe'/></capabilities></features>",
+        "<features><hyperv mode='custom'><relaxed state='on'/><ipi state='on'/><evmcs state='on'/><avic state='on'/><reenlightenment state='on'/><runtime state='off'/><spinlocks state='on' retries='4096'/></hyperv></features>",
+        "<features><kvm><dirty-ring state='on' size='4096'/><pv-ipi state='off'/></kvm></features>",
+        "<features><kvm><dirty-ring state='on' size='1000'/></kvm></features>",
+        "<features><xen><e820_host state='on'/><passthrough state='on' mode='sync_pt'/></xen></features>",
+        "<features><xen><passthrough state='on' mode='share_pt'/></xen></features>",
+        "<features><ccf-assist state='on'/><cfpc value='workaround'/><sbbc value='broken'/><ibs value='fixed-ibs'/></features>",
+        "<features><cfpc value='fixed'/><sbbc value='workaround'/><ibs value='fixed-ccd'/><ccf-assist state='off'/></features>",
+        "<features><cfpc value='nope'/></features>",
+        "<features><hpt resizing='required'><maxpagesize unit='KiB'>64</maxpagesize></hpt></features>",
+        "<features><hpt resizing='enabled'/></features>", "<features><hpt><maxpagesize unit='MiB'>16</maxpagesize></hpt></features>",
+        "<features><async-teardown enabled='yes'/></features>"],
+    "tune": [
+        "<iothreads>2</iothreads><cputune><emulatorsched scheduler='fifo' priority='10'/><iothreadsched iothreads='1' scheduler='batch'/><iothreadpin iothread='1' cpuset='0'/><iothread_period>100000</iothread_period><iothread_quota>50000</iothread_quota><global_quota>200000</global_quota></cputune>",
+        "<iothreads>2</iothreads><cputune><iothreadpin iothread='2' cpuset='1-2'/><iothreadsched iothreads='1-2' scheduler='rr' priority='5'/></cputune>",
+        "<iothreads>3</iothreads><cputune><iothreadsched iothreads='2' scheduler='batch'/><iothreadsched iothreads='1,3' scheduler='fifo' priority='2'/></cputune>",
+        "<iothreads>3</iothreads><cputune><iothreadsched iothreads='1-3' scheduler='idle'/><iothreadsched iothreads='2' scheduler='batch'/></cputune>",
+        "<iothreads>1</iothreads><cputune><iothreadsched iothreads='5' scheduler='idle'/></cputune>",
+        "<cputune><emulatorsched scheduler='idle'/><global_period>50000</global_period><global_quota>-1</global_quota></cputune>",
+        "<cputune><emulatorsched scheduler='other' priority='3'/></cputune>",
+        "<vcpu>4</vcpu><cputune><cachetune vcpus='0-1'><cache id='0' level='3' type='both' size='3' unit='MiB'/><monitor level='3' vcpus='1'/></cachetune></cputune>",
+        "<vcpu>4</vcpu><cputune><memorytune vcpus='3'><node id='0' bandwidth='20'/><node id='1' bandwidth='40'/></memorytune></cputune>",
+        "<vcpu>4</vcpu><cputune><cachetune vcpus='0'><monitor level='3' vcpus='0'/></cachetune></cputune>",
+        "<vcpu>4</vcpu><cpu><numa><cell id='0' cpus='0-1' memory='65536'/><cell id='1' cpus='2-3' memory='65536'/></numa></cpu><numatune><memory mode='strict' nodeset='0-1'/><memnode cellid='0' mode='strict' nodeset='0'/><memnode cellid='1' mode='preferred' nodeset='1'/></numatune>",
+        "<vcpu>2</vcpu><cpu><numa><cell id='0' cpus='0' memory='65536'/><cell id='1' cpus='1' memory='65536'/></numa></cpu><numatune><memnode cellid='1' mode='interleave' nodeset='0-1'/><memnode cellid='0' mode='restrictive' nodeset='1'/></numatune>",
+        "<vcpu>2</vcpu><cpu><numa><cell id='0' cpus='0-1' memory='65536'/></numa></cpu><numatune><memnode cellid='5' mode='strict' nodeset='0'/></numatune>",
+        "<memoryBacking><hugepages><page size='1' unit='GiB'/></hugepages><nosharepages/><locked/><source type='file'/><access mode='private'/><allocation mode='ondemand'/><discard/></memoryBacking>",
+        "<memoryBacking><source type='anonymous'/><access mode='shared'/><allocation mode='immediate'/></memoryBacking>",
+        "<memoryBacking><hugepages><page size='2' unit='MiB'/><page size='1' unit='GiB' nodeset='0'/></hugepages></memoryBacking>",
+        "<vcpu>4</vcpu><cputune><cachetune vcpus='2'><cache id='0' level='3' type='code' size='2048' unit='KiB'/><cache id='1' level='3' type='data' size='2048'/></cachetune><memorytune vcpus='0-1'><node id='0' bandwidth='60'/><monitor level='3' vcpus='0-1'/></memorytune></cputune>",
+        "<vcpu>2</vcpu><cputune><cachetune vcpus='0-1'><cache id='0' level='2' type='both' size='4097' unit='B'/><cache id='1' level='2' type='both' size='1536'/></cachetune></cputune>",
+        "<vcpu>2</vcpu><cputune><cachetune vcpus='1'><cache id='0' level='3' type='both' size='1048576' unit='KiB'/></cachetune></cputune>"],
+    "iothreads": [
+        "<iothreads>1</iothreads><defaultiothread thread_pool_min='1' thread_pool_max='4'/>",
+        "<iothreads>2</iothreads><iothreadids><iothread id='1' thread_pool_min='0' thread_pool_max='2'/><iothread id='2' thread_pool_max='8'/></iothreadids>",
+        "<iothreads>1</iothreads><defaultiothread thread_pool_min='5' thread_pool_max='2'/>",
+        "<defaultiothread/>"],
+    "os": [
+        "<bootloader>/usr/bin/pygrub</bootloader><bootloader_args>--append single</bootloader_args>",
+        "<bootloader/>",
+        "<os><type>exe</type><init>/bin/sh</init><initarg>-c</initarg><initarg>true</initarg><initenv name='FOO'>bar</initenv><initenv name='HOME'>/root</initenv><initdir>/root</initdir><inituser>root</inituser><initgroup>wheel</initgroup></os>",
+        "<os><type>exe</type><init>/sbin/init</init><inituser>1000</inituser></os>",
+        "<os><type>exe</type><initarg>x</initarg></os>",
+        "<os><type>hvm</type><init>/bin/sh</init><initarg>-c</initarg><initdir>/</initdir></os>",
+        "<os><type arch='x86_64'>hvm</type><acpi><table type='slic'>/var/lib/slic{n}.dat</table></acpi><boot dev='hd'/></os>"],
+    "resource": [
+        "<resource><fibrechannel appid='myapp{n}'/></resource>",
+        "<resource><partition>/machine</partition><fibrechannel appid='a.b-c'/></resource>"],
+    "seclabel": [
+        "<seclabel type='static' model='selinux' relabel='yes'><label>system_u:system_r:svirt_t:s0:c1,c2</label><imagelabel>system_u:object_r:svirt_image_t:s0:c1,c2</imagelabel></seclabel>",
+        "<seclabel type='static' model='dac' relabel='no'><label>+0:+0</label><imagelabel>+107:+107</imagelabel></seclabel>"],
+    "misc": [
+        "<launchSecurity type='sev' kernelHashes='yes'><cbitpos>47</cbitpos><reducedPhysBits>1</reducedPhysBits><policy>0x0033</policy><dhCert>AAAA</dhCert><session>BBBB</session></launchSecurity>",
+        "<launchSecurity type='sev'><cbitpos>51</cbitpos><reducedPhysBits>1</reducedPhysBits><policy>0x0001</policy><handle>5</handle></launchSecurity>",
+        "<launchSecurity type='s390-pv'/>", "<launchSecurity type='tdx'/>"],
+}
+DOMAIN_COVTOP_SINGLES = singles(DOMAIN_TOP_COVTOP)
+
+
+def domain_covtop(n, k, rng):
+    """Document n, the k-th of the third top-level set: each fragment alone, then pairs."""
+    if k < len(DOMAIN_COVTOP_SINGLES):
+        slot, frag = DOMAIN_COVTOP_SINGLES[k]
+        return assemble(n, "test", {slot: frag}, [])
+    slots = rng.sample(sorted(DOMAIN_TOP_COVTOP), 2)
+    return assemble(n, rng.choice(DOMAIN_TYPES), {s: rng.choice(DOMAIN_TOP_COVTOP[s]) for s in slots}, [])
+
+
 # ---------------------------------------------------------------- network ---
 NETWORK = {
     "forward": ["<forward/>", "<forward mode='nat'/>", "<forward mode='route'/>", "<forward mode='open'/>",
@@ -608,6 +697,12 @@ def main():
         n = 560 + k
         with open(os.path.join(HERE, "domain", "%03d.xml" % n), "w") as f:
             f.write(domain_more(n, k, rng))
+
+    rng = random.Random("rvirt-domain-covtop")
+    for k in range(len(DOMAIN_COVTOP_SINGLES) + 30):
+        n = 744 + k
+        with open(os.path.join(HERE, "domain", "%03d.xml" % n), "w") as f:
+            f.write(domain_covtop(n, k, rng))
 
 
 main()

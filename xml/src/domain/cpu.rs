@@ -156,6 +156,13 @@ impl CpuDef {
         })
     }
 
+    /// How many guest NUMA cells `<numa>` declares.
+    pub fn numa_cells(&self) -> usize {
+        self.extra.iter().find(|x| x.name == "numa").map_or(0, |n| {
+            n.children.iter().filter(|c| c.name == "cell").count()
+        })
+    }
+
     /// The vCPU ids the NUMA cells name, and how many there are.
     pub fn numa_cpus(&self) -> (u32, Option<u32>) {
         let mut count = 0u32;

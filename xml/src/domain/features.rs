@@ -267,7 +267,16 @@ fn required_parts(raw: &Element, name: &str) -> Result<(), XmlError> {
             .child("dirty-ring")
             .filter(|d| d.attr("state") == Some("on"))
         {
-            Some(d) => required(d, "size"),
+            Some(d) => {
+                required(d, "size")?;
+                let size = d.attr("size").and_then(|v| v.parse::<u32>().ok());
+                match size {
+                    Some(n) if n.is_power_of_two() && (1024..=65536).contains(&n) => Ok(()),
+                    _ => Err(super::errs::xml(
+                        "dirty ring must be power of 2 and ranges [1024, 65536]".into(),
+                    )),
+                }
+            }
             None => Ok(()),
         },
         _ => Ok(()),

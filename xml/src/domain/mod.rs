@@ -597,7 +597,7 @@ mod tests {
             ),
             (
                 "<domain type='test'><name>x</name><memory>1</memory></domain>",
-                XmlError::MissingElement("domain/os".into()),
+                super::errs::xml("an os <type> must be specified".into()),
             ),
         ];
         for (xml, want) in cases {

@@ -144,9 +144,23 @@ fn fix_extra(e: &mut Element) -> Result<(), XmlError> {
     Ok(())
 }
 
+/// The container init settings, which libvirt reads for `exe` guests only.
+const INIT: &[&str] = &[
+    "init",
+    "initarg",
+    "initenv",
+    "initdir",
+    "inituser",
+    "initgroup",
+];
+
 fn parse_extra(os: &Element) -> Result<Vec<Element>, XmlError> {
     let mut out = Vec::new();
+    let exe = os.child("type").is_some_and(|t| t.text.trim() == "exe");
     for (spec, _) in EXTRA {
+        if !exe && INIT.contains(&spec.name) {
+            continue;
+        }
         for c in os.children_named(spec.name) {
             let mut e = spec.parse(c, &format!("domain/os/{}", spec.name))?;
             fix_extra(&mut e)?;

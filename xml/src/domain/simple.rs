@@ -141,6 +141,16 @@ pub const TOP: &[(Spec, Anchor)] = &[
         ),
         Anchor::AfterVcpu,
     ),
+    (
+        leaf(
+            "defaultiothread",
+            &[
+                attr("thread_pool_min", Value::Unsigned),
+                attr("thread_pool_max", Value::Unsigned),
+            ],
+        ),
+        Anchor::AfterVcpu,
+    ),
     (tune::CPUTUNE, Anchor::AfterVcpu),
     (tune::NUMATUNE, Anchor::AfterVcpu),
     (
@@ -193,7 +203,10 @@ const IDMAP: &[AttrSpec] = &[
 
 const LAUNCH_SECURITY: Spec = Spec {
     name: "launchSecurity",
-    attrs: &[attr("type", Value::Enum(&["sev", "s390-pv"]))],
+    attrs: &[
+        attr("type", Value::Enum(&["sev", "s390-pv"])),
+        attr("kernelHashes", Value::YesNo),
+    ],
     children: &[
         text("cbitpos", Value::Unsigned),
         text("reducedPhysBits", Value::Unsigned),
@@ -327,6 +340,11 @@ fn fix_backing(e: &Element) -> Result<(), XmlError> {
             "Failed to parse memory allocation threads".into(),
         ));
     }
+    check_master_pages(e)
+}
+
+/// At most one huge page size without a nodeset (the default size) in `<memoryBacking>`.
+pub(super) fn check_master_pages(e: &Element) -> Result<(), XmlError> {
     let masters: Vec<&str> = e
         .child("hugepages")
         .map(|h| {
@@ -356,6 +374,18 @@ fn fix_perf(e: &mut Element) -> Result<(), XmlError> {
     Ok(())
 }
 
+/// A thread pool (of an `<iothread>` or `<defaultiothread>`) whose minimum is at most
+/// its maximum.
+fn check_thread_pool(t: &Element) -> Result<(), XmlError> {
+    let bound = |k: &str| t.attr(k).and_then(|v| v.parse::<u64>().ok());
+    match (bound("thread_pool_min"), bound("thread_pool_max")) {
+        (Some(lo), Some(hi)) if lo > hi => Err(super::errs::unsupported(
+            "thread_pool_min must be smaller or equal to thread_pool_max".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// libvirt's checks on `<iothreadids>`: ids nonzero and unique.
 fn check_iothreadids(e: &Element) -> Result<(), XmlError> {
     let mut seen = Vec::new();
@@ -367,14 +397,7 @@ fn check_iothreadids(e: &Element) -> Result<(), XmlError> {
                     .into(),
             ));
         }
-        let bound = |k: &str| t.attr(k).and_then(|v| v.parse::<u64>().ok());
-        if let (Some(lo), Some(hi)) = (bound("thread_pool_min"), bound("thread_pool_max")) {
-            if lo > hi {
-                return Err(super::errs::unsupported(
-                    "thread_pool_min must be smaller or equal to thread_pool_max".into(),
-                ));
-            }
-        }
+        check_thread_pool(t)?;
         if seen.contains(&id) {
             return Err(super::errs::xml(format!(
                 "duplicate iothread id '{id}' found"
@@ -423,6 +446,7 @@ fn fix(e: &mut Element) -> Result<(), XmlError> {
         "pm" => e.children.retain(|c| c.attr("enabled").is_some()),
         "perf" => fix_perf(e)?,
         "iothreadids" => check_iothreadids(e)?,
+        "defaultiothread" => check_thread_pool(e)?,
         "memtune" => e
             .children
             .retain(|c| c.text.parse::<u64>().is_ok_and(|n| n < UNLIMITED_KIB)),

@@ -167,8 +167,17 @@ fn threads(d: &mut DomainDef) -> Result<(), XmlError> {
             }
         }
     }
+    let ids: Vec<u32> = match x.simple.iter().find(|s| s.name == "iothreadids") {
+        Some(t) => t
+            .children
+            .iter()
+            .filter_map(|c| c.attr("id").and_then(|v| v.parse().ok()))
+            .collect(),
+        None => (1..=count).collect(),
+    };
     if let Some(c) = x.simple.iter_mut().find(|s| s.name == "cputune") {
         tune::fix_cputune(c, vcpus)?;
+        tune::split_iothreadsched(c, &ids)?;
         if c.children.is_empty() {
             x.simple.retain(|s| s.name != "cputune");
         }
@@ -177,23 +186,29 @@ fn threads(d: &mut DomainDef) -> Result<(), XmlError> {
 }
 
 /// Without guest NUMA cells, huge pages are not tied to any: libvirt drops their
-/// nodesets.
-fn drop_page_nodesets(d: &mut DomainDef) {
+/// nodesets, which may leave two default sizes.
+fn drop_page_nodesets(d: &mut DomainDef) -> Result<(), XmlError> {
     let Some(x) = d.extras.as_deref_mut() else {
-        return;
+        return Ok(());
     };
-    let backing = x.simple.iter_mut().find(|s| s.name == "memoryBacking");
-    for h in backing.into_iter().flat_map(|b| b.children.iter_mut()) {
+    let Some(backing) = x.simple.iter_mut().find(|s| s.name == "memoryBacking") else {
+        return Ok(());
+    };
+    for h in backing.children.iter_mut() {
         for p in h.children.iter_mut().filter(|p| p.name == "page") {
             p.attrs.retain(|(k, _)| k != "nodeset");
         }
     }
+    simple::check_master_pages(backing)
 }
 
 /// Settles `<numatune>` against the vCPU placement, as libvirt does.
 fn numatune(d: &mut DomainDef) -> Result<(), XmlError> {
     let vcpu_auto = d.vcpu_placement == "auto";
-    let cells = d.cpu.as_ref().is_some_and(|c| c.numa_cpus().0 > 0);
+    let cells = match &d.cpu {
+        Some(c) if c.numa_cpus().0 > 0 => c.numa_cells(),
+        _ => 0,
+    };
     let has = d.extras().simple.iter().any(|s| s.name == "numatune");
     if !has && !vcpu_auto {
         return Ok(());
@@ -218,11 +233,41 @@ fn numatune(d: &mut DomainDef) -> Result<(), XmlError> {
     Ok(())
 }
 
+/// The `<os>` of a domain that names no OS type: with a `<bootloader>` it is a Xen
+/// guest (libvirt's default for a host bootloader), without one an error.
+fn bootloader_os(e: &Element, os: Option<&Element>) -> Result<Element, XmlError> {
+    if e.child("bootloader")
+        .is_none_or(|b| b.text.trim().is_empty())
+    {
+        return Err(super::errs::xml("an os <type> must be specified".into()));
+    }
+    let mut os = os.cloned().unwrap_or_else(|| Element {
+        name: "os".into(),
+        ..Element::default()
+    });
+    os.children.insert(
+        0,
+        Element {
+            name: "type".into(),
+            text: "xen".into(),
+            ..Element::default()
+        },
+    );
+    Ok(os)
+}
+
 /// Everything above `<devices>`, read and checked in libvirt's order; `check` also
 /// refuses bad values of the attributes the schema enumerates, element by element.
 pub(super) fn parse(e: &Element, check: bool) -> Result<DomainDef, XmlError> {
     let (domain_type, name, uuid) = ids(e)?;
-    let os_el = e.req_child("domain", "os")?;
+    let xen_os;
+    let os_el = match e.child("os") {
+        Some(o) if o.child("type").is_some() => o,
+        o => {
+            xen_os = bootloader_os(e, o)?;
+            &xen_os
+        }
+    };
     let os_type_el = os_el.req_child("domain/os", "type")?;
     validate::os_type(os_type_el)?;
     let simple = simple::parse(e)?;
@@ -280,11 +325,11 @@ pub(super) fn parse(e: &Element, check: bool) -> Result<DomainDef, XmlError> {
     let (count, max_id) = d.cpu.as_ref().map(|c| c.numa_cpus()).unwrap_or_default();
     validate::numa_vcpus(d.vcpus, count, max_id)?;
     numatune(&mut d)?;
-    if count == 0 {
-        drop_page_nodesets(&mut d);
-    }
     if let Some(f) = e.child("features") {
         d.features = super::features::parse_features(f)?;
+    }
+    if count == 0 {
+        drop_page_nodesets(&mut d)?;
     }
     d.on_poweroff = lifecycle(e, "on_poweroff", "destroy")?;
     d.on_reboot = lifecycle(e, "on_reboot", "restart")?;

@@ -104,9 +104,48 @@ pub const CPUTUNE: Spec = node(
             ],
         ),
         leaf("vcpusched", SCHED),
-        leaf("iothreadsched", SCHED),
         leaf("emulatorsched", SCHED),
+        leaf("iothreadsched", SCHED),
+        Spec {
+            name: "cachetune",
+            attrs: &[attr("vcpus", Value::Bitmap)],
+            children: &[
+                leaf(
+                    "cache",
+                    &[
+                        attr("id", Value::Unsigned),
+                        attr("level", Value::Unsigned),
+                        attr("type", Value::Enum(&["both", "code", "data"])),
+                        attr("size", Value::Unsigned),
+                        attr("unit", Value::Text),
+                    ],
+                ),
+                MONITOR,
+            ],
+            text: None,
+        },
+        Spec {
+            name: "memorytune",
+            attrs: &[attr("vcpus", Value::Bitmap)],
+            children: &[
+                leaf(
+                    "node",
+                    &[
+                        attr("id", Value::Unsigned),
+                        attr("bandwidth", Value::Unsigned),
+                    ],
+                ),
+                MONITOR,
+            ],
+            text: None,
+        },
     ],
+);
+
+/// A resctrl `<monitor>` of `<cachetune>` or `<memorytune>`.
+const MONITOR: Spec = leaf(
+    "monitor",
+    &[attr("level", Value::Unsigned), attr("vcpus", Value::Bitmap)],
 );
 
 const NUMA_MODES: &[&str] = &["strict", "preferred", "interleave", "restrictive"];
@@ -152,20 +191,40 @@ fn check_mode(e: &Element) -> Result<(), XmlError> {
     }
 }
 
+/// Per-cell policies: each names one of the guest's `cells` NUMA cells, and libvirt
+/// writes them in cell order.
+fn memnodes(e: &mut Element, cells: usize) -> Result<(), XmlError> {
+    let cell = |c: &Element| c.attr("cellid").and_then(|v| v.parse::<usize>().ok());
+    for c in e.children.iter().filter(|c| c.name == "memnode") {
+        if cell(c).is_none_or(|i| i >= cells) {
+            return Err(super::errs::xml(
+                "Argument 'cellid' in memnode element must correspond to existing guest's NUMA cell"
+                    .into(),
+            ));
+        }
+    }
+    let start = e.children.iter().position(|c| c.name == "memnode");
+    if let Some(start) = start {
+        e.children[start..].sort_by_key(|c| cell(c));
+    }
+    Ok(())
+}
+
 /// libvirt's reading of `<numatune>`: the mode defaults to strict, a static placement
 /// is not written, and an automatic vCPU placement (`vcpu_auto`) makes the memory
 /// placement automatic when no nodeset is given. Returns whether the placement is
 /// automatic, which makes the vCPU placement automatic too.
-pub fn fix_numatune(e: &mut Element, vcpu_auto: bool, cells: bool) -> Result<bool, XmlError> {
+pub fn fix_numatune(e: &mut Element, vcpu_auto: bool, cells: usize) -> Result<bool, XmlError> {
     for c in &e.children {
         check_mode(c)?;
     }
     let has_memnode = e.children.iter().any(|c| c.name == "memnode");
-    if has_memnode && !cells {
+    if has_memnode && cells == 0 {
         return Err(super::errs::xml(
             "Element 'memnode' is invalid without any guest NUMA cells".into(),
         ));
     }
+    memnodes(e, cells)?;
     let Some(m) = e.children.iter_mut().find(|c| c.name == "memory") else {
         return Ok(false);
     };
@@ -308,6 +367,75 @@ fn check_cputune_range(name: &str, v: &str) -> Result<(), XmlError> {
     )))
 }
 
+/// libvirt keeps one scheduler per I/O thread: each `<iothreadsched>` naming several
+/// is written as one per thread, in the order of the domain's thread `ids`; threads
+/// named twice or not at all in `ids` are refused.
+pub fn split_iothreadsched(e: &mut Element, ids: &[u32]) -> Result<(), XmlError> {
+    let Some(start) = e.children.iter().position(|c| c.name == "iothreadsched") else {
+        return Ok(());
+    };
+    let mut per_id: Vec<(usize, Element)> = Vec::new();
+    for c in e.children.iter().filter(|c| c.name == "iothreadsched") {
+        let list = c.attr("iothreads").unwrap_or_default();
+        for (lo, hi) in super::validate::cpu_ranges(list) {
+            for id in lo..=hi {
+                let Some(at) = ids.iter().position(|&i| i == id) else {
+                    return Err(super::errs::unsupported(format!(
+                        "Cannot find 'iothread' : {id}"
+                    )));
+                };
+                if per_id.iter().any(|(a, _)| *a == at) {
+                    return Err(super::errs::detail(
+                        "'iothreadsched' attributes 'iothreads' must not overlap".into(),
+                    ));
+                }
+                let mut one = c.clone();
+                set_attr(&mut one, "iothreads", &id.to_string(), 0);
+                per_id.push((at, one));
+            }
+        }
+    }
+    per_id.sort_by_key(|(at, _)| *at);
+    e.children.retain(|c| c.name != "iothreadsched");
+    let at = start.min(e.children.len());
+    e.children
+        .splice(at..at, per_id.into_iter().map(|(_, c)| c));
+    Ok(())
+}
+
+/// libvirt's reading of the resctrl parts of `<cputune>`: a cache size (KiB when no
+/// unit is given) is written in the largest of B, KiB, MiB, GiB and TiB that holds it
+/// whole, and a memory bandwidth monitor has no cache level.
+fn fix_resctrl(e: &mut Element) -> Result<(), XmlError> {
+    const UNITS: [(&str, u64); 5] = [
+        ("TiB", 1 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+        ("B", 1),
+    ];
+    for t in e.children.iter_mut() {
+        for c in t.children.iter_mut() {
+            match (t.name.as_str(), c.name.as_str()) {
+                ("cachetune", "cache") => {
+                    let Some(size) = c.attr("size") else { continue };
+                    let path = "domain/cputune/cachetune/cache/@size";
+                    let bytes = crate::units::to_bytes(path, size, c.attr("unit"), "KiB")?;
+                    let (unit, scale) = UNITS
+                        .into_iter()
+                        .find(|(_, s)| bytes % s == 0 && bytes > 0)
+                        .unwrap_or(("B", 1));
+                    set_attr(c, "size", &(bytes / scale).to_string(), 3);
+                    set_attr(c, "unit", unit, 4);
+                }
+                ("memorytune", "monitor") => c.attrs.retain(|(k, _)| k != "level"),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 /// libvirt's reading of `<cputune>`: periods and quotas in range, pinning of vCPUs the
 /// domain has only, in vCPU order.
 pub fn fix_cputune(e: &mut Element, vcpus: u32) -> Result<(), XmlError> {
@@ -326,6 +454,7 @@ pub fn fix_cputune(e: &mut Element, vcpus: u32) -> Result<(), XmlError> {
         }
         check_cputune_range(&c.name, &c.text)?;
     }
+    fix_resctrl(e)?;
     let id = |c: &Element| c.attr("vcpu").and_then(|v| v.parse::<u32>().ok());
     e.children
         .retain(|c| c.name != "vcpupin" || id(c).is_some_and(|i| i < vcpus));
