@@ -188,6 +188,10 @@ pub(super) fn memory_devices(
             "Total size of memory devices exceeds the total memory size".into(),
         ));
     }
+    // Devices taking all of `<memory>` leave the guest's initial memory at zero.
+    if total > 0 && total == memory_kib {
+        return Err(XmlError::NoMemory);
+    }
     if on_node && !has_numa {
         return Err(XmlError::Detail(
             "can't add memory backend as guest has no NUMA nodes configured".into(),

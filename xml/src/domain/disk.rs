@@ -514,6 +514,8 @@ pub struct Controller {
     pub vectors: Option<u32>,
     /// `maxGrantFrames` (xenbus).
     pub max_grant_frames: Option<u32>,
+    /// `maxEventChannels` (xenbus).
+    pub max_event_channels: Option<u32>,
     /// `<model>`, `<target>` and `<driver>` children, in canonical form.
     pub children: Vec<Element>,
     /// Alias, USB companion master and address.
@@ -547,8 +549,17 @@ const CONTROLLER_CHILDREN: &[Spec] = &[
             attr("max_sectors", Value::Unsigned),
             attr("ioeventfd", Value::OnOff),
             attr("iothread", Value::Unsigned),
+            attr("iommu", Value::OnOff),
+            attr("ats", Value::OnOff),
+            attr("packed", Value::OnOff),
         ],
     ),
+    Spec {
+        name: "pcihole64",
+        attrs: &[attr("unit", Value::Unit)],
+        children: &[],
+        text: Some(Value::Kib),
+    },
 ];
 
 impl Controller {
@@ -561,6 +572,7 @@ impl Controller {
             ports: None,
             vectors: None,
             max_grant_frames: None,
+            max_event_channels: None,
             children: Vec::new(),
             info: DeviceInfo::default(),
         }
@@ -584,6 +596,7 @@ impl Controller {
             ports: e.attr_num(p, "ports")?,
             vectors: e.attr_num(p, "vectors")?,
             max_grant_frames: e.attr_num(p, "maxGrantFrames")?,
+            max_event_channels: e.attr_num(p, "maxEventChannels")?,
             children: spec_children(e, CONTROLLER_CHILDREN, p)?,
             info: DeviceInfo::parse(e, p)?,
         })
@@ -597,7 +610,8 @@ impl Controller {
             .opt("model", self.model.as_ref())
             .opt("ports", self.ports)
             .opt("vectors", self.vectors)
-            .opt("maxGrantFrames", self.max_grant_frames);
+            .opt("maxGrantFrames", self.max_grant_frames)
+            .opt("maxEventChannels", self.max_event_channels);
         out.element_always("controller", &a, |o| {
             for c in &self.children {
                 c.write(o);

@@ -42,7 +42,35 @@ const AUDIO_IO: &[AttrSpec] = &[
     attr("streamName", T),
     attr("latency", U),
     attr("dev", T),
+    attr("bufferCount", U),
+    attr("tryPoll", Value::YesNo),
+    attr("serverName", T),
+    attr("clientName", T),
+    attr("connectPorts", T),
+    attr("exactName", Value::YesNo),
 ];
+
+/// An audio stream's `<input>`/`<output>`: every backend's attributes (a document names
+/// only its own backend's) and the fixed `<settings>`.
+const AUDIO_STREAM: &[Spec] = &[
+    Spec {
+        name: "input",
+        attrs: AUDIO_IO,
+        children: &[AUDIO_SETTINGS],
+        text: None,
+    },
+    Spec {
+        name: "output",
+        attrs: AUDIO_IO,
+        children: &[AUDIO_SETTINGS],
+        text: None,
+    },
+];
+
+const AUDIO_SETTINGS: Spec = leaf(
+    "settings",
+    &[attr("frequency", U), attr("channels", U), attr("format", T)],
+);
 
 const ROM: Spec = leaf(
     "rom",
@@ -70,6 +98,18 @@ const SIZED_SIZE: Spec = Spec {
     children: &[],
     text: Some(U),
 };
+
+const KIB_UNIT: &[AttrSpec] = &[attr("unit", Value::Unit)];
+
+/// A memory amount written in KiB with `unit='KiB'`, whatever unit the document used.
+const fn kib(name: &'static str) -> Spec {
+    Spec {
+        name,
+        attrs: KIB_UNIT,
+        children: &[],
+        text: Some(Value::Kib),
+    }
+}
 
 const SIZED_PAGE: Spec = Spec {
     name: "pagesize",
@@ -176,6 +216,10 @@ pub const DEVICES: &[(Spec, u8)] = &[
                 ],
                 children: &[
                     leaf("device", &[attr("path", T)]),
+                    leaf(
+                        "source",
+                        &[attr("type", T), attr("mode", T), attr("path", T)],
+                    ),
                     leaf("encryption", &[attr("secret", T)]),
                     node(
                         "active_pcr_banks",
@@ -217,8 +261,11 @@ pub const DEVICES: &[(Spec, u8)] = &[
                 attr("path", T),
                 attr("runtimeDir", T),
                 attr("socketDir", T),
+                attr("tryMMap", Value::YesNo),
+                attr("exclusive", Value::YesNo),
+                attr("dspPolicy", U),
             ],
-            children: &[leaf("input", AUDIO_IO), leaf("output", AUDIO_IO)],
+            children: AUDIO_STREAM,
             text: None,
         },
         super::devices::RANK_AUDIO,
@@ -239,8 +286,24 @@ pub const DEVICES: &[(Spec, u8)] = &[
                 leaf("driver", &[attr("name", T)]),
                 Spec {
                     name: "source",
-                    attrs: &[attr("startupPolicy", T)],
+                    attrs: &[
+                        attr("protocol", T),
+                        attr("name", T),
+                        attr("wwpn", T),
+                        attr("startupPolicy", T),
+                    ],
                     children: &[
+                        leaf("host", &[attr("name", T), attr("port", T)]),
+                        Spec {
+                            name: "auth",
+                            attrs: &[attr("username", T)],
+                            children: &[leaf(
+                                "secret",
+                                &[attr("type", T), attr("usage", T), attr("uuid", T)],
+                            )],
+                            text: None,
+                        },
+                        node("initiator", &[leaf("iqn", &[attr("name", T)])]),
                         leaf("vendor", &[attr("id", T)]),
                         leaf("product", &[attr("id", T)]),
                         leaf("adapter", &[attr("name", T)]),
@@ -327,7 +390,7 @@ pub const DEVICES: &[(Spec, u8)] = &[
                         text("nodemask", T),
                         SIZED_PAGE,
                         text("path", T),
-                        text("alignsize", U),
+                        kib("alignsize"),
                         leaf("pmem", &[]),
                     ],
                     text: None,
@@ -338,6 +401,8 @@ pub const DEVICES: &[(Spec, u8)] = &[
                     children: &[
                         SIZED_SIZE,
                         text("node", U),
+                        kib("block"),
+                        kib("requested"),
                         Spec {
                             name: "label",
                             attrs: &[],
