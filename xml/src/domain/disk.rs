@@ -67,6 +67,7 @@ const SOURCE: Spec = Spec {
     attrs: &[
         attr("protocol", DT),
         attr("name", DT),
+        attr("query", DT),
         attr("tls", Value::YesNo),
         attr("pool", DT),
         attr("volume", DT),
@@ -89,6 +90,10 @@ const SOURCE: Spec = Spec {
         ),
         leaf("snapshot", &[attr("name", DT)]),
         leaf("config", &[attr("file", DT)]),
+        leaf("ssl", &[attr("verify", Value::YesNo)]),
+        leaf("readahead", &[attr("size", Value::Unsigned)]),
+        leaf("timeout", &[attr("seconds", Value::Unsigned)]),
+        SLICES,
         leaf(
             "reconnect",
             &[attr("enabled", Value::YesNo), attr("timeout", DT)],
@@ -117,8 +122,23 @@ const SECRET: Spec = leaf(
     &[attr("type", DT), attr("usage", DT), attr("uuid", DT)],
 );
 
-/// Children of a disk `<source>` besides hosts: security labels, auth, encryption.
+/// `<slices>`: the part of the storage the guest sees.
+const SLICES: Spec = node(
+    "slices",
+    &[leaf(
+        "slice",
+        &[
+            attr("type", DT),
+            attr("offset", Value::Unsigned),
+            attr("size", Value::Unsigned),
+        ],
+    )],
+);
+
+/// Children of a disk `<source>` besides hosts: slices, security labels, auth,
+/// persistent reservations, encryption.
 const SOURCE_CHILDREN: &[Spec] = &[
+    SLICES,
     Spec {
         name: "seclabel",
         attrs: &[attr("model", DT), attr("relabel", Value::YesNo)],
@@ -129,6 +149,15 @@ const SOURCE_CHILDREN: &[Spec] = &[
         name: "auth",
         attrs: &[attr("username", DT)],
         children: &[SECRET],
+        text: None,
+    },
+    Spec {
+        name: "reservations",
+        attrs: &[attr("managed", Value::YesNo)],
+        children: &[leaf(
+            "source",
+            &[attr("type", DT), attr("path", DT), attr("mode", DT)],
+        )],
         text: None,
     },
     Spec {
@@ -343,6 +372,9 @@ impl Disk {
                 self.source_element = Some(x);
             }
         }
+        if let Some(t) = e.child("iotune") {
+            check_iotune(t)?;
+        }
         for group in [AFTER_SOURCE, AFTER_TARGET, AFTER_SERIAL] {
             self.extras.extend(spec_children(e, group, p)?);
         }
@@ -418,6 +450,33 @@ impl Disk {
 
 /// libvirt gives a gluster host reached over tcp its default port, 24007, and leaves
 /// the tcp transport (the default) unwritten.
+/// libvirt's own checks of `<iotune>`: every number field an unsigned integer, and no
+/// total limit together with a read or write limit of the same kind.
+fn check_iotune(t: &Element) -> Result<(), XmlError> {
+    for c in &t.children {
+        let numeric = IOTUNE_FIELDS
+            .iter()
+            .any(|f| f.name == c.name && matches!(f.text, Some(Value::Unsigned)));
+        if numeric && c.text.parse::<u64>().is_err() {
+            return Err(XmlError::Message(format!(
+                "disk iotune field '{}' must be an integer",
+                c.name
+            )));
+        }
+    }
+    let set = |n: &str| t.children.iter().any(|c| c.name == n);
+    for kind in ["bytes_sec", "iops_sec", "bytes_sec_max", "iops_sec_max"] {
+        if set(&format!("total_{kind}"))
+            && (set(&format!("read_{kind}")) || set(&format!("write_{kind}")))
+        {
+            return Err(XmlError::Message(format!(
+                "total and read/write {kind} cannot be set at the same time"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn gluster_default_ports(source: &mut Element) {
     for h in source.children.iter_mut().filter(|c| c.name == "host") {
         if h.attr("transport") == Some("tcp") {

@@ -301,6 +301,12 @@ impl Interface {
                 self.vhost_source = Some(x);
             }
         }
+        let sndbuf = e.child("tune").and_then(|t| t.child("sndbuf"));
+        if sndbuf.is_some_and(|b| b.text.parse::<u64>().is_err()) {
+            return Err(XmlError::Message(
+                "sndbuf must be a positive integer".into(),
+            ));
+        }
         for group in [AFTER_SOURCE, AFTER_SCRIPT, AFTER_MODEL, AFTER_MTU] {
             self.extras.extend(spec_children(e, group, p)?);
         }
