@@ -47,6 +47,9 @@ pub(super) fn check(devs: &[Device], os_type: &str) -> Result<(), XmlError> {
     let mut panics: Vec<&str> = Vec::new();
     let has_usb = usb.iter().any(|m| *m != Some("none"));
     for d in devs {
+        if let Device::Disk(k) = d {
+            super::disk::iotune_conflicts(k)?;
+        }
         match d {
             Device::Disk(k) if k.sgio.as_deref() == Some("unfiltered") => {
                 return Err(unsupported("unfiltered sgio is no longer supported"));
@@ -90,6 +93,11 @@ pub(super) fn check(devs: &[Device], os_type: &str) -> Result<(), XmlError> {
                 panics.push(m);
             }
             Device::Generic(g) if g.element.name == "iommu" => iommu(g)?,
+            Device::Generic(g)
+                if g.element.name == "hostdev" && g.attr("sgio") == Some("unfiltered") =>
+            {
+                return Err(unsupported("unfiltered sgio is no longer supported"));
+            }
             Device::Generic(g) => usb_device(g, has_usb, usb_off)?,
             _ => {}
         }

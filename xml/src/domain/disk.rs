@@ -450,8 +450,7 @@ impl Disk {
 
 /// libvirt gives a gluster host reached over tcp its default port, 24007, and leaves
 /// the tcp transport (the default) unwritten.
-/// libvirt's own checks of `<iotune>`: every number field an unsigned integer, and no
-/// total limit together with a read or write limit of the same kind.
+/// libvirt's parse-time check of `<iotune>`: every number field an unsigned integer.
 fn check_iotune(t: &Element) -> Result<(), XmlError> {
     for c in &t.children {
         let numeric = IOTUNE_FIELDS
@@ -464,6 +463,15 @@ fn check_iotune(t: &Element) -> Result<(), XmlError> {
             )));
         }
     }
+    Ok(())
+}
+
+/// libvirt's later check of `<iotune>`: no total limit together with a read or write
+/// limit of the same kind.
+pub(super) fn iotune_conflicts(d: &Disk) -> Result<(), XmlError> {
+    let Some(t) = d.extras.iter().find(|x| x.name == "iotune") else {
+        return Ok(());
+    };
     let set = |n: &str| t.children.iter().any(|c| c.name == n);
     for kind in ["bytes_sec", "iops_sec", "bytes_sec_max", "iops_sec_max"] {
         if set(&format!("total_{kind}"))

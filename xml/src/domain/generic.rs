@@ -111,6 +111,19 @@ const fn kib(name: &'static str) -> Spec {
     }
 }
 
+/// A filesystem space limit: any unit read, written in bytes by [`space_limits`].
+const SPACE_HARD: Spec = Spec {
+    name: "space_hard_limit",
+    attrs: &[attr("unit", T)],
+    children: &[],
+    text: Some(T),
+};
+
+const SPACE_SOFT: Spec = Spec {
+    name: "space_soft_limit",
+    ..SPACE_HARD
+};
+
 const SIZED_PAGE: Spec = Spec {
     name: "pagesize",
     attrs: &[attr("unit", T)],
@@ -182,8 +195,8 @@ pub const DEVICES: &[(Spec, u8)] = &[
                 ),
                 leaf("target", &[attr("dir", T)]),
                 leaf("readonly", &[]),
-                text("space_hard_limit", U),
-                text("space_soft_limit", U),
+                SPACE_HARD,
+                SPACE_SOFT,
             ],
             text: None,
         },
@@ -461,6 +474,9 @@ impl GenericDevice {
         let path = format!("domain/devices/{}", spec.name);
         required(e)?;
         let mut element = spec.parse(e, &path)?;
+        if spec.name == "filesystem" {
+            space_limits(&mut element, &path)?;
+        }
         defaults(&mut element);
         let mut info = DeviceInfo::parse(e, &path)?;
         if let (Some(r), "hostdev") = (e.child("rom"), spec.name) {
@@ -593,6 +609,20 @@ fn usb_version(v: &str) -> String {
         (Ok(a), Ok(b)) => format!("{a:x}.{b:02x}"),
         _ => v.to_string(),
     }
+}
+
+/// A filesystem's space limits in bytes (their default unit), as libvirt writes them.
+fn space_limits(fs: &mut Element, path: &str) -> Result<(), XmlError> {
+    for c in fs.children.iter_mut() {
+        if !c.name.starts_with("space_") {
+            continue;
+        }
+        let p = format!("{path}/{}", c.name);
+        let bytes = crate::units::to_bytes(&p, &c.text, c.attr("unit"), "bytes")?;
+        c.text = bytes.to_string();
+        c.attrs = vec![("unit".into(), "bytes".into())];
+    }
+    Ok(())
 }
 
 fn defaults(e: &mut Element) {

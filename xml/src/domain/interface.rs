@@ -301,6 +301,12 @@ impl Interface {
                 self.vhost_source = Some(x);
             }
         }
+        // libvirt 9.0 knows no backend type (passt came later).
+        if let Some(t) = e.child("backend").and_then(|b| b.attr("type")) {
+            return Err(XmlError::Message(format!(
+                "Invalid value for attribute 'type' in element 'backend': '{t}'."
+            )));
+        }
         let sndbuf = e.child("tune").and_then(|t| t.child("sndbuf"));
         if sndbuf.is_some_and(|b| b.text.parse::<u64>().is_err()) {
             return Err(XmlError::Message(
