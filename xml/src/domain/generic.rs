@@ -627,6 +627,14 @@ fn space_limits(fs: &mut Element, path: &str) -> Result<(), XmlError> {
 
 fn defaults(e: &mut Element) {
     match e.name.as_str() {
+        "memory" if e.attr("model") == Some("virtio-pmem") => {
+            set_default(e, "access", "shared", 1);
+        }
+        "audio" => {
+            // libvirt writes a stream only when something of it is set.
+            e.children
+                .retain(|c| !c.attrs.is_empty() || !c.children.is_empty());
+        }
         "filesystem" => {
             set_default(e, "type", "mount", 0);
             set_default(e, "accessmode", "passthrough", 1);
