@@ -94,6 +94,17 @@ pub(super) fn check(devs: &[Device], os_type: &str) -> Result<(), XmlError> {
             }
             Device::Generic(g) if g.element.name == "iommu" => iommu(g)?,
             Device::Generic(g)
+                if g.element.name == "audio"
+                    && g.element.children.iter().any(|c| {
+                        c.children.iter().any(|s| s.name == "settings")
+                            && c.attr("fixedSettings") != Some("yes")
+                    }) =>
+            {
+                return Err(unsupported(
+                    "audio settings specified without fixed settings flag",
+                ));
+            }
+            Device::Generic(g)
                 if g.element.name == "hostdev" && g.attr("sgio") == Some("unfiltered") =>
             {
                 return Err(unsupported("unfiltered sgio is no longer supported"));
