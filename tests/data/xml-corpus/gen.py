@@ -430,6 +430,7 @@ DEVICE_COV = {
               "<audio id='1' type='jack'><input serverName='js' clientName='c' connectPorts='p.*' exactName='yes'/><output serverName='js'/></audio>",
               "<audio id='1' type='sdl' driver='pulseaudio'><input bufferCount='2'/></audio>",
               "<audio id='1' type='pulseaudio'><input format='s99'/><output voices='2'/></audio>",
+              "<audio id='1' type='pulseaudio'><output voices='2'><settings format='f32'/></output></audio>",
               "<audio id='1' type='spice'/>", "<audio id='1' type='dbus'/>",
               "<audio id='1' type='none' timerPeriod='100'/>",
               "<audio id='1' type='file' path='/tmp/a.wav'><input format='f32' fixedSettings='no'/></audio>"],
