@@ -483,6 +483,99 @@ def domain_covtop(n, k, rng):
         return assemble(n, "test", {slot: frag}, [])
     slots = rng.sample(sorted(DOMAIN_TOP_COVTOP), 2)
     return assemble(n, rng.choice(DOMAIN_TYPES), {s: rng.choice(DOMAIN_TOP_COVTOP[s]) for s in slots}, [])
+# Third domain set (documents 900 on): device elements of domaincommon.rng the first two
+# sets do not reach. Its own random stream keeps the earlier sets unchanged.
+DEVICE_COV = {
+    "disk": ["<disk type='file' device='disk'><source file='/i{n}.img'/><target dev='vda' bus='virtio'/><iotune><total_bytes_sec>5000</total_bytes_sec><total_bytes_sec_max>10000</total_bytes_sec_max><total_bytes_sec_max_length>5</total_bytes_sec_max_length><total_iops_sec>100</total_iops_sec><total_iops_sec_max>200</total_iops_sec_max><total_iops_sec_max_length>3</total_iops_sec_max_length><size_iops_sec>4096</size_iops_sec><group_name>grp</group_name></iotune></disk>",
+             "<disk type='file' device='disk'><source file='/j{n}.img'/><target dev='vdb' bus='virtio'/><iotune><read_bytes_sec>1000</read_bytes_sec><write_bytes_sec>2000</write_bytes_sec><read_iops_sec>10</read_iops_sec><write_iops_sec>20</write_iops_sec><read_bytes_sec_max>3000</read_bytes_sec_max><write_bytes_sec_max>4000</write_bytes_sec_max><read_iops_sec_max>30</read_iops_sec_max><write_iops_sec_max>40</write_iops_sec_max><read_bytes_sec_max_length>2</read_bytes_sec_max_length><write_bytes_sec_max_length>2</write_bytes_sec_max_length><read_iops_sec_max_length>2</read_iops_sec_max_length><write_iops_sec_max_length>2</write_iops_sec_max_length></iotune></disk>",
+             "<disk type='file' device='disk'><source file='/m{n}.img'/><mirror type='file' file='/mirror{n}.img' format='qcow2' job='copy' ready='yes'><format type='qcow2'/><source file='/mirror{n}.img'/></mirror><target dev='vdd' bus='virtio'/></disk>",
+             "<disk type='file' device='disk'><source file='/k.img'/><target dev='vdc' bus='virtio'/><iotune><total_bytes_sec>5000</total_bytes_sec><read_bytes_sec>1000</read_bytes_sec></iotune></disk>",
+             "<disk type='file' device='disk'><source file='/k.img'/><target dev='vdc' bus='virtio'/><iotune><total_iops_sec_max>50</total_iops_sec_max><write_iops_sec_max>10</write_iops_sec_max></iotune></disk>",
+             "<disk type='network' device='disk'><driver name='qemu' type='raw'/><source protocol='https' name='/img{n}.raw' query='a=b'><host name='web.example' port='443'/><ssl verify='no'/><cookies><cookie name='c1'>v1</cookie><cookie name='c2'>v2</cookie></cookies><readahead size='65536'/><timeout seconds='10'/></source><target dev='vde' bus='virtio'/></disk>",
+             "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/s{n}.img'><slices><slice type='storage' offset='1048576' size='4194304'/></slices></source><target dev='vdg' bus='virtio'/></disk>",
+             "<disk type='block' device='lun'><driver name='qemu' type='raw'/><source dev='/dev/sdz'><reservations managed='yes'/></source><target dev='sda' bus='scsi'/></disk>",
+             "<disk type='block' device='lun'><source dev='/dev/sdy'><reservations managed='no'><source type='unix' path='/run/pr.sock' mode='client'/></reservations></source><target dev='sdb' bus='scsi'/></disk>",
+             "<disk type='file' device='disk'><source file='/b.img'/><target dev='vdh' bus='virtio'/><iotune><total_iops_sec>many</total_iops_sec></iotune></disk>",
+             "<disk type='network' device='disk'><source protocol='rbd' name='pool/img{n}'><host name='mon1.example' port='6789'/><config file='/etc/ceph/ceph.conf'/><snapshot name='snap1'/></source><target dev='vdf' bus='virtio'/></disk>"],
+    "interface": ["<interface type='ethernet'><mac address='{mac0}'/><script path='/etc/qemu-ifup'/><downscript path='/etc/qemu-ifdown'/></interface>",
+                  "<interface type='bridge'><mac address='{mac0}'/><source bridge='br0'/><tune><sndbuf>1600</sndbuf></tune></interface>",
+                  "<interface type='bridge'><mac address='{mac0}'/><source bridge='br0'/><backenddomain name='netvm'/></interface>",
+                  "<interface type='network'><mac address='{mac0}'/><source network='default'/><port isolated='yes'/></interface>",
+                  "<interface type='bridge'><mac address='{mac0}'/><source bridge='br1'/><port isolated='no'/><link state='down'/><mtu size='1500'/></interface>",
+                  "<interface type='user'><mac address='{mac0}'/><backend type='passt' logFile='/tmp/passt.log'/><portForward proto='tcp'><range start='2022' to='22'/></portForward></interface>",
+                  "<interface type='ethernet'><mac address='{mac0}'/><tune><sndbuf>lots</sndbuf></tune></interface>"],
+    "graphics": ["<graphics type='spice' autoport='yes'><playback compression='off'/><jpeg compression='never'/><zlib compression='always'/></graphics>",
+                 "<graphics type='spice' port='5910' autoport='no' listen='127.0.0.1'><listen type='address' address='127.0.0.1'/></graphics>",
+                 "<graphics type='spice'><listen type='none'/></graphics>",
+                 "<graphics type='vnc' port='5905' autoport='no'><listen type='address' address='::1'/></graphics>",
+                 "<graphics type='vnc' autoport='yes'><listen type='none'/></graphics>",
+                 "<graphics type='spice' autoport='yes'><jpeg compression='sometimes'/></graphics>"],
+    "audio": ["<audio id='1' type='pulseaudio' serverName='/run/pulse'><input mixingEngine='yes' fixedSettings='yes' voices='1' bufferLength='100' name='in' streamName='s' latency='10'><settings frequency='44100' channels='2' format='s16'/></input><output mixingEngine='no' name='out'/></audio>",
+              "<audio id='1' type='alsa'><input dev='/dev/dsp0'/><output dev='/dev/dsp1'/></audio>",
+              "<audio id='1' type='oss' tryMMap='yes' exclusive='no' dspPolicy='5'><input dev='/dev/dsp' bufferCount='4' tryPoll='yes'/><output dev='/dev/dsp'/></audio>",
+              "<audio id='1' type='coreaudio'><input bufferCount='2'/><output bufferCount='3'/></audio>",
+              "<audio id='1' type='jack'><input serverName='js' clientName='c' connectPorts='p.*' exactName='yes'/><output serverName='js'/></audio>",
+              "<audio id='1' type='sdl' driver='pulseaudio'><input bufferCount='2'/></audio>",
+              "<audio id='1' type='pulseaudio'><input format='s99'/><output voices='2'/></audio>",
+              "<audio id='1' type='pulseaudio'><output voices='2'><settings format='f32'/></output></audio>",
+              "<audio id='1' type='spice'/>", "<audio id='1' type='dbus'/>",
+              "<audio id='1' type='none' timerPeriod='100'/>",
+              "<audio id='1' type='file' path='/tmp/a.wav'><input format='f32' fixedSettings='no'/></audio>"],
+    "filesystem": ["<filesystem type='mount' accessmode='mapped'><driver type='path' wrpolicy='immediate'/><source dir='/srv/a{n}'/><target dir='a'/><readonly/><space_hard_limit unit='MiB'>100</space_hard_limit><space_soft_limit>50000</space_soft_limit></filesystem>",
+                   "<filesystem type='mount' accessmode='passthrough'><driver type='virtiofs' queue='512'/><binary path='/usr/libexec/virtiofsd' xattr='off'><cache mode='none'/><sandbox mode='chroot'/><lock posix='off' flock='off'/><thread_pool size='16'/></binary><source dir='/srv/v'/><target dir='v'/></filesystem>",
+                   "<filesystem type='mount' accessmode='passthrough'><driver type='virtiofs'/><idmap><uid start='0' target='100000' count='65535'/><gid start='0' target='100000' count='65535'/></idmap><source dir='/srv/i'/><target dir='i'/></filesystem>",
+                   "<filesystem type='mount' accessmode='passthrough'><driver type='virtiofs'/><source socket='/run/vfs.sock'/><target dir='sock'/></filesystem>",
+                   "<filesystem type='file' accessmode='passthrough'><driver type='loop' format='raw'/><source file='/f.img'/><target dir='/f'/></filesystem>",
+                   "<filesystem type='template'><source name='tmpl'/><target dir='/t'/></filesystem>",
+                   "<filesystem type='mount' accessmode='passthrough'><driver type='virtiofs'/><binary><cache mode='sometimes'/></binary><source dir='/srv/x'/><target dir='x'/></filesystem>"],
+    "controller": ["<controller type='pci' index='0' model='pci-root'><pcihole64 unit='KiB'>1048576</pcihole64></controller>",
+                   "<controller type='pci' index='0' model='pcie-root'><pcihole64 unit='GiB'>2</pcihole64></controller><controller type='pci' index='1' model='pcie-root-port'><model name='pcie-root-port'/><target chassis='1' port='0x10' hotplug='off'/></controller>",
+                   "<controller type='pci' index='0' model='pci-root'/><controller type='pci' index='1' model='pci-expander-bus'><model name='pxb'/><target busNr='100'><node>0</node></target></controller>",
+                   "<controller type='usb' index='0' model='ich9-ehci1'/><controller type='usb' index='0' model='ich9-uhci1'><master startport='0'/></controller><controller type='usb' index='0' model='ich9-uhci2'><master startport='2'/></controller>",
+                   "<controller type='virtio-serial' index='0' ports='16' vectors='4'/>",
+                   "<controller type='scsi' index='0' model='virtio-scsi'><driver queues='2' cmd_per_lun='8' max_sectors='512' ioeventfd='on' iommu='on' ats='on' packed='on'/></controller>",
+                   "<controller type='xenbus' maxGrantFrames='64' maxEventChannels='2047'/>"],
+    "memory": ["<memory model='virtio-pmem'><source><path>/tmp/pm{n}</path></source><target><size unit='KiB'>524288</size></target></memory>",
+               "<memory model='dimm'><source><pagesize unit='KiB'>2048</pagesize><nodemask>0</nodemask></source><target><size unit='KiB'>524288</size><node>0</node></target></memory>",
+               "<memory model='nvdimm'><source><path>/tmp/nv{n}</path><alignsize unit='KiB'>2048</alignsize><pmem/></source><target><size unit='KiB'>524288</size><node>0</node><label><size unit='KiB'>128</size></label><readonly/></target></memory>",
+               "<memory model='virtio-mem'><source><pagesize unit='KiB'>2048</pagesize></source><target><size unit='KiB'>1048576</size><node>0</node><block unit='KiB'>2048</block><requested unit='KiB'>524288</requested></target></memory>"],
+    "hostdev": ["<hostdev mode='subsystem' type='scsi_host'><source protocol='vhost' wwpn='naa.5001405df3e54061'/></hostdev>",
+                "<hostdev mode='subsystem' type='scsi'><source protocol='iscsi' name='iqn.2014-08.com.example:iscsi-nopool/1'><host name='example.org' port='3260'/><auth username='myname'><secret type='iscsi' usage='mycluster_myname'/></auth><initiator><iqn name='iqn.2020-07.com.example:test'/></initiator></source></hostdev>",
+                "<hostdev mode='subsystem' type='scsi' sgio='unfiltered' rawio='yes'><source><adapter name='scsi_host0'/><address bus='0' target='0' unit='0'/></source><readonly/><shareable/></hostdev>",
+                "<hostdev mode='subsystem' type='scsi' sgio='filtered' rawio='yes'><source><adapter name='scsi_host0'/><address bus='0' target='0' unit='1'/></source><shareable/></hostdev>",
+                "<hostdev mode='subsystem' type='usb' managed='yes'><source startupPolicy='optional'><address bus='1' device='2'/></source></hostdev>",
+                "<hostdev mode='subsystem' type='usb'><source><vendor id='0x1234'/><product id='0xbeef'/></source></hostdev>",
+                "<hostdev mode='subsystem' type='mdev' model='vfio-ccw'><source><address uuid='9063cba3-ecef-47b6-abcf-3fef4fdcad85'/></source></hostdev>",
+                "<hostdev mode='capabilities' type='misc'><source><char>/dev/input/event3</char></source></hostdev>",
+                "<hostdev mode='capabilities' type='net'><source><interface>eth0</interface></source></hostdev>"],
+    "other": ["<controller type='usb' model='qemu-xhci'/><redirdev bus='usb' type='unix'><source mode='connect' path='/run/redir.sock'/></redirdev>",
+              "<smartcard mode='passthrough' type='unix'><source mode='bind' path='/run/sc.sock'/></smartcard>",
+              "<shmem name='sh{n}'><model type='ivshmem'/><size unit='M'>8</size><server path='/tmp/ivsh'/><msi vectors='8' ioeventfd='off'/></shmem>",
+              "<shmem name='big{n}' role='master'><model type='ivshmem-plain'/><size unit='G'>1</size></shmem>",
+              "<tpm model='tpm-tis'><backend type='emulator' version='2.0'/></tpm>",
+              "<tpm model='tpm-tis'><backend type='external'><source type='unix' mode='connect' path='/run/swtpm.sock'/></backend></tpm>",
+              "<tpm model='tpm-crb'><backend type='emulator' version='1.2'/></tpm>",
+              "<panic model='s390'/>", "<panic model='isa'><address type='isa' iobase='0x505'/></panic>",
+              "<panic model='warp'/>"],
+}
+
+
+DEVICE_COV_SINGLES = singles(DEVICE_COV)
+
+
+# Memory devices need memory slots and a NUMA node to plug into.
+COV_NUMA_TOP = {"memory": "<maxMemory slots='4' unit='GiB'>8</maxMemory><memory unit='GiB'>2</memory>",
+                "cpu": "<vcpu>2</vcpu><cpu><numa><cell id='0' cpus='0-1' memory='1048576' unit='KiB'/></numa></cpu>"}
+
+
+def domain_cov(n, k, rng):
+    """Document n, the k-th of the third set: each fragment alone, then mixtures."""
+    if k < len(DEVICE_COV_SINGLES):
+        devs = [DEVICE_COV_SINGLES[k][1]]
+    else:
+        devs = [rng.choice(DEVICE_COV[slot]) for slot in DEVICE_COV if rng.random() < 0.3]
+    top = dict(COV_NUMA_TOP) if any("<memory model" in d for d in devs) else {}
+    return assemble(n, rng.choice(DOMAIN_TYPES), top, devs)
 
 
 # ---------------------------------------------------------------- network ---
@@ -697,6 +790,10 @@ def main():
         n = 560 + k
         with open(os.path.join(HERE, "domain", "%03d.xml" % n), "w") as f:
             f.write(domain_more(n, k, rng))
+    rng = random.Random("rvirt-domain-covdev")
+    for k in range(len(DEVICE_COV_SINGLES) + 40):
+        with open(os.path.join(HERE, "domain", "%03d.xml" % (900 + k)), "w") as f:
+            f.write(domain_cov(900 + k, k, rng))
 
     rng = random.Random("rvirt-domain-covtop")
     for k in range(len(DOMAIN_COVTOP_SINGLES) + 30):

@@ -47,6 +47,9 @@ pub(super) fn check(devs: &[Device], os_type: &str) -> Result<(), XmlError> {
     let mut panics: Vec<&str> = Vec::new();
     let has_usb = usb.iter().any(|m| *m != Some("none"));
     for d in devs {
+        if let Device::Disk(k) = d {
+            super::disk::iotune_conflicts(k)?;
+        }
         match d {
             Device::Disk(k) if k.sgio.as_deref() == Some("unfiltered") => {
                 return Err(unsupported("unfiltered sgio is no longer supported"));
@@ -90,6 +93,22 @@ pub(super) fn check(devs: &[Device], os_type: &str) -> Result<(), XmlError> {
                 panics.push(m);
             }
             Device::Generic(g) if g.element.name == "iommu" => iommu(g)?,
+            Device::Generic(g)
+                if g.element.name == "audio"
+                    && g.element.children.iter().any(|c| {
+                        c.children.iter().any(|s| s.name == "settings")
+                            && c.attr("fixedSettings") != Some("yes")
+                    }) =>
+            {
+                return Err(unsupported(
+                    "audio settings specified without fixed settings flag",
+                ));
+            }
+            Device::Generic(g)
+                if g.element.name == "hostdev" && g.attr("sgio") == Some("unfiltered") =>
+            {
+                return Err(unsupported("unfiltered sgio is no longer supported"));
+            }
             Device::Generic(g) => usb_device(g, has_usb, usb_off)?,
             _ => {}
         }
@@ -187,6 +206,10 @@ pub(super) fn memory_devices(
         return Err(XmlError::Message(
             "Total size of memory devices exceeds the total memory size".into(),
         ));
+    }
+    // Devices taking all of `<memory>` leave the guest's initial memory at zero.
+    if total > 0 && total == memory_kib {
+        return Err(XmlError::NoMemory);
     }
     if on_node && !has_numa {
         return Err(XmlError::Detail(

@@ -67,6 +67,7 @@ const SOURCE: Spec = Spec {
     attrs: &[
         attr("protocol", DT),
         attr("name", DT),
+        attr("query", DT),
         attr("tls", Value::YesNo),
         attr("pool", DT),
         attr("volume", DT),
@@ -89,6 +90,10 @@ const SOURCE: Spec = Spec {
         ),
         leaf("snapshot", &[attr("name", DT)]),
         leaf("config", &[attr("file", DT)]),
+        leaf("ssl", &[attr("verify", Value::YesNo)]),
+        leaf("readahead", &[attr("size", Value::Unsigned)]),
+        leaf("timeout", &[attr("seconds", Value::Unsigned)]),
+        SLICES,
         leaf(
             "reconnect",
             &[attr("enabled", Value::YesNo), attr("timeout", DT)],
@@ -117,8 +122,23 @@ const SECRET: Spec = leaf(
     &[attr("type", DT), attr("usage", DT), attr("uuid", DT)],
 );
 
-/// Children of a disk `<source>` besides hosts: security labels, auth, encryption.
+/// `<slices>`: the part of the storage the guest sees.
+const SLICES: Spec = node(
+    "slices",
+    &[leaf(
+        "slice",
+        &[
+            attr("type", DT),
+            attr("offset", Value::Unsigned),
+            attr("size", Value::Unsigned),
+        ],
+    )],
+);
+
+/// Children of a disk `<source>` besides hosts: slices, security labels, auth,
+/// persistent reservations, encryption.
 const SOURCE_CHILDREN: &[Spec] = &[
+    SLICES,
     Spec {
         name: "seclabel",
         attrs: &[attr("model", DT), attr("relabel", Value::YesNo)],
@@ -129,6 +149,15 @@ const SOURCE_CHILDREN: &[Spec] = &[
         name: "auth",
         attrs: &[attr("username", DT)],
         children: &[SECRET],
+        text: None,
+    },
+    Spec {
+        name: "reservations",
+        attrs: &[attr("managed", Value::YesNo)],
+        children: &[leaf(
+            "source",
+            &[attr("type", DT), attr("path", DT), attr("mode", DT)],
+        )],
         text: None,
     },
     Spec {
@@ -343,6 +372,9 @@ impl Disk {
                 self.source_element = Some(x);
             }
         }
+        if let Some(t) = e.child("iotune") {
+            check_iotune(t)?;
+        }
         for group in [AFTER_SOURCE, AFTER_TARGET, AFTER_SERIAL] {
             self.extras.extend(spec_children(e, group, p)?);
         }
@@ -418,6 +450,41 @@ impl Disk {
 
 /// libvirt gives a gluster host reached over tcp its default port, 24007, and leaves
 /// the tcp transport (the default) unwritten.
+/// libvirt's parse-time check of `<iotune>`: every number field an unsigned integer.
+fn check_iotune(t: &Element) -> Result<(), XmlError> {
+    for c in &t.children {
+        let numeric = IOTUNE_FIELDS
+            .iter()
+            .any(|f| f.name == c.name && matches!(f.text, Some(Value::Unsigned)));
+        if numeric && c.text.parse::<u64>().is_err() {
+            return Err(XmlError::Message(format!(
+                "disk iotune field '{}' must be an integer",
+                c.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// libvirt's later check of `<iotune>`: no total limit together with a read or write
+/// limit of the same kind.
+pub(super) fn iotune_conflicts(d: &Disk) -> Result<(), XmlError> {
+    let Some(t) = d.extras.iter().find(|x| x.name == "iotune") else {
+        return Ok(());
+    };
+    let set = |n: &str| t.children.iter().any(|c| c.name == n);
+    for kind in ["bytes_sec", "iops_sec", "bytes_sec_max", "iops_sec_max"] {
+        if set(&format!("total_{kind}"))
+            && (set(&format!("read_{kind}")) || set(&format!("write_{kind}")))
+        {
+            return Err(XmlError::Message(format!(
+                "total and read/write {kind} cannot be set at the same time"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn gluster_default_ports(source: &mut Element) {
     for h in source.children.iter_mut().filter(|c| c.name == "host") {
         if h.attr("transport") == Some("tcp") {
@@ -514,6 +581,8 @@ pub struct Controller {
     pub vectors: Option<u32>,
     /// `maxGrantFrames` (xenbus).
     pub max_grant_frames: Option<u32>,
+    /// `maxEventChannels` (xenbus).
+    pub max_event_channels: Option<u32>,
     /// `<model>`, `<target>` and `<driver>` children, in canonical form.
     pub children: Vec<Element>,
     /// Alias, USB companion master and address.
@@ -547,8 +616,17 @@ const CONTROLLER_CHILDREN: &[Spec] = &[
             attr("max_sectors", Value::Unsigned),
             attr("ioeventfd", Value::OnOff),
             attr("iothread", Value::Unsigned),
+            attr("iommu", Value::OnOff),
+            attr("ats", Value::OnOff),
+            attr("packed", Value::OnOff),
         ],
     ),
+    Spec {
+        name: "pcihole64",
+        attrs: &[attr("unit", Value::Unit)],
+        children: &[],
+        text: Some(Value::Kib),
+    },
 ];
 
 impl Controller {
@@ -561,6 +639,7 @@ impl Controller {
             ports: None,
             vectors: None,
             max_grant_frames: None,
+            max_event_channels: None,
             children: Vec::new(),
             info: DeviceInfo::default(),
         }
@@ -584,6 +663,7 @@ impl Controller {
             ports: e.attr_num(p, "ports")?,
             vectors: e.attr_num(p, "vectors")?,
             max_grant_frames: e.attr_num(p, "maxGrantFrames")?,
+            max_event_channels: e.attr_num(p, "maxEventChannels")?,
             children: spec_children(e, CONTROLLER_CHILDREN, p)?,
             info: DeviceInfo::parse(e, p)?,
         })
@@ -597,7 +677,8 @@ impl Controller {
             .opt("model", self.model.as_ref())
             .opt("ports", self.ports)
             .opt("vectors", self.vectors)
-            .opt("maxGrantFrames", self.max_grant_frames);
+            .opt("maxGrantFrames", self.max_grant_frames)
+            .opt("maxEventChannels", self.max_event_channels);
         out.element_always("controller", &a, |o| {
             for c in &self.children {
                 c.write(o);

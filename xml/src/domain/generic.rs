@@ -42,7 +42,35 @@ const AUDIO_IO: &[AttrSpec] = &[
     attr("streamName", T),
     attr("latency", U),
     attr("dev", T),
+    attr("bufferCount", U),
+    attr("tryPoll", Value::YesNo),
+    attr("serverName", T),
+    attr("clientName", T),
+    attr("connectPorts", T),
+    attr("exactName", Value::YesNo),
 ];
+
+/// An audio stream's `<input>`/`<output>`: every backend's attributes (a document names
+/// only its own backend's) and the fixed `<settings>`.
+const AUDIO_STREAM: &[Spec] = &[
+    Spec {
+        name: "input",
+        attrs: AUDIO_IO,
+        children: &[AUDIO_SETTINGS],
+        text: None,
+    },
+    Spec {
+        name: "output",
+        attrs: AUDIO_IO,
+        children: &[AUDIO_SETTINGS],
+        text: None,
+    },
+];
+
+const AUDIO_SETTINGS: Spec = leaf(
+    "settings",
+    &[attr("frequency", U), attr("channels", U), attr("format", T)],
+);
 
 const ROM: Spec = leaf(
     "rom",
@@ -69,6 +97,31 @@ const SIZED_SIZE: Spec = Spec {
     attrs: &[attr("unit", T)],
     children: &[],
     text: Some(U),
+};
+
+const KIB_UNIT: &[AttrSpec] = &[attr("unit", Value::Unit)];
+
+/// A memory amount written in KiB with `unit='KiB'`, whatever unit the document used.
+const fn kib(name: &'static str) -> Spec {
+    Spec {
+        name,
+        attrs: KIB_UNIT,
+        children: &[],
+        text: Some(Value::Kib),
+    }
+}
+
+/// A filesystem space limit: any unit read, written in bytes by [`space_limits`].
+const SPACE_HARD: Spec = Spec {
+    name: "space_hard_limit",
+    attrs: &[attr("unit", T)],
+    children: &[],
+    text: Some(T),
+};
+
+const SPACE_SOFT: Spec = Spec {
+    name: "space_soft_limit",
+    ..SPACE_HARD
 };
 
 const SIZED_PAGE: Spec = Spec {
@@ -142,8 +195,8 @@ pub const DEVICES: &[(Spec, u8)] = &[
                 ),
                 leaf("target", &[attr("dir", T)]),
                 leaf("readonly", &[]),
-                text("space_hard_limit", U),
-                text("space_soft_limit", U),
+                SPACE_HARD,
+                SPACE_SOFT,
             ],
             text: None,
         },
@@ -176,6 +229,10 @@ pub const DEVICES: &[(Spec, u8)] = &[
                 ],
                 children: &[
                     leaf("device", &[attr("path", T)]),
+                    leaf(
+                        "source",
+                        &[attr("type", T), attr("mode", T), attr("path", T)],
+                    ),
                     leaf("encryption", &[attr("secret", T)]),
                     node(
                         "active_pcr_banks",
@@ -217,8 +274,11 @@ pub const DEVICES: &[(Spec, u8)] = &[
                 attr("path", T),
                 attr("runtimeDir", T),
                 attr("socketDir", T),
+                attr("tryMMap", Value::YesNo),
+                attr("exclusive", Value::YesNo),
+                attr("dspPolicy", U),
             ],
-            children: &[leaf("input", AUDIO_IO), leaf("output", AUDIO_IO)],
+            children: AUDIO_STREAM,
             text: None,
         },
         super::devices::RANK_AUDIO,
@@ -239,8 +299,24 @@ pub const DEVICES: &[(Spec, u8)] = &[
                 leaf("driver", &[attr("name", T)]),
                 Spec {
                     name: "source",
-                    attrs: &[attr("startupPolicy", T)],
+                    attrs: &[
+                        attr("protocol", T),
+                        attr("name", T),
+                        attr("wwpn", T),
+                        attr("startupPolicy", T),
+                    ],
                     children: &[
+                        leaf("host", &[attr("name", T), attr("port", T)]),
+                        Spec {
+                            name: "auth",
+                            attrs: &[attr("username", T)],
+                            children: &[leaf(
+                                "secret",
+                                &[attr("type", T), attr("usage", T), attr("uuid", T)],
+                            )],
+                            text: None,
+                        },
+                        node("initiator", &[leaf("iqn", &[attr("name", T)])]),
                         leaf("vendor", &[attr("id", T)]),
                         leaf("product", &[attr("id", T)]),
                         leaf("adapter", &[attr("name", T)]),
@@ -327,7 +403,7 @@ pub const DEVICES: &[(Spec, u8)] = &[
                         text("nodemask", T),
                         SIZED_PAGE,
                         text("path", T),
-                        text("alignsize", U),
+                        kib("alignsize"),
                         leaf("pmem", &[]),
                     ],
                     text: None,
@@ -338,6 +414,8 @@ pub const DEVICES: &[(Spec, u8)] = &[
                     children: &[
                         SIZED_SIZE,
                         text("node", U),
+                        kib("block"),
+                        kib("requested"),
                         Spec {
                             name: "label",
                             attrs: &[],
@@ -396,6 +474,9 @@ impl GenericDevice {
         let path = format!("domain/devices/{}", spec.name);
         required(e)?;
         let mut element = spec.parse(e, &path)?;
+        if spec.name == "filesystem" {
+            space_limits(&mut element, &path)?;
+        }
         defaults(&mut element);
         let mut info = DeviceInfo::parse(e, &path)?;
         if let (Some(r), "hostdev") = (e.child("rom"), spec.name) {
@@ -530,8 +611,30 @@ fn usb_version(v: &str) -> String {
     }
 }
 
+/// A filesystem's space limits in bytes (their default unit), as libvirt writes them.
+fn space_limits(fs: &mut Element, path: &str) -> Result<(), XmlError> {
+    for c in fs.children.iter_mut() {
+        if !c.name.starts_with("space_") {
+            continue;
+        }
+        let p = format!("{path}/{}", c.name);
+        let bytes = crate::units::to_bytes(&p, &c.text, c.attr("unit"), "bytes")?;
+        c.text = bytes.to_string();
+        c.attrs = vec![("unit".into(), "bytes".into())];
+    }
+    Ok(())
+}
+
 fn defaults(e: &mut Element) {
     match e.name.as_str() {
+        "memory" if e.attr("model") == Some("virtio-pmem") => {
+            set_default(e, "access", "shared", 1);
+        }
+        "audio" => {
+            // libvirt writes a stream only when something of it is set.
+            e.children
+                .retain(|c| !c.attrs.is_empty() || !c.children.is_empty());
+        }
         "filesystem" => {
             set_default(e, "type", "mount", 0);
             set_default(e, "accessmode", "passthrough", 1);

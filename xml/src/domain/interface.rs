@@ -55,6 +55,7 @@ const AFTER_SOURCE: &[Spec] = &[
         "bandwidth",
         &[leaf("inbound", RATE), leaf("outbound", RATE)],
     ),
+    leaf("port", &[attr("isolated", Value::YesNo)]),
     leaf(
         "ip",
         &[
@@ -76,6 +77,9 @@ const AFTER_SOURCE: &[Spec] = &[
         ],
     ),
 ];
+
+/// Children libvirt writes after `<script>`/`<downscript>`, before `<target>`.
+const AFTER_SCRIPT: &[Spec] = &[leaf("backenddomain", &[attr("name", IT)])];
 
 /// Children libvirt writes after `<model>`, before `<link>`.
 const AFTER_MODEL: &[Spec] = &[
@@ -297,7 +301,19 @@ impl Interface {
                 self.vhost_source = Some(x);
             }
         }
-        for group in [AFTER_SOURCE, AFTER_MODEL, AFTER_MTU] {
+        // libvirt 9.0 knows no backend type (passt came later).
+        if let Some(t) = e.child("backend").and_then(|b| b.attr("type")) {
+            return Err(XmlError::Message(format!(
+                "Invalid value for attribute 'type' in element 'backend': '{t}'."
+            )));
+        }
+        let sndbuf = e.child("tune").and_then(|t| t.child("sndbuf"));
+        if sndbuf.is_some_and(|b| b.text.parse::<u64>().is_err()) {
+            return Err(XmlError::Message(
+                "sndbuf must be a positive integer".into(),
+            ));
+        }
+        for group in [AFTER_SOURCE, AFTER_SCRIPT, AFTER_MODEL, AFTER_MTU] {
             self.extras.extend(spec_children(e, group, p)?);
         }
         self.extras
@@ -372,6 +388,7 @@ impl Interface {
         if let Some(s) = &self.downscript {
             out.empty("downscript", &Attrs::new().add("path", s));
         }
+        self.write_extras(out, AFTER_SCRIPT);
         if let Some(t) = &self.target_dev {
             let a = Attrs::new()
                 .add("dev", t)
