@@ -21,49 +21,17 @@
 //! as one); the rule behind it is not known, so rvirt always writes `match='no'` once,
 //! first, which is what libvirt does in the other cases probed.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
-
 use rvirt_protocol::error::domain::NWFILTER;
-use rvirt_tests::xmldiff::{invalid_outputs, python_libvirt, Outcome};
+use rvirt_tests::xmldiff::{invalid_outputs, oracle_outcomes, python_libvirt, Outcome};
 use rvirt_tests::{have_program, repo_root, require_peer, target_dir, Libvirtd};
 use rvirt_xml::nwfilter::NwFilter;
 
-fn read_record(r: &mut impl BufRead) -> Outcome {
-    let mut head = String::new();
-    r.read_line(&mut head).expect("oracle record header");
-    let f: Vec<&str> = head.split_whitespace().collect();
-    let len: usize = f
-        .last()
-        .and_then(|n| n.parse().ok())
-        .expect("record length");
-    let mut body = vec![0; len + 1];
-    r.read_exact(&mut body).expect("oracle record body");
-    body.pop();
-    let body = String::from_utf8(body).expect("UTF-8 record");
-    match f[0] {
-        "OK" => Outcome::Ok(body),
-        _ => Outcome::Err(f[1].parse().unwrap(), f[2].parse().unwrap(), body),
-    }
-}
-
 /// Every document through the real libvirtd at `uri`.
 fn libvirt_outcomes(uri: &str, docs: &[std::path::PathBuf]) -> Vec<Outcome> {
-    let mut child = Command::new("/usr/bin/python3")
-        .arg(repo_root().join("tests/data/xml-nwfilter/oracle.py"))
-        .arg(uri)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run oracle.py");
-    let list: String = docs.iter().map(|p| format!("{}\n", p.display())).collect();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(list.as_bytes()));
-    let mut r = BufReader::new(child.stdout.take().unwrap());
-    let out = docs.iter().map(|_| read_record(&mut r)).collect();
-    writer.join().unwrap().expect("feed the oracle");
-    assert!(child.wait().unwrap().success(), "oracle.py failed");
-    out
+    let script = repo_root().join("tests/data/xml-nwfilter/oracle.py");
+    let docs: Vec<(&str, std::path::PathBuf)> =
+        docs.iter().map(|p| ("filter", p.clone())).collect();
+    oracle_outcomes(&script, &[uri], &docs)
 }
 
 fn rvirt_outcome(xml: &str) -> Outcome {

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The real libvirt side of tests/tests/xml_nwfilter.rs.
 
-argv[1] is the URI of a running libvirtd. Reads one document path a line on stdin,
+argv[1] is the URI of a running libvirtd. Reads lines "KIND PATH" on stdin (KIND is
+"filter"), one document each,
 defines each as a network filter, dumps it back and undefines it, and writes one record
 per document: "OK LEN" or "ERR CODE DOMAIN LEN", then LEN bytes and a newline.
 """
@@ -13,7 +14,7 @@ libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
 conn = libvirt.open(sys.argv[1])
 
 for line in sys.stdin:
-    with open(line.strip()) as f:
+    with open(line.split(None, 1)[1].strip()) as f:
         text = f.read()
     try:
         o = conn.nwfilterDefineXML(text)
