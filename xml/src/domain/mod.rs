@@ -185,12 +185,7 @@ impl DomainDef {
     /// Either way, bad values of attributes the schema enumerates are refused, as
     /// libvirt's parsers do, in the order libvirt reads the document.
     pub fn parse_with(xml: &str, opts: crate::ParseOptions) -> Result<DomainDef, XmlError> {
-        let root = parse_root(xml, "domain")?;
-        if opts.validate {
-            crate::schema::validate(&root, crate::Schema::Domain)?;
-        } else {
-            crate::schema::log_ignored(&root, crate::Schema::Domain);
-        }
+        let root = crate::schema::parse_lenient(xml, "domain", crate::Schema::Domain, opts)?;
         DomainDef::build(&root, true).map_err(devcheck::reword)
     }
 

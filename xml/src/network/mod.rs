@@ -102,12 +102,7 @@ impl NetworkDef {
     /// parser checks values itself (and takes some the schema does not, such as any
     /// `stp` word), which [`NetworkDef::from_element`] reproduces.
     pub fn parse_with(xml: &str, opts: crate::ParseOptions) -> Result<NetworkDef, XmlError> {
-        let e = parse_root(xml, "network")?;
-        if opts.validate {
-            crate::schema::validate(&e, crate::Schema::Network)?;
-        } else {
-            crate::schema::log_ignored(&e, crate::Schema::Network);
-        }
+        let e = crate::schema::parse_lenient(xml, "network", crate::Schema::Network, opts)?;
         NetworkDef::from_element(&e)
     }
 

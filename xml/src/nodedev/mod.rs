@@ -233,12 +233,7 @@ impl NodeDeviceDef {
     /// Parses a `<device>` document, validating it against libvirt's schema first when
     /// `opts` asks for it.
     pub fn parse_with(xml: &str, opts: crate::ParseOptions) -> Result<NodeDeviceDef, XmlError> {
-        let e = parse_root(xml, "device")?;
-        if opts.validate {
-            crate::schema::validate(&e, crate::Schema::NodeDevice)?;
-        } else {
-            crate::schema::log_ignored(&e, crate::Schema::NodeDevice);
-        }
+        let e = crate::schema::parse_lenient(xml, "device", crate::Schema::NodeDevice, opts)?;
         NodeDeviceDef::from_element(&e)
     }
 
@@ -252,12 +247,7 @@ impl NodeDeviceDef {
     /// it `new device` and leaves SCSI host numbers to the host; validates it against
     /// libvirt's schema first when `opts` asks for it.
     pub fn parse_create(xml: &str, opts: crate::ParseOptions) -> Result<NodeDeviceDef, XmlError> {
-        let e = parse_root(xml, "device")?;
-        if opts.validate {
-            crate::schema::validate(&e, crate::Schema::NodeDevice)?;
-        } else {
-            crate::schema::log_ignored(&e, crate::Schema::NodeDevice);
-        }
+        let e = crate::schema::parse_lenient(xml, "device", crate::Schema::NodeDevice, opts)?;
         parse::device(&e, Mode::Create)
     }
 

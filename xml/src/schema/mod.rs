@@ -305,6 +305,24 @@ impl Scopes {
     }
 }
 
+/// Parses `xml`, whose root must be `<root>`; checks it against `schema` when `opts`
+/// asks for it, and otherwise logs what a lenient parse ignores. For the parsers that
+/// check values themselves.
+pub(crate) fn parse_lenient(
+    xml: &str,
+    root: &str,
+    schema: Schema,
+    opts: ParseOptions,
+) -> Result<Element, XmlError> {
+    let e = crate::tree::parse_root(xml, root)?;
+    if opts.validate {
+        validate(&e, schema)?;
+    } else {
+        log_ignored(&e, schema);
+    }
+    Ok(e)
+}
+
 /// Parses `xml`, checking it against `schema` first when `opts` asks for it.
 pub(crate) fn parse_root_with(
     xml: &str,

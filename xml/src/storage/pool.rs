@@ -229,12 +229,7 @@ impl StoragePoolDef {
     /// Parses a `<pool>` document, validating it against libvirt's schema first when
     /// `opts` asks for it.
     pub fn parse_with(xml: &str, opts: crate::ParseOptions) -> Result<StoragePoolDef, XmlError> {
-        let e = parse_root(xml, "pool")?;
-        if opts.validate {
-            crate::schema::validate(&e, crate::Schema::StoragePool)?;
-        } else {
-            crate::schema::log_ignored(&e, crate::Schema::StoragePool);
-        }
+        let e = crate::schema::parse_lenient(xml, "pool", crate::Schema::StoragePool, opts)?;
         StoragePoolDef::from_element(&e)
     }
 

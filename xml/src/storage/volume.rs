@@ -248,12 +248,7 @@ impl StorageVolDef {
         pool_type: &str,
         opts: crate::ParseOptions,
     ) -> Result<StorageVolDef, XmlError> {
-        let e = parse_root(xml, "volume")?;
-        if opts.validate {
-            crate::schema::validate(&e, crate::Schema::StorageVol)?;
-        } else {
-            crate::schema::log_ignored(&e, crate::Schema::StorageVol);
-        }
+        let e = crate::schema::parse_lenient(xml, "volume", crate::Schema::StorageVol, opts)?;
         StorageVolDef::from_element(&e, pool_type)
     }
 
