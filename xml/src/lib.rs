@@ -24,6 +24,8 @@ pub mod nwfilter_binding;
 pub mod secret;
 pub mod storage;
 pub mod testnode;
+#[cfg(test)]
+mod testutil;
 
 pub use error::{XmlError, FROM_XML, XML_DETAIL, XML_ERROR, XML_INVALID_SCHEMA};
 pub use schema::{ParseOptions, Schema};

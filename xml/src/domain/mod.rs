@@ -366,6 +366,7 @@ impl DomainDef {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::strip_virsh;
 
     macro_rules! fixture {
         ($p:literal) => {
@@ -375,15 +376,6 @@ mod tests {
                 $p
             ))
         };
-    }
-
-    /// Drops the `$ virsh ...` line and the trailing blank + `[exit=0]` lines.
-    pub(crate) fn strip_virsh(s: &str) -> String {
-        let body = s.split_once('\n').map(|x| x.1).unwrap_or("");
-        let end = body
-            .rfind("\n\n[exit=")
-            .expect("fixture has an exit marker");
-        format!("{}\n", &body[..end])
     }
 
     const DEFAULT_TEST_DOMAIN: &str = "<domain type='test'>

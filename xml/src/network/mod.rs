@@ -525,14 +525,7 @@ fn sanitize_metadata(m: &Element, root: &Element) -> Element {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn strip_virsh(s: &str) -> String {
-        let body = s.split_once('\n').map(|x| x.1).unwrap_or("");
-        let end = body
-            .rfind("\n\n[exit=")
-            .expect("fixture has an exit marker");
-        format!("{}\n", &body[..end])
-    }
+    use crate::testutil::strip_virsh;
 
     const FIXTURE: &str = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -335,19 +335,12 @@ impl NodeDeviceDef {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::strip_virsh;
 
     const FIXTURE: &str = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../tests/data/compat/virsh-testdriver/nodedev-dumpxml-computer.txt"
     ));
-
-    fn strip_virsh(s: &str) -> String {
-        let body = s.split_once('\n').map(|x| x.1).unwrap_or("");
-        let end = body
-            .rfind("\n\n[exit=")
-            .expect("fixture has an exit marker");
-        format!("{}\n", &body[..end])
-    }
 
     #[test]
     fn fixture_round_trip() {

@@ -1,19 +1,12 @@
 //! Storage XML checked against what libvirt 9.0's test driver prints and refuses.
 
 use super::*;
+use crate::testutil::strip_virsh;
 
 const FIXTURE: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../tests/data/compat/virsh-testdriver/pool-dumpxml-default-pool.txt"
 ));
-
-fn strip_virsh(s: &str) -> String {
-    let body = s.split_once('\n').map(|x| x.1).unwrap_or("");
-    let end = body
-        .rfind("\n\n[exit=")
-        .expect("fixture has an exit marker");
-    format!("{}\n", &body[..end])
-}
 
 /// The pool `xml` defines, with the test driver's sizes, as libvirt prints it.
 fn pool(xml: &str) -> String {
