@@ -38,6 +38,8 @@ pub struct DiskDriver {
     pub discard: Option<String>,
     /// The other attributes (`iothread`, `queues`, `detect_zeroes`, ...) as written.
     pub extra: Vec<(String, String)>,
+    /// `<metadata_cache><max_size>`: the qcow2 metadata cache's limit in bytes.
+    pub metadata_cache_max: Option<u64>,
 }
 
 /// `<driver>` attributes in libvirt's order.
@@ -88,6 +90,7 @@ const SOURCE: Spec = Spec {
                 attr("socket", DT),
             ],
         ),
+        leaf("identity", &[attr("user", DT), attr("group", DT)]),
         leaf("snapshot", &[attr("name", DT)]),
         leaf("config", &[attr("file", DT)]),
         leaf("ssl", &[attr("verify", Value::YesNo)]),
@@ -328,7 +331,7 @@ impl Disk {
             snapshot: e
                 .attr_s("snapshot")
                 .or_else(|| (e.attr("type") == Some("vhostuser")).then(|| "no".into())),
-            driver: e.child("driver").map(parse_driver),
+            driver: e.child("driver").map(parse_driver).transpose()?,
             source: None,
             startup_policy: None,
             source_element: None,
@@ -366,9 +369,7 @@ impl Disk {
                 for a in x.children.iter_mut().filter(|c| c.name == "address") {
                     super::generic::pci_source(a);
                 }
-                if x.attr("protocol") == Some("gluster") {
-                    gluster_default_ports(&mut x);
-                }
+                host_defaults(&mut x);
                 self.source_element = Some(x);
             }
         }
@@ -448,8 +449,6 @@ impl Disk {
     }
 }
 
-/// libvirt gives a gluster host reached over tcp its default port, 24007, and leaves
-/// the tcp transport (the default) unwritten.
 /// libvirt's parse-time check of `<iotune>`: every number field an unsigned integer.
 fn check_iotune(t: &Element) -> Result<(), XmlError> {
     for c in &t.children {
@@ -485,24 +484,55 @@ pub(super) fn iotune_conflicts(d: &Disk) -> Result<(), XmlError> {
     Ok(())
 }
 
-fn gluster_default_ports(source: &mut Element) {
+/// The port libvirt fills in for a network disk's host reached over tcp, by protocol.
+const DEFAULT_PORTS: &[(&str, &str)] = &[
+    ("nbd", "10809"),
+    ("iscsi", "3260"),
+    ("gluster", "24007"),
+    ("sheepdog", "7000"),
+    ("http", "80"),
+    ("https", "443"),
+    ("ftp", "21"),
+    ("ftps", "990"),
+    ("tftp", "69"),
+    ("ssh", "22"),
+    ("vxhs", "9999"),
+];
+
+/// libvirt leaves the tcp transport (the default) of a network disk's host unwritten,
+/// gives such a host its protocol's default port when it names none, and keeps only the
+/// socket of a unix one.
+fn host_defaults(source: &mut Element) {
+    let port = source
+        .attr("protocol")
+        .and_then(|p| DEFAULT_PORTS.iter().find(|(name, _)| *name == p))
+        .map(|(_, port)| *port);
     for h in source.children.iter_mut().filter(|c| c.name == "host") {
-        if h.attr("transport") == Some("tcp") {
-            h.attrs.retain(|(k, _)| k != "transport");
+        match h.attr("transport") {
+            Some("tcp") => h.attrs.retain(|(k, _)| k != "transport"),
+            // A unix socket has neither a host name nor a port.
+            Some("unix") => h.attrs.retain(|(k, _)| k != "name" && k != "port"),
+            _ => {}
         }
+        let Some(port) = port else { continue };
         if h.attr("transport").is_none() && h.attr("port").is_none() {
             let at = h
                 .attrs
                 .iter()
                 .position(|(k, _)| k == "name")
                 .map_or(0, |i| i + 1);
-            h.attrs.insert(at, ("port".into(), "24007".into()));
+            h.attrs.insert(at, ("port".into(), port.into()));
         }
     }
 }
 
-fn parse_driver(e: &Element) -> DiskDriver {
-    DiskDriver {
+fn parse_driver(e: &Element) -> Result<DiskDriver, XmlError> {
+    let metadata_cache_max = e
+        .child("metadata_cache")
+        .and_then(|c| c.child("max_size"))
+        .map(|m| crate::storage::scaled_value(&m.text, m.attr("unit"), "./metadata_cache/max_size"))
+        .transpose()?;
+    Ok(DiskDriver {
         name: e.attr_s("name"),
         format: e.attr_s("type"),
         cache: e.attr_s("cache"),
@@ -519,7 +549,8 @@ fn parse_driver(e: &Element) -> DiskDriver {
             })
             .filter_map(|n| e.attr(n).map(|v| (n.to_string(), v.to_string())))
             .collect(),
-    }
+        metadata_cache_max,
+    })
 }
 
 impl DiskDriver {
@@ -542,7 +573,17 @@ impl DiskDriver {
             };
             a = a.opt(n, v);
         }
-        out.element("driver", &a, |_| {});
+        out.element("driver", &a, |o| {
+            if let Some(bytes) = self.metadata_cache_max {
+                o.open("metadata_cache", &Attrs::new());
+                o.text(
+                    "max_size",
+                    &Attrs::new().add("unit", "bytes"),
+                    &bytes.to_string(),
+                );
+                o.close("metadata_cache");
+            }
+        });
     }
 }
 

@@ -477,6 +477,9 @@ impl GenericDevice {
         if spec.name == "filesystem" {
             space_limits(&mut element, &path)?;
         }
+        if spec.name == "tpm" {
+            pcr_banks(e, &mut element)?;
+        }
         defaults(&mut element);
         let mut info = DeviceInfo::parse(e, &path)?;
         if let (Some(r), "hostdev") = (e.child("rom"), spec.name) {
@@ -612,6 +615,45 @@ fn usb_version(v: &str) -> String {
 }
 
 /// A filesystem's space limits in bytes (their default unit), as libvirt writes them.
+/// The PCR banks of an emulated TPM, as libvirt takes them: only a TPM 2.0 emulator has
+/// them, an empty list or another backend's list is dropped, an unknown bank refused.
+/// `raw` is the document's `<tpm>`, `tpm` the parsed one (which no longer holds unknown
+/// banks).
+fn pcr_banks(raw: &Element, tpm: &mut Element) -> Result<(), XmlError> {
+    let Some(banks) = raw
+        .child("backend")
+        .and_then(|b| b.child("active_pcr_banks"))
+    else {
+        return Ok(());
+    };
+    let Some(backend) = tpm.children.iter_mut().find(|c| c.name == "backend") else {
+        return Ok(());
+    };
+    if backend.attr("type") == Some("emulator") {
+        const KNOWN: [&str; 4] = ["sha1", "sha256", "sha384", "sha512"];
+        if let Some(bad) = banks
+            .children
+            .iter()
+            .find(|c| !KNOWN.contains(&c.name.as_str()))
+        {
+            return Err(XmlError::ConfigUnsupported(format!(
+                "Unsupported PCR banks '{}'",
+                bad.name
+            )));
+        }
+        if !banks.children.is_empty() {
+            if backend.attr("version") != Some("2.0") {
+                return Err(XmlError::Message(
+                    "<active_pcr_banks/> requires TPM version '2.0'".into(),
+                ));
+            }
+            return Ok(());
+        }
+    }
+    backend.children.retain(|c| c.name != "active_pcr_banks");
+    Ok(())
+}
+
 fn space_limits(fs: &mut Element, path: &str) -> Result<(), XmlError> {
     for c in fs.children.iter_mut() {
         if !c.name.starts_with("space_") {
