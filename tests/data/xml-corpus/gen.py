@@ -578,6 +578,62 @@ def domain_cov(n, k, rng):
     return assemble(n, rng.choice(DOMAIN_TYPES), top, devs)
 
 
+# Fourth domain set (documents 1013 on): the last domaincommon.rng names the other sets
+# miss: TPM PCR banks, qcow2 metadata cache, NFS identity, virtio-mem runtime sizes and the
+# hypervisor namespaces (which libvirt's test driver drops). Its own random stream.
+NS = {"qemu": "http://libvirt.org/schemas/domain/qemu/1.0",
+      "lxc": "http://libvirt.org/schemas/domain/lxc/1.0",
+      "vmware": "http://libvirt.org/schemas/domain/vmware/1.0",
+      "bhyve": "http://libvirt.org/schemas/domain/bhyve/1.0",
+      "xen": "http://libvirt.org/schemas/domain/xen/1.0"}
+COV4_DEVICES = [
+    "<tpm model='tpm-crb'><backend type='emulator' version='2.0'><active_pcr_banks><sha1/><sha256/><sha384/><sha512/></active_pcr_banks></backend></tpm>",
+    "<tpm model='tpm-tis'><backend type='emulator' version='2.0'><active_pcr_banks><sha384/></active_pcr_banks></backend></tpm>",
+    "<tpm model='tpm-tis'><backend type='emulator' version='2.0'><active_pcr_banks><sha512/><sha1/></active_pcr_banks></backend></tpm>",
+    "<tpm model='tpm-tis'><backend type='emulator' version='1.2'><active_pcr_banks><sha1/></active_pcr_banks></backend></tpm>",
+    "<disk type='file' device='disk'><driver name='qemu' type='qcow2'><metadata_cache><max_size unit='KiB'>1024</max_size></metadata_cache></driver><source file='/mc{n}.img'/><target dev='vda' bus='virtio'/></disk>",
+    "<disk type='file' device='disk'><driver name='qemu' type='qcow2'><metadata_cache><max_size>4096</max_size></metadata_cache></driver><source file='/mc{n}.img'/><target dev='vda' bus='virtio'/></disk>",
+    "<disk type='file' device='disk'><driver name='qemu' type='qcow2'><metadata_cache><max_size unit='MiB'>2</max_size></metadata_cache></driver><source file='/mc{n}.img'/><target dev='vda' bus='virtio'/></disk>",
+    "<disk type='file' device='disk'><driver name='qemu' type='qcow2'><metadata_cache><max_size unit='KiB'>lots</max_size></metadata_cache></driver><source file='/mc{n}.img'/><target dev='vda' bus='virtio'/></disk>",
+    "<disk type='network' device='disk'><driver name='qemu' type='raw'/><source protocol='nfs' name='/export/n{n}.img'><host name='nfs.example'/><identity user='qemu' group='kvm'/></source><target dev='vda' bus='virtio'/></disk>",
+    "<disk type='network' device='disk'><driver name='qemu' type='raw'/><source protocol='nfs' name='/export/n{n}.img'><host name='nfs.example' transport='tcp'/><identity user='+107'/></source><target dev='vdb' bus='virtio'/></disk>",
+    "<disk type='network' device='disk'><driver name='qemu' type='raw'/><source protocol='nfs' name='/export/n{n}.img'><host name='nfs.example'/><identity group='+36'/></source><target dev='vdc' bus='virtio'/></disk>",
+    "<memory model='virtio-mem'><target><size unit='KiB'>1048576</size><node>0</node><block unit='KiB'>2048</block><requested unit='KiB'>524288</requested><current unit='KiB'>2048</current></target></memory>",
+    "<tpm model='tpm-tis'><backend type='emulator' version='2.0'><active_pcr_banks><sha1/><md5/></active_pcr_banks></backend></tpm>",
+    "<tpm model='tpm-tis'><backend type='passthrough'><device path='/dev/tpm0'/><active_pcr_banks><sha1/></active_pcr_banks></backend></tpm>",
+    "<tpm model='tpm-crb'><backend type='emulator' version='2.0'><active_pcr_banks/></backend></tpm>",
+    "<disk type='network' device='disk'><source protocol='nbd' name='e{n}'><host name='g' transport='unix' socket='/run/nbd{n}.sock'/></source><target dev='vdd' bus='virtio'/></disk>",
+    "<disk type='network' device='disk'><source protocol='iscsi' name='iqn.2020-01.example:t/1'><host name='t.example' transport='tcp'/></source><target dev='vde' bus='virtio'/></disk>",
+    "<disk type='network' device='disk'><source protocol='tftp' name='/i{n}.img'><host name='s.example'/></source><target dev='vdf' bus='virtio'/></disk>",
+]
+COV4_NAMESPACED = [
+    ("qemu", "<qemu:commandline><qemu:arg value='-no-hpet'/><qemu:env name='QEMU_AUDIO_DRV' value='none'/></qemu:commandline>"),
+    ("qemu", "<qemu:capabilities><qemu:add capability='blockdev'/><qemu:del capability='drive'/></qemu:capabilities>"),
+    ("qemu", "<qemu:deprecation behavior='crash'/>"),
+    ("qemu", "<qemu:override><qemu:device alias='ua-disk'><qemu:frontend><qemu:property name='serial' type='string' value='x1'/></qemu:frontend></qemu:device></qemu:override>"),
+    ("lxc", "<lxc:namespace><lxc:sharenet type='netns' value='red'/><lxc:shareipc type='pid' value='12345'/><lxc:shareuts type='name' value='c1'/></lxc:namespace>"),
+    ("vmware", "<vmware:datacenterpath>folder1/dc1</vmware:datacenterpath>"),
+    ("bhyve", "<bhyve:commandline><bhyve:arg value='-H'/></bhyve:commandline>"),
+    ("xen", "<xen:commandline><xen:arg value='-x'/></xen:commandline>"),
+]
+
+
+def domain_cov4(n, k, rng):
+    """Document n, the k-th of the fourth set: each fragment alone, then pairs."""
+    if k < len(COV4_DEVICES):
+        devs = [COV4_DEVICES[k]]
+        top = dict(COV_NUMA_TOP) if "<memory model" in devs[0] else {}
+        return assemble(n, "test", top, devs)
+    if k < len(COV4_DEVICES) + len(COV4_NAMESPACED):
+        spaces = [COV4_NAMESPACED[k - len(COV4_DEVICES)]]
+    else:
+        spaces = rng.sample(COV4_NAMESPACED, 2)
+    doc = assemble(n, rng.choice(DOMAIN_TYPES), {}, [rng.choice(COV4_DEVICES[:11])])
+    decl = "".join(" xmlns:%s='%s'" % (p, NS[p]) for p in sorted({p for p, _ in spaces}))
+    doc = doc.replace(">", decl + ">", 1)
+    return doc.replace("</domain>", "\n".join(f for _, f in spaces) + "\n</domain>")
+
+
 # ---------------------------------------------------------------- network ---
 NETWORK = {
     "forward": ["<forward/>", "<forward mode='nat'/>", "<forward mode='route'/>", "<forward mode='open'/>",
@@ -800,6 +856,12 @@ def main():
         n = 744 + k
         with open(os.path.join(HERE, "domain", "%03d.xml" % n), "w") as f:
             f.write(domain_covtop(n, k, rng))
+
+    rng = random.Random("rvirt-domain-cov4")
+    for k in range(len(COV4_DEVICES) + len(COV4_NAMESPACED) + 20):
+        n = 1013 + k
+        with open(os.path.join(HERE, "domain", "%03d.xml" % n), "w") as f:
+            f.write(domain_cov4(n, k, rng))
 
 
 main()
