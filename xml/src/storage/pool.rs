@@ -150,6 +150,26 @@ pub struct StoragePoolDef {
     pub target_path: Option<String>,
     /// `<target><permissions>`.
     pub permissions: Option<Permissions>,
+    /// `<refresh><volume allocation>`: how a refresh computes a volume's allocation
+    /// (`default` or `capacity`).
+    pub refresh_allocation: Option<String>,
+}
+
+/// `<refresh><volume allocation>`, one of the two values libvirt knows.
+fn parse_refresh(e: &Element) -> Result<Option<String>, XmlError> {
+    let Some(v) = e
+        .child("refresh")
+        .and_then(|r| r.child("volume"))
+        .and_then(|v| v.attr("allocation"))
+    else {
+        return Ok(None);
+    };
+    if !matches!(v, "default" | "capacity") {
+        return Err(errs::unsupported(format!(
+            "unknown storage pool volume refresh allocation type {v}"
+        )));
+    }
+    Ok(Some(v.to_string()))
 }
 
 /// A size the pool parser does not check (they are the driver's to fill in).
@@ -262,6 +282,7 @@ impl StoragePoolDef {
             None => Uuid::random(),
         };
         let cow = parse_cow(e, t)?;
+        let refresh_allocation = parse_refresh(e)?;
         check_source(t, &mut source, &name)?;
         let (target_path, permissions) = if t.has_target() {
             let path = target_path(e, t, &source)?;
@@ -288,6 +309,7 @@ impl StoragePoolDef {
             source,
             target_path,
             permissions,
+            refresh_allocation,
         })
     }
 
@@ -323,6 +345,11 @@ impl StoragePoolDef {
                 p.write(&mut out);
             }
             out.close("target");
+        }
+        if let Some(a) = &self.refresh_allocation {
+            out.open("refresh", &Attrs::new());
+            out.empty("volume", &Attrs::new().add("allocation", a));
+            out.close("refresh");
         }
         out.close("pool");
         out.finish()
