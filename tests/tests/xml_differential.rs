@@ -25,8 +25,8 @@ use rvirt_tests::{have_program, repo_root, require_peer, target_dir};
 const KINDS: [(&str, &str, usize, usize); 6] = [
     ("domain", "domain", 989, 700),
     ("network", "network", 130, 81),
-    ("pool", "storagepool", 90, 62),
-    ("volume", "storagevol", 60, 45),
+    ("pool", "storagepool", 105, 70),
+    ("volume", "storagevol", 71, 55),
     ("nodedev", "nodedev", 50, 18),
     ("snapshot", "domainsnapshot", 50, 26),
 ];

@@ -774,6 +774,57 @@ def volume(n, rng):
     return "\n".join(parts).format(n=n) + "\n"
 
 
+# Second pool and volume sets (pools 090 on, volumes 060 on): the storagepool.rng and
+# storagevol.rng names the first sets miss, each fragment alone. Own random streams.
+POOL_COV = [
+    ("rbd", "<source><name>rbd{n}</name><host name='mon.example'/></source>", "<refresh><volume allocation='capacity'/></refresh>"),
+    ("rbd", "<source><name>rbd{n}</name><host name='mon.example'/></source>", "<refresh><volume allocation='default'/></refresh>"),
+    ("dir", "", "<refresh><volume allocation='sometimes'/></refresh>"),
+    ("scsi", "<source><adapter type='scsi_host'><parentaddr unique_id='1'><address domain='0x0000' bus='0x00' slot='0x1f' function='0x2'/></parentaddr></adapter></source>", ""),
+    ("scsi", "<source><adapter type='fc_host' parent='scsi_host5' managed='yes' wwnn='20000000c9831b4b' wwpn='10000000c9831b4b'/></source>", ""),
+    ("scsi", "<source><adapter type='fc_host' parent_wwnn='20000000c9848140' parent_wwpn='10000000c9848140' wwnn='20000000c9831b4b' wwpn='10000000c9831b4b'/></source>", ""),
+    ("scsi", "<source><adapter type='fc_host' parent_fabric_wwn='2000000043214321' wwnn='20000000c9831b4b' wwpn='10000000c9831b4b'/></source>", ""),
+    ("disk", "<source><device path='/dev/sdg' part_separator='yes'/><format type='dos'/></source>", ""),
+    ("disk", "<source><device path='/dev/sdh' part_separator='no'/><format type='gpt'/><vendor name='ACME'/><product name='Disk9'/></source>", ""),
+    ("disk", "<source><device path='/dev/sdi'><freeExtent start='1048576' end='2097152'/></device></source>", ""),
+    ("logical", "<source><name>vg{n}</name><device path='/dev/sdj'/><device path='/dev/sdk'/></source>", ""),
+    ("rbd", "<source><name>rbd{n}</name><host name='mon.example'/></source>",
+     "<rbd:config_opts xmlns:rbd='http://libvirt.org/schemas/storagepool/rbd/1.0'><rbd:option name='client_mount_timeout' value='45'/></rbd:config_opts>"),
+    ("netfs", "<source><host name='nfs.example'/><dir path='/export'/><format type='nfs'/></source>",
+     "<fs:mount_opts xmlns:fs='http://libvirt.org/schemas/storagepool/fs/1.0'><fs:option name='sync'/><fs:option name='lazytime'/></fs:mount_opts>"),
+    ("iscsi", "<source><host name='iscsi.example' port='3260'/><device path='iqn.2013-06.com.example:p'/><auth type='chap' username='u'><secret usage='iscsiuse'/></auth></source>", ""),
+    ("iscsi-direct", "<source><host name='iscsi.example'/><device path='iqn.2013-06.com.example:t'/></source>", ""),
+]
+VOLUME_COV = [
+    "<target><format type='qcow2'/><encryption format='luks'><secret type='passphrase' uuid='0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f'/></encryption></target>",
+    "<target><format type='raw'/><encryption format='luks'><secret type='passphrase' usage='volsec'/><cipher name='aes' size='256' mode='cbc' hash='sha256'/><ivgen name='plain64' hash='sha256'/></encryption></target>",
+    "<target><format type='qcow2'/><encryption format='luks2'><secret type='passphrase' uuid='0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f'/></encryption></target>",
+    "<target><format type='qcow2'/><encryption format='qcow'><secret type='passphrase' uuid='0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f'/></encryption></target>",
+    "<target><format type='qcow2'/><compat>1.1</compat><clusterSize unit='KiB'>64</clusterSize><features><lazy_refcounts/><extended_l2/></features></target>",
+    "<target><format type='qcow2'/><clusterSize>2097152</clusterSize></target>",
+    "<target><format type='qcow2'/><clusterSize unit='bogus'>2</clusterSize></target>",
+    "<target><format type='raw'/><timestamps><atime>1341933637.273190990</atime><mtime>1341930622.047245868</mtime><ctime>1341930622.047245868</ctime><btime>1341930622</btime></timestamps></target>",
+    "<target><format type='raw'/><permissions><mode>0644</mode><owner>107</owner><group>107</group><label>system_u:object_r:virt_image_t:s0</label></permissions></target>",
+    "<target><format type='qcow2'/></target><backingStore><path>/var/lib/b.qcow2</path><format type='qcow2'/><permissions><mode>0644</mode></permissions></backingStore>",
+    "<source><device path='/dev/sda'><extent start='0' end='1048576'/></device></source><target><format type='raw'/></target>",
+]
+
+
+def pool_cov(n, k, rng):
+    ptype, source, extra = POOL_COV[k]
+    parts = ["<pool type='%s'>" % ptype, "<name>pool%d</name>" % n, "<uuid>%s</uuid>" % uuid(3, n), source]
+    if ptype in ("dir", "fs", "netfs", "logical", "disk"):
+        parts.append(rng.choice(POOL_EXTRA["target"][:3]))
+    parts.append(extra)
+    parts.append("</pool>")
+    return "\n".join(p for p in parts if p).format(n=n) + "\n"
+
+
+def volume_cov(n, k, rng):
+    parts = ["<volume>", "<name>vol%d.img</name>" % n, rng.choice(VOLUME["capacity"][:3]), VOLUME_COV[k], "</volume>"]
+    return "\n".join(parts).format(n=n) + "\n"
+
+
 # ---------------------------------------------------------------- nodedev ---
 def wwn(prefix, n):
     return "%s%013x" % (prefix, 0x1234000 + n)
@@ -862,6 +913,15 @@ def main():
         n = 1013 + k
         with open(os.path.join(HERE, "domain", "%03d.xml" % n), "w") as f:
             f.write(domain_cov4(n, k, rng))
+
+    rng = random.Random("rvirt-pool-cov")
+    for k in range(len(POOL_COV)):
+        with open(os.path.join(HERE, "pool", "%03d.xml" % (90 + k)), "w") as f:
+            f.write(pool_cov(90 + k, k, rng))
+    rng = random.Random("rvirt-volume-cov")
+    for k in range(len(VOLUME_COV)):
+        with open(os.path.join(HERE, "volume", "%03d.xml" % (60 + k)), "w") as f:
+            f.write(volume_cov(60 + k, k, rng))
 
 
 main()
