@@ -693,6 +693,24 @@ def network(n, rng):
     return "\n".join(parts).format(**subst) + "\n"
 
 
+# Second network set (documents 130 on): forward drivers, virtual port parameters and the
+# dnsmasq namespace (which libvirt's test driver drops), each alone.
+NETWORK_COV = [
+    "<forward mode='hostdev' managed='yes'><driver name='vfio'/><pf dev='eth4'/></forward>",
+    "<forward mode='hostdev'><driver name='kvm'/><address type='pci' domain='0x0000' bus='0x03' slot='0x00' function='0x1'/></forward>",
+    "<forward mode='hostdev'><driver name='bogus'/><pf dev='eth4'/></forward>",
+    "<forward mode='bridge'/><bridge name='ovsbr{n}'/><virtualport type='openvswitch'><parameters interfaceid='09b11c53-8b5c-4eeb-8f00-d84eaa0aaa4f' profileid='p1'/></virtualport>",
+    "<forward mode='private'><interface dev='eth1'/></forward><virtualport type='802.1Qbh'><parameters profileid='prof'/></virtualport>",
+    "<forward mode='bridge'><interface dev='eth1'/></forward><virtualport type='802.1Qbg'><parameters managerid='11' typeid='1193047' typeidversion='2' instanceid='09b11c53-8b5c-4eeb-8f00-d84eaa0aaa4f'/></virtualport>",
+    "<bridge name='virbr{n}'/><dnsmasq:options xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'><dnsmasq:option value='foo=bar'/><dnsmasq:option value='cname=*.x.example,x.example'/></dnsmasq:options>",
+]
+
+
+def network_cov(n, k):
+    return "<network>\n<name>net%d</name>\n<uuid>%s</uuid>\n%s\n</network>\n" % (
+        n, uuid(2, n), NETWORK_COV[k].format(n=n))
+
+
 # ---------------------------------------------------------------- pool ------
 POOL_SOURCES = {
     "dir": ["", "<source/>"],
@@ -922,6 +940,10 @@ def main():
     for k in range(len(VOLUME_COV)):
         with open(os.path.join(HERE, "volume", "%03d.xml" % (60 + k)), "w") as f:
             f.write(volume_cov(60 + k, k, rng))
+
+    for k in range(len(NETWORK_COV)):
+        with open(os.path.join(HERE, "network", "%03d.xml" % (130 + k)), "w") as f:
+            f.write(network_cov(130 + k, k))
 
 
 main()
