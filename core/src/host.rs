@@ -61,13 +61,35 @@ extern "C" fn host_emit_event(
     }));
 }
 
-extern "C" fn host_call(_token: u64, kind: u32, _payload: RSlice<'_, u8>) -> Reply {
-    let e = RemoteError::new(
-        rvirt_protocol::error::code::NO_SUPPORT,
-        rvirt_protocol::error::domain::NONE,
-        format!("this host does not offer service {kind}"),
-    );
-    RResult::RErr(RVec::from(to_bytes(&e)))
+extern "C" fn host_call(token: u64, kind: u32, payload: RSlice<'_, u8>) -> Reply {
+    let outcome = catch_unwind(AssertUnwindSafe(|| serve_host_call(token, kind, &payload)))
+        .unwrap_or_else(|_| {
+            Err(RemoteError::new(
+                rvirt_protocol::error::code::INTERNAL_ERROR,
+                rvirt_protocol::error::domain::NONE,
+                format!("host call {kind} panicked"),
+            ))
+        });
+    match outcome {
+        Ok(bytes) => RResult::ROk(RVec::from(bytes)),
+        Err(e) => RResult::RErr(RVec::from(to_bytes(&e))),
+    }
+}
+
+/// One host call of module `token` (see `protocol/defs/91-rvirt-host-calls.x`).
+fn serve_host_call(token: u64, kind: u32, payload: &[u8]) -> Result<Vec<u8>, RemoteError> {
+    match i64::from(kind) {
+        rvirt_protocol::RVIRT_HOST_CALL_DRIVER => {
+            let req: rvirt_protocol::RvirtHostDriverCall =
+                rvirt_protocol::xdr::from_bytes(payload)?;
+            crate::calls::driver_call(token, &req)
+        }
+        _ => Err(RemoteError::new(
+            rvirt_protocol::error::code::NO_SUPPORT,
+            rvirt_protocol::error::domain::NONE,
+            format!("this host does not offer service {kind}"),
+        )),
+    }
 }
 
 /// The services table given to modules at load.

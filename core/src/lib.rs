@@ -2,6 +2,7 @@
 //! discipline, URI parsing, and the client library (embedded and remote).
 
 pub mod audit;
+pub mod calls;
 pub mod client;
 pub mod dispatch;
 pub mod elf;

@@ -147,18 +147,23 @@ impl Registry {
             .collect()
     }
 
-    /// Runs every state driver's initialize, in module order. A module whose initialize
-    /// fails is reported in one line and removed from the tables; the outcome list names each.
+    /// Runs every state driver's initialize, secondary drivers first, each group in module
+    /// order. A module whose initialize fails is reported in one line and removed from the
+    /// tables; the outcome list names each.
     pub fn initialize(
         &mut self,
         privileged: bool,
         config_for: &dyn Fn(&str) -> String,
         state_dir: &Path,
     ) -> Vec<(String, Result<InitOutcome, RemoteError>)> {
-        let outcomes: Vec<(String, Result<InitOutcome, RemoteError>)> = self
-            .modules
-            .iter()
-            .filter(|m| m.has_state_driver)
+        crate::calls::publish(&self.modules);
+        // Secondary drivers (storage, network, ...) come up first, as in libvirt, so a
+        // hypervisor driver's autostart can reach them through host calls.
+        let mut order: Vec<&Arc<LoadedModule>> =
+            self.modules.iter().filter(|m| m.has_state_driver).collect();
+        order.sort_by_key(|m| m.drivers.iter().any(|d| d.kind == DriverKind::Hypervisor));
+        let outcomes: Vec<(String, Result<InitOutcome, RemoteError>)> = order
+            .into_iter()
             .map(|m| {
                 let dir: PathBuf = state_dir.join(&m.name);
                 let args = RvirtInitArgs {

@@ -10,6 +10,7 @@
 //! Compatibility policy: docs/abi.md.
 
 pub mod abi;
+pub mod calls;
 pub mod glue;
 pub mod host;
 pub mod sdk;
