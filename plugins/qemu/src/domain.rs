@@ -114,7 +114,7 @@ fn validate(drv: &Driver, def: &DomainDef) -> QResult<()> {
         run_dir: drv.cfg.run_dir.clone(),
         vnc_port: Some(5900),
     };
-    crate::argv::build(def, &rt)
+    crate::argv::build(&crate::volumes::placeholders(def), &rt)
         .map(|_| ())
         .map_err(|e| QemuError::Unsupported(e.to_string()).into())
 }

@@ -194,6 +194,16 @@ impl Driver {
         }
     }
 
+    /// The URI this driver's guests reach other drivers (storage, network) by:
+    /// `qemu:///system` for a privileged daemon, `qemu:///session` otherwise.
+    pub fn own_uri(&self) -> &'static str {
+        if self.privileged {
+            "qemu:///system"
+        } else {
+            "qemu:///session"
+        }
+    }
+
     /// Host facts (QEMU version, machine types), probed once.
     pub fn host(&self) -> &HostInfo {
         self.host

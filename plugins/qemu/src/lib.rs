@@ -32,6 +32,7 @@ pub mod process;
 pub mod qmp;
 pub mod status;
 pub mod tuning;
+pub mod volumes;
 
 use config::Config;
 use driver::Driver;
@@ -94,6 +95,7 @@ pub fn native(drv: &Driver, def: &DomainDef) -> Result<String, RemoteError> {
         run_dir: drv.cfg.run_dir.clone(),
         vnc_port: Some(5900),
     };
+    let def = &volumes::resolve(drv.own_uri(), def)?;
     let args = argv::build(def, &rt).map_err(|e| QemuError::Unsupported(e.to_string()))?;
     Ok(argv::to_native(
         argv::emulator(def, &drv.cfg.emulator),

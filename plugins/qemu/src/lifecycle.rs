@@ -198,9 +198,10 @@ fn launch(
     let mut live = prepare_def(drv, def);
     let rt = runtime_for(drv, &live);
     set_vnc_port(&mut live, rt.vnc_port);
-    let args = argv::build(&live, &rt).map_err(|e| QemuError::Unsupported(e.to_string()))?;
+    let opened = crate::volumes::resolve(drv.own_uri(), &live)?;
+    let args = argv::build(&opened, &rt).map_err(|e| QemuError::Unsupported(e.to_string()))?;
     crate::domain::check_emulator(drv, &live)?;
-    crate::domain::check_disks(&live)?;
+    crate::domain::check_disks(&opened)?;
     let emulator = argv::emulator(&live, &drv.cfg.emulator).to_string();
     drv.remove_runtime_files(&def.name);
     let log = drv.cfg.log_file(&def.name);
