@@ -14,21 +14,7 @@ fn virsh_ok() -> bool {
 }
 
 /// Runs virsh; returns stdout, stderr and the exit code.
-fn virsh(uri: &str, args: &[&str]) -> (String, String, i32) {
-    let out = Command::new(VIRSH)
-        .arg("-c")
-        .arg(uri)
-        .args(args)
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run virsh");
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code().unwrap_or(-1),
-    )
-}
+use rvirt_tests::virsh::run as virsh;
 
 /// The recorded stdout and exit code of a fixture file.
 fn fixture(name: &str) -> (String, i32) {

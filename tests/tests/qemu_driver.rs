@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use rvirt_tests::{have_program, require_peer, Daemon};
 
-const VIRSH: &str = "/usr/bin/virsh";
 const QEMU: &str = "/usr/bin/qemu-system-x86_64";
 
 fn peers_ok() -> bool {
@@ -16,43 +15,7 @@ fn peers_ok() -> bool {
         && require_peer("qemu-system-x86_64 (qemu-system-x86)", have_program(QEMU))
 }
 
-fn virsh(uri: &str, args: &[&str]) -> (String, String, i32) {
-    let out = Command::new(VIRSH)
-        .arg("-c")
-        .arg(uri)
-        .args(args)
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run virsh");
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code().unwrap_or(-1),
-    )
-}
-
-fn virsh_ok(uri: &str, args: &[&str]) -> String {
-    let (out, err, code) = virsh(uri, args);
-    assert_eq!(code, 0, "virsh {args:?} failed: {err}{out}");
-    out
-}
-
-/// A tiny domain definition named `name` (KVM when /dev/kvm is usable).
-fn tiny_xml(name: &str) -> String {
-    let kvm = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-        .is_ok();
-    let fixture = if kvm { "tiny-kvm.xml" } else { "tiny-tcg.xml" };
-    let text = rvirt_tests::read_compat(&format!("qemu/{fixture}"));
-    let old = if kvm { "anchortiny" } else { "anchortinytcg" };
-    text.replace(
-        &format!("<name>{old}</name>"),
-        &format!("<name>{name}</name>"),
-    )
-}
+use rvirt_tests::virsh::{ok as virsh_ok, run as virsh, tiny_qemu_xml as tiny_xml, VIRSH};
 
 /// PIDs of processes whose command line mentions `guest=NAME,`.
 fn qemu_pids(name: &str) -> Vec<u32> {

@@ -1,0 +1,47 @@
+//! Running the real `virsh` (libvirt-clients) against a daemon, in the C locale.
+
+use std::process::{Command, Stdio};
+
+/// Path of Debian's virsh.
+pub const VIRSH: &str = "/usr/bin/virsh";
+
+/// Runs `virsh -c URI ARGS...`: (stdout, stderr, exit code).
+pub fn run(uri: &str, args: &[&str]) -> (String, String, i32) {
+    let out = Command::new(VIRSH)
+        .arg("-c")
+        .arg(uri)
+        .args(args)
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run virsh");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+/// Like [`run`], failing the test unless virsh succeeds; answers stdout.
+pub fn ok(uri: &str, args: &[&str]) -> String {
+    let (out, err, code) = run(uri, args);
+    assert_eq!(code, 0, "virsh {args:?} failed: {err}{out}");
+    out
+}
+
+/// A tiny QEMU domain definition named `name` that boots nothing (KVM when /dev/kvm is
+/// usable, TCG otherwise), from the recorded fixtures.
+pub fn tiny_qemu_xml(name: &str) -> String {
+    let kvm = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok();
+    let fixture = if kvm { "tiny-kvm.xml" } else { "tiny-tcg.xml" };
+    let text = crate::read_compat(&format!("qemu/{fixture}"));
+    let old = if kvm { "anchortiny" } else { "anchortinytcg" };
+    text.replace(
+        &format!("<name>{old}</name>"),
+        &format!("<name>{name}</name>"),
+    )
+}
