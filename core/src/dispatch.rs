@@ -464,6 +464,9 @@ impl DriverConnection {
                 format!("invalid argument: unsupported event ID {event_id}"),
             ));
         }
+        // A secondary driver's events reach this connection once the driver is open for
+        // it, so open it now rather than at the connection's first call to it.
+        self.driver_for(family.driver_kind())?;
         Ok(self
             .inner
             .callbacks

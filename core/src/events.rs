@@ -56,6 +56,20 @@ pub enum EventFamily {
     QemuMonitor,
 }
 
+impl EventFamily {
+    /// The kind of driver whose events these are.
+    pub fn driver_kind(self) -> rvirt_protocol::DriverKind {
+        use rvirt_protocol::DriverKind as K;
+        match self {
+            EventFamily::Domain | EventFamily::QemuMonitor => K::Hypervisor,
+            EventFamily::Network => K::Network,
+            EventFamily::StoragePool => K::Storage,
+            EventFamily::NodeDevice => K::NodeDevice,
+            EventFamily::Secret => K::Secret,
+        }
+    }
+}
+
 /// Maps a callback-style event message procedure to (family, event id).
 pub fn event_of(program: u32, procedure: i32) -> Option<(EventFamily, i32)> {
     use remote_proc as p;
