@@ -245,3 +245,28 @@ fn corpus_against_libvirt_test_driver() {
         invalid.len()
     );
 }
+
+/// The test driver's capabilities document, as libvirt's test driver writes it.
+#[test]
+fn test_driver_capabilities_are_libvirts() {
+    if !require_peer("python3-libvirt", python_libvirt()) {
+        return;
+    }
+    let out = std::process::Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import libvirt,sys; sys.stdout.write(libvirt.open('test:///default').getCapabilities())",
+        ])
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want = String::from_utf8(out.stdout).unwrap();
+    let c = Connect::open("test:///default").expect("open rvirt's test driver");
+    let got = c.capabilities().expect("rvirt capabilities");
+    assert!(want.contains("<secmodel>"), "{want}");
+    assert_eq!(got, want);
+}
