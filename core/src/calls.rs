@@ -45,8 +45,9 @@ fn kind_domain(kind: DriverKind) -> i32 {
     }
 }
 
-/// The first peer of `caller` with a `kind` driver that serves `scheme` and implements
-/// the procedure.
+/// The peer of `caller` with a `kind` driver that serves `scheme` and implements the
+/// procedure: one naming the scheme before a catch-all one, as for a connection's own
+/// secondary drivers, then in module order.
 fn find_peer(
     caller: u64,
     kind: DriverKind,
@@ -55,18 +56,24 @@ fn find_peer(
 ) -> Option<(Arc<LoadedModule>, Arc<DriverInfo>)> {
     let peers = PEERS.read().unwrap_or_else(PoisonError::into_inner);
     let modules = peers.as_ref()?.get(&caller)?;
-    modules
+    let mut found: Vec<(Arc<LoadedModule>, Arc<DriverInfo>)> = modules
         .iter()
         .filter_map(Weak::upgrade)
         .filter(|m| m.token != caller)
-        .find_map(|m| {
-            let d = m.drivers.iter().find(|d| {
-                d.kind == kind
-                    && (d.uri_schemes.is_empty() || d.uri_schemes.iter().any(|s| s == scheme))
-                    && d.implements(req.program, req.procedure)
-            })?;
-            Some((m.clone(), d.clone()))
+        .flat_map(|m| {
+            m.drivers
+                .iter()
+                .filter(|d| {
+                    d.kind == kind
+                        && (d.uri_schemes.is_empty() || d.uri_schemes.iter().any(|s| s == scheme))
+                        && d.implements(req.program, req.procedure)
+                })
+                .map(|d| (m.clone(), d.clone()))
+                .collect::<Vec<_>>()
         })
+        .collect();
+    found.sort_by_key(|(_, d)| d.uri_schemes.is_empty());
+    found.into_iter().next()
 }
 
 /// The kept connection of `driver` of `module` to `uri`, opened on first use.
