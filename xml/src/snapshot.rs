@@ -82,11 +82,66 @@ fn mode_attr(e: &Element, element: &str) -> Result<Option<SnapshotMode>, XmlErro
         .transpose()
 }
 
+/// The words of `<state>`, indexed by libvirt's snapshot state number (the domain
+/// states, then `disk-snapshot` for a disk-only snapshot).
+pub const STATES: [&str; 9] = [
+    "nostate",
+    "running",
+    "blocked",
+    "paused",
+    "shutdown",
+    "shutoff",
+    "crashed",
+    "pmsuspended",
+    "disk-snapshot",
+];
+
+/// What only a redefinition (`VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE`) reads of a
+/// `<domainsnapshot>`: the snapshot as it was recorded. Nothing is checked here; the
+/// driver applies libvirt's rules (and their order) for redefinitions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SnapshotRecord {
+    /// `<state>` as written.
+    pub state: Option<String>,
+    /// `<parent><name>`.
+    pub parent: Option<String>,
+    /// `<creationTime>` as written.
+    pub creation_time: Option<String>,
+    /// `<domain>`: the definition when the snapshot was taken.
+    pub domain: Option<Element>,
+    /// `<inactiveDomain>`: the inactive definition of a snapshot of a running domain.
+    pub inactive_domain: Option<Element>,
+}
+
 impl SnapshotRequest {
     /// Parses a `<domainsnapshot>` request; what libvirt ignores is ignored, unless
     /// `opts` asks for validation against `domainsnapshot.rng`.
     pub fn parse_with(xml: &str, opts: ParseOptions) -> Result<SnapshotRequest, XmlError> {
         let root = parse_root_with(xml, "domainsnapshot", Schema::DomainSnapshot, opts)?;
+        SnapshotRequest::from_root(&root)
+    }
+
+    /// Parses a redefinition: the request and the recorded snapshot.
+    pub fn parse_redefinition(
+        xml: &str,
+        opts: ParseOptions,
+    ) -> Result<(SnapshotRequest, SnapshotRecord), XmlError> {
+        let root = parse_root_with(xml, "domainsnapshot", Schema::DomainSnapshot, opts)?;
+        let req = SnapshotRequest::from_root(&root)?;
+        let record = SnapshotRecord {
+            state: root.child_text("state").map(|t| t.trim().to_string()),
+            parent: root
+                .child("parent")
+                .and_then(|p| p.child_text("name"))
+                .map(|t| t.trim().to_string()),
+            creation_time: root.child_text("creationTime"),
+            domain: root.child("domain").cloned(),
+            inactive_domain: root.child("inactiveDomain").cloned(),
+        };
+        Ok((req, record))
+    }
+
+    fn from_root(root: &Element) -> Result<SnapshotRequest, XmlError> {
         let text = |name: &str| root.child_text(name).filter(|t| !t.trim().is_empty());
         let mut req = SnapshotRequest {
             name: text("name").map(|t| t.trim().to_string()),
@@ -136,6 +191,8 @@ pub struct SnapshotView<'a> {
     pub disks: Option<&'a [(String, SnapshotMode)]>,
     /// The domain's definition as its driver formats it.
     pub domain_xml: &'a str,
+    /// The inactive definition (a `<domain>` document, written as `<inactiveDomain>`).
+    pub inactive_domain_xml: Option<&'a str>,
 }
 
 impl SnapshotView<'_> {
@@ -173,6 +230,19 @@ impl SnapshotView<'_> {
         }
         for line in self.domain_xml.lines() {
             o.raw_line(0, line);
+        }
+        if let Some(inactive) = self.inactive_domain_xml {
+            let lines: Vec<&str> = inactive.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                let renamed = if i == 0 {
+                    line.replacen("<domain", "<inactiveDomain", 1)
+                } else if i + 1 == lines.len() {
+                    line.replacen("</domain>", "</inactiveDomain>", 1)
+                } else {
+                    line.to_string()
+                };
+                o.raw_line(0, &renamed);
+            }
         }
         o.close("domainsnapshot");
         o.finish()
@@ -235,10 +305,11 @@ mod tests {
             memory_file: None,
             disks: Some(&disks),
             domain_xml: "<domain type='test'>\n</domain>\n",
+            inactive_domain_xml: Some("<domain type='test'>\n  <name>t</name>\n</domain>\n"),
         };
         assert_eq!(
             v.to_xml(),
-            "<domainsnapshot>\n  <name>a&lt;b</name>\n  <state>running</state>\n  <parent>\n    <name>p</name>\n  </parent>\n  <creationTime>7</creationTime>\n  <memory snapshot='internal'/>\n  <disks>\n    <disk name='vda' snapshot='internal'/>\n  </disks>\n  <domain type='test'>\n  </domain>\n</domainsnapshot>\n"
+            "<domainsnapshot>\n  <name>a&lt;b</name>\n  <state>running</state>\n  <parent>\n    <name>p</name>\n  </parent>\n  <creationTime>7</creationTime>\n  <memory snapshot='internal'/>\n  <disks>\n    <disk name='vda' snapshot='internal'/>\n  </disks>\n  <domain type='test'>\n  </domain>\n  <inactiveDomain type='test'>\n    <name>t</name>\n  </inactiveDomain>\n</domainsnapshot>\n"
         );
     }
 }

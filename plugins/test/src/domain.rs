@@ -88,12 +88,17 @@ pub fn lookup_by_id(s: &Inner, id: i32) -> TestResult<RemoteNonnullDomain> {
 fn parse(xml: &str, validate: bool) -> TestResult<DomainDef> {
     let opts = rvirt_xml::ParseOptions::validate(validate);
     let mut def = DomainDef::parse_with(xml, opts).map_err(TestError::from)?;
-    // The test driver's only guest architecture, which libvirt fills in when none is given.
+    fill_arch(&mut def);
+    generate_ifnames(&mut def);
+    Ok(def)
+}
+
+/// The test driver's only guest architecture, which libvirt fills in when a definition
+/// (a domain's, or one a snapshot carries) gives none.
+pub fn fill_arch(def: &mut DomainDef) {
     if def.arch.is_none() {
         def.arch = Some("i686".into());
     }
-    generate_ifnames(&mut def);
-    Ok(def)
 }
 
 /// Like libvirt's test driver, names every interface without a host-side device

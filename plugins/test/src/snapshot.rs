@@ -4,7 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rvirt_plugin_api::protocol::{RemoteNonnullDomain, RemoteNonnullDomainSnapshot};
 use rvirt_xml::domain::DomainDef;
-use rvirt_xml::snapshot::{SnapshotMode, SnapshotRequest, SnapshotView};
+use rvirt_xml::snapshot::{SnapshotMode, SnapshotRecord, SnapshotRequest, SnapshotView, STATES};
 use rvirt_xml::ParseOptions;
 
 use crate::domain::{dom_ref, find, find_mut, index, reason, start_state, stop_state};
@@ -27,6 +27,8 @@ pub struct Snapshot {
     /// The file of an external memory snapshot (the request's).
     pub memory_file: Option<String>,
     pub def: DomainDef,
+    /// The inactive definition a redefinition recorded (`<inactiveDomain>`).
+    pub inactive_def: Option<DomainDef>,
 }
 
 const CREATE_REDEFINE: u32 = 1;
@@ -53,12 +55,15 @@ fn snap_ref(d: &Domain, name: &str) -> RemoteNonnullDomainSnapshot {
     }
 }
 
+/// The state number of a disk-only snapshot.
+const DISK_SNAPSHOT: i32 = 8;
+
 fn state_name(state: i32) -> &'static str {
-    match state {
-        dstate::RUNNING => "running",
-        dstate::PAUSED => "paused",
-        _ => "shutoff",
-    }
+    usize::try_from(state)
+        .ok()
+        .and_then(|i| STATES.get(i))
+        .copied()
+        .unwrap_or("shutoff")
 }
 
 fn to_xml(sn: &Snapshot) -> String {
@@ -66,7 +71,7 @@ fn to_xml(sn: &Snapshot) -> String {
     // state's: internal for a running or paused domain, none for a stopped one.
     let memory = if sn.memory_file.is_some() {
         SnapshotMode::External
-    } else if sn.state == dstate::SHUTOFF {
+    } else if matches!(sn.state, dstate::SHUTOFF | DISK_SNAPSHOT) {
         SnapshotMode::No
     } else {
         SnapshotMode::Internal
@@ -81,13 +86,19 @@ fn to_xml(sn: &Snapshot) -> String {
         memory_file: sn.memory_file.as_deref(),
         disks: (!sn.disks.is_empty()).then_some(sn.disks.as_slice()),
         domain_xml: &sn.def.to_xml(None),
+        inactive_domain_xml: sn.inactive_def.as_ref().map(|d| d.to_xml(None)).as_deref(),
     }
     .to_xml()
 }
 
 /// Every disk of `def` with the mode the test driver gives it: what the request asks
 /// (only `internal` can be done), internal for a disk with media, `no` for an empty one.
-fn align_disks(def: &DomainDef, req: &SnapshotRequest) -> TestResult<Vec<(String, SnapshotMode)>> {
+/// `disk_only` is a redefined disk-only snapshot, whose disks default to external.
+fn align_disks(
+    def: &DomainDef,
+    req: &SnapshotRequest,
+    disk_only: bool,
+) -> TestResult<Vec<(String, SnapshotMode)>> {
     let disks: Vec<_> = def.disks().collect();
     for r in &req.disks {
         if !disks
@@ -104,7 +115,7 @@ fn align_disks(def: &DomainDef, req: &SnapshotRequest) -> TestResult<Vec<(String
             .iter()
             .find(|r| r.name == d.target_dev || d.source.as_deref() == Some(r.name.as_str()))
             .and_then(|r| r.mode);
-        let external_memory = req.memory == Some(SnapshotMode::External);
+        let external_memory = req.memory == Some(SnapshotMode::External) || disk_only;
         let mode = match (asked, &d.source) {
             (Some(SnapshotMode::Manual), _) => {
                 return Err(TestError::Unsupported(
@@ -153,6 +164,19 @@ pub fn create(
 ) -> TestResult<RemoteNonnullDomainSnapshot> {
     check_flags(flags, CREATE_ALL, "testDomainSnapshotCreateXML")?;
     let opts = ParseOptions::validate(flags & CREATE_VALIDATE != 0);
+    if flags & CREATE_REDEFINE != 0 {
+        let sn = redefinition(s, r, xml, opts)?;
+        let d = find_mut(s, r)?;
+        let out = snap_ref(d, &sn.name);
+        if flags & CREATE_NO_METADATA == 0 {
+            if flags & CREATE_CURRENT != 0 {
+                d.current_snapshot = Some(sn.name.clone());
+            }
+            d.snapshots.retain(|x| x.name != sn.name);
+            d.snapshots.push(sn);
+        }
+        return Ok(out);
+    }
     let req =
         SnapshotRequest::parse_with(xml, opts).map_err(parse_error(domain::DOMAIN_SNAPSHOT))?;
     let i = index(s, r)?;
@@ -161,7 +185,7 @@ pub fn create(
         .map(|t| t.as_secs())
         .unwrap_or(0);
     let d = &mut s.domains[i];
-    let disks = align_disks(&d.def, &req)?;
+    let disks = align_disks(&d.def, &req, false)?;
     let name = req.name.clone().unwrap_or_else(|| now.to_string());
     if d.snapshots.iter().any(|x| x.name == name) {
         return Err(TestError::Failed(format!("domain moment {name} already exists")).into());
@@ -177,6 +201,7 @@ pub fn create(
             .memory_file
             .filter(|_| req.memory == Some(SnapshotMode::External)),
         def: d.def.clone(),
+        inactive_def: None,
     };
     let out = snap_ref(d, &name);
     if flags & CREATE_NO_METADATA == 0 {
@@ -197,6 +222,113 @@ pub fn create(
         }
     }
     Ok(out)
+}
+
+/// An error of libvirt's snapshot code placed in `error_domain`.
+fn placed(e: TestError, error_domain: i32) -> rvirt_plugin_api::protocol::RemoteError {
+    let mut r: rvirt_plugin_api::protocol::RemoteError = e.into();
+    r.domain = error_domain;
+    r
+}
+
+/// The recorded state and creation time of a redefinition, with libvirt's refusals.
+fn recorded_state(req: &SnapshotRequest, rec: &SnapshotRecord) -> TestResult<(i32, u64)> {
+    let xml_error =
+        |m: &str| parse_error(domain::DOMAIN_SNAPSHOT)(rvirt_xml::XmlError::Message(m.into()));
+    if req.name.is_none() {
+        return Err(xml_error("a redefined snapshot must have a name"));
+    }
+    let word = rec
+        .state
+        .as_deref()
+        .ok_or_else(|| xml_error("missing state from existing snapshot"))?;
+    let state = STATES.iter().position(|s| *s == word).ok_or_else(|| {
+        placed(
+            TestError::SnapshotConfig(format!("Invalid state '{word}' in domain snapshot XML")),
+            domain::DOMAIN_SNAPSHOT,
+        )
+    })? as i32;
+    let created = rec
+        .creation_time
+        .as_deref()
+        .and_then(|t| t.trim().parse::<u64>().ok())
+        .ok_or_else(|| {
+            placed(
+                TestError::Internal("missing creationTime from existing snapshot".into()),
+                domain::DOMAIN_SNAPSHOT,
+            )
+        })?;
+    let memory_saved = matches!(
+        req.memory,
+        Some(SnapshotMode::Internal | SnapshotMode::External)
+    );
+    if memory_saved && matches!(state, dstate::SHUTOFF | DISK_SNAPSHOT) {
+        return Err(xml_error(
+            "memory state cannot be saved with offline or disk-only snapshot",
+        ));
+    }
+    Ok((state, created))
+}
+
+/// The snapshot a `VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE` document describes, checked as
+/// libvirt checks it: its own domain definition (of this domain), a known parent.
+fn redefinition(
+    s: &Inner,
+    r: &RemoteNonnullDomain,
+    xml: &str,
+    opts: ParseOptions,
+) -> TestResult<Snapshot> {
+    let (req, rec) = SnapshotRequest::parse_redefinition(xml, opts)
+        .map_err(parse_error(domain::DOMAIN_SNAPSHOT))?;
+    let (state, creation_time) = recorded_state(&req, &rec)?;
+    let name = req.name.clone().unwrap_or_default();
+    let parse = |e: &rvirt_xml::tree::Element| {
+        let mut def = DomainDef::from_element(e).map_err(parse_error(domain::DOMAIN))?;
+        crate::domain::fill_arch(&mut def);
+        Ok::<_, rvirt_plugin_api::protocol::RemoteError>(def)
+    };
+    let def = match &rec.domain {
+        Some(e) => parse(e)?,
+        None => {
+            return Err(placed(
+                TestError::Internal("missing domain in snapshot".into()),
+                domain::DOMAIN_SNAPSHOT,
+            ))
+        }
+    };
+    let inactive_def = rec.inactive_domain.as_ref().map(parse).transpose()?;
+    let d = find(s, r)?;
+    if def.uuid != d.def.uuid {
+        return Err(placed(
+            TestError::InvalidArg(format!(
+                "definition for snapshot {name} must use uuid {}",
+                d.def.uuid
+            )),
+            domain::DOMAIN_SNAPSHOT,
+        ));
+    }
+    if let Some(p) = rec.parent.as_deref() {
+        if !d.snapshots.iter().any(|x| x.name == p) {
+            return Err(placed(
+                TestError::InvalidArg(format!("parent {p} for moment {name} not found")),
+                domain::DOMAIN,
+            ));
+        }
+    }
+    let disks = align_disks(&def, &req, state == DISK_SNAPSHOT)?;
+    Ok(Snapshot {
+        name,
+        description: req.description,
+        parent: rec.parent,
+        creation_time,
+        state,
+        disks,
+        memory_file: req
+            .memory_file
+            .filter(|_| req.memory == Some(SnapshotMode::External)),
+        def,
+        inactive_def,
+    })
 }
 
 fn has_children(d: &Domain, name: &str) -> bool {
