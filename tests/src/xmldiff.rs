@@ -170,8 +170,9 @@ fn rvirt_snapshot(c: &Connect, xml: String) -> Result<String, RemoteError> {
     let snap = c
         .domain_snapshot_create_xml(&p::RemoteDomainSnapshotCreateXmlArgs {
             dom,
+            // A leading "<!-- redefine -->" asks for VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE.
+            flags: u32::from(xml.starts_with("<!-- redefine -->")),
             xml_desc: xml,
-            flags: 0,
         })?
         .snap;
     let x = c

@@ -28,7 +28,7 @@ const KINDS: [(&str, &str, usize, usize); 6] = [
     ("pool", "storagepool", 105, 70),
     ("volume", "storagevol", 71, 55),
     ("nodedev", "nodedev", 50, 18),
-    ("snapshot", "domainsnapshot", 50, 26),
+    ("snapshot", "domainsnapshot", 66, 31),
 ];
 
 fn corpus_dir() -> PathBuf {

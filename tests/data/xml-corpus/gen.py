@@ -899,6 +899,44 @@ def snapshot(n, rng):
     return "\n".join(p for p in parts if p).format(n=n) + "\n"
 
 
+# Second snapshot set (documents 050 on): redefinitions (VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE,
+# marked by a leading comment that both oracle runners read), each alone.
+TEST_UUID = "6695eb01-f6a4-8304-79aa-97f2502e193f"
+REDEF_DOMAIN = ("<{tag} type='test'><name>test</name><uuid>{uuid}</uuid><memory>8388608</memory>"
+                "<vcpu>2</vcpu><os><type>hvm</type></os>{devs}</{tag}>")
+REDEF_DISK = "<devices><disk type='file' device='disk'><source file='/r.img'/><target dev='vda' bus='virtio'/></disk></devices>"
+
+
+def redef_domain(tag="domain", uuid_=TEST_UUID, devs=""):
+    return REDEF_DOMAIN.format(tag=tag, uuid=uuid_, devs=devs)
+
+
+SNAPSHOT_REDEFINE = [
+    "<name>r{n}</name><state>running</state><creationTime>1700000000</creationTime>" + redef_domain()
+    + redef_domain("inactiveDomain"),
+    "<name>r{n}</name><description>kept</description><state>paused</state><creationTime>1700000001</creationTime>" + redef_domain(),
+    "<name>r{n}</name><state>shutoff</state><creationTime>1700000002</creationTime>" + redef_domain(devs=REDEF_DISK),
+    "<name>r{n}</name><state>running</state><creationTime>1700000003</creationTime><disks><disk name='vda' snapshot='internal'/></disks>" + redef_domain(devs=REDEF_DISK),
+    "<state>running</state><creationTime>1700000004</creationTime>" + redef_domain(),
+    "<name>r{n}</name><creationTime>1700000005</creationTime>" + redef_domain(),
+    "<name>r{n}</name><state>bogus</state><creationTime>1700000006</creationTime>" + redef_domain(),
+    "<name>r{n}</name><state>running</state>" + redef_domain(),
+    "<name>r{n}</name><state>running</state><creationTime>soon</creationTime>" + redef_domain(),
+    "<name>r{n}</name><state>running</state><creationTime>1700000009</creationTime>",
+    "<name>r{n}</name><state>running</state><creationTime>1700000010</creationTime>"
+    + redef_domain(uuid_="00000000-f6a4-8304-79aa-97f2502e193f"),
+    "<name>r{n}</name><state>running</state><parent><name>nope</name></parent><creationTime>1700000011</creationTime>" + redef_domain(),
+    "<name>r{n}</name><state>shutoff</state><creationTime>1700000012</creationTime><memory snapshot='internal'/>" + redef_domain(),
+    "<name>r{n}</name><state>disk-snapshot</state><creationTime>1700000013</creationTime>" + redef_domain(devs=REDEF_DISK),
+    "<name>r{n}</name><state>crashed</state><creationTime>1700000014</creationTime>" + redef_domain(),
+    "<name>r{n}</name><state>running</state><creationTime>1700000015</creationTime><disks><disk name='vda' snapshot='no'/></disks>" + redef_domain(devs=REDEF_DISK),
+]
+
+
+def snapshot_redefine(n, k):
+    return "<!-- redefine -->\n<domainsnapshot>\n%s\n</domainsnapshot>\n" % SNAPSHOT_REDEFINE[k].format(n=n)
+
+
 def main():
     counts = {"domain": (domain, 560), "network": (network, 130), "pool": (pool, 90),
               "volume": (volume, 60), "nodedev": (nodedev, 50), "snapshot": (snapshot, 50)}
@@ -944,6 +982,10 @@ def main():
     for k in range(len(NETWORK_COV)):
         with open(os.path.join(HERE, "network", "%03d.xml" % (130 + k)), "w") as f:
             f.write(network_cov(130 + k, k))
+
+    for k in range(len(SNAPSHOT_REDEFINE)):
+        with open(os.path.join(HERE, "snapshot", "%03d.xml" % (50 + k)), "w") as f:
+            f.write(snapshot_redefine(50 + k, k))
 
 
 main()

@@ -47,7 +47,9 @@ def run(kind, xml):
         finally:
             o.destroy()
     if kind == "snapshot":
-        o = conn.lookupByName("test").snapshotCreateXML(xml, 0)
+        # A leading "<!-- redefine -->" asks for VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE.
+        flags = 1 if xml.startswith("<!-- redefine -->") else 0
+        o = conn.lookupByName("test").snapshotCreateXML(xml, flags)
         try:
             return o.getXMLDesc(0)
         finally:
