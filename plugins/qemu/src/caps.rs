@@ -7,13 +7,15 @@ use std::process::{Command, Stdio};
 
 use rvirt_plugin_api::protocol::RemoteNodeGetInfoRet;
 
-/// A machine type from `-machine help`.
-#[derive(Debug, Clone, PartialEq)]
+/// A machine type QEMU reports (`query-machines`), or an alias of one.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Machine {
     pub name: String,
     /// The versioned machine this alias stands for (`pc` → `pc-i440fx-7.2`).
     pub canonical: Option<String>,
     pub is_default: bool,
+    /// QEMU marks it deprecated.
+    pub deprecated: bool,
 }
 
 /// What the driver learned about the host at initialize.
@@ -62,8 +64,49 @@ pub fn parse_query_machines(replies: &str) -> BTreeMap<String, u32> {
     out
 }
 
-/// Asks the emulator for its machine types' vCPU limits over QMP on stdio.
-fn probe_max_cpus(emulator: &str) -> BTreeMap<String, u32> {
+/// The machine types of a QMP session's `query-machines` reply in libvirt's order: the
+/// default first, then QEMU's order, each alias right after its machine; `none` left out.
+pub fn machines_from_query(replies: &str) -> Vec<Machine> {
+    let mut out = Vec::new();
+    for line in replies.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let Some(list) = v.get("return").and_then(|r| r.as_array()) else {
+            continue;
+        };
+        let flag =
+            |m: &serde_json::Value, k: &str| m.get(k).and_then(|d| d.as_bool()) == Some(true);
+        let mut listed: Vec<&serde_json::Value> = list.iter().collect();
+        listed.sort_by_key(|m| !flag(m, "is-default"));
+        for m in listed {
+            let Some(name) = m.get("name").and_then(|n| n.as_str()) else {
+                continue;
+            };
+            if name == "none" {
+                continue;
+            }
+            out.push(Machine {
+                name: name.to_string(),
+                canonical: None,
+                is_default: flag(m, "is-default"),
+                deprecated: flag(m, "deprecated"),
+            });
+            if let Some(alias) = m.get("alias").and_then(|a| a.as_str()) {
+                out.push(Machine {
+                    name: alias.to_string(),
+                    canonical: Some(name.to_string()),
+                    is_default: false,
+                    deprecated: flag(m, "deprecated"),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Asks the emulator for its machine types over QMP on stdio: the session's replies.
+fn query_machines(emulator: &str) -> String {
     let child = Command::new(emulator)
         .args([
             "-machine",
@@ -79,7 +122,7 @@ fn probe_max_cpus(emulator: &str) -> BTreeMap<String, u32> {
         .stderr(Stdio::null())
         .spawn();
     let Ok(mut child) = child else {
-        return BTreeMap::new();
+        return String::new();
     };
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(
@@ -87,8 +130,8 @@ fn probe_max_cpus(emulator: &str) -> BTreeMap<String, u32> {
         );
     }
     match child.wait_with_output() {
-        Ok(o) => parse_query_machines(&String::from_utf8_lossy(&o.stdout)),
-        Err(_) => BTreeMap::new(),
+        Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
+        Err(_) => String::new(),
     }
 }
 
@@ -105,28 +148,6 @@ pub fn parse_version(text: &str) -> Option<u64> {
     Some(major * 1_000_000 + minor * 1_000 + micro)
 }
 
-/// Parses `-machine help` output.
-pub fn parse_machines(text: &str) -> Vec<Machine> {
-    text.lines()
-        .skip_while(|l| !l.starts_with("Supported machines"))
-        .skip(1)
-        .filter_map(|l| {
-            let (name, desc) = l.split_once(char::is_whitespace)?;
-            let canonical = desc
-                .split("(alias of ")
-                .nth(1)
-                .and_then(|r| r.split(')').next())
-                .map(str::to_string);
-            Some(Machine {
-                name: name.to_string(),
-                canonical,
-                is_default: desc.contains("(default)"),
-            })
-        })
-        .filter(|m| m.name != "none")
-        .collect()
-}
-
 fn run(emulator: &str, args: &[&str]) -> String {
     Command::new(emulator)
         .args(args)
@@ -139,16 +160,17 @@ fn run(emulator: &str, args: &[&str]) -> String {
 
 impl HostInfo {
     pub fn probe(emulator: &str) -> HostInfo {
+        let replies = query_machines(emulator);
         HostInfo {
             emulator: emulator.to_string(),
             qemu_version: parse_version(&run(emulator, &["-version"])).unwrap_or(0),
-            machines: parse_machines(&run(emulator, &["-machine", "help"])),
+            machines: machines_from_query(&replies),
             kvm: std::fs::OpenOptions::new()
                 .read(true)
                 .write(true)
                 .open("/dev/kvm")
                 .is_ok(),
-            max_cpus: probe_max_cpus(emulator),
+            max_cpus: parse_query_machines(&replies),
         }
     }
 
@@ -257,16 +279,20 @@ pub fn capabilities_xml(h: &HostInfo, uuid: &str) -> String {
     s.push_str(&format!("      <emulator>{}</emulator>\n", h.emulator));
     for m in &h.machines {
         let max = h.machine_max_cpus(&m.name);
-        match &m.canonical {
-            Some(c) => s.push_str(&format!(
-                "      <machine canonical='{c}' maxCpus='{max}'>{}</machine>\n",
-                m.name
-            )),
-            None => s.push_str(&format!(
-                "      <machine maxCpus='{max}'>{}</machine>\n",
-                m.name
-            )),
-        }
+        let canonical = m
+            .canonical
+            .as_ref()
+            .map(|c| format!("canonical='{c}' "))
+            .unwrap_or_default();
+        let deprecated = if m.deprecated {
+            " deprecated='yes'"
+        } else {
+            ""
+        };
+        s.push_str(&format!(
+            "      <machine {canonical}maxCpus='{max}'{deprecated}>{}</machine>\n",
+            m.name
+        ));
     }
     s.push_str("      <domain type='qemu'/>\n");
     if h.kvm {
@@ -309,19 +335,28 @@ mod tests {
     fn version_and_machines() {
         let v = "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\nCopyright (c) 2003-2022\n";
         assert_eq!(parse_version(v), Some(7_002_022));
-        let m = "Supported machines are:\nmicrovm              microvm (i386)\n\
-                 pc                   Standard PC (i440FX + PIIX, 1996) (alias of pc-i440fx-7.2)\n\
-                 pc-i440fx-7.2        Standard PC (i440FX + PIIX, 1996) (default)\nnone                 empty machine\n";
-        let ms = parse_machines(m);
-        assert_eq!(ms.len(), 3);
+        let replies = "{\"QMP\": {}}\n{\"return\": {}}\n{\"return\": [\
+            {\"name\": \"microvm\", \"cpu-max\": 288},\
+            {\"name\": \"pc-i440fx-1.4\", \"deprecated\": true},\
+            {\"name\": \"none\"},\
+            {\"name\": \"pc-i440fx-7.2\", \"alias\": \"pc\", \"is-default\": true}]}\n";
+        let ms = machines_from_query(replies);
+        let names: Vec<&str> = ms.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["pc-i440fx-7.2", "pc", "microvm", "pc-i440fx-1.4"]);
+        assert!(ms[0].is_default && !ms[1].is_default && ms[3].deprecated);
         assert_eq!(ms[1].canonical.as_deref(), Some("pc-i440fx-7.2"));
-        assert!(ms[2].is_default);
         let h = HostInfo {
             machines: ms,
             ..HostInfo::default()
         };
         assert_eq!(h.canonical_machine("pc"), "pc-i440fx-7.2");
         assert_eq!(h.canonical_machine("q35"), "q35");
+        let xml = capabilities_xml(&h, "u");
+        assert!(
+            xml.contains("<machine maxCpus='255'>pc-i440fx-7.2</machine>\n      <machine canonical='pc-i440fx-7.2' maxCpus='255'>pc</machine>\n      <machine maxCpus='255'>microvm</machine>")
+                && xml.contains("<machine maxCpus='255' deprecated='yes'>pc-i440fx-1.4</machine>"),
+            "{xml}"
+        );
     }
 
     #[test]
@@ -336,7 +371,7 @@ mod tests {
             machines: vec![Machine {
                 name: "q35".into(),
                 canonical: Some("pc-q35-7.2".into()),
-                is_default: false,
+                ..Machine::default()
             }],
             ..HostInfo::default()
         };
@@ -354,9 +389,16 @@ mod tests {
             eprintln!("SKIP: {qemu} is not installed");
             return;
         }
-        let m = probe_max_cpus(qemu);
+        let replies = query_machines(qemu);
+        let m = parse_query_machines(&replies);
         assert_eq!(m.get("isapc"), Some(&1), "{m:?}");
         assert!(m.get("pc").is_some_and(|n| *n >= 255), "{m:?}");
+        let machines = machines_from_query(&replies);
+        assert!(machines[0].is_default && machines[0].name.starts_with("pc-i440fx-"));
+        assert_eq!(
+            machines[1].canonical.as_deref(),
+            Some(machines[0].name.as_str())
+        );
     }
 
     #[test]

@@ -191,11 +191,13 @@ mod tests {
                     name: "pc".into(),
                     canonical: Some("pc-i440fx-7.2".into()),
                     is_default: true,
+                    deprecated: false,
                 },
                 Machine {
                     name: "q35".into(),
                     canonical: Some("pc-q35-7.2".into()),
                     is_default: false,
+                    deprecated: false,
                 },
             ],
             kvm,
