@@ -1094,3 +1094,37 @@ fn memory_balloon_and_vcpu_settings() {
     virsh_ok(&uri, &["undefine", &name]);
     wait_no_qemu(&name);
 }
+
+/// The `<machine>` lines of the x86_64 guest of a capabilities document.
+fn x86_64_machines(caps: &str) -> Vec<String> {
+    caps.split("<arch name='x86_64'>")
+        .nth(1)
+        .and_then(|rest| rest.split("</arch>").next())
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.trim_start().starts_with("<machine"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn machine_types_listed_as_libvirtd_lists_them() {
+    if !peers_ok() {
+        return;
+    }
+    let Some(libvirtd) = rvirt_tests::Libvirtd::start() else {
+        return;
+    };
+    let want = x86_64_machines(&virsh_ok(
+        &libvirtd.uri("qemu", "system"),
+        &["capabilities"],
+    ));
+    drop(libvirtd);
+    let d = Daemon::start("");
+    let got = x86_64_machines(&virsh_ok(&d.uri("qemu:///system"), &["capabilities"]));
+    assert!(
+        want.first().is_some_and(|m| m.contains(">pc-i440fx-")),
+        "{want:?}"
+    );
+    assert_eq!(got, want);
+}
