@@ -251,6 +251,15 @@ impl NodeDeviceDef {
         parse::device(&e, Mode::Create)
     }
 
+    /// Parses a device as libvirt's node-device driver reports a host's device
+    /// (`virNodeDeviceGetXMLDesc` on a real host): unlike a document to define, what
+    /// only the host can tell is kept too (the driver, a disk's block counts, a SCSI
+    /// host's vport counts, SCSI generic devices, a mediated device's parent address,
+    /// a CSS device's channel address, an empty `<pci-express/>`).
+    pub fn parse_host(xml: &str) -> Result<NodeDeviceDef, XmlError> {
+        parse::device(&parse_root(xml, "device")?, Mode::Host)
+    }
+
     /// A device named `name` with nothing else.
     pub fn new(name: String) -> NodeDeviceDef {
         NodeDeviceDef {
@@ -534,3 +543,6 @@ mod tests {
 
 #[cfg(test)]
 mod tests_nodefile;
+
+#[cfg(test)]
+mod tests_host;
