@@ -32,7 +32,7 @@ const BRIDGE: &str = "rvnp0";
 const PLUG_TIME_REFUSALS: &[&str] = &[
     "Operation not supported: Invalid use of 'floor'",
     "internal error: network 'rvirt-netport' doesn't have",
-    "unsupported configuration: network 'rvirt-netport' uses a bridge",
+    "unsupported configuration: <virtualport type='802.1Qbg'> not supported for network 'rvirt-netport'",
 ];
 
 /// How `oracle.py` reports a refusal whose message libvirt-python cannot decode (libvirtd
@@ -232,10 +232,33 @@ fn network_ports_agree_with_libvirtd() {
         "disagreements:\n{}",
         failures.join("\n")
     );
-    let invalid = invalid_outputs(&written);
+    assert_valid(&written);
+}
+
+/// Every port rvirt wrote must pass `virt-xml-validate`, except where libvirtd wrote the
+/// very same bytes and they fail too: libvirtd keeps a multicast MAC or a bridge name
+/// outside `deviceName` that its schema refuses, so byte identity and validity cannot
+/// both hold there.
+fn assert_valid(files: &[(PathBuf, &str)]) {
+    let mut unexplained = Vec::new();
+    let mut libvirt_too = 0;
+    for (file, schema) in files {
+        if invalid_outputs(&[(file.clone(), schema)]).is_empty() {
+            continue;
+        }
+        let theirs = PathBuf::from(file.display().to_string().replace(".rvirt.", ".libvirt."));
+        let same = std::fs::read(file).ok() == std::fs::read(&theirs).ok();
+        if same && !invalid_outputs(&[(theirs, schema)]).is_empty() {
+            println!("invalid as libvirtd writes it too: {}", file.display());
+            libvirt_too += 1;
+        } else {
+            unexplained.push(file.display().to_string());
+        }
+    }
+    println!("{libvirt_too} outputs invalid exactly as libvirtd's own");
     assert!(
-        invalid.is_empty(),
-        "invalid output:\n{}",
-        invalid.join("\n")
+        unexplained.is_empty(),
+        "rvirt wrote invalid XML:\n{}",
+        unexplained.join("\n")
     );
 }

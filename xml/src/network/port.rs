@@ -17,7 +17,7 @@ use crate::tree::Element;
 use crate::{ParseOptions, Schema, Uuid, XmlError};
 
 use rvirt_protocol::error::code::{INTERNAL_ERROR, XML_ERROR};
-use rvirt_protocol::error::domain::NETWORK as FROM_NETWORK;
+use rvirt_protocol::error::domain::{NETWORK as FROM_NETWORK, NONE as FROM_NONE};
 
 /// `macTableManager` values, in libvirt's order (the first, "default", is refused).
 const MAC_TABLE_MANAGERS: [&str; 3] = ["default", "kernel", "libvirt"];
@@ -119,8 +119,14 @@ fn uuid(v: &str) -> Result<Uuid, XmlError> {
 fn parse_bandwidth(e: &Element) -> Result<(Option<Bandwidth>, u32), XmlError> {
     let class_id = match e.attr("classID") {
         None => 0,
-        Some(v) => prop::to_u32(v, 10)
-            .ok_or_else(|| internal(format!("Unable to parse class id '{v}'")))?,
+        // Reported by libvirt's shared netdev code, from no error domain.
+        Some(v) => prop::to_u32(v, 10).ok_or_else(|| {
+            XmlError::reported(
+                INTERNAL_ERROR,
+                Some(FROM_NONE),
+                format!("internal error: Unable to parse class id '{v}'"),
+            )
+        })?,
     };
     let mut plain = e.clone();
     plain.attrs.retain(|(k, _)| k != "classID");
@@ -256,11 +262,12 @@ fn vlan_fits(v: &Element) -> bool {
 fn bandwidth_fits(b: &Element) -> bool {
     let positive =
         |v: &str| v.bytes().all(|c| c.is_ascii_digit()) && v.parse::<u32>().is_ok_and(|n| n >= 1);
-    b.children.iter().all(|d| {
-        ["average", "peak", "floor", "burst"]
-            .iter()
-            .all(|k| d.attr(k).is_none_or(positive))
-    })
+    b.attr("classID").is_none_or(positive)
+        && b.children.iter().all(|d| {
+            ["average", "peak", "floor", "burst"]
+                .iter()
+                .all(|k| d.attr(k).is_none_or(positive))
+        })
 }
 
 /// A PCI address field: hex with an optional `0x` (at most `digits` digits, the first
@@ -554,7 +561,7 @@ mod tests {
             e(port(
                 "<bandwidth classID='x'><inbound average='1'/></bandwidth>"
             )),
-            (1, 19, "internal error: Unable to parse class id 'x'".into())
+            (1, 0, "internal error: Unable to parse class id 'x'".into())
         );
     }
 
