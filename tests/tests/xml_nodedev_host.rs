@@ -5,7 +5,8 @@
 //! host's real devices (udev: PCI, net, block, ...); every device's XML (`dump.py` in
 //! `tests/data/xml-nodedev-host/`) is parsed as a host's device
 //! (`NodeDeviceDef::parse_host`) and formatted again, and must come out byte for byte as
-//! libvirt wrote it. The counts per capability type are printed.
+//! libvirt wrote it, and its capability names (`cap_names`) must be the ones libvirt
+//! lists (`virNodeDeviceListCaps`). The counts per capability type are printed.
 //!
 //! For capabilities this host lacks (mediated devices, CCW/CSS, AP, vDPA, USB, SCSI
 //! targets, Fibre Channel hosts, SR-IOV functions, VPD, PCI Express links, ...) there is
@@ -116,6 +117,18 @@ fn check_host(
     for d in devices {
         for c in &d.caps {
             *counts.entry(c.clone()).or_insert(0) += 1;
+        }
+        let listed = NodeDeviceDef::parse_host(&d.xml).map(|p| {
+            p.cap_names()
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+        });
+        if listed.as_ref().is_ok_and(|l| *l != d.caps) {
+            bad.push(format!(
+                "{}: libvirt lists {:?}, rvirt {listed:?}",
+                d.name, d.caps
+            ));
         }
         match round_trip(&d.xml) {
             Ok(x) if x == d.xml => {

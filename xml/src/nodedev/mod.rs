@@ -322,19 +322,35 @@ impl NodeDeviceDef {
         out.finish()
     }
 
-    /// Capability names as libvirt lists them, including a SCSI host's
-    /// `fc_host` and `vports` sub-capabilities.
+    /// Capability names as libvirt lists them, each followed by the sub-capabilities
+    /// it lists too: a SCSI host's `fc_host` and `vports`, the `mdev_types` of a PCI
+    /// device, CSS device or AP matrix and a PCI device's `vpd`.
     pub fn cap_names(&self) -> Vec<&str> {
         let mut v = Vec::new();
         for c in &self.caps {
             v.push(c.cap_type());
-            if let Capability::ScsiHost(s) = c {
-                if s.fc_host.is_some() {
-                    v.push("fc_host");
+            match c {
+                Capability::ScsiHost(s) => {
+                    if s.fc_host.is_some() {
+                        v.push("fc_host");
+                    }
+                    if s.vport_ops.is_some() {
+                        v.push("vports");
+                    }
                 }
-                if s.vport_ops.is_some() {
-                    v.push("vports");
+                Capability::Other { cap_type, raw } => {
+                    let listed: &[&str] = match cap_type.as_str() {
+                        "pci" => &["mdev_types", "vpd"],
+                        "css" | "ap_matrix" => &["mdev_types"],
+                        _ => &[],
+                    };
+                    let has = |t: &str| {
+                        raw.children_named("capability")
+                            .any(|s| s.attr("type") == Some(t))
+                    };
+                    v.extend(listed.iter().copied().filter(|t| has(t)));
                 }
+                _ => {}
             }
         }
         v

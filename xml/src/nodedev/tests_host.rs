@@ -61,3 +61,15 @@ fn features_and_pci_functions_in_libvirts_order() {
     );
     assert!(pf < bridge, "{out}");
 }
+
+#[test]
+fn listed_capabilities_include_mdev_types_and_vpd() {
+    let pci = "<device><name>p</name><capability type='pci'><domain>0</domain><bus>0</bus><slot>0</slot><function>0</function><product id='0x1'/><vendor id='0x2'/><capability type='vpd'><name>n</name></capability><capability type='mdev_types'><type id='t'><deviceAPI>vfio-pci</deviceAPI><availableInstances>1</availableInstances></type></capability></capability></device>";
+    let d = NodeDeviceDef::parse_host(pci).unwrap();
+    assert_eq!(d.cap_names(), vec!["pci", "mdev_types", "vpd"]);
+    let matrix = "<device><name>ap_matrix</name><capability type='ap_matrix'/></device>";
+    assert_eq!(
+        NodeDeviceDef::parse_host(matrix).unwrap().cap_names(),
+        vec!["ap_matrix"]
+    );
+}
