@@ -207,7 +207,7 @@ fn document_name(root: &str) -> &str {
     match root {
         "domain" => "domain_definition",
         "network" => "network_definition",
-        "networkport" => "network_port_definition",
+        "networkport" => "networkport_definition",
         "pool" => "storage_pool_definition",
         "volume" => "storage_volume_definition",
         "device" => "node_device_definition",

@@ -71,7 +71,7 @@ fn pci_field(a: &Element, key: &str) -> Result<u32, XmlError> {
 }
 
 /// Parses a PCI address with libvirt's limits (the domain is not limited).
-fn parse_pci(a: &Element) -> Result<PciAddress, XmlError> {
+pub(super) fn parse_pci(a: &Element) -> Result<PciAddress, XmlError> {
     let p = PciAddress {
         domain: pci_field(a, "domain")?,
         bus: pci_field(a, "bus")?,

@@ -10,6 +10,7 @@ pub mod dns;
 pub mod forward;
 pub mod ip;
 pub mod netdev;
+pub mod port;
 pub mod prop;
 pub mod route;
 
@@ -25,6 +26,7 @@ pub use dns::Dns;
 pub use forward::Forward;
 pub use ip::{DhcpHost, DhcpRange, NetworkIp};
 pub use netdev::{Bandwidth, VirtualPort, Vlan};
+pub use port::{NetworkPort, Plug};
 pub use route::{PortGroup, Route};
 
 use rvirt_protocol::error::code::{INTERNAL_ERROR, NO_NAME};

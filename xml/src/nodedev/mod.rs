@@ -251,6 +251,15 @@ impl NodeDeviceDef {
         parse::device(&e, Mode::Create)
     }
 
+    /// Parses a device as libvirt's node-device driver reports a host's device
+    /// (`virNodeDeviceGetXMLDesc` on a real host): unlike a document to define, what
+    /// only the host can tell is kept too (the driver, a disk's block counts, a SCSI
+    /// host's vport counts, SCSI generic devices, a mediated device's parent address,
+    /// a CSS device's channel address, an empty `<pci-express/>`).
+    pub fn parse_host(xml: &str) -> Result<NodeDeviceDef, XmlError> {
+        parse::device(&parse_root(xml, "device")?, Mode::Host)
+    }
+
     /// A device named `name` with nothing else.
     pub fn new(name: String) -> NodeDeviceDef {
         NodeDeviceDef {
@@ -313,19 +322,35 @@ impl NodeDeviceDef {
         out.finish()
     }
 
-    /// Capability names as libvirt lists them, including a SCSI host's
-    /// `fc_host` and `vports` sub-capabilities.
+    /// Capability names as libvirt lists them, each followed by the sub-capabilities
+    /// it lists too: a SCSI host's `fc_host` and `vports`, the `mdev_types` of a PCI
+    /// device, CSS device or AP matrix and a PCI device's `vpd`.
     pub fn cap_names(&self) -> Vec<&str> {
         let mut v = Vec::new();
         for c in &self.caps {
             v.push(c.cap_type());
-            if let Capability::ScsiHost(s) = c {
-                if s.fc_host.is_some() {
-                    v.push("fc_host");
+            match c {
+                Capability::ScsiHost(s) => {
+                    if s.fc_host.is_some() {
+                        v.push("fc_host");
+                    }
+                    if s.vport_ops.is_some() {
+                        v.push("vports");
+                    }
                 }
-                if s.vport_ops.is_some() {
-                    v.push("vports");
+                Capability::Other { cap_type, raw } => {
+                    let listed: &[&str] = match cap_type.as_str() {
+                        "pci" => &["mdev_types", "vpd"],
+                        "css" | "ap_matrix" => &["mdev_types"],
+                        _ => &[],
+                    };
+                    let has = |t: &str| {
+                        raw.children_named("capability")
+                            .any(|s| s.attr("type") == Some(t))
+                    };
+                    v.extend(listed.iter().copied().filter(|t| has(t)));
                 }
+                _ => {}
             }
         }
         v
@@ -534,3 +559,6 @@ mod tests {
 
 #[cfg(test)]
 mod tests_nodefile;
+
+#[cfg(test)]
+mod tests_host;

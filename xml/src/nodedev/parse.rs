@@ -13,6 +13,10 @@ pub enum Mode {
     Existing,
     /// A device to create: named `new device`, SCSI host numbers are the host's.
     Create,
+    /// A device as libvirt's node-device driver reports a host's device: everything
+    /// libvirt writes is kept (the driver, block counts, vport counts, SCSI generic
+    /// devices, ...), as a node-device driver of rvirt's would fill it in.
+    Host,
 }
 
 /// The name libvirt gives a device being created, in its messages.
@@ -86,8 +90,8 @@ const WANTED: &[(&str, &[(&str, &str)])] = &[
     ),
 ];
 
-/// Network device features libvirt knows.
-const NET_FEATURES: &[&str] = &[
+/// Network device features libvirt knows, in its order (the order it writes them in).
+pub(super) const NET_FEATURES: &[&str] = &[
     "rx",
     "tx",
     "sg",
@@ -302,7 +306,7 @@ fn host_numbers(e: &Element, s: &mut ScsiHostCap, name: &str) -> Result<(), XmlE
 
 fn parse_scsi_host(e: &Element, mode: Mode, name: &str) -> Result<ScsiHostCap, XmlError> {
     let mut s = ScsiHostCap::default();
-    if mode == Mode::Existing {
+    if mode != Mode::Create {
         host_numbers(e, &mut s, name)?;
     }
     for sub in e.children_named("capability") {
@@ -312,8 +316,9 @@ fn parse_scsi_host(e: &Element, mode: Mode, name: &str) -> Result<ScsiHostCap, X
                     "missing SCSI host capability type for '{name}'"
                 )))
             }
-            // The counts come from the host's sysfs, never from the document.
-            Some("vport_ops") => s.vport_ops = Some((0, 0)),
+            // The counts come from the host's sysfs, never from a document to define.
+            Some("vport_ops") if mode != Mode::Host => s.vport_ops = Some((0, 0)),
+            Some("vport_ops") => s.vport_ops = Some(vport_counts(sub, name)?),
             Some("fc_host") => {
                 let wwn = |k: &str, what: &str| {
                     text(sub, k).ok_or_else(|| {
@@ -338,7 +343,19 @@ fn parse_scsi_host(e: &Element, mode: Mode, name: &str) -> Result<ScsiHostCap, X
     Ok(s)
 }
 
-fn parse_net(e: &Element, name: &str) -> Result<Capability, XmlError> {
+/// The counts of a host's `vport_ops` capability.
+fn vport_counts(e: &Element, name: &str) -> Result<(u32, u32), XmlError> {
+    let n = |k: &str| {
+        text(e, k)
+            .unwrap_or_else(|| "0".into())
+            .trim()
+            .parse()
+            .map_err(|_| err(format!("invalid {k} supplied for '{name}'")))
+    };
+    Ok((n("max_vports")?, n("vports")?))
+}
+
+fn parse_net(e: &Element, mode: Mode, name: &str) -> Result<Capability, XmlError> {
     let interface = text(e, "interface")
         .ok_or_else(|| err(format!("no network interface supplied for '{name}'")))?;
     if let Some(state) = e
@@ -380,15 +397,16 @@ fn parse_net(e: &Element, name: &str) -> Result<Capability, XmlError> {
             address: e.child_text("address"),
         });
     }
-    described("net", e)
+    described("net", e, mode)
 }
 
 /// A capability kept in the canonical form its description gives.
-fn described(t: &str, e: &Element) -> Result<Capability, XmlError> {
-    let raw = match super::caps::spec(t) {
+fn described(t: &str, e: &Element, mode: Mode) -> Result<Capability, XmlError> {
+    let host = mode == Mode::Host;
+    let raw = match super::caps::spec(t, host) {
         Some(spec) => {
             let mut raw = spec.parse(e, &format!("device/capability[{t}]"))?;
-            super::values::normalise(t, &mut raw);
+            super::values::normalise(t, &mut raw, host);
             raw
         }
         None => e.clone(),
@@ -406,7 +424,10 @@ fn parse_cap(e: &Element, mode: Mode, name: &str) -> Result<Capability, XmlError
     let Some(index) = CAP_TYPES.iter().position(|c| *c == t) else {
         return Err(bad_attr("type", "capability", t));
     };
-    if SUB_ONLY.contains(&t) {
+    // libvirt reports a host's SCSI generic and vDPA devices; it reads neither from a
+    // document.
+    let host_only = mode == Mode::Host && matches!(t, "scsi_generic" | "vdpa");
+    if SUB_ONLY.contains(&t) && !host_only {
         return Err(err(format!(
             "unknown capability type '{index}' for '{name}'"
         )));
@@ -417,7 +438,7 @@ fn parse_cap(e: &Element, mode: Mode, name: &str) -> Result<Capability, XmlError
     Ok(match t {
         "system" => Capability::System(parse_system(e, name)?),
         "scsi_host" => Capability::ScsiHost(parse_scsi_host(e, mode, name)?),
-        "net" => parse_net(e, name)?,
+        "net" => parse_net(e, mode, name)?,
         "scsi" => {
             let n = |k: &str| text(e, k).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
             Capability::Scsi {
@@ -428,7 +449,7 @@ fn parse_cap(e: &Element, mode: Mode, name: &str) -> Result<Capability, XmlError
                 scsi_type: e.child_text("type").filter(|t| !t.is_empty()),
             }
         }
-        _ => described(t, e)?,
+        _ => described(t, e, mode)?,
     })
 }
 
@@ -475,7 +496,7 @@ fn parse_parent(e: &Element, def: &mut NodeDeviceDef) -> Result<(), XmlError> {
 pub fn device(e: &Element, mode: Mode) -> Result<NodeDeviceDef, XmlError> {
     let name = match mode {
         Mode::Create => NEW_DEVICE.to_string(),
-        Mode::Existing => text(e, "name").ok_or_else(|| {
+        Mode::Existing | Mode::Host => text(e, "name").ok_or_else(|| {
             errs::reported(
                 errs::NO_NAME,
                 errs::FROM_NODEDEV,
@@ -484,8 +505,13 @@ pub fn device(e: &Element, mode: Mode) -> Result<NodeDeviceDef, XmlError> {
         })?,
     };
     let mut def = NodeDeviceDef {
-        // The driver is the host's to tell (sysfs); libvirt does not read it.
         path: text(e, "path"),
+        // The driver is the host's to tell (sysfs); libvirt does not read it from a
+        // document to define.
+        driver: e
+            .child("driver")
+            .filter(|_| mode == Mode::Host)
+            .and_then(|d| text(d, "name")),
         ..NodeDeviceDef::new(name)
     };
     parse_devnodes(e, &mut def)?;

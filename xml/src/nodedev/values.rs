@@ -164,20 +164,64 @@ pub fn check(t: &str, e: &Element, name: &str) -> Result<(), XmlError> {
 }
 
 /// Drops what libvirt reads as no value, recursively: empty attributes, then elements
-/// left with nothing.
-fn prune(e: &mut Element) {
+/// left with nothing (except those named in `keep`, which mean something when empty).
+fn prune(e: &mut Element, keep: &[&str]) {
     e.attrs.retain(|(_, v)| !v.is_empty());
     for c in &mut e.children {
-        prune(c);
+        prune(c, keep);
     }
-    e.children
-        .retain(|c| !(c.children.is_empty() && c.text.is_empty() && c.attrs.is_empty()));
+    e.children.retain(|c| {
+        !(c.children.is_empty() && c.text.is_empty() && c.attrs.is_empty())
+            || keep.contains(&c.name.as_str())
+    });
 }
 
-/// Puts a described capability `raw` of type `t` in the form libvirt writes it.
-pub fn normalise(t: &str, raw: &mut Element) {
-    prune(raw);
+/// The sub-capabilities of a PCI device in the order libvirt writes them.
+const PCI_SUB_CAPS: &[&str] = &[
+    "phys_function",
+    "virt_functions",
+    "pci-bridge",
+    "cardbus-bridge",
+    "mdev_types",
+    "vpd",
+];
+
+/// Where child `c` of a PCI capability goes among its `<capability>` children.
+fn pci_sub_rank(c: &Element) -> usize {
+    let t = c.attr("type").unwrap_or("");
+    PCI_SUB_CAPS.iter().position(|s| *s == t).unwrap_or(0)
+}
+
+/// A network device's features once, in libvirt's order (it keeps them as a set).
+fn sort_features(raw: &mut Element) {
+    let rank = |c: &Element| {
+        let n = c.attr("name").unwrap_or("");
+        super::parse::NET_FEATURES.iter().position(|f| *f == n)
+    };
+    let Some(first) = raw.children.iter().position(|c| c.name == "feature") else {
+        return;
+    };
+    let mut feats: Vec<Element> = Vec::new();
+    raw.children.retain(|c| {
+        if c.name == "feature" {
+            feats.push(c.clone());
+        }
+        c.name != "feature"
+    });
+    feats.sort_by_key(rank);
+    feats.dedup_by_key(|c| rank(c));
+    for (i, f) in feats.into_iter().enumerate() {
+        raw.children.insert(first + i, f);
+    }
+}
+
+/// Puts a described capability `raw` of type `t` in the form libvirt writes it: of a
+/// host's device when `host` (where an empty `<pci-express/>` says the device is PCI
+/// Express without link details), else of a document.
+pub fn normalise(t: &str, raw: &mut Element, host: bool) {
+    prune(raw, if host { &["pci-express"] } else { &[] });
     match t {
+        "net" => sort_features(raw),
         "pci" => {
             raw.children.retain(|c| match c.name.as_str() {
                 // A group is written with its addresses only.
@@ -199,8 +243,11 @@ pub fn normalise(t: &str, raw: &mut Element) {
                 p.children
                     .retain(|l| matches!(l.attr("validity"), Some("cap" | "sta")));
             }
-            raw.children
-                .retain(|c| c.name != "pci-express" || !c.children.is_empty());
+            if !host {
+                raw.children
+                    .retain(|c| c.name != "pci-express" || !c.children.is_empty());
+            }
+            sort_pci_sub_caps(raw);
         }
         "mdev" if raw.child("iommuGroup").is_none() => {
             // libvirt always writes the group, 0 when none is known.
@@ -218,4 +265,17 @@ pub fn normalise(t: &str, raw: &mut Element) {
         }
         _ => {}
     }
+}
+
+/// Orders a PCI capability's `<capability>` children as libvirt writes them; they sit
+/// together in the described order, so sorting that run is enough.
+fn sort_pci_sub_caps(raw: &mut Element) {
+    let Some(first) = raw.children.iter().position(|c| c.name == "capability") else {
+        return;
+    };
+    let n = raw.children[first..]
+        .iter()
+        .take_while(|c| c.name == "capability")
+        .count();
+    raw.children[first..first + n].sort_by_key(pci_sub_rank);
 }
