@@ -70,6 +70,23 @@ fn slot_for(s: &Inner, def: &DomainDef) -> QResult<Option<usize>> {
     Ok(None)
 }
 
+/// libvirt's post-parse step, as far as this driver makes it: the machine type becomes
+/// its versioned name (`pc` → `pc-i440fx-7.2`; none → the emulator's default machine),
+/// which is what the stored definition and every dump show.
+pub fn post_parse(drv: &Driver, def: &mut DomainDef) {
+    let host = drv.host();
+    let machine = match def.machine.as_deref() {
+        Some(m) => host.canonical_machine(m),
+        None => host
+            .machines
+            .iter()
+            .find(|m| m.is_default)
+            .map(|m| m.name.clone())
+            .unwrap_or_else(|| host.canonical_machine("pc")),
+    };
+    def.machine = Some(machine);
+}
+
 /// Refuses an emulator binary that cannot be examined, as libvirt's capability lookup does
 /// when a definition is parsed.
 pub fn check_emulator(drv: &Driver, def: &DomainDef) -> QResult<()> {
@@ -121,7 +138,8 @@ fn validate(drv: &Driver, def: &DomainDef) -> QResult<()> {
 
 pub fn define(drv: &Driver, xml: &str, flags: u32) -> QResult<RemoteNonnullDomain> {
     check_flags(flags, DEFINE_VALIDATE, "qemuDomainDefineXMLFlags")?;
-    let def = parse_with(xml, flags & DEFINE_VALIDATE != 0)?;
+    let mut def = parse_with(xml, flags & DEFINE_VALIDATE != 0)?;
+    post_parse(drv, &mut def);
     validate(drv, &def)?;
     drv.write(|s, events| {
         let slot = slot_for(s, &def)?;
@@ -207,7 +225,8 @@ pub fn create(
 
 pub fn create_xml(drv: &Arc<Driver>, xml: &str, flags: u32) -> QResult<RemoteNonnullDomain> {
     let paused = start_flags(flags, "qemuDomainCreateXML")?;
-    let def = parse_with(xml, flags & START_VALIDATE != 0)?;
+    let mut def = parse_with(xml, flags & START_VALIDATE != 0)?;
+    post_parse(drv, &mut def);
     validate(drv, &def)?;
     let uuid = def.uuid.0;
     drv.write(|s, _| {
