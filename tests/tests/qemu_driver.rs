@@ -1115,16 +1115,30 @@ fn machine_types_listed_as_libvirtd_lists_them() {
     let Some(libvirtd) = rvirt_tests::Libvirtd::start() else {
         return;
     };
-    let want = x86_64_machines(&virsh_ok(
-        &libvirtd.uri("qemu", "system"),
-        &["capabilities"],
-    ));
-    drop(libvirtd);
     let d = Daemon::start("");
-    let got = x86_64_machines(&virsh_ok(&d.uri("qemu:///system"), &["capabilities"]));
+    let (luri, ruri) = (libvirtd.uri("qemu", "system"), d.uri("qemu:///system"));
+    let want = x86_64_machines(&virsh_ok(&luri, &["capabilities"]));
+    let got = x86_64_machines(&virsh_ok(&ruri, &["capabilities"]));
     assert!(
         want.first().is_some_and(|m| m.contains(">pc-i440fx-")),
         "{want:?}"
     );
     assert_eq!(got, want);
+    // A definition's `machine='pc'` is stored as the versioned machine it stands for.
+    let name = unique("mach");
+    let xml_path = d.dir.0.join("dom.xml");
+    std::fs::write(&xml_path, tiny_xml(&name)).unwrap();
+    let os_line = |uri: &str| {
+        virsh_ok(uri, &["define", xml_path.to_str().unwrap()]);
+        let dumped = virsh_ok(uri, &["dumpxml", "--inactive", &name]);
+        virsh_ok(uri, &["undefine", &name]);
+        dumped
+            .lines()
+            .find(|l| l.contains("<type arch="))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    let want = os_line(&luri);
+    assert!(want.contains("machine='pc-i440fx-"), "{want}");
+    assert_eq!(os_line(&ruri), want);
 }
