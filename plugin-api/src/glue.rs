@@ -17,14 +17,19 @@ use rvirt_protocol::{
 
 use crate::abi::{hook, HostServices, Reply};
 use crate::sdk::{
-    ConnContext, Connection, InitContext, InitStatus, Module, OpenOutcome, FEATURE_CLIENT_IDENTITY,
-    OPEN_FLAG_UNPRIVILEGED_CLIENT,
+    ConnContext, Connection, InitContext, InitStatus, Module, OpenOutcome, Stream, StreamChunk,
+    FEATURE_CLIENT_IDENTITY, OPEN_FLAG_UNPRIVILEGED_CLIENT, STREAM_PROGRAM,
 };
+
+/// One open stream, locked while the host drives it.
+type StreamSlot = Arc<Mutex<Box<dyn Stream>>>;
 
 /// Per-module state behind the exported entry points.
 pub struct Runtime {
     module: Box<dyn Module>,
     conns: Mutex<HashMap<(u32, u64), Arc<dyn Connection>>>,
+    /// Open streams by (driver, connection handle, host-chosen stream id).
+    streams: Mutex<HashMap<(u32, u64, u64), StreamSlot>>,
     next_handle: AtomicU64,
 }
 
@@ -33,6 +38,7 @@ impl Runtime {
         Runtime {
             module,
             conns: Mutex::new(HashMap::new()),
+            streams: Mutex::new(HashMap::new()),
             next_handle: AtomicU64::new(1),
         }
     }
@@ -193,6 +199,18 @@ pub fn close(rt: RuntimeFn, driver: u32, handle: u64) {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&(driver, handle));
+        let orphans: Vec<StreamSlot> = {
+            let mut streams = rt().streams.lock().unwrap_or_else(PoisonError::into_inner);
+            let keys: Vec<_> = streams
+                .keys()
+                .filter(|(d, h, _)| (*d, *h) == (driver, handle))
+                .copied()
+                .collect();
+            keys.iter().filter_map(|k| streams.remove(k)).collect()
+        };
+        for s in orphans {
+            s.lock().unwrap_or_else(PoisonError::into_inner).abort();
+        }
         if let Some(c) = conn {
             c.close();
         }
@@ -209,6 +227,9 @@ pub fn call(
     args: &[u8],
 ) -> Reply {
     guard("a call", || match rt().connection(driver, handle) {
+        Some(conn) if program == STREAM_PROGRAM => {
+            stream_call(rt(), &*conn, (driver, handle), procedure, args)
+        }
         Some(conn) => conn.call(program, procedure, args),
         None => Err(RemoteError::new(
             code::INVALID_CONN,
@@ -216,4 +237,122 @@ pub fn call(
             "invalid connection pointer in the driver call",
         )),
     })
+}
+
+fn no_stream(id: u64) -> RemoteError {
+    RemoteError::new(
+        code::INVALID_ARG,
+        domain::STREAMS,
+        format!("invalid argument: no open stream {id} on this connection"),
+    )
+}
+
+impl Runtime {
+    fn take_stream(&self, key: (u32, u64, u64)) -> Result<StreamSlot, RemoteError> {
+        self.streams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&key)
+            .ok_or_else(|| no_stream(key.2))
+    }
+
+    fn stream(&self, key: (u32, u64, u64)) -> Result<StreamSlot, RemoteError> {
+        self.streams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| no_stream(key.2))
+    }
+
+    /// Runs `f` on an open stream; a failure ends the stream (it is dropped).
+    fn with_stream<T>(
+        &self,
+        key: (u32, u64, u64),
+        f: impl FnOnce(&mut dyn Stream) -> Result<T, RemoteError>,
+    ) -> Result<T, RemoteError> {
+        let slot = self.stream(key)?;
+        let mut st = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        let r = f(&mut **st);
+        if r.is_err() {
+            drop(st);
+            let _ = self.take_stream(key);
+        }
+        r
+    }
+}
+
+/// One procedure of [`STREAM_PROGRAM`] (docs/abi.md "Streams").
+fn stream_call(
+    rt: &Runtime,
+    conn: &dyn Connection,
+    (driver, handle): (u32, u64),
+    procedure: i32,
+    args: &[u8],
+) -> Result<Vec<u8>, RemoteError> {
+    use rvirt_protocol as p;
+    let key = |stream| (driver, handle, stream);
+    match procedure as i64 {
+        p::RVIRT_STREAM_PROC_OPEN => {
+            let a: p::RvirtStreamOpenArgs = from_bytes(args)?;
+            let (reply, st) = conn.open_stream(a.program, a.procedure, &a.args)?;
+            let old = rt
+                .streams
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(key(a.stream), Arc::new(Mutex::new(st)));
+            if let Some(old) = old {
+                old.lock().unwrap_or_else(PoisonError::into_inner).abort();
+            }
+            Ok(reply)
+        }
+        p::RVIRT_STREAM_PROC_SEND => {
+            let a: p::RvirtStreamSendArgs = from_bytes(args)?;
+            rt.with_stream(key(a.stream), |s| s.send(&a.data))
+                .map(|()| Vec::new())
+        }
+        p::RVIRT_STREAM_PROC_HOLE => {
+            let a: p::RvirtStreamHoleArgs = from_bytes(args)?;
+            rt.with_stream(key(a.stream), |s| s.hole(a.length))
+                .map(|()| Vec::new())
+        }
+        p::RVIRT_STREAM_PROC_RECV => {
+            let a: p::RvirtStreamRecvArgs = from_bytes(args)?;
+            let max = (a.max_bytes as usize).min(p::RVIRT_STREAM_DATA_MAX as usize);
+            let wait = std::time::Duration::from_millis(u64::from(a.wait_ms));
+            let chunk = rt.with_stream(key(a.stream), |s| s.recv(max, wait))?;
+            Ok(to_bytes(&recv_ret(chunk, max)))
+        }
+        p::RVIRT_STREAM_PROC_FINISH => {
+            let a: p::RvirtStreamId = from_bytes(args)?;
+            let slot = rt.take_stream(key(a.stream))?;
+            let r = slot.lock().unwrap_or_else(PoisonError::into_inner).finish();
+            r.map(|()| Vec::new())
+        }
+        p::RVIRT_STREAM_PROC_ABORT => {
+            let a: p::RvirtStreamId = from_bytes(args)?;
+            if let Ok(slot) = rt.take_stream(key(a.stream)) {
+                slot.lock().unwrap_or_else(PoisonError::into_inner).abort();
+            }
+            Ok(Vec::new())
+        }
+        _ => Err(RemoteError::unknown_procedure(STREAM_PROGRAM, procedure)),
+    }
+}
+
+fn recv_ret(chunk: StreamChunk, max: usize) -> rvirt_protocol::RvirtStreamRecvRet {
+    use rvirt_protocol as p;
+    let (kind, mut data, hole) = match chunk {
+        StreamChunk::Data(d) => (p::RVIRT_STREAM_RECV_DATA, d, 0),
+        StreamChunk::Hole(n) => (p::RVIRT_STREAM_RECV_HOLE, Vec::new(), n),
+        StreamChunk::End => (p::RVIRT_STREAM_RECV_END, Vec::new(), 0),
+        StreamChunk::Idle => (p::RVIRT_STREAM_RECV_IDLE, Vec::new(), 0),
+    };
+    // A module that answers more than asked would break the host's framing.
+    data.truncate(max);
+    p::RvirtStreamRecvRet {
+        kind: kind as i32,
+        data,
+        hole,
+    }
 }

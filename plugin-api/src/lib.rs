@@ -23,7 +23,9 @@ pub const ABI_MAJOR: u32 = 1;
 /// 1.0: the envelope and typed REMOTE handlers. 1.1: QEMU program handlers and dispatch
 /// (`sdk::dispatch_remote_and_qemu`); the envelope is byte-for-byte the 1.0 one.
 /// 1.2: the `client-identity` feature (`sdk::ConnContext::privileged`).
-pub const ABI_MINOR: u32 = 2;
+/// 1.3: data streams (`sdk::Connection::open_stream`, `sdk::Stream`, the
+/// `RVIRT_STREAM_PROGRAM` procedures; docs/abi.md "Streams").
+pub const ABI_MINOR: u32 = 3;
 
 /// Exports a driver module: `export_module!(MyModule::new);` where the expression is a
 /// `fn() -> impl Module`. Every entry point runs under `catch_unwind`.

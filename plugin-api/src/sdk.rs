@@ -117,7 +117,94 @@ pub trait Connection: Send + Sync {
     /// One procedure: XDR arguments in, XDR reply out.
     fn call(&self, program: u32, procedure: i32, args: &[u8]) -> Result<Vec<u8>, RemoteError>;
 
+    /// A stream-opening procedure (one marked `@stream` in protocol/defs, such as
+    /// `STORAGE_VOL_UPLOAD`): XDR arguments in, the call's normal XDR reply out, plus the
+    /// open [`Stream`] the host then feeds or drains. Only called for procedures the
+    /// driver declares both in their own program and, with [`STREAM_PROCEDURES`], in
+    /// [`STREAM_PROGRAM`] (see docs/abi.md "Streams").
+    fn open_stream(
+        &self,
+        program: u32,
+        procedure: i32,
+        _args: &[u8],
+    ) -> Result<(Vec<u8>, Box<dyn Stream>), RemoteError> {
+        let name = rvirt_protocol::procedure(program, procedure).map_or("stream", |p| p.api_name);
+        Err(RemoteError::unsupported(name))
+    }
+
     fn close(&self) {}
+}
+
+/// rvirt's module-boundary program for data streams (`RVIRT_STREAM_PROGRAM`).
+pub const STREAM_PROGRAM: u32 = rvirt_protocol::RVIRT_STREAM_PROGRAM as u32;
+
+/// The procedures of [`STREAM_PROGRAM`]; a driver that implements
+/// [`Connection::open_stream`] declares `(STREAM_PROGRAM, STREAM_PROCEDURES.to_vec())`.
+pub const STREAM_PROCEDURES: &[i32] = &[
+    rvirt_protocol::RVIRT_STREAM_PROC_OPEN as i32,
+    rvirt_protocol::RVIRT_STREAM_PROC_SEND as i32,
+    rvirt_protocol::RVIRT_STREAM_PROC_HOLE as i32,
+    rvirt_protocol::RVIRT_STREAM_PROC_RECV as i32,
+    rvirt_protocol::RVIRT_STREAM_PROC_FINISH as i32,
+    rvirt_protocol::RVIRT_STREAM_PROC_ABORT as i32,
+];
+
+/// What [`Stream::recv`] yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamChunk {
+    /// Bytes, at most the `max` asked for.
+    Data(Vec<u8>),
+    /// A run of zeros this long; only on streams opened sparse (a module answers
+    /// zeros as [`StreamChunk::Data`] otherwise).
+    Hole(u64),
+    /// No more data: the host sends the end of the stream and waits for the client.
+    End,
+    /// Nothing arrived within the wait; the host asks again later.
+    Idle,
+}
+
+/// One open data stream of a connection, driven by the host one call at a time (never
+/// two calls at once on the same stream). A failed call ends the stream: the host sends
+/// the error to the client and makes no more calls on it, and the SDK drops it.
+/// Dropping a stream that was neither finished nor aborted must release it as
+/// [`Stream::abort`] would.
+pub trait Stream: Send {
+    /// Upload data, in order.
+    fn send(&mut self, _data: &[u8]) -> Result<(), RemoteError> {
+        Err(stream_direction("send to"))
+    }
+
+    /// A run of `length` zero bytes on a sparse upload.
+    fn hole(&mut self, _length: u64) -> Result<(), RemoteError> {
+        Err(stream_direction("send a hole to"))
+    }
+
+    /// Download: up to `max` bytes, a hole, or the end. May wait up to `wait` for data
+    /// (a console would); a module with data at hand answers at once.
+    fn recv(
+        &mut self,
+        _max: usize,
+        _wait: std::time::Duration,
+    ) -> Result<StreamChunk, RemoteError> {
+        Err(stream_direction("receive from"))
+    }
+
+    /// The client finished the stream: make the upload durable, release everything.
+    fn finish(&mut self) -> Result<(), RemoteError> {
+        Ok(())
+    }
+
+    /// The client aborted or went away: release everything, keep nothing half-done
+    /// that the driver would not keep after a failed write anyway.
+    fn abort(&mut self) {}
+}
+
+fn stream_direction(what: &str) -> RemoteError {
+    RemoteError::new(
+        code::OPERATION_INVALID,
+        domain::STREAMS,
+        format!("operation is not valid: cannot {what} this stream"),
+    )
 }
 
 /// Routes a call to typed REMOTE program handlers.
