@@ -29,9 +29,9 @@ pub mod feature {
 }
 
 #[derive(Debug, Clone)]
-struct OpenDriver {
-    entry: DriverEntry,
-    handle: u64,
+pub(crate) struct OpenDriver {
+    pub(crate) entry: DriverEntry,
+    pub(crate) handle: u64,
 }
 
 impl OpenDriver {
@@ -240,7 +240,7 @@ impl DriverConnection {
     }
 
     /// The driver serving `kind` for this connection, opening it on first use.
-    fn driver_for(&self, kind: DriverKind) -> Result<Option<OpenDriver>, RemoteError> {
+    pub(crate) fn driver_for(&self, kind: DriverKind) -> Result<Option<OpenDriver>, RemoteError> {
         if kind == DriverKind::Hypervisor {
             return Ok(Some(self.hypervisor.clone()));
         }
@@ -293,8 +293,9 @@ impl DriverConnection {
         Ok(reply)
     }
 
-    fn call_procedure(&self, info: &ProcedureInfo, args: &[u8]) -> Result<Vec<u8>, RemoteError> {
-        let (program, number) = (info.program, info.number);
+    /// The checks every call passes before it reaches a driver: no event numbers, no
+    /// writes or secure flags on a read-only connection.
+    pub(crate) fn admit(&self, info: &ProcedureInfo, args: &[u8]) -> Result<(), RemoteError> {
         if info.event {
             return Err(RemoteError::new(
                 code::RPC,
@@ -307,6 +308,16 @@ impl DriverConnection {
         }
         if self.read_only && denied_flags(info, args) {
             return Err(secure_flag_denied(info));
+        }
+        Ok(())
+    }
+
+    fn call_procedure(&self, info: &ProcedureInfo, args: &[u8]) -> Result<Vec<u8>, RemoteError> {
+        let (program, number) = (info.program, info.number);
+        self.admit(info, args)?;
+        if info.stream != rvirt_protocol::StreamKind::None {
+            // Its data would have nowhere to go: stream calls go through `open_stream`.
+            return Err(RemoteError::unsupported(info.api_name));
         }
         if program == REMOTE_PROGRAM_NUMBER {
             if let Some(reply) = self.connection_level(number, args)? {

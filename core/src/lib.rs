@@ -11,6 +11,7 @@ pub mod host;
 pub mod loader;
 pub mod registry;
 pub mod remote;
+pub mod stream;
 pub mod trust;
 pub mod uri;
 

@@ -400,7 +400,15 @@ impl RemoteTransport {
     ) -> Result<(), RemoteError> {
         wire.send(&id.header(status), &[])?;
         loop {
-            let f = self.stream_frame(wire, id)?;
+            let f = wire.recv()?;
+            if self.side_frame(wire, &f)? {
+                continue;
+            }
+            // libvirtd confirms an abort with an error reply to the stream's serial.
+            let reply = f.header.kind == MessageType::Reply && f.header.serial == id.serial;
+            if !reply && !id.matches(&f.header) {
+                continue;
+            }
             match f.header.status {
                 MessageStatus::Ok => return Ok(()),
                 MessageStatus::Error => return Err(stream_error(&f.payload)),
@@ -517,11 +525,12 @@ impl RemoteTransport {
     }
 }
 
-/// `virNetStreamHole`: a run of zeros in a sparse stream.
+/// `virNetStreamHole`: a run of zeros in a sparse stream (the payload of a
+/// `VIR_NET_STREAM_HOLE` message).
 #[derive(Debug, Default)]
-struct StreamHole {
-    length: i64,
-    flags: u32,
+pub struct StreamHole {
+    pub length: i64,
+    pub flags: u32,
 }
 
 impl rvirt_protocol::Xdr for StreamHole {
@@ -537,7 +546,8 @@ impl rvirt_protocol::Xdr for StreamHole {
     }
 }
 
-fn write_zeros(dst: &mut dyn Write, mut n: u64) -> std::io::Result<()> {
+/// Writes `n` zero bytes.
+pub(crate) fn write_zeros(dst: &mut dyn Write, mut n: u64) -> std::io::Result<()> {
     let zeros = [0u8; 64 * 1024];
     while n > 0 {
         let k = n.min(zeros.len() as u64) as usize;

@@ -2,8 +2,9 @@
 //! transport. A stream call gets its normal reply, then data flows as STREAM messages
 //! carrying the call's serial, and a finish handshake closes it; the connection is held
 //! for the whole transfer, so a progress callback must not call into the same connection
-//! (it would wait for itself); another connection is fine. Embedded connections have no stream-capable driver yet and
-//! answer libvirt's "not supported" error.
+//! (it would wait for itself); another connection is fine. Embedded connections drive
+//! the driver module's stream procedures in-process (`crate::stream`), with the same
+//! result: a driver without streams answers libvirt's "not supported" error.
 
 use std::io::{Read, Write};
 
@@ -48,13 +49,12 @@ impl Connect {
         program: u32,
         procedure: i32,
         args: &[u8],
-        api: &str,
         src: &mut dyn Read,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64, StreamError> {
         match &self.inner.backend {
             Backend::Remote(t) => t.stream_upload(program, procedure, args, src, progress),
-            Backend::Embedded(_) => Err(unsupported(api)),
+            Backend::Embedded(d) => embedded_upload(d, program, procedure, args, src, progress),
         }
     }
 
@@ -65,13 +65,12 @@ impl Connect {
         program: u32,
         procedure: i32,
         args: &[u8],
-        api: &str,
         dst: &mut dyn Write,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64, StreamError> {
         match &self.inner.backend {
             Backend::Remote(t) => t.stream_download(program, procedure, args, dst, progress),
-            Backend::Embedded(_) => Err(unsupported(api)),
+            Backend::Embedded(d) => embedded_download(d, program, procedure, args, dst, progress),
         }
     }
 
@@ -97,7 +96,6 @@ impl Connect {
             p::REMOTE_PROGRAM_NUMBER,
             p::remote_proc::STORAGE_VOL_UPLOAD,
             &p::xdr::to_bytes(&args),
-            "virStorageVolUpload",
             &mut src,
             &mut progress,
         )
@@ -124,7 +122,6 @@ impl Connect {
             p::REMOTE_PROGRAM_NUMBER,
             p::remote_proc::STORAGE_VOL_DOWNLOAD,
             &p::xdr::to_bytes(&args),
-            "virStorageVolDownload",
             &mut dst,
             &mut progress,
         )
@@ -162,9 +159,82 @@ impl StorageVol {
     }
 }
 
-fn unsupported(api: &str) -> StreamError {
-    StreamError {
-        stage: StreamStage::Open,
-        error: RemoteError::unsupported(api),
+fn at(stage: StreamStage) -> impl Fn(RemoteError) -> StreamError + Copy {
+    move |error| StreamError { stage, error }
+}
+
+/// A local I/O failure of the stream's source or sink, in libvirt's streams domain.
+fn local_error(what: &str, e: &std::io::Error) -> StreamError {
+    use rvirt_protocol::error::{code, domain};
+    at(StreamStage::Transfer)(RemoteError::new(
+        code::SYSTEM_ERROR,
+        domain::STREAMS,
+        format!("{what}: {e}"),
+    ))
+}
+
+/// A write stream on an embedded connection: the module's SEND, then FINISH. Dropping
+/// the stream on an error aborts it in the module.
+fn embedded_upload(
+    d: &crate::dispatch::DriverConnection,
+    program: u32,
+    procedure: i32,
+    args: &[u8],
+    src: &mut dyn Read,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64, StreamError> {
+    let (_, mut st) = d
+        .open_stream(program, procedure, args)
+        .map_err(at(StreamStage::Open))?;
+    let mut buf = vec![0u8; crate::remote::STREAM_CHUNK];
+    let mut total = 0u64;
+    loop {
+        let n = match src.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(local_error("cannot read the upload source", &e)),
+        };
+        st.send(&buf[..n]).map_err(at(StreamStage::Transfer))?;
+        total += n as u64;
+        progress(total);
     }
+    st.finish().map_err(at(StreamStage::Finish))?;
+    Ok(total)
+}
+
+/// A read stream on an embedded connection: the module's RECV until its end, holes
+/// written as zeros, then FINISH.
+fn embedded_download(
+    d: &crate::dispatch::DriverConnection,
+    program: u32,
+    procedure: i32,
+    args: &[u8],
+    dst: &mut dyn Write,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64, StreamError> {
+    use crate::stream::Chunk;
+    let (_, mut st) = d
+        .open_stream(program, procedure, args)
+        .map_err(at(StreamStage::Open))?;
+    let wait = std::time::Duration::from_millis(500);
+    let mut total = 0u64;
+    loop {
+        let written = match st
+            .recv(crate::remote::STREAM_CHUNK, wait)
+            .map_err(at(StreamStage::Transfer))?
+        {
+            Chunk::Data(b) => dst.write_all(&b).map(|()| b.len() as u64),
+            Chunk::Hole(n) => crate::remote::write_zeros(dst, n).map(|()| n),
+            Chunk::End => break,
+            Chunk::Idle => Ok(0),
+        };
+        let n = written.map_err(|e| local_error("cannot write the download sink", &e))?;
+        total += n;
+        progress(total);
+    }
+    dst.flush()
+        .map_err(|e| local_error("cannot write the download sink", &e))?;
+    st.finish().map_err(at(StreamStage::Finish))?;
+    Ok(total)
 }
