@@ -8,6 +8,7 @@ mod preflight;
 mod server;
 mod session;
 mod spin;
+mod stream;
 mod systemd;
 mod workers;
 

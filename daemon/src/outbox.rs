@@ -133,6 +133,14 @@ impl Outbox {
         }
     }
 
+    /// Whether the connection is closed (nothing sent is delivered any more).
+    pub fn is_closed(&self) -> bool {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .closed
+    }
+
     /// Ends both directions of the socket, so the reader sees the end too.
     fn shut_down(&self) {
         let stream: &tokio::net::UnixStream = (*self.sock).as_ref();

@@ -29,6 +29,7 @@ use tokio::sync::Semaphore;
 
 use crate::outbox::Outbox;
 use crate::server::{ClientSlot, Peer, Shared};
+use crate::stream::{StreamCtx, StreamTable};
 use crate::workers::Pool;
 
 /// Largest argument payload answered inline; a bigger one (a large XML document, say)
@@ -56,6 +57,8 @@ struct Session {
     keepalive_on: AtomicBool,
     epoch: Instant,
     slots: Arc<Semaphore>,
+    /// Open data streams (see `stream.rs`).
+    streams: Arc<StreamTable>,
 }
 
 fn reply_frame(call: &Header, result: Result<Vec<u8>, RemoteError>) -> Vec<u8> {
@@ -214,6 +217,7 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, read_only: bool, slo
         keepalive_on: AtomicBool::new(false),
         epoch: Instant::now(),
         slots: Arc::new(Semaphore::new(shared.limits.max_outstanding_calls as usize)),
+        streams: Arc::new(StreamTable::default()),
         shared,
     });
     let end = tokio::select! {
@@ -225,6 +229,9 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>, read_only: bool, slo
         SessionEnd::Eof => tracing::debug!("client disconnected"),
         other => tracing::info!("closing client connection: {other}"),
     }
+    // Stream threads see the client gone and abort their module streams.
+    session.streams.close_all();
+    outbox.close();
     session
         .conn
         .lock()
@@ -346,9 +353,9 @@ async fn handle_message(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
         }
         MessageType::Call => dispatch_call(s, header, payload).await,
         MessageType::Message => {}
-        // Like libvirtd: stream data for a stream that is gone is dropped.
+        // Like libvirtd, data for a stream that is gone is dropped.
         MessageType::Stream | MessageType::StreamHole => {
-            tracing::debug!(serial = header.serial, "ignoring stream data for no stream");
+            s.streams.deliver(&s.outbox, &header, payload).await;
         }
         _ => {
             let text = format!("Unexpected message type {}", header.kind.code());
@@ -410,6 +417,9 @@ async fn dispatch_call(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
         s.outbox.send(rpc_error(&header, text));
         return;
     };
+    if info.stream != rvirt_protocol::StreamKind::None {
+        return open_stream(s, header, payload).await;
+    }
     let pool = match route(s, &header, info, payload.len()) {
         Route::Inline => {
             let frame = s.run_call(&header, &payload);
@@ -428,5 +438,27 @@ async fn dispatch_call(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
         s2.outbox.send(frame);
         drop(permit);
         s2.shared.spinner.arm();
+    });
+}
+
+/// A stream-opening call: runs on the general pool, which opens the stream in the
+/// module, replies and starts the stream's own thread (see `stream.rs`).
+async fn open_stream(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
+    let Some(conn) = s.connection() else {
+        s.outbox.send(reply_frame(&header, Err(not_open())));
+        return;
+    };
+    let Ok(permit) = s.slots.clone().acquire_owned().await else {
+        return;
+    };
+    let ctx = StreamCtx {
+        outbox: s.outbox.clone(),
+        table: s.streams.clone(),
+        runtime: tokio::runtime::Handle::current(),
+        queue_bound: s.shared.limits.max_client_queue as usize,
+    };
+    s.shared.workers.submit(move || {
+        crate::stream::open(ctx, conn, header, &payload);
+        drop(permit);
     });
 }

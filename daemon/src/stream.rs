@@ -1,0 +1,325 @@
+//! libvirt data streams on one client connection (docs/abi.md "Streams", docs/threads.md).
+//!
+//! A stream-opening call (`@stream`, such as `STORAGE_VOL_UPLOAD`) runs on a worker: it
+//! opens the stream in the driver module, sends the call's reply and starts one stream
+//! thread. The reader hands the client's STREAM and STREAM_HOLE messages for that
+//! call's serial to the thread over a bounded channel, so a module that writes slowly
+//! stops the reader (backpressure), never the I/O thread. The thread calls the module's
+//! SEND, HOLE, FINISH and ABORT, or, for a download, pulls RECV while the client's
+//! outbox is below its bound and sends the data as STREAM messages. Module errors reach
+//! the client as a STREAM message with status ERROR, as libvirtd sends them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rvirt_core::dispatch::DriverConnection;
+use rvirt_core::remote::{StreamHole, STREAM_CHUNK};
+use rvirt_core::stream::{Chunk, ModuleStream};
+use rvirt_protocol::error::{code, domain};
+use rvirt_protocol::message::{encode_frame, Header, MessageStatus, MessageType};
+use rvirt_protocol::xdr::{from_bytes, to_bytes};
+use rvirt_protocol::{RemoteError, StreamKind};
+use tokio::sync::mpsc;
+
+use crate::outbox::Outbox;
+
+/// Streams one client may have open at once; each has a thread.
+pub const MAX_STREAMS_PER_CLIENT: usize = 16;
+
+/// Client messages queued per stream before the reader waits (each at most one frame).
+const INBOUND_QUEUE: usize = 8;
+
+/// How long one RECV may wait in the module for data.
+const RECV_WAIT: Duration = Duration::from_secs(1);
+
+/// What the client sent on a stream.
+#[derive(Debug)]
+enum Inbound {
+    Data(Vec<u8>),
+    Hole(u64),
+    Finish,
+    Abort,
+}
+
+struct Entry {
+    program: u32,
+    procedure: i32,
+    tx: mpsc::Sender<Inbound>,
+}
+
+/// The open streams of one client, by the serial of the call that opened them.
+#[derive(Default)]
+pub struct StreamTable {
+    open: Mutex<HashMap<u32, Entry>>,
+}
+
+impl StreamTable {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Entry>> {
+        self.open.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Drops every stream's channel: each stream thread sees the client gone and aborts
+    /// its module stream.
+    pub fn close_all(&self) {
+        self.lock().clear();
+    }
+
+    fn remove(&self, serial: u32) {
+        self.lock().remove(&serial);
+    }
+
+    /// Hands one STREAM or STREAM_HOLE message to its stream. Messages for no stream
+    /// are dropped, as libvirtd does. Waits while the stream's queue is full.
+    pub async fn deliver(&self, outbox: &Outbox, header: &Header, payload: Vec<u8>) {
+        let msg = match (header.kind, header.status) {
+            (_, MessageStatus::Ok) => Inbound::Finish,
+            (_, MessageStatus::Error) => Inbound::Abort,
+            (MessageType::StreamHole, _) => match from_bytes::<StreamHole>(&payload) {
+                Ok(h) => Inbound::Hole(u64::try_from(h.length).unwrap_or(0)),
+                Err(e) => {
+                    let err = rpc(format!("cannot decode the stream hole: {e}"));
+                    outbox.send(frame(header, MessageType::Stream, Err(err)));
+                    Inbound::Abort
+                }
+            },
+            _ => Inbound::Data(payload),
+        };
+        let tx = {
+            let mut open = self.lock();
+            let Some(e) = open.get(&header.serial) else {
+                tracing::debug!(serial = header.serial, "ignoring stream data for no stream");
+                return;
+            };
+            if (e.program, e.procedure) != (header.program, header.procedure) {
+                tracing::debug!(serial = header.serial, "ignoring stream data for no stream");
+                return;
+            }
+            let tx = e.tx.clone();
+            if matches!(msg, Inbound::Finish | Inbound::Abort) {
+                open.remove(&header.serial);
+            }
+            tx
+        };
+        // The thread may have ended on a module error; the message is then moot.
+        let _ = tx.send(msg).await;
+    }
+}
+
+fn rpc(text: String) -> RemoteError {
+    RemoteError::new(code::RPC, domain::RPC, text)
+}
+
+/// A frame of the stream opened by `call`: `kind`, status from `result`.
+fn frame(call: &Header, kind: MessageType, result: Result<Vec<u8>, RemoteError>) -> Vec<u8> {
+    let (status, payload) = match result {
+        Ok(p) => (MessageStatus::Continue, p),
+        Err(e) => (MessageStatus::Error, to_bytes(&e)),
+    };
+    encode_frame(
+        &Header {
+            kind,
+            status,
+            ..*call
+        },
+        &payload,
+    )
+}
+
+fn finished(call: &Header) -> Vec<u8> {
+    encode_frame(
+        &Header {
+            kind: MessageType::Stream,
+            status: MessageStatus::Ok,
+            ..*call
+        },
+        &[],
+    )
+}
+
+/// Everything a stream thread needs.
+pub struct StreamCtx {
+    pub outbox: Outbox,
+    pub table: Arc<StreamTable>,
+    pub runtime: tokio::runtime::Handle,
+    /// The outbox bound above which a download stops pulling (`max_client_queue`).
+    pub queue_bound: usize,
+}
+
+/// Runs a stream-opening call: opens the module stream, sends the reply, starts the
+/// stream thread. Errors are sent as the call's error reply.
+pub fn open(ctx: StreamCtx, conn: Arc<DriverConnection>, call: Header, args: &[u8]) {
+    let reply = |r: Result<Vec<u8>, RemoteError>| {
+        let (status, payload) = match r {
+            Ok(p) => (MessageStatus::Ok, p),
+            Err(e) => (MessageStatus::Error, to_bytes(&e)),
+        };
+        let h = Header {
+            kind: MessageType::Reply,
+            status,
+            ..call
+        };
+        encode_frame(&h, &payload)
+    };
+    if ctx.table.lock().len() >= MAX_STREAMS_PER_CLIENT {
+        let e = RemoteError::new(
+            code::OPERATION_FAILED,
+            domain::STREAMS,
+            format!(
+                "operation failed: too many open streams on this connection \
+                 ({MAX_STREAMS_PER_CLIENT})"
+            ),
+        );
+        ctx.outbox.send(reply(Err(e)));
+        return;
+    }
+    let (ret, ms) = match conn.open_stream(call.program, call.procedure, args) {
+        Ok(x) => x,
+        Err(e) => return ctx.outbox.send(reply(Err(e))),
+    };
+    let (tx, rx) = mpsc::channel(INBOUND_QUEUE);
+    let entry = Entry {
+        program: call.program,
+        procedure: call.procedure,
+        tx,
+    };
+    ctx.table.lock().insert(call.serial, entry);
+    // The reply goes out before the thread can send data, and after the stream is
+    // registered, so no client message for it can arrive before it exists.
+    ctx.outbox.send(reply(Ok(ret)));
+    let spawned = std::thread::Builder::new()
+        .name("rvirtd-stream".into())
+        .spawn(move || {
+            let _conn = conn;
+            run(&ctx, call, ms, rx);
+            ctx.table.remove(call.serial);
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("cannot start a stream thread: {e}");
+    }
+}
+
+fn run(ctx: &StreamCtx, call: Header, ms: ModuleStream, rx: mpsc::Receiver<Inbound>) {
+    match ms.kind {
+        StreamKind::Read => download(ctx, call, ms, rx),
+        _ => upload(ctx, call, ms, rx),
+    }
+}
+
+/// The client's abort: the module stream is aborted and, like libvirtd, the abort is
+/// answered with an error reply.
+fn aborted(ctx: &StreamCtx, call: &Header, mut ms: ModuleStream) {
+    ms.abort();
+    let e = RemoteError::new(
+        code::RPC,
+        domain::STREAMS,
+        "stream aborted at client request",
+    );
+    let h = Header {
+        kind: MessageType::Reply,
+        status: MessageStatus::Error,
+        ..*call
+    };
+    ctx.outbox.send(encode_frame(&h, &to_bytes(&e)));
+}
+
+/// Ends the stream on `e`: a STREAM error message to the client. A module error has
+/// already ended the module stream; any other is aborted when `ms` drops.
+fn fail(ctx: &StreamCtx, call: &Header, e: RemoteError) {
+    ctx.table.remove(call.serial);
+    ctx.outbox.send(frame(call, MessageType::Stream, Err(e)));
+}
+
+fn finish(ctx: &StreamCtx, call: &Header, ms: ModuleStream) {
+    match ms.finish() {
+        Ok(()) => ctx.outbox.send(finished(call)),
+        Err(e) => fail(ctx, call, e),
+    }
+}
+
+fn upload(ctx: &StreamCtx, call: Header, mut ms: ModuleStream, mut rx: mpsc::Receiver<Inbound>) {
+    loop {
+        let step = match rx.blocking_recv() {
+            // The client went away: dropping `ms` aborts the module stream.
+            None => return,
+            Some(Inbound::Data(d)) if d.is_empty() => Ok(()),
+            Some(Inbound::Data(d)) => ms.send(&d),
+            Some(Inbound::Hole(n)) => ms.hole(n),
+            Some(Inbound::Finish) => return finish(ctx, &call, ms),
+            Some(Inbound::Abort) => return aborted(ctx, &call, ms),
+        };
+        if let Err(e) = step {
+            return fail(ctx, &call, e);
+        }
+    }
+}
+
+fn not_writable() -> RemoteError {
+    RemoteError::new(
+        code::OPERATION_INVALID,
+        domain::STREAMS,
+        "operation is not valid: the stream is not writable",
+    )
+}
+
+fn download(ctx: &StreamCtx, call: Header, mut ms: ModuleStream, mut rx: mpsc::Receiver<Inbound>) {
+    use mpsc::error::TryRecvError;
+    let mut ended = false;
+    loop {
+        let msg = if ended {
+            rx.blocking_recv()
+        } else {
+            match rx.try_recv() {
+                Ok(m) => Some(m),
+                Err(TryRecvError::Empty) => {
+                    if !pull(ctx, &call, &mut ms, &mut ended) {
+                        return;
+                    }
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => None,
+            }
+        };
+        match msg {
+            None => return,
+            Some(Inbound::Finish) => return finish(ctx, &call, ms),
+            Some(Inbound::Abort) => return aborted(ctx, &call, ms),
+            Some(Inbound::Data(_) | Inbound::Hole(_)) => {
+                return fail(ctx, &call, not_writable());
+            }
+        }
+    }
+}
+
+/// One RECV under flow control: waits while the client's outbox is above its bound.
+/// Returns false when the stream is over (failed, or the client went away).
+fn pull(ctx: &StreamCtx, call: &Header, ms: &mut ModuleStream, ended: &mut bool) -> bool {
+    ctx.runtime
+        .block_on(ctx.outbox.wait_drained(ctx.queue_bound));
+    if ctx.outbox.is_closed() {
+        return false;
+    }
+    match ms.recv(STREAM_CHUNK, RECV_WAIT) {
+        Ok(Chunk::Data(d)) => ctx.outbox.send(frame(call, MessageType::Stream, Ok(d))),
+        Ok(Chunk::Hole(n)) => {
+            let hole = StreamHole {
+                length: i64::try_from(n).unwrap_or(i64::MAX),
+                flags: 0,
+            };
+            let h = frame(call, MessageType::StreamHole, Ok(to_bytes(&hole)));
+            ctx.outbox.send(h);
+        }
+        Ok(Chunk::End) => {
+            // An empty data message tells the client the data is over.
+            ctx.outbox
+                .send(frame(call, MessageType::Stream, Ok(Vec::new())));
+            *ended = true;
+        }
+        Ok(Chunk::Idle) => {}
+        Err(e) => {
+            fail(ctx, call, e);
+            return false;
+        }
+    }
+    true
+}
