@@ -29,6 +29,7 @@ mod state;
 mod stats;
 mod storage;
 mod storage_conn;
+mod storage_data;
 mod store;
 
 use conn::Conn;
@@ -52,6 +53,23 @@ fn procedures(kind: DriverKind) -> &'static [i32] {
         DriverKind::Interface => interface::PROCEDURES,
         _ => nodedev::PROCEDURES,
     }
+}
+
+/// What a driver declares: its REMOTE procedures and, for storage, the stream
+/// procedures (volume upload and download) with rvirt's stream program.
+fn procedure_sets(kind: DriverKind) -> Vec<(u32, Vec<i32>)> {
+    let mut remote = procedures(kind).to_vec();
+    if kind != DriverKind::Storage {
+        return vec![(REMOTE_PROGRAM_NUMBER, remote)];
+    }
+    remote.extend_from_slice(storage_data::STREAM_OPENERS);
+    vec![
+        (REMOTE_PROGRAM_NUMBER, remote),
+        (
+            rvirt_plugin_api::sdk::STREAM_PROGRAM,
+            rvirt_plugin_api::sdk::STREAM_PROCEDURES.to_vec(),
+        ),
+    ]
 }
 
 /// The module root.
@@ -109,7 +127,7 @@ impl Module for TestModule {
                 kind: *kind,
                 name: name.to_string(),
                 uri_schemes: vec!["test".into()],
-                procedures: vec![(REMOTE_PROGRAM_NUMBER, procedures(*kind).to_vec())],
+                procedures: procedure_sets(*kind),
             })
             .collect();
         ModuleInfo {

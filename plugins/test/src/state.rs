@@ -128,6 +128,8 @@ pub struct Network {
 pub struct Pool {
     pub def: StoragePoolDef,
     pub vols: Vec<StorageVolDef>,
+    /// Volume contents by volume name (see `storage_data`).
+    pub data: std::collections::HashMap<String, crate::storage_data::VolData>,
     pub active: bool,
     pub persistent: bool,
     pub autostart: bool,
@@ -343,6 +345,7 @@ pub fn new_pool(mut def: StoragePoolDef, vols: Vec<StorageVolDef>) -> Pool {
     Pool {
         def,
         vols,
+        data: Default::default(),
         active: true,
         persistent: true,
         autostart: false,

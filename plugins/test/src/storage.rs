@@ -71,7 +71,7 @@ fn pool_mut<'a>(s: &'a mut Inner, name: &str) -> TestResult<&'a mut Pool> {
     Ok(&mut s.pools[i])
 }
 
-fn active_pool_mut<'a>(s: &'a mut Inner, name: &str) -> TestResult<&'a mut Pool> {
+pub(crate) fn active_pool_mut<'a>(s: &'a mut Inner, name: &str) -> TestResult<&'a mut Pool> {
     let p = pool_mut(s, name)?;
     if !p.active {
         return Err(TestError::Invalid(format!("storage pool '{name}' is not active")).into());
@@ -319,7 +319,7 @@ pub fn vol_where(s: &Inner, key: bool, what: &str) -> TestResult<RemoteNonnullSt
     Err(TestError::NoVol(format!("no storage vol with matching {kind} '{what}'")).into())
 }
 
-fn recount(p: &mut Pool) {
+pub(crate) fn recount(p: &mut Pool) {
     p.def.allocation = p.vols.iter().map(|v| v.allocation).sum();
     p.def.available = p.def.capacity.saturating_sub(p.def.allocation);
 }
@@ -379,6 +379,7 @@ pub fn vol_delete(s: &mut Inner, r: &RemoteNonnullStorageVol, flags: u32) -> Tes
         .position(|v| v.name == r.name)
         .ok_or_else(|| no_vol(&r.name))?;
     p.vols.remove(i);
+    p.data.remove(&r.name);
     recount(p);
     Ok(())
 }
@@ -435,6 +436,9 @@ pub fn vol_resize(
     v.capacity = want;
     if flags & RESIZE_ALLOCATE != 0 || v.allocation > want {
         v.allocation = want;
+    }
+    if let Some(d) = p.data.get_mut(&r.name) {
+        d.truncate(want);
     }
     recount(p);
     Ok(())

@@ -2,14 +2,43 @@
 
 use rvirt_plugin_api::protocol::{remote_proc as p, *};
 
-use crate::conn::{impl_connection, Conn};
+use crate::conn::Conn;
 use crate::error::check_flags;
 use crate::storage::*;
 
 /// The storage connection.
 pub struct StorageConn(pub Conn);
 
-impl_connection!(StorageConn);
+impl rvirt_plugin_api::sdk::Connection for StorageConn {
+    fn call(&self, program: u32, procedure: i32, args: &[u8]) -> R<Vec<u8>> {
+        rvirt_plugin_api::sdk::dispatch_remote(self, program, procedure, args)
+    }
+
+    /// Volume upload and download (`storage_data`); both calls reply nothing.
+    fn open_stream(
+        &self,
+        program: u32,
+        procedure: i32,
+        args: &[u8],
+    ) -> R<(Vec<u8>, Box<dyn rvirt_plugin_api::sdk::Stream>)> {
+        if program != REMOTE_PROGRAM_NUMBER
+            || !crate::storage_data::STREAM_OPENERS.contains(&procedure)
+        {
+            let name = procedure_name(program, procedure);
+            return Err(RemoteError::unsupported(name));
+        }
+        let st = crate::storage_data::open(&self.0.drv, procedure, args)?;
+        Ok((Vec::new(), st))
+    }
+
+    fn close(&self) {
+        self.0.close();
+    }
+}
+
+fn procedure_name(program: u32, procedure: i32) -> &'static str {
+    rvirt_plugin_api::protocol::procedure(program, procedure).map_or("stream", |p| p.api_name)
+}
 
 /// Procedures this driver implements (`tests::declared_procedures_are_the_implemented_ones`
 /// in lib.rs proves the list and the handler agree).
