@@ -1,0 +1,563 @@
+//! Data streams served by rvirtd through the driver module ABI (docs/abi.md "Streams"):
+//! volume upload and download on the test driver's `test:///default`, through rvirt's
+//! client, the real `virsh`, libvirt-python, raw frames (sparse holes on the wire,
+//! aborts, disconnects) and the embedded client driving the module in-process.
+
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rvirt_core::client::{Connect, StoragePool, StreamStage};
+use rvirt_core::protocol::message::{encode_frame, Header, MessageStatus, MessageType};
+use rvirt_core::protocol::xdr::{from_bytes, to_bytes};
+use rvirt_core::protocol::{self as p, remote_proc, RemoteError, REMOTE_PROGRAM_NUMBER};
+use rvirt_tests::wire::{call, raw_open_at, read_frame};
+use rvirt_tests::{have_program, require_peer, Daemon, TempDir};
+
+const MIB: usize = 1024 * 1024;
+const VIRSH: &str = "/usr/bin/virsh";
+const PYTHON: &str = "/usr/bin/python3";
+const POOL: &str = "default-pool";
+
+/// Bytes that no shifted copy of themselves matches (so offset mistakes show).
+fn pattern(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8 | 1
+        })
+        .collect()
+}
+
+fn pool(c: &Connect) -> StoragePool {
+    c.storage_pool_by_name(POOL).expect("default pool")
+}
+
+fn create_vol(c: &Connect, name: &str, capacity: usize) -> rvirt_core::StorageVol {
+    let xml = format!(
+        "<volume><name>{name}</name><capacity>{capacity}</capacity>\
+         <allocation>0</allocation></volume>"
+    );
+    pool(c).create_volume(&xml).expect("create volume")
+}
+
+fn virsh(uri: &str, args: &[&str]) -> (String, String, i32) {
+    let out = Command::new(VIRSH)
+        .arg("-c")
+        .arg(uri)
+        .args(args)
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run virsh");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+fn virsh_ok(uri: &str, args: &[&str]) -> String {
+    let (out, err, code) = virsh(uri, args);
+    assert_eq!(code, 0, "virsh {args:?} failed: {err}");
+    out
+}
+
+/// Threads of the daemon named like the stream threads.
+fn stream_threads(d: &Daemon) -> usize {
+    let dir = format!("/proc/{}/task", d.child.id());
+    std::fs::read_dir(dir)
+        .map(|it| {
+            it.flatten()
+                .filter(|t| {
+                    std::fs::read_to_string(t.path().join("comm"))
+                        .is_ok_and(|c| c.trim() == "rvirtd-stream")
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn wait_no_stream_threads(d: &Daemon) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stream_threads(d) > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "a stream thread is still running after its client left"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn download_all(v: &rvirt_core::StorageVol, offset: u64, length: u64, flags: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    v.download(offset, length, flags, &mut out, |_| {})
+        .expect("download");
+    out
+}
+
+/// Upload then download through rvirt's client: identical bytes, ranges honoured, the
+/// allocation follows the data. Then the same in-process on an embedded connection.
+#[test]
+fn rvirt_client_upload_and_download_round_trip() {
+    let d = Daemon::start("");
+    let c = Connect::open(&d.uri("test:///default")).expect("open");
+    for (c, name) in [
+        (c, "rt-remote.img"),
+        (
+            Connect::open("test:///default").expect("embedded"),
+            "rt-embedded.img",
+        ),
+    ] {
+        let v = create_vol(&c, name, 8 * MIB);
+        let data = pattern(3 * MIB + 12_345, 7);
+        let sent = v.upload(0, 0, 0, &data[..], |_| {}).expect("upload");
+        assert_eq!(sent, data.len() as u64);
+        let back = download_all(&v, 0, 0, 0);
+        assert_eq!(back.len(), 8 * MIB, "a download runs to the capacity");
+        assert!(back[..data.len()] == data[..], "{name}: bytes differ");
+        assert!(back[data.len()..].iter().all(|&b| b == 0));
+        let part = download_all(&v, 1000, 70_000, 0);
+        assert!(part[..] == data[1000..71_000], "{name}: range differs");
+        let info = v.info().expect("info");
+        assert_eq!(info.allocation, (3 * MIB + 65_536) as u64, "{name}");
+        // An upload at an offset overwrites only its range.
+        v.upload(MIB as u64, 0, 0, &[0xAAu8; 10][..], |_| {})
+            .expect("upload at offset");
+        let back = download_all(&v, MIB as u64 - 1, 12, 0);
+        assert_eq!(back[0], data[MIB - 1]);
+        assert_eq!(&back[1..11], &[0xAA; 10]);
+        assert_eq!(back[11], data[MIB + 10]);
+        v.delete().expect("delete");
+    }
+}
+
+/// The test driver's upload past the requested length and a volume deleted during a
+/// download both fail the stream with the module's error, and the daemon serves on.
+#[test]
+fn module_errors_mid_stream_reach_the_client() {
+    let d = Daemon::start("");
+    let uri = d.uri("test:///default");
+    let c = Connect::open(&uri).expect("open");
+    let v = create_vol(&c, "err.img", 16 * MIB);
+    let data = pattern(2 * MIB, 3);
+    let e = v
+        .upload(0, MIB as u64, 0, &data[..], |_| {})
+        .expect_err("more than the length");
+    assert_ne!(e.stage, StreamStage::Open);
+    assert!(e.error.text().contains("longer than"), "{}", e.error.text());
+    let other = Connect::open(&uri).expect("second client");
+    let doomed = pool(&other).volume_by_name("err.img").expect("lookup");
+    let mut deleted = false;
+    let mut sink = Vec::new();
+    let e = v
+        .download(0, 0, 0, &mut sink, |n| {
+            if n >= MIB as u64 && !deleted {
+                doomed.delete().expect("delete during download");
+                deleted = true;
+            }
+        })
+        .expect_err("volume gone mid-download");
+    assert_eq!(e.stage, StreamStage::Transfer);
+    assert!(
+        e.error.text().contains("Storage volume not found"),
+        "{}",
+        e.error.text()
+    );
+    assert!(sink.len() < 16 * MIB);
+    // Upload to a volume smaller than the data fails on the capacity.
+    let small = create_vol(&c, "small.img", MIB);
+    let e = small
+        .upload(0, 0, 0, &data[..], |_| {})
+        .expect_err("too big");
+    assert!(e.error.text().contains("longer than") || e.error.text().contains("capacity"));
+    small.delete().expect("delete");
+    assert!(pool(&c).list_all_volumes().is_ok(), "daemon still serves");
+    wait_no_stream_threads(&d);
+}
+
+/// A file of `len` bytes with `data` at each of `at`, holes elsewhere.
+fn sparse_file(path: &Path, len: u64, parts: &[(u64, &[u8])]) {
+    let mut f = std::fs::File::create(path).expect("create");
+    f.set_len(len).expect("size");
+    for (at, bytes) in parts {
+        use std::io::Seek;
+        f.seek(std::io::SeekFrom::Start(*at)).expect("seek");
+        f.write_all(bytes).expect("write");
+    }
+}
+
+/// The real virsh: dense upload/download with identical bytes, then `--sparse` both
+/// ways keeping the holes (volume allocation and the downloaded file's blocks).
+#[test]
+fn virsh_vol_upload_and_download() {
+    if !require_peer("virsh (libvirt-clients)", have_program(VIRSH)) {
+        return;
+    }
+    let d = Daemon::start("");
+    let uri = d.uri("test:///default");
+    // test:///default lives while a connection holds it (as in libvirt), and each
+    // virsh run is a connection of its own.
+    let _hold = Connect::open(&uri).expect("open");
+    let tmp = TempDir::new("streams-virsh");
+    let src = tmp.0.join("src.bin");
+    let data = pattern(4 * MIB + 100, 11);
+    std::fs::write(&src, &data).expect("write source");
+    virsh_ok(
+        &uri,
+        &[
+            "vol-create-as",
+            POOL,
+            "dense.img",
+            "6M",
+            "--allocation",
+            "0",
+        ],
+    );
+    let s = src.to_str().unwrap();
+    virsh_ok(&uri, &["vol-upload", "--pool", POOL, "dense.img", s]);
+    let out = tmp.0.join("out.bin");
+    let o = out.to_str().unwrap();
+    virsh_ok(&uri, &["vol-download", "--pool", POOL, "dense.img", o]);
+    let back = std::fs::read(&out).expect("read download");
+    assert_eq!(back.len(), 6 * MIB);
+    assert!(back[..data.len()] == data[..], "downloaded bytes differ");
+    assert!(back[data.len()..].iter().all(|&b| b == 0));
+
+    // Sparse: 1 MiB of data, a 6 MiB hole, 1 MiB of data.
+    let sp = tmp.0.join("sparse.bin");
+    let (a, b) = (pattern(MIB, 1), pattern(MIB, 2));
+    sparse_file(&sp, 8 * MIB as u64, &[(0, &a), (7 * MIB as u64, &b)]);
+    virsh_ok(
+        &uri,
+        &[
+            "vol-create-as",
+            POOL,
+            "sparse.img",
+            "8M",
+            "--allocation",
+            "0",
+        ],
+    );
+    let sps = sp.to_str().unwrap();
+    virsh_ok(
+        &uri,
+        &["vol-upload", "--sparse", "--pool", POOL, "sparse.img", sps],
+    );
+    let info = virsh_ok(&uri, &["vol-info", "--bytes", "--pool", POOL, "sparse.img"]);
+    assert!(
+        info.contains(&format!("{} bytes", 2 * MIB)),
+        "only the data is allocated:\n{info}"
+    );
+    let spo = tmp.0.join("sparse-out.bin");
+    let spos = spo.to_str().unwrap();
+    virsh_ok(
+        &uri,
+        &[
+            "vol-download",
+            "--sparse",
+            "--pool",
+            POOL,
+            "sparse.img",
+            spos,
+        ],
+    );
+    let back = std::fs::read(&spo).expect("read sparse download");
+    assert_eq!(back, std::fs::read(&sp).unwrap(), "sparse bytes differ");
+    let allocated = std::fs::metadata(&spo).unwrap().blocks() * 512;
+    assert!(
+        allocated < 4 * MIB as u64,
+        "the download kept the hole: {allocated} bytes allocated"
+    );
+    // Without --sparse the same volume downloads dense (zeros written).
+    let dense = tmp.0.join("dense-out.bin");
+    let dn = dense.to_str().unwrap();
+    virsh_ok(&uri, &["vol-download", "--pool", POOL, "sparse.img", dn]);
+    assert_eq!(std::fs::read(&dense).unwrap(), back);
+    assert!(std::fs::metadata(&dense).unwrap().blocks() * 512 >= 8 * MIB as u64);
+    wait_no_stream_threads(&d);
+}
+
+/// libvirt-python's `virStorageVol.upload`/`download` with `virStream.sendAll`/`recvAll`.
+#[test]
+fn python_vol_upload_and_download() {
+    let have = Command::new(PYTHON)
+        .args(["-c", "import libvirt"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !require_peer("libvirt-python (python3-libvirt)", have) {
+        return;
+    }
+    let d = Daemon::start("");
+    let uri = d.uri("test:///default");
+    let _hold = Connect::open(&uri).expect("open");
+    let script = r#"
+import hashlib, sys, libvirt
+c = libvirt.open(sys.argv[1])
+pool = c.storagePoolLookupByName("default-pool")
+vol = pool.createXML("<volume><name>py.img</name><capacity>5242880</capacity>"
+                     "<allocation>0</allocation></volume>", 0)
+data = bytes((i * 7 + i // 4096) % 251 + 1 for i in range(3 * 1048576 + 5))
+st = c.newStream(0)
+vol.upload(st, 0, 0, 0)
+chunks = [data[i:i + 200000] for i in range(0, len(data), 200000)]
+st.sendAll(lambda s, n, q: q.pop(0) if q else b"", chunks)
+st.finish()
+st = c.newStream(0)
+vol.download(st, 0, len(data), 0)
+got = []
+st.recvAll(lambda s, buf, acc: acc.append(buf) or len(buf), got)
+st.finish()
+back = b"".join(got)
+print(len(back), back == data)
+"#;
+    let out = Command::new(PYTHON)
+        .args(["-c", script, &uri])
+        .output()
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.trim(), format!("{} True", 3 * MIB + 5));
+}
+
+fn stream_header(serial: u32, procedure: i32, kind: MessageType, status: MessageStatus) -> Header {
+    Header {
+        program: REMOTE_PROGRAM_NUMBER,
+        version: 1,
+        procedure,
+        kind,
+        serial,
+        status,
+    }
+}
+
+fn vol_ref(name: &str) -> p::RemoteNonnullStorageVol {
+    p::RemoteNonnullStorageVol {
+        pool: POOL.into(),
+        name: name.into(),
+        key: format!("/default-pool/{name}"),
+    }
+}
+
+fn open_download(s: &mut UnixStream, serial: u32, name: &str, flags: u32) {
+    let a = p::RemoteStorageVolDownloadArgs {
+        vol: vol_ref(name),
+        offset: 0,
+        length: 0,
+        flags,
+    };
+    s.write_all(&call(
+        serial,
+        remote_proc::STORAGE_VOL_DOWNLOAD,
+        &to_bytes(&a),
+    ))
+    .expect("send download");
+    let (h, payload) = read_frame(s).expect("download reply");
+    assert_eq!((h.kind, h.serial), (MessageType::Reply, serial));
+    assert_eq!(
+        h.status,
+        MessageStatus::Ok,
+        "{:?}",
+        from_bytes::<RemoteError>(&payload)
+    );
+}
+
+/// On the wire, a sparse download is data messages and STREAM_HOLE messages
+/// (`virNetStreamHole`: hyper length, unsigned flags) for the stream's serial, ending
+/// with an empty data message; a dense one has no holes. rvirt's client writes the
+/// holes as zeros, so its download equals the dense one.
+#[test]
+fn sparse_download_sends_holes_on_the_wire() {
+    let d = Daemon::start("");
+    let uri = d.uri("test:///default");
+    let c = Connect::open(&uri).expect("open");
+    let v = create_vol(&c, "holes.img", 4 * MIB);
+    v.upload(3 * MIB as u64, 0, 0, &pattern(1000, 5)[..], |_| {})
+        .expect("upload tail");
+    let mut s = raw_open_at(&d.socket(), "test:///default");
+    open_download(&mut s, 5, "holes.img", 1);
+    let (mut holes, mut data, mut hole_bytes) = (0, 0, 0u64);
+    loop {
+        let (h, payload) = read_frame(&mut s).expect("stream frame");
+        assert_eq!(
+            (h.serial, h.procedure),
+            (5, remote_proc::STORAGE_VOL_DOWNLOAD)
+        );
+        assert_eq!(h.status, MessageStatus::Continue);
+        match h.kind {
+            MessageType::StreamHole => {
+                assert_eq!(payload.len(), 12);
+                let len = i64::from_be_bytes(payload[..8].try_into().unwrap());
+                hole_bytes += len as u64;
+                holes += 1;
+            }
+            MessageType::Stream if payload.is_empty() => break,
+            MessageType::Stream => data += payload.len(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // The data is stored as one 64 KiB block: a hole before it and one after.
+    assert_eq!(holes, 2, "a hole before the data and one after");
+    assert_eq!(hole_bytes, 4 * MIB as u64 - 65_536);
+    assert_eq!(data, 65_536);
+    let fin = stream_header(
+        5,
+        remote_proc::STORAGE_VOL_DOWNLOAD,
+        MessageType::Stream,
+        MessageStatus::Ok,
+    );
+    s.write_all(&encode_frame(&fin, &[])).expect("finish");
+    let (h, _) = read_frame(&mut s).expect("finish confirmation");
+    assert_eq!((h.kind, h.status), (MessageType::Stream, MessageStatus::Ok));
+    let dense = download_all(&v, 0, 0, 0);
+    let sparse = download_all(&v, 0, 0, 1);
+    assert_eq!(dense, sparse);
+    assert_eq!(dense.len(), 4 * MIB);
+}
+
+/// The client aborts an upload and a download mid-transfer (STREAM with status
+/// ERROR): each is answered with libvirtd's error reply, the connection keeps working,
+/// and other clients are served.
+#[test]
+fn client_abort_mid_transfer() {
+    let d = Daemon::start("");
+    let c = Connect::open(&d.uri("test:///default")).expect("open");
+    create_vol(&c, "abort.img", 32 * MIB);
+    let mut s = raw_open_at(&d.socket(), "test:///default");
+    let a = p::RemoteStorageVolUploadArgs {
+        vol: vol_ref("abort.img"),
+        offset: 0,
+        length: 0,
+        flags: 0,
+    };
+    s.write_all(&call(2, remote_proc::STORAGE_VOL_UPLOAD, &to_bytes(&a)))
+        .expect("upload call");
+    let (h, _) = read_frame(&mut s).expect("upload reply");
+    assert_eq!((h.kind, h.status), (MessageType::Reply, MessageStatus::Ok));
+    let up = |status| {
+        stream_header(
+            2,
+            remote_proc::STORAGE_VOL_UPLOAD,
+            MessageType::Stream,
+            status,
+        )
+    };
+    for _ in 0..4 {
+        s.write_all(&encode_frame(
+            &up(MessageStatus::Continue),
+            &pattern(200_000, 9),
+        ))
+        .expect("data");
+    }
+    s.write_all(&encode_frame(&up(MessageStatus::Error), &[]))
+        .expect("abort");
+    let (h, payload) = read_frame(&mut s).expect("abort answer");
+    assert_eq!(
+        (h.kind, h.status, h.serial),
+        (MessageType::Reply, MessageStatus::Error, 2)
+    );
+    let e: RemoteError = from_bytes(&payload).expect("error");
+    assert_eq!(e.text(), "stream aborted at client request");
+
+    open_download(&mut s, 3, "abort.img", 0);
+    let (h, _) = read_frame(&mut s).expect("first data");
+    assert_eq!(h.kind, MessageType::Stream);
+    let down = stream_header(
+        3,
+        remote_proc::STORAGE_VOL_DOWNLOAD,
+        MessageType::Stream,
+        MessageStatus::Error,
+    );
+    s.write_all(&encode_frame(&down, &[]))
+        .expect("abort download");
+    let mut data_after = 0;
+    let e = loop {
+        let (h, payload) = read_frame(&mut s).expect("until the abort answer");
+        if h.kind == MessageType::Reply {
+            assert_eq!((h.status, h.serial), (MessageStatus::Error, 3));
+            break from_bytes::<RemoteError>(&payload).expect("error");
+        }
+        data_after += payload.len();
+    };
+    assert_eq!(e.text(), "stream aborted at client request");
+    assert!(
+        data_after < 30 * MIB,
+        "the download stopped: {data_after} bytes after abort"
+    );
+    // The same connection still answers calls.
+    let lk = p::RemoteStoragePoolLookupByNameArgs { name: POOL.into() };
+    s.write_all(&call(
+        4,
+        remote_proc::STORAGE_POOL_LOOKUP_BY_NAME,
+        &to_bytes(&lk),
+    ))
+    .expect("lookup");
+    let (h, _) = read_frame(&mut s).expect("lookup reply");
+    assert_eq!((h.serial, h.status), (4, MessageStatus::Ok));
+    let v = pool(&c).volume_by_name("abort.img").expect("lookup");
+    assert_eq!(
+        download_all(&v, 0, 1000, 0)[..],
+        pattern(200_000, 9)[..1000]
+    );
+    wait_no_stream_threads(&d);
+}
+
+/// A client that disconnects in the middle of a download (and one that stops reading)
+/// leaves no stream behind; the daemon serves the next client.
+#[test]
+fn client_disconnect_mid_download() {
+    let d = Daemon::start("");
+    let c = Connect::open(&d.uri("test:///default")).expect("open");
+    let v = create_vol(&c, "gone.img", 64 * MIB);
+    v.upload(0, 0, 0, &pattern(MIB, 4)[..], |_| {})
+        .expect("upload");
+    {
+        let mut s = raw_open_at(&d.socket(), "test:///default");
+        open_download(&mut s, 9, "gone.img", 0);
+        read_frame(&mut s).expect("some data");
+        // The client stops reading: flow control holds the stream thread while the
+        // client's queue is full, instead of buffering the whole volume.
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(stream_threads(&d), 1, "the stream waits for the client");
+    }
+    wait_no_stream_threads(&d);
+    assert_eq!(download_all(&v, 0, MIB as u64, 0), pattern(MIB, 4));
+    assert!(!d.log().contains("panicked"));
+}
+
+/// A read-only connection may neither upload nor download, as in libvirt; the call
+/// is refused before the driver sees it.
+#[test]
+fn read_only_connections_cannot_stream() {
+    let d = Daemon::start("");
+    let rw = Connect::open(&d.uri("test:///default")).expect("open");
+    create_vol(&rw, "ro.img", MIB);
+    let ro = Connect::open_read_only(&d.uri_ro("test:///default")).expect("open ro");
+    let v = pool(&ro).volume_by_name("ro.img").expect("lookup");
+    let e = v
+        .upload(0, 0, 0, &[1u8; 10][..], |_| {})
+        .expect_err("read-only");
+    assert_eq!(e.stage, StreamStage::Open);
+    assert!(
+        e.error
+            .text()
+            .contains("read only access prevents virStorageVolUpload"),
+        "{}",
+        e.error.text()
+    );
+    let e = v
+        .download(0, 0, 0, Vec::new(), |_| {})
+        .expect_err("read-only");
+    assert_eq!(e.stage, StreamStage::Open);
+    assert_eq!(stream_threads(&d), 0);
+}
