@@ -265,7 +265,8 @@ impl Runtime {
             .ok_or_else(|| no_stream(key.2))
     }
 
-    /// Runs `f` on an open stream; a failure ends the stream (it is dropped).
+    /// Runs `f` on an open stream; a failure (error or panic) ends the stream: it is
+    /// aborted and dropped.
     fn with_stream<T>(
         &self,
         key: (u32, u64, u64),
@@ -273,12 +274,16 @@ impl Runtime {
     ) -> Result<T, RemoteError> {
         let slot = self.stream(key)?;
         let mut st = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        let r = f(&mut **st);
-        if r.is_err() {
-            drop(st);
-            let _ = self.take_stream(key);
+        let r = catch_unwind(AssertUnwindSafe(|| f(&mut **st)));
+        drop(st);
+        if !matches!(r, Ok(Ok(_))) {
+            if let Ok(slot) = self.take_stream(key) {
+                let mut st = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                let _ = catch_unwind(AssertUnwindSafe(|| st.abort()));
+            }
         }
-        r
+        // A panic goes on to the entry point's guard, which reports it.
+        r.unwrap_or_else(|p| std::panic::resume_unwind(p))
     }
 }
 
@@ -354,5 +359,171 @@ fn recv_ret(chunk: StreamChunk, max: usize) -> rvirt_protocol::RvirtStreamRecvRe
         kind: kind as i32,
         data,
         hole,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use rvirt_protocol as p;
+
+    use super::*;
+    use crate::sdk::{DriverSpec, ModuleInfo};
+
+    type Log = Arc<Mutex<Vec<String>>>;
+
+    fn log() -> &'static Log {
+        static LOG: OnceLock<Log> = OnceLock::new();
+        LOG.get_or_init(Log::default)
+    }
+
+    fn note(s: impl Into<String>) {
+        log().lock().unwrap().push(s.into());
+    }
+
+    struct Upload;
+
+    impl Stream for Upload {
+        fn send(&mut self, data: &[u8]) -> Result<(), RemoteError> {
+            if data == b"boom" {
+                panic!("bad data");
+            }
+            note(format!("send {}", String::from_utf8_lossy(data)));
+            Ok(())
+        }
+        fn finish(&mut self) -> Result<(), RemoteError> {
+            note("finish");
+            Ok(())
+        }
+        fn abort(&mut self) {
+            note("abort");
+        }
+    }
+
+    struct Conn;
+
+    impl Connection for Conn {
+        fn call(&self, _: u32, procedure: i32, _: &[u8]) -> Result<Vec<u8>, RemoteError> {
+            Err(RemoteError::unsupported(&procedure.to_string()))
+        }
+        fn open_stream(
+            &self,
+            _: u32,
+            _: i32,
+            args: &[u8],
+        ) -> Result<(Vec<u8>, Box<dyn Stream>), RemoteError> {
+            note(format!("open {args:?}"));
+            Ok((vec![7], Box::new(Upload)))
+        }
+    }
+
+    struct M;
+
+    impl Module for M {
+        fn info(&self) -> ModuleInfo {
+            ModuleInfo {
+                name: "t".into(),
+                version: "0".into(),
+                has_state_driver: false,
+                drivers: vec![DriverSpec {
+                    kind: crate::sdk::DriverKind::Storage,
+                    name: "t".into(),
+                    uri_schemes: vec![],
+                    procedures: vec![],
+                }],
+                features: vec![],
+            }
+        }
+        fn open(&self, _: ConnContext, _: &str, _: u32) -> Result<OpenOutcome, RemoteError> {
+            Ok(OpenOutcome::Opened(Arc::new(Conn)))
+        }
+    }
+
+    fn rt() -> &'static Runtime {
+        static RT: OnceLock<Runtime> = OnceLock::new();
+        RT.get_or_init(|| Runtime::new(Box::new(M)))
+    }
+
+    fn ok(r: Reply) -> Vec<u8> {
+        match r {
+            RResult::ROk(v) => v.into_vec(),
+            RResult::RErr(e) => panic!("{}", from_bytes::<RemoteError>(&e).unwrap().text()),
+        }
+    }
+
+    fn err(r: Reply) -> String {
+        match r {
+            RResult::ROk(_) => panic!("success"),
+            RResult::RErr(e) => from_bytes::<RemoteError>(&e).unwrap().text().to_string(),
+        }
+    }
+
+    fn stream_call(handle: u64, proc_: i64, args: &[u8]) -> Reply {
+        call(rt, 0, handle, STREAM_PROGRAM, proc_ as i32, args)
+    }
+
+    fn send(handle: u64, stream: u64, data: &[u8]) -> Reply {
+        let a = p::RvirtStreamSendArgs {
+            stream,
+            data: data.to_vec(),
+        };
+        stream_call(handle, p::RVIRT_STREAM_PROC_SEND, &to_bytes(&a))
+    }
+
+    fn open_stream(handle: u64, stream: u64) -> Vec<u8> {
+        let a = p::RvirtStreamOpenArgs {
+            stream,
+            program: p::REMOTE_PROGRAM_NUMBER,
+            procedure: p::remote_proc::STORAGE_VOL_UPLOAD,
+            args: vec![1, 2],
+        };
+        ok(stream_call(
+            handle,
+            p::RVIRT_STREAM_PROC_OPEN,
+            &to_bytes(&a),
+        ))
+    }
+
+    fn connect() -> u64 {
+        let a = RvirtOpenArgs {
+            uri: "t:///".into(),
+            flags: 0,
+            read_only: false,
+        };
+        let r: RvirtOpenRet = from_bytes(&ok(open(rt, 0, &to_bytes(&a)))).unwrap();
+        r.handle
+    }
+
+    /// One test, since the runtime and its log are process-wide.
+    #[test]
+    fn streams_are_routed_guarded_and_cleaned_up() {
+        let h = connect();
+        assert_eq!(open_stream(h, 41), vec![7], "OPEN answers the call's reply");
+        ok(send(h, 41, b"abc"));
+        let fin = to_bytes(&p::RvirtStreamId { stream: 41 });
+        ok(stream_call(h, p::RVIRT_STREAM_PROC_FINISH, &fin));
+        assert!(err(send(h, 41, b"late")).contains("no open stream 41"));
+        // A panic is an error, and it ends the stream.
+        open_stream(h, 42);
+        assert!(err(send(h, 42, b"boom")).contains("panicked in a call: bad data"));
+        assert!(err(send(h, 42, b"x")).contains("no open stream 42"));
+        // Closing the connection aborts what is still open.
+        open_stream(h, 43);
+        close(rt, 0, h);
+        assert!(err(send(h, 43, b"x")).contains("invalid connection"));
+        let l = log().lock().unwrap().clone();
+        assert_eq!(
+            l,
+            [
+                "open [1, 2]",
+                "send abc",
+                "finish",
+                "open [1, 2]",
+                "abort",
+                "open [1, 2]",
+                "abort"
+            ]
+        );
     }
 }

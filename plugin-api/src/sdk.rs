@@ -164,8 +164,9 @@ pub enum StreamChunk {
 }
 
 /// One open data stream of a connection, driven by the host one call at a time (never
-/// two calls at once on the same stream). A failed call ends the stream: the host sends
-/// the error to the client and makes no more calls on it, and the SDK drops it.
+/// two calls at once on the same stream). A failed call (an error or a panic) ends the
+/// stream: the host sends the error to the client and makes no more calls on it, and
+/// the SDK calls [`Stream::abort`] and drops it.
 /// Dropping a stream that was neither finished nor aborted must release it as
 /// [`Stream::abort`] would.
 pub trait Stream: Send {
