@@ -176,7 +176,10 @@ fn module_errors_mid_stream_reach_the_client() {
     let e = small
         .upload(0, 0, 0, &data[..], |_| {})
         .expect_err("too big");
-    assert!(e.error.text().contains("longer than") || e.error.text().contains("capacity"));
+    assert_eq!(
+        e.error.text(),
+        "operation failed: the upload does not fit in volume 'small.img' (1048576 bytes)"
+    );
     small.delete().expect("delete");
     assert!(pool(&c).list_all_volumes().is_ok(), "daemon still serves");
     wait_no_stream_threads(&d);
@@ -281,6 +284,14 @@ fn virsh_vol_upload_and_download() {
     virsh_ok(&uri, &["vol-download", "--pool", POOL, "sparse.img", dn]);
     assert_eq!(std::fs::read(&dense).unwrap(), back);
     assert!(std::fs::metadata(&dense).unwrap().blocks() * 512 >= 8 * MIB as u64);
+    // A module error reaches virsh, which fails without hanging.
+    virsh_ok(&uri, &["vol-create-as", POOL, "tiny.img", "1M"]);
+    let (_, err, code) = virsh(&uri, &["vol-upload", "--pool", POOL, "tiny.img", s]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("the upload does not fit in volume 'tiny.img' (1048576 bytes)"),
+        "{err}"
+    );
     wait_no_stream_threads(&d);
 }
 

@@ -213,6 +213,8 @@ struct Upload {
     pos: u64,
     /// Where the upload must stop (`offset + length`, or the capacity).
     limit: u64,
+    /// The length asked for (0: up to the capacity).
+    length: u64,
     sparse: bool,
 }
 
@@ -220,11 +222,14 @@ impl Upload {
     fn advance(&mut self, len: u64) -> Result<u64, RemoteError> {
         let end = self.pos.saturating_add(len);
         if end > self.limit {
-            return Err(TestError::Failed(format!(
-                "the upload is longer than the {} bytes requested",
-                self.limit
-            ))
-            .into());
+            let e = match self.length {
+                0 => format!(
+                    "the upload does not fit in volume '{}' ({} bytes)",
+                    self.target.vol.name, self.limit
+                ),
+                n => format!("the upload is longer than the {n} bytes requested"),
+            };
+            return Err(TestError::Failed(e).into());
         }
         Ok(end)
     }
@@ -336,6 +341,7 @@ pub fn open(
             target,
             pos: offset,
             limit,
+            length,
             sparse,
         })
     } else {
