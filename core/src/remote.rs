@@ -18,7 +18,7 @@ use rvirt_protocol::message::{
 use rvirt_protocol::xdr::from_bytes;
 use rvirt_protocol::{keepalive_proc, RemoteError, KEEPALIVE_PROGRAM_NUMBER};
 
-use crate::client::stream::{StreamError, StreamStage};
+use crate::client::stream::{split_holes, Piece, StreamError, StreamSink, StreamStage};
 use crate::events::EventSink;
 
 /// Payload bytes per stream data message: libvirt's `VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX`,
@@ -418,13 +418,15 @@ impl RemoteTransport {
     }
 
     /// Runs a write stream: the call, then `src` in data messages, then the finish
-    /// handshake. `progress` gets the running byte count after each message.
+    /// handshake. With `sparse`, runs of zeros go as hole messages instead (the stream
+    /// must have been opened sparse). `progress` gets the running byte count.
     pub fn stream_upload(
         &self,
         program: u32,
         procedure: i32,
         args: &[u8],
         src: &mut dyn Read,
+        sparse: bool,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64, StreamError> {
         let mut wire = self.wire.lock().unwrap_or_else(PoisonError::into_inner);
@@ -433,7 +435,7 @@ impl RemoteTransport {
             .map_err(at(StreamStage::Open))?;
         let transfer = at(StreamStage::Transfer);
         let mut buf = vec![0u8; STREAM_CHUNK];
-        let mut total = 0u64;
+        let (mut total, mut hole) = (0u64, 0u64);
         loop {
             if let Some(e) = self.stream_pending(&mut wire, id).map_err(transfer)? {
                 return Err(transfer(e));
@@ -449,11 +451,25 @@ impl RemoteTransport {
             if n == 0 {
                 break;
             }
-            wire.send(&id.header(MessageStatus::Continue), &buf[..n])
-                .map_err(transfer)?;
+            let pieces = if sparse {
+                split_holes(&buf[..n])
+            } else {
+                vec![Piece::Data(&buf[..n])]
+            };
+            for piece in pieces {
+                match piece {
+                    Piece::Data(d) => {
+                        send_hole(&mut wire, id, &mut hole).map_err(transfer)?;
+                        wire.send(&id.header(MessageStatus::Continue), d)
+                            .map_err(transfer)?;
+                    }
+                    Piece::Hole(len) => hole += len,
+                }
+            }
             total += n as u64;
             progress(total);
         }
+        send_hole(&mut wire, id, &mut hole).map_err(transfer)?;
         self.stream_close(&mut wire, id, MessageStatus::Ok)
             .map_err(at(StreamStage::Finish))?;
         Ok(total)
@@ -467,7 +483,7 @@ impl RemoteTransport {
         program: u32,
         procedure: i32,
         args: &[u8],
-        dst: &mut dyn Write,
+        dst: &mut dyn StreamSink,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64, StreamError> {
         let mut wire = self.wire.lock().unwrap_or_else(PoisonError::into_inner);
@@ -488,12 +504,12 @@ impl RemoteTransport {
                             format!("cannot decode the stream hole: {e}"),
                         ))
                     })?;
-                    write_zeros(dst, u64::try_from(hole.length).unwrap_or(0))
-                        .map(|()| u64::try_from(hole.length).unwrap_or(0))
+                    let len = u64::try_from(hole.length).unwrap_or(0);
+                    dst.hole(len).map(|()| len)
                 }
                 (_, MessageStatus::Continue) if f.payload.is_empty() => break,
                 (_, MessageStatus::Continue) => {
-                    dst.write_all(&f.payload).map(|()| f.payload.len() as u64)
+                    dst.data(&f.payload).map(|()| f.payload.len() as u64)
                 }
                 // A finish confirmation nobody asked for: libvirt's client gives up too.
                 (_, MessageStatus::Ok) => {
@@ -515,7 +531,7 @@ impl RemoteTransport {
                 }
             }
         }
-        dst.flush().map_err(|e| {
+        dst.finish().map_err(|e| {
             let _ = self.stream_close(&mut wire, id, MessageStatus::Error);
             transfer(local_error("cannot write the download sink", &e))
         })?;
@@ -544,6 +560,23 @@ impl rvirt_protocol::Xdr for StreamHole {
             flags: rvirt_protocol::Xdr::decode(r)?,
         })
     }
+}
+
+/// Sends the hole gathered so far, if any, as one `VIR_NET_STREAM_HOLE` message.
+fn send_hole(wire: &mut Wire, id: StreamId, hole: &mut u64) -> Result<(), RemoteError> {
+    if *hole == 0 {
+        return Ok(());
+    }
+    let h = Header {
+        kind: MessageType::StreamHole,
+        ..id.header(MessageStatus::Continue)
+    };
+    let payload = rvirt_protocol::xdr::to_bytes(&StreamHole {
+        length: i64::try_from(*hole).unwrap_or(i64::MAX),
+        flags: 0,
+    });
+    *hole = 0;
+    wire.send(&h, &payload)
 }
 
 /// Writes `n` zero bytes.
@@ -657,7 +690,13 @@ mod tests {
         let mut out = Vec::new();
         let mut reports = Vec::new();
         let n = t
-            .stream_download(0x2000_8086, 209, &[], &mut out, &mut |b| reports.push(b))
+            .stream_download(
+                0x2000_8086,
+                209,
+                &[],
+                &mut crate::client::stream::Dense(&mut out),
+                &mut |b| reports.push(b),
+            )
             .unwrap();
         assert_eq!(n, expect.len() as u64);
         assert_eq!(out, expect);
@@ -719,7 +758,7 @@ mod tests {
         let t = RemoteTransport::connect_unix(&path, Arc::new(Count::default())).unwrap();
         let mut src = std::io::repeat(7).take(100 * STREAM_CHUNK as u64);
         let e = t
-            .stream_upload(0x2000_8086, 208, &[], &mut src, &mut |_| {})
+            .stream_upload(0x2000_8086, 208, &[], &mut src, false, &mut |_| {})
             .unwrap_err();
         assert_eq!(e.stage, StreamStage::Transfer);
         assert!(e.error.text().contains("No space left"), "{e:?}");

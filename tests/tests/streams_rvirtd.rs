@@ -295,6 +295,54 @@ fn virsh_vol_upload_and_download() {
     wait_no_stream_threads(&d);
 }
 
+/// rvirt's client, remote and embedded, both ways sparse: runs of zeros go up as holes
+/// (only the data is allocated), and come back as holes that a `SparseFile` keeps.
+#[test]
+fn rvirt_client_sparse_round_trip() {
+    let d = Daemon::start("");
+    let tmp = TempDir::new("streams-sparse");
+    let (a, b) = (pattern(MIB, 1), pattern(MIB, 2));
+    let mut image = vec![0u8; 8 * MIB];
+    image[..MIB].copy_from_slice(&a);
+    image[7 * MIB..].copy_from_slice(&b);
+    let remote = Connect::open(&d.uri("test:///default")).expect("open");
+    let embedded = Connect::open("test:///default").expect("embedded");
+    for (c, name) in [(remote, "sp-remote.img"), (embedded, "sp-embedded.img")] {
+        let v = create_vol(&c, name, 8 * MIB);
+        let sent = v
+            .upload(0, 0, 1, &image[..], |_| {})
+            .expect("sparse upload");
+        assert_eq!(sent, 8 * MIB as u64);
+        assert_eq!(
+            v.info().unwrap().allocation,
+            2 * MIB as u64,
+            "{name}: holes kept"
+        );
+        let path = tmp.0.join(name);
+        let mut f = std::fs::File::create(&path).expect("create");
+        let mut sink = rvirt_core::client::SparseFile::new(&mut f);
+        v.download_into(0, 0, 1, &mut sink, |_| {})
+            .expect("sparse download");
+        assert_eq!(sink.received, 8 * MIB as u64);
+        assert_eq!(sink.hole_bytes, 6 * MIB as u64, "{name}: one 6 MiB hole");
+        drop(f);
+        assert!(
+            std::fs::read(&path).unwrap() == image,
+            "{name}: bytes differ"
+        );
+        let allocated = std::fs::metadata(&path).unwrap().blocks() * 512;
+        assert!(
+            allocated < 4 * MIB as u64,
+            "{name}: {allocated} bytes allocated"
+        );
+        // Without the flag the same stream is dense on both sides.
+        let mut dense = rvirt_core::client::Dense(Vec::new());
+        v.download_into(0, 0, 0, &mut dense, |_| {}).expect("dense");
+        assert!(dense.0 == image);
+        v.delete().expect("delete");
+    }
+}
+
 /// libvirt-python's `virStorageVol.upload`/`download` with `virStream.sendAll`/`recvAll`.
 #[test]
 fn python_vol_upload_and_download() {

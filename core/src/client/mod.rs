@@ -22,7 +22,7 @@ pub use objects::{
     Domain, DomainInfo, Network, NodeDevice, NodeInfo, StoragePool, StoragePoolInfo, StorageVol,
     StorageVolInfo,
 };
-pub use stream::{StreamError, StreamStage};
+pub use stream::{Dense, SparseFile, StreamError, StreamSink, StreamStage};
 
 use crate::dispatch::DriverConnection;
 use crate::events::EventSink;
