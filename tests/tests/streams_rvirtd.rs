@@ -620,3 +620,89 @@ fn read_only_connections_cannot_stream() {
     assert_eq!(e.stage, StreamStage::Open);
     assert_eq!(stream_threads(&d), 0);
 }
+
+/// rvirt's module-boundary stream program is not a libvirt program: a client that
+/// calls it gets libvirt's RPC error and nothing reaches a module.
+#[test]
+fn the_module_stream_program_is_not_reachable_from_clients() {
+    let d = Daemon::start("");
+    let mut s = raw_open_at(&d.socket(), "test:///default");
+    let h = Header {
+        program: p::RVIRT_STREAM_PROGRAM as u32,
+        version: 1,
+        procedure: p::RVIRT_STREAM_PROC_ABORT as i32,
+        kind: MessageType::Call,
+        serial: 3,
+        status: MessageStatus::Ok,
+    };
+    s.write_all(&encode_frame(
+        &h,
+        &to_bytes(&p::RvirtStreamId { stream: 1 }),
+    ))
+    .expect("send");
+    let (h, payload) = read_frame(&mut s).expect("reply");
+    assert_eq!(
+        (h.kind, h.status),
+        (MessageType::Reply, MessageStatus::Error)
+    );
+    let e: RemoteError = from_bytes(&payload).expect("error");
+    assert!(e.text().starts_with("cannot find program"), "{}", e.text());
+}
+
+/// A hole on an upload that was not opened sparse is the module's error, sent as a
+/// STREAM message with status ERROR; later data for the stream is dropped and the
+/// connection goes on.
+#[test]
+fn a_hole_on_a_dense_upload_fails_the_stream() {
+    let d = Daemon::start("");
+    let c = Connect::open(&d.uri("test:///default")).expect("open");
+    create_vol(&c, "dense-hole.img", MIB);
+    let mut s = raw_open_at(&d.socket(), "test:///default");
+    let a = p::RemoteStorageVolUploadArgs {
+        vol: vol_ref("dense-hole.img"),
+        offset: 0,
+        length: 0,
+        flags: 0,
+    };
+    s.write_all(&call(6, remote_proc::STORAGE_VOL_UPLOAD, &to_bytes(&a)))
+        .expect("upload call");
+    let (h, _) = read_frame(&mut s).expect("upload reply");
+    assert_eq!(h.status, MessageStatus::Ok);
+    let hole = stream_header(
+        6,
+        remote_proc::STORAGE_VOL_UPLOAD,
+        MessageType::StreamHole,
+        MessageStatus::Continue,
+    );
+    let mut payload = 4096i64.to_be_bytes().to_vec();
+    payload.extend_from_slice(&0u32.to_be_bytes());
+    s.write_all(&encode_frame(&hole, &payload)).expect("hole");
+    let (h, payload) = read_frame(&mut s).expect("stream error");
+    assert_eq!(
+        (h.kind, h.status, h.serial),
+        (MessageType::Stream, MessageStatus::Error, 6)
+    );
+    let e: RemoteError = from_bytes(&payload).expect("error");
+    assert!(e.text().contains("not sparse"), "{}", e.text());
+    let data = stream_header(
+        6,
+        remote_proc::STORAGE_VOL_UPLOAD,
+        MessageType::Stream,
+        MessageStatus::Continue,
+    );
+    s.write_all(&encode_frame(&data, &[1, 2, 3]))
+        .expect("late data");
+    let lk = p::RemoteStoragePoolLookupByNameArgs { name: POOL.into() };
+    s.write_all(&call(
+        7,
+        remote_proc::STORAGE_POOL_LOOKUP_BY_NAME,
+        &to_bytes(&lk),
+    ))
+    .expect("lookup");
+    let (h, _) = read_frame(&mut s).expect("lookup reply");
+    assert_eq!(
+        (h.kind, h.serial, h.status),
+        (MessageType::Reply, 7, MessageStatus::Ok)
+    );
+    wait_no_stream_threads(&d);
+}
