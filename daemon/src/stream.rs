@@ -48,25 +48,45 @@ struct Entry {
     tx: mpsc::Sender<Inbound>,
 }
 
+#[derive(Default)]
+struct Streams {
+    open: HashMap<u32, Entry>,
+    /// The client is gone: no stream may start any more.
+    closed: bool,
+}
+
 /// The open streams of one client, by the serial of the call that opened them.
 #[derive(Default)]
 pub struct StreamTable {
-    open: Mutex<HashMap<u32, Entry>>,
+    inner: Mutex<Streams>,
 }
 
 impl StreamTable {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Entry>> {
-        self.open.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> std::sync::MutexGuard<'_, Streams> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Drops every stream's channel: each stream thread sees the client gone and aborts
-    /// its module stream.
+    /// its module stream. A stream whose open is still running is aborted when it
+    /// tries to register.
     pub fn close_all(&self) {
-        self.lock().clear();
+        let mut t = self.lock();
+        t.closed = true;
+        t.open.clear();
     }
 
     fn remove(&self, serial: u32) {
-        self.lock().remove(&serial);
+        self.lock().open.remove(&serial);
+    }
+
+    /// Registers a stream; false when the client is gone.
+    fn insert(&self, serial: u32, e: Entry) -> bool {
+        let mut t = self.lock();
+        if t.closed {
+            return false;
+        }
+        t.open.insert(serial, e);
+        true
     }
 
     /// Hands one STREAM or STREAM_HOLE message to its stream. Messages for no stream
@@ -86,7 +106,8 @@ impl StreamTable {
             _ => Inbound::Data(payload),
         };
         let tx = {
-            let mut open = self.lock();
+            let mut t = self.lock();
+            let open = &mut t.open;
             let Some(e) = open.get(&header.serial) else {
                 tracing::debug!(serial = header.serial, "ignoring stream data for no stream");
                 return;
@@ -161,7 +182,7 @@ pub fn open(ctx: StreamCtx, conn: Arc<DriverConnection>, call: Header, args: &[u
         };
         encode_frame(&h, &payload)
     };
-    if ctx.table.lock().len() >= MAX_STREAMS_PER_CLIENT {
+    if ctx.table.lock().open.len() >= MAX_STREAMS_PER_CLIENT {
         let e = RemoteError::new(
             code::OPERATION_FAILED,
             domain::STREAMS,
@@ -183,7 +204,10 @@ pub fn open(ctx: StreamCtx, conn: Arc<DriverConnection>, call: Header, args: &[u
         procedure: call.procedure,
         tx,
     };
-    ctx.table.lock().insert(call.serial, entry);
+    if !ctx.table.insert(call.serial, entry) {
+        // The client left while the stream opened: dropping `ms` aborts it.
+        return;
+    }
     // The reply goes out before the thread can send data, and after the stream is
     // registered, so no client message for it can arrive before it exists.
     ctx.outbox.send(reply(Ok(ret)));
