@@ -571,6 +571,43 @@ fn client_abort_mid_transfer() {
     wait_no_stream_threads(&d);
 }
 
+/// A client that reads a download slowly is served in full: the daemon stops pulling
+/// while the client's queue is full instead of queueing the whole volume (128 MiB would
+/// pass the 64 MiB at which a client that never reads is disconnected).
+#[test]
+fn a_slow_reader_gets_the_whole_download() {
+    let d = Daemon::start("");
+    let c = Connect::open(&d.uri("test:///default")).expect("open");
+    create_vol(&c, "slow.img", 128 * MIB);
+    let mut s = raw_open_at(&d.socket(), "test:///default");
+    open_download(&mut s, 4, "slow.img", 0);
+    std::thread::sleep(Duration::from_secs(1));
+    let mut total = 0;
+    loop {
+        let (h, payload) = read_frame(&mut s).expect("stream frame");
+        assert_eq!(
+            (h.kind, h.status),
+            (MessageType::Stream, MessageStatus::Continue)
+        );
+        if payload.is_empty() {
+            break;
+        }
+        assert!(payload.iter().all(|&b| b == 0));
+        total += payload.len();
+    }
+    assert_eq!(total, 128 * MIB);
+    let fin = stream_header(
+        4,
+        remote_proc::STORAGE_VOL_DOWNLOAD,
+        MessageType::Stream,
+        MessageStatus::Ok,
+    );
+    s.write_all(&encode_frame(&fin, &[])).expect("finish");
+    let (h, _) = read_frame(&mut s).expect("finish confirmation");
+    assert_eq!((h.kind, h.status), (MessageType::Stream, MessageStatus::Ok));
+    wait_no_stream_threads(&d);
+}
+
 /// A client that disconnects in the middle of a download (and one that stops reading)
 /// leaves no stream behind; the daemon serves the next client.
 #[test]
