@@ -375,6 +375,22 @@ st.recvAll(lambda s, buf, acc: acc.append(buf) or len(buf), got)
 st.finish()
 back = b"".join(got)
 print(len(back), back == data)
+# Abort mid-upload, then the connection goes on.
+st = c.newStream(0)
+vol.upload(st, 0, 0, 0)
+st.send(b"x" * 100000)
+st.abort()
+print(pool.numOfVolumes() >= 1)
+# A module error mid-stream is the client's error.
+st = c.newStream(0)
+vol.upload(st, 0, 1000, 0)
+try:
+    st.send(b"y" * 5000)
+    st.send(b"y" * 5000)
+    st.finish()
+    print("no error")
+except libvirt.libvirtError as e:
+    print(e.get_error_message())
 "#;
     let out = Command::new(PYTHON)
         .args(["-c", script, &uri])
@@ -386,7 +402,15 @@ print(len(back), back == data)
         "python failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(stdout.trim(), format!("{} True", 3 * MIB + 5));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!("{} True", 3 * MIB + 5).as_str(),
+            "True",
+            "operation failed: the upload is longer than the 1000 bytes requested",
+        ]
+    );
 }
 
 fn stream_header(serial: u32, procedure: i32, kind: MessageType, status: MessageStatus) -> Header {
