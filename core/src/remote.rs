@@ -404,7 +404,8 @@ impl RemoteTransport {
             if self.side_frame(wire, &f)? {
                 continue;
             }
-            // libvirtd confirms an abort with an error reply to the stream's serial.
+            // libvirtd confirms an abort with an empty OK stream message; old versions
+            // answered an error reply to the stream's serial instead.
             let reply = f.header.kind == MessageType::Reply && f.header.serial == id.serial;
             if !reply && !id.matches(&f.header) {
                 continue;

@@ -231,20 +231,10 @@ fn run(ctx: &StreamCtx, call: Header, ms: ModuleStream, rx: mpsc::Receiver<Inbou
 }
 
 /// The client's abort: the module stream is aborted and, like libvirtd, the abort is
-/// answered with an error reply.
+/// confirmed with an empty STREAM message of status OK.
 fn aborted(ctx: &StreamCtx, call: &Header, mut ms: ModuleStream) {
     ms.abort();
-    let e = RemoteError::new(
-        code::RPC,
-        domain::STREAMS,
-        "stream aborted at client request",
-    );
-    let h = Header {
-        kind: MessageType::Reply,
-        status: MessageStatus::Error,
-        ..*call
-    };
-    ctx.outbox.send(encode_frame(&h, &to_bytes(&e)));
+    ctx.outbox.send(finished(call));
 }
 
 /// Ends the stream on `e`: a STREAM error message to the client. A module error has
