@@ -10,6 +10,7 @@
 //! the client as a STREAM message with status ERROR, as libvirtd sends them.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -45,6 +46,8 @@ enum Inbound {
 struct Entry {
     program: u32,
     procedure: i32,
+    /// Tells this stream from a later one that reuses the serial.
+    id: u64,
     tx: mpsc::Sender<Inbound>,
 }
 
@@ -75,8 +78,12 @@ impl StreamTable {
         t.open.clear();
     }
 
-    fn remove(&self, serial: u32) {
-        self.lock().open.remove(&serial);
+    /// Forgets stream `id` (if a newer stream has taken its serial, that one stays).
+    fn remove(&self, serial: u32, id: u64) {
+        let mut t = self.lock();
+        if t.open.get(&serial).is_some_and(|e| e.id == id) {
+            t.open.remove(&serial);
+        }
     }
 
     /// Registers a stream; false when the client is gone.
@@ -198,10 +205,13 @@ pub fn open(ctx: StreamCtx, conn: Arc<DriverConnection>, call: Header, args: &[u
         Ok(x) => x,
         Err(e) => return ctx.outbox.send(reply(Err(e))),
     };
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let (tx, rx) = mpsc::channel(INBOUND_QUEUE);
     let entry = Entry {
         program: call.program,
         procedure: call.procedure,
+        id,
         tx,
     };
     if !ctx.table.insert(call.serial, entry) {
@@ -211,19 +221,42 @@ pub fn open(ctx: StreamCtx, conn: Arc<DriverConnection>, call: Header, args: &[u
     // The reply goes out before the thread can send data, and after the stream is
     // registered, so no client message for it can arrive before it exists.
     ctx.outbox.send(reply(Ok(ret)));
+    let (outbox, table) = (ctx.outbox.clone(), ctx.table.clone());
     let spawned = std::thread::Builder::new()
         .name("rvirtd-stream".into())
         .spawn(move || {
             let _conn = conn;
+            let ctx = ThreadCtx { ctx, id };
             run(&ctx, call, ms, rx);
-            ctx.table.remove(call.serial);
+            ctx.table.remove(call.serial, id);
         });
     if let Err(e) = spawned {
+        // The closure, and with it the module stream, is dropped: it is aborted.
         tracing::warn!("cannot start a stream thread: {e}");
+        table.remove(call.serial, id);
+        let e = RemoteError::new(
+            code::INTERNAL_ERROR,
+            domain::STREAMS,
+            format!("internal error: cannot start a stream thread: {e}"),
+        );
+        outbox.send(frame(&call, MessageType::Stream, Err(e)));
     }
 }
 
-fn run(ctx: &StreamCtx, call: Header, ms: ModuleStream, rx: mpsc::Receiver<Inbound>) {
+/// A stream thread's context: the client's, and which stream it runs.
+struct ThreadCtx {
+    ctx: StreamCtx,
+    id: u64,
+}
+
+impl std::ops::Deref for ThreadCtx {
+    type Target = StreamCtx;
+    fn deref(&self) -> &StreamCtx {
+        &self.ctx
+    }
+}
+
+fn run(ctx: &ThreadCtx, call: Header, ms: ModuleStream, rx: mpsc::Receiver<Inbound>) {
     match ms.kind {
         StreamKind::Read => download(ctx, call, ms, rx),
         _ => upload(ctx, call, ms, rx),
@@ -232,26 +265,26 @@ fn run(ctx: &StreamCtx, call: Header, ms: ModuleStream, rx: mpsc::Receiver<Inbou
 
 /// The client's abort: the module stream is aborted and, like libvirtd, the abort is
 /// confirmed with an empty STREAM message of status OK.
-fn aborted(ctx: &StreamCtx, call: &Header, mut ms: ModuleStream) {
+fn aborted(ctx: &ThreadCtx, call: &Header, mut ms: ModuleStream) {
     ms.abort();
     ctx.outbox.send(finished(call));
 }
 
 /// Ends the stream on `e`: a STREAM error message to the client. A module error has
 /// already ended the module stream; any other is aborted when `ms` drops.
-fn fail(ctx: &StreamCtx, call: &Header, e: RemoteError) {
-    ctx.table.remove(call.serial);
+fn fail(ctx: &ThreadCtx, call: &Header, e: RemoteError) {
+    ctx.table.remove(call.serial, ctx.id);
     ctx.outbox.send(frame(call, MessageType::Stream, Err(e)));
 }
 
-fn finish(ctx: &StreamCtx, call: &Header, ms: ModuleStream) {
+fn finish(ctx: &ThreadCtx, call: &Header, ms: ModuleStream) {
     match ms.finish() {
         Ok(()) => ctx.outbox.send(finished(call)),
         Err(e) => fail(ctx, call, e),
     }
 }
 
-fn upload(ctx: &StreamCtx, call: Header, mut ms: ModuleStream, mut rx: mpsc::Receiver<Inbound>) {
+fn upload(ctx: &ThreadCtx, call: Header, mut ms: ModuleStream, mut rx: mpsc::Receiver<Inbound>) {
     loop {
         let step = match rx.blocking_recv() {
             // The client went away: dropping `ms` aborts the module stream.
@@ -276,7 +309,7 @@ fn not_writable() -> RemoteError {
     )
 }
 
-fn download(ctx: &StreamCtx, call: Header, mut ms: ModuleStream, mut rx: mpsc::Receiver<Inbound>) {
+fn download(ctx: &ThreadCtx, call: Header, mut ms: ModuleStream, mut rx: mpsc::Receiver<Inbound>) {
     use mpsc::error::TryRecvError;
     let mut ended = false;
     loop {
@@ -307,7 +340,7 @@ fn download(ctx: &StreamCtx, call: Header, mut ms: ModuleStream, mut rx: mpsc::R
 
 /// One RECV under flow control: waits while the client's outbox is above its bound.
 /// Returns false when the stream is over (failed, or the client went away).
-fn pull(ctx: &StreamCtx, call: &Header, ms: &mut ModuleStream, ended: &mut bool) -> bool {
+fn pull(ctx: &ThreadCtx, call: &Header, ms: &mut ModuleStream, ended: &mut bool) -> bool {
     ctx.runtime
         .block_on(ctx.outbox.wait_drained(ctx.queue_bound));
     if ctx.outbox.is_closed() {
