@@ -56,6 +56,16 @@ pub fn stream_threads(d: &Daemon) -> usize {
         .unwrap_or(0)
 }
 
+/// Waits (up to 5 s) until the daemon runs `n` stream threads, then checks it does.
+pub fn wait_stream_threads(d: &Daemon, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while stream_threads(d) != n && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(stream_threads(d), n, "stream threads");
+}
+
+/// Waits (up to 10 s) until no stream thread runs: every stream has ended.
 pub fn wait_no_stream_threads(d: &Daemon) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while stream_threads(d) > 0 {

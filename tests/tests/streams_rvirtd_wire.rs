@@ -5,7 +5,7 @@
 
 use std::io::Write;
 use std::os::unix::net::UnixStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rvirt_core::client::Connect;
 use rvirt_core::protocol::message::{encode_frame, Header, MessageStatus, MessageType};
@@ -330,7 +330,8 @@ fn open_streams_per_client_are_limited() {
     assert_eq!(status, MessageStatus::Error);
     let e: RemoteError = from_bytes(&payload).expect("error");
     assert!(e.text().contains("too many open streams"), "{}", e.text());
-    assert_eq!(stream_threads(&d), 16);
+    // Each thread starts just after its reply went out.
+    wait_stream_threads(&d, 16);
     let fin = stream_header(
         100,
         remote_proc::STORAGE_VOL_UPLOAD,
@@ -344,10 +345,7 @@ fn open_streams_per_client_are_limited() {
         (MessageType::Stream, MessageStatus::Ok, 100)
     );
     // The finished stream's thread is leaving; then there is room again.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while stream_threads(&d) > 15 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_stream_threads(&d, 15);
     assert_eq!(open(&mut s, 117).0, MessageStatus::Ok);
     drop(s);
     wait_no_stream_threads(&d);
