@@ -31,8 +31,9 @@ pub const MAX_STREAMS_PER_CLIENT: usize = 16;
 /// Client messages queued per stream before the reader waits (each at most one frame).
 const INBOUND_QUEUE: usize = 8;
 
-/// How long one RECV may wait in the module for data.
-const RECV_WAIT: Duration = Duration::from_secs(1);
+/// How long one RECV may wait in the module for data. Client data for a duplex stream
+/// (a console) waits at most this long behind a RECV.
+const RECV_WAIT: Duration = Duration::from_millis(100);
 
 /// What the client sent on a stream.
 #[derive(Debug)]
@@ -301,14 +302,6 @@ fn upload(ctx: &ThreadCtx, call: Header, mut ms: ModuleStream, mut rx: mpsc::Rec
     }
 }
 
-fn not_writable() -> RemoteError {
-    RemoteError::new(
-        code::OPERATION_INVALID,
-        domain::STREAMS,
-        "operation is not valid: the stream is not writable",
-    )
-}
-
 fn download(ctx: &ThreadCtx, call: Header, mut ms: ModuleStream, mut rx: mpsc::Receiver<Inbound>) {
     use mpsc::error::TryRecvError;
     let mut ended = false;
@@ -331,8 +324,17 @@ fn download(ctx: &ThreadCtx, call: Header, mut ms: ModuleStream, mut rx: mpsc::R
             None => return,
             Some(Inbound::Finish) => return finish(ctx, &call, ms),
             Some(Inbound::Abort) => return aborted(ctx, &call, ms),
-            Some(Inbound::Data(_) | Inbound::Hole(_)) => {
-                return fail(ctx, &call, not_writable());
+            // Client data on a read stream: a duplex stream (a console) takes it, a
+            // download answers the SDK's "cannot send to this stream".
+            Some(Inbound::Data(d)) => {
+                if let Err(e) = ms.send(&d) {
+                    return fail(ctx, &call, e);
+                }
+            }
+            Some(Inbound::Hole(n)) => {
+                if let Err(e) = ms.hole(n) {
+                    return fail(ctx, &call, e);
+                }
             }
         }
     }

@@ -350,3 +350,34 @@ fn open_streams_per_client_are_limited() {
     drop(s);
     wait_no_stream_threads(&d);
 }
+
+/// Client data on a download goes to the module, as it would for a console; the test
+/// driver's download takes none, and the stream fails with the SDK's error.
+#[test]
+fn data_sent_on_a_download_fails_the_stream() {
+    let d = Daemon::start("");
+    let c = Connect::open(&d.uri("test:///default")).expect("open");
+    create_vol(&c, "down.img", 64 * MIB);
+    let mut s = raw_open_at(&d.socket(), "test:///default");
+    open_download(&mut s, 8, "down.img", 0);
+    let data = stream_header(
+        8,
+        remote_proc::STORAGE_VOL_DOWNLOAD,
+        MessageType::Stream,
+        MessageStatus::Continue,
+    );
+    s.write_all(&encode_frame(&data, b"keys"))
+        .expect("send data");
+    let e = loop {
+        let (h, payload) = read_frame(&mut s).expect("until the error");
+        assert_eq!((h.kind, h.serial), (MessageType::Stream, 8));
+        if h.status == MessageStatus::Error {
+            break from_bytes::<RemoteError>(&payload).expect("error");
+        }
+    };
+    assert_eq!(
+        e.text(),
+        "operation is not valid: cannot send to this stream"
+    );
+    wait_no_stream_threads(&d);
+}
