@@ -24,7 +24,8 @@ pub const ABI_MAJOR: u32 = 1;
 /// (`sdk::dispatch_remote_and_qemu`); the envelope is byte-for-byte the 1.0 one.
 /// 1.2: the `client-identity` feature (`sdk::ConnContext::privileged`).
 /// 1.3: data streams (`sdk::Connection::open_stream`, `sdk::Stream`, the
-/// `RVIRT_STREAM_PROGRAM` procedures; docs/abi.md "Streams").
+/// `RVIRT_STREAM_PROGRAM` procedures; docs/abi.md "Streams"), and `calls` (calls
+/// between modules through the `host_call` service).
 pub const ABI_MINOR: u32 = 3;
 
 /// Exports a driver module: `export_module!(MyModule::new);` where the expression is a
