@@ -3,7 +3,7 @@
 use rvirt_protocol as p;
 use rvirt_protocol::RemoteClient;
 
-use rvirt_core::client::{StreamError, StreamStage};
+use rvirt_core::client::{SparseFile, StreamError, StreamStage};
 
 use crate::ctl::{CmdError, Context, Ctl};
 use crate::fmt::{obj, pretty_capacity, Json, Table};
@@ -140,6 +140,7 @@ const UPLOAD: &[Opt] = &[
     POOL_OPT,
     Opt::int("offset", "volume offset to upload to"),
     Opt::int("length", "amount of data to upload"),
+    Opt::flag("sparse", "preserve sparseness of volume"),
 ];
 const DOWNLOAD: &[Opt] = &[
     VOL_OPT,
@@ -147,7 +148,11 @@ const DOWNLOAD: &[Opt] = &[
     POOL_OPT,
     Opt::int("offset", "volume offset to download from"),
     Opt::int("length", "amount of data to download"),
+    Opt::flag("sparse", "preserve sparseness of volume"),
 ];
+
+/// `VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM` and `VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM`.
+const SPARSE_STREAM: u32 = 1;
 
 const WIPE_ALGS: &[&str] = &[
     "zero",
@@ -646,9 +651,10 @@ fn vol_upload(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
         .map_err(|_| CmdError::Msg(format!("unable to stat {file}")))?
         .len();
     let total = if length > 0 { size.min(length) } else { size };
+    let flags = if a.has("sparse") { SPARSE_STREAM } else { 0 };
     let c = ctl.conn()?;
     with_progress(total, |progress| {
-        c.storage_vol_upload_from(&v, offset, length, 0, f, progress)
+        c.storage_vol_upload_from(&v, offset, length, flags, f, progress)
     })
     .map_err(|e| {
         stream_failed(
@@ -714,8 +720,17 @@ fn vol_download(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     } else {
         0
     };
-    let r = with_progress(total, |progress| {
-        c.storage_vol_download_to(&v, offset, length, 0, &f, progress)
+    // With --sparse, holes the daemon reports are skipped in the file, not written.
+    let mut sparse_file = match a.has("sparse") {
+        true => Some(f.try_clone().map_err(|_| cannot_create())?),
+        false => None,
+    };
+    let r = with_progress(total, |progress| match sparse_file.as_mut() {
+        Some(file) => {
+            let mut sink = SparseFile::new(file);
+            c.storage_vol_download_into(&v, offset, length, SPARSE_STREAM, &mut sink, progress)
+        }
+        None => c.storage_vol_download_to(&v, offset, length, 0, &f, progress),
     })
     .map_err(|e| {
         stream_failed(
