@@ -1,5 +1,6 @@
 //! Running the real `virsh` (libvirt-clients) against a daemon, in the C locale.
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// Path of Debian's virsh.
@@ -7,7 +8,12 @@ pub const VIRSH: &str = "/usr/bin/virsh";
 
 /// Runs `virsh -c URI ARGS...`: (stdout, stderr, exit code).
 pub fn run(uri: &str, args: &[&str]) -> (String, String, i32) {
-    let out = Command::new(VIRSH)
+    run_with(Path::new(VIRSH), uri, args)
+}
+
+/// Like [`run`] with another virsh-compatible shell (the built rvirsh).
+pub fn run_with(shell: &Path, uri: &str, args: &[&str]) -> (String, String, i32) {
+    let out = Command::new(shell)
         .arg("-c")
         .arg(uri)
         .args(args)

@@ -6,36 +6,14 @@
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use rvirt_core::client::{Connect, StreamStage};
 use rvirt_tests::streams::*;
-use rvirt_tests::{have_program, require_peer, Daemon, TempDir};
+use rvirt_tests::virsh::{run_with, VIRSH};
+use rvirt_tests::{have_program, require_peer, target_dir, Daemon, TempDir};
 
-const VIRSH: &str = "/usr/bin/virsh";
 const PYTHON: &str = "/usr/bin/python3";
-
-fn virsh(uri: &str, args: &[&str]) -> (String, String, i32) {
-    let out = Command::new(VIRSH)
-        .arg("-c")
-        .arg(uri)
-        .args(args)
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run virsh");
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code().unwrap_or(-1),
-    )
-}
-
-fn virsh_ok(uri: &str, args: &[&str]) -> String {
-    let (out, err, code) = virsh(uri, args);
-    assert_eq!(code, 0, "virsh {args:?} failed: {err}");
-    out
-}
 
 /// Upload then download through rvirt's client: identical bytes, ranges honoured, the
 /// allocation follows the data. Then the same in-process on an embedded connection.
@@ -138,6 +116,22 @@ fn virsh_vol_upload_and_download() {
     if !require_peer("virsh (libvirt-clients)", have_program(VIRSH)) {
         return;
     }
+    upload_and_download_with(Path::new(VIRSH));
+}
+
+/// The same with rvirsh.
+#[test]
+fn rvirsh_vol_upload_and_download() {
+    upload_and_download_with(&target_dir().join("rvirsh"));
+}
+
+fn upload_and_download_with(shell: &Path) {
+    let virsh = |uri: &str, args: &[&str]| run_with(shell, uri, args);
+    let virsh_ok = |uri: &str, args: &[&str]| {
+        let (out, err, code) = virsh(uri, args);
+        assert_eq!(code, 0, "{} {args:?} failed: {err}", shell.display());
+        out
+    };
     let d = Daemon::start("");
     let uri = d.uri("test:///default");
     // test:///default lives while a connection holds it (as in libvirt), and each
