@@ -321,3 +321,85 @@ fn lifecycle_events_autostart_and_test_driver_networks() {
         "default"
     );
 }
+
+/// A NAT network with most of what the schema offers: IPv4 and IPv6, a static host,
+/// lease time, DNS forwarders, TXT, SRV and hosts, a local-only domain, TFTP and BOOTP.
+const FULL_XML: &str = "<network ipv6='yes'>
+  <name>full</name>
+  <forward mode='nat'><nat><port start='2000' end='3000'/></nat></forward>
+  <bridge name='br-full' stp='on' delay='2'/>
+  <mac address='52:54:00:12:34:56'/>
+  <domain name='example.test' localOnly='yes'/>
+  <dns>
+    <forwarder addr='192.0.2.53'/>
+    <forwarder domain='corp.test' addr='192.0.2.54'/>
+    <txt name='example' value='some text'/>
+    <srv service='ldap' protocol='tcp' domain='example.test' target='ldap.example.test' port='389' priority='1' weight='10'/>
+    <host ip='10.20.0.9'><hostname>files</hostname></host>
+  </dns>
+  <ip address='10.20.0.1' netmask='255.255.255.0'>
+    <tftp root='TFTP'/>
+    <dhcp>
+      <range start='10.20.0.100' end='10.20.0.199'><lease expiry='1' unit='hours'/></range>
+      <host mac='52:54:00:aa:00:01' name='static1' ip='10.20.0.10'/>
+      <bootp file='pxelinux.0'/>
+    </dhcp>
+  </ip>
+  <ip family='ipv6' address='fd00:20::1' prefix='64'>
+    <dhcp><range start='fd00:20::100' end='fd00:20::1ff'/></dhcp>
+  </ip>
+</network>
+";
+
+#[test]
+fn full_featured_transient_network_runs_dnsmasq_with_its_config() {
+    if !peers() {
+        return;
+    }
+    let host = Netns::new("host");
+    let d = Daemon::start_in_netns(&host, "");
+    let uri = d.uri("qemu:///system");
+    let tftp = d.dir.0.join("tftp");
+    std::fs::create_dir_all(&tftp).unwrap();
+    let file = d.dir.0.join("full.xml");
+    std::fs::write(&file, FULL_XML.replace("TFTP", tftp.to_str().unwrap())).unwrap();
+    virsh::ok(&uri, &["net-create", file.to_str().unwrap()]);
+    let pid = dnsmasq_pid(&host, "full").expect("dnsmasq runs");
+    let conf = std::fs::read_to_string(d.dir.0.join("state/network/run/full.conf")).unwrap();
+    for line in [
+        "server=/corp.test/192.0.2.54",
+        "local=/example.test/",
+        "srv-host=_ldap._tcp.example.test,ldap.example.test,389,1,10",
+        "txt-record=example,some text",
+        "dhcp-range=10.20.0.100,10.20.0.199,255.255.255.0,1h",
+        "dhcp-range=fd00:20::100,fd00:20::1ff,64",
+        "dhcp-boot=pxelinux.0",
+        "enable-ra",
+    ] {
+        assert!(conf.lines().any(|l| l == line), "{line} not in\n{conf}");
+    }
+    let link = host.ip_in(&["-d", "addr", "show", "br-full"]);
+    for want in [
+        "52:54:00:12:34:56",
+        "forward_delay 200",
+        "stp_state 1",
+        "inet 10.20.0.1/24",
+        "inet6 fd00:20::1/64",
+    ] {
+        assert!(link.contains(want), "{want} not in {link}");
+    }
+    let tables = nft_tables(&host);
+    assert!(
+        tables.contains("table ip rvirt_br_full") && tables.contains("table ip6 rvirt_br_full")
+    );
+    let v4 = host.exec("nft", &["list", "table", "ip", "rvirt_br_full"]);
+    assert!(String::from_utf8_lossy(&v4.stdout).contains("masquerade to :2000-3000"));
+    // Transient: gone from the list once destroyed, with everything it made.
+    virsh::ok(&uri, &["net-destroy", "full"]);
+    assert!(virsh::ok(&uri, &["net-list", "--all", "--name"])
+        .trim()
+        .is_empty());
+    assert!(gone(&host, "full"), "dnsmasq {pid} still runs");
+    assert_eq!(host.links(), ["lo"]);
+    assert!(!nft_tables(&host).contains("rvirt"));
+}
