@@ -285,6 +285,18 @@ pub struct Libvirtd {
 
 impl Libvirtd {
     pub fn start() -> Option<Libvirtd> {
+        Libvirtd::start_inner(None)
+    }
+
+    /// Like [`Libvirtd::start`], with libvirtd inside network namespace `ns`: what its
+    /// network driver creates (bridges, dnsmasq, firewall rules) stays there. Its files
+    /// are still the host's (`/etc/libvirt`, `/var/lib/libvirt`, `/run/libvirt`), so the
+    /// test must undefine what it defines.
+    pub fn start_in_netns(ns: &netns::Netns) -> Option<Libvirtd> {
+        Libvirtd::start_inner(Some(ns.name()))
+    }
+
+    fn start_inner(netns: Option<&str>) -> Option<Libvirtd> {
         if !require_peer(
             "libvirtd (libvirt-daemon)",
             have_program("/usr/sbin/libvirtd"),
@@ -305,7 +317,15 @@ impl Libvirtd {
             ),
         )
         .expect("write libvirtd.conf");
-        let child = Command::new("/usr/sbin/libvirtd")
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "/usr/sbin/libvirtd"]);
+                c
+            }
+            None => Command::new("/usr/sbin/libvirtd"),
+        };
+        let child = cmd
             .arg("--config")
             .arg(&conf)
             .arg("--pid-file")

@@ -101,9 +101,6 @@ fn dhcp_lines(ip: &NetworkIp, c: &mut Vec<String>) {
         }
         c.push(line);
     }
-    if ip.address.is_ipv6() && ip.dhcp_ranges.is_empty() {
-        c.push(format!("dhcp-range={},ra-only", ip.address));
-    }
 }
 
 /// The configuration file of the network's dnsmasq.
@@ -113,13 +110,26 @@ pub fn conf(cfg: &Config, def: &NetworkDef, br: &str) -> String {
         format!("## (change the network with `virsh net-edit {}`)", def.name),
         "strict-order".to_string(),
     ];
-    dns_lines(def, &mut c);
+    let dns_on = def.dns.enable != Some(false);
+    if dns_on {
+        dns_lines(def, &mut c);
+    } else {
+        c.push("port=0".into());
+    }
     c.push(format!("pid-file={}", cfg.pid_file(&def.name).display()));
     c.push("except-interface=lo".into());
     c.push("bind-dynamic".into());
     c.push(format!("interface={br}"));
-    if def.dns.enable == Some(false) {
-        c.push("port=0".into());
+    if def.forward.is_none() {
+        // Isolated: no default gateway by DHCP, no upstream DNS, no default route by RA.
+        c.push("dhcp-option=3".into());
+        if !c.iter().any(|l| l == "no-resolv") {
+            c.push("no-resolv".into());
+        }
+        c.push("ra-param=*,0,0".into());
+    }
+    for t in &def.dns.txts {
+        c.push(format!("txt-record={},{}", t.name, t.value));
     }
     for s in &def.dns.srvs {
         let mut name = format!("_{}._{}", s.service, s.protocol);
@@ -132,21 +142,11 @@ pub fn conf(cfg: &Config, def: &NetworkDef, br: &str) -> String {
             s.port, s.priority, s.weight
         ));
     }
-    for t in &def.dns.txts {
-        c.push(format!("txt-record={},{}", t.name, t.value));
-    }
-    let mut v4_dhcp = false;
     let mut lease_max = 0u128;
+    let mut authoritative = false;
     for ip in &def.ips {
-        dhcp_lines(ip, &mut c);
-        if ip.address.is_ipv4() && !ip.dhcp_ranges.is_empty() {
-            v4_dhcp = true;
-        }
+        ip_lines(ip, &mut authoritative, &mut c);
         lease_max += range_size(ip);
-    }
-    if v4_dhcp {
-        c.push("dhcp-no-override".into());
-        c.push("dhcp-authoritative".into());
     }
     if lease_max > 0 {
         c.push(format!("dhcp-lease-max={lease_max}"));
@@ -161,29 +161,43 @@ pub fn conf(cfg: &Config, def: &NetworkDef, br: &str) -> String {
             cfg.dnsmasq_hostsfile(&def.name).display()
         ));
     }
-    c.push(format!(
-        "addn-hosts={}",
-        cfg.dnsmasq_addnhosts(&def.name).display()
-    ));
-    boot_lines(def, &mut c);
-    if def.ips.iter().any(|i| i.address.is_ipv6()) {
+    if dns_on {
+        c.push(format!(
+            "addn-hosts={}",
+            cfg.dnsmasq_addnhosts(&def.name).display()
+        ));
+    }
+    if let Some(mtu) = def.mtu {
+        c.push(format!("dhcp-option=option:mtu,{mtu}"));
+    }
+    let v6 = || def.ips.iter().filter(|i| i.address.is_ipv6());
+    for ip in v6().filter(|i| i.dhcp_ranges.is_empty()) {
+        c.push(format!("dhcp-range={},ra-only", ip.address));
+    }
+    if v6().any(|i| !i.dhcp_ranges.is_empty()) {
         c.push("enable-ra".into());
     }
     c.join("\n") + "\n"
 }
 
-/// TFTP and BOOTP directives.
-fn boot_lines(def: &NetworkDef, c: &mut Vec<String>) {
-    for ip in def.ips.iter().filter(|i| i.address.is_ipv4()) {
-        if let Some(root) = &ip.tftp_root {
-            c.push("enable-tftp".into());
-            c.push(format!("tftp-root={root}"));
-        }
-        if let Some(file) = &ip.bootp_file {
-            match &ip.bootp_server {
-                Some(s) => c.push(format!("dhcp-boot={file},,{s}")),
-                None => c.push(format!("dhcp-boot={file}")),
-            }
+/// The directives of one `<ip>` in libvirt's order: TFTP, DHCP ranges, the IPv4 DHCP
+/// server's authority (once, for the first IPv4 block with ranges), BOOTP.
+fn ip_lines(ip: &NetworkIp, authoritative: &mut bool, c: &mut Vec<String>) {
+    let v4 = ip.address.is_ipv4();
+    if let (true, Some(root)) = (v4, &ip.tftp_root) {
+        c.push("enable-tftp".into());
+        c.push(format!("tftp-root={root}"));
+    }
+    dhcp_lines(ip, c);
+    if v4 && !ip.dhcp_ranges.is_empty() && !*authoritative {
+        *authoritative = true;
+        c.push("dhcp-no-override".into());
+        c.push("dhcp-authoritative".into());
+    }
+    if let (true, Some(file)) = (v4, &ip.bootp_file) {
+        match &ip.bootp_server {
+            Some(s) => c.push(format!("dhcp-boot={file},,{s}")),
+            None => c.push(format!("dhcp-boot={file}")),
         }
     }
 }
@@ -223,7 +237,10 @@ pub fn addnhosts(def: &NetworkDef) -> String {
     def.dns
         .hosts
         .iter()
-        .map(|h| format!("{}\t{}\n", h.ip, h.hostnames.join("\t")))
+        .map(|h| {
+            let names: String = h.hostnames.iter().map(|n| format!("{n}\t")).collect();
+            format!("{}\t{names}\n", h.ip)
+        })
         .collect()
 }
 
@@ -360,7 +377,8 @@ mod tests {
         let c = conf(&cfg(), &def, "br1");
         for want in [
             "server=8.8.8.8\nno-resolv\nlocal=/example.com/\ndomain=example.com\nexpand-hosts\n",
-            "interface=br1\ntxt-record=t,v\n",
+            "interface=br1\ndhcp-option=3\nra-param=*,0,0\ntxt-record=t,v\n",
+            "dhcp-no-override\ndhcp-authoritative\ndhcp-boot=pxelinux.0,,192.168.1.3\ndhcp-lease-max=10\n",
             "dhcp-range=192.168.1.10,192.168.1.19,255.255.255.0,2h\n",
             "dhcp-lease-max=10\n",
             "dhcp-boot=pxelinux.0,,192.168.1.3\n",
@@ -368,13 +386,14 @@ mod tests {
             assert!(c.contains(want), "{want:?} not in\n{c}");
         }
         assert_eq!(hostsfile(&def), "52:54:00:00:00:01,192.168.1.5,h\n");
-        assert_eq!(addnhosts(&def), "192.168.1.2\ta\tb\n");
+        assert_eq!(addnhosts(&def), "192.168.1.2\ta\tb\t\n");
         let off = xml.replace("<dns>", "<dns enable='no'>").replace(
             "<txt name='t' value='v'/><forwarder addr='8.8.8.8'/>\
             <host ip='192.168.1.2'><hostname>a</hostname><hostname>b</hostname></host>",
             "",
         );
         let c = conf(&cfg(), &NetworkDef::parse(&off).unwrap(), "br1");
-        assert!(c.contains("interface=br1\nport=0\n"), "{c}");
+        assert!(c.contains("strict-order\nport=0\npid-file="), "{c}");
+        assert!(!c.contains("addn-hosts="), "{c}");
     }
 }

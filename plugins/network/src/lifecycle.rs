@@ -200,7 +200,11 @@ pub fn start(
 
 /// Brings network `i` up on the host and records what was created.
 fn start_at(drv: &Driver, s: &mut Inner, i: usize) -> NResult<()> {
-    let live = s.nets[i].def.clone();
+    let mut live = s.nets[i].def.clone();
+    if let Some(f) = live.forward.as_mut().filter(|f| f.mode == "nat") {
+        // The live definition shows the source port range masquerading uses.
+        f.nat.ports.get_or_insert((1024, 65535));
+    }
     let mut st = Status {
         xml: live.to_xml(),
         ..Status::default()
