@@ -110,6 +110,22 @@ fn dhcp_client(guest: &Netns, dev: &str, script_dir: &Path) -> String {
         .to_string()
 }
 
+/// `virsh net-dhcp-leases default` shows the lease of `guest`'s `dev` for `ip`.
+fn assert_lease_shown(uri: &str, guest: &Netns, dev: &str, ip: &str) {
+    let leases = virsh::ok(uri, &["net-dhcp-leases", "default"]);
+    let link = guest.ip_in(&["-o", "link", "show", dev]);
+    let mac = link
+        .split_whitespace()
+        .skip_while(|w| *w != "link/ether")
+        .nth(1)
+        .unwrap();
+    let line = leases
+        .lines()
+        .find(|l| l.contains(mac))
+        .unwrap_or_else(|| panic!("{mac} not in\n{leases}"));
+    assert!(line.contains(&format!("ipv4       {ip}/24")), "{line}");
+}
+
 #[test]
 fn default_network_nat_dhcp_lease_and_destroy() {
     if !peers() {
@@ -145,18 +161,7 @@ fn default_network_nat_dhcp_lease_and_destroy() {
     host.ip_in(&["link", "set", "vh0", "master", "virbr0"]);
     let ip = dhcp_client(&guest, "vg0", &d.dir.0);
     assert!(ip.starts_with("192.168.122."), "{ip}");
-    let leases = virsh::ok(&uri, &["net-dhcp-leases", "default"]);
-    let mac = guest.ip_in(&["-o", "link", "show", "vg0"]);
-    let mac = mac
-        .split_whitespace()
-        .skip_while(|w| *w != "link/ether")
-        .nth(1)
-        .unwrap();
-    let line = leases
-        .lines()
-        .find(|l| l.contains(mac))
-        .unwrap_or_else(|| panic!("{mac} not in\n{leases}"));
-    assert!(line.contains(&format!("ipv4       {ip}/24")), "{line}");
+    assert_lease_shown(&uri, &guest, "vg0", &ip);
 
     // "The internet" has no route back to 192.168.122.0/24: only NAT makes this work.
     host.veth_to("vi0", &inet, "vo0");
@@ -254,18 +259,13 @@ fn forward_modes_create_what_they_need() {
     assert!(!nft_tables(&host).contains("rvirt"));
 }
 
-#[test]
-fn lifecycle_events_autostart_and_test_driver_networks() {
-    if !peers() {
-        return;
-    }
-    let host = Netns::new("host");
-    let mut d = Daemon::start_in_netns(&host, "");
-    let uri = d.uri("qemu:///system");
+/// What `virsh net-event --loop` prints about network `iso` while it is defined, started,
+/// marked autostart, destroyed and undefined.
+fn lifecycle_events(d: &Daemon, uri: &str) -> Vec<String> {
     let events = std::process::Command::new(virsh::VIRSH)
         .args([
             "-c",
-            &uri,
+            uri,
             "net-event",
             "--event",
             "lifecycle",
@@ -280,18 +280,32 @@ fn lifecycle_events_autostart_and_test_driver_networks() {
     // Give virsh time to connect and register before anything happens.
     std::thread::sleep(Duration::from_millis(1500));
     define_and_start(
-        &d,
-        &uri,
+        d,
+        uri,
         "iso",
         "<network><name>iso</name><ip address='10.8.0.1' prefix='24'/></network>",
     );
-    virsh::ok(&uri, &["net-autostart", "iso"]);
-    virsh::ok(&uri, &["net-destroy", "iso"]);
-    virsh::ok(&uri, &["net-undefine", "iso"]);
+    virsh::ok(uri, &["net-autostart", "iso"]);
+    virsh::ok(uri, &["net-destroy", "iso"]);
+    virsh::ok(uri, &["net-undefine", "iso"]);
     // virsh prints (and flushes its pipe) when its timeout ends it.
     let out = events.wait_with_output().unwrap();
     let out = String::from_utf8_lossy(&out.stdout);
-    let got: Vec<&str> = out.lines().filter(|l| l.contains("network iso:")).collect();
+    out.lines()
+        .filter(|l| l.contains("network iso:"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn lifecycle_events_autostart_and_test_driver_networks() {
+    if !peers() {
+        return;
+    }
+    let host = Netns::new("host");
+    let mut d = Daemon::start_in_netns(&host, "");
+    let uri = d.uri("qemu:///system");
+    let got = lifecycle_events(&d, &uri);
     assert_eq!(
         got,
         [
@@ -299,8 +313,7 @@ fn lifecycle_events_autostart_and_test_driver_networks() {
             "event 'lifecycle' for network iso: Started",
             "event 'lifecycle' for network iso: Stopped",
             "event 'lifecycle' for network iso: Undefined",
-        ],
-        "{out}"
+        ]
     );
     // Autostart: a network marked so is started by a (re)starting daemon.
     define_and_start(

@@ -142,10 +142,16 @@ pub fn conf(cfg: &Config, def: &NetworkDef, br: &str) -> String {
             s.port, s.priority, s.weight
         ));
     }
+    tail_lines(cfg, def, dns_on, &mut c);
+    c.join("\n") + "\n"
+}
+
+/// The per-`<ip>` directives, then the files, the MTU option and IPv6 router adverts.
+fn tail_lines(cfg: &Config, def: &NetworkDef, dns_on: bool, c: &mut Vec<String>) {
     let mut lease_max = 0u128;
     let mut authoritative = false;
     for ip in &def.ips {
-        ip_lines(ip, &mut authoritative, &mut c);
+        ip_lines(ip, &mut authoritative, c);
         lease_max += range_size(ip);
     }
     if lease_max > 0 {
@@ -177,7 +183,6 @@ pub fn conf(cfg: &Config, def: &NetworkDef, br: &str) -> String {
     if v6().any(|i| !i.dhcp_ranges.is_empty()) {
         c.push("enable-ra".into());
     }
-    c.join("\n") + "\n"
 }
 
 /// The directives of one `<ip>` in libvirt's order: TFTP, DHCP ranges, the IPv4 DHCP
