@@ -106,6 +106,11 @@ impl Module for NetworkModule {
         if ctx.driver != 0 || matches!(scheme(uri), None | Some("test")) {
             return Ok(OpenOutcome::Declined);
         }
+        // Networks change the host (bridges, firewall, dnsmasq as root): only root or
+        // the daemon's own user gets them; others see no network driver at all.
+        if !ctx.privileged {
+            return Ok(OpenOutcome::Declined);
+        }
         let listener = Listener {
             driver: ctx.driver,
             handle: ctx.handle,

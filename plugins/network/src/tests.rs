@@ -73,7 +73,7 @@ fn info_declares_a_network_driver_for_any_scheme() {
 }
 
 #[test]
-fn test_uris_are_declined() {
+fn test_uris_and_unprivileged_clients_are_declined() {
     let m = NetworkModule::new();
     let ctx = ConnContext {
         driver: 0,
@@ -83,6 +83,14 @@ fn test_uris_are_declined() {
     };
     assert!(matches!(
         m.open(ctx, "test+unix:///default?socket=/x", 0).unwrap(),
+        OpenOutcome::Declined
+    ));
+    let unprivileged = ConnContext {
+        privileged: false,
+        ..ctx
+    };
+    assert!(matches!(
+        m.open(unprivileged, "qemu:///session", 0).unwrap(),
         OpenOutcome::Declined
     ));
 }
