@@ -416,3 +416,51 @@ fn full_featured_transient_network_runs_dnsmasq_with_its_config() {
     assert_eq!(host.links(), ["lo"]);
     assert!(!nft_tables(&host).contains("rvirt"));
 }
+
+#[test]
+fn restart_restores_a_vanished_dnsmasq_and_table() {
+    if !peers() {
+        return;
+    }
+    let host = Netns::new("host");
+    let mut d = Daemon::start_in_netns(&host, "");
+    let uri = d.uri("qemu:///system");
+    define_and_start(&d, &uri, "default", DEFAULT_XML);
+    let pid = dnsmasq_pid(&host, "default").expect("dnsmasq runs");
+    // Someone kills our dnsmasq and flushes our table while the daemon is down.
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status();
+    assert!(gone(&host, "default"));
+    let del = host.exec("nft", &["delete", "table", "ip", "rvirt_virbr0"]);
+    assert!(del.status.success());
+    d.kill9_and_restart();
+    assert_eq!(virsh::ok(&uri, &["net-list", "--name"]).trim(), "default");
+    let again = dnsmasq_pid(&host, "default").expect("dnsmasq restarted");
+    assert_ne!(again, pid);
+    assert!(nft_tables(&host).contains("table ip rvirt_virbr0"));
+    virsh::ok(&uri, &["net-destroy", "default"]);
+    assert!(gone(&host, "default"));
+    assert_eq!(host.links(), ["lo"]);
+}
+
+#[test]
+fn a_network_whose_bridge_vanished_is_inactive_after_restart() {
+    if !peers() {
+        return;
+    }
+    let host = Netns::new("host");
+    let mut d = Daemon::start_in_netns(&host, "");
+    let uri = d.uri("qemu:///system");
+    define_and_start(&d, &uri, "default", DEFAULT_XML);
+    host.ip_in(&["link", "del", "virbr0"]);
+    d.kill9_and_restart();
+    let list = virsh::ok(&uri, &["net-list", "--all"]);
+    assert!(list.contains("default   inactive"), "{list}");
+    // What the start had made is gone too, and it starts again cleanly.
+    assert!(gone(&host, "default"));
+    assert!(!nft_tables(&host).contains("rvirt"));
+    virsh::ok(&uri, &["net-start", "default"]);
+    virsh::ok(&uri, &["net-destroy", "default"]);
+    assert_eq!(host.links(), ["lo"]);
+}
