@@ -2,6 +2,7 @@
 //! a throwaway rvirtd, and the rule for real peers (virsh, libvirt-python, libvirtd):
 //! a missing peer fails the test under `CI=true` and skips it locally.
 
+pub mod netns;
 pub mod streams;
 pub mod virsh;
 pub mod wire;
@@ -114,6 +115,8 @@ impl Drop for TempDir {
 pub struct Daemon {
     pub dir: TempDir,
     pub child: Child,
+    /// The network namespace it runs in (see [`Daemon::start_in_netns`]).
+    netns: Option<String>,
 }
 
 impl Daemon {
@@ -125,24 +128,45 @@ impl Daemon {
     /// Starts rvirtd loading modules from `modules`, with extra config text and environment.
     /// The log goes to `rvirtd.log` in the daemon's directory.
     pub fn start_with(modules: &Path, extra: &str, env: &[(&str, String)]) -> Daemon {
-        let dir = TempDir::new("rvirtd");
-        let cfg = format!(
-            "[listen]\nsocket_dir = \"{d}/run\"\n[modules]\ndir = \"{m}\"\n[state]\ndir = \"{d}/state\"\n[logging]\nfilter = \"info\"\noutput = \"{d}/rvirtd.log\"\n{extra}",
-            d = dir.0.display(),
-            m = modules.display()
-        );
-        let cfg_path = dir.0.join("rvirtd.toml");
-        std::fs::write(&cfg_path, cfg).expect("write config");
-        let child = Command::new(target_dir().join("rvirtd"))
-            .arg("--config")
-            .arg(&cfg_path)
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("spawn rvirtd");
-        let d = Daemon { dir, child };
+        let dir = write_config(modules, extra);
+        let child = spawn_rvirtd(&dir.0.join("rvirtd.toml"), env, None);
+        let d = Daemon {
+            dir,
+            child,
+            netns: None,
+        };
         d.wait_ready();
         d
+    }
+
+    /// Starts rvirtd with every built module inside network namespace `ns` (through
+    /// `ip netns exec`): whatever it creates on the network side stays there, while its
+    /// sockets, being files, are reached from outside as usual.
+    pub fn start_in_netns(ns: &netns::Netns, extra: &str) -> Daemon {
+        let dir = write_config(&target_dir(), extra);
+        let child = spawn_rvirtd(&dir.0.join("rvirtd.toml"), &[], Some(ns.name()));
+        let d = Daemon {
+            dir,
+            child,
+            netns: Some(ns.name().to_string()),
+        };
+        d.wait_ready();
+        d
+    }
+
+    /// Kills the daemon with SIGKILL (nothing of it runs any cleanup) and starts it again
+    /// on the same configuration, state and namespace.
+    pub fn kill9_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.respawn();
+    }
+
+    fn respawn(&mut self) {
+        let _ = std::fs::remove_file(self.socket());
+        let _ = std::fs::remove_file(self.socket_ro());
+        self.child = spawn_rvirtd(&self.dir.0.join("rvirtd.toml"), &[], self.netns.as_deref());
+        self.wait_ready();
     }
 
     /// The daemon's log so far.
@@ -210,6 +234,38 @@ impl Daemon {
     }
 }
 
+/// A fresh daemon directory with its `rvirtd.toml`: private sockets, state and log, the
+/// modules of `modules`, and `extra` appended.
+fn write_config(modules: &Path, extra: &str) -> TempDir {
+    let dir = TempDir::new("rvirtd");
+    let cfg = format!(
+        "[listen]\nsocket_dir = \"{d}/run\"\n[modules]\ndir = \"{m}\"\n[state]\ndir = \"{d}/state\"\n[logging]\nfilter = \"info\"\noutput = \"{d}/rvirtd.log\"\n{extra}",
+        d = dir.0.display(),
+        m = modules.display()
+    );
+    std::fs::write(dir.0.join("rvirtd.toml"), cfg).expect("write config");
+    dir
+}
+
+/// Spawns rvirtd on `cfg_path`, in network namespace `netns` when given.
+fn spawn_rvirtd(cfg_path: &Path, env: &[(&str, String)], netns: Option<&str>) -> Child {
+    let rvirtd = target_dir().join("rvirtd");
+    let mut cmd = match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns]).arg(rvirtd);
+            c
+        }
+        None => Command::new(rvirtd),
+    };
+    cmd.arg("--config")
+        .arg(cfg_path)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn rvirtd")
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -229,6 +285,18 @@ pub struct Libvirtd {
 
 impl Libvirtd {
     pub fn start() -> Option<Libvirtd> {
+        Libvirtd::start_inner(None)
+    }
+
+    /// Like [`Libvirtd::start`], with libvirtd inside network namespace `ns`: what its
+    /// network driver creates (bridges, dnsmasq, firewall rules) stays there. Its files
+    /// are still the host's (`/etc/libvirt`, `/var/lib/libvirt`, `/run/libvirt`), so the
+    /// test must undefine what it defines.
+    pub fn start_in_netns(ns: &netns::Netns) -> Option<Libvirtd> {
+        Libvirtd::start_inner(Some(ns.name()))
+    }
+
+    fn start_inner(netns: Option<&str>) -> Option<Libvirtd> {
         if !require_peer(
             "libvirtd (libvirt-daemon)",
             have_program("/usr/sbin/libvirtd"),
@@ -249,7 +317,15 @@ impl Libvirtd {
             ),
         )
         .expect("write libvirtd.conf");
-        let child = Command::new("/usr/sbin/libvirtd")
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "/usr/sbin/libvirtd"]);
+                c
+            }
+            None => Command::new("/usr/sbin/libvirtd"),
+        };
+        let child = cmd
             .arg("--config")
             .arg(&conf)
             .arg("--pid-file")

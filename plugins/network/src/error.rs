@@ -1,0 +1,98 @@
+//! Errors of the network driver, each carrying libvirt's error code, domain and text.
+
+use rvirt_plugin_api::protocol::RemoteError;
+use rvirt_plugin_api::sdk::{code, domain};
+
+/// Everything a network-driver call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("Network not found: no network with matching name '{0}'")]
+    NoNetworkName(String),
+    #[error("Network not found: no network with matching uuid '{0}'")]
+    NoNetworkUuid(String),
+    #[error("Network not found: no network with matching uuid '{0}' ({1})")]
+    NoNetworkRef(String, String),
+    #[error("Requested operation is not valid: {0}")]
+    Invalid(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+    #[error("unsupported flags ({flags:#x}) in function {func}")]
+    Flags { flags: u32, func: &'static str },
+    #[error("operation failed: {0}")]
+    Failed(String),
+    #[error("unsupported configuration: {0}")]
+    Unsupported(String),
+    /// The parser's text already starts with "XML error: " (or its own prefix).
+    #[error("{0}")]
+    Xml(#[from] rvirt_xml::XmlError),
+    /// A host call failed; the text names what and why.
+    #[error("{0}")]
+    System(String),
+}
+
+impl NetError {
+    fn code(&self) -> i32 {
+        match self {
+            NetError::NoNetworkName(_)
+            | NetError::NoNetworkUuid(_)
+            | NetError::NoNetworkRef(..) => code::NO_NETWORK,
+            NetError::Invalid(_) => code::OPERATION_INVALID,
+            NetError::Internal(_) => code::INTERNAL_ERROR,
+            NetError::Flags { .. } => code::INVALID_ARG,
+            NetError::Failed(_) => code::OPERATION_FAILED,
+            NetError::Unsupported(_) => code::CONFIG_UNSUPPORTED,
+            NetError::Xml(e) => e.code(),
+            NetError::System(_) => code::SYSTEM_ERROR,
+        }
+    }
+
+    fn domain(&self) -> i32 {
+        match self {
+            NetError::Xml(e) => e.error_domain(domain::NETWORK),
+            _ => domain::NETWORK,
+        }
+    }
+
+    /// A system error: what failed, then why.
+    pub fn sys(what: impl std::fmt::Display, why: impl std::fmt::Display) -> NetError {
+        NetError::System(format!("{what}: {why}"))
+    }
+}
+
+impl From<NetError> for RemoteError {
+    fn from(e: NetError) -> RemoteError {
+        let text = e.to_string();
+        let mut r = RemoteError::new(e.code(), e.domain(), text.clone());
+        r.str1 = Some(text);
+        r
+    }
+}
+
+/// Result of every driver operation.
+pub type NResult<T> = Result<T, RemoteError>;
+
+/// Refuses any flag outside `allowed`, like libvirt's flag check.
+pub fn check_flags(flags: u32, allowed: u32, func: &'static str) -> NResult<()> {
+    let extra = flags & !allowed;
+    if extra != 0 {
+        return Err(NetError::Flags { flags: extra, func }.into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_domains() {
+        let r: RemoteError = NetError::NoNetworkName("x".into()).into();
+        assert_eq!((r.code, r.domain), (code::NO_NETWORK, domain::NETWORK));
+        assert_eq!(
+            r.text(),
+            "Network not found: no network with matching name 'x'"
+        );
+        let r = check_flags(3, 1, "networkFoo").unwrap_err();
+        assert_eq!(r.text(), "unsupported flags (0x2) in function networkFoo");
+    }
+}

@@ -1,0 +1,316 @@
+//! What a started network changes on the host: the Linux bridge with its addresses and
+//! routes, IP forwarding, and the nftables tables of our own. Every change goes through
+//! `ip`, `nft` or `/proc/sys`, so what is done is exactly what those tools show.
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use rvirt_xml::network::NetworkDef;
+
+use crate::error::NetError;
+
+/// Runs `prog args`, failing with its standard error when it exits non-zero.
+pub fn run(prog: &str, args: &[&str]) -> Result<(), NetError> {
+    run_input(prog, args, None)
+}
+
+/// Like [`run`], feeding `input` on standard input.
+pub fn run_input(prog: &str, args: &[&str], input: Option<&str>) -> Result<(), NetError> {
+    let what = format!("{prog} {}", args.join(" "));
+    let mut child = Command::new(prog)
+        .args(args)
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| NetError::sys(format!("cannot execute {prog}"), e))?;
+    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+        stdin
+            .write_all(text.as_bytes())
+            .map_err(|e| NetError::sys(format!("cannot write to {prog}"), e))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| NetError::sys(format!("cannot wait for {prog}"), e))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    Err(NetError::Internal(format!("'{what}' failed: {err}")))
+}
+
+/// Whether a network interface of that name exists (in this namespace).
+pub fn link_exists(name: &str) -> bool {
+    Path::new("/sys/class/net").join(name).exists()
+}
+
+/// The prefix length of an `<ip>` (natural when neither prefix nor netmask is given).
+fn prefix_of(ip: &rvirt_xml::network::ip::NetworkIp) -> u32 {
+    ip.effective_prefix()
+        .unwrap_or(if ip.address.is_ipv4() { 24 } else { 64 })
+}
+
+/// `ADDRESS/PREFIX` of the network (host bits cleared) of an `<ip>`.
+pub fn subnet(ip: &rvirt_xml::network::ip::NetworkIp) -> String {
+    let prefix = prefix_of(ip);
+    let net = rvirt_xml::network::addr::mask_by_prefix(&ip.address, prefix).unwrap_or(ip.address);
+    format!("{net}/{prefix}")
+}
+
+/// Creates bridge `br` with the definition's MAC, MTU, STP and delay, its addresses and
+/// routes, and brings it up. Fails without creating anything if `br` already exists.
+pub fn create_bridge(def: &NetworkDef, br: &str) -> Result<(), NetError> {
+    if link_exists(br) {
+        return Err(NetError::Internal(format!(
+            "Network is already in use by interface {br}"
+        )));
+    }
+    let stp = if def.bridge_def.stp { "1" } else { "0" };
+    // The kernel counts the forward delay in hundredths of a second.
+    let delay = (def.bridge_def.delay * 100).to_string();
+    let mtu = def.mtu.map(|m| m.to_string());
+    let mut args = vec!["link", "add", "name", br];
+    if let Some(mac) = &def.mac {
+        args.extend(["address", mac.as_str()]);
+    }
+    if let Some(m) = &mtu {
+        args.extend(["mtu", m.as_str()]);
+    }
+    args.extend(["type", "bridge", "stp_state", stp, "forward_delay", &delay]);
+    run("ip", &args)?;
+    if let Err(e) = configure_bridge(def, br) {
+        let _ = delete_bridge(br);
+        return Err(e);
+    }
+    Ok(())
+}
+
+fn configure_bridge(def: &NetworkDef, br: &str) -> Result<(), NetError> {
+    for ip in &def.ips {
+        let cidr = format!("{}/{}", ip.address, prefix_of(ip));
+        if ip.address.is_ipv6() {
+            run("ip", &["-6", "addr", "add", &cidr, "dev", br, "nodad"])?;
+        } else {
+            run("ip", &["addr", "add", &cidr, "dev", br])?;
+        }
+    }
+    run("ip", &["link", "set", br, "up"])?;
+    for r in &def.routes {
+        let dest = format!("{}/{}", r.address, route_prefix(r));
+        let gw = r.gateway.to_string();
+        run("ip", &["route", "add", &dest, "via", &gw, "dev", br])?;
+    }
+    Ok(())
+}
+
+fn route_prefix(r: &rvirt_xml::network::route::Route) -> u32 {
+    rvirt_xml::network::addr::effective_prefix(
+        &r.address,
+        r.netmask.as_ref(),
+        r.prefix.unwrap_or(0),
+    )
+    .unwrap_or(if r.address.is_ipv4() { 32 } else { 128 })
+}
+
+/// Deletes bridge `br` (its addresses and routes go with it).
+pub fn delete_bridge(br: &str) -> Result<(), NetError> {
+    if !link_exists(br) {
+        return Ok(());
+    }
+    run("ip", &["link", "del", br])
+}
+
+/// Turns on IP forwarding for the families the network routes.
+pub fn enable_forwarding(def: &NetworkDef) -> Result<(), NetError> {
+    let write = |path: &str| {
+        std::fs::write(path, "1\n").map_err(|e| NetError::sys(format!("cannot enable {path}"), e))
+    };
+    if def.ips.iter().any(|i| i.address.is_ipv4()) {
+        write("/proc/sys/net/ipv4/ip_forward")?;
+    }
+    if def.ips.iter().any(|i| i.address.is_ipv6()) {
+        write("/proc/sys/net/ipv6/conf/all/forwarding")?;
+    }
+    Ok(())
+}
+
+/// The nftables family word of an address.
+fn family(a: &IpAddr) -> &'static str {
+    if a.is_ipv4() {
+        "ip"
+    } else {
+        "ip6"
+    }
+}
+
+/// The name of the table of ours holding the rules of the network on `br`.
+pub fn table_name(br: &str) -> String {
+    let safe: String = br
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("rvirt_{safe}")
+}
+
+/// The nftables script creating the network's table for `fam` (`ip` or `ip6`), or
+/// `None` when the mode needs no rules for it.
+pub fn ruleset(def: &NetworkDef, br: &str, fam: &str) -> Option<String> {
+    let mode = def.forward_mode();
+    if mode == Some("open") {
+        return None;
+    }
+    let nets: Vec<String> = def
+        .ips
+        .iter()
+        .filter(|i| family(&i.address) == fam)
+        .map(subnet)
+        .collect();
+    if nets.is_empty() && mode.is_some() {
+        return None;
+    }
+    let t = table_name(br);
+    let mut fwd = String::new();
+    for n in &nets {
+        match mode {
+            Some("nat") => fwd += &format!(
+                "    oifname \"{br}\" {fam} daddr {n} ct state related,established accept\n    iifname \"{br}\" {fam} saddr {n} accept\n"
+            ),
+            Some("route") => fwd += &format!(
+                "    oifname \"{br}\" {fam} daddr {n} accept\n    iifname \"{br}\" {fam} saddr {n} accept\n"
+            ),
+            _ => {}
+        }
+    }
+    fwd += &format!(
+        "    iifname \"{br}\" oifname \"{br}\" accept\n    iifname \"{br}\" reject\n    oifname \"{br}\" reject\n"
+    );
+    let mut s = format!(
+        "table {fam} {t} {{\n  chain forward {{\n    type filter hook forward priority filter; policy accept;\n{fwd}  }}\n"
+    );
+    if mode == Some("nat") && (fam == "ip" || nat_ipv6(def)) {
+        s += &masquerade(def, &nets, fam);
+    }
+    s += "}\n";
+    Some(s)
+}
+
+fn nat_ipv6(def: &NetworkDef) -> bool {
+    def.forward.as_ref().and_then(|f| f.nat.ipv6) == Some(true)
+}
+
+/// The `postrouting` chain masquerading the network's traffic leaving it.
+fn masquerade(def: &NetworkDef, nets: &[String], fam: &str) -> String {
+    let nat = def.forward.as_ref().map(|f| &f.nat);
+    let ports = nat.and_then(|n| n.ports).unwrap_or((1024, 65535));
+    let to = match nat.and_then(|n| n.addresses) {
+        Some((a, b)) if a == b => format!("snat to {a}"),
+        Some((a, b)) => format!("snat to {a}-{b}"),
+        None => "masquerade".to_string(),
+    };
+    let ports_to = if to == "masquerade" {
+        format!("masquerade to :{}-{}", ports.0, ports.1)
+    } else {
+        format!("{to}:{}-{}", ports.0, ports.1)
+    };
+    let mut s = String::from(
+        "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n",
+    );
+    for n in nets {
+        if fam == "ip" {
+            s += &format!("    ip saddr {n} ip daddr 224.0.0.0/24 return\n");
+            s += &format!("    ip saddr {n} ip daddr 255.255.255.255 return\n");
+        }
+        s += &format!(
+            "    {fam} saddr {n} {fam} daddr != {n} meta l4proto {{ tcp, udp }} {ports_to}\n"
+        );
+        s += &format!("    {fam} saddr {n} {fam} daddr != {n} {to}\n");
+    }
+    s + "  }\n"
+}
+
+/// Creates the network's tables; returns them as `FAMILY NAME`, in creation order.
+pub fn add_rules(nft: &str, def: &NetworkDef, br: &str) -> Result<Vec<String>, NetError> {
+    let mut made: Vec<String> = Vec::new();
+    for fam in ["ip", "ip6"] {
+        let Some(script) = ruleset(def, br, fam) else {
+            continue;
+        };
+        let table = format!("{fam} {}", table_name(br));
+        // A table of that name can only be a leftover of ours.
+        let _ = remove_table(nft, &table);
+        if let Err(e) = run_input(nft, &["-f", "-"], Some(&script)) {
+            for t in &made {
+                let _ = remove_table(nft, t);
+            }
+            return Err(e);
+        }
+        made.push(table);
+    }
+    Ok(made)
+}
+
+/// Whether table `FAMILY NAME` exists.
+pub fn table_exists(nft: &str, table: &str) -> bool {
+    let mut args = vec!["list", "table"];
+    args.extend(table.split_whitespace());
+    run(nft, &args).is_ok()
+}
+
+/// Deletes table `FAMILY NAME` (one of ours) if it exists.
+pub fn remove_table(nft: &str, table: &str) -> Result<(), NetError> {
+    if !table_exists(nft, table) {
+        return Ok(());
+    }
+    let mut args = vec!["delete", "table"];
+    args.extend(table.split_whitespace());
+    run(nft, &args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(xml: &str) -> NetworkDef {
+        NetworkDef::parse(xml).unwrap()
+    }
+
+    const NAT: &str = "<network><name>default</name><forward mode='nat'/>\
+        <bridge name='virbr0'/><ip address='192.168.122.1' netmask='255.255.255.0'/></network>";
+
+    #[test]
+    fn nat_rules_masquerade_the_subnet() {
+        let s = ruleset(&def(NAT), "virbr0", "ip").unwrap();
+        assert!(s.starts_with("table ip rvirt_virbr0 {"), "{s}");
+        assert!(s.contains("iifname \"virbr0\" ip saddr 192.168.122.0/24 accept"));
+        assert!(s.contains(
+            "ip saddr 192.168.122.0/24 ip daddr != 192.168.122.0/24 meta l4proto { tcp, udp } masquerade to :1024-65535"
+        ));
+        assert_eq!(ruleset(&def(NAT), "virbr0", "ip6"), None);
+    }
+
+    #[test]
+    fn route_open_and_isolated() {
+        let route = NAT.replace("nat", "route");
+        let s = ruleset(&def(&route), "virbr0", "ip").unwrap();
+        assert!(!s.contains("masquerade") && s.contains("oifname \"virbr0\" ip daddr"));
+        assert_eq!(
+            ruleset(&def(&NAT.replace("nat", "open")), "virbr0", "ip"),
+            None
+        );
+        let iso = "<network><name>i</name><bridge name='br-i'/></network>";
+        let s = ruleset(&def(iso), "br-i", "ip").unwrap();
+        assert!(s.starts_with("table ip rvirt_br_i {") && s.contains("iifname \"br-i\" reject"));
+    }
+
+    #[test]
+    fn subnets_clear_host_bits() {
+        let d = def(NAT);
+        assert_eq!(subnet(&d.ips[0]), "192.168.122.0/24");
+    }
+}

@@ -1,0 +1,116 @@
+//! Network namespaces for the network-driver tests: every bridge, address, dnsmasq and
+//! nftables rule a test makes lives in namespaces created here, never in the machine's
+//! own. A [`Netns`] is deleted on drop, after killing whatever still runs in it.
+
+use std::process::{Command, Output};
+
+/// A network namespace of the test, deleted on drop.
+pub struct Netns {
+    name: String,
+}
+
+impl Netns {
+    /// Creates namespace `rvt-TAG-PID-N` with its loopback up.
+    pub fn new(tag: &str) -> Netns {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("rvt-{tag}-{}-{n}", std::process::id());
+        let ns = Netns { name };
+        ns.ip(&["netns", "add", &ns.name]);
+        ns.ip(&["-n", &ns.name, "link", "set", "lo", "up"]);
+        ns
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs `ip ARGS` (outside any namespace), panicking when it fails.
+    pub fn ip(&self, args: &[&str]) -> String {
+        let out = Command::new("ip").args(args).output().expect("run ip");
+        assert!(
+            out.status.success(),
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs `ip -n NS ARGS`, panicking when it fails.
+    pub fn ip_in(&self, args: &[&str]) -> String {
+        let mut all = vec!["-n", self.name.as_str()];
+        all.extend_from_slice(args);
+        self.ip(&all)
+    }
+
+    /// Runs `PROG ARGS` inside the namespace.
+    pub fn exec(&self, prog: &str, args: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.name, prog])
+            .args(args)
+            .output()
+            .expect("run ip netns exec")
+    }
+
+    /// The pids of the processes in the namespace.
+    pub fn pids(&self) -> Vec<i32> {
+        let out = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+            .expect("run ip netns pids");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    }
+
+    /// The names of the links in the namespace.
+    pub fn links(&self) -> Vec<String> {
+        self.ip_in(&["-o", "link", "show"])
+            .lines()
+            .filter_map(|l| l.split(':').nth(1))
+            .map(|n| n.trim().split('@').next().unwrap_or("").to_string())
+            .collect()
+    }
+
+    /// Connects this namespace to `other` with a veth pair: `here` in this one, `there`
+    /// in `other`, both up.
+    pub fn veth_to(&self, here: &str, other: &Netns, there: &str) {
+        self.ip_in(&[
+            "link",
+            "add",
+            here,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            there,
+            "netns",
+            &other.name,
+        ]);
+        self.ip_in(&["link", "set", here, "up"]);
+        other.ip_in(&["link", "set", there, "up"]);
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        // Processes the test started in the namespace (rvirtd, dnsmasq, DHCP clients).
+        for pid in self.pids() {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// Whether the tools the namespace tests need are installed (`ip`, `nft`, `dnsmasq`).
+pub fn tools_available() -> bool {
+    ["/usr/sbin/ip", "/usr/sbin/nft", "/usr/sbin/dnsmasq"]
+        .iter()
+        .all(|p| std::path::Path::new(p).exists())
+}

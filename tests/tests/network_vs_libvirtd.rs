@@ -1,0 +1,157 @@
+//! Differential: the same network definitions on rvirtd and on a real libvirtd 9.0,
+//! each daemon inside a network namespace of its own, give the same dumped XML (defined
+//! and running) and the same dnsmasq configuration lines, static-hosts and DNS-hosts
+//! files. libvirtd's definitions land in the host's /etc/libvirt, so every network is
+//! destroyed and undefined again, also when an assertion fails.
+
+use rvirt_tests::netns::{self, Netns};
+use rvirt_tests::{have_program, require_peer, virsh, Daemon, Libvirtd};
+
+const UUID: &str = "7f3c0a52-1d6e-4b8a-9c1f-5e2d8a9b0c01";
+
+/// Definitions compared; `TFTP` is replaced by a directory both dnsmasqs can read.
+const NETWORKS: &[(&str, &str)] = &[
+    (
+        "default",
+        "<network><name>default</name><bridge name='virbr0'/><forward/>\
+         <ip address='192.168.122.1' netmask='255.255.255.0'><dhcp>\
+         <range start='192.168.122.2' end='192.168.122.254'/></dhcp></ip></network>",
+    ),
+    (
+        "full",
+        "<network ipv6='yes'><name>full</name>\
+         <forward mode='nat'><nat><port start='2000' end='3000'/></nat></forward>\
+         <bridge name='br-full' stp='on' delay='2'/><mac address='52:54:00:12:34:56'/>\
+         <domain name='example.test' localOnly='yes'/>\
+         <dns><forwarder addr='192.0.2.53'/><forwarder domain='corp.test' addr='192.0.2.54'/>\
+         <txt name='example' value='some text'/>\
+         <srv service='ldap' protocol='tcp' domain='example.test' target='ldap.example.test' port='389' priority='1' weight='10'/>\
+         <host ip='10.20.0.9'><hostname>files</hostname><hostname>files.example.test</hostname></host></dns>\
+         <ip address='10.20.0.1' netmask='255.255.255.0'><tftp root='TFTP'/><dhcp>\
+         <range start='10.20.0.100' end='10.20.0.199'><lease expiry='1' unit='hours'/></range>\
+         <host mac='52:54:00:aa:00:01' name='static1' ip='10.20.0.10'/>\
+         <bootp file='pxelinux.0'/></dhcp></ip>\
+         <ip family='ipv6' address='fd00:20::1' prefix='64'><dhcp>\
+         <range start='fd00:20::100' end='fd00:20::1ff'/></dhcp></ip></network>",
+    ),
+    (
+        "iso",
+        "<network><name>iso</name><ip address='10.30.0.1' prefix='24'><dhcp>\
+         <range start='10.30.0.10' end='10.30.0.20'/>\
+         <host mac='52:54:00:aa:00:02' ip='10.30.0.5'/></dhcp></ip></network>",
+    ),
+    (
+        "rt",
+        "<network><name>rt</name><forward mode='route'/><bridge name='br-rt' stp='off'/>\
+         <mtu size='1400'/><dns forwardPlainNames='no'><host ip='10.40.0.7'><hostname>h7</hostname></host></dns>\
+         <ip address='10.40.0.1' prefix='24'/><ip family='ipv6' address='fd00:40::1' prefix='64'/>\
+         </network>",
+    ),
+    (
+        "quiet",
+        "<network><name>quiet</name><forward mode='open'/><dns enable='no'/>\
+         <ip address='10.50.0.1' prefix='24'><dhcp><range start='10.50.0.2' end='10.50.0.9'/></dhcp></ip>\
+         </network>",
+    ),
+];
+
+/// Destroys and undefines a network on drop, whatever state it is in.
+struct Undefine(String, &'static str);
+
+impl Drop for Undefine {
+    fn drop(&mut self) {
+        let _ = virsh::run(&self.0, &["net-destroy", self.1]);
+        let _ = virsh::run(&self.0, &["net-undefine", self.1]);
+        // libvirt 9.0 leaves the pid file of the network's dnsmasq behind.
+        let _ = std::fs::remove_file(format!("/run/libvirt/network/{}.pid", self.1));
+    }
+}
+
+/// The dump with the random parts (the bridge MAC chosen at define) replaced.
+fn normalized(xml: &str) -> String {
+    xml.lines()
+        .map(|l| {
+            if l.trim_start().starts_with("<mac address='52:54:00:") && !l.contains("12:34:56") {
+                "  <mac address='RANDOM'/>".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The configuration lines with file paths reduced to their file names.
+fn conf_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) if v.starts_with('/') && !k.starts_with("tftp") => {
+                format!("{k}={}", v.rsplit('/').next().unwrap_or(v))
+            }
+            _ => l.to_string(),
+        })
+        .collect()
+}
+
+fn read(path: impl AsRef<std::path::Path>) -> String {
+    let p = path.as_ref();
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+}
+
+#[test]
+fn network_xml_and_dnsmasq_config_match_libvirt() {
+    if !require_peer("virsh (libvirt-clients)", have_program(virsh::VIRSH))
+        || !require_peer("ip, nft and dnsmasq", netns::tools_available())
+        || !require_peer(
+            "iptables (libvirt 9's firewall)",
+            have_program("/usr/sbin/iptables"),
+        )
+    {
+        return;
+    }
+    let lns = Netns::new("lv");
+    let rns = Netns::new("rv");
+    let Some(lv) = Libvirtd::start_in_netns(&lns) else {
+        return;
+    };
+    let rv = Daemon::start_in_netns(&rns, "");
+    let luri = lv.uri("qemu", "system");
+    let ruri = rv.uri("qemu:///system");
+    let tftp = rv.dir.0.join("tftp");
+    std::fs::create_dir_all(&tftp).unwrap();
+    for (name, xml) in NETWORKS {
+        let with_uuid = xml.replacen("</name>", &format!("</name><uuid>{UUID}</uuid>"), 1);
+        let xml = with_uuid.replace("TFTP", tftp.to_str().unwrap());
+        let file = rv.dir.0.join(format!("{name}.xml"));
+        std::fs::write(&file, &xml).unwrap();
+        let f = file.to_str().unwrap();
+        let _lguard = Undefine(luri.clone(), name);
+        let mut dumps = Vec::new();
+        for uri in [&luri, &ruri] {
+            virsh::ok(uri, &["net-define", f]);
+            let inactive = normalized(&virsh::ok(uri, &["net-dumpxml", "--inactive", name]));
+            virsh::ok(uri, &["net-start", name]);
+            let live = normalized(&virsh::ok(uri, &["net-dumpxml", name]));
+            dumps.push((inactive, live));
+        }
+        assert_eq!(
+            dumps[1], dumps[0],
+            "network {name}: rvirt's dumps, then libvirt's"
+        );
+        let ldir = std::path::Path::new("/var/lib/libvirt/dnsmasq");
+        let rdir = rv.dir.0.join("state/network/run");
+        assert_eq!(
+            conf_lines(&read(rdir.join(format!("{name}.conf")))),
+            conf_lines(&read(ldir.join(format!("{name}.conf")))),
+            "dnsmasq config of {name}"
+        );
+        for ext in ["hostsfile", "addnhosts"] {
+            let l = std::fs::read_to_string(ldir.join(format!("{name}.{ext}"))).unwrap_or_default();
+            let r = std::fs::read_to_string(rdir.join(format!("{name}.{ext}"))).unwrap_or_default();
+            assert_eq!(r, l, "{name}.{ext}");
+        }
+        virsh::ok(&ruri, &["net-destroy", name]);
+        virsh::ok(&ruri, &["net-undefine", name]);
+    }
+}
