@@ -8,7 +8,7 @@ mod volume;
 
 pub use pool::{PoolType, StoragePoolDef};
 pub use source::{Adapter, PciAddress, PoolDevice, PoolHost, PoolSource};
-pub use volume::StorageVolDef;
+pub use volume::{BackingStore, StorageVolDef, Timestamp, Timestamps};
 
 use crate::out::{Attrs, Out};
 use crate::tree::Element;
