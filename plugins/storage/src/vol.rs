@@ -1,0 +1,588 @@
+//! Volume operations in directory pools: files made with `ftruncate`/`fallocate` (raw)
+//! or `qemu-img` (every other format), copied, wiped, resized and deleted.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use rvirt_plugin_api::protocol::{RemoteNonnullStorageVol, RemoteStorageVolGetInfoRet};
+use rvirt_xml::storage::{sanitize_path, StorageVolDef};
+use rvirt_xml::ParseOptions;
+
+use crate::error::{check_flags, SResult, StorageError};
+use crate::pool::{active, active_mut, chown, target};
+use crate::probe::{self, run_qemu_img};
+use crate::state::{Driver, Pool};
+
+/// `VIR_STORAGE_VOL_CREATE_*`.
+const CREATE_PREALLOC_METADATA: u32 = 1;
+const CREATE_REFLINK: u32 = 2;
+const CREATE_VALIDATE: u32 = 4;
+/// `VIR_STORAGE_VOL_RESIZE_*`.
+const RESIZE_ALLOCATE: u32 = 1;
+const RESIZE_DELTA: u32 = 2;
+const RESIZE_SHRINK: u32 = 4;
+/// `VIR_STORAGE_VOL_GET_PHYSICAL`.
+const GET_PHYSICAL: u32 = 1;
+/// Mode of a new volume when its definition gives none.
+const DEFAULT_VOL_MODE: u32 = 0o600;
+
+pub fn vol_ref(p: &Pool, v: &StorageVolDef) -> RemoteNonnullStorageVol {
+    RemoteNonnullStorageVol {
+        pool: p.def.name.clone(),
+        name: v.name.clone(),
+        key: v.key.clone().unwrap_or_default(),
+    }
+}
+
+fn no_vol(what: &'static str, value: &str) -> StorageError {
+    StorageError::NoVol {
+        what,
+        value: value.to_string(),
+    }
+}
+
+/// Index of volume `name` in `p`.
+fn index(p: &Pool, name: &str) -> SResult<usize> {
+    p.vols
+        .iter()
+        .position(|v| v.name == name)
+        .ok_or_else(|| no_vol("name", name))
+}
+
+pub fn lookup_name(drv: &Driver, pool: &str, name: &str) -> SResult<RemoteNonnullStorageVol> {
+    let pools = drv.lock();
+    let p = active(&pools, pool)?;
+    Ok(vol_ref(p, &p.vols[index(p, name)?]))
+}
+
+/// A volume of any running pool by key or (sanitized) path.
+pub fn lookup_where(drv: &Driver, key: bool, what: &str) -> SResult<RemoteNonnullStorageVol> {
+    let pools = drv.lock();
+    let want = if key {
+        what.to_string()
+    } else {
+        sanitize_path(what)
+    };
+    for p in pools.iter().filter(|p| p.active) {
+        let hit = p.vols.iter().find(|v| {
+            let have = if key { &v.key } else { &v.target_path };
+            have.as_deref() == Some(want.as_str())
+        });
+        if let Some(v) = hit {
+            return Ok(vol_ref(p, v));
+        }
+    }
+    Err(if key {
+        no_vol("key", what)
+    } else {
+        no_vol("path", what)
+    })
+}
+
+pub fn list(drv: &Driver, pool: &str) -> SResult<Vec<RemoteNonnullStorageVol>> {
+    let pools = drv.lock();
+    let p = active(&pools, pool)?;
+    Ok(p.vols.iter().map(|v| vol_ref(p, v)).collect())
+}
+
+/// Runs `f` on the refreshed volume `r` (libvirt re-reads the file on every query).
+pub fn with_vol<T>(
+    drv: &Driver,
+    r: &RemoteNonnullStorageVol,
+    f: impl FnOnce(&Pool, &StorageVolDef) -> SResult<T>,
+) -> SResult<T> {
+    let mut pools = drv.lock();
+    let p = active_mut(&mut pools, &r.pool)?;
+    let i = index(p, &r.name)?;
+    refresh_vol(&mut p.vols[i])?;
+    f(p, &p.vols[i])
+}
+
+/// What the file says now: sizes, permissions, times, and the capacity its format
+/// header gives (the file size when it has none or cannot be read as that format).
+fn refresh_vol(v: &mut StorageVolDef) -> SResult<()> {
+    let path = v.target_path.clone().unwrap_or_default();
+    probe::update_file_info(v, Path::new(&path))?;
+    if v.vol_type.as_deref() == Some("dir") {
+        return Ok(());
+    }
+    let size = v.physical.unwrap_or(0);
+    v.capacity = match v.format.as_deref() {
+        None | Some("raw") => size,
+        Some(f) => probe::image_info(Path::new(&path), Some(f))
+            .map(|i| i.virtual_size)
+            .unwrap_or(size),
+    };
+    Ok(())
+}
+
+pub fn info(
+    drv: &Driver,
+    r: &RemoteNonnullStorageVol,
+    flags: u32,
+) -> SResult<RemoteStorageVolGetInfoRet> {
+    check_flags(flags, GET_PHYSICAL, "storageVolGetInfoFlags")?;
+    with_vol(drv, r, |_, v| {
+        Ok(RemoteStorageVolGetInfoRet {
+            r#type: vol_type_number(v),
+            capacity: v.capacity,
+            allocation: if flags & GET_PHYSICAL != 0 {
+                v.physical.unwrap_or(v.allocation)
+            } else {
+                v.allocation
+            },
+        })
+    })
+}
+
+/// `virStorageVolType` of a volume.
+fn vol_type_number(v: &StorageVolDef) -> i8 {
+    match v.vol_type.as_deref() {
+        Some("block") => 1,
+        Some("dir") => 2,
+        Some("network") => 3,
+        Some("netdir") => 4,
+        Some("ploop") => 5,
+        _ => 0,
+    }
+}
+
+pub fn xml(drv: &Driver, r: &RemoteNonnullStorageVol, flags: u32) -> SResult<String> {
+    check_flags(flags, 0, "storageVolGetXMLDesc")?;
+    with_vol(drv, r, |_, v| Ok(v.to_xml()))
+}
+
+/// STORAGE_VOL_CREATE_XML(_FROM): `clone_of` is the volume to copy.
+pub fn create(
+    drv: &Driver,
+    pool: &str,
+    xml: &str,
+    clone_of: Option<&RemoteNonnullStorageVol>,
+    flags: u32,
+) -> SResult<RemoteNonnullStorageVol> {
+    let func = if clone_of.is_some() {
+        "storageVolCreateXMLFrom"
+    } else {
+        "storageVolCreateXML"
+    };
+    check_flags(
+        flags,
+        CREATE_PREALLOC_METADATA | CREATE_REFLINK | CREATE_VALIDATE,
+        func,
+    )?;
+    let mut pools = drv.lock();
+    let p = active(&pools, pool)?;
+    let opts = ParseOptions::validate(flags & CREATE_VALIDATE != 0);
+    let mut v = StorageVolDef::parse_with(xml, &p.def.pool_type, opts)?;
+    if v.name.contains('/') {
+        return Err(StorageError::InvalidArg(format!(
+            "volume name '{}' cannot contain '/'",
+            v.name
+        )));
+    }
+    if p.vols.iter().any(|x| x.name == v.name) {
+        return Err(StorageError::VolExists(v.name));
+    }
+    let source = match clone_of {
+        Some(c) => {
+            let sp = active(&pools, &c.pool)?;
+            Some(sp.vols[index(sp, &c.name)?].clone())
+        }
+        None => None,
+    };
+    let path = format!("{}/{}", target(&p.def)?, v.name);
+    v.key = Some(path.clone());
+    v.target_path = Some(path.clone());
+    let requested = v.allocation;
+    let built = match &source {
+        Some(src) => clone_file(&mut v, src, flags),
+        None => build_file(&v, flags),
+    };
+    if let Err(e) = built.and_then(|()| apply_permissions(&v)) {
+        let _ = remove_path(&v);
+        return Err(e);
+    }
+    probe::update_file_info(&mut v, Path::new(&path))?;
+    let p = active_mut(&mut pools, pool)?;
+    p.def.allocation = p.def.allocation.saturating_add(requested);
+    p.def.available = p.def.available.saturating_sub(requested);
+    let r = vol_ref(p, &v);
+    let at = p.vols.partition_point(|x| x.name < v.name);
+    p.vols.insert(at, v);
+    Ok(r)
+}
+
+/// Makes a new volume's file (or directory).
+fn build_file(v: &StorageVolDef, flags: u32) -> SResult<()> {
+    let path = v.target_path.as_deref().unwrap_or_default();
+    match v.format.as_deref() {
+        Some("dir") => std::fs::create_dir(path)
+            .map_err(|e| StorageError::io(format!("cannot create path '{path}'"), &e)),
+        None | Some("raw") => {
+            if flags & CREATE_PREALLOC_METADATA != 0 {
+                return Err(StorageError::NotSupported(
+                    "metadata preallocation is not supported for raw volumes".into(),
+                ));
+            }
+            let f = create_new(path, v)?;
+            extend(&f, path, v.capacity)?;
+            allocate(&f, path, v.allocation.min(v.capacity))
+        }
+        Some(fmt) => run_qemu_img(&qemu_img_create_args(v, fmt, flags)).map(|_| ()),
+    }
+}
+
+fn create_new(path: &str, v: &StorageVolDef) -> SResult<File> {
+    let mode = v
+        .permissions
+        .as_ref()
+        .and_then(|p| p.mode)
+        .unwrap_or(DEFAULT_VOL_MODE);
+    OpenOptions::new()
+        .write(true)
+        .read(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| StorageError::io(format!("cannot create path '{path}'"), &e))
+}
+
+fn extend(f: &File, path: &str, size: u64) -> SResult<()> {
+    f.set_len(size)
+        .map_err(|e| StorageError::io(format!("cannot extend file '{path}'"), &e))
+}
+
+/// Allocates the first `len` bytes of the file.
+fn allocate(f: &File, path: &str, len: u64) -> SResult<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    use std::os::fd::AsRawFd;
+    nix::fcntl::fallocate(
+        f.as_raw_fd(),
+        nix::fcntl::FallocateFlags::empty(),
+        0,
+        len as i64,
+    )
+    .map_err(|e| StorageError::errno(format!("cannot allocate {len} bytes in file '{path}'"), e))
+}
+
+/// `qemu-img create` arguments for volume `v` in format `fmt`; sizes go in KiB, rounded
+/// up, as libvirt passes them.
+fn qemu_img_create_args(v: &StorageVolDef, fmt: &str, flags: u32) -> Vec<String> {
+    let mut args = vec!["create".to_string(), "-f".into(), fmt.into()];
+    if let Some(b) = &v.backing {
+        args.extend(["-b".into(), b.path.clone()]);
+        args.extend([
+            "-F".into(),
+            b.format.clone().unwrap_or_else(|| "raw".into()),
+        ]);
+    }
+    let opts = format_options(v, fmt, flags);
+    if !opts.is_empty() {
+        args.extend(["-o".into(), opts.join(",")]);
+    }
+    args.push(v.target_path.clone().unwrap_or_default());
+    args.push(format!("{}K", v.capacity.div_ceil(1024)));
+    args
+}
+
+/// `-o` options: qcow2 compatibility level, cluster size, lazy refcounts, preallocation.
+fn format_options(v: &StorageVolDef, fmt: &str, flags: u32) -> Vec<String> {
+    let mut opts = Vec::new();
+    if fmt == "qcow2" {
+        opts.push(format!("compat={}", v.compat.as_deref().unwrap_or("1.1")));
+        if let Some(c) = v.cluster_size {
+            opts.push(format!("cluster_size={c}"));
+        }
+        for f in v.features.iter().flatten() {
+            opts.push(format!("{f}=on"));
+        }
+    }
+    if flags & CREATE_PREALLOC_METADATA != 0 {
+        let mode = if v.allocation >= v.capacity {
+            "falloc"
+        } else {
+            "metadata"
+        };
+        opts.push(format!("preallocation={mode}"));
+    }
+    opts
+}
+
+/// Copies `src` into new volume `v`: raw to raw directly (holes stay holes), anything
+/// else through `qemu-img convert`. The copy is at least as large as its source.
+fn clone_file(v: &mut StorageVolDef, src: &StorageVolDef, flags: u32) -> SResult<()> {
+    v.capacity = v.capacity.max(src.capacity);
+    let from = src.target_path.clone().unwrap_or_default();
+    let to = v.target_path.clone().unwrap_or_default();
+    let raw = |f: &Option<String>| matches!(f.as_deref(), None | Some("raw"));
+    if raw(&v.format) && raw(&src.format) {
+        let f = create_new(&to, v)?;
+        allocate(&f, &to, v.allocation.min(v.capacity))?;
+        copy_sparse(&from, &f, &to)?;
+        return extend(&f, &to, v.capacity);
+    }
+    let dst_fmt = v.format.clone().unwrap_or_else(|| "raw".into());
+    let mut args = vec![
+        "convert".to_string(),
+        "-f".into(),
+        src.format.clone().unwrap_or_else(|| "raw".into()),
+        "-O".into(),
+        dst_fmt.clone(),
+    ];
+    let opts = format_options(v, &dst_fmt, flags);
+    if !opts.is_empty() {
+        args.extend(["-o".into(), opts.join(",")]);
+    }
+    args.extend([from, to.clone()]);
+    run_qemu_img(&args)?;
+    if v.capacity > src.capacity {
+        run_qemu_img(&["resize", "-f", &dst_fmt, &to, &v.capacity.to_string()])?;
+    }
+    Ok(())
+}
+
+/// Copies the file `from` into `to`, seeking over all-zero blocks.
+fn copy_sparse(from: &str, mut to: &File, to_path: &str) -> SResult<()> {
+    let mut src = File::open(from)
+        .map_err(|e| StorageError::io(format!("could not open input path '{from}'"), &e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = src
+            .read(&mut buf)
+            .map_err(|e| StorageError::io(format!("failed reading from file '{from}'"), &e))?;
+        if n == 0 {
+            break;
+        }
+        let chunk = &buf[..n];
+        let res = if chunk.iter().all(|b| *b == 0) {
+            to.seek(SeekFrom::Current(n as i64)).map(|_| ())
+        } else {
+            to.write_all(chunk)
+        };
+        res.map_err(|e| StorageError::io(format!("failed writing to file '{to_path}'"), &e))?;
+    }
+    let end = to
+        .stream_position()
+        .map_err(|e| StorageError::io(format!("failed writing to file '{to_path}'"), &e))?;
+    if to.metadata().map(|m| m.len()).unwrap_or(0) < end {
+        extend(to, to_path, end)?;
+    }
+    to.sync_all()
+        .map_err(|e| StorageError::io(format!("cannot sync file '{to_path}'"), &e))
+}
+
+/// Mode and owner from the definition (the mode a new file got at creation is set
+/// again, since `qemu-img` and the umask decide otherwise).
+fn apply_permissions(v: &StorageVolDef) -> SResult<()> {
+    let path = v.target_path.as_deref().unwrap_or_default();
+    let perms = v.permissions.clone().unwrap_or_default();
+    let dir = v.format.as_deref() == Some("dir");
+    let mode = perms
+        .mode
+        .unwrap_or(if dir { 0o755 } else { DEFAULT_VOL_MODE });
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| StorageError::io(format!("cannot set mode of '{path}' to {mode:04o}"), &e))?;
+    if perms.owner.is_some() || perms.group.is_some() {
+        chown(path, perms.owner, perms.group)?;
+    }
+    Ok(())
+}
+
+fn remove_path(v: &StorageVolDef) -> std::io::Result<()> {
+    let path = v.target_path.as_deref().unwrap_or_default();
+    if v.format.as_deref() == Some("dir") {
+        std::fs::remove_dir(path)
+    } else {
+        std::fs::remove_file(path)
+    }
+}
+
+pub fn delete(drv: &Driver, r: &RemoteNonnullStorageVol, flags: u32) -> SResult<()> {
+    let mut pools = drv.lock();
+    let p = active_mut(&mut pools, &r.pool)?;
+    let i = index(p, &r.name)?;
+    check_flags(flags, 0, "virStorageBackendVolDeleteLocal")?;
+    let v = &p.vols[i];
+    if let Err(e) = remove_path(v) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            let path = v.target_path.as_deref().unwrap_or_default();
+            return Err(StorageError::io(format!("cannot unlink file '{path}'"), &e));
+        }
+    }
+    let v = p.vols.remove(i);
+    p.def.allocation = p.def.allocation.saturating_sub(v.allocation);
+    p.def.available = p.def.available.saturating_add(v.allocation);
+    Ok(())
+}
+
+/// `virStorageVolWipeAlgorithm` names `scrub` knows, by number.
+const SCRUB_PATTERNS: [&str; 9] = [
+    "",
+    "nnsa",
+    "dod",
+    "bsi",
+    "gutmann",
+    "schneier",
+    "pfitzner7",
+    "pfitzner33",
+    "random",
+];
+const WIPE_TRIM: u32 = 9;
+
+pub fn wipe(drv: &Driver, r: &RemoteNonnullStorageVol, algorithm: u32, flags: u32) -> SResult<()> {
+    check_flags(flags, 0, "storageVolWipePattern")?;
+    if algorithm > WIPE_TRIM {
+        return Err(StorageError::InvalidArg(format!(
+            "wiping algorithm {algorithm} not supported"
+        )));
+    }
+    let pools = drv.lock();
+    let p = active(&pools, &r.pool)?;
+    let v = &p.vols[index(p, &r.name)?];
+    let path = v.target_path.clone().unwrap_or_default();
+    if v.vol_type.as_deref() == Some("dir") {
+        return Err(StorageError::NotSupported(
+            "cannot wipe a directory volume".into(),
+        ));
+    }
+    match algorithm {
+        0 => zero_file(&path),
+        WIPE_TRIM => Err(StorageError::NotSupported(
+            "'trim' algorithm not supported".into(),
+        )),
+        n => scrub(&path, SCRUB_PATTERNS[n as usize]),
+    }
+}
+
+/// Overwrites the whole file with zeros.
+fn zero_file(path: &str) -> SResult<()> {
+    let mut f = OpenOptions::new().write(true).open(path).map_err(|e| {
+        StorageError::io(
+            format!("Failed to open storage volume with path '{path}'"),
+            &e,
+        )
+    })?;
+    let len = f
+        .metadata()
+        .map_err(|e| {
+            StorageError::io(
+                format!("Failed to stat storage volume with path '{path}'"),
+                &e,
+            )
+        })?
+        .len();
+    let buf = vec![0u8; 1 << 20];
+    let mut left = len;
+    let wrote = |e: std::io::Error| {
+        StorageError::io(
+            format!("Failed to write {len} bytes to storage volume with path '{path}'"),
+            &e,
+        )
+    };
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        f.write_all(&buf[..n]).map_err(wrote)?;
+        left -= n as u64;
+    }
+    f.sync_all().map_err(wrote)
+}
+
+fn scrub(path: &str, pattern: &str) -> SResult<()> {
+    let Some(bin) = ["/usr/bin/scrub", "/usr/sbin/scrub", "/bin/scrub"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        return Err(StorageError::System(
+            "Cannot find 'scrub' in path: No such file or directory".into(),
+        ));
+    };
+    let out = std::process::Command::new(bin)
+        .args(["-f", "-p", pattern, path])
+        .output()
+        .map_err(|e| StorageError::io(format!("Cannot run {bin}"), &e))?;
+    if !out.status.success() {
+        return Err(StorageError::Internal(format!(
+            "Child process ({bin} -f -p {pattern} {path}) unexpected exit status {}",
+            out.status.code().unwrap_or(-1)
+        )));
+    }
+    Ok(())
+}
+
+pub fn resize(drv: &Driver, r: &RemoteNonnullStorageVol, capacity: u64, flags: u32) -> SResult<()> {
+    check_flags(
+        flags,
+        RESIZE_ALLOCATE | RESIZE_DELTA | RESIZE_SHRINK,
+        "storageVolResize",
+    )?;
+    let mut pools = drv.lock();
+    let p = active_mut(&mut pools, &r.pool)?;
+    let i = index(p, &r.name)?;
+    let free = p.def.available;
+    let v = &mut p.vols[i];
+    refresh_vol(v)?;
+    let want = match (flags & RESIZE_DELTA != 0, flags & RESIZE_SHRINK != 0) {
+        (true, true) => v.capacity.saturating_sub(capacity),
+        (true, false) => v.capacity.saturating_add(capacity),
+        _ => capacity,
+    };
+    if want < v.allocation {
+        return Err(StorageError::InvalidArg(
+            "can't shrink capacity below existing allocation".into(),
+        ));
+    }
+    if want < v.capacity && flags & RESIZE_SHRINK == 0 {
+        return Err(StorageError::InvalidArg(
+            "Can't shrink capacity below current capacity unless shrink flag explicitly specified"
+                .into(),
+        ));
+    }
+    if flags & RESIZE_ALLOCATE != 0 && want - v.allocation > free {
+        return Err(StorageError::InvalidArg(
+            "Not enough space left in storage pool".into(),
+        ));
+    }
+    resize_file(
+        v,
+        want,
+        flags & RESIZE_ALLOCATE != 0,
+        flags & RESIZE_SHRINK != 0,
+    )?;
+    refresh_vol(v)
+}
+
+fn resize_file(v: &StorageVolDef, size: u64, allocate_all: bool, shrink: bool) -> SResult<()> {
+    let path = v.target_path.as_deref().unwrap_or_default();
+    match v.format.as_deref() {
+        None | Some("raw") => {
+            let f = OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| StorageError::io(format!("Unable to open '{path}'"), &e))?;
+            f.set_len(size)
+                .map_err(|e| StorageError::io(format!("Failed to truncate file '{path}'"), &e))?;
+            if allocate_all {
+                allocate(&f, path, size)?;
+            }
+            Ok(())
+        }
+        Some(fmt) => {
+            if allocate_all {
+                return Err(StorageError::NotSupported(
+                    "preallocate is only supported for raw type volume".into(),
+                ));
+            }
+            let size = size.to_string();
+            let mut args = vec!["resize", "-f", fmt];
+            if shrink {
+                args.push("--shrink");
+            }
+            args.extend([path, size.as_str()]);
+            run_qemu_img(&args).map(|_| ())
+        }
+    }
+}
