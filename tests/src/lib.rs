@@ -190,6 +190,24 @@ impl Daemon {
         )
     }
 
+    /// Ends the daemon (with SIGKILL when `hard`, else SIGTERM and a clean exit) and
+    /// starts it again on the same configuration, sockets and state directory.
+    pub fn restart(&mut self, hard: bool) {
+        if hard {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        } else {
+            self.stop();
+        }
+        self.child = Command::new(target_dir().join("rvirtd"))
+            .arg("--config")
+            .arg(self.dir.0.join("rvirtd.toml"))
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn rvirtd again");
+        self.wait_ready();
+    }
+
     /// Sends SIGTERM and waits for a clean exit; returns the exit status code.
     pub fn stop(&mut self) -> Option<i32> {
         let _ = Command::new("kill")
