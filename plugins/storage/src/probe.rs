@@ -166,9 +166,10 @@ fn apply_image_info(v: &mut StorageVolDef, path: &Path, md: &std::fs::Metadata) 
         info.virtual_size
     };
     if format == "qcow2" {
-        v.compat = info.compat.clone();
+        // Version 2 images (compat 0.10) show only their cluster size.
+        v.compat = info.compat.clone().filter(|c| c != "0.10");
         v.cluster_size = info.cluster_size;
-        if v.compat.as_deref() != Some("0.10") {
+        if v.compat.is_some() {
             let mut f = Vec::new();
             if info.lazy_refcounts {
                 f.push("lazy_refcounts");

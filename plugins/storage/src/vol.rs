@@ -105,6 +105,9 @@ pub fn with_vol<T>(
 fn refresh_vol(v: &mut StorageVolDef) -> SResult<()> {
     let path = v.target_path.clone().unwrap_or_default();
     probe::update_file_info(v, Path::new(&path))?;
+    if let Some(b) = &mut v.backing {
+        *b = probe::backing_store(&b.path, b.format.take());
+    }
     if v.vol_type.as_deref() == Some("dir") {
         return Ok(());
     }
@@ -293,7 +296,8 @@ fn qemu_img_create_args(v: &StorageVolDef, fmt: &str, flags: u32) -> Vec<String>
 fn format_options(v: &StorageVolDef, fmt: &str, flags: u32) -> Vec<String> {
     let mut opts = Vec::new();
     if fmt == "qcow2" {
-        opts.push(format!("compat={}", v.compat.as_deref().unwrap_or("1.1")));
+        // libvirt's default is the oldest level; asking for features implies 1.1.
+        opts.push(format!("compat={}", v.compat.as_deref().unwrap_or("0.10")));
         if let Some(c) = v.cluster_size {
             opts.push(format!("cluster_size={c}"));
         }
@@ -440,9 +444,11 @@ pub fn wipe(drv: &Driver, r: &RemoteNonnullStorageVol, algorithm: u32, flags: u3
             "wiping algorithm {algorithm} not supported"
         )));
     }
-    let pools = drv.lock();
-    let p = active(&pools, &r.pool)?;
-    let v = &p.vols[index(p, &r.name)?];
+    let mut pools = drv.lock();
+    let p = active_mut(&mut pools, &r.pool)?;
+    let i = index(p, &r.name)?;
+    let v = &mut p.vols[i];
+    refresh_vol(v)?;
     let path = v.target_path.clone().unwrap_or_default();
     if v.vol_type.as_deref() == Some("dir") {
         return Err(StorageError::NotSupported(
@@ -450,7 +456,7 @@ pub fn wipe(drv: &Driver, r: &RemoteNonnullStorageVol, algorithm: u32, flags: u3
         ));
     }
     match algorithm {
-        0 => zero_file(&path),
+        0 => zero_file(&path, v.allocation),
         WIPE_TRIM => Err(StorageError::NotSupported(
             "'trim' algorithm not supported".into(),
         )),
@@ -458,23 +464,15 @@ pub fn wipe(drv: &Driver, r: &RemoteNonnullStorageVol, algorithm: u32, flags: u3
     }
 }
 
-/// Overwrites the whole file with zeros.
-fn zero_file(path: &str) -> SResult<()> {
+/// Overwrites the first `len` bytes of the file with zeros: libvirt wipes as much as
+/// the volume has allocated (nothing at all of a fully sparse file).
+fn zero_file(path: &str, len: u64) -> SResult<()> {
     let mut f = OpenOptions::new().write(true).open(path).map_err(|e| {
         StorageError::io(
             format!("Failed to open storage volume with path '{path}'"),
             &e,
         )
     })?;
-    let len = f
-        .metadata()
-        .map_err(|e| {
-            StorageError::io(
-                format!("Failed to stat storage volume with path '{path}'"),
-                &e,
-            )
-        })?
-        .len();
     let buf = vec![0u8; 1 << 20];
     let mut left = len;
     let wrote = |e: std::io::Error| {
