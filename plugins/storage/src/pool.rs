@@ -102,9 +102,10 @@ fn already_active(name: &str) -> StorageError {
 fn parse(xml: &str, validate: bool) -> SResult<StoragePoolDef> {
     let def = StoragePoolDef::parse_with(xml, ParseOptions::validate(validate))?;
     if !SUPPORTED_TYPES.contains(&def.pool_type.as_str()) {
-        return Err(StorageError::NotSupported(format!(
-            "missing backend for pool type {}",
-            backend_number(&def.pool_type)
+        return Err(StorageError::Internal(format!(
+            "missing backend for pool type {} ({})",
+            backend_number(&def.pool_type),
+            def.pool_type
         )));
     }
     Ok(def)
