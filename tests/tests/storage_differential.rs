@@ -13,6 +13,8 @@ use rvirt_tests::{have_program, require_peer, Daemon, Libvirtd, TempDir};
 const VIRSH: &str = "/usr/bin/virsh";
 const QEMU_IMG: &str = "/usr/bin/qemu-img";
 const POOL: &str = "rvirtdiffpool";
+/// A second pool on the same target, which libvirt refuses.
+const OTHER: &str = "rvirtdiffpool2";
 const UUID: &str = "7b1e4c9a-2f3d-4e5a-9b6c-0d1e2f3a4b5c";
 
 fn virsh(uri: &str, args: &[String]) -> String {
@@ -96,7 +98,7 @@ fn put_files_by_hand(dir: &Path) {
 }
 
 /// The sequence, one virsh command line per entry (`!hand` puts files in by hand,
-/// `!clean` removes the last of them).
+/// `!clean` empties the pool directory). Temporary paths hold no spaces.
 fn steps(tmp: &Path) -> Vec<Vec<String>> {
     let pool = tmp.join("pool");
     let p = pool.display().to_string();
@@ -122,333 +124,97 @@ fn steps(tmp: &Path) -> Vec<Vec<String>> {
         std::fs::write(tmp.join(name), text).unwrap();
     }
     let doc = |n: &str| tmp.join(n).display().to_string();
-    let vol = |v: &str| format!("{p}/{v}");
-    let script: Vec<Vec<String>> = vec![
-        vec!["pool-define".into(), doc("pool.xml")],
-        vec!["pool-define".into(), doc("dup.xml")],
-        vec!["pool-start".into(), POOL.into()],
-        vec![
-            "pool-build".into(),
-            POOL.into(),
-            "--overwrite".into(),
-            "--no-overwrite".into(),
-        ],
-        vec!["pool-build".into(), POOL.into(), "--no-overwrite".into()],
-        vec!["pool-build".into(), POOL.into()],
-        vec!["pool-dumpxml".into(), POOL.into()],
-        vec!["pool-start".into(), POOL.into()],
-        vec!["pool-start".into(), POOL.into()],
-        vec!["pool-info".into(), POOL.into()],
-        vec!["pool-dumpxml".into(), POOL.into()],
-        vec!["pool-dumpxml".into(), "--inactive".into(), POOL.into()],
-        vec!["pool-uuid".into(), POOL.into()],
-        vec!["pool-name".into(), UUID.into()],
-        vec!["pool-undefine".into(), POOL.into()],
-        vec![
-            "vol-create-as".into(),
-            POOL.into(),
-            "r1.img".into(),
-            "10M".into(),
-        ],
-        vec![
-            "vol-create-as".into(),
-            POOL.into(),
-            "sp.img".into(),
-            "10M".into(),
-            "--allocation".into(),
-            "0".into(),
-        ],
-        vec![
-            "vol-create-as".into(),
-            POOL.into(),
-            "q1.qcow2".into(),
-            "20M".into(),
-            "--format".into(),
-            "qcow2".into(),
-        ],
-        vec![
-            "vol-create-as".into(),
-            POOL.into(),
-            "q2.qcow2".into(),
-            "20M".into(),
-            "--format".into(),
-            "qcow2".into(),
-            "--backing-vol".into(),
-            vol("q1.qcow2"),
-            "--backing-vol-format".into(),
-            "qcow2".into(),
-        ],
-        vec![
-            "vol-create-as".into(),
-            POOL.into(),
-            "pm.qcow2".into(),
-            "10M".into(),
-            "--format".into(),
-            "qcow2".into(),
-            "--prealloc-metadata".into(),
-        ],
-        vec!["vol-create".into(), POOL.into(), doc("perm.xml")],
-        vec!["vol-create".into(), POOL.into(), doc("c.xml")],
-        vec![
-            "vol-create-as".into(),
-            POOL.into(),
-            "r1.img".into(),
-            "10M".into(),
-        ],
-        vec![
-            "vol-create-as".into(),
-            POOL.into(),
-            "big.img".into(),
-            "100000T".into(),
-        ],
-        vec![
-            "vol-create-as".into(),
-            POOL.into(),
-            "bad.img".into(),
-            "1M".into(),
-            "--format".into(),
-            "bogus".into(),
-        ],
-        vec![
-            "vol-create-as".into(),
-            "nosuchpool".into(),
-            "x.img".into(),
-            "1M".into(),
-        ],
-        vec!["vol-list".into(), POOL.into(), "--details".into()],
-        vec![
-            "vol-dumpxml".into(),
-            "--pool".into(),
-            POOL.into(),
-            "r1.img".into(),
-        ],
-        vec![
-            "vol-dumpxml".into(),
-            "--pool".into(),
-            POOL.into(),
-            "sp.img".into(),
-        ],
-        vec![
-            "vol-dumpxml".into(),
-            "--pool".into(),
-            POOL.into(),
-            "q1.qcow2".into(),
-        ],
-        vec![
-            "vol-dumpxml".into(),
-            "--pool".into(),
-            POOL.into(),
-            "q2.qcow2".into(),
-        ],
-        vec![
-            "vol-dumpxml".into(),
-            "--pool".into(),
-            POOL.into(),
-            "pm.qcow2".into(),
-        ],
-        vec![
-            "vol-dumpxml".into(),
-            "--pool".into(),
-            POOL.into(),
-            "perm.img".into(),
-        ],
-        vec![
-            "vol-dumpxml".into(),
-            "--pool".into(),
-            POOL.into(),
-            "c.qcow2".into(),
-        ],
-        vec![
-            "vol-info".into(),
-            "--pool".into(),
-            POOL.into(),
-            "nosuch".into(),
-        ],
-        vec![
-            "vol-key".into(),
-            "--pool".into(),
-            POOL.into(),
-            "q1.qcow2".into(),
-        ],
-        vec![
-            "vol-path".into(),
-            "--pool".into(),
-            POOL.into(),
-            "q1.qcow2".into(),
-        ],
-        vec!["vol-pool".into(), vol("q1.qcow2")],
-        vec![
-            "vol-clone".into(),
-            "--pool".into(),
-            POOL.into(),
-            "r1.img".into(),
-            "r1c.img".into(),
-        ],
-        vec![
-            "vol-clone".into(),
-            "--pool".into(),
-            POOL.into(),
-            "c.qcow2".into(),
-            "cc.qcow2".into(),
-        ],
-        vec![
-            "vol-dumpxml".into(),
-            "--pool".into(),
-            POOL.into(),
-            "r1c.img".into(),
-        ],
-        vec![
-            "vol-dumpxml".into(),
-            "--pool".into(),
-            POOL.into(),
-            "cc.qcow2".into(),
-        ],
-        vec![
-            "vol-resize".into(),
-            "--pool".into(),
-            POOL.into(),
-            "sp.img".into(),
-            "20M".into(),
-        ],
-        vec![
-            "vol-resize".into(),
-            "--pool".into(),
-            POOL.into(),
-            "sp.img".into(),
-            "5M".into(),
-        ],
-        vec![
-            "vol-resize".into(),
-            "--pool".into(),
-            POOL.into(),
-            "sp.img".into(),
-            "5M".into(),
-            "--shrink".into(),
-        ],
-        vec![
-            "vol-resize".into(),
-            "--pool".into(),
-            POOL.into(),
-            "r1.img".into(),
-            "5M".into(),
-            "--shrink".into(),
-        ],
-        vec![
-            "vol-resize".into(),
-            "--pool".into(),
-            POOL.into(),
-            "perm.img".into(),
-            "4M".into(),
-            "--allocate".into(),
-        ],
-        vec![
-            "vol-resize".into(),
-            "--pool".into(),
-            POOL.into(),
-            "perm.img".into(),
-            "1M".into(),
-            "--delta".into(),
-        ],
-        vec![
-            "vol-resize".into(),
-            "--pool".into(),
-            POOL.into(),
-            "q1.qcow2".into(),
-            "40M".into(),
-        ],
-        vec![
-            "vol-info".into(),
-            "--pool".into(),
-            POOL.into(),
-            "sp.img".into(),
-        ],
-        vec![
-            "vol-info".into(),
-            "--pool".into(),
-            POOL.into(),
-            "perm.img".into(),
-        ],
-        vec![
-            "vol-info".into(),
-            "--pool".into(),
-            POOL.into(),
-            "q1.qcow2".into(),
-        ],
-        vec![
-            "vol-wipe".into(),
-            "--pool".into(),
-            POOL.into(),
-            "r1c.img".into(),
-        ],
-        vec![
-            "vol-info".into(),
-            "--pool".into(),
-            POOL.into(),
-            "r1c.img".into(),
-        ],
-        vec![
-            "vol-wipe".into(),
-            "--pool".into(),
-            POOL.into(),
-            "cc.qcow2".into(),
-        ],
-        vec![
-            "vol-info".into(),
-            "--pool".into(),
-            POOL.into(),
-            "cc.qcow2".into(),
-        ],
-        vec!["!hand".into()],
-        vec!["pool-refresh".into(), POOL.into()],
-        vec!["vol-list".into(), POOL.into(), "--details".into()],
-        vec![
-            "vol-dumpxml".into(),
-            "--pool".into(),
-            POOL.into(),
-            "hand.qcow2".into(),
-        ],
-        vec![
-            "vol-dumpxml".into(),
-            "--pool".into(),
-            POOL.into(),
-            "hand.raw".into(),
-        ],
-        vec![
-            "vol-dumpxml".into(),
-            "--pool".into(),
-            POOL.into(),
-            "subdir".into(),
-        ],
-        vec![
-            "vol-dumpxml".into(),
-            "--pool".into(),
-            POOL.into(),
-            "q1.qcow2".into(),
-        ],
-        vec![
-            "vol-delete".into(),
-            "--pool".into(),
-            POOL.into(),
-            "nosuch".into(),
-        ],
-        vec!["pool-autostart".into(), POOL.into()],
-        vec![
-            "pool-list".into(),
-            "--all".into(),
-            "--type".into(),
-            "dir".into(),
-        ],
-        vec!["pool-autostart".into(), "--disable".into(), POOL.into()],
-        vec!["pool-destroy".into(), POOL.into()],
-        vec!["pool-info".into(), POOL.into()],
-        vec!["vol-list".into(), POOL.into()],
-        vec!["pool-delete".into(), POOL.into()],
-        vec!["!clean".into()],
-        vec!["pool-delete".into(), POOL.into()],
-        vec!["pool-undefine".into(), POOL.into()],
-        vec!["pool-info".into(), POOL.into()],
+    let (pool_xml, dup_xml, perm_xml, c_xml) = (
+        doc("pool.xml"),
+        doc("dup.xml"),
+        doc("perm.xml"),
+        doc("c.xml"),
+    );
+    let vd = format!("vol-dumpxml --pool {POOL}");
+    let vi = format!("vol-info --pool {POOL}");
+    let vr = format!("vol-resize --pool {POOL}");
+    let script = [
+        format!("pool-define {pool_xml}"),
+        format!("pool-define {dup_xml}"),
+        format!("pool-define-as {OTHER} dir --target {p}"),
+        format!("pool-start {POOL}"),
+        format!("pool-build {POOL} --overwrite --no-overwrite"),
+        format!("pool-build {POOL} --no-overwrite"),
+        format!("pool-build {POOL}"),
+        format!("pool-dumpxml {POOL}"),
+        format!("pool-start {POOL}"),
+        format!("pool-start {POOL}"),
+        format!("pool-info {POOL}"),
+        format!("pool-dumpxml {POOL}"),
+        format!("pool-dumpxml --inactive {POOL}"),
+        format!("pool-uuid {POOL}"),
+        format!("pool-name {UUID}"),
+        format!("pool-undefine {POOL}"),
+        format!("vol-create-as {POOL} r1.img 10M"),
+        format!("vol-create-as {POOL} sp.img 10M --allocation 0"),
+        format!("vol-create-as {POOL} q1.qcow2 20M --format qcow2"),
+        format!("vol-create-as {POOL} q2.qcow2 20M --format qcow2 --backing-vol {p}/q1.qcow2 --backing-vol-format qcow2"),
+        format!("vol-create-as {POOL} pm.qcow2 10M --format qcow2 --prealloc-metadata"),
+        format!("vol-create {POOL} {perm_xml}"),
+        format!("vol-create {POOL} {c_xml}"),
+        format!("vol-create-as {POOL} r1.img 10M"),
+        format!("vol-create-as {POOL} big.img 100000T"),
+        format!("vol-create-as {POOL} bad.img 1M --format bogus"),
+        "vol-create-as nosuchpool x.img 1M".to_string(),
+        format!("vol-list {POOL} --details"),
+        format!("{vd} r1.img"),
+        format!("{vd} sp.img"),
+        format!("{vd} q1.qcow2"),
+        format!("{vd} q2.qcow2"),
+        format!("{vd} pm.qcow2"),
+        format!("{vd} perm.img"),
+        format!("{vd} c.qcow2"),
+        format!("{vi} nosuch"),
+        format!("vol-key --pool {POOL} q1.qcow2"),
+        format!("vol-path --pool {POOL} q1.qcow2"),
+        format!("vol-pool {p}/q1.qcow2"),
+        format!("vol-clone --pool {POOL} r1.img r1c.img"),
+        format!("vol-clone --pool {POOL} c.qcow2 cc.qcow2"),
+        format!("{vd} r1c.img"),
+        format!("{vd} cc.qcow2"),
+        format!("{vr} sp.img 20M"),
+        format!("{vr} sp.img 5M"),
+        format!("{vr} sp.img 5M --shrink"),
+        format!("{vr} r1.img 5M --shrink"),
+        format!("{vr} perm.img 4M --allocate"),
+        format!("{vr} perm.img 1M --delta"),
+        format!("{vr} q1.qcow2 40M"),
+        format!("{vi} sp.img"),
+        format!("{vi} perm.img"),
+        format!("{vi} q1.qcow2"),
+        format!("vol-wipe --pool {POOL} r1c.img"),
+        format!("{vi} r1c.img"),
+        format!("vol-wipe --pool {POOL} cc.qcow2"),
+        format!("{vi} cc.qcow2"),
+        "!hand".to_string(),
+        format!("pool-refresh {POOL}"),
+        format!("vol-list {POOL} --details"),
+        format!("{vd} hand.qcow2"),
+        format!("{vd} hand.raw"),
+        format!("{vd} subdir"),
+        format!("{vd} q1.qcow2"),
+        format!("vol-delete --pool {POOL} nosuch"),
+        format!("pool-autostart {POOL}"),
+        "pool-list --all --type dir".to_string(),
+        format!("pool-autostart --disable {POOL}"),
+        format!("pool-destroy {POOL}"),
+        format!("pool-info {POOL}"),
+        format!("vol-list {POOL}"),
+        format!("pool-delete {POOL}"),
+        "!clean".to_string(),
+        format!("pool-delete {POOL}"),
+        format!("pool-undefine {POOL}"),
+        format!("pool-info {POOL}"),
     ];
     script
+        .iter()
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
 }
 
 /// Runs the sequence on `uri`; the pool directory starts out missing.
@@ -483,8 +249,10 @@ fn run(uri: &str, tmp: &Path) -> Vec<(String, String)> {
 /// Leaves nothing of the pool defined (the oracle's definitions live in the host's
 /// /etc/libvirt).
 fn cleanup(uri: &str) {
-    for cmd in ["pool-destroy", "pool-undefine"] {
-        let _ = virsh(uri, &[cmd.to_string(), POOL.to_string()]);
+    for name in [POOL, OTHER] {
+        for cmd in ["pool-destroy", "pool-undefine"] {
+            let _ = virsh(uri, &[cmd.to_string(), name.to_string()]);
+        }
     }
 }
 
