@@ -59,11 +59,21 @@ pub const PROCEDURES: &[i32] = &[
     p::STORAGE_VOL_GET_INFO_FLAGS,
     p::STORAGE_VOL_GET_XML_DESC,
     p::STORAGE_VOL_GET_PATH,
+    p::CONNECT_GET_STORAGE_POOL_CAPABILITIES,
 ];
 
 type R<T> = Result<T, RemoteError>;
 
 impl RemoteHandler for StorageConn {
+    fn connect_get_storage_pool_capabilities(
+        &self,
+        a: RemoteConnectGetStoragePoolCapabilitiesArgs,
+    ) -> R<RemoteConnectGetStoragePoolCapabilitiesRet> {
+        crate::error::check_flags(a.flags, 0, "storageConnectGetStoragePoolCapabilities")?;
+        let capabilities =
+            rvirt_xml::storage::pool_capabilities(|t| pool::SUPPORTED_TYPES.contains(&t));
+        Ok(RemoteConnectGetStoragePoolCapabilitiesRet { capabilities })
+    }
     fn connect_num_of_storage_pools(&self) -> R<RemoteConnectNumOfStoragePoolsRet> {
         let num = pool::names(&self.0, true, i32::MAX).len() as i32;
         Ok(RemoteConnectNumOfStoragePoolsRet { num })
