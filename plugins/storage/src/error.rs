@@ -31,6 +31,8 @@ pub enum StorageError {
     NotSupported(String),
     #[error("Flags '{0}' and '{1}' are mutually exclusive")]
     ExclusiveFlags(&'static str, &'static str),
+    #[error("Storage pool already built: {0}")]
+    Built(String),
     #[error("storage volume '{0}' exists already")]
     VolExists(String),
     /// The parser's text is libvirt's whole message, prefix included.
@@ -57,6 +59,7 @@ impl StorageError {
             StorageError::Unsupported(_) => code::CONFIG_UNSUPPORTED,
             StorageError::NotSupported(_) => code::OPERATION_UNSUPPORTED,
             StorageError::VolExists(_) => code::STORAGE_VOL_EXIST,
+            StorageError::Built(_) => code::STORAGE_POOL_BUILT,
             StorageError::Xml(e) => e.code(),
             StorageError::System(_) => code::SYSTEM_ERROR,
         }

@@ -20,6 +20,7 @@ use rvirt_plugin_api::sdk::{
 
 pub mod conn;
 pub mod error;
+pub mod fs;
 pub mod pool;
 pub mod probe;
 pub mod state;

@@ -26,7 +26,7 @@ const CREATE_WITH_BUILD_NO_OVERWRITE: u32 = 4;
 const DEFINE_VALIDATE: u32 = 1;
 
 /// Pool types this driver can run.
-pub const SUPPORTED_TYPES: &[&str] = &["dir"];
+pub const SUPPORTED_TYPES: &[&str] = &["dir", "fs"];
 
 /// Pool types in the order of the VIR_CONNECT_LIST_STORAGE_POOLS_<TYPE> bits (from bit 6).
 const POOL_TYPES: [&str; 14] = [
@@ -194,15 +194,24 @@ pub fn create_xml(drv: &Driver, xml: &str, flags: u32) -> SResult<RemoteNonnullS
     {
         build_dir(&p.def, flags >> 1)?;
     }
-    run(drv, &mut p)?;
+    run(drv, &mut p, false)?;
     let r = pool_ref(&p);
     pools.push(p);
     Ok(r)
 }
 
-/// Starts `p`: reads its directory and records that it runs.
-fn run(drv: &Driver, p: &mut Pool) -> SResult<()> {
-    refresh_dir(p)?;
+/// Starts `p`: mounts its file system (an `fs` pool found mounted after a daemon restart
+/// is taken as it is), reads its directory and records that it runs.
+fn run(drv: &Driver, p: &mut Pool, resume: bool) -> SResult<()> {
+    if crate::fs::is_fs(&p.def) && !(resume && crate::fs::is_mounted(target(&p.def)?)) {
+        crate::fs::mount(&p.def)?;
+    }
+    if let Err(e) = refresh_dir(p) {
+        if crate::fs::is_fs(&p.def) {
+            let _ = crate::fs::unmount(&p.def);
+        }
+        return Err(e);
+    }
     drv.save_status(&p.def)?;
     p.active = true;
     Ok(())
@@ -218,7 +227,7 @@ pub fn start(drv: &Driver, name: &str, flags: u32) -> SResult<()> {
     if flags != 0 {
         build_dir(&p.def, flags >> 1)?;
     }
-    run(drv, p)
+    run(drv, p, false)
 }
 
 pub fn build(drv: &Driver, name: &str, flags: u32) -> SResult<()> {
@@ -230,8 +239,9 @@ pub fn build(drv: &Driver, name: &str, flags: u32) -> SResult<()> {
     build_dir(&p.def, flags)
 }
 
-/// The directory backend's build: makes the target directory with the pool's mode and
-/// owner. Formatting flags need a source device, which a directory pool has not.
+/// The file system backends' build: makes the target directory with the pool's mode
+/// and owner; a formatting flag also makes the file system on the source device (which
+/// a directory pool has not).
 fn build_dir(def: &StoragePoolDef, flags: u32) -> SResult<()> {
     check_flags(
         flags,
@@ -264,10 +274,7 @@ fn build_dir(def: &StoragePoolDef, flags: u32) -> SResult<()> {
         chown(path, perms.owner, perms.group)?;
     }
     if flags != 0 {
-        return Err(StorageError::Invalid(format!(
-            "No source device specified when formatting pool '{}'",
-            def.name
-        )));
+        return crate::fs::make_fs(def, flags);
     }
     Ok(())
 }
@@ -361,7 +368,10 @@ fn stop(drv: &Driver, pools: &mut Vec<Pool>, name: &str) {
 
 pub fn destroy(drv: &Driver, name: &str) -> SResult<()> {
     let mut pools = drv.lock();
-    active(&pools, name)?;
+    let p = active(&pools, name)?;
+    if crate::fs::is_fs(&p.def) {
+        crate::fs::unmount(&p.def)?;
+    }
     stop(drv, &mut pools, name);
     Ok(())
 }
@@ -496,7 +506,7 @@ pub fn startup(drv: &Driver) {
         let Ok(p) = find_mut(&mut pools, &name) else {
             continue;
         };
-        match run(drv, p) {
+        match run(drv, p, ran) {
             Ok(()) => {}
             Err(e) => {
                 let what = if ran { "restart" } else { "autostart" };

@@ -209,8 +209,11 @@ pub fn create(
     }
     probe::update_file_info(&mut v, Path::new(&path))?;
     let p = active_mut(&mut pools, pool)?;
-    p.def.allocation = p.def.allocation.saturating_add(requested);
-    p.def.available = p.def.available.saturating_sub(requested);
+    // The file system's figures, as libvirt reports them right after a new volume.
+    if crate::pool::update_sizes(p).is_err() {
+        p.def.allocation = p.def.allocation.saturating_add(requested);
+        p.def.available = p.def.available.saturating_sub(requested);
+    }
     let r = vol_ref(p, &v);
     let at = p.vols.partition_point(|x| x.name < v.name);
     p.vols.insert(at, v);
@@ -418,8 +421,10 @@ pub fn delete(drv: &Driver, r: &RemoteNonnullStorageVol, flags: u32) -> SResult<
         }
     }
     let v = p.vols.remove(i);
-    p.def.allocation = p.def.allocation.saturating_sub(v.allocation);
-    p.def.available = p.def.available.saturating_add(v.allocation);
+    if crate::pool::update_sizes(p).is_err() {
+        p.def.allocation = p.def.allocation.saturating_sub(v.allocation);
+        p.def.available = p.def.available.saturating_add(v.allocation);
+    }
     Ok(())
 }
 
