@@ -312,3 +312,40 @@ impl Drop for Libvirtd {
         let _ = self.child.wait();
     }
 }
+
+/// A loop device over a sparse file of `size` bytes, detached on drop; `None` where loop
+/// devices cannot be set up (no free device, not root).
+pub struct LoopDevice {
+    pub dev: String,
+}
+
+impl LoopDevice {
+    pub fn new(image: &Path, size: u64) -> Option<LoopDevice> {
+        let f = std::fs::File::create(image).ok()?;
+        f.set_len(size).ok()?;
+        let out = Command::new("losetup")
+            .args(["-f", "--show"])
+            .arg(image)
+            .output()
+            .ok()?;
+        let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (out.status.success() && !dev.is_empty()).then_some(LoopDevice { dev })
+    }
+
+    /// Zeroes the first 4 MiB of the device, so that it holds no file system.
+    pub fn blank(&self) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.dev)
+            .expect("open loop device");
+        f.write_all(&vec![0u8; 4 << 20]).expect("blank loop device");
+        f.sync_all().expect("sync loop device");
+    }
+}
+
+impl Drop for LoopDevice {
+    fn drop(&mut self) {
+        let _ = Command::new("losetup").args(["-d", &self.dev]).status();
+    }
+}

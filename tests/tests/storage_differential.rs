@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use rvirt_tests::{have_program, require_peer, Daemon, Libvirtd, TempDir};
+use rvirt_tests::{have_program, require_peer, Daemon, Libvirtd, LoopDevice, TempDir};
 
 const VIRSH: &str = "/usr/bin/virsh";
 const QEMU_IMG: &str = "/usr/bin/qemu-img";
@@ -315,41 +315,6 @@ fn dir_pool_sequence_matches_libvirtd() {
     assert_same(&theirs, &ours);
 }
 
-/// A loop device over a sparse file, detached on drop.
-struct Loop {
-    dev: String,
-}
-
-impl Loop {
-    fn new(image: &Path) -> Option<Loop> {
-        let f = std::fs::File::create(image).ok()?;
-        f.set_len(64 << 20).ok()?;
-        let out = Command::new("losetup")
-            .args(["-f", "--show"])
-            .arg(image)
-            .output()
-            .ok()?;
-        let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        (out.status.success() && !dev.is_empty()).then_some(Loop { dev })
-    }
-
-    /// Zeroes the start of the device, so that it holds no file system.
-    fn blank(&self) {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&self.dev)
-            .unwrap();
-        std::io::Write::write_all(&mut f, &vec![0u8; 4 << 20]).unwrap();
-        f.sync_all().unwrap();
-    }
-}
-
-impl Drop for Loop {
-    fn drop(&mut self) {
-        let _ = Command::new("losetup").args(["-d", &self.dev]).status();
-    }
-}
-
 /// An `fs` pool on a loop device: mkfs at build (refused over an existing file system
 /// without `--overwrite`), mount at start, umount at destroy; sizes of the small file
 /// system compared as they are.
@@ -407,7 +372,7 @@ fn fs_pool_on_a_loop_device_matches_libvirtd() {
         return;
     }
     let tmp = TempDir::new("storage-fs");
-    let Some(lo) = Loop::new(&tmp.0.join("disk.img")) else {
+    let Some(lo) = LoopDevice::new(&tmp.0.join("disk.img"), 64 << 20) else {
         require_peer("a free loop device (losetup, root)", false);
         return;
     };

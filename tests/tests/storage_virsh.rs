@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use rvirt_tests::{have_program, require_peer, Daemon, TempDir};
+use rvirt_tests::{have_program, require_peer, Daemon, LoopDevice, TempDir};
 
 const VIRSH: &str = "/usr/bin/virsh";
 const QEMU_IMG: &str = "/usr/bin/qemu-img";
@@ -316,4 +316,52 @@ fn refresh_finds_files_put_in_by_hand() {
     ok(&uri, &["pool-destroy", "hand"]);
     assert!(fails(&uri, &["pool-info", "hand"]).contains("no storage pool with matching name"));
     assert!(dir.join("base.qcow2").exists());
+}
+
+/// An `fs` pool stays mounted and running across `kill -9` of the daemon, and destroy
+/// unmounts it.
+#[test]
+fn fs_pool_survives_kill_9() {
+    if !peers_ok() || !require_peer("mkfs.ext4 (e2fsprogs)", have_program("/sbin/mkfs.ext4")) {
+        return;
+    }
+    let tmp = TempDir::new("storage-fskill");
+    let Some(lo) = LoopDevice::new(&tmp.0.join("disk.img"), 32 << 20) else {
+        require_peer("a free loop device (losetup, root)", false);
+        return;
+    };
+    let mut d = Daemon::start("");
+    let uri = d.uri("qemu:///system");
+    let target = tmp.0.join("mnt");
+    let t = target.to_str().unwrap();
+    ok(
+        &uri,
+        &[
+            "pool-define-as",
+            "fk",
+            "fs",
+            "--source-dev",
+            &lo.dev,
+            "--source-format",
+            "ext4",
+            "--target",
+            t,
+        ],
+    );
+    ok(&uri, &["pool-build", "fk", "--overwrite"]);
+    ok(&uri, &["pool-start", "fk"]);
+    ok(&uri, &["vol-create-as", "fk", "v.img", "1M"]);
+    let mounted = || {
+        std::fs::read_to_string("/proc/mounts")
+            .unwrap()
+            .lines()
+            .any(|l| l.split(' ').nth(1) == Some(t))
+    };
+    assert!(mounted());
+    d.restart(true);
+    assert!(ok(&uri, &["pool-list", "--all"]).contains(" fk     active   no"));
+    assert!(ok(&uri, &["vol-list", "fk"]).contains("v.img"));
+    ok(&uri, &["pool-destroy", "fk"]);
+    assert!(!mounted());
+    ok(&uri, &["pool-undefine", "fk"]);
 }
