@@ -4,7 +4,7 @@
 //! A secondary driver (it serves no URI scheme of its own) with a state driver:
 //! persistent pool definitions live in the module's state directory, written atomically;
 //! pools that ran before a restart (or a `kill -9`) run again, and autostart pools
-//! start with the daemon. Pool type `dir` is implemented; volumes are raw files
+//! start with the daemon. Pool types `dir` and `fs` are implemented; volumes are raw files
 //! (sparse or allocated) or images made by `qemu-img` (qcow2 and the other formats).
 //! See docs/storage.md for what is supported.
 
