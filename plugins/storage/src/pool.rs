@@ -91,6 +91,17 @@ pub fn active_mut<'a>(pools: &'a mut [Pool], name: &str) -> SResult<&'a mut Pool
     Ok(p)
 }
 
+/// Refuses to stop or re-read a pool while a job works in it.
+pub fn check_no_jobs(p: &Pool) -> SResult<()> {
+    if p.jobs.is_empty() {
+        return Ok(());
+    }
+    Err(StorageError::Invalid(format!(
+        "pool '{}' has asynchronous jobs running.",
+        p.def.name
+    )))
+}
+
 fn not_active(name: &str) -> StorageError {
     StorageError::Invalid(format!("storage pool '{name}' is not active"))
 }
@@ -341,6 +352,7 @@ pub fn refresh(drv: &Driver, name: &str, flags: u32) -> SResult<()> {
     check_flags(flags, 0, "storagePoolRefresh")?;
     let mut pools = drv.lock();
     let p = active_mut(&mut pools, name)?;
+    check_no_jobs(p)?;
     if let Err(e) = refresh_dir(p) {
         stop(drv, &mut pools, name);
         return Err(e);
@@ -369,6 +381,7 @@ fn stop(drv: &Driver, pools: &mut Vec<Pool>, name: &str) {
 pub fn destroy(drv: &Driver, name: &str) -> SResult<()> {
     let mut pools = drv.lock();
     let p = active(&pools, name)?;
+    check_no_jobs(p)?;
     if crate::fs::is_fs(&p.def) {
         crate::fs::unmount(&p.def)?;
     }

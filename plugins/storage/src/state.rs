@@ -101,6 +101,9 @@ pub struct Pool {
     pub vols: Vec<StorageVolDef>,
     /// A definition given while the pool ran, taking effect when it stops.
     pub new_def: Option<StoragePoolDef>,
+    /// Volumes a long job (a build, a copy, a wipe) works on without holding the lock:
+    /// the pool cannot stop or refresh meanwhile, nor these volumes go.
+    pub jobs: Vec<String>,
 }
 
 impl Pool {
@@ -112,6 +115,7 @@ impl Pool {
             autostart: false,
             vols: Vec::new(),
             new_def: None,
+            jobs: Vec::new(),
         }
     }
 }

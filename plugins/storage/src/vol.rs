@@ -157,7 +157,50 @@ pub fn xml(drv: &Driver, r: &RemoteNonnullStorageVol, flags: u32) -> SResult<Str
     with_vol(drv, r, |_, v| Ok(v.to_xml()))
 }
 
-/// STORAGE_VOL_CREATE_XML(_FROM): `clone_of` is the volume to copy.
+/// Volumes marked busy in their pools while a job runs without the lock; unmarked when
+/// dropped.
+struct Job<'a> {
+    drv: &'a Driver,
+    vols: Vec<(String, String)>,
+}
+
+impl<'a> Job<'a> {
+    /// Marks `vols` (pool, volume) busy; the caller holds the lock in `pools`.
+    fn start(drv: &'a Driver, pools: &mut [Pool], vols: Vec<(String, String)>) -> Job<'a> {
+        for (pool, name) in &vols {
+            if let Ok(p) = active_mut(pools, pool) {
+                p.jobs.push(name.clone());
+            }
+        }
+        Job { drv, vols }
+    }
+}
+
+impl Drop for Job<'_> {
+    fn drop(&mut self) {
+        let mut pools = self.drv.lock();
+        for (pool, name) in &self.vols {
+            if let Ok(p) = active_mut(&mut pools, pool) {
+                if let Some(i) = p.jobs.iter().position(|j| j == name) {
+                    p.jobs.remove(i);
+                }
+            }
+        }
+    }
+}
+
+/// Refuses to change or remove a volume a job works on.
+fn check_idle(p: &Pool, name: &str) -> SResult<()> {
+    if p.jobs.iter().any(|j| j == name) {
+        return Err(StorageError::Invalid(format!(
+            "volume '{name}' is still in use."
+        )));
+    }
+    Ok(())
+}
+
+/// STORAGE_VOL_CREATE_XML(_FROM): `clone_of` is the volume to copy. The file is made
+/// without holding the driver lock (copies and preallocation take long).
 pub fn create(
     drv: &Driver,
     pool: &str,
@@ -176,7 +219,52 @@ pub fn create(
         func,
     )?;
     let mut pools = drv.lock();
-    let p = active(&pools, pool)?;
+    let (mut v, source) = prepare(&pools, pool, xml, clone_of, flags)?;
+    let mut busy = vec![(pool.to_string(), v.name.clone())];
+    if let Some(c) = clone_of {
+        busy.push((c.pool.clone(), c.name.clone()));
+    }
+    let job = Job::start(drv, &mut pools, busy);
+    drop(pools);
+    let built = match &source {
+        Some(src) => clone_file(&mut v, src, flags),
+        None => build_file(&v, flags),
+    };
+    let path = v.target_path.clone().unwrap_or_default();
+    if let Err(e) = built
+        .and_then(|()| apply_permissions(&v))
+        .and_then(|()| probe::update_file_info(&mut v, Path::new(&path)))
+    {
+        let _ = remove_path(&v);
+        return Err(e);
+    }
+    let mut pools = drv.lock();
+    let p = active_mut(&mut pools, pool)?;
+    // The file system's figures, as libvirt reports them right after a new volume.
+    let requested = v.allocation;
+    if crate::pool::update_sizes(p).is_err() {
+        p.def.allocation = p.def.allocation.saturating_add(requested);
+        p.def.available = p.def.available.saturating_sub(requested);
+    }
+    let r = vol_ref(p, &v);
+    let at = p.vols.partition_point(|x| x.name < v.name);
+    p.vols.insert(at, v);
+    // The volume is listed before its name is free again.
+    drop(pools);
+    drop(job);
+    Ok(r)
+}
+
+/// The checked definition of a new volume (with its path and key) and the volume it
+/// copies, if any.
+fn prepare(
+    pools: &[Pool],
+    pool: &str,
+    xml: &str,
+    clone_of: Option<&RemoteNonnullStorageVol>,
+    flags: u32,
+) -> SResult<(StorageVolDef, Option<StorageVolDef>)> {
+    let p = active(pools, pool)?;
     let opts = ParseOptions::validate(flags & CREATE_VALIDATE != 0);
     let mut v = StorageVolDef::parse_with(xml, &p.def.pool_type, opts)?;
     if v.name.contains('/') {
@@ -185,39 +273,26 @@ pub fn create(
             v.name
         )));
     }
-    if p.vols.iter().any(|x| x.name == v.name) {
+    if p.vols.iter().any(|x| x.name == v.name) || p.jobs.contains(&v.name) {
         return Err(StorageError::VolExists(v.name));
     }
     let source = match clone_of {
         Some(c) => {
-            let sp = active(&pools, &c.pool)?;
+            let sp = active(pools, &c.pool)?;
             Some(sp.vols[index(sp, &c.name)?].clone())
         }
         None => None,
     };
     let path = format!("{}/{}", target(&p.def)?, v.name);
+    // A file the pool has not listed yet is never overwritten (nor removed on failure).
+    if std::fs::symlink_metadata(&path).is_ok() {
+        return Err(StorageError::System(format!(
+            "cannot create path '{path}': File exists"
+        )));
+    }
     v.key = Some(path.clone());
-    v.target_path = Some(path.clone());
-    let requested = v.allocation;
-    let built = match &source {
-        Some(src) => clone_file(&mut v, src, flags),
-        None => build_file(&v, flags),
-    };
-    if let Err(e) = built.and_then(|()| apply_permissions(&v)) {
-        let _ = remove_path(&v);
-        return Err(e);
-    }
-    probe::update_file_info(&mut v, Path::new(&path))?;
-    let p = active_mut(&mut pools, pool)?;
-    // The file system's figures, as libvirt reports them right after a new volume.
-    if crate::pool::update_sizes(p).is_err() {
-        p.def.allocation = p.def.allocation.saturating_add(requested);
-        p.def.available = p.def.available.saturating_sub(requested);
-    }
-    let r = vol_ref(p, &v);
-    let at = p.vols.partition_point(|x| x.name < v.name);
-    p.vols.insert(at, v);
-    Ok(r)
+    v.target_path = Some(path);
+    Ok((v, source))
 }
 
 /// Makes a new volume's file (or directory).
@@ -412,6 +487,7 @@ pub fn delete(drv: &Driver, r: &RemoteNonnullStorageVol, flags: u32) -> SResult<
     let mut pools = drv.lock();
     let p = active_mut(&mut pools, &r.pool)?;
     let i = index(p, &r.name)?;
+    check_idle(p, &r.name)?;
     check_flags(flags, 0, "virStorageBackendVolDeleteLocal")?;
     let v = &p.vols[i];
     if let Err(e) = remove_path(v) {
@@ -452,6 +528,7 @@ pub fn wipe(drv: &Driver, r: &RemoteNonnullStorageVol, algorithm: u32, flags: u3
     let mut pools = drv.lock();
     let p = active_mut(&mut pools, &r.pool)?;
     let i = index(p, &r.name)?;
+    check_idle(p, &r.name)?;
     let v = &mut p.vols[i];
     refresh_vol(v)?;
     let path = v.target_path.clone().unwrap_or_default();
@@ -460,8 +537,11 @@ pub fn wipe(drv: &Driver, r: &RemoteNonnullStorageVol, algorithm: u32, flags: u3
             "cannot wipe a directory volume".into(),
         ));
     }
+    let len = v.allocation;
+    let _job = Job::start(drv, &mut pools, vec![(r.pool.clone(), r.name.clone())]);
+    drop(pools);
     match algorithm {
-        0 => zero_file(&path, v.allocation),
+        0 => zero_file(&path, len),
         WIPE_TRIM => Err(StorageError::NotSupported(
             "'trim' algorithm not supported".into(),
         )),
@@ -525,6 +605,7 @@ pub fn resize(drv: &Driver, r: &RemoteNonnullStorageVol, capacity: u64, flags: u
     let mut pools = drv.lock();
     let p = active_mut(&mut pools, &r.pool)?;
     let i = index(p, &r.name)?;
+    check_idle(p, &r.name)?;
     let free = p.def.available;
     let v = &mut p.vols[i];
     refresh_vol(v)?;
@@ -587,5 +668,79 @@ fn resize_file(v: &StorageVolDef, size: u64, allocate_all: bool, shrink: bool) -
             args.extend([path, size.as_str()]);
             run_qemu_img(&args).map(|_| ())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Dirs;
+    use rvirt_plugin_api::protocol::RemoteError;
+
+    fn driver(tag: &str) -> (Driver, std::path::PathBuf) {
+        let base =
+            std::env::temp_dir().join(format!("rvirt-storage-vol-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let dirs = Dirs::new(base.join("state").to_str().unwrap());
+        dirs.create().unwrap();
+        let drv = Driver::new(dirs, true);
+        let xml = format!(
+            "<pool type='dir'><name>p</name><target><path>{}</path></target></pool>",
+            base.join("pool").display()
+        );
+        crate::pool::define(&drv, &xml, 0).unwrap();
+        crate::pool::build(&drv, "p", 0).unwrap();
+        crate::pool::start(&drv, "p", 0).unwrap();
+        (drv, base)
+    }
+
+    const RAW: &str =
+        "<volume><name>v</name><capacity>4096</capacity><allocation>0</allocation></volume>";
+
+    /// While a job works on a volume without the lock, the volume cannot go and the pool
+    /// cannot stop or re-read its directory; afterwards all of that works.
+    #[test]
+    fn busy_volumes_and_pools_refuse_changes() {
+        let (drv, base) = driver("jobs");
+        let v = create(&drv, "p", RAW, None, 0).unwrap();
+        let job = Job::start(&drv, &mut drv.lock(), vec![("p".into(), "v".into())]);
+        let text = |e: StorageError| RemoteError::from(e).text().to_string();
+        assert_eq!(
+            text(delete(&drv, &v, 0).unwrap_err()),
+            "Requested operation is not valid: volume 'v' is still in use."
+        );
+        assert!(text(resize(&drv, &v, 8192, 0).unwrap_err()).contains("still in use"));
+        assert_eq!(
+            text(crate::pool::destroy(&drv, "p").unwrap_err()),
+            "Requested operation is not valid: pool 'p' has asynchronous jobs running."
+        );
+        assert!(text(crate::pool::refresh(&drv, "p", 0).unwrap_err()).contains("jobs running"));
+        drop(job);
+        resize(&drv, &v, 8192, 0).unwrap();
+        assert_eq!(std::fs::metadata(base.join("pool/v")).unwrap().len(), 8192);
+        delete(&drv, &v, 0).unwrap();
+        crate::pool::destroy(&drv, "p").unwrap();
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    /// A file the pool has not listed is neither overwritten nor removed.
+    #[test]
+    fn unlisted_files_are_left_alone() {
+        let (drv, base) = driver("unlisted");
+        std::fs::write(base.join("pool/v"), "mine").unwrap();
+        let e = RemoteError::from(create(&drv, "p", RAW, None, 0).unwrap_err());
+        assert_eq!(
+            e.text(),
+            format!(
+                "cannot create path '{}': File exists",
+                base.join("pool/v").display()
+            )
+        );
+        assert_eq!(
+            std::fs::read_to_string(base.join("pool/v")).unwrap(),
+            "mine"
+        );
+        crate::pool::destroy(&drv, "p").unwrap();
+        let _ = std::fs::remove_dir_all(&base);
     }
 }
