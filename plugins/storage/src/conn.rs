@@ -4,16 +4,28 @@ use std::sync::Arc;
 
 use rvirt_plugin_api::protocol::{remote_proc as p, *};
 
+use crate::events::Listener;
 use crate::pool;
 use crate::state::Driver;
 use crate::vol;
 
-/// One connection; every connection shares the driver.
-pub struct StorageConn(pub Arc<Driver>);
+/// One connection; every connection shares the driver and receives its pool events.
+pub struct StorageConn(pub Arc<Driver>, pub Listener);
+
+impl StorageConn {
+    pub fn open(drv: Arc<Driver>, listener: Listener) -> StorageConn {
+        drv.add_listener(listener);
+        StorageConn(drv, listener)
+    }
+}
 
 impl rvirt_plugin_api::sdk::Connection for StorageConn {
     fn call(&self, program: u32, procedure: i32, args: &[u8]) -> Result<Vec<u8>, RemoteError> {
         rvirt_plugin_api::sdk::dispatch_remote(self, program, procedure, args)
+    }
+
+    fn close(&self) {
+        self.0.remove_listener(self.1);
     }
 }
 

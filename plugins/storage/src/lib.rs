@@ -20,6 +20,7 @@ use rvirt_plugin_api::sdk::{
 
 pub mod conn;
 pub mod error;
+pub mod events;
 pub mod fs;
 pub mod pool;
 pub mod probe;
@@ -87,9 +88,12 @@ impl Module for StorageModule {
         if ctx.driver != 0 {
             return Ok(OpenOutcome::Declined);
         }
-        Ok(OpenOutcome::Opened(Arc::new(conn::StorageConn(
-            self.driver(),
-        ))))
+        let listener = events::Listener {
+            driver: ctx.driver,
+            handle: ctx.handle,
+        };
+        let conn = conn::StorageConn::open(self.driver(), listener);
+        Ok(OpenOutcome::Opened(Arc::new(conn)))
     }
 }
 
@@ -119,7 +123,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("rvirt-storage-procs-{}", std::process::id()));
         let dirs = Dirs::new(dir.to_str().unwrap());
         dirs.create().unwrap();
-        let conn = conn::StorageConn(Arc::new(Driver::new(dirs, true)));
+        let listener = events::Listener {
+            driver: 0,
+            handle: 1,
+        };
+        let conn = conn::StorageConn::open(Arc::new(Driver::new(dirs, true)), listener);
         let mut implemented = Vec::new();
         for p in procedures(REMOTE_PROGRAM_NUMBER).unwrap() {
             let Some(args) = default_args_remote(p.number) else {

@@ -8,6 +8,7 @@ use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
 use rvirt_xml::ParseOptions;
 
 use crate::error::{check_flags, SResult, StorageError};
+use crate::events::{ev, Event};
 use crate::probe;
 use crate::state::{Driver, Pool};
 
@@ -186,7 +187,9 @@ pub fn define(drv: &Driver, xml: &str, flags: u32) -> SResult<RemoteNonnullStora
         }
     };
     p.persistent = true;
-    Ok(pool_ref(p))
+    let r = pool_ref(p);
+    drv.emit(Event::Lifecycle(r.clone(), ev::DEFINED));
+    Ok(r)
 }
 
 pub fn create_xml(drv: &Driver, xml: &str, flags: u32) -> SResult<RemoteNonnullStoragePool> {
@@ -208,6 +211,7 @@ pub fn create_xml(drv: &Driver, xml: &str, flags: u32) -> SResult<RemoteNonnullS
     run(drv, &mut p, false)?;
     let r = pool_ref(&p);
     pools.push(p);
+    drv.emit(Event::Lifecycle(r.clone(), ev::STARTED));
     Ok(r)
 }
 
@@ -238,7 +242,9 @@ pub fn start(drv: &Driver, name: &str, flags: u32) -> SResult<()> {
     if flags != 0 {
         build_dir(&p.def, flags >> 1)?;
     }
-    run(drv, p, false)
+    run(drv, p, false)?;
+    drv.emit(Event::Lifecycle(pool_ref(p), ev::STARTED));
+    Ok(())
 }
 
 pub fn build(drv: &Driver, name: &str, flags: u32) -> SResult<()> {
@@ -247,7 +253,9 @@ pub fn build(drv: &Driver, name: &str, flags: u32) -> SResult<()> {
     if p.active {
         return Err(already_active(name));
     }
-    build_dir(&p.def, flags)
+    build_dir(&p.def, flags)?;
+    drv.emit(Event::Lifecycle(pool_ref(p), ev::CREATED));
+    Ok(())
 }
 
 /// The file system backends' build: makes the target directory with the pool's mode
@@ -353,10 +361,13 @@ pub fn refresh(drv: &Driver, name: &str, flags: u32) -> SResult<()> {
     let mut pools = drv.lock();
     let p = active_mut(&mut pools, name)?;
     check_no_jobs(p)?;
+    let r = pool_ref(p);
     if let Err(e) = refresh_dir(p) {
         stop(drv, &mut pools, name);
+        drv.emit(Event::Lifecycle(r, ev::STOPPED));
         return Err(e);
     }
+    drv.emit(Event::Refresh(r));
     Ok(())
 }
 
@@ -385,7 +396,9 @@ pub fn destroy(drv: &Driver, name: &str) -> SResult<()> {
     if crate::fs::is_fs(&p.def) {
         crate::fs::unmount(&p.def)?;
     }
+    let r = pool_ref(p);
     stop(drv, &mut pools, name);
+    drv.emit(Event::Lifecycle(r, ev::STOPPED));
     Ok(())
 }
 
@@ -400,7 +413,9 @@ pub fn delete(drv: &Driver, name: &str, flags: u32) -> SResult<()> {
     check_flags(flags, 0, "virStorageBackendFileSystemDelete")?;
     let path = target(&p.def)?;
     std::fs::remove_dir(path)
-        .map_err(|e| StorageError::io(format!("failed to remove pool '{path}'"), &e))
+        .map_err(|e| StorageError::io(format!("failed to remove pool '{path}'"), &e))?;
+    drv.emit(Event::Lifecycle(pool_ref(p), ev::DELETED));
+    Ok(())
 }
 
 pub fn undefine(drv: &Driver, name: &str) -> SResult<()> {
@@ -420,7 +435,9 @@ pub fn undefine(drv: &Driver, name: &str) -> SResult<()> {
     let cfg = drv.dirs.config_file(name);
     crate::state::remove(&cfg)
         .map_err(|e| StorageError::io(format!("cannot remove config {}", cfg.display()), &e))?;
+    let r = pool_ref(p);
     pools.retain(|p| p.def.name != name);
+    drv.emit(Event::Lifecycle(r, ev::UNDEFINED));
     Ok(())
 }
 

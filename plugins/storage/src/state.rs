@@ -12,6 +12,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
 
 use crate::error::{SResult, StorageError};
+use crate::events::{Event, Listener};
 
 /// Where the driver keeps its files.
 #[derive(Debug, Clone)]
@@ -126,6 +127,7 @@ pub struct Driver {
     pub dirs: Dirs,
     pub privileged: bool,
     pools: Mutex<Vec<Pool>>,
+    listeners: Mutex<Vec<Listener>>,
 }
 
 impl Driver {
@@ -134,7 +136,32 @@ impl Driver {
             dirs,
             privileged,
             pools: Mutex::new(Vec::new()),
+            listeners: Mutex::new(Vec::new()),
         }
+    }
+
+    pub fn add_listener(&self, l: Listener) {
+        self.listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(l);
+    }
+
+    pub fn remove_listener(&self, l: Listener) {
+        self.listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|x| *x != l);
+    }
+
+    /// Sends `ev` to every open connection.
+    pub fn emit(&self, ev: Event) {
+        let listeners = self
+            .listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        ev.send(&listeners);
     }
 
     pub fn lock(&self) -> MutexGuard<'_, Vec<Pool>> {
