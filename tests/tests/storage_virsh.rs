@@ -365,3 +365,61 @@ fn fs_pool_survives_kill_9() {
     assert!(!mounted());
     ok(&uri, &["pool-undefine", "fk"]);
 }
+
+/// libvirt-python's pool lifecycle and refresh callbacks see every step of a pool.
+#[test]
+fn pool_events_reach_python_callbacks() {
+    let ok = Command::new("/usr/bin/python3")
+        .args(["-c", "import libvirt"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !require_peer("libvirt-python (python3-libvirt)", ok) {
+        return;
+    }
+    const SCRIPT: &str = r#"
+import sys, threading, time, libvirt
+libvirt.virEventRegisterDefaultImpl()
+threading.Thread(target=lambda: [libvirt.virEventRunDefaultImpl() for _ in iter(int, 1)], daemon=True).start()
+c = libvirt.open(sys.argv[1])
+got = []
+c.storagePoolEventRegisterAny(None, libvirt.VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE,
+    lambda conn, pool, event, detail, opaque: got.append("%s:%d" % (pool.name(), event)), None)
+c.storagePoolEventRegisterAny(None, libvirt.VIR_STORAGE_POOL_EVENT_ID_REFRESH,
+    lambda conn, pool, opaque: got.append("%s:refresh" % pool.name()), None)
+p = c.storagePoolDefineXML("<pool type='dir'><name>ev</name><target><path>%s</path></target></pool>" % sys.argv[2], 0)
+p.build(0); p.create(0); p.refresh(0); p.destroy(); p.delete(0); p.undefine()
+deadline = time.time() + 10
+while len(got) < 7 and time.time() < deadline:
+    time.sleep(0.05)
+print(" ".join(got))
+"#;
+    let tmp = TempDir::new("storage-events");
+    let run = |uri: &str| {
+        let out = Command::new("/usr/bin/python3")
+            .args(["-c", SCRIPT])
+            .arg(uri)
+            .arg(tmp.0.join("ev"))
+            .output()
+            .expect("run python");
+        let _ = virsh(uri, &["pool-destroy", "ev"]);
+        let _ = virsh(uri, &["pool-undefine", "ev"]);
+        let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let d = Daemon::start("");
+    let ours = run(&d.uri("qemu:///system"));
+    // defined, created (built), started, refreshed, stopped, deleted, undefined
+    assert_eq!(ours, "ev:0 ev:4 ev:2 ev:refresh ev:3 ev:5 ev:1");
+    if let Some(l) = rvirt_tests::Libvirtd::start() {
+        assert_eq!(
+            run(&l.uri("qemu", "system")),
+            ours,
+            "libvirtd's events differ"
+        );
+    }
+}
