@@ -473,9 +473,7 @@ pub fn set_autostart(drv: &Driver, name: &str, on: bool) -> SResult<()> {
     let mut pools = drv.lock();
     let p = find_mut(&mut pools, name)?;
     if !p.persistent {
-        return Err(StorageError::Invalid(
-            "cannot set autostart for transient pool".into(),
-        ));
+        return Err(StorageError::Internal("pool has no config file".into()));
     }
     if p.autostart != on {
         drv.set_autostart_link(name, on)?;
