@@ -15,6 +15,8 @@ const QEMU_IMG: &str = "/usr/bin/qemu-img";
 const POOL: &str = "rvirtdiffpool";
 /// A second pool on the same target, which libvirt refuses.
 const OTHER: &str = "rvirtdiffpool2";
+/// A transient pool.
+const TRANSIENT: &str = "rvirtdifftrans";
 const UUID: &str = "7b1e4c9a-2f3d-4e5a-9b6c-0d1e2f3a4b5c";
 
 fn virsh(uri: &str, args: &[String]) -> String {
@@ -123,6 +125,10 @@ fn steps(tmp: &Path) -> Vec<Vec<String>> {
             "<volume><name>perm.img</name><capacity unit='M'>1</capacity><allocation>0</allocation><target><format type='raw'/><permissions><mode>0640</mode><owner>1000</owner><group>1000</group></permissions></target></volume>".into(),
         ),
         (
+            "conv.xml",
+            "<volume><name>conv.qcow2</name><capacity unit='M'>10</capacity><target><format type='qcow2'/></target></volume>".into(),
+        ),
+        (
             "c.xml",
             "<volume><name>c.qcow2</name><capacity unit='M'>8</capacity><target><format type='qcow2'/><compat>1.1</compat><clusterSize unit='KiB'>128</clusterSize><features><lazy_refcounts/></features></target></volume>".into(),
         ),
@@ -137,6 +143,7 @@ fn steps(tmp: &Path) -> Vec<Vec<String>> {
         doc("perm.xml"),
         doc("c.xml"),
     );
+    let conv_xml = doc("conv.xml");
     let vd = format!("vol-dumpxml --pool {POOL}");
     let vi = format!("vol-info --pool {POOL}");
     let vr = format!("vol-resize --pool {POOL}");
@@ -165,6 +172,11 @@ fn steps(tmp: &Path) -> Vec<Vec<String>> {
         format!("vol-create-as {POOL} pm.qcow2 10M --format qcow2 --prealloc-metadata"),
         format!("vol-create {POOL} {perm_xml}"),
         format!("vol-create {POOL} {c_xml}"),
+        format!("vol-create-as {POOL} pa.img 10M --allocation 3M"),
+        format!("{vi} pa.img"),
+        format!("vol-create-from {POOL} {conv_xml} --inputpool {POOL} r1.img"),
+        format!("{vi} conv.qcow2"),
+        format!("{vd} conv.qcow2"),
         format!("vol-create-as {POOL} r1.img 10M"),
         format!("vol-create-as {POOL} big.img 100000T"),
         format!("vol-create-as {POOL} bad.img 1M --format bogus"),
@@ -192,6 +204,7 @@ fn steps(tmp: &Path) -> Vec<Vec<String>> {
         format!("{vr} perm.img 4M --allocate"),
         format!("{vr} perm.img 1M --delta"),
         format!("{vr} q1.qcow2 40M"),
+        format!("{vr} sp.img 1M --delta --shrink"),
         format!("{vi} sp.img"),
         format!("{vi} perm.img"),
         format!("{vi} q1.qcow2"),
@@ -207,6 +220,12 @@ fn steps(tmp: &Path) -> Vec<Vec<String>> {
         format!("{vd} subdir"),
         format!("{vd} q1.qcow2"),
         format!("vol-delete --pool {POOL} nosuch"),
+        format!("pool-create-as {TRANSIENT} dir --target {p}-t --build"),
+        "pool-list --transient".to_string(),
+        format!("pool-autostart {TRANSIENT}"),
+        format!("pool-undefine {TRANSIENT}"),
+        format!("pool-destroy {TRANSIENT}"),
+        format!("pool-info {TRANSIENT}"),
         format!("pool-autostart {POOL}"),
         "pool-list --all --type dir".to_string(),
         format!("pool-autostart --disable {POOL}"),
@@ -252,6 +271,7 @@ fn run(uri: &str, tmp: &Path, steps: &[Vec<String>], fs_figures: bool) -> Vec<(S
     }
     cleanup(uri, &pool);
     let _ = std::fs::remove_dir_all(&pool);
+    let _ = std::fs::remove_dir_all(tmp.join("pool-t"));
     out
 }
 
@@ -267,7 +287,7 @@ fn mounted(path: &Path) -> bool {
 /// Leaves nothing of the pools defined (the oracle's definitions live in the host's
 /// /etc/libvirt) and nothing mounted on the pool directory.
 fn cleanup(uri: &str, pool: &Path) {
-    for name in [POOL, OTHER] {
+    for name in [POOL, OTHER, TRANSIENT] {
         for cmd in ["pool-destroy", "pool-undefine"] {
             let _ = virsh(uri, &[cmd.to_string(), name.to_string()]);
         }
