@@ -198,6 +198,8 @@ fn steps(tmp: &Path) -> Vec<Vec<String>> {
         format!("vol-pool {p}/q1.qcow2"),
         format!("vol-clone --pool {POOL} r1.img r1c.img"),
         format!("vol-clone --pool {POOL} c.qcow2 cc.qcow2"),
+        format!("vol-clone --pool {POOL} r1.img rl.img --reflink"),
+        format!("vol-list {POOL}"),
         format!("{vd} r1c.img"),
         format!("{vd} cc.qcow2"),
         format!("{vr} sp.img 20M"),
