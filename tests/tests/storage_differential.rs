@@ -162,6 +162,8 @@ fn steps(tmp: &Path) -> Vec<Vec<String>> {
         format!("pool-info {POOL}"),
         format!("pool-dumpxml {POOL}"),
         format!("pool-dumpxml --inactive {POOL}"),
+        format!("pool-define {pool_xml}"),
+        format!("pool-dumpxml --inactive {POOL}"),
         format!("pool-uuid {POOL}"),
         format!("pool-name {UUID}"),
         format!("pool-undefine {POOL}"),
