@@ -29,6 +29,8 @@ pub enum StorageError {
     Unsupported(String),
     #[error("Operation not supported: {0}")]
     NotSupported(String),
+    #[error("argument unsupported: {0}")]
+    ArgUnsupported(String),
     #[error("Flags '{0}' and '{1}' are mutually exclusive")]
     ExclusiveFlags(&'static str, &'static str),
     #[error("Storage pool already built: {0}")]
@@ -58,6 +60,7 @@ impl StorageError {
             StorageError::Internal(_) => code::INTERNAL_ERROR,
             StorageError::Unsupported(_) => code::CONFIG_UNSUPPORTED,
             StorageError::NotSupported(_) => code::OPERATION_UNSUPPORTED,
+            StorageError::ArgUnsupported(_) => code::ARGUMENT_UNSUPPORTED,
             StorageError::VolExists(_) => code::STORAGE_VOL_EXIST,
             StorageError::Built(_) => code::STORAGE_POOL_BUILT,
             StorageError::Xml(e) => e.code(),

@@ -568,7 +568,7 @@ pub fn wipe(drv: &Driver, r: &RemoteNonnullStorageVol, algorithm: u32, flags: u3
     drop(pools);
     match algorithm {
         0 => zero_file(&path, len),
-        WIPE_TRIM => Err(StorageError::NotSupported(
+        WIPE_TRIM => Err(StorageError::ArgUnsupported(
             "'trim' algorithm not supported".into(),
         )),
         n => scrub(&path, SCRUB_PATTERNS[n as usize]),
