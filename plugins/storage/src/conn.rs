@@ -308,13 +308,13 @@ impl RemoteHandler for StorageConn {
         Ok(vol::delete(&self.0, &a.vol, a.flags)?)
     }
     fn storage_vol_wipe(&self, a: RemoteStorageVolWipeArgs) -> R<()> {
-        Ok(vol::wipe(&self.0, &a.vol, 0, a.flags)?)
+        Ok(crate::change::wipe(&self.0, &a.vol, 0, a.flags)?)
     }
     fn storage_vol_wipe_pattern(&self, a: RemoteStorageVolWipePatternArgs) -> R<()> {
-        Ok(vol::wipe(&self.0, &a.vol, a.algorithm, a.flags)?)
+        Ok(crate::change::wipe(&self.0, &a.vol, a.algorithm, a.flags)?)
     }
     fn storage_vol_resize(&self, a: RemoteStorageVolResizeArgs) -> R<()> {
-        Ok(vol::resize(&self.0, &a.vol, a.capacity, a.flags)?)
+        Ok(crate::change::resize(&self.0, &a.vol, a.capacity, a.flags)?)
     }
     fn storage_vol_get_info(
         &self,

@@ -18,6 +18,7 @@ use rvirt_plugin_api::sdk::{
     ConnContext, DriverSpec, InitContext, InitStatus, Module, ModuleInfo, OpenOutcome,
 };
 
+pub mod change;
 pub mod conn;
 pub mod error;
 pub mod events;
