@@ -1,7 +1,8 @@
 //! Real `virt-install` against rvirtd's `qemu:///system` creating the guest's disk through
 //! the storage module: in a named pool, and in the `default` pool that virt-install
 //! defines itself at `/var/lib/libvirt/images` when there is none (removed afterwards,
-//! with the directory when the test made it).
+//! with the directory when the test made it). Real `virt-clone` copies a guest's qcow2
+//! disk through the storage module.
 
 use std::process::{Command, Stdio};
 
@@ -9,6 +10,7 @@ use rvirt_tests::{have_program, require_peer, Daemon, TempDir};
 
 const VIRSH: &str = "/usr/bin/virsh";
 const VIRT_INSTALL: &str = "/usr/bin/virt-install";
+const VIRT_CLONE: &str = "/usr/bin/virt-clone";
 const QEMU_IMG: &str = "/usr/bin/qemu-img";
 const IMAGES: &str = "/var/lib/libvirt/images";
 
@@ -139,4 +141,71 @@ fn virt_install_makes_the_default_pool() {
     if let Err(e) = checked {
         std::panic::resume_unwind(e);
     }
+}
+
+#[test]
+fn virt_clone_copies_a_qcow2_disk() {
+    if !peers_ok() || !require_peer("virt-clone (virtinst)", have_program(VIRT_CLONE)) {
+        return;
+    }
+    let d = Daemon::start("");
+    let uri = d.uri("qemu:///system");
+    let tmp = TempDir::new("storage-clone");
+    let dir = tmp.0.join("images");
+    virsh(
+        &uri,
+        &[
+            "pool-create-as",
+            "vc",
+            "dir",
+            "--target",
+            dir.to_str().unwrap(),
+            "--build",
+        ],
+    );
+    virsh(
+        &uri,
+        &[
+            "vol-create-as",
+            "vc",
+            "src.qcow2",
+            "1G",
+            "--format",
+            "qcow2",
+        ],
+    );
+    let src = dir.join("src.qcow2");
+    let xml = format!(
+        "<domain type='qemu'><name>rvirt-vc1</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os><devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{}'/><target dev='vda' bus='virtio'/></disk></devices></domain>",
+        src.display()
+    );
+    let dom = tmp.0.join("dom.xml");
+    std::fs::write(&dom, xml).unwrap();
+    virsh(&uri, &["define", dom.to_str().unwrap()]);
+    let out = Command::new(VIRT_CLONE)
+        .args([
+            "--connect",
+            &uri,
+            "--original",
+            "rvirt-vc1",
+            "--name",
+            "rvirt-vc2",
+            "--auto-clone",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run virt-clone");
+    // The daemon's state is its own temporary directory: nothing to undefine.
+    assert!(
+        out.status.success(),
+        "virt-clone: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let copy = dir.join("src-clone.qcow2");
+    let dumped = virsh(&uri, &["dumpxml", "rvirt-vc2"]);
+    assert!(
+        dumped.contains(&format!("<source file='{}'/>", copy.display())),
+        "{dumped}"
+    );
+    check_volume(&uri, "vc", "src-clone.qcow2", copy.to_str().unwrap());
 }
