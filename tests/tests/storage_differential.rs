@@ -125,6 +125,10 @@ fn steps(tmp: &Path) -> Vec<Vec<String>> {
             "<volume><name>perm.img</name><capacity unit='M'>1</capacity><allocation>0</allocation><target><format type='raw'/><permissions><mode>0640</mode><owner>1000</owner><group>1000</group></permissions></target></volume>".into(),
         ),
         (
+            "trans.xml",
+            format!("<pool type='dir'><name>{TRANSIENT}</name><uuid>7b1e4c9a-2f3d-4e5a-9b6c-0d1e2f3a4b5d</uuid><target><path>{p}-t</path><permissions><mode>0750</mode><owner>1000</owner><group>1000</group></permissions></target></pool>"),
+        ),
+        (
             "conv.xml",
             "<volume><name>conv.qcow2</name><capacity unit='M'>10</capacity><target><format type='qcow2'/></target></volume>".into(),
         ),
@@ -230,7 +234,8 @@ fn steps(tmp: &Path) -> Vec<Vec<String>> {
         format!("{vd} subdir"),
         format!("{vd} q1.qcow2"),
         format!("vol-delete --pool {POOL} nosuch"),
-        format!("pool-create-as {TRANSIENT} dir --target {p}-t --build"),
+        format!("pool-create {} --build", doc("trans.xml")),
+        format!("pool-dumpxml {TRANSIENT}"),
         "pool-list --transient".to_string(),
         format!("pool-autostart {TRANSIENT}"),
         format!("pool-undefine {TRANSIENT}"),
