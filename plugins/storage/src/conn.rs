@@ -72,11 +72,20 @@ pub const PROCEDURES: &[i32] = &[
     p::STORAGE_VOL_GET_XML_DESC,
     p::STORAGE_VOL_GET_PATH,
     p::CONNECT_GET_STORAGE_POOL_CAPABILITIES,
+    p::CONNECT_FIND_STORAGE_POOL_SOURCES,
 ];
 
 type R<T> = Result<T, RemoteError>;
 
 impl RemoteHandler for StorageConn {
+    fn connect_find_storage_pool_sources(
+        &self,
+        a: RemoteConnectFindStoragePoolSourcesArgs,
+    ) -> R<RemoteConnectFindStoragePoolSourcesRet> {
+        Ok(RemoteConnectFindStoragePoolSourcesRet {
+            xml: pool::find_sources(&a.r#type, a.flags)?,
+        })
+    }
     fn connect_get_storage_pool_capabilities(
         &self,
         a: RemoteConnectGetStoragePoolCapabilitiesArgs,

@@ -31,6 +31,8 @@ pub enum StorageError {
     NotSupported(String),
     #[error("argument unsupported: {0}")]
     ArgUnsupported(String),
+    #[error("this function is not supported by the connection driver: {0}")]
+    NoSupport(String),
     #[error("Flags '{0}' and '{1}' are mutually exclusive")]
     ExclusiveFlags(&'static str, &'static str),
     #[error("Storage pool already built: {0}")]
@@ -61,6 +63,7 @@ impl StorageError {
             StorageError::Unsupported(_) => code::CONFIG_UNSUPPORTED,
             StorageError::NotSupported(_) => code::OPERATION_UNSUPPORTED,
             StorageError::ArgUnsupported(_) => code::ARGUMENT_UNSUPPORTED,
+            StorageError::NoSupport(_) => code::NO_SUPPORT,
             StorageError::VolExists(_) => code::STORAGE_VOL_EXIST,
             StorageError::Built(_) => code::STORAGE_POOL_BUILT,
             StorageError::Xml(e) => e.code(),

@@ -554,3 +554,22 @@ pub fn lookup_target(drv: &Driver, path: &str) -> SResult<RemoteNonnullStoragePo
         .map(pool_ref)
         .ok_or_else(|| StorageError::NoPoolTarget(path.to_string()))
 }
+
+/// `virConnectFindStoragePoolSources`: none of the backends here can discover sources.
+pub fn find_sources(pool_type: &str, flags: u32) -> SResult<String> {
+    check_flags(flags, 0, "storageConnectFindStoragePoolSources")?;
+    if !POOL_TYPES.contains(&pool_type) {
+        return Err(StorageError::Internal(format!(
+            "unknown storage pool type {pool_type}"
+        )));
+    }
+    if !SUPPORTED_TYPES.contains(&pool_type) {
+        return Err(StorageError::Internal(format!(
+            "missing backend for pool type {} ({pool_type})",
+            backend_number(pool_type)
+        )));
+    }
+    Err(StorageError::NoSupport(format!(
+        "pool type '{pool_type}' does not support source discovery"
+    )))
+}
