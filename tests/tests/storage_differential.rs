@@ -153,6 +153,9 @@ fn steps(tmp: &Path) -> Vec<Vec<String>> {
     let vr = format!("vol-resize --pool {POOL}");
     let script = [
         "pool-capabilities".to_string(),
+        "find-storage-pool-sources dir".to_string(),
+        "find-storage-pool-sources fs".to_string(),
+        "find-storage-pool-sources bogus".to_string(),
         format!("pool-define {pool_xml}"),
         format!("pool-define {dup_xml}"),
         format!("pool-define-as {OTHER} dir --target {p}"),
