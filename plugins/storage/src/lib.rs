@@ -85,6 +85,13 @@ impl Module for StorageModule {
         Ok(InitStatus::Complete)
     }
 
+    fn reload(&self) -> Result<(), RemoteError> {
+        if let Some(d) = self.driver.get() {
+            pool::reload(d);
+        }
+        Ok(())
+    }
+
     fn open(&self, ctx: ConnContext, _uri: &str, _flags: u32) -> Result<OpenOutcome, RemoteError> {
         if ctx.driver != 0 {
             return Ok(OpenOutcome::Declined);

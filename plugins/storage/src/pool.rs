@@ -518,15 +518,27 @@ pub fn names(drv: &Driver, active: bool, max: i32) -> Vec<String> {
 /// Daemon start: pools that ran before run again, then autostart pools start.
 pub fn startup(drv: &Driver) {
     let running = drv.load();
+    start_all(drv, &running);
+}
+
+/// SIGHUP: definitions read again, autostart pools that are not running started.
+pub fn reload(drv: &Driver) {
+    drv.reload_configs();
+    start_all(drv, &[]);
+}
+
+/// Starts the pools in `running` (which ran before a restart), then every inactive
+/// autostart pool; a pool that fails is logged and stays inactive.
+fn start_all(drv: &Driver, running: &[String]) {
     let mut pools = drv.lock();
     let todo: Vec<(String, bool)> = pools
         .iter()
-        .map(|p| (p.def.name.clone(), running.contains(&p.def.name)))
-        .filter(|(_, ran)| *ran)
+        .filter(|p| running.contains(&p.def.name))
+        .map(|p| (p.def.name.clone(), true))
         .chain(
             pools
                 .iter()
-                .filter(|p| p.autostart && !running.contains(&p.def.name))
+                .filter(|p| p.autostart && !p.active && !running.contains(&p.def.name))
                 .map(|p| (p.def.name.clone(), false)),
         )
         .collect();
@@ -535,7 +547,7 @@ pub fn startup(drv: &Driver) {
             continue;
         };
         match run(drv, p, ran) {
-            Ok(()) => {}
+            Ok(()) => drv.emit(Event::Lifecycle(pool_ref(p), ev::STARTED)),
             Err(e) => {
                 let what = if ran { "restart" } else { "autostart" };
                 tracing::warn!("failed to {what} storage pool '{name}': {e}");

@@ -237,6 +237,53 @@ impl Driver {
     }
 }
 
+impl Driver {
+    /// Reads the persistent definitions again (on SIGHUP): new ones are added, a changed
+    /// one replaces an inactive pool's definition or waits for a running pool to stop,
+    /// and autostart links are re-read. A file naming a known pool with another UUID
+    /// is ignored.
+    pub fn reload_configs(&self) {
+        let mut pools = self.lock();
+        for (name, def) in read_defs(&self.dirs.config) {
+            let autostart = self.dirs.autostart_link(&name).exists();
+            let p = match pools.iter_mut().position(|p| p.def.name == name) {
+                Some(i) if pools[i].def.uuid != def.uuid => {
+                    tracing::warn!("pool config '{name}' names another UUID; ignored");
+                    continue;
+                }
+                Some(i) => {
+                    let p = &mut pools[i];
+                    let current = p.new_def.as_ref().unwrap_or(&p.def);
+                    if p.active && same_config(current, &def) {
+                        // Unchanged: nothing pending.
+                    } else if p.active {
+                        p.new_def = Some(def);
+                    } else {
+                        p.def = def;
+                    }
+                    p
+                }
+                None => {
+                    pools.push(Pool::new(def));
+                    pools.last_mut().expect("just pushed")
+                }
+            };
+            p.persistent = true;
+            p.autostart = autostart;
+        }
+    }
+}
+
+/// Whether two definitions are the same once what a refresh fills in is left out.
+fn same_config(a: &StoragePoolDef, b: &StoragePoolDef) -> bool {
+    let strip = |d: &StoragePoolDef| {
+        let mut d = d.clone();
+        d.permissions = None;
+        config_xml(&d)
+    };
+    strip(a) == strip(b)
+}
+
 /// The definition as it is stored: without the sizes and permissions a refresh fills in.
 fn config_xml(def: &StoragePoolDef) -> String {
     let mut d = def.clone();
@@ -311,6 +358,35 @@ mod tests {
         drop(pools);
         drv.set_autostart_link("a", false).unwrap();
         assert!(!dirs.autostart_link("a").exists());
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[test]
+    fn reload_adds_and_updates_definitions() {
+        let base = tmp("reload");
+        let dirs = Dirs::new(base.to_str().unwrap());
+        dirs.create().unwrap();
+        let drv = Driver::new(dirs, true);
+        let def = |path: &str| {
+            StoragePoolDef::parse(&format!(
+                "<pool type='dir'><name>a</name><uuid>0b6e8d4e-5b0a-4c55-9d2e-1f6a3b2c4d5e</uuid><target><path>{path}</path></target></pool>"
+            ))
+            .unwrap()
+        };
+        drv.save_config(&def("/x")).unwrap();
+        drv.reload_configs();
+        assert_eq!(drv.lock()[0].def.target_path.as_deref(), Some("/x"));
+        drv.lock()[0].active = true;
+        drv.reload_configs();
+        assert!(
+            drv.lock()[0].new_def.is_none(),
+            "unchanged: nothing pending"
+        );
+        drv.save_config(&def("/y")).unwrap();
+        drv.reload_configs();
+        let pending = drv.lock()[0].new_def.clone().unwrap();
+        assert_eq!(pending.target_path.as_deref(), Some("/y"));
+        assert_eq!(drv.lock().len(), 1);
         let _ = std::fs::remove_dir_all(&base);
     }
 }
