@@ -423,3 +423,45 @@ print(" ".join(got))
         );
     }
 }
+
+/// SIGHUP reads the pool definitions again: one put into the state directory by hand
+/// (with its autostart link) is defined and started.
+#[test]
+fn sighup_loads_new_pool_definitions() {
+    if !peers_ok() {
+        return;
+    }
+    let d = Daemon::start("");
+    let uri = d.uri("qemu:///system");
+    let tmp = TempDir::new("storage-hup");
+    let target = tmp.0.join("hup");
+    std::fs::create_dir(&target).unwrap();
+    // The storage driver is opened (and its state loaded) before the file appears.
+    assert!(!ok(&uri, &["pool-list", "--all"]).contains("hup"));
+    let pools = d.dir.0.join("state/storage/pools");
+    let cfg = pools.join("hup.xml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "<pool type='dir'><name>hup</name><target><path>{}</path></target></pool>",
+            target.display()
+        ),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&cfg, pools.join("autostart/hup.xml")).unwrap();
+    let status = Command::new("kill")
+        .args(["-HUP", &d.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut list = String::new();
+    while std::time::Instant::now() < deadline {
+        list = ok(&uri, &["pool-list", "--all"]);
+        if list.contains(" hup    active   yes") {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("pool not loaded on SIGHUP: {list}");
+}
