@@ -152,15 +152,30 @@ pub fn probe_volume(dir: &str, name: &str) -> Option<StorageVolDef> {
     Some(v)
 }
 
+/// Whether the file holds an ISO 9660 image (`qemu-img` calls those raw): the volume
+/// descriptor's "CD001" at byte 32769.
+fn is_iso(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut magic = [0u8; 5];
+    std::fs::File::open(path)
+        .and_then(|mut f| {
+            f.seek(SeekFrom::Start(32769))?;
+            f.read_exact(&mut magic)
+        })
+        .is_ok_and(|()| &magic == b"CD001")
+}
+
 /// Format, capacity and qcow2 details of a regular file.
 fn apply_image_info(v: &mut StorageVolDef, path: &Path, md: &std::fs::Metadata) {
     let info = image_info(path, None).unwrap_or_default();
-    let format = if KNOWN_FORMATS.contains(&info.format.as_str()) {
+    let format = if KNOWN_FORMATS.contains(&info.format.as_str()) && info.format != "raw" {
         info.format.clone()
+    } else if is_iso(path) {
+        "iso".to_string()
     } else {
         "raw".to_string()
     };
-    v.capacity = if info.format.is_empty() || format == "raw" {
+    v.capacity = if info.format.is_empty() || format == "raw" || format == "iso" {
         md.size()
     } else {
         info.virtual_size
