@@ -102,6 +102,9 @@ fn put_files_by_hand(dir: &Path) {
         .expect("qemu-img create");
     assert!(status.success());
     std::fs::write(dir.join("hand.raw"), "hello\n").unwrap();
+    let mut iso = vec![0u8; 64 << 10];
+    iso[32769..32774].copy_from_slice(b"CD001");
+    std::fs::write(dir.join("hand.iso"), iso).unwrap();
     std::fs::create_dir(dir.join("subdir")).unwrap();
     std::fs::write(dir.join("left.over"), "x").unwrap();
 }
@@ -234,6 +237,7 @@ fn steps(tmp: &Path) -> Vec<Vec<String>> {
         format!("vol-list {POOL} --details"),
         format!("{vd} hand.qcow2"),
         format!("{vd} hand.raw"),
+        format!("{vd} hand.iso"),
         format!("{vd} subdir"),
         format!("{vd} q1.qcow2"),
         format!("vol-delete --pool {POOL} nosuch"),
