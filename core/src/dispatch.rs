@@ -252,12 +252,17 @@ impl DriverConnection {
             return Ok(d.clone());
         }
         let mut found = None;
-        for entry in self
+        let mut candidates: Vec<DriverEntry> = self
             .registry
             .drivers(kind)
             .into_iter()
             .filter(|e| e.serves(&self.scheme))
-        {
+            .collect();
+        // A driver naming this connection's scheme (the hypervisor module's own, such as
+        // the test driver's storage) comes before the catch-all secondary drivers,
+        // whatever order the modules loaded in.
+        candidates.sort_by_key(|e| e.driver.uri_schemes.is_empty());
+        for entry in candidates {
             if let Some(handle) = open_on(&entry, &self.uri, 0, self.read_only, self.privileged)? {
                 let d = OpenDriver { entry, handle };
                 let (t, dr, h) = d.key();

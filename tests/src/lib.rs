@@ -216,6 +216,24 @@ impl Daemon {
         )
     }
 
+    /// Ends the daemon (with SIGKILL when `hard`, else SIGTERM and a clean exit) and
+    /// starts it again on the same configuration, sockets and state directory.
+    pub fn restart(&mut self, hard: bool) {
+        if hard {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        } else {
+            self.stop();
+        }
+        self.child = Command::new(target_dir().join("rvirtd"))
+            .arg("--config")
+            .arg(self.dir.0.join("rvirtd.toml"))
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn rvirtd again");
+        self.wait_ready();
+    }
+
     /// Sends SIGTERM and waits for a clean exit; returns the exit status code.
     pub fn stop(&mut self) -> Option<i32> {
         let _ = Command::new("kill")
@@ -370,5 +388,42 @@ impl Drop for Libvirtd {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A loop device over a sparse file of `size` bytes, detached on drop; `None` where loop
+/// devices cannot be set up (no free device, not root).
+pub struct LoopDevice {
+    pub dev: String,
+}
+
+impl LoopDevice {
+    pub fn new(image: &Path, size: u64) -> Option<LoopDevice> {
+        let f = std::fs::File::create(image).ok()?;
+        f.set_len(size).ok()?;
+        let out = Command::new("losetup")
+            .args(["-f", "--show"])
+            .arg(image)
+            .output()
+            .ok()?;
+        let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (out.status.success() && !dev.is_empty()).then_some(LoopDevice { dev })
+    }
+
+    /// Zeroes the first 4 MiB of the device, so that it holds no file system.
+    pub fn blank(&self) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.dev)
+            .expect("open loop device");
+        f.write_all(&vec![0u8; 4 << 20]).expect("blank loop device");
+        f.sync_all().expect("sync loop device");
+    }
+}
+
+impl Drop for LoopDevice {
+    fn drop(&mut self) {
+        let _ = Command::new("losetup").args(["-d", &self.dev]).status();
     }
 }

@@ -1,14 +1,16 @@
 //! Storage pool (`<pool>`) and volume (`<volume>`) XML, with libvirt's checks and
 //! wording. Sizes are bytes.
 
+mod caps;
 pub mod errs;
 mod pool;
 mod source;
 mod volume;
 
+pub use caps::pool_capabilities;
 pub use pool::{PoolType, StoragePoolDef};
 pub use source::{Adapter, PciAddress, PoolDevice, PoolHost, PoolSource};
-pub use volume::StorageVolDef;
+pub use volume::{BackingStore, StorageVolDef, Timestamp, Timestamps};
 
 use crate::out::{Attrs, Out};
 use crate::tree::Element;

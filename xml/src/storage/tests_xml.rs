@@ -572,3 +572,65 @@ fn agrees_with_libvirt_beyond_the_corpus() {
         assert_eq!(&outcome(x), want, "{x}");
     }
 }
+
+/// A driver's view of a file: permissions and timestamps inside `<target>` and in the
+/// backing store, as libvirt 9.0's dir pool prints them.
+#[test]
+fn timestamps_and_permissions_as_a_driver_prints_them() {
+    use super::{BackingStore, Permissions, Timestamp, Timestamps};
+    let ts = Timestamps {
+        atime: Timestamp {
+            sec: 1796184303,
+            nsec: 826488603,
+        },
+        mtime: Timestamp {
+            sec: 1796184303,
+            nsec: 5,
+        },
+        ctime: Timestamp { sec: 17, nsec: 0 },
+        btime: Timestamp::default(),
+    };
+    let perms = Permissions {
+        mode: Some(0o600),
+        owner: Some(0),
+        group: Some(0),
+        label: None,
+    };
+    let mut v = StorageVolDef::parse(
+        "<volume><name>q</name><capacity>20971520</capacity><target><format type='qcow2'/></target></volume>",
+    )
+    .unwrap();
+    v.key = Some("/p/q".into());
+    v.target_path = Some("/p/q".into());
+    v.allocation = 200704;
+    v.physical = Some(196616);
+    v.permissions = Some(perms.clone());
+    v.timestamps = Some(ts);
+    v.backing = Some(BackingStore {
+        path: "/p/b".into(),
+        format: Some("raw".into()),
+        permissions: perms,
+        timestamps: Some(ts),
+    });
+    let stamps = "<timestamps>\n      <atime>1796184303.826488603</atime>\n      <mtime>1796184303.000000005</mtime>\n      <ctime>17</ctime>\n      <btime>0</btime>\n    </timestamps>";
+    let perm = "<permissions>\n      <mode>0600</mode>\n      <owner>0</owner>\n      <group>0</group>\n    </permissions>";
+    let xml = v.to_xml();
+    assert!(
+        xml.contains(&format!(
+            "    <format type='qcow2'/>\n    {perm}\n    {stamps}\n  </target>"
+        )),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<physical unit='bytes'>196616</physical>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<path>/p/b</path>\n    <format type='raw'/>\n    <permissions>"),
+        "{xml}"
+    );
+    assert!(
+        xml.ends_with("<btime>0</btime>\n    </timestamps>\n  </backingStore>\n</volume>\n"),
+        "{xml}"
+    );
+}

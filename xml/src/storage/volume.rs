@@ -18,6 +18,46 @@ pub struct BackingStore {
     pub format: Option<String>,
     /// `<permissions>`.
     pub permissions: Permissions,
+    /// `<timestamps>` (display only: a driver fills them in from the file).
+    pub timestamps: Option<Timestamps>,
+}
+
+/// One file time as libvirt prints it: seconds, and nanoseconds when there are any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Timestamp {
+    pub sec: i64,
+    pub nsec: u32,
+}
+
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.nsec == 0 {
+            write!(f, "{}", self.sec)
+        } else {
+            write!(f, "{}.{:09}", self.sec, self.nsec)
+        }
+    }
+}
+
+/// `<timestamps>` of a volume target or backing store: access, modification, change
+/// and birth time (libvirt prints a birth time of 0 where the file system has none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Timestamps {
+    pub atime: Timestamp,
+    pub mtime: Timestamp,
+    pub ctime: Timestamp,
+    pub btime: Timestamp,
+}
+
+impl Timestamps {
+    fn write(&self, out: &mut Out) {
+        out.open("timestamps", &Attrs::new());
+        out.text("atime", &Attrs::new(), &self.atime.to_string());
+        out.text("mtime", &Attrs::new(), &self.mtime.to_string());
+        out.text("ctime", &Attrs::new(), &self.ctime.to_string());
+        out.text("btime", &Attrs::new(), &self.btime.to_string());
+        out.close("timestamps");
+    }
 }
 
 /// A storage volume definition.
@@ -41,6 +81,8 @@ pub struct StorageVolDef {
     pub format: Option<String>,
     /// `<target><permissions>`.
     pub permissions: Option<Permissions>,
+    /// `<target><timestamps>` (display only).
+    pub timestamps: Option<Timestamps>,
     /// `<target><encryption>`, in canonical form.
     pub encryption: Option<Element>,
     /// `<target><compat>` (qcow2 compatibility level).
@@ -232,6 +274,7 @@ fn backing(e: &Element, t: &PoolType) -> Result<Option<BackingStore>, XmlError> 
             .map(Permissions::parse)
             .transpose()?
             .unwrap_or_default(),
+        timestamps: None,
     }))
 }
 
@@ -326,6 +369,9 @@ impl StorageVolDef {
         if let Some(p) = &self.permissions {
             p.write(&mut out);
         }
+        if let Some(t) = &self.timestamps {
+            t.write(&mut out);
+        }
         if let Some(e) = &self.encryption {
             // libvirt writes it open and closed even with nothing inside.
             let mut attrs = Attrs::new();
@@ -361,6 +407,9 @@ impl StorageVolDef {
                 out.empty("format", &Attrs::new().add("type", f));
             }
             b.permissions.write(&mut out);
+            if let Some(t) = &b.timestamps {
+                t.write(&mut out);
+            }
             out.close("backingStore");
         }
         out.close("volume");
