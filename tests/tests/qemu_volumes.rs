@@ -56,3 +56,72 @@ fn volume_disk_without_a_storage_module_is_refused_clearly() {
     assert_eq!(virsh_ok(&uri, &["domstate", &name]).trim(), "shut off");
     virsh_ok(&uri, &["undefine", &name]);
 }
+
+#[test]
+fn volume_disk_resolves_through_the_storage_module() {
+    if !peers_ok() || !require_peer("qemu-img (qemu-utils)", have_program("/usr/bin/qemu-img")) {
+        return;
+    }
+    let d = Daemon::start("");
+    let uri = d.uri("qemu:///system");
+    let pool_dir = TempDir::new("qemu-volume-pool");
+    let pool = format!("volpool{}", std::process::id());
+    let target = pool_dir.0.to_str().unwrap();
+    virsh_ok(&uri, &["pool-create-as", &pool, "dir", "--target", target]);
+    virsh_ok(
+        &uri,
+        &[
+            "vol-create-as",
+            &pool,
+            "disk.qcow2",
+            "16M",
+            "--format",
+            "qcow2",
+        ],
+    );
+    let path = format!("{target}/disk.qcow2");
+    let name = format!("vol-ok-{}", std::process::id());
+    let xml = d.dir.0.join("guest.xml");
+    std::fs::write(&xml, volume_guest(&name, &pool, "disk.qcow2")).unwrap();
+    let xml = xml.to_str().unwrap();
+
+    // The command line opens the volume's file with the volume's format.
+    let argv = virsh_ok(&uri, &["domxml-to-native", "qemu-argv", xml]);
+    assert!(
+        argv.contains(&format!("\"filename\":\"{path}\"")) && argv.contains("\"driver\":\"qcow2\""),
+        "{argv}"
+    );
+    virsh_ok(&uri, &["create", xml]);
+    let live = virsh_ok(&uri, &["dumpxml", &name]);
+    assert!(
+        live.contains(&format!("<source pool='{pool}' volume='disk.qcow2'")),
+        "{live}"
+    );
+    let cmdline = qemu_cmdline(&name);
+    assert!(cmdline.contains(&path), "{cmdline}");
+    virsh_ok(&uri, &["destroy", &name]);
+
+    // A volume the pool does not have is the storage driver's error, as in libvirt.
+    let missing = d.dir.0.join("missing.xml");
+    std::fs::write(&missing, volume_guest(&name, &pool, "nope.qcow2")).unwrap();
+    let (_, err, code) = virsh(&uri, &["create", missing.to_str().unwrap()]);
+    assert!(
+        code != 0
+            && err.contains(
+                "Storage volume not found: no storage vol with matching name 'nope.qcow2'"
+            ),
+        "{err}"
+    );
+    virsh_ok(&uri, &["pool-destroy", &pool]);
+}
+
+/// The command line of the QEMU process running guest `name`.
+fn qemu_cmdline(name: &str) -> String {
+    let needle = format!("guest={name},");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .find(|c| c.contains(&needle))
+        .unwrap_or_default()
+}
