@@ -142,6 +142,9 @@ fn controller(c: &mut Cmd, x: &mut Ctx, k: &Controller) -> ArgvResult<()> {
         ("usb", Some(m @ ("qemu-xhci" | "nec-xhci"))) => {
             Some(format!("{m},id={}", usb_id(k.index)))
         }
+        ("usb", Some(m @ ("ich9-ehci1" | "ich9-uhci1" | "ich9-uhci2" | "ich9-uhci3"))) => {
+            Some(ich9_usb(m, k))
+        }
         ("sata", _) if x.q35 && k.index == 0 => None,
         ("sata", None) => Some(format!("ahci,id=sata{}", k.index)),
         ("scsi", m) => Some(format!("{},id=scsi{}", scsi_model(m, &p)?, k.index)),
@@ -158,6 +161,16 @@ fn controller(c: &mut Cmd, x: &mut Ctx, k: &Controller) -> ArgvResult<()> {
     }
     x.controllers.insert((k.controller_type.clone(), k.index));
     Ok(())
+}
+
+/// An ICH9 USB controller: the EHCI master, or a UHCI companion on its master's bus
+/// (`masterbus`, `firstport` from `<master startport>`), as libvirt writes them.
+fn ich9_usb(model: &str, k: &Controller) -> String {
+    let device = format!("ich9-usb-{}", &model["ich9-".len()..]);
+    match k.info.master_startport {
+        Some(port) => format!("{device},masterbus={}.0,firstport={port}", usb_id(k.index)),
+        None => format!("{device},id={}", usb_id(k.index)),
+    }
 }
 
 fn usb_id(index: u32) -> String {
@@ -638,6 +651,25 @@ mod tests {
         argv(&DomainDef::parse(&xml).unwrap(), &rt())
             .map(|a| a.join(" "))
             .unwrap_or_else(|e| format!("ERR {e}"))
+    }
+
+    #[test]
+    fn ich9_usb_master_and_companions() {
+        let a = args(
+            "<controller type='usb' model='ich9-ehci1'/>\
+             <controller type='usb' model='ich9-uhci1'><master startport='0'/></controller>\
+             <controller type='usb' model='ich9-uhci3'><master startport='4'/></controller>",
+        );
+        let ehci = a.find("-device ich9-usb-ehci1,id=usb").expect(&a);
+        let uhci1 = a
+            .find("-device ich9-usb-uhci1,masterbus=usb.0,firstport=0")
+            .expect(&a);
+        assert!(ehci < uhci1, "{a}");
+        assert!(
+            a.contains("-device ich9-usb-uhci3,masterbus=usb.0,firstport=4"),
+            "{a}"
+        );
+        assert!(!a.contains("piix3-usb-uhci"), "{a}");
     }
 
     #[test]
