@@ -366,7 +366,8 @@ fn fs_pool_survives_kill_9() {
     ok(&uri, &["pool-undefine", "fk"]);
 }
 
-/// libvirt-python's pool lifecycle and refresh callbacks see every step of a pool.
+/// libvirt-python's pool lifecycle and refresh callbacks see every step of a pool, on a
+/// connection that only listens (it makes no storage call; another connection does).
 #[test]
 fn pool_events_reach_python_callbacks() {
     let ok = Command::new("/usr/bin/python3")
@@ -386,7 +387,8 @@ c.storagePoolEventRegisterAny(None, libvirt.VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE,
     lambda conn, pool, event, detail, opaque: got.append("%s:%d" % (pool.name(), event)), None)
 c.storagePoolEventRegisterAny(None, libvirt.VIR_STORAGE_POOL_EVENT_ID_REFRESH,
     lambda conn, pool, opaque: got.append("%s:refresh" % pool.name()), None)
-p = c.storagePoolDefineXML("<pool type='dir'><name>ev</name><target><path>%s</path></target></pool>" % sys.argv[2], 0)
+c2 = libvirt.open(sys.argv[1])
+p = c2.storagePoolDefineXML("<pool type='dir'><name>ev</name><target><path>%s</path></target></pool>" % sys.argv[2], 0)
 p.build(0); p.create(0); p.refresh(0); p.destroy(); p.delete(0); p.undefine()
 deadline = time.time() + 10
 while len(got) < 7 and time.time() < deadline:
