@@ -20,6 +20,10 @@ pub enum CmdError {
     /// A local I/O problem.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// A failure virsh reports through the exit status alone (an event command that
+    /// received no event).
+    #[error("")]
+    Silent,
 }
 
 impl CmdError {
@@ -27,6 +31,7 @@ impl CmdError {
     pub fn lines(&self) -> Vec<String> {
         match self {
             CmdError::Ctx { msg, err } => vec![msg.clone(), err.text().to_string()],
+            CmdError::Silent => Vec::new(),
             other => vec![other.to_string()],
         }
     }

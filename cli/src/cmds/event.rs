@@ -77,7 +77,8 @@ fn event(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
             .ctx(|| "failed to register event callback".into())?;
         callbacks.insert(r.callback_id, id);
     }
-    let result = wait(&c, &callbacks, a.has("loop"), timeout, a.has("timestamp"));
+    let describe = |ev: &rvirt_core::client::Event| describe(ev, &callbacks);
+    let result = wait(&c, &describe, a.has("loop"), timeout, a.has("timestamp"));
     for cb in callbacks.keys() {
         let _ = c.connect_domain_event_callback_deregister_any(
             &p::RemoteConnectDomainEventCallbackDeregisterAnyArgs { callback_id: *cb },
@@ -85,12 +86,18 @@ fn event(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     }
     let count = result?;
     println!("events received: {count}");
+    // virsh fails an event command that received nothing.
+    if count == 0 {
+        return Err(CmdError::Silent);
+    }
     Ok(())
 }
 
-fn wait(
+/// Waits for events and prints the line `describe` makes of each (skipping those it
+/// does not know), as virsh's event commands do; answers how many were printed.
+pub(super) fn wait(
     c: &rvirt_core::client::Connect,
-    callbacks: &HashMap<i32, usize>,
+    describe: &dyn Fn(&rvirt_core::client::Event) -> Option<String>,
     looping: bool,
     timeout: Option<u64>,
     stamp: bool,
@@ -109,7 +116,7 @@ fn wait(
         let Some(ev) = c.next_event(left)? else {
             continue;
         };
-        let Some(line) = describe(&ev, callbacks) else {
+        let Some(line) = describe(&ev) else {
             continue;
         };
         if stamp {

@@ -10,6 +10,7 @@ mod misc;
 pub mod names;
 mod net;
 mod nodedev;
+mod object_event;
 mod pool;
 mod snapshot;
 mod virsh;

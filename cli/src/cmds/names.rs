@@ -75,6 +75,46 @@ pub fn state_reason(state: i32, reason: i32) -> &'static str {
         .unwrap_or("unknown")
 }
 
+/// `pool-event --list`, in event id order.
+pub const POOL_EVENTS: &[&str] = &["lifecycle", "refresh"];
+/// `net-event --list` (libvirt 9.0), in event id order.
+pub const NETWORK_EVENTS: &[&str] = &["lifecycle"];
+/// `nodedev-event --list`, in event id order.
+pub const NODE_DEVICE_EVENTS: &[&str] = &["lifecycle", "update"];
+
+fn word(words: &[&'static str], i: i32) -> &'static str {
+    usize::try_from(i)
+        .ok()
+        .and_then(|i| words.get(i))
+        .copied()
+        .unwrap_or("unknown")
+}
+
+/// A storage pool lifecycle event, as `pool-event` prints it.
+pub fn pool_event_word(event: i32) -> &'static str {
+    word(
+        &[
+            "Defined",
+            "Undefined",
+            "Started",
+            "Stopped",
+            "Created",
+            "Deleted",
+        ],
+        event,
+    )
+}
+
+/// A network lifecycle event, as `net-event` prints it.
+pub fn network_event_word(event: i32) -> &'static str {
+    word(&["Defined", "Undefined", "Started", "Stopped"], event)
+}
+
+/// A node device lifecycle event, as `nodedev-event` prints it.
+pub fn node_device_event_word(event: i32) -> &'static str {
+    word(&["Created", "Deleted", "Defined", "Undefined"], event)
+}
+
 /// Lifecycle event type and detail, as `event` prints them.
 pub fn lifecycle(event: i32, detail: i32) -> (&'static str, &'static str) {
     const TYPES: &[&str] = &[

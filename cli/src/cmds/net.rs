@@ -39,6 +39,7 @@ pub const CMDS: &[Cmd] = &[
     cmd("net-dhcp-leases", "print lease info for a given network", "Print lease info for a given network", LEASES, net_dhcp_leases),
     cmd("net-dumpxml", "network information in XML", "Output the network information as an XML dump to stdout.", DUMPXML, net_dumpxml),
     cmd("net-edit", "edit XML configuration for a network", "Edit the XML configuration for a network.", &[Opt::network()], net_edit),
+    cmd("net-event", "Network Events", "List event types, or wait for network events to occur", super::object_event::NET_OPTS, super::object_event::net_event),
     cmd("net-info", "network information", "Returns basic information about the network", &[Opt::network(), Opt::json()], net_info),
     cmd("net-list", "list networks", "Returns list of networks.", LIST, net_list),
     cmd("net-name", "convert a network UUID to network name", "", &[Opt::req("network", "network uuid")], net_name),

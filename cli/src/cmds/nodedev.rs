@@ -36,6 +36,13 @@ pub const CMDS: &[Cmd] = &[
         nodedev_dumpxml,
     ),
     cmd(
+        "nodedev-event",
+        "Node Device Events",
+        "List event types, or wait for node device events to occur",
+        super::object_event::NODEDEV_OPTS,
+        super::object_event::nodedev_event,
+    ),
+    cmd(
         "nodedev-info",
         "node device information",
         "Returns basic information about the node device",

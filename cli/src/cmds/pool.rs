@@ -43,6 +43,7 @@ pub const CMDS: &[Cmd] = &[
     cmd("pool-destroy", "destroy (stop) a pool", "Forcefully stop a given pool. Raw data in the pool is untouched", &[Opt::pool()], pool_destroy),
     cmd("pool-dumpxml", "pool information in XML", "Output the pool information as an XML dump to stdout.", DUMPXML, pool_dumpxml),
     cmd("pool-edit", "edit XML configuration for a storage pool", "Edit the XML configuration for a storage pool.", &[Opt::pool()], pool_edit),
+    cmd("pool-event", "Storage Pool Events", "List event types, or wait for storage pool events to occur", super::object_event::POOL_OPTS, super::object_event::pool_event),
     cmd("pool-info", "storage pool information", "Returns basic information about the storage pool.", INFO, pool_info),
     cmd("pool-list", "list pools", "Returns list of pools.", LIST, pool_list),
     cmd("pool-name", "convert a pool UUID to pool name", "", &[Opt::req("pool", "pool UUID")], pool_name),
