@@ -168,6 +168,7 @@ impl Ctl {
     }
 
     /// Finds a volume: by name inside `pool` when given, else by key, then by path.
+    /// A failure reports the last lookup's error, as virsh does.
     pub fn vol(
         &mut self,
         key: &str,
@@ -178,14 +179,12 @@ impl Ctl {
             None => None,
         };
         let c = self.conn()?;
-        let mut last = None;
         if let Some(pl) = &pool {
-            match c.storage_vol_lookup_by_name(&p::RemoteStorageVolLookupByNameArgs {
+            if let Ok(r) = c.storage_vol_lookup_by_name(&p::RemoteStorageVolLookupByNameArgs {
                 pool: pl.clone(),
                 name: key.into(),
             }) {
-                Ok(r) => return Ok(r.vol),
-                Err(e) => last = Some(e),
+                return Ok(r.vol);
             }
         }
         let by_key =
@@ -199,13 +198,8 @@ impl Ctl {
         } else {
             format!("failed to get vol '{key}', specifying --pool might help")
         };
-        match found {
-            Ok(v) => Ok(v),
-            Err(e) => Err(CmdError::Ctx {
-                msg,
-                err: last.unwrap_or(e),
-            }),
-        }
+        // Like virsh, the error shown is the last lookup's (by path).
+        found.map_err(|err| CmdError::Ctx { msg, err })
     }
 
     /// Finds a host device by name.
