@@ -13,6 +13,7 @@ mod nodedev;
 mod object_event;
 mod pool;
 mod snapshot;
+mod storage_extra;
 mod virsh;
 mod vol;
 

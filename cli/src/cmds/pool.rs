@@ -33,6 +33,8 @@ const DEFINE: &[Opt] = &[
 ];
 
 pub const CMDS: &[Cmd] = &[
+    cmd("find-storage-pool-sources-as", "find potential storage pool sources", "Returns XML <sources> document.", super::storage_extra::FIND_AS, super::storage_extra::find_storage_pool_sources_as),
+    cmd("find-storage-pool-sources", "discover potential storage pool sources", "Returns XML <sources> document.", super::storage_extra::FIND, super::storage_extra::find_storage_pool_sources),
     cmd("pool-autostart", "autostart a pool", "Configure a pool to be automatically started at boot.", AUTOSTART, pool_autostart),
     cmd("pool-build", "build a pool", "Build a given pool.", BUILD, pool_build),
     cmd("pool-create", "create a pool from an XML file", "Create a pool.", &[Opt::file("file containing an XML pool description")], pool_create),
@@ -44,6 +46,7 @@ pub const CMDS: &[Cmd] = &[
     cmd("pool-dumpxml", "pool information in XML", "Output the pool information as an XML dump to stdout.", DUMPXML, pool_dumpxml),
     cmd("pool-edit", "edit XML configuration for a storage pool", "Edit the XML configuration for a storage pool.", &[Opt::pool()], pool_edit),
     cmd("pool-event", "Storage Pool Events", "List event types, or wait for storage pool events to occur", super::object_event::POOL_OPTS, super::object_event::pool_event),
+    cmd("pool-capabilities", "storage pool capabilities", "Returns capabilities of storage pool support.", &[], super::storage_extra::pool_capabilities),
     cmd("pool-info", "storage pool information", "Returns basic information about the storage pool.", INFO, pool_info),
     cmd("pool-list", "list pools", "Returns list of pools.", LIST, pool_list),
     cmd("pool-name", "convert a pool UUID to pool name", "", &[Opt::req("pool", "pool UUID")], pool_name),

@@ -34,6 +34,7 @@ pub const CMDS: &[Cmd] = &[
     cmd("vol-clone", "clone a volume.", "Clone an existing volume within the parent pool.", CLONE, vol_clone),
     cmd("vol-create", "create a vol from an XML file", "Create a vol.", CREATE, vol_create),
     cmd("vol-create-as", "create a volume from a set of args", "Create a vol.", CREATE_AS, vol_create_as),
+    cmd("vol-create-from", "create a vol, using another volume as input", "Create a vol from an existing volume.", super::storage_extra::CREATE_FROM, super::storage_extra::vol_create_from),
     cmd("vol-delete", "delete a vol", "Delete a given vol.", VOL, vol_delete),
     cmd("vol-download", "download volume contents to a file", "Download volume contents to a file", DOWNLOAD, vol_download),
     cmd("vol-dumpxml", "vol information in XML", "Output the vol information as an XML dump to stdout.", VOL, vol_dumpxml),
