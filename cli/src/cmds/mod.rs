@@ -9,6 +9,7 @@ mod host;
 mod misc;
 pub mod names;
 mod net;
+mod net_port;
 mod nodedev;
 mod object_event;
 mod pool;
