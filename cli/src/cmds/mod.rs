@@ -10,6 +10,7 @@ mod misc;
 pub mod names;
 mod net;
 mod net_port;
+mod net_update;
 mod nodedev;
 mod object_event;
 mod pool;

@@ -49,6 +49,7 @@ pub const CMDS: &[Cmd] = &[
     cmd("net-port-list", "list network ports", "Returns list of network ports.", super::net_port::LIST, super::net_port::net_port_list),
     cmd("net-start", "start a (previously defined) inactive network", "Start a network.", &[Opt::network()], net_start),
     cmd("net-undefine", "undefine a persistent network", "Undefine the configuration for a persistent network.", &[Opt::network()], net_undefine),
+    cmd("net-update", "update parts of an existing network's configuration", "", super::net_update::OPTS, super::net_update::net_update),
     cmd("net-uuid", "convert a network name to network UUID", "", &[Opt::req("network", "network name")], net_uuid),
 ];
 
