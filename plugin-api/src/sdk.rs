@@ -245,3 +245,24 @@ fn unknown_program(program: u32) -> RemoteError {
         format!("unknown program {program:#x}"),
     )
 }
+
+/// The C library's text for an I/O error, as libvirt prints it after a colon: the
+/// description alone, without Rust's " (os error N)" suffix.
+pub fn strerror(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match (e.raw_os_error(), text.rfind(" (os error ")) {
+        (Some(_), Some(at)) => text[..at].to_string(),
+        _ => text,
+    }
+}
+
+#[cfg(test)]
+mod strerror_tests {
+    #[test]
+    fn os_errors_lose_the_suffix() {
+        let e = std::io::Error::from_raw_os_error(2);
+        assert_eq!(super::strerror(&e), "No such file or directory");
+        let e = std::io::Error::other("plain");
+        assert_eq!(super::strerror(&e), "plain");
+    }
+}

@@ -131,6 +131,15 @@ pub mod domain {
 pub const LEVEL_ERROR: i32 = 2;
 
 impl RemoteError {
+    /// A driver's error as libvirt reports it: the message also in `str1`, where libvirt's
+    /// error helpers put the formatted text.
+    pub fn reported(code: i32, domain: i32, message: impl Into<String>) -> RemoteError {
+        let text = message.into();
+        let mut r = RemoteError::new(code, domain, text.clone());
+        r.str1 = Some(text);
+        r
+    }
+
     /// A libvirt-style error with the given code, domain and message.
     pub fn new(code: i32, domain: i32, message: impl Into<String>) -> RemoteError {
         RemoteError {
