@@ -114,10 +114,7 @@ impl TestError {
 
 impl From<TestError> for RemoteError {
     fn from(e: TestError) -> RemoteError {
-        let text = e.to_string();
-        let mut r = RemoteError::new(e.code(), e.domain(), text.clone());
-        r.str1 = Some(text);
-        r
+        RemoteError::reported(e.code(), e.domain(), e.to_string())
     }
 }
 
