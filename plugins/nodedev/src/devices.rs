@@ -1,0 +1,461 @@
+//! The host's devices as libvirt's node-device driver reports them: which sysfs devices
+//! become node devices, their names, capabilities and parents.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use rvirt_xml::nodedev::NodeDeviceDef;
+
+use crate::pciids::PciIds;
+use crate::sysfs::{esc, num, sanitize, Roots, SysDev};
+
+/// The root device every other one descends from.
+pub const COMPUTER: &str = "computer";
+
+/// One node device and where it lives in sysfs.
+#[derive(Debug, Clone)]
+pub struct Device {
+    /// The definition (its parent filled in by [`link_parents`]).
+    pub def: NodeDeviceDef,
+    /// Canonical sysfs path; empty for `computer`.
+    pub sys_path: PathBuf,
+}
+
+/// Where sysfs lists the devices of each class libvirt reports.
+const SOURCES: &[&str] = &[
+    "bus/pci/devices",
+    "class/net",
+    "class/block",
+    "bus/scsi/devices",
+    "bus/usb/devices",
+    "class/drm",
+];
+
+/// Every device of the host, `computer` first, the rest by name, parents linked.
+pub fn scan(roots: &Roots, ids: &PciIds) -> Vec<Device> {
+    let mut devs = vec![computer(roots)];
+    let mut seen = std::collections::HashSet::new();
+    for src in SOURCES {
+        let Ok(rd) = std::fs::read_dir(roots.sys.join(src)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let Ok(path) = std::fs::canonicalize(e.path()) else {
+                continue;
+            };
+            if seen.insert(path.clone()) {
+                devs.extend(device_at(roots, ids, &path));
+            }
+        }
+    }
+    devs[1..].sort_by(|a, b| a.def.name.cmp(&b.def.name));
+    link_parents(&mut devs);
+    devs
+}
+
+/// The node device at a canonical sysfs path, if libvirt reports that kind of device.
+pub fn device_at(roots: &Roots, ids: &PciIds, path: &Path) -> Option<Device> {
+    let dev = SysDev::read(roots, path)?;
+    let (name, cap) = classify(&dev, ids)?;
+    let mut x = format!(
+        "<device><name>{}</name><path>{}</path>",
+        esc(&name),
+        esc(&path.to_string_lossy())
+    );
+    if let Some(n) = dev.devnode() {
+        let _ = write!(x, "<devnode type='dev'>{}</devnode>", esc(&n));
+    }
+    for l in &dev.links {
+        let _ = write!(x, "<devnode type='link'>/dev/{}</devnode>", esc(l));
+    }
+    if let Some(d) = dev.link_name("driver") {
+        let _ = write!(x, "<driver><name>{}</name></driver>", esc(&d));
+    }
+    x.push_str(&cap);
+    x.push_str("</device>");
+    match NodeDeviceDef::parse_host(&x) {
+        Ok(def) => Some(Device {
+            def,
+            sys_path: path.to_path_buf(),
+        }),
+        Err(e) => {
+            tracing::warn!("node device {name}: {e}");
+            None
+        }
+    }
+}
+
+/// Sets each device's parent: the nearest sysfs ancestor that is a node device, else
+/// `computer`.
+pub fn link_parents(devs: &mut [Device]) {
+    let by_path: HashMap<PathBuf, String> = devs
+        .iter()
+        .filter(|d| !d.sys_path.as_os_str().is_empty())
+        .map(|d| (d.sys_path.clone(), d.def.name.clone()))
+        .collect();
+    for d in devs.iter_mut() {
+        if d.def.name == COMPUTER {
+            continue;
+        }
+        let parent = d
+            .sys_path
+            .ancestors()
+            .skip(1)
+            .find_map(|a| by_path.get(a))
+            .cloned();
+        d.def.parent = Some(parent.unwrap_or_else(|| COMPUTER.to_string()));
+    }
+}
+
+/// The device's name and `<capability>` element, or `None` for a kind libvirt skips.
+fn classify(dev: &SysDev, ids: &PciIds) -> Option<(String, String)> {
+    let devtype = dev.prop("DEVTYPE").unwrap_or("");
+    let generic = || format!("{}_{}", dev.subsystem, sanitize(&dev.sysname));
+    match (dev.subsystem.as_str(), devtype) {
+        ("pci", _) => Some((crate::pci::name(dev), crate::pci::capability(dev, ids)?)),
+        ("net", _) => net(dev),
+        ("block", "disk") => storage(dev),
+        ("scsi", "scsi_host") => Some((generic(), scsi_host(dev)?)),
+        ("scsi", "scsi_target") => Some((
+            generic(),
+            format!(
+                "<capability type='scsi_target'><target>{}</target></capability>",
+                esc(&dev.sysname)
+            ),
+        )),
+        ("scsi", "scsi_device") => Some((generic(), scsi(dev)?)),
+        ("usb", "usb_device") => Some((generic(), usb_device(dev)?)),
+        ("usb", "usb_interface") => Some((generic(), usb_interface(dev)?)),
+        ("drm", "drm_minor") => Some((generic(), drm(dev)?)),
+        _ => None,
+    }
+}
+
+/// `computer`: the system's DMI data (all-zero UUID when the firmware gives none).
+fn computer(roots: &Roots) -> Device {
+    let dmi = roots.sys.join("class/dmi/id");
+    let read = |f: &str| {
+        std::fs::read_to_string(dmi.join(f))
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let el = |tag: &str, f: &str| {
+        read(f)
+            .map(|v| format!("<{tag}>{}</{tag}>", esc(&v)))
+            .unwrap_or_default()
+    };
+    let uuid = read("product_uuid")
+        .filter(|u| rvirt_xml::Uuid::parse(u).is_ok())
+        .unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".to_string());
+    let x = format!(
+        "<device><name>{COMPUTER}</name><capability type='system'>{}<hardware>{}{}{}<uuid>{uuid}</uuid>\
+         </hardware><firmware>{}{}{}</firmware></capability></device>",
+        el("product", "product_name"),
+        el("vendor", "sys_vendor"),
+        el("version", "product_version"),
+        el("serial", "product_serial"),
+        el("vendor", "bios_vendor"),
+        el("version", "bios_version"),
+        el("release_date", "bios_date"),
+    );
+    let def = NodeDeviceDef::parse_host(&x).unwrap_or_else(|e| {
+        tracing::warn!("computer: {e}");
+        NodeDeviceDef::new(COMPUTER.to_string())
+    });
+    Device {
+        def,
+        sys_path: PathBuf::new(),
+    }
+}
+
+/// `net`: name, address, link state and speed, features, and the link type.
+fn net(dev: &SysDev) -> Option<(String, String)> {
+    let iface = dev.prop("INTERFACE").unwrap_or(&dev.sysname).to_string();
+    let mac = dev.attr("address");
+    let name = match &mac {
+        Some(m) => format!("net_{}_{}", sanitize(&iface), sanitize(m)),
+        None => format!("net_{}", sanitize(&iface)),
+    };
+    let mut o = format!(
+        "<capability type='net'><interface>{}</interface>",
+        esc(&iface)
+    );
+    if let Some(m) = &mac {
+        let _ = write!(o, "<address>{}</address>", esc(m));
+    }
+    let state = dev.attr("operstate").unwrap_or_else(|| "unknown".into());
+    let speed = if state == "up" {
+        dev.attr("speed")
+            .and_then(|s| s.parse::<i64>().ok())
+            .map(|s| s as u32)
+    } else {
+        None
+    };
+    match speed {
+        Some(s) => {
+            let _ = write!(o, "<link speed='{s}' state='{}'/>", esc(&state));
+        }
+        None => {
+            let _ = write!(o, "<link state='{}'/>", esc(&state));
+        }
+    }
+    for f in crate::ethtool::features(&iface) {
+        let _ = write!(o, "<feature name='{f}'/>");
+    }
+    let kind = if dev.prop("DEVTYPE") == Some("wlan") {
+        "80211"
+    } else {
+        "80203"
+    };
+    let _ = write!(o, "<capability type='{kind}'/></capability>");
+    Some((name, o))
+}
+
+/// The drive type as udev or the device node's name tells it; `None` for the block
+/// devices libvirt skips (loop, zram, ... without udev's `ID_TYPE`).
+fn drive_type(dev: &SysDev, node: &str) -> Option<String> {
+    if let Some(t) = dev.prop("ID_TYPE") {
+        return Some(t.to_string());
+    }
+    let flag = |k: &str| dev.prop(k) == Some("1");
+    if flag("ID_DRIVE_FLOPPY") {
+        Some("floppy".into())
+    } else if flag("ID_CDROM") {
+        Some("cd".into())
+    } else if flag("ID_DRIVE_FLASH_SD") {
+        Some("sd".into())
+    } else if node.starts_with("/dev/vd") {
+        Some("disk".into())
+    } else {
+        None
+    }
+}
+
+/// `storage`: a whole disk.
+fn storage(dev: &SysDev) -> Option<(String, String)> {
+    let node = dev.devnode()?;
+    let kind = drive_type(dev, &node)?;
+    let serial = dev.prop("ID_SERIAL").map(str::to_string);
+    let name = match &serial {
+        Some(s) => format!("block_{}_{}", sanitize(&dev.sysname), sanitize(s)),
+        None => format!("block_{}", sanitize(&dev.sysname)),
+    };
+    let mut o = format!("<capability type='storage'><block>{}</block>", esc(&node));
+    let opt = |o: &mut String, tag: &str, v: Option<String>| {
+        if let Some(v) = v {
+            let _ = write!(o, "<{tag}>{}</{tag}>", esc(&v));
+        }
+    };
+    opt(&mut o, "bus", dev.prop("ID_BUS").map(str::to_string));
+    let _ = write!(o, "<drive_type>{}</drive_type>", esc(&kind));
+    let model = dev.prop("ID_MODEL").map(str::to_string);
+    opt(&mut o, "model", model.or_else(|| dev.attr("device/model")));
+    let vendor = dev.prop("ID_VENDOR").map(str::to_string);
+    opt(
+        &mut o,
+        "vendor",
+        vendor.or_else(|| dev.attr("device/vendor")),
+    );
+    opt(&mut o, "serial", serial);
+    let blocks = dev.attr("size").and_then(|s| num(&s)).unwrap_or(0);
+    let lbs = dev
+        .attr("queue/logical_block_size")
+        .and_then(|s| num(&s))
+        .unwrap_or(512);
+    let _ = write!(
+        o,
+        "<size>{}</size><logical_block_size>{lbs}</logical_block_size>\
+         <num_blocks>{blocks}</num_blocks></capability>",
+        blocks * lbs
+    );
+    Some((name, o))
+}
+
+fn scsi_host(dev: &SysDev) -> Option<String> {
+    let n: u32 = dev.sysname.strip_prefix("host")?.parse().ok()?;
+    let mut o = format!("<capability type='scsi_host'><host>{n}</host>");
+    let uid = dev.attr(&format!("scsi_host/{}/unique_id", dev.sysname));
+    if let Some(u) = uid.and_then(|u| u.parse::<i32>().ok()) {
+        let _ = write!(o, "<unique_id>{u}</unique_id>");
+    }
+    o.push_str("</capability>");
+    Some(o)
+}
+
+/// SCSI peripheral device types as libvirt names them.
+fn scsi_type(t: u64) -> Option<&'static str> {
+    Some(match t {
+        0 => "disk",
+        1 => "tape",
+        2 => "printer",
+        3 => "processor",
+        4 => "worm",
+        5 => "cdrom",
+        6 => "scanner",
+        7 => "optical",
+        8 => "changer",
+        9 => "comm",
+        12 => "array",
+        13 => "enclosure",
+        14 => "rbc",
+        15 => "ospd",
+        _ => return None,
+    })
+}
+
+fn scsi(dev: &SysDev) -> Option<String> {
+    let n: Vec<u32> = dev
+        .sysname
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let [h, b, t, l] = n[..] else { return None };
+    let mut o = format!(
+        "<capability type='scsi'><host>{h}</host><bus>{b}</bus><target>{t}</target><lun>{l}</lun>"
+    );
+    if let Some(ty) = dev.attr("type").and_then(|t| num(&t)).and_then(scsi_type) {
+        let _ = write!(o, "<type>{ty}</type>");
+    }
+    o.push_str("</capability>");
+    Some(o)
+}
+
+fn usb_device(dev: &SysDev) -> Option<String> {
+    let dec = |a: &str| dev.attr(a).and_then(|v| v.parse::<u32>().ok());
+    let hex = |a: &str| dev.attr(a).and_then(|v| u32::from_str_radix(&v, 16).ok());
+    let (bus, devnum) = (dec("busnum")?, dec("devnum")?);
+    let (vid, pid) = (hex("idVendor")?, hex("idProduct")?);
+    let named = |tag: &str, id: u32, name: Option<String>| match name {
+        Some(n) => format!("<{tag} id='0x{id:04x}'>{}</{tag}>", esc(&n)),
+        None => format!("<{tag} id='0x{id:04x}'/>"),
+    };
+    let prop = |k: &str| dev.prop(k).map(str::to_string);
+    let pname = prop("ID_MODEL_FROM_DATABASE").or_else(|| dev.attr("product"));
+    let vname = prop("ID_VENDOR_FROM_DATABASE").or_else(|| dev.attr("manufacturer"));
+    Some(format!(
+        "<capability type='usb_device'><bus>{bus}</bus><device>{devnum}</device>{}{}</capability>",
+        named("product", pid, pname),
+        named("vendor", vid, vname)
+    ))
+}
+
+fn usb_interface(dev: &SysDev) -> Option<String> {
+    let hex = |a: &str| dev.attr(a).and_then(|v| u32::from_str_radix(&v, 16).ok());
+    Some(format!(
+        "<capability type='usb'><number>{}</number><class>{}</class><subclass>{}</subclass>\
+         <protocol>{}</protocol></capability>",
+        hex("bInterfaceNumber")?,
+        hex("bInterfaceClass")?,
+        hex("bInterfaceSubClass")?,
+        hex("bInterfaceProtocol")?
+    ))
+}
+
+fn drm(dev: &SysDev) -> Option<String> {
+    let kind = if dev.sysname.starts_with("card") {
+        "primary"
+    } else if dev.sysname.starts_with("renderD") {
+        "render"
+    } else if dev.sysname.starts_with("controlD") {
+        "control"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "<capability type='drm'><type>{kind}</type></capability>"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    /// A small sysfs: one PCI network card with its interface, and a loop disk.
+    fn fake_sys(dir: &Path) -> Roots {
+        let sys = dir.join("sys");
+        let pci = sys.join("devices/pci0000:00/0000:00:03.0");
+        let net = pci.join("virtio0/net/v0");
+        let lo = sys.join("devices/virtual/block/loop0");
+        for d in [
+            &pci,
+            &net,
+            &lo,
+            &sys.join("bus/pci/devices"),
+            &sys.join("class/net"),
+        ] {
+            fs::create_dir_all(d).unwrap();
+        }
+        fs::create_dir_all(sys.join("class/block")).unwrap();
+        symlink(sys.join("bus/pci"), pci.join("subsystem")).unwrap();
+        symlink(sys.join("class/net"), net.join("subsystem")).unwrap();
+        symlink(sys.join("class/block"), lo.join("subsystem")).unwrap();
+        symlink(&pci, sys.join("bus/pci/devices/0000:00:03.0")).unwrap();
+        symlink(&net, sys.join("class/net/v0")).unwrap();
+        symlink(&lo, sys.join("class/block/loop0")).unwrap();
+        let put = |d: &Path, f: &str, v: &str| fs::write(d.join(f), v).unwrap();
+        put(&pci, "uevent", "PCI_SLOT_NAME=0000:00:03.0\n");
+        put(&pci, "vendor", "0x1af4\n");
+        put(&pci, "device", "0x1041\n");
+        put(&pci, "class", "0x020000\n");
+        put(&pci, "numa_node", "0\n");
+        put(&net, "uevent", "INTERFACE=v0\nIFINDEX=9\n");
+        put(&net, "address", "52:54:00:00:00:01\n");
+        put(&net, "operstate", "down\n");
+        put(
+            &lo,
+            "uevent",
+            "MAJOR=7\nMINOR=0\nDEVNAME=loop0\nDEVTYPE=disk\n",
+        );
+        fs::write(
+            dir.join("pci.ids"),
+            "1af4  Red Hat, Inc.\n\t1041  Virtio network\n",
+        )
+        .unwrap();
+        Roots {
+            sys,
+            udev: dir.join("udev"),
+            pci_ids: dir.join("pci.ids"),
+        }
+    }
+
+    #[test]
+    fn names_parents_and_capabilities_from_sysfs() {
+        let dir = std::env::temp_dir().join(format!("rvirt-nodedev-scan-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let roots = fake_sys(&dir);
+        let devs = scan(&roots, &PciIds::load(&roots.pci_ids));
+        let names: Vec<(&str, Option<&str>)> = devs
+            .iter()
+            .map(|d| (d.def.name.as_str(), d.def.parent.as_deref()))
+            .collect();
+        // The loop disk is skipped, as libvirt skips block devices of no known type.
+        assert_eq!(
+            names,
+            [
+                ("computer", None),
+                ("net_v0_52_54_00_00_00_01", Some("pci_0000_00_03_0")),
+                ("pci_0000_00_03_0", Some("computer")),
+            ]
+        );
+        let pci = devs[2].def.to_xml();
+        assert!(pci.contains("<class>0x020000</class>"), "{pci}");
+        assert!(
+            pci.contains("<product id='0x1041'>Virtio network</product>"),
+            "{pci}"
+        );
+        assert!(
+            pci.contains("<vendor id='0x1af4'>Red Hat, Inc.</vendor>"),
+            "{pci}"
+        );
+        assert!(pci.contains("<numa node='0'/>"), "{pci}");
+        let net = devs[1].def.to_xml();
+        assert!(net.contains("<link state='down'/>"), "{net}");
+        assert!(net.contains("<capability type='80203'/>"), "{net}");
+        assert_eq!(devs[0].def.cap_names(), ["system"]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
