@@ -1,5 +1,7 @@
 //! Kernel uevents (`NETLINK_KOBJECT_UEVENT`): devices that come and go while the
-//! daemon runs, without needing udevd.
+//! daemon runs, without needing udevd. Where udevd runs, its own re-broadcasts (sent
+//! once its database is written) trigger a second rescan that picks up udev's
+//! properties.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::{Arc, Weak};
@@ -9,8 +11,16 @@ use crate::state::Driver;
 /// Subsystems whose events can change the node device list.
 const WATCHED: &[&str] = &["net", "block", "pci", "usb", "scsi", "drm"];
 
-/// A socket bound to the kernel's uevent multicast group.
+/// The kernel's uevent multicast group and udevd's.
+const GROUP_KERNEL: u32 = 1;
+const GROUP_UDEV: u32 = 2;
+
+/// A socket bound to the kernel's uevent group, and udevd's when allowed.
 fn open() -> std::io::Result<OwnedFd> {
+    open_groups(GROUP_KERNEL | GROUP_UDEV).or_else(|_| open_groups(GROUP_KERNEL))
+}
+
+fn open_groups(groups: u32) -> std::io::Result<OwnedFd> {
     // SAFETY: socket(2) takes no pointers.
     let fd = unsafe {
         libc::socket(
@@ -27,7 +37,7 @@ fn open() -> std::io::Result<OwnedFd> {
     // SAFETY: an all-zero sockaddr_nl is valid; the fields are set below.
     let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
     addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-    addr.nl_groups = 1;
+    addr.nl_groups = groups;
     // SAFETY: `addr` is a valid sockaddr_nl and its exact size is passed.
     let r = unsafe {
         libc::bind(
@@ -42,12 +52,14 @@ fn open() -> std::io::Result<OwnedFd> {
     Ok(sock)
 }
 
-/// The `SUBSYSTEM=` of one kernel uevent message (`action@devpath\0KEY=VAL\0...`);
-/// `None` for udevd's own re-broadcasts and malformed messages.
+/// The `SUBSYSTEM=` of one uevent message: the kernel's (`action@devpath\0KEY=VAL\0...`)
+/// or udevd's (`libudev\0`, a binary header, then the same `KEY=VAL\0` list).
 pub fn subsystem(msg: &[u8]) -> Option<&str> {
     let mut parts = msg.split(|&b| b == 0);
-    let head = std::str::from_utf8(parts.next()?).ok()?;
-    head.contains('@').then_some(())?;
+    let head = parts.next()?;
+    if head != b"libudev" && !head.contains(&b'@') {
+        return None;
+    }
     parts
         .filter_map(|p| std::str::from_utf8(p).ok())
         .find_map(|p| p.strip_prefix("SUBSYSTEM="))
@@ -97,6 +109,9 @@ mod tests {
         let m = b"add@/devices/virtual/net/v0\0ACTION=add\0SUBSYSTEM=net\0INTERFACE=v0\0";
         assert_eq!(super::subsystem(m), Some("net"));
         assert_eq!(super::subsystem(b"libudev\0\xfe\xed"), None);
+        let udev = b"libudev\0\xfe\xed\xca\xfe\0\0\0(ACTION=add\0SUBSYSTEM=block\0";
+        assert_eq!(super::subsystem(udev), Some("block"));
+        assert_eq!(super::subsystem(b"junk\0SUBSYSTEM=net\0"), None);
         assert_eq!(super::subsystem(b"remove@/x\0ACTION=remove\0"), None);
     }
 }
