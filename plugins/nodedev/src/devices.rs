@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use rvirt_xml::nodedev::NodeDeviceDef;
 
 use crate::pciids::PciIds;
-use crate::sysfs::{esc, num, sanitize, Roots, SysDev};
+use crate::sysfs::{esc, sanitize, Roots, SysDev};
 
 /// The root device every other one descends from.
 pub const COMPUTER: &str = "computer";
@@ -115,16 +115,10 @@ fn classify(dev: &SysDev, ids: &PciIds) -> Option<(String, String)> {
     match (dev.subsystem.as_str(), devtype) {
         ("pci", _) => Some((crate::pci::name(dev), crate::pci::capability(dev, ids)?)),
         ("net", _) => net(dev),
-        ("block", "disk") => storage(dev),
-        ("scsi", "scsi_host") => Some((generic(), scsi_host(dev)?)),
-        ("scsi", "scsi_target") => Some((
-            generic(),
-            format!(
-                "<capability type='scsi_target'><target>{}</target></capability>",
-                esc(&dev.sysname)
-            ),
-        )),
-        ("scsi", "scsi_device") => Some((generic(), scsi(dev)?)),
+        ("block", "disk") => crate::block::storage(dev),
+        ("scsi", "scsi_host") => Some((generic(), crate::block::scsi_host(dev)?)),
+        ("scsi", "scsi_target") => Some((generic(), crate::block::scsi_target(dev))),
+        ("scsi", "scsi_device") => Some((generic(), crate::block::scsi(dev)?)),
         ("usb", "usb_device") => Some((generic(), usb_device(dev)?)),
         ("usb", "usb_interface") => Some((generic(), usb_interface(dev)?)),
         ("drm", "drm_minor") => Some((generic(), drm(dev)?)),
@@ -211,115 +205,6 @@ fn net(dev: &SysDev) -> Option<(String, String)> {
     };
     let _ = write!(o, "<capability type='{kind}'/></capability>");
     Some((name, o))
-}
-
-/// The drive type as udev or the device node's name tells it; `None` for the block
-/// devices libvirt skips (loop, zram, ... without udev's `ID_TYPE`).
-fn drive_type(dev: &SysDev, node: &str) -> Option<String> {
-    if let Some(t) = dev.prop("ID_TYPE") {
-        return Some(t.to_string());
-    }
-    let flag = |k: &str| dev.prop(k) == Some("1");
-    if flag("ID_DRIVE_FLOPPY") {
-        Some("floppy".into())
-    } else if flag("ID_CDROM") {
-        Some("cd".into())
-    } else if flag("ID_DRIVE_FLASH_SD") {
-        Some("sd".into())
-    } else if node.starts_with("/dev/vd") {
-        Some("disk".into())
-    } else {
-        None
-    }
-}
-
-/// `storage`: a whole disk.
-fn storage(dev: &SysDev) -> Option<(String, String)> {
-    let node = dev.devnode()?;
-    let kind = drive_type(dev, &node)?;
-    let serial = dev.prop("ID_SERIAL").map(str::to_string);
-    let name = match &serial {
-        Some(s) => format!("block_{}_{}", sanitize(&dev.sysname), sanitize(s)),
-        None => format!("block_{}", sanitize(&dev.sysname)),
-    };
-    let mut o = format!("<capability type='storage'><block>{}</block>", esc(&node));
-    let opt = |o: &mut String, tag: &str, v: Option<String>| {
-        if let Some(v) = v {
-            let _ = write!(o, "<{tag}>{}</{tag}>", esc(&v));
-        }
-    };
-    opt(&mut o, "bus", dev.prop("ID_BUS").map(str::to_string));
-    let _ = write!(o, "<drive_type>{}</drive_type>", esc(&kind));
-    let model = dev.prop("ID_MODEL").map(str::to_string);
-    opt(&mut o, "model", model.or_else(|| dev.attr("device/model")));
-    let vendor = dev.prop("ID_VENDOR").map(str::to_string);
-    opt(
-        &mut o,
-        "vendor",
-        vendor.or_else(|| dev.attr("device/vendor")),
-    );
-    opt(&mut o, "serial", serial);
-    let blocks = dev.attr("size").and_then(|s| num(&s)).unwrap_or(0);
-    let lbs = dev
-        .attr("queue/logical_block_size")
-        .and_then(|s| num(&s))
-        .unwrap_or(512);
-    let _ = write!(
-        o,
-        "<size>{}</size><logical_block_size>{lbs}</logical_block_size>\
-         <num_blocks>{blocks}</num_blocks></capability>",
-        blocks * lbs
-    );
-    Some((name, o))
-}
-
-fn scsi_host(dev: &SysDev) -> Option<String> {
-    let n: u32 = dev.sysname.strip_prefix("host")?.parse().ok()?;
-    let mut o = format!("<capability type='scsi_host'><host>{n}</host>");
-    let uid = dev.attr(&format!("scsi_host/{}/unique_id", dev.sysname));
-    if let Some(u) = uid.and_then(|u| u.parse::<i32>().ok()) {
-        let _ = write!(o, "<unique_id>{u}</unique_id>");
-    }
-    o.push_str("</capability>");
-    Some(o)
-}
-
-/// SCSI peripheral device types as libvirt names them.
-fn scsi_type(t: u64) -> Option<&'static str> {
-    Some(match t {
-        0 => "disk",
-        1 => "tape",
-        2 => "printer",
-        3 => "processor",
-        4 => "worm",
-        5 => "cdrom",
-        6 => "scanner",
-        7 => "optical",
-        8 => "changer",
-        9 => "comm",
-        12 => "array",
-        13 => "enclosure",
-        14 => "rbc",
-        15 => "ospd",
-        _ => return None,
-    })
-}
-
-fn scsi(dev: &SysDev) -> Option<String> {
-    let n: Vec<u32> = dev
-        .sysname
-        .split(':')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    let [h, b, t, l] = n[..] else { return None };
-    let mut o = format!(
-        "<capability type='scsi'><host>{h}</host><bus>{b}</bus><target>{t}</target><lun>{l}</lun>"
-    );
-    if let Some(ty) = dev.attr("type").and_then(|t| num(&t)).and_then(scsi_type) {
-        let _ = write!(o, "<type>{ty}</type>");
-    }
-    o.push_str("</capability>");
-    Some(o)
 }
 
 fn usb_device(dev: &SysDev) -> Option<String> {

@@ -18,6 +18,7 @@ use rvirt_plugin_api::sdk::{
     ConnContext, DriverSpec, InitContext, InitStatus, Module, ModuleInfo, OpenOutcome,
 };
 
+pub mod block;
 pub mod conn;
 pub mod devices;
 pub mod error;
