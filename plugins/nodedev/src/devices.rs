@@ -30,6 +30,9 @@ const SOURCES: &[&str] = &[
     "bus/scsi/devices",
     "bus/usb/devices",
     "class/drm",
+    "class/scsi_generic",
+    "bus/vdpa/devices",
+    "bus/mdev/devices",
 ];
 
 /// Every device of the host, `computer` first, the rest by name, parents linked.
@@ -122,6 +125,15 @@ fn classify(dev: &SysDev, ids: &PciIds) -> Option<(String, String)> {
         ("usb", "usb_device") => Some((generic(), usb_device(dev)?)),
         ("usb", "usb_interface") => Some((generic(), usb_interface(dev)?)),
         ("drm", "drm_minor") => Some((generic(), drm(dev)?)),
+        ("scsi_generic", _) => Some((
+            generic(),
+            format!(
+                "<capability type='scsi_generic'><char>{}</char></capability>",
+                esc(&dev.devnode()?)
+            ),
+        )),
+        ("vdpa", _) => Some((generic(), vdpa(dev)?)),
+        ("mdev", _) => Some((generic(), mdev(dev)?)),
         _ => None,
     }
 }
@@ -238,6 +250,41 @@ fn usb_interface(dev: &SysDev) -> Option<String> {
     ))
 }
 
+/// `vdpa`: the vhost-vdpa character device bound to it.
+fn vdpa(dev: &SysDev) -> Option<String> {
+    let chardev = std::fs::read_dir(&dev.path)
+        .ok()?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("vhost-vdpa-"))?;
+    Some(format!(
+        "<capability type='vdpa'><chardev>/dev/{}</chardev></capability>",
+        esc(&chardev)
+    ))
+}
+
+/// `mdev`: a mediated device's type, UUID, parent's address and IOMMU group.
+fn mdev(dev: &SysDev) -> Option<String> {
+    let ty = dev.link_name("mdev_type")?;
+    let parent = dev
+        .path
+        .parent()?
+        .file_name()?
+        .to_string_lossy()
+        .into_owned();
+    let mut o = format!(
+        "<capability type='mdev'><type id='{}'/><uuid>{}</uuid><parent_addr>{}</parent_addr>",
+        esc(&ty),
+        esc(&dev.sysname),
+        esc(&parent)
+    );
+    if let Some(g) = dev.link_name("iommu_group") {
+        let _ = write!(o, "<iommuGroup number='{}'/>", esc(&g));
+    }
+    o.push_str("</capability>");
+    Some(o)
+}
+
 fn drm(dev: &SysDev) -> Option<String> {
     let kind = if dev.sysname.starts_with("card") {
         "primary"
@@ -295,6 +342,18 @@ mod tests {
             "uevent",
             "MAJOR=7\nMINOR=0\nDEVNAME=loop0\nDEVTYPE=disk\n",
         );
+        let ty = pci.join("mdev_supported_types/i915-GVTg_V5_4");
+        fs::create_dir_all(&ty).unwrap();
+        put(&ty, "name", "GVTg_V5_4\n");
+        put(&ty, "device_api", "vfio-pci\n");
+        put(&ty, "available_instances", "2\n");
+        let uuid = "4b20d080-1b54-4048-85b3-a6a62d165c01";
+        let md = pci.join(uuid);
+        fs::create_dir_all(&md).unwrap();
+        fs::create_dir_all(sys.join("bus/mdev/devices")).unwrap();
+        symlink(sys.join("bus/mdev"), md.join("subsystem")).unwrap();
+        symlink(&ty, md.join("mdev_type")).unwrap();
+        symlink(&md, sys.join("bus/mdev/devices").join(uuid)).unwrap();
         fs::write(
             dir.join("pci.ids"),
             "1af4  Red Hat, Inc.\n\t1041  Virtio network\n",
@@ -322,11 +381,32 @@ mod tests {
             names,
             [
                 ("computer", None),
+                (
+                    "mdev_4b20d080_1b54_4048_85b3_a6a62d165c01",
+                    Some("pci_0000_00_03_0")
+                ),
                 ("net_v0_52_54_00_00_00_01", Some("pci_0000_00_03_0")),
                 ("pci_0000_00_03_0", Some("computer")),
             ]
         );
-        let pci = devs[2].def.to_xml();
+        let mdev = devs[1].def.to_xml();
+        assert!(
+            mdev.contains(
+                "<type id='i915-GVTg_V5_4'/>\n    <uuid>4b20d080-1b54-4048-85b3-a6a62d165c01</uuid>\n    \
+                 <parent_addr>0000:00:03.0</parent_addr>"
+            ),
+            "{mdev}"
+        );
+        let pci = devs[3].def.to_xml();
+        assert!(
+            pci.contains(
+                "<capability type='mdev_types'>\n      <type id='i915-GVTg_V5_4'>\n        \
+                 <name>GVTg_V5_4</name>\n        <deviceAPI>vfio-pci</deviceAPI>\n        \
+                 <availableInstances>2</availableInstances>"
+            ),
+            "{pci}"
+        );
+        assert_eq!(devs[3].def.cap_names(), ["pci", "mdev_types"]);
         assert!(pci.contains("<class>0x020000</class>"), "{pci}");
         assert!(
             pci.contains("<product id='0x1041'>Virtio network</product>"),
@@ -337,7 +417,7 @@ mod tests {
             "{pci}"
         );
         assert!(pci.contains("<numa node='0'/>"), "{pci}");
-        let net = devs[1].def.to_xml();
+        let net = devs[2].def.to_xml();
         assert!(net.contains("<link state='down'/>"), "{net}");
         assert!(net.contains("<capability type='80203'/>"), "{net}");
         assert_eq!(devs[0].def.cap_names(), ["system"]);

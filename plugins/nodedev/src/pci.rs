@@ -102,6 +102,44 @@ fn sriov(dev: &SysDev, out: &mut String) {
     out.push_str("</capability>");
 }
 
+/// The mediated device types the device offers (`mdev_supported_types`).
+fn mdev_types(dev: &SysDev, out: &mut String) {
+    let dir = dev.path.join("mdev_supported_types");
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    let mut types: Vec<String> = rd
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if types.is_empty() {
+        return;
+    }
+    types.sort();
+    out.push_str("<capability type='mdev_types'>");
+    for t in types {
+        let read = |f: &str| {
+            std::fs::read_to_string(dir.join(&t).join(f))
+                .ok()
+                .map(|s| s.trim().to_string())
+        };
+        let _ = write!(out, "<type id='{}'>", esc(&t));
+        if let Some(n) = read("name").filter(|n| !n.is_empty()) {
+            let _ = write!(out, "<name>{}</name>", esc(&n));
+        }
+        if let Some(api) = read("device_api") {
+            let _ = write!(out, "<deviceAPI>{}</deviceAPI>", esc(&api));
+        }
+        let avail = read("available_instances").unwrap_or_else(|| "0".into());
+        let _ = write!(
+            out,
+            "<availableInstances>{}</availableInstances></type>",
+            esc(&avail)
+        );
+    }
+    out.push_str("</capability>");
+}
+
 /// The IOMMU group and its members.
 fn iommu_group(dev: &SysDev, out: &mut String) {
     let Some(group) = dev.link_name("iommu_group") else {
@@ -153,6 +191,7 @@ pub fn capability(dev: &SysDev, ids: &PciIds) -> Option<String> {
     o.push_str(&named("product", product, pname));
     o.push_str(&named("vendor", vendor, vname));
     sriov(dev, &mut o);
+    mdev_types(dev, &mut o);
     iommu_group(dev, &mut o);
     if let Some(n) = dev.attr("numa_node").and_then(|n| n.parse::<i32>().ok()) {
         if n >= 0 {
