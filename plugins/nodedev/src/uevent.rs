@@ -83,21 +83,73 @@ pub fn start(drv: &Arc<Driver>) {
     }
 }
 
+/// How long a burst of uevents may last before the rescan it causes.
+const SETTLE_MS: i32 = 100;
+
+/// What one wait on the socket gave.
+enum Recv {
+    /// A message that may change the device list.
+    Relevant,
+    /// A message of another subsystem.
+    Other,
+    /// The kernel dropped messages (the socket's buffer overran): rescan to be safe.
+    Overrun,
+    /// Nothing arrived within the timeout.
+    Timeout,
+}
+
+/// Waits up to `timeout_ms` (-1: forever) for one message.
+fn recv(sock: &OwnedFd, buf: &mut [u8], timeout_ms: i32) -> std::io::Result<Recv> {
+    let mut pfd = libc::pollfd {
+        fd: sock.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: `pfd` is one valid pollfd, and one is the count passed.
+    let r = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    if r == 0 {
+        return Ok(Recv::Timeout);
+    }
+    let n = if r > 0 {
+        // SAFETY: `buf` is writable for its whole length, which is what is passed.
+        unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) }
+    } else {
+        -1
+    };
+    if n < 0 {
+        let e = std::io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::EINTR) => Ok(Recv::Other),
+            Some(libc::ENOBUFS) => Ok(Recv::Overrun),
+            _ => Err(e),
+        };
+    }
+    let relevant = subsystem(&buf[..n as usize]).is_some_and(|s| WATCHED.contains(&s));
+    Ok(if relevant {
+        Recv::Relevant
+    } else {
+        Recv::Other
+    })
+}
+
+/// Rescans after each burst of relevant uevents, once the burst has settled.
 fn listen(sock: OwnedFd, drv: Weak<Driver>) {
     let mut buf = vec![0u8; 16384];
+    let mut pending = false;
     loop {
-        // SAFETY: `buf` is writable for its whole length, which is what is passed.
-        let n = unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-        if n < 0 {
-            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                continue;
+        let timeout = if pending { SETTLE_MS } else { -1 };
+        match recv(&sock, &mut buf, timeout) {
+            Ok(Recv::Relevant | Recv::Overrun) => pending = true,
+            Ok(Recv::Other) => {}
+            Ok(Recv::Timeout) => {
+                let Some(d) = drv.upgrade() else { return };
+                d.rescan();
+                pending = false;
             }
-            tracing::warn!("uevent: {}", std::io::Error::last_os_error());
-            return;
-        }
-        let Some(d) = drv.upgrade() else { return };
-        if subsystem(&buf[..n as usize]).is_some_and(|s| WATCHED.contains(&s)) {
-            d.rescan();
+            Err(e) => {
+                tracing::warn!("uevent: {e}");
+                return;
+            }
         }
     }
 }
