@@ -99,6 +99,14 @@ fn devices_match_libvirtd() {
             &o.join("\n"),
         );
     }
+    for extra in [&["--all"][..], &["--inactive"], &["--cap", "pci,net"]] {
+        let (t, o) = (names(&theirs, extra), names(&ours, extra));
+        ok &= same(
+            &format!("nodedev-list {extra:?}"),
+            &t.join("\n"),
+            &o.join("\n"),
+        );
+    }
     let tree = |uri: &str| virsh(uri, &["nodedev-list", "--tree"]).0;
     ok &= same("nodedev-list --tree", &tree(&theirs), &tree(&ours));
     let mut compared = 0;
