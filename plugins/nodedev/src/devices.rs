@@ -423,4 +423,52 @@ mod tests {
         assert_eq!(devs[0].def.cap_names(), ["system"]);
         fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn computer_from_dmi_and_a_disk_with_udev_data() {
+        let dir = std::env::temp_dir().join(format!("rvirt-nodedev-dmi-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let roots = fake_sys(&dir);
+        let dmi = roots.sys.join("class/dmi/id");
+        fs::create_dir_all(&dmi).unwrap();
+        for (f, v) in [
+            ("product_name", "Standard PC (Q35 + ICH9, 2009)"),
+            ("sys_vendor", "QEMU"),
+            ("product_version", "pc-q35-7.2"),
+            ("product_uuid", "4c4c4544-0000-1010-8000-b2c04f333333"),
+            ("bios_vendor", "SeaBIOS"),
+            ("bios_date", "04/01/2014"),
+        ] {
+            fs::write(dmi.join(f), format!("{v}\n")).unwrap();
+        }
+        assert_eq!(
+            computer(&roots).def.to_xml(),
+            "<device>\n  <name>computer</name>\n  <capability type='system'>\n    \
+             <product>Standard PC (Q35 + ICH9, 2009)</product>\n    <hardware>\n      \
+             <vendor>QEMU</vendor>\n      <version>pc-q35-7.2</version>\n      \
+             <uuid>4c4c4544-0000-1010-8000-b2c04f333333</uuid>\n    </hardware>\n    \
+             <firmware>\n      <vendor>SeaBIOS</vendor>\n      \
+             <release_date>04/01/2014</release_date>\n    </firmware>\n  </capability>\n\
+             </device>\n"
+        );
+        // The loop disk, typed by udev's database, becomes a node device with its links.
+        fs::create_dir_all(&roots.udev).unwrap();
+        fs::write(
+            roots.udev.join("b7:0"),
+            "S:disk/by-id/virtio-abc\nE:ID_TYPE=disk\nE:ID_SERIAL=abc\nE:ID_BUS=virtio\n",
+        )
+        .unwrap();
+        let lo = fs::canonicalize(roots.sys.join("class/block/loop0")).unwrap();
+        let d = device_at(&roots, &PciIds::default(), &lo).unwrap();
+        assert_eq!(d.def.name, "block_loop0_abc");
+        assert_eq!(d.def.devnode.as_deref(), Some("/dev/loop0"));
+        assert_eq!(d.def.devlinks, ["/dev/disk/by-id/virtio-abc"]);
+        let x = d.def.to_xml();
+        assert!(
+            x.contains("<bus>virtio</bus>\n    <drive_type>disk</drive_type>"),
+            "{x}"
+        );
+        assert!(x.contains("<serial>abc</serial>"), "{x}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }
