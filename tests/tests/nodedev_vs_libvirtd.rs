@@ -11,15 +11,21 @@
 //! `nodedev-list`.
 
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rvirt_tests::{have_program, require_peer, Daemon, Libvirtd};
 
 const VIRSH: &str = "/usr/bin/virsh";
 
-/// The veth test changes the host's device list; the comparison must not see it.
-static HOST_DEVICES: Mutex<()> = Mutex::new(());
+/// Held while a test reads or changes the host's device list: the veth test changes it
+/// and the comparison must not see that, even when a test runner puts them in separate
+/// processes.
+fn host_devices_turn() -> std::fs::File {
+    let f = std::fs::File::create(std::env::temp_dir().join("rvirt-tests-host-devices.lock"))
+        .expect("lock file");
+    f.lock().expect("wait for the host devices turn");
+    f
+}
 
 /// `virsh -c URI ARGS...`: stdout, stderr and exit code.
 fn virsh(uri: &str, args: &[&str]) -> (String, String, i32) {
@@ -63,7 +69,7 @@ fn devices_match_libvirtd() {
     if !require_peer("virsh", have_program(VIRSH)) {
         return;
     }
-    let _host = HOST_DEVICES.lock().unwrap_or_else(|e| e.into_inner());
+    let _host = host_devices_turn();
     let Some(l) = Libvirtd::start() else {
         return;
     };
@@ -180,7 +186,7 @@ fn veth_pair_events_and_listing() {
     {
         return;
     }
-    let _host = HOST_DEVICES.lock().unwrap_or_else(|e| e.into_inner());
+    let _host = host_devices_turn();
     let d = Daemon::start("");
     let uri = d.uri("qemu:///system");
     let mut watcher = Command::new(VIRSH)
