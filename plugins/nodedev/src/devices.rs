@@ -471,4 +471,76 @@ mod tests {
         assert!(x.contains("<serial>abc</serial>"), "{x}");
         fs::remove_dir_all(&dir).unwrap();
     }
+
+    fn sysdev(path: &Path, subsystem: &str) -> SysDev {
+        SysDev {
+            path: path.to_path_buf(),
+            subsystem: subsystem.into(),
+            sysname: path.file_name().unwrap().to_string_lossy().into_owned(),
+            props: HashMap::new(),
+            links: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn usb_and_drm() {
+        let dir = std::env::temp_dir().join(format!("rvirt-nodedev-usb-{}", std::process::id()));
+        let dev = dir.join("1-2");
+        let intf = dev.join("1-2:1.0");
+        fs::create_dir_all(&intf).unwrap();
+        let put = |d: &Path, f: &str, v: &str| fs::write(d.join(f), format!("{v}\n")).unwrap();
+        for (f, v) in [
+            ("busnum", "1"),
+            ("devnum", "2"),
+            ("idVendor", "0483"),
+            ("idProduct", "5740"),
+            ("manufacturer", "STMicroelectronics"),
+        ] {
+            put(&dev, f, v);
+        }
+        for (f, v) in [
+            ("bInterfaceNumber", "00"),
+            ("bInterfaceClass", "0a"),
+            ("bInterfaceSubClass", "00"),
+            ("bInterfaceProtocol", "01"),
+        ] {
+            put(&intf, f, v);
+        }
+        assert_eq!(
+            usb_device(&sysdev(&dev, "usb")).unwrap(),
+            "<capability type='usb_device'><bus>1</bus><device>2</device>\
+             <product id='0x5740'/><vendor id='0x0483'>STMicroelectronics</vendor></capability>"
+        );
+        assert_eq!(
+            usb_interface(&sysdev(&intf, "usb")).unwrap(),
+            "<capability type='usb'><number>0</number><class>10</class><subclass>0</subclass>\
+             <protocol>1</protocol></capability>"
+        );
+        let (name, _) = classify(
+            &SysDev {
+                props: [("DEVTYPE".to_string(), "usb_interface".to_string())].into(),
+                ..sysdev(&intf, "usb")
+            },
+            &PciIds::default(),
+        )
+        .unwrap();
+        assert_eq!(name, "usb_1_2_1_0");
+        let render = sysdev(&dir.join("renderD128"), "drm");
+        assert_eq!(
+            drm(&render).unwrap(),
+            "<capability type='drm'><type>render</type></capability>"
+        );
+        assert!(drm(&sysdev(&dir.join("version"), "drm")).is_none());
+        // rvirt-xml takes each as a host's capability.
+        let caps = [
+            usb_device(&sysdev(&dev, "usb")).unwrap(),
+            usb_interface(&sysdev(&intf, "usb")).unwrap(),
+            drm(&render).unwrap(),
+        ];
+        for c in caps {
+            let x = format!("<device><name>x</name><parent>computer</parent>{c}</device>");
+            NodeDeviceDef::parse_host(&x).unwrap_or_else(|e| panic!("{c}: {e}"));
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }
