@@ -189,34 +189,32 @@ fn veth_pair_events_and_listing() {
     let _host = host_devices_turn();
     let d = Daemon::start("");
     let uri = d.uri("qemu:///system");
-    let mut watcher = Command::new(VIRSH)
-        .args([
-            "-c",
-            &uri,
-            "nodedev-event",
-            "--event",
-            "lifecycle",
-            "--loop",
-        ])
-        .args(["--timeout", "8"])
-        .env("LC_ALL", "C")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn virsh nodedev-event");
-    std::thread::sleep(Duration::from_millis(1500));
+    let mut watcher = watch(&uri, "lifecycle");
+    let mut updates = watch(&uri, "update");
     let name = format!("rvnd{}", std::process::id() % 100_000);
     let prefix = format!("net_{name}_");
     let added = {
         let Some(_veth) = Veth::add(&name) else {
-            let _ = watcher.kill();
-            let _ = watcher.wait();
+            for w in [&mut watcher, &mut updates] {
+                let _ = w.kill();
+                let _ = w.wait();
+            }
             // Not root: fails under CI=true, skips locally.
             require_peer("root (ip link add ... type veth)", false);
             return;
         };
         let added = wait_listed(&uri, &prefix, true);
         assert!(added.is_some(), "{prefix}* never appeared in nodedev-list");
+        // Bringing the pair up changes the link state, which sends no uevent; a
+        // "change" uevent then makes the module look again and see it.
+        for n in [name.clone(), format!("{name}p")] {
+            let st = Command::new("ip").args(["link", "set", &n, "up"]).status();
+            assert!(st.is_ok_and(|s| s.success()), "ip link set {n} up");
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        std::fs::write(format!("/sys/class/net/{name}/uevent"), "change")
+            .expect("write a change uevent");
+        std::thread::sleep(Duration::from_millis(1000));
         added.unwrap()
     };
     assert!(
@@ -234,4 +232,24 @@ fn veth_pair_events_and_listing() {
         "want {created:?} then {deleted:?} in:\n{text}\nstderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let out = updates.wait_with_output().expect("virsh nodedev-event");
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
+    let update = format!("event 'update' for node device {added}\n");
+    assert!(text.contains(&update), "want {update:?} in:\n{text}");
+}
+
+/// `virsh nodedev-event --event EVENT --loop` for 8 seconds, subscribed once it returns
+/// (after a pause for virsh to connect and register).
+fn watch(uri: &str, event: &str) -> std::process::Child {
+    let child = Command::new(VIRSH)
+        .args(["-c", uri, "nodedev-event", "--event", event, "--loop"])
+        .args(["--timeout", "8"])
+        .env("LC_ALL", "C")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn virsh nodedev-event");
+    std::thread::sleep(Duration::from_millis(1500));
+    child
 }
