@@ -29,10 +29,7 @@ impl NodeDevError {
 
 impl From<NodeDevError> for RemoteError {
     fn from(e: NodeDevError) -> RemoteError {
-        let text = e.to_string();
-        let mut r = RemoteError::new(e.code(), domain::NODEDEV, text.clone());
-        r.str1 = Some(text);
-        r
+        RemoteError::reported(e.code(), domain::NODEDEV, e.to_string())
     }
 }
 
