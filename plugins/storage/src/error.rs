@@ -45,6 +45,9 @@ pub enum StorageError {
     /// A failed system call, worded `what: strerror`.
     #[error("{0}")]
     System(String),
+    /// A system error of a data stream (libvirt's "I/O Stream Utils" domain).
+    #[error("{0}")]
+    StreamIo(String),
 }
 
 impl StorageError {
@@ -67,13 +70,14 @@ impl StorageError {
             StorageError::VolExists(_) => code::STORAGE_VOL_EXIST,
             StorageError::Built(_) => code::STORAGE_POOL_BUILT,
             StorageError::Xml(e) => e.code(),
-            StorageError::System(_) => code::SYSTEM_ERROR,
+            StorageError::System(_) | StorageError::StreamIo(_) => code::SYSTEM_ERROR,
         }
     }
 
     fn domain(&self) -> i32 {
         match self {
             StorageError::Xml(e) => e.error_domain(domain::STORAGE),
+            StorageError::StreamIo(_) => domain::STREAMS,
             _ => domain::STORAGE,
         }
     }

@@ -26,6 +26,7 @@ pub mod fs;
 pub mod pool;
 pub mod probe;
 pub mod state;
+pub mod stream;
 pub mod vol;
 
 use state::{Dirs, Driver};
@@ -60,6 +61,20 @@ fn start_driver(dirs: Dirs, privileged: bool) -> Arc<Driver> {
     drv
 }
 
+/// What the driver declares: its REMOTE procedures with the stream-opening calls, and
+/// rvirt's stream program for them (docs/abi.md, "Streams").
+fn procedure_sets() -> Vec<(u32, Vec<i32>)> {
+    let mut remote = conn::PROCEDURES.to_vec();
+    remote.extend_from_slice(stream::STREAM_OPENERS);
+    vec![
+        (REMOTE_PROGRAM_NUMBER, remote),
+        (
+            rvirt_plugin_api::sdk::STREAM_PROGRAM,
+            rvirt_plugin_api::sdk::STREAM_PROCEDURES.to_vec(),
+        ),
+    ]
+}
+
 impl Module for StorageModule {
     fn info(&self) -> ModuleInfo {
         ModuleInfo {
@@ -70,7 +85,7 @@ impl Module for StorageModule {
                 kind: DriverKind::Storage,
                 name: "storage".into(),
                 uri_schemes: Vec::new(),
-                procedures: vec![(REMOTE_PROGRAM_NUMBER, conn::PROCEDURES.to_vec())],
+                procedures: procedure_sets(),
             }],
             features: Vec::new(),
         }
@@ -119,6 +134,10 @@ mod tests {
         let d = &info.drivers[0];
         assert_eq!(d.kind, DriverKind::Storage);
         assert!(d.uri_schemes.is_empty());
+        assert!(d.procedures[0]
+            .1
+            .contains(&rvirt_plugin_api::protocol::remote_proc::STORAGE_VOL_UPLOAD));
+        assert_eq!(d.procedures[1].0, rvirt_plugin_api::sdk::STREAM_PROGRAM);
     }
 
     /// The procedure list is exactly what the handler implements: every REMOTE
