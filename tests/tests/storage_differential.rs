@@ -135,6 +135,7 @@ fn steps(tmp: &Path) -> Vec<Vec<String>> {
             "conv.xml",
             "<volume><name>conv.qcow2</name><capacity unit='M'>10</capacity><target><format type='qcow2'/></target></volume>".into(),
         ),
+        ("up.bin", "uploaded through a stream\n".into()),
         (
             "c.xml",
             "<volume><name>c.qcow2</name><capacity unit='M'>8</capacity><target><format type='qcow2'/><compat>1.1</compat><clusterSize unit='KiB'>128</clusterSize><features><lazy_refcounts/></features></target></volume>".into(),
@@ -151,6 +152,7 @@ fn steps(tmp: &Path) -> Vec<Vec<String>> {
         doc("c.xml"),
     );
     let conv_xml = doc("conv.xml");
+    let (up, down) = (doc("up.bin"), doc("down.bin"));
     let vd = format!("vol-dumpxml --pool {POOL}");
     let vi = format!("vol-info --pool {POOL}");
     let vr = format!("vol-resize --pool {POOL}");
@@ -186,6 +188,18 @@ fn steps(tmp: &Path) -> Vec<Vec<String>> {
         format!("vol-create {POOL} {c_xml}"),
         format!("vol-create-as {POOL} pa.img 10M --allocation 3M"),
         format!("{vi} pa.img"),
+        format!("vol-upload --pool {POOL} pa.img {up}"),
+        format!("vol-upload --pool {POOL} pa.img {up} --offset 4096 --length 4"),
+        format!("vol-upload --pool {POOL} pa.img {up} --sparse"),
+        format!("vol-upload --pool {POOL} nosuch {up}"),
+        format!("vol-upload --pool {POOL} pa.img /nonexistent/file"),
+        format!("{vi} pa.img"),
+        format!("vol-upload --pool {POOL} sp.img {up} --offset 8192 --sparse"),
+        format!("vol-download --pool {POOL} sp.img {down} --offset 8190 --length 10"),
+        "!down".to_string(),
+        format!("vol-download --pool {POOL} sp.img {down} --sparse"),
+        "!down".to_string(),
+        format!("vol-download --pool {POOL} nosuch {down}"),
         format!("vol-create-from {POOL} {conv_xml} --inputpool {POOL} r1.img"),
         format!("{vi} conv.qcow2"),
         format!("{vd} conv.qcow2"),
@@ -287,6 +301,7 @@ fn run(uri: &str, tmp: &Path, steps: &[Vec<String>], fs_figures: bool) -> Vec<(S
                 String::new()
             }
             "!mounted" => mounted(&pool).to_string(),
+            "!down" => file_summary(&tmp.join("down.bin")),
             _ => mask(&virsh(uri, step), fs_figures),
         };
         out.push((line, text));
@@ -295,6 +310,25 @@ fn run(uri: &str, tmp: &Path, steps: &[Vec<String>], fs_figures: bool) -> Vec<(S
     let _ = std::fs::remove_dir_all(&pool);
     let _ = std::fs::remove_dir_all(tmp.join("pool-t"));
     out
+}
+
+/// A downloaded file: its size, its allocation and a hash of its bytes.
+fn file_summary(path: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    use std::os::unix::fs::MetadataExt;
+    let data = std::fs::read(path).unwrap_or_default();
+    let blocks = std::fs::metadata(path).map_or(0, |m| m.blocks() * 512);
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    data.hash(&mut h);
+    let shown = match data.len() {
+        0..=64 => format!(" {:?}", String::from_utf8_lossy(&data)),
+        _ => String::new(),
+    };
+    format!(
+        "{} bytes, {blocks} allocated, hash {:x}{shown}",
+        data.len(),
+        h.finish()
+    )
 }
 
 /// Whether something is mounted on `path`.
