@@ -197,13 +197,11 @@ struct Download {
 }
 
 impl Download {
-    /// Where this read must stop: the end of the file or the requested range.
+    /// Where this read must stop: the end of the file (found by seeking, so a block
+    /// device's size counts too) or of the requested range.
     fn end(&self) -> SResult<u64> {
-        let size = self
-            .file
-            .metadata()
-            .map_err(|e| StorageError::io(format!("Unable to access {}", self.path), &e))?
-            .len();
+        let size = lseek(self.file.as_raw_fd(), 0, Whence::SeekEnd)
+            .map_err(|e| self.seek_error(e))? as u64;
         Ok(self.limit.map_or(size, |l| l.min(size)))
     }
 
