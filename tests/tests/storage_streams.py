@@ -1,11 +1,17 @@
 # libvirt-python side of tests/tests/storage_streams.rs: volume uploads and downloads
 # through virStorageVolUpload / virStorageVolDownload on a transient directory pool.
 # usage: storage_streams.py URI DIR big|diff ; prints one result per line.
-import hashlib, os, re, sys
+import hashlib, os, re, sys, threading, time
 import libvirt
 
 uri, base, mode = sys.argv[1:4]
+libvirt.virEventRegisterDefaultImpl()
+threading.Thread(target=lambda: [libvirt.virEventRunDefaultImpl() for _ in iter(int, 1)],
+                 daemon=True).start()
 c = libvirt.open(uri)
+refreshes = []
+c.storagePoolEventRegisterAny(None, libvirt.VIR_STORAGE_POOL_EVENT_ID_REFRESH,
+                              lambda conn, pool, opaque: refreshes.append(pool.name()), None)
 POOL = "rvirtstreams"
 M = 1 << 20
 pd = os.path.join(base, "pool")
@@ -183,6 +189,12 @@ def diff():
     print("info after the abort", s.info()[:2])
     print("download after the abort", down(s, off=M, ln=M))
     print("no such volume", err(lambda: p.storageVolLookupByName("nosuch")))
+    # Every upload stream that ends refreshes the pool, with an event.
+    seen, deadline = -1, time.time() + 5
+    while time.time() < deadline and seen != len(refreshes):
+        seen = len(refreshes)
+        time.sleep(0.5)
+    print("refresh events after uploads", len(refreshes), set(refreshes))
     p.destroy()
     print("pool gone: upload", err(lambda: up(s, [b"x"])))
     print("pool gone: download", err(lambda: down(s)))
