@@ -35,6 +35,8 @@ pub enum StorageError {
     NoSupport(String),
     #[error("Flags '{0}' and '{1}' are mutually exclusive")]
     ExclusiveFlags(&'static str, &'static str),
+    #[error("Storage pool probe failed: {0}")]
+    ProbeFailed(String),
     #[error("Storage pool already built: {0}")]
     Built(String),
     #[error("storage volume '{0}' exists already")]
@@ -69,6 +71,7 @@ impl StorageError {
             StorageError::NoSupport(_) => code::NO_SUPPORT,
             StorageError::VolExists(_) => code::STORAGE_VOL_EXIST,
             StorageError::Built(_) => code::STORAGE_POOL_BUILT,
+            StorageError::ProbeFailed(_) => code::STORAGE_PROBE_FAILED,
             StorageError::Xml(e) => e.code(),
             StorageError::System(_) | StorageError::StreamIo(_) => code::SYSTEM_ERROR,
         }

@@ -20,6 +20,7 @@ use rvirt_plugin_api::sdk::{
 
 pub mod change;
 pub mod conn;
+pub mod disk;
 pub mod error;
 pub mod events;
 pub mod fs;

@@ -175,7 +175,9 @@ fn refresh_after_upload(drv: &Driver, vol: &RemoteNonnullStorageVol) {
             return;
         };
         let result = if p.jobs.is_empty() {
-            crate::pool::refresh_dir(p)
+            crate::pool::refresh_pool(p)
+        } else if crate::disk::is_disk(&p.def) {
+            Ok(())
         } else {
             crate::pool::update_sizes(p)
         };
