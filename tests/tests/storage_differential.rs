@@ -465,3 +465,95 @@ fn fs_pool_on_a_loop_device_matches_libvirtd() {
     let ours = run(&d.uri("qemu:///system"), &tmp.0, &script, true);
     assert_same(&theirs, &ours);
 }
+
+/// A `disk` pool on a loop device with partition scanning: build (the default `dos`
+/// label, then `gpt`), refresh, partitions made and deleted, free extents, errors.
+fn disk_steps(dev: &str, tmp: &Path) -> Vec<Vec<String>> {
+    let base = Path::new(dev).file_name().unwrap().to_str().unwrap();
+    let part = |n: u32| format!("{base}p{n}");
+    let (dos, gpt) = (tmp.join("dos.xml"), tmp.join("gpt.xml"));
+    std::fs::write(
+        &dos,
+        format!("<pool type='disk'><name>{POOL}</name><uuid>{UUID}</uuid><source><device path='{dev}'/></source><target><path>/dev</path></target></pool>"),
+    )
+    .unwrap();
+    std::fs::write(
+        &gpt,
+        format!("<pool type='disk'><name>{OTHER}</name><uuid>7b1e4c9a-2f3d-4e5a-9b6c-0d1e2f3a4b5e</uuid><source><device path='{dev}'/><format type='gpt'/></source><target><path>/dev</path></target></pool>"),
+    )
+    .unwrap();
+    let vd = format!("vol-dumpxml --pool {POOL}");
+    let script = [
+        format!("pool-define {}", dos.display()),
+        format!("pool-start {POOL}"),
+        format!("pool-build {POOL} --overwrite --no-overwrite"),
+        format!("pool-build {POOL}"),
+        format!("pool-build {POOL}"),
+        format!("pool-start {POOL}"),
+        format!("pool-info {POOL}"),
+        format!("pool-dumpxml {POOL}"),
+        format!("vol-create-as {POOL} {} 10M", part(1)),
+        format!("vol-create-as {POOL} {} 7M", part(2)),
+        format!("vol-create-as {POOL} {} 3M", part(3)),
+        format!("vol-create-as {POOL} {} 3M", part(4)),
+        format!("vol-create-as {POOL} {} 3M", part(5)),
+        format!("vol-list {POOL} --details"),
+        format!("pool-dumpxml {POOL}"),
+        format!("{vd} {}", part(2)),
+        format!("vol-info --pool {POOL} {}", part(1)),
+        format!("pool-info {POOL}"),
+        format!("vol-delete --pool {POOL} {}", part(4)),
+        format!("vol-list {POOL} --details"),
+        format!("pool-dumpxml {POOL}"),
+        format!("vol-create-as {POOL} {} 200M", part(4)),
+        format!("pool-refresh {POOL}"),
+        format!("pool-info {POOL}"),
+        format!("pool-destroy {POOL}"),
+        format!("pool-dumpxml {POOL}"),
+        format!("pool-undefine {POOL}"),
+        format!("pool-define {}", gpt.display()),
+        format!("pool-build {OTHER} --overwrite"),
+        format!("pool-start {OTHER}"),
+        format!("pool-info {OTHER}"),
+        format!("vol-list {OTHER}"),
+        format!("pool-destroy {OTHER}"),
+        format!("pool-undefine {OTHER}"),
+    ];
+    script
+        .iter()
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
+}
+
+/// Zeroes the whole device, so that neither a partition table nor a backup GPT is left.
+fn zero_device(dev: &str, size: usize) {
+    std::fs::write(dev, vec![0u8; size]).expect("zero the loop device");
+    let _ = Command::new("partx").args(["-d", dev]).status();
+}
+
+#[test]
+fn disk_pool_on_a_loop_device_matches_libvirtd() {
+    if !require_peer("virsh (libvirt-clients)", have_program(VIRSH))
+        || !require_peer("parted", have_program("/usr/sbin/parted"))
+    {
+        return;
+    }
+    let tmp = TempDir::new("storage-disk");
+    let size = 100 << 20;
+    let Some(lo) = LoopDevice::with_partitions(&tmp.0.join("disk.img"), size as u64) else {
+        require_peer("a free loop device (losetup, root)", false);
+        return;
+    };
+    let script = disk_steps(&lo.dev, &tmp.0);
+    zero_device(&lo.dev, size);
+    let theirs = {
+        let Some(l) = Libvirtd::start() else {
+            return;
+        };
+        run(&l.uri("qemu", "system"), &tmp.0, &script, true)
+    };
+    zero_device(&lo.dev, size);
+    let d = Daemon::start("");
+    let ours = run(&d.uri("qemu:///system"), &tmp.0, &script, true);
+    assert_same(&theirs, &ours);
+}
