@@ -206,7 +206,7 @@ pub fn create_xml(drv: &Driver, xml: &str, flags: u32) -> SResult<RemoteNonnullS
     if flags & (CREATE_WITH_BUILD | CREATE_WITH_BUILD_OVERWRITE | CREATE_WITH_BUILD_NO_OVERWRITE)
         != 0
     {
-        build_pool(&p.def, flags >> 1)?;
+        build_pool(&p.def, build_flags(flags))?;
     }
     run(drv, &mut p, false)?;
     let r = pool_ref(&p);
@@ -243,7 +243,7 @@ pub fn start(drv: &Driver, name: &str, flags: u32) -> SResult<()> {
         return Err(already_active(name));
     }
     if flags != 0 {
-        build_pool(&p.def, flags >> 1)?;
+        build_pool(&p.def, build_flags(flags))?;
     }
     run(drv, p, false)?;
     drv.emit(Event::Lifecycle(pool_ref(p), ev::STARTED));
@@ -259,6 +259,19 @@ pub fn build(drv: &Driver, name: &str, flags: u32) -> SResult<()> {
     build_pool(&p.def, flags)?;
     drv.emit(Event::Lifecycle(pool_ref(p), ev::CREATED));
     Ok(())
+}
+
+/// The build flags of a create call's `VIR_STORAGE_POOL_CREATE_WITH_BUILD_OVERWRITE` (2)
+/// and `_NO_OVERWRITE` (4): `VIR_STORAGE_POOL_BUILD_OVERWRITE` and `_NO_OVERWRITE`.
+fn build_flags(create_flags: u32) -> u32 {
+    let mut flags = 0;
+    if create_flags & CREATE_WITH_BUILD_OVERWRITE != 0 {
+        flags |= BUILD_OVERWRITE;
+    }
+    if create_flags & CREATE_WITH_BUILD_NO_OVERWRITE != 0 {
+        flags |= BUILD_NO_OVERWRITE;
+    }
+    flags
 }
 
 /// The pool type's build.
