@@ -471,7 +471,19 @@ fn fs_pool_on_a_loop_device_matches_libvirtd() {
 fn disk_steps(dev: &str, tmp: &Path) -> Vec<Vec<String>> {
     let base = Path::new(dev).file_name().unwrap().to_str().unwrap();
     let part = |n: u32| format!("{base}p{n}");
-    let (dos, gpt) = (tmp.join("dos.xml"), tmp.join("gpt.xml"));
+    let (dos, gpt, sep) = (
+        tmp.join("dos.xml"),
+        tmp.join("gpt.xml"),
+        tmp.join("sep.xml"),
+    );
+    std::fs::write(
+        &sep,
+        format!("<pool type='disk'><name>{TRANSIENT}</name><uuid>7b1e4c9a-2f3d-4e5a-9b6c-0d1e2f3a4b5f</uuid><source><device path='{dev}' part_separator='yes'/><format type='dos'/></source><target><path>/dev</path></target></pool>"),
+    )
+    .unwrap();
+    let up = tmp.join("up.bin");
+    std::fs::write(&up, "uploaded to a partition\n").unwrap();
+    let (up, down) = (up.display(), tmp.join("down.bin").display().to_string());
     std::fs::write(
         &dos,
         format!("<pool type='disk'><name>{POOL}</name><uuid>{UUID}</uuid><source><device path='{dev}'/></source><target><path>/dev</path></target></pool>"),
@@ -501,6 +513,9 @@ fn disk_steps(dev: &str, tmp: &Path) -> Vec<Vec<String>> {
         format!("pool-dumpxml {POOL}"),
         format!("{vd} {}", part(2)),
         format!("vol-info --pool {POOL} {}", part(1)),
+        format!("vol-upload --pool {POOL} {} {up}", part(1)),
+        format!("vol-download --pool {POOL} {} {down} --length 24", part(1)),
+        "!down".to_string(),
         format!("pool-info {POOL}"),
         format!("vol-delete --pool {POOL} {}", part(4)),
         format!("vol-list {POOL} --details"),
@@ -518,6 +533,15 @@ fn disk_steps(dev: &str, tmp: &Path) -> Vec<Vec<String>> {
         format!("vol-list {OTHER}"),
         format!("pool-destroy {OTHER}"),
         format!("pool-undefine {OTHER}"),
+        format!("pool-create {} --build --overwrite", sep.display()),
+        format!("pool-dumpxml {TRANSIENT}"),
+        format!("vol-create-as {TRANSIENT} {} 5M", part(1)),
+        format!("vol-create-as {TRANSIENT} {} 5M --format linux", part(2)),
+        format!("vol-create-as {TRANSIENT} {} 5M --format extended", part(2)),
+        format!("vol-list {TRANSIENT} --details"),
+        format!("vol-delete --pool {TRANSIENT} {}", part(1)),
+        format!("vol-list {TRANSIENT} --details"),
+        format!("pool-destroy {TRANSIENT}"),
     ];
     script
         .iter()
