@@ -268,7 +268,7 @@ pub fn create(
 
 /// The checked definition of a new volume (with its path and key) and the volume it
 /// copies, if any.
-/// A new volume of a `disk` pool: a partition (clones are not supported there).
+/// A new volume of a `disk` pool: a partition, for a clone with the source's bytes.
 fn create_partition(
     pools: &mut [Pool],
     pool: &str,
@@ -276,20 +276,47 @@ fn create_partition(
     clone_of: Option<&RemoteNonnullStorageVol>,
     flags: u32,
 ) -> SResult<RemoteNonnullStorageVol> {
+    let source = match clone_of {
+        Some(c) => {
+            let sp = active(pools, &c.pool)?;
+            Some(
+                sp.vols[index(sp, &c.name)?]
+                    .target_path
+                    .clone()
+                    .unwrap_or_default(),
+            )
+        }
+        None => None,
+    };
     let p = active_mut(pools, pool)?;
     let opts = ParseOptions::validate(flags & CREATE_VALIDATE != 0);
     let v = StorageVolDef::parse_with(xml, &p.def.pool_type, opts)?;
     if p.vols.iter().any(|x| x.name == v.name) {
         return Err(StorageError::VolExists(v.name));
     }
-    if clone_of.is_some() {
-        return Err(StorageError::NotSupported(
-            "copying volumes into a disk pool".into(),
-        ));
-    }
     check_no_jobs(p)?;
     crate::disk::create_vol(p, &v)?;
-    Ok(vol_ref(p, &p.vols[index(p, &v.name)?]))
+    let new = p.vols[index(p, &v.name)?].clone();
+    if let Some(src) = source {
+        copy_into_partition(&src, &new)?;
+    }
+    Ok(vol_ref(p, &new))
+}
+
+/// A clone's bytes: the source volume's, as far as the new partition holds them.
+fn copy_into_partition(src: &str, to: &StorageVolDef) -> SResult<()> {
+    let dst = to.target_path.as_deref().unwrap_or_default();
+    let input = File::open(src)
+        .map_err(|e| StorageError::io(format!("could not open input path '{src}'"), &e))?;
+    let mut output = OpenOptions::new()
+        .write(true)
+        .open(dst)
+        .map_err(|e| StorageError::io(format!("could not open '{dst}'"), &e))?;
+    std::io::copy(&mut input.take(to.capacity), &mut output)
+        .map_err(|e| StorageError::io(format!("failed writing '{dst}'"), &e))?;
+    output
+        .sync_all()
+        .map_err(|e| StorageError::io(format!("cannot sync data to file '{dst}'"), &e))
 }
 
 fn prepare(
