@@ -354,7 +354,13 @@ fn cleanup(uri: &str, pool: &Path) {
 }
 
 /// Both daemons' outputs, step by step; panics listing every difference.
+/// (`RVIRT_DIFF_SHOW=1` prints every step's output, to read what was compared.)
 fn assert_same(theirs: &[(String, String)], ours: &[(String, String)]) {
+    if std::env::var_os("RVIRT_DIFF_SHOW").is_some() {
+        for (line, o) in ours {
+            eprintln!("== virsh {line}\n{o}");
+        }
+    }
     let mut diffs = Vec::new();
     for ((line, t), (_, o)) in theirs.iter().zip(ours) {
         if t != o {
@@ -517,6 +523,10 @@ fn disk_steps(dev: &str, tmp: &Path) -> Vec<Vec<String>> {
         format!("vol-download --pool {POOL} {} {down} --length 24", part(1)),
         "!down".to_string(),
         format!("pool-info {POOL}"),
+        format!("vol-resize --pool {POOL} {} 20M", part(3)),
+        format!("vol-wipe --pool {POOL} {}", part(3)),
+        format!("vol-clone --pool {POOL} {} {}", part(3), part(5)),
+        format!("vol-info --pool {POOL} {}", part(3)),
         format!("vol-delete --pool {POOL} {}", part(4)),
         format!("vol-list {POOL} --details"),
         format!("pool-dumpxml {POOL}"),
@@ -538,6 +548,13 @@ fn disk_steps(dev: &str, tmp: &Path) -> Vec<Vec<String>> {
         format!("vol-create-as {TRANSIENT} {} 5M", part(1)),
         format!("vol-create-as {TRANSIENT} {} 5M --format linux", part(2)),
         format!("vol-create-as {TRANSIENT} {} 5M --format extended", part(2)),
+        format!("vol-upload --pool {TRANSIENT} {} {up}", part(1)),
+        format!("vol-clone --pool {TRANSIENT} {} {}", part(1), part(3)),
+        format!(
+            "vol-download --pool {TRANSIENT} {} {down} --length 24",
+            part(3)
+        ),
+        "!down".to_string(),
         format!("vol-list {TRANSIENT} --details"),
         format!("vol-delete --pool {TRANSIENT} {}", part(1)),
         format!("vol-list {TRANSIENT} --details"),
