@@ -399,10 +399,24 @@ pub struct LoopDevice {
 
 impl LoopDevice {
     pub fn new(image: &Path, size: u64) -> Option<LoopDevice> {
+        LoopDevice::setup(image, size, false)
+    }
+
+    /// Like [`LoopDevice::new`], with the kernel scanning its partition table
+    /// (`losetup -P`: partitions appear as `/dev/loopNpM`).
+    pub fn with_partitions(image: &Path, size: u64) -> Option<LoopDevice> {
+        LoopDevice::setup(image, size, true)
+    }
+
+    fn setup(image: &Path, size: u64, partitions: bool) -> Option<LoopDevice> {
         let f = std::fs::File::create(image).ok()?;
         f.set_len(size).ok()?;
         let out = Command::new("losetup")
-            .args(["-f", "--show"])
+            .args(if partitions {
+                &["-P", "-f", "--show"][..]
+            } else {
+                &["-f", "--show"][..]
+            })
             .arg(image)
             .output()
             .ok()?;

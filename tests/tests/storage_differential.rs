@@ -135,6 +135,7 @@ fn steps(tmp: &Path) -> Vec<Vec<String>> {
             "conv.xml",
             "<volume><name>conv.qcow2</name><capacity unit='M'>10</capacity><target><format type='qcow2'/></target></volume>".into(),
         ),
+        ("up.bin", "uploaded through a stream\n".into()),
         (
             "c.xml",
             "<volume><name>c.qcow2</name><capacity unit='M'>8</capacity><target><format type='qcow2'/><compat>1.1</compat><clusterSize unit='KiB'>128</clusterSize><features><lazy_refcounts/></features></target></volume>".into(),
@@ -151,6 +152,7 @@ fn steps(tmp: &Path) -> Vec<Vec<String>> {
         doc("c.xml"),
     );
     let conv_xml = doc("conv.xml");
+    let (up, down) = (doc("up.bin"), doc("down.bin"));
     let vd = format!("vol-dumpxml --pool {POOL}");
     let vi = format!("vol-info --pool {POOL}");
     let vr = format!("vol-resize --pool {POOL}");
@@ -186,6 +188,18 @@ fn steps(tmp: &Path) -> Vec<Vec<String>> {
         format!("vol-create {POOL} {c_xml}"),
         format!("vol-create-as {POOL} pa.img 10M --allocation 3M"),
         format!("{vi} pa.img"),
+        format!("vol-upload --pool {POOL} pa.img {up}"),
+        format!("vol-upload --pool {POOL} pa.img {up} --offset 4096 --length 4"),
+        format!("vol-upload --pool {POOL} pa.img {up} --sparse"),
+        format!("vol-upload --pool {POOL} nosuch {up}"),
+        format!("vol-upload --pool {POOL} pa.img /nonexistent/file"),
+        format!("{vi} pa.img"),
+        format!("vol-upload --pool {POOL} sp.img {up} --offset 8192 --sparse"),
+        format!("vol-download --pool {POOL} sp.img {down} --offset 8190 --length 10"),
+        "!down".to_string(),
+        format!("vol-download --pool {POOL} sp.img {down} --sparse"),
+        "!down".to_string(),
+        format!("vol-download --pool {POOL} nosuch {down}"),
         format!("vol-create-from {POOL} {conv_xml} --inputpool {POOL} r1.img"),
         format!("{vi} conv.qcow2"),
         format!("{vd} conv.qcow2"),
@@ -287,6 +301,7 @@ fn run(uri: &str, tmp: &Path, steps: &[Vec<String>], fs_figures: bool) -> Vec<(S
                 String::new()
             }
             "!mounted" => mounted(&pool).to_string(),
+            "!down" => file_summary(&tmp.join("down.bin")),
             _ => mask(&virsh(uri, step), fs_figures),
         };
         out.push((line, text));
@@ -295,6 +310,25 @@ fn run(uri: &str, tmp: &Path, steps: &[Vec<String>], fs_figures: bool) -> Vec<(S
     let _ = std::fs::remove_dir_all(&pool);
     let _ = std::fs::remove_dir_all(tmp.join("pool-t"));
     out
+}
+
+/// A downloaded file: its size, its allocation and a hash of its bytes.
+fn file_summary(path: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    use std::os::unix::fs::MetadataExt;
+    let data = std::fs::read(path).unwrap_or_default();
+    let blocks = std::fs::metadata(path).map_or(0, |m| m.blocks() * 512);
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    data.hash(&mut h);
+    let shown = match data.len() {
+        0..=64 => format!(" {:?}", String::from_utf8_lossy(&data)),
+        _ => String::new(),
+    };
+    format!(
+        "{} bytes, {blocks} allocated, hash {:x}{shown}",
+        data.len(),
+        h.finish()
+    )
 }
 
 /// Whether something is mounted on `path`.
@@ -320,7 +354,13 @@ fn cleanup(uri: &str, pool: &Path) {
 }
 
 /// Both daemons' outputs, step by step; panics listing every difference.
+/// (`RVIRT_DIFF_SHOW=1` prints every step's output, to read what was compared.)
 fn assert_same(theirs: &[(String, String)], ours: &[(String, String)]) {
+    if std::env::var_os("RVIRT_DIFF_SHOW").is_some() {
+        for (line, o) in ours {
+            eprintln!("== virsh {line}\n{o}");
+        }
+    }
     let mut diffs = Vec::new();
     for ((line, t), (_, o)) in theirs.iter().zip(ours) {
         if t != o {
@@ -427,6 +467,133 @@ fn fs_pool_on_a_loop_device_matches_libvirtd() {
         run(&l.uri("qemu", "system"), &tmp.0, &script, true)
     };
     lo.blank();
+    let d = Daemon::start("");
+    let ours = run(&d.uri("qemu:///system"), &tmp.0, &script, true);
+    assert_same(&theirs, &ours);
+}
+
+/// A `disk` pool on a loop device with partition scanning: build (the default `dos`
+/// label, then `gpt`), refresh, partitions made and deleted, free extents, errors.
+fn disk_steps(dev: &str, tmp: &Path) -> Vec<Vec<String>> {
+    let base = Path::new(dev).file_name().unwrap().to_str().unwrap();
+    let part = |n: u32| format!("{base}p{n}");
+    let (dos, gpt, sep) = (
+        tmp.join("dos.xml"),
+        tmp.join("gpt.xml"),
+        tmp.join("sep.xml"),
+    );
+    std::fs::write(
+        &sep,
+        format!("<pool type='disk'><name>{TRANSIENT}</name><uuid>7b1e4c9a-2f3d-4e5a-9b6c-0d1e2f3a4b5f</uuid><source><device path='{dev}' part_separator='yes'/><format type='dos'/></source><target><path>/dev</path></target></pool>"),
+    )
+    .unwrap();
+    let up = tmp.join("up.bin");
+    std::fs::write(&up, "uploaded to a partition\n").unwrap();
+    let (up, down) = (up.display(), tmp.join("down.bin").display().to_string());
+    std::fs::write(
+        &dos,
+        format!("<pool type='disk'><name>{POOL}</name><uuid>{UUID}</uuid><source><device path='{dev}'/></source><target><path>/dev</path></target></pool>"),
+    )
+    .unwrap();
+    std::fs::write(
+        &gpt,
+        format!("<pool type='disk'><name>{OTHER}</name><uuid>7b1e4c9a-2f3d-4e5a-9b6c-0d1e2f3a4b5e</uuid><source><device path='{dev}'/><format type='gpt'/></source><target><path>/dev</path></target></pool>"),
+    )
+    .unwrap();
+    let vd = format!("vol-dumpxml --pool {POOL}");
+    let script = [
+        format!("pool-define {}", dos.display()),
+        format!("pool-start {POOL}"),
+        format!("pool-build {POOL} --overwrite --no-overwrite"),
+        format!("pool-build {POOL}"),
+        format!("pool-build {POOL}"),
+        format!("pool-start {POOL}"),
+        format!("pool-info {POOL}"),
+        format!("pool-dumpxml {POOL}"),
+        format!("vol-create-as {POOL} {} 10M", part(1)),
+        format!("vol-create-as {POOL} {} 7M", part(2)),
+        format!("vol-create-as {POOL} {} 3M", part(3)),
+        format!("vol-create-as {POOL} {} 3M", part(4)),
+        format!("vol-create-as {POOL} {} 3M", part(5)),
+        format!("vol-list {POOL} --details"),
+        format!("pool-dumpxml {POOL}"),
+        format!("{vd} {}", part(2)),
+        format!("vol-info --pool {POOL} {}", part(1)),
+        format!("vol-upload --pool {POOL} {} {up}", part(1)),
+        format!("vol-download --pool {POOL} {} {down} --length 24", part(1)),
+        "!down".to_string(),
+        format!("pool-info {POOL}"),
+        format!("vol-resize --pool {POOL} {} 20M", part(3)),
+        format!("vol-wipe --pool {POOL} {}", part(3)),
+        format!("vol-clone --pool {POOL} {} {}", part(3), part(5)),
+        format!("vol-info --pool {POOL} {}", part(3)),
+        format!("vol-delete --pool {POOL} {}", part(4)),
+        format!("vol-list {POOL} --details"),
+        format!("pool-dumpxml {POOL}"),
+        format!("vol-create-as {POOL} {} 200M", part(4)),
+        format!("pool-refresh {POOL}"),
+        format!("pool-info {POOL}"),
+        format!("pool-destroy {POOL}"),
+        format!("pool-dumpxml {POOL}"),
+        format!("pool-undefine {POOL}"),
+        format!("pool-define {}", gpt.display()),
+        format!("pool-build {OTHER} --overwrite"),
+        format!("pool-start {OTHER}"),
+        format!("pool-info {OTHER}"),
+        format!("vol-list {OTHER}"),
+        format!("pool-destroy {OTHER}"),
+        format!("pool-undefine {OTHER}"),
+        format!("pool-create {} --build --overwrite", sep.display()),
+        format!("pool-dumpxml {TRANSIENT}"),
+        format!("vol-create-as {TRANSIENT} {} 5M", part(1)),
+        format!("vol-create-as {TRANSIENT} {} 5M --format linux", part(2)),
+        format!("vol-create-as {TRANSIENT} {} 5M --format extended", part(2)),
+        format!("vol-upload --pool {TRANSIENT} {} {up}", part(1)),
+        format!("vol-clone --pool {TRANSIENT} {} {}", part(1), part(3)),
+        format!(
+            "vol-download --pool {TRANSIENT} {} {down} --length 24",
+            part(3)
+        ),
+        "!down".to_string(),
+        format!("vol-list {TRANSIENT} --details"),
+        format!("vol-delete --pool {TRANSIENT} {}", part(1)),
+        format!("vol-list {TRANSIENT} --details"),
+        format!("pool-destroy {TRANSIENT}"),
+    ];
+    script
+        .iter()
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
+}
+
+/// Zeroes the whole device, so that neither a partition table nor a backup GPT is left.
+fn zero_device(dev: &str, size: usize) {
+    std::fs::write(dev, vec![0u8; size]).expect("zero the loop device");
+    let _ = Command::new("partx").args(["-d", dev]).status();
+}
+
+#[test]
+fn disk_pool_on_a_loop_device_matches_libvirtd() {
+    if !require_peer("virsh (libvirt-clients)", have_program(VIRSH))
+        || !require_peer("parted", have_program("/usr/sbin/parted"))
+    {
+        return;
+    }
+    let tmp = TempDir::new("storage-disk");
+    let size = 100 << 20;
+    let Some(lo) = LoopDevice::with_partitions(&tmp.0.join("disk.img"), size as u64) else {
+        require_peer("a free loop device (losetup, root)", false);
+        return;
+    };
+    let script = disk_steps(&lo.dev, &tmp.0);
+    zero_device(&lo.dev, size);
+    let theirs = {
+        let Some(l) = Libvirtd::start() else {
+            return;
+        };
+        run(&l.uri("qemu", "system"), &tmp.0, &script, true)
+    };
+    zero_device(&lo.dev, size);
     let d = Daemon::start("");
     let ours = run(&d.uri("qemu:///system"), &tmp.0, &script, true);
     assert_same(&theirs, &ours);

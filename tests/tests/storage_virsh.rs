@@ -366,6 +366,61 @@ fn fs_pool_survives_kill_9() {
     ok(&uri, &["pool-undefine", "fk"]);
 }
 
+/// A `disk` pool on a partitioned loop device: its partitions stay volumes across a
+/// `kill -9` of rvirtd, and the kernel's nodes match what parted wrote.
+#[test]
+fn disk_pool_survives_kill_9() {
+    if !peers_ok() || !require_peer("parted", have_program("/usr/sbin/parted")) {
+        return;
+    }
+    let tmp = TempDir::new("storage-diskkill");
+    let Some(lo) = LoopDevice::with_partitions(&tmp.0.join("disk.img"), 32 << 20) else {
+        require_peer("a free loop device (losetup, root)", false);
+        return;
+    };
+    let base = Path::new(&lo.dev)
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let (p1, p2) = (format!("{base}p1"), format!("{base}p2"));
+    let mut d = Daemon::start("");
+    let uri = d.uri("qemu:///system");
+    let dev = lo.dev.as_str();
+    ok(
+        &uri,
+        &[
+            "pool-define-as",
+            "dk",
+            "disk",
+            "--source-dev",
+            dev,
+            "--target",
+            "/dev",
+        ],
+    );
+    ok(&uri, &["pool-build", "dk"]);
+    ok(&uri, &["pool-start", "dk"]);
+    ok(&uri, &["vol-create-as", "dk", &p1, "4M"]);
+    ok(&uri, &["vol-create-as", "dk", &p2, "2M"]);
+    assert!(
+        Path::new(&format!("/dev/{p2}")).exists(),
+        "the kernel has the partition"
+    );
+    d.restart(true);
+    assert!(ok(&uri, &["pool-list", "--all"]).contains(" dk     active   no"));
+    let vols = ok(&uri, &["vol-list", "dk", "--details"]);
+    assert!(
+        vols.contains(&format!("/dev/{p1}")) && vols.contains(&format!("/dev/{p2}")),
+        "{vols}"
+    );
+    let xml = ok(&uri, &["pool-dumpxml", "dk"]);
+    assert!(xml.contains("<freeExtent start="), "{xml}");
+    ok(&uri, &["pool-destroy", "dk"]);
+    ok(&uri, &["pool-undefine", "dk"]);
+}
+
 /// libvirt-python's pool lifecycle and refresh callbacks see every step of a pool, on a
 /// connection that only listens (it makes no storage call; another connection does).
 #[test]

@@ -24,6 +24,21 @@ impl rvirt_plugin_api::sdk::Connection for StorageConn {
         rvirt_plugin_api::sdk::dispatch_remote(self, program, procedure, args)
     }
 
+    /// Volume upload and download ([`crate::stream`]); both calls reply nothing.
+    fn open_stream(
+        &self,
+        program: u32,
+        procedure: i32,
+        args: &[u8],
+    ) -> Result<(Vec<u8>, Box<dyn rvirt_plugin_api::sdk::Stream>), RemoteError> {
+        if program != REMOTE_PROGRAM_NUMBER || !crate::stream::STREAM_OPENERS.contains(&procedure) {
+            let name = rvirt_plugin_api::protocol::procedure(program, procedure)
+                .map_or("stream", |p| p.api_name);
+            return Err(RemoteError::unsupported(name));
+        }
+        Ok((Vec::new(), crate::stream::open(&self.0, procedure, args)?))
+    }
+
     fn close(&self) {
         self.0.remove_listener(self.1);
     }

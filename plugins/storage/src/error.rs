@@ -35,6 +35,8 @@ pub enum StorageError {
     NoSupport(String),
     #[error("Flags '{0}' and '{1}' are mutually exclusive")]
     ExclusiveFlags(&'static str, &'static str),
+    #[error("Storage pool probe failed: {0}")]
+    ProbeFailed(String),
     #[error("Storage pool already built: {0}")]
     Built(String),
     #[error("storage volume '{0}' exists already")]
@@ -45,6 +47,9 @@ pub enum StorageError {
     /// A failed system call, worded `what: strerror`.
     #[error("{0}")]
     System(String),
+    /// A system error of a data stream (libvirt's "I/O Stream Utils" domain).
+    #[error("{0}")]
+    StreamIo(String),
 }
 
 impl StorageError {
@@ -66,14 +71,16 @@ impl StorageError {
             StorageError::NoSupport(_) => code::NO_SUPPORT,
             StorageError::VolExists(_) => code::STORAGE_VOL_EXIST,
             StorageError::Built(_) => code::STORAGE_POOL_BUILT,
+            StorageError::ProbeFailed(_) => code::STORAGE_PROBE_FAILED,
             StorageError::Xml(e) => e.code(),
-            StorageError::System(_) => code::SYSTEM_ERROR,
+            StorageError::System(_) | StorageError::StreamIo(_) => code::SYSTEM_ERROR,
         }
     }
 
     fn domain(&self) -> i32 {
         match self {
             StorageError::Xml(e) => e.error_domain(domain::STORAGE),
+            StorageError::StreamIo(_) => domain::STREAMS,
             _ => domain::STORAGE,
         }
     }

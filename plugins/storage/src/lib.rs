@@ -4,8 +4,9 @@
 //! A secondary driver (it serves no URI scheme of its own) with a state driver:
 //! persistent pool definitions live in the module's state directory, written atomically;
 //! pools that ran before a restart (or a `kill -9`) run again, and autostart pools
-//! start with the daemon. Pool types `dir` and `fs` are implemented; volumes are raw files
-//! (sparse or allocated) or images made by `qemu-img` (qcow2 and the other formats).
+//! start with the daemon. Pool types `dir`, `fs` and `disk` are implemented; volumes are
+//! raw files (sparse or allocated), images made by `qemu-img` (qcow2 and the other
+//! formats) or partitions; uploads and downloads stream a volume's bytes.
 //! See docs/storage.md for what is supported.
 
 // `RemoteError` is the SDK's fixed error type; its size is not this crate's choice.
@@ -20,12 +21,14 @@ use rvirt_plugin_api::sdk::{
 
 pub mod change;
 pub mod conn;
+pub mod disk;
 pub mod error;
 pub mod events;
 pub mod fs;
 pub mod pool;
 pub mod probe;
 pub mod state;
+pub mod stream;
 pub mod vol;
 
 use state::{Dirs, Driver};
@@ -60,6 +63,20 @@ fn start_driver(dirs: Dirs, privileged: bool) -> Arc<Driver> {
     drv
 }
 
+/// What the driver declares: its REMOTE procedures with the stream-opening calls, and
+/// rvirt's stream program for them (docs/abi.md, "Streams").
+fn procedure_sets() -> Vec<(u32, Vec<i32>)> {
+    let mut remote = conn::PROCEDURES.to_vec();
+    remote.extend_from_slice(stream::STREAM_OPENERS);
+    vec![
+        (REMOTE_PROGRAM_NUMBER, remote),
+        (
+            rvirt_plugin_api::sdk::STREAM_PROGRAM,
+            rvirt_plugin_api::sdk::STREAM_PROCEDURES.to_vec(),
+        ),
+    ]
+}
+
 impl Module for StorageModule {
     fn info(&self) -> ModuleInfo {
         ModuleInfo {
@@ -70,7 +87,7 @@ impl Module for StorageModule {
                 kind: DriverKind::Storage,
                 name: "storage".into(),
                 uri_schemes: Vec::new(),
-                procedures: vec![(REMOTE_PROGRAM_NUMBER, conn::PROCEDURES.to_vec())],
+                procedures: procedure_sets(),
             }],
             features: Vec::new(),
         }
@@ -119,6 +136,10 @@ mod tests {
         let d = &info.drivers[0];
         assert_eq!(d.kind, DriverKind::Storage);
         assert!(d.uri_schemes.is_empty());
+        assert!(d.procedures[0]
+            .1
+            .contains(&rvirt_plugin_api::protocol::remote_proc::STORAGE_VOL_UPLOAD));
+        assert_eq!(d.procedures[1].0, rvirt_plugin_api::sdk::STREAM_PROGRAM);
     }
 
     /// The procedure list is exactly what the handler implements: every REMOTE

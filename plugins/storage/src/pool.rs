@@ -27,7 +27,7 @@ const CREATE_WITH_BUILD_NO_OVERWRITE: u32 = 4;
 const DEFINE_VALIDATE: u32 = 1;
 
 /// Pool types this driver can run.
-pub const SUPPORTED_TYPES: &[&str] = &["dir", "fs"];
+pub const SUPPORTED_TYPES: &[&str] = &["dir", "fs", "disk"];
 
 /// Pool types in the order of the VIR_CONNECT_LIST_STORAGE_POOLS_<TYPE> bits (from bit 6).
 const POOL_TYPES: [&str; 14] = [
@@ -206,7 +206,7 @@ pub fn create_xml(drv: &Driver, xml: &str, flags: u32) -> SResult<RemoteNonnullS
     if flags & (CREATE_WITH_BUILD | CREATE_WITH_BUILD_OVERWRITE | CREATE_WITH_BUILD_NO_OVERWRITE)
         != 0
     {
-        build_dir(&p.def, flags >> 1)?;
+        build_pool(&p.def, build_flags(flags))?;
     }
     run(drv, &mut p, false)?;
     let r = pool_ref(&p);
@@ -221,7 +221,10 @@ fn run(drv: &Driver, p: &mut Pool, resume: bool) -> SResult<()> {
     if crate::fs::is_fs(&p.def) && !(resume && crate::fs::is_mounted(target(&p.def)?)) {
         crate::fs::mount(&p.def)?;
     }
-    if let Err(e) = refresh_dir(p) {
+    if crate::disk::is_disk(&p.def) {
+        crate::disk::check_built(&p.def)?;
+    }
+    if let Err(e) = refresh_pool(p) {
         if crate::fs::is_fs(&p.def) {
             let _ = crate::fs::unmount(&p.def);
         }
@@ -240,7 +243,7 @@ pub fn start(drv: &Driver, name: &str, flags: u32) -> SResult<()> {
         return Err(already_active(name));
     }
     if flags != 0 {
-        build_dir(&p.def, flags >> 1)?;
+        build_pool(&p.def, build_flags(flags))?;
     }
     run(drv, p, false)?;
     drv.emit(Event::Lifecycle(pool_ref(p), ev::STARTED));
@@ -253,9 +256,30 @@ pub fn build(drv: &Driver, name: &str, flags: u32) -> SResult<()> {
     if p.active {
         return Err(already_active(name));
     }
-    build_dir(&p.def, flags)?;
+    build_pool(&p.def, flags)?;
     drv.emit(Event::Lifecycle(pool_ref(p), ev::CREATED));
     Ok(())
+}
+
+/// The build flags of a create call's `VIR_STORAGE_POOL_CREATE_WITH_BUILD_OVERWRITE` (2)
+/// and `_NO_OVERWRITE` (4): `VIR_STORAGE_POOL_BUILD_OVERWRITE` and `_NO_OVERWRITE`.
+fn build_flags(create_flags: u32) -> u32 {
+    let mut flags = 0;
+    if create_flags & CREATE_WITH_BUILD_OVERWRITE != 0 {
+        flags |= BUILD_OVERWRITE;
+    }
+    if create_flags & CREATE_WITH_BUILD_NO_OVERWRITE != 0 {
+        flags |= BUILD_NO_OVERWRITE;
+    }
+    flags
+}
+
+/// The pool type's build.
+fn build_pool(def: &StoragePoolDef, flags: u32) -> SResult<()> {
+    if crate::disk::is_disk(def) {
+        return crate::disk::build(def, flags);
+    }
+    build_dir(def, flags)
 }
 
 /// The file system backends' build: makes the target directory with the pool's mode
@@ -319,6 +343,14 @@ pub fn target(def: &StoragePoolDef) -> SResult<&str> {
         .ok_or_else(|| StorageError::Internal(format!("pool '{}' has no target path", def.name)))
 }
 
+/// Reads the pool again: its directory, or a `disk` pool's partition table.
+pub fn refresh_pool(p: &mut Pool) -> SResult<()> {
+    if crate::disk::is_disk(&p.def) {
+        return crate::disk::refresh(p);
+    }
+    refresh_dir(p)
+}
+
 /// Reads the pool directory: its volumes, the file system's sizes and the directory's
 /// own permissions.
 pub fn refresh_dir(p: &mut Pool) -> SResult<()> {
@@ -362,7 +394,7 @@ pub fn refresh(drv: &Driver, name: &str, flags: u32) -> SResult<()> {
     let p = active_mut(&mut pools, name)?;
     check_no_jobs(p)?;
     let r = pool_ref(p);
-    if let Err(e) = refresh_dir(p) {
+    if let Err(e) = refresh_pool(p) {
         stop(drv, &mut pools, name);
         drv.emit(Event::Lifecycle(r, ev::STOPPED));
         return Err(e);
@@ -409,6 +441,11 @@ pub fn delete(drv: &Driver, name: &str, flags: u32) -> SResult<()> {
         return Err(StorageError::Invalid(format!(
             "storage pool '{name}' is still active"
         )));
+    }
+    if crate::disk::is_disk(&p.def) {
+        return Err(StorageError::NotSupported(
+            "deleting a disk pool's partition table".into(),
+        ));
     }
     check_flags(flags, 0, "virStorageBackendFileSystemDelete")?;
     let path = target(&p.def)?;

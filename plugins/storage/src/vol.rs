@@ -11,7 +11,7 @@ use rvirt_xml::storage::{sanitize_path, StorageVolDef};
 use rvirt_xml::ParseOptions;
 
 use crate::error::{check_flags, SResult, StorageError};
-use crate::pool::{active, active_mut, chown, target};
+use crate::pool::{active, active_mut, check_no_jobs, chown, target};
 use crate::probe::{self, run_qemu_img};
 use crate::state::{Driver, Pool};
 
@@ -100,6 +100,14 @@ pub fn with_vol<T>(
 /// header gives (the file size when it has none or cannot be read as that format).
 pub(crate) fn refresh_vol(v: &mut StorageVolDef) -> SResult<()> {
     let path = v.target_path.clone().unwrap_or_default();
+    if v.vol_type.as_deref() == Some("block") {
+        // A partition: its extent is the pool's to know; the node gives the rest.
+        if let Ok(md) = std::fs::metadata(&path) {
+            v.permissions = Some(probe::permissions(&md));
+            v.timestamps = Some(probe::timestamps(&md));
+        }
+        return Ok(());
+    }
     probe::update_file_info(v, Path::new(&path))?;
     if let Some(b) = &mut v.backing {
         *b = probe::backing_store(&b.path, b.format.take());
@@ -219,6 +227,9 @@ pub fn create(
         func,
     )?;
     let mut pools = drv.lock();
+    if crate::disk::is_disk(&active(&pools, pool)?.def) {
+        return create_partition(&mut pools, pool, xml, clone_of, flags);
+    }
     let (mut v, source) = prepare(&pools, pool, xml, clone_of, flags)?;
     let mut busy = vec![(pool.to_string(), v.name.clone())];
     if let Some(c) = clone_of {
@@ -257,6 +268,57 @@ pub fn create(
 
 /// The checked definition of a new volume (with its path and key) and the volume it
 /// copies, if any.
+/// A new volume of a `disk` pool: a partition, for a clone with the source's bytes.
+fn create_partition(
+    pools: &mut [Pool],
+    pool: &str,
+    xml: &str,
+    clone_of: Option<&RemoteNonnullStorageVol>,
+    flags: u32,
+) -> SResult<RemoteNonnullStorageVol> {
+    let source = match clone_of {
+        Some(c) => {
+            let sp = active(pools, &c.pool)?;
+            Some(
+                sp.vols[index(sp, &c.name)?]
+                    .target_path
+                    .clone()
+                    .unwrap_or_default(),
+            )
+        }
+        None => None,
+    };
+    let p = active_mut(pools, pool)?;
+    let opts = ParseOptions::validate(flags & CREATE_VALIDATE != 0);
+    let v = StorageVolDef::parse_with(xml, &p.def.pool_type, opts)?;
+    if p.vols.iter().any(|x| x.name == v.name) {
+        return Err(StorageError::VolExists(v.name));
+    }
+    check_no_jobs(p)?;
+    crate::disk::create_vol(p, &v)?;
+    let new = p.vols[index(p, &v.name)?].clone();
+    if let Some(src) = source {
+        copy_into_partition(&src, &new)?;
+    }
+    Ok(vol_ref(p, &new))
+}
+
+/// A clone's bytes: the source volume's, as far as the new partition holds them.
+fn copy_into_partition(src: &str, to: &StorageVolDef) -> SResult<()> {
+    let dst = to.target_path.as_deref().unwrap_or_default();
+    let input = File::open(src)
+        .map_err(|e| StorageError::io(format!("could not open input path '{src}'"), &e))?;
+    let mut output = OpenOptions::new()
+        .write(true)
+        .open(dst)
+        .map_err(|e| StorageError::io(format!("could not open '{dst}'"), &e))?;
+    std::io::copy(&mut input.take(to.capacity), &mut output)
+        .map_err(|e| StorageError::io(format!("failed writing '{dst}'"), &e))?;
+    output
+        .sync_all()
+        .map_err(|e| StorageError::io(format!("cannot sync data to file '{dst}'"), &e))
+}
+
 fn prepare(
     pools: &[Pool],
     pool: &str,
@@ -514,6 +576,10 @@ pub fn delete(drv: &Driver, r: &RemoteNonnullStorageVol, flags: u32) -> SResult<
     let p = active_mut(&mut pools, &r.pool)?;
     let i = index(p, &r.name)?;
     check_idle(p, &r.name)?;
+    if crate::disk::is_disk(&p.def) {
+        check_flags(flags, 0, "virStorageBackendDiskDeleteVol")?;
+        return crate::disk::delete_vol(p, &r.name);
+    }
     check_flags(flags, 0, "virStorageBackendVolDeleteLocal")?;
     let v = &p.vols[i];
     if let Err(e) = remove_path(v) {

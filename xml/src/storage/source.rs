@@ -24,6 +24,9 @@ pub struct PoolDevice {
     pub path: String,
     /// `part_separator`.
     pub part_separator: Option<bool>,
+    /// `<freeExtent start end>` children (display only: a driver fills them in for a
+    /// running `disk` pool, the parser does not read them).
+    pub free_extents: Vec<(u64, u64)>,
 }
 
 /// A PCI address (`<address domain bus slot function>`).
@@ -188,6 +191,7 @@ fn parse_devices(e: &Element) -> Result<Vec<PoolDevice>, XmlError> {
             Ok(PoolDevice {
                 path,
                 part_separator,
+                free_extents: Vec::new(),
             })
         })
         .collect()
@@ -447,10 +451,20 @@ impl PoolSource {
         if flags & SRC_DEVICE != 0 {
             for d in &self.devices {
                 let sep = d.part_separator.map(|s| if s { "yes" } else { "no" });
-                out.empty(
-                    "device",
-                    &Attrs::new().add("path", &d.path).opt("part_separator", sep),
-                );
+                let attrs = Attrs::new().add("path", &d.path).opt("part_separator", sep);
+                if d.free_extents.is_empty() {
+                    out.empty("device", &attrs);
+                    continue;
+                }
+                out.open("device", &attrs);
+                for (start, end) in &d.free_extents {
+                    let (start, end) = (start.to_string(), end.to_string());
+                    out.empty(
+                        "freeExtent",
+                        &Attrs::new().add("start", &start).add("end", &end),
+                    );
+                }
+                out.close("device");
             }
         }
         if flags & SRC_DIR != 0 {

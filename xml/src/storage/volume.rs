@@ -95,6 +95,9 @@ pub struct StorageVolDef {
     pub features: Option<Vec<&'static str>>,
     /// `<backingStore>`.
     pub backing: Option<BackingStore>,
+    /// `<source><device path><extent start end>`: where a partition lies on its disk
+    /// (display only: a driver fills it in, the parser does not read it).
+    pub source_extents: Option<(String, Vec<(u64, u64)>)>,
 }
 
 const VOL_TYPES: &[&str] = &["file", "block", "dir", "network", "netdir", "ploop"];
@@ -355,6 +358,19 @@ impl StorageVolDef {
         out.open("volume", &Attrs::new().add("type", t));
         out.text("name", &Attrs::new(), &self.name);
         out.opt_text("key", self.key.as_ref());
+        if let Some((dev, extents)) = &self.source_extents {
+            out.open("source", &Attrs::new());
+            out.open("device", &Attrs::new().add("path", dev));
+            for (start, end) in extents {
+                let (start, end) = (start.to_string(), end.to_string());
+                out.empty(
+                    "extent",
+                    &Attrs::new().add("start", &start).add("end", &end),
+                );
+            }
+            out.close("device");
+            out.close("source");
+        }
         let bytes = Attrs::new().add("unit", "bytes");
         out.text("capacity", &bytes, &self.capacity.to_string());
         out.text("allocation", &bytes, &self.allocation.to_string());
