@@ -98,20 +98,11 @@ impl StorageError {
 
 impl From<StorageError> for RemoteError {
     fn from(e: StorageError) -> RemoteError {
-        let text = e.to_string();
-        let mut r = RemoteError::new(e.code(), e.domain(), text.clone());
-        r.str1 = Some(text);
-        r
+        RemoteError::reported(e.code(), e.domain(), e.to_string())
     }
 }
 
-/// The C library's text for an I/O error, without Rust's "(os error N)" suffix.
-pub fn strerror(e: &std::io::Error) -> String {
-    match e.raw_os_error() {
-        Some(n) => nix::errno::Errno::from_raw(n).desc().to_string(),
-        None => e.to_string(),
-    }
-}
+pub use rvirt_plugin_api::sdk::strerror;
 
 /// Result of every driver operation.
 pub type SResult<T> = Result<T, StorageError>;
