@@ -198,6 +198,23 @@ fn launch(
     let mut live = prepare_def(drv, def);
     let rt = runtime_for(drv, &live);
     set_vnc_port(&mut live, rt.vnc_port);
+    crate::netplug::plug(drv.own_uri(), &mut live)?;
+    let plugged = live.clone();
+    launch_plugged(drv, live, rt, id, generation, paused).inspect_err(|_| {
+        crate::netplug::unplug(drv.own_uri(), &plugged);
+    })
+}
+
+/// The rest of [`launch`], once the interfaces are plugged in.
+fn launch_plugged(
+    drv: &Arc<Driver>,
+    mut live: DomainDef,
+    rt: Runtime,
+    id: i32,
+    generation: u64,
+    paused: bool,
+) -> QResult<Run> {
+    let def = &live.clone();
     let opened = crate::volumes::resolve(drv.own_uri(), &live)?;
     let args = argv::build(&opened, &rt).map_err(|e| QemuError::Unsupported(e.to_string()))?;
     crate::domain::check_emulator(drv, &live)?;
@@ -330,13 +347,13 @@ pub fn stop(drv: &Driver, r: &RemoteNonnullDomain, why: i32, graceful: bool) -> 
 /// The process of run `generation` is gone: record the stop, send events, clean up.
 fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
     let Some(drv) = weak.upgrade() else { return };
-    let _ = drv.write(|s, events| {
+    let live = drv.write(|s, events| {
         let Some(i) = s.doms.iter().position(|d| d.def.uuid.0 == uuid) else {
-            return Ok(());
+            return Ok(None);
         };
         let d = &mut s.doms[i];
         if d.run.as_ref().is_none_or(|r| r.generation != generation) {
-            return Ok(());
+            return Ok(None);
         }
         let run = d.run.take().expect("checked above");
         run.qmp.close();
@@ -356,8 +373,12 @@ fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
         if !d.persistent {
             s.doms.remove(i);
         }
-        Ok(())
+        Ok(Some(run.live))
     });
+    // Outside the driver lock: unplugging calls the network driver.
+    if let Ok(Some(live)) = live {
+        crate::netplug::unplug(drv.own_uri(), &live);
+    }
 }
 
 /// A QMP event (or the monitor closing) for run `generation`.

@@ -1,0 +1,353 @@
+//! Plugging guest interfaces into host networks: `<interface type='network'>` and
+//! `<interface type='bridge'>`.
+//!
+//! At start, a `network` interface gets a port from the network driver (another module,
+//! reached by host calls, never linked: `NETWORK_LOOKUP_BY_NAME`, then
+//! `NETWORK_PORT_CREATE_XML` with the domain as owner, as libvirt's qemu driver does); the
+//! port's plug names the bridge. A `bridge` interface names its bridge itself. For both
+//! this driver creates a tap device (`TUNSETIFF` on `/dev/net/tun`, `vnetN` unless the
+//! definition names one), gives it the guest's MAC with `fe` as first byte (as libvirt,
+//! so the bridge never takes the guest's address), the interface's MTU (or the
+//! bridge's), attaches it to the bridge and brings it up. The tap is made persistent and
+//! QEMU opens it by name (`-netdev tap,ifname=vnet0,script=no,downscript=no`): the
+//! process code spawns QEMU without passing descriptors. The live definition records the
+//! tap in `<target dev>`; at stop (or when QEMU dies) the tap is removed and the domain's
+//! ports are deleted (found by owner and MAC, so a restarted daemon finds them too).
+
+use std::os::fd::AsRawFd;
+use std::process::Command;
+
+use rvirt_plugin_api::calls::call_driver;
+use rvirt_plugin_api::protocol::{
+    self as p, remote_proc, DriverKind, RemoteError, RemoteNonnullNetwork, RemoteNonnullNetworkPort,
+};
+use rvirt_xml::domain::{Device, DomainDef, Interface};
+use rvirt_xml::network::{NetworkPort, Plug};
+use rvirt_xml::Uuid;
+
+use crate::error::{QResult, QemuError};
+
+/// `TUNSETIFF`: `_IOW('T', 202, int)`.
+const TUNSETIFF: u64 = 0x4004_54ca;
+/// `TUNSETPERSIST`: `_IOW('T', 203, int)`.
+const TUNSETPERSIST: u64 = 0x4004_54cb;
+const IFF_TAP: i16 = 0x0002;
+const IFF_NO_PI: i16 = 0x1000;
+const IFF_VNET_HDR: i16 = 0x4000;
+
+/// `struct ifreq` as `TUNSETIFF` reads it: the name, then the flags of the union.
+#[repr(C)]
+struct IfReq {
+    name: [u8; 16],
+    flags: i16,
+    _pad: [u8; 22],
+}
+
+/// Creates a persistent tap named after `template` (`vnet%d` lets the kernel number it)
+/// and answers its name.
+fn create_tap(template: &str) -> std::io::Result<String> {
+    let tun = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/net/tun")?;
+    let mut req = IfReq {
+        name: [0; 16],
+        flags: IFF_TAP | IFF_NO_PI | IFF_VNET_HDR,
+        _pad: [0; 22],
+    };
+    let n = template.len().min(15);
+    req.name[..n].copy_from_slice(&template.as_bytes()[..n]);
+    // SAFETY: `tun` is an open /dev/net/tun descriptor for the whole call; `req` is an
+    // initialised, correctly sized `struct ifreq` that outlives it, and TUNSETIFF reads
+    // and writes nothing but that struct.
+    if unsafe { nix::libc::ioctl(tun.as_raw_fd(), TUNSETIFF as _, &mut req as *mut IfReq) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: as above; TUNSETPERSIST takes its argument by value and touches no memory.
+    if unsafe { nix::libc::ioctl(tun.as_raw_fd(), TUNSETPERSIST as _, 1 as nix::libc::c_ulong) } < 0
+    {
+        return Err(std::io::Error::last_os_error());
+    }
+    let end = req.name.iter().position(|b| *b == 0).unwrap_or(16);
+    Ok(String::from_utf8_lossy(&req.name[..end]).into_owned())
+}
+
+/// Runs `ip ARGS`, the error naming what failed.
+fn ip(args: &[&str]) -> QResult<()> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| QemuError::Failed(format!("cannot run ip: {e}")))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(QemuError::Failed(format!(
+        "ip {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr).trim()
+    ))
+    .into())
+}
+
+/// The host side's MAC: the guest's with `fe` as first byte, as libvirt sets it.
+fn host_mac(mac: &str) -> String {
+    match mac.split_once(':') {
+        Some((_, rest)) => format!("fe:{rest}"),
+        None => mac.to_string(),
+    }
+}
+
+/// The tap of `iface` on `bridge`, configured and up; answers its name.
+fn tap_on_bridge(iface: &Interface, bridge: &str) -> QResult<String> {
+    let template = match &iface.target_dev {
+        Some(t) if !t.starts_with("vnet") && !t.contains('%') => t.clone(),
+        _ => "vnet%d".to_string(),
+    };
+    let tap = create_tap(&template)
+        .map_err(|e| QemuError::Failed(format!("Unable to create tap device {template}: {e}")))?;
+    let configure = || -> QResult<()> {
+        ip(&["link", "set", "dev", &tap, "address", &host_mac(&iface.mac)])?;
+        let mtu = match iface.mtu {
+            Some(m) => Some(m.to_string()),
+            None => std::fs::read_to_string(format!("/sys/class/net/{bridge}/mtu"))
+                .ok()
+                .map(|m| m.trim().to_string()),
+        };
+        if let Some(mtu) = mtu {
+            ip(&["link", "set", "dev", &tap, "mtu", &mtu])?;
+        }
+        ip(&["link", "set", "dev", &tap, "master", bridge])?;
+        ip(&["link", "set", "dev", &tap, "up"])
+    };
+    if let Err(e) = configure() {
+        remove_tap(&tap);
+        return Err(e);
+    }
+    Ok(tap)
+}
+
+/// Removes a tap this driver created (a persistent one outlives QEMU).
+fn remove_tap(tap: &str) {
+    if std::path::Path::new("/sys/class/net").join(tap).exists() {
+        if let Err(e) = ip(&["link", "del", "dev", tap]) {
+            tracing::warn!("{}", e.text());
+        }
+    }
+}
+
+/// The empty reply of a procedure that returns nothing.
+struct Void;
+
+impl p::Xdr for Void {
+    fn encode(&self, _: &mut Vec<u8>) {}
+    fn decode(_: &mut p::Reader<'_>) -> Result<Void, p::XdrError> {
+        Ok(Void)
+    }
+}
+
+/// Calls the network driver serving `uri`; a missing module is named as such.
+fn net_call<A: p::Xdr, R: p::Xdr>(
+    uri: &str,
+    procedure: i32,
+    args: &A,
+    network: &str,
+) -> QResult<R> {
+    call_driver(DriverKind::Network, uri, procedure, args).map_err(|e: RemoteError| {
+        if e.code == p::error::code::NO_SUPPORT {
+            QemuError::Unsupported(format!(
+                "interface on network '{network}' needs the network driver, but no network \
+                 driver module is loaded"
+            ))
+            .into()
+        } else {
+            e
+        }
+    })
+}
+
+fn lookup_network(uri: &str, name: &str) -> QResult<RemoteNonnullNetwork> {
+    let args = p::RemoteNetworkLookupByNameArgs {
+        name: name.to_string(),
+    };
+    let ret: p::RemoteNetworkLookupByNameRet =
+        net_call(uri, remote_proc::NETWORK_LOOKUP_BY_NAME, &args, name)?;
+    Ok(ret.net)
+}
+
+fn port_def(uri: &str, port: &RemoteNonnullNetworkPort, network: &str) -> QResult<NetworkPort> {
+    let args = p::RemoteNetworkPortGetXmlDescArgs {
+        port: port.clone(),
+        flags: 0,
+    };
+    let ret: p::RemoteNetworkPortGetXmlDescRet =
+        net_call(uri, remote_proc::NETWORK_PORT_GET_XML_DESC, &args, network)?;
+    NetworkPort::parse(&ret.xml).map_err(|e| QemuError::Xml(e).into())
+}
+
+fn delete_port(uri: &str, port: RemoteNonnullNetworkPort, network: &str) -> QResult<()> {
+    let args = p::RemoteNetworkPortDeleteArgs { port, flags: 0 };
+    net_call::<_, Void>(uri, remote_proc::NETWORK_PORT_DELETE, &args, network).map(|_| ())
+}
+
+/// `s` as XML text.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A port of `network` for `iface` of `def`; answers the port and its bridge.
+fn create_port(
+    uri: &str,
+    def: &DomainDef,
+    iface: &Interface,
+    network: &str,
+) -> QResult<(RemoteNonnullNetworkPort, String)> {
+    let net = lookup_network(uri, network)?;
+    let xml = format!(
+        "<networkport><uuid>{}</uuid><owner><name>{}</name><uuid>{}</uuid></owner>\
+         <mac address='{}'/></networkport>",
+        Uuid::random(),
+        esc(&def.name),
+        def.uuid,
+        iface.mac
+    );
+    let args = p::RemoteNetworkPortCreateXmlArgs {
+        network: net,
+        xml,
+        flags: 0,
+    };
+    let ret: p::RemoteNetworkPortCreateXmlRet =
+        net_call(uri, remote_proc::NETWORK_PORT_CREATE_XML, &args, network)?;
+    let port = ret.port;
+    let bridge = match port_def(uri, &port, network).map(|d| d.plug) {
+        Ok(Some(Plug::Network { bridge, .. } | Plug::Bridge { bridge, .. })) => Ok(bridge),
+        Ok(_) => Err(QemuError::Unsupported(format!(
+            "network '{network}' plugs its ports into a host device (direct or hostdev), \
+             which this driver does not do yet"
+        ))
+        .into()),
+        Err(e) => Err(e),
+    };
+    match bridge {
+        Ok(b) => Ok((port, b)),
+        Err(e) => {
+            let _ = delete_port(uri, port, network);
+            Err(e)
+        }
+    }
+}
+
+/// Plugs every `network` and `bridge` interface of the live definition `live` in,
+/// recording each tap in `<target dev>`. On failure what was plugged is unplugged.
+pub fn plug(uri: &str, live: &mut DomainDef) -> QResult<()> {
+    let owner = live.clone();
+    for n in 0..live.devices.len() {
+        let Device::Interface(iface) = &live.devices[n] else {
+            continue;
+        };
+        let r = plug_one(uri, &owner, iface);
+        match r {
+            Ok(Some(tap)) => {
+                if let Device::Interface(i) = &mut live.devices[n] {
+                    i.target_dev = Some(tap);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                unplug(uri, live);
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One interface: its tap, or `None` for types this module does not plug.
+fn plug_one(uri: &str, owner: &DomainDef, iface: &Interface) -> QResult<Option<String>> {
+    let Some(source) = iface.source.clone() else {
+        return Ok(None);
+    };
+    match iface.iface_type.as_str() {
+        "bridge" => tap_on_bridge(iface, &source).map(Some),
+        "network" => {
+            let (port, bridge) = create_port(uri, owner, iface, &source)?;
+            match tap_on_bridge(iface, &bridge) {
+                Ok(tap) => Ok(Some(tap)),
+                Err(e) => {
+                    let _ = delete_port(uri, port, &source);
+                    Err(e)
+                }
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Removes the taps of the plugged interfaces of `live` and deletes the domain's ports.
+/// Best effort: what fails is logged.
+pub fn unplug(uri: &str, live: &DomainDef) {
+    for dev in &live.devices {
+        let Device::Interface(iface) = dev else {
+            continue;
+        };
+        if !matches!(iface.iface_type.as_str(), "network" | "bridge") {
+            continue;
+        }
+        if let Some(tap) = &iface.target_dev {
+            remove_tap(tap);
+        }
+        if iface.iface_type == "network" {
+            if let Some(net) = &iface.source {
+                if let Err(e) = delete_ports_of(uri, live, iface, net) {
+                    tracing::warn!("domain '{}': {}", live.name, e.text());
+                }
+            }
+        }
+    }
+}
+
+/// Deletes the ports of `network` owned by `owner` with the MAC of `iface`.
+fn delete_ports_of(uri: &str, owner: &DomainDef, iface: &Interface, network: &str) -> QResult<()> {
+    let net = lookup_network(uri, network)?;
+    let args = p::RemoteNetworkListAllPortsArgs {
+        network: net,
+        need_results: 1,
+        flags: 0,
+    };
+    let ret: p::RemoteNetworkListAllPortsRet =
+        net_call(uri, remote_proc::NETWORK_LIST_ALL_PORTS, &args, network)?;
+    for port in ret.ports {
+        let d = port_def(uri, &port, network)?;
+        if d.owner_uuid == owner.uuid && d.mac == iface.mac {
+            delete_port(uri, port, network)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_host_side_mac_starts_with_fe() {
+        assert_eq!(host_mac("52:54:00:12:34:56"), "fe:54:00:12:34:56");
+    }
+
+    #[test]
+    fn ifreq_is_the_kernels_size() {
+        assert_eq!(std::mem::size_of::<IfReq>(), 40);
+    }
+
+    #[test]
+    fn without_a_host_the_network_driver_is_not_reached() {
+        let x = "<domain type='kvm'><name>v</name><memory>65536</memory><os><type>hvm</type>\
+                 </os><devices><interface type='network'><source network='default'/>\
+                 </interface></devices></domain>";
+        let mut d = DomainDef::parse(x).unwrap();
+        // No host in a unit test: the lookup fails before any tap is created.
+        let e = plug("qemu:///system", &mut d).unwrap_err();
+        assert!(e.text().contains("not attached to a host"), "{}", e.text());
+    }
+}
