@@ -2,6 +2,10 @@
 //! qemu driver asks for when it plugs an interface in), with rvirtd inside a network
 //! namespace of its own so that the bridges and dnsmasq it starts stay there.
 
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rvirt_tests::guest;
 use rvirt_tests::netns::{self, Netns};
 use rvirt_tests::xmldiff::python_libvirt;
 use rvirt_tests::{have_program, require_peer, virsh, Daemon};
@@ -119,6 +123,188 @@ fn ports_are_plugged_listed_kept_across_restart_and_deleted() {
         virsh::ok(&uri, &["net-port-list", "default", "--uuid"]).trim(),
         ""
     );
+    virsh::ok(&uri, &["net-destroy", "default"]);
+    virsh::ok(&uri, &["net-undefine", "default"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// A real guest on the `default` network.
+
+const QEMU: &str = "/usr/bin/qemu-system-x86_64";
+const GUEST_MAC: &str = "52:54:00:5e:ed:01";
+
+/// The guest's /init: loads virtio-net, asks for a lease with udhcpc, pings the gateway
+/// and reports each step on the serial console, then waits to be destroyed.
+const NET_INIT: &str = r#"#!/bin/busybox sh
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sys /sys
+/bin/busybox mount -t devtmpfs dev /dev
+/bin/busybox --install -s
+echo "RVIRT-GUEST-UP $(uname -r)"
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \
+         failover net_failover virtio_net; do
+    insmod /modules/$m.ko
+done
+cat > /udhcpc.sh <<'SCRIPT'
+#!/bin/sh
+case "$1" in
+bound|renew)
+  ifconfig "$interface" "$ip" netmask "$subnet"
+  [ -n "$router" ] && route add default gw "$router" dev "$interface"
+  ;;
+esac
+exit 0
+SCRIPT
+chmod 755 /udhcpc.sh
+ip link set lo up
+ip link set eth0 up
+if udhcpc -i eth0 -s /udhcpc.sh -n -q -t 20 -T 2; then
+    echo "RVIRT-LEASE $(ip -4 -o addr show dev eth0 | grep -o 'inet [0-9.]*')"
+else
+    echo RVIRT-NO-LEASE
+fi
+if ping -c 3 -W 3 192.168.122.1 >/dev/null; then echo RVIRT-PING-OK; else echo RVIRT-PING-FAIL; fi
+echo RVIRT-NET-DONE
+while true; do sleep 1; done
+"#;
+
+/// The kernel modules virtio-net needs, in load order.
+const NET_MODULES: [(&str, &str); 8] = [
+    ("virtio_ring.ko", "kernel/drivers/virtio/virtio_ring.ko"),
+    ("virtio.ko", "kernel/drivers/virtio/virtio.ko"),
+    (
+        "virtio_pci_legacy_dev.ko",
+        "kernel/drivers/virtio/virtio_pci_legacy_dev.ko",
+    ),
+    (
+        "virtio_pci_modern_dev.ko",
+        "kernel/drivers/virtio/virtio_pci_modern_dev.ko",
+    ),
+    ("virtio_pci.ko", "kernel/drivers/virtio/virtio_pci.ko"),
+    ("failover.ko", "kernel/net/core/failover.ko"),
+    ("net_failover.ko", "kernel/drivers/net/net_failover.ko"),
+    ("virtio_net.ko", "kernel/drivers/net/virtio_net.ko"),
+];
+
+fn guest_peers() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    if !peers() || !require_peer("qemu-system-x86", have_program(QEMU)) {
+        return None;
+    }
+    let kernel = guest::guest_kernel();
+    let ok = require_peer(
+        "a Linux kernel under /boot with modules (linux-image-cloud-amd64)",
+        kernel.is_some(),
+    ) && require_peer("a static busybox (busybox-static)", guest::static_busybox());
+    kernel.filter(|_| ok)
+}
+
+fn net_guest_xml(name: &str, kernel: &Path, initrd: &Path, console: &Path) -> String {
+    let ty = if guest::guest_kvm() { "kvm" } else { "qemu" };
+    format!(
+        "<domain type='{ty}'>
+  <name>{name}</name>
+  <memory unit='MiB'>192</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>{kernel}</kernel>
+    <initrd>{initrd}</initrd>
+    <cmdline>console=ttyS0 panic=-1 quiet</cmdline>
+  </os>
+  <on_poweroff>destroy</on_poweroff>
+  <devices>
+    <emulator>{QEMU}</emulator>
+    <interface type='network'>
+      <mac address='{GUEST_MAC}'/>
+      <source network='default'/>
+      <model type='virtio'/>
+    </interface>
+    <serial type='file'><source path='{console}'/><target port='0'/></serial>
+    <memballoon model='none'/>
+  </devices>
+</domain>",
+        kernel = kernel.display(),
+        initrd = initrd.display(),
+        console = console.display(),
+    )
+}
+
+/// Waits until the console says `needle` (or the guest gave up).
+fn wait_console(console: &Path, needle: &str) -> String {
+    let deadline = Instant::now() + guest::boot_timeout();
+    loop {
+        let text = std::fs::read_to_string(console).unwrap_or_default();
+        if text.contains(needle) || Instant::now() > deadline {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn guest_on_the_default_network_gets_a_lease_and_pings_the_gateway() {
+    let Some((kernel, modules)) = guest_peers() else {
+        return;
+    };
+    let host = Netns::new("guestnet");
+    let d = Daemon::start_in_netns(&host, "");
+    let uri = d.uri("qemu:///system");
+    virsh::ok(&uri, &["net-define", &file(&d, "default.xml", DEFAULT_XML)]);
+    virsh::ok(&uri, &["net-start", "default"]);
+    let initrd = d.dir.0.join("initrd.cpio");
+    guest::build_initramfs(&modules, &initrd, NET_INIT, &["sh"], &NET_MODULES);
+    let console = d.dir.0.join("console.log");
+    let name = format!("rvnet-{}", std::process::id());
+    let xml = net_guest_xml(&name, &kernel, &initrd, &console);
+    virsh::ok(&uri, &["define", &file(&d, "guest.xml", &xml)]);
+    virsh::ok(&uri, &["start", &name]);
+
+    let live = virsh::ok(&uri, &["dumpxml", &name]);
+    assert!(live.contains("<target dev='vnet0'/>"), "{live}");
+    let iflist = virsh::ok(&uri, &["domiflist", &name]);
+    let row: Vec<&str> = iflist
+        .lines()
+        .find(|l| l.contains(GUEST_MAC))
+        .map(|l| l.split_whitespace().collect())
+        .unwrap_or_default();
+    assert_eq!(
+        row,
+        ["vnet0", "network", "default", "virtio", GUEST_MAC],
+        "{iflist}"
+    );
+    let link = host.ip_in(&["-d", "link", "show", "dev", "vnet0"]);
+    assert!(link.contains("master virbr0"), "{link}");
+    assert!(link.contains("link/ether fe:54:00:5e:ed:01"), "{link}");
+    let ports = virsh::ok(&uri, &["net-port-list", "default", "--uuid"]);
+    assert_eq!(ports.trim().lines().count(), 1, "{ports}");
+    let port = virsh::ok(&uri, &["net-port-dumpxml", "default", ports.trim()]);
+    assert!(port.contains(&format!("<name>{name}</name>")), "{port}");
+    assert!(
+        port.contains(&format!("<mac address='{GUEST_MAC}'/>")),
+        "{port}"
+    );
+
+    let text = wait_console(&console, "RVIRT-NET-DONE");
+    assert!(
+        text.contains("RVIRT-LEASE inet 192.168.122."),
+        "console:\n{text}"
+    );
+    assert!(text.contains("RVIRT-PING-OK"), "console:\n{text}");
+    let leases = virsh::ok(&uri, &["net-dhcp-leases", "default"]);
+    assert!(leases.contains(GUEST_MAC), "{leases}");
+
+    virsh::ok(&uri, &["destroy", &name]);
+    assert!(
+        !host.links().iter().any(|l| l == "vnet0"),
+        "the tap outlived the guest"
+    );
+    assert_eq!(
+        virsh::ok(&uri, &["net-port-list", "default", "--uuid"]).trim(),
+        "",
+        "the port outlived the guest"
+    );
+    virsh::ok(&uri, &["undefine", &name]);
     virsh::ok(&uri, &["net-destroy", "default"]);
     virsh::ok(&uri, &["net-undefine", "default"]);
 }
