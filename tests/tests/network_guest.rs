@@ -242,13 +242,20 @@ fn wait_console(console: &Path, needle: &str) -> String {
     }
 }
 
+/// Whether `ip` answers pings from the daemon's namespace (where the bridge is).
+fn pings(host: &Netns, ip: &str) -> bool {
+    host.exec("busybox", &["ping", "-c", "2", "-W", "3", ip])
+        .status
+        .success()
+}
+
 #[test]
 fn guest_on_the_default_network_gets_a_lease_and_pings_the_gateway() {
     let Some((kernel, modules)) = guest_peers() else {
         return;
     };
     let host = Netns::new("guestnet");
-    let d = Daemon::start_in_netns(&host, "");
+    let mut d = Daemon::start_in_netns(&host, "");
     let uri = d.uri("qemu:///system");
     virsh::ok(&uri, &["net-define", &file(&d, "default.xml", DEFAULT_XML)]);
     virsh::ok(&uri, &["net-start", "default"]);
@@ -293,6 +300,30 @@ fn guest_on_the_default_network_gets_a_lease_and_pings_the_gateway() {
     assert!(text.contains("RVIRT-PING-OK"), "console:\n{text}");
     let leases = virsh::ok(&uri, &["net-dhcp-leases", "default"]);
     assert!(leases.contains(GUEST_MAC), "{leases}");
+    let ip = text
+        .split("RVIRT-LEASE inet ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .expect("the guest's address")
+        .to_string();
+    assert!(leases.contains(&format!("{ip}/24")), "{leases}");
+    assert!(pings(&host, &ip), "the host cannot reach the guest at {ip}");
+
+    // A killed daemon's successor leaves the guest plugged in and still unplugs it.
+    d.kill9_and_restart();
+    assert!(
+        pings(&host, &ip),
+        "the guest lost its network with the daemon"
+    );
+    let live = virsh::ok(&uri, &["dumpxml", &name]);
+    assert!(live.contains("<target dev='vnet0'/>"), "{live}");
+    assert_eq!(
+        virsh::ok(&uri, &["net-port-list", "default", "--uuid"])
+            .trim()
+            .lines()
+            .count(),
+        1
+    );
 
     virsh::ok(&uri, &["destroy", &name]);
     assert!(
