@@ -308,6 +308,14 @@ fn guest_on_the_default_network_gets_a_lease_and_pings_the_gateway() {
         .to_string();
     assert!(leases.contains(&format!("{ip}/24")), "{leases}");
     assert!(pings(&host, &ip), "the host cannot reach the guest at {ip}");
+    let addrs = virsh::ok(&uri, &["domifaddr", &name, "--source", "lease"]);
+    let row: Vec<&str> = addrs
+        .lines()
+        .find(|l| l.contains(GUEST_MAC))
+        .map(|l| l.split_whitespace().collect())
+        .unwrap_or_default();
+    let cidr = format!("{ip}/24");
+    assert_eq!(row, ["vnet0", GUEST_MAC, "ipv4", &cidr], "{addrs}");
 
     // A killed daemon's successor leaves the guest plugged in and still unplugs it.
     d.kill9_and_restart();

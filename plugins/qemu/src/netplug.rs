@@ -326,6 +326,59 @@ fn delete_ports_of(uri: &str, owner: &DomainDef, iface: &Interface, network: &st
     Ok(())
 }
 
+/// `VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE`.
+pub const ADDRESSES_SRC_LEASE: u32 = 0;
+
+/// `virDomainInterfaceAddresses` from the DHCP leases of the networks the running
+/// domain's `network` interfaces are on (`domifaddr --source lease`): one entry per
+/// interface that has a lease, named after its tap.
+pub fn interface_addresses(
+    uri: &str,
+    live: &DomainDef,
+    source: u32,
+) -> QResult<Vec<p::RemoteDomainInterface>> {
+    if source != ADDRESSES_SRC_LEASE {
+        return Err(QemuError::Unsupported(format!(
+            "IP address data source {source} is not supported by this driver"
+        ))
+        .into());
+    }
+    let mut out = Vec::new();
+    for dev in &live.devices {
+        let Device::Interface(iface) = dev else {
+            continue;
+        };
+        let (Some(network), "network") = (&iface.source, iface.iface_type.as_str()) else {
+            continue;
+        };
+        let args = p::RemoteNetworkGetDhcpLeasesArgs {
+            net: lookup_network(uri, network)?,
+            mac: Some(iface.mac.clone()),
+            need_results: 1,
+            flags: 0,
+        };
+        let ret: p::RemoteNetworkGetDhcpLeasesRet =
+            net_call(uri, remote_proc::NETWORK_GET_DHCP_LEASES, &args, network)?;
+        if ret.leases.is_empty() {
+            continue;
+        }
+        out.push(p::RemoteDomainInterface {
+            name: iface.target_dev.clone().unwrap_or_default(),
+            hwaddr: Some(iface.mac.clone()),
+            addrs: ret
+                .leases
+                .into_iter()
+                .map(|l| p::RemoteDomainIpAddr {
+                    r#type: l.r#type,
+                    addr: l.ipaddr,
+                    prefix: l.prefix,
+                })
+                .collect(),
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
