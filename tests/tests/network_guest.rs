@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rvirt_tests::guest;
 use rvirt_tests::netns::{self, Netns};
 use rvirt_tests::xmldiff::python_libvirt;
-use rvirt_tests::{have_program, require_peer, virsh, Daemon};
+use rvirt_tests::{have_program, require_peer, target_dir, virsh, Daemon, TempDir};
 
 /// libvirt's stock `default` network.
 const DEFAULT_XML: &str = "<network>
@@ -346,4 +346,30 @@ fn guest_on_the_default_network_gets_a_lease_and_pings_the_gateway() {
     virsh::ok(&uri, &["undefine", &name]);
     virsh::ok(&uri, &["net-destroy", "default"]);
     virsh::ok(&uri, &["net-undefine", "default"]);
+}
+
+#[test]
+fn network_interface_without_a_network_module_is_refused_clearly() {
+    if !require_peer("virsh (libvirt-clients)", have_program(virsh::VIRSH))
+        || !require_peer("qemu-system-x86", have_program(QEMU))
+    {
+        return;
+    }
+    let modules = TempDir::new("qemu-only-modules");
+    let so = "librvirt_driver_qemu.so";
+    std::fs::copy(target_dir().join(so), modules.0.join(so)).expect("copy the qemu module");
+    let d = Daemon::start_with(&modules.0, "", &[]);
+    let uri = d.uri("qemu:///system");
+    let name = format!("rvnet-none-{}", std::process::id());
+    let tiny = virsh::tiny_qemu_xml(&name);
+    let at = tiny.find("<devices>").expect("fixture has <devices>") + "<devices>".len();
+    let iface = "<interface type='network'><source network='default'/></interface>";
+    let xml = format!("{}{iface}{}", &tiny[..at], &tiny[at..]);
+    virsh::ok(&uri, &["define", &file(&d, "guest.xml", &xml)]);
+    let (_, err, code) = virsh::run(&uri, &["start", &name]);
+    let want = "unsupported configuration: interface on network 'default' needs the network \
+                driver, but no network driver module is loaded";
+    assert!(code != 0 && err.contains(want), "{err}");
+    assert_eq!(virsh::ok(&uri, &["domstate", &name]).trim(), "shut off");
+    virsh::ok(&uri, &["undefine", &name]);
 }
