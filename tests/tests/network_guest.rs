@@ -131,9 +131,12 @@ fn ports_are_plugged_listed_kept_across_restart_and_deleted() {
 // A real guest on the `default` network.
 
 const QEMU: &str = "/usr/bin/qemu-system-x86_64";
+/// The guest's interface on `default` (NET_INIT finds it by this address).
 const GUEST_MAC: &str = "52:54:00:5e:ed:01";
+/// A second interface, whose link starts down.
+const DOWN_MAC: &str = "52:54:00:5e:ed:02";
 
-/// The guest's /init: loads virtio-net, asks for a lease with udhcpc, pings the gateway
+/// The guest's /init: loads virtio-net, reports each interface's carrier, asks for a lease with udhcpc, pings the gateway
 /// and reports each step on the serial console, then waits to be destroyed.
 const NET_INIT: &str = r#"#!/bin/busybox sh
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -158,9 +161,17 @@ exit 0
 SCRIPT
 chmod 755 /udhcpc.sh
 ip link set lo up
-ip link set eth0 up
-if udhcpc -i eth0 -s /udhcpc.sh -n -q -t 20 -T 2; then
-    echo "RVIRT-LEASE $(ip -4 -o addr show dev eth0 | grep -o 'inet [0-9.]*')"
+dev=
+for n in /sys/class/net/eth*; do
+    ip link set "${n##*/}" up
+    [ "$(cat $n/address)" = 52:54:00:5e:ed:01 ] && dev=${n##*/}
+done
+sleep 1
+for n in /sys/class/net/eth*; do
+    echo "RVIRT-CARRIER $(cat $n/address) $(cat $n/carrier)"
+done
+if udhcpc -i "$dev" -s /udhcpc.sh -n -q -t 20 -T 2; then
+    echo "RVIRT-LEASE $(ip -4 -o addr show dev "$dev" | grep -o 'inet [0-9.]*')"
 else
     echo RVIRT-NO-LEASE
 fi
@@ -219,6 +230,11 @@ fn net_guest_xml(name: &str, kernel: &Path, initrd: &Path, console: &Path) -> St
       <mac address='{GUEST_MAC}'/>
       <source network='default'/>
       <model type='virtio'/>
+    </interface>
+    <interface type='user'>
+      <mac address='{DOWN_MAC}'/>
+      <model type='virtio'/>
+      <link state='down'/>
     </interface>
     <serial type='file'><source path='{console}'/><target port='0'/></serial>
     <memballoon model='none'/>
@@ -298,6 +314,14 @@ fn guest_on_the_default_network_gets_a_lease_and_pings_the_gateway() {
         "console:\n{text}"
     );
     assert!(text.contains("RVIRT-PING-OK"), "console:\n{text}");
+    assert!(
+        text.contains(&format!("RVIRT-CARRIER {GUEST_MAC} 1")),
+        "console:\n{text}"
+    );
+    assert!(
+        text.contains(&format!("RVIRT-CARRIER {DOWN_MAC} 0")),
+        "console:\n{text}"
+    );
     let leases = virsh::ok(&uri, &["net-dhcp-leases", "default"]);
     assert!(leases.contains(GUEST_MAC), "{leases}");
     let ip = text

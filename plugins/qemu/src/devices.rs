@@ -349,7 +349,13 @@ fn disk(c: &mut Cmd, x: &mut Ctx, k: &Disk, n: usize) -> ArgvResult<()> {
 
 fn interface(c: &mut Cmd, x: &Ctx, i: &Interface, n: usize) -> ArgvResult<()> {
     let p = format!("domain/devices/interface[@type='{}']", i.iface_type);
-    if i.portgroup.is_some() || i.link_state.as_deref().is_some_and(|l| l != "up") {
+    // A link that is down is set so over the monitor before the CPUs start
+    // (crate::netplug::set_link_states).
+    if i.portgroup.is_some()
+        || i.link_state
+            .as_deref()
+            .is_some_and(|l| l != "up" && l != "down")
+    {
         return unsupported(format!("{p}: portgroup and link state are not supported"));
     }
     let netdev = match (i.iface_type.as_str(), &i.source) {

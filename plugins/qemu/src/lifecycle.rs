@@ -260,6 +260,7 @@ fn launch_plugged(
     )
     .map_err(|e| fail(e.to_string()))?;
     fill_ptys(&qmp, &mut live).map_err(|e| fail(e.to_string()))?;
+    crate::netplug::set_link_states(&qmp, &live).map_err(|e| fail(e.to_string()))?;
     if live.current_memory_kib < live.memory_kib && crate::argv::has_balloon(&live) {
         let bytes = live.current_memory_kib * 1024;
         qmp.execute("balloon", Some(serde_json::json!({ "value": bytes })))

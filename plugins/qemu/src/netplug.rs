@@ -326,6 +326,26 @@ fn delete_ports_of(uri: &str, owner: &DomainDef, iface: &Interface, network: &st
     Ok(())
 }
 
+/// Sets the links of interfaces with `<link state='down'/>` down over the monitor, as
+/// libvirt does before the CPUs start (the NIC is `netN`, N its place among the
+/// interfaces).
+pub fn set_link_states(
+    qmp: &crate::qmp::Qmp,
+    live: &DomainDef,
+) -> Result<(), crate::qmp::QmpError> {
+    let ifaces = live.devices.iter().filter_map(|d| match d {
+        Device::Interface(i) => Some(i),
+        _ => None,
+    });
+    for (n, iface) in ifaces.enumerate() {
+        if iface.link_state.as_deref() == Some("down") {
+            let args = serde_json::json!({ "name": format!("net{n}"), "up": false });
+            qmp.execute("set_link", Some(args))?;
+        }
+    }
+    Ok(())
+}
+
 /// `VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE`.
 pub const ADDRESSES_SRC_LEASE: u32 = 0;
 
