@@ -397,3 +397,86 @@ fn network_interface_without_a_network_module_is_refused_clearly() {
     assert_eq!(virsh::ok(&uri, &["domstate", &name]).trim(), "shut off");
     virsh::ok(&uri, &["undefine", &name]);
 }
+
+/// The pid of the QEMU of guest `name` among the processes of `ns`.
+fn qemu_pid(ns: &Netns, name: &str) -> Option<i32> {
+    let needle = format!("guest={name}");
+    ns.pids().into_iter().find(|p| {
+        std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| {
+            let c = String::from_utf8_lossy(&c);
+            c.starts_with(QEMU) && c.contains(&needle)
+        })
+    })
+}
+
+fn kill(pid: i32, signal: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill {signal} {pid}");
+}
+
+/// Whether the tap and the domain's port are gone within a few seconds.
+fn unplugged(host: &Netns, uri: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let ports = virsh::ok(uri, &["net-port-list", "default", "--uuid"]);
+        if ports.trim().is_empty() && !host.links().iter().any(|l| l == "vnet0") {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn crashed_and_orphaned_guests_are_unplugged() {
+    if !peers() || !require_peer("qemu-system-x86", have_program(QEMU)) {
+        return;
+    }
+    let host = Netns::new("crashnet");
+    let mut d = Daemon::start_in_netns(&host, "");
+    let uri = d.uri("qemu:///system");
+    virsh::ok(&uri, &["net-define", &file(&d, "default.xml", DEFAULT_XML)]);
+    virsh::ok(&uri, &["net-start", "default"]);
+    let name = format!("rvnet-crash-{}", std::process::id());
+    let tiny = virsh::tiny_qemu_xml(&name);
+    let at = tiny.find("<devices>").expect("fixture has <devices>") + "<devices>".len();
+    let iface = "<interface type='network'><source network='default'/></interface>";
+    let xml = file(
+        &d,
+        "guest.xml",
+        &format!("{}{iface}{}", &tiny[..at], &tiny[at..]),
+    );
+
+    // QEMU dies under a running daemon.
+    virsh::ok(&uri, &["create", &xml]);
+    assert!(host.links().iter().any(|l| l == "vnet0"));
+    kill(qemu_pid(&host, &name).expect("QEMU runs"), "-KILL");
+    assert!(unplugged(&host, &uri), "a crashed guest stayed plugged in");
+
+    // QEMU dies while the daemon is stopped; its successor cleans up.
+    virsh::ok(&uri, &["create", &xml]);
+    assert!(host.links().iter().any(|l| l == "vnet0"));
+    let rvirtd = host
+        .pids()
+        .into_iter()
+        .find(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| {
+                c.split(|b| *b == 0)
+                    .next()
+                    .is_some_and(|argv0| argv0.ends_with(b"/rvirtd"))
+            })
+        })
+        .expect("rvirtd runs in the namespace");
+    kill(rvirtd, "-STOP");
+    kill(qemu_pid(&host, &name).expect("QEMU runs"), "-KILL");
+    d.kill9_and_restart();
+    assert!(
+        unplugged(&host, &uri),
+        "an orphaned guest stayed plugged in"
+    );
+    virsh::ok(&uri, &["net-destroy", "default"]);
+    virsh::ok(&uri, &["net-undefine", "default"]);
+}

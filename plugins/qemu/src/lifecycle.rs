@@ -482,9 +482,14 @@ pub fn reconnect(drv: &Arc<Driver>) {
         }
         match Status::load(&path) {
             Ok(status) => {
+                let (live, pid) = (status.live.clone(), status.pid);
                 if let Err(e) = adopt(drv, status) {
                     tracing::warn!("cannot reconnect to domain from {}: {e}", path.display());
                     let _ = std::fs::remove_file(&path);
+                    // QEMU died while the daemon was away: what it was plugged into goes.
+                    if !pid_alive(pid) {
+                        crate::netplug::unplug(drv.own_uri(), &live);
+                    }
                 }
             }
             Err(e) => {
