@@ -93,6 +93,10 @@ fn ports_are_plugged_listed_kept_across_restart_and_deleted() {
     );
     let list = virsh::ok(&uri, &["net-port-list", "default", "--uuid"]);
     assert_eq!(list.trim(), PORT_UUID);
+    let net = virsh::ok(&uri, &["net-dumpxml", "default"]);
+    assert!(net.starts_with("<network connections='1'>"), "{net}");
+    let net = virsh::ok(&uri, &["net-dumpxml", "default", "--inactive"]);
+    assert!(net.starts_with("<network>"), "{net}");
     let xml = virsh::ok(&uri, &["net-port-dumpxml", "default", PORT_UUID]);
     assert!(
         xml.contains("<plug type='network' bridge='virbr0'/>"),
@@ -123,6 +127,8 @@ fn ports_are_plugged_listed_kept_across_restart_and_deleted() {
         virsh::ok(&uri, &["net-port-list", "default", "--uuid"]).trim(),
         ""
     );
+    let net = virsh::ok(&uri, &["net-dumpxml", "default"]);
+    assert!(net.starts_with("<network>"), "{net}");
     virsh::ok(&uri, &["net-destroy", "default"]);
     virsh::ok(&uri, &["net-undefine", "default"]);
 }

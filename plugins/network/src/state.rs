@@ -68,10 +68,18 @@ impl Net {
         self.run.is_some()
     }
 
-    /// The definition `virNetworkGetXMLDesc` shows.
+    /// The definition `virNetworkGetXMLDesc` shows. The live one of a network with
+    /// ports says how many (`connections`, the first attribute, as libvirt writes it):
+    /// a count of the driver's state, not part of any definition.
     pub fn xml(&self, inactive: bool) -> String {
         match (&self.run, inactive) {
-            (Some(r), false) => r.live.to_xml(),
+            (Some(r), false) => {
+                let xml = r.live.to_xml();
+                match (r.status.ports.len(), xml.strip_prefix("<network")) {
+                    (0, _) | (_, None) => xml,
+                    (n, Some(rest)) => format!("<network connections='{n}'{rest}"),
+                }
+            }
             _ => self.next_def.as_ref().unwrap_or(&self.def).to_xml(),
         }
     }
