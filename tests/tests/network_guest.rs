@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rvirt_tests::guest;
 use rvirt_tests::netns::{self, Netns};
 use rvirt_tests::xmldiff::python_libvirt;
-use rvirt_tests::{have_program, require_peer, target_dir, virsh, Daemon, TempDir};
+use rvirt_tests::{have_program, require_peer, target_dir, virsh, Daemon, Libvirtd, TempDir};
 
 /// libvirt's stock `default` network.
 const DEFAULT_XML: &str = "<network>
@@ -131,6 +131,114 @@ fn ports_are_plugged_listed_kept_across_restart_and_deleted() {
     assert!(net.starts_with("<network>"), "{net}");
     virsh::ok(&uri, &["net-destroy", "default"]);
     virsh::ok(&uri, &["net-undefine", "default"]);
+}
+
+/// The port calls both daemons answer (libvirt-python; argument: the URI). Networks in
+/// `bridge`, `vepa` and `private` mode create nothing on the host, so libvirtd's own
+/// files get only definitions, undefined again at the end.
+const PORTS_SCRIPT: &str = r#"
+import sys, libvirt
+libvirt.registerErrorHandler(lambda c, e: None, None)
+c = libvirt.open(sys.argv[1])
+def show(what, f):
+    try:
+        r = f()
+        print(what, "OK", r if r is not None else "")
+    except libvirt.libvirtError as e:
+        print(what, "ERR", e.get_error_code(), e.get_error_domain(), e)
+for n in ("rvnp-a", "rvnp-b"):
+    try:
+        x = c.networkLookupByName(n)
+        if x.isActive(): x.destroy()
+        x.undefine()
+    except libvirt.libvirtError: pass
+P = ("<networkport><uuid>%s</uuid><owner><name>g</name>"
+     "<uuid>5eed0000-0000-4000-8000-000000000001</uuid></owner>"
+     "<mac address='52:54:00:aa:bb:cc'/>%s</networkport>")
+U = "5eed0000-0000-4000-8000-0000000000aa"
+BW = "<bandwidth><inbound average='100' peak='200' burst='300'/></bandwidth>"
+net = c.networkDefineXML("<network><name>rvnp-a</name>"
+    "<uuid>5eed0000-0000-4000-8000-00000000000a</uuid>"
+    "<forward mode='bridge'/><bridge name='rvnp0'/></network>")
+try:
+    show("inactive", lambda: net.portCreateXML(P % (U, ""), 0))
+    net.create()
+    show("reclaim-unplugged", lambda: net.portCreateXML(P % (U, ""), 1))
+    show("flags", lambda: net.portCreateXML(P % (U, ""), 4))
+    p = net.portCreateXML(P % (U, BW), 0)
+    show("dump", lambda: p.XMLDesc(0))
+    show("net-live", lambda: net.XMLDesc(0))
+    show("net-inactive", lambda: net.XMLDesc(1))
+    show("duplicate", lambda: net.portCreateXML(P % (U, ""), 0))
+    show("params", lambda: sorted(p.parameters(0).items()))
+    show("set", lambda: p.setParameters({"inbound.average": 150}, 0))
+    show("dump-set", lambda: p.XMLDesc(0))
+    show("list", lambda: [x.UUIDString() for x in net.listAllPorts(0)])
+    show("lookup", lambda: net.portLookupByUUIDString(U).UUIDString())
+    show("lookup-missing",
+         lambda: net.portLookupByUUIDString("5eed0000-0000-4000-8000-0000000000bb"))
+    show("dump-flags", lambda: p.XMLDesc(1))
+    show("delete-flags", lambda: p.delete(1))
+    show("reclaim", lambda: net.portCreateXML(
+        P % ("5eed0000-0000-4000-8000-0000000000cc",
+             "<plug type='bridge' bridge='rvnp9'/>"), 1).XMLDesc(0))
+    show("delete", lambda: p.delete())
+    show("delete-again", lambda: p.delete())
+    show("dump-deleted", lambda: p.XMLDesc(0))
+    net.destroy()
+    show("list-inactive", lambda: net.listAllPorts(0))
+finally:
+    if net.isActive(): net.destroy()
+    net.undefine()
+for mode, fwd in (("vepa", "<interface dev='eth7'/>"), ("private", "")):
+    n2 = c.networkDefineXML("<network><name>rvnp-b</name>"
+        "<uuid>5eed0000-0000-4000-8000-00000000000b</uuid>"
+        "<forward mode='%s'>%s</forward></network>" % (mode, fwd))
+    try:
+        n2.create()
+        show(mode, lambda: n2.portCreateXML(P % (U, ""), 0).XMLDesc(0))
+    finally:
+        if n2.isActive(): n2.destroy()
+        n2.undefine()
+"#;
+
+fn ports_script(uri: &str) -> String {
+    let out = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", PORTS_SCRIPT, uri])
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn ports_answer_as_libvirtd_answers() {
+    if !peers() {
+        return;
+    }
+    let lns = Netns::new("lvports");
+    let rns = Netns::new("rvports");
+    let Some(lv) = Libvirtd::start_in_netns(&lns) else {
+        return;
+    };
+    let rv = Daemon::start_in_netns(&rns, "");
+    let theirs = ports_script(&lv.uri("qemu", "system"));
+    drop(lv);
+    // libvirtd leaves an empty port directory per network in its (the host's) state.
+    for n in ["rvnp-a", "rvnp-b"] {
+        let _ = std::fs::remove_dir_all(format!("/run/libvirt/network/{n}"));
+    }
+    let ours = ports_script(&rv.uri("qemu:///system"));
+    assert!(theirs.contains("dump OK <networkport>"), "{theirs}");
+    let (t, o): (Vec<&str>, Vec<&str>) = (theirs.lines().collect(), ours.lines().collect());
+    for (a, b) in t.iter().zip(&o) {
+        assert_eq!(a, b, "libvirtd (left) and rvirtd (right) differ");
+    }
+    assert_eq!(t.len(), o.len(), "libvirtd:\n{theirs}\nrvirtd:\n{ours}");
 }
 
 // ---------------------------------------------------------------------------------------

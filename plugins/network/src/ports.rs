@@ -302,7 +302,8 @@ pub fn set_parameters(
     let Some(p) = ports.iter_mut().find(|p| p.uuid.0 == r.uuid) else {
         return Err(not_found(&Uuid(r.uuid)));
     };
-    let mut bw = p.bandwidth.unwrap_or_default();
+    // As libvirt: the parameters given make the whole new bandwidth.
+    let mut bw = Bandwidth::default();
     apply_params(&mut bw, params)?;
     p.bandwidth = (bw.inbound.is_some() || bw.outbound.is_some()).then_some(bw);
     store(drv, s, i, &ports)
