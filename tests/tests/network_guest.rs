@@ -557,12 +557,27 @@ fn crashed_and_orphaned_guests_are_unplugged() {
     let name = format!("rvnet-crash-{}", std::process::id());
     let tiny = virsh::tiny_qemu_xml(&name);
     let at = tiny.find("<devices>").expect("fixture has <devices>") + "<devices>".len();
-    let iface = "<interface type='network'><source network='default'/></interface>";
-    let xml = file(
-        &d,
-        "guest.xml",
-        &format!("{}{iface}{}", &tiny[..at], &tiny[at..]),
+    let on = |net: &str| {
+        let iface = format!("<interface type='network'><source network='{net}'/></interface>");
+        format!("{}{iface}{}", &tiny[..at], &tiny[at..])
+    };
+    let xml = file(&d, "guest.xml", &on("default"));
+    let nowhere = file(&d, "nowhere.xml", &on("nosuch"));
+
+    // The network driver's refusals reach the caller as libvirt's qemu driver passes them.
+    let (_, err, _) = virsh::run(&uri, &["create", &nowhere]);
+    assert!(
+        err.contains("Network not found: no network with matching name 'nosuch'"),
+        "{err}"
     );
+    virsh::ok(&uri, &["net-destroy", "default"]);
+    let (_, err, _) = virsh::run(&uri, &["create", &xml]);
+    assert!(
+        err.contains("Requested operation is not valid: network 'default' is not active"),
+        "{err}"
+    );
+    assert!(!host.links().iter().any(|l| l.starts_with("vnet")));
+    virsh::ok(&uri, &["net-start", "default"]);
 
     // QEMU dies under a running daemon.
     virsh::ok(&uri, &["create", &xml]);
