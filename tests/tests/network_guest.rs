@@ -545,7 +545,7 @@ fn unplugged(host: &Netns, uri: &str) -> bool {
 }
 
 #[test]
-fn crashed_and_orphaned_guests_are_unplugged() {
+fn crashed_orphaned_and_bridged_guests_are_unplugged() {
     if !peers() || !require_peer("qemu-system-x86", have_program(QEMU)) {
         return;
     }
@@ -606,6 +606,25 @@ fn crashed_and_orphaned_guests_are_unplugged() {
         unplugged(&host, &uri),
         "an orphaned guest stayed plugged in"
     );
+
+    // type='bridge' names the bridge itself: a tap on it, no port.
+    let iface = "<interface type='bridge'><source bridge='virbr0'/><mtu size='1400'/>\
+                 <model type='virtio'/></interface>";
+    let bridged = file(
+        &d,
+        "bridged.xml",
+        &format!("{}{iface}{}", &tiny[..at], &tiny[at..]),
+    );
+    virsh::ok(&uri, &["create", &bridged]);
+    let link = host.ip_in(&["link", "show", "dev", "vnet0"]);
+    assert!(
+        link.contains("master virbr0") && link.contains("mtu 1400"),
+        "{link}"
+    );
+    let ports = virsh::ok(&uri, &["net-port-list", "default", "--uuid"]);
+    assert_eq!(ports.trim(), "");
+    virsh::ok(&uri, &["destroy", &name]);
+    assert!(unplugged(&host, &uri), "a bridged guest's tap outlived it");
     virsh::ok(&uri, &["net-destroy", "default"]);
     virsh::ok(&uri, &["net-undefine", "default"]);
 }
