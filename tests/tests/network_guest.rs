@@ -607,6 +607,19 @@ fn crashed_orphaned_and_bridged_guests_are_unplugged() {
         "an orphaned guest stayed plugged in"
     );
 
+    // A start that fails after the plugging unplugs again.
+    let disk = "<interface type='network'><source network='default'/></interface>\
+                <disk type='file' device='disk'><source file='/nonexistent/rvnet.img'/>\
+                <target dev='vda' bus='virtio'/></disk>";
+    let broken = file(
+        &d,
+        "broken.xml",
+        &format!("{}{disk}{}", &tiny[..at], &tiny[at..]),
+    );
+    let (_, err, _) = virsh::run(&uri, &["create", &broken]);
+    assert!(err.contains("Cannot access storage file"), "{err}");
+    assert!(unplugged(&host, &uri), "a failed start stayed plugged in");
+
     // type='bridge' names the bridge itself: a tap on it, no port.
     let iface = "<interface type='bridge'><source bridge='virbr0'/><mtu size='1400'/>\
                  <model type='virtio'/></interface>";
