@@ -399,6 +399,17 @@ fn guest_on_the_default_network_gets_a_lease_and_pings_the_gateway() {
 
     let live = virsh::ok(&uri, &["dumpxml", &name]);
     assert!(live.contains("<target dev='vnet0'/>"), "{live}");
+    // QEMU got the tap as an inherited descriptor, as libvirt passes it.
+    let pid = qemu_pid(&host, &name).expect("QEMU runs");
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    let fd = cmdline
+        .split("tap,id=hostnet0,fd=")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no tap fd in {cmdline}"));
+    let target = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).unwrap();
+    assert_eq!(target, Path::new("/dev/net/tun"));
     let iflist = virsh::ok(&uri, &["domiflist", &name]);
     let row: Vec<&str> = iflist
         .lines()

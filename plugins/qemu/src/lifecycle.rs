@@ -198,9 +198,10 @@ fn launch(
     let mut live = prepare_def(drv, def);
     let rt = runtime_for(drv, &live);
     set_vnc_port(&mut live, rt.vnc_port);
-    crate::netplug::plug(drv.own_uri(), &mut live)?;
+    let taps = crate::netplug::plug(drv.own_uri(), &mut live)?;
     let plugged = live.clone();
-    launch_plugged(drv, live, rt, id, generation, paused).inspect_err(|_| {
+    // The taps' descriptors stay open here until QEMU has inherited them.
+    launch_plugged(drv, live, rt, &taps, (id, generation), paused).inspect_err(|_| {
         crate::netplug::unplug(drv.own_uri(), &plugged);
     })
 }
@@ -210,13 +211,14 @@ fn launch_plugged(
     drv: &Arc<Driver>,
     mut live: DomainDef,
     rt: Runtime,
-    id: i32,
-    generation: u64,
+    taps: &crate::netplug::Taps,
+    (id, generation): (i32, u64),
     paused: bool,
 ) -> QResult<Run> {
     let def = &live.clone();
     let opened = crate::volumes::resolve(drv.own_uri(), &live)?;
-    let args = argv::build(&opened, &rt).map_err(|e| QemuError::Unsupported(e.to_string()))?;
+    let mut args = argv::build(&opened, &rt).map_err(|e| QemuError::Unsupported(e.to_string()))?;
+    taps.pass_by_fd(&mut args);
     crate::domain::check_emulator(drv, &live)?;
     crate::domain::check_disks(&opened)?;
     let emulator = argv::emulator(&live, &drv.cfg.emulator).to_string();
@@ -231,6 +233,7 @@ fn launch_plugged(
         &emulator,
         &args,
         &log,
+        &taps.fds(),
         Box::new(move || on_exit(&weak, uuid, generation)),
     )
     .map_err(|e| QemuError::Failed(e.to_string()))?;

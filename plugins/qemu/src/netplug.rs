@@ -8,11 +8,12 @@
 //! this driver creates a tap device (`TUNSETIFF` on `/dev/net/tun`, `vnetN` unless the
 //! definition names one), gives it the guest's MAC with `fe` as first byte (as libvirt,
 //! so the bridge never takes the guest's address), the interface's MTU (or the
-//! bridge's), attaches it to the bridge and brings it up. The tap is made persistent and
-//! QEMU opens it by name (`-netdev tap,ifname=vnet0,script=no,downscript=no`): the
-//! process code spawns QEMU without passing descriptors. The live definition records the
-//! tap in `<target dev>`; at stop (or when QEMU dies) the tap is removed and the domain's
-//! ports are deleted (found by owner and MAC, so a restarted daemon finds them too).
+//! bridge's), attaches it to the bridge and brings it up. QEMU inherits the tap's
+//! descriptor (`-netdev tap,id=hostnet0,fd=N`, as libvirt passes it); the daemon closes
+//! its copy once QEMU runs, so the tap goes when QEMU goes. The live definition records
+//! the tap in `<target dev>`; at stop (or when QEMU dies) the tap is removed and the
+//! domain's ports are deleted (found by owner and MAC, so a restarted daemon finds them
+//! too).
 
 use std::os::fd::AsRawFd;
 use std::process::Command;
@@ -29,8 +30,6 @@ use crate::error::{QResult, QemuError};
 
 /// `TUNSETIFF`: `_IOW('T', 202, int)`.
 const TUNSETIFF: u64 = 0x4004_54ca;
-/// `TUNSETPERSIST`: `_IOW('T', 203, int)`.
-const TUNSETPERSIST: u64 = 0x4004_54cb;
 const IFF_TAP: i16 = 0x0002;
 const IFF_NO_PI: i16 = 0x1000;
 const IFF_VNET_HDR: i16 = 0x4000;
@@ -43,9 +42,9 @@ struct IfReq {
     _pad: [u8; 22],
 }
 
-/// Creates a persistent tap named after `template` (`vnet%d` lets the kernel number it)
-/// and answers its name.
-fn create_tap(template: &str) -> std::io::Result<String> {
+/// Creates a tap named after `template` (`vnet%d` lets the kernel number it) and answers
+/// its name and descriptor; the device lives as long as a descriptor of it is open.
+fn create_tap(template: &str) -> std::io::Result<(String, std::fs::File)> {
     let tun = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -63,13 +62,33 @@ fn create_tap(template: &str) -> std::io::Result<String> {
     if unsafe { nix::libc::ioctl(tun.as_raw_fd(), TUNSETIFF as _, &mut req as *mut IfReq) } < 0 {
         return Err(std::io::Error::last_os_error());
     }
-    // SAFETY: as above; TUNSETPERSIST takes its argument by value and touches no memory.
-    if unsafe { nix::libc::ioctl(tun.as_raw_fd(), TUNSETPERSIST as _, 1 as nix::libc::c_ulong) } < 0
-    {
-        return Err(std::io::Error::last_os_error());
-    }
     let end = req.name.iter().position(|b| *b == 0).unwrap_or(16);
-    Ok(String::from_utf8_lossy(&req.name[..end]).into_owned())
+    Ok((String::from_utf8_lossy(&req.name[..end]).into_owned(), tun))
+}
+
+/// The taps a start created, open until QEMU has inherited them.
+#[derive(Debug, Default)]
+pub struct Taps(Vec<(String, std::fs::File)>);
+
+impl Taps {
+    /// The descriptors QEMU inherits.
+    pub fn fds(&self) -> Vec<std::os::fd::RawFd> {
+        self.0.iter().map(|(_, f)| f.as_raw_fd()).collect()
+    }
+
+    /// Turns the command line's `tap,...,ifname=TAP,script=no,downscript=no` (what the
+    /// argv builder writes for a plugged interface) into `tap,...,fd=N` for each tap here.
+    pub fn pass_by_fd(&self, args: &mut [String]) {
+        for (tap, f) in &self.0 {
+            let by_name = format!(",ifname={tap},script=no,downscript=no");
+            let by_fd = format!(",fd={}", f.as_raw_fd());
+            for a in args.iter_mut().filter(|a| a.starts_with("tap,")) {
+                if a.ends_with(&by_name) {
+                    *a = a.replace(&by_name, &by_fd);
+                }
+            }
+        }
+    }
 }
 
 /// Runs `ip ARGS`, the error naming what failed.
@@ -97,13 +116,13 @@ fn host_mac(mac: &str) -> String {
     }
 }
 
-/// The tap of `iface` on `bridge`, configured and up; answers its name.
-fn tap_on_bridge(iface: &Interface, bridge: &str) -> QResult<String> {
+/// The tap of `iface` on `bridge`, configured and up (it goes when `File` closes).
+fn tap_on_bridge(iface: &Interface, bridge: &str) -> QResult<(String, std::fs::File)> {
     let template = match &iface.target_dev {
         Some(t) if !t.starts_with("vnet") && !t.contains('%') => t.clone(),
         _ => "vnet%d".to_string(),
     };
-    let tap = create_tap(&template)
+    let (tap, fd) = create_tap(&template)
         .map_err(|e| QemuError::Failed(format!("Unable to create tap device {template}: {e}")))?;
     let configure = || -> QResult<()> {
         ip(&["link", "set", "dev", &tap, "address", &host_mac(&iface.mac)])?;
@@ -119,14 +138,12 @@ fn tap_on_bridge(iface: &Interface, bridge: &str) -> QResult<String> {
         ip(&["link", "set", "dev", &tap, "master", bridge])?;
         ip(&["link", "set", "dev", &tap, "up"])
     };
-    if let Err(e) = configure() {
-        remove_tap(&tap);
-        return Err(e);
-    }
-    Ok(tap)
+    configure()?;
+    Ok((tap, fd))
 }
 
-/// Removes a tap this driver created (a persistent one outlives QEMU).
+/// Removes a tap this driver created while QEMU still holds it (QEMU's exit closes the
+/// last descriptor, which removes it too).
 fn remove_tap(tap: &str) {
     if std::path::Path::new("/sys/class/net").join(tap).exists() {
         if let Err(e) = ip(&["link", "del", "dev", tap]) {
@@ -240,18 +257,20 @@ fn create_port(
 
 /// Plugs every `network` and `bridge` interface of the live definition `live` in,
 /// recording each tap in `<target dev>`. On failure what was plugged is unplugged.
-pub fn plug(uri: &str, live: &mut DomainDef) -> QResult<()> {
+pub fn plug(uri: &str, live: &mut DomainDef) -> QResult<Taps> {
     let owner = live.clone();
+    let mut taps = Taps::default();
     for n in 0..live.devices.len() {
         let Device::Interface(iface) = &live.devices[n] else {
             continue;
         };
         let r = plug_one(uri, &owner, iface);
         match r {
-            Ok(Some(tap)) => {
+            Ok(Some((tap, fd))) => {
                 if let Device::Interface(i) = &mut live.devices[n] {
-                    i.target_dev = Some(tap);
+                    i.target_dev = Some(tap.clone());
                 }
+                taps.0.push((tap, fd));
             }
             Ok(None) => {}
             Err(e) => {
@@ -260,11 +279,15 @@ pub fn plug(uri: &str, live: &mut DomainDef) -> QResult<()> {
             }
         }
     }
-    Ok(())
+    Ok(taps)
 }
 
 /// One interface: its tap, or `None` for types this module does not plug.
-fn plug_one(uri: &str, owner: &DomainDef, iface: &Interface) -> QResult<Option<String>> {
+fn plug_one(
+    uri: &str,
+    owner: &DomainDef,
+    iface: &Interface,
+) -> QResult<Option<(String, std::fs::File)>> {
     let Some(source) = iface.source.clone() else {
         return Ok(None);
     };
@@ -406,6 +429,25 @@ mod tests {
     #[test]
     fn the_host_side_mac_starts_with_fe() {
         assert_eq!(host_mac("52:54:00:12:34:56"), "fe:54:00:12:34:56");
+    }
+
+    #[test]
+    fn plugged_taps_are_passed_by_descriptor() {
+        let f = std::fs::File::open("/dev/null").unwrap();
+        let fd = f.as_raw_fd();
+        let taps = Taps(vec![("vnet3".into(), f)]);
+        let mut args = vec![
+            "-netdev".to_string(),
+            "tap,id=hostnet0,ifname=vnet3,script=no,downscript=no".to_string(),
+            "tap,id=hostnet1,ifname=vnet30,script=no,downscript=no".to_string(),
+        ];
+        taps.pass_by_fd(&mut args);
+        assert_eq!(args[1], format!("tap,id=hostnet0,fd={fd}"));
+        assert_eq!(
+            args[2],
+            "tap,id=hostnet1,ifname=vnet30,script=no,downscript=no"
+        );
+        assert_eq!(taps.fds(), [fd]);
     }
 
     #[test]
