@@ -379,6 +379,85 @@ fn pings(host: &Netns, ip: &str) -> bool {
         .success()
 }
 
+/// The running guest `name` is plugged in: tap `vnet0` on `virbr0` (host-side MAC, QEMU
+/// holding its descriptor), shown by the live XML and `domiflist`, and one port.
+fn assert_plugged(host: &Netns, uri: &str, name: &str) {
+    let live = virsh::ok(uri, &["dumpxml", name]);
+    assert!(live.contains("<target dev='vnet0'/>"), "{live}");
+    // QEMU got the tap as an inherited descriptor, as libvirt passes it.
+    let pid = qemu_pid(host, name).expect("QEMU runs");
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    let fd = cmdline
+        .split("tap,id=hostnet0,fd=")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no tap fd in {cmdline}"));
+    let target = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).unwrap();
+    assert_eq!(target, Path::new("/dev/net/tun"));
+    let iflist = virsh::ok(uri, &["domiflist", name]);
+    let row: Vec<&str> = iflist
+        .lines()
+        .find(|l| l.contains(GUEST_MAC))
+        .map(|l| l.split_whitespace().collect())
+        .unwrap_or_default();
+    assert_eq!(
+        row,
+        ["vnet0", "network", "default", "virtio", GUEST_MAC],
+        "{iflist}"
+    );
+    let link = host.ip_in(&["-d", "link", "show", "dev", "vnet0"]);
+    assert!(link.contains("master virbr0"), "{link}");
+    assert!(link.contains("link/ether fe:54:00:5e:ed:01"), "{link}");
+    let ports = virsh::ok(uri, &["net-port-list", "default", "--uuid"]);
+    assert_eq!(ports.trim().lines().count(), 1, "{ports}");
+    let port = virsh::ok(uri, &["net-port-dumpxml", "default", ports.trim()]);
+    assert!(port.contains(&format!("<name>{name}</name>")), "{port}");
+    assert!(
+        port.contains(&format!("<mac address='{GUEST_MAC}'/>")),
+        "{port}"
+    );
+}
+
+/// What the guest said on `console`: a lease, the gateway answering, carrier on its
+/// plugged link and none on the one set down. Answers the leased address, checked also
+/// by `net-dhcp-leases`, `domifaddr --source lease` and a ping from the host.
+fn assert_online(host: &Netns, uri: &str, name: &str, console: &Path) -> String {
+    let text = wait_console(console, "RVIRT-NET-DONE");
+    assert!(
+        text.contains("RVIRT-LEASE inet 192.168.122."),
+        "console:\n{text}"
+    );
+    assert!(text.contains("RVIRT-PING-OK"), "console:\n{text}");
+    assert!(
+        text.contains(&format!("RVIRT-CARRIER {GUEST_MAC} 1")),
+        "console:\n{text}"
+    );
+    assert!(
+        text.contains(&format!("RVIRT-CARRIER {DOWN_MAC} 0")),
+        "console:\n{text}"
+    );
+    let leases = virsh::ok(uri, &["net-dhcp-leases", "default"]);
+    assert!(leases.contains(GUEST_MAC), "{leases}");
+    let ip = text
+        .split("RVIRT-LEASE inet ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .expect("the guest's address")
+        .to_string();
+    assert!(leases.contains(&format!("{ip}/24")), "{leases}");
+    assert!(pings(host, &ip), "the host cannot reach the guest at {ip}");
+    let addrs = virsh::ok(uri, &["domifaddr", name, "--source", "lease"]);
+    let row: Vec<&str> = addrs
+        .lines()
+        .find(|l| l.contains(GUEST_MAC))
+        .map(|l| l.split_whitespace().collect())
+        .unwrap_or_default();
+    let cidr = format!("{ip}/24");
+    assert_eq!(row, ["vnet0", GUEST_MAC, "ipv4", &cidr], "{addrs}");
+    ip
+}
+
 #[test]
 fn guest_on_the_default_network_gets_a_lease_and_pings_the_gateway() {
     let Some((kernel, modules)) = guest_peers() else {
@@ -397,74 +476,8 @@ fn guest_on_the_default_network_gets_a_lease_and_pings_the_gateway() {
     virsh::ok(&uri, &["define", &file(&d, "guest.xml", &xml)]);
     virsh::ok(&uri, &["start", &name]);
 
-    let live = virsh::ok(&uri, &["dumpxml", &name]);
-    assert!(live.contains("<target dev='vnet0'/>"), "{live}");
-    // QEMU got the tap as an inherited descriptor, as libvirt passes it.
-    let pid = qemu_pid(&host, &name).expect("QEMU runs");
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
-    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-    let fd = cmdline
-        .split("tap,id=hostnet0,fd=")
-        .nth(1)
-        .and_then(|t| t.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no tap fd in {cmdline}"));
-    let target = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).unwrap();
-    assert_eq!(target, Path::new("/dev/net/tun"));
-    let iflist = virsh::ok(&uri, &["domiflist", &name]);
-    let row: Vec<&str> = iflist
-        .lines()
-        .find(|l| l.contains(GUEST_MAC))
-        .map(|l| l.split_whitespace().collect())
-        .unwrap_or_default();
-    assert_eq!(
-        row,
-        ["vnet0", "network", "default", "virtio", GUEST_MAC],
-        "{iflist}"
-    );
-    let link = host.ip_in(&["-d", "link", "show", "dev", "vnet0"]);
-    assert!(link.contains("master virbr0"), "{link}");
-    assert!(link.contains("link/ether fe:54:00:5e:ed:01"), "{link}");
-    let ports = virsh::ok(&uri, &["net-port-list", "default", "--uuid"]);
-    assert_eq!(ports.trim().lines().count(), 1, "{ports}");
-    let port = virsh::ok(&uri, &["net-port-dumpxml", "default", ports.trim()]);
-    assert!(port.contains(&format!("<name>{name}</name>")), "{port}");
-    assert!(
-        port.contains(&format!("<mac address='{GUEST_MAC}'/>")),
-        "{port}"
-    );
-
-    let text = wait_console(&console, "RVIRT-NET-DONE");
-    assert!(
-        text.contains("RVIRT-LEASE inet 192.168.122."),
-        "console:\n{text}"
-    );
-    assert!(text.contains("RVIRT-PING-OK"), "console:\n{text}");
-    assert!(
-        text.contains(&format!("RVIRT-CARRIER {GUEST_MAC} 1")),
-        "console:\n{text}"
-    );
-    assert!(
-        text.contains(&format!("RVIRT-CARRIER {DOWN_MAC} 0")),
-        "console:\n{text}"
-    );
-    let leases = virsh::ok(&uri, &["net-dhcp-leases", "default"]);
-    assert!(leases.contains(GUEST_MAC), "{leases}");
-    let ip = text
-        .split("RVIRT-LEASE inet ")
-        .nth(1)
-        .and_then(|t| t.split_whitespace().next())
-        .expect("the guest's address")
-        .to_string();
-    assert!(leases.contains(&format!("{ip}/24")), "{leases}");
-    assert!(pings(&host, &ip), "the host cannot reach the guest at {ip}");
-    let addrs = virsh::ok(&uri, &["domifaddr", &name, "--source", "lease"]);
-    let row: Vec<&str> = addrs
-        .lines()
-        .find(|l| l.contains(GUEST_MAC))
-        .map(|l| l.split_whitespace().collect())
-        .unwrap_or_default();
-    let cidr = format!("{ip}/24");
-    assert_eq!(row, ["vnet0", GUEST_MAC, "ipv4", &cidr], "{addrs}");
+    assert_plugged(&host, &uri, &name);
+    let ip = assert_online(&host, &uri, &name, &console);
 
     // A killed daemon's successor leaves the guest plugged in and still unplugs it.
     d.kill9_and_restart();
@@ -510,10 +523,7 @@ fn network_interface_without_a_network_module_is_refused_clearly() {
     let d = Daemon::start_with(&modules.0, "", &[]);
     let uri = d.uri("qemu:///system");
     let name = format!("rvnet-none-{}", std::process::id());
-    let tiny = virsh::tiny_qemu_xml(&name);
-    let at = tiny.find("<devices>").expect("fixture has <devices>") + "<devices>".len();
-    let iface = "<interface type='network'><source network='default'/></interface>";
-    let xml = format!("{}{iface}{}", &tiny[..at], &tiny[at..]);
+    let xml = tiny_with(&name, &on_network("default"));
     virsh::ok(&uri, &["define", &file(&d, "guest.xml", &xml)]);
     let (_, err, code) = virsh::run(&uri, &["start", &name]);
     let want = "unsupported configuration: interface on network 'default' needs the network \
@@ -555,52 +565,33 @@ fn unplugged(host: &Netns, uri: &str) -> bool {
     false
 }
 
-#[test]
-fn crashed_orphaned_and_bridged_guests_are_unplugged() {
+/// `tiny_qemu_xml(name)` with `devices` added.
+fn tiny_with(name: &str, devices: &str) -> String {
+    let tiny = virsh::tiny_qemu_xml(name);
+    let at = tiny.find("<devices>").expect("fixture has <devices>") + "<devices>".len();
+    format!("{}{devices}{}", &tiny[..at], &tiny[at..])
+}
+
+fn on_network(net: &str) -> String {
+    format!("<interface type='network'><source network='{net}'/></interface>")
+}
+
+/// rvirtd in namespace `tag` with the `default` network running; None without peers.
+fn with_default_network(tag: &str) -> Option<(Netns, Daemon, String)> {
     if !peers() || !require_peer("qemu-system-x86", have_program(QEMU)) {
-        return;
+        return None;
     }
-    let host = Netns::new("crashnet");
-    let mut d = Daemon::start_in_netns(&host, "");
+    let host = Netns::new(tag);
+    let d = Daemon::start_in_netns(&host, "");
     let uri = d.uri("qemu:///system");
     virsh::ok(&uri, &["net-define", &file(&d, "default.xml", DEFAULT_XML)]);
     virsh::ok(&uri, &["net-start", "default"]);
-    let name = format!("rvnet-crash-{}", std::process::id());
-    let tiny = virsh::tiny_qemu_xml(&name);
-    let at = tiny.find("<devices>").expect("fixture has <devices>") + "<devices>".len();
-    let on = |net: &str| {
-        let iface = format!("<interface type='network'><source network='{net}'/></interface>");
-        format!("{}{iface}{}", &tiny[..at], &tiny[at..])
-    };
-    let xml = file(&d, "guest.xml", &on("default"));
-    let nowhere = file(&d, "nowhere.xml", &on("nosuch"));
+    Some((host, d, uri))
+}
 
-    // The network driver's refusals reach the caller as libvirt's qemu driver passes them.
-    let (_, err, _) = virsh::run(&uri, &["create", &nowhere]);
-    assert!(
-        err.contains("Network not found: no network with matching name 'nosuch'"),
-        "{err}"
-    );
-    virsh::ok(&uri, &["net-destroy", "default"]);
-    let (_, err, _) = virsh::run(&uri, &["create", &xml]);
-    assert!(
-        err.contains("Requested operation is not valid: network 'default' is not active"),
-        "{err}"
-    );
-    assert!(!host.links().iter().any(|l| l.starts_with("vnet")));
-    virsh::ok(&uri, &["net-start", "default"]);
-
-    // QEMU dies under a running daemon.
-    virsh::ok(&uri, &["create", &xml]);
-    assert!(host.links().iter().any(|l| l == "vnet0"));
-    kill(qemu_pid(&host, &name).expect("QEMU runs"), "-KILL");
-    assert!(unplugged(&host, &uri), "a crashed guest stayed plugged in");
-
-    // QEMU dies while the daemon is stopped; its successor cleans up.
-    virsh::ok(&uri, &["create", &xml]);
-    assert!(host.links().iter().any(|l| l == "vnet0"));
-    let rvirtd = host
-        .pids()
+/// The pid of rvirtd among the processes of `ns`.
+fn rvirtd_pid(ns: &Netns) -> i32 {
+    ns.pids()
         .into_iter()
         .find(|p| {
             std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| {
@@ -609,37 +600,82 @@ fn crashed_orphaned_and_bridged_guests_are_unplugged() {
                     .is_some_and(|argv0| argv0.ends_with(b"/rvirtd"))
             })
         })
-        .expect("rvirtd runs in the namespace");
-    kill(rvirtd, "-STOP");
+        .expect("rvirtd runs in the namespace")
+}
+
+#[test]
+fn refused_and_failed_starts_leave_nothing_plugged() {
+    let Some((host, d, uri)) = with_default_network("refusenet") else {
+        return;
+    };
+    let name = format!("rvnet-refuse-{}", std::process::id());
+    // The network driver's refusals reach the caller as libvirt's qemu driver passes them.
+    let nowhere = file(&d, "nowhere.xml", &tiny_with(&name, &on_network("nosuch")));
+    let (_, err, _) = virsh::run(&uri, &["create", &nowhere]);
+    assert!(
+        err.contains("Network not found: no network with matching name 'nosuch'"),
+        "{err}"
+    );
+    virsh::ok(&uri, &["net-destroy", "default"]);
+    let xml = file(&d, "guest.xml", &tiny_with(&name, &on_network("default")));
+    let (_, err, _) = virsh::run(&uri, &["create", &xml]);
+    assert!(
+        err.contains("Requested operation is not valid: network 'default' is not active"),
+        "{err}"
+    );
+    assert!(!host.links().iter().any(|l| l.starts_with("vnet")));
+    virsh::ok(&uri, &["net-start", "default"]);
+    // A start that fails after the plugging unplugs again.
+    let disk = "<disk type='file' device='disk'><source file='/nonexistent/rvnet.img'/>\
+                <target dev='vda' bus='virtio'/></disk>";
+    let devices = format!("{}{disk}", on_network("default"));
+    let broken = file(&d, "broken.xml", &tiny_with(&name, &devices));
+    let (_, err, _) = virsh::run(&uri, &["create", &broken]);
+    assert!(err.contains("Cannot access storage file"), "{err}");
+    assert!(unplugged(&host, &uri), "a failed start stayed plugged in");
+    virsh::ok(&uri, &["net-destroy", "default"]);
+    virsh::ok(&uri, &["net-undefine", "default"]);
+}
+
+#[test]
+fn crashed_and_orphaned_guests_are_unplugged() {
+    let Some((host, mut d, uri)) = with_default_network("crashnet") else {
+        return;
+    };
+    let name = format!("rvnet-crash-{}", std::process::id());
+    let xml = file(&d, "guest.xml", &tiny_with(&name, &on_network("default")));
+    // QEMU dies under a running daemon.
+    virsh::ok(&uri, &["create", &xml]);
+    assert!(host.links().iter().any(|l| l == "vnet0"));
+    kill(qemu_pid(&host, &name).expect("QEMU runs"), "-KILL");
+    assert!(unplugged(&host, &uri), "a crashed guest stayed plugged in");
+    // QEMU dies while the daemon is stopped; its successor cleans up.
+    virsh::ok(&uri, &["create", &xml]);
+    assert!(host.links().iter().any(|l| l == "vnet0"));
+    kill(rvirtd_pid(&host), "-STOP");
     kill(qemu_pid(&host, &name).expect("QEMU runs"), "-KILL");
     d.kill9_and_restart();
     assert!(
         unplugged(&host, &uri),
         "an orphaned guest stayed plugged in"
     );
+    virsh::ok(&uri, &["net-destroy", "default"]);
+    virsh::ok(&uri, &["net-undefine", "default"]);
+}
 
-    // A start that fails after the plugging unplugs again.
-    let disk = "<interface type='network'><source network='default'/></interface>\
-                <disk type='file' device='disk'><source file='/nonexistent/rvnet.img'/>\
-                <target dev='vda' bus='virtio'/></disk>";
-    let broken = file(
-        &d,
-        "broken.xml",
-        &format!("{}{disk}{}", &tiny[..at], &tiny[at..]),
-    );
-    let (_, err, _) = virsh::run(&uri, &["create", &broken]);
-    assert!(err.contains("Cannot access storage file"), "{err}");
-    assert!(unplugged(&host, &uri), "a failed start stayed plugged in");
-
-    // type='bridge' names the bridge itself: a tap on it, no port.
+/// type='bridge' names the bridge itself: a tap on it with the interface's MTU, no port.
+#[test]
+fn a_bridged_guest_gets_a_tap_and_no_port() {
+    let Some((host, d, uri)) = with_default_network("bridgenet") else {
+        return;
+    };
+    let name = format!("rvnet-bridge-{}", std::process::id());
     let iface = "<interface type='bridge'><source bridge='virbr0'/><mtu size='1400'/>\
                  <model type='virtio'/></interface>";
-    let bridged = file(
-        &d,
-        "bridged.xml",
-        &format!("{}{iface}{}", &tiny[..at], &tiny[at..]),
+    virsh::ok(
+        &uri,
+        &["create", &file(&d, "bridged.xml", &tiny_with(&name, iface))],
     );
-    virsh::ok(&uri, &["create", &bridged]);
     let link = host.ip_in(&["link", "show", "dev", "vnet0"]);
     assert!(
         link.contains("master virbr0") && link.contains("mtu 1400"),
