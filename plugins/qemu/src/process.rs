@@ -59,23 +59,7 @@ impl Proc {
             .stdout(out)
             .stderr(err)
             .process_group(0);
-        if !keep_fds.is_empty() {
-            let keep = keep_fds.to_vec();
-            // SAFETY: the closure runs in the child between fork and exec; it calls only
-            // fcntl (async-signal-safe) on descriptors the parent holds open, and neither
-            // allocates nor takes locks. Clearing FD_CLOEXEC there, not in the parent,
-            // keeps the descriptors out of processes other threads spawn meanwhile.
-            unsafe {
-                cmd.pre_exec(move || {
-                    for fd in &keep {
-                        if nix::libc::fcntl(*fd, nix::libc::F_SETFD, 0) < 0 {
-                            return Err(std::io::Error::last_os_error());
-                        }
-                    }
-                    Ok(())
-                });
-            }
-        }
+        Self::inherit(&mut cmd, keep_fds);
         let mut child = cmd.spawn().map_err(|e| ProcessError::Spawn {
             binary: binary.to_string(),
             reason: e.to_string(),
@@ -148,6 +132,28 @@ impl Proc {
         let done = self.exited.0.lock().unwrap_or_else(PoisonError::into_inner);
         if !*done {
             let _ = kill(Pid::from_raw(self.pid), sig);
+        }
+    }
+
+    /// Lets the child `cmd` spawns inherit `fds` (which stay close-on-exec in this process).
+    fn inherit(cmd: &mut Command, fds: &[RawFd]) {
+        if fds.is_empty() {
+            return;
+        }
+        let keep = fds.to_vec();
+        // SAFETY: the closure runs in the child between fork and exec; it calls only fcntl
+        // (async-signal-safe) on descriptors the parent holds open, and neither allocates nor
+        // takes locks. Clearing FD_CLOEXEC there, not in the parent, keeps the descriptors out
+        // of processes other threads spawn meanwhile.
+        unsafe {
+            cmd.pre_exec(move || {
+                for fd in &keep {
+                    if nix::libc::fcntl(*fd, nix::libc::F_SETFD, 0) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
         }
     }
 
