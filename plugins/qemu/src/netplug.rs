@@ -5,8 +5,8 @@
 //! reached by host calls, never linked: `NETWORK_LOOKUP_BY_NAME`, then
 //! `NETWORK_PORT_CREATE_XML` with the domain as owner, as libvirt's qemu driver does); the
 //! port's plug names the bridge. A `bridge` interface names its bridge itself. For both
-//! this driver creates a tap device (`TUNSETIFF` on `/dev/net/tun`, `vnetN` unless the
-//! definition names one), gives it the guest's MAC with `fe` as first byte (as libvirt,
+//! this driver creates a tap device (`TUNSETIFF` on `/dev/net/tun`, `vnetN` numbered on
+//! across the daemon's life as libvirt numbers them, unless the definition names one), gives it the guest's MAC with `fe` as first byte (as libvirt,
 //! so the bridge never takes the guest's address), the interface's MTU (or the
 //! bridge's), attaches it to the bridge and brings it up. QEMU inherits the tap's
 //! descriptor (`-netdev tap,id=hostnet0,fd=N`, as libvirt passes it); the daemon closes
@@ -42,7 +42,7 @@ struct IfReq {
     _pad: [u8; 22],
 }
 
-/// Creates a tap named after `template` (`vnet%d` lets the kernel number it) and answers
+/// Creates a tap named `template` (with `%d`, the kernel numbers it) and answers
 /// its name and descriptor; the device lives as long as a descriptor of it is open.
 fn create_tap(template: &str) -> std::io::Result<(String, std::fs::File)> {
     let tun = std::fs::OpenOptions::new()
@@ -116,11 +116,28 @@ fn host_mac(mac: &str) -> String {
     }
 }
 
+/// The number of the next `vnetN` name this daemon hands out.
+static NEXT_VNET: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// A `vnetN` name no device has, numbered on from the last one handed out, as libvirt
+/// names taps (a name freed by a stopped guest is not reused at once, so nothing that
+/// still refers to the old device mistakes the new one for it).
+fn next_vnet_name() -> String {
+    use std::sync::atomic::Ordering;
+    loop {
+        let n = NEXT_VNET.fetch_add(1, Ordering::Relaxed);
+        let name = format!("vnet{n}");
+        if !std::path::Path::new("/sys/class/net").join(&name).exists() {
+            return name;
+        }
+    }
+}
+
 /// The tap of `iface` on `bridge`, configured and up (it goes when `File` closes).
 fn tap_on_bridge(iface: &Interface, bridge: &str) -> QResult<(String, std::fs::File)> {
     let template = match &iface.target_dev {
         Some(t) if !t.starts_with("vnet") && !t.contains('%') => t.clone(),
-        _ => "vnet%d".to_string(),
+        _ => next_vnet_name(),
     };
     let (tap, fd) = create_tap(&template)
         .map_err(|e| QemuError::Failed(format!("Unable to create tap device {template}: {e}")))?;
