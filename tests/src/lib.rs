@@ -2,6 +2,7 @@
 //! a throwaway rvirtd, and the rule for real peers (virsh, libvirt-python, libvirtd):
 //! a missing peer fails the test under `CI=true` and skips it locally.
 
+pub mod guest;
 pub mod netns;
 pub mod streams;
 pub mod virsh;

@@ -6,6 +6,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use rvirt_tests::guest::{self, boot_timeout, guest_kernel, guest_kvm};
 use rvirt_tests::{have_program, require_peer, Daemon};
 
 const QEMU: &str = "/usr/bin/qemu-system-x86_64";
@@ -551,51 +552,6 @@ fn daemon_killed_with_sigkill_is_recovered() {
 // ---------------------------------------------------------------------------------------
 // A real guest: Debian's kernel and a busybox initramfs this test writes itself.
 
-/// Debian's kernel (`linux-image-cloud-amd64`): the vmlinuz under /boot and its modules
-/// directory; the cloud flavour is preferred, any kernel with modules will do.
-fn guest_kernel() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
-    let mut found: Vec<(std::path::PathBuf, std::path::PathBuf)> = std::fs::read_dir("/boot")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_str()?.to_string();
-            let version = name.strip_prefix("vmlinuz-")?;
-            let modules = std::path::PathBuf::from(format!("/lib/modules/{version}"));
-            (modules.join("kernel/drivers/acpi/button.ko").is_file()
-                && std::fs::File::open(e.path()).is_ok())
-            .then(|| (e.path(), modules))
-        })
-        .collect();
-    found.sort_by_key(|(k, _)| !k.to_string_lossy().contains("cloud"));
-    found.into_iter().next()
-}
-
-const BUSYBOX: &str = "/bin/busybox";
-
-/// Whether `elf` is a 64-bit little-endian ELF executable without a program interpreter.
-fn is_static_elf64(elf: &[u8]) -> bool {
-    let u16_at = |o: usize| {
-        elf.get(o..o + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
-    };
-    let u64_at = |o: usize| {
-        elf.get(o..o + 8)
-            .map(|b| u64::from_le_bytes(b.try_into().unwrap()) as usize)
-    };
-    if !elf.starts_with(b"\x7fELF\x02\x01") {
-        return false;
-    }
-    let (Some(phoff), Some(phentsize), Some(phnum)) = (u64_at(0x20), u16_at(0x36), u16_at(0x38))
-    else {
-        return false;
-    };
-    (0..phnum).all(|i| {
-        elf.get(phoff + i * phentsize..phoff + i * phentsize + 4)
-            .is_some_and(|t| t != 3u32.to_le_bytes())
-    })
-}
-
 /// What the guest is and needs; `None` (locally) when the kernel or busybox is missing.
 fn guest_peers() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
     if !peers_ok() {
@@ -609,75 +565,11 @@ fn guest_peers() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
         return None;
     }
     // busybox-static is a static binary; a dynamic busybox would need its libraries.
-    let static_bb = std::fs::read(BUSYBOX).is_ok_and(|b| is_static_elf64(&b));
+    let static_bb = guest::static_busybox();
     if !require_peer("a static busybox (busybox-static)", static_bb) {
         return None;
     }
     kernel
-}
-
-/// A newc ("070701") cpio archive, the format the kernel unpacks as initramfs.
-#[derive(Default)]
-struct Cpio {
-    data: Vec<u8>,
-    ino: u32,
-}
-
-impl Cpio {
-    fn entry(&mut self, name: &str, mode: u32, body: &[u8], rdev: (u32, u32)) {
-        self.ino += 1;
-        let fields = [
-            self.ino,
-            mode,
-            0,
-            0,
-            if mode & 0o170000 == 0o040000 { 2 } else { 1 },
-            0,
-            body.len() as u32,
-            0,
-            0,
-            rdev.0,
-            rdev.1,
-            name.len() as u32 + 1,
-            0,
-        ];
-        self.data.extend_from_slice(b"070701");
-        for f in fields {
-            self.data.extend_from_slice(format!("{f:08x}").as_bytes());
-        }
-        self.data.extend_from_slice(name.as_bytes());
-        self.data.push(0);
-        self.pad();
-        self.data.extend_from_slice(body);
-        self.pad();
-    }
-
-    fn pad(&mut self) {
-        while !self.data.len().is_multiple_of(4) {
-            self.data.push(0);
-        }
-    }
-
-    fn dir(&mut self, name: &str) {
-        self.entry(name, 0o040755, b"", (0, 0));
-    }
-
-    fn file(&mut self, name: &str, mode: u32, body: &[u8]) {
-        self.entry(name, 0o100000 | mode, body, (0, 0));
-    }
-
-    fn symlink(&mut self, name: &str, target: &str) {
-        self.entry(name, 0o120777, target.as_bytes(), (0, 0));
-    }
-
-    fn chardev(&mut self, name: &str, major: u32, minor: u32) {
-        self.entry(name, 0o020600, b"", (major, minor));
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        self.entry("TRAILER!!!", 0, b"", (0, 0));
-        self.data
-    }
 }
 
 /// The guest's /init. It says it is up on the serial console, then either powers off at
@@ -712,51 +604,20 @@ echo RVIRT-POWEROFF
 poweroff -f
 "#;
 
-/// Writes the initramfs: /init, /bin/busybox and its links, the two modules, /dev/console.
+/// Writes the initramfs: /init, busybox and its links, the two ACPI button modules.
 fn build_initramfs(modules: &std::path::Path, out: &std::path::Path) {
-    let mut c = Cpio::default();
-    for d in [
-        "bin", "sbin", "usr", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "modules",
-    ] {
-        c.dir(d);
-    }
-    c.chardev("dev/console", 5, 1);
-    c.file("init", 0o755, GUEST_INIT.as_bytes());
-    c.file(
-        "bin/busybox",
-        0o755,
-        &std::fs::read(BUSYBOX).expect("read busybox"),
+    guest::build_initramfs(
+        modules,
+        out,
+        GUEST_INIT,
+        &[
+            "sh", "mount", "echo", "grep", "insmod", "dd", "sleep", "seq",
+        ],
+        &[
+            ("evdev.ko", "kernel/drivers/input/evdev.ko"),
+            ("button.ko", "kernel/drivers/acpi/button.ko"),
+        ],
     );
-    for l in [
-        "sh", "mount", "echo", "grep", "insmod", "dd", "sleep", "seq",
-    ] {
-        c.symlink(&format!("bin/{l}"), "busybox");
-    }
-    c.symlink("sbin/poweroff", "../bin/busybox");
-    for (name, rel) in [
-        ("evdev.ko", "kernel/drivers/input/evdev.ko"),
-        ("button.ko", "kernel/drivers/acpi/button.ko"),
-    ] {
-        let body = std::fs::read(modules.join(rel)).expect("read kernel module");
-        c.file(&format!("modules/{name}"), 0o644, &body);
-    }
-    std::fs::write(out, c.finish()).expect("write initramfs");
-}
-
-fn have_kvm() -> bool {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-        .is_ok()
-}
-
-/// Whether the real guest runs under KVM. Off unless `RVIRT_GUEST_KVM=1`: on the nested
-/// (AMD, svm) hosts this project runs on, /dev/kvm works for the QEMU process, but a Linux
-/// kernel under KVM does not get past its decompressor in minutes (seen with the default
-/// CPU model, kvm64 and qemu64), while TCG boots it in seconds.
-fn guest_kvm() -> bool {
-    std::env::var("RVIRT_GUEST_KVM").is_ok_and(|v| v == "1") && have_kvm()
 }
 
 /// A guest booting `kernel` with `initrd`, serial console logged to `console`.
@@ -794,11 +655,6 @@ fn guest_xml(
         initrd = initrd.display(),
         console = console.display(),
     )
-}
-
-/// How long a guest may take to boot (TCG on a loaded 2-core machine included).
-fn boot_timeout() -> Duration {
-    Duration::from_secs(180)
 }
 
 const EV_DEFINED: i32 = 0;

@@ -7,6 +7,7 @@ use rvirt_plugin_api::protocol::{remote_proc as p, *};
 
 use crate::error::{check_flags, NResult, NetError};
 use crate::lifecycle as lc;
+use crate::ports;
 use crate::state::{Driver, Inner, Listener, Net};
 
 /// `VIR_NETWORK_XML_INACTIVE`.
@@ -87,6 +88,13 @@ pub const PROCEDURES: &[i32] = &[
     p::NETWORK_IS_ACTIVE,
     p::NETWORK_IS_PERSISTENT,
     p::NETWORK_GET_DHCP_LEASES,
+    p::NETWORK_LIST_ALL_PORTS,
+    p::NETWORK_PORT_LOOKUP_BY_UUID,
+    p::NETWORK_PORT_CREATE_XML,
+    p::NETWORK_PORT_GET_PARAMETERS,
+    p::NETWORK_PORT_SET_PARAMETERS,
+    p::NETWORK_PORT_GET_XML_DESC,
+    p::NETWORK_PORT_DELETE,
 ];
 
 /// `VIR_CONNECT_LIST_NETWORKS_*` filter.
@@ -275,5 +283,51 @@ impl RemoteHandler for NetworkConn {
             Vec::new()
         };
         Ok(RemoteNetworkGetDhcpLeasesRet { leases, ret })
+    }
+    fn network_list_all_ports(
+        &self,
+        a: RemoteNetworkListAllPortsArgs,
+    ) -> R<RemoteNetworkListAllPortsRet> {
+        let all = ports::list(&self.drv.lock(), &a.network, a.flags)?;
+        let ret = all.len() as u32;
+        let ports = if a.need_results != 0 { all } else { Vec::new() };
+        Ok(RemoteNetworkListAllPortsRet { ports, ret })
+    }
+    fn network_port_lookup_by_uuid(
+        &self,
+        a: RemoteNetworkPortLookupByUuidArgs,
+    ) -> R<RemoteNetworkPortLookupByUuidRet> {
+        let port = ports::lookup(&self.drv.lock(), &a.network, &a.uuid)?;
+        Ok(RemoteNetworkPortLookupByUuidRet { port })
+    }
+    fn network_port_create_xml(
+        &self,
+        a: RemoteNetworkPortCreateXmlArgs,
+    ) -> R<RemoteNetworkPortCreateXmlRet> {
+        let port = self.write(|d, s, _| ports::create(d, s, &a.network, &a.xml, a.flags))?;
+        Ok(RemoteNetworkPortCreateXmlRet { port })
+    }
+    fn network_port_get_parameters(
+        &self,
+        a: RemoteNetworkPortGetParametersArgs,
+    ) -> R<RemoteNetworkPortGetParametersRet> {
+        let params = ports::get_parameters(&self.drv.lock(), &a.port, a.flags)?;
+        Ok(RemoteNetworkPortGetParametersRet {
+            nparams: params.len() as i32,
+            params,
+        })
+    }
+    fn network_port_set_parameters(&self, a: RemoteNetworkPortSetParametersArgs) -> R<()> {
+        self.write(|d, s, _| ports::set_parameters(d, s, &a.port, &a.params, a.flags))
+    }
+    fn network_port_get_xml_desc(
+        &self,
+        a: RemoteNetworkPortGetXmlDescArgs,
+    ) -> R<RemoteNetworkPortGetXmlDescRet> {
+        let xml = ports::xml_desc(&self.drv.lock(), &a.port, a.flags)?;
+        Ok(RemoteNetworkPortGetXmlDescRet { xml })
+    }
+    fn network_port_delete(&self, a: RemoteNetworkPortDeleteArgs) -> R<()> {
+        self.write(|d, s, _| ports::delete(d, s, &a.port, a.flags))
     }
 }

@@ -25,6 +25,15 @@ pub enum NetError {
     /// The parser's text already starts with "XML error: " (or its own prefix).
     #[error("{0}")]
     Xml(#[from] rvirt_xml::XmlError),
+    #[error("network port not found: {0}")]
+    NoPort(String),
+    /// libvirt's text of this code repeats itself; it is kept as libvirt writes it.
+    #[error("network port {0} exists already")]
+    PortExists(String),
+    #[error("invalid argument: {0}")]
+    Arg(String),
+    #[error("argument unsupported: {0}")]
+    ArgUnsupported(String),
     /// A host call failed; the text names what and why.
     #[error("{0}")]
     System(String),
@@ -43,6 +52,10 @@ impl NetError {
             NetError::Unsupported(_) => code::CONFIG_UNSUPPORTED,
             NetError::Xml(e) => e.code(),
             NetError::System(_) => code::SYSTEM_ERROR,
+            NetError::NoPort(_) => code::NO_NETWORK_PORT,
+            NetError::PortExists(_) => code::NETWORK_PORT_EXIST,
+            NetError::Arg(_) => code::INVALID_ARG,
+            NetError::ArgUnsupported(_) => code::ARGUMENT_UNSUPPORTED,
         }
     }
 

@@ -25,6 +25,7 @@ pub mod error;
 pub mod host;
 pub mod leases;
 pub mod lifecycle;
+pub mod ports;
 pub mod state;
 
 use config::Config;

@@ -33,6 +33,9 @@ pub struct Status {
     pub nft_tables: Vec<String>,
     /// The network's dnsmasq.
     pub dnsmasq_pid: Option<i32>,
+    /// The network's ports (`<networkport>` documents), in creation order.
+    #[serde(default)]
+    pub ports: Vec<String>,
 }
 
 /// A running network.
@@ -65,10 +68,18 @@ impl Net {
         self.run.is_some()
     }
 
-    /// The definition `virNetworkGetXMLDesc` shows.
+    /// The definition `virNetworkGetXMLDesc` shows. The live one of a network with
+    /// ports says how many (`connections`, the first attribute, as libvirt writes it):
+    /// a count of the driver's state, not part of any definition.
     pub fn xml(&self, inactive: bool) -> String {
         match (&self.run, inactive) {
-            (Some(r), false) => r.live.to_xml(),
+            (Some(r), false) => {
+                let xml = r.live.to_xml();
+                match (r.status.ports.len(), xml.strip_prefix("<network")) {
+                    (0, _) | (_, None) => xml,
+                    (n, Some(rest)) => format!("<network connections='{n}'{rest}"),
+                }
+            }
             _ => self.next_def.as_ref().unwrap_or(&self.def).to_xml(),
         }
     }

@@ -362,12 +362,25 @@ fn disk(c: &mut Cmd, x: &mut Ctx, k: &Disk, n: usize) -> ArgvResult<()> {
 
 fn interface(c: &mut Cmd, x: &Ctx, i: &Interface, n: usize) -> ArgvResult<()> {
     let p = format!("domain/devices/interface[@type='{}']", i.iface_type);
-    if i.portgroup.is_some() || i.link_state.as_deref().is_some_and(|l| l != "up") {
+    // A link that is down is set so over the monitor before the CPUs start
+    // (crate::netplug::set_link_states).
+    if i.portgroup.is_some()
+        || i.link_state
+            .as_deref()
+            .is_some_and(|l| l != "up" && l != "down")
+    {
         return unsupported(format!("{p}: portgroup and link state are not supported"));
     }
     let netdev = match (i.iface_type.as_str(), &i.source) {
         ("user", _) => format!("user,id=hostnet{n}"),
+        // Plugged in by crate::netplug: QEMU opens the tap it created by name.
+        ("network" | "bridge", _) if i.target_dev.is_some() => format!(
+            "tap,id=hostnet{n},ifname={},script=no,downscript=no",
+            esc(i.target_dev.as_deref().unwrap_or_default())
+        ),
         ("bridge", Some(br)) => format!("bridge,id=hostnet{n},br={}", esc(br)),
+        // Not plugged in yet (a definition checked before any start).
+        ("network", _) => format!("tap,id=hostnet{n},script=no,downscript=no"),
         ("ethernet", _) => {
             let mut s = format!("tap,id=hostnet{n}");
             match &i.target_dev {
@@ -739,9 +752,12 @@ mod tests {
             a.contains("-device piix3-usb-uhci,id=usb -device usb-tablet,id=input0,bus=usb.0"),
             "{a}"
         );
-        let a = args("<interface type='network'><source network='default'/></interface>");
+        let a = args(
+            "<interface type='network'><source network='default'/>\
+             <target dev='vnet3'/><model type='virtio'/></interface>",
+        );
         assert!(
-            a.contains("ERR") && a.contains("interface type 'network'"),
+            a.contains("-netdev tap,id=hostnet0,ifname=vnet3,script=no,downscript=no"),
             "{a}"
         );
     }

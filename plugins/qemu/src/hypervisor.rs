@@ -73,6 +73,7 @@ pub const PROCEDURES: &[i32] = &[
     p::DOMAIN_GET_INFO,
     p::DOMAIN_GET_STATE,
     p::DOMAIN_GET_XML_DESC,
+    p::DOMAIN_INTERFACE_ADDRESSES,
     p::DOMAIN_GET_OS_TYPE,
     p::DOMAIN_GET_MAX_MEMORY,
     p::DOMAIN_SET_MEMORY,
@@ -408,6 +409,19 @@ impl RemoteHandler for QemuConn {
                 xml: s.find(&a.dom)?.xml(a.flags & 2 != 0),
             })
         })
+    }
+    fn domain_interface_addresses(
+        &self,
+        a: RemoteDomainInterfaceAddressesArgs,
+    ) -> R<RemoteDomainInterfaceAddressesRet> {
+        check_flags(a.flags, 0, "qemuDomainInterfaceAddresses")?;
+        let live = self.drv.read(|s| {
+            let d = s.find(&a.dom)?;
+            let run = d.run.as_ref().ok_or(QemuError::NotRunning)?;
+            Ok(run.live.clone())
+        })?;
+        let ifaces = crate::netplug::interface_addresses(self.drv.own_uri(), &live, a.source)?;
+        Ok(RemoteDomainInterfaceAddressesRet { ifaces })
     }
     fn domain_get_os_type(&self, a: RemoteDomainGetOsTypeArgs) -> R<RemoteDomainGetOsTypeRet> {
         self.drv.read(|s| {

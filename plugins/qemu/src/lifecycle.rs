@@ -198,8 +198,27 @@ fn launch(
     let mut live = prepare_def(drv, def);
     let rt = runtime_for(drv, &live);
     set_vnc_port(&mut live, rt.vnc_port);
+    let taps = crate::netplug::plug(drv.own_uri(), &mut live)?;
+    let plugged = live.clone();
+    // The taps' descriptors stay open here until QEMU has inherited them.
+    launch_plugged(drv, live, rt, &taps, (id, generation), paused).inspect_err(|_| {
+        crate::netplug::unplug(drv.own_uri(), &plugged);
+    })
+}
+
+/// The rest of [`launch`], once the interfaces are plugged in.
+fn launch_plugged(
+    drv: &Arc<Driver>,
+    mut live: DomainDef,
+    rt: Runtime,
+    taps: &crate::netplug::Taps,
+    (id, generation): (i32, u64),
+    paused: bool,
+) -> QResult<Run> {
+    let def = &live.clone();
     let opened = crate::volumes::resolve(drv.own_uri(), &live)?;
-    let args = argv::build(&opened, &rt).map_err(|e| QemuError::Unsupported(e.to_string()))?;
+    let mut args = argv::build(&opened, &rt).map_err(|e| QemuError::Unsupported(e.to_string()))?;
+    taps.pass_by_fd(&mut args);
     crate::domain::check_emulator(drv, &live)?;
     crate::domain::check_disks(&opened)?;
     let emulator = argv::emulator(&live, &drv.cfg.emulator).to_string();
@@ -214,6 +233,7 @@ fn launch(
         &emulator,
         &args,
         &log,
+        &taps.fds(),
         Box::new(move || on_exit(&weak, uuid, generation)),
     )
     .map_err(|e| QemuError::Failed(e.to_string()))?;
@@ -243,6 +263,7 @@ fn launch(
     )
     .map_err(|e| fail(e.to_string()))?;
     fill_ptys(&qmp, &mut live).map_err(|e| fail(e.to_string()))?;
+    crate::netplug::set_link_states(&qmp, &live).map_err(|e| fail(e.to_string()))?;
     if live.current_memory_kib < live.memory_kib && crate::argv::has_balloon(&live) {
         let bytes = live.current_memory_kib * 1024;
         qmp.execute("balloon", Some(serde_json::json!({ "value": bytes })))
@@ -330,13 +351,13 @@ pub fn stop(drv: &Driver, r: &RemoteNonnullDomain, why: i32, graceful: bool) -> 
 /// The process of run `generation` is gone: record the stop, send events, clean up.
 fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
     let Some(drv) = weak.upgrade() else { return };
-    let _ = drv.write(|s, events| {
+    let live = drv.write(|s, events| {
         let Some(i) = s.doms.iter().position(|d| d.def.uuid.0 == uuid) else {
-            return Ok(());
+            return Ok(None);
         };
         let d = &mut s.doms[i];
         if d.run.as_ref().is_none_or(|r| r.generation != generation) {
-            return Ok(());
+            return Ok(None);
         }
         let run = d.run.take().expect("checked above");
         run.qmp.close();
@@ -356,8 +377,12 @@ fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
         if !d.persistent {
             s.doms.remove(i);
         }
-        Ok(())
+        Ok(Some(run.live))
     });
+    // Outside the driver lock: unplugging calls the network driver.
+    if let Ok(Some(live)) = live {
+        crate::netplug::unplug(drv.own_uri(), &live);
+    }
 }
 
 /// A QMP event (or the monitor closing) for run `generation`.
@@ -460,9 +485,14 @@ pub fn reconnect(drv: &Arc<Driver>) {
         }
         match Status::load(&path) {
             Ok(status) => {
+                let (live, pid) = (status.live.clone(), status.pid);
                 if let Err(e) = adopt(drv, status) {
                     tracing::warn!("cannot reconnect to domain from {}: {e}", path.display());
                     let _ = std::fs::remove_file(&path);
+                    // QEMU died while the daemon was away: what it was plugged into goes.
+                    if !pid_alive(pid) {
+                        crate::netplug::unplug(drv.own_uri(), &live);
+                    }
                 }
             }
             Err(e) => {

@@ -2,6 +2,7 @@
 //! terminate with SIGTERM then SIGKILL.
 
 use std::fs::OpenOptions;
+use std::os::fd::RawFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -32,12 +33,14 @@ pub type ExitFn = Box<dyn FnOnce() + Send + 'static>;
 
 impl Proc {
     /// Spawns `binary args`, stdout and stderr appended to `log`, in its own process group
-    /// (so a terminal's signals to the daemon do not reach it). `on_exit` runs on the
+    /// (so a terminal's signals to the daemon do not reach it), inheriting `keep_fds`
+    /// (tap devices QEMU gets as `fd=N`). `on_exit` runs on the
     /// watcher thread after the child is reaped.
     pub fn spawn(
         binary: &str,
         args: &[String],
         log: &Path,
+        keep_fds: &[RawFd],
         on_exit: ExitFn,
     ) -> Result<Proc, ProcessError> {
         let log_err = |e: std::io::Error| ProcessError::Log {
@@ -50,17 +53,17 @@ impl Proc {
             .open(log)
             .map_err(log_err)?;
         let err = out.try_clone().map_err(log_err)?;
-        let mut child = Command::new(binary)
-            .args(args)
+        let mut cmd = Command::new(binary);
+        cmd.args(args)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
-            .process_group(0)
-            .spawn()
-            .map_err(|e| ProcessError::Spawn {
-                binary: binary.to_string(),
-                reason: e.to_string(),
-            })?;
+            .process_group(0);
+        Self::inherit(&mut cmd, keep_fds);
+        let mut child = cmd.spawn().map_err(|e| ProcessError::Spawn {
+            binary: binary.to_string(),
+            reason: e.to_string(),
+        })?;
         let p = Proc {
             pid: child.id() as i32,
             exited: Arc::default(),
@@ -132,6 +135,28 @@ impl Proc {
         }
     }
 
+    /// Lets the child `cmd` spawns inherit `fds` (which stay close-on-exec in this process).
+    fn inherit(cmd: &mut Command, fds: &[RawFd]) {
+        if fds.is_empty() {
+            return;
+        }
+        let keep = fds.to_vec();
+        // SAFETY: the closure runs in the child between fork and exec; it calls only fcntl
+        // (async-signal-safe) on descriptors the parent holds open, and neither allocates nor
+        // takes locks. Clearing FD_CLOEXEC there, not in the parent, keeps the descriptors out
+        // of processes other threads spawn meanwhile.
+        unsafe {
+            cmd.pre_exec(move || {
+                for fd in &keep {
+                    if nix::libc::fcntl(*fd, nix::libc::F_SETFD, 0) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+    }
+
     /// SIGTERM, then SIGKILL after `grace` unless `graceful`; true once the process is gone.
     pub fn terminate(&self, grace: Duration, graceful: bool) -> bool {
         self.signal(Signal::SIGTERM);
@@ -179,6 +204,7 @@ mod tests {
             "/bin/sh",
             &["-c".into(), "echo hi >&2; exec sleep 30".into()],
             &log,
+            &[],
             Box::new(move || {
                 let _ = tx.send(());
             }),
