@@ -74,10 +74,7 @@ impl NetError {
 
 impl From<NetError> for RemoteError {
     fn from(e: NetError) -> RemoteError {
-        let text = e.to_string();
-        let mut r = RemoteError::new(e.code(), e.domain(), text.clone());
-        r.str1 = Some(text);
-        r
+        RemoteError::reported(e.code(), e.domain(), e.to_string())
     }
 }
 
