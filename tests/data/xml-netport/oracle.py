@@ -14,6 +14,7 @@ end.
 import sys
 
 import libvirt
+import shutil
 
 NETWORK = ("<network><name>rvirt-netport</name><forward mode='bridge'/>"
            "<bridge name='rvnp0'/></network>")
@@ -28,6 +29,8 @@ def remove(net):
     if net.isActive():
         net.destroy()
     net.undefine()
+    # libvirtd 9.0 leaves the ports directory of a network that had ports.
+    shutil.rmtree("/run/libvirt/network/rvirt-netport", ignore_errors=True)
 
 
 def run(net, kind, xml):
