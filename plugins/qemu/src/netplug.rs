@@ -283,9 +283,10 @@ pub fn plug(uri: &str, live: &mut DomainDef) -> QResult<Taps> {
         };
         let r = plug_one(uri, &owner, iface);
         match r {
-            Ok(Some((tap, fd))) => {
+            Ok(Some((tap, fd, port))) => {
                 if let Device::Interface(i) = &mut live.devices[n] {
                     i.target_dev = Some(tap.clone());
+                    i.live_port = port;
                 }
                 taps.0.push((tap, fd));
             }
@@ -300,20 +301,21 @@ pub fn plug(uri: &str, live: &mut DomainDef) -> QResult<Taps> {
 }
 
 /// One interface: its tap, or `None` for types this module does not plug.
-fn plug_one(
-    uri: &str,
-    owner: &DomainDef,
-    iface: &Interface,
-) -> QResult<Option<(String, std::fs::File)>> {
+/// A plugged interface: its tap, the tap's descriptor, and for a network interface the
+/// port's UUID and the bridge it is on.
+type Plugged = (String, std::fs::File, Option<(String, String)>);
+
+fn plug_one(uri: &str, owner: &DomainDef, iface: &Interface) -> QResult<Option<Plugged>> {
     let Some(source) = iface.source.clone() else {
         return Ok(None);
     };
     match iface.iface_type.as_str() {
-        "bridge" => tap_on_bridge(iface, &source).map(Some),
+        "bridge" => tap_on_bridge(iface, &source).map(|(tap, fd)| Some((tap, fd, None))),
         "network" => {
             let (port, bridge) = create_port(uri, owner, iface, &source)?;
+            let live = (Uuid(port.uuid).to_string(), bridge.clone());
             match tap_on_bridge(iface, &bridge) {
-                Ok(tap) => Ok(Some(tap)),
+                Ok((tap, fd)) => Ok(Some((tap, fd, Some(live)))),
                 Err(e) => {
                     let _ = delete_port(uri, port, &source);
                     Err(e)

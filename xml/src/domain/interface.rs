@@ -193,6 +193,11 @@ pub struct Interface {
     pub source: Option<String>,
     /// `portgroup` (type network).
     pub portgroup: Option<String>,
+    /// Live state of a type network interface, set by the driver that plugged it and
+    /// never read from a document (libvirt drops both from a definition):
+    /// `<source portid>`, the network port it has, and `<source bridge>`, where that
+    /// port is plugged in.
+    pub live_port: Option<(String, String)>,
     /// `mode` (type direct).
     pub source_mode: Option<String>,
     /// `<script path>`.
@@ -250,6 +255,7 @@ impl Interface {
             mac,
             source: None,
             portgroup: None,
+            live_port: None,
             source_mode: None,
             script: e.child("script").and_then(|s| s.attr_s("path")),
             target_dev: e.child("target").and_then(|t| t.attr_s("dev")),
@@ -372,9 +378,15 @@ impl Interface {
         out.open("interface", &a);
         out.empty("mac", &Attrs::new().add("address", &self.mac));
         if let (Some(attr), Some(src)) = (self.source_attr(), &self.source) {
+            let (portid, bridge) = match &self.live_port {
+                Some((id, bridge)) => (Some(id), Some(bridge)),
+                None => (None, None),
+            };
             let a = Attrs::new()
                 .add(attr, src)
                 .opt("portgroup", self.portgroup.as_ref())
+                .opt("portid", portid)
+                .opt("bridge", bridge)
                 .opt("mode", self.source_mode.as_ref());
             out.empty("source", &a);
         }
