@@ -413,6 +413,12 @@ fn assert_plugged(host: &Netns, uri: &str, name: &str) {
     assert_eq!(ports.trim().lines().count(), 1, "{ports}");
     let port = virsh::ok(uri, &["net-port-dumpxml", "default", ports.trim()]);
     assert!(port.contains(&format!("<name>{name}</name>")), "{port}");
+    // The live XML names the port and the bridge it is on, as libvirt's does.
+    let source = format!(
+        "<source network='default' portid='{}' bridge='virbr0'/>",
+        ports.trim()
+    );
+    assert!(live.contains(&source), "{live}");
     assert!(
         port.contains(&format!("<mac address='{GUEST_MAC}'/>")),
         "{port}"
