@@ -209,3 +209,65 @@ fn virt_clone_copies_a_qcow2_disk() {
     );
     check_volume(&uri, "vc", "src-clone.qcow2", copy.to_str().unwrap());
 }
+
+/// Without `--print-xml`, virt-install creates the disk in the pool, defines the guest
+/// and starts it: the guest runs on its new qcow2 volume.
+#[test]
+fn virt_install_guest_runs_on_its_new_disk() {
+    if !peers_ok()
+        || !require_peer(
+            "qemu-system-x86_64 (qemu-system-x86)",
+            have_program("/usr/bin/qemu-system-x86_64"),
+        )
+    {
+        return;
+    }
+    let d = Daemon::start("");
+    let uri = d.uri("qemu:///system");
+    let dir = TempDir::new("virt-install-run");
+    let pool = format!("vir{}", std::process::id());
+    virsh(
+        &uri,
+        &[
+            "pool-create-as",
+            &pool,
+            "dir",
+            "--target",
+            dir.0.to_str().unwrap(),
+        ],
+    );
+    let name = format!("rvirt-vir-{}", std::process::id());
+    let out = Command::new(VIRT_INSTALL)
+        .args(["--connect", &uri, "--name", &name, "--memory", "128"])
+        .args(["--disk", &format!("pool={pool},size=1")])
+        .args(["--network", "none", "--graphics", "none", "--import"])
+        .args(["--noautoconsole", "--osinfo", "detect=on,require=off"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run virt-install");
+    let checked = std::panic::catch_unwind(|| {
+        assert!(
+            out.status.success(),
+            "virt-install: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(virsh(&uri, &["domstate", &name]).trim(), "running");
+        let path = dir.0.join(format!("{name}.qcow2"));
+        let disks = virsh(&uri, &["domblklist", &name]);
+        assert!(disks.contains(path.to_str().unwrap()), "{disks}");
+        check_volume(
+            &uri,
+            &pool,
+            &format!("{name}.qcow2"),
+            path.to_str().unwrap(),
+        );
+    });
+    let _ = Command::new(VIRSH)
+        .args(["-c", &uri, "destroy", &name])
+        .output();
+    virsh(&uri, &["undefine", &name, "--remove-all-storage"]);
+    virsh(&uri, &["pool-destroy", &pool]);
+    if let Err(e) = checked {
+        std::panic::resume_unwind(e);
+    }
+}
