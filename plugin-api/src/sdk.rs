@@ -256,6 +256,41 @@ pub fn strerror(e: &std::io::Error) -> String {
     }
 }
 
+/// The procedures of `program` that a connection implements, sorted: each is called
+/// through `call` with default arguments, and whatever does not answer libvirt's "not
+/// supported" error is implemented. A driver's unit test compares this with the list its
+/// descriptor declares, so the two cannot drift apart.
+pub fn implemented_procedures(
+    program: u32,
+    call: impl Fn(u32, i32, &[u8]) -> Result<Vec<u8>, RemoteError>,
+) -> Vec<i32> {
+    let default_args = match program {
+        rvirt_protocol::REMOTE_PROGRAM_NUMBER => rvirt_protocol::default_args_remote,
+        rvirt_protocol::QEMU_PROGRAM_NUMBER => rvirt_protocol::default_args_qemu,
+        _ => return Vec::new(),
+    };
+    let mut implemented = Vec::new();
+    for p in rvirt_protocol::procedures(program).unwrap_or_default() {
+        let Some(args) = default_args(p.number) else {
+            continue;
+        };
+        let unsupported = RemoteError::unsupported(p.api_name);
+        match call(program, p.number, &args) {
+            Err(e) if e.code == unsupported.code && e.text() == unsupported.text() => {}
+            _ => implemented.push(p.number),
+        }
+    }
+    implemented.sort_unstable();
+    implemented
+}
+
+/// `declared` sorted, for comparing with [`implemented_procedures`].
+pub fn sorted(declared: &[i32]) -> Vec<i32> {
+    let mut v = declared.to_vec();
+    v.sort_unstable();
+    v
+}
+
 #[cfg(test)]
 mod strerror_tests {
     #[test]
