@@ -37,7 +37,6 @@ const HOSTBR: &str = "<network><name>hb</name><uuid>6b1a9c3e-4f0d-4e55-9a59-2d2d
 /// supported" is implemented.
 #[test]
 fn declared_procedures_are_the_implemented_ones() {
-    use rvirt_plugin_api::protocol::{default_args_remote, procedures};
     use rvirt_plugin_api::sdk::Connection;
     let fx = Fixture::new("procs");
     let conn = conn::NetworkConn::open(
@@ -47,21 +46,11 @@ fn declared_procedures_are_the_implemented_ones() {
             handle: 1,
         },
     );
-    let mut implemented = Vec::new();
-    for p in procedures(REMOTE_PROGRAM_NUMBER).unwrap() {
-        let Some(args) = default_args_remote(p.number) else {
-            continue;
-        };
-        let unsupported = RemoteError::unsupported(p.api_name);
-        match conn.call(REMOTE_PROGRAM_NUMBER, p.number, &args) {
-            Err(e) if e.code == unsupported.code && e.text() == unsupported.text() => {}
-            _ => implemented.push(p.number),
-        }
-    }
-    let mut declared = conn::PROCEDURES.to_vec();
-    declared.sort_unstable();
-    implemented.sort_unstable();
-    assert_eq!(declared, implemented);
+    let implemented =
+        rvirt_plugin_api::sdk::implemented_procedures(REMOTE_PROGRAM_NUMBER, |prog, n, args| {
+            conn.call(prog, n, args)
+        });
+    assert_eq!(rvirt_plugin_api::sdk::sorted(conn::PROCEDURES), implemented);
 }
 
 #[test]

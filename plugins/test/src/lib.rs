@@ -353,7 +353,7 @@ mod tests {
     /// implemented.
     #[test]
     fn declared_procedures_are_the_implemented_ones() {
-        use rvirt_plugin_api::protocol::{default_args_remote, procedures as program};
+        use rvirt_plugin_api::sdk;
         for (i, (kind, _)) in KINDS.iter().enumerate() {
             let drv = Arc::new(state::Driver::new_default());
             let l = Listener {
@@ -362,20 +362,11 @@ mod tests {
                 handle: 1,
             };
             let conn = connection(*kind, Conn::open(drv, l));
-            let mut implemented = Vec::new();
-            for p in program(REMOTE_PROGRAM_NUMBER).unwrap() {
-                let Some(args) = default_args_remote(p.number) else {
-                    continue;
-                };
-                let unsupported = RemoteError::unsupported(p.api_name);
-                match conn.call(REMOTE_PROGRAM_NUMBER, p.number, &args) {
-                    Err(e) if e.code == unsupported.code && e.text() == unsupported.text() => {}
-                    _ => implemented.push(p.number),
-                }
-            }
-            let mut declared = super::procedures(*kind).to_vec();
-            declared.sort_unstable();
-            implemented.sort_unstable();
+            let implemented =
+                sdk::implemented_procedures(REMOTE_PROGRAM_NUMBER, |prog, n, args| {
+                    conn.call(prog, n, args)
+                });
+            let declared = sdk::sorted(super::procedures(*kind));
             assert_eq!(declared, implemented, "{kind:?}: declared vs implemented");
         }
     }
