@@ -13,9 +13,8 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use rvirt_tests::virsh::{run as virsh, VIRSH};
 use rvirt_tests::{have_program, require_peer, Daemon, Libvirtd};
-
-const VIRSH: &str = "/usr/bin/virsh";
 
 /// Held while a test reads or changes the host's device list: the veth test changes it
 /// and the comparison must not see that, even when a test runner puts them in separate
@@ -25,23 +24,6 @@ fn host_devices_turn() -> std::fs::File {
         .expect("lock file");
     f.lock().expect("wait for the host devices turn");
     f
-}
-
-/// `virsh -c URI ARGS...`: stdout, stderr and exit code.
-fn virsh(uri: &str, args: &[&str]) -> (String, String, i32) {
-    let out = Command::new(VIRSH)
-        .arg("-c")
-        .arg(uri)
-        .args(args)
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run virsh");
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code().unwrap_or(-1),
-    )
 }
 
 fn names(uri: &str, extra: &[&str]) -> Vec<String> {

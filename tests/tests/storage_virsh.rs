@@ -4,38 +4,16 @@
 //! refresh with the format `qemu-img` finds.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
+use rvirt_tests::virsh::{ok, run as virsh, VIRSH};
 use rvirt_tests::{have_program, require_peer, Daemon, LoopDevice, TempDir};
 
-const VIRSH: &str = "/usr/bin/virsh";
 const QEMU_IMG: &str = "/usr/bin/qemu-img";
 
 fn peers_ok() -> bool {
     require_peer("virsh (libvirt-clients)", have_program(VIRSH))
         && require_peer("qemu-img (qemu-utils)", have_program(QEMU_IMG))
-}
-
-fn virsh(uri: &str, args: &[&str]) -> (String, String, i32) {
-    let out = Command::new(VIRSH)
-        .arg("-c")
-        .arg(uri)
-        .args(args)
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run virsh");
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code().unwrap_or(-1),
-    )
-}
-
-fn ok(uri: &str, args: &[&str]) -> String {
-    let (out, err, code) = virsh(uri, args);
-    assert_eq!(code, 0, "virsh {args:?} failed: {err}{out}");
-    out
 }
 
 /// The error text of a failing virsh command.

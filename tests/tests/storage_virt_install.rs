@@ -6,9 +6,9 @@
 
 use std::process::{Command, Stdio};
 
+use rvirt_tests::virsh::{ok as virsh, VIRSH};
 use rvirt_tests::{have_program, require_peer, Daemon, TempDir};
 
-const VIRSH: &str = "/usr/bin/virsh";
 const VIRT_INSTALL: &str = "/usr/bin/virt-install";
 const VIRT_CLONE: &str = "/usr/bin/virt-clone";
 const QEMU_IMG: &str = "/usr/bin/qemu-img";
@@ -18,24 +18,6 @@ fn peers_ok() -> bool {
     require_peer("virsh (libvirt-clients)", have_program(VIRSH))
         && require_peer("virt-install (virtinst)", have_program(VIRT_INSTALL))
         && require_peer("qemu-img (qemu-utils)", have_program(QEMU_IMG))
-}
-
-fn virsh(uri: &str, args: &[&str]) -> String {
-    let out = Command::new(VIRSH)
-        .arg("-c")
-        .arg(uri)
-        .args(args)
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run virsh");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "virsh {args:?}: {}{text}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
 }
 
 /// `virt-install --print-xml` of a guest `name` with `disk`; returns the printed XML.
