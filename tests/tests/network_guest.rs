@@ -699,3 +699,48 @@ fn a_bridged_guest_gets_a_tap_and_no_port() {
     virsh::ok(&uri, &["net-destroy", "default"]);
     virsh::ok(&uri, &["net-undefine", "default"]);
 }
+
+/// Real `virt-install --network network=default` against rvirtd: the guest it creates
+/// runs, plugged into `virbr0` through a port of the `default` network.
+#[test]
+fn virt_install_puts_a_guest_on_the_default_network() {
+    const VIRT_INSTALL: &str = "/usr/bin/virt-install";
+    if !require_peer("virt-install (virtinst)", have_program(VIRT_INSTALL)) {
+        return;
+    }
+    let Some((host, _d, uri)) = with_default_network("vinet") else {
+        return;
+    };
+    let name = format!("rvnet-vi-{}", std::process::id());
+    let out = std::process::Command::new(VIRT_INSTALL)
+        .args(["--connect", &uri, "--name", &name, "--memory", "128"])
+        .args(["--disk", "none", "--pxe", "--network", "network=default"])
+        .args(["--graphics", "none", "--noautoconsole"])
+        .args(["--osinfo", "detect=on,require=off"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run virt-install");
+    assert!(
+        out.status.success(),
+        "virt-install: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(virsh::ok(&uri, &["domstate", &name]).trim(), "running");
+    let iflist = virsh::ok(&uri, &["domiflist", &name]);
+    assert!(
+        iflist.lines().any(|l| l
+            .split_whitespace()
+            .take(3)
+            .eq(["vnet0", "network", "default"])),
+        "{iflist}"
+    );
+    let link = host.ip_in(&["link", "show", "dev", "vnet0"]);
+    assert!(link.contains("master virbr0"), "{link}");
+    let ports = virsh::ok(&uri, &["net-port-list", "default", "--uuid"]);
+    assert_eq!(ports.trim().lines().count(), 1, "{ports}");
+    virsh::ok(&uri, &["destroy", &name]);
+    virsh::ok(&uri, &["undefine", &name]);
+    assert!(unplugged(&host, &uri), "the guest's tap outlived it");
+    virsh::ok(&uri, &["net-destroy", "default"]);
+    virsh::ok(&uri, &["net-undefine", "default"]);
+}
