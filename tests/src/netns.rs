@@ -4,6 +4,19 @@
 
 use std::process::{Command, Output};
 
+/// libvirt's stock `default` network, as Debian ships it.
+pub const DEFAULT_NETWORK_XML: &str = "<network>
+  <name>default</name>
+  <bridge name='virbr0'/>
+  <forward/>
+  <ip address='192.168.122.1' netmask='255.255.255.0'>
+    <dhcp>
+      <range start='192.168.122.2' end='192.168.122.254'/>
+    </dhcp>
+  </ip>
+</network>
+";
+
 /// A network namespace of the test, deleted on drop.
 pub struct Netns {
     name: String,

@@ -6,22 +6,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rvirt_tests::guest;
-use rvirt_tests::netns::{self, Netns};
+use rvirt_tests::netns::{self, Netns, DEFAULT_NETWORK_XML as DEFAULT_XML};
 use rvirt_tests::xmldiff::python_libvirt;
 use rvirt_tests::{have_program, require_peer, target_dir, virsh, Daemon, Libvirtd, TempDir};
-
-/// libvirt's stock `default` network.
-const DEFAULT_XML: &str = "<network>
-  <name>default</name>
-  <bridge name='virbr0'/>
-  <forward/>
-  <ip address='192.168.122.1' netmask='255.255.255.0'>
-    <dhcp>
-      <range start='192.168.122.2' end='192.168.122.254'/>
-    </dhcp>
-  </ip>
-</network>
-";
 
 const PORT_UUID: &str = "5eed0000-0000-4000-8000-0000000000aa";
 

@@ -7,21 +7,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rvirt_tests::netns::{self, Netns};
+use rvirt_tests::netns::{self, Netns, DEFAULT_NETWORK_XML as DEFAULT_XML};
 use rvirt_tests::{have_program, require_peer, virsh, Daemon};
-
-/// libvirt's stock `default` network, as Debian ships it.
-const DEFAULT_XML: &str = "<network>
-  <name>default</name>
-  <bridge name='virbr0'/>
-  <forward/>
-  <ip address='192.168.122.1' netmask='255.255.255.0'>
-    <dhcp>
-      <range start='192.168.122.2' end='192.168.122.254'/>
-    </dhcp>
-  </ip>
-</network>
-";
 
 /// The udhcpc script: configures the lease it is given (address and default route).
 const UDHCPC_SCRIPT: &str = "#!/bin/sh
