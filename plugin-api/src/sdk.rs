@@ -149,6 +149,57 @@ pub const STREAM_PROCEDURES: &[i32] = &[
     rvirt_protocol::RVIRT_STREAM_PROC_ABORT as i32,
 ];
 
+/// The stream-opening calls of a storage driver: volume upload and download.
+pub const VOLUME_STREAM_OPENERS: &[i32] = &[
+    rvirt_protocol::remote_proc::STORAGE_VOL_UPLOAD,
+    rvirt_protocol::remote_proc::STORAGE_VOL_DOWNLOAD,
+];
+
+/// `VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM` / `VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM`.
+pub const VOLUME_STREAM_SPARSE: u32 = 1;
+
+/// The arguments of a volume upload or download, whichever call opened the stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VolumeStreamArgs {
+    /// `STORAGE_VOL_UPLOAD` (else a download).
+    pub upload: bool,
+    pub vol: rvirt_protocol::RemoteNonnullStorageVol,
+    pub offset: u64,
+    pub length: u64,
+    pub flags: u32,
+}
+
+impl VolumeStreamArgs {
+    /// Decodes the arguments of `procedure`, one of [`VOLUME_STREAM_OPENERS`].
+    pub fn decode(procedure: i32, args: &[u8]) -> Result<VolumeStreamArgs, RemoteError> {
+        use rvirt_protocol::xdr::from_bytes;
+        if procedure == rvirt_protocol::remote_proc::STORAGE_VOL_UPLOAD {
+            let a: rvirt_protocol::RemoteStorageVolUploadArgs = from_bytes(args)?;
+            Ok(VolumeStreamArgs {
+                upload: true,
+                vol: a.vol,
+                offset: a.offset,
+                length: a.length,
+                flags: a.flags,
+            })
+        } else {
+            let a: rvirt_protocol::RemoteStorageVolDownloadArgs = from_bytes(args)?;
+            Ok(VolumeStreamArgs {
+                upload: false,
+                vol: a.vol,
+                offset: a.offset,
+                length: a.length,
+                flags: a.flags,
+            })
+        }
+    }
+
+    /// Whether the stream carries holes.
+    pub fn sparse(&self) -> bool {
+        self.flags & VOLUME_STREAM_SPARSE != 0
+    }
+}
+
 /// What [`Stream::recv`] yields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StreamChunk {

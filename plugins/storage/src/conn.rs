@@ -31,7 +31,9 @@ impl rvirt_plugin_api::sdk::Connection for StorageConn {
         procedure: i32,
         args: &[u8],
     ) -> Result<(Vec<u8>, Box<dyn rvirt_plugin_api::sdk::Stream>), RemoteError> {
-        if program != REMOTE_PROGRAM_NUMBER || !crate::stream::STREAM_OPENERS.contains(&procedure) {
+        if program != REMOTE_PROGRAM_NUMBER
+            || !rvirt_plugin_api::sdk::VOLUME_STREAM_OPENERS.contains(&procedure)
+        {
             let name = rvirt_plugin_api::protocol::procedure(program, procedure)
                 .map_or("stream", |p| p.api_name);
             return Err(RemoteError::unsupported(name));

@@ -67,7 +67,7 @@ fn start_driver(dirs: Dirs, privileged: bool) -> Arc<Driver> {
 /// rvirt's stream program for them (docs/abi.md, "Streams").
 fn procedure_sets() -> Vec<(u32, Vec<i32>)> {
     let mut remote = conn::PROCEDURES.to_vec();
-    remote.extend_from_slice(stream::STREAM_OPENERS);
+    remote.extend_from_slice(rvirt_plugin_api::sdk::VOLUME_STREAM_OPENERS);
     vec![
         (REMOTE_PROGRAM_NUMBER, remote),
         (

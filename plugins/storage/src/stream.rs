@@ -19,24 +19,12 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::unistd::{lseek, Whence};
-use rvirt_plugin_api::protocol::{
-    remote_proc, xdr::from_bytes, RemoteError, RemoteNonnullStorageVol,
-    RemoteStorageVolDownloadArgs, RemoteStorageVolUploadArgs,
-};
-use rvirt_plugin_api::sdk::{Stream, StreamChunk};
+use rvirt_plugin_api::protocol::{RemoteError, RemoteNonnullStorageVol};
+use rvirt_plugin_api::sdk::{Stream, StreamChunk, VolumeStreamArgs, VOLUME_STREAM_SPARSE};
 
 use crate::error::{check_flags, SResult, StorageError};
 use crate::events::Event;
 use crate::state::Driver;
-
-/// `VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM` / `VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM`.
-const SPARSE: u32 = 1;
-
-/// The stream-opening calls this driver serves (declared in its descriptor).
-pub const STREAM_OPENERS: &[i32] = &[
-    remote_proc::STORAGE_VOL_UPLOAD,
-    remote_proc::STORAGE_VOL_DOWNLOAD,
-];
 
 /// `STORAGE_VOL_UPLOAD` / `STORAGE_VOL_DOWNLOAD`: checks the flags and the volume, opens
 /// its file, and gives the stream.
@@ -45,16 +33,20 @@ pub fn open(
     procedure: i32,
     args: &[u8],
 ) -> Result<Box<dyn Stream>, RemoteError> {
-    let upload = procedure == remote_proc::STORAGE_VOL_UPLOAD;
-    let (vol, offset, length, flags) = if upload {
-        let a: RemoteStorageVolUploadArgs = from_bytes(args)?;
-        check_flags(a.flags, SPARSE, "storageVolUpload")?;
-        (a.vol, a.offset, a.length, a.flags)
+    let a = VolumeStreamArgs::decode(procedure, args)?;
+    let api = if a.upload {
+        "storageVolUpload"
     } else {
-        let a: RemoteStorageVolDownloadArgs = from_bytes(args)?;
-        check_flags(a.flags, SPARSE, "storageVolDownload")?;
-        (a.vol, a.offset, a.length, a.flags)
+        "storageVolDownload"
     };
+    check_flags(a.flags, VOLUME_STREAM_SPARSE, api)?;
+    let (upload, sparse) = (a.upload, a.sparse());
+    let VolumeStreamArgs {
+        vol,
+        offset,
+        length,
+        ..
+    } = a;
     let path = crate::vol::with_vol(drv, &vol, |p, v| {
         if p.jobs.contains(&v.name) {
             return Err(StorageError::Invalid(format!(
@@ -69,7 +61,6 @@ pub fn open(
         .write(upload)
         .open(&path)
         .map_err(|e| StorageError::io(format!("Unable to open stream for '{path}'"), &e))?;
-    let sparse = flags & SPARSE != 0;
     let limit = (length != 0).then(|| offset.saturating_add(length));
     Ok(if upload {
         Box::new(Upload {

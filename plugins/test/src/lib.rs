@@ -62,7 +62,7 @@ fn procedure_sets(kind: DriverKind) -> Vec<(u32, Vec<i32>)> {
     if kind != DriverKind::Storage {
         return vec![(REMOTE_PROGRAM_NUMBER, remote)];
     }
-    remote.extend_from_slice(storage_data::STREAM_OPENERS);
+    remote.extend_from_slice(rvirt_plugin_api::sdk::VOLUME_STREAM_OPENERS);
     vec![
         (REMOTE_PROGRAM_NUMBER, remote),
         (

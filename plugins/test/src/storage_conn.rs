@@ -22,7 +22,7 @@ impl rvirt_plugin_api::sdk::Connection for StorageConn {
         args: &[u8],
     ) -> R<(Vec<u8>, Box<dyn rvirt_plugin_api::sdk::Stream>)> {
         if program != REMOTE_PROGRAM_NUMBER
-            || !crate::storage_data::STREAM_OPENERS.contains(&procedure)
+            || !rvirt_plugin_api::sdk::VOLUME_STREAM_OPENERS.contains(&procedure)
         {
             let name = procedure_name(program, procedure);
             return Err(RemoteError::unsupported(name));

@@ -9,11 +9,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rvirt_plugin_api::protocol::{
-    remote_proc, xdr::from_bytes, RemoteError, RemoteNonnullStorageVol,
-    RemoteStorageVolDownloadArgs, RemoteStorageVolUploadArgs,
-};
-use rvirt_plugin_api::sdk::{Stream, StreamChunk};
+use rvirt_plugin_api::protocol::{RemoteError, RemoteNonnullStorageVol};
+use rvirt_plugin_api::sdk::{Stream, StreamChunk, VolumeStreamArgs, VOLUME_STREAM_SPARSE};
 
 use crate::error::{check_flags, TestError, TestResult};
 use crate::state::{Driver, Inner};
@@ -23,9 +20,6 @@ pub const BLOCK: u64 = 64 * 1024;
 
 /// Stored bytes one volume may hold (the test driver keeps everything in memory).
 pub const MAX_VOL_DATA: u64 = 256 * 1024 * 1024;
-
-/// `VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM` / `VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM`.
-const SPARSE: u32 = 1;
 
 /// The stored blocks of one volume, by block index.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -291,12 +285,6 @@ impl Stream for Download {
     }
 }
 
-/// The stream procedures of the storage driver (declared in its descriptor).
-pub const STREAM_OPENERS: &[i32] = &[
-    remote_proc::STORAGE_VOL_UPLOAD,
-    remote_proc::STORAGE_VOL_DOWNLOAD,
-];
-
 /// `STORAGE_VOL_UPLOAD` and `STORAGE_VOL_DOWNLOAD`: checks the volume and the range,
 /// then the stream.
 pub fn open(
@@ -304,16 +292,20 @@ pub fn open(
     procedure: i32,
     args: &[u8],
 ) -> Result<Box<dyn Stream>, RemoteError> {
-    let upload = procedure == remote_proc::STORAGE_VOL_UPLOAD;
-    let (vol, offset, length, flags) = if upload {
-        let a: RemoteStorageVolUploadArgs = from_bytes(args)?;
-        check_flags(a.flags, SPARSE, "testStorageVolUpload")?;
-        (a.vol, a.offset, a.length, a.flags)
+    let a = VolumeStreamArgs::decode(procedure, args)?;
+    let api = if a.upload {
+        "testStorageVolUpload"
     } else {
-        let a: RemoteStorageVolDownloadArgs = from_bytes(args)?;
-        check_flags(a.flags, SPARSE, "testStorageVolDownload")?;
-        (a.vol, a.offset, a.length, a.flags)
+        "testStorageVolDownload"
     };
+    check_flags(a.flags, VOLUME_STREAM_SPARSE, api)?;
+    let (upload, sparse) = (a.upload, a.sparse());
+    let VolumeStreamArgs {
+        vol,
+        offset,
+        length,
+        ..
+    } = a;
     let capacity = drv.read(|s| Ok(crate::storage::vol(s, &vol)?.1.capacity))?;
     if offset > capacity {
         return Err(TestError::InvalidArg(format!(
@@ -330,7 +322,6 @@ pub fn open(
         drv: drv.clone(),
         vol,
     };
-    let sparse = flags & SPARSE != 0;
     Ok(if upload {
         let limit = if length == 0 {
             capacity
