@@ -64,9 +64,7 @@ fn find_peer(
             m.drivers
                 .iter()
                 .filter(|d| {
-                    d.kind == kind
-                        && (d.uri_schemes.is_empty() || d.uri_schemes.iter().any(|s| s == scheme))
-                        && d.implements(req.program, req.procedure)
+                    d.kind == kind && d.serves(scheme) && d.implements(req.program, req.procedure)
                 })
                 .map(|d| (m.clone(), d.clone()))
                 .collect::<Vec<_>>()

@@ -66,6 +66,12 @@ pub struct DriverInfo {
 }
 
 impl DriverInfo {
+    /// Whether this driver may serve a URI with the given driver scheme: it names the
+    /// scheme, or names none (a secondary driver for every connection).
+    pub fn serves(&self, scheme: &str) -> bool {
+        self.uri_schemes.is_empty() || self.uri_schemes.iter().any(|s| s == scheme)
+    }
+
     /// Whether the driver declared `procedure` of `program`.
     pub fn implements(&self, program: u32, procedure: i32) -> bool {
         self.procedures.binary_search(&(program, procedure)).is_ok()

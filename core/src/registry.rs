@@ -57,7 +57,7 @@ pub struct DriverEntry {
 impl DriverEntry {
     /// Whether this driver may serve a URI with the given driver scheme.
     pub fn serves(&self, scheme: &str) -> bool {
-        self.driver.uri_schemes.is_empty() || self.driver.uri_schemes.iter().any(|s| s == scheme)
+        self.driver.serves(scheme)
     }
 }
 
