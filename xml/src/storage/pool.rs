@@ -153,6 +153,35 @@ pub struct StoragePoolDef {
     /// `<refresh><volume allocation>`: how a refresh computes a volume's allocation
     /// (`default` or `capacity`).
     pub refresh_allocation: Option<String>,
+    /// `<fs:mount_opts>` of an `fs` or `netfs` pool: the `<fs:option name>`s, in order.
+    pub mount_opts: Vec<String>,
+}
+
+/// The namespace of a file system pool's extra mount options.
+const FS_NS: &str = "http://libvirt.org/schemas/storagepool/fs/1.0";
+
+/// The `<fs:mount_opts>` options of a pool of type `kind` (only `fs` and `netfs` have
+/// them), the element found by its namespace whatever prefix the document uses.
+fn parse_mount_opts(e: &Element, kind: &str) -> Vec<String> {
+    if !matches!(kind, "fs" | "netfs") {
+        return Vec::new();
+    }
+    let declares = |x: &Element, prefix: &str| x.attr(&format!("xmlns:{prefix}")) == Some(FS_NS);
+    e.children
+        .iter()
+        .find(|c| {
+            c.name
+                .strip_suffix(":mount_opts")
+                .is_some_and(|prefix| declares(c, prefix) || declares(e, prefix))
+        })
+        .map(|m| {
+            m.children
+                .iter()
+                .filter(|o| o.name.ends_with(":option"))
+                .filter_map(|o| o.attr_s("name"))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// `<refresh><volume allocation>`, one of the two values libvirt knows.
@@ -283,6 +312,7 @@ impl StoragePoolDef {
         };
         let cow = parse_cow(e, t)?;
         let refresh_allocation = parse_refresh(e)?;
+        let mount_opts = parse_mount_opts(e, t.name);
         check_source(t, &mut source, &name)?;
         let (target_path, permissions) = if t.has_target() {
             let path = target_path(e, t, &source)?;
@@ -310,6 +340,7 @@ impl StoragePoolDef {
             target_path,
             permissions,
             refresh_allocation,
+            mount_opts,
         })
     }
 
@@ -322,7 +353,11 @@ impl StoragePoolDef {
     pub fn to_xml(&self) -> String {
         let t = self.kind();
         let mut out = Out::new();
-        out.open("pool", &Attrs::new().add("type", &self.pool_type));
+        let mut root = Attrs::new().add("type", &self.pool_type);
+        if !self.mount_opts.is_empty() {
+            root = root.add("xmlns:fs", FS_NS);
+        }
+        out.open("pool", &root);
         out.text("name", &Attrs::new(), &self.name);
         out.text("uuid", &Attrs::new(), &self.uuid.to_string());
         let bytes = Attrs::new().add("unit", "bytes");
@@ -350,6 +385,13 @@ impl StoragePoolDef {
             out.open("refresh", &Attrs::new());
             out.empty("volume", &Attrs::new().add("allocation", a));
             out.close("refresh");
+        }
+        if !self.mount_opts.is_empty() {
+            out.open("fs:mount_opts", &Attrs::new());
+            for o in &self.mount_opts {
+                out.empty("fs:option", &Attrs::new().add("name", o));
+            }
+            out.close("fs:mount_opts");
         }
         out.close("pool");
         out.finish()
