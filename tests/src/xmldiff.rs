@@ -31,8 +31,14 @@ pub fn python_libvirt() -> bool {
 
 /// Runs every document (kind, path) through libvirt's test driver (`libvirt_oracle.py`).
 pub fn libvirt_outcomes(docs: &[(&str, PathBuf)]) -> Vec<Outcome> {
+    libvirt_outcomes_at(None, docs)
+}
+
+/// [`libvirt_outcomes`] on the test driver behind `uri` (a real libvirtd's
+/// `test:///default`), or in-process when `None`.
+pub fn libvirt_outcomes_at(uri: Option<&str>, docs: &[(&str, PathBuf)]) -> Vec<Outcome> {
     let script = repo_root().join("tests/data/xml-corpus/libvirt_oracle.py");
-    oracle_outcomes(&script, &[], docs)
+    oracle_outcomes(&script, uri.as_slice(), docs)
 }
 
 /// Runs every document (kind, path) through an oracle script speaking the record protocol

@@ -1,8 +1,8 @@
 //! Differential test of rvirt's XML against real libvirt 9.0's test driver.
 //!
 //! Every document of `tests/data/xml-corpus/{domain,network,pool,volume,nodedev,snapshot}`
-//! (made by `gen.py` there) is defined on libvirt's own test driver (in-process through
-//! libvirt-python, `libvirt_oracle.py`) and on rvirt's test driver (embedded, through
+//! (made by `gen.py` there) is defined on libvirt's own test driver (inside a real libvirtd,
+//! through libvirt-python, `libvirt_oracle.py`) and on rvirt's test driver (embedded, through
 //! rvirt's client library), dumped back and removed; snapshots are taken of the running
 //! domain `test` and compared with their creation time left out. Compared: whether both accept or both
 //! refuse it, and, where both accept, the dumped XML byte for byte. Every document rvirt
@@ -15,10 +15,10 @@ use std::path::{Path, PathBuf};
 
 use rvirt_core::Connect;
 use rvirt_tests::xmldiff::{
-    invalid_outputs, libvirt_outcomes, python_libvirt, rvirt_outcome, without_creation_time,
+    invalid_outputs, libvirt_outcomes_at, python_libvirt, rvirt_outcome, without_creation_time,
     Outcome,
 };
-use rvirt_tests::{have_program, repo_root, require_peer, target_dir};
+use rvirt_tests::{have_program, repo_root, require_peer, target_dir, Libvirtd};
 
 /// The object kinds of the corpus, their `virt-xml-validate` schema names, and the least
 /// agreement the current code reaches: (accepted or refused alike, byte-identical).
@@ -182,7 +182,12 @@ fn corpus_against_libvirt_test_driver() {
     for (kind, ..) in KINDS {
         docs.extend(corpus(kind).into_iter().map(|p| (kind, p)));
     }
-    let libvirt = libvirt_outcomes(&docs);
+    // libvirt's test driver in a real libvirtd, reached over its socket.
+    let Some(libvirtd) = Libvirtd::start() else {
+        return;
+    };
+    let libvirt = libvirt_outcomes_at(Some(&libvirtd.uri("test", "default")), &docs);
+    drop(libvirtd);
     let c = Connect::open("test:///default").expect("open rvirt's test driver");
     let out_dir = target_dir().join("xml-differential");
     let _ = std::fs::remove_dir_all(&out_dir);

@@ -2,7 +2,8 @@
 """The real libvirt side of tests/tests/xml_differential.rs.
 
 Reads lines "KIND PATH" on stdin, defines each document on libvirt's own test driver
-(test:///default, in-process through libvirt-python), dumps it back and removes it, and
+(the URI given as the first argument, a real libvirtd's test:///default; without one,
+test:///default in-process through libvirt-python), dumps it back and removes it, and
 writes one record per document: a header line "OK LEN" or "ERR CODE DOMAIN LEN", then LEN
 bytes (the dumped XML or the error message) and a newline.
 """
@@ -11,7 +12,7 @@ import sys
 import libvirt
 
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
-conn = libvirt.open("test:///default")
+conn = libvirt.open(sys.argv[1] if len(sys.argv) > 1 else "test:///default")
 pool = conn.storagePoolLookupByName("default-pool")
 
 
