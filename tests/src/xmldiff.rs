@@ -29,16 +29,11 @@ pub fn python_libvirt() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Runs every document (kind, path) through libvirt's test driver (`libvirt_oracle.py`).
-pub fn libvirt_outcomes(docs: &[(&str, PathBuf)]) -> Vec<Outcome> {
-    libvirt_outcomes_at(None, docs)
-}
-
-/// [`libvirt_outcomes`] on the test driver behind `uri` (a real libvirtd's
-/// `test:///default`), or in-process when `None`.
-pub fn libvirt_outcomes_at(uri: Option<&str>, docs: &[(&str, PathBuf)]) -> Vec<Outcome> {
+/// Runs every document (kind, path) through libvirt's test driver behind `uri` (a real
+/// libvirtd's `test:///default`), with `libvirt_oracle.py`.
+pub fn libvirt_outcomes(uri: &str, docs: &[(&str, PathBuf)]) -> Vec<Outcome> {
     let script = repo_root().join("tests/data/xml-corpus/libvirt_oracle.py");
-    oracle_outcomes(&script, uri.as_slice(), docs)
+    oracle_outcomes(&script, &[uri], docs)
 }
 
 /// Runs every document (kind, path) through an oracle script speaking the record protocol

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use rvirt_core::Connect;
 use rvirt_tests::xmldiff::{
-    invalid_outputs, libvirt_outcomes_at, python_libvirt, rvirt_outcome, without_creation_time,
+    invalid_outputs, libvirt_outcomes, python_libvirt, rvirt_outcome, without_creation_time,
     Outcome,
 };
 use rvirt_tests::{have_program, repo_root, require_peer, target_dir, Libvirtd};
@@ -186,7 +186,7 @@ fn corpus_against_libvirt_test_driver() {
     let Some(libvirtd) = Libvirtd::start() else {
         return;
     };
-    let libvirt = libvirt_outcomes_at(Some(&libvirtd.uri("test", "default")), &docs);
+    let libvirt = libvirt_outcomes(&libvirtd.uri("test", "default"), &docs);
     drop(libvirtd);
     let c = Connect::open("test:///default").expect("open rvirt's test driver");
     let out_dir = target_dir().join("xml-differential");
