@@ -190,10 +190,12 @@ def diff():
     print("download after the abort", down(s, off=M, ln=M))
     print("no such volume", err(lambda: p.storageVolLookupByName("nosuch")))
     # Every upload stream that ends refreshes the pool, with an event.
-    seen, deadline = -1, time.time() + 5
-    while time.time() < deadline and seen != len(refreshes):
-        seen = len(refreshes)
-        time.sleep(0.5)
+    # libvirtd refreshes on threads of its own, late on a loaded machine: wait for the
+    # events rather than for a quiet spell.
+    deadline = time.time() + 20
+    while time.time() < deadline and len(refreshes) < 8:
+        time.sleep(0.1)
+    time.sleep(0.5)
     # (libvirtd refreshes on a thread of its own and now and then sends one fewer.)
     print("refresh events after uploads", len(refreshes) >= 8, set(refreshes))
     p.destroy()
