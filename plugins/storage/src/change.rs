@@ -123,7 +123,7 @@ pub fn resize(drv: &Driver, r: &RemoteNonnullStorageVol, capacity: u64, flags: u
     let i = index(p, &r.name)?;
     check_idle(p, &r.name)?;
     let free = p.def.available;
-    let disk = crate::disk::is_disk(&p.def);
+    let backend = crate::backend::of(&p.def)?;
     let v = &mut p.vols[i];
     refresh_vol(v)?;
     let want = match (flags & RESIZE_DELTA != 0, flags & RESIZE_SHRINK != 0) {
@@ -147,10 +147,8 @@ pub fn resize(drv: &Driver, r: &RemoteNonnullStorageVol, capacity: u64, flags: u
             "Not enough space left in storage pool".into(),
         ));
     }
-    if disk {
-        return Err(StorageError::NoSupport(
-            "storage pool does not support changing of volume capacity".into(),
-        ));
+    if !backend.file_volumes() {
+        return backend.resize_vol(v, want, flags);
     }
     resize_file(
         v,

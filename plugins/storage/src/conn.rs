@@ -100,7 +100,7 @@ impl RemoteHandler for StorageConn {
         a: RemoteConnectFindStoragePoolSourcesArgs,
     ) -> R<RemoteConnectFindStoragePoolSourcesRet> {
         Ok(RemoteConnectFindStoragePoolSourcesRet {
-            xml: pool::find_sources(&a.r#type, a.flags)?,
+            xml: pool::find_sources(&a.r#type, a.src_spec.as_deref(), a.flags)?,
         })
     }
     fn connect_get_storage_pool_capabilities(
@@ -108,8 +108,7 @@ impl RemoteHandler for StorageConn {
         a: RemoteConnectGetStoragePoolCapabilitiesArgs,
     ) -> R<RemoteConnectGetStoragePoolCapabilitiesRet> {
         crate::error::check_flags(a.flags, 0, "storageConnectGetStoragePoolCapabilities")?;
-        let capabilities =
-            rvirt_xml::storage::pool_capabilities(|t| pool::SUPPORTED_TYPES.contains(&t));
+        let capabilities = rvirt_xml::storage::pool_capabilities(crate::backend::supports);
         Ok(RemoteConnectGetStoragePoolCapabilitiesRet { capabilities })
     }
     fn connect_num_of_storage_pools(&self) -> R<RemoteConnectNumOfStoragePoolsRet> {

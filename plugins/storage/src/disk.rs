@@ -12,21 +12,44 @@
 //! cylinder boundary.
 
 use std::path::Path;
-use std::process::Command;
 
 use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
 
+use crate::backend::Backend;
 use crate::error::{check_flags, SResult, StorageError};
 use crate::state::Pool;
+
+/// The `disk` backend.
+pub struct Disk;
+
+impl Backend for Disk {
+    fn build(&self, def: &StoragePoolDef, flags: u32) -> SResult<()> {
+        build(def, flags)
+    }
+    fn start(&self, def: &StoragePoolDef, _resume: bool) -> SResult<()> {
+        check_built(def)
+    }
+    fn refresh(&self, p: &mut Pool) -> SResult<()> {
+        refresh(p)
+    }
+    fn delete(&self, _def: &StoragePoolDef, _flags: u32) -> SResult<()> {
+        Err(StorageError::NotSupported(
+            "deleting a disk pool's partition table".into(),
+        ))
+    }
+    fn create_vol(&self, p: &mut Pool, v: &StorageVolDef, _flags: u32) -> SResult<()> {
+        create_vol(p, v)
+    }
+    fn delete_vol(&self, p: &mut Pool, name: &str, flags: u32) -> SResult<()> {
+        check_flags(flags, 0, "virStorageBackendDiskDeleteVol")?;
+        delete_vol(p, name)
+    }
+}
 
 /// `VIR_STORAGE_POOL_BUILD_NO_OVERWRITE` / `_OVERWRITE`.
 const BUILD_NO_OVERWRITE: u32 = 4;
 const BUILD_OVERWRITE: u32 = 8;
 const PARTED: &str = "parted";
-
-pub fn is_disk(def: &StoragePoolDef) -> bool {
-    def.pool_type == "disk"
-}
 
 /// The pool's device.
 fn device(def: &StoragePoolDef) -> SResult<&str> {
@@ -37,21 +60,10 @@ fn device(def: &StoragePoolDef) -> SResult<&str> {
         .ok_or_else(|| StorageError::Internal("missing source device".into()))
 }
 
-/// Runs parted with `args`; its output, or libvirt's error for a failed command.
+/// Runs parted with `args`; its output, or libvirt's error for a failed command (with
+/// parted's stderr as it is, as libvirt reports it).
 fn parted(args: &[&str]) -> SResult<String> {
-    let out = Command::new(PARTED)
-        .args(args)
-        .output()
-        .map_err(|e| StorageError::io(format!("Cannot run {PARTED}"), &e))?;
-    if !out.status.success() {
-        return Err(StorageError::Internal(format!(
-            "Child process ({PARTED} {}) unexpected exit status {}: {}",
-            args.join(" "),
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stderr)
-        )));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    crate::cmd::run_with(PARTED, args, true)
 }
 
 /// One partition: number, extent `[start, end)`, file system parted found.
@@ -154,7 +166,7 @@ fn wanted_label(def: &StoragePoolDef) -> &str {
 
 /// Build: refuses a device that has a partition table unless told to overwrite, then
 /// writes the label.
-pub fn build(def: &StoragePoolDef, flags: u32) -> SResult<()> {
+fn build(def: &StoragePoolDef, flags: u32) -> SResult<()> {
     check_flags(
         flags,
         BUILD_OVERWRITE | BUILD_NO_OVERWRITE,
@@ -180,7 +192,7 @@ pub fn build(def: &StoragePoolDef, flags: u32) -> SResult<()> {
 }
 
 /// Start: the device must hold a partition table.
-pub fn check_built(def: &StoragePoolDef) -> SResult<()> {
+fn check_built(def: &StoragePoolDef) -> SResult<()> {
     let dev = device(def)?;
     if read_table(dev)?.is_none() {
         return Err(StorageError::ProbeFailed(format!(
@@ -254,7 +266,7 @@ fn part_vol(def: &StoragePoolDef, dev: &str, p: &Part) -> SResult<StorageVolDef>
 }
 
 /// Refresh: partitions, free extents and sizes from the device.
-pub fn refresh(p: &mut Pool) -> SResult<()> {
+fn refresh(p: &mut Pool) -> SResult<()> {
     let dev = device(&p.def)?.to_string();
     let t = read_table(&dev)?.ok_or_else(|| {
         StorageError::ProbeFailed(format!("Device '{dev}' is unrecognized, requires build"))
@@ -283,7 +295,7 @@ pub fn refresh(p: &mut Pool) -> SResult<()> {
 }
 
 /// A new partition for `v` (capacity rounded up to whole cylinders); `dos` labels only.
-pub fn create_vol(p: &mut Pool, v: &StorageVolDef) -> SResult<()> {
+fn create_vol(p: &mut Pool, v: &StorageVolDef) -> SResult<()> {
     let dev = device(&p.def)?.to_string();
     let t = read_table(&dev)?.ok_or_else(|| {
         StorageError::ProbeFailed(format!("Device '{dev}' is unrecognized, requires build"))
@@ -348,7 +360,7 @@ fn wait_for(def: &StoragePoolDef, num: u32) -> SResult<()> {
 /// number is whatever follows the device's name in the volume's, separator included:
 /// for a device whose partitions are named with `p` (`loop0p1`, `nvme0n1p1`), parted is
 /// asked for partition `p1` and refuses, and the error is libvirt's.
-pub fn delete_vol(p: &mut Pool, name: &str) -> SResult<()> {
+fn delete_vol(p: &mut Pool, name: &str) -> SResult<()> {
     let dev = device(&p.def)?.to_string();
     let base = Path::new(&dev)
         .file_name()

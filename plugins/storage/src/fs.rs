@@ -6,12 +6,39 @@ use std::process::Command;
 
 use rvirt_xml::storage::StoragePoolDef;
 
+use crate::backend::Backend;
+use crate::cmd::{program, run};
 use crate::error::{SResult, StorageError};
 use crate::pool::{target, BUILD_NO_OVERWRITE, BUILD_OVERWRITE};
+use crate::state::Pool;
 
-/// Whether pools of this type live on a mounted file system.
-pub fn is_fs(def: &StoragePoolDef) -> bool {
-    def.pool_type == "fs"
+/// The `fs` backend.
+pub struct Fs;
+
+impl Backend for Fs {
+    fn build(&self, def: &StoragePoolDef, flags: u32) -> SResult<()> {
+        crate::dir::build(def, flags)
+    }
+    /// Mounts the file system; a pool found mounted after a daemon restart is taken as
+    /// it is.
+    fn start(&self, def: &StoragePoolDef, resume: bool) -> SResult<()> {
+        if resume && is_mounted(target(def)?) {
+            return Ok(());
+        }
+        mount(def)
+    }
+    fn stop(&self, def: &StoragePoolDef) -> SResult<()> {
+        unmount(def)
+    }
+    fn refresh(&self, p: &mut Pool) -> SResult<()> {
+        crate::dir::refresh(p)
+    }
+    fn delete(&self, def: &StoragePoolDef, flags: u32) -> SResult<()> {
+        crate::dir::delete(def, flags)
+    }
+    fn file_volumes(&self) -> bool {
+        true
+    }
 }
 
 /// The pool's source device.
@@ -30,32 +57,6 @@ fn device(def: &StoragePoolDef) -> SResult<&str> {
 
 fn format(def: &StoragePoolDef) -> &str {
     def.source.format.as_deref().unwrap_or("auto")
-}
-
-/// Runs a command; a failure is libvirt's "Child process ... unexpected exit status".
-fn run(prog: &str, args: &[&str]) -> SResult<String> {
-    let out = Command::new(prog)
-        .args(args)
-        .output()
-        .map_err(|e| StorageError::io(format!("Cannot run {prog}"), &e))?;
-    if !out.status.success() {
-        return Err(StorageError::Internal(format!(
-            "Child process ({prog} {}) unexpected exit status {}: {}",
-            args.join(" "),
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stderr).trim_end()
-        )));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// The first of `names` found on the usual paths.
-fn program(name: &str) -> String {
-    ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
-        .iter()
-        .map(|d| format!("{d}/{name}"))
-        .find(|p| std::path::Path::new(p).exists())
-        .unwrap_or_else(|| name.to_string())
 }
 
 /// The file system type on `dev`, if `blkid` finds one.

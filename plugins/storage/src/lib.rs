@@ -19,8 +19,11 @@ use rvirt_plugin_api::sdk::{
     ConnContext, DriverSpec, InitContext, InitStatus, Module, ModuleInfo, OpenOutcome,
 };
 
+pub mod backend;
 pub mod change;
+pub mod cmd;
 pub mod conn;
+pub mod dir;
 pub mod disk;
 pub mod error;
 pub mod events;

@@ -1,15 +1,13 @@
 //! Pool operations: definitions, the lifecycle and what the directory backend does for
 //! each step (build creates the directory, start and refresh read it, delete removes it).
 
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-
 use rvirt_plugin_api::protocol::{RemoteNonnullStoragePool, RemoteStoragePoolGetInfoRet};
-use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
+use rvirt_xml::storage::StoragePoolDef;
 use rvirt_xml::ParseOptions;
 
+use crate::backend::{self, POOL_TYPES};
 use crate::error::{check_flags, SResult, StorageError};
 use crate::events::{ev, Event};
-use crate::probe;
 use crate::state::{Driver, Pool};
 
 /// `virStoragePoolState`.
@@ -25,27 +23,6 @@ const CREATE_WITH_BUILD_OVERWRITE: u32 = 2;
 const CREATE_WITH_BUILD_NO_OVERWRITE: u32 = 4;
 /// `VIR_STORAGE_POOL_DEFINE_VALIDATE`.
 const DEFINE_VALIDATE: u32 = 1;
-
-/// Pool types this driver can run.
-pub const SUPPORTED_TYPES: &[&str] = &["dir", "fs", "disk"];
-
-/// Pool types in the order of the VIR_CONNECT_LIST_STORAGE_POOLS_<TYPE> bits (from bit 6).
-const POOL_TYPES: [&str; 14] = [
-    "dir",
-    "fs",
-    "netfs",
-    "logical",
-    "disk",
-    "iscsi",
-    "scsi",
-    "mpath",
-    "rbd",
-    "sheepdog",
-    "gluster",
-    "zfs",
-    "vstorage",
-    "iscsi-direct",
-];
 
 pub fn pool_ref(p: &Pool) -> RemoteNonnullStoragePool {
     RemoteNonnullStoragePool {
@@ -113,19 +90,8 @@ fn already_active(name: &str) -> StorageError {
 
 fn parse(xml: &str, validate: bool) -> SResult<StoragePoolDef> {
     let def = StoragePoolDef::parse_with(xml, ParseOptions::validate(validate))?;
-    if !SUPPORTED_TYPES.contains(&def.pool_type.as_str()) {
-        return Err(StorageError::Internal(format!(
-            "missing backend for pool type {} ({})",
-            backend_number(&def.pool_type),
-            def.pool_type
-        )));
-    }
+    backend::of(&def)?;
     Ok(def)
-}
-
-/// libvirt names a missing backend by its type's number.
-fn backend_number(t: &str) -> usize {
-    POOL_TYPES.iter().position(|x| *x == t).unwrap_or(0)
 }
 
 /// Where `def` goes among `pools`: the index of the pool it redefines, or `None` for a
@@ -215,19 +181,13 @@ pub fn create_xml(drv: &Driver, xml: &str, flags: u32) -> SResult<RemoteNonnullS
     Ok(r)
 }
 
-/// Starts `p`: mounts its file system (an `fs` pool found mounted after a daemon restart
-/// is taken as it is), reads its directory and records that it runs.
+/// Starts `p`: its backend makes the storage reachable (`resume`: after a daemon
+/// restart, of a pool that ran before), the pool is read and recorded as running.
 fn run(drv: &Driver, p: &mut Pool, resume: bool) -> SResult<()> {
-    if crate::fs::is_fs(&p.def) && !(resume && crate::fs::is_mounted(target(&p.def)?)) {
-        crate::fs::mount(&p.def)?;
-    }
-    if crate::disk::is_disk(&p.def) {
-        crate::disk::check_built(&p.def)?;
-    }
-    if let Err(e) = refresh_pool(p) {
-        if crate::fs::is_fs(&p.def) {
-            let _ = crate::fs::unmount(&p.def);
-        }
+    let b = backend::of(&p.def)?;
+    b.start(&p.def, resume)?;
+    if let Err(e) = b.refresh(p) {
+        let _ = b.stop(&p.def);
         return Err(e);
     }
     drv.save_status(&p.def)?;
@@ -276,65 +236,7 @@ fn build_flags(create_flags: u32) -> u32 {
 
 /// The pool type's build.
 fn build_pool(def: &StoragePoolDef, flags: u32) -> SResult<()> {
-    if crate::disk::is_disk(def) {
-        return crate::disk::build(def, flags);
-    }
-    build_dir(def, flags)
-}
-
-/// The file system backends' build: makes the target directory with the pool's mode
-/// and owner; a formatting flag also makes the file system on the source device (which
-/// a directory pool has not).
-fn build_dir(def: &StoragePoolDef, flags: u32) -> SResult<()> {
-    check_flags(
-        flags,
-        BUILD_OVERWRITE | BUILD_NO_OVERWRITE,
-        "virStorageBackendFileSystemBuild",
-    )?;
-    if flags == BUILD_OVERWRITE | BUILD_NO_OVERWRITE {
-        return Err(StorageError::ExclusiveFlags(
-            "VIR_STORAGE_POOL_BUILD_OVERWRITE",
-            "VIR_STORAGE_POOL_BUILD_NO_OVERWRITE",
-        ));
-    }
-    let path = target(def)?;
-    let perms = def.permissions.clone().unwrap_or_default();
-    let mode = perms.mode.unwrap_or(0o711);
-    let exists = std::path::Path::new(path).is_dir();
-    if !exists {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(mode)
-            .create(path)
-            .map_err(|e| StorageError::io(format!("cannot create path '{path}'"), &e))?;
-    }
-    if perms.mode.is_some() || !exists {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
-            StorageError::io(format!("cannot set mode of '{path}' to {mode:04o}"), &e)
-        })?;
-    }
-    if perms.owner.is_some() || perms.group.is_some() {
-        chown(path, perms.owner, perms.group)?;
-    }
-    if flags != 0 {
-        return crate::fs::make_fs(def, flags);
-    }
-    Ok(())
-}
-
-/// Changes a file's owner and group (either may stay).
-pub fn chown(path: &str, uid: Option<u32>, gid: Option<u32>) -> SResult<()> {
-    use nix::unistd::{Gid, Uid};
-    nix::unistd::chown(path, uid.map(Uid::from_raw), gid.map(Gid::from_raw)).map_err(|e| {
-        StorageError::errno(
-            format!(
-                "cannot chown '{path}' to ({}, {})",
-                uid.map_or(-1, i64::from),
-                gid.map_or(-1, i64::from)
-            ),
-            e,
-        )
-    })
+    backend::of(def)?.build(def, flags)
 }
 
 pub fn target(def: &StoragePoolDef) -> SResult<&str> {
@@ -343,49 +245,9 @@ pub fn target(def: &StoragePoolDef) -> SResult<&str> {
         .ok_or_else(|| StorageError::Internal(format!("pool '{}' has no target path", def.name)))
 }
 
-/// Reads the pool again: its directory, or a `disk` pool's partition table.
+/// Reads the pool again through its backend.
 pub fn refresh_pool(p: &mut Pool) -> SResult<()> {
-    if crate::disk::is_disk(&p.def) {
-        return crate::disk::refresh(p);
-    }
-    refresh_dir(p)
-}
-
-/// Reads the pool directory: its volumes, the file system's sizes and the directory's
-/// own permissions.
-pub fn refresh_dir(p: &mut Pool) -> SResult<()> {
-    let path = target(&p.def)?.to_string();
-    let rd = std::fs::read_dir(&path)
-        .map_err(|e| StorageError::io(format!("cannot open directory '{path}'"), &e))?;
-    let mut vols: Vec<StorageVolDef> = rd
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().map(str::to_string))
-        .filter_map(|name| probe::probe_volume(&path, &name))
-        .collect();
-    vols.sort_by(|a, b| a.name.cmp(&b.name));
-    p.vols = vols;
-    update_sizes(p)
-}
-
-/// The pool's capacity, allocation and availability from `statvfs`, counted as libvirt
-/// does: blocks reserved for root count as available. Also its directory's permissions.
-pub fn update_sizes(p: &mut Pool) -> SResult<()> {
-    let path = target(&p.def)?.to_string();
-    let st = nix::sys::statvfs::statvfs(path.as_str())
-        .map_err(|e| StorageError::errno(format!("cannot statvfs path '{path}'"), e))?;
-    let frsize = st.fragment_size() as u64;
-    p.def.capacity = st.blocks() as u64 * frsize;
-    p.def.allocation = (st.blocks() as u64 - st.blocks_free() as u64) * frsize;
-    p.def.available = st.blocks_free() as u64 * frsize;
-    let md = std::fs::metadata(&path)
-        .map_err(|e| StorageError::io(format!("cannot stat path '{path}'"), &e))?;
-    p.def.permissions = Some(rvirt_xml::storage::Permissions {
-        mode: Some(md.mode() & 0o777),
-        owner: Some(md.uid()),
-        group: Some(md.gid()),
-        label: None,
-    });
-    Ok(())
+    backend::of(&p.def)?.refresh(p)
 }
 
 pub fn refresh(drv: &Driver, name: &str, flags: u32) -> SResult<()> {
@@ -425,9 +287,7 @@ pub fn destroy(drv: &Driver, name: &str) -> SResult<()> {
     let mut pools = drv.lock();
     let p = active(&pools, name)?;
     check_no_jobs(p)?;
-    if crate::fs::is_fs(&p.def) {
-        crate::fs::unmount(&p.def)?;
-    }
+    backend::of(&p.def)?.stop(&p.def)?;
     let r = pool_ref(p);
     stop(drv, &mut pools, name);
     drv.emit(Event::Lifecycle(r, ev::STOPPED));
@@ -442,15 +302,7 @@ pub fn delete(drv: &Driver, name: &str, flags: u32) -> SResult<()> {
             "storage pool '{name}' is still active"
         )));
     }
-    if crate::disk::is_disk(&p.def) {
-        return Err(StorageError::NotSupported(
-            "deleting a disk pool's partition table".into(),
-        ));
-    }
-    check_flags(flags, 0, "virStorageBackendFileSystemDelete")?;
-    let path = target(&p.def)?;
-    std::fs::remove_dir(path)
-        .map_err(|e| StorageError::io(format!("failed to remove pool '{path}'"), &e))?;
+    backend::of(&p.def)?.delete(&p.def, flags)?;
     drv.emit(Event::Lifecycle(pool_ref(p), ev::DELETED));
     Ok(())
 }
@@ -604,21 +456,8 @@ pub fn lookup_target(drv: &Driver, path: &str) -> SResult<RemoteNonnullStoragePo
         .ok_or_else(|| StorageError::NoPoolTarget(path.to_string()))
 }
 
-/// `virConnectFindStoragePoolSources`: none of the backends here can discover sources.
-pub fn find_sources(pool_type: &str, flags: u32) -> SResult<String> {
+/// `virConnectFindStoragePoolSources` through the type's backend.
+pub fn find_sources(pool_type: &str, spec: Option<&str>, flags: u32) -> SResult<String> {
     check_flags(flags, 0, "storageConnectFindStoragePoolSources")?;
-    if !POOL_TYPES.contains(&pool_type) {
-        return Err(StorageError::Internal(format!(
-            "unknown storage pool type {pool_type}"
-        )));
-    }
-    if !SUPPORTED_TYPES.contains(&pool_type) {
-        return Err(StorageError::Internal(format!(
-            "missing backend for pool type {} ({pool_type})",
-            backend_number(pool_type)
-        )));
-    }
-    Err(StorageError::NoSupport(format!(
-        "pool type '{pool_type}' does not support source discovery"
-    )))
+    backend::of_type(pool_type)?.find_sources(pool_type, spec, flags)
 }

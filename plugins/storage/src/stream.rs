@@ -165,12 +165,10 @@ fn refresh_after_upload(drv: &Driver, vol: &RemoteNonnullStorageVol) {
         let Ok(p) = crate::pool::active_mut(&mut pools, &vol.pool) else {
             return;
         };
-        let result = if p.jobs.is_empty() {
-            crate::pool::refresh_pool(p)
-        } else if crate::disk::is_disk(&p.def) {
-            Ok(())
-        } else {
-            crate::pool::update_sizes(p)
+        let result = match crate::backend::of(&p.def) {
+            Ok(b) if p.jobs.is_empty() => b.refresh(p),
+            Ok(b) if b.file_volumes() => crate::dir::update_sizes(p),
+            _ => Ok(()),
         };
         if let Err(e) = result {
             tracing::warn!("refreshing pool '{}' after an upload: {e}", vol.pool);

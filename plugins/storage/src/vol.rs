@@ -10,8 +10,9 @@ use rvirt_plugin_api::protocol::{RemoteNonnullStorageVol, RemoteStorageVolGetInf
 use rvirt_xml::storage::{sanitize_path, StorageVolDef};
 use rvirt_xml::ParseOptions;
 
+use crate::dir::chown;
 use crate::error::{check_flags, SResult, StorageError};
-use crate::pool::{active, active_mut, check_no_jobs, chown, target};
+use crate::pool::{active, active_mut, check_no_jobs, target};
 use crate::probe::{self, run_qemu_img};
 use crate::state::{Driver, Pool};
 
@@ -227,8 +228,9 @@ pub fn create(
         func,
     )?;
     let mut pools = drv.lock();
-    if crate::disk::is_disk(&active(&pools, pool)?.def) {
-        return create_partition(&mut pools, pool, xml, clone_of, flags);
+    let backend = crate::backend::of(&active(&pools, pool)?.def)?;
+    if !backend.file_volumes() {
+        return create_on_backend(backend, &mut pools, pool, xml, clone_of, flags);
     }
     let (mut v, source) = prepare(&pools, pool, xml, clone_of, flags)?;
     let mut busy = vec![(pool.to_string(), v.name.clone())];
@@ -253,7 +255,7 @@ pub fn create(
     let p = active_mut(&mut pools, pool)?;
     // The file system's figures, as libvirt reports them right after a new volume.
     let requested = v.allocation;
-    if crate::pool::update_sizes(p).is_err() {
+    if crate::dir::update_sizes(p).is_err() {
         p.def.allocation = p.def.allocation.saturating_add(requested);
         p.def.available = p.def.available.saturating_sub(requested);
     }
@@ -268,8 +270,10 @@ pub fn create(
 
 /// The checked definition of a new volume (with its path and key) and the volume it
 /// copies, if any.
-/// A new volume of a `disk` pool: a partition, for a clone with the source's bytes.
-fn create_partition(
+/// A new volume of a pool whose volumes are not files (a partition, a logical
+/// volume, ...), made by its backend; for a clone with the source's bytes.
+fn create_on_backend(
+    backend: &dyn crate::backend::Backend,
     pools: &mut [Pool],
     pool: &str,
     xml: &str,
@@ -295,16 +299,16 @@ fn create_partition(
         return Err(StorageError::VolExists(v.name));
     }
     check_no_jobs(p)?;
-    crate::disk::create_vol(p, &v)?;
+    backend.create_vol(p, &v, flags)?;
     let new = p.vols[index(p, &v.name)?].clone();
     if let Some(src) = source {
-        copy_into_partition(&src, &new)?;
+        copy_into_volume(&src, &new)?;
     }
     Ok(vol_ref(p, &new))
 }
 
-/// A clone's bytes: the source volume's, as far as the new partition holds them.
-fn copy_into_partition(src: &str, to: &StorageVolDef) -> SResult<()> {
+/// A clone's bytes: the source volume's, as far as the new volume holds them.
+fn copy_into_volume(src: &str, to: &StorageVolDef) -> SResult<()> {
     let dst = to.target_path.as_deref().unwrap_or_default();
     let input = File::open(src)
         .map_err(|e| StorageError::io(format!("could not open input path '{src}'"), &e))?;
@@ -576,9 +580,9 @@ pub fn delete(drv: &Driver, r: &RemoteNonnullStorageVol, flags: u32) -> SResult<
     let p = active_mut(&mut pools, &r.pool)?;
     let i = index(p, &r.name)?;
     check_idle(p, &r.name)?;
-    if crate::disk::is_disk(&p.def) {
-        check_flags(flags, 0, "virStorageBackendDiskDeleteVol")?;
-        return crate::disk::delete_vol(p, &r.name);
+    let backend = crate::backend::of(&p.def)?;
+    if !backend.file_volumes() {
+        return backend.delete_vol(p, &r.name, flags);
     }
     check_flags(flags, 0, "virStorageBackendVolDeleteLocal")?;
     let v = &p.vols[i];
@@ -589,7 +593,7 @@ pub fn delete(drv: &Driver, r: &RemoteNonnullStorageVol, flags: u32) -> SResult<
         }
     }
     let v = p.vols.remove(i);
-    if crate::pool::update_sizes(p).is_err() {
+    if crate::dir::update_sizes(p).is_err() {
         p.def.allocation = p.def.allocation.saturating_sub(v.allocation);
         p.def.available = p.def.available.saturating_add(v.allocation);
     }

@@ -1,0 +1,144 @@
+//! What each pool type does for the steps of a pool's life. The lifecycle, the
+//! bookkeeping, events and state files are common to all types (`pool.rs`, `vol.rs`);
+//! a type's backend only touches its storage: a directory, a file system, a partition
+//! table, a volume group, ... Adding a pool type is one file implementing [`Backend`]
+//! and one line in [`BACKENDS`].
+
+use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
+
+use crate::error::{SResult, StorageError};
+use crate::state::Pool;
+
+/// A pool type's operations. `def` is the pool's definition, `p` a running pool.
+pub trait Backend: Sync {
+    /// `virStoragePoolBuild` with its `VIR_STORAGE_POOL_BUILD_*` flags.
+    fn build(&self, def: &StoragePoolDef, flags: u32) -> SResult<()>;
+
+    /// Makes the pool's storage reachable before its first refresh. `resume`: the pool
+    /// ran before the daemon restarted and may still be reachable.
+    fn start(&self, _def: &StoragePoolDef, _resume: bool) -> SResult<()> {
+        Ok(())
+    }
+
+    /// Undoes [`Backend::start`] (destroy, or a start whose first refresh failed).
+    fn stop(&self, _def: &StoragePoolDef) -> SResult<()> {
+        Ok(())
+    }
+
+    /// Reads the pool's volumes and its capacity, allocation and availability.
+    fn refresh(&self, p: &mut Pool) -> SResult<()>;
+
+    /// `virStoragePoolDelete` of the inactive pool.
+    fn delete(&self, def: &StoragePoolDef, flags: u32) -> SResult<()>;
+
+    /// Whether volumes are files under the target directory, made, cloned, resized and
+    /// removed by `vol.rs` (directory and file system pools).
+    fn file_volumes(&self) -> bool {
+        false
+    }
+
+    /// A new volume `v` in a pool whose volumes are not files (the pool is refreshed
+    /// afterwards by the backend, so `v` appears among `p.vols`).
+    fn create_vol(&self, _p: &mut Pool, _v: &StorageVolDef, _flags: u32) -> SResult<()> {
+        Err(StorageError::NoSupport(
+            "storage pool does not support volume creation".into(),
+        ))
+    }
+
+    /// Removes volume `name` of a pool whose volumes are not files.
+    fn delete_vol(&self, _p: &mut Pool, _name: &str, _flags: u32) -> SResult<()> {
+        Err(StorageError::NoSupport(
+            "storage pool does not support volume deletion".into(),
+        ))
+    }
+
+    /// Changes the capacity of volume `v` (a pool whose volumes are not files) to `size`
+    /// (`VIR_STORAGE_VOL_RESIZE_*` flags), and its figures in `v`.
+    fn resize_vol(&self, _v: &mut StorageVolDef, _size: u64, _flags: u32) -> SResult<()> {
+        Err(StorageError::NoSupport(
+            "storage pool does not support changing of volume capacity".into(),
+        ))
+    }
+
+    /// `virConnectFindStoragePoolSources`: the `<sources>` document for the optional
+    /// source specification `spec`.
+    fn find_sources(&self, pool_type: &str, _spec: Option<&str>, _flags: u32) -> SResult<String> {
+        Err(StorageError::NoSupport(format!(
+            "pool type '{pool_type}' does not support source discovery"
+        )))
+    }
+}
+
+/// Every pool type this driver runs, with its backend.
+static BACKENDS: &[(&str, &dyn Backend)] = &[
+    ("dir", &crate::dir::Dir),
+    ("fs", &crate::fs::Fs),
+    ("disk", &crate::disk::Disk),
+];
+
+/// Pool types in the order of the VIR_CONNECT_LIST_STORAGE_POOLS_<TYPE> bits (from bit 6);
+/// libvirt names a missing backend by its index here.
+pub const POOL_TYPES: [&str; 14] = [
+    "dir",
+    "fs",
+    "netfs",
+    "logical",
+    "disk",
+    "iscsi",
+    "scsi",
+    "mpath",
+    "rbd",
+    "sheepdog",
+    "gluster",
+    "zfs",
+    "vstorage",
+    "iscsi-direct",
+];
+
+/// Whether this driver runs pools of type `t`.
+pub fn supports(t: &str) -> bool {
+    BACKENDS.iter().any(|(name, _)| *name == t)
+}
+
+/// The backend of pool type `t`, or libvirt's error for a type without one.
+pub fn of_type(t: &str) -> SResult<&'static dyn Backend> {
+    BACKENDS
+        .iter()
+        .find(|(name, _)| *name == t)
+        .map(|(_, b)| *b)
+        .ok_or_else(|| missing(t))
+}
+
+/// The backend of the pool `def` defines.
+pub fn of(def: &StoragePoolDef) -> SResult<&'static dyn Backend> {
+    of_type(&def.pool_type)
+}
+
+/// libvirt's error for a known pool type without a backend (or an unknown type).
+pub fn missing(t: &str) -> StorageError {
+    match POOL_TYPES.iter().position(|x| *x == t) {
+        Some(n) => StorageError::Internal(format!("missing backend for pool type {n} ({t})")),
+        None => StorageError::Internal(format!("unknown storage pool type {t}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_backend_is_a_libvirt_pool_type() {
+        for (t, _) in BACKENDS {
+            assert!(POOL_TYPES.contains(t), "{t}");
+        }
+        assert!(supports("dir") && !supports("rbd"));
+        assert_eq!(
+            missing("rbd").to_string(),
+            "internal error: missing backend for pool type 8 (rbd)"
+        );
+        assert_eq!(
+            missing("nosuch").to_string(),
+            "internal error: unknown storage pool type nosuch"
+        );
+    }
+}
