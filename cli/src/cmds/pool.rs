@@ -105,23 +105,6 @@ const START: &[Opt] = &[
     Opt::flag("overwrite", "overwrite any existing data"),
 ];
 
-const POOL_TYPES: &[&str] = &[
-    "dir",
-    "fs",
-    "netfs",
-    "logical",
-    "disk",
-    "iscsi",
-    "scsi",
-    "mpath",
-    "rbd",
-    "sheepdog",
-    "gluster",
-    "zfs",
-    "vstorage",
-    "iscsi-direct",
-];
-
 fn type_flags(types: Option<&str>) -> Result<u32, CmdError> {
     let mut f = 0;
     for t in types
@@ -129,11 +112,8 @@ fn type_flags(types: Option<&str>) -> Result<u32, CmdError> {
         .flat_map(|t| t.split(','))
         .filter(|t| !t.is_empty())
     {
-        let i = POOL_TYPES
-            .iter()
-            .position(|x| *x == t)
+        f |= rvirt_xml::storage::list_flag(t)
             .ok_or_else(|| CmdError::Msg(format!("Invalid pool type '{t}'")))?;
-        f |= 64 << i;
     }
     Ok(f)
 }

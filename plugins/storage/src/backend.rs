@@ -76,25 +76,6 @@ static BACKENDS: &[(&str, &dyn Backend)] = &[
     ("disk", &crate::disk::Disk),
 ];
 
-/// Pool types in the order of the VIR_CONNECT_LIST_STORAGE_POOLS_<TYPE> bits (from bit 6);
-/// libvirt names a missing backend by its index here.
-pub const POOL_TYPES: [&str; 14] = [
-    "dir",
-    "fs",
-    "netfs",
-    "logical",
-    "disk",
-    "iscsi",
-    "scsi",
-    "mpath",
-    "rbd",
-    "sheepdog",
-    "gluster",
-    "zfs",
-    "vstorage",
-    "iscsi-direct",
-];
-
 /// Whether this driver runs pools of type `t`.
 pub fn supports(t: &str) -> bool {
     BACKENDS.iter().any(|(name, _)| *name == t)
@@ -116,7 +97,7 @@ pub fn of(def: &StoragePoolDef) -> SResult<&'static dyn Backend> {
 
 /// libvirt's error for a known pool type without a backend (or an unknown type).
 pub fn missing(t: &str) -> StorageError {
-    match POOL_TYPES.iter().position(|x| *x == t) {
+    match rvirt_xml::storage::PoolType::number(t) {
         Some(n) => StorageError::Internal(format!("missing backend for pool type {n} ({t})")),
         None => StorageError::Internal(format!("unknown storage pool type {t}")),
     }
@@ -129,12 +110,12 @@ mod tests {
     #[test]
     fn every_backend_is_a_libvirt_pool_type() {
         for (t, _) in BACKENDS {
-            assert!(POOL_TYPES.contains(t), "{t}");
+            assert!(rvirt_xml::storage::PoolType::find(t).is_some(), "{t}");
         }
         assert!(supports("dir") && !supports("rbd"));
         assert_eq!(
             missing("rbd").to_string(),
-            "internal error: missing backend for pool type 8 (rbd)"
+            "internal error: missing backend for pool type 9 (rbd)"
         );
         assert_eq!(
             missing("nosuch").to_string(),

@@ -5,7 +5,7 @@ use rvirt_plugin_api::protocol::{RemoteNonnullStoragePool, RemoteStoragePoolGetI
 use rvirt_xml::storage::StoragePoolDef;
 use rvirt_xml::ParseOptions;
 
-use crate::backend::{self, POOL_TYPES};
+use crate::backend;
 use crate::error::{check_flags, SResult, StorageError};
 use crate::events::{ev, Event};
 use crate::state::{Driver, Pool};
@@ -376,12 +376,8 @@ fn matches(p: &Pool, flags: u32) -> bool {
     let pair = |yes: u32, no: u32, v: bool| {
         flags & (yes | no) == 0 || (v && flags & yes != 0) || (!v && flags & no != 0)
     };
-    let type_bits = (flags >> 6) & 0x3fff;
-    let type_ok = type_bits == 0
-        || POOL_TYPES
-            .iter()
-            .enumerate()
-            .any(|(i, t)| type_bits & (1 << i) != 0 && p.def.pool_type == *t);
+    let type_ok = flags & (0x3fff << 6) == 0
+        || rvirt_xml::storage::list_flag(&p.def.pool_type).is_some_and(|bit| flags & bit != 0);
     pair(2, 1, p.active) && pair(4, 8, p.persistent) && pair(16, 32, p.autostart) && type_ok
 }
 

@@ -15,24 +15,6 @@ use rvirt_plugin_api::sdk::domain;
 const POOL_RUNNING: u8 = 2;
 const POOL_INACTIVE: u8 = 0;
 
-/// Pool types in the order of the VIR_CONNECT_LIST_STORAGE_POOLS_<TYPE> bits (from bit 6).
-const POOL_TYPES: [&str; 14] = [
-    "dir",
-    "fs",
-    "netfs",
-    "logical",
-    "disk",
-    "iscsi",
-    "scsi",
-    "mpath",
-    "rbd",
-    "sheepdog",
-    "gluster",
-    "zfs",
-    "vstorage",
-    "iscsi-direct",
-];
-
 pub fn pool_ref(p: &Pool) -> RemoteNonnullStoragePool {
     RemoteNonnullStoragePool {
         name: p.def.name.clone(),
@@ -251,12 +233,8 @@ fn matches(p: &Pool, flags: u32) -> bool {
     let pair = |yes: u32, no: u32, v: bool| {
         flags & (yes | no) == 0 || (v && flags & yes != 0) || (!v && flags & no != 0)
     };
-    let type_bits = (flags >> 6) & 0x3fff;
-    let type_ok = type_bits == 0
-        || POOL_TYPES
-            .iter()
-            .enumerate()
-            .any(|(i, t)| type_bits & (1 << i) != 0 && p.def.pool_type == *t);
+    let type_ok = flags & (0x3fff << 6) == 0
+        || rvirt_xml::storage::list_flag(&p.def.pool_type).is_some_and(|bit| flags & bit != 0);
     pair(2, 1, p.active) && pair(4, 8, p.persistent) && pair(16, 32, p.autostart) && type_ok
 }
 

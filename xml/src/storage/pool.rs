@@ -114,7 +114,39 @@ pub const POOL_TYPES: [PoolType; 14] = [
     pt("vstorage", SRC_NAME, None, FILE_VOLS),
 ];
 
+/// Pool type names in the order of the `VIR_CONNECT_LIST_STORAGE_POOLS_<TYPE>` flag bits
+/// (bit 6 for `dir` on); `iscsi-direct`, added later, comes last.
+pub const LIST_FLAG_ORDER: [&str; 14] = [
+    "dir",
+    "fs",
+    "netfs",
+    "logical",
+    "disk",
+    "iscsi",
+    "scsi",
+    "mpath",
+    "rbd",
+    "sheepdog",
+    "gluster",
+    "zfs",
+    "vstorage",
+    "iscsi-direct",
+];
+
+/// The `VIR_CONNECT_LIST_STORAGE_POOLS_<TYPE>` bit of pool type `name`.
+pub fn list_flag(name: &str) -> Option<u32> {
+    LIST_FLAG_ORDER
+        .iter()
+        .position(|t| *t == name)
+        .map(|i| 1 << (6 + i))
+}
+
 impl PoolType {
+    /// libvirt's `virStoragePoolType` number of the type named `name`.
+    pub fn number(name: &str) -> Option<usize> {
+        POOL_TYPES.iter().position(|t| t.name == name)
+    }
+
     /// The type named `name`.
     pub fn find(name: &str) -> Option<&'static PoolType> {
         POOL_TYPES.iter().find(|t| t.name == name)
