@@ -543,8 +543,9 @@ export PATH=/usr/sbin:/usr/bin HOME=/root
 export LIBVIRT_DEFAULT_URI='qemu+unix:///system?socket=/run/rvirt/rvirt-sock'
 # No udev in the lab: device-mapper users create their nodes themselves.
 export DM_DISABLE_UDEV=1
+# No dmeventd either: LVM monitors nothing.
+export LVM_SUPPRESS_FD_WARNINGS=1
 mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts
-exec 3>/dev/ttyS1
 {load}
 step() {{
     echo "LAB-STEP $*"
@@ -569,7 +570,7 @@ echo LAB-READY
 {rvirt_start}( . /lab.sh )
 rc=$?
 echo "LAB-EXIT $rc"
-}} >&3 2>&3
+}} >/dev/ttyS1 2>&1
 sync
 poweroff -f
 "#
