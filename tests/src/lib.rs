@@ -3,6 +3,7 @@
 //! a missing peer fails the test under `CI=true` and skips it locally.
 
 pub mod guest;
+pub mod lab;
 pub mod netns;
 pub mod streams;
 pub mod virsh;

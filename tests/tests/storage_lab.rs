@@ -1,0 +1,156 @@
+//! The test lab itself (tests/src/lab.rs): a guest boots, loads the device-mapper
+//! modules, runs host programs with their libraries and reports back.
+
+use std::time::Duration;
+
+use rvirt_tests::lab::Lab;
+
+#[test]
+fn lab_boots_loads_modules_and_runs_host_programs() {
+    if !Lab::available() {
+        return;
+    }
+    let out = Lab::new()
+        .modules(&["dm-mod"])
+        .binaries(&["/usr/bin/xz"])
+        .disk_sized("a.img", 8 << 20)
+        .script(
+            "step cat /sys/block/vda/size\nstep ls /dev/mapper\nstep sh -c 'echo hi | /usr/bin/xz | /usr/bin/xz -d'\nstep false\n",
+        )
+        .run(Duration::from_secs(90));
+    eprintln!("lab boot {:?}, run {:?}", out.boot, out.elapsed);
+    assert!(!out.timed_out, "{}", out.transcript());
+    assert_eq!(out.exit, Some(0), "{}", out.transcript());
+    assert_eq!(out.step("cat /sys/block/vda/size").out, "16384\n");
+    assert_eq!(
+        out.step("ls /dev/mapper").out,
+        "control\n",
+        "{}",
+        out.transcript()
+    );
+    assert_eq!(
+        out.step("sh -c echo hi | /usr/bin/xz | /usr/bin/xz -d").out,
+        "hi\n"
+    );
+    assert_eq!(out.step("false").rc, 1);
+}
+
+/// Device-mapper works in the lab: LVM (host lvm2 and thin-provisioning-tools) makes a
+/// volume group over two virtio disks with a linear volume, a thin pool and a snapshot,
+/// and deactivates and activates it. The ground for the `logical` pool tests.
+#[test]
+fn lab_runs_lvm_with_thin_pools_and_snapshots() {
+    if !Lab::available()
+        || !rvirt_tests::require_peer("lvm2", rvirt_tests::have_program("/sbin/lvm"))
+        || !rvirt_tests::require_peer(
+            "thin-provisioning-tools",
+            rvirt_tests::have_program("/usr/sbin/thin_check"),
+        )
+    {
+        return;
+    }
+    let script = r#"
+for c in pvcreate vgcreate lvcreate lvs vgchange; do ln -s lvm /usr/sbin/$c; done
+step pvcreate -q /dev/vda /dev/vdb
+step vgcreate -q vg1 /dev/vda /dev/vdb
+step lvcreate -q --name plain -L 8192K --yes vg1
+step lvcreate -q --name tp -L 16M --type thin-pool --yes vg1
+step lvcreate -q --name snap -L 4M -s vg1/plain
+step lvs --separator : --noheadings --units b --nosuffix -o lv_name,origin,segtype,size vg1
+step vgchange -aln vg1
+step ls -1 /dev/vg1
+step vgchange -aly vg1
+step ls -1 /dev/vg1
+"#;
+    let out = Lab::new()
+        .modules(&["dm-mod", "dm-snapshot", "dm-thin-pool"])
+        .binaries(&["/sbin/lvm", "/usr/sbin/thin_check", "/usr/sbin/pdata_tools"])
+        .host_file("/etc/lvm/lvm.conf")
+        .disk_sized("a.img", 64 << 20)
+        .disk_sized("b.img", 64 << 20)
+        .script(script)
+        .run(Duration::from_secs(90));
+    let t = out.transcript();
+    assert_eq!(out.exit, Some(0), "{t}");
+    for s in out.steps().iter().filter(|s| s.cmd != "ls -1 /dev/vg1") {
+        assert_eq!(s.rc, 0, "{}: {}\n{t}", s.cmd, s.out);
+    }
+    let lvs: Vec<String> = out
+        .step("lvs --separator : --noheadings --units b --nosuffix -o lv_name,origin,segtype,size vg1")
+        .out
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect();
+    assert_eq!(
+        lvs,
+        [
+            "plain::linear:8388608",
+            "snap:plain:linear:4194304",
+            "tp::thin-pool:16777216"
+        ],
+        "{t}"
+    );
+    // Deactivated, the volume group has no device directory.
+    assert_eq!(out.steps()[7].rc, 1, "{t}");
+    assert_eq!(out.steps()[9].out, "plain\nsnap\ntp\n", "{t}");
+}
+
+/// rvirtd and rvirsh run in the lab with the qemu and storage modules: an `fs` pool on
+/// a virtio disk is built (mkfs), started (mounted), given a volume, stopped and found
+/// again with its volume on the next start.
+#[test]
+fn lab_runs_rvirtd_with_an_fs_pool_on_a_virtio_disk() {
+    if !Lab::available() {
+        return;
+    }
+    let script = r#"
+step rvirsh pool-define-as p1 fs --source-dev /dev/vda --target /mnt --source-format ext4
+step rvirsh pool-build p1 --overwrite
+step rvirsh pool-start p1
+step rvirsh vol-create-as p1 a.img 1M
+step rvirsh pool-destroy p1
+step rvirsh pool-start p1
+step rvirsh vol-list p1
+step rvirsh pool-destroy p1
+step rvirsh pool-capabilities
+"#;
+    let out = Lab::new()
+        .disk_sized("fs.img", 32 << 20)
+        .binaries(&[
+            "/sbin/mkfs",
+            "/sbin/mke2fs",
+            "/sbin/mkfs.ext4",
+            "/sbin/blkid",
+            "/usr/bin/qemu-img",
+        ])
+        .rvirt(&["qemu", "storage"])
+        .script(script)
+        .run(Duration::from_secs(90));
+    let t = out.transcript();
+    assert_eq!(out.exit, Some(0), "{t}");
+    for s in out.steps() {
+        assert_eq!(s.rc, 0, "{}: {}\n{t}", s.cmd, s.out);
+    }
+    assert_eq!(out.step("rvirsh pool-start p1").out, "Pool p1 started\n\n");
+    // The volume is found again after the restart, beside mkfs's lost+found (a
+    // directory, a volume as in libvirt).
+    let rows: Vec<Vec<String>> = out
+        .step("rvirsh vol-list p1")
+        .out
+        .lines()
+        .skip(2)
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .filter(|r: &Vec<String>| !r.is_empty())
+        .collect();
+    assert_eq!(
+        rows,
+        [["a.img", "/mnt/a.img"], ["lost+found", "/mnt/lost+found"]],
+        "{t}"
+    );
+    assert!(
+        out.step("rvirsh pool-capabilities")
+            .out
+            .contains("<pool type='fs' supported='yes'>"),
+        "{t}"
+    );
+}
