@@ -4,6 +4,7 @@
 
 pub mod guest;
 pub mod netns;
+pub mod qemu_argv;
 pub mod streams;
 pub mod virsh;
 pub mod wire;
