@@ -6,7 +6,8 @@
 //! (`qemu_oracle.py`). Compared: acceptance (and the error when both refuse), the inactive
 //! XML (UUIDs aside) and the `-device` list of the argv (driver, id, bus, addr). The figures
 //! are printed; they must not fall below the floors, which are what rvirt reaches today.
-//! `QEMU_DIFF_DUMP=DIR` writes both sides of every document there.
+//! `QEMU_DIFF_DUMP=DIR` writes both sides of every document there;
+//! `QEMU_DIFF_LIBVIRT_URI=URI` asks a libvirtd started by hand instead of the fixture's.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,12 +16,12 @@ use rvirt_tests::qemu_argv::devices;
 use rvirt_tests::xmldiff::{oracle_outcomes, python_libvirt, Outcome};
 use rvirt_tests::{have_program, repo_root, require_peer, Daemon, Libvirtd};
 
-/// Documents both daemons accept or both refuse.
-const FLOOR_ACCEPT_SAME: usize = 0;
-/// Documents whose inactive XML is the same on both.
-const FLOOR_XML_SAME: usize = 0;
-/// Documents whose argv has the same devices on both.
-const FLOOR_ARGV_SAME: usize = 0;
+/// Documents both daemons accept or both refuse (2026-12-02: 339 of 420).
+const FLOOR_ACCEPT_SAME: usize = 339;
+/// Documents both daemons turn into an argv (2026-12-02: 208).
+const FLOOR_NATIVE_BOTH: usize = 208;
+// XML-identical and argv-devices-identical are 0 today (rvirt has no implicit devices,
+// default CPU or PCI addresses yet); give them floors here as soon as they rise.
 
 fn corpus() -> Vec<PathBuf> {
     let dir = repo_root().join("tests/data/qemu-corpus/domain");
@@ -184,23 +185,51 @@ fn dump(dir: &Path, docs: &[PathBuf], side: &str, out: &[Outcome]) {
     }
 }
 
+/// Whether libvirtd's QEMU user (`libvirt-qemu`, Debian's default) may open `/dev/kvm`:
+/// if not, libvirtd 9.0 finds its QEMU capabilities stale on every lookup ("KVM was enabled
+/// when probing ..., but it is not available now") and probes QEMU again, seconds per call.
+fn libvirt_qemu_can_use_kvm() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(m) = std::fs::metadata("/dev/kvm") else {
+        return true;
+    };
+    if m.mode() & 0o006 == 0o006 {
+        return true;
+    }
+    let groups = std::process::Command::new("id")
+        .args(["-G", "libvirt-qemu"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default();
+    m.mode() & 0o060 == 0o060 && groups.split_whitespace().any(|g| g == m.gid().to_string())
+}
+
 #[test]
 fn qemu_driver_agrees_with_libvirtd() {
+    let own_peer = std::env::var("QEMU_DIFF_LIBVIRT_URI").is_ok();
     let peers = require_peer("python3-libvirt", python_libvirt())
         && require_peer(
             "qemu-system-x86_64 (qemu-system-x86)",
             have_program("/usr/bin/qemu-system-x86_64"),
+        )
+        && require_peer(
+            "libvirt-qemu in /dev/kvm's group (`usermod -aG kvm libvirt-qemu`, see .ci/run)",
+            own_peer || libvirt_qemu_can_use_kvm(),
         );
     if !peers {
         return;
     }
     let docs = corpus();
     assert!(docs.len() >= 400, "the corpus has {} documents", docs.len());
-    let Some(libvirtd) = Libvirtd::start() else {
-        return;
+    let want = match std::env::var("QEMU_DIFF_LIBVIRT_URI") {
+        Ok(uri) => run(&uri, &docs),
+        Err(_) => {
+            let Some(libvirtd) = Libvirtd::start() else {
+                return;
+            };
+            run(&libvirtd.uri("qemu", "system"), &docs)
+        }
     };
-    let want = run(&libvirtd.uri("qemu", "system"), &docs);
-    drop(libvirtd);
     let daemon = Daemon::start("");
     let got = run(&daemon.uri("qemu:///system"), &docs);
     if let Ok(d) = std::env::var("QEMU_DIFF_DUMP") {
@@ -220,6 +249,8 @@ fn qemu_driver_agrees_with_libvirtd() {
         f.docs
     );
     assert!(f.accept_same >= FLOOR_ACCEPT_SAME, "accepted-same fell");
-    assert!(f.xml_same >= FLOOR_XML_SAME, "XML-identical fell");
-    assert!(f.argv_same >= FLOOR_ARGV_SAME, "argv-devices-identical fell");
+    assert!(
+        f.native_both_ok >= FLOOR_NATIVE_BOTH,
+        "argv written by both fell"
+    );
 }
