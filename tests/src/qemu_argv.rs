@@ -86,7 +86,11 @@ fn json_value(obj: &str, key: &str) -> String {
     if let Some(r) = rest.strip_prefix('"') {
         return r.split('"').next().unwrap_or("").to_string();
     }
-    rest.split([',', '}']).next().unwrap_or("").trim().to_string()
+    rest.split([',', '}'])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string()
 }
 
 #[cfg(test)]
