@@ -5,6 +5,7 @@
 pub mod guest;
 pub mod lab;
 pub mod netns;
+pub mod qemu_argv;
 pub mod streams;
 pub mod virsh;
 pub mod wire;

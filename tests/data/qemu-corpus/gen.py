@@ -1,0 +1,203 @@
+#!/usr/bin/python3
+"""Writes the domain corpus of tests/tests/qemu_differential.rs.
+
+Each document is a guest for the qemu driver as virt-install and virt-manager write them:
+a base (machine, memory, vCPUs, os) plus fragments, one per "slot" (disks, interfaces,
+controllers, character devices, graphics, video, sound, input, memballoon, rng, watchdog,
+tpm, USB redirection, filesystems, cpu, numa, features, clock, pm, boot). The fragments are
+written here, by us; a few are deliberately wrong so refusals are compared too. The first
+documents take one fragment each, on an i440fx and on a q35 machine; the rest combine
+several at random (fixed seed). Every guest gets a fixed UUID and fixed MAC addresses.
+
+Usage: tests/data/qemu-corpus/gen.py   (rewrites domain/)
+"""
+import os
+import random
+import shutil
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+COUNT = 420
+
+MACHINES = ["pc", "q35", "pc-i440fx-7.2", "pc-q35-7.2", "pc-i440fx-5.2", "pc-q35-6.2", None]
+
+
+def uuid(n):
+    return "%08x-%04x-4%03x-8%03x-%012x" % (0x9e3a0000, n, n % 4096, 13, n * 7919)
+
+
+def mac(n, i):
+    return "52:54:00:%02x:%02x:%02x" % (0x40 + ((n >> 8) & 0x3f), n & 0xff, i)
+
+
+TOP = {
+    "memory": ["<memory unit='KiB'>1048576</memory><currentMemory unit='KiB'>524288</currentMemory>",
+               "<memory unit='MiB'>2048</memory>",
+               "<memory unit='GiB'>1</memory><currentMemory unit='GiB'>1</currentMemory>"],
+    "vcpu": ["<vcpu placement='static'>2</vcpu>", "<vcpu placement='static' current='1'>4</vcpu>",
+             "<vcpu>1</vcpu>", "<vcpu cpuset='0'>1</vcpu>", "<vcpu placement='static'>1024</vcpu>"],
+    "cpu": ["<cpu mode='host-passthrough' check='none' migratable='on'/>",
+            "<cpu mode='host-model' check='partial'/>",
+            "<cpu mode='custom' match='exact' check='none'><model fallback='forbid'>qemu64</model></cpu>",
+            "<cpu mode='custom' match='exact'><model fallback='allow'>Nehalem</model><feature policy='require' name='x2apic'/></cpu>",
+            "<cpu mode='host-passthrough'><topology sockets='1' dies='1' cores='2' threads='1'/></cpu>",
+            "<cpu><topology sockets='1' cores='1' threads='1'/></cpu>",
+            "<cpu mode='maximum' check='none'/>",
+            "<cpu mode='custom'><model>no-such-cpu</model></cpu>"],
+    "numa": ["<cpu mode='host-passthrough'><numa><cell id='0' cpus='0' memory='1048576' unit='KiB'/></numa></cpu>",
+             "<cpu><numa><cell id='0' cpus='0' memory='524288' unit='KiB'/><cell id='1' cpus='1' memory='524288' unit='KiB'/></numa></cpu>"],
+    "features": ["<features><acpi/><apic/></features>",
+                 "<features><acpi/><apic/><vmport state='off'/></features>",
+                 "<features><acpi/><apic/><hyperv mode='custom'><relaxed state='on'/><vapic state='on'/><spinlocks state='on' retries='8191'/></hyperv><vmport state='off'/></features>",
+                 "<features><acpi/><apic/><smm state='on'/></features>",
+                 "<features><pae/></features>", "<features><acpi/><apic/><kvm><hidden state='on'/></kvm></features>",
+                 "<features><acpi/><ioapic driver='qemu'/></features>"],
+    "clock": ["<clock offset='utc'><timer name='rtc' tickpolicy='catchup'/><timer name='pit' tickpolicy='delay'/><timer name='hpet' present='no'/></clock>",
+              "<clock offset='localtime'><timer name='rtc' tickpolicy='catchup'/><timer name='pit' tickpolicy='delay'/><timer name='hpet' present='no'/><timer name='hypervclock' present='yes'/></clock>",
+              "<clock offset='utc'/>", "<clock offset='variable' adjustment='60' basis='utc'/>",
+              "<clock offset='utc'><timer name='kvmclock' present='yes'/></clock>"],
+    "lifecycle": ["<on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>",
+                  "<on_crash>restart</on_crash>", "<on_poweroff>preserve</on_poweroff>"],
+    "pm": ["<pm><suspend-to-mem enabled='no'/><suspend-to-disk enabled='no'/></pm>",
+           "<pm><suspend-to-mem enabled='yes'/></pm>"],
+    "os": ["<boot dev='hd'/>", "<boot dev='cdrom'/><boot dev='hd'/>", "<boot dev='network'/>",
+           "<bootmenu enable='yes' timeout='3000'/>",
+           "<kernel>/var/lib/libvirt/boot/vmlinuz</kernel><initrd>/var/lib/libvirt/boot/initrd.img</initrd><cmdline>console=ttyS0</cmdline>",
+           "<smbios mode='sysinfo'/>", "<bios useserial='yes'/>"],
+}
+
+DISK_SRC = "/var/lib/libvirt/images/q{n}-%s.%s"
+
+DEVICE = {
+    "disk": ["<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/var/lib/libvirt/images/q{n}.qcow2'/><target dev='vda' bus='virtio'/></disk>",
+             "<disk type='file' device='disk'><driver name='qemu' type='qcow2' discard='unmap'/><source file='/var/lib/libvirt/images/q{n}.qcow2'/><target dev='vda' bus='virtio'/><boot order='1'/></disk>",
+             "<disk type='file' device='disk'><driver name='qemu' type='raw' cache='none' io='native'/><source file='/var/lib/libvirt/images/q{n}.img'/><target dev='vda' bus='virtio'/></disk>",
+             "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/var/lib/libvirt/images/q{n}.qcow2'/><target dev='sda' bus='sata'/></disk>",
+             "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/var/lib/libvirt/images/q{n}.qcow2'/><target dev='sda' bus='scsi'/></disk>",
+             "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/var/lib/libvirt/images/q{n}.img'/><target dev='hda' bus='ide'/></disk>",
+             "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/var/lib/libvirt/images/q{n}-usb.img'/><target dev='sdb' bus='usb'/></disk>",
+             "<disk type='block' device='disk'><driver name='qemu' type='raw' cache='none' io='native'/><source dev='/dev/vg0/q{n}'/><target dev='vdb' bus='virtio'/></disk>",
+             "<disk type='block' device='disk'><driver name='qemu' type='raw'/><source dev='/dev/sdz'/><target dev='sdc' bus='scsi'/></disk>",
+             "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='/var/lib/libvirt/images/install.iso'/><target dev='sda' bus='sata'/><readonly/></disk>",
+             "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><target dev='sdb' bus='sata'/><readonly/></disk>",
+             "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='/var/lib/libvirt/images/install.iso'/><target dev='hdc' bus='ide'/><readonly/></disk>",
+             "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='/var/lib/libvirt/images/install.iso'/><target dev='sda' bus='scsi'/><readonly/></disk>",
+             "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/var/lib/libvirt/images/a{n}.qcow2'/><target dev='vda' bus='virtio'/></disk><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/var/lib/libvirt/images/b{n}.qcow2'/><target dev='vdb' bus='virtio'/></disk>",
+             "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/var/lib/libvirt/images/q{n}.qcow2'/><target dev='vda' bus='virtio'/><serial>Q{n}</serial></disk>",
+             "<disk type='file' device='floppy'><driver name='qemu' type='raw'/><source file='/var/lib/libvirt/images/f.img'/><target dev='fda' bus='fdc'/></disk>",
+             "<disk type='file' device='disk'><source file='/var/lib/libvirt/images/q{n}.img'/><target dev='vdq' bus='warp'/></disk>"],
+    "interface": ["<interface type='user'><mac address='{mac0}'/><model type='virtio'/></interface>",
+                  "<interface type='user'><mac address='{mac0}'/><model type='e1000e'/></interface>",
+                  "<interface type='user'><mac address='{mac0}'/><model type='e1000'/></interface>",
+                  "<interface type='user'><mac address='{mac0}'/><model type='rtl8139'/></interface>",
+                  "<interface type='user'><mac address='{mac0}'/></interface>",
+                  "<interface type='user'><mac address='{mac0}'/><model type='virtio'/><boot order='2'/></interface>",
+                  "<interface type='user'><mac address='{mac0}'/><model type='virtio'/></interface><interface type='user'><mac address='{mac1}'/><model type='virtio'/></interface>",
+                  "<interface type='network'><mac address='{mac0}'/><source network='default'/><model type='virtio'/></interface>",
+                  "<interface type='bridge'><mac address='{mac0}'/><source bridge='br0'/><model type='virtio'/></interface>",
+                  "<interface type='user'><mac address='{mac0}'/><model type='warp'/></interface>"],
+    "controller": ["<controller type='usb' index='0' model='qemu-xhci' ports='15'/>",
+                   "<controller type='usb' index='0' model='ich9-ehci1'/><controller type='usb' index='0' model='ich9-uhci1'><master startport='0'/></controller><controller type='usb' index='0' model='ich9-uhci2'><master startport='2'/></controller><controller type='usb' index='0' model='ich9-uhci3'><master startport='4'/></controller>",
+                   "<controller type='usb' index='0' model='piix3-uhci'/>", "<controller type='usb' model='none'/>",
+                   "<controller type='scsi' index='0' model='virtio-scsi'/>", "<controller type='scsi' index='0' model='lsilogic'/>",
+                   "<controller type='virtio-serial' index='0'/>", "<controller type='sata' index='0'/>",
+                   "<controller type='ide' index='0'/>",
+                   "<controller type='pci' index='0' model='pcie-root'/><controller type='pci' index='1' model='pcie-root-port'/><controller type='pci' index='2' model='pcie-root-port'/>",
+                   "<controller type='pci' index='0' model='pci-root'/>",
+                   "<controller type='usb' model='frob'/>"],
+    "chr": ["<serial type='pty'><target port='0'/></serial><console type='pty'><target type='serial' port='0'/></console>",
+            "<serial type='pty'/>", "<console type='pty'/>",
+            "<console type='pty'><target type='virtio' port='0'/></console>",
+            "<serial type='file'><source path='/var/log/libvirt/q{n}.log'/><target port='0'/></serial>",
+            "<serial type='tcp'><source mode='bind' host='127.0.0.1' service='4555'/><protocol type='telnet'/><target port='0'/></serial>",
+            "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>",
+            "<channel type='unix'><source mode='bind' path='/run/q{n}.agent'/><target type='virtio' name='org.qemu.guest_agent.0'/></channel>",
+            "<channel type='spicevmc'><target type='virtio' name='com.redhat.spice.0'/></channel>",
+            "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel><channel type='spicevmc'><target type='virtio' name='com.redhat.spice.0'/></channel>",
+            "<parallel type='pty'/>", "<serial type='null'/>"],
+    "graphics": ["<graphics type='vnc' port='-1'/>", "<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'><listen type='address' address='127.0.0.1'/></graphics>",
+                 "<graphics type='spice' autoport='yes'><listen type='address'/><image compression='off'/></graphics>",
+                 "<graphics type='spice' port='-1' tlsPort='-1' autoport='yes'/>",
+                 "<graphics type='vnc' port='5907' autoport='no'/>", "<graphics type='spice'><listen type='none'/><gl enable='no'/></graphics>",
+                 "<graphics type='egl-headless'/>"],
+    "video": ["<video><model type='qxl' ram='65536' vram='65536' vgamem='16384' heads='1' primary='yes'/></video>",
+              "<video><model type='virtio' heads='1' primary='yes'/></video>", "<video><model type='vga' vram='16384' heads='1' primary='yes'/></video>",
+              "<video><model type='cirrus' vram='16384' heads='1' primary='yes'/></video>", "<video><model type='bochs' vram='16384' heads='1' primary='yes'/></video>",
+              "<video><model type='none'/></video>", "<video><model type='ramfb'/></video>", "<video><model type='virtio'/></video>",
+              "<video><model type='qxl'/></video>"],
+    "sound": ["<sound model='ich9'/>", "<sound model='ich6'/>", "<sound model='ac97'/>", "<sound model='es1370'/>",
+              "<sound model='ich9'/><audio id='1' type='spice'/>", "<audio id='1' type='none'/>", "<sound model='kazoo'/>"],
+    "input": ["<input type='tablet' bus='usb'/>", "<input type='mouse' bus='ps2'/><input type='keyboard' bus='ps2'/>",
+              "<input type='keyboard' bus='usb'/>", "<input type='tablet' bus='virtio'/>", "<input type='mouse' bus='virtio'/>",
+              "<input type='tablet' bus='usb'/><input type='keyboard' bus='usb'/>"],
+    "memballoon": ["<memballoon model='virtio'/>", "<memballoon model='none'/>", "<memballoon model='virtio'><stats period='5'/></memballoon>",
+                   "<memballoon model='virtio' autodeflate='on'/>"],
+    "rng": ["<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>",
+            "<rng model='virtio'><rate bytes='1024' period='1000'/><backend model='random'>/dev/random</backend></rng>",
+            "<rng model='virtio'><backend model='builtin'/></rng>"],
+    "watchdog": ["<watchdog model='i6300esb' action='reset'/>", "<watchdog model='ib700' action='poweroff'/>",
+                 "<watchdog model='itco' action='reset'/>", "<watchdog model='i6300esb'/>"],
+    "tpm": ["<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>",
+            "<tpm model='tpm-tis'><backend type='emulator' version='2.0'/></tpm>"],
+    "redirdev": ["<redirdev bus='usb' type='spicevmc'/>", "<redirdev bus='usb' type='spicevmc'/><redirdev bus='usb' type='spicevmc'/>",
+                 "<redirdev bus='usb' type='tcp'><source mode='connect' host='localhost' service='4000'/></redirdev>"],
+    "filesystem": ["<filesystem type='mount' accessmode='passthrough'><source dir='/srv/share'/><target dir='share'/></filesystem>",
+                   "<filesystem type='mount' accessmode='mapped'><source dir='/srv/ro'/><target dir='ro'/><readonly/></filesystem>",
+                   "<filesystem type='mount' accessmode='passthrough'><driver type='virtiofs'/><source dir='/srv/fs'/><target dir='fs'/></filesystem>"],
+    "other": ["<panic model='isa'/>", "<vsock model='virtio'><cid auto='yes'/></vsock>", "<hub type='usb'/>",
+              "<smartcard mode='passthrough' type='spicevmc'/>", "<iommu model='intel'/>",
+              "<shmem name='sh{n}'><model type='ivshmem-plain'/><size unit='M'>4</size></shmem>"],
+}
+
+
+def singles(table):
+    return [(slot, f) for slot in table for f in table[slot]]
+
+
+SINGLES = [("top", s, f) for s, f in singles(TOP)] + [("dev", s, f) for s, f in singles(DEVICE)]
+
+
+def document(n, rng):
+    """The n-th document: a single fragment over pc and q35 first, then combinations."""
+    if n < 2 * len(SINGLES):
+        where, slot, frag = SINGLES[n // 2]
+        machine = ["pc", "q35"][n % 2]
+        if where == "top":
+            return assemble(n, "kvm", machine, {slot: frag}, [])
+        return assemble(n, "kvm", machine, {}, [frag])
+    top = {s: rng.choice(TOP[s]) for s in TOP if rng.random() < 0.4}
+    devs = [rng.choice(DEVICE[s]) for s in DEVICE if rng.random() < 0.35]
+    return assemble(n, rng.choice(["kvm", "kvm", "kvm", "qemu"]), rng.choice(MACHINES), top, devs)
+
+
+def os_element(machine, boot):
+    attr = " machine='%s'" % machine if machine else ""
+    return "<os><type arch='x86_64'%s>hvm</type>%s</os>" % (attr, boot)
+
+
+def assemble(n, dtype, machine, top, devs):
+    subst = dict(n=n, mac0=mac(n, 0), mac1=mac(n, 1))
+    parts = ["<domain type='%s'>" % dtype, "<name>rvq%d</name>" % n, "<uuid>%s</uuid>" % uuid(n)]
+    parts.append(top.get("memory", "<memory unit='KiB'>%d</memory>" % (262144 * (1 + n % 4))))
+    parts.append(top.get("vcpu", "<vcpu placement='static'>%d</vcpu>" % (1 + n % 2)))
+    parts.append(os_element(machine, top.get("os", "")))
+    for slot in ["features", "cpu", "numa", "clock", "lifecycle", "pm"]:
+        if slot in top and not (slot == "numa" and "cpu" in top):
+            parts.append(top[slot])
+    body = "<emulator>/usr/bin/qemu-system-x86_64</emulator>" if n % 3 else ""
+    parts.append("<devices>" + body + "".join(devs) + "</devices>")
+    parts.append("</domain>")
+    return "\n".join(parts).format(**subst) + "\n"
+
+
+def main():
+    out = os.path.join(HERE, "domain")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    rng = random.Random(13)
+    for n in range(COUNT):
+        with open(os.path.join(out, "%03d.xml" % n), "w") as f:
+            f.write(document(n, rng))
+
+
+if __name__ == "__main__":
+    main()
