@@ -154,3 +154,100 @@ step rvirsh pool-capabilities
         "{t}"
     );
 }
+
+/// A `logical` pool driven by rvirsh against rvirtd in the lab (device-mapper is a
+/// module of the cloud kernel only): build over two virtio disks, start, volumes
+/// (plain and sparse), the pool stopped and started again, volumes deleted, the pool
+/// deleted.
+#[test]
+fn lab_runs_a_logical_pool_with_rvirtd() {
+    if !Lab::available() {
+        return;
+    }
+    let script = r#"
+step rvirsh pool-define-as vg1 logical --source-dev /dev/vda
+step rvirsh pool-build vg1
+step rvirsh pool-start vg1
+step rvirsh vol-create-as vg1 lv1 8M
+step rvirsh vol-create-as vg1 lv2 16M --allocation 4M
+step rvirsh vol-list vg1
+step rvirsh vol-info lv1 --pool vg1 --bytes
+step rvirsh vol-path lv1 --pool vg1
+step rvirsh pool-destroy vg1
+step rvirsh pool-start vg1
+step rvirsh vol-list vg1
+step rvirsh vol-delete lv1 --pool vg1
+step rvirsh vol-delete lv2 --pool vg1
+step rvirsh vol-list vg1
+step rvirsh pool-destroy vg1
+step rvirsh pool-delete vg1
+step /sbin/lvm pvs
+step rvirsh pool-capabilities
+"#;
+    let tools: Vec<String> = [
+        "lvm", "pvcreate", "pvremove", "vgcreate", "vgremove", "vgchange", "vgs", "lvs",
+        "lvcreate", "lvremove", "lvchange",
+    ]
+    .iter()
+    .map(|t| format!("/sbin/{t}"))
+    .chain(["/sbin/blkid".to_string()])
+    .collect();
+    let tools: Vec<&str> = tools.iter().map(String::as_str).collect();
+    let out = Lab::new()
+        .modules(&["dm-mod", "dm-snapshot", "dm-thin-pool"])
+        .binaries(&tools)
+        .binaries(&["/usr/sbin/thin_check", "/usr/sbin/pdata_tools"])
+        .host_file("/etc/lvm/lvm.conf")
+        .disk_sized("pv.img", 64 << 20)
+        .rvirt(&["qemu", "storage"])
+        .script(script)
+        .run(Duration::from_secs(120));
+    let t = out.transcript();
+    assert_eq!(out.exit, Some(0), "{t}");
+    for s in out.steps() {
+        assert_eq!(s.rc, 0, "{}: {}\n{t}", s.cmd, s.out);
+    }
+    let names = |step: &str| -> Vec<String> {
+        out.step(step)
+            .out
+            .lines()
+            .skip(2)
+            .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+            .collect()
+    };
+    let steps = out.steps();
+    let lists: Vec<&str> = steps
+        .iter()
+        .filter(|s| s.cmd == "rvirsh vol-list vg1")
+        .map(|s| s.out.as_str())
+        .collect();
+    assert_eq!(lists.len(), 3, "{t}");
+    assert!(
+        lists[0].contains("/dev/vg1/lv1") && lists[0].contains("/dev/vg1/lv2"),
+        "{t}"
+    );
+    assert_eq!(
+        lists[0], lists[1],
+        "volumes found again after a restart\n{t}"
+    );
+    assert_eq!(
+        lists[2].lines().filter(|l| l.contains("/dev/")).count(),
+        0,
+        "{t}"
+    );
+    assert_eq!(names("rvirsh vol-list vg1").len(), 2, "{t}");
+    let info = &out.step("rvirsh vol-info lv1 --pool vg1 --bytes").out;
+    assert!(info.contains("Type:           block"), "{t}");
+    assert!(info.contains("Capacity:       8388608 bytes"), "{t}");
+    assert_eq!(
+        out.step("rvirsh vol-path lv1 --pool vg1").out.trim(),
+        "/dev/vg1/lv1"
+    );
+    assert!(!out.step("/sbin/lvm pvs").out.contains("/dev/vda"), "{t}");
+    assert!(
+        out.step("rvirsh pool-capabilities")
+            .out
+            .contains("<pool type='logical' supported='yes'>"),
+        "{t}"
+    );
+}

@@ -74,6 +74,7 @@ static BACKENDS: &[(&str, &dyn Backend)] = &[
     ("dir", &crate::dir::Dir),
     ("fs", &crate::fs::Fs),
     ("disk", &crate::disk::Disk),
+    ("logical", &crate::logical::Logical),
 ];
 
 /// Whether this driver runs pools of type `t`.

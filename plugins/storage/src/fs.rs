@@ -60,7 +60,7 @@ fn format(def: &StoragePoolDef) -> &str {
 }
 
 /// The file system type on `dev`, if `blkid` finds one.
-fn probe_type(dev: &str) -> Option<String> {
+pub fn probe_type(dev: &str) -> Option<String> {
     let out = Command::new(program("blkid"))
         .args(["-p", "-o", "value", "-s", "TYPE", dev])
         .output()

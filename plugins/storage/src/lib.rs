@@ -28,6 +28,7 @@ pub mod disk;
 pub mod error;
 pub mod events;
 pub mod fs;
+pub mod logical;
 pub mod pool;
 pub mod probe;
 pub mod state;

@@ -1,0 +1,291 @@
+//! The `logical` pool backend: an LVM volume group whose logical volumes are the
+//! volumes, driven with LVM's tools as libvirt does. Build makes the physical volumes
+//! and the group (`pvcreate`, `vgcreate`), start and destroy activate and deactivate it
+//! (`vgchange -aly` / `-aln`), a refresh reads `vgs` and `lvs`, delete removes group
+//! and physical volumes. New volumes are `lvcreate -L` (sparse ones, with an allocation
+//! below the capacity, `--virtualsize`), removed by `lvremove`.
+
+use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
+
+use crate::backend::Backend;
+use crate::cmd::{program, run};
+use crate::error::{check_flags, SResult, StorageError};
+use crate::pool::{BUILD_NO_OVERWRITE, BUILD_OVERWRITE};
+use crate::state::Pool;
+
+/// The `logical` backend.
+pub struct Logical;
+
+impl Backend for Logical {
+    fn build(&self, def: &StoragePoolDef, flags: u32) -> SResult<()> {
+        build(def, flags)
+    }
+    fn start(&self, def: &StoragePoolDef, _resume: bool) -> SResult<()> {
+        vgchange(def, "-aly")
+    }
+    fn stop(&self, def: &StoragePoolDef) -> SResult<()> {
+        vgchange(def, "-aln")
+    }
+    fn refresh(&self, p: &mut Pool) -> SResult<()> {
+        refresh(p)
+    }
+    fn delete(&self, def: &StoragePoolDef, flags: u32) -> SResult<()> {
+        check_flags(flags, 0, "virStorageBackendLogicalDeletePool")?;
+        tool("vgremove", &["-f", &vg_name(def)])?;
+        for d in &def.source.devices {
+            tool("pvremove", &[&d.path])?;
+        }
+        Ok(())
+    }
+    fn create_vol(&self, p: &mut Pool, v: &StorageVolDef, _flags: u32) -> SResult<()> {
+        create_vol(&p.def, v)?;
+        refresh(p)
+    }
+    fn delete_vol(&self, p: &mut Pool, name: &str, flags: u32) -> SResult<()> {
+        check_flags(flags, 0, "virStorageBackendLogicalDeleteVol")?;
+        let lv = format!("{}/{name}", vg_name(&p.def));
+        tool("lvchange", &["-aln", &lv])?;
+        tool("lvremove", &["-f", &lv])?;
+        refresh(p)
+    }
+}
+
+/// The volume group: the source name, else the pool's.
+fn vg_name(def: &StoragePoolDef) -> String {
+    def.source.name.clone().unwrap_or_else(|| def.name.clone())
+}
+
+fn tool(name: &str, args: &[&str]) -> SResult<String> {
+    run(&program(name), args)
+}
+
+fn vgchange(def: &StoragePoolDef, how: &str) -> SResult<()> {
+    tool("vgchange", &[how, &vg_name(def)]).map(|_| ())
+}
+
+/// Build: physical volumes on the source devices (refusing a device that holds data
+/// unless told to overwrite), then the group over them.
+fn build(def: &StoragePoolDef, flags: u32) -> SResult<()> {
+    check_flags(
+        flags,
+        BUILD_OVERWRITE | BUILD_NO_OVERWRITE,
+        "virStorageBackendLogicalBuildPool",
+    )?;
+    if flags == BUILD_OVERWRITE | BUILD_NO_OVERWRITE {
+        return Err(StorageError::ExclusiveFlags(
+            "VIR_STORAGE_POOL_BUILD_OVERWRITE",
+            "VIR_STORAGE_POOL_BUILD_NO_OVERWRITE",
+        ));
+    }
+    if def.source.devices.is_empty() {
+        return Err(StorageError::Invalid(format!(
+            "No source device specified when building pool '{}'",
+            def.name
+        )));
+    }
+    for d in &def.source.devices {
+        if flags & BUILD_OVERWRITE == 0 {
+            if let Some(found) = crate::fs::probe_type(&d.path) {
+                return Err(StorageError::Built(format!(
+                    "Device '{}' already formatted using '{found}'",
+                    d.path
+                )));
+            }
+        }
+        tool("pvcreate", &["-ff", "-y", &d.path])?;
+    }
+    let vg = vg_name(def);
+    let mut args = vec![vg.as_str()];
+    args.extend(def.source.devices.iter().map(|d| d.path.as_str()));
+    tool("vgcreate", &args).map(|_| ())
+}
+
+/// `lvcreate` of a new volume, sizes in KiB rounded up as libvirt passes them.
+fn create_vol(def: &StoragePoolDef, v: &StorageVolDef) -> SResult<()> {
+    if v.name.contains('/') {
+        return Err(StorageError::InvalidArg(format!(
+            "volume name '{}' cannot contain '/'",
+            v.name
+        )));
+    }
+    let kib = |b: u64| format!("{}K", b.div_ceil(1024));
+    let vg = vg_name(def);
+    let (cap, alloc) = (kib(v.capacity), kib(v.allocation));
+    let mut args = vec!["--name", v.name.as_str()];
+    if v.allocation < v.capacity {
+        args.extend(["-L", alloc.as_str(), "--virtualsize", cap.as_str()]);
+    } else {
+        args.extend(["-L", cap.as_str()]);
+    }
+    args.push(vg.as_str());
+    tool("lvcreate", &args).map(|_| ())
+}
+
+/// One row of `lvs`: name, uuid, devices with extents, size and allocated bytes.
+#[derive(Debug, PartialEq)]
+struct Lv {
+    name: String,
+    uuid: String,
+    /// `(device, first extent, extent count)` of each segment.
+    extents: Vec<(String, u64, u64)>,
+    size: u64,
+    extent_size: u64,
+    /// Data percentage of a thin or sparse volume (`None`: fully allocated).
+    data_percent: Option<f64>,
+}
+
+/// (libvirt's fields, and the data percentage of thin volumes; `lv_attr` last.)
+const LVS_FIELDS: &str = "lv_name,uuid,devices,seg_size,vg_extent_size,size,data_percent,lv_attr";
+
+/// Parses `lvs --noheadings --separator '#' --units b --nosuffix -o LVS_FIELDS`. Thin
+/// pools (attribute `t`) are skipped as libvirt skips them: they have no device node.
+fn parse_lvs(text: &str) -> Vec<Lv> {
+    let mut out: Vec<Lv> = Vec::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.trim().split('#').collect();
+        if f.len() < 8 || f[0].is_empty() || f[7].trim().starts_with('t') {
+            continue;
+        }
+        let num = |s: &str| s.trim().parse::<u64>().unwrap_or(0);
+        let extent_size = num(f[4]);
+        let seg = devices(f[2], num(f[3]), extent_size);
+        if let Some(lv) = out.iter_mut().find(|l| l.name == f[0]) {
+            lv.extents.extend(seg);
+            continue;
+        }
+        out.push(Lv {
+            name: f[0].to_string(),
+            uuid: f[1].to_string(),
+            extents: seg,
+            size: num(f[5]),
+            extent_size,
+            data_percent: f[6].trim().parse().ok(),
+        });
+    }
+    out
+}
+
+/// `devices` of a segment, `/dev/vda(0),/dev/vdb(12)`, with the segment's size.
+fn devices(field: &str, seg_size: u64, extent_size: u64) -> Vec<(String, u64, u64)> {
+    let per = seg_size.checked_div(extent_size).unwrap_or(0);
+    field
+        .split(',')
+        .filter_map(|d| {
+            let (dev, rest) = d.split_once('(')?;
+            let start = rest.trim_end_matches(')').parse().ok()?;
+            Some((dev.to_string(), start, per))
+        })
+        .collect()
+}
+
+fn lv_volume(vg: &str, lv: &Lv) -> StorageVolDef {
+    let path = format!("/dev/{vg}/{}", lv.name);
+    let allocation = match lv.data_percent {
+        Some(pc) => (lv.size as f64 * pc / 100.0) as u64,
+        None => lv.size,
+    };
+    let extents = lv.extents.first().map(|(dev, _, _)| {
+        let ranges = lv
+            .extents
+            .iter()
+            .map(|(_, s, n)| (s * lv.extent_size, (s + n) * lv.extent_size))
+            .collect();
+        (dev.clone(), ranges)
+    });
+    let mut v = StorageVolDef {
+        name: lv.name.clone(),
+        key: Some(lv.uuid.clone()),
+        vol_type: Some("block".into()),
+        capacity: lv.size,
+        allocation,
+        physical: Some(lv.size),
+        target_path: Some(path.clone()),
+        source_extents: extents,
+        ..StorageVolDef::default()
+    };
+    if let Ok(md) = std::fs::metadata(&path) {
+        v.permissions = Some(crate::probe::permissions(&md));
+        v.timestamps = Some(crate::probe::timestamps(&md));
+    }
+    v
+}
+
+/// Refresh: the group's size and free space, its logical volumes.
+fn refresh(p: &mut Pool) -> SResult<()> {
+    let vg = vg_name(&p.def);
+    let sizes = tool(
+        "vgs",
+        &[
+            "--separator",
+            ":",
+            "--noheadings",
+            "--units",
+            "b",
+            "--unbuffered",
+            "--nosuffix",
+            "--options",
+            "vg_size,vg_free",
+            &vg,
+        ],
+    )?;
+    let mut it = sizes.trim().split(':').map(|x| x.trim().parse::<u64>());
+    let (Some(Ok(size)), Some(Ok(free))) = (it.next(), it.next()) else {
+        return Err(StorageError::Internal(format!(
+            "cannot parse the size of volume group '{vg}': {sizes}"
+        )));
+    };
+    let lvs = tool(
+        "lvs",
+        &[
+            "--separator",
+            "#",
+            "--noheadings",
+            "--units",
+            "b",
+            "--unbuffered",
+            "--nosuffix",
+            "--options",
+            LVS_FIELDS,
+            &vg,
+        ],
+    )?;
+    let mut vols: Vec<StorageVolDef> = parse_lvs(&lvs)
+        .iter()
+        .map(|lv| lv_volume(&vg, lv))
+        .collect();
+    vols.sort_by(|a, b| a.name.cmp(&b.name));
+    p.vols = vols;
+    p.def.capacity = size;
+    p.def.available = free;
+    p.def.allocation = size - free.min(size);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lvs_rows_with_segments_parse() {
+        let text = "  a#Abc-1#/dev/vda(0)#8388608#4194304#12582912##-wi-a-----\n  \
+                    a#Abc-1#/dev/vdb(3)#4194304#4194304#12582912##-wi-a-----\n  \
+                    t#Def-2##0#4194304#67108864#12.50#Vwi-a-tz--\n  \
+                    lvol1#Ghi-3#lvol1_tdata(0)#4194304#4194304#4194304#0.00#twi-aotz--\n";
+        let lvs = parse_lvs(text);
+        assert_eq!(lvs.len(), 2);
+        assert_eq!(
+            lvs[0].extents,
+            [("/dev/vda".into(), 0, 2), ("/dev/vdb".into(), 3, 1)]
+        );
+        assert_eq!(lvs[0].data_percent, None);
+        assert_eq!(lvs[1].data_percent, Some(12.5));
+        let v = lv_volume("vg", &lvs[1]);
+        assert_eq!(v.allocation, 8388608);
+        assert_eq!(v.target_path.as_deref(), Some("/dev/vg/t"));
+        let v = lv_volume("vg", &lvs[0]);
+        assert_eq!(
+            v.source_extents,
+            Some(("/dev/vda".into(), vec![(0, 8388608), (12582912, 16777216)]))
+        );
+    }
+}
