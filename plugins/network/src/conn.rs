@@ -88,6 +88,7 @@ pub const PROCEDURES: &[i32] = &[
     p::NETWORK_IS_ACTIVE,
     p::NETWORK_IS_PERSISTENT,
     p::NETWORK_GET_DHCP_LEASES,
+    p::NETWORK_UPDATE,
     p::NETWORK_LIST_ALL_PORTS,
     p::NETWORK_PORT_LOOKUP_BY_UUID,
     p::NETWORK_PORT_CREATE_XML,
@@ -283,6 +284,21 @@ impl RemoteHandler for NetworkConn {
             Vec::new()
         };
         Ok(RemoteNetworkGetDhcpLeasesRet { leases, ret })
+    }
+    fn network_update(&self, a: RemoteNetworkUpdateArgs) -> R<()> {
+        use crate::update::{AFFECT_CONFIG, AFFECT_LIVE};
+        check_flags(a.flags, AFFECT_LIVE | AFFECT_CONFIG, "networkUpdate")?;
+        self.write(|d, s, _| {
+            let i = s.find(&a.net)?;
+            let u = lc::Update {
+                command: a.command,
+                section: a.section,
+                parent: a.parent_index,
+                xml: &a.xml,
+                flags: a.flags,
+            };
+            lc::update(d, &mut s.nets[i], &u)
+        })
     }
     fn network_list_all_ports(
         &self,

@@ -284,6 +284,44 @@ pub fn start(cfg: &Config, def: &NetworkDef, br: &str) -> Result<i32, NetError> 
     })
 }
 
+/// Brings a running network's dnsmasq in line with its changed live definition: when
+/// only the hosts files change, they are rewritten and dnsmasq rereads them on SIGHUP
+/// (same pid); when its configuration changes (dnsmasq rereads that only at start), it
+/// is restarted. Returns the pid of the dnsmasq now serving the network.
+pub fn refresh(
+    cfg: &Config,
+    def: &NetworkDef,
+    br: &str,
+    pid: Option<i32>,
+) -> Result<Option<i32>, NetError> {
+    use nix::sys::signal::{kill, Signal};
+    let name = &def.name;
+    let alive = pid.filter(|p| is_ours(cfg, name, *p));
+    if !needed(def) {
+        if let Some(p) = pid {
+            stop(cfg, name, p);
+        }
+        return Ok(None);
+    }
+    let same_conf =
+        std::fs::read_to_string(cfg.dnsmasq_conf(name)).is_ok_and(|c| c == conf(cfg, def, br));
+    if let (Some(p), true) = (alive, same_conf) {
+        let write = |path: &Path, text: String| {
+            write_atomic(path, text.as_bytes())
+                .map_err(|e| NetError::sys(format!("cannot write {}", path.display()), e))
+        };
+        write(&cfg.dnsmasq_hostsfile(name), hostsfile(def))?;
+        write(&cfg.dnsmasq_addnhosts(name), addnhosts(def))?;
+        kill(nix::unistd::Pid::from_raw(p), Signal::SIGHUP)
+            .map_err(|e| NetError::sys(format!("cannot signal dnsmasq {p}"), e))?;
+        return Ok(Some(p));
+    }
+    if let Some(p) = pid {
+        stop(cfg, name, p);
+    }
+    start(cfg, def, br).map(Some)
+}
+
 /// The pid in `path`, waiting briefly for the file to appear.
 fn read_pid(path: &Path) -> Option<i32> {
     let deadline = Instant::now() + Duration::from_secs(5);

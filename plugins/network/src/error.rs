@@ -22,6 +22,8 @@ pub enum NetError {
     Failed(String),
     #[error("unsupported configuration: {0}")]
     Unsupported(String),
+    #[error("Operation not supported: {0}")]
+    NoSupport(String),
     /// The parser's text already starts with "XML error: " (or its own prefix).
     #[error("{0}")]
     Xml(#[from] rvirt_xml::XmlError),
@@ -50,6 +52,7 @@ impl NetError {
             NetError::Flags { .. } => code::INVALID_ARG,
             NetError::Failed(_) => code::OPERATION_FAILED,
             NetError::Unsupported(_) => code::CONFIG_UNSUPPORTED,
+            NetError::NoSupport(_) => code::OPERATION_UNSUPPORTED,
             NetError::Xml(e) => e.code(),
             NetError::System(_) => code::SYSTEM_ERROR,
             NetError::NoPort(_) => code::NO_NETWORK_PORT,

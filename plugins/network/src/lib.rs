@@ -27,6 +27,7 @@ pub mod leases;
 pub mod lifecycle;
 pub mod ports;
 pub mod state;
+pub mod update;
 
 use config::Config;
 use error::NetError;

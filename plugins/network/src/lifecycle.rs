@@ -351,3 +351,94 @@ pub fn autostart(drv: &Arc<Driver>) {
         }
     }
 }
+
+/// The arguments of one `virNetworkUpdate`.
+pub struct Update<'a> {
+    pub command: u32,
+    pub section: u32,
+    pub parent: i32,
+    pub xml: &'a str,
+    pub flags: u32,
+}
+
+/// `virNetworkUpdate`: the change is made on copies of the live and persistent
+/// definitions (as the flags say), each checked by a format/parse round; only when all
+/// succeed are they put in place, saved, and the running dnsmasq brought in line.
+pub fn update(drv: &Driver, n: &mut Net, u: &Update) -> NResult<()> {
+    use crate::update::{apply, AFFECT_CONFIG, AFFECT_LIVE};
+    let mut flags = u.flags;
+    if flags & (AFFECT_LIVE | AFFECT_CONFIG) == 0 {
+        flags |= if n.is_active() {
+            AFFECT_LIVE
+        } else {
+            AFFECT_CONFIG
+        };
+    }
+    if !n.is_active() && flags & AFFECT_LIVE != 0 {
+        return Err(NetError::Invalid("network is not running".into()).into());
+    }
+    if flags & AFFECT_CONFIG != 0 && !n.persistent {
+        return Err(NetError::Invalid(
+            "cannot change persistent config of a transient network".into(),
+        )
+        .into());
+    }
+    let in_use = |dev: &str| ports_on(n, dev);
+    let change = |d: &NetworkDef| -> NResult<NetworkDef> {
+        let mut d = d.clone();
+        apply(&mut d, u.command, u.section, u.parent, u.xml, &in_use)?;
+        Ok(NetworkDef::parse(&d.to_xml()).map_err(NetError::Xml)?)
+    };
+    let live = match (&n.run, flags & AFFECT_LIVE != 0) {
+        (Some(r), true) => Some(change(&r.live)?),
+        _ => None,
+    };
+    let config = if flags & AFFECT_CONFIG != 0 {
+        Some(change(n.next_def.as_ref().unwrap_or(&n.def))?)
+    } else {
+        None
+    };
+    if let Some(c) = config {
+        drv.save_config(&c)?;
+        if n.is_active() {
+            n.next_def = Some(c);
+        } else {
+            n.def = c;
+        }
+    }
+    if let (Some(live), Some(run)) = (live, n.run.as_mut()) {
+        apply_live(drv, run, live)?;
+    }
+    Ok(())
+}
+
+/// Puts a changed live definition in force: dnsmasq, the firewall when forward
+/// interfaces changed, the status file.
+fn apply_live(drv: &Driver, run: &mut Run, live: NetworkDef) -> NResult<()> {
+    let fwd = |d: &NetworkDef| d.forward.as_ref().map(|f| f.interfaces.clone());
+    let rules_change = fwd(&live) != fwd(&run.live);
+    run.live = live;
+    run.status.xml = run.live.to_xml();
+    if let Some(br) = run.status.bridge.clone() {
+        if rules_change {
+            for t in run.status.nft_tables.iter().rev() {
+                let _ = host::remove_table(&drv.cfg.nft, t);
+            }
+            run.status.nft_tables = host::add_rules(&drv.cfg.nft, &run.live, &br)?;
+        }
+        run.status.dnsmasq_pid =
+            dnsmasq::refresh(&drv.cfg, &run.live, &br, run.status.dnsmasq_pid)?;
+    }
+    drv.save_status(&run.live.name, &run.status)
+}
+
+/// How many of a running network's ports are plugged into forward interface `dev`.
+fn ports_on(n: &Net, dev: &str) -> usize {
+    let Some(run) = &n.run else { return 0 };
+    run.status
+        .ports
+        .iter()
+        .filter_map(|x| rvirt_xml::network::NetworkPort::parse(x).ok())
+        .filter(|p| matches!(&p.plug, Some(rvirt_xml::network::Plug::Direct { dev: d, .. }) if d == dev))
+        .count()
+}

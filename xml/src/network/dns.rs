@@ -183,7 +183,7 @@ fn parse_forwarder(f: &Element, net: &str) -> Result<Forwarder, XmlError> {
     Ok(Forwarder { domain, addr })
 }
 
-fn parse_host(h: &Element, net: &str) -> Result<DnsHost, XmlError> {
+pub fn parse_host(h: &Element, net: &str) -> Result<DnsHost, XmlError> {
     let missing_name = || {
         XmlError::detail(format!(
             "Missing hostname in network '{net}' DNS HOST record"
@@ -214,7 +214,7 @@ fn parse_host(h: &Element, net: &str) -> Result<DnsHost, XmlError> {
     Ok(DnsHost { ip, hostnames })
 }
 
-fn parse_srv(s: &Element, net: &str) -> Result<Srv, XmlError> {
+pub fn parse_srv(s: &Element, net: &str) -> Result<Srv, XmlError> {
     let Some(service) = s.attr_s("service") else {
         return Err(XmlError::detail(format!(
             "missing required service attribute in DNS SRV record of network '{net}'"
@@ -275,7 +275,7 @@ fn srv_num(
     }
 }
 
-fn parse_txt(t: &Element, net: &str) -> Result<Txt, XmlError> {
+pub fn parse_txt(t: &Element, net: &str) -> Result<Txt, XmlError> {
     let Some(name) = t.attr_s("name") else {
         return Err(XmlError::detail(format!(
             "missing required name attribute in DNS TXT record of network {net}"

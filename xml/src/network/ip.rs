@@ -193,7 +193,7 @@ impl NetworkIp {
         Ok(())
     }
 
-    fn parse_range(&self, r: &Element, net: &str) -> Result<DhcpRange, XmlError> {
+    pub fn parse_range(&self, r: &Element, net: &str) -> Result<DhcpRange, XmlError> {
         let get = |k: &str| {
             let v = r.attr(k).ok_or_else(|| {
                 XmlError::xml(format!(
@@ -213,7 +213,7 @@ impl NetworkIp {
         Ok(DhcpRange { start, end, lease })
     }
 
-    fn parse_host(&self, h: &Element, net: &str) -> Result<DhcpHost, XmlError> {
+    pub fn parse_host(&self, h: &Element, net: &str) -> Result<DhcpHost, XmlError> {
         let v6 = !self.address.is_ipv4();
         let mac = h.attr_s("mac");
         if let Some(m) = &mac {
