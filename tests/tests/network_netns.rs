@@ -451,3 +451,66 @@ fn a_network_whose_bridge_vanished_is_inactive_after_restart() {
     virsh::ok(&uri, &["net-destroy", "default"]);
     assert_eq!(host.links(), ["lo"]);
 }
+
+/// `virsh net-update` on the running default network: a DHCP host added live and in the
+/// config reaches dnsmasq's hosts file without restarting it (SIGHUP), a duplicate and a
+/// section libvirt cannot update are refused, and a delete takes the host out again.
+#[test]
+fn net_update_reloads_dnsmasq_without_restarting_it() {
+    if !peers() {
+        return;
+    }
+    let host = Netns::new("host");
+    let d = Daemon::start_in_netns(&host, "");
+    let uri = d.uri("qemu:///system");
+    define_and_start(&d, &uri, "default", DEFAULT_XML);
+    let pid = dnsmasq_pid(&host, "default").expect("dnsmasq runs");
+    let entry = "<host mac='52:54:00:00:00:51' name='g51' ip='192.168.122.51'/>";
+    let update = |args: &[&str]| {
+        let mut all = vec!["net-update", "default"];
+        all.extend_from_slice(args);
+        virsh::run(&uri, &all)
+    };
+    let (out, err, rc) = update(&["add", "ip-dhcp-host", entry, "--live", "--config"]);
+    assert_eq!(rc, 0, "{out}{err}");
+    let hosts = d.dir.0.join("state/network/run/default.hostsfile");
+    let text = std::fs::read_to_string(&hosts).unwrap_or_default();
+    assert!(
+        text.contains("52:54:00:00:00:51,192.168.122.51,g51"),
+        "{}: {text}",
+        hosts.display()
+    );
+    assert_eq!(
+        dnsmasq_pid(&host, "default"),
+        Some(pid),
+        "dnsmasq restarted"
+    );
+    for flag in [None, Some("--inactive")] {
+        let mut args = vec!["net-dumpxml", "default"];
+        args.extend(flag);
+        let xml = virsh::ok(&uri, &args);
+        assert!(xml.contains(entry), "{flag:?}: {xml}");
+    }
+    let (_, err, rc) = update(&["add", "ip-dhcp-host", entry, "--live"]);
+    assert!(
+        rc == 1
+            && err.contains(&format!(
+                "there is an existing dhcp host entry in network 'default' that matches \"{entry}\""
+            )),
+        "{err}"
+    );
+    let (_, err, _) = update(&["add", "bridge", "<bridge name='virbr9'/>", "--live"]);
+    assert!(
+        err.contains("can't update 'bridge' section of network 'default'"),
+        "{err}"
+    );
+    let (out, err, rc) = update(&["delete", "ip-dhcp-host", entry, "--live", "--config"]);
+    assert_eq!(rc, 0, "{out}{err}");
+    assert!(!std::fs::read_to_string(&hosts)
+        .unwrap_or_default()
+        .contains("52:54:00:00:00:51"));
+    assert!(!virsh::ok(&uri, &["net-dumpxml", "default", "--inactive"]).contains("g51"));
+    assert_eq!(dnsmasq_pid(&host, "default"), Some(pid));
+    virsh::ok(&uri, &["net-destroy", "default"]);
+    assert!(gone(&host, "default"));
+}
