@@ -8,7 +8,7 @@ use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
 
 use crate::backend::Backend;
 use crate::error::{check_flags, SResult, StorageError};
-use crate::pool::{target, BUILD_NO_OVERWRITE, BUILD_OVERWRITE};
+use crate::pool::target;
 use crate::probe;
 use crate::state::Pool;
 
@@ -34,17 +34,7 @@ impl Backend for Dir {
 /// and owner; a formatting flag also makes the file system on the source device (which
 /// a directory pool has not).
 pub fn build(def: &StoragePoolDef, flags: u32) -> SResult<()> {
-    check_flags(
-        flags,
-        BUILD_OVERWRITE | BUILD_NO_OVERWRITE,
-        "virStorageBackendFileSystemBuild",
-    )?;
-    if flags == BUILD_OVERWRITE | BUILD_NO_OVERWRITE {
-        return Err(StorageError::ExclusiveFlags(
-            "VIR_STORAGE_POOL_BUILD_OVERWRITE",
-            "VIR_STORAGE_POOL_BUILD_NO_OVERWRITE",
-        ));
-    }
+    crate::pool::check_build_flags(flags, "virStorageBackendFileSystemBuild")?;
     let path = target(def)?;
     let perms = def.permissions.clone().unwrap_or_default();
     let mode = perms.mode.unwrap_or(0o711);

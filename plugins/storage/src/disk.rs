@@ -17,6 +17,7 @@ use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
 
 use crate::backend::Backend;
 use crate::error::{check_flags, SResult, StorageError};
+use crate::pool::BUILD_OVERWRITE;
 use crate::state::Pool;
 
 /// The `disk` backend.
@@ -46,9 +47,6 @@ impl Backend for Disk {
     }
 }
 
-/// `VIR_STORAGE_POOL_BUILD_NO_OVERWRITE` / `_OVERWRITE`.
-const BUILD_NO_OVERWRITE: u32 = 4;
-const BUILD_OVERWRITE: u32 = 8;
 const PARTED: &str = "parted";
 
 /// The pool's device.
@@ -167,17 +165,7 @@ fn wanted_label(def: &StoragePoolDef) -> &str {
 /// Build: refuses a device that has a partition table unless told to overwrite, then
 /// writes the label.
 fn build(def: &StoragePoolDef, flags: u32) -> SResult<()> {
-    check_flags(
-        flags,
-        BUILD_OVERWRITE | BUILD_NO_OVERWRITE,
-        "virStorageBackendDiskBuildPool",
-    )?;
-    if flags == BUILD_OVERWRITE | BUILD_NO_OVERWRITE {
-        return Err(StorageError::ExclusiveFlags(
-            "VIR_STORAGE_POOL_BUILD_OVERWRITE",
-            "VIR_STORAGE_POOL_BUILD_NO_OVERWRITE",
-        ));
-    }
+    crate::pool::check_build_flags(flags, "virStorageBackendDiskBuildPool")?;
     let dev = device(def)?;
     if flags & BUILD_OVERWRITE == 0 {
         if let Some(t) = read_table(dev)? {

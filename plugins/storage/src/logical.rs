@@ -10,7 +10,7 @@ use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
 use crate::backend::Backend;
 use crate::cmd::{program, run};
 use crate::error::{check_flags, SResult, StorageError};
-use crate::pool::{BUILD_NO_OVERWRITE, BUILD_OVERWRITE};
+use crate::pool::BUILD_OVERWRITE;
 use crate::state::Pool;
 
 /// The `logical` backend.
@@ -66,17 +66,7 @@ fn vgchange(def: &StoragePoolDef, how: &str) -> SResult<()> {
 /// Build: physical volumes on the source devices (refusing a device that holds data
 /// unless told to overwrite), then the group over them.
 fn build(def: &StoragePoolDef, flags: u32) -> SResult<()> {
-    check_flags(
-        flags,
-        BUILD_OVERWRITE | BUILD_NO_OVERWRITE,
-        "virStorageBackendLogicalBuildPool",
-    )?;
-    if flags == BUILD_OVERWRITE | BUILD_NO_OVERWRITE {
-        return Err(StorageError::ExclusiveFlags(
-            "VIR_STORAGE_POOL_BUILD_OVERWRITE",
-            "VIR_STORAGE_POOL_BUILD_NO_OVERWRITE",
-        ));
-    }
+    crate::pool::check_build_flags(flags, "virStorageBackendLogicalBuildPool")?;
     if def.source.devices.is_empty() {
         return Err(StorageError::Invalid(format!(
             "No source device specified when building pool '{}'",
@@ -210,45 +200,34 @@ fn lv_volume(vg: &str, lv: &Lv) -> StorageVolDef {
     v
 }
 
+/// An LVM report (`vgs`, `lvs`) of `fields` for group `vg`, in bytes, as libvirt asks.
+fn report(tool_name: &str, separator: &str, fields: &str, vg: &str) -> SResult<String> {
+    let args = [
+        "--separator",
+        separator,
+        "--noheadings",
+        "--units",
+        "b",
+        "--unbuffered",
+        "--nosuffix",
+        "--options",
+        fields,
+        vg,
+    ];
+    tool(tool_name, &args)
+}
+
 /// Refresh: the group's size and free space, its logical volumes.
 fn refresh(p: &mut Pool) -> SResult<()> {
     let vg = vg_name(&p.def);
-    let sizes = tool(
-        "vgs",
-        &[
-            "--separator",
-            ":",
-            "--noheadings",
-            "--units",
-            "b",
-            "--unbuffered",
-            "--nosuffix",
-            "--options",
-            "vg_size,vg_free",
-            &vg,
-        ],
-    )?;
+    let sizes = report("vgs", ":", "vg_size,vg_free", &vg)?;
     let mut it = sizes.trim().split(':').map(|x| x.trim().parse::<u64>());
     let (Some(Ok(size)), Some(Ok(free))) = (it.next(), it.next()) else {
         return Err(StorageError::Internal(format!(
             "cannot parse the size of volume group '{vg}': {sizes}"
         )));
     };
-    let lvs = tool(
-        "lvs",
-        &[
-            "--separator",
-            "#",
-            "--noheadings",
-            "--units",
-            "b",
-            "--unbuffered",
-            "--nosuffix",
-            "--options",
-            LVS_FIELDS,
-            &vg,
-        ],
-    )?;
+    let lvs = report("lvs", "#", LVS_FIELDS, &vg)?;
     let mut vols: Vec<StorageVolDef> = parse_lvs(&lvs)
         .iter()
         .map(|lv| lv_volume(&vg, lv))

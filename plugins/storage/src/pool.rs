@@ -234,6 +234,19 @@ fn build_flags(create_flags: u32) -> u32 {
     flags
 }
 
+/// A build's flags: OVERWRITE or NO_OVERWRITE, not both (`func` names the backend's
+/// build in libvirt's unsupported-flags error).
+pub fn check_build_flags(flags: u32, func: &'static str) -> SResult<()> {
+    check_flags(flags, BUILD_OVERWRITE | BUILD_NO_OVERWRITE, func)?;
+    if flags == BUILD_OVERWRITE | BUILD_NO_OVERWRITE {
+        return Err(StorageError::ExclusiveFlags(
+            "VIR_STORAGE_POOL_BUILD_OVERWRITE",
+            "VIR_STORAGE_POOL_BUILD_NO_OVERWRITE",
+        ));
+    }
+    Ok(())
+}
+
 /// The pool type's build.
 fn build_pool(def: &StoragePoolDef, flags: u32) -> SResult<()> {
     backend::of(def)?.build(def, flags)
