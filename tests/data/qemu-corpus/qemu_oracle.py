@@ -8,7 +8,11 @@ form (virConnectDomainXMLToNative). One record per line: a header "OK LEN" or
 "ERR CODE DOMAIN LEN", then LEN bytes (the XML, the argv or the error message) and a
 newline.
 """
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from oracle_records import serve  # noqa: E402
 
 import libvirt
 
@@ -32,15 +36,4 @@ def run(kind, xml):
     raise ValueError(kind)
 
 
-for line in sys.stdin:
-    kind, path = line.split(None, 1)
-    with open(path.strip()) as f:
-        text = f.read()
-    try:
-        body = run(kind, text).encode()
-        head = "OK %d" % len(body)
-    except libvirt.libvirtError as e:
-        body = str(e).encode()
-        head = "ERR %d %d %d" % (e.get_error_code(), e.get_error_domain(), len(body))
-    sys.stdout.buffer.write(head.encode() + b"\n" + body + b"\n")
-    sys.stdout.buffer.flush()
+serve(run)

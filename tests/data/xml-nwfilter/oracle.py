@@ -6,25 +6,24 @@ argv[1] is the URI of a running libvirtd. Reads lines "KIND PATH" on stdin (KIND
 defines each as a network filter, dumps it back and undefines it, and writes one record
 per document: "OK LEN" or "ERR CODE DOMAIN LEN", then LEN bytes and a newline.
 """
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from oracle_records import serve  # noqa: E402
 
 import libvirt
 
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
 conn = libvirt.open(sys.argv[1])
 
-for line in sys.stdin:
-    with open(line.split(None, 1)[1].strip()) as f:
-        text = f.read()
+
+def run(_kind, text):
+    o = conn.nwfilterDefineXML(text)
     try:
-        o = conn.nwfilterDefineXML(text)
-        try:
-            body = o.XMLDesc(0).encode()
-        finally:
-            o.undefine()
-        head = "OK %d" % len(body)
-    except libvirt.libvirtError as e:
-        body = str(e).encode()
-        head = "ERR %d %d %d" % (e.get_error_code(), e.get_error_domain(), len(body))
-    sys.stdout.buffer.write(head.encode() + b"\n" + body + b"\n")
-    sys.stdout.buffer.flush()
+        return o.XMLDesc(0)
+    finally:
+        o.undefine()
+
+
+serve(run)
