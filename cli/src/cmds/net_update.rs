@@ -22,34 +22,6 @@ pub const OPTS: &[Opt] = &[
     Opt::flag("current", "affect current state of network"),
 ];
 
-/// `virNetworkUpdateCommand` by virsh's name (`add` is `add-last`).
-fn command(name: &str) -> Option<u32> {
-    Some(match name {
-        "modify" => 1,
-        "delete" => 2,
-        "add" | "add-last" => 3,
-        "add-first" => 4,
-        _ => return None,
-    })
-}
-
-/// `virNetworkUpdateSection` by virsh's name.
-const SECTIONS: &[&str] = &[
-    "none",
-    "bridge",
-    "domain",
-    "ip",
-    "ip-dhcp-host",
-    "ip-dhcp-range",
-    "forward",
-    "forward-interface",
-    "forward-pf",
-    "portgroup",
-    "dns-host",
-    "dns-txt",
-    "dns-srv",
-];
-
 /// `VIR_NETWORK_UPDATE_AFFECT_LIVE` and `_CONFIG` from the options, refusing --current
 /// with either.
 fn affect(a: &Args) -> Result<(bool, bool), CmdError> {
@@ -68,14 +40,12 @@ pub fn net_update(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let (live, config) = affect(a)?;
     let net = ctl.network(a.req("network")?)?;
     let name = a.req("command")?;
-    let command = command(name)
+    let command = rvirt_xml::network::update::command_named(name)
         .ok_or_else(|| CmdError::Msg(format!("unrecognized command name '{name}'")))?;
     let name = a.req("section")?;
-    let section = SECTIONS
-        .iter()
-        .position(|s| *s == name && *s != "none")
-        .ok_or_else(|| CmdError::Msg(format!("unrecognized section name '{name}'")))?
-        as u32;
+    let section = rvirt_xml::network::update::section_named(name)
+        .filter(|&n| n != 0)
+        .ok_or_else(|| CmdError::Msg(format!("unrecognized section name '{name}'")))?;
     let xml = a.req("xml")?;
     let xml = if xml.starts_with('<') {
         xml.to_string()

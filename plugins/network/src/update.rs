@@ -14,20 +14,8 @@ use crate::error::NetError;
 pub const AFFECT_LIVE: u32 = 1;
 pub const AFFECT_CONFIG: u32 = 2;
 
-/// `virNetworkUpdateCommand`.
-const MODIFY: u32 = 1;
-const DELETE: u32 = 2;
-const ADD_LAST: u32 = 3;
-const ADD_FIRST: u32 = 4;
-
-/// `virNetworkUpdateSection` values this driver changes.
-pub const IP_DHCP_HOST: u32 = 4;
-pub const IP_DHCP_RANGE: u32 = 5;
-pub const FORWARD_INTERFACE: u32 = 7;
-pub const PORTGROUP: u32 = 9;
-pub const DNS_HOST: u32 = 10;
-pub const DNS_TXT: u32 = 11;
-pub const DNS_SRV: u32 = 12;
+use rvirt_xml::network::update::command::{ADD_FIRST, ADD_LAST, DELETE, MODIFY};
+pub use rvirt_xml::network::update::section::*;
 
 type R = Result<(), NetError>;
 
