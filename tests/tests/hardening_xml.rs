@@ -95,9 +95,11 @@ fn wide_documents_define_in_linear_time_while_others_are_answered() {
         "100k attributes took {large:?}, 50k took {small:?} (ratio {ratio:.2})"
     );
     assert!(calls > 0, "the second client made no calls");
+    // Relative to the define itself, so a loaded machine slows both alike: a daemon
+    // that served nobody while parsing would make one call wait about as long.
     assert!(
-        worst < Duration::from_millis(100),
-        "a getHostname call took {worst:?} while large documents were defined"
+        worst < large / 4,
+        "a getHostname call took {worst:?} while a {large:?} define ran"
     );
 }
 
