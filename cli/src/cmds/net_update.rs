@@ -52,7 +52,8 @@ pub fn net_update(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     } else {
         read_file(xml)?
     };
-    let flags = u32::from(live) | (u32::from(config) << 1);
+    use rvirt_xml::network::update::{AFFECT_CONFIG, AFFECT_LIVE};
+    let flags = if live { AFFECT_LIVE } else { 0 } | if config { AFFECT_CONFIG } else { 0 };
     let parent_index = a.int::<i32>("parent-index")?.unwrap_or(-1);
     let c = ctl.conn()?;
     let args = p::RemoteNetworkUpdateArgs {

@@ -249,18 +249,24 @@ pub fn addnhosts(def: &NetworkDef) -> String {
         .collect()
 }
 
+fn write_file(p: &Path, text: String) -> Result<(), NetError> {
+    write_atomic(p, text.as_bytes())
+        .map_err(|e| NetError::sys(format!("cannot write {}", p.display()), e))
+}
+
+/// The files dnsmasq rereads on SIGHUP: DHCP hosts and DNS hosts.
+fn write_hosts_files(cfg: &Config, def: &NetworkDef) -> Result<(), NetError> {
+    write_file(&cfg.dnsmasq_hostsfile(&def.name), hostsfile(def))?;
+    write_file(&cfg.dnsmasq_addnhosts(&def.name), addnhosts(def))
+}
+
 /// Writes the files and starts dnsmasq (which detaches and outlives the daemon); returns
 /// its pid.
 pub fn start(cfg: &Config, def: &NetworkDef, br: &str) -> Result<i32, NetError> {
     let name = &def.name;
-    let write = |p: &Path, text: String| {
-        write_atomic(p, text.as_bytes())
-            .map_err(|e| NetError::sys(format!("cannot write {}", p.display()), e))
-    };
     let conf_path = cfg.dnsmasq_conf(name);
-    write(&conf_path, conf(cfg, def, br))?;
-    write(&cfg.dnsmasq_hostsfile(name), hostsfile(def))?;
-    write(&cfg.dnsmasq_addnhosts(name), addnhosts(def))?;
+    write_file(&conf_path, conf(cfg, def, br))?;
+    write_hosts_files(cfg, def)?;
     let pid_path = cfg.pid_file(name);
     let _ = std::fs::remove_file(&pid_path);
     let out = Command::new(&cfg.dnsmasq)
@@ -306,12 +312,7 @@ pub fn refresh(
     let same_conf =
         std::fs::read_to_string(cfg.dnsmasq_conf(name)).is_ok_and(|c| c == conf(cfg, def, br));
     if let (Some(p), true) = (alive, same_conf) {
-        let write = |path: &Path, text: String| {
-            write_atomic(path, text.as_bytes())
-                .map_err(|e| NetError::sys(format!("cannot write {}", path.display()), e))
-        };
-        write(&cfg.dnsmasq_hostsfile(name), hostsfile(def))?;
-        write(&cfg.dnsmasq_addnhosts(name), addnhosts(def))?;
+        write_hosts_files(cfg, def)?;
         kill(nix::unistd::Pid::from_raw(p), Signal::SIGHUP)
             .map_err(|e| NetError::sys(format!("cannot signal dnsmasq {p}"), e))?;
         return Ok(Some(p));

@@ -4,18 +4,15 @@
 use std::net::IpAddr;
 
 use rvirt_xml::network::dns::{self, DnsHost, Srv, Txt};
-use rvirt_xml::network::{DhcpHost, NetworkDef, NetworkIp, PortGroup};
+use rvirt_xml::network::{DhcpHost, NetworkDef, PortGroup};
 use rvirt_xml::tree::{parse_document, Element};
 use rvirt_xml::XmlError;
 
 use crate::error::NetError;
 
-/// `VIR_NETWORK_UPDATE_AFFECT_LIVE` / `_CONFIG`.
-pub const AFFECT_LIVE: u32 = 1;
-pub const AFFECT_CONFIG: u32 = 2;
-
 use rvirt_xml::network::update::command::{ADD_FIRST, ADD_LAST, DELETE, MODIFY};
-pub use rvirt_xml::network::update::section::*;
+use rvirt_xml::network::update::section::*;
+pub use rvirt_xml::network::update::{AFFECT_CONFIG, AFFECT_LIVE};
 
 type R = Result<(), NetError>;
 
@@ -41,11 +38,11 @@ pub fn apply(
         )))
     };
     match section {
-        1 => nosup("bridge"),
-        2 => nosup("domain"),
-        3 => nosup("ip"),
-        6 => nosup("forward"),
-        8 => nosup("forward pf"),
+        BRIDGE => nosup("bridge"),
+        DOMAIN => nosup("domain"),
+        IP => nosup("ip"),
+        FORWARD => nosup("forward"),
+        FORWARD_PF => nosup("forward pf"),
         IP_DHCP_HOST => dhcp_host(def, command, parent, &e),
         IP_DHCP_RANGE => dhcp_range(def, command, parent, &e),
         FORWARD_INTERFACE => forward_interface(def, command, &e, in_use),
@@ -76,12 +73,22 @@ fn check_name(def: &NetworkDef, e: &Element, want: &str) -> R {
     Ok(())
 }
 
-/// Where an add of `command` goes in a list of `len`.
-fn at(command: u32, len: usize) -> usize {
-    if command == ADD_FIRST {
-        0
-    } else {
-        len
+/// Adds `x` to `v`, first for ADD_FIRST, else last.
+fn add_to<T>(v: &mut Vec<T>, command: u32, x: T) {
+    let at = if command == ADD_FIRST { 0 } else { v.len() };
+    v.insert(at, x);
+}
+
+/// Removes the single entry of `v` at `hits`; `none` and `many` are the errors for no
+/// match and for several.
+fn remove_single<T>(v: &mut Vec<T>, hits: &[usize], none: String, many: String) -> R {
+    match hits {
+        [] => Err(invalid(none)),
+        [i] => {
+            v.remove(*i);
+            Ok(())
+        }
+        _ => Err(invalid(many)),
     }
 }
 
@@ -133,7 +140,7 @@ fn mac_eq(a: &str, b: &str) -> bool {
 }
 
 /// A `<host>` to search with: any of mac, name and ip.
-fn partial_host(ip: &NetworkIp, e: &Element, net: &str) -> Result<DhcpHost, NetError> {
+fn partial_host(e: &Element, net: &str) -> Result<DhcpHost, NetError> {
     let addr = match e.attr("ip") {
         Some(a) => Some(a.parse::<IpAddr>().map_err(|_| {
             XmlError::xml(format!(
@@ -152,7 +159,6 @@ fn partial_host(ip: &NetworkIp, e: &Element, net: &str) -> Result<DhcpHost, NetE
     if h.mac.is_none() && h.name.is_none() && h.ip.is_none() {
         return Err(XmlError::xml(format!("At least one of name, mac, or ip attribute must be specified for static host definition in network '{net}'")).into());
     }
-    let _ = ip;
     Ok(h)
 }
 
@@ -162,7 +168,7 @@ fn dhcp_host(def: &mut NetworkDef, command: u32, parent: i32, e: &Element) -> R 
     let net = def.name.clone();
     let delete = command == DELETE;
     let host = if delete {
-        partial_host(&def.ips[idx], e, &net)?
+        partial_host(e, &net)?
     } else {
         let h = def.ips[idx].parse_host(e, &net)?;
         if h.ip.map(|a| a.is_ipv4()) != Some(def.ips[idx].address.is_ipv4()) {
@@ -197,8 +203,7 @@ fn dhcp_host(def: &mut NetworkDef, command: u32, parent: i32, e: &Element) -> R 
                 let (m, n, a) = fmt_err(&host);
                 return Err(invalid(format!("there is an existing dhcp host entry in network '{net}' that matches \"<host mac='{m}' name='{n}' ip='{a}'/>\"")));
             }
-            let hosts = &mut def.ips[idx].dhcp_hosts;
-            hosts.insert(at(command, hosts.len()), host);
+            add_to(&mut def.ips[idx].dhcp_hosts, command, host);
         }
         DELETE => {
             let all_match = |x: &DhcpHost| {
@@ -246,8 +251,7 @@ fn dhcp_range(def: &mut NetworkDef, command: u32, parent: i32, e: &Element) -> R
             if f.is_some() {
                 return Err(invalid(format!("there is an existing dhcp range entry in network '{net}' that matches \"<range start='{}' end='{}'/>\"", r.start, r.end)));
             }
-            let v = &mut def.ips[idx].dhcp_ranges;
-            v.insert(at(command, v.len()), r);
+            add_to(&mut def.ips[idx].dhcp_ranges, command, r);
         }
         (DELETE, None) => {
             return Err(invalid(format!(
@@ -287,7 +291,7 @@ fn forward_interface(
     match (command, found) {
         (ADD_FIRST | ADD_LAST, Some(_)) => Err(invalid(format!("there is an existing interface entry in network '{net}' that matches \"<interface dev='{dev}'>\""))),
         (ADD_FIRST | ADD_LAST, None) => {
-            ifs.insert(at(command, ifs.len()), dev);
+            add_to(ifs, command, dev);
             Ok(())
         }
         (DELETE, None) => Err(invalid(format!(
@@ -328,10 +332,7 @@ fn portgroup(def: &mut NetworkDef, command: u32, e: &Element) -> R {
         (DELETE, Some(i)) => {
             def.portgroups.remove(i);
         }
-        (ADD_FIRST | ADD_LAST, _) => {
-            let at = at(command, def.portgroups.len());
-            def.portgroups.insert(at, pg);
-        }
+        (ADD_FIRST | ADD_LAST, _) => add_to(&mut def.portgroups, command, pg),
         (c, _) => return Err(unknown(c)),
     }
     Ok(())
@@ -389,24 +390,14 @@ fn dns_host(def: &mut NetworkDef, command: u32, e: &Element) -> R {
                 ip: ip.unwrap_or(IpAddr::from([0, 0, 0, 0])),
                 hostnames: names,
             };
-            let v = &mut def.dns.hosts;
-            v.insert(at(command, v.len()), h);
+            add_to(&mut def.dns.hosts, command, h);
         }
-        DELETE => match hits.as_slice() {
-            [] => {
-                return Err(invalid(format!(
-                    "couldn't locate a matching DNS HOST record in network {net}"
-                )))
-            }
-            [i] => {
-                def.dns.hosts.remove(*i);
-            }
-            _ => {
-                return Err(invalid(format!(
-                    "multiple matching DNS HOST records were found in network {net}"
-                )))
-            }
-        },
+        DELETE => remove_single(
+            &mut def.dns.hosts,
+            &hits,
+            format!("couldn't locate a matching DNS HOST record in network {net}"),
+            format!("multiple matching DNS HOST records were found in network {net}"),
+        )?,
         c => return Err(unknown(c)),
     }
     Ok(())
@@ -452,16 +443,14 @@ fn dns_srv(def: &mut NetworkDef, command: u32, e: &Element) -> R {
             if !hits.is_empty() {
                 return Err(invalid(format!("there is already at least one DNS SRV record matching all specified fields in network {net}")));
             }
-            let v = &mut def.dns.srvs;
-            v.insert(at(command, v.len()), srv);
+            add_to(&mut def.dns.srvs, command, srv);
         }
-        DELETE => match hits.as_slice() {
-            [] => return Err(invalid(format!("couldn't locate a matching DNS SRV record in network {net}"))),
-            [i] => {
-                def.dns.srvs.remove(*i);
-            }
-            _ => return Err(invalid(format!("multiple DNS SRV records matching all specified fields were found in network {net}"))),
-        },
+        DELETE => remove_single(
+            &mut def.dns.srvs,
+            &hits,
+            format!("couldn't locate a matching DNS SRV record in network {net}"),
+            format!("multiple DNS SRV records matching all specified fields were found in network {net}"),
+        )?,
         c => return Err(unknown(c)),
     }
     Ok(())
@@ -495,8 +484,7 @@ fn dns_txt(def: &mut NetworkDef, command: u32, e: &Element) -> R {
             txt.name
         ))),
         (ADD_FIRST | ADD_LAST, None) => {
-            let v = &mut def.dns.txts;
-            v.insert(at(command, v.len()), txt);
+            add_to(&mut def.dns.txts, command, txt);
             Ok(())
         }
         (DELETE, None) => Err(invalid(format!(

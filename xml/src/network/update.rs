@@ -1,6 +1,10 @@
 //! The numbers `virNetworkUpdate` carries: `virNetworkUpdateCommand` and
 //! `virNetworkUpdateSection`, with the names virsh gives them.
 
+/// `VIR_NETWORK_UPDATE_AFFECT_LIVE` / `_CONFIG` (`_CURRENT` is 0).
+pub const AFFECT_LIVE: u32 = 1;
+pub const AFFECT_CONFIG: u32 = 2;
+
 /// `virNetworkUpdateCommand`.
 pub mod command {
     pub const MODIFY: u32 = 1;
@@ -11,9 +15,14 @@ pub mod command {
 
 /// `virNetworkUpdateSection`.
 pub mod section {
+    pub const BRIDGE: u32 = 1;
+    pub const DOMAIN: u32 = 2;
+    pub const IP: u32 = 3;
     pub const IP_DHCP_HOST: u32 = 4;
     pub const IP_DHCP_RANGE: u32 = 5;
+    pub const FORWARD: u32 = 6;
     pub const FORWARD_INTERFACE: u32 = 7;
+    pub const FORWARD_PF: u32 = 8;
     pub const PORTGROUP: u32 = 9;
     pub const DNS_HOST: u32 = 10;
     pub const DNS_TXT: u32 = 11;
@@ -63,6 +72,11 @@ mod tests {
     #[test]
     fn names_and_numbers_agree() {
         let named = [
+            ("bridge", section::BRIDGE),
+            ("domain", section::DOMAIN),
+            ("ip", section::IP),
+            ("forward", section::FORWARD),
+            ("forward-pf", section::FORWARD_PF),
             ("ip-dhcp-host", section::IP_DHCP_HOST),
             ("ip-dhcp-range", section::IP_DHCP_RANGE),
             ("forward-interface", section::FORWARD_INTERFACE),
