@@ -154,6 +154,16 @@ impl LabOutput {
             .unwrap_or_else(|| panic!("no step `{cmd}` in:\n{}", self.transcript()))
     }
 
+    /// Asserts that the script finished with 0 and every step exited 0 (the transcript
+    /// in the message otherwise).
+    pub fn assert_steps_ok(&self) {
+        let t = self.transcript();
+        assert_eq!(self.exit, Some(0), "{t}");
+        for s in self.steps() {
+            assert_eq!(s.rc, 0, "{}: {}\n{t}", s.cmd, s.out);
+        }
+    }
+
     /// Everything, for assertion messages: the script's lines, then the console's tail.
     pub fn transcript(&self) -> String {
         let tail: Vec<&str> = self.console.lines().rev().take(40).collect();

@@ -92,12 +92,7 @@ fn build(def: &StoragePoolDef, flags: u32) -> SResult<()> {
 
 /// `lvcreate` of a new volume, sizes in KiB rounded up as libvirt passes them.
 fn create_vol(def: &StoragePoolDef, v: &StorageVolDef) -> SResult<()> {
-    if v.name.contains('/') {
-        return Err(StorageError::InvalidArg(format!(
-            "volume name '{}' cannot contain '/'",
-            v.name
-        )));
-    }
+    crate::vol::check_path_free_name(&v.name)?;
     let kib = |b: u64| format!("{}K", b.div_ceil(1024));
     let vg = vg_name(def);
     let (cap, alloc) = (kib(v.capacity), kib(v.allocation));

@@ -323,6 +323,16 @@ fn copy_into_volume(src: &str, to: &StorageVolDef) -> SResult<()> {
         .map_err(|e| StorageError::io(format!("cannot sync data to file '{dst}'"), &e))
 }
 
+/// Refuses a volume name that would reach outside the pool (it becomes a path).
+pub(crate) fn check_path_free_name(name: &str) -> SResult<()> {
+    if name.contains('/') {
+        return Err(StorageError::InvalidArg(format!(
+            "volume name '{name}' cannot contain '/'"
+        )));
+    }
+    Ok(())
+}
+
 fn prepare(
     pools: &[Pool],
     pool: &str,
@@ -333,12 +343,7 @@ fn prepare(
     let p = active(pools, pool)?;
     let opts = ParseOptions::validate(flags & CREATE_VALIDATE != 0);
     let mut v = StorageVolDef::parse_with(xml, &p.def.pool_type, opts)?;
-    if v.name.contains('/') {
-        return Err(StorageError::InvalidArg(format!(
-            "volume name '{}' cannot contain '/'",
-            v.name
-        )));
-    }
+    check_path_free_name(&v.name)?;
     if p.vols.iter().any(|x| x.name == v.name) || p.jobs.contains(&v.name) {
         return Err(StorageError::VolExists(v.name));
     }
