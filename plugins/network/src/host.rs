@@ -18,7 +18,18 @@ pub fn run(prog: &str, args: &[&str]) -> Result<(), NetError> {
 
 /// Like [`run`], feeding `input` on standard input.
 pub fn run_input(prog: &str, args: &[&str], input: Option<&str>) -> Result<(), NetError> {
-    let what = format!("{prog} {}", args.join(" "));
+    match exec(prog, args, input)? {
+        Ok(()) => Ok(()),
+        Err(err) => Err(NetError::Internal(format!(
+            "'{prog} {}' failed: {err}",
+            args.join(" ")
+        ))),
+    }
+}
+
+/// Runs `prog args` with `input` on standard input; the inner error is its standard
+/// error when it exits non-zero.
+fn exec(prog: &str, args: &[&str], input: Option<&str>) -> Result<Result<(), String>, NetError> {
     let mut child = Command::new(prog)
         .args(args)
         .stdin(if input.is_some() {
@@ -39,10 +50,33 @@ pub fn run_input(prog: &str, args: &[&str], input: Option<&str>) -> Result<(), N
         .wait_with_output()
         .map_err(|e| NetError::sys(format!("cannot wait for {prog}"), e))?;
     if out.status.success() {
-        return Ok(());
+        return Ok(Ok(()));
     }
-    let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
-    Err(NetError::Internal(format!("'{what}' failed: {err}")))
+    Ok(Err(String::from_utf8_lossy(&out.stderr).trim().to_string()))
+}
+
+/// Runs one `ip -batch` for all of `cmds` (one process for a whole change instead of
+/// one per command); a failure names the command that failed, as [`run`] would.
+fn run_ip_batch(cmds: &[Vec<String>]) -> Result<(), NetError> {
+    let input: String = cmds.iter().map(|c| c.join(" ") + "\n").collect();
+    let Err(err) = exec("ip", &["-batch", "-"], Some(&input))? else {
+        return Ok(());
+    };
+    // ip stops at the first failure and names its line: "Command failed -:N".
+    let failed = err
+        .lines()
+        .find_map(|l| l.strip_prefix("Command failed -:"))
+        .and_then(|n| n.trim().parse::<usize>().ok())
+        .and_then(|n| cmds.get(n.wrapping_sub(1)));
+    let what = failed.map_or_else(|| "-batch -".to_string(), |c| c.join(" "));
+    let msg: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.starts_with("Command failed"))
+        .collect();
+    Err(NetError::Internal(format!(
+        "'ip {what}' failed: {}",
+        msg.join("\n")
+    )))
 }
 
 /// Whether a network interface of that name exists (in this namespace).
@@ -74,39 +108,53 @@ pub fn create_bridge(def: &NetworkDef, br: &str) -> Result<(), NetError> {
     let stp = if def.bridge_def.stp { "1" } else { "0" };
     // The kernel counts the forward delay in hundredths of a second.
     let delay = (def.bridge_def.delay * 100).to_string();
-    let mtu = def.mtu.map(|m| m.to_string());
-    let mut args = vec!["link", "add", "name", br];
+    let mut add = words(&["link", "add", "name", br]);
     if let Some(mac) = &def.mac {
-        args.extend(["address", mac.as_str()]);
+        add.extend(words(&["address", mac]));
     }
-    if let Some(m) = &mtu {
-        args.extend(["mtu", m.as_str()]);
+    if let Some(m) = def.mtu {
+        add.extend(words(&["mtu", &m.to_string()]));
     }
-    args.extend(["type", "bridge", "stp_state", stp, "forward_delay", &delay]);
-    run("ip", &args)?;
-    if let Err(e) = configure_bridge(def, br) {
+    add.extend(words(&[
+        "type",
+        "bridge",
+        "stp_state",
+        stp,
+        "forward_delay",
+        &delay,
+    ]));
+    let mut cmds = vec![add];
+    cmds.extend(bridge_config(def, br));
+    if let Err(e) = run_ip_batch(&cmds) {
         let _ = delete_bridge(br);
         return Err(e);
     }
     Ok(())
 }
 
-fn configure_bridge(def: &NetworkDef, br: &str) -> Result<(), NetError> {
+fn words(w: &[&str]) -> Vec<String> {
+    w.iter().map(|s| s.to_string()).collect()
+}
+
+/// The `ip` commands giving bridge `br` its addresses and routes and bringing it up.
+fn bridge_config(def: &NetworkDef, br: &str) -> Vec<Vec<String>> {
+    let mut cmds = Vec::new();
     for ip in &def.ips {
         let cidr = format!("{}/{}", ip.address, prefix_of(ip));
+        // A batch line takes no options (`-6`): ip knows the family by the address.
+        let mut add = words(&["addr", "add", &cidr, "dev", br]);
         if ip.address.is_ipv6() {
-            run("ip", &["-6", "addr", "add", &cidr, "dev", br, "nodad"])?;
-        } else {
-            run("ip", &["addr", "add", &cidr, "dev", br])?;
+            add.push("nodad".into());
         }
+        cmds.push(add);
     }
-    run("ip", &["link", "set", br, "up"])?;
+    cmds.push(words(&["link", "set", br, "up"]));
     for r in &def.routes {
         let dest = format!("{}/{}", r.address, route_prefix(r));
         let gw = r.gateway.to_string();
-        run("ip", &["route", "add", &dest, "via", &gw, "dev", br])?;
+        cmds.push(words(&["route", "add", &dest, "via", &gw, "dev", br]));
     }
-    Ok(())
+    cmds
 }
 
 fn route_prefix(r: &rvirt_xml::network::route::Route) -> u32 {
@@ -242,8 +290,9 @@ pub fn add_rules(nft: &str, def: &NetworkDef, br: &str) -> Result<Vec<String>, N
             continue;
         };
         let table = format!("{fam} {}", table_name(br));
-        // A table of that name can only be a leftover of ours.
-        let _ = remove_table(nft, &table);
+        // A table of that name can only be a leftover of ours: it is replaced in the
+        // same transaction.
+        let script = format!("{}{script}", drop_table_script(&table));
         if let Err(e) = run_input(nft, &["-f", "-"], Some(&script)) {
             for t in &made {
                 let _ = remove_table(nft, t);
@@ -262,19 +311,57 @@ pub fn table_exists(nft: &str, table: &str) -> bool {
     run(nft, &args).is_ok()
 }
 
-/// Deletes table `FAMILY NAME` (one of ours) if it exists.
+/// Deletes table `FAMILY NAME` (one of ours) if it exists, in one `nft` run.
 pub fn remove_table(nft: &str, table: &str) -> Result<(), NetError> {
-    if !table_exists(nft, table) {
-        return Ok(());
-    }
-    let mut args = vec!["delete", "table"];
-    args.extend(table.split_whitespace());
-    run(nft, &args)
+    run_input(nft, &["-f", "-"], Some(&drop_table_script(table)))
+}
+
+/// nft commands deleting `table` whether or not it exists (adding an existing table is
+/// no change, so the delete always has a table to delete).
+fn drop_table_script(table: &str) -> String {
+    format!("add table {table}\ndelete table {table}\n")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ip_batch_failure_names_its_command() {
+        if !Path::new("/usr/sbin/ip").exists() && !Path::new("/sbin/ip").exists() {
+            eprintln!("skipped: no ip (iproute2)");
+            return;
+        }
+        // Reads only: the batch fails at its second line, on a device that is not there.
+        let cmds = [
+            words(&["link", "show", "lo"]),
+            words(&["link", "set", "rvirt-nosuchdev", "up"]),
+            words(&["link", "show", "lo"]),
+        ];
+        let e = run_ip_batch(&cmds).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "internal error: 'ip link set rvirt-nosuchdev up' failed: Cannot find device \"rvirt-nosuchdev\""
+        );
+    }
+
+    #[test]
+    fn bridge_config_adds_addresses_then_brings_it_up_then_routes() {
+        let d = def("<network><name>n</name><bridge name='b0'/><ip address='10.0.0.1' prefix='24'/><ip family='ipv6' address='fd00::1' prefix='64'/><route address='10.9.0.0' prefix='16' gateway='10.0.0.2'/></network>");
+        let lines: Vec<String> = bridge_config(&d, "b0")
+            .iter()
+            .map(|c| c.join(" "))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "addr add 10.0.0.1/24 dev b0",
+                "addr add fd00::1/64 dev b0 nodad",
+                "link set b0 up",
+                "route add 10.9.0.0/16 via 10.0.0.2 dev b0",
+            ]
+        );
+    }
 
     fn def(xml: &str) -> NetworkDef {
         NetworkDef::parse(xml).unwrap()
