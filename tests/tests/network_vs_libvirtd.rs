@@ -5,7 +5,7 @@
 //! destroyed and undefined again, also when an assertion fails.
 
 use rvirt_tests::netns::{self, Netns};
-use rvirt_tests::{have_program, require_peer, virsh, Daemon, Libvirtd};
+use rvirt_tests::{have_program, require_peer, virsh, Daemon, Libvirtd, TempDir};
 
 const UUID: &str = "7f3c0a52-1d6e-4b8a-9c1f-5e2d8a9b0c01";
 
@@ -154,4 +154,116 @@ fn network_xml_and_dnsmasq_config_match_libvirt() {
         virsh::ok(&ruri, &["net-destroy", name]);
         virsh::ok(&ruri, &["net-undefine", name]);
     }
+}
+
+/// A NAT network with `<bandwidth>`, and the ports plugged into it: `(uuid, floor)`.
+const SHAPED: &str = "<network><name>shaped</name><uuid>UUID</uuid><forward mode='nat'/>\
+    <bridge name='br-shaped' stp='off'/><mac address='52:54:00:12:34:57'/>\
+    <bandwidth><inbound average='1000' peak='5000' burst='1024'/>\
+    <outbound average='128' peak='256' burst='256'/></bandwidth>\
+    <ip address='10.60.0.1' prefix='24'/></network>";
+const PORTS: &[(&str, u64)] = &[
+    ("9a0c8d2e-5b1f-4e7a-8c3d-1f2e3d4c5b01", 300),
+    ("9a0c8d2e-5b1f-4e7a-8c3d-1f2e3d4c5b02", 200),
+    ("9a0c8d2e-5b1f-4e7a-8c3d-1f2e3d4c5b03", 100),
+    // More than the network's peak leaves: refused.
+    ("9a0c8d2e-5b1f-4e7a-8c3d-1f2e3d4c5b04", 6000),
+];
+
+fn port_xml(uuid: &str, floor: u64) -> String {
+    format!(
+        "<networkport><uuid>{uuid}</uuid><owner><name>g{}</name>\
+         <uuid>3c1d2e4f-6a7b-4c8d-9e0f-1a2b3c4d5e6f</uuid></owner>\
+         <mac address='52:54:00:aa:bb:{}'/>\
+         <bandwidth><inbound average='10' floor='{floor}'/></bandwidth></networkport>",
+        &uuid[34..],
+        &uuid[34..]
+    )
+}
+
+/// `tc qdisc|class|filter show dev BR` in `ns`.
+fn tc_state(ns: &Netns, br: &str) -> String {
+    let mut all = String::new();
+    for what in ["qdisc", "class", "filter"] {
+        let out = ns.exec("tc", &[what, "show", "dev", br]);
+        all += &format!("== {what} ({})\n", out.status);
+        all += &String::from_utf8_lossy(&out.stdout);
+        all += &String::from_utf8_lossy(&out.stderr);
+    }
+    all
+}
+
+/// Starts `shaped`, plugs ports with floors in and out, and records the bridge's tc
+/// state after each step, the answers and port dumps, and what is left after destroy.
+fn shaped_steps(uri: &str, ns: &Netns, dir: &std::path::Path) -> Vec<String> {
+    let file = dir.join("shaped.xml");
+    std::fs::write(&file, SHAPED.replace("UUID", UUID)).unwrap();
+    virsh::ok(uri, &["net-define", file.to_str().unwrap()]);
+    virsh::ok(uri, &["net-start", "shaped"]);
+    let mut steps = vec![tc_state(ns, "br-shaped")];
+    for (uuid, floor) in PORTS {
+        let f = dir.join(format!("port-{floor}.xml"));
+        std::fs::write(&f, port_xml(uuid, *floor)).unwrap();
+        let (_, err, code) = virsh::run(uri, &["net-port-create", "shaped", f.to_str().unwrap()]);
+        // The last line: virsh's first one names the (daemon's own) file.
+        let why = err.lines().last().unwrap_or_default();
+        steps.push(format!("create {floor}: {code} {why}"));
+        steps.push(tc_state(ns, "br-shaped"));
+        if *floor == 300 {
+            continue;
+        }
+        // The first port goes once the second is in: the third gets its class ID back.
+        if *floor == 200 {
+            virsh::ok(uri, &["net-port-delete", "shaped", PORTS[0].0]);
+            steps.push(tc_state(ns, "br-shaped"));
+        }
+    }
+    for (uuid, _) in &PORTS[1..3] {
+        steps.push(virsh::ok(uri, &["net-port-dumpxml", "shaped", uuid]));
+        virsh::ok(uri, &["net-port-delete", "shaped", uuid]);
+    }
+    steps.push(tc_state(ns, "br-shaped"));
+    virsh::ok(uri, &["net-destroy", "shaped"]);
+    steps.push(tc_state(ns, "br-shaped"));
+    virsh::ok(uri, &["net-undefine", "shaped"]);
+    steps
+}
+
+#[test]
+fn bandwidth_and_port_floors_shape_the_bridge_like_libvirt() {
+    if !require_peer("virsh (libvirt-clients)", have_program(virsh::VIRSH))
+        || !require_peer("ip, nft and dnsmasq", netns::tools_available())
+        || !require_peer("tc (iproute2)", have_program("/usr/sbin/tc"))
+        || !require_peer(
+            "iptables (libvirt 9's firewall)",
+            have_program("/usr/sbin/iptables"),
+        )
+    {
+        return;
+    }
+    let (ltc, rtc) = (TempDir::new("tc-lv"), TempDir::new("tc-rv"));
+    let lns = Netns::new("lv");
+    let rns = Netns::new("rv");
+    let Some(lv) = Libvirtd::start_in_netns_with_tc(&lns, &netns::tc_recorder(&ltc.0)) else {
+        return;
+    };
+    let rtc_path = netns::tc_recorder(&rtc.0);
+    let rv = Daemon::start_in_netns(
+        &rns,
+        &format!("[drivers.network]\ntc = \"{}\"\n", rtc_path.display()),
+    );
+    let luri = lv.uri("qemu", "system");
+    let ruri = rv.uri("qemu:///system");
+    let _lguard = Undefine(luri.clone(), "shaped");
+    let theirs = shaped_steps(&luri, &lns, &lv.dir.0);
+    let ours = shaped_steps(&ruri, &rns, &rv.dir.0);
+    assert!(theirs[0].contains("htb 1: root"), "{}", theirs[0]);
+    for (i, (o, t)) in ours.iter().zip(&theirs).enumerate() {
+        assert_eq!(o, t, "step {i}: rvirt's, then libvirt's");
+    }
+    assert_eq!(ours.len(), theirs.len());
+    // The very commands, in order, with their exit statuses.
+    let (lcmds, rcmds) = (read(ltc.0.join("tc.log")), read(rtc.0.join("tc.log")));
+    assert!(lcmds.contains("sfq perturb 10"), "{lcmds}");
+    assert_eq!(rcmds, lcmds, "tc commands: rvirt's, then libvirt's");
 }

@@ -16,6 +16,8 @@ pub struct RawConfig {
     pub dnsmasq: Option<String>,
     /// The nft binary.
     pub nft: Option<String>,
+    /// The tc binary (traffic shaping of `<bandwidth>`).
+    pub tc: Option<String>,
     /// The lease helper dnsmasq runs as its `dhcp-script`.
     pub leases_helper: Option<String>,
 }
@@ -27,6 +29,7 @@ pub struct Config {
     pub run_dir: PathBuf,
     pub dnsmasq: String,
     pub nft: String,
+    pub tc: String,
     pub leases_helper: PathBuf,
 }
 
@@ -66,6 +69,7 @@ impl Config {
             run_dir,
             dnsmasq: raw.dnsmasq.unwrap_or_else(|| "dnsmasq".into()),
             nft: raw.nft.unwrap_or_else(|| "nft".into()),
+            tc: raw.tc.unwrap_or_else(|| "tc".into()),
             leases_helper: raw
                 .leases_helper
                 .map(PathBuf::from)

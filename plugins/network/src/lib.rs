@@ -17,11 +17,13 @@ use rvirt_plugin_api::sdk::{
     ConnContext, DriverSpec, InitContext, InitStatus, Module, ModuleInfo, OpenOutcome,
 };
 
+pub mod bandwidth;
 pub mod config;
 pub mod conn;
 pub mod dhcp;
 pub mod dnsmasq;
 pub mod error;
+pub mod floor;
 pub mod host;
 pub mod leases;
 pub mod lifecycle;

@@ -7,6 +7,7 @@ use rvirt_plugin_api::protocol::RemoteNonnullNetwork;
 use rvirt_xml::network::NetworkDef;
 use rvirt_xml::ParseOptions;
 
+use crate::bandwidth;
 use crate::dnsmasq;
 use crate::error::{NResult, NetError};
 use crate::host;
@@ -235,6 +236,12 @@ fn setup(drv: &Driver, def: &NetworkDef, st: &mut Status) -> NResult<()> {
     if dnsmasq::needed(def) {
         st.dnsmasq_pid = Some(dnsmasq::start(&drv.cfg, def, &br)?);
     }
+    if let Some(bw) = &def.bandwidth {
+        // As libvirt, whatever the bridge had is cleared first.
+        st.tc = true;
+        bandwidth::run_ignoring(&drv.cfg.tc, &bandwidth::clear(&br));
+        bandwidth::run_all(&drv.cfg.tc, &bandwidth::network_set(&br, bw))?;
+    }
     Ok(())
 }
 
@@ -247,6 +254,9 @@ fn teardown(drv: &Driver, name: &str, st: &Status) {
         if let Err(e) = host::remove_table(&drv.cfg.nft, t) {
             tracing::warn!("network '{name}': {e}");
         }
+    }
+    if let Some(br) = st.bridge.as_ref().filter(|_| st.tc) {
+        bandwidth::run_ignoring(&drv.cfg.tc, &bandwidth::clear(br));
     }
     if let Some(br) = &st.bridge {
         if let Err(e) = host::delete_bridge(br) {

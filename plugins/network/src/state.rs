@@ -33,6 +33,9 @@ pub struct Status {
     pub nft_tables: Vec<String>,
     /// The network's dnsmasq.
     pub dnsmasq_pid: Option<i32>,
+    /// Whether the start shaped the bridge's traffic with `tc` (`<bandwidth>`).
+    #[serde(default)]
+    pub tc: bool,
     /// The network's ports (`<networkport>` documents), in creation order.
     #[serde(default)]
     pub ports: Vec<String>,
