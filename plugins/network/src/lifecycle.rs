@@ -10,6 +10,7 @@ use rvirt_xml::ParseOptions;
 use crate::bandwidth;
 use crate::dnsmasq;
 use crate::error::{NResult, NetError};
+use crate::firewall;
 use crate::host;
 use crate::state::{ev, Driver, Event, Inner, Net, Run, Status};
 
@@ -232,7 +233,7 @@ fn setup(drv: &Driver, def: &NetworkDef, st: &mut Status) -> NResult<()> {
     if matches!(def.forward_mode(), Some("nat" | "route")) {
         host::enable_forwarding(def)?;
     }
-    st.nft_tables = host::add_rules(&drv.cfg.nft, def, &br)?;
+    firewall::add(&drv.cfg, def, &br, st)?;
     if dnsmasq::needed(def) {
         st.dnsmasq_pid = Some(dnsmasq::start(&drv.cfg, def, &br)?);
     }
@@ -250,11 +251,7 @@ fn teardown(drv: &Driver, name: &str, st: &Status) {
     if let Some(pid) = st.dnsmasq_pid {
         dnsmasq::stop(&drv.cfg, name, pid);
     }
-    for t in st.nft_tables.iter().rev() {
-        if let Err(e) = host::remove_table(&drv.cfg.nft, t) {
-            tracing::warn!("network '{name}': {e}");
-        }
-    }
+    firewall::remove(&drv.cfg, name, &mut st.clone());
     if let Some(br) = st.bridge.as_ref().filter(|_| st.tc) {
         bandwidth::run_ignoring(&drv.cfg.tc, &bandwidth::clear(br));
     }
@@ -319,16 +316,10 @@ pub fn reconnect(drv: &Driver) {
 
 /// Restarts a vanished dnsmasq and recreates vanished tables of a running network.
 fn restore(drv: &Driver, name: &str, br: &str, run: &mut Run) {
-    let nft = &drv.cfg.nft;
-    if run
-        .status
-        .nft_tables
-        .iter()
-        .any(|t| !host::table_exists(nft, t))
-    {
-        match host::add_rules(nft, &run.live, br) {
-            Ok(t) => run.status.nft_tables = t,
-            Err(e) => tracing::warn!("network '{name}': cannot restore its rules: {e}"),
+    if !firewall::intact(&drv.cfg, &run.status) {
+        firewall::remove(&drv.cfg, name, &mut run.status);
+        if let Err(e) = firewall::add(&drv.cfg, &run.live, br, &mut run.status) {
+            tracing::warn!("network '{name}': cannot restore its rules: {e}");
         }
     }
     let alive = run
@@ -431,10 +422,8 @@ fn apply_live(drv: &Driver, run: &mut Run, live: NetworkDef) -> NResult<()> {
     run.status.xml = run.live.to_xml();
     if let Some(br) = run.status.bridge.clone() {
         if rules_change {
-            for t in run.status.nft_tables.iter().rev() {
-                let _ = host::remove_table(&drv.cfg.nft, t);
-            }
-            run.status.nft_tables = host::add_rules(&drv.cfg.nft, &run.live, &br)?;
+            firewall::remove(&drv.cfg, &run.live.name, &mut run.status);
+            firewall::add(&drv.cfg, &run.live, &br, &mut run.status)?;
         }
         run.status.dnsmasq_pid =
             dnsmasq::refresh(&drv.cfg, &run.live, &br, run.status.dnsmasq_pid)?;

@@ -31,6 +31,9 @@ pub struct Status {
     pub bridge: Option<String>,
     /// nftables tables of ours, as `FAMILY NAME`.
     pub nft_tables: Vec<String>,
+    /// iptables rules of the network (iptables backend), as `FAMILY TABLE CHAIN ARGS`.
+    #[serde(default)]
+    pub iptables_rules: Vec<String>,
     /// The network's dnsmasq.
     pub dnsmasq_pid: Option<i32>,
     /// Whether the start shaped the bridge's traffic with `tc` (`<bandwidth>`).
