@@ -107,6 +107,34 @@ impl Netns {
     }
 }
 
+impl Netns {
+    /// `iptables-save` then `ip6tables-save` in the namespace, without comments and
+    /// chain counters.
+    pub fn iptables_save(&self) -> String {
+        let mut all = String::new();
+        for prog in ["iptables-save", "ip6tables-save"] {
+            let out = self.exec(prog, &[]);
+            assert!(
+                out.status.success(),
+                "{prog}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            for l in String::from_utf8_lossy(&out.stdout).lines() {
+                if l.starts_with('#') {
+                    continue;
+                }
+                let l = match l.rsplit_once(" [") {
+                    Some((head, _)) if l.starts_with(':') => head,
+                    _ => l,
+                };
+                all += l;
+                all.push('\n');
+            }
+        }
+        all
+    }
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         // Processes the test started in the namespace (rvirtd, dnsmasq, DHCP clients).

@@ -515,31 +515,6 @@ fn net_update_reloads_dnsmasq_without_restarting_it() {
     assert!(gone(&host, "default"));
 }
 
-/// `iptables-save` and `ip6tables-save` in `ns`, without comments and counters.
-fn iptables_save(ns: &Netns) -> String {
-    let mut all = String::new();
-    for prog in ["iptables-save", "ip6tables-save"] {
-        let out = ns.exec(prog, &[]);
-        assert!(
-            out.status.success(),
-            "{prog}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        for l in String::from_utf8_lossy(&out.stdout).lines() {
-            if l.starts_with('#') {
-                continue;
-            }
-            let l = match l.rsplit_once(" [") {
-                Some((head, _)) if l.starts_with(':') => head,
-                _ => l,
-            };
-            all += l;
-            all.push('\n');
-        }
-    }
-    all
-}
-
 #[test]
 fn iptables_backend_nat_and_destroy_leaves_other_rules() {
     if !peers()
@@ -574,14 +549,14 @@ fn iptables_backend_nat_and_destroy_leaves_other_rules() {
             );
         }
     }
-    let before = iptables_save(&host);
+    let before = host.iptables_save();
     let mut d = Daemon::start_in_netns(
         &host,
         "[drivers.network]\nfirewall_backend = \"iptables\"\n",
     );
     let uri = d.uri("qemu:///system");
     define_and_start(&d, &uri, "default", DEFAULT_XML);
-    let running = iptables_save(&host);
+    let running = host.iptables_save();
     for rule in [
         ":LIBVIRT_FWX -\n",
         "-A FORWARD -j LIBVIRT_FWX\n-A FORWARD -j LIBVIRT_FWI\n-A FORWARD -j LIBVIRT_FWO\n",
@@ -616,7 +591,7 @@ fn iptables_backend_nat_and_destroy_leaves_other_rules() {
     );
 
     virsh::ok(&uri, &["net-destroy", "default"]);
-    assert_eq!(iptables_save(&host), before, "net-destroy left a change");
+    assert_eq!(host.iptables_save(), before, "net-destroy left a change");
     // A restarted daemon that finds a rule gone puts it back.
     virsh::ok(&uri, &["net-start", "default"]);
     let fwo = [
@@ -633,8 +608,8 @@ fn iptables_backend_nat_and_destroy_leaves_other_rules() {
     ];
     assert!(host.exec("iptables", &fwo).status.success());
     d.kill9_and_restart();
-    assert_eq!(iptables_save(&host), running, "rules not restored");
+    assert_eq!(host.iptables_save(), running, "rules not restored");
     virsh::ok(&uri, &["net-destroy", "default"]);
-    assert_eq!(iptables_save(&host), before);
+    assert_eq!(host.iptables_save(), before);
     virsh::ok(&uri, &["net-undefine", "default"]);
 }
