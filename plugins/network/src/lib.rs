@@ -1,5 +1,6 @@
 //! rvirt's network driver: virtual networks on Linux bridges, with a dnsmasq per network
-//! for DHCP and DNS and nftables tables of our own for NAT and routing.
+//! for DHCP and DNS, nftables tables of our own (or libvirt's iptables chains) for NAT
+//! and routing, and `tc` for `<bandwidth>`.
 //!
 //! A secondary driver: every hypervisor connection except `test:///` (whose driver keeps
 //! its own networks) gets it. Persistent definitions live in the module's state
