@@ -64,6 +64,10 @@ impl Drop for Undefine {
         let _ = virsh::run(&self.0, &["net-undefine", self.1]);
         // libvirt 9.0 leaves the pid file of the network's dnsmasq behind.
         let _ = std::fs::remove_file(format!("/run/libvirt/network/{}.pid", self.1));
+        // And the (empty) port directories of a network that had ports.
+        let dir = format!("/run/libvirt/network/{}", self.1);
+        let _ = std::fs::remove_dir(format!("{dir}/ports"));
+        let _ = std::fs::remove_dir(dir);
     }
 }
 
