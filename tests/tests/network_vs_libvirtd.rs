@@ -251,6 +251,40 @@ fn shaped_steps(uri: &str, ns: &Netns, dir: &std::path::Path) -> Vec<String> {
     steps
 }
 
+/// A `bridge`-mode network with `<bandwidth>` shapes the host's bridge; where it cannot
+/// be applied (macvtap modes) the definition is refused.
+fn host_bridge_steps(uri: &str, ns: &Netns, dir: &std::path::Path) -> Vec<String> {
+    ns.ip_in(&["link", "add", "br-host", "type", "bridge"]);
+    ns.ip_in(&["link", "set", "br-host", "up"]);
+    let bw = "<bandwidth><inbound average='2000'/><outbound average='300'/></bandwidth>";
+    let mut steps = Vec::new();
+    for (name, fwd) in [
+        ("hostbw", "<forward mode='bridge'/><bridge name='br-host'/>"),
+        (
+            "vepabw",
+            "<forward mode='vepa'><interface dev='eth7'/></forward>",
+        ),
+    ] {
+        let file = dir.join(format!("{name}.xml"));
+        std::fs::write(
+            &file,
+            format!("<network><name>{name}</name>{fwd}{bw}</network>"),
+        )
+        .unwrap();
+        let (_, err, code) = virsh::run(uri, &["net-define", file.to_str().unwrap()]);
+        steps.push(format!(
+            "define {name}: {code} {}",
+            err.lines().last().unwrap_or_default()
+        ));
+    }
+    virsh::ok(uri, &["net-start", "hostbw"]);
+    steps.push(tc_state(ns, "br-host"));
+    virsh::ok(uri, &["net-destroy", "hostbw"]);
+    steps.push(tc_state(ns, "br-host"));
+    virsh::ok(uri, &["net-undefine", "hostbw"]);
+    steps
+}
+
 #[test]
 fn bandwidth_and_port_floors_shape_the_bridge_like_libvirt() {
     if !require_peer("virsh (libvirt-clients)", have_program(virsh::VIRSH))
@@ -277,8 +311,11 @@ fn bandwidth_and_port_floors_shape_the_bridge_like_libvirt() {
     let luri = lv.uri("qemu", "system");
     let ruri = rv.uri("qemu:///system");
     let _lguard = Undefine(luri.clone(), "shaped");
-    let theirs = shaped_steps(&luri, &lns, &lv.dir.0);
-    let ours = shaped_steps(&ruri, &rns, &rv.dir.0);
+    let _hguard = Undefine(luri.clone(), "hostbw");
+    let mut theirs = shaped_steps(&luri, &lns, &lv.dir.0);
+    let mut ours = shaped_steps(&ruri, &rns, &rv.dir.0);
+    theirs.extend(host_bridge_steps(&luri, &lns, &lv.dir.0));
+    ours.extend(host_bridge_steps(&ruri, &rns, &rv.dir.0));
     assert!(theirs[0].contains("htb 1: root"), "{}", theirs[0]);
     for (i, (o, t)) in ours.iter().zip(&theirs).enumerate() {
         assert_eq!(o, t, "step {i}: rvirt's, then libvirt's");

@@ -22,10 +22,42 @@ pub fn managed_bridge(def: &NetworkDef) -> bool {
     matches!(def.forward_mode(), None | Some("nat" | "route" | "open"))
 }
 
+/// Whether `<bandwidth>` can be applied: on a bridge rvirt makes, or on the host bridge
+/// of a `bridge`-mode network.
+pub fn bandwidth_allowed(def: &NetworkDef) -> bool {
+    managed_bridge(def) || (def.forward_mode() == Some("bridge") && def.bridge.is_some())
+}
+
+/// libvirt's driver-side checks of a definition: `<bandwidth>` (network-wide, then per
+/// port group) only where it can be applied.
+fn validate(def: &NetworkDef) -> NResult<()> {
+    if bandwidth_allowed(def) {
+        return Ok(());
+    }
+    let mode = def.forward_mode().unwrap_or("none");
+    if def.bandwidth.is_some() {
+        return Err(NetError::Unsupported(format!(
+            "Unsupported network-wide <bandwidth> element in network {} with forward mode='{mode}'",
+            def.name
+        ))
+        .into());
+    }
+    if let Some(pg) = def.portgroups.iter().find(|p| p.bandwidth.is_some()) {
+        return Err(NetError::Unsupported(format!(
+            "Unsupported <bandwidth> element in network '{}' in portgroup '{}' with forward mode='{mode}'",
+            def.name, pg.name
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// Parses a definition as libvirt's network driver does.
 pub fn parse(xml: &str, flags: u32) -> NResult<NetworkDef> {
     let opts = ParseOptions::validate(flags & VALIDATE != 0);
-    NetworkDef::parse_with(xml, opts).map_err(|e| NetError::Xml(e).into())
+    let def = NetworkDef::parse_with(xml, opts).map_err(NetError::Xml)?;
+    validate(&def)?;
+    Ok(def)
 }
 
 /// Fills in what libvirt's driver adds to a new definition: a free `virbrN` bridge
@@ -222,7 +254,11 @@ fn start_at(drv: &Driver, s: &mut Inner, i: usize) -> NResult<()> {
 /// The host side of a start; `st` records every step as it succeeds.
 fn setup(drv: &Driver, def: &NetworkDef, st: &mut Status) -> NResult<()> {
     if !managed_bridge(def) {
-        return Ok(());
+        // A host bridge is shaped, as libvirt does, and otherwise left alone.
+        return match (&def.bridge, bandwidth_allowed(def)) {
+            (Some(br), true) => shape(drv, def, br, st),
+            _ => Ok(()),
+        };
     }
     let br = def
         .bridge
@@ -237,11 +273,16 @@ fn setup(drv: &Driver, def: &NetworkDef, st: &mut Status) -> NResult<()> {
     if dnsmasq::needed(def) {
         st.dnsmasq_pid = Some(dnsmasq::start(&drv.cfg, def, &br)?);
     }
+    shape(drv, def, &br, st)
+}
+
+/// Shapes bridge `br` as the network's `<bandwidth>` says (nothing without one).
+fn shape(drv: &Driver, def: &NetworkDef, br: &str, st: &mut Status) -> NResult<()> {
     if let Some(bw) = &def.bandwidth {
         // As libvirt, whatever the bridge had is cleared first.
-        st.tc = true;
-        bandwidth::run_ignoring(&drv.cfg.tc, &bandwidth::clear(&br));
-        bandwidth::run_all(&drv.cfg.tc, &bandwidth::network_set(&br, bw))?;
+        st.tc_dev = Some(br.to_string());
+        bandwidth::run_ignoring(&drv.cfg.tc, &bandwidth::clear(br));
+        bandwidth::run_all(&drv.cfg.tc, &bandwidth::network_set(br, bw))?;
     }
     Ok(())
 }
@@ -252,8 +293,8 @@ fn teardown(drv: &Driver, name: &str, st: &Status) {
         dnsmasq::stop(&drv.cfg, name, pid);
     }
     firewall::remove(&drv.cfg, name, &mut st.clone());
-    if let Some(br) = st.bridge.as_ref().filter(|_| st.tc) {
-        bandwidth::run_ignoring(&drv.cfg.tc, &bandwidth::clear(br));
+    if let Some(dev) = &st.tc_dev {
+        bandwidth::run_ignoring(&drv.cfg.tc, &bandwidth::clear(dev));
     }
     if let Some(br) = &st.bridge {
         if let Err(e) = host::delete_bridge(br) {
@@ -440,4 +481,35 @@ fn ports_on(n: &Net, dev: &str) -> usize {
         .filter_map(|x| rvirt_xml::network::NetworkPort::parse(x).ok())
         .filter(|p| matches!(&p.plug, Some(rvirt_xml::network::Plug::Direct { dev: d, .. }) if d == dev))
         .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bandwidth_only_where_it_can_be_applied() {
+        let bw = "<bandwidth><inbound average='10'/></bandwidth>";
+        let ok = format!(
+            "<network><name>b</name><forward mode='bridge'/><bridge name='br0'/>{bw}</network>"
+        );
+        assert!(parse(&ok, 0).is_ok());
+        let vepa = format!(
+            "<network><name>v</name><forward mode='vepa'><interface dev='eth7'/></forward>{bw}</network>"
+        );
+        assert_eq!(
+            parse(&vepa, 0).unwrap_err().text(),
+            "unsupported configuration: Unsupported network-wide <bandwidth> element in \
+             network v with forward mode='vepa'"
+        );
+        let pg = format!(
+            "<network><name>v</name><forward mode='private'><interface dev='eth7'/></forward>\
+             <portgroup name='pg'>{bw}</portgroup></network>"
+        );
+        assert_eq!(
+            parse(&pg, 0).unwrap_err().text(),
+            "unsupported configuration: Unsupported <bandwidth> element in network 'v' in \
+             portgroup 'pg' with forward mode='private'"
+        );
+    }
 }

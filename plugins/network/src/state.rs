@@ -36,9 +36,10 @@ pub struct Status {
     pub iptables_rules: Vec<String>,
     /// The network's dnsmasq.
     pub dnsmasq_pid: Option<i32>,
-    /// Whether the start shaped the bridge's traffic with `tc` (`<bandwidth>`).
+    /// The bridge whose traffic the start shaped with `tc` (`<bandwidth>`): the
+    /// network's own or, in `bridge` mode, the host's.
     #[serde(default)]
-    pub tc: bool,
+    pub tc_dev: Option<String>,
     /// The network's ports (`<networkport>` documents), in creation order.
     #[serde(default)]
     pub ports: Vec<String>,
