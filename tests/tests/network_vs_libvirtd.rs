@@ -176,6 +176,46 @@ fn network_xml_and_dnsmasq_config_match_libvirt() {
         virsh::ok(&ruri, &["net-destroy", name]);
         virsh::ok(&ruri, &["net-undefine", name]);
     }
+    if have_program("/usr/sbin/tc") {
+        bandwidth_start_matches(&lv, &lns, &rv, &rns);
+    }
+}
+
+/// With the real `tc` (no recorder), starting a network with `<bandwidth>` ends alike:
+/// both run, shaped the same, or (a kernel without sfq) both fail with the same error
+/// and leave nothing behind.
+fn bandwidth_start_matches(lv: &Libvirtd, lns: &Netns, rv: &Daemon, rns: &Netns) {
+    let xml = "<network><name>bwplain</name><bridge name='br-bw'/>\
+               <bandwidth><inbound average='500'/></bandwidth></network>";
+    let file = rv.dir.0.join("bwplain.xml");
+    std::fs::write(&file, xml).unwrap();
+    let luri = lv.uri("qemu", "system");
+    let _guard = Undefine(luri.clone(), "bwplain");
+    let mut ends = Vec::new();
+    for (uri, ns) in [
+        (luri.as_str(), lns),
+        (rv.uri("qemu:///system").as_str(), rns),
+    ] {
+        virsh::ok(uri, &["net-define", file.to_str().unwrap()]);
+        let (_, err, code) = virsh::run(uri, &["net-start", "bwplain"]);
+        let state = if code == 0 {
+            tc_state(ns, "br-bw")
+        } else {
+            String::new()
+        };
+        ends.push((
+            code,
+            err.lines().last().unwrap_or_default().to_string(),
+            state,
+        ));
+        let _ = virsh::run(uri, &["net-destroy", "bwplain"]);
+        virsh::ok(uri, &["net-undefine", "bwplain"]);
+        assert!(
+            !ns.links().iter().any(|l| l == "br-bw"),
+            "bridge left behind"
+        );
+    }
+    assert_eq!(ends[1], ends[0], "rvirt's start, then libvirt's");
 }
 
 /// A NAT network with `<bandwidth>`, and the ports plugged into it: `(uuid, floor)`.

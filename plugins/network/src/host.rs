@@ -41,8 +41,25 @@ pub fn run_input(prog: &str, args: &[&str], input: Option<&str>) -> Result<(), N
     if out.status.success() {
         return Ok(());
     }
-    let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
-    Err(NetError::Internal(format!("'{what}' failed: {err}")))
+    Err(NetError::Internal(child_failed(
+        &what,
+        out.status,
+        &out.stderr,
+    )))
+}
+
+/// libvirt's text for a child that failed: `Child process (CMD) unexpected exit status
+/// N: STDERR` (or `fatal signal N`), its standard error as written.
+fn child_failed(what: &str, status: std::process::ExitStatus, stderr: &[u8]) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    let how = match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exit status {c}"),
+        (None, Some(sig)) => format!("fatal signal {sig}"),
+        (None, None) => "status".to_string(),
+    };
+    let err = String::from_utf8_lossy(stderr);
+    let sep = if err.is_empty() { "" } else { ": " };
+    format!("Child process ({what}) unexpected {how}{sep}{err}")
 }
 
 /// Whether a network interface of that name exists (in this namespace).
@@ -306,6 +323,15 @@ mod tests {
         let iso = "<network><name>i</name><bridge name='br-i'/></network>";
         let s = ruleset(&def(iso), "br-i", "ip").unwrap();
         assert!(s.starts_with("table ip rvirt_br_i {") && s.contains("iifname \"br-i\" reject"));
+    }
+
+    #[test]
+    fn failed_children_are_reported_as_libvirt_does() {
+        let e = run("sh", &["-c", "echo boom >&2; exit 3"]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "internal error: Child process (sh -c echo boom >&2; exit 3) unexpected exit status 3: boom\n"
+        );
     }
 
     #[test]
