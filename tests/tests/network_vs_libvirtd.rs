@@ -48,6 +48,12 @@ const NETWORKS: &[(&str, &str)] = &[
          </network>",
     ),
     (
+        "natdev",
+        "<network><name>natdev</name><forward mode='nat' dev='vo9'>\
+         <nat><address start='192.0.2.5' end='192.0.2.9'/></nat></forward>\
+         <bridge name='br-natdev'/><ip address='10.70.0.1' prefix='24'/></network>",
+    ),
+    (
         "quiet",
         "<network><name>quiet</name><forward mode='open'/><dns enable='no'/>\
          <ip address='10.50.0.1' prefix='24'><dhcp><range start='10.50.0.2' end='10.50.0.9'/></dhcp></ip>\
