@@ -228,7 +228,7 @@ fn ports_script(uri: &str, ns: &Netns) -> String {
 
 #[test]
 fn ports_answer_as_libvirtd_answers() {
-    if !peers() {
+    if !peers() || !require_peer("tc (iproute2)", have_program("/usr/sbin/tc")) {
         return;
     }
     let (ltc, rtc) = (TempDir::new("tc-lvports"), TempDir::new("tc-rvports"));
