@@ -306,7 +306,7 @@ pub struct Libvirtd {
 
 impl Libvirtd {
     pub fn start() -> Option<Libvirtd> {
-        Libvirtd::start_inner(None)
+        Libvirtd::start_inner(None, None)
     }
 
     /// Like [`Libvirtd::start`], with libvirtd inside network namespace `ns`: what its
@@ -314,10 +314,17 @@ impl Libvirtd {
     /// are still the host's (`/etc/libvirt`, `/var/lib/libvirt`, `/run/libvirt`), so the
     /// test must undefine what it defines.
     pub fn start_in_netns(ns: &netns::Netns) -> Option<Libvirtd> {
-        Libvirtd::start_inner(Some(ns.name()))
+        Libvirtd::start_inner(Some(ns.name()), None)
     }
 
-    fn start_inner(netns: Option<&str>) -> Option<Libvirtd> {
+    /// Like [`Libvirtd::start_in_netns`], with `tc` (e.g. [`netns::tc_recorder`]) bound
+    /// over `/usr/sbin/tc` (the path libvirt runs) in the mount namespace `ip netns exec`
+    /// makes for it: the machine's own `/usr/sbin/tc` is untouched.
+    pub fn start_in_netns_with_tc(ns: &netns::Netns, tc: &Path) -> Option<Libvirtd> {
+        Libvirtd::start_inner(Some(ns.name()), Some(tc))
+    }
+
+    fn start_inner(netns: Option<&str>, tc: Option<&Path>) -> Option<Libvirtd> {
         if !require_peer(
             "libvirtd (libvirt-daemon)",
             have_program("/usr/sbin/libvirtd"),
@@ -338,13 +345,20 @@ impl Libvirtd {
             ),
         )
         .expect("write libvirtd.conf");
-        let mut cmd = match netns {
-            Some(ns) => {
+        let mut cmd = match (netns, tc) {
+            (Some(ns), Some(tc)) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "sh", "-c"])
+                    .arg("mount --bind \"$0\" /usr/sbin/tc && exec /usr/sbin/libvirtd \"$@\"")
+                    .arg(tc);
+                c
+            }
+            (Some(ns), None) => {
                 let mut c = Command::new("ip");
                 c.args(["netns", "exec", ns, "/usr/sbin/libvirtd"]);
                 c
             }
-            None => Command::new("/usr/sbin/libvirtd"),
+            (None, _) => Command::new("/usr/sbin/libvirtd"),
         };
         let child = cmd
             .arg("--config")

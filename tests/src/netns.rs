@@ -107,6 +107,34 @@ impl Netns {
     }
 }
 
+impl Netns {
+    /// `iptables-save` then `ip6tables-save` in the namespace, without comments and
+    /// chain counters.
+    pub fn iptables_save(&self) -> String {
+        let mut all = String::new();
+        for prog in ["iptables-save", "ip6tables-save"] {
+            let out = self.exec(prog, &[]);
+            assert!(
+                out.status.success(),
+                "{prog}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            for l in String::from_utf8_lossy(&out.stdout).lines() {
+                if l.starts_with('#') {
+                    continue;
+                }
+                let l = match l.rsplit_once(" [") {
+                    Some((head, _)) if l.starts_with(':') => head,
+                    _ => l,
+                };
+                all += l;
+                all.push('\n');
+            }
+        }
+        all
+    }
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         // Processes the test started in the namespace (rvirtd, dnsmasq, DHCP clients).
@@ -126,4 +154,30 @@ pub fn tools_available() -> bool {
     ["/usr/sbin/ip", "/usr/sbin/nft", "/usr/sbin/dnsmasq"]
         .iter()
         .all(|p| std::path::Path::new(p).exists())
+}
+
+/// A `tc` that records each call (`ARGS -> STATUS`, one line each, in `DIR/tc.log`) and
+/// runs a copy of the real one (`DIR/tc.real`), so that a test can compare the commands
+/// two daemons run. Where this kernel lacks what a command needs (sfq, the fw
+/// classifier, the police action: built as modules that a VM's kernel may not have),
+/// the call is recorded with `(kernel lacks it)` and succeeds, so that both daemons go
+/// on as on a full kernel. Answers the wrapper's path.
+pub fn tc_recorder(dir: &std::path::Path) -> std::path::PathBuf {
+    let real = dir.join("tc.real");
+    std::fs::copy("/usr/sbin/tc", &real).expect("copy tc");
+    let log = dir.join("tc.log");
+    let script = format!(
+        "#!/bin/sh\nerr=$({real} \"$@\" 2>&1 >/dev/null)\nrc=$?\n\
+         case \"$err\" in\n\
+         *'kind is unknown'*|*'classifier not found'*|*'Failed to load TC action'*)\n\
+         echo \"$* -> 0 (kernel lacks it)\" >> {log}; exit 0;;\nesac\n\
+         echo \"$* -> $rc\" >> {log}\n[ -n \"$err\" ] && echo \"$err\" >&2\nexit $rc\n",
+        real = real.display(),
+        log = log.display()
+    );
+    let path = dir.join("tc");
+    std::fs::write(&path, script).expect("write tc wrapper");
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod tc wrapper");
+    path
 }

@@ -120,11 +120,14 @@ fn ports_are_plugged_listed_kept_across_restart_and_deleted() {
     virsh::ok(&uri, &["net-undefine", "default"]);
 }
 
-/// The port calls both daemons answer (libvirt-python; argument: the URI). Networks in
-/// `bridge`, `vepa` and `private` mode create nothing on the host, so libvirtd's own
-/// files get only definitions, undefined again at the end.
+/// The port calls both daemons answer (libvirt-python; arguments: the URI and the
+/// daemon's network namespace). Networks in `bridge`, `vepa` and `private` mode create
+/// nothing on the host, so libvirtd's own files get only definitions, undefined again at
+/// the end; the NAT network with `<bandwidth>` (floors set, changed, refused and removed
+/// through `setParameters`, with the bridge's tc classes after each step) lives in the
+/// namespace.
 const PORTS_SCRIPT: &str = r#"
-import sys, libvirt
+import subprocess, sys, libvirt
 libvirt.registerErrorHandler(lambda c, e: None, None)
 c = libvirt.open(sys.argv[1])
 def show(what, f):
@@ -187,11 +190,32 @@ for mode, fwd in (("vepa", "<interface dev='eth7'/>"), ("private", "")):
     finally:
         if n2.isActive(): n2.destroy()
         n2.undefine()
+def classes():
+    return subprocess.run(["ip", "netns", "exec", sys.argv[2], "tc", "class", "show",
+                           "dev", "rvnp1"], capture_output=True, text=True).stdout
+n3 = c.networkCreateXML("<network><name>rvnp-c</name>"
+    "<uuid>5eed0000-0000-4000-8000-00000000000c</uuid><forward mode='nat'/>"
+    "<bridge name='rvnp1'/><bandwidth><inbound average='1000' peak='5000'/></bandwidth>"
+    "<ip address='10.61.0.1' prefix='24'/></network>")
+try:
+    q = n3.portCreateXML(P % (U, "<bandwidth><inbound average='10'/></bandwidth>"), 0)
+    print("classes", classes())
+    for what, floor in (("floor-on", 300), ("floor-change", 700), ("floor-over", 6000),
+                        ("floor-off", 0)):
+        show(what, lambda: q.setParameters({"inbound.average": 10,
+                                            "inbound.floor": floor}, 0))
+        show(what + "-dump", lambda: q.XMLDesc(0))
+        print("classes", classes())
+    show("floor-again", lambda: q.setParameters({"inbound.floor": 50}, 0))
+    show("floor-delete", lambda: q.delete())
+    print("classes", classes())
+finally:
+    n3.destroy()
 "#;
 
-fn ports_script(uri: &str) -> String {
+fn ports_script(uri: &str, ns: &Netns) -> String {
     let out = std::process::Command::new("/usr/bin/python3")
-        .args(["-c", PORTS_SCRIPT, uri])
+        .args(["-c", PORTS_SCRIPT, uri, ns.name()])
         .output()
         .expect("run python3");
     assert!(
@@ -204,28 +228,40 @@ fn ports_script(uri: &str) -> String {
 
 #[test]
 fn ports_answer_as_libvirtd_answers() {
-    if !peers() {
+    if !peers() || !require_peer("tc (iproute2)", have_program("/usr/sbin/tc")) {
         return;
     }
+    let (ltc, rtc) = (TempDir::new("tc-lvports"), TempDir::new("tc-rvports"));
     let lns = Netns::new("lvports");
     let rns = Netns::new("rvports");
-    let Some(lv) = Libvirtd::start_in_netns(&lns) else {
+    let Some(lv) = Libvirtd::start_in_netns_with_tc(&lns, &netns::tc_recorder(&ltc.0)) else {
         return;
     };
-    let rv = Daemon::start_in_netns(&rns, "");
-    let theirs = ports_script(&lv.uri("qemu", "system"));
+    let rtc_path = netns::tc_recorder(&rtc.0);
+    let rv = Daemon::start_in_netns(
+        &rns,
+        &format!("[drivers.network]\ntc = \"{}\"\n", rtc_path.display()),
+    );
+    let theirs = ports_script(&lv.uri("qemu", "system"), &lns);
     drop(lv);
     // libvirtd leaves an empty port directory per network in its (the host's) state.
-    for n in ["rvnp-a", "rvnp-b"] {
+    // and the pid file of the dnsmasq of its NAT network.
+    let _ = std::fs::remove_file("/run/libvirt/network/rvnp-c.pid");
+    for n in ["rvnp-a", "rvnp-b", "rvnp-c"] {
         let _ = std::fs::remove_dir_all(format!("/run/libvirt/network/{n}"));
     }
-    let ours = ports_script(&rv.uri("qemu:///system"));
+    let ours = ports_script(&rv.uri("qemu:///system"), &rns);
     assert!(theirs.contains("dump OK <networkport>"), "{theirs}");
+    assert!(theirs.contains("floor-over ERR"), "{theirs}");
+    assert!(theirs.contains("classID='3'"), "{theirs}");
     let (t, o): (Vec<&str>, Vec<&str>) = (theirs.lines().collect(), ours.lines().collect());
     for (a, b) in t.iter().zip(&o) {
         assert_eq!(a, b, "libvirtd (left) and rvirtd (right) differ");
     }
     assert_eq!(t.len(), o.len(), "libvirtd:\n{theirs}\nrvirtd:\n{ours}");
+    let log = |d: &TempDir| std::fs::read_to_string(d.0.join("tc.log")).unwrap_or_default();
+    assert!(log(&ltc).contains("class change"), "{}", log(&ltc));
+    assert_eq!(log(&rtc), log(&ltc), "tc commands: rvirt's, then libvirt's");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -514,3 +514,102 @@ fn net_update_reloads_dnsmasq_without_restarting_it() {
     virsh::ok(&uri, &["net-destroy", "default"]);
     assert!(gone(&host, "default"));
 }
+
+#[test]
+fn iptables_backend_nat_and_destroy_leaves_other_rules() {
+    if !peers()
+        || !require_peer(
+            "iptables and ip6tables",
+            have_program("/usr/sbin/iptables") && have_program("/usr/sbin/ip6tables"),
+        )
+    {
+        return;
+    }
+    let host = Netns::new("host");
+    let guest = Netns::new("guest");
+    let inet = Netns::new("inet");
+    // Rules of someone else, in every table we use: they must stay as they are.
+    for prog in ["iptables", "ip6tables"] {
+        let net = if prog == "iptables" {
+            "198.51.100.0/24"
+        } else {
+            "2001:db8::/32"
+        };
+        for (table, chain, target) in [
+            ("filter", "FORWARD", "ACCEPT"),
+            ("filter", "INPUT", "ACCEPT"),
+            ("nat", "POSTROUTING", "RETURN"),
+            ("mangle", "POSTROUTING", "ACCEPT"),
+        ] {
+            let out = host.exec(prog, &["-t", table, "-A", chain, "-s", net, "-j", target]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let before = host.iptables_save();
+    let mut d = Daemon::start_in_netns(
+        &host,
+        "[drivers.network]\nfirewall_backend = \"iptables\"\n",
+    );
+    let uri = d.uri("qemu:///system");
+    define_and_start(&d, &uri, "default", DEFAULT_XML);
+    let running = host.iptables_save();
+    for rule in [
+        ":LIBVIRT_FWX -\n",
+        "-A FORWARD -j LIBVIRT_FWX\n-A FORWARD -j LIBVIRT_FWI\n-A FORWARD -j LIBVIRT_FWO\n",
+        "-A LIBVIRT_FWO -s 192.168.122.0/24 -i virbr0 -j ACCEPT\n",
+        "-A LIBVIRT_INP -i virbr0 -p udp -m udp --dport 67 -j ACCEPT\n",
+        "-A LIBVIRT_PRT -s 192.168.122.0/24 ! -d 192.168.122.0/24 -p tcp -j MASQUERADE --to-ports 1024-65535\n",
+        "-A LIBVIRT_PRT -o virbr0 -p udp -m udp --dport 68 -j CHECKSUM --checksum-fill\n",
+    ] {
+        assert!(running.contains(rule), "{rule} not in\n{running}");
+    }
+    assert!(
+        !nft_tables(&host).contains("rvirt"),
+        "an nftables table too"
+    );
+    for l in before.lines().filter(|l| l.starts_with("-A")) {
+        assert!(running.contains(l), "{l} went");
+    }
+
+    // The NAT'd ping of the nftables test, through these rules.
+    host.veth_to("vh0", &guest, "vg0");
+    host.ip_in(&["link", "set", "vh0", "master", "virbr0"]);
+    let ip = dhcp_client(&guest, "vg0", &d.dir.0);
+    assert!(ip.starts_with("192.168.122."), "{ip}");
+    host.veth_to("vi0", &inet, "vo0");
+    host.ip_in(&["addr", "add", "203.0.113.1/24", "dev", "vi0"]);
+    inet.ip_in(&["addr", "add", "203.0.113.2/24", "dev", "vo0"]);
+    let ping = guest.exec("busybox", &["ping", "-c", "1", "-W", "3", "203.0.113.2"]);
+    assert!(
+        ping.status.success(),
+        "no NAT: {}",
+        String::from_utf8_lossy(&ping.stdout)
+    );
+
+    virsh::ok(&uri, &["net-destroy", "default"]);
+    assert_eq!(host.iptables_save(), before, "net-destroy left a change");
+    // A restarted daemon that finds a rule gone puts it back.
+    virsh::ok(&uri, &["net-start", "default"]);
+    let fwo = [
+        "-t",
+        "filter",
+        "-D",
+        "LIBVIRT_FWO",
+        "-s",
+        "192.168.122.0/24",
+        "-i",
+        "virbr0",
+        "-j",
+        "ACCEPT",
+    ];
+    assert!(host.exec("iptables", &fwo).status.success());
+    d.kill9_and_restart();
+    assert_eq!(host.iptables_save(), running, "rules not restored");
+    virsh::ok(&uri, &["net-destroy", "default"]);
+    assert_eq!(host.iptables_save(), before);
+    virsh::ok(&uri, &["net-undefine", "default"]);
+}

@@ -5,7 +5,7 @@
 //! destroyed and undefined again, also when an assertion fails.
 
 use rvirt_tests::netns::{self, Netns};
-use rvirt_tests::{have_program, require_peer, virsh, Daemon, Libvirtd};
+use rvirt_tests::{have_program, require_peer, virsh, Daemon, Libvirtd, TempDir};
 
 const UUID: &str = "7f3c0a52-1d6e-4b8a-9c1f-5e2d8a9b0c01";
 
@@ -48,6 +48,12 @@ const NETWORKS: &[(&str, &str)] = &[
          </network>",
     ),
     (
+        "natdev",
+        "<network><name>natdev</name><forward mode='nat' dev='vo9'>\
+         <nat><address start='192.0.2.5' end='192.0.2.9'/></nat></forward>\
+         <bridge name='br-natdev'/><ip address='10.70.0.1' prefix='24'/></network>",
+    ),
+    (
         "quiet",
         "<network><name>quiet</name><forward mode='open'/><dns enable='no'/>\
          <ip address='10.50.0.1' prefix='24'><dhcp><range start='10.50.0.2' end='10.50.0.9'/></dhcp></ip>\
@@ -64,6 +70,10 @@ impl Drop for Undefine {
         let _ = virsh::run(&self.0, &["net-undefine", self.1]);
         // libvirt 9.0 leaves the pid file of the network's dnsmasq behind.
         let _ = std::fs::remove_file(format!("/run/libvirt/network/{}.pid", self.1));
+        // And the (empty) port directories of a network that had ports.
+        let dir = format!("/run/libvirt/network/{}", self.1);
+        let _ = std::fs::remove_dir(format!("{dir}/ports"));
+        let _ = std::fs::remove_dir(dir);
     }
 }
 
@@ -115,7 +125,8 @@ fn network_xml_and_dnsmasq_config_match_libvirt() {
     let Some(lv) = Libvirtd::start_in_netns(&lns) else {
         return;
     };
-    let rv = Daemon::start_in_netns(&rns, "");
+    // libvirt 9.0 uses iptables: so does rvirtd here, to compare the rules.
+    let rv = Daemon::start_in_netns(&rns, "[drivers.network]\nfirewall_backend = \"iptables\"\n");
     let luri = lv.uri("qemu", "system");
     let ruri = rv.uri("qemu:///system");
     let tftp = rv.dir.0.join("tftp");
@@ -128,17 +139,34 @@ fn network_xml_and_dnsmasq_config_match_libvirt() {
         let f = file.to_str().unwrap();
         let _lguard = Undefine(luri.clone(), name);
         let mut dumps = Vec::new();
-        for uri in [&luri, &ruri] {
+        let mut rules = Vec::new();
+        for (uri, ns) in [(&luri, &lns), (&ruri, &rns)] {
             virsh::ok(uri, &["net-define", f]);
             let inactive = normalized(&virsh::ok(uri, &["net-dumpxml", "--inactive", name]));
             virsh::ok(uri, &["net-start", name]);
             let live = normalized(&virsh::ok(uri, &["net-dumpxml", name]));
             dumps.push((inactive, live));
+            rules.push(ns.iptables_save());
         }
         assert_eq!(
             dumps[1], dumps[0],
             "network {name}: rvirt's dumps, then libvirt's"
         );
+        if xml.contains("mode='open'") {
+            // No rules for an open network; libvirt keeps its (then empty) chains once
+            // made, rvirt removes them with the last network needing them.
+            let own = |r: &str| r.lines().filter(|l| l.starts_with("-A LIBVIRT_")).count();
+            assert_eq!(
+                (own(&rules[1]), own(&rules[0])),
+                (0, 0),
+                "{name}: {rules:?}"
+            );
+        } else {
+            assert_eq!(
+                rules[1], rules[0],
+                "{name}: rvirt's iptables, then libvirt's"
+            );
+        }
         let ldir = std::path::Path::new("/var/lib/libvirt/dnsmasq");
         let rdir = rv.dir.0.join("state/network/run");
         assert_eq!(
@@ -154,4 +182,193 @@ fn network_xml_and_dnsmasq_config_match_libvirt() {
         virsh::ok(&ruri, &["net-destroy", name]);
         virsh::ok(&ruri, &["net-undefine", name]);
     }
+    if have_program("/usr/sbin/tc") {
+        bandwidth_start_matches(&lv, &lns, &rv, &rns);
+    }
+}
+
+/// With the real `tc` (no recorder), starting a network with `<bandwidth>` ends alike:
+/// both run, shaped the same, or (a kernel without sfq) both fail with the same error
+/// and leave nothing behind.
+fn bandwidth_start_matches(lv: &Libvirtd, lns: &Netns, rv: &Daemon, rns: &Netns) {
+    let xml = "<network><name>bwplain</name><bridge name='br-bw'/>\
+               <bandwidth><inbound average='500'/></bandwidth></network>";
+    let file = rv.dir.0.join("bwplain.xml");
+    std::fs::write(&file, xml).unwrap();
+    let luri = lv.uri("qemu", "system");
+    let _guard = Undefine(luri.clone(), "bwplain");
+    let mut ends = Vec::new();
+    for (uri, ns) in [
+        (luri.as_str(), lns),
+        (rv.uri("qemu:///system").as_str(), rns),
+    ] {
+        virsh::ok(uri, &["net-define", file.to_str().unwrap()]);
+        let (_, err, code) = virsh::run(uri, &["net-start", "bwplain"]);
+        let state = if code == 0 {
+            tc_state(ns, "br-bw")
+        } else {
+            String::new()
+        };
+        ends.push((
+            code,
+            err.lines().last().unwrap_or_default().to_string(),
+            state,
+        ));
+        let _ = virsh::run(uri, &["net-destroy", "bwplain"]);
+        virsh::ok(uri, &["net-undefine", "bwplain"]);
+        assert!(
+            !ns.links().iter().any(|l| l == "br-bw"),
+            "bridge left behind"
+        );
+    }
+    assert_eq!(ends[1], ends[0], "rvirt's start, then libvirt's");
+}
+
+/// A NAT network with `<bandwidth>`, and the ports plugged into it: `(uuid, floor)`.
+const SHAPED: &str = "<network><name>shaped</name><uuid>UUID</uuid><forward mode='nat'/>\
+    <bridge name='br-shaped' stp='off'/><mac address='52:54:00:12:34:57'/>\
+    <bandwidth><inbound average='1000' peak='5000' burst='1024'/>\
+    <outbound average='128' peak='256' burst='256'/></bandwidth>\
+    <ip address='10.60.0.1' prefix='24'/></network>";
+const PORTS: &[(&str, u64)] = &[
+    ("9a0c8d2e-5b1f-4e7a-8c3d-1f2e3d4c5b01", 300),
+    ("9a0c8d2e-5b1f-4e7a-8c3d-1f2e3d4c5b02", 200),
+    ("9a0c8d2e-5b1f-4e7a-8c3d-1f2e3d4c5b03", 100),
+    // More than the network's peak leaves: refused.
+    ("9a0c8d2e-5b1f-4e7a-8c3d-1f2e3d4c5b04", 6000),
+];
+
+fn port_xml(uuid: &str, floor: u64) -> String {
+    format!(
+        "<networkport><uuid>{uuid}</uuid><owner><name>g{}</name>\
+         <uuid>3c1d2e4f-6a7b-4c8d-9e0f-1a2b3c4d5e6f</uuid></owner>\
+         <mac address='52:54:00:aa:bb:{}'/>\
+         <bandwidth><inbound average='10' floor='{floor}'/></bandwidth></networkport>",
+        &uuid[34..],
+        &uuid[34..]
+    )
+}
+
+/// `tc qdisc|class|filter show dev BR` in `ns`.
+fn tc_state(ns: &Netns, br: &str) -> String {
+    let mut all = String::new();
+    for what in ["qdisc", "class", "filter"] {
+        let out = ns.exec("tc", &[what, "show", "dev", br]);
+        all += &format!("== {what} ({})\n", out.status);
+        all += &String::from_utf8_lossy(&out.stdout);
+        all += &String::from_utf8_lossy(&out.stderr);
+    }
+    all
+}
+
+/// Starts `shaped`, plugs ports with floors in and out, and records the bridge's tc
+/// state after each step, the answers and port dumps, and what is left after destroy.
+fn shaped_steps(uri: &str, ns: &Netns, dir: &std::path::Path) -> Vec<String> {
+    let file = dir.join("shaped.xml");
+    std::fs::write(&file, SHAPED.replace("UUID", UUID)).unwrap();
+    virsh::ok(uri, &["net-define", file.to_str().unwrap()]);
+    virsh::ok(uri, &["net-start", "shaped"]);
+    let mut steps = vec![tc_state(ns, "br-shaped")];
+    for (uuid, floor) in PORTS {
+        let f = dir.join(format!("port-{floor}.xml"));
+        std::fs::write(&f, port_xml(uuid, *floor)).unwrap();
+        let (_, err, code) = virsh::run(uri, &["net-port-create", "shaped", f.to_str().unwrap()]);
+        // The last line: virsh's first one names the (daemon's own) file.
+        let why = err.lines().last().unwrap_or_default();
+        steps.push(format!("create {floor}: {code} {why}"));
+        steps.push(tc_state(ns, "br-shaped"));
+        if *floor == 300 {
+            continue;
+        }
+        // The first port goes once the second is in: the third gets its class ID back.
+        if *floor == 200 {
+            virsh::ok(uri, &["net-port-delete", "shaped", PORTS[0].0]);
+            steps.push(tc_state(ns, "br-shaped"));
+        }
+    }
+    for (uuid, _) in &PORTS[1..3] {
+        steps.push(virsh::ok(uri, &["net-port-dumpxml", "shaped", uuid]));
+        virsh::ok(uri, &["net-port-delete", "shaped", uuid]);
+    }
+    steps.push(tc_state(ns, "br-shaped"));
+    virsh::ok(uri, &["net-destroy", "shaped"]);
+    steps.push(tc_state(ns, "br-shaped"));
+    virsh::ok(uri, &["net-undefine", "shaped"]);
+    steps
+}
+
+/// A `bridge`-mode network with `<bandwidth>` shapes the host's bridge; where it cannot
+/// be applied (macvtap modes) the definition is refused.
+fn host_bridge_steps(uri: &str, ns: &Netns, dir: &std::path::Path) -> Vec<String> {
+    ns.ip_in(&["link", "add", "br-host", "type", "bridge"]);
+    ns.ip_in(&["link", "set", "br-host", "up"]);
+    let bw = "<bandwidth><inbound average='2000'/><outbound average='300'/></bandwidth>";
+    let mut steps = Vec::new();
+    for (name, fwd) in [
+        ("hostbw", "<forward mode='bridge'/><bridge name='br-host'/>"),
+        (
+            "vepabw",
+            "<forward mode='vepa'><interface dev='eth7'/></forward>",
+        ),
+    ] {
+        let file = dir.join(format!("{name}.xml"));
+        std::fs::write(
+            &file,
+            format!("<network><name>{name}</name>{fwd}{bw}</network>"),
+        )
+        .unwrap();
+        let (_, err, code) = virsh::run(uri, &["net-define", file.to_str().unwrap()]);
+        steps.push(format!(
+            "define {name}: {code} {}",
+            err.lines().last().unwrap_or_default()
+        ));
+    }
+    virsh::ok(uri, &["net-start", "hostbw"]);
+    steps.push(tc_state(ns, "br-host"));
+    virsh::ok(uri, &["net-destroy", "hostbw"]);
+    steps.push(tc_state(ns, "br-host"));
+    virsh::ok(uri, &["net-undefine", "hostbw"]);
+    steps
+}
+
+#[test]
+fn bandwidth_and_port_floors_shape_the_bridge_like_libvirt() {
+    if !require_peer("virsh (libvirt-clients)", have_program(virsh::VIRSH))
+        || !require_peer("ip, nft and dnsmasq", netns::tools_available())
+        || !require_peer("tc (iproute2)", have_program("/usr/sbin/tc"))
+        || !require_peer(
+            "iptables (libvirt 9's firewall)",
+            have_program("/usr/sbin/iptables"),
+        )
+    {
+        return;
+    }
+    let (ltc, rtc) = (TempDir::new("tc-lv"), TempDir::new("tc-rv"));
+    let lns = Netns::new("lv");
+    let rns = Netns::new("rv");
+    let Some(lv) = Libvirtd::start_in_netns_with_tc(&lns, &netns::tc_recorder(&ltc.0)) else {
+        return;
+    };
+    let rtc_path = netns::tc_recorder(&rtc.0);
+    let rv = Daemon::start_in_netns(
+        &rns,
+        &format!("[drivers.network]\ntc = \"{}\"\n", rtc_path.display()),
+    );
+    let luri = lv.uri("qemu", "system");
+    let ruri = rv.uri("qemu:///system");
+    let _lguard = Undefine(luri.clone(), "shaped");
+    let _hguard = Undefine(luri.clone(), "hostbw");
+    let mut theirs = shaped_steps(&luri, &lns, &lv.dir.0);
+    let mut ours = shaped_steps(&ruri, &rns, &rv.dir.0);
+    theirs.extend(host_bridge_steps(&luri, &lns, &lv.dir.0));
+    ours.extend(host_bridge_steps(&ruri, &rns, &rv.dir.0));
+    assert!(theirs[0].contains("htb 1: root"), "{}", theirs[0]);
+    for (i, (o, t)) in ours.iter().zip(&theirs).enumerate() {
+        assert_eq!(o, t, "step {i}: rvirt's, then libvirt's");
+    }
+    assert_eq!(ours.len(), theirs.len());
+    // The very commands, in order, with their exit statuses.
+    let (lcmds, rcmds) = (read(ltc.0.join("tc.log")), read(rtc.0.join("tc.log")));
+    assert!(lcmds.contains("sfq perturb 10"), "{lcmds}");
+    assert_eq!(rcmds, lcmds, "tc commands: rvirt's, then libvirt's");
 }

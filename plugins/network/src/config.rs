@@ -16,6 +16,14 @@ pub struct RawConfig {
     pub dnsmasq: Option<String>,
     /// The nft binary.
     pub nft: Option<String>,
+    /// The tc binary (traffic shaping of `<bandwidth>`).
+    pub tc: Option<String>,
+    /// `nftables` or `iptables` (default: nftables when `nft` is found, else iptables).
+    pub firewall_backend: Option<String>,
+    /// The iptables binary (iptables backend, IPv4).
+    pub iptables: Option<String>,
+    /// The ip6tables binary (iptables backend, IPv6).
+    pub ip6tables: Option<String>,
     /// The lease helper dnsmasq runs as its `dhcp-script`.
     pub leases_helper: Option<String>,
 }
@@ -27,7 +35,41 @@ pub struct Config {
     pub run_dir: PathBuf,
     pub dnsmasq: String,
     pub nft: String,
+    pub tc: String,
+    pub firewall_backend: FirewallBackend,
+    pub iptables: String,
+    pub ip6tables: String,
     pub leases_helper: PathBuf,
+}
+
+/// Where a network's firewall rules go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirewallBackend {
+    /// Tables of our own (`table ip rvirt_BRIDGE`).
+    Nftables,
+    /// libvirt 9.0's `LIBVIRT_*` chains.
+    Iptables,
+}
+
+/// Whether `prog` names an executable: a path that exists, or a name on `PATH`.
+fn program_exists(prog: &str) -> bool {
+    if prog.contains('/') {
+        return Path::new(prog).is_file();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(prog).is_file()))
+}
+
+fn backend(raw: Option<&str>, nft: &str) -> Result<FirewallBackend, ConfigError> {
+    match raw {
+        Some("nftables") => Ok(FirewallBackend::Nftables),
+        Some("iptables") => Ok(FirewallBackend::Iptables),
+        Some(other) => Err(ConfigError::Parse(format!(
+            "firewall_backend must be \"nftables\" or \"iptables\", not \"{other}\""
+        ))),
+        None if program_exists(nft) => Ok(FirewallBackend::Nftables),
+        None => Ok(FirewallBackend::Iptables),
+    }
 }
 
 /// Why a configuration was refused.
@@ -61,11 +103,16 @@ impl Config {
             .run_dir
             .map(PathBuf::from)
             .unwrap_or_else(|| state_dir.join("run"));
+        let nft = raw.nft.unwrap_or_else(|| "nft".into());
         Ok(Config {
+            firewall_backend: backend(raw.firewall_backend.as_deref(), &nft)?,
             state_dir,
             run_dir,
             dnsmasq: raw.dnsmasq.unwrap_or_else(|| "dnsmasq".into()),
-            nft: raw.nft.unwrap_or_else(|| "nft".into()),
+            nft,
+            tc: raw.tc.unwrap_or_else(|| "tc".into()),
+            iptables: raw.iptables.unwrap_or_else(|| "iptables".into()),
+            ip6tables: raw.ip6tables.unwrap_or_else(|| "ip6tables".into()),
             leases_helper: raw
                 .leases_helper
                 .map(PathBuf::from)
@@ -157,6 +204,14 @@ mod tests {
         assert_eq!(c.config_file("a"), PathBuf::from("/s/a.xml"));
         let e = Config::parse("bogus = 1\n", "/s").unwrap_err().to_string();
         assert!(e.contains("bogus"), "{e}");
+        let c = Config::parse("firewall_backend = \"iptables\"\n", "/s").unwrap();
+        assert_eq!(c.firewall_backend, FirewallBackend::Iptables);
+        // Without nft, iptables is the fallback.
+        let c = Config::parse("nft = \"/nonexistent/nft\"\n", "/s").unwrap();
+        assert_eq!(c.firewall_backend, FirewallBackend::Iptables);
+        let c = Config::parse("nft = \"/bin/sh\"\n", "/s").unwrap();
+        assert_eq!(c.firewall_backend, FirewallBackend::Nftables);
+        assert!(Config::parse("firewall_backend = \"pf\"\n", "/s").is_err());
     }
 
     #[test]

@@ -20,16 +20,17 @@ pub fn run(prog: &str, args: &[&str]) -> Result<(), NetError> {
 pub fn run_input(prog: &str, args: &[&str], input: Option<&str>) -> Result<(), NetError> {
     match exec(prog, args, input)? {
         Ok(()) => Ok(()),
-        Err(err) => Err(NetError::Internal(format!(
-            "'{prog} {}' failed: {err}",
-            args.join(" ")
+        Err(f) => Err(NetError::Internal(child_failed(
+            &format!("{prog} {}", args.join(" ")),
+            f.status,
+            &f.stderr,
         ))),
     }
 }
 
-/// Runs `prog args` with `input` on standard input; the inner error is its standard
-/// error when it exits non-zero.
-fn exec(prog: &str, args: &[&str], input: Option<&str>) -> Result<Result<(), String>, NetError> {
+/// Runs `prog args` with `input` on standard input; the inner error says how it failed
+/// when it exits non-zero.
+fn exec(prog: &str, args: &[&str], input: Option<&str>) -> Result<Result<(), Failure>, NetError> {
     let mut child = Command::new(prog)
         .args(args)
         .stdin(if input.is_some() {
@@ -52,16 +53,26 @@ fn exec(prog: &str, args: &[&str], input: Option<&str>) -> Result<Result<(), Str
     if out.status.success() {
         return Ok(Ok(()));
     }
-    Ok(Err(String::from_utf8_lossy(&out.stderr).trim().to_string()))
+    Ok(Err(Failure {
+        status: out.status,
+        stderr: out.stderr,
+    }))
+}
+
+/// How a child process failed: its exit status and what it wrote on standard error.
+struct Failure {
+    status: std::process::ExitStatus,
+    stderr: Vec<u8>,
 }
 
 /// Runs one `ip -batch` for all of `cmds` (one process for a whole change instead of
 /// one per command); a failure names the command that failed, as [`run`] would.
 fn run_ip_batch(cmds: &[Vec<String>]) -> Result<(), NetError> {
     let input: String = cmds.iter().map(|c| c.join(" ") + "\n").collect();
-    let Err(err) = exec("ip", &["-batch", "-"], Some(&input))? else {
+    let Err(f) = exec("ip", &["-batch", "-"], Some(&input))? else {
         return Ok(());
     };
+    let err = String::from_utf8_lossy(&f.stderr);
     // ip stops at the first failure and names its line: "Command failed -:N".
     let failed = err
         .lines()
@@ -69,14 +80,30 @@ fn run_ip_batch(cmds: &[Vec<String>]) -> Result<(), NetError> {
         .and_then(|n| n.trim().parse::<usize>().ok())
         .and_then(|n| cmds.get(n.wrapping_sub(1)));
     let what = failed.map_or_else(|| "-batch -".to_string(), |c| c.join(" "));
-    let msg: Vec<&str> = err
+    let msg: String = err
         .lines()
         .filter(|l| !l.starts_with("Command failed"))
+        .map(|l| format!("{l}\n"))
         .collect();
-    Err(NetError::Internal(format!(
-        "'ip {what}' failed: {}",
-        msg.join("\n")
+    Err(NetError::Internal(child_failed(
+        &format!("ip {what}"),
+        f.status,
+        msg.as_bytes(),
     )))
+}
+
+/// libvirt's text for a child that failed: `Child process (CMD) unexpected exit status
+/// N: STDERR` (or `fatal signal N`), its standard error as written.
+fn child_failed(what: &str, status: std::process::ExitStatus, stderr: &[u8]) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    let how = match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exit status {c}"),
+        (None, Some(sig)) => format!("fatal signal {sig}"),
+        (None, None) => "status".to_string(),
+    };
+    let err = String::from_utf8_lossy(stderr);
+    let sep = if err.is_empty() { "" } else { ": " };
+    format!("Child process ({what}) unexpected {how}{sep}{err}")
 }
 
 /// Whether a network interface of that name exists (in this namespace).
@@ -341,7 +368,7 @@ mod tests {
         let e = run_ip_batch(&cmds).unwrap_err().to_string();
         assert_eq!(
             e,
-            "internal error: 'ip link set rvirt-nosuchdev up' failed: Cannot find device \"rvirt-nosuchdev\""
+            "internal error: Child process (ip link set rvirt-nosuchdev up) unexpected exit status 1: Cannot find device \"rvirt-nosuchdev\"\n"
         );
     }
 
@@ -393,6 +420,15 @@ mod tests {
         let iso = "<network><name>i</name><bridge name='br-i'/></network>";
         let s = ruleset(&def(iso), "br-i", "ip").unwrap();
         assert!(s.starts_with("table ip rvirt_br_i {") && s.contains("iifname \"br-i\" reject"));
+    }
+
+    #[test]
+    fn failed_children_are_reported_as_libvirt_does() {
+        let e = run("sh", &["-c", "echo boom >&2; exit 3"]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "internal error: Child process (sh -c echo boom >&2; exit 3) unexpected exit status 3: boom\n"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! rvirt's network driver: virtual networks on Linux bridges, with a dnsmasq per network
-//! for DHCP and DNS and nftables tables of our own for NAT and routing.
+//! for DHCP and DNS, nftables tables of our own (or libvirt's iptables chains) for NAT
+//! and routing, and `tc` for `<bandwidth>`.
 //!
 //! A secondary driver: every hypervisor connection except `test:///` (whose driver keeps
 //! its own networks) gets it. Persistent definitions live in the module's state
@@ -17,12 +18,16 @@ use rvirt_plugin_api::sdk::{
     ConnContext, DriverSpec, InitContext, InitStatus, Module, ModuleInfo, OpenOutcome,
 };
 
+pub mod bandwidth;
 pub mod config;
 pub mod conn;
 pub mod dhcp;
 pub mod dnsmasq;
 pub mod error;
+pub mod firewall;
+pub mod floor;
 pub mod host;
+pub mod iptables;
 pub mod leases;
 pub mod lifecycle;
 pub mod ports;

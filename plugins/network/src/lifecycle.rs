@@ -7,8 +7,10 @@ use rvirt_plugin_api::protocol::RemoteNonnullNetwork;
 use rvirt_xml::network::NetworkDef;
 use rvirt_xml::ParseOptions;
 
+use crate::bandwidth;
 use crate::dnsmasq;
 use crate::error::{NResult, NetError};
+use crate::firewall;
 use crate::host;
 use crate::state::{ev, Driver, Event, Inner, Net, Run, Status};
 
@@ -20,10 +22,42 @@ pub fn managed_bridge(def: &NetworkDef) -> bool {
     matches!(def.forward_mode(), None | Some("nat" | "route" | "open"))
 }
 
+/// Whether `<bandwidth>` can be applied: on a bridge rvirt makes, or on the host bridge
+/// of a `bridge`-mode network.
+pub fn bandwidth_allowed(def: &NetworkDef) -> bool {
+    managed_bridge(def) || (def.forward_mode() == Some("bridge") && def.bridge.is_some())
+}
+
+/// libvirt's driver-side checks of a definition: `<bandwidth>` (network-wide, then per
+/// port group) only where it can be applied.
+fn validate(def: &NetworkDef) -> NResult<()> {
+    if bandwidth_allowed(def) {
+        return Ok(());
+    }
+    let mode = def.forward_mode().unwrap_or("none");
+    if def.bandwidth.is_some() {
+        return Err(NetError::Unsupported(format!(
+            "Unsupported network-wide <bandwidth> element in network {} with forward mode='{mode}'",
+            def.name
+        ))
+        .into());
+    }
+    if let Some(pg) = def.portgroups.iter().find(|p| p.bandwidth.is_some()) {
+        return Err(NetError::Unsupported(format!(
+            "Unsupported <bandwidth> element in network '{}' in portgroup '{}' with forward mode='{mode}'",
+            def.name, pg.name
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// Parses a definition as libvirt's network driver does.
 pub fn parse(xml: &str, flags: u32) -> NResult<NetworkDef> {
     let opts = ParseOptions::validate(flags & VALIDATE != 0);
-    NetworkDef::parse_with(xml, opts).map_err(|e| NetError::Xml(e).into())
+    let def = NetworkDef::parse_with(xml, opts).map_err(NetError::Xml)?;
+    validate(&def)?;
+    Ok(def)
 }
 
 /// Fills in what libvirt's driver adds to a new definition: a free `virbrN` bridge
@@ -220,7 +254,11 @@ fn start_at(drv: &Driver, s: &mut Inner, i: usize) -> NResult<()> {
 /// The host side of a start; `st` records every step as it succeeds.
 fn setup(drv: &Driver, def: &NetworkDef, st: &mut Status) -> NResult<()> {
     if !managed_bridge(def) {
-        return Ok(());
+        // A host bridge is shaped, as libvirt does, and otherwise left alone.
+        return match (&def.bridge, bandwidth_allowed(def)) {
+            (Some(br), true) => shape(drv, def, br, st),
+            _ => Ok(()),
+        };
     }
     let br = def
         .bridge
@@ -231,9 +269,20 @@ fn setup(drv: &Driver, def: &NetworkDef, st: &mut Status) -> NResult<()> {
     if matches!(def.forward_mode(), Some("nat" | "route")) {
         host::enable_forwarding(def)?;
     }
-    st.nft_tables = host::add_rules(&drv.cfg.nft, def, &br)?;
+    firewall::add(&drv.cfg, def, &br, st)?;
     if dnsmasq::needed(def) {
         st.dnsmasq_pid = Some(dnsmasq::start(&drv.cfg, def, &br)?);
+    }
+    shape(drv, def, &br, st)
+}
+
+/// Shapes bridge `br` as the network's `<bandwidth>` says (nothing without one).
+fn shape(drv: &Driver, def: &NetworkDef, br: &str, st: &mut Status) -> NResult<()> {
+    if let Some(bw) = &def.bandwidth {
+        // As libvirt, whatever the bridge had is cleared first.
+        st.tc_dev = Some(br.to_string());
+        bandwidth::run_ignoring(&drv.cfg.tc, &bandwidth::clear(br));
+        bandwidth::run_all(&drv.cfg.tc, &bandwidth::network_set(br, bw))?;
     }
     Ok(())
 }
@@ -243,10 +292,9 @@ fn teardown(drv: &Driver, name: &str, st: &Status) {
     if let Some(pid) = st.dnsmasq_pid {
         dnsmasq::stop(&drv.cfg, name, pid);
     }
-    for t in st.nft_tables.iter().rev() {
-        if let Err(e) = host::remove_table(&drv.cfg.nft, t) {
-            tracing::warn!("network '{name}': {e}");
-        }
+    firewall::remove(&drv.cfg, name, &mut st.clone());
+    if let Some(dev) = &st.tc_dev {
+        bandwidth::run_ignoring(&drv.cfg.tc, &bandwidth::clear(dev));
     }
     if let Some(br) = &st.bridge {
         if let Err(e) = host::delete_bridge(br) {
@@ -309,16 +357,10 @@ pub fn reconnect(drv: &Driver) {
 
 /// Restarts a vanished dnsmasq and recreates vanished tables of a running network.
 fn restore(drv: &Driver, name: &str, br: &str, run: &mut Run) {
-    let nft = &drv.cfg.nft;
-    if run
-        .status
-        .nft_tables
-        .iter()
-        .any(|t| !host::table_exists(nft, t))
-    {
-        match host::add_rules(nft, &run.live, br) {
-            Ok(t) => run.status.nft_tables = t,
-            Err(e) => tracing::warn!("network '{name}': cannot restore its rules: {e}"),
+    if !firewall::intact(&drv.cfg, &run.status) {
+        firewall::remove(&drv.cfg, name, &mut run.status);
+        if let Err(e) = firewall::add(&drv.cfg, &run.live, br, &mut run.status) {
+            tracing::warn!("network '{name}': cannot restore its rules: {e}");
         }
     }
     let alive = run
@@ -421,10 +463,8 @@ fn apply_live(drv: &Driver, run: &mut Run, live: NetworkDef) -> NResult<()> {
     run.status.xml = run.live.to_xml();
     if let Some(br) = run.status.bridge.clone() {
         if rules_change {
-            for t in run.status.nft_tables.iter().rev() {
-                let _ = host::remove_table(&drv.cfg.nft, t);
-            }
-            run.status.nft_tables = host::add_rules(&drv.cfg.nft, &run.live, &br)?;
+            firewall::remove(&drv.cfg, &run.live.name, &mut run.status);
+            firewall::add(&drv.cfg, &run.live, &br, &mut run.status)?;
         }
         run.status.dnsmasq_pid =
             dnsmasq::refresh(&drv.cfg, &run.live, &br, run.status.dnsmasq_pid)?;
@@ -441,4 +481,35 @@ fn ports_on(n: &Net, dev: &str) -> usize {
         .filter_map(|x| rvirt_xml::network::NetworkPort::parse(x).ok())
         .filter(|p| matches!(&p.plug, Some(rvirt_xml::network::Plug::Direct { dev: d, .. }) if d == dev))
         .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bandwidth_only_where_it_can_be_applied() {
+        let bw = "<bandwidth><inbound average='10'/></bandwidth>";
+        let ok = format!(
+            "<network><name>b</name><forward mode='bridge'/><bridge name='br0'/>{bw}</network>"
+        );
+        assert!(parse(&ok, 0).is_ok());
+        let vepa = format!(
+            "<network><name>v</name><forward mode='vepa'><interface dev='eth7'/></forward>{bw}</network>"
+        );
+        assert_eq!(
+            parse(&vepa, 0).unwrap_err().text(),
+            "unsupported configuration: Unsupported network-wide <bandwidth> element in \
+             network v with forward mode='vepa'"
+        );
+        let pg = format!(
+            "<network><name>v</name><forward mode='private'><interface dev='eth7'/></forward>\
+             <portgroup name='pg'>{bw}</portgroup></network>"
+        );
+        assert_eq!(
+            parse(&pg, 0).unwrap_err().text(),
+            "unsupported configuration: Unsupported <bandwidth> element in network 'v' in \
+             portgroup 'pg' with forward mode='private'"
+        );
+    }
 }

@@ -14,6 +14,7 @@ use rvirt_xml::network::{NetworkDef, NetworkPort, Plug};
 use rvirt_xml::{ParseOptions, Uuid};
 
 use crate::error::{check_flags, NResult, NetError};
+use crate::floor;
 use crate::state::{Driver, Inner};
 
 /// `VIR_NETWORK_PORT_CREATE_RECLAIM`: the port is already plugged (a restarted guest).
@@ -149,9 +150,18 @@ pub fn create(
         ))
         .into());
     }
+    if flags & CREATE_RECLAIM == 0 {
+        // A reclaimed port keeps the class it has on the bridge.
+        floor::plug(&drv.cfg.tc, s.nets[i].current(), &ports, &mut port)?;
+    }
     let r = reference(s.nets[i].reference(), &port);
     ports.push(port);
-    store(drv, s, i, &ports)?;
+    if let Err(e) = store(drv, s, i, &ports) {
+        if let Some(mut p) = ports.pop() {
+            floor::unplug(&drv.cfg.tc, s.nets[i].current(), &ports, &mut p);
+        }
+        return Err(e);
+    }
     Ok(r)
 }
 
@@ -196,9 +206,12 @@ pub fn delete(
     flags: u32,
 ) -> NResult<()> {
     check_flags(flags, 0, "networkPortDelete")?;
-    let (i, _) = find(s, r)?;
+    let (i, mut port) = find(s, r)?;
     let mut ports = ports_of(s, i);
     ports.retain(|p| p.uuid.0 != r.uuid);
+    if matches!(port.plug, Some(Plug::Network { .. } | Plug::Bridge { .. })) {
+        floor::unplug(&drv.cfg.tc, s.nets[i].current(), &ports, &mut port);
+    }
     store(drv, s, i, &ports)
 }
 
@@ -287,8 +300,8 @@ fn apply_params(bw: &mut Bandwidth, params: &[RemoteTypedParam]) -> NResult<()> 
     Ok(())
 }
 
-/// `virNetworkPortSetParameters`: changes the port's bandwidth (kept in its definition;
-/// this driver applies no traffic shaping on the host).
+/// `virNetworkPortSetParameters`: changes the port's bandwidth; a changed `floor`
+/// changes the port's class on the bridge (the rest is the tap's, the hypervisor's).
 pub fn set_parameters(
     drv: &Driver,
     s: &mut Inner,
@@ -299,13 +312,15 @@ pub fn set_parameters(
     check_flags(flags, 0, "networkPortSetParameters")?;
     let (i, _) = find(s, r)?;
     let mut ports = ports_of(s, i);
-    let Some(p) = ports.iter_mut().find(|p| p.uuid.0 == r.uuid) else {
+    let Some(k) = ports.iter().position(|p| p.uuid.0 == r.uuid) else {
         return Err(not_found(&Uuid(r.uuid)));
     };
     // As libvirt: the parameters given make the whole new bandwidth.
     let mut bw = Bandwidth::default();
     apply_params(&mut bw, params)?;
-    p.bandwidth = (bw.inbound.is_some() || bw.outbound.is_some()).then_some(bw);
+    let bw = (bw.inbound.is_some() || bw.outbound.is_some()).then_some(bw);
+    floor::update(&drv.cfg.tc, s.nets[i].current(), &mut ports, k, bw.as_ref())?;
+    ports[k].bandwidth = bw;
     store(drv, s, i, &ports)
 }
 

@@ -31,8 +31,15 @@ pub struct Status {
     pub bridge: Option<String>,
     /// nftables tables of ours, as `FAMILY NAME`.
     pub nft_tables: Vec<String>,
+    /// iptables rules of the network (iptables backend), as `FAMILY TABLE CHAIN ARGS`.
+    #[serde(default)]
+    pub iptables_rules: Vec<String>,
     /// The network's dnsmasq.
     pub dnsmasq_pid: Option<i32>,
+    /// The bridge whose traffic the start shaped with `tc` (`<bandwidth>`): the
+    /// network's own or, in `bridge` mode, the host's.
+    #[serde(default)]
+    pub tc_dev: Option<String>,
     /// The network's ports (`<networkport>` documents), in creation order.
     #[serde(default)]
     pub ports: Vec<String>,
