@@ -215,6 +215,15 @@ fn forward_modes_create_what_they_need() {
         )
     };
     define_and_start(&d, &uri, "iso", &net("iso", "", 1));
+    // A leftover table of ours (a daemon that died mid-start) is replaced, not added to.
+    for cmd in [
+        "add table ip rvirt_br_rt",
+        "add chain ip rvirt_br_rt stray",
+        "add rule ip rvirt_br_rt stray counter comment leftover",
+    ] {
+        let args: Vec<&str> = cmd.split(' ').collect();
+        assert!(host.exec("nft", &args).status.success(), "nft {cmd}");
+    }
     define_and_start(&d, &uri, "rt", &net("rt", "<forward mode='route'/>", 2));
     define_and_start(&d, &uri, "op", &net("op", "<forward mode='open'/>", 3));
     let hostbr =
@@ -224,7 +233,12 @@ fn forward_modes_create_what_they_need() {
     assert!(tables.contains("table ip rvirt_br_iso") && tables.contains("table ip rvirt_br_rt"));
     assert!(!tables.contains("rvirt_br_op"), "{tables}");
     let rt = host.exec("nft", &["list", "table", "ip", "rvirt_br_rt"]);
-    assert!(!String::from_utf8_lossy(&rt.stdout).contains("masquerade"));
+    let rt = String::from_utf8_lossy(&rt.stdout);
+    assert!(!rt.contains("masquerade"), "{rt}");
+    assert!(
+        !rt.contains("leftover") && rt.contains("chain forward"),
+        "{rt}"
+    );
     let link = host.ip_in(&["-d", "link", "show", "br-rt"]);
     assert!(
         link.contains("mtu 1400") && link.contains("stp_state 0"),

@@ -317,10 +317,7 @@ pub fn add_rules(nft: &str, def: &NetworkDef, br: &str) -> Result<Vec<String>, N
             continue;
         };
         let table = format!("{fam} {}", table_name(br));
-        // A table of that name can only be a leftover of ours: it is replaced in the
-        // same transaction.
-        let script = format!("{}{script}", drop_table_script(&table));
-        if let Err(e) = run_input(nft, &["-f", "-"], Some(&script)) {
+        if let Err(e) = create_table(nft, &table, &script) {
             for t in &made {
                 let _ = remove_table(nft, t);
             }
@@ -329,6 +326,22 @@ pub fn add_rules(nft: &str, def: &NetworkDef, br: &str) -> Result<Vec<String>, N
         made.push(table);
     }
     Ok(made)
+}
+
+/// Runs `script` (which defines `table`) in one transaction that first creates the
+/// table, so it fails rather than adding to a table already there. Such a table can only
+/// be a leftover of ours: it is deleted and the script run again. Deleting in the same
+/// transaction would always work, but a commit that deletes waits for an RCU grace period
+/// (about 15 ms here, most of a start), so the delete happens only for a leftover.
+fn create_table(nft: &str, table: &str, script: &str) -> Result<(), NetError> {
+    let create = format!("create table {table}\n{script}");
+    match run_input(nft, &["-f", "-"], Some(&create)) {
+        Err(NetError::Internal(m)) if m.contains("File exists") => {
+            remove_table(nft, table)?;
+            run_input(nft, &["-f", "-"], Some(&create))
+        }
+        other => other,
+    }
 }
 
 /// Whether table `FAMILY NAME` exists.
