@@ -340,6 +340,7 @@ report="$root/bench/results/$(date '+%Y-%m-%d-%H%M').md"
 [ "$quick" = 1 ] && report="$work/quick-report.md"
 /usr/bin/python3 "$root/bench/python/report.py" "$out" > "$report"
 [ "${BENCH_NO_STORAGE:-0}" = 1 ] || "$root/bench/storage.sh" >> "$report"   # section 7, own daemons
+[ "${BENCH_NO_NET:-0}" = 1 ] || "$root/bench/network.sh" >> "$report"       # section 8, own daemons
 cat "$report"
 echo >&2
 echo "bench: report written to $report" >&2
