@@ -723,6 +723,74 @@ fn a_bridged_guest_gets_a_tap_and_no_port() {
     virsh::ok(&uri, &["net-undefine", "default"]);
 }
 
+/// A guest's `<bandwidth>` goes on its tap with libvirt's tc commands (one class, not
+/// hierarchical): a bridge interface's own, and a network interface's through its port,
+/// whose dump carries it.
+#[test]
+fn guests_taps_are_shaped_with_their_bandwidth() {
+    if !peers()
+        || !require_peer("qemu-system-x86", have_program(QEMU))
+        || !require_peer("tc (iproute2)", have_program("/usr/sbin/tc"))
+    {
+        return;
+    }
+    let tcdir = TempDir::new("tc-taps");
+    let tc = netns::tc_recorder(&tcdir.0);
+    let host = Netns::new("tapbw");
+    let tc_keys = format!("tc = \"{}\"\n", tc.display());
+    let d = Daemon::start_in_netns(
+        &host,
+        &format!("[drivers.network]\n{tc_keys}[drivers.qemu]\n{tc_keys}"),
+    );
+    let uri = d.uri("qemu:///system");
+    virsh::ok(&uri, &["net-define", &file(&d, "default.xml", DEFAULT_XML)]);
+    virsh::ok(&uri, &["net-start", "default"]);
+    let bw = "<bandwidth><inbound average='1000' peak='5000' burst='1024'/>\
+              <outbound average='128'/></bandwidth>";
+    let name = format!("rvnet-tapbw-{}", std::process::id());
+    let ifaces = format!(
+        "<interface type='bridge'><source bridge='virbr0'/>{bw}</interface>\
+         <interface type='network'><source network='default'/>{bw}</interface>"
+    );
+    virsh::ok(
+        &uri,
+        &[
+            "create",
+            &file(&d, "shaped.xml", &tiny_with(&name, &ifaces)),
+        ],
+    );
+    let log = std::fs::read_to_string(tcdir.0.join("tc.log")).unwrap_or_default();
+    for tap in ["vnet0", "vnet1"] {
+        let want = [
+            format!("qdisc add dev {tap} root handle 1: htb default 1"),
+            format!("class add dev {tap} parent 1: classid 1:1 htb rate 1000kbps ceil 5000kbps burst 1024kb quantum 85"),
+            format!("qdisc add dev {tap} parent 1:1 handle 2: sfq perturb 10"),
+            format!("filter add dev {tap} parent 1:0 protocol all prio 1 handle 1 fw flowid 1"),
+            format!("qdisc add dev {tap} ingress"),
+            format!("filter add dev {tap} parent ffff: protocol all u32 match u32 0 0 police rate 128kbps burst 128kb mtu 64kb drop flowid :1"),
+        ];
+        let got: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains(&format!("dev {tap} ")))
+            .map(|l| l.split(" -> ").next().unwrap_or(l))
+            .collect();
+        assert_eq!(got, want, "tc commands on {tap}; whole log:\n{log}");
+        let qdisc = host.exec("tc", &["qdisc", "show", "dev", tap]);
+        let qdisc = String::from_utf8_lossy(&qdisc.stdout);
+        assert!(qdisc.contains("qdisc htb 1: root"), "{tap}: {qdisc}");
+    }
+    let port = virsh::ok(&uri, &["net-port-list", "default", "--uuid"]);
+    let dump = virsh::ok(&uri, &["net-port-dumpxml", "default", port.trim()]);
+    assert!(
+        dump.contains("<inbound average='1000' peak='5000' burst='1024'/>"),
+        "{dump}"
+    );
+    virsh::ok(&uri, &["destroy", &name]);
+    assert!(unplugged(&host, &uri), "a shaped guest stayed plugged in");
+    virsh::ok(&uri, &["net-destroy", "default"]);
+    virsh::ok(&uri, &["net-undefine", "default"]);
+}
+
 /// Real `virt-install --network network=default` against rvirtd: the guest it creates
 /// runs, plugged into `virbr0` through a port of the `default` network.
 #[test]

@@ -7,26 +7,11 @@
 //! The argument builders are pure; [`run_all`] runs their commands with the real tool.
 
 use rvirt_xml::network::netdev::{Bandwidth, Rate};
+use rvirt_xml::network::tc::{self, cmd, kbps, quantum};
+pub use rvirt_xml::network::tc::{clear, Cmd};
 
 use crate::error::NetError;
 use crate::host;
-
-/// One `tc` command line (without the program).
-pub type Cmd = Vec<String>;
-
-fn cmd(words: &[&str]) -> Cmd {
-    words.iter().map(|w| w.to_string()).collect()
-}
-
-fn kbps(v: u64) -> String {
-    format!("{v}kbps")
-}
-
-/// htb's quantum for a class of `rate`: its bytes a second over an MTU of 1500, at least
-/// 1 (libvirt passes it so slow classes still get a sane quantum).
-fn quantum(rate: &Rate) -> String {
-    (rate.average * 1024 / 8 / 1500).max(1).to_string()
-}
 
 /// The `ceil` of classes under a network's 1:1: its inbound peak, else its average.
 fn net_ceil(net_in: &Rate) -> String {
@@ -37,83 +22,10 @@ fn net_ceil(net_in: &Rate) -> String {
     })
 }
 
-/// The commands shaping a network's bridge `br` (libvirt's `virNetDevBandwidthSet` with
-/// a hierarchical class, swapped: the network's inbound is the bridge's transmit side).
+/// The commands shaping a network's bridge `br`: libvirt's hierarchical classes, so
+/// that ports can get a `floor`.
 pub fn network_set(br: &str, bw: &Bandwidth) -> Vec<Cmd> {
-    let mut out = Vec::new();
-    if let Some(tx) = bw.inbound.filter(|r| r.average != 0) {
-        let avg = kbps(tx.average);
-        let q = quantum(&tx);
-        out.push(cmd(&[
-            "qdisc", "add", "dev", br, "root", "handle", "1:", "htb", "default", "2",
-        ]));
-        let ceil = kbps(if tx.peak != 0 { tx.peak } else { tx.average });
-        out.push(cmd(&[
-            "class", "add", "dev", br, "parent", "1:", "classid", "1:1", "htb", "rate", &avg,
-            "ceil", &ceil, "quantum", &q,
-        ]));
-        let mut c = cmd(&[
-            "class", "add", "dev", br, "parent", "1:1", "classid", "1:2", "htb", "rate", &avg,
-        ]);
-        if tx.peak != 0 {
-            c.extend(["ceil".into(), kbps(tx.peak)]);
-        }
-        if tx.burst != 0 {
-            c.extend(["burst".into(), format!("{}kb", tx.burst)]);
-        }
-        c.extend(["quantum".into(), q]);
-        out.push(c);
-        out.push(cmd(&[
-            "qdisc", "add", "dev", br, "parent", "1:2", "handle", "2:", "sfq", "perturb", "10",
-        ]));
-        out.push(cmd(&[
-            "filter", "add", "dev", br, "parent", "1:0", "protocol", "all", "prio", "1", "handle",
-            "1", "fw", "flowid", "1",
-        ]));
-    }
-    if let Some(rx) = bw.outbound {
-        // tc keeps the burst in bytes in 32 bits; without one, the average stands in.
-        let burst = if rx.burst != 0 {
-            rx.burst
-        } else {
-            rx.average.min(u64::from(u32::MAX) / 1024)
-        };
-        out.push(cmd(&["qdisc", "add", "dev", br, "ingress"]));
-        out.push(cmd(&[
-            "filter",
-            "add",
-            "dev",
-            br,
-            "parent",
-            "ffff:",
-            "protocol",
-            "all",
-            "u32",
-            "match",
-            "u32",
-            "0",
-            "0",
-            "police",
-            "rate",
-            &kbps(rx.average),
-            "burst",
-            &format!("{burst}kb"),
-            "mtu",
-            "64kb",
-            "drop",
-            "flowid",
-            ":1",
-        ]));
-    }
-    out
-}
-
-/// The commands removing what [`network_set`] made (their failures are of no matter).
-pub fn clear(br: &str) -> Vec<Cmd> {
-    vec![
-        cmd(&["qdisc", "del", "dev", br, "root"]),
-        cmd(&["qdisc", "del", "dev", br, "ingress"]),
-    ]
+    tc::shape(br, bw, true)
 }
 
 /// The u32 filter handle of class `id`: in hash table 800 (u32's own), node 800 + ID.
@@ -276,52 +188,6 @@ mod tests {
             burst,
             floor: 0,
         }
-    }
-
-    #[test]
-    fn network_shaping_is_libvirts() {
-        let bw = Bandwidth {
-            inbound: Some(rate(1000, 5000, 1024)),
-            outbound: Some(rate(128, 256, 256)),
-        };
-        let got: Vec<String> = network_set("br0", &bw).iter().map(line).collect();
-        assert_eq!(
-            got,
-            [
-                "qdisc add dev br0 root handle 1: htb default 2",
-                "class add dev br0 parent 1: classid 1:1 htb rate 1000kbps ceil 5000kbps quantum 85",
-                "class add dev br0 parent 1:1 classid 1:2 htb rate 1000kbps ceil 5000kbps burst 1024kb quantum 85",
-                "qdisc add dev br0 parent 1:2 handle 2: sfq perturb 10",
-                "filter add dev br0 parent 1:0 protocol all prio 1 handle 1 fw flowid 1",
-                "qdisc add dev br0 ingress",
-                "filter add dev br0 parent ffff: protocol all u32 match u32 0 0 police rate 128kbps burst 256kb mtu 64kb drop flowid :1",
-            ]
-        );
-        // Outbound only, without burst: the average is the burst; no root qdisc.
-        let out = Bandwidth {
-            inbound: None,
-            outbound: Some(rate(100, 0, 0)),
-        };
-        let got: Vec<String> = network_set("br0", &out).iter().map(line).collect();
-        assert_eq!(got.len(), 2);
-        assert!(
-            got[1].contains("police rate 100kbps burst 100kb"),
-            "{got:?}"
-        );
-        // Inbound without peak: 1:1's ceil is the average, 1:2 has none.
-        let inb = Bandwidth {
-            inbound: Some(rate(10, 0, 0)),
-            outbound: None,
-        };
-        let got: Vec<String> = network_set("b", &inb).iter().map(line).collect();
-        assert_eq!(
-            got[1],
-            "class add dev b parent 1: classid 1:1 htb rate 10kbps ceil 10kbps quantum 1"
-        );
-        assert_eq!(
-            got[2],
-            "class add dev b parent 1:1 classid 1:2 htb rate 10kbps quantum 1"
-        );
     }
 
     #[test]

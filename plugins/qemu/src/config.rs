@@ -16,6 +16,8 @@ pub struct RawConfig {
     pub run_dir: Option<String>,
     /// Where per-domain QEMU logs go.
     pub log_dir: Option<String>,
+    /// The `tc` that shapes guests' taps (`<bandwidth>`; default `tc` from PATH).
+    pub tc: Option<String>,
 }
 
 /// Resolved configuration.
@@ -25,6 +27,7 @@ pub struct Config {
     pub state_dir: PathBuf,
     pub run_dir: PathBuf,
     pub log_dir: PathBuf,
+    pub tc: String,
 }
 
 pub const DEFAULT_EMULATOR: &str = "/usr/bin/qemu-system-x86_64";
@@ -65,6 +68,7 @@ impl Config {
             state_dir,
             run_dir,
             log_dir,
+            tc: raw.tc.unwrap_or_else(|| "tc".into()),
         })
     }
 

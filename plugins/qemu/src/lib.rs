@@ -32,6 +32,7 @@ pub mod netplug;
 pub mod process;
 pub mod qmp;
 pub mod status;
+pub mod tapbw;
 pub mod tuning;
 pub mod volumes;
 

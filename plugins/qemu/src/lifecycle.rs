@@ -200,6 +200,10 @@ fn launch(
     set_vnc_port(&mut live, rt.vnc_port);
     let taps = crate::netplug::plug(drv.own_uri(), &mut live)?;
     let plugged = live.clone();
+    if let Err(e) = crate::tapbw::shape_taps(&drv.cfg.tc, drv.own_uri(), &live) {
+        crate::netplug::unplug(drv.own_uri(), &plugged);
+        return Err(e);
+    }
     // The taps' descriptors stay open here until QEMU has inherited them.
     launch_plugged(drv, live, rt, &taps, (id, generation), paused).inspect_err(|_| {
         crate::netplug::unplug(drv.own_uri(), &plugged);

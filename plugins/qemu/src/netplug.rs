@@ -230,6 +230,39 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// What a port for `iface` of `def` asks its network for, as libvirt's qemu driver
+/// asks: owner, port group, MAC and the interface's bandwidth (the network grants a
+/// `floor`; the rates come back in the port and go on the tap).
+fn port_request(def: &DomainDef, iface: &Interface) -> String {
+    let group = iface
+        .portgroup
+        .as_deref()
+        .map(|g| format!("<group>{}</group>", esc(g)))
+        .unwrap_or_default();
+    let mut bandwidth = rvirt_xml::out::Out::new();
+    if let Some(b) = iface.extras.iter().find(|e| e.name == "bandwidth") {
+        b.write(&mut bandwidth);
+    }
+    format!(
+        "<networkport><uuid>{}</uuid><owner><name>{}</name><uuid>{}</uuid></owner>\
+         {group}<mac address='{}'/>{}</networkport>",
+        Uuid::random(),
+        esc(&def.name),
+        def.uuid,
+        iface.mac,
+        bandwidth.finish()
+    )
+}
+
+/// The port `uuid` of `network` as the network driver describes it.
+pub fn port_of(uri: &str, network: &str, uuid: &str) -> QResult<NetworkPort> {
+    let port = RemoteNonnullNetworkPort {
+        net: lookup_network(uri, network)?,
+        uuid: Uuid::parse(uuid).map_err(QemuError::Xml)?.0,
+    };
+    port_def(uri, &port, network)
+}
+
 /// A port of `network` for `iface` of `def`; answers the port and its bridge.
 fn create_port(
     uri: &str,
@@ -238,14 +271,7 @@ fn create_port(
     network: &str,
 ) -> QResult<(RemoteNonnullNetworkPort, String)> {
     let net = lookup_network(uri, network)?;
-    let xml = format!(
-        "<networkport><uuid>{}</uuid><owner><name>{}</name><uuid>{}</uuid></owner>\
-         <mac address='{}'/></networkport>",
-        Uuid::random(),
-        esc(&def.name),
-        def.uuid,
-        iface.mac
-    );
+    let xml = port_request(def, iface);
     let args = p::RemoteNetworkPortCreateXmlArgs {
         network: net,
         xml,

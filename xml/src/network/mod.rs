@@ -13,6 +13,7 @@ pub mod netdev;
 pub mod port;
 pub mod prop;
 pub mod route;
+pub mod tc;
 pub mod update;
 
 use std::collections::{HashMap, HashSet};
