@@ -74,8 +74,21 @@ fn not_found(uuid: &Uuid) -> RemoteError {
     NetError::NoPort(format!("Network port with UUID {uuid} does not exist")).into()
 }
 
-/// Where a new port of `def` is plugged, as libvirt decides from the forward mode.
-pub fn allocate(def: &NetworkDef) -> NResult<Plug> {
+/// How many of `ports` are plugged into each of the forward interfaces `ifs`.
+pub fn interface_connections(ifs: &[String], ports: &[NetworkPort]) -> Vec<u32> {
+    ifs.iter()
+        .map(|i| {
+            let on_it =
+                |p: &&NetworkPort| matches!(&p.plug, Some(Plug::Direct { dev, .. }) if dev == i);
+            ports.iter().filter(on_it).count() as u32
+        })
+        .collect()
+}
+
+/// Where a new port of `def` is plugged, as libvirt decides from the forward mode; a
+/// direct port goes to the forward interface fewest of `ports` use (passthrough: one
+/// none uses).
+pub fn allocate(def: &NetworkDef, ports: &[NetworkPort]) -> NResult<Plug> {
     let mtm = def.bridge_def.mac_table_manager;
     let missing_bridge =
         || NetError::Internal(format!("network '{}' has no bridge name", def.name));
@@ -89,18 +102,32 @@ pub fn allocate(def: &NetworkDef) -> NResult<Plug> {
             mac_table_manager: mtm,
         }),
         Some(mode @ ("bridge" | "private" | "vepa" | "passthrough")) => {
-            let dev = def
-                .forward
-                .as_ref()
-                .and_then(|f| f.interfaces.first().cloned())
-                .ok_or_else(|| {
+            let ifs = def.forward.as_ref().map_or(&[][..], |f| &f.interfaces[..]);
+            if ifs.is_empty() {
+                return Err(NetError::Internal(format!(
+                    "network '{}' uses a direct mode, but has no forward dev and no \
+                     interface pool",
+                    def.name
+                ))
+                .into());
+            }
+            let used = interface_connections(ifs, ports);
+            let pick = if mode == "passthrough" {
+                used.iter().position(|n| *n == 0).ok_or_else(|| {
                     NetError::Internal(format!(
-                        "network '{}' uses a direct mode, but has no forward dev and no \
-                         interface pool",
+                        "network '{}' requires exclusive access to interfaces, but none \
+                         are available",
                         def.name
                     ))
-                })?;
-            Ok(Plug::Direct { dev, mode })
+                })?
+            } else {
+                // The least used; of equals, the first.
+                (0..ifs.len()).min_by_key(|k| used[*k]).unwrap_or(0)
+            };
+            Ok(Plug::Direct {
+                dev: ifs[pick].clone(),
+                mode,
+            })
         }
         Some(mode) => Err(NetError::Unsupported(format!(
             "network '{}' of forward mode '{mode}' cannot plug ports with this driver",
@@ -140,7 +167,7 @@ pub fn create(
             );
         }
     } else {
-        port.plug = Some(allocate(s.nets[i].current())?);
+        port.plug = Some(allocate(s.nets[i].current(), &ports_of(s, i))?);
     }
     let mut ports = ports_of(s, i);
     if ports.iter().any(|p| p.uuid == port.uuid) {
@@ -337,16 +364,18 @@ mod tests {
         let nat =
             net("<network><name>n</name><forward mode='nat'/><bridge name='virbr9'/><ip address='192.168.9.1' netmask='255.255.255.0'/></network>");
         assert!(
-            matches!(allocate(&nat).unwrap(), Plug::Network { bridge, .. } if bridge == "virbr9")
+            matches!(allocate(&nat, &[]).unwrap(), Plug::Network { bridge, .. } if bridge == "virbr9")
         );
         let br =
             net("<network><name>b</name><forward mode='bridge'/><bridge name='br0'/></network>");
-        assert!(matches!(allocate(&br).unwrap(), Plug::Bridge { bridge, .. } if bridge == "br0"));
+        assert!(
+            matches!(allocate(&br, &[]).unwrap(), Plug::Bridge { bridge, .. } if bridge == "br0")
+        );
         let vepa = net(
             "<network><name>v</name><forward mode='vepa'><interface dev='eth7'/></forward></network>",
         );
         assert_eq!(
-            allocate(&vepa).unwrap(),
+            allocate(&vepa, &[]).unwrap(),
             Plug::Direct {
                 dev: "eth7".into(),
                 mode: "vepa"

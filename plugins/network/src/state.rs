@@ -7,7 +7,7 @@ use rvirt_plugin_api::host::emit_event;
 use rvirt_plugin_api::protocol::{
     remote_proc, RemoteNetworkEventLifecycleMsg, RemoteNonnullNetwork, REMOTE_PROGRAM_NUMBER,
 };
-use rvirt_xml::network::NetworkDef;
+use rvirt_xml::network::{NetworkDef, NetworkPort};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{write_atomic, Config};
@@ -81,7 +81,7 @@ impl Net {
     pub fn xml(&self, inactive: bool) -> String {
         match (&self.run, inactive) {
             (Some(r), false) => {
-                let xml = r.live.to_xml();
+                let xml = live_xml(&r.live, &r.status.ports);
                 match (r.status.ports.len(), xml.strip_prefix("<network")) {
                     (0, _) | (_, None) => xml,
                     (n, Some(rest)) => format!("<network connections='{n}'{rest}"),
@@ -95,6 +95,22 @@ impl Net {
     pub fn current(&self) -> &NetworkDef {
         self.run.as_ref().map_or(&self.def, |r| &r.live)
     }
+}
+
+/// The XML of `live`, with the count of `ports` (their XML) on each forward interface.
+fn live_xml(live: &NetworkDef, ports: &[String]) -> String {
+    let Some(f) = live.forward.as_ref().filter(|f| !f.interfaces.is_empty()) else {
+        return live.to_xml();
+    };
+    let parsed: Vec<NetworkPort> = ports
+        .iter()
+        .filter_map(|x| NetworkPort::parse(x).ok())
+        .collect();
+    let mut counted = live.clone();
+    if let Some(cf) = counted.forward.as_mut() {
+        cf.connections = crate::ports::interface_connections(&f.interfaces, &parsed);
+    }
+    counted.to_xml()
 }
 
 /// A connection registered for events.

@@ -58,6 +58,9 @@ pub struct Forward {
     pub driver: Option<&'static str>,
     /// Network devices: `dev` and `<interface dev>`s, in order.
     pub interfaces: Vec<String>,
+    /// Live only, never parsed: how many ports use each of `interfaces` (libvirt's
+    /// `<interface connections>`, written where above 0).
+    pub connections: Vec<u32>,
     /// `<address type='pci'>` functions.
     pub pci: Vec<PciAddress>,
     /// `<pf dev>`.
@@ -114,6 +117,7 @@ impl Forward {
                 .is_some_and(|m| m.eq_ignore_ascii_case("yes")),
             driver: None,
             interfaces: Vec::new(),
+            connections: Vec::new(),
             pci: Vec::new(),
             pf: None,
             nat: Nat::default(),
@@ -255,8 +259,12 @@ impl Forward {
         if let Some(p) = &self.pf {
             out.empty("pf", &Attrs::new().add("dev", p));
         }
-        for i in &self.interfaces {
-            out.empty("interface", &Attrs::new().add("dev", i));
+        for (k, i) in self.interfaces.iter().enumerate() {
+            let used = self.connections.get(k).filter(|n| **n > 0);
+            out.empty(
+                "interface",
+                &Attrs::new().add("dev", i).opt("connections", used),
+            );
         }
         for p in &self.pci {
             let a = Attrs::new()
