@@ -412,6 +412,15 @@ fn assert_plugged(host: &Netns, uri: &str, name: &str) {
     );
 }
 
+/// The `<source>` line of the `network` interface on `default` in the live XML `live`.
+fn live_source(live: &str) -> String {
+    live.lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("<source network='default'"))
+        .unwrap_or_else(|| panic!("no network source in {live}"))
+        .to_string()
+}
+
 /// What the guest said on `console`: a lease, the gateway answering, carrier on its
 /// plugged link and none on the one set down. Answers the leased address, checked also
 /// by `net-dhcp-leases`, `domifaddr --source lease` and a ping from the host.
@@ -471,6 +480,7 @@ fn guest_on_the_default_network_gets_a_lease_and_pings_the_gateway() {
 
     assert_plugged(&host, &uri, &name);
     let ip = assert_online(&host, &uri, &name, &console);
+    let source = live_source(&virsh::ok(&uri, &["dumpxml", &name]));
 
     // A killed daemon's successor leaves the guest plugged in and still unplugs it.
     d.kill9_and_restart();
@@ -480,6 +490,8 @@ fn guest_on_the_default_network_gets_a_lease_and_pings_the_gateway() {
     );
     let live = virsh::ok(&uri, &["dumpxml", &name]);
     assert!(live.contains("<target dev='vnet0'/>"), "{live}");
+    // The port and its bridge are kept in the status file.
+    assert_eq!(live_source(&live), source, "{live}");
     assert_eq!(
         virsh::ok(&uri, &["net-port-list", "default", "--uuid"])
             .trim()

@@ -22,7 +22,7 @@ use rvirt_plugin_api::calls::call_driver;
 use rvirt_plugin_api::protocol::{
     self as p, remote_proc, DriverKind, RemoteError, RemoteNonnullNetwork, RemoteNonnullNetworkPort,
 };
-use rvirt_xml::domain::{Device, DomainDef, Interface};
+use rvirt_xml::domain::{Device, DomainDef, Interface, LivePlug, LivePort};
 use rvirt_xml::network::{NetworkPort, Plug};
 use rvirt_xml::Uuid;
 
@@ -302,8 +302,8 @@ pub fn plug(uri: &str, live: &mut DomainDef) -> QResult<Taps> {
 
 /// One interface: its tap, or `None` for types this module does not plug.
 /// A plugged interface: its tap, the tap's descriptor, and for a network interface the
-/// port's UUID and the bridge it is on.
-type Plugged = (String, std::fs::File, Option<(String, String)>);
+/// port and where it is plugged in.
+type Plugged = (String, std::fs::File, Option<LivePort>);
 
 fn plug_one(uri: &str, owner: &DomainDef, iface: &Interface) -> QResult<Option<Plugged>> {
     let Some(source) = iface.source.clone() else {
@@ -313,7 +313,10 @@ fn plug_one(uri: &str, owner: &DomainDef, iface: &Interface) -> QResult<Option<P
         "bridge" => tap_on_bridge(iface, &source).map(|(tap, fd)| Some((tap, fd, None))),
         "network" => {
             let (port, bridge) = create_port(uri, owner, iface, &source)?;
-            let live = (Uuid(port.uuid).to_string(), bridge.clone());
+            let live = LivePort {
+                portid: Uuid(port.uuid).to_string(),
+                plug: LivePlug::Bridge(bridge.clone()),
+            };
             match tap_on_bridge(iface, &bridge) {
                 Ok((tap, fd)) => Ok(Some((tap, fd, Some(live)))),
                 Err(e) => {
