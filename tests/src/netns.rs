@@ -87,6 +87,32 @@ impl Netns {
             .collect()
     }
 
+    /// The pid of the QEMU (`/usr/bin/qemu-system-x86_64`) of guest `name` among the
+    /// processes of the namespace.
+    pub fn qemu_pid(&self, name: &str) -> Option<i32> {
+        let needle = format!("guest={name}");
+        self.pids().into_iter().find(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| {
+                let c = String::from_utf8_lossy(&c);
+                c.starts_with("/usr/bin/qemu-system-x86_64") && c.contains(&needle)
+            })
+        })
+    }
+
+    /// The pid of rvirtd among the processes of the namespace.
+    pub fn rvirtd_pid(&self) -> i32 {
+        self.pids()
+            .into_iter()
+            .find(|p| {
+                std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| {
+                    c.split(|b| *b == 0)
+                        .next()
+                        .is_some_and(|argv0| argv0.ends_with(b"/rvirtd"))
+                })
+            })
+            .expect("rvirtd runs in the namespace")
+    }
+
     /// Connects this namespace to `other` with a veth pair: `here` in this one, `there`
     /// in `other`, both up.
     pub fn veth_to(&self, here: &str, other: &Netns, there: &str) {
@@ -147,6 +173,15 @@ impl Drop for Netns {
             .args(["netns", "del", &self.name])
             .status();
     }
+}
+
+/// Sends `signal` (`-KILL`, `-STOP`) to `pid`, failing the test when `kill` fails.
+pub fn kill(pid: i32, signal: &str) {
+    let ok = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill {signal} {pid}");
 }
 
 /// Whether the tools the namespace tests need are installed (`ip`, `nft`, `dnsmasq`).

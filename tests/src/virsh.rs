@@ -51,3 +51,10 @@ pub fn tiny_qemu_xml(name: &str) -> String {
         &format!("<name>{name}</name>"),
     )
 }
+
+/// [`tiny_qemu_xml`] with `devices` added to its `<devices>`.
+pub fn tiny_qemu_xml_with(name: &str, devices: &str) -> String {
+    let tiny = tiny_qemu_xml(name);
+    let at = tiny.find("<devices>").expect("fixture has <devices>") + "<devices>".len();
+    format!("{}{devices}{}", &tiny[..at], &tiny[at..])
+}

@@ -408,7 +408,7 @@ fn assert_plugged(host: &Netns, uri: &str, name: &str) {
     let live = virsh::ok(uri, &["dumpxml", name]);
     assert!(live.contains("<target dev='vnet0'/>"), "{live}");
     // QEMU got the tap as an inherited descriptor, as libvirt passes it.
-    let pid = qemu_pid(host, name).expect("QEMU runs");
+    let pid = host.qemu_pid(name).expect("QEMU runs");
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
     let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
     let fd = cmdline
@@ -446,6 +446,15 @@ fn assert_plugged(host: &Netns, uri: &str, name: &str) {
         port.contains(&format!("<mac address='{GUEST_MAC}'/>")),
         "{port}"
     );
+}
+
+/// The `<source>` line of the `network` interface on `default` in the live XML `live`.
+fn live_source(live: &str) -> String {
+    live.lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("<source network='default'"))
+        .unwrap_or_else(|| panic!("no network source in {live}"))
+        .to_string()
 }
 
 /// What the guest said on `console`: a lease, the gateway answering, carrier on its
@@ -507,6 +516,7 @@ fn guest_on_the_default_network_gets_a_lease_and_pings_the_gateway() {
 
     assert_plugged(&host, &uri, &name);
     let ip = assert_online(&host, &uri, &name, &console);
+    let source = live_source(&virsh::ok(&uri, &["dumpxml", &name]));
 
     // A killed daemon's successor leaves the guest plugged in and still unplugs it.
     d.kill9_and_restart();
@@ -516,6 +526,8 @@ fn guest_on_the_default_network_gets_a_lease_and_pings_the_gateway() {
     );
     let live = virsh::ok(&uri, &["dumpxml", &name]);
     assert!(live.contains("<target dev='vnet0'/>"), "{live}");
+    // The port and its bridge are kept in the status file.
+    assert_eq!(live_source(&live), source, "{live}");
     assert_eq!(
         virsh::ok(&uri, &["net-port-list", "default", "--uuid"])
             .trim()
@@ -552,7 +564,7 @@ fn network_interface_without_a_network_module_is_refused_clearly() {
     let d = Daemon::start_with(&modules.0, "", &[]);
     let uri = d.uri("qemu:///system");
     let name = format!("rvnet-none-{}", std::process::id());
-    let xml = tiny_with(&name, &on_network("default"));
+    let xml = virsh::tiny_qemu_xml_with(&name, &on_network("default"));
     virsh::ok(&uri, &["define", &file(&d, "guest.xml", &xml)]);
     let (_, err, code) = virsh::run(&uri, &["start", &name]);
     let want = "unsupported configuration: interface on network 'default' needs the network \
@@ -560,25 +572,6 @@ fn network_interface_without_a_network_module_is_refused_clearly() {
     assert!(code != 0 && err.contains(want), "{err}");
     assert_eq!(virsh::ok(&uri, &["domstate", &name]).trim(), "shut off");
     virsh::ok(&uri, &["undefine", &name]);
-}
-
-/// The pid of the QEMU of guest `name` among the processes of `ns`.
-fn qemu_pid(ns: &Netns, name: &str) -> Option<i32> {
-    let needle = format!("guest={name}");
-    ns.pids().into_iter().find(|p| {
-        std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| {
-            let c = String::from_utf8_lossy(&c);
-            c.starts_with(QEMU) && c.contains(&needle)
-        })
-    })
-}
-
-fn kill(pid: i32, signal: &str) {
-    let ok = std::process::Command::new("kill")
-        .args([signal, &pid.to_string()])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "kill {signal} {pid}");
 }
 
 /// Whether every tap and the domain's port are gone within a few seconds.
@@ -592,13 +585,6 @@ fn unplugged(host: &Netns, uri: &str) -> bool {
         std::thread::sleep(Duration::from_millis(100));
     }
     false
-}
-
-/// `tiny_qemu_xml(name)` with `devices` added.
-fn tiny_with(name: &str, devices: &str) -> String {
-    let tiny = virsh::tiny_qemu_xml(name);
-    let at = tiny.find("<devices>").expect("fixture has <devices>") + "<devices>".len();
-    format!("{}{devices}{}", &tiny[..at], &tiny[at..])
 }
 
 fn on_network(net: &str) -> String {
@@ -618,20 +604,6 @@ fn with_default_network(tag: &str) -> Option<(Netns, Daemon, String)> {
     Some((host, d, uri))
 }
 
-/// The pid of rvirtd among the processes of `ns`.
-fn rvirtd_pid(ns: &Netns) -> i32 {
-    ns.pids()
-        .into_iter()
-        .find(|p| {
-            std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| {
-                c.split(|b| *b == 0)
-                    .next()
-                    .is_some_and(|argv0| argv0.ends_with(b"/rvirtd"))
-            })
-        })
-        .expect("rvirtd runs in the namespace")
-}
-
 #[test]
 fn refused_and_failed_starts_leave_nothing_plugged() {
     let Some((host, d, uri)) = with_default_network("refusenet") else {
@@ -639,14 +611,22 @@ fn refused_and_failed_starts_leave_nothing_plugged() {
     };
     let name = format!("rvnet-refuse-{}", std::process::id());
     // The network driver's refusals reach the caller as libvirt's qemu driver passes them.
-    let nowhere = file(&d, "nowhere.xml", &tiny_with(&name, &on_network("nosuch")));
+    let nowhere = file(
+        &d,
+        "nowhere.xml",
+        &virsh::tiny_qemu_xml_with(&name, &on_network("nosuch")),
+    );
     let (_, err, _) = virsh::run(&uri, &["create", &nowhere]);
     assert!(
         err.contains("Network not found: no network with matching name 'nosuch'"),
         "{err}"
     );
     virsh::ok(&uri, &["net-destroy", "default"]);
-    let xml = file(&d, "guest.xml", &tiny_with(&name, &on_network("default")));
+    let xml = file(
+        &d,
+        "guest.xml",
+        &virsh::tiny_qemu_xml_with(&name, &on_network("default")),
+    );
     let (_, err, _) = virsh::run(&uri, &["create", &xml]);
     assert!(
         err.contains("Requested operation is not valid: network 'default' is not active"),
@@ -658,7 +638,11 @@ fn refused_and_failed_starts_leave_nothing_plugged() {
     let disk = "<disk type='file' device='disk'><source file='/nonexistent/rvnet.img'/>\
                 <target dev='vda' bus='virtio'/></disk>";
     let devices = format!("{}{disk}", on_network("default"));
-    let broken = file(&d, "broken.xml", &tiny_with(&name, &devices));
+    let broken = file(
+        &d,
+        "broken.xml",
+        &virsh::tiny_qemu_xml_with(&name, &devices),
+    );
     let (_, err, _) = virsh::run(&uri, &["create", &broken]);
     assert!(err.contains("Cannot access storage file"), "{err}");
     assert!(unplugged(&host, &uri), "a failed start stayed plugged in");
@@ -672,11 +656,15 @@ fn crashed_and_orphaned_guests_are_unplugged() {
         return;
     };
     let name = format!("rvnet-crash-{}", std::process::id());
-    let xml = file(&d, "guest.xml", &tiny_with(&name, &on_network("default")));
+    let xml = file(
+        &d,
+        "guest.xml",
+        &virsh::tiny_qemu_xml_with(&name, &on_network("default")),
+    );
     // QEMU dies under a running daemon.
     virsh::ok(&uri, &["create", &xml]);
     assert!(host.links().iter().any(|l| l == "vnet0"));
-    kill(qemu_pid(&host, &name).expect("QEMU runs"), "-KILL");
+    netns::kill(host.qemu_pid(&name).expect("QEMU runs"), "-KILL");
     assert!(unplugged(&host, &uri), "a crashed guest stayed plugged in");
     // QEMU dies while the daemon is stopped; its successor cleans up. The new tap is
     // numbered on, as libvirt numbers them.
@@ -686,8 +674,8 @@ fn crashed_and_orphaned_guests_are_unplugged() {
         "{:?}",
         host.links()
     );
-    kill(rvirtd_pid(&host), "-STOP");
-    kill(qemu_pid(&host, &name).expect("QEMU runs"), "-KILL");
+    netns::kill(host.rvirtd_pid(), "-STOP");
+    netns::kill(host.qemu_pid(&name).expect("QEMU runs"), "-KILL");
     d.kill9_and_restart();
     assert!(
         unplugged(&host, &uri),
@@ -708,7 +696,10 @@ fn a_bridged_guest_gets_a_tap_and_no_port() {
                  <model type='virtio'/></interface>";
     virsh::ok(
         &uri,
-        &["create", &file(&d, "bridged.xml", &tiny_with(&name, iface))],
+        &[
+            "create",
+            &file(&d, "bridged.xml", &virsh::tiny_qemu_xml_with(&name, iface)),
+        ],
     );
     let link = host.ip_in(&["link", "show", "dev", "vnet0"]);
     assert!(
@@ -756,7 +747,7 @@ fn guests_taps_are_shaped_with_their_bandwidth() {
         &uri,
         &[
             "create",
-            &file(&d, "shaped.xml", &tiny_with(&name, &ifaces)),
+            &file(&d, "shaped.xml", &virsh::tiny_qemu_xml_with(&name, &ifaces)),
         ],
     );
     let log = std::fs::read_to_string(tcdir.0.join("tc.log")).unwrap_or_default();

@@ -373,14 +373,15 @@ fn interface(c: &mut Cmd, x: &Ctx, i: &Interface, n: usize) -> ArgvResult<()> {
     }
     let netdev = match (i.iface_type.as_str(), &i.source) {
         ("user", _) => format!("user,id=hostnet{n}"),
-        // Plugged in by crate::netplug: QEMU opens the tap it created by name.
-        ("network" | "bridge", _) if i.target_dev.is_some() => format!(
+        // Plugged in by crate::netplug (a tap, or a macvtap for `direct`): the start
+        // passes its descriptor instead of the name (netplug::Taps::pass_by_fd).
+        ("network" | "bridge" | "direct", _) if i.target_dev.is_some() => format!(
             "tap,id=hostnet{n},ifname={},script=no,downscript=no",
             esc(i.target_dev.as_deref().unwrap_or_default())
         ),
         ("bridge", Some(br)) => format!("bridge,id=hostnet{n},br={}", esc(br)),
         // Not plugged in yet (a definition checked before any start).
-        ("network", _) => format!("tap,id=hostnet{n},script=no,downscript=no"),
+        ("network" | "direct", _) => format!("tap,id=hostnet{n},script=no,downscript=no"),
         ("ethernet", _) => {
             let mut s = format!("tap,id=hostnet{n}");
             match &i.target_dev {
@@ -758,6 +759,15 @@ mod tests {
         );
         assert!(
             a.contains("-netdev tap,id=hostnet0,ifname=vnet3,script=no,downscript=no"),
+            "{a}"
+        );
+        // A macvtap is passed as a tap too (by descriptor once plugged).
+        let a = args(
+            "<interface type='direct'><source dev='eth0' mode='bridge'/>\
+             <target dev='macvtap0'/><model type='virtio'/></interface>",
+        );
+        assert!(
+            a.contains("-netdev tap,id=hostnet0,ifname=macvtap0,script=no,downscript=no"),
             "{a}"
         );
     }

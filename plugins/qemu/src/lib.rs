@@ -28,6 +28,7 @@ pub mod error;
 pub mod events;
 pub mod hypervisor;
 pub mod lifecycle;
+pub mod macvtap;
 pub mod netplug;
 pub mod process;
 pub mod qmp;

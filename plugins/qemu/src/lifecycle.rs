@@ -355,13 +355,26 @@ pub fn stop(drv: &Driver, r: &RemoteNonnullDomain, why: i32, graceful: bool) -> 
 /// The process of run `generation` is gone: record the stop, send events, clean up.
 fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
     let Some(drv) = weak.upgrade() else { return };
-    let live = drv.write(|s, events| {
+    // Unplugged first, outside the driver lock (it calls the network driver), so that a
+    // destroy that waits for the run to end answers with taps, macvtaps and ports gone.
+    let plugged = drv.read(|s| {
+        Ok(s.doms
+            .iter()
+            .find(|d| d.def.uuid.0 == uuid)
+            .and_then(|d| d.run.as_ref())
+            .filter(|r| r.generation == generation)
+            .map(|r| r.live.clone()))
+    });
+    if let Ok(Some(live)) = plugged {
+        crate::netplug::unplug(drv.own_uri(), &live);
+    }
+    let _ = drv.write(|s, events| {
         let Some(i) = s.doms.iter().position(|d| d.def.uuid.0 == uuid) else {
-            return Ok(None);
+            return Ok(());
         };
         let d = &mut s.doms[i];
         if d.run.as_ref().is_none_or(|r| r.generation != generation) {
-            return Ok(None);
+            return Ok(());
         }
         let run = d.run.take().expect("checked above");
         run.qmp.close();
@@ -381,12 +394,8 @@ fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
         if !d.persistent {
             s.doms.remove(i);
         }
-        Ok(Some(run.live))
+        Ok(())
     });
-    // Outside the driver lock: unplugging calls the network driver.
-    if let Ok(Some(live)) = live {
-        crate::netplug::unplug(drv.own_uri(), &live);
-    }
 }
 
 /// A QMP event (or the monitor closing) for run `generation`.

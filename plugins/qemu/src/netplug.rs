@@ -1,19 +1,21 @@
-//! Plugging guest interfaces into host networks: `<interface type='network'>` and
-//! `<interface type='bridge'>`.
+//! Plugging guest interfaces into host networks: `<interface type='network'>`,
+//! `<interface type='bridge'>` and `<interface type='direct'>`.
 //!
 //! At start, a `network` interface gets a port from the network driver (another module,
 //! reached by host calls, never linked: `NETWORK_LOOKUP_BY_NAME`, then
 //! `NETWORK_PORT_CREATE_XML` with the domain as owner, as libvirt's qemu driver does); the
-//! port's plug names the bridge. A `bridge` interface names its bridge itself. For both
-//! this driver creates a tap device (`TUNSETIFF` on `/dev/net/tun`, `vnetN` numbered on
-//! across the daemon's life as libvirt numbers them, unless the definition names one), gives it the guest's MAC with `fe` as first byte (as libvirt,
-//! so the bridge never takes the guest's address), the interface's MTU (or the
-//! bridge's), attaches it to the bridge and brings it up. QEMU inherits the tap's
-//! descriptor (`-netdev tap,id=hostnet0,fd=N`, as libvirt passes it); the daemon closes
-//! its copy once QEMU runs, so the tap goes when QEMU goes. The live definition records
-//! the tap in `<target dev>`; at stop (or when QEMU dies) the tap is removed and the
-//! domain's ports are deleted (found by owner and MAC, so a restarted daemon finds them
-//! too).
+//! port's plug names the bridge, or for a `direct` plug the host device and mode. A
+//! `bridge` interface names its bridge itself. For a bridge this driver creates a tap
+//! device (`TUNSETIFF` on `/dev/net/tun`, `vnetN` numbered on across the daemon's life as
+//! libvirt numbers them, unless the definition names one), gives it the guest's MAC with
+//! `fe` as first byte (as libvirt, so the bridge never takes the guest's address), the
+//! interface's MTU (or the bridge's), attaches it to the bridge and brings it up. A
+//! `direct` interface or plug gets a macvtap instead ([`crate::macvtap`]). QEMU inherits
+//! the device's descriptor (`-netdev tap,id=hostnet0,fd=N`, as libvirt passes it); the
+//! daemon closes its copy once QEMU runs, so a tap goes when QEMU goes. The live
+//! definition records the device in `<target dev>`; at stop (or when QEMU dies) it is
+//! removed and the domain's ports are deleted (found by owner and MAC, so a restarted
+//! daemon finds them too).
 
 use std::os::fd::AsRawFd;
 use std::process::Command;
@@ -22,7 +24,7 @@ use rvirt_plugin_api::calls::call_driver;
 use rvirt_plugin_api::protocol::{
     self as p, remote_proc, DriverKind, RemoteError, RemoteNonnullNetwork, RemoteNonnullNetworkPort,
 };
-use rvirt_xml::domain::{Device, DomainDef, Interface};
+use rvirt_xml::domain::{Device, DomainDef, Interface, LivePlug, LivePort};
 use rvirt_xml::network::{NetworkPort, Plug};
 use rvirt_xml::Uuid;
 
@@ -92,7 +94,7 @@ impl Taps {
 }
 
 /// Runs `ip ARGS`, the error naming what failed.
-fn ip(args: &[&str]) -> QResult<()> {
+pub(crate) fn ip(args: &[&str]) -> QResult<()> {
     let out = Command::new("ip")
         .args(args)
         .output()
@@ -160,7 +162,7 @@ fn tap_on_bridge(iface: &Interface, bridge: &str) -> QResult<(String, std::fs::F
 }
 
 /// Removes a tap this driver created while QEMU still holds it (QEMU's exit closes the
-/// last descriptor, which removes it too).
+/// last descriptor, which removes it too), or a macvtap (which outlives QEMU).
 fn remove_tap(tap: &str) {
     if std::path::Path::new("/sys/class/net").join(tap).exists() {
         if let Err(e) = ip(&["link", "del", "dev", tap]) {
@@ -263,13 +265,13 @@ pub fn port_of(uri: &str, network: &str, uuid: &str) -> QResult<NetworkPort> {
     port_def(uri, &port, network)
 }
 
-/// A port of `network` for `iface` of `def`; answers the port and its bridge.
+/// A port of `network` for `iface` of `def`; answers the port and where it is plugged.
 fn create_port(
     uri: &str,
     def: &DomainDef,
     iface: &Interface,
     network: &str,
-) -> QResult<(RemoteNonnullNetworkPort, String)> {
+) -> QResult<(RemoteNonnullNetworkPort, LivePlug)> {
     let net = lookup_network(uri, network)?;
     let xml = port_request(def, iface);
     let args = p::RemoteNetworkPortCreateXmlArgs {
@@ -280,16 +282,22 @@ fn create_port(
     let ret: p::RemoteNetworkPortCreateXmlRet =
         net_call(uri, remote_proc::NETWORK_PORT_CREATE_XML, &args, network)?;
     let port = ret.port;
-    let bridge = match port_def(uri, &port, network).map(|d| d.plug) {
-        Ok(Some(Plug::Network { bridge, .. } | Plug::Bridge { bridge, .. })) => Ok(bridge),
+    let plug = match port_def(uri, &port, network).map(|d| d.plug) {
+        Ok(Some(Plug::Network { bridge, .. } | Plug::Bridge { bridge, .. })) => {
+            Ok(LivePlug::Bridge(bridge))
+        }
+        Ok(Some(Plug::Direct { dev, mode })) => Ok(LivePlug::Direct {
+            dev,
+            mode: mode.to_string(),
+        }),
         Ok(_) => Err(QemuError::Unsupported(format!(
-            "network '{network}' plugs its ports into a host device (direct or hostdev), \
+            "network '{network}' plugs its ports into a host PCI device (hostdev), \
              which this driver does not do yet"
         ))
         .into()),
         Err(e) => Err(e),
     };
-    match bridge {
+    match plug {
         Ok(b) => Ok((port, b)),
         Err(e) => {
             let _ = delete_port(uri, port, network);
@@ -328,8 +336,8 @@ pub fn plug(uri: &str, live: &mut DomainDef) -> QResult<Taps> {
 
 /// One interface: its tap, or `None` for types this module does not plug.
 /// A plugged interface: its tap, the tap's descriptor, and for a network interface the
-/// port's UUID and the bridge it is on.
-type Plugged = (String, std::fs::File, Option<(String, String)>);
+/// port and where it is plugged in.
+type Plugged = (String, std::fs::File, Option<LivePort>);
 
 fn plug_one(uri: &str, owner: &DomainDef, iface: &Interface) -> QResult<Option<Plugged>> {
     let Some(source) = iface.source.clone() else {
@@ -337,10 +345,21 @@ fn plug_one(uri: &str, owner: &DomainDef, iface: &Interface) -> QResult<Option<P
     };
     match iface.iface_type.as_str() {
         "bridge" => tap_on_bridge(iface, &source).map(|(tap, fd)| Some((tap, fd, None))),
+        "direct" => {
+            let mode = iface.source_mode.as_deref().unwrap_or("vepa");
+            crate::macvtap::create(iface, &source, mode).map(|(tap, fd)| Some((tap, fd, None)))
+        }
         "network" => {
-            let (port, bridge) = create_port(uri, owner, iface, &source)?;
-            let live = (Uuid(port.uuid).to_string(), bridge.clone());
-            match tap_on_bridge(iface, &bridge) {
+            let (port, plug) = create_port(uri, owner, iface, &source)?;
+            let made = match &plug {
+                LivePlug::Bridge(bridge) => tap_on_bridge(iface, bridge),
+                LivePlug::Direct { dev, mode } => crate::macvtap::create(iface, dev, mode),
+            };
+            let live = LivePort {
+                portid: Uuid(port.uuid).to_string(),
+                plug,
+            };
+            match made {
                 Ok((tap, fd)) => Ok(Some((tap, fd, Some(live)))),
                 Err(e) => {
                     let _ = delete_port(uri, port, &source);
@@ -352,14 +371,14 @@ fn plug_one(uri: &str, owner: &DomainDef, iface: &Interface) -> QResult<Option<P
     }
 }
 
-/// Removes the taps of the plugged interfaces of `live` and deletes the domain's ports.
-/// Best effort: what fails is logged.
+/// Removes the taps and macvtaps of the plugged interfaces of `live` and deletes the
+/// domain's ports. Best effort: what fails is logged.
 pub fn unplug(uri: &str, live: &DomainDef) {
     for dev in &live.devices {
         let Device::Interface(iface) = dev else {
             continue;
         };
-        if !matches!(iface.iface_type.as_str(), "network" | "bridge") {
+        if !matches!(iface.iface_type.as_str(), "network" | "bridge" | "direct") {
             continue;
         }
         if let Some(tap) = &iface.target_dev {

@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use rvirt_xml::domain::{Device, DomainDef, Interface};
+use rvirt_xml::domain::{Device, DomainDef, Interface, LivePlug};
 use rvirt_xml::network::netdev::Bandwidth;
 use rvirt_xml::network::tc;
 
@@ -23,8 +23,10 @@ pub fn own_bandwidth(iface: &Interface) -> QResult<Option<Bandwidth>> {
 /// The bandwidth to shape the tap of plugged interface `iface` with.
 fn tap_bandwidth(uri: &str, iface: &Interface) -> QResult<Option<Bandwidth>> {
     match (iface.iface_type.as_str(), &iface.live_port, &iface.source) {
-        ("network", Some((port, _)), Some(net)) => {
-            Ok(crate::netplug::port_of(uri, net, port)?.bandwidth)
+        // A macvtap (a direct plug) is not a tap: libvirt shapes it unswapped, which
+        // this driver does not do yet.
+        ("network", Some(lp), Some(net)) if matches!(lp.plug, LivePlug::Bridge(_)) => {
+            Ok(crate::netplug::port_of(uri, net, &lp.portid)?.bandwidth)
         }
         ("bridge", ..) => own_bandwidth(iface),
         _ => Ok(None),

@@ -182,6 +182,25 @@ const ROM: Spec = leaf(
     ],
 );
 
+/// The network port a running type network interface has (`<source portid>`) and
+/// where the network driver plugged it in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LivePort {
+    /// The port's UUID.
+    pub portid: String,
+    pub plug: LivePlug,
+}
+
+/// Where a port is plugged in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LivePlug {
+    /// A tap on this bridge (`<source bridge>`).
+    Bridge(String),
+    /// A macvtap device on host interface `dev` in `mode` (`<source dev mode>`); the
+    /// live XML shows such an interface as `type='direct'`, as libvirt's does.
+    Direct { dev: String, mode: String },
+}
+
 /// An `<interface>` device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interface {
@@ -194,10 +213,10 @@ pub struct Interface {
     /// `portgroup` (type network).
     pub portgroup: Option<String>,
     /// Live state of a type network interface, set by the driver that plugged it and
-    /// never read from a document (libvirt drops both from a definition):
-    /// `<source portid>`, the network port it has, and `<source bridge>`, where that
-    /// port is plugged in.
-    pub live_port: Option<(String, String)>,
+    /// never read from a definition (libvirt drops it from one): the network port it
+    /// has and where that port is plugged in. Only a status document reads it back
+    /// ([`Interface::restore_live_port`]).
+    pub live_port: Option<LivePort>,
     /// `mode` (type direct).
     pub source_mode: Option<String>,
     /// `<script path>`.
@@ -369,27 +388,74 @@ impl Interface {
         }
     }
 
+    /// The type the live XML shows: a network interface plugged as a macvtap is
+    /// `direct`, as libvirt shows it.
+    fn shown_type(&self) -> &str {
+        match &self.live_port {
+            Some(LivePort {
+                plug: LivePlug::Direct { .. },
+                ..
+            }) if self.iface_type == "network" => "direct",
+            _ => &self.iface_type,
+        }
+    }
+
+    /// Writes `<source>`, with the live port's attributes when there is one.
+    fn write_source(&self, out: &mut Out) {
+        let (Some(attr), Some(src)) = (self.source_attr(), &self.source) else {
+            return;
+        };
+        let (mut portid, mut bridge, mut dev, mut mode) = (None, None, None, None);
+        if let Some(lp) = &self.live_port {
+            portid = Some(&lp.portid);
+            match &lp.plug {
+                LivePlug::Bridge(b) => bridge = Some(b),
+                LivePlug::Direct { dev: d, mode: m } => (dev, mode) = (Some(d), Some(m)),
+            }
+        }
+        let a = Attrs::new()
+            .add(attr, src)
+            .opt("portgroup", self.portgroup.as_ref())
+            .opt("portid", portid)
+            .opt("bridge", bridge)
+            .opt("dev", dev)
+            .opt("mode", mode.or(self.source_mode.as_ref()));
+        out.empty("source", &a);
+    }
+
+    /// Reads back the live port a status document recorded for this interface
+    /// (`e`, as [`Interface::write`] wrote it): `<source network portid bridge>`, or a
+    /// `direct` one with `network`, `portid`, `dev` and `mode`.
+    pub fn restore_live_port(&mut self, e: &Element) {
+        let Some(s) = e.child("source") else {
+            return;
+        };
+        let (Some(net), Some(portid)) = (s.attr_s("network"), s.attr_s("portid")) else {
+            return;
+        };
+        let plug = match (s.attr_s("bridge"), s.attr_s("dev")) {
+            (Some(b), _) => LivePlug::Bridge(b),
+            (None, Some(dev)) => LivePlug::Direct {
+                dev,
+                mode: s.attr_s("mode").unwrap_or_else(|| "vepa".into()),
+            },
+            (None, None) => return,
+        };
+        self.iface_type = "network".into();
+        self.source = Some(net);
+        self.source_mode = None;
+        self.live_port = Some(LivePort { portid, plug });
+    }
+
     /// Writes `<interface>`.
     pub fn write(&self, out: &mut Out) {
-        let mut a = Attrs::new().add("type", &self.iface_type);
+        let mut a = Attrs::new().add("type", self.shown_type());
         for (k, v) in &self.flags {
             a = a.add(k, v);
         }
         out.open("interface", &a);
         out.empty("mac", &Attrs::new().add("address", &self.mac));
-        if let (Some(attr), Some(src)) = (self.source_attr(), &self.source) {
-            let (portid, bridge) = match &self.live_port {
-                Some((id, bridge)) => (Some(id), Some(bridge)),
-                None => (None, None),
-            };
-            let a = Attrs::new()
-                .add(attr, src)
-                .opt("portgroup", self.portgroup.as_ref())
-                .opt("portid", portid)
-                .opt("bridge", bridge)
-                .opt("mode", self.source_mode.as_ref());
-            out.empty("source", &a);
-        }
+        self.write_source(out);
         if let Some(v) = &self.vhost_source {
             v.write(out);
         }
@@ -475,5 +541,39 @@ mod tests {
         let u = Interface::parse(&parse_document("<interface type='user'/>").unwrap()).unwrap();
         assert!(u.mac.starts_with("52:54:00:"));
         assert!(normalize_mac("zz:00:00:00:00:00").is_err());
+    }
+
+    /// A live port is written as libvirt's live XML shows it and a status document
+    /// gives it back; a definition never does.
+    #[test]
+    fn live_ports_are_written_and_restored() {
+        let x = "<interface type='network'><mac address='52:54:00:12:34:56'/>\
+                 <source network='n' portid='p' bridge='virbr0'/></interface>";
+        let e = parse_document(x).unwrap();
+        let mut i = Interface::parse(&e).unwrap();
+        assert_eq!(i.live_port, None);
+        i.restore_live_port(&e);
+        let want = LivePort {
+            portid: "p".into(),
+            plug: LivePlug::Bridge("virbr0".into()),
+        };
+        assert_eq!(i.live_port, Some(want));
+        i.live_port = Some(LivePort {
+            portid: "p".into(),
+            plug: LivePlug::Direct {
+                dev: "eth0".into(),
+                mode: "private".into(),
+            },
+        });
+        let mut o = Out::new();
+        i.write(&mut o);
+        let text = o.finish();
+        assert!(text.starts_with("<interface type='direct'>"), "{text}");
+        let src = "<source network='n' portid='p' dev='eth0' mode='private'/>";
+        assert!(text.contains(src), "{text}");
+        let e = parse_document(&text).unwrap();
+        let mut back = Interface::parse(&e).unwrap();
+        back.restore_live_port(&e);
+        assert_eq!(back, i);
     }
 }

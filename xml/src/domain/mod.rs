@@ -29,7 +29,7 @@ pub use disk::{Controller, Disk, DiskDriver};
 pub use features::Feature;
 pub use generic::GenericDevice;
 pub use info::{Address, DeviceInfo};
-pub use interface::{normalize_mac, random_mac, Interface};
+pub use interface::{normalize_mac, random_mac, Interface, LivePlug, LivePort};
 pub use misc::{Graphics, Input, MemBalloon, Rng, Video, Watchdog};
 pub use os::{Loader, Nvram, OsDef};
 pub use validate::{check_object_name, MAX_VCPUS};
