@@ -2,15 +2,18 @@
 //! passthrough) hands its ports the interface fewest ports use, shows the counts in its
 //! live XML and runs out of passthrough interfaces with libvirt's error; a real
 //! libvirtd 9.0 and rvirtd, each in a network namespace of its own, answer the same
-//! libvirt-python script (tests/data/network/direct_pool.py) alike. Nothing is created on
-//! the host: direct ports name devices, only the hypervisor driver opens them.
+//! libvirt-python script (tests/data/network/direct_pool.py) alike; so they do for pools
+//! of SR-IOV functions on this machine, which has none (hostdev_pool.py: functions that
+//! are not VFs, PFs without VFs, names where addresses belong, an empty pool). Nothing
+//! is created on the host: ports name devices, only the hypervisor driver opens them.
 
 use rvirt_tests::netns::{self, Netns};
 use rvirt_tests::xmldiff::python_libvirt;
 use rvirt_tests::{repo_root, require_peer, Daemon, Libvirtd};
 
-fn run_script(uri: &str) -> String {
-    let script = repo_root().join("tests/data/network/direct_pool.py");
+/// Runs tests/data/network/NAME.py against `uri`; answers what it printed.
+fn run_script(name: &str, uri: &str) -> String {
+    let script = repo_root().join(format!("tests/data/network/{name}.py"));
     let out = std::process::Command::new("/usr/bin/python3")
         .arg(&script)
         .arg(uri)
@@ -35,12 +38,22 @@ fn direct_ports_share_the_interface_pool_as_libvirtd_does() {
     let Some(lv) = Libvirtd::start_in_netns(&lns) else {
         return;
     };
-    let theirs = run_script(&lv.uri("qemu", "system"));
+    let lv_uri = lv.uri("qemu", "system");
+    let (theirs, their_sriov) = (
+        run_script("direct_pool", &lv_uri),
+        run_script("hostdev_pool", &lv_uri),
+    );
     drop(lv);
     // A privileged libvirtd keeps its definitions in the host's /etc/libvirt.
-    let _ = std::fs::remove_file("/etc/libvirt/qemu/networks/rvdp.xml");
+    for n in ["rvdp", "rvhp"] {
+        let _ = std::fs::remove_file(format!("/etc/libvirt/qemu/networks/{n}.xml"));
+    }
     let rv = Daemon::start_in_netns(&rns, "");
-    let ours = run_script(&rv.uri("qemu:///system"));
+    let rv_uri = rv.uri("qemu:///system");
+    let (ours, our_sriov) = (
+        run_script("direct_pool", &rv_uri),
+        run_script("hostdev_pool", &rv_uri),
+    );
     // What libvirtd does, so that a script that stopped early cannot pass.
     for fact in [
         "vepa 3 OK <plug type='direct' dev='eth1' mode='vepa'/>",
@@ -54,6 +67,18 @@ fn direct_ports_share_the_interface_pool_as_libvirtd_does() {
             "libvirtd did not answer {fact:?}:\n{theirs}"
         );
     }
+    for fact in [
+        "start hostdev <pf dev='lo'/> ERR 1 19 internal error: No usable Vf's present on SRIOV PF lo",
+        "is not an SR-IOV Virtual Function",
+        "port hostdev  ERR 1 19 internal error: network 'rvhp' requires exclusive access",
+    ] {
+        assert!(their_sriov.contains(fact), "libvirtd did not answer {fact:?}:\n{their_sriov}");
+    }
+    assert_same(&theirs, &ours);
+    assert_same(&their_sriov, &our_sriov);
+}
+
+fn assert_same(theirs: &str, ours: &str) {
     let (t, o): (Vec<&str>, Vec<&str>) = (theirs.lines().collect(), ours.lines().collect());
     for (a, b) in t.iter().zip(&o) {
         assert_eq!(a, b, "libvirtd (left) and rvirtd (right) differ");

@@ -27,6 +27,7 @@ pub mod error;
 pub mod firewall;
 pub mod floor;
 pub mod host;
+pub mod hostdev;
 pub mod iptables;
 pub mod leases;
 pub mod lifecycle;

@@ -29,8 +29,9 @@ pub fn bandwidth_allowed(def: &NetworkDef) -> bool {
 }
 
 /// libvirt's driver-side checks of a definition: `<bandwidth>` (network-wide, then per
-/// port group) only where it can be applied.
+/// port group) only where it can be applied, a `hostdev` pool of VFs only.
 fn validate(def: &NetworkDef) -> NResult<()> {
+    crate::hostdev::validate(def)?;
     if bandwidth_allowed(def) {
         return Ok(());
     }
@@ -235,6 +236,7 @@ pub fn start(
 /// Brings network `i` up on the host and records what was created.
 fn start_at(drv: &Driver, s: &mut Inner, i: usize) -> NResult<()> {
     let mut live = s.nets[i].def.clone();
+    crate::hostdev::fill_pool(&mut live)?;
     if let Some(f) = live.forward.as_mut().filter(|f| f.mode == "nat") {
         // The live definition shows the source port range masquerading uses.
         f.nat.ports.get_or_insert((1024, 65535));

@@ -129,6 +129,7 @@ pub fn allocate(def: &NetworkDef, ports: &[NetworkPort]) -> NResult<Plug> {
                 mode,
             })
         }
+        Some("hostdev") => crate::hostdev::allocate(def, ports),
         Some(mode) => Err(NetError::Unsupported(format!(
             "network '{}' of forward mode '{mode}' cannot plug ports with this driver",
             def.name
