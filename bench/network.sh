@@ -41,12 +41,9 @@ tag=$$
 lv_ns=rvbench-lv-$tag rv_ns=rvbench-rv-$tag
 net=rvbench$tag
 pids=()
+. "$root/bench/lib.sh"
 cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do
-        for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null || true
-    done
+    stop_all
     # libvirtd keeps a privileged daemon's definitions in the host's /etc/libvirt.
     rm -f "/etc/libvirt/qemu/networks/$net.xml" "/etc/libvirt/qemu/networks/autostart/$net.xml"
     rm -f "/run/libvirt/network/$net.xml"
@@ -54,7 +51,7 @@ cleanup() {
         ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
         ip netns del "$ns" 2>/dev/null || true
     done
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: work directory kept: $work" >&2; else rm -rf "$work"; fi
+    remove_work
 }
 trap cleanup EXIT
 for ns in "$lv_ns" "$rv_ns"; do
@@ -62,46 +59,7 @@ for ns in "$lv_ns" "$rv_ns"; do
     ip -n "$ns" link set lo up
 done
 
-mkdir -p "$work/lv/run" "$work/rv/run" "$work/rv/state"
-cat > "$work/lv/libvirtd.conf" <<EOF
-unix_sock_dir = "$work/lv/run"
-unix_sock_rw_perms = "0700"
-auth_unix_rw = "none"
-auth_unix_ro = "none"
-EOF
-cat > "$work/rv/rvirtd.toml" <<EOF
-[listen]
-socket_dir = "$work/rv/run"
-
-[modules]
-dir = "$rel"
-
-[state]
-dir = "$work/rv/state"
-
-[logging]
-filter = "warn"
-output = "$work/rv/rvirtd.log"
-EOF
-lv_sock="$work/lv/run/libvirt-sock"
-rv_sock="$work/rv/run/rvirt-sock"
-
-start_daemon() { # name sock netns cmd...
-    local name=$1 sock=$2 ns=$3; shift 3
-    LIBVIRT_LOG_OUTPUTS="3:file:$work/$name.log" ip netns exec "$ns" "$@" </dev/null >"$work/$name.out" 2>&1 &
-    local pid=$!
-    for _ in $(seq 600); do
-        [ -S "$sock" ] && virsh -q -c "qemu+unix:///system?socket=$sock" net-list --all >/dev/null 2>&1 && break
-        kill -0 "$pid" 2>/dev/null || { echo "bench: $name exited; see $work/$name.out" >&2; exit 1; }
-        sleep 0.05
-    done
-    echo "$pid"
-}
-stop_daemon() {
-    kill -TERM "$1" 2>/dev/null || true
-    for _ in $(seq 150); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null || true
-}
+write_configs "$rel"
 
 cat > "$work/default.xml" <<EOF
 <network>
@@ -143,12 +101,12 @@ PY
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 say "8. net-start / net-destroy against libvirtd"
-lv_pid=$(start_daemon libvirtd "$lv_sock" "$lv_ns" /usr/sbin/libvirtd --config "$work/lv/libvirtd.conf" --pid-file "$work/lv/pid")
+lv_pid=$(start_daemon libvirtd "$lv_sock" "qemu+unix:///system?socket=$lv_sock" ip netns exec "$lv_ns" /usr/sbin/libvirtd --config "$work/lv/libvirtd.conf" --pid-file "$work/lv/pid")
 pids+=("$lv_pid")
 measure libvirtd "qemu+unix:///system?socket=$lv_sock" "$lv_ns"
 stop_daemon "$lv_pid"
 say "8. net-start / net-destroy against rvirtd"
-rv_pid=$(start_daemon rvirtd "$rv_sock" "$rv_ns" "$rel/rvirtd" --config "$work/rv/rvirtd.toml")
+rv_pid=$(start_daemon rvirtd "$rv_sock" "qemu+unix:///system?socket=$rv_sock" ip netns exec "$rv_ns" "$rel/rvirtd" --config "$work/rv/rvirtd.toml")
 pids+=("$rv_pid")
 measure rvirtd "qemu+unix:///system?socket=$rv_sock" "$rv_ns"
 stop_daemon "$rv_pid"

@@ -68,8 +68,9 @@ fi
 
 work=$(mktemp -d /tmp/rvirt-bench.XXXXXX)
 out="$work/out"
-mkdir -p "$out" "$work/lv/run" "$work/rv/run" "$work/rv/state"
+mkdir -p "$out"
 pids=()
+. "$root/bench/lib.sh"
 qemu_pidfiles=()   # pid files of QEMU processes this run may have started
 kill_qemus() {
     local f p
@@ -85,74 +86,35 @@ kill_qemus() {
 restore_qemu_conf() { :; }
 cleanup() {
     kill_qemus
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do
-        for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null || true
-    done
+    stop_all
     restore_qemu_conf
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: work directory kept: $work" >&2; else rm -rf "$work"; fi
+    remove_work
 }
 trap cleanup EXIT
 
 # --- daemon configurations ------------------------------------------------------------
 # libvirtd: private sockets, no auth; max_client_requests raised to rvirtd's default
 # max_outstanding_calls (64) so pipelined clients see the same per-client limit.
+write_configs "$rel" "max_client_requests = 64"
 lv_conf="$work/lv/libvirtd.conf"
-cat > "$lv_conf" <<EOF
-unix_sock_dir = "$work/lv/run"
-unix_sock_rw_perms = "0700"
-auth_unix_rw = "none"
-auth_unix_ro = "none"
-max_client_requests = 64
-EOF
-lv_sock="$work/lv/run/libvirt-sock"
 lv_uri="test+unix:///default?socket=$lv_sock"
 lv_cmd=(/usr/sbin/libvirtd --config "$lv_conf" --pid-file "$work/lv/libvirtd.pid")
 
 rv_conf="$work/rv/rvirtd.toml"
-cat > "$rv_conf" <<EOF
-[listen]
-socket_dir = "$work/rv/run"
-
-[modules]
-dir = "$rel"
-
-[state]
-dir = "$work/rv/state"
-
-[logging]
-filter = "warn"
-output = "$work/rv/rvirtd.log"
-EOF
-rv_sock="$work/rv/run/rvirt-sock"
 rv_uri="test+unix:///default?socket=$rv_sock"
 rv_cmd=("$rel/rvirtd" --config "$rv_conf")
 
-start_daemon() { # name sock cmd...
+# Every daemon here serves test:///default, which start_daemon asks.
+start_test_daemon() { # name sock cmd...
     local name=$1 sock=$2; shift 2
-    rm -f "$sock"
-    LIBVIRT_LOG_OUTPUTS="3:file:$work/$name.log" "$@" </dev/null >"$work/$name.out" 2>&1 &
-    local pid=$!
-
-    for _ in $(seq 600); do
-        [ -S "$sock" ] && /usr/bin/virsh -q -c "test+unix:///default?socket=$sock" hostname >/dev/null 2>&1 && break
-        kill -0 "$pid" 2>/dev/null || { echo "bench: $name exited; see $work/$name.out" >&2; cat "$work/$name.out" >&2; exit 1; }
-        sleep 0.05
-    done
-    echo "$pid"
-}
-stop_daemon() { # pid
-    kill -TERM "$1" 2>/dev/null || true
-    for _ in $(seq 150); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null || true
+    start_daemon "$name" "$sock" "test+unix:///default?socket=$sock" "$@"
 }
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 # --- run ------------------------------------------------------------------------------
 say "starting libvirtd and rvirtd"
-lv_pid=$(start_daemon libvirtd "$lv_sock" "${lv_cmd[@]}")
-rv_pid=$(start_daemon rvirtd "$rv_sock" "${rv_cmd[@]}")
+lv_pid=$(start_test_daemon libvirtd "$lv_sock" "${lv_cmd[@]}")
+rv_pid=$(start_test_daemon rvirtd "$rv_sock" "${rv_cmd[@]}")
 pids+=("$lv_pid" "$rv_pid")
 sleep 1
 echo "{\"rss_kib\": $(rss "$lv_pid")}" > "$out/idle-libvirtd.json"
@@ -172,7 +134,7 @@ np_uri="test+unix:///default?socket=$np_sock"
 say "0. one synchronous client against libvirtd, rvirtd, rvirtd without polling, the floors"
 "${fb[@]}" --uri "$lv_uri" --label libvirtd --out "$out/floor-libvirtd.json"
 "${fb[@]}" --uri "$rv_uri" --label rvirtd --out "$out/floor-rvirtd.json"
-np_pid=$(start_daemon rvirtd-nopoll "$np_sock" "$rel/rvirtd" --config "$nopoll_conf")
+np_pid=$(start_test_daemon rvirtd-nopoll "$np_sock" "$rel/rvirtd" --config "$nopoll_conf")
 pids+=("$np_pid")
 "${fb[@]}" --uri "$np_uri" --label rvirtd-nopoll --out "$out/floor-rvirtd-nopoll.json"
 for t in libvirtd rvirtd rvirtd-nopoll; do
@@ -304,7 +266,7 @@ EOF
     qemu_pidfiles+=("$work/rv/state/qemu/run/$qname.pid")
 
     say "6. qemu driver against libvirtd ($lq_how; $(basename "$qemu_xml"))"
-    lq_pid=$(start_daemon libvirtd-qemu "$lq_sock" "${lq_cmd[@]}")
+    lq_pid=$(start_test_daemon libvirtd-qemu "$lq_sock" "${lq_cmd[@]}")
     pids+=("$lq_pid")
     /usr/bin/python3 "$root/bench/python/qemubench.py" --uri "qemu+unix:///system?socket=$lq_sock" \
         --xml "$qemu_xml" --label libvirtd --runs "$qemu_runs" --mon-calls "$mon_calls" --out "$out/qemu-libvirtd.json" \
@@ -315,7 +277,7 @@ EOF
     for d in "${lq_made[@]}"; do rmdir "$d" 2>/dev/null || true; done
 
     say "6. qemu driver against rvirtd"
-    rv_pid=$(start_daemon rvirtd "$rv_sock" "${rv_cmd[@]}")
+    rv_pid=$(start_test_daemon rvirtd "$rv_sock" "${rv_cmd[@]}")
     pids+=("$rv_pid")
     /usr/bin/python3 "$root/bench/python/qemubench.py" --uri "qemu+unix:///system?socket=$rv_sock" \
         --xml "$qemu_xml" --label rvirtd --runs "$qemu_runs" --mon-calls "$mon_calls" --out "$out/qemu-rvirtd.json" \
