@@ -14,6 +14,11 @@ const MAC: &str = "52:54:00:d1:0e:01";
 
 /// rvirtd in a namespace of its own with the parent `p0` (a veth, up); None without peers.
 fn with_parent(tag: &str) -> Option<(Netns, Daemon, String)> {
+    with_parent_and_config(tag, "")
+}
+
+/// [`with_parent`], rvirtd's configuration ending with `extra`.
+fn with_parent_and_config(tag: &str, extra: &str) -> Option<(Netns, Daemon, String)> {
     let ok = require_peer("virsh (libvirt-clients)", have_program(virsh::VIRSH))
         && require_peer("ip, nft and dnsmasq", netns::tools_available())
         && require_peer("qemu-system-x86", have_program(QEMU));
@@ -23,7 +28,7 @@ fn with_parent(tag: &str) -> Option<(Netns, Daemon, String)> {
     let host = Netns::new(tag);
     host.ip_in(&["link", "add", "p0", "type", "veth", "peer", "name", "p1"]);
     host.ip_in(&["link", "set", "p0", "up"]);
-    let d = Daemon::start_in_netns(&host, "");
+    let d = Daemon::start_in_netns(&host, extra);
     let uri = d.uri("qemu:///system");
     Some((host, d, uri))
 }
@@ -188,4 +193,47 @@ fn a_private_network_plugs_its_guests_as_macvtaps() {
     assert_eq!(ports(&uri), Vec::<String>::new());
     virsh::ok(&uri, &["net-destroy", "priv"]);
     virsh::ok(&uri, &["net-undefine", "priv"]);
+}
+
+/// A direct interface's `<bandwidth>` goes on its macvtap the other way round from a
+/// tap's (libvirt's unswapped shaping: the guest's outbound rate is the macvtap's
+/// transmit side, its inbound rate is policed), through a recording `tc`.
+#[test]
+fn a_macvtap_is_shaped_unswapped() {
+    if !require_peer("tc (iproute2)", have_program("/usr/sbin/tc")) {
+        return;
+    }
+    let tcdir = rvirt_tests::TempDir::new("tc-macvtap");
+    let tc = netns::tc_recorder(&tcdir.0);
+    let extra = format!("[drivers.qemu]\ntc = \"{}\"\n", tc.display());
+    let Some((host, d, uri)) = with_parent_and_config("dirshape", &extra) else {
+        return;
+    };
+    let name = format!("rvdirshape-{}", std::process::id());
+    let iface = format!(
+        "<interface type='direct'><mac address='{MAC}'/><source dev='p0' mode='bridge'/>\
+         <bandwidth><inbound average='1000'/><outbound average='200' peak='400'/></bandwidth>\
+         </interface>"
+    );
+    let xml = file(&d, "g.xml", &virsh::tiny_qemu_xml_with(&name, &iface));
+    virsh::ok(&uri, &["create", &xml]);
+    let log = std::fs::read_to_string(tcdir.0.join("tc.log")).unwrap_or_default();
+    let got: Vec<&str> = log
+        .lines()
+        .map(|l| l.split(" -> ").next().unwrap_or(l))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "qdisc add dev macvtap0 root handle 1: htb default 1",
+            "class add dev macvtap0 parent 1: classid 1:1 htb rate 200kbps ceil 400kbps quantum 17",
+            "qdisc add dev macvtap0 parent 1:1 handle 2: sfq perturb 10",
+            "filter add dev macvtap0 parent 1:0 protocol all prio 1 handle 1 fw flowid 1",
+            "qdisc add dev macvtap0 ingress",
+            "filter add dev macvtap0 parent ffff: protocol all u32 match u32 0 0 police rate 1000kbps burst 1000kb mtu 64kb drop flowid :1",
+        ],
+        "{log}"
+    );
+    virsh::ok(&uri, &["destroy", &name]);
+    assert!(macvtap_gone(&host), "the shaped macvtap outlived the guest");
 }

@@ -1,12 +1,13 @@
-//! A guest's `<bandwidth>` on its tap, as libvirt's qemu driver applies it
-//! (`virNetDevBandwidthSet` on the tap, not hierarchical, swapped: what the guest
-//! receives is what the tap transmits). A `network` interface takes its port's
-//! bandwidth (the interface's own, or what the network gives the port), a `bridge`
-//! interface its own. The shaping goes with the tap.
+//! A guest's `<bandwidth>` on its tap or macvtap, as libvirt's qemu driver applies it
+//! (`virNetDevBandwidthSet` on the device, not hierarchical; swapped on a tap, where
+//! what the guest receives is what the tap transmits, unswapped on a macvtap, which
+//! shares the host's view). A `network` interface takes its port's bandwidth (the
+//! interface's own, or what the network gives the port), a `bridge` or `direct`
+//! interface its own. The shaping goes with the device.
 
 use std::process::Command;
 
-use rvirt_xml::domain::{Device, DomainDef, Interface, LivePlug};
+use rvirt_xml::domain::{DomainDef, Interface, LivePlug};
 use rvirt_xml::network::netdev::Bandwidth;
 use rvirt_xml::network::tc;
 
@@ -20,29 +21,49 @@ pub fn own_bandwidth(iface: &Interface) -> QResult<Option<Bandwidth>> {
     }
 }
 
-/// The bandwidth to shape the tap of plugged interface `iface` with.
-fn tap_bandwidth(uri: &str, iface: &Interface) -> QResult<Option<Bandwidth>> {
-    match (iface.iface_type.as_str(), &iface.live_port, &iface.source) {
-        // A macvtap (a direct plug) is not a tap: libvirt shapes it unswapped, which
-        // this driver does not do yet.
-        ("network", Some(lp), Some(net)) if matches!(lp.plug, LivePlug::Bridge(_)) => {
-            Ok(crate::netplug::port_of(uri, net, &lp.portid)?.bandwidth)
-        }
-        ("bridge", ..) => own_bandwidth(iface),
-        _ => Ok(None),
-    }
+/// How a plugged interface's device is shaped: a tap swapped, a macvtap not.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Device {
+    Tap,
+    Macvtap,
 }
 
-/// Shapes the tap of every plugged interface of `live` that has a bandwidth.
+/// The bandwidth to shape the device of plugged interface `iface` with, and its kind.
+fn device_bandwidth(uri: &str, iface: &Interface) -> QResult<Option<(Bandwidth, Device)>> {
+    let (bw, kind) = match (iface.iface_type.as_str(), &iface.live_port, &iface.source) {
+        ("network", Some(lp), Some(net)) => {
+            let kind = match lp.plug {
+                LivePlug::Bridge(_) => Device::Tap,
+                _ => Device::Macvtap,
+            };
+            (
+                crate::netplug::port_of(uri, net, &lp.portid)?.bandwidth,
+                kind,
+            )
+        }
+        ("bridge", ..) => (own_bandwidth(iface)?, Device::Tap),
+        ("direct", ..) => (own_bandwidth(iface)?, Device::Macvtap),
+        _ => (None, Device::Tap),
+    };
+    Ok(bw.map(|b| (b, kind)))
+}
+
+/// Shapes the device (tap or macvtap) of every plugged interface of `live` that has a
+/// bandwidth.
 pub fn shape_taps(tc_prog: &str, uri: &str, live: &DomainDef) -> QResult<()> {
     for dev in &live.devices {
-        let Device::Interface(iface) = dev else {
+        let rvirt_xml::domain::Device::Interface(iface) = dev else {
             continue;
         };
-        let (Some(tap), Some(bw)) = (&iface.target_dev, tap_bandwidth(uri, iface)?) else {
+        let (Some(tap), Some((bw, kind))) = (&iface.target_dev, device_bandwidth(uri, iface)?)
+        else {
             continue;
         };
-        for c in tc::shape(tap, &bw, false) {
+        let cmds = match kind {
+            Device::Tap => tc::shape(tap, &bw, false),
+            Device::Macvtap => tc::shape_unswapped(tap, &bw),
+        };
+        for c in cmds {
             run_tc(tc_prog, &c)?;
         }
     }

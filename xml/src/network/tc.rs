@@ -3,7 +3,8 @@
 //! driver on a network's bridge, the hypervisor drivers on a guest's tap. Both shape
 //! "swapped", as libvirt does for devices that do not share the host's view: the
 //! `<inbound>` rates (towards the guests) are the device's transmit side, shaped by an
-//! htb root qdisc; the `<outbound>` ones are policed on an ingress qdisc.
+//! htb root qdisc; the `<outbound>` ones are policed on an ingress qdisc. A macvtap
+//! shares the host's view and is shaped the other way round ([`shape_unswapped`]).
 //!
 //! Pure argument builders: running them is the driver's business.
 
@@ -40,6 +41,17 @@ pub fn shape(dev: &str, bw: &Bandwidth, hierarchical: bool) -> Vec<Cmd> {
         out.extend(police_receive(dev, &rx));
     }
     out
+}
+
+/// The commands shaping a device that shares the host's view of the guest's traffic (a
+/// macvtap: what the guest sends is what the device transmits), libvirt's unswapped
+/// case: `<outbound>` shaped, `<inbound>` policed.
+pub fn shape_unswapped(dev: &str, bw: &Bandwidth) -> Vec<Cmd> {
+    let swapped = Bandwidth {
+        inbound: bw.outbound,
+        outbound: bw.inbound,
+    };
+    shape(dev, &swapped, false)
 }
 
 /// The htb shaping of what `dev` transmits.
@@ -189,6 +201,23 @@ mod tests {
                 "qdisc add dev vnet0 ingress",
                 "filter add dev vnet0 parent ffff: protocol all u32 match u32 0 0 police rate 128kbps burst 128kb mtu 64kb drop flowid :1",
             ]
+        );
+    }
+
+    #[test]
+    fn a_macvtap_shapes_what_the_guest_sends() {
+        let bw = Bandwidth {
+            inbound: Some(rate(1000, 0, 0)),
+            outbound: Some(rate(200, 400, 0)),
+        };
+        let got: Vec<String> = shape_unswapped("macvtap0", &bw).iter().map(line).collect();
+        assert_eq!(
+            got[1],
+            "class add dev macvtap0 parent 1: classid 1:1 htb rate 200kbps ceil 400kbps quantum 17"
+        );
+        assert!(
+            got[5].contains("police rate 1000kbps burst 1000kb"),
+            "{got:?}"
         );
     }
 }
