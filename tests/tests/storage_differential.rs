@@ -598,3 +598,93 @@ fn disk_pool_on_a_loop_device_matches_libvirtd() {
     let ours = run(&d.uri("qemu:///system"), &tmp.0, &script, true);
     assert_same(&theirs, &ours);
 }
+
+/// Volume groups made for a test on its loop devices; removed (with their physical
+/// volumes) on drop, before the loop devices go.
+struct Groups {
+    vgs: Vec<String>,
+    pvs: Vec<String>,
+}
+
+impl Drop for Groups {
+    fn drop(&mut self) {
+        for vg in &self.vgs {
+            let _ = Command::new("vgremove").args(["-q", "-f", vg]).status();
+        }
+        for pv in &self.pvs {
+            let _ = Command::new("pvremove").args(["-q", pv]).status();
+        }
+    }
+}
+
+fn lvm(args: &[&str]) {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run lvm");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `find-storage-pool-sources logical` (libvirt runs vgscan and pvs; nothing needs
+/// device-mapper) on two groups made on loop devices, one over two devices, and a
+/// physical volume in no group: the same `<sources>` from both daemons.
+#[test]
+fn logical_sources_are_found_as_libvirtd_finds_them() {
+    if !require_peer("virsh (libvirt-clients)", have_program(VIRSH))
+        || !require_peer("lvm2 (pvcreate)", have_program("/sbin/pvcreate"))
+    {
+        return;
+    }
+    let tmp = TempDir::new("storage-lvsrc");
+    let loops: Vec<LoopDevice> = (0..4)
+        .filter_map(|i| LoopDevice::new(&tmp.0.join(format!("pv{i}.img")), 16 << 20))
+        .collect();
+    if loops.len() < 4 {
+        require_peer("four free loop devices (losetup, root)", false);
+        return;
+    }
+    for l in &loops {
+        l.blank();
+    }
+    let devs: Vec<&str> = loops.iter().map(|l| l.dev.as_str()).collect();
+    let (a, b) = (
+        format!("rvsrc{}a", std::process::id()),
+        format!("rvsrc{}b", std::process::id()),
+    );
+    let mut groups = Groups {
+        vgs: Vec::new(),
+        pvs: Vec::new(),
+    };
+    for d in &devs {
+        lvm(&["pvcreate", "-q", "-ff", "-y", d]);
+        groups.pvs.push(d.to_string());
+    }
+    lvm(&["vgcreate", "-q", &a, devs[0], devs[2]]);
+    groups.vgs.push(a.clone());
+    lvm(&["vgcreate", "-q", &b, devs[3]]);
+    groups.vgs.push(b.clone());
+    // devs[1] stays a physical volume in no group: not a source.
+    let ask = |uri: &str| virsh(uri, &["find-storage-pool-sources".into(), "logical".into()]);
+    let theirs = {
+        let Some(l) = Libvirtd::start() else {
+            return;
+        };
+        ask(&l.uri("qemu", "system"))
+    };
+    let d = Daemon::start("");
+    let ours = ask(&d.uri("qemu:///system"));
+    let want = format!(
+        "<source>\n    <device path='{}'/>\n    <device path='{}'/>\n    <name>{a}</name>\n    \
+         <format type='lvm2'/>\n  </source>",
+        devs[0], devs[2]
+    );
+    assert!(theirs.contains(&want), "libvirtd:\n{theirs}");
+    assert!(theirs.contains(&format!("<name>{b}</name>")), "{theirs}");
+    assert!(!theirs.contains(&format!("'{}'", devs[1])), "{theirs}");
+    assert_eq!(theirs, ours, "libvirtd (left) and rvirtd (right) differ");
+}

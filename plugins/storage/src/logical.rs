@@ -5,7 +5,7 @@
 //! and physical volumes. New volumes are `lvcreate -L` (sparse ones, with an allocation
 //! below the capacity, `--virtualsize`), removed by `lvremove`.
 
-use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
+use rvirt_xml::storage::{PoolDevice, PoolSource, StoragePoolDef, StorageVolDef};
 
 use crate::backend::Backend;
 use crate::cmd::{program, run};
@@ -29,6 +29,9 @@ impl Backend for Logical {
     fn refresh(&self, p: &mut Pool) -> SResult<()> {
         refresh(p)
     }
+    fn find_sources(&self, _: &str, _spec: Option<&str>, _flags: u32) -> SResult<String> {
+        find_sources()
+    }
     fn delete(&self, def: &StoragePoolDef, flags: u32) -> SResult<()> {
         check_flags(flags, 0, "virStorageBackendLogicalDeletePool")?;
         tool("vgremove", &["-f", &vg_name(def)])?;
@@ -48,6 +51,44 @@ impl Backend for Logical {
         tool("lvremove", &["-f", &lv])?;
         refresh(p)
     }
+}
+
+/// Source discovery as libvirt's: `vgscan` first (its failure only costs freshness),
+/// then one source per volume group `pvs` names, with the physical volumes in `pvs`'s
+/// order; physical volumes in no group are left out.
+fn find_sources() -> SResult<String> {
+    if let Err(e) = tool("vgscan", &[]) {
+        tracing::warn!("Failure when running vgscan to refresh physical volumes: {e}");
+    }
+    let pvs = tool("pvs", &["--noheadings", "-o", "pv_name,vg_name"])?;
+    Ok(rvirt_xml::storage::sources_to_xml(
+        "logical",
+        &groups_of(&pvs),
+    ))
+}
+
+/// The volume groups of `pvs` output (`PV VG` per line), each with its devices.
+fn groups_of(pvs: &str) -> Vec<PoolSource> {
+    let mut groups: Vec<PoolSource> = Vec::new();
+    for line in pvs.lines() {
+        let [pv, vg] = line.split_whitespace().collect::<Vec<_>>()[..] else {
+            continue;
+        };
+        let device = PoolDevice {
+            path: pv.to_string(),
+            ..PoolDevice::default()
+        };
+        match groups.iter_mut().find(|g| g.name.as_deref() == Some(vg)) {
+            Some(g) => g.devices.push(device),
+            None => groups.push(PoolSource {
+                devices: vec![device],
+                name: Some(vg.to_string()),
+                format: Some("lvm2".into()),
+                ..PoolSource::default()
+            }),
+        }
+    }
+    groups
 }
 
 /// The volume group: the source name, else the pool's.
@@ -238,6 +279,19 @@ fn refresh(p: &mut Pool) -> SResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sources_are_volume_groups_with_their_devices() {
+        let pvs = "  /dev/loop1 vga\n  /dev/loop2\n  /dev/loop3 vgb\n  /dev/loop4 vga\n";
+        assert_eq!(
+            rvirt_xml::storage::sources_to_xml("logical", &groups_of(pvs)),
+            "<sources>\n  <source>\n    <device path='/dev/loop1'/>\n    <device path='/dev/loop4'/>\n    \
+             <name>vga</name>\n    <format type='lvm2'/>\n  </source>\n  <source>\n    \
+             <device path='/dev/loop3'/>\n    <name>vgb</name>\n    <format type='lvm2'/>\n  \
+             </source>\n</sources>\n"
+        );
+        assert_eq!(groups_of(""), []);
+    }
 
     #[test]
     fn lvs_rows_with_segments_parse() {

@@ -429,3 +429,16 @@ impl StoragePoolDef {
         out.finish()
     }
 }
+
+/// The `<sources>` document of `virConnectFindStoragePoolSources`: each source as a pool
+/// of `pool_type` writes its `<source>`.
+pub fn sources_to_xml(pool_type: &str, sources: &[PoolSource]) -> String {
+    let flags = PoolType::find(pool_type).unwrap_or(&POOL_TYPES[0]).flags;
+    let mut out = Out::new();
+    out.open("sources", &Attrs::new());
+    for s in sources {
+        s.write(&mut out, flags);
+    }
+    out.close("sources");
+    out.finish()
+}
