@@ -282,7 +282,10 @@ fn refresh(p: &mut Pool) -> SResult<()> {
     Ok(())
 }
 
-/// A new partition for `v` (capacity rounded up to whole cylinders); `dos` labels only.
+/// A new partition for `v`, as libvirt makes it: on `dos` labels a primary partition
+/// of the volume's format, its capacity rounded up to whole cylinders, at most four; on
+/// other labels (`gpt`, ...) a plain `primary` of exactly the capacity, the format not
+/// passed on.
 fn create_vol(p: &mut Pool, v: &StorageVolDef) -> SResult<()> {
     let dev = device(&p.def)?.to_string();
     let t = read_table(&dev)?.ok_or_else(|| {
@@ -295,12 +298,29 @@ fn create_vol(p: &mut Pool, v: &StorageVolDef) -> SResult<()> {
             v.name
         )));
     }
-    if t.label != "msdos" {
-        return Err(StorageError::NotSupported(format!(
-            "creating partitions on '{}' disks",
-            label_format(&t.label)
-        )));
+    let dos = t.label == "msdos";
+    if dos {
+        check_dos_partition(v, &t)?;
     }
+    // Cylinders are a dos label's unit; other labels take the bytes asked for.
+    let unit = if dos { geometry(&dev)?.1 } else { 1 };
+    let (start, end) = usable_free(&dev, &t)?
+        .into_iter()
+        .find_map(|(s, e)| {
+            let end = (s + v.capacity).div_ceil(unit) * unit;
+            (end <= e).then_some((s, end))
+        })
+        .ok_or_else(|| StorageError::Internal("no large enough free extent".into()))?;
+    let (s, e) = (format!("{start}B"), format!("{}B", end - 1));
+    // libvirt's command line: on dos the `ext2` hint gives the partition the Linux type.
+    let kind = if dos { "primary ext2" } else { "primary" };
+    parted(&[&dev, "mkpart", "--script", kind, &s, &e])?;
+    wait_for(&p.def, t.parts.len() as u32 + 1)?;
+    refresh(p)
+}
+
+/// What a dos label takes: Linux partitions, four primaries.
+fn check_dos_partition(v: &StorageVolDef, t: &Table) -> SResult<()> {
     if !matches!(v.format.as_deref(), None | Some("none") | Some("linux")) {
         return Err(StorageError::NotSupported(format!(
             "partitions of format '{}'",
@@ -312,19 +332,7 @@ fn create_vol(p: &mut Pool, v: &StorageVolDef) -> SResult<()> {
             "no extended partition found and no primary partition available".into(),
         ));
     }
-    let (_, cyl, _) = geometry(&dev)?;
-    let (start, end) = usable_free(&dev, &t)?
-        .into_iter()
-        .find_map(|(s, e)| {
-            let end = (s + v.capacity).div_ceil(cyl) * cyl;
-            (end <= e).then_some((s, end))
-        })
-        .ok_or_else(|| StorageError::Internal("no large enough free extent".into()))?;
-    let (s, e) = (format!("{start}B"), format!("{}B", end - 1));
-    // libvirt's command line: the `ext2` hint gives the partition the Linux type.
-    parted(&[&dev, "mkpart", "--script", "primary ext2", &s, &e])?;
-    wait_for(&p.def, t.parts.len() as u32 + 1)?;
-    refresh(p)
+    Ok(())
 }
 
 /// Waits (up to 5 s) for the kernel's node of partition `num`.

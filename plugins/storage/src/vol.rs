@@ -268,8 +268,6 @@ pub fn create(
     Ok(r)
 }
 
-/// The checked definition of a new volume (with its path and key) and the volume it
-/// copies, if any.
 /// A new volume of a pool whose volumes are not files (a partition, a logical
 /// volume, ...), made by its backend; for a clone with the source's bytes.
 fn create_on_backend(
