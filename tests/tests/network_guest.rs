@@ -127,7 +127,7 @@ fn ports_are_plugged_listed_kept_across_restart_and_deleted() {
 /// through `setParameters`, with the bridge's tc classes after each step) lives in the
 /// namespace.
 const PORTS_SCRIPT: &str = r#"
-import subprocess, sys, libvirt
+import re, subprocess, sys, libvirt
 libvirt.registerErrorHandler(lambda c, e: None, None)
 c = libvirt.open(sys.argv[1])
 def show(what, f):
@@ -136,7 +136,7 @@ def show(what, f):
         print(what, "OK", r if r is not None else "")
     except libvirt.libvirtError as e:
         print(what, "ERR", e.get_error_code(), e.get_error_domain(), e)
-for n in ("rvnp-a", "rvnp-b"):
+for n in ("rvnp-a", "rvnp-b", "rvnp-d"):
     try:
         x = c.networkLookupByName(n)
         if x.isActive(): x.destroy()
@@ -190,6 +190,28 @@ for mode, fwd in (("vepa", "<interface dev='eth7'/>"), ("private", "")):
     finally:
         if n2.isActive(): n2.destroy()
         n2.undefine()
+n4 = c.networkDefineXML("<network trustGuestRxFilters='yes'><name>rvnp-d</name>"
+    "<uuid>5eed0000-0000-4000-8000-00000000000d</uuid>"
+    "<forward mode='bridge'/><bridge name='rvnp2'/>"
+    "<portgroup name='pgbw' default='yes'><bandwidth><inbound average='111'/></bandwidth></portgroup>"
+    "<portgroup name='pgout'><bandwidth><outbound average='222' burst='8'/></bandwidth></portgroup>"
+    "<portgroup name='pgvp'><virtualport type='openvswitch'/></portgroup></network>")
+try:
+    n4.create()
+    for i, (what, extra) in enumerate((
+            ("pg-default", ""),
+            ("pg-named", "<group>pgout</group>"),
+            ("pg-own-bw", "<group>pgout</group><bandwidth><inbound average='5'/></bandwidth>"),
+            ("pg-unknown", "<group>nosuch</group>"),
+            ("pg-own-vlan", "<vlan><tag id='7'/></vlan>"),
+            ("pg-virtualport", "<group>pgvp</group>"),
+            ("pg-own-trust", "<rxfilters trustGuest='no'/>"))):
+        u = "5eed0000-0000-4000-8000-0000000001%02d" % i
+        show(what, lambda: re.sub("interfaceid='[^']*'", "interfaceid='RANDOM'",
+                                  n4.portCreateXML(P % (u, extra), 0).XMLDesc(0)))
+finally:
+    if n4.isActive(): n4.destroy()
+    n4.undefine()
 def classes():
     return subprocess.run(["ip", "netns", "exec", sys.argv[2], "tc", "class", "show",
                            "dev", "rvnp1"], capture_output=True, text=True).stdout
@@ -206,6 +228,8 @@ try:
                                             "inbound.floor": floor}, 0))
         show(what + "-dump", lambda: q.XMLDesc(0))
         print("classes", classes())
+    show("vport-nat", lambda: n3.portCreateXML(P % ("5eed0000-0000-4000-8000-0000000000dd",
+                                                    "<virtualport type='openvswitch'/>"), 0))
     show("floor-again", lambda: q.setParameters({"inbound.floor": 50}, 0))
     show("floor-delete", lambda: q.delete())
     print("classes", classes())
@@ -247,13 +271,15 @@ fn ports_answer_as_libvirtd_answers() {
     // libvirtd leaves an empty port directory per network in its (the host's) state.
     // and the pid file of the dnsmasq of its NAT network.
     let _ = std::fs::remove_file("/run/libvirt/network/rvnp-c.pid");
-    for n in ["rvnp-a", "rvnp-b", "rvnp-c"] {
+    for n in ["rvnp-a", "rvnp-b", "rvnp-c", "rvnp-d"] {
         let _ = std::fs::remove_dir_all(format!("/run/libvirt/network/{n}"));
     }
     let ours = ports_script(&rv.uri("qemu:///system"), &rns);
     assert!(theirs.contains("dump OK <networkport>"), "{theirs}");
     assert!(theirs.contains("floor-over ERR"), "{theirs}");
     assert!(theirs.contains("classID='3'"), "{theirs}");
+    assert!(theirs.contains("<inbound average='111'/>"), "{theirs}");
+    assert!(theirs.contains("vport-nat ERR"), "{theirs}");
     let (t, o): (Vec<&str>, Vec<&str>) = (theirs.lines().collect(), ours.lines().collect());
     for (a, b) in t.iter().zip(&o) {
         assert_eq!(a, b, "libvirtd (left) and rvirtd (right) differ");

@@ -30,6 +30,7 @@ pub mod host;
 pub mod iptables;
 pub mod leases;
 pub mod lifecycle;
+pub mod portgroup;
 pub mod ports;
 pub mod state;
 pub mod update;

@@ -141,6 +141,7 @@ pub fn create(
         }
     } else {
         port.plug = Some(allocate(s.nets[i].current())?);
+        crate::portgroup::inherit(s.nets[i].current(), &mut port)?;
     }
     let mut ports = ports_of(s, i);
     if ports.iter().any(|p| p.uuid == port.uuid) {
