@@ -233,6 +233,10 @@ try:
     show("floor-again", lambda: q.setParameters({"inbound.floor": 50}, 0))
     show("floor-delete", lambda: q.delete())
     print("classes", classes())
+    show("pg-floor-net", lambda: c.networkCreateXML("<network><name>rvnp-e</name>"
+        "<forward mode='bridge'/><bridge name='rvnp3'/><portgroup name='pgfloor'>"
+        "<bandwidth><inbound average='10' floor='100'/></bandwidth></portgroup>"
+        "</network>").destroy())
 finally:
     n3.destroy()
 "#;
