@@ -136,7 +136,7 @@ def show(what, f):
         print(what, "OK", r if r is not None else "")
     except libvirt.libvirtError as e:
         print(what, "ERR", e.get_error_code(), e.get_error_domain(), e)
-for n in ("rvnp-a", "rvnp-b", "rvnp-d"):
+for n in ("rvnp-a", "rvnp-b", "rvnp-d", "rvnp-f"):
     try:
         x = c.networkLookupByName(n)
         if x.isActive(): x.destroy()
@@ -212,6 +212,27 @@ try:
 finally:
     if n4.isActive(): n4.destroy()
     n4.undefine()
+n5 = c.networkDefineXML("<network><name>rvnp-f</name>"
+    "<uuid>5eed0000-0000-4000-8000-00000000000f</uuid>"
+    "<forward mode='bridge'/><bridge name='rvnp4'/>"
+    "<virtualport type='openvswitch'><parameters profileid='p1'/></virtualport>"
+    "<portgroup name='pgi'><virtualport><parameters "
+    "interfaceid='5eed0000-0000-4000-8000-0000000000f1'/></virtualport></portgroup></network>")
+try:
+    n5.create()
+    for i, (what, extra) in enumerate((
+            ("vp-merge", "<group>pgi</group>"),
+            ("vp-network", ""),
+            ("vp-profile", "<virtualport type='openvswitch'><parameters profileid='p2'/></virtualport>"),
+            ("vp-type", "<virtualport type='802.1Qbh'><parameters profileid='p1'/></virtualport>"),
+            ("vp-iface", "<group>pgi</group><virtualport><parameters "
+                         "interfaceid='5eed0000-0000-4000-8000-0000000000f2'/></virtualport>"))):
+        u = "5eed0000-0000-4000-8000-0000000002%02d" % i
+        show(what, lambda: re.sub("interfaceid='(?!5eed)[^']*'", "interfaceid='RANDOM'",
+                                  n5.portCreateXML(P % (u, extra), 0).XMLDesc(0)))
+finally:
+    if n5.isActive(): n5.destroy()
+    n5.undefine()
 def classes():
     return subprocess.run(["ip", "netns", "exec", sys.argv[2], "tc", "class", "show",
                            "dev", "rvnp1"], capture_output=True, text=True).stdout
@@ -275,7 +296,7 @@ fn ports_answer_as_libvirtd_answers() {
     // libvirtd leaves an empty port directory per network in its (the host's) state.
     // and the pid file of the dnsmasq of its NAT network.
     let _ = std::fs::remove_file("/run/libvirt/network/rvnp-c.pid");
-    for n in ["rvnp-a", "rvnp-b", "rvnp-c", "rvnp-d"] {
+    for n in ["rvnp-a", "rvnp-b", "rvnp-c", "rvnp-d", "rvnp-f"] {
         let _ = std::fs::remove_dir_all(format!("/run/libvirt/network/{n}"));
     }
     let ours = ports_script(&rv.uri("qemu:///system"), &rns);
