@@ -701,7 +701,47 @@ fn update_steps(
         steps.push(step);
     }
     virsh::ok(uri, &["net-destroy", "upd"]);
+    steps.extend(inactive_and_transient_steps(uri, &file));
+    steps
+}
+
+/// Updates of the defined, stopped `upd`, then of a transient one: the answers and dumps.
+fn inactive_and_transient_steps(uri: &str, file: &std::path::Path) -> Vec<Vec<String>> {
+    let txt = "<txt name='t9' value='nine'/>";
+    let host = "<host mac='52:54:00:aa:00:0c' ip='10.80.0.13'/>";
+    let cases: &[&[&str]] = &[
+        &["add-last", "dns-txt", txt, "--live"],
+        &["add-last", "dns-txt", txt],
+        &["add-last", "ip-dhcp-host", host, "--parent-index", "1"],
+        &[
+            "add-last",
+            "ip-dhcp-host",
+            host,
+            "--parent-index",
+            "0",
+            "--config",
+        ],
+        &["delete", "dns-txt", txt, "--live", "--config"],
+    ];
+    let mut steps = Vec::new();
+    let mut run = |args: &[&str]| {
+        let mut all = vec!["net-update", "upd"];
+        all.extend_from_slice(args);
+        let (out, err, code) = virsh::run(uri, &all);
+        let dump = virsh::run(uri, &["net-dumpxml", "--inactive", "upd"]).0;
+        steps.push(vec![
+            format!("{code} {} {}", out.trim(), without_parser_words(&err)),
+            normalized(&dump),
+        ]);
+    };
+    for c in cases {
+        run(c);
+    }
     virsh::ok(uri, &["net-undefine", "upd"]);
+    virsh::ok(uri, &["net-create", file.to_str().unwrap()]);
+    run(&["add-last", "dns-txt", txt, "--config"]);
+    run(&["add-last", "dns-txt", txt]);
+    virsh::ok(uri, &["net-destroy", "upd"]);
     steps
 }
 
@@ -754,15 +794,22 @@ fn net_update_matches_libvirt() {
     for (i, (o, t)) in ours.iter().zip(&theirs).enumerate() {
         let step = i
             .checked_sub(1)
-            .map(|j| format!("{:?}", UPDATES[j]))
+            .map(|j| {
+                UPDATES
+                    .get(j)
+                    .map_or(format!("extra {j}"), |u| format!("{u:?}"))
+            })
             .unwrap_or_else(|| "start".into());
-        let off = if i == 0 { 2 } else { 0 };
+        let names: &[&str] = match i {
+            0 => &what[2..],
+            i if i > UPDATES.len() => &["answer", "inactive"],
+            _ => &what,
+        };
         for (k, (a, b)) in o.iter().zip(t).enumerate() {
             assert_eq!(
-                a,
-                b,
+                a, b,
                 "step {i} {step}: {} differs: rvirt's, then libvirt's",
-                what[k + off]
+                names[k]
             );
         }
     }
