@@ -4,6 +4,7 @@
 
 pub mod guest;
 pub mod lab;
+pub mod netdiff;
 pub mod netns;
 pub mod qemu_argv;
 pub mod streams;

@@ -126,92 +126,7 @@ fn ports_are_plugged_listed_kept_across_restart_and_deleted() {
 /// the end; the NAT network with `<bandwidth>` (floors set, changed, refused and removed
 /// through `setParameters`, with the bridge's tc classes after each step) lives in the
 /// namespace.
-const PORTS_SCRIPT: &str = r#"
-import subprocess, sys, libvirt
-libvirt.registerErrorHandler(lambda c, e: None, None)
-c = libvirt.open(sys.argv[1])
-def show(what, f):
-    try:
-        r = f()
-        print(what, "OK", r if r is not None else "")
-    except libvirt.libvirtError as e:
-        print(what, "ERR", e.get_error_code(), e.get_error_domain(), e)
-for n in ("rvnp-a", "rvnp-b"):
-    try:
-        x = c.networkLookupByName(n)
-        if x.isActive(): x.destroy()
-        x.undefine()
-    except libvirt.libvirtError: pass
-P = ("<networkport><uuid>%s</uuid><owner><name>g</name>"
-     "<uuid>5eed0000-0000-4000-8000-000000000001</uuid></owner>"
-     "<mac address='52:54:00:aa:bb:cc'/>%s</networkport>")
-U = "5eed0000-0000-4000-8000-0000000000aa"
-BW = "<bandwidth><inbound average='100' peak='200' burst='300'/></bandwidth>"
-net = c.networkDefineXML("<network><name>rvnp-a</name>"
-    "<uuid>5eed0000-0000-4000-8000-00000000000a</uuid>"
-    "<forward mode='bridge'/><bridge name='rvnp0'/></network>")
-try:
-    show("inactive", lambda: net.portCreateXML(P % (U, ""), 0))
-    net.create()
-    show("reclaim-unplugged", lambda: net.portCreateXML(P % (U, ""), 1))
-    show("flags", lambda: net.portCreateXML(P % (U, ""), 4))
-    p = net.portCreateXML(P % (U, BW), 0)
-    show("dump", lambda: p.XMLDesc(0))
-    show("net-live", lambda: net.XMLDesc(0))
-    show("net-inactive", lambda: net.XMLDesc(1))
-    show("duplicate", lambda: net.portCreateXML(P % (U, ""), 0))
-    show("params", lambda: sorted(p.parameters(0).items()))
-    show("set", lambda: p.setParameters({"inbound.average": 150}, 0))
-    show("dump-set", lambda: p.XMLDesc(0))
-    show("list", lambda: [x.UUIDString() for x in net.listAllPorts(0)])
-    show("lookup", lambda: net.portLookupByUUIDString(U).UUIDString())
-    show("lookup-missing",
-         lambda: net.portLookupByUUIDString("5eed0000-0000-4000-8000-0000000000bb"))
-    show("dump-flags", lambda: p.XMLDesc(1))
-    show("delete-flags", lambda: p.delete(1))
-    show("reclaim", lambda: net.portCreateXML(
-        P % ("5eed0000-0000-4000-8000-0000000000cc",
-             "<plug type='bridge' bridge='rvnp9'/>"), 1).XMLDesc(0))
-    show("delete", lambda: p.delete())
-    show("delete-again", lambda: p.delete())
-    show("dump-deleted", lambda: p.XMLDesc(0))
-    net.destroy()
-    show("list-inactive", lambda: net.listAllPorts(0))
-finally:
-    if net.isActive(): net.destroy()
-    net.undefine()
-for mode, fwd in (("vepa", "<interface dev='eth7'/>"), ("private", "")):
-    n2 = c.networkDefineXML("<network><name>rvnp-b</name>"
-        "<uuid>5eed0000-0000-4000-8000-00000000000b</uuid>"
-        "<forward mode='%s'>%s</forward></network>" % (mode, fwd))
-    try:
-        n2.create()
-        show(mode, lambda: n2.portCreateXML(P % (U, ""), 0).XMLDesc(0))
-    finally:
-        if n2.isActive(): n2.destroy()
-        n2.undefine()
-def classes():
-    return subprocess.run(["ip", "netns", "exec", sys.argv[2], "tc", "class", "show",
-                           "dev", "rvnp1"], capture_output=True, text=True).stdout
-n3 = c.networkCreateXML("<network><name>rvnp-c</name>"
-    "<uuid>5eed0000-0000-4000-8000-00000000000c</uuid><forward mode='nat'/>"
-    "<bridge name='rvnp1'/><bandwidth><inbound average='1000' peak='5000'/></bandwidth>"
-    "<ip address='10.61.0.1' prefix='24'/></network>")
-try:
-    q = n3.portCreateXML(P % (U, "<bandwidth><inbound average='10'/></bandwidth>"), 0)
-    print("classes", classes())
-    for what, floor in (("floor-on", 300), ("floor-change", 700), ("floor-over", 6000),
-                        ("floor-off", 0)):
-        show(what, lambda: q.setParameters({"inbound.average": 10,
-                                            "inbound.floor": floor}, 0))
-        show(what + "-dump", lambda: q.XMLDesc(0))
-        print("classes", classes())
-    show("floor-again", lambda: q.setParameters({"inbound.floor": 50}, 0))
-    show("floor-delete", lambda: q.delete())
-    print("classes", classes())
-finally:
-    n3.destroy()
-"#;
+const PORTS_SCRIPT: &str = include_str!("../data/network-ports.py");
 
 fn ports_script(uri: &str, ns: &Netns) -> String {
     let out = std::process::Command::new("/usr/bin/python3")
@@ -247,13 +162,15 @@ fn ports_answer_as_libvirtd_answers() {
     // libvirtd leaves an empty port directory per network in its (the host's) state.
     // and the pid file of the dnsmasq of its NAT network.
     let _ = std::fs::remove_file("/run/libvirt/network/rvnp-c.pid");
-    for n in ["rvnp-a", "rvnp-b", "rvnp-c"] {
+    for n in ["rvnp-a", "rvnp-b", "rvnp-c", "rvnp-d", "rvnp-f"] {
         let _ = std::fs::remove_dir_all(format!("/run/libvirt/network/{n}"));
     }
     let ours = ports_script(&rv.uri("qemu:///system"), &rns);
     assert!(theirs.contains("dump OK <networkport>"), "{theirs}");
     assert!(theirs.contains("floor-over ERR"), "{theirs}");
     assert!(theirs.contains("classID='3'"), "{theirs}");
+    assert!(theirs.contains("<inbound average='111'/>"), "{theirs}");
+    assert!(theirs.contains("vport-nat ERR"), "{theirs}");
     let (t, o): (Vec<&str>, Vec<&str>) = (theirs.lines().collect(), ours.lines().collect());
     for (a, b) in t.iter().zip(&o) {
         assert_eq!(a, b, "libvirtd (left) and rvirtd (right) differ");

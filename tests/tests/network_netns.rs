@@ -627,3 +627,43 @@ fn iptables_backend_nat_and_destroy_leaves_other_rules() {
     assert_eq!(host.iptables_save(), before);
     virsh::ok(&uri, &["net-undefine", "default"]);
 }
+
+#[test]
+fn nftables_nat_through_a_forward_dev_uses_only_that_dev() {
+    if !peers() {
+        return;
+    }
+    let host = Netns::new("host");
+    let guest = Netns::new("guest");
+    let (up, other) = (Netns::new("inet"), Netns::new("inet2"));
+    let d = Daemon::start_in_netns(&host, "");
+    let uri = d.uri("qemu:///system");
+    let xml = "<network><name>viadev</name><forward mode='nat' dev='vi0'/>\
+               <bridge name='br-viadev' stp='off'/><ip address='10.71.0.1' prefix='24'/></network>";
+    define_and_start(&d, &uri, "viadev", xml);
+    let rules = host.exec("nft", &["list", "table", "ip", "rvirt_br_viadev"]);
+    let rules = String::from_utf8_lossy(&rules.stdout).into_owned();
+    assert!(rules.contains("oifname \"vi0\""), "{rules}");
+
+    host.veth_to("vh0", &guest, "vg0");
+    host.ip_in(&["link", "set", "vh0", "master", "br-viadev"]);
+    guest.ip_in(&["addr", "add", "10.71.0.2/24", "dev", "vg0"]);
+    guest.ip_in(&["route", "add", "default", "via", "10.71.0.1"]);
+    for (dev, ns, net) in [("vi0", &up, "203.0.113"), ("vj0", &other, "198.51.100")] {
+        host.veth_to(dev, ns, "vo0");
+        host.ip_in(&["addr", "add", &format!("{net}.1/24"), "dev", dev]);
+        ns.ip_in(&["addr", "add", &format!("{net}.2/24"), "dev", "vo0"]);
+    }
+    let ping = |ip: &str| guest.exec("busybox", &["ping", "-c", "1", "-W", "3", ip]);
+    let through = ping("203.0.113.2");
+    assert!(
+        through.status.success(),
+        "no NAT through the forward dev: {}\n{rules}",
+        String::from_utf8_lossy(&through.stdout)
+    );
+    // Another uplink is not the network's: its forwarding is rejected.
+    assert!(!ping("198.51.100.2").status.success(), "{rules}");
+    virsh::ok(&uri, &["net-destroy", "viadev"]);
+    assert!(!nft_tables(&host).contains("rvirt"));
+    virsh::ok(&uri, &["net-undefine", "viadev"]);
+}

@@ -4,6 +4,7 @@
 //! files. libvirtd's definitions land in the host's /etc/libvirt, so every network is
 //! destroyed and undefined again, also when an assertion fails.
 
+use rvirt_tests::netdiff::{conf_lines, normalized, read, Undefine};
 use rvirt_tests::netns::{self, Netns};
 use rvirt_tests::{have_program, require_peer, virsh, Daemon, Libvirtd, TempDir};
 
@@ -60,54 +61,6 @@ const NETWORKS: &[(&str, &str)] = &[
          </network>",
     ),
 ];
-
-/// Destroys and undefines a network on drop, whatever state it is in.
-struct Undefine(String, &'static str);
-
-impl Drop for Undefine {
-    fn drop(&mut self) {
-        let _ = virsh::run(&self.0, &["net-destroy", self.1]);
-        let _ = virsh::run(&self.0, &["net-undefine", self.1]);
-        // libvirt 9.0 leaves the pid file of the network's dnsmasq behind.
-        let _ = std::fs::remove_file(format!("/run/libvirt/network/{}.pid", self.1));
-        // And the (empty) port directories of a network that had ports.
-        let dir = format!("/run/libvirt/network/{}", self.1);
-        let _ = std::fs::remove_dir(format!("{dir}/ports"));
-        let _ = std::fs::remove_dir(dir);
-    }
-}
-
-/// The dump with the random parts (the bridge MAC chosen at define) replaced.
-fn normalized(xml: &str) -> String {
-    xml.lines()
-        .map(|l| {
-            if l.trim_start().starts_with("<mac address='52:54:00:") && !l.contains("12:34:56") {
-                "  <mac address='RANDOM'/>".to_string()
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// The configuration lines with file paths reduced to their file names.
-fn conf_lines(text: &str) -> Vec<String> {
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|l| match l.split_once('=') {
-            Some((k, v)) if v.starts_with('/') && !k.starts_with("tftp") => {
-                format!("{k}={}", v.rsplit('/').next().unwrap_or(v))
-            }
-            _ => l.to_string(),
-        })
-        .collect()
-}
-
-fn read(path: impl AsRef<std::path::Path>) -> String {
-    let p = path.as_ref();
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
-}
 
 #[test]
 fn network_xml_and_dnsmasq_config_match_libvirt() {

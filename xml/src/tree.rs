@@ -224,7 +224,7 @@ fn document_name(root: &str) -> &str {
 /// Words a not-well-formed error the way libvirt does (libxml2's layout): document name
 /// and line, the message, the line of the document the error is on and a caret under
 /// where the parser stopped.
-fn locate(xml: &str, at: usize, root: &str, message: &str) -> String {
+fn locate(xml: &str, at: usize, doc: &str, message: &str) -> String {
     let at = at.min(xml.len());
     let at = (0..=at)
         .rev()
@@ -241,10 +241,19 @@ fn locate(xml: &str, at: usize, root: &str, message: &str) -> String {
         context
     };
     format!(
-        "({}):{line}: {message}\n{context}\n{}^",
-        document_name(root),
+        "{doc}:{line}: {message}\n{context}\n{}^",
         "-".repeat(column)
     )
+}
+
+/// Parses a document of any root, named `name` in errors: one that is not well formed is
+/// reported as libvirt reports it (see [`parse_root`]), e.g. `network_update_xml:1: ...`.
+pub fn parse_named(xml: &str, name: &str) -> Result<Element, XmlError> {
+    let mut at = 0;
+    parse_tracking(xml, &mut at).map_err(|e| match e {
+        XmlError::Malformed(m) => XmlError::Malformed(locate(xml, at, name, &m)),
+        other => other,
+    })
 }
 
 /// Parses a document whose root must be `<root>`. A document that is not well formed is
@@ -252,7 +261,10 @@ fn locate(xml: &str, at: usize, root: &str, message: &str) -> String {
 pub fn parse_root(xml: &str, root: &str) -> Result<Element, XmlError> {
     let mut at = 0;
     let e = parse_tracking(xml, &mut at).map_err(|e| match e {
-        XmlError::Malformed(m) => XmlError::Malformed(locate(xml, at, root, &m)),
+        XmlError::Malformed(m) => {
+            let doc = format!("({})", document_name(root));
+            XmlError::Malformed(locate(xml, at, &doc, &m))
+        }
         other => other,
     })?;
     if e.name != root {

@@ -136,14 +136,29 @@ pub fn conf(cfg: &Config, def: &NetworkDef, br: &str) -> String {
         if let Some(d) = &s.domain {
             name += &format!(".{d}");
         }
-        let target = s.target.clone().unwrap_or_default();
-        c.push(format!(
-            "srv-host={name},{target},{},{},{}",
-            s.port, s.priority, s.weight
-        ));
+        c.push(format!("srv-host={name}{}", srv_tail(s)));
     }
     tail_lines(cfg, def, dns_on, &mut c);
     c.join("\n") + "\n"
+}
+
+/// `,TARGET[,PORT[,PRIORITY[,WEIGHT]]]` as libvirt writes it: the numbers are
+/// positional, so one is given (port defaulting to 1) only when it or a later one is set.
+fn srv_tail(s: &rvirt_xml::network::dns::Srv) -> String {
+    let Some(target) = &s.target else {
+        return String::new();
+    };
+    let mut t = format!(",{target}");
+    if s.port != 0 || s.priority != 0 || s.weight != 0 {
+        t += &format!(",{}", if s.port != 0 { s.port } else { 1 });
+    }
+    if s.priority != 0 || s.weight != 0 {
+        t += &format!(",{}", s.priority);
+    }
+    if s.weight != 0 {
+        t += &format!(",{}", s.weight);
+    }
+    t
 }
 
 /// The per-`<ip>` directives, then the files, the MTU option and IPv6 router adverts.
@@ -384,6 +399,23 @@ mod tests {
         <bridge name='virbr0' stp='on' delay='0'/>\
         <ip address='192.168.122.1' netmask='255.255.255.0'><dhcp>\
         <range start='192.168.122.2' end='192.168.122.254'/></dhcp></ip></network>";
+
+    #[test]
+    fn srv_numbers_are_positional() {
+        use rvirt_xml::network::dns::Srv;
+        let s = |target: Option<&str>, port, priority, weight| Srv {
+            target: target.map(String::from),
+            port,
+            priority,
+            weight,
+            ..Srv::default()
+        };
+        assert_eq!(srv_tail(&s(None, 80, 1, 1)), "");
+        assert_eq!(srv_tail(&s(Some("www"), 0, 0, 0)), ",www");
+        assert_eq!(srv_tail(&s(Some("www"), 80, 0, 0)), ",www,80");
+        assert_eq!(srv_tail(&s(Some("www"), 0, 0, 5)), ",www,1,0,5");
+        assert_eq!(srv_tail(&s(Some("www"), 389, 1, 10)), ",www,389,1,10");
+    }
 
     #[test]
     fn default_network_conf() {

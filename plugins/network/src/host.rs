@@ -250,17 +250,21 @@ pub fn ruleset(def: &NetworkDef, br: &str, fam: &str) -> Option<String> {
         return None;
     }
     let t = table_name(br);
+    // The first forward dev restricts the rules to it, as libvirt's iptables rules.
+    let (dev_in, dev_out) = match forward_dev(def) {
+        Some(d) => (format!("iifname \"{d}\" "), format!(" oifname \"{d}\"")),
+        None => (String::new(), String::new()),
+    };
     let mut fwd = String::new();
     for n in &nets {
-        match mode {
-            Some("nat") => fwd += &format!(
-                "    oifname \"{br}\" {fam} daddr {n} ct state related,established accept\n    iifname \"{br}\" {fam} saddr {n} accept\n"
-            ),
-            Some("route") => fwd += &format!(
-                "    oifname \"{br}\" {fam} daddr {n} accept\n    iifname \"{br}\" {fam} saddr {n} accept\n"
-            ),
-            _ => {}
-        }
+        let related = match mode {
+            Some("nat") => " ct state related,established",
+            Some("route") => "",
+            _ => continue,
+        };
+        fwd += &format!(
+            "    {dev_in}oifname \"{br}\" {fam} daddr {n}{related} accept\n    iifname \"{br}\"{dev_out} {fam} saddr {n} accept\n"
+        );
     }
     fwd += &format!(
         "    iifname \"{br}\" oifname \"{br}\" accept\n    iifname \"{br}\" reject\n    oifname \"{br}\" reject\n"
@@ -273,6 +277,14 @@ pub fn ruleset(def: &NetworkDef, br: &str, fam: &str) -> Option<String> {
     }
     s += "}\n";
     Some(s)
+}
+
+/// The first `<forward dev>` (or `<interface dev>`), which libvirt's rules name.
+fn forward_dev(def: &NetworkDef) -> Option<&str> {
+    def.forward
+        .as_ref()
+        .and_then(|f| f.interfaces.first())
+        .map(String::as_str)
 }
 
 fn nat_ipv6(def: &NetworkDef) -> bool {
@@ -293,18 +305,19 @@ fn masquerade(def: &NetworkDef, nets: &[String], fam: &str) -> String {
     } else {
         format!("{to}:{}-{}", ports.0, ports.1)
     };
+    let out = forward_dev(def).map_or(String::new(), |d| format!(" oifname \"{d}\""));
     let mut s = String::from(
         "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n",
     );
     for n in nets {
         if fam == "ip" {
-            s += &format!("    ip saddr {n} ip daddr 224.0.0.0/24 return\n");
-            s += &format!("    ip saddr {n} ip daddr 255.255.255.255 return\n");
+            s += &format!("    ip saddr {n} ip daddr 224.0.0.0/24{out} return\n");
+            s += &format!("    ip saddr {n} ip daddr 255.255.255.255{out} return\n");
         }
         s += &format!(
-            "    {fam} saddr {n} {fam} daddr != {n} meta l4proto {{ tcp, udp }} {ports_to}\n"
+            "    {fam} saddr {n} {fam} daddr != {n}{out} meta l4proto {{ tcp, udp }} {ports_to}\n"
         );
-        s += &format!("    {fam} saddr {n} {fam} daddr != {n} {to}\n");
+        s += &format!("    {fam} saddr {n} {fam} daddr != {n}{out} {to}\n");
     }
     s + "  }\n"
 }
@@ -419,6 +432,36 @@ mod tests {
             "ip saddr 192.168.122.0/24 ip daddr != 192.168.122.0/24 meta l4proto { tcp, udp } masquerade to :1024-65535"
         ));
         assert_eq!(ruleset(&def(NAT), "virbr0", "ip6"), None);
+    }
+
+    #[test]
+    fn a_forward_dev_restricts_the_rules_to_it() {
+        let nat = NAT.replace("<forward mode='nat'/>", "<forward mode='nat' dev='eth1'/>");
+        let s = ruleset(&def(&nat), "virbr0", "ip").unwrap();
+        for rule in [
+            "iifname \"eth1\" oifname \"virbr0\" ip daddr 192.168.122.0/24 ct state related,established accept",
+            "iifname \"virbr0\" oifname \"eth1\" ip saddr 192.168.122.0/24 accept",
+            "ip saddr 192.168.122.0/24 ip daddr 224.0.0.0/24 oifname \"eth1\" return",
+            "ip saddr 192.168.122.0/24 ip daddr != 192.168.122.0/24 oifname \"eth1\" meta l4proto { tcp, udp } masquerade to :1024-65535",
+            "ip saddr 192.168.122.0/24 ip daddr != 192.168.122.0/24 oifname \"eth1\" masquerade\n",
+            "iifname \"virbr0\" oifname \"virbr0\" accept\n    iifname \"virbr0\" reject",
+        ] {
+            assert!(s.contains(rule), "{rule} not in {s}");
+        }
+        let route = nat.replace("nat", "route");
+        let s = ruleset(&def(&route), "virbr0", "ip").unwrap();
+        assert!(
+            s.contains(
+                "    iifname \"eth1\" oifname \"virbr0\" ip daddr 192.168.122.0/24 accept\n"
+            ),
+            "{s}"
+        );
+        assert!(
+            s.contains(
+                "    iifname \"virbr0\" oifname \"eth1\" ip saddr 192.168.122.0/24 accept\n"
+            ),
+            "{s}"
+        );
     }
 
     #[test]

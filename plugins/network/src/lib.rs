@@ -31,6 +31,7 @@ pub mod hostdev;
 pub mod iptables;
 pub mod leases;
 pub mod lifecycle;
+pub mod portgroup;
 pub mod ports;
 pub mod state;
 pub mod update;

@@ -169,6 +169,7 @@ pub fn create(
         }
     } else {
         port.plug = Some(allocate(s.nets[i].current(), &ports_of(s, i))?);
+        crate::portgroup::inherit(s.nets[i].current(), &mut port)?;
     }
     let mut ports = ports_of(s, i);
     if ports.iter().any(|p| p.uuid == port.uuid) {

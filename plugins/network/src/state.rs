@@ -87,6 +87,9 @@ impl Net {
                     (n, Some(rest)) => format!("<network connections='{n}'{rest}"),
                 }
             }
+            // A transient network has no other definition than its live one (libvirt
+            // shows that, without the count of connections).
+            (Some(r), true) if !self.persistent => r.live.to_xml(),
             _ => self.next_def.as_ref().unwrap_or(&self.def).to_xml(),
         }
     }

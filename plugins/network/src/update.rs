@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use rvirt_xml::network::dns::{self, DnsHost, Srv, Txt};
 use rvirt_xml::network::{DhcpHost, NetworkDef, PortGroup};
-use rvirt_xml::tree::{parse_document, Element};
+use rvirt_xml::tree::{parse_named, Element};
 use rvirt_xml::XmlError;
 
 use crate::error::NetError;
@@ -30,7 +30,7 @@ pub fn apply(
     xml: &str,
     in_use: &dyn Fn(&str) -> usize,
 ) -> R {
-    let e = parse_document(xml)?;
+    let e = parse_named(xml, "network_update_xml")?;
     let name = def.name.clone();
     let nosup = |s: &str| {
         Err(NetError::NoSupport(format!(
