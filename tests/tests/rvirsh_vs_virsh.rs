@@ -33,6 +33,7 @@ fn run(tool: &Path, uri: &str, args: &[&str], cwd: &Path) -> (String, i32) {
 
 const NET_XML: &str = "<network><name>rv-net</name><uuid>5c9e0a4e-6f0b-4b7e-9d7c-2a3a4b5c6d7e</uuid><bridge name='rvbr0'/><forward mode='nat'/><ip address='192.168.254.1' netmask='255.255.255.0'><dhcp><range start='192.168.254.2' end='192.168.254.254'/></dhcp></ip></network>";
 const DOM_XML: &str = "<domain type='test'><name>rv-dom</name><uuid>0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9</uuid><memory unit='KiB'>131072</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>";
+const VHBA_XML: &str = "<device><parent>scsi_host1</parent><capability type='scsi_host'><capability type='fc_host'><wwnn>2000000012341234</wwnn><wwpn>1000000012341234</wwpn></capability></capability></device>";
 const VOL_XML: &str = "<volume><name>rv-vol2.img</name><capacity unit='MiB'>8</capacity></volume>";
 
 /// The command sequence; files are created in the working directory first.
@@ -86,6 +87,21 @@ const STEPS: &[&[&str]] = &[
     &["pool-delete", "rv-pool"],
     &["pool-undefine", "rv-pool"],
     &["pool-info", "rv-pool"],
+    &["nodedev-create", "vhba.xml"],
+    &["nodedev-info", "scsi_host12"],
+    &["nodedev-destroy", "scsi_host12"],
+    &["nodedev-create", "vhba.xml", "--validate"],
+    &["nodedev-destroy", "2000000012341234,1000000012341234"],
+    &["nodedev-destroy", "2000000012341234,1000000099999999"],
+    &["nodedev-define", "vhba.xml"],
+    &["nodedev-autostart", "scsi_host1"],
+    &["nodedev-autostart", "scsi_host1", "--disable"],
+    &["nodedev-start", "scsi_host1"],
+    &["nodedev-undefine", "scsi_host1"],
+    &["nodedev-detach", "pci_0000_00_00_0"],
+    &["nodedev-detach", "scsi_host1", "--driver", "vfio"],
+    &["nodedev-reattach", "scsi_host1"],
+    &["nodedev-reset", "no-such-device"],
 ];
 
 #[test]
@@ -97,6 +113,7 @@ fn write_commands_print_what_virsh_prints() {
     std::fs::write(work.0.join("dom.xml"), DOM_XML).expect("write");
     std::fs::write(work.0.join("net.xml"), NET_XML).expect("write");
     std::fs::write(work.0.join("vol.xml"), VOL_XML).expect("write");
+    std::fs::write(work.0.join("vhba.xml"), VHBA_XML).expect("write");
     let (for_virsh, for_rvirsh) = (Daemon::start(""), Daemon::start(""));
     let rvirsh = target_dir().join("rvirsh");
     let mut differences = Vec::new();

@@ -12,6 +12,7 @@ mod net;
 mod net_port;
 mod net_update;
 mod nodedev;
+mod nodedev_ops;
 mod object_event;
 mod pool;
 mod snapshot;

@@ -1,4 +1,5 @@
-//! Host device commands: nodedev-list, nodedev-dumpxml, nodedev-info.
+//! Host device commands: nodedev-list, nodedev-dumpxml, nodedev-info; the commands that
+//! change devices are in `nodedev_ops`.
 
 use rvirt_protocol as p;
 use rvirt_protocol::RemoteClient;
@@ -8,6 +9,7 @@ use crate::ctl::{is_no_support, CmdError, Context, Ctl};
 use crate::fmt::{obj, Json};
 use crate::opts::{Args, Cmd, Opt};
 
+use super::nodedev_ops as ops;
 use super::sort_by_name;
 
 const fn cmd(
@@ -28,6 +30,41 @@ const fn cmd(
 }
 
 pub const CMDS: &[Cmd] = &[
+    cmd(
+        "nodedev-autostart",
+        "autostart a defined node device",
+        "Configure a node device to be automatically started at boot.",
+        &[DEVICE, Opt::flag("disable", "disable autostarting")],
+        ops::nodedev_autostart,
+    ),
+    cmd(
+        "nodedev-create",
+        "create a device defined by an XML file on the node",
+        "Create a device on the node.  Note that this command creates devices on the physical host that can then be assigned to a virtual machine.",
+        &[FILE, VALIDATE],
+        ops::nodedev_create,
+    ),
+    cmd(
+        "nodedev-define",
+        "Define a device by an xml file on a node",
+        "Defines a persistent device on the node that can be assigned to a domain. The device must be started before it can be assigned to a domain.",
+        &[FILE, VALIDATE],
+        ops::nodedev_define,
+    ),
+    cmd(
+        "nodedev-destroy",
+        "destroy (stop) a device on the node",
+        "Destroy a device on the node.  Note that this command destroys devices on the physical host",
+        &[DEVICE],
+        ops::nodedev_destroy,
+    ),
+    cmd(
+        "nodedev-detach",
+        "detach node device from its device driver",
+        "Detach node device from its device driver before assigning to a domain.",
+        &[DEVICE, Opt::string("driver", "pci device assignment backend driver (e.g. 'vfio' or 'xen')")],
+        ops::nodedev_detach,
+    ),
     cmd(
         "nodedev-dumpxml",
         "node device details in XML",
@@ -56,8 +93,38 @@ pub const CMDS: &[Cmd] = &[
         LIST,
         nodedev_list,
     ),
+    cmd(
+        "nodedev-reattach",
+        "reattach node device to its device driver",
+        "Reattach node device to its device driver once released by the domain.",
+        &[DEVICE],
+        ops::nodedev_reattach,
+    ),
+    cmd(
+        "nodedev-reset",
+        "reset node device",
+        "Reset node device before or after assigning to a domain.",
+        &[DEVICE],
+        ops::nodedev_reset,
+    ),
+    cmd(
+        "nodedev-start",
+        "start an inactive node device",
+        "Starts an inactive node device that was previously defined",
+        &[DEVICE],
+        ops::nodedev_start,
+    ),
+    cmd(
+        "nodedev-undefine",
+        "Undefine an inactive node device",
+        "Undefines the configuration for an inactive node device",
+        &[DEVICE],
+        ops::nodedev_undefine,
+    ),
 ];
 
+const FILE: Opt = Opt::file("file containing an XML description of the device");
+const VALIDATE: Opt = Opt::flag("validate", "validate the XML against the schema");
 const DEVICE: Opt = Opt::req("device", "device name or wwn pair in 'wwnn,wwpn' format");
 const LIST: &[Opt] = &[
     Opt::flag("tree", "list devices in a tree"),
