@@ -459,3 +459,33 @@ impl Drop for LoopDevice {
         let _ = Command::new("losetup").args(["-d", &self.dev]).status();
     }
 }
+
+/// Runs `/usr/bin/python3 ARGS` (a script and its arguments, or `-c CODE ...`), failing
+/// the test with its standard error unless it exits 0; answers its standard output.
+pub fn python_output(args: &[&str]) -> String {
+    let out = Command::new("/usr/bin/python3")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run /usr/bin/python3");
+    assert!(
+        out.status.success(),
+        "python3 {:?}: {}",
+        args.first(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The descriptor QEMU process `pid` got for its first tap netdev, as libvirt passes
+/// one (`-netdev tap,id=hostnet0,fd=N`).
+pub fn qemu_tap_fd(pid: i32) -> String {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).expect("QEMU's command line");
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    cmdline
+        .split("tap,id=hostnet0,fd=")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no tap fd in {cmdline}"))
+        .to_string()
+}

@@ -50,3 +50,59 @@ pub fn read(path: impl AsRef<std::path::Path>) -> String {
     let p = path.as_ref();
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
 }
+
+/// A real libvirtd 9.0 and rvirtd side by side, each in a network namespace of its own.
+pub struct Pair {
+    pub lns: crate::netns::Netns,
+    pub lv: crate::Libvirtd,
+    pub rns: crate::netns::Netns,
+    pub rv: crate::Daemon,
+    /// With [`Pair::with_tc_recorders`]: the directories of each daemon's recording tc
+    /// (`tc.log`), libvirtd's first.
+    pub tc_logs: Option<(crate::TempDir, crate::TempDir)>,
+}
+
+impl Pair {
+    /// The pair with rvirtd on the iptables backend libvirt 9.0 uses, so that their
+    /// rules compare; `None` without libvirtd (a failure under CI).
+    pub fn on_iptables(tag: &str) -> Option<Pair> {
+        let lns = crate::netns::Netns::new(&format!("lv{tag}"));
+        let rns = crate::netns::Netns::new(&format!("rv{tag}"));
+        let lv = crate::Libvirtd::start_in_netns(&lns)?;
+        let rv = crate::Daemon::start_in_netns(
+            &rns,
+            "[drivers.network]\nfirewall_backend = \"iptables\"\n",
+        );
+        Some(Pair {
+            lns,
+            lv,
+            rns,
+            rv,
+            tc_logs: None,
+        })
+    }
+
+    /// The pair with each daemon's network driver running a recording `tc`
+    /// ([`crate::netns::tc_recorder`]); `None` without libvirtd (a failure under CI).
+    pub fn with_tc_recorders(tag: &str) -> Option<Pair> {
+        let (ltc, rtc) = (
+            crate::TempDir::new(&format!("tc-lv{tag}")),
+            crate::TempDir::new(&format!("tc-rv{tag}")),
+        );
+        let lns = crate::netns::Netns::new(&format!("lv{tag}"));
+        let rns = crate::netns::Netns::new(&format!("rv{tag}"));
+        let lv = crate::Libvirtd::start_in_netns_with_tc(&lns, &crate::netns::tc_recorder(&ltc.0))?;
+        let rtc_path = crate::netns::tc_recorder(&rtc.0);
+        let rv = crate::Daemon::start_in_netns(
+            &rns,
+            &format!("[drivers.network]\ntc = \"{}\"\n", rtc_path.display()),
+        );
+        Some(Pair {
+            lns,
+            lv,
+            rns,
+            rv,
+            tc_logs: Some((ltc, rtc)),
+        })
+    }
+}

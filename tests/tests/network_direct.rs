@@ -65,13 +65,7 @@ fn assert_on_macvtap(host: &Netns, uri: &str, name: &str, mode: &str) -> String 
     assert!(live.contains("<target dev='macvtap0'/>"), "{live}");
     assert!(live.contains("<interface type='direct'>"), "{live}");
     let pid = host.qemu_pid(name).expect("QEMU runs");
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
-    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-    let fd = cmdline
-        .split("tap,id=hostnet0,fd=")
-        .nth(1)
-        .and_then(|t| t.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no tap fd in {cmdline}"));
+    let fd = rvirt_tests::qemu_tap_fd(pid);
     let held = std::fs::metadata(format!("/proc/{pid}/fd/{fd}")).unwrap();
     let index = read_in(host, "/sys/class/net/macvtap0/ifindex");
     let want = read_in(

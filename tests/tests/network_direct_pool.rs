@@ -14,17 +14,7 @@ use rvirt_tests::{repo_root, require_peer, Daemon, Libvirtd};
 /// Runs tests/data/network/NAME.py against `uri`; answers what it printed.
 fn run_script(name: &str, uri: &str) -> String {
     let script = repo_root().join(format!("tests/data/network/{name}.py"));
-    let out = std::process::Command::new("/usr/bin/python3")
-        .arg(&script)
-        .arg(uri)
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    rvirt_tests::python_output(&[script.to_str().expect("UTF-8 path"), uri])
 }
 
 #[test]

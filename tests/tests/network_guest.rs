@@ -6,9 +6,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rvirt_tests::guest;
+use rvirt_tests::netdiff::Pair;
 use rvirt_tests::netns::{self, Netns, DEFAULT_NETWORK_XML as DEFAULT_XML};
 use rvirt_tests::xmldiff::python_libvirt;
-use rvirt_tests::{have_program, require_peer, target_dir, virsh, Daemon, Libvirtd, TempDir};
+use rvirt_tests::{have_program, require_peer, target_dir, virsh, Daemon, TempDir};
 
 const PORT_UUID: &str = "5eed0000-0000-4000-8000-0000000000aa";
 
@@ -129,16 +130,7 @@ fn ports_are_plugged_listed_kept_across_restart_and_deleted() {
 const PORTS_SCRIPT: &str = include_str!("../data/network-ports.py");
 
 fn ports_script(uri: &str, ns: &Netns) -> String {
-    let out = std::process::Command::new("/usr/bin/python3")
-        .args(["-c", PORTS_SCRIPT, uri, ns.name()])
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    rvirt_tests::python_output(&["-c", PORTS_SCRIPT, uri, ns.name()])
 }
 
 #[test]
@@ -146,17 +138,16 @@ fn ports_answer_as_libvirtd_answers() {
     if !peers() || !require_peer("tc (iproute2)", have_program("/usr/sbin/tc")) {
         return;
     }
-    let (ltc, rtc) = (TempDir::new("tc-lvports"), TempDir::new("tc-rvports"));
-    let lns = Netns::new("lvports");
-    let rns = Netns::new("rvports");
-    let Some(lv) = Libvirtd::start_in_netns_with_tc(&lns, &netns::tc_recorder(&ltc.0)) else {
+    let Some(Pair {
+        lns,
+        lv,
+        rns,
+        rv,
+        tc_logs: Some((ltc, rtc)),
+    }) = Pair::with_tc_recorders("ports")
+    else {
         return;
     };
-    let rtc_path = netns::tc_recorder(&rtc.0);
-    let rv = Daemon::start_in_netns(
-        &rns,
-        &format!("[drivers.network]\ntc = \"{}\"\n", rtc_path.display()),
-    );
     let theirs = ports_script(&lv.uri("qemu", "system"), &lns);
     drop(lv);
     // libvirtd leaves an empty port directory per network in its (the host's) state.
@@ -326,13 +317,7 @@ fn assert_plugged(host: &Netns, uri: &str, name: &str) {
     assert!(live.contains("<target dev='vnet0'/>"), "{live}");
     // QEMU got the tap as an inherited descriptor, as libvirt passes it.
     let pid = host.qemu_pid(name).expect("QEMU runs");
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
-    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-    let fd = cmdline
-        .split("tap,id=hostnet0,fd=")
-        .nth(1)
-        .and_then(|t| t.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no tap fd in {cmdline}"));
+    let fd = rvirt_tests::qemu_tap_fd(pid);
     let target = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).unwrap();
     assert_eq!(target, Path::new("/dev/net/tun"));
     let iflist = virsh::ok(uri, &["domiflist", name]);

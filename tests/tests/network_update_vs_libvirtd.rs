@@ -2,9 +2,9 @@
 //! of a real libvirtd 9.0 (each in a network namespace of its own) give the same
 //! answers, dumps, dnsmasq files and pids, and firewall rules after every step.
 
-use rvirt_tests::netdiff::{conf_lines, normalized, read, Undefine};
+use rvirt_tests::netdiff::{conf_lines, normalized, read, Pair, Undefine};
 use rvirt_tests::netns::{self, Netns};
-use rvirt_tests::{have_program, require_peer, virsh, Daemon, Libvirtd};
+use rvirt_tests::{have_program, require_peer, virsh};
 
 const UUID: &str = "7f3c0a52-1d6e-4b8a-9c1f-5e2d8a9b0c01";
 
@@ -391,12 +391,12 @@ fn net_update_matches_libvirt() {
     {
         return;
     }
-    let lns = Netns::new("lv");
-    let rns = Netns::new("rv");
-    let Some(lv) = Libvirtd::start_in_netns(&lns) else {
+    let Some(Pair {
+        lns, lv, rns, rv, ..
+    }) = Pair::on_iptables("")
+    else {
         return;
     };
-    let rv = Daemon::start_in_netns(&rns, "[drivers.network]\nfirewall_backend = \"iptables\"\n");
     let luri = lv.uri("qemu", "system");
     let _guard = Undefine(luri.clone(), "upd");
     let ldir = std::path::Path::new("/var/lib/libvirt/dnsmasq");

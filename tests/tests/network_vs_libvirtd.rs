@@ -4,9 +4,9 @@
 //! files. libvirtd's definitions land in the host's /etc/libvirt, so every network is
 //! destroyed and undefined again, also when an assertion fails.
 
-use rvirt_tests::netdiff::{conf_lines, normalized, read, Undefine};
+use rvirt_tests::netdiff::{conf_lines, normalized, read, Pair, Undefine};
 use rvirt_tests::netns::{self, Netns};
-use rvirt_tests::{have_program, require_peer, virsh, Daemon, Libvirtd, TempDir};
+use rvirt_tests::{have_program, require_peer, virsh, Daemon, Libvirtd};
 
 const UUID: &str = "7f3c0a52-1d6e-4b8a-9c1f-5e2d8a9b0c01";
 
@@ -73,13 +73,13 @@ fn network_xml_and_dnsmasq_config_match_libvirt() {
     {
         return;
     }
-    let lns = Netns::new("lv");
-    let rns = Netns::new("rv");
-    let Some(lv) = Libvirtd::start_in_netns(&lns) else {
+    // libvirt 9.0 uses iptables: so does rvirtd here, to compare the rules.
+    let Some(Pair {
+        lns, lv, rns, rv, ..
+    }) = Pair::on_iptables("")
+    else {
         return;
     };
-    // libvirt 9.0 uses iptables: so does rvirtd here, to compare the rules.
-    let rv = Daemon::start_in_netns(&rns, "[drivers.network]\nfirewall_backend = \"iptables\"\n");
     let luri = lv.uri("qemu", "system");
     let ruri = rv.uri("qemu:///system");
     let tftp = rv.dir.0.join("tftp");
@@ -296,17 +296,16 @@ fn bandwidth_and_port_floors_shape_the_bridge_like_libvirt() {
     {
         return;
     }
-    let (ltc, rtc) = (TempDir::new("tc-lv"), TempDir::new("tc-rv"));
-    let lns = Netns::new("lv");
-    let rns = Netns::new("rv");
-    let Some(lv) = Libvirtd::start_in_netns_with_tc(&lns, &netns::tc_recorder(&ltc.0)) else {
+    let Some(Pair {
+        lns,
+        lv,
+        rns,
+        rv,
+        tc_logs: Some((ltc, rtc)),
+    }) = Pair::with_tc_recorders("")
+    else {
         return;
     };
-    let rtc_path = netns::tc_recorder(&rtc.0);
-    let rv = Daemon::start_in_netns(
-        &rns,
-        &format!("[drivers.network]\ntc = \"{}\"\n", rtc_path.display()),
-    );
     let luri = lv.uri("qemu", "system");
     let ruri = rv.uri("qemu:///system");
     let _lguard = Undefine(luri.clone(), "shaped");
