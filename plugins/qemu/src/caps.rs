@@ -16,6 +16,9 @@ pub struct Machine {
     pub is_default: bool,
     /// QEMU marks it deprecated.
     pub deprecated: bool,
+    /// The CPU model QEMU gives its guests (`default-cpu-type` without its
+    /// `-x86_64-cpu` suffix: `qemu64`), which libvirt writes into definitions.
+    pub default_cpu: Option<String>,
 }
 
 /// What the driver learned about the host at initialize.
@@ -86,11 +89,16 @@ pub fn machines_from_query(replies: &str) -> Vec<Machine> {
             if name == "none" {
                 continue;
             }
+            let default_cpu = m
+                .get("default-cpu-type")
+                .and_then(|t| t.as_str())
+                .map(|t| t.strip_suffix("-x86_64-cpu").unwrap_or(t).to_string());
             out.push(Machine {
                 name: name.to_string(),
                 canonical: None,
                 is_default: flag(m, "is-default"),
                 deprecated: flag(m, "deprecated"),
+                default_cpu: default_cpu.clone(),
             });
             if let Some(alias) = m.get("alias").and_then(|a| a.as_str()) {
                 out.push(Machine {
@@ -98,6 +106,7 @@ pub fn machines_from_query(replies: &str) -> Vec<Machine> {
                     canonical: Some(name.to_string()),
                     is_default: false,
                     deprecated: flag(m, "deprecated"),
+                    default_cpu,
                 });
             }
         }
@@ -183,6 +192,14 @@ impl HostInfo {
     }
 
     /// The versioned name of `machine` when it is an alias.
+    /// The CPU model QEMU gives guests of machine type `machine`, if it says.
+    pub fn default_cpu(&self, machine: &str) -> Option<&str> {
+        self.machines
+            .iter()
+            .find(|m| m.name == machine)
+            .and_then(|m| m.default_cpu.as_deref())
+    }
+
     pub fn canonical_machine(&self, machine: &str) -> String {
         self.machines
             .iter()
