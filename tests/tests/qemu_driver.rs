@@ -126,6 +126,48 @@ fn create_monitor_destroy() {
     assert!(err.contains("failed to get domain"), "{err}");
 }
 
+/// `<vcpu cpuset>` confines QEMU, every thread of it, to those host CPUs (set before
+/// exec, as libvirt sets it); the definition keeps the list in canonical form.
+#[test]
+fn vcpu_cpuset_pins_qemu_to_its_cpus() {
+    if !peers_ok() {
+        return;
+    }
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        eprintln!("skipped: needs two CPUs to pin to one of them");
+        return;
+    }
+    let d = Daemon::start("");
+    let uri = d.uri("qemu:///system");
+    let name = unique("pin");
+    let _reaper = Reaper(name.clone());
+    let xml = tiny_xml(&name).replace("<vcpu>1</vcpu>", "<vcpu cpuset='0-1,^0'>1</vcpu>");
+    let xml_path = d.dir.0.join("pinned.xml");
+    std::fs::write(&xml_path, xml).unwrap();
+    virsh_ok(&uri, &["create", xml_path.to_str().unwrap()]);
+    let dump = virsh_ok(&uri, &["dumpxml", &name]);
+    assert!(
+        dump.contains("<vcpu placement='static' cpuset='1'>1</vcpu>"),
+        "{dump}"
+    );
+    let pids = qemu_pids(&name);
+    assert_eq!(pids.len(), 1);
+    let tasks = std::fs::read_dir(format!("/proc/{}/task", pids[0])).unwrap();
+    let mut seen = 0;
+    for t in tasks.flatten() {
+        let status = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
+        let allowed = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .map(str::trim);
+        assert_eq!(allowed, Some("1"), "thread {:?}", t.file_name());
+        seen += 1;
+    }
+    assert!(seen > 1, "QEMU runs more than one thread");
+    virsh_ok(&uri, &["destroy", &name]);
+    wait_no_qemu(&name);
+}
+
 #[test]
 fn persistent_define_start_destroy_undefine() {
     if !peers_ok() {

@@ -35,9 +35,9 @@ pub enum Value {
     Bitmap,
 }
 
-/// `list` (`0-3,^2,7`) in libvirt's canonical form (`0-1,3,7`): sorted ranges with
-/// exclusions applied. `None` when it is not a list.
-pub fn canonical_bitmap(list: &str) -> Option<String> {
+/// The members of `list` (`0-3,^2,7`: 0, 1, 3, 7), exclusions applied, in order. `None`
+/// when it is not a list.
+pub fn bitmap_members(list: &str) -> Option<std::collections::BTreeSet<u32>> {
     let mut set = std::collections::BTreeSet::new();
     let mut exclude = Vec::new();
     for part in list.split(',').map(str::trim) {
@@ -57,6 +57,13 @@ pub fn canonical_bitmap(list: &str) -> Option<String> {
         }
     }
     set.retain(|n| !exclude.iter().any(|(lo, hi)| (lo..=hi).contains(&n)));
+    Some(set)
+}
+
+/// `list` (`0-3,^2,7`) in libvirt's canonical form (`0-1,3,7`): sorted ranges with
+/// exclusions applied. `None` when it is not a list.
+pub fn canonical_bitmap(list: &str) -> Option<String> {
+    let set = bitmap_members(list)?;
     let mut out = String::new();
     let mut it = set.into_iter().peekable();
     while let Some(start) = it.next() {

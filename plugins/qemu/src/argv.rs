@@ -128,9 +128,6 @@ fn check_general(def: &DomainDef) -> ArgvResult<()> {
             "domain/os/type/@arch '{a}' is not supported (only x86_64)"
         ));
     }
-    if def.extras().cpuset.is_some() {
-        return unsupported("domain/vcpu/@cpuset is not supported");
-    }
     if def.vcpu_placement != "static" {
         return unsupported(format!(
             "domain/vcpu/@placement '{}' is not supported",

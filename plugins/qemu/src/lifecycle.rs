@@ -233,11 +233,20 @@ fn launch_plugged(
     append_log(&log, &emulator, &args);
     let uuid = def.uuid.0;
     let weak = Arc::downgrade(drv);
+    // `<vcpu cpuset>`, canonical since parsing: the host CPUs QEMU may run on.
+    let cpus: Vec<usize> = live
+        .extras()
+        .cpuset
+        .as_deref()
+        .and_then(rvirt_xml::spec::bitmap_members)
+        .map(|s| s.into_iter().map(|c| c as usize).collect())
+        .unwrap_or_default();
     let proc = Proc::spawn(
         &emulator,
         &args,
         &log,
         &taps.fds(),
+        &cpus,
         Box::new(move || on_exit(&weak, uuid, generation)),
     )
     .map_err(|e| QemuError::Failed(e.to_string()))?;

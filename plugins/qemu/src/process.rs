@@ -19,6 +19,8 @@ pub enum ProcessError {
     Log { path: String, reason: String },
     #[error("cannot execute {binary}: {reason}")]
     Spawn { binary: String, reason: String },
+    #[error("CPU {0} of <vcpu cpuset> is beyond what this host can name")]
+    Affinity(usize),
 }
 
 /// A running (or just exited) QEMU process.
@@ -34,13 +36,15 @@ pub type ExitFn = Box<dyn FnOnce() + Send + 'static>;
 impl Proc {
     /// Spawns `binary args`, stdout and stderr appended to `log`, in its own process group
     /// (so a terminal's signals to the daemon do not reach it), inheriting `keep_fds`
-    /// (tap devices QEMU gets as `fd=N`). `on_exit` runs on the
-    /// watcher thread after the child is reaped.
+    /// (tap devices QEMU gets as `fd=N`), confined to the host CPUs `cpus` unless that
+    /// is empty (`<vcpu cpuset>`, set before exec as libvirt sets it, so every thread
+    /// QEMU makes has it). `on_exit` runs on the watcher thread after the child is reaped.
     pub fn spawn(
         binary: &str,
         args: &[String],
         log: &Path,
         keep_fds: &[RawFd],
+        cpus: &[usize],
         on_exit: ExitFn,
     ) -> Result<Proc, ProcessError> {
         let log_err = |e: std::io::Error| ProcessError::Log {
@@ -59,7 +63,7 @@ impl Proc {
             .stdout(out)
             .stderr(err)
             .process_group(0);
-        Self::inherit(&mut cmd, keep_fds);
+        Self::prepare_child(&mut cmd, keep_fds, cpus)?;
         let mut child = cmd.spawn().map_err(|e| ProcessError::Spawn {
             binary: binary.to_string(),
             reason: e.to_string(),
@@ -135,15 +139,18 @@ impl Proc {
         }
     }
 
-    /// Lets the child `cmd` spawns inherit `fds` (which stay close-on-exec in this process).
-    fn inherit(cmd: &mut Command, fds: &[RawFd]) {
-        if fds.is_empty() {
-            return;
+    /// Lets the child `cmd` spawns inherit `fds` (which stay close-on-exec in this
+    /// process) and run on `cpus` only (all when empty).
+    fn prepare_child(cmd: &mut Command, fds: &[RawFd], cpus: &[usize]) -> Result<(), ProcessError> {
+        if fds.is_empty() && cpus.is_empty() {
+            return Ok(());
         }
         let keep = fds.to_vec();
+        let affinity = Self::cpu_set(cpus)?;
         // SAFETY: the closure runs in the child between fork and exec; it calls only fcntl
-        // (async-signal-safe) on descriptors the parent holds open, and neither allocates nor
-        // takes locks. Clearing FD_CLOEXEC there, not in the parent, keeps the descriptors out
+        // and sched_setaffinity (async-signal-safe system calls) on descriptors the parent
+        // holds open and a set built before the fork, and neither allocates nor takes
+        // locks. Clearing FD_CLOEXEC there, not in the parent, keeps the descriptors out
         // of processes other threads spawn meanwhile.
         unsafe {
             cmd.pre_exec(move || {
@@ -152,9 +159,26 @@ impl Proc {
                         return Err(std::io::Error::last_os_error());
                     }
                 }
+                if let Some(set) = &affinity {
+                    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), set)
+                        .map_err(std::io::Error::from)?;
+                }
                 Ok(())
             });
         }
+        Ok(())
+    }
+
+    /// The affinity set of host CPUs `cpus`; `None` when empty.
+    fn cpu_set(cpus: &[usize]) -> Result<Option<nix::sched::CpuSet>, ProcessError> {
+        if cpus.is_empty() {
+            return Ok(None);
+        }
+        let mut set = nix::sched::CpuSet::new();
+        for c in cpus {
+            set.set(*c).map_err(|_| ProcessError::Affinity(*c))?;
+        }
+        Ok(Some(set))
     }
 
     /// SIGTERM, then SIGKILL after `grace` unless `graceful`; true once the process is gone.
@@ -204,6 +228,7 @@ mod tests {
             "/bin/sh",
             &["-c".into(), "echo hi >&2; exec sleep 30".into()],
             &log,
+            &[],
             &[],
             Box::new(move || {
                 let _ = tx.send(());
