@@ -63,9 +63,26 @@ pub struct Pair {
 }
 
 impl Pair {
+    /// Whether what both daemons' network drivers run is here (under CI a missing one
+    /// fails the test): virsh, ip, nft, dnsmasq, the iptables libvirt 9.0's firewall
+    /// needs, and `tc` when `tc` is asked for.
+    fn peers(tc: bool) -> bool {
+        use crate::{have_program, require_peer};
+        require_peer("virsh (libvirt-clients)", have_program(virsh::VIRSH))
+            && require_peer("ip, nft and dnsmasq", crate::netns::tools_available())
+            && (!tc || require_peer("tc (iproute2)", have_program("/usr/sbin/tc")))
+            && require_peer(
+                "iptables (libvirt 9's firewall)",
+                have_program("/usr/sbin/iptables"),
+            )
+    }
+
     /// The pair with rvirtd on the iptables backend libvirt 9.0 uses, so that their
-    /// rules compare; `None` without libvirtd (a failure under CI).
+    /// rules compare; `None` without the peers (a failure under CI).
     pub fn on_iptables(tag: &str) -> Option<Pair> {
+        if !Pair::peers(false) {
+            return None;
+        }
         let lns = crate::netns::Netns::new(&format!("lv{tag}"));
         let rns = crate::netns::Netns::new(&format!("rv{tag}"));
         let lv = crate::Libvirtd::start_in_netns(&lns)?;
@@ -83,8 +100,11 @@ impl Pair {
     }
 
     /// The pair with each daemon's network driver running a recording `tc`
-    /// ([`crate::netns::tc_recorder`]); `None` without libvirtd (a failure under CI).
+    /// ([`crate::netns::tc_recorder`]); `None` without the peers (a failure under CI).
     pub fn with_tc_recorders(tag: &str) -> Option<Pair> {
+        if !Pair::peers(true) {
+            return None;
+        }
         let (ltc, rtc) = (
             crate::TempDir::new(&format!("tc-lv{tag}")),
             crate::TempDir::new(&format!("tc-rv{tag}")),

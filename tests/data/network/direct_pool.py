@@ -2,15 +2,8 @@
 # interface each new port gets, the live counts, passthrough running out, a freed
 # interface taken again. Run against libvirtd and rvirtd by
 # tests/tests/network_direct_pool.rs; argv[1] is the connection URI.
-import sys, libvirt
-libvirt.registerErrorHandler(lambda c, e: None, None)
-c = libvirt.open(sys.argv[1])
-def show(what, f):
-    try:
-        r = f()
-        print(what, "OK", r if r is not None else "")
-    except libvirt.libvirtError as e:
-        print(what, "ERR", e.get_error_code(), e.get_error_domain(), e)
+import libvirt
+from oracle import c, show
 P = ("<networkport><uuid>5eed0000-0000-4000-8000-0000000001%02x</uuid><owner><name>g</name>"
      "<uuid>5eed0000-0000-4000-8000-000000000001</uuid></owner>"
      "<mac address='52:54:00:aa:bb:%02x'/></networkport>")

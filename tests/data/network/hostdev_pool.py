@@ -2,15 +2,8 @@
 # devices by name or PCI functions that are not VFs, physical functions without VFs
 # (hostdev and direct modes), an empty pool. Run against libvirtd and rvirtd by
 # tests/tests/network_direct_pool.rs; argv[1] is the connection URI.
-import sys, libvirt
-libvirt.registerErrorHandler(lambda c, e: None, None)
-c = libvirt.open(sys.argv[1])
-def show(what, f):
-    try:
-        r = f()
-        print(what, "OK", r if r is not None else "")
-    except libvirt.libvirtError as e:
-        print(what, "ERR", e.get_error_code(), e.get_error_domain(), e)
+import libvirt
+from oracle import c, show
 CASES = (("hostdev", "<pf dev='eth9'/>"), ("hostdev", "<pf dev='lo'/>"),
          ("hostdev", "<interface dev='eth9'/>"), ("hostdev", ""),
          ("hostdev", "<address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x0'/>"),

@@ -1,12 +1,5 @@
 import re, subprocess, sys, libvirt
-libvirt.registerErrorHandler(lambda c, e: None, None)
-c = libvirt.open(sys.argv[1])
-def show(what, f):
-    try:
-        r = f()
-        print(what, "OK", r if r is not None else "")
-    except libvirt.libvirtError as e:
-        print(what, "ERR", e.get_error_code(), e.get_error_domain(), e)
+from oracle import c, show
 for n in ("rvnp-a", "rvnp-b", "rvnp-d", "rvnp-f"):
     try:
         x = c.networkLookupByName(n)
