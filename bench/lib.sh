@@ -1,6 +1,18 @@
 # Shared by bench/run.sh, storage.sh and network.sh (sourced; they set `work`, the work
-# directory, and `pids`, the daemons to stop on exit): each daemon's private
-# configuration, starting and stopping them.
+# directory, and `pids`, the daemons to stop on exit): the libvirtd turn, each daemon's
+# private configuration, starting and stopping them.
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+# libvirtd_turn: only one root libvirtd can run at a time, so take the turn the test
+# suite's libvirtd fixture takes (tests/src/lib.rs) for the whole run; a section run
+# from run.sh inherits run.sh's turn on fd 9.
+libvirtd_turn() {
+    if ! { true >&9; } 2>/dev/null; then
+        exec 9>"${TMPDIR:-/tmp}/rvirt-tests-libvirtd.lock"
+    fi
+    flock 9
+}
 
 # write_configs MODULES [LIBVIRTD_LINES]: $work/lv/libvirtd.conf (private sockets, no
 # auth, then LIBVIRTD_LINES) and $work/rv/rvirtd.toml (private sockets and state, every

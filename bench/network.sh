@@ -15,12 +15,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export LC_ALL=C
-say() { printf '\n== %s\n' "$*" >&2; }
-
-if ! { true >&9; } 2>/dev/null; then
-    exec 9>"${TMPDIR:-/tmp}/rvirt-tests-libvirtd.lock"
-fi
-flock 9
+. "$root/bench/lib.sh"
+libvirtd_turn
 
 quick=${BENCH_QUICK:-0}
 runs=${BENCH_NET_RUNS:-$([ "$quick" = 1 ] && echo 3 || echo 20)}
@@ -41,7 +37,6 @@ tag=$$
 lv_ns=rvbench-lv-$tag rv_ns=rvbench-rv-$tag
 net=rvbench$tag
 pids=()
-. "$root/bench/lib.sh"
 cleanup() {
     stop_all
     # libvirtd keeps a privileged daemon's definitions in the host's /etc/libvirt.

@@ -18,14 +18,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export LC_ALL=C
-
-say() { printf '\n== %s\n' "$*" >&2; }
-
-# Only one root libvirtd can run at a time: take the turn the test suite's libvirtd
-# fixture takes (tests/src/lib.rs) for the whole run, so a test's libvirtd and ours
-# never collide.
-exec 9>"${TMPDIR:-/tmp}/rvirt-tests-libvirtd.lock"
-flock 9
+. "$root/bench/lib.sh"
+# A test's libvirtd and ours never collide.
+libvirtd_turn
 
 # --- prerequisites --------------------------------------------------------------------
 need=()
@@ -70,7 +65,6 @@ work=$(mktemp -d /tmp/rvirt-bench.XXXXXX)
 out="$work/out"
 mkdir -p "$out"
 pids=()
-. "$root/bench/lib.sh"
 qemu_pidfiles=()   # pid files of QEMU processes this run may have started
 kill_qemus() {
     local f p

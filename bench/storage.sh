@@ -14,13 +14,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export LC_ALL=C
-say() { printf '\n== %s\n' "$*" >&2; }
-
-# The libvirtd turn (tests/src/lib.rs): inherited from run.sh on fd 9, else taken here.
-if ! { true >&9; } 2>/dev/null; then
-    exec 9>"${TMPDIR:-/tmp}/rvirt-tests-libvirtd.lock"
-fi
-flock 9
+. "$root/bench/lib.sh"
+libvirtd_turn
 
 quick=${BENCH_QUICK:-0}
 mib=${BENCH_STORAGE_MIB:-$([ "$quick" = 1 ] && echo 64 || echo 1024)}
@@ -38,7 +33,6 @@ done
 
 work=$(mktemp -d /tmp/rvirt-bench-storage.XXXXXX)
 pids=()
-. "$root/bench/lib.sh"
 cleanup() {
     stop_all
     remove_work
