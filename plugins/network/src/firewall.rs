@@ -29,6 +29,13 @@ pub fn add(cfg: &Config, def: &NetworkDef, br: &str, st: &mut Status) -> Result<
 
 /// Removes the rules `st` lists and forgets them.
 pub fn remove(cfg: &Config, name: &str, st: &mut Status) {
+    remove_listed(cfg, name, st);
+    st.nft_tables.clear();
+    st.iptables_rules.clear();
+}
+
+/// Removes the rules `st` lists (a status about to be dropped keeps its lists).
+pub fn remove_listed(cfg: &Config, name: &str, st: &Status) {
     for t in st.nft_tables.iter().rev() {
         if let Err(e) = host::remove_table(&cfg.nft, t) {
             tracing::warn!("network '{name}': {e}");
@@ -37,8 +44,6 @@ pub fn remove(cfg: &Config, name: &str, st: &mut Status) {
     if !st.iptables_rules.is_empty() {
         tools(cfg).remove(&st.iptables_rules);
     }
-    st.nft_tables.clear();
-    st.iptables_rules.clear();
 }
 
 /// Whether everything `st` lists is still in place.

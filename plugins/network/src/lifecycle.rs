@@ -294,7 +294,7 @@ fn teardown(drv: &Driver, name: &str, st: &Status) {
     if let Some(pid) = st.dnsmasq_pid {
         dnsmasq::stop(&drv.cfg, name, pid);
     }
-    firewall::remove(&drv.cfg, name, &mut st.clone());
+    firewall::remove_listed(&drv.cfg, name, st);
     if let Some(dev) = &st.tc_dev {
         bandwidth::run_ignoring(&drv.cfg.tc, &bandwidth::clear(dev));
     }
