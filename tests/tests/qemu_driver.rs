@@ -341,14 +341,18 @@ fn lifecycle_events_reach_another_client() {
     let out = watcher.wait_with_output().expect("virsh event");
     let text = String::from_utf8_lossy(&out.stdout);
     let ev = |what: &str| format!("event '{what}' for domain '{name}'");
+    // The sequence libvirt sends (tests/tests/qemu_events_vs_libvirtd.rs compares them).
     let expected = [
+        format!("{}: Resumed Unpaused", ev("lifecycle")),
         format!("{}: Started Booted", ev("lifecycle")),
         format!("{}: Suspended Paused", ev("lifecycle")),
         format!("{}: Resumed Unpaused", ev("lifecycle")),
         ev("reboot"),
+        format!("{}: Shutdown Finished after host request", ev("lifecycle")),
         format!("{}: Stopped Destroyed", ev("lifecycle")),
+        format!("{}: Resumed Unpaused", ev("lifecycle")),
         format!("{}: Started Booted", ev("lifecycle")),
-        format!("{}: Stopped Crashed", ev("lifecycle")),
+        format!("{}: Stopped Failed", ev("lifecycle")),
     ];
     let got: Vec<&str> = text.lines().filter(|l| l.starts_with("event '")).collect();
     assert_eq!(
@@ -701,6 +705,7 @@ fn guest_xml(
 
 const EV_DEFINED: i32 = 0;
 const EV_STARTED: i32 = 2;
+const EV_RESUMED: i32 = 4;
 const EV_STOPPED: i32 = 5;
 const EV_SHUTDOWN: i32 = 6;
 const STOPPED_SHUTDOWN: i32 = 0;
@@ -798,6 +803,7 @@ impl Guest {
             seen,
             [
                 (EV_DEFINED, 0),
+                (EV_RESUMED, 0),
                 (EV_STARTED, 0),
                 (EV_SHUTDOWN, SHUTDOWN_FINISHED_GUEST),
                 (EV_STOPPED, STOPPED_SHUTDOWN)

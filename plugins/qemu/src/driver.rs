@@ -53,6 +53,8 @@ pub struct Run {
     pub stopping: Option<i32>,
     /// A reboot asked for by the API: the next guest shutdown becomes a reset.
     pub fake_reboot: bool,
+    /// QEMU has reported its shutdown; later SHUTDOWN events of this run repeat it.
+    pub shutdown_seen: bool,
 }
 
 /// One domain.
