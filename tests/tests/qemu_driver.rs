@@ -703,13 +703,11 @@ fn guest_xml(
     )
 }
 
-const EV_DEFINED: i32 = 0;
-const EV_STARTED: i32 = 2;
-const EV_RESUMED: i32 = 4;
-const EV_STOPPED: i32 = 5;
-const EV_SHUTDOWN: i32 = 6;
-const STOPPED_SHUTDOWN: i32 = 0;
-const SHUTDOWN_FINISHED_GUEST: i32 = 1;
+use rvirt_core::protocol::facts::domain_event::{
+    DEFINED as EV_DEFINED, RESUMED as EV_RESUMED, SHUTDOWN as EV_SHUTDOWN,
+    SHUTDOWN_GUEST as SHUTDOWN_FINISHED_GUEST, STARTED as EV_STARTED, STOPPED as EV_STOPPED,
+    STOPPED_SHUTDOWN,
+};
 
 /// Collects lifecycle events `(event, detail)` for `name` until `last` shows or `timeout`.
 fn events_until(

@@ -13,29 +13,7 @@ pub struct Listener {
     pub handle: u64,
 }
 
-/// `virDomainEventType` and the details used here.
-pub mod ev {
-    pub const DEFINED: i32 = 0;
-    pub const UNDEFINED: i32 = 1;
-    pub const STARTED: i32 = 2;
-    pub const SUSPENDED: i32 = 3;
-    pub const RESUMED: i32 = 4;
-    pub const STOPPED: i32 = 5;
-    pub const SHUTDOWN: i32 = 6;
-
-    pub const DEFINED_ADDED: i32 = 0;
-    pub const DEFINED_UPDATED: i32 = 1;
-    pub const UNDEFINED_REMOVED: i32 = 0;
-    pub const STARTED_BOOTED: i32 = 0;
-    pub const SUSPENDED_PAUSED: i32 = 0;
-    pub const RESUMED_UNPAUSED: i32 = 0;
-    pub const STOPPED_SHUTDOWN: i32 = 0;
-    pub const STOPPED_DESTROYED: i32 = 1;
-    pub const STOPPED_CRASHED: i32 = 2;
-    pub const STOPPED_FAILED: i32 = 5;
-    pub const SHUTDOWN_GUEST: i32 = 1;
-    pub const SHUTDOWN_HOST: i32 = 2;
-}
+pub use rvirt_plugin_api::protocol::facts::domain_event as ev;
 
 /// One event.
 #[derive(Debug, Clone, PartialEq)]
