@@ -137,10 +137,33 @@ pub mod domain_stats {
     pub const IOTHREAD: u32 = 1 << 7;
     pub const MEMORY: u32 = 1 << 8;
     pub const DIRTYRATE: u32 = 1 << 9;
+    pub const VM: u32 = 1 << 10;
 
     /// The listing filters (`..._ACTIVE` through `..._OTHER`).
     pub const LIST_FILTERS: u32 = 0xff;
     pub const NOWAIT: u32 = 1 << 29;
     pub const BACKING: u32 = 1 << 30;
     pub const ENFORCE_STATS: u32 = 1 << 31;
+}
+
+/// `virDomainMemoryStatTags`.
+pub mod memory_stat {
+    pub const SWAP_IN: i32 = 0;
+    pub const SWAP_OUT: i32 = 1;
+    pub const MAJOR_FAULT: i32 = 2;
+    pub const MINOR_FAULT: i32 = 3;
+    pub const UNUSED: i32 = 4;
+    pub const AVAILABLE: i32 = 5;
+    pub const ACTUAL_BALLOON: i32 = 6;
+    pub const RSS: i32 = 7;
+    pub const USABLE: i32 = 8;
+    pub const LAST_UPDATE: i32 = 9;
+    pub const DISK_CACHES: i32 = 10;
+}
+
+/// `virVcpuState`.
+pub mod vcpu_state {
+    pub const OFFLINE: i32 = 0;
+    pub const RUNNING: i32 = 1;
+    pub const BLOCKED: i32 = 2;
 }

@@ -39,6 +39,8 @@ pub enum QemuError {
     Config(String),
     #[error("Operation not supported: {0}")]
     NotSupported(String),
+    #[error("argument unsupported: {0}")]
+    ArgUnsupported(String),
 }
 
 impl QemuError {
@@ -55,6 +57,7 @@ impl QemuError {
             QemuError::Failed(_) | QemuError::Exists(..) => code::OPERATION_FAILED,
             QemuError::Unsupported(_) => code::CONFIG_UNSUPPORTED,
             QemuError::NotSupported(_) => code::OPERATION_UNSUPPORTED,
+            QemuError::ArgUnsupported(_) => code::ARGUMENT_UNSUPPORTED,
             QemuError::Xml(e) => e.code(),
             QemuError::System(_) => code::SYSTEM_ERROR,
         }

@@ -10,6 +10,7 @@ use crate::driver::{reason, st, Driver};
 use crate::error::{check_flags, QemuError};
 use crate::events::{ev, Event, Listener};
 use crate::lifecycle::{self as lc, monitor_error, qmp_of};
+use crate::stats;
 
 /// One open `qemu:///` connection.
 pub struct QemuConn {
@@ -90,6 +91,14 @@ pub const PROCEDURES: &[i32] = &[
     p::DOMAIN_HAS_MANAGED_SAVE_IMAGE,
     p::DOMAIN_GET_SECURITY_LABEL,
     p::DOMAIN_GET_MESSAGES,
+    p::CONNECT_GET_ALL_DOMAIN_STATS,
+    p::DOMAIN_MEMORY_STATS,
+    p::DOMAIN_BLOCK_STATS,
+    p::DOMAIN_BLOCK_STATS_FLAGS,
+    p::DOMAIN_INTERFACE_STATS,
+    p::DOMAIN_GET_VCPUS,
+    p::DOMAIN_GET_CPU_STATS,
+    p::DOMAIN_GET_BLOCK_INFO,
 ];
 
 /// QEMU program procedures this driver implements.
@@ -526,6 +535,49 @@ impl RemoteHandler for QemuConn {
             s.find(&a.dom)
                 .map(|_| RemoteDomainGetMessagesRet { msgs: Vec::new() })
         })
+    }
+    fn connect_get_all_domain_stats(
+        &self,
+        a: RemoteConnectGetAllDomainStatsArgs,
+    ) -> R<RemoteConnectGetAllDomainStatsRet> {
+        Ok(RemoteConnectGetAllDomainStatsRet {
+            ret_stats: stats::get_all(&self.drv, &a.doms, a.stats, a.flags)?,
+        })
+    }
+    fn domain_memory_stats(&self, a: RemoteDomainMemoryStatsArgs) -> R<RemoteDomainMemoryStatsRet> {
+        Ok(RemoteDomainMemoryStatsRet {
+            stats: stats::calls::memory(&self.drv, &a.dom, a.max_stats, a.flags)?,
+        })
+    }
+    fn domain_block_stats(&self, a: RemoteDomainBlockStatsArgs) -> R<RemoteDomainBlockStatsRet> {
+        stats::calls::block(&self.drv, &a.dom, &a.path)
+    }
+    fn domain_block_stats_flags(
+        &self,
+        a: RemoteDomainBlockStatsFlagsArgs,
+    ) -> R<RemoteDomainBlockStatsFlagsRet> {
+        stats::calls::block_flags(&self.drv, &a.dom, &a.path, a.nparams, a.flags)
+    }
+    fn domain_interface_stats(
+        &self,
+        a: RemoteDomainInterfaceStatsArgs,
+    ) -> R<RemoteDomainInterfaceStatsRet> {
+        stats::calls::interface(&self.drv, &a.dom, &a.device)
+    }
+    fn domain_get_vcpus(&self, a: RemoteDomainGetVcpusArgs) -> R<RemoteDomainGetVcpusRet> {
+        stats::calls::vcpus(&self.drv, &a.dom, a.maxinfo, a.maplen)
+    }
+    fn domain_get_cpu_stats(
+        &self,
+        a: RemoteDomainGetCpuStatsArgs,
+    ) -> R<RemoteDomainGetCpuStatsRet> {
+        stats::calls::cpu_total(&self.drv, &a.dom, a.nparams, a.start_cpu, a.flags)
+    }
+    fn domain_get_block_info(
+        &self,
+        a: RemoteDomainGetBlockInfoArgs,
+    ) -> R<RemoteDomainGetBlockInfoRet> {
+        stats::calls::block_info(&self.drv, &a.dom, &a.path, a.flags)
     }
 }
 
