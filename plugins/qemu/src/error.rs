@@ -66,7 +66,8 @@ impl QemuError {
     fn domain(&self) -> i32 {
         match self {
             QemuError::Xml(e) => e.error_domain(domain::DOMAIN),
-            QemuError::Exists(..) => domain::DOMAIN,
+            // libvirt's virDomainObjCheckActive reports from the domain layer.
+            QemuError::Exists(..) | QemuError::NotRunning => domain::DOMAIN,
             _ => domain::QEMU,
         }
     }
@@ -110,7 +111,10 @@ mod tests {
     #[test]
     fn codes_and_texts() {
         let e: RemoteError = QemuError::NotRunning.into();
-        assert_eq!((e.code, e.domain), (code::OPERATION_INVALID, domain::QEMU));
+        assert_eq!(
+            (e.code, e.domain),
+            (code::OPERATION_INVALID, domain::DOMAIN)
+        );
         assert_eq!(
             e.text(),
             "Requested operation is not valid: domain is not running"
