@@ -6,7 +6,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rvirt_tests::guest::{self, boot_timeout, guest_kernel, guest_kvm};
+use rvirt_tests::guest::{self, boot_timeout, guest_kvm};
 use rvirt_tests::{have_program, require_peer, Daemon};
 
 const QEMU: &str = "/usr/bin/qemu-system-x86_64";
@@ -603,19 +603,7 @@ fn guest_peers() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
     if !peers_ok() {
         return None;
     }
-    let kernel = guest_kernel();
-    if !require_peer(
-        "a Linux kernel under /boot with modules (linux-image-cloud-amd64)",
-        kernel.is_some(),
-    ) {
-        return None;
-    }
-    // busybox-static is a static binary; a dynamic busybox would need its libraries.
-    let static_bb = guest::static_busybox();
-    if !require_peer("a static busybox (busybox-static)", static_bb) {
-        return None;
-    }
-    kernel
+    guest::peers()
 }
 
 /// The guest's /init. It says it is up on the serial console, then either powers off at

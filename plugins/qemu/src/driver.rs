@@ -107,6 +107,8 @@ pub struct Inner {
     pub next_id: i32,
     pub next_generation: u64,
     pub listeners: Vec<Listener>,
+    /// Open console streams, by domain UUID and host-side device path.
+    pub consoles: std::collections::HashMap<([u8; 16], String), crate::console::Lease>,
 }
 
 impl Inner {

@@ -30,10 +30,29 @@ impl rvirt_plugin_api::sdk::Connection for QemuConn {
         rvirt_plugin_api::sdk::dispatch_remote_and_qemu(self, program, procedure, args)
     }
 
+    fn open_stream(
+        &self,
+        program: u32,
+        procedure: i32,
+        args: &[u8],
+    ) -> Result<(Vec<u8>, Box<dyn rvirt_plugin_api::sdk::Stream>), RemoteError> {
+        if program != REMOTE_PROGRAM_NUMBER || !STREAM_OPENERS.contains(&procedure) {
+            let name = rvirt_plugin_api::protocol::procedure(program, procedure)
+                .map_or("stream", |p| p.api_name);
+            return Err(RemoteError::unsupported(name));
+        }
+        let a: RemoteDomainOpenConsoleArgs = rvirt_plugin_api::protocol::xdr::from_bytes(args)?;
+        Ok((Vec::new(), crate::console::open(&self.drv, &a)?))
+    }
+
     fn close(&self) {
         self.drv.remove_listener(self.listener);
     }
 }
+
+/// The stream-opening REMOTE procedures (declared with rvirt's stream program, see
+/// docs/abi.md "Streams").
+pub const STREAM_OPENERS: &[i32] = &[p::DOMAIN_OPEN_CONSOLE];
 
 /// REMOTE procedures this driver implements (`tests::declared_procedures_are_the_implemented_ones`
 /// in lib.rs proves the lists and the handler agree).

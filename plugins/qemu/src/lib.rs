@@ -20,6 +20,7 @@ use rvirt_xml::domain::DomainDef;
 pub mod argv;
 pub mod caps;
 pub mod config;
+pub mod console;
 pub mod devices;
 pub mod domain;
 pub mod domcaps;
@@ -133,8 +134,15 @@ impl Module for QemuModule {
                 name: "QEMU".into(),
                 uri_schemes: vec!["qemu".into()],
                 procedures: vec![
-                    (REMOTE_PROGRAM_NUMBER, hypervisor::PROCEDURES.to_vec()),
+                    (
+                        REMOTE_PROGRAM_NUMBER,
+                        [hypervisor::PROCEDURES, hypervisor::STREAM_OPENERS].concat(),
+                    ),
                     (QEMU_PROGRAM_NUMBER, hypervisor::QEMU_PROCEDURES.to_vec()),
+                    (
+                        rvirt_plugin_api::sdk::STREAM_PROGRAM,
+                        rvirt_plugin_api::sdk::STREAM_PROCEDURES.to_vec(),
+                    ),
                 ],
             }],
             features: Vec::new(),
