@@ -41,7 +41,16 @@ impl rvirt_plugin_api::sdk::Connection for QemuConn {
                 .map_or("stream", |p| p.api_name);
             return Err(RemoteError::unsupported(name));
         }
-        let a: RemoteDomainOpenConsoleArgs = rvirt_plugin_api::protocol::xdr::from_bytes(args)?;
+        use rvirt_plugin_api::protocol::xdr::{from_bytes, to_bytes};
+        if procedure == p::DOMAIN_SCREENSHOT {
+            let a: RemoteDomainScreenshotArgs = from_bytes(args)?;
+            let image = crate::screenshot::take(&self.drv, &a)?;
+            let ret = RemoteDomainScreenshotRet {
+                mime: Some(crate::screenshot::MIME.into()),
+            };
+            return Ok((to_bytes(&ret), image));
+        }
+        let a: RemoteDomainOpenConsoleArgs = from_bytes(args)?;
         Ok((Vec::new(), crate::console::open(&self.drv, &a)?))
     }
 
@@ -52,7 +61,7 @@ impl rvirt_plugin_api::sdk::Connection for QemuConn {
 
 /// The stream-opening REMOTE procedures (declared with rvirt's stream program, see
 /// docs/abi.md "Streams").
-pub const STREAM_OPENERS: &[i32] = &[p::DOMAIN_OPEN_CONSOLE];
+pub const STREAM_OPENERS: &[i32] = &[p::DOMAIN_OPEN_CONSOLE, p::DOMAIN_SCREENSHOT];
 
 /// REMOTE procedures this driver implements (`tests::declared_procedures_are_the_implemented_ones`
 /// in lib.rs proves the lists and the handler agree).

@@ -33,6 +33,7 @@ pub mod macvtap;
 pub mod netplug;
 pub mod process;
 pub mod qmp;
+pub mod screenshot;
 pub mod stats;
 pub mod status;
 pub mod tapbw;
