@@ -41,6 +41,8 @@ pub enum QemuError {
     NotSupported(String),
     #[error("argument unsupported: {0}")]
     ArgUnsupported(String),
+    #[error("{0}")]
+    Metadata(rvirt_xml::domain::metadata::MetadataError),
 }
 
 impl QemuError {
@@ -58,6 +60,10 @@ impl QemuError {
             QemuError::Unsupported(_) => code::CONFIG_UNSUPPORTED,
             QemuError::NotSupported(_) => code::OPERATION_UNSUPPORTED,
             QemuError::ArgUnsupported(_) => code::ARGUMENT_UNSUPPORTED,
+            QemuError::Metadata(rvirt_xml::domain::metadata::MetadataError::NotFound) => {
+                code::NO_DOMAIN_METADATA
+            }
+            QemuError::Metadata(_) => code::INVALID_ARG,
             QemuError::Xml(e) => e.code(),
             QemuError::System(_) => code::SYSTEM_ERROR,
         }
@@ -67,7 +73,9 @@ impl QemuError {
         match self {
             QemuError::Xml(e) => e.error_domain(domain::DOMAIN),
             // libvirt's virDomainObjCheckActive reports from the domain layer.
-            QemuError::Exists(..) | QemuError::NotRunning => domain::DOMAIN,
+            QemuError::Exists(..) | QemuError::NotRunning | QemuError::Metadata(_) => {
+                domain::DOMAIN
+            }
             _ => domain::QEMU,
         }
     }

@@ -20,6 +20,8 @@ pub use rvirt_plugin_api::protocol::facts::domain_event as ev;
 pub enum Event {
     Lifecycle(RemoteNonnullDomain, i32, i32),
     Reboot(RemoteNonnullDomain),
+    /// The title, description (nsuri None) or a metadata element changed.
+    MetadataChange(RemoteNonnullDomain, i32, Option<String>),
     /// A device was unplugged (its alias).
     DeviceRemoved(RemoteNonnullDomain, String),
     /// The balloon's actual size changed (KiB).
@@ -89,6 +91,21 @@ impl Event {
                     l.handle,
                     p,
                     remote_proc::DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE,
+                    &msg,
+                );
+            }
+            Event::MetadataChange(d, kind, nsuri) => {
+                let msg = rvirt_plugin_api::protocol::RemoteDomainEventCallbackMetadataChangeMsg {
+                    callback_id: 0,
+                    dom: d.clone(),
+                    r#type: *kind,
+                    nsuri: nsuri.clone(),
+                };
+                emit_event(
+                    l.driver,
+                    l.handle,
+                    p,
+                    remote_proc::DOMAIN_EVENT_CALLBACK_METADATA_CHANGE,
                     &msg,
                 );
             }

@@ -127,6 +127,8 @@ pub const PROCEDURES: &[i32] = &[
     p::DOMAIN_GET_VCPUS,
     p::DOMAIN_GET_CPU_STATS,
     p::DOMAIN_GET_BLOCK_INFO,
+    p::DOMAIN_SET_METADATA,
+    p::DOMAIN_GET_METADATA,
 ];
 
 /// QEMU program procedures this driver implements.
@@ -600,6 +602,22 @@ impl RemoteHandler for QemuConn {
         a: RemoteDomainGetCpuStatsArgs,
     ) -> R<RemoteDomainGetCpuStatsRet> {
         stats::calls::cpu_total(&self.drv, &a.dom, a.nparams, a.start_cpu, a.flags)
+    }
+    fn domain_set_metadata(&self, a: RemoteDomainSetMetadataArgs) -> R<()> {
+        crate::metadata::set(
+            &self.drv,
+            &a.dom,
+            a.r#type,
+            a.metadata.as_deref(),
+            a.key.as_deref(),
+            a.uri.as_deref(),
+            a.flags,
+        )
+    }
+    fn domain_get_metadata(&self, a: RemoteDomainGetMetadataArgs) -> R<RemoteDomainGetMetadataRet> {
+        Ok(RemoteDomainGetMetadataRet {
+            metadata: crate::metadata::get(&self.drv, &a.dom, a.r#type, a.uri.as_deref(), a.flags)?,
+        })
     }
     fn domain_get_block_info(
         &self,

@@ -30,6 +30,7 @@ pub mod events;
 pub mod hypervisor;
 pub mod lifecycle;
 pub mod macvtap;
+pub mod metadata;
 pub mod netplug;
 pub mod process;
 pub mod qmp;
