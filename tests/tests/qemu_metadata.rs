@@ -1,5 +1,5 @@
 //! `virsh metadata` and `desc` on the qemu driver against a real libvirtd 9.0: one
-//! libvirt-python script (`tests/data/qemu-metadata/metadata.py`) sets and reads titles,
+//! libvirt-python script (`tests/python/metadata.py`) sets and reads titles,
 //! descriptions and namespaced elements, inactive, live and persistent, on both daemons;
 //! outcomes, METADATA_CHANGE events and the resulting XML must be equal.
 
@@ -26,7 +26,7 @@ fn metadata_matches_libvirtd() {
         tiny_qemu_xml(&format!("rvqmeta{}", std::process::id())),
     )
     .unwrap();
-    let script = repo_root().join("tests/data/qemu-metadata/metadata.py");
+    let script = repo_root().join("tests/python/metadata.py");
     let run = |uri: &str| {
         rvirt_tests::python_output(&[script.to_str().unwrap(), uri, xml.to_str().unwrap()])
     };

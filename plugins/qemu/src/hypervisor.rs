@@ -604,15 +604,7 @@ impl RemoteHandler for QemuConn {
         stats::calls::cpu_total(&self.drv, &a.dom, a.nparams, a.start_cpu, a.flags)
     }
     fn domain_set_metadata(&self, a: RemoteDomainSetMetadataArgs) -> R<()> {
-        crate::metadata::set(
-            &self.drv,
-            &a.dom,
-            a.r#type,
-            a.metadata.as_deref(),
-            a.key.as_deref(),
-            a.uri.as_deref(),
-            a.flags,
-        )
+        crate::metadata::set(&self.drv, &a)
     }
     fn domain_get_metadata(&self, a: RemoteDomainGetMetadataArgs) -> R<RemoteDomainGetMetadataRet> {
         Ok(RemoteDomainGetMetadataRet {

@@ -2,7 +2,7 @@
 //! a domain, live and persistent with libvirt's flag semantics, and the METADATA_CHANGE
 //! event each change sends.
 
-use rvirt_plugin_api::protocol::RemoteNonnullDomain;
+use rvirt_plugin_api::protocol::{RemoteDomainSetMetadataArgs, RemoteNonnullDomain};
 use rvirt_xml::domain::metadata::{self, MetadataError};
 
 use crate::driver::Driver;
@@ -20,19 +20,17 @@ impl From<MetadataError> for QemuError {
 }
 
 /// DOMAIN_SET_METADATA.
-pub fn set(
-    drv: &Driver,
-    r: &RemoteNonnullDomain,
-    kind: i32,
-    value: Option<&str>,
-    key: Option<&str>,
-    uri: Option<&str>,
-    flags: u32,
-) -> QResult<()> {
-    check_flags(flags, AFFECT_LIVE | AFFECT_CONFIG, "qemuDomainSetMetadata")?;
+pub fn set(drv: &Driver, a: &RemoteDomainSetMetadataArgs) -> QResult<()> {
+    check_flags(
+        a.flags,
+        AFFECT_LIVE | AFFECT_CONFIG,
+        "qemuDomainSetMetadata",
+    )?;
+    let (r, kind) = (&a.dom, a.r#type);
+    let (value, key, uri) = (a.metadata.as_deref(), a.key.as_deref(), a.uri.as_deref());
     drv.write(|s, events| {
         let d = s.find_mut(r)?;
-        let (live, config) = impact(d, flags)?;
+        let (live, config) = impact(d, a.flags)?;
         if let (true, Some(run)) = (live, d.run.as_mut()) {
             metadata::set(&mut run.live, kind, value, key, uri).map_err(QemuError::from)?;
         }

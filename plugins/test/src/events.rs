@@ -17,6 +17,8 @@ pub use rvirt_plugin_api::protocol::facts::{
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Domain(RemoteNonnullDomain, i32, i32),
+    /// METADATA_CHANGE: the metadata type and, for an element, its namespace.
+    Metadata(RemoteNonnullDomain, i32, Option<String>),
     Network(RemoteNonnullNetwork, i32),
     Pool(RemoteNonnullStoragePool, i32),
     Device(String, i32),
@@ -25,7 +27,7 @@ pub enum Event {
 impl Event {
     fn kind(&self) -> DriverKind {
         match self {
-            Event::Domain(..) => DriverKind::Hypervisor,
+            Event::Domain(..) | Event::Metadata(..) => DriverKind::Hypervisor,
             Event::Network(..) => DriverKind::Network,
             Event::Pool(..) => DriverKind::Storage,
             Event::Device(..) => DriverKind::NodeDevice,
@@ -44,6 +46,21 @@ impl Event {
         match self {
             Event::Domain(d, event, detail) => {
                 emit_domain_lifecycle(l.driver, l.handle, d, *event, *detail);
+            }
+            Event::Metadata(d, kind, nsuri) => {
+                let msg = rvirt_plugin_api::protocol::RemoteDomainEventCallbackMetadataChangeMsg {
+                    callback_id: 0,
+                    dom: d.clone(),
+                    r#type: *kind,
+                    nsuri: nsuri.clone(),
+                };
+                emit_event(
+                    l.driver,
+                    l.handle,
+                    p,
+                    remote_proc::DOMAIN_EVENT_CALLBACK_METADATA_CHANGE,
+                    &msg,
+                );
             }
             Event::Network(n, event) => {
                 let msg = RemoteNetworkEventLifecycleMsg {
