@@ -11,19 +11,7 @@ use crate::argv::{esc, is_q35, unsupported, ArgvResult, Cmd, Runtime};
 
 /// The common device information of any device.
 pub fn info(d: &Device) -> Option<&DeviceInfo> {
-    Some(match d {
-        Device::Disk(x) => &x.info,
-        Device::Controller(x) => &x.info,
-        Device::Interface(x) => &x.info,
-        Device::Chr(x) => &x.info,
-        Device::Input(x) => &x.info,
-        Device::Video(x) => &x.info,
-        Device::Watchdog(x) => &x.info,
-        Device::MemBalloon(x) => &x.info,
-        Device::Rng(x) => &x.info,
-        Device::Generic(x) => &x.info,
-        Device::Graphics(_) => return None,
-    })
+    d.info()
 }
 
 /// The QEMU chardev id of a character device (used to find pty paths after start).
@@ -44,20 +32,25 @@ pub fn build(c: &mut Cmd, def: &DomainDef, rt: &Runtime) -> ArgvResult<()> {
         q35: is_q35(def),
         controllers: BTreeSet::new(),
     };
-    for ctl in def.devices.iter().filter_map(|d| {
-        if let Device::Controller(k) = d {
-            Some(k)
-        } else {
-            None
-        }
-    }) {
+    let mut ctls: Vec<&Controller> = def
+        .devices
+        .iter()
+        .filter_map(|d| match d {
+            Device::Controller(k) => Some(k),
+            _ => None,
+        })
+        .collect();
+    ctls.sort_by_key(|k| controller_rank(k));
+    for ctl in ctls {
         controller(c, &mut x, ctl)?;
     }
+    let mut devs: Vec<&Device> = def.devices.iter().collect();
+    devs.sort_by_key(|d| argv_rank(d));
     let mut disk_n = 0;
     let mut net_n = 0;
     let mut chr_n = [0usize; 4];
     let mut input_n = 0;
-    for d in &def.devices {
+    for d in devs {
         match d {
             Device::Controller(_) => {}
             Device::Disk(k) => {
@@ -93,18 +86,59 @@ pub fn build(c: &mut Cmd, def: &DomainDef, rt: &Runtime) -> ArgvResult<()> {
     Ok(())
 }
 
-/// `,bus=pci.0,addr=0xN` for a PCI address; refuses other address types on PCI devices.
+/// The order libvirt writes controllers in: PCI controllers by index, then USB, SCSI,
+/// IDE, SATA and virtio-serial ones.
+fn controller_rank(k: &Controller) -> (u8, u32) {
+    let rank = match k.controller_type.as_str() {
+        "pci" => 0,
+        "usb" => 1,
+        "scsi" => 2,
+        "ide" => 3,
+        "sata" => 4,
+        "virtio-serial" => 5,
+        _ => 6,
+    };
+    (rank, k.index)
+}
+
+/// The order libvirt writes device arguments in, by kind.
+fn argv_rank(d: &Device) -> u8 {
+    match d {
+        Device::Controller(_) => 0,
+        Device::Disk(_) => 1,
+        Device::Interface(_) => 3,
+        Device::Chr(c) => match c.kind {
+            ChrKind::Serial => 5,
+            ChrKind::Parallel => 6,
+            ChrKind::Channel => 7,
+            ChrKind::Console => 8,
+        },
+        Device::Input(_) => 10,
+        Device::Graphics(_) => 11,
+        Device::Video(_) => 13,
+        Device::Watchdog(_) => 15,
+        Device::MemBalloon(_) => 18,
+        Device::Rng(_) => 19,
+        Device::Generic(_) => 20,
+    }
+}
+
+/// `,bus=pci.N,addr=0xN` for a PCI address (bus 0 is the root: `pci.0` or `pcie.0`);
+/// refuses other address types on PCI devices.
 fn pci_addr(x: &Ctx, info: &DeviceInfo, what: &str) -> ArgvResult<String> {
     match &info.address {
         None => Ok(String::new()),
         Some(Address::Pci {
             domain: 0,
-            bus: 0,
+            bus,
             slot,
             function,
             multifunction,
         }) => {
-            let root = if x.q35 { "pcie.0" } else { "pci.0" };
+            let root = match (*bus, x.q35) {
+                (0, true) => "pcie.0".to_string(),
+                (n, _) => format!("pci.{n}"),
+            };
             let mut s = format!(",bus={root},addr={slot:#x}");
             if *function != 0 {
                 s.push_str(&format!(".{function:#x}"));
@@ -115,7 +149,7 @@ fn pci_addr(x: &Ctx, info: &DeviceInfo, what: &str) -> ArgvResult<String> {
             Ok(s)
         }
         Some(Address::Pci { .. }) => unsupported(format!(
-            "{what}/address on a PCI bus other than 0 is not supported"
+            "{what}/address in a PCI domain other than 0 is not supported"
         )),
         Some(_) => unsupported(format!(
             "{what}/address of this type is not supported for this device"
@@ -134,6 +168,13 @@ fn controller(c: &mut Cmd, x: &mut Ctx, k: &Controller) -> ArgvResult<()> {
     let addr = pci_addr(x, &k.info, &p)?;
     let dev = match (k.controller_type.as_str(), k.model.as_deref()) {
         ("pci", Some("pci-root" | "pcie-root")) | ("ide" | "fdc", _) if k.index == 0 => None,
+        ("pci", Some("pcie-root-port")) => Some(root_port(k)),
+        ("pci", Some("pcie-to-pci-bridge")) => Some(format!("pcie-pci-bridge,id=pci.{}", k.index)),
+        ("pci", Some("pci-bridge")) => Some(format!(
+            "pci-bridge,chassis_nr={},id=pci.{}",
+            target(k, "chassisNr").unwrap_or_else(|| k.index.to_string()),
+            k.index
+        )),
         ("usb", Some("none")) => None,
         ("usb", None) if x.q35 => Some(format!("qemu-xhci,id={}", usb_id(k.index))),
         ("usb", None | Some("piix3-uhci")) => {
@@ -161,6 +202,29 @@ fn controller(c: &mut Cmd, x: &mut Ctx, k: &Controller) -> ArgvResult<()> {
     }
     x.controllers.insert((k.controller_type.clone(), k.index));
     Ok(())
+}
+
+/// An attribute of a controller's `<target>`.
+fn target(k: &Controller, name: &str) -> Option<String> {
+    k.children
+        .iter()
+        .find(|e| e.name == "target")
+        .and_then(|t| t.attr_s(name))
+}
+
+/// A `pcie-root-port` with its port number and chassis (libvirt writes them in at define).
+fn root_port(k: &Controller) -> String {
+    let mut s = "pcie-root-port".to_string();
+    if let Some(p) = target(k, "port") {
+        let n = p
+            .strip_prefix("0x")
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .or_else(|| p.parse().ok())
+            .unwrap_or(0);
+        s.push_str(&format!(",port={n}"));
+    }
+    let chassis = target(k, "chassis").unwrap_or_else(|| k.index.to_string());
+    format!("{s},chassis={chassis},id=pci.{}", k.index)
 }
 
 /// An ICH9 USB controller: the EHCI master, or a UHCI companion on its master's bus

@@ -23,6 +23,7 @@ pub mod config;
 pub mod devices;
 pub mod domain;
 pub mod domcaps;
+pub mod postparse;
 pub mod driver;
 pub mod error;
 pub mod events;
@@ -98,7 +99,9 @@ pub fn native(drv: &Driver, def: &DomainDef) -> Result<String, RemoteError> {
         run_dir: drv.cfg.run_dir.clone(),
         vnc_port: Some(5900),
     };
-    let def = &volumes::resolve(drv.own_uri(), def)?;
+    let mut def = def.clone();
+    domain::post_parse(drv, &mut def);
+    let def = &volumes::resolve(drv.own_uri(), &def)?;
     let args = argv::build(def, &rt).map_err(|e| QemuError::Unsupported(e.to_string()))?;
     Ok(argv::to_native(
         argv::emulator(def, &drv.cfg.emulator),
