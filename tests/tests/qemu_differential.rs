@@ -20,10 +20,10 @@ use rvirt_tests::{have_program, repo_root, require_peer, Daemon, Libvirtd};
 const FLOOR_ACCEPT_SAME: usize = 343;
 /// Documents both daemons turn into an argv (2026-12-03: 215).
 const FLOOR_NATIVE_BOTH: usize = 215;
-/// Documents whose inactive XML is the same on both (2026-12-03: 193).
-const FLOOR_XML_IDENTICAL: usize = 193;
-/// Documents whose argv has the same devices on both (2026-12-03: 180).
-const FLOOR_ARGV_IDENTICAL: usize = 180;
+/// Documents whose inactive XML is the same on both (2026-12-03: 219, all both accept).
+const FLOOR_XML_IDENTICAL: usize = 219;
+/// Documents whose argv has the same devices on both (2026-12-03: 181).
+const FLOOR_ARGV_IDENTICAL: usize = 181;
 
 fn corpus() -> Vec<PathBuf> {
     let dir = repo_root().join("tests/data/qemu-corpus/domain");

@@ -5,7 +5,7 @@
 //! virtio memory balloon. Controllers go after those written in the document but before
 //! the ones the generic parser added for devices that need them, as libvirt's order is.
 
-use rvirt_xml::domain::{Controller, Device, DomainDef};
+use rvirt_xml::domain::{Address, ChrKind, Controller, Device, DomainDef};
 
 use super::Chipset;
 
@@ -13,15 +13,26 @@ use super::Chipset;
 pub fn add(def: &mut DomainDef, chipset: Chipset) {
     controllers(def, chipset);
     default_models(def, chipset);
+    chardevs(def);
     inputs(def);
     audio(def);
     balloon(def);
 }
 
-fn has_controller(def: &DomainDef, kind: &str, index: u32) -> bool {
-    def.devices.iter().any(
+/// Whether the document has the controller; one the parser added is taken out to be put
+/// back where the machine's own go.
+fn has_controller(def: &mut DomainDef, kind: &str, index: u32) -> bool {
+    let at = def.devices.iter().position(
         |d| matches!(d, Device::Controller(c) if c.controller_type == kind && c.index == index),
-    )
+    );
+    match at {
+        Some(i) if matches!(&def.devices[i], Device::Controller(c) if c.implicit) => {
+            def.devices.remove(i);
+            false
+        }
+        Some(_) => true,
+        None => false,
+    }
 }
 
 fn controller(kind: &str, index: u32, model: Option<&str>) -> Device {
@@ -75,6 +86,47 @@ fn default_models(def: &mut DomainDef, chipset: Chipset) {
             }
             Device::Interface(i) if i.model.is_none() && i.iface_type != "hostdev" => {
                 i.model = Some("rtl8139".into());
+            }
+            Device::Video(v) if v.model == "qxl" => {
+                v.vgamem.get_or_insert(16384);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// ISA serial ports get their target type and model written in; virtio channels take
+/// ports 1, 2, ... of the first virtio-serial controller.
+fn chardevs(def: &mut DomainDef) {
+    let mut taken: Vec<u32> = def
+        .devices
+        .iter()
+        .filter_map(|d| match d.info()?.address {
+            Some(Address::VirtioSerial {
+                controller: 0,
+                port,
+                ..
+            }) => Some(port),
+            _ => None,
+        })
+        .collect();
+    for d in &mut def.devices {
+        let Device::Chr(c) = d else { continue };
+        match c.kind {
+            ChrKind::Serial if matches!(c.target_type.as_deref(), None | Some("isa-serial")) => {
+                c.target_type = Some("isa-serial".into());
+                c.target_model.get_or_insert_with(|| "isa-serial".into());
+            }
+            ChrKind::Channel
+                if c.target_type.as_deref() == Some("virtio") && c.info.address.is_none() =>
+            {
+                let port = (1..).find(|p| !taken.contains(p)).unwrap_or(1);
+                taken.push(port);
+                c.info.address = Some(Address::VirtioSerial {
+                    controller: 0,
+                    bus: 0,
+                    port,
+                });
             }
             _ => {}
         }
@@ -161,6 +213,36 @@ mod tests {
         let pos = |s: &str| d.iter().position(|l| l.starts_with(s)).unwrap();
         assert!(pos("<controller type='usb'") < pos("<controller type='pci'"));
         assert!(pos("<controller type='pci'") < pos("<controller type='ide'"));
+    }
+
+    #[test]
+    fn serial_target_and_channel_ports() {
+        let d = devices_after(
+            "pc",
+            "<serial type='pty'/><channel type='unix'><target type='virtio' name='a'/></channel>\
+             <channel type='unix'><target type='virtio' name='b'/></channel>",
+        )
+        .join("");
+        assert!(
+            d.contains("<target type='isa-serial' port='0'><model name='isa-serial'/></target>"),
+            "{d}"
+        );
+        assert!(
+            d.contains("<console type='pty'><target type='serial' port='0'/></console>"),
+            "{d}"
+        );
+        assert!(d.contains("name='a'/><address type='virtio-serial' controller='0' bus='0' port='1'/>"), "{d}");
+        assert!(d.contains("name='b'/><address type='virtio-serial' controller='0' bus='0' port='2'/>"), "{d}");
+    }
+
+    #[test]
+    fn implicit_sata_goes_where_the_machines_own_does() {
+        let d = devices_after(
+            "q35",
+            "<disk type='file' device='cdrom'><target dev='sda' bus='sata'/></disk>",
+        );
+        let pos = |s: &str| d.iter().position(|l| l.starts_with(s)).unwrap();
+        assert!(pos("<controller type='sata'") < pos("<controller type='pci' index='0'"));
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub fn run(host: &HostInfo, emulator: &str, def: &mut DomainDef) {
             .map(|m| m.name.clone())
             .unwrap_or_else(|| host.canonical_machine("pc")),
     };
+    numa_memory(def);
     set_default_cpu(def, host.default_cpu(&machine));
     def.machine = Some(machine);
     // As libvirt's post-parse: the emulator the capabilities name is written in.
@@ -34,6 +35,24 @@ pub fn run(host: &HostInfo, emulator: &str, def: &mut DomainDef) {
     defaults::add(def, chipset);
     pci::assign(def, chipset);
     usb::assign(def);
+}
+
+/// A new definition with guest NUMA cells has their sum as its memory size (libvirt's
+/// ABI-update parse); a current size equal to the old memory size counts as unset.
+/// vCPUs no cell names go to cell 0.
+fn numa_memory(def: &mut DomainDef) {
+    let total = def.cpu.as_ref().map_or(0, |c| c.numa_memory_kib());
+    if total == 0 {
+        return;
+    }
+    let vcpus = def.vcpus;
+    if let Some(cpu) = def.cpu.as_mut() {
+        cpu.fill_numa_cell0(vcpus);
+    }
+    if def.current_memory_kib == def.memory_kib || def.current_memory_kib > total {
+        def.current_memory_kib = total;
+    }
+    def.memory_kib = total;
 }
 
 /// The x86 chipsets whose implicit devices and PCI layout libvirt knows.
@@ -116,6 +135,20 @@ pub(crate) mod tests {
             .map(|l| l.trim().to_string())
             .filter(|l| !l.is_empty() && !l.starts_with("<emulator>"))
             .collect()
+    }
+
+    #[test]
+    fn numa_cells_make_the_memory_size() {
+        let mut def = DomainDef::parse(
+            "<domain type='kvm'><name>t</name><memory>262144</memory><vcpu>2</vcpu>\
+             <os><type arch='x86_64' machine='pc'>hvm</type></os><cpu mode='host-passthrough'>\
+             <numa><cell id='0' cpus='0' memory='1048576' unit='KiB'/></numa></cpu></domain>",
+        )
+        .unwrap();
+        run(&HostInfo::default(), "/usr/bin/qemu-system-x86_64", &mut def);
+        assert_eq!((def.memory_kib, def.current_memory_kib), (1048576, 1048576));
+        let xml = def.to_xml(None);
+        assert!(xml.contains("<cell id='0' cpus='0-1' memory='1048576' unit='KiB'/>"), "{xml}");
     }
 
     #[test]

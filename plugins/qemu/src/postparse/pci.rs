@@ -241,17 +241,59 @@ fn pass(def: &mut DomainDef, chipset: Chipset, grow: bool) -> Set {
         // Room for a future bridge, as libvirt keeps on a PCI root bus.
         set.next(Conn::Pci);
     }
+    let mut usb_masters: Vec<(u32, Slot)> = Vec::new();
     for (i, c) in order(def, chipset) {
         if placed[i] || pci_of(&def.devices[i]).is_some() {
             continue;
         }
-        if let Some(a) = set.next(c) {
+        let a = match ich9_usb(&def.devices[i]) {
+            Some((index, f)) => ich9_usb_place(&mut set, &mut usb_masters, index, f),
+            None => set.next(c),
+        };
+        if let Some(a) = a {
             if !grow {
                 set_pci(&mut def.devices[i], a);
             }
         }
     }
     set
+}
+
+/// An ICH9 USB controller's index and PCI function: EHCI at 7, UHCI companions at 0-2.
+fn ich9_usb(d: &Device) -> Option<(u32, u32)> {
+    let Device::Controller(c) = d else { return None };
+    let f = match c.model.as_deref()? {
+        "ich9-ehci1" => 7,
+        "ich9-uhci1" => 0,
+        "ich9-uhci2" => 1,
+        "ich9-uhci3" => 2,
+        _ => return None,
+    };
+    (c.controller_type == "usb").then_some((c.index, f))
+}
+
+/// An ICH9 USB controller shares its bus's slot: the first of a bus takes a free slot,
+/// the others their function in it.
+fn ich9_usb_place(
+    set: &mut Set,
+    masters: &mut Vec<(u32, Slot)>,
+    index: u32,
+    function: u32,
+) -> Option<Slot> {
+    let (bus, slot) = match masters.iter().find(|m| m.0 == index) {
+        Some((_, a)) => (a.0, a.1),
+        None => {
+            let a = set.find(Conn::Pci)?;
+            masters.push((index, a));
+            (a.0, a.1)
+        }
+    };
+    let a = (bus, slot, function);
+    if !set.is_free(a) {
+        return set.next(Conn::Pci);
+    }
+    set.reserve(a);
+    Some(a)
 }
 
 /// Assigns PCI addresses to every device of `def` that needs one and has none, adding

@@ -1,6 +1,6 @@
 //! USB port assignment: every USB device without an address gets the next free port of
-//! USB bus 0, in libvirt's order (host devices, disks, smartcards, inputs, sound cards,
-//! redirected devices), when the guest has a USB controller.
+//! USB bus 0, in libvirt's order (hubs, host devices, disks, smartcards, inputs, sound
+//! cards, redirected devices), when the guest has a USB controller.
 
 use rvirt_xml::domain::{Address, Device, DomainDef};
 
@@ -25,13 +25,14 @@ fn ports(def: &DomainDef) -> u32 {
 /// The placing group of a device that goes on USB.
 fn group(d: &Device) -> Option<usize> {
     Some(match d {
-        Device::Generic(g) if g.element.name == "hostdev" && g.attr("type") == Some("usb") => 0,
-        Device::Disk(k) if k.target_bus == "usb" => 1,
-        Device::Input(i) if i.bus.as_deref() == Some("usb") => 3,
+        Device::Generic(g) if g.element.name == "hub" => 0,
+        Device::Generic(g) if g.element.name == "hostdev" && g.attr("type") == Some("usb") => 1,
+        Device::Disk(k) if k.target_bus == "usb" => 2,
+        Device::Input(i) if i.bus.as_deref() == Some("usb") => 4,
         Device::Generic(g) => match g.element.name.as_str() {
-            "smartcard" => 2,
-            "sound" if g.attr("model") == Some("usb") => 4,
-            "redirdev" => 5,
+            "smartcard" => 3,
+            "sound" if g.attr("model") == Some("usb") => 5,
+            "redirdev" => 6,
             _ => return None,
         },
         _ => return None,
