@@ -8,6 +8,7 @@ use rvirt_xml::domain::{
 };
 
 use crate::argv::{esc, is_q35, unsupported, ArgvResult, Cmd, Runtime};
+use crate::controllers::{controller, controller_rank, ensure_controller, scsi_controller_model};
 
 /// The common device information of any device.
 pub fn info(d: &Device) -> Option<&DeviceInfo> {
@@ -19,11 +20,11 @@ pub fn chardev_id(c: &CharDev, index: usize) -> String {
     format!("char{}{index}", c.kind.element())
 }
 
-struct Ctx<'a> {
-    def: &'a DomainDef,
-    q35: bool,
+pub(crate) struct Ctx<'a> {
+    pub(crate) def: &'a DomainDef,
+    pub(crate) q35: bool,
     /// Controllers already emitted, as (type, index).
-    controllers: BTreeSet<(String, u32)>,
+    pub(crate) controllers: BTreeSet<(String, u32)>,
 }
 
 pub fn build(c: &mut Cmd, def: &DomainDef, rt: &Runtime) -> ArgvResult<()> {
@@ -50,6 +51,7 @@ pub fn build(c: &mut Cmd, def: &DomainDef, rt: &Runtime) -> ArgvResult<()> {
     let mut net_n = 0;
     let mut chr_n = [0usize; 4];
     let mut input_n = 0;
+    let mut sound_n = 0;
     for d in devs {
         match d {
             Device::Controller(_) => {}
@@ -75,7 +77,14 @@ pub fn build(c: &mut Cmd, def: &DomainDef, rt: &Runtime) -> ArgvResult<()> {
             Device::Watchdog(w) => watchdog(c, &x, w)?,
             Device::MemBalloon(m) => balloon(c, &x, m)?,
             Device::Rng(r) => rng(c, &x, r)?,
-            Device::Generic(_) => {}
+            Device::Generic(g) => match g.element.name.as_str() {
+                "audio" => crate::sound::audio(c, g)?,
+                "sound" => {
+                    crate::sound::sound(c, &x, g, sound_n)?;
+                    sound_n += 1;
+                }
+                _ => {}
+            },
         }
     }
     let has_graphics = def.devices.iter().any(|d| matches!(d, Device::Graphics(_)));
@@ -84,21 +93,6 @@ pub fn build(c: &mut Cmd, def: &DomainDef, rt: &Runtime) -> ArgvResult<()> {
         c.opt("-device", "VGA,id=video0");
     }
     Ok(())
-}
-
-/// The order libvirt writes controllers in: PCI controllers by index, then USB, SCSI,
-/// IDE, SATA and virtio-serial ones.
-fn controller_rank(k: &Controller) -> (u8, u32) {
-    let rank = match k.controller_type.as_str() {
-        "pci" => 0,
-        "usb" => 1,
-        "scsi" => 2,
-        "ide" => 3,
-        "sata" => 4,
-        "virtio-serial" => 5,
-        _ => 6,
-    };
-    (rank, k.index)
 }
 
 /// The order libvirt writes device arguments in, by kind.
@@ -119,13 +113,17 @@ fn argv_rank(d: &Device) -> u8 {
         Device::Watchdog(_) => 15,
         Device::MemBalloon(_) => 18,
         Device::Rng(_) => 19,
-        Device::Generic(_) => 20,
+        Device::Generic(g) => match g.element.name.as_str() {
+            "audio" => 12,
+            "sound" => 14,
+            _ => 20,
+        },
     }
 }
 
 /// `,bus=pci.N,addr=0xN` for a PCI address (bus 0 is the root: `pci.0` or `pcie.0`);
 /// refuses other address types on PCI devices.
-fn pci_addr(x: &Ctx, info: &DeviceInfo, what: &str) -> ArgvResult<String> {
+pub(crate) fn pci_addr(x: &Ctx, info: &DeviceInfo, what: &str) -> ArgvResult<String> {
     match &info.address {
         None => Ok(String::new()),
         Some(Address::Pci {
@@ -161,105 +159,6 @@ fn boot_prop(info: &DeviceInfo) -> String {
     info.boot_order
         .map(|b| format!(",bootindex={b}"))
         .unwrap_or_default()
-}
-
-fn controller(c: &mut Cmd, x: &mut Ctx, k: &Controller) -> ArgvResult<()> {
-    let p = format!("domain/devices/controller[@type='{}']", k.controller_type);
-    let addr = pci_addr(x, &k.info, &p)?;
-    let dev = match (k.controller_type.as_str(), k.model.as_deref()) {
-        ("pci", Some("pci-root" | "pcie-root")) | ("ide" | "fdc", _) if k.index == 0 => None,
-        ("pci", Some("pcie-root-port")) => Some(root_port(k)),
-        ("pci", Some("pcie-to-pci-bridge")) => Some(format!("pcie-pci-bridge,id=pci.{}", k.index)),
-        ("pci", Some("pci-bridge")) => Some(format!(
-            "pci-bridge,chassis_nr={},id=pci.{}",
-            target(k, "chassisNr").unwrap_or_else(|| k.index.to_string()),
-            k.index
-        )),
-        ("usb", Some("none")) => None,
-        ("usb", None) if x.q35 => Some(format!("qemu-xhci,id={}", usb_id(k.index))),
-        ("usb", None | Some("piix3-uhci")) => {
-            Some(format!("piix3-usb-uhci,id={}", usb_id(k.index)))
-        }
-        ("usb", Some(m @ ("qemu-xhci" | "nec-xhci"))) => {
-            Some(format!("{m},id={}", usb_id(k.index)))
-        }
-        ("usb", Some(m @ ("ich9-ehci1" | "ich9-uhci1" | "ich9-uhci2" | "ich9-uhci3"))) => {
-            Some(ich9_usb(m, k))
-        }
-        ("sata", _) if x.q35 && k.index == 0 => None,
-        ("sata", None) => Some(format!("ahci,id=sata{}", k.index)),
-        ("scsi", m) => Some(format!("{},id=scsi{}", scsi_model(m, &p)?, k.index)),
-        ("virtio-serial", None) => Some(format!("virtio-serial-pci,id=virtio-serial{}", k.index)),
-        (_, m) => {
-            return unsupported(format!(
-                "{p} with model '{}' is not supported",
-                m.unwrap_or("default")
-            ))
-        }
-    };
-    if let Some(d) = dev {
-        c.opt("-device", format!("{d}{addr}"));
-    }
-    x.controllers.insert((k.controller_type.clone(), k.index));
-    Ok(())
-}
-
-/// An attribute of a controller's `<target>`.
-fn target(k: &Controller, name: &str) -> Option<String> {
-    k.children
-        .iter()
-        .find(|e| e.name == "target")
-        .and_then(|t| t.attr_s(name))
-}
-
-/// A `pcie-root-port` with its port number and chassis (libvirt writes them in at define).
-fn root_port(k: &Controller) -> String {
-    let mut s = "pcie-root-port".to_string();
-    if let Some(p) = target(k, "port") {
-        let n = p
-            .strip_prefix("0x")
-            .and_then(|h| u32::from_str_radix(h, 16).ok())
-            .or_else(|| p.parse().ok())
-            .unwrap_or(0);
-        s.push_str(&format!(",port={n}"));
-    }
-    let chassis = target(k, "chassis").unwrap_or_else(|| k.index.to_string());
-    format!("{s},chassis={chassis},id=pci.{}", k.index)
-}
-
-/// An ICH9 USB controller: the EHCI master, or a UHCI companion on its master's bus
-/// (`masterbus`, `firstport` from `<master startport>`), as libvirt writes them.
-fn ich9_usb(model: &str, k: &Controller) -> String {
-    let device = format!("ich9-usb-{}", &model["ich9-".len()..]);
-    match k.info.master_startport {
-        Some(port) => format!("{device},masterbus={}.0,firstport={port}", usb_id(k.index)),
-        None => format!("{device},id={}", usb_id(k.index)),
-    }
-}
-
-fn usb_id(index: u32) -> String {
-    if index == 0 {
-        "usb".into()
-    } else {
-        format!("usb{index}")
-    }
-}
-
-fn scsi_model(m: Option<&str>, p: &str) -> ArgvResult<&'static str> {
-    Ok(match m {
-        None | Some("lsilogic") => "lsi",
-        Some("virtio-scsi") => "virtio-scsi-pci",
-        Some(other) => return unsupported(format!("{p}/@model '{other}' is not supported")),
-    })
-}
-
-/// Adds an implicit controller the first time a disk or device needs it.
-fn ensure_controller(c: &mut Cmd, x: &mut Ctx, kind: &str, index: u32) -> ArgvResult<()> {
-    if x.controllers.contains(&(kind.to_string(), index)) {
-        return Ok(());
-    }
-    let k = Controller::new(kind, index);
-    controller(c, x, &k)
 }
 
 /// Disk index from a target name: `vda` → 0, `hdc` → 2, `sdaa` → 26.
@@ -392,9 +291,18 @@ fn disk(c: &mut Cmd, x: &mut Ctx, k: &Disk, n: usize) -> ArgvResult<()> {
         }
         "scsi" => {
             let (ctl, bus, unit) = drive(&k.info.address, 7)?;
+            let target = match &k.info.address {
+                Some(Address::Drive { target, .. }) => *target,
+                _ => 0,
+            };
             ensure_controller(c, x, "scsi", ctl)?;
             let model = if cd { "scsi-cd" } else { "scsi-hd" };
-            format!("{model},bus=scsi{ctl}.0,channel={bus},scsi-id={unit},lun=0,id=scsi{ctl}-{bus}-{unit}-0")
+            if scsi_controller_model(x.def, ctl) == Some("virtio-scsi") {
+                format!("{model},bus=scsi{ctl}.0,channel={bus},scsi-id={target},lun={unit},id=scsi{ctl}-{bus}-{target}-{unit}")
+            } else {
+                // A parallel SCSI HBA (LSI): one LUN per target, the unit is the target.
+                format!("{model},bus=scsi{ctl}.0,scsi-id={unit},id=scsi{ctl}-{bus}-{unit}")
+            }
         }
         other => {
             return unsupported(format!(
@@ -628,8 +536,6 @@ fn video(c: &mut Cmd, x: &Ctx, v: &Video) -> ArgvResult<()> {
     let model = match v.model.as_str() {
         "none" => return Ok(()),
         "vga" => "VGA",
-        // QEMU's default model for a video device the document does not describe.
-        "cirrus" if v.implicit_model => "VGA",
         "cirrus" => "cirrus-vga",
         "virtio" => "virtio-vga",
         "bochs" => "bochs-display",
@@ -751,6 +657,32 @@ mod tests {
     }
 
     #[test]
+    fn sound_cards_and_their_backend() {
+        let a = args(
+            "<sound model='ich6'><codec type='micro'/></sound><sound model='ac97'/>\
+             <audio id='1' type='none'/>",
+        );
+        assert!(a.contains("-audiodev none,id=audio1"), "{a}");
+        assert!(a.contains("-device intel-hda,id=sound0 -device hda-micro,id=sound0-codec0,bus=sound0.0,cad=0,audiodev=audio1"), "{a}");
+        assert!(a.contains("-device AC97,id=sound1,audiodev=audio1"), "{a}");
+        assert!(a.find("-audiodev") < a.find("intel-hda"), "{a}");
+        assert!(args("<sound model='sb16'/>").starts_with("ERR"));
+    }
+
+    #[test]
+    fn virtio_scsi_disks_address_target_and_lun() {
+        let a = args(
+            "<controller type='scsi' index='0' model='virtio-scsi'/>\
+             <disk type='file' device='disk'><source file='/i/s.img'/><target dev='sdb' bus='scsi'/>\
+             <address type='drive' controller='0' bus='0' target='2' unit='3'/></disk>",
+        );
+        assert!(
+            a.contains("scsi-hd,bus=scsi0.0,channel=0,scsi-id=2,lun=3,id=scsi0-0-2-3"),
+            "{a}"
+        );
+    }
+
+    #[test]
     fn disk_index_from_target() {
         assert_eq!(disk_index("vda"), Some(0));
         assert_eq!(disk_index("hdc"), Some(2));
@@ -779,7 +711,7 @@ mod tests {
         let a = args("<disk type='file' device='disk'><source file='/i/s.img'/><target dev='sda' bus='scsi'/></disk>");
         assert!(a.contains("-device lsi,id=scsi0 "), "{a}");
         assert!(
-            a.contains("scsi-hd,bus=scsi0.0,channel=0,scsi-id=0,lun=0,id=scsi0-0-0-0"),
+            a.contains("scsi-hd,bus=scsi0.0,scsi-id=0,id=scsi0-0-0"),
             "{a}"
         );
         let a = args("<disk type='file' device='disk'><source file='/i/s.img'/><target dev='sda' bus='sata'/></disk>");
@@ -811,7 +743,7 @@ mod tests {
             a.contains("-vnc 127.0.0.1:3") && !a.contains("-display none"),
             "{a}"
         );
-        assert!(a.contains("-device VGA,id=video0"), "{a}");
+        assert!(a.contains("-device cirrus-vga,id=video0"), "{a}");
         assert!(a.contains("-device virtio-balloon-pci,id=balloon0"), "{a}");
         assert!(
             a.contains("-device piix3-usb-uhci,id=usb -device usb-tablet,id=input0,bus=usb.0"),

@@ -164,9 +164,7 @@ impl CpuDef {
         numa.children
             .iter()
             .filter(|c| c.name == "cell")
-            .filter_map(|c| {
-                crate::units::to_kib("memory", c.attr("memory")?, c.attr("unit")).ok()
-            })
+            .filter_map(|c| crate::units::to_kib("memory", c.attr("memory")?, c.attr("unit")).ok())
             .sum()
     }
 

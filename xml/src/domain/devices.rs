@@ -4,8 +4,8 @@
 
 use super::chardev::{CharDev, ChrKind};
 use super::disk::{Controller, Disk};
-use super::info::DeviceInfo;
 use super::generic::{self, GenericDevice};
+use super::info::DeviceInfo;
 use super::interface::Interface;
 use super::misc::{Graphics, Input, MemBalloon, Rng, Video, Watchdog};
 use crate::out::{Attrs, Out};

@@ -134,9 +134,9 @@ fn chardevs(def: &mut DomainDef) {
 }
 
 fn has_input(def: &DomainDef, kind: &str, bus: &str) -> bool {
-    def.devices.iter().any(|d| {
-        matches!(d, Device::Input(i) if i.input_type == kind && i.bus.as_deref() == Some(bus))
-    })
+    def.devices.iter().any(
+        |d| matches!(d, Device::Input(i) if i.input_type == kind && i.bus.as_deref() == Some(bus)),
+    )
 }
 
 /// The i8042 controller's PS/2 mouse and keyboard.
@@ -153,7 +153,8 @@ fn inputs(def: &mut DomainDef) {
 /// `none` (no host audio for VNC, libvirt's default `vnc_allow_host_audio=0`). Headless
 /// EGL graphics alone take no backend.
 fn audio(def: &mut DomainDef) {
-    let generic = |d: &Device, name: &str| matches!(d, Device::Generic(g) if g.element.name == name);
+    let generic =
+        |d: &Device, name: &str| matches!(d, Device::Generic(g) if g.element.name == name);
     if def.devices.iter().any(|d| generic(d, "audio")) {
         return;
     }
@@ -180,7 +181,11 @@ fn audio(def: &mut DomainDef) {
 
 /// A virtio memory balloon unless the document describes one.
 fn balloon(def: &mut DomainDef) {
-    if !def.devices.iter().any(|d| matches!(d, Device::MemBalloon(_))) {
+    if !def
+        .devices
+        .iter()
+        .any(|d| matches!(d, Device::MemBalloon(_)))
+    {
         def.devices.push(parse("<memballoon model='virtio'/>"));
     }
 }
@@ -231,8 +236,14 @@ mod tests {
             d.contains("<console type='pty'><target type='serial' port='0'/></console>"),
             "{d}"
         );
-        assert!(d.contains("name='a'/><address type='virtio-serial' controller='0' bus='0' port='1'/>"), "{d}");
-        assert!(d.contains("name='b'/><address type='virtio-serial' controller='0' bus='0' port='2'/>"), "{d}");
+        assert!(
+            d.contains("name='a'/><address type='virtio-serial' controller='0' bus='0' port='1'/>"),
+            "{d}"
+        );
+        assert!(
+            d.contains("name='b'/><address type='virtio-serial' controller='0' bus='0' port='2'/>"),
+            "{d}"
+        );
     }
 
     #[test]
@@ -248,6 +259,9 @@ mod tests {
     #[test]
     fn spice_graphics_get_a_spice_audio_backend() {
         let d = devices_after("q35", "<graphics type='spice' autoport='yes'/>");
-        assert!(d.contains(&"<audio id='1' type='spice'/>".to_string()), "{d:?}");
+        assert!(
+            d.contains(&"<audio id='1' type='spice'/>".to_string()),
+            "{d:?}"
+        );
     }
 }

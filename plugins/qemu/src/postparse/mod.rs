@@ -67,7 +67,11 @@ pub enum Chipset {
 impl Chipset {
     /// The chipset of an x86 guest's (canonical) machine type.
     pub fn of(def: &DomainDef) -> Option<Chipset> {
-        if def.arch.as_deref().is_some_and(|a| a != "x86_64" && a != "i686") {
+        if def
+            .arch
+            .as_deref()
+            .is_some_and(|a| a != "x86_64" && a != "i686")
+        {
             return None;
         }
         let m = def.machine.as_deref()?;
@@ -126,7 +130,11 @@ pub(crate) mod tests {
              <devices>{devices}</devices></domain>"
         );
         let mut def = DomainDef::parse(&xml).unwrap();
-        run(&HostInfo::default(), "/usr/bin/qemu-system-x86_64", &mut def);
+        run(
+            &HostInfo::default(),
+            "/usr/bin/qemu-system-x86_64",
+            &mut def,
+        );
         let out = def.to_xml(None);
         let a = out.find("<devices>").unwrap();
         let b = out.find("</devices>").unwrap();
@@ -145,10 +153,17 @@ pub(crate) mod tests {
              <numa><cell id='0' cpus='0' memory='1048576' unit='KiB'/></numa></cpu></domain>",
         )
         .unwrap();
-        run(&HostInfo::default(), "/usr/bin/qemu-system-x86_64", &mut def);
+        run(
+            &HostInfo::default(),
+            "/usr/bin/qemu-system-x86_64",
+            &mut def,
+        );
         assert_eq!((def.memory_kib, def.current_memory_kib), (1048576, 1048576));
         let xml = def.to_xml(None);
-        assert!(xml.contains("<cell id='0' cpus='0-1' memory='1048576' unit='KiB'/>"), "{xml}");
+        assert!(
+            xml.contains("<cell id='0' cpus='0-1' memory='1048576' unit='KiB'/>"),
+            "{xml}"
+        );
     }
 
     #[test]

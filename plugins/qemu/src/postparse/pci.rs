@@ -129,7 +129,11 @@ impl Set {
     }
 
     fn find(&self, c: Conn) -> Option<Slot> {
-        let fits = self.buses.iter().enumerate().filter(|(_, b)| b.kind.accepts(c));
+        let fits = self
+            .buses
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.kind.accepts(c));
         if c == Conn::RootPort {
             for (i, b) in fits.clone() {
                 for s in b.kind.slots() {
@@ -261,7 +265,9 @@ fn pass(def: &mut DomainDef, chipset: Chipset, grow: bool) -> Set {
 
 /// An ICH9 USB controller's index and PCI function: EHCI at 7, UHCI companions at 0-2.
 fn ich9_usb(d: &Device) -> Option<(u32, u32)> {
-    let Device::Controller(c) = d else { return None };
+    let Device::Controller(c) = d else {
+        return None;
+    };
     let f = match c.model.as_deref()? {
         "ich9-ehci1" => 7,
         "ich9-uhci1" => 0,
@@ -334,7 +340,10 @@ fn chipset_slots(def: &DomainDef, set: &mut Set) -> Vec<(usize, Slot)> {
         Device::Video(v) => !matches!(v.model.as_str(), "none" | "ramfb"),
         _ => false,
     });
-    let first_video = def.devices.iter().position(|d| matches!(d, Device::Video(_)));
+    let first_video = def
+        .devices
+        .iter()
+        .position(|d| matches!(d, Device::Video(_)));
     let video_slot = (primary_video.is_some() && primary_video == first_video)
         .then_some(primary_video)
         .flatten();
@@ -358,7 +367,9 @@ fn chipset_slots(def: &DomainDef, set: &mut Set) -> Vec<(usize, Slot)> {
                 ("ich9-uhci2", 1),
                 ("ich9-uhci3", 2),
             ] {
-                v.extend(find_controller(def, "usb", 0, |m| m == Some(model)).map(|i| (i, (0, 0x1d, f))));
+                v.extend(
+                    find_controller(def, "usb", 0, |m| m == Some(model)).map(|i| (i, (0, 0x1d, f))),
+                );
             }
             let sound = def.devices.iter().position(|d| {
                 matches!(d, Device::Generic(g) if g.element.name == "sound" && g.attr("model") == Some("ich9"))
@@ -410,7 +421,10 @@ fn multifunction(def: &mut DomainDef) {
             ..
         }) = &mut info.address
         {
-            if taken.iter().any(|t| t.0 == *bus && t.1 == *slot && t.2 != 0) {
+            if taken
+                .iter()
+                .any(|t| t.0 == *bus && t.1 == *slot && t.2 != 0)
+            {
                 *m = Some("on".into());
             }
         }
@@ -420,7 +434,10 @@ fn multifunction(def: &mut DomainDef) {
 fn element(name: &str, attrs: &[(&str, String)]) -> Element {
     Element {
         name: name.into(),
-        attrs: attrs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+        attrs: attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
         children: Vec::new(),
         text: String::new(),
     }
@@ -440,7 +457,8 @@ fn controller_details(def: &mut DomainDef) {
             _ => continue,
         };
         if !c.children.iter().any(|e| e.name == "model") {
-            c.children.insert(0, element("model", &[("name", name.into())]));
+            c.children
+                .insert(0, element("model", &[("name", name.into())]));
         }
         let target = match (c.model.as_deref(), &c.info.address) {
             (Some("pcie-root-port"), Some(Address::Pci { slot, function, .. })) => vec![
@@ -451,7 +469,11 @@ fn controller_details(def: &mut DomainDef) {
             _ => continue,
         };
         if !c.children.iter().any(|e| e.name == "target") {
-            let at = c.children.iter().position(|e| e.name == "model").map_or(0, |p| p + 1);
+            let at = c
+                .children
+                .iter()
+                .position(|e| e.name == "model")
+                .map_or(0, |p| p + 1);
             c.children.insert(at, element("target", &target));
         }
     }
@@ -466,7 +488,13 @@ mod tests {
         let mut out = Vec::new();
         let mut dev = String::new();
         for l in d {
-            let devices = ["<disk", "<controller", "<interface", "<video", "<memballoon"];
+            let devices = [
+                "<disk",
+                "<controller",
+                "<interface",
+                "<video",
+                "<memballoon",
+            ];
             if devices.iter().any(|p| l.starts_with(p)) {
                 dev = l.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
             }
@@ -505,7 +533,10 @@ mod tests {
         let text = d.join("\n");
         assert!(text.contains("<controller type='pci' index='2' model='pcie-to-pci-bridge'>\n<model name='pcie-pci-bridge'/>\n<address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>"), "{text}");
         assert!(text.contains("<controller type='pci' index='1' model='pcie-root-port'>\n<model name='pcie-root-port'/>\n<target chassis='1' port='0x8'/>\n<address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x0' multifunction='on'/>"), "{text}");
-        assert!(text.contains("<controller type='pci' index='5' model='pcie-root-port'>"), "{text}");
+        assert!(
+            text.contains("<controller type='pci' index='5' model='pcie-root-port'>"),
+            "{text}"
+        );
         assert!(!text.contains("index='6'"), "{text}");
         assert!(text.contains("<mac address='52:54:00:00:00:01'/>\n<model type='e1000'/>\n<address type='pci' domain='0x0000' bus='0x02' slot='0x01' function='0x0'/>"), "{text}");
         assert!(text.contains("<controller type='sata' index='0'>\n<address type='pci' domain='0x0000' bus='0x00' slot='0x1f' function='0x2'/>"), "{text}");

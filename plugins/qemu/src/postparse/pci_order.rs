@@ -60,7 +60,9 @@ fn classify(d: &Device) -> Option<(usize, Conn)> {
             }
             let pci = matches!(
                 i.model.as_deref(),
-                Some("rtl8139" | "e1000" | "ne2k_pci" | "pcnet" | "i82551" | "i82557b" | "i82559er")
+                Some(
+                    "rtl8139" | "e1000" | "ne2k_pci" | "pcnet" | "i82551" | "i82557b" | "i82559er"
+                )
             );
             (2, if pci { Pci } else { Pcie })
         }

@@ -85,7 +85,10 @@ mod tests {
             "pc",
             "<input type='tablet' bus='usb'/><input type='keyboard' bus='usb'/>",
         );
-        let usb: Vec<&String> = d.iter().filter(|l| l.starts_with("<address type='usb'")).collect();
+        let usb: Vec<&String> = d
+            .iter()
+            .filter(|l| l.starts_with("<address type='usb'"))
+            .collect();
         assert_eq!(
             usb,
             [
