@@ -27,7 +27,7 @@ pub fn parse(xml: &str) -> QResult<DomainDef> {
 
 /// [`parse`], validating against libvirt's schema first when `validate` is set.
 fn parse_with(xml: &str, validate: bool) -> QResult<DomainDef> {
-    let opts = rvirt_xml::ParseOptions::validate(validate);
+    let opts = rvirt_xml::ParseOptions::validate(validate).with_default_usb();
     let def = DomainDef::parse_with(xml, opts).map_err(QemuError::from)?;
     if !matches!(&*def.domain_type, "kvm" | "qemu") {
         return Err(QemuError::Invalid(format!(
@@ -114,6 +114,7 @@ pub fn check_disks(def: &DomainDef) -> QResult<()> {
 /// Checks that the definition can be turned into a command line (so errors show at define).
 fn validate(drv: &Driver, def: &DomainDef) -> QResult<()> {
     check_emulator(drv, def)?;
+    crate::postparse::check(def)?;
     check_max_vcpus(drv.host(), def)?;
     let rt = crate::argv::Runtime {
         monitor: drv.cfg.monitor_path(&def.name),

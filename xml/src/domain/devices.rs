@@ -162,8 +162,12 @@ pub(super) fn write(out: &mut Out, emulator: Option<&str>, devices: &[Device], l
 }
 
 /// Parses the devices of `<devices>` (all but `<emulator>`), in document order, then adds
-/// the devices libvirt's generic parser adds.
-pub(super) fn parse(devs: &Element, os_type: &str) -> Result<Vec<Device>, XmlError> {
+/// the devices libvirt's generic parser adds; `default_usb`: see [`crate::ParseOptions`].
+pub(super) fn parse(
+    devs: &Element,
+    os_type: &str,
+    default_usb: bool,
+) -> Result<Vec<Device>, XmlError> {
     let hvm = os_type == "hvm";
     let mut out = Vec::new();
     let mut counts = [0u32; 4];
@@ -197,7 +201,7 @@ pub(super) fn parse(devs: &Element, os_type: &str) -> Result<Vec<Device>, XmlErr
     }
     super::implicit::add(&mut out, &mut controllers, os_type)?;
     out.extend(controllers.into_iter().map(Device::Controller));
-    super::devcheck::check(&out, os_type)?;
+    super::devcheck::check(&out, os_type, default_usb)?;
     Ok(out)
 }
 

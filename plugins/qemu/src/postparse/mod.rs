@@ -8,6 +8,9 @@ mod defaults;
 mod pci;
 mod pci_order;
 mod usb;
+mod validate;
+
+pub use validate::check;
 
 use rvirt_xml::domain::DomainDef;
 
