@@ -52,6 +52,7 @@ pub fn build(c: &mut Cmd, def: &DomainDef, rt: &Runtime) -> ArgvResult<()> {
     let mut chr_n = [0usize; 4];
     let mut input_n = 0;
     let mut sound_n = 0;
+    let mut video_n = 0;
     for d in devs {
         match d {
             Device::Controller(_) => {}
@@ -73,7 +74,10 @@ pub fn build(c: &mut Cmd, def: &DomainDef, rt: &Runtime) -> ArgvResult<()> {
                 input_n += 1;
             }
             Device::Graphics(g) => graphics(c, g, rt)?,
-            Device::Video(v) => video(c, &x, v)?,
+            Device::Video(v) => {
+                video(c, &x, v, video_n)?;
+                video_n += 1;
+            }
             Device::Watchdog(w) => watchdog(c, &x, w)?,
             Device::MemBalloon(m) => balloon(c, &x, m)?,
             Device::Rng(r) => rng(c, &x, r)?,
@@ -531,10 +535,16 @@ fn graphics(c: &mut Cmd, g: &Graphics, rt: &Runtime) -> ArgvResult<()> {
     Ok(())
 }
 
-fn video(c: &mut Cmd, x: &Ctx, v: &Video) -> ArgvResult<()> {
+/// Video card number `n`: the primary one has VGA compatibility, the others not.
+fn video(c: &mut Cmd, x: &Ctx, v: &Video, n: usize) -> ArgvResult<()> {
     let p = format!("domain/devices/video[model/@type='{}']", v.model);
     let model = match v.model.as_str() {
         "none" => return Ok(()),
+        "qxl" if n > 0 => "qxl",
+        "virtio" if n > 0 => "virtio-gpu-pci",
+        _ if n > 0 => {
+            return unsupported(format!("{p}: only qxl and virtio video can be secondary"))
+        }
         "vga" => "VGA",
         "cirrus" => "cirrus-vga",
         "virtio" => "virtio-vga",
@@ -542,7 +552,7 @@ fn video(c: &mut Cmd, x: &Ctx, v: &Video) -> ArgvResult<()> {
         "qxl" => "qxl-vga",
         other => return unsupported(format!("{p} is not supported ({other})")),
     };
-    let mut dev = format!("{model},id=video0{}", pci_addr(x, &v.info, &p)?);
+    let mut dev = format!("{model},id=video{n}{}", pci_addr(x, &v.info, &p)?);
     if let (Some(vram), "VGA") = (v.vram, model) {
         dev.push_str(&format!(",vgamem_mb={}", (vram / 1024).max(1)));
     }
