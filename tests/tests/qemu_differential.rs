@@ -256,5 +256,8 @@ fn qemu_driver_agrees_with_libvirtd() {
         "argv written by both fell"
     );
     assert!(f.xml_same >= FLOOR_XML_IDENTICAL, "XML-identical fell");
-    assert!(f.argv_same >= FLOOR_ARGV_IDENTICAL, "argv-devices-identical fell");
+    assert!(
+        f.argv_same >= FLOOR_ARGV_IDENTICAL,
+        "argv-devices-identical fell"
+    );
 }
