@@ -98,14 +98,17 @@ fn run_guest(machine: &str, want_ids: &[&str]) {
     assert_eq!(xml_root_slots(&live), xml_root_slots(&inactive), "{live}");
 }
 
-#[test]
-fn i440fx_guest_runs_with_libvirts_layout() {
-    if !require_peer("virsh (libvirt-clients)", have_program(VIRSH))
-        || !require_peer(
-            "qemu-system-x86_64",
+fn peers() -> bool {
+    require_peer("virsh (libvirt-clients)", have_program(VIRSH))
+        && require_peer(
+            "qemu-system-x86_64 (qemu-system-x86)",
             have_program("/usr/bin/qemu-system-x86_64"),
         )
-    {
+}
+
+#[test]
+fn i440fx_guest_runs_with_libvirts_layout() {
+    if !peers() {
         return;
     }
     let ids = [
@@ -125,12 +128,7 @@ fn i440fx_guest_runs_with_libvirts_layout() {
 
 #[test]
 fn q35_guest_runs_with_root_ports_and_bridge() {
-    if !require_peer("virsh (libvirt-clients)", have_program(VIRSH))
-        || !require_peer(
-            "qemu-system-x86_64",
-            have_program("/usr/bin/qemu-system-x86_64"),
-        )
-    {
+    if !peers() {
         return;
     }
     let ids = [
