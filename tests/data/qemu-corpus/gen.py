@@ -191,6 +191,7 @@ def assemble(n, dtype, machine, top, devs):
 
 VIRTIO_DISK = ("<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
                "<source file='/var/lib/libvirt/images/x{n}-%d.qcow2'/><target dev='vd%s' bus='virtio'/></disk>")
+DISK_NAMES = [c for c in "abcdefghijklmnopqrstuvwxyz"] + ["a" + c for c in "abcdefghijklmnopqrstuvwxyz"]
 ROOT_PORTS = "".join("<controller type='pci' index='%d' model='pcie-root-port'/>" % i for i in range(1, 15))
 
 # Documents written for bugs found (after the generated ones, so those keep their numbers):
@@ -225,6 +226,10 @@ EXTRA = [
             "<controller type='scsi' index='0' model='virtio-scsi'/>"
             "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/var/lib/libvirt/images/s{n}.img'/><target dev='sda' bus='scsi'/></disk>"
             "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><target dev='sdb' bus='sata'/><readonly/></disk>"),
+    # More devices than an i440FX root bus holds: a pci-bridge is added for the rest.
+    ("pc", "".join(VIRTIO_DISK % (i, DISK_NAMES[i]) for i in range(32))),
+    # As many on Q35: root ports over several slots.
+    ("q35", "".join(VIRTIO_DISK % (i, DISK_NAMES[i]) for i in range(32))),
     # Two video cards and a virtio input on i440FX.
     ("pc", "<graphics type='vnc' port='-1'/><video><model type='qxl' primary='yes'/></video><video><model type='qxl'/></video>"
            "<input type='keyboard' bus='virtio'/>"),
