@@ -2,7 +2,8 @@
 //! USB addresses) runs in real QEMU: an i440FX and a Q35 guest with a spread of PCI
 //! devices are defined, started, and QEMU is asked which devices it has and where. The
 //! comparison with libvirtd's XML is `qemu_differential.rs`; this checks the argv built
-//! from those addresses is one QEMU takes, with the ids and slots the XML names.
+//! from those addresses is one QEMU takes, with the ids and slots the XML names (and that
+//! the balloon's statistics period, set over the monitor, is the XML's).
 
 use rvirt_tests::virsh::{ok as virsh_ok, tiny_qemu_xml_with, VIRSH};
 use rvirt_tests::{have_program, require_peer, Daemon};
@@ -74,7 +75,10 @@ fn run_guest(machine: &str, want_ids: &[&str]) {
     let disk = d.dir.0.join("disk.img");
     std::fs::write(&disk, vec![0u8; 1 << 20]).unwrap();
     let xml = tiny_qemu_xml_with(&name, &DEVICES.replace("DISK", disk.to_str().unwrap()))
-        .replace("<memballoon model='none'/>", "")
+        .replace(
+            "<memballoon model='none'/>",
+            "<memballoon model='virtio'><stats period='7'/></memballoon>",
+        )
         .replace("machine='pc'", &format!("machine='{machine}'"));
     let path = d.dir.0.join("dom.xml");
     std::fs::write(&path, xml).unwrap();
@@ -84,6 +88,14 @@ fn run_guest(machine: &str, want_ids: &[&str]) {
     let ids = peripherals(&uri, &name);
     let slots = root_bus(&uri, &name);
     let live = virsh_ok(&uri, &["dumpxml", &name]);
+    let period = virsh_ok(
+        &uri,
+        &[
+            "qemu-monitor-command",
+            &name,
+            r#"{"execute":"qom-get","arguments":{"path":"/machine/peripheral/balloon0","property":"guest-stats-polling-interval"}}"#,
+        ],
+    );
     virsh_ok(&uri, &["destroy", &name]);
     virsh_ok(&uri, &["undefine", &name]);
     for id in want_ids {
@@ -96,6 +108,10 @@ fn run_guest(machine: &str, want_ids: &[&str]) {
         );
     }
     assert_eq!(xml_root_slots(&live), xml_root_slots(&inactive), "{live}");
+    assert!(
+        period.contains("\"return\":7"),
+        "balloon stats period: {period}"
+    );
 }
 
 fn peers() -> bool {

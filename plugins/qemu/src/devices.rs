@@ -581,9 +581,7 @@ fn balloon(c: &mut Cmd, x: &Ctx, m: &MemBalloon) -> ArgvResult<()> {
     match m.model.as_str() {
         "none" => Ok(()),
         "virtio" => {
-            if m.stats_period.is_some() {
-                return unsupported(format!("{p}/stats is not supported"));
-            }
+            // `<stats period>` is set over the monitor at start (lifecycle).
             let mut dev = format!("virtio-balloon-pci,id=balloon0{}", pci_addr(x, &m.info, p)?);
             if m.autodeflate.as_deref() == Some("on") {
                 dev.push_str(",deflate-on-oom=on");

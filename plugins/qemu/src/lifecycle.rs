@@ -282,6 +282,7 @@ fn launch_plugged(
         qmp.execute("balloon", Some(serde_json::json!({ "value": bytes })))
             .map_err(|e| fail(e.to_string()))?;
     }
+    set_balloon_stats_period(&qmp, &live).map_err(|e| fail(e.to_string()))?;
     if !paused {
         qmp.execute("cont", None).map_err(|e| fail(e.to_string()))?;
     }
@@ -301,6 +302,24 @@ fn launch_plugged(
         stopping: None,
         fake_reboot: false,
     })
+}
+
+/// `<memballoon><stats period>`: QEMU polls the guest's memory statistics that often,
+/// set over the monitor as libvirt does (the command line has no option for it).
+fn set_balloon_stats_period(qmp: &Qmp, live: &DomainDef) -> Result<(), crate::qmp::QmpError> {
+    let period = live.devices.iter().find_map(|d| match d {
+        Device::MemBalloon(m) if m.model == "virtio" => m.stats_period.filter(|p| *p > 0),
+        _ => None,
+    });
+    if let Some(p) = period {
+        let args = serde_json::json!({
+            "path": "/machine/peripheral/balloon0",
+            "property": "guest-stats-polling-interval",
+            "value": p,
+        });
+        qmp.execute("qom-set", Some(args))?;
+    }
+    Ok(())
 }
 
 fn append_log(log: &std::path::Path, emulator: &str, args: &[String]) {
