@@ -293,6 +293,16 @@ fn disk(c: &mut Cmd, x: &mut Ctx, k: &Disk, n: usize) -> ArgvResult<()> {
             };
             format!("{model},bus={bus},id=sata{ctl}-0-{unit}")
         }
+        "usb" if !cd => {
+            let port = match &k.info.address {
+                Some(Address::Usb {
+                    bus: 0,
+                    port: Some(p),
+                }) => format!(",port={p}"),
+                _ => String::new(),
+            };
+            format!("usb-storage,bus=usb.0{port},id=usb-disk{idx},removable=off")
+        }
         "scsi" => {
             let (ctl, bus, unit) = drive(&k.info.address, 7)?;
             let target = match &k.info.address {
@@ -435,6 +445,7 @@ fn chardev(c: &mut Cmd, x: &mut Ctx, ch: &CharDev, index: usize, rt: &Runtime) -
         (ChrKind::Serial, None | Some("isa-serial")) => {
             format!("isa-serial,chardev={id},id=serial{index},index={port}")
         }
+        (ChrKind::Parallel, None) => format!("isa-parallel,chardev={id},id=parallel{index}"),
         (ChrKind::Console, None | Some("serial")) => {
             let is_serial = |d: &Device| matches!(d, Device::Chr(s) if s.kind == ChrKind::Serial && s.target_port.unwrap_or(0) == port);
             if x.def.devices.iter().any(is_serial) {
@@ -686,6 +697,22 @@ mod tests {
         );
         assert!(
             a.contains("scsi-hd,bus=scsi0.0,channel=0,scsi-id=2,lun=3,id=scsi0-0-2-3"),
+            "{a}"
+        );
+    }
+
+    #[test]
+    fn parallel_port_and_usb_disk() {
+        let a = args(
+            "<parallel type='pty'/><disk type='file' device='disk'><source file='/i/u.img'/>\
+             <target dev='sdb' bus='usb'/><address type='usb' bus='0' port='1'/></disk>",
+        );
+        assert!(
+            a.contains("-chardev pty,id=charparallel0 -device isa-parallel,chardev=charparallel0,id=parallel0"),
+            "{a}"
+        );
+        assert!(
+            a.contains("-device usb-storage,bus=usb.0,port=1,id=usb-disk1,removable=off,drive=libvirt-1-format"),
             "{a}"
         );
     }
