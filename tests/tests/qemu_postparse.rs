@@ -108,6 +108,18 @@ fn run_guest(machine: &str, want_ids: &[&str]) {
         );
     }
     assert_eq!(xml_root_slots(&live), xml_root_slots(&inactive), "{live}");
+    // Every alias of the live XML names a QEMU device, but the buses and functions QEMU
+    // has built in (root bus, Q35's AHCI) and the PS/2 inputs.
+    let builtin = ["pci.0", "pcie.0", "ide", "input1", "input2"];
+    let aliases: Vec<&str> = live
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("<alias name='")?.strip_suffix("'/>"))
+        .collect();
+    assert!(aliases.contains(&"balloon0"), "{live}");
+    assert!(!inactive.contains("<alias"), "{inactive}");
+    for a in aliases.iter().filter(|a| !builtin.contains(a)) {
+        assert!(ids.iter().any(|i| i == a), "alias {a} is no QEMU device: {ids:?}");
+    }
     assert!(
         period.contains("\"return\":7"),
         "balloon stats period: {period}"

@@ -166,7 +166,7 @@ fn boot_prop(info: &DeviceInfo) -> String {
 }
 
 /// Disk index from a target name: `vda` → 0, `hdc` → 2, `sdaa` → 26.
-fn disk_index(dev: &str) -> Option<u32> {
+pub(crate) fn disk_index(dev: &str) -> Option<u32> {
     let letters = ["xvd", "hd", "sd", "vd", "fd"]
         .iter()
         .find_map(|p| dev.strip_prefix(p))?;

@@ -39,11 +39,12 @@ pub fn qmp_of(drv: &Driver, r: &RemoteNonnullDomain) -> QResult<Arc<Qmp>> {
     })
 }
 
-/// Fills in what a definition gets at start: canonical machine type.
+/// Fills in what a definition gets at start: canonical machine type, device aliases.
 fn prepare_def(drv: &Driver, def: &DomainDef) -> DomainDef {
     let mut live = def.clone();
     let machine = live.machine.clone().unwrap_or_else(|| "pc".into());
     live.machine = Some(drv.host().canonical_machine(&machine));
+    crate::postparse::assign_aliases(&mut live);
     live
 }
 

@@ -4,12 +4,14 @@
 //! balloon of the machine), then every PCI device gets its address ([`pci`]) and every USB
 //! device its port ([`usb`]). The inactive XML after define is this result.
 
+mod alias;
 mod defaults;
 mod pci;
 mod pci_order;
 mod usb;
 mod validate;
 
+pub use alias::assign as assign_aliases;
 pub use validate::check;
 
 use rvirt_xml::domain::DomainDef;
