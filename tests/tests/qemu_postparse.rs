@@ -68,13 +68,14 @@ fn xml_root_slots(xml: &str) -> Vec<(u64, u64)> {
         .collect()
 }
 
-fn run_guest(machine: &str, want_ids: &[&str]) {
+fn run_guest(machine: &str, extra: &str, want_ids: &[&str]) {
     let d = Daemon::start("");
     let uri = d.uri("qemu:///system");
     let name = format!("rvqpp{machine}{}", std::process::id());
     let disk = d.dir.0.join("disk.img");
     std::fs::write(&disk, vec![0u8; 1 << 20]).unwrap();
-    let xml = tiny_qemu_xml_with(&name, &DEVICES.replace("DISK", disk.to_str().unwrap()))
+    let devices = DEVICES.replace("DISK", disk.to_str().unwrap()) + extra;
+    let xml = tiny_qemu_xml_with(&name, &devices.replace("SHARE", d.dir.0.to_str().unwrap()))
         .replace(
             "<memballoon model='none'/>",
             "<memballoon model='virtio'><stats period='7'/></memballoon>",
@@ -118,7 +119,10 @@ fn run_guest(machine: &str, want_ids: &[&str]) {
     assert!(aliases.contains(&"balloon0"), "{live}");
     assert!(!inactive.contains("<alias"), "{inactive}");
     for a in aliases.iter().filter(|a| !builtin.contains(a)) {
-        assert!(ids.iter().any(|i| i == a), "alias {a} is no QEMU device: {ids:?}");
+        assert!(
+            ids.iter().any(|i| i == a),
+            "alias {a} is no QEMU device: {ids:?}"
+        );
     }
     assert!(
         period.contains("\"return\":7"),
@@ -151,7 +155,9 @@ fn i440fx_guest_runs_with_libvirts_layout() {
         "balloon0",
         "input0",
     ];
-    run_guest("pc", &ids);
+    let extra = "<hub type='usb'/><panic model='isa'/><filesystem type='mount' \
+        accessmode='mapped'><source dir='SHARE'/><target dir='share'/></filesystem>";
+    run_guest("pc", extra, &[&ids[..], &["hub0", "fs0"]].concat());
 }
 
 #[test]
@@ -171,5 +177,9 @@ fn q35_guest_runs_with_root_ports_and_bridge() {
         "rng0",
         "balloon0",
     ];
-    run_guest("q35", &ids);
+    run_guest(
+        "q35",
+        "<iommu model='intel'/>",
+        &[&ids[..], &["iommu0"]].concat(),
+    );
 }

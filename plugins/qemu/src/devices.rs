@@ -42,6 +42,15 @@ pub fn build(c: &mut Cmd, def: &DomainDef, rt: &Runtime) -> ArgvResult<()> {
         })
         .collect();
     ctls.sort_by_key(|k| controller_rank(k));
+    let mut misc_n = crate::misc_devices::Counts::default();
+    // The IOMMU comes first: the devices behind it find it already there.
+    for d in &def.devices {
+        if let Device::Generic(g) = d {
+            if g.element.name == "iommu" {
+                crate::misc_devices::build(c, &x, g, &mut misc_n)?;
+            }
+        }
+    }
     for ctl in ctls {
         controller(c, &mut x, ctl)?;
     }
@@ -87,7 +96,10 @@ pub fn build(c: &mut Cmd, def: &DomainDef, rt: &Runtime) -> ArgvResult<()> {
                     crate::sound::sound(c, &x, g, sound_n)?;
                     sound_n += 1;
                 }
-                _ => {}
+                "iommu" => {}
+                _ => {
+                    crate::misc_devices::build(c, &x, g, &mut misc_n)?;
+                }
             },
         }
     }
@@ -118,8 +130,11 @@ fn argv_rank(d: &Device) -> u8 {
         Device::MemBalloon(_) => 18,
         Device::Rng(_) => 19,
         Device::Generic(g) => match g.element.name.as_str() {
+            "filesystem" => 2,
             "audio" => 12,
             "sound" => 14,
+            "redirdev" => 16,
+            "hub" => 0,
             _ => 20,
         },
     }

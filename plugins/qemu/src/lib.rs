@@ -30,6 +30,7 @@ pub mod events;
 pub mod hypervisor;
 pub mod lifecycle;
 pub mod macvtap;
+pub mod misc_devices;
 pub mod netplug;
 pub mod postparse;
 pub mod process;
