@@ -3,12 +3,12 @@
 use std::collections::BTreeSet;
 
 use rvirt_xml::domain::{
-    Address, CharDev, ChrKind, Controller, Device, DeviceInfo, Disk, DomainDef, Graphics, Input,
+    Address, CharDev, ChrKind, Controller, Device, DeviceInfo, DomainDef, Graphics, Input,
     Interface, MemBalloon, Rng, Video, Watchdog,
 };
 
 use crate::argv::{esc, is_q35, unsupported, ArgvResult, Cmd, Runtime};
-use crate::controllers::{controller, controller_rank, ensure_controller, scsi_controller_model};
+use crate::controllers::{controller, controller_rank, ensure_controller};
 
 /// The common device information of any device.
 pub fn info(d: &Device) -> Option<&DeviceInfo> {
@@ -27,6 +27,52 @@ pub(crate) struct Ctx<'a> {
     pub(crate) controllers: BTreeSet<(String, u32)>,
 }
 
+/// Per-kind device numbers, counted as the arguments are written.
+#[derive(Default)]
+struct Numbers {
+    disk: usize,
+    net: usize,
+    chr: [usize; 4],
+    input: usize,
+    sound: usize,
+    video: usize,
+    misc: crate::misc_devices::Counts,
+}
+
+/// The next number of a kind.
+fn take(n: &mut usize) -> usize {
+    *n += 1;
+    *n - 1
+}
+
+/// The arguments of one device (controllers are written before, by [`build`]).
+fn device(c: &mut Cmd, x: &mut Ctx, d: &Device, rt: &Runtime, n: &mut Numbers) -> ArgvResult<()> {
+    match d {
+        Device::Controller(_) => {}
+        Device::Disk(k) => crate::disks::disk(c, x, k, take(&mut n.disk) + 1)?,
+        Device::Interface(i) => interface(c, x, i, take(&mut n.net))?,
+        Device::Chr(ch) => {
+            let i = take(&mut n.chr[ch.kind as usize]);
+            chardev(c, x, ch, i, rt)?
+        }
+        Device::Input(i) => input(c, x, i, take(&mut n.input))?,
+        Device::Graphics(g) => graphics(c, g, rt)?,
+        Device::Video(v) => video(c, x, v, take(&mut n.video))?,
+        Device::Watchdog(w) => watchdog(c, x, w)?,
+        Device::MemBalloon(m) => balloon(c, x, m)?,
+        Device::Rng(r) => rng(c, x, r)?,
+        Device::Generic(g) => match g.element.name.as_str() {
+            "audio" => crate::sound::audio(c, g)?,
+            "sound" => crate::sound::sound(c, x, g, take(&mut n.sound))?,
+            "iommu" => {}
+            _ => {
+                crate::misc_devices::build(c, x, g, &mut n.misc)?;
+            }
+        },
+    }
+    Ok(())
+}
+
 pub fn build(c: &mut Cmd, def: &DomainDef, rt: &Runtime) -> ArgvResult<()> {
     let mut x = Ctx {
         def,
@@ -42,12 +88,12 @@ pub fn build(c: &mut Cmd, def: &DomainDef, rt: &Runtime) -> ArgvResult<()> {
         })
         .collect();
     ctls.sort_by_key(|k| controller_rank(k));
-    let mut misc_n = crate::misc_devices::Counts::default();
+    let mut n = Numbers::default();
     // The IOMMU comes first: the devices behind it find it already there.
     for d in &def.devices {
         if let Device::Generic(g) = d {
             if g.element.name == "iommu" {
-                crate::misc_devices::build(c, &x, g, &mut misc_n)?;
+                crate::misc_devices::build(c, &x, g, &mut n.misc)?;
             }
         }
     }
@@ -56,52 +102,8 @@ pub fn build(c: &mut Cmd, def: &DomainDef, rt: &Runtime) -> ArgvResult<()> {
     }
     let mut devs: Vec<&Device> = def.devices.iter().collect();
     devs.sort_by_key(|d| argv_rank(d));
-    let mut disk_n = 0;
-    let mut net_n = 0;
-    let mut chr_n = [0usize; 4];
-    let mut input_n = 0;
-    let mut sound_n = 0;
-    let mut video_n = 0;
     for d in devs {
-        match d {
-            Device::Controller(_) => {}
-            Device::Disk(k) => {
-                disk_n += 1;
-                disk(c, &mut x, k, disk_n)?
-            }
-            Device::Interface(i) => {
-                interface(c, &x, i, net_n)?;
-                net_n += 1;
-            }
-            Device::Chr(ch) => {
-                let slot = ch.kind as usize;
-                chardev(c, &mut x, ch, chr_n[slot], rt)?;
-                chr_n[slot] += 1;
-            }
-            Device::Input(i) => {
-                input(c, &mut x, i, input_n)?;
-                input_n += 1;
-            }
-            Device::Graphics(g) => graphics(c, g, rt)?,
-            Device::Video(v) => {
-                video(c, &x, v, video_n)?;
-                video_n += 1;
-            }
-            Device::Watchdog(w) => watchdog(c, &x, w)?,
-            Device::MemBalloon(m) => balloon(c, &x, m)?,
-            Device::Rng(r) => rng(c, &x, r)?,
-            Device::Generic(g) => match g.element.name.as_str() {
-                "audio" => crate::sound::audio(c, g)?,
-                "sound" => {
-                    crate::sound::sound(c, &x, g, sound_n)?;
-                    sound_n += 1;
-                }
-                "iommu" => {}
-                _ => {
-                    crate::misc_devices::build(c, &x, g, &mut misc_n)?;
-                }
-            },
-        }
+        device(c, &mut x, d, rt, &mut n)?;
     }
     let has_graphics = def.devices.iter().any(|d| matches!(d, Device::Graphics(_)));
     let has_video = def.devices.iter().any(|d| matches!(d, Device::Video(_)));
@@ -174,191 +176,10 @@ pub(crate) fn pci_addr(x: &Ctx, info: &DeviceInfo, what: &str) -> ArgvResult<Str
     }
 }
 
-fn boot_prop(info: &DeviceInfo) -> String {
+pub(crate) fn boot_prop(info: &DeviceInfo) -> String {
     info.boot_order
         .map(|b| format!(",bootindex={b}"))
         .unwrap_or_default()
-}
-
-/// Disk index from a target name: `vda` → 0, `hdc` → 2, `sdaa` → 26.
-pub(crate) fn disk_index(dev: &str) -> Option<u32> {
-    let letters = ["xvd", "hd", "sd", "vd", "fd"]
-        .iter()
-        .find_map(|p| dev.strip_prefix(p))?;
-    if letters.is_empty() {
-        return None;
-    }
-    let mut n: u32 = 0;
-    for ch in letters.chars() {
-        if !ch.is_ascii_lowercase() {
-            return None;
-        }
-        n = n.checked_mul(26)?.checked_add(ch as u32 - 'a' as u32 + 1)?;
-    }
-    n.checked_sub(1)
-}
-
-fn blockdev(c: &mut Cmd, k: &Disk, n: usize, p: &str) -> ArgvResult<Option<String>> {
-    let Some(src) = &k.source else {
-        if k.device == "cdrom" {
-            return Ok(None);
-        }
-        return unsupported(format!("{p}/source is required for a disk"));
-    };
-    let driver = k.driver.clone().unwrap_or_default();
-    if driver.name.as_deref().is_some_and(|d| d != "qemu") {
-        return unsupported(format!("{p}/driver/@name must be 'qemu'"));
-    }
-    let proto = match k.disk_type.as_str() {
-        "file" => "file",
-        "block" => "host_device",
-        other => return unsupported(format!("{p}/@type '{other}' is not supported")),
-    };
-    let format = driver.format.as_deref().unwrap_or("raw");
-    if !matches!(
-        format,
-        "raw" | "qcow2" | "qed" | "vmdk" | "vdi" | "vpc" | "vhdx"
-    ) {
-        return unsupported(format!("{p}/driver/@type '{format}' is not supported"));
-    }
-    let ro = k.readonly || k.device == "cdrom";
-    let (direct, no_flush) = match driver.cache.as_deref() {
-        None | Some("default" | "writeback" | "writethrough") => (false, false),
-        Some("none" | "directsync") => (true, false),
-        Some("unsafe") => (false, true),
-        Some(other) => return unsupported(format!("{p}/driver/@cache '{other}' is not supported")),
-    };
-    let mut file = serde_json::json!({
-        "driver": proto, "filename": src, "node-name": format!("libvirt-{n}-storage"),
-        "auto-read-only": true, "discard": "unmap",
-        "cache": {"direct": direct, "no-flush": no_flush},
-    });
-    match driver.io.as_deref() {
-        None => {}
-        Some(aio @ ("native" | "threads" | "io_uring")) => file["aio"] = aio.into(),
-        Some(other) => return unsupported(format!("{p}/driver/@io '{other}' is not supported")),
-    }
-    let fmt = serde_json::json!({
-        "node-name": format!("libvirt-{n}-format"), "read-only": ro, "driver": format,
-        "file": format!("libvirt-{n}-storage"), "cache": {"direct": direct, "no-flush": no_flush},
-        "discard": if driver.discard.as_deref() == Some("unmap") { "unmap" } else { "ignore" },
-    });
-    c.opt("-blockdev", file.to_string());
-    c.opt("-blockdev", fmt.to_string());
-    Ok(Some(format!("libvirt-{n}-format")))
-}
-
-fn disk(c: &mut Cmd, x: &mut Ctx, k: &Disk, n: usize) -> ArgvResult<()> {
-    let p = format!("domain/devices/disk[target/@dev='{}']", k.target_dev);
-    if k.rawio.is_some() || k.startup_policy.is_some() || k.tray.is_some() {
-        return unsupported(format!(
-            "{p}: rawio, startupPolicy and tray are not supported"
-        ));
-    }
-    if !matches!(k.device.as_str(), "disk" | "cdrom") {
-        return unsupported(format!("{p}/@device '{}' is not supported", k.device));
-    }
-    let node = blockdev(c, k, n, &p)?;
-    let idx = disk_index(&k.target_dev).ok_or_else(|| {
-        crate::argv::ArgvError::Unsupported(format!(
-            "{p}: cannot derive a disk index from '{}'",
-            k.target_dev
-        ))
-    })?;
-    let cd = k.device == "cdrom";
-    let drive = |a: &Option<Address>, per_bus: u32| -> ArgvResult<(u32, u32, u32)> {
-        match a {
-            Some(Address::Drive {
-                controller,
-                bus,
-                unit,
-                ..
-            }) => Ok((*controller, *bus, *unit)),
-            Some(_) => unsupported(format!("{p}/address must be of type 'drive'")),
-            None => Ok((idx / per_bus, 0, idx % per_bus)),
-        }
-    };
-    let mut dev = match k.target_bus.as_str() {
-        "virtio" if !cd => format!(
-            "virtio-blk-pci{},id=virtio-disk{idx}",
-            pci_addr(x, &k.info, &p)?
-        ),
-        "ide" if !x.q35 => {
-            let (ctl, bus, unit) = match &k.info.address {
-                Some(Address::Drive {
-                    controller,
-                    bus,
-                    unit,
-                    ..
-                }) => (*controller, *bus, *unit),
-                Some(_) => return unsupported(format!("{p}/address must be of type 'drive'")),
-                None => (0, idx / 2, idx % 2),
-            };
-            let model = if cd { "ide-cd" } else { "ide-hd" };
-            format!("{model},bus=ide.{bus},unit={unit},id=ide{ctl}-{bus}-{unit}")
-        }
-        "sata" => {
-            let (ctl, _, unit) = drive(&k.info.address, 6)?;
-            ensure_controller(c, x, "sata", ctl)?;
-            let model = if cd { "ide-cd" } else { "ide-hd" };
-            let bus = if x.q35 && ctl == 0 {
-                format!("ide.{unit}")
-            } else {
-                format!("sata{ctl}.{unit}")
-            };
-            format!("{model},bus={bus},id=sata{ctl}-0-{unit}")
-        }
-        "usb" if !cd => {
-            let port = match &k.info.address {
-                Some(Address::Usb {
-                    bus: 0,
-                    port: Some(p),
-                }) => format!(",port={p}"),
-                _ => String::new(),
-            };
-            format!("usb-storage,bus=usb.0{port},id=usb-disk{idx},removable=off")
-        }
-        "scsi" => {
-            let (ctl, bus, unit) = drive(&k.info.address, 7)?;
-            let target = match &k.info.address {
-                Some(Address::Drive { target, .. }) => *target,
-                _ => 0,
-            };
-            ensure_controller(c, x, "scsi", ctl)?;
-            let model = if cd { "scsi-cd" } else { "scsi-hd" };
-            if scsi_controller_model(x.def, ctl) == Some("virtio-scsi") {
-                format!("{model},bus=scsi{ctl}.0,channel={bus},scsi-id={target},lun={unit},id=scsi{ctl}-{bus}-{target}-{unit}")
-            } else {
-                // A parallel SCSI HBA (LSI): one LUN per target, the unit is the target.
-                format!("{model},bus=scsi{ctl}.0,scsi-id={unit},id=scsi{ctl}-{bus}-{unit}")
-            }
-        }
-        other => {
-            return unsupported(format!(
-                "{p}/target/@bus '{other}' is not supported for this device"
-            ))
-        }
-    };
-    if let Some(node) = node {
-        dev.push_str(&format!(",drive={node}"));
-    }
-    dev.push_str(&boot_prop(&k.info));
-    if let Some(s) = &k.serial {
-        dev.push_str(&format!(",serial={}", esc(s)));
-    }
-    if let Some(ep) = k.driver.as_ref().and_then(|d| d.error_policy.as_deref()) {
-        match ep {
-            "stop" | "report" | "ignore" => dev.push_str(&format!(",werror={ep},rerror={ep}")),
-            "enospace" => dev.push_str(",werror=enospc"),
-            other => {
-                return unsupported(format!(
-                    "{p}/driver/@error_policy '{other}' is not supported"
-                ))
-            }
-        }
-    }
-    c.opt("-device", dev);
-    Ok(())
 }
 
 fn interface(c: &mut Cmd, x: &Ctx, i: &Interface, n: usize) -> ArgvResult<()> {
@@ -734,6 +555,7 @@ mod tests {
 
     #[test]
     fn disk_index_from_target() {
+        use crate::disks::disk_index;
         assert_eq!(disk_index("vda"), Some(0));
         assert_eq!(disk_index("hdc"), Some(2));
         assert_eq!(disk_index("sdb"), Some(1));

@@ -22,6 +22,7 @@ pub mod caps;
 pub mod config;
 pub mod controllers;
 pub mod devices;
+pub mod disks;
 pub mod domain;
 pub mod domcaps;
 pub mod driver;

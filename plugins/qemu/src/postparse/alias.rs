@@ -4,7 +4,7 @@
 
 use rvirt_xml::domain::{Address, ChrKind, Controller, Device, Disk, DomainDef};
 
-use crate::devices::disk_index;
+use crate::disks::disk_index;
 
 /// Gives every device of the live definition `def` its alias.
 pub fn assign(def: &mut DomainDef) {
