@@ -230,6 +230,23 @@ EXTRA = [
     ("pc", "".join(VIRTIO_DISK % (i, DISK_NAMES[i]) for i in range(32))),
     # As many on Q35: root ports over several slots.
     ("q35", "".join(VIRTIO_DISK % (i, DISK_NAMES[i]) for i in range(32))),
+    # Given root ports fewer than the devices: more are added, no spare.
+    ("q35", "<controller type='pci' index='1' model='pcie-root-port'/><controller type='pci' index='2' model='pcie-root-port'/>"
+            + "".join(VIRTIO_DISK % (i, "abcd"[i]) for i in range(4))),
+    # Two QXL cards on Q35: the second is a conventional PCI device.
+    ("q35", "<graphics type='vnc' port='-1'/><video><model type='qxl' primary='yes'/></video><video><model type='qxl'/></video>"),
+    # An address given where the primary video would go: the video goes elsewhere.
+    ("pc", "<interface type='user'><mac address='{mac0}'/><model type='virtio'/>"
+           "<address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/></interface>"
+           "<graphics type='vnc' port='-1'/><video><model type='vga'/></video>"),
+    # A second SATA controller on Q35 and a disk on it.
+    ("q35", "<controller type='sata' index='1'/><disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+            "<source file='/var/lib/libvirt/images/s{n}.img'/><target dev='sdg' bus='sata'/></disk>"),
+    # ICH9 EHCI alone on i440FX.
+    ("pc", "<controller type='usb' index='0' model='ich9-ehci1'/><input type='tablet' bus='usb'/>"),
+    # PCIe NIC, ICH9 audio, USB tablet and redirection on Q35.
+    ("q35", "<interface type='user'><mac address='{mac0}'/><model type='e1000e'/></interface><sound model='ich9'/>"
+            "<input type='tablet' bus='usb'/><redirdev bus='usb' type='tcp'><source mode='connect' host='localhost' service='4000'/></redirdev>"),
     # Two video cards and a virtio input on i440FX.
     ("pc", "<graphics type='vnc' port='-1'/><video><model type='qxl' primary='yes'/></video><video><model type='qxl'/></video>"
            "<input type='keyboard' bus='virtio'/>"),

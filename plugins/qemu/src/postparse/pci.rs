@@ -379,7 +379,7 @@ fn chipset_slots(def: &DomainDef, set: &mut Set) -> Vec<(usize, Slot)> {
             v
         }
     };
-    let fixed: Vec<(usize, Slot)> = fixed
+    let mut fixed: Vec<(usize, Slot)> = fixed
         .into_iter()
         .filter(|(i, a)| pci_of(&def.devices[*i]).is_none() && set.is_free(*a))
         .collect();
@@ -392,6 +392,16 @@ fn chipset_slots(def: &DomainDef, set: &mut Set) -> Vec<(usize, Slot)> {
     };
     for f in functions {
         set.reserve((0, slot, f));
+    }
+    // A primary video whose slot is taken gets the first free one, before any other.
+    if let Some(i) = video_slot.filter(|i| pci_of(&def.devices[*i]).is_none()) {
+        if !fixed.iter().any(|(j, _)| *j == i) {
+            let conn = match (&def.devices[i], set.chipset) {
+                (Device::Video(v), Chipset::Q35) if v.model == "virtio" => Conn::Pcie,
+                _ => Conn::Pci,
+            };
+            fixed.extend(set.next(conn).map(|a| (i, a)));
+        }
     }
     fixed
 }
