@@ -535,6 +535,24 @@ mod tests {
     }
 
     #[test]
+    fn a_displaced_primary_video_goes_first() {
+        assert_eq!(
+            addresses(
+                "pc",
+                "<interface type='user'><mac address='52:54:00:00:00:01'/><model type='virtio'/>\
+                 <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/></interface>\
+                 <video><model type='vga'/></video>"
+            ),
+            [
+                "<controller type='usb' bus='0x00' slot='0x01' function='0x2'",
+                "<interface type='user'> bus='0x00' slot='0x02' function='0x0'",
+                "<video> bus='0x00' slot='0x03' function='0x0'",
+                "<memballoon model='virtio'> bus='0x00' slot='0x04' function='0x0'",
+            ]
+        );
+    }
+
+    #[test]
     fn q35_root_ports_and_bridge() {
         let d = devices_after(
             "q35",
