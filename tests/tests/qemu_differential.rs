@@ -16,12 +16,14 @@ use rvirt_tests::qemu_argv::devices;
 use rvirt_tests::xmldiff::{oracle_outcomes, python_libvirt, Outcome};
 use rvirt_tests::{have_program, repo_root, require_peer, Daemon, Libvirtd};
 
-/// Documents both daemons accept or both refuse (2026-12-02: 339 of 420).
-const FLOOR_ACCEPT_SAME: usize = 339;
-/// Documents both daemons turn into an argv (2026-12-02: 208).
-const FLOOR_NATIVE_BOTH: usize = 208;
-// XML-identical and argv-devices-identical are 0 today (rvirt has no implicit devices,
-// default CPU or PCI addresses yet); give them floors here as soon as they rise.
+/// Documents both daemons accept or both refuse (2026-12-03: 396 of 436).
+const FLOOR_ACCEPT_SAME: usize = 396;
+/// Documents both daemons turn into an argv (2026-12-03: 241).
+const FLOOR_NATIVE_BOTH: usize = 241;
+/// Documents whose inactive XML is the same on both (2026-12-03: 245, all both accept).
+const FLOOR_XML_IDENTICAL: usize = 245;
+/// Documents whose argv has the same devices on both (2026-12-03: 239).
+const FLOOR_ARGV_IDENTICAL: usize = 239;
 
 fn corpus() -> Vec<PathBuf> {
     let dir = repo_root().join("tests/data/qemu-corpus/domain");
@@ -252,5 +254,10 @@ fn qemu_driver_agrees_with_libvirtd() {
     assert!(
         f.native_both_ok >= FLOOR_NATIVE_BOTH,
         "argv written by both fell"
+    );
+    assert!(f.xml_same >= FLOOR_XML_IDENTICAL, "XML-identical fell");
+    assert!(
+        f.argv_same >= FLOOR_ARGV_IDENTICAL,
+        "argv-devices-identical fell"
     );
 }

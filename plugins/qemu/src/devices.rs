@@ -3,27 +3,16 @@
 use std::collections::BTreeSet;
 
 use rvirt_xml::domain::{
-    Address, CharDev, ChrKind, Controller, Device, DeviceInfo, Disk, DomainDef, Graphics, Input,
+    Address, CharDev, ChrKind, Controller, Device, DeviceInfo, DomainDef, Graphics, Input,
     Interface, MemBalloon, Rng, Video, Watchdog,
 };
 
 use crate::argv::{esc, is_q35, unsupported, ArgvResult, Cmd, Runtime};
+use crate::controllers::{controller, controller_rank, ensure_controller};
 
 /// The common device information of any device.
 pub fn info(d: &Device) -> Option<&DeviceInfo> {
-    Some(match d {
-        Device::Disk(x) => &x.info,
-        Device::Controller(x) => &x.info,
-        Device::Interface(x) => &x.info,
-        Device::Chr(x) => &x.info,
-        Device::Input(x) => &x.info,
-        Device::Video(x) => &x.info,
-        Device::Watchdog(x) => &x.info,
-        Device::MemBalloon(x) => &x.info,
-        Device::Rng(x) => &x.info,
-        Device::Generic(x) => &x.info,
-        Device::Graphics(_) => return None,
-    })
+    d.info()
 }
 
 /// The QEMU chardev id of a character device (used to find pty paths after start).
@@ -31,11 +20,57 @@ pub fn chardev_id(c: &CharDev, index: usize) -> String {
     format!("char{}{index}", c.kind.element())
 }
 
-struct Ctx<'a> {
-    def: &'a DomainDef,
-    q35: bool,
+pub(crate) struct Ctx<'a> {
+    pub(crate) def: &'a DomainDef,
+    pub(crate) q35: bool,
     /// Controllers already emitted, as (type, index).
-    controllers: BTreeSet<(String, u32)>,
+    pub(crate) controllers: BTreeSet<(String, u32)>,
+}
+
+/// Per-kind device numbers, counted as the arguments are written.
+#[derive(Default)]
+struct Numbers {
+    disk: usize,
+    net: usize,
+    chr: [usize; 4],
+    input: usize,
+    sound: usize,
+    video: usize,
+    misc: crate::misc_devices::Counts,
+}
+
+/// The next number of a kind.
+fn take(n: &mut usize) -> usize {
+    *n += 1;
+    *n - 1
+}
+
+/// The arguments of one device (controllers are written before, by [`build`]).
+fn device(c: &mut Cmd, x: &mut Ctx, d: &Device, rt: &Runtime, n: &mut Numbers) -> ArgvResult<()> {
+    match d {
+        Device::Controller(_) => {}
+        Device::Disk(k) => crate::disks::disk(c, x, k, take(&mut n.disk) + 1)?,
+        Device::Interface(i) => interface(c, x, i, take(&mut n.net))?,
+        Device::Chr(ch) => {
+            let i = take(&mut n.chr[ch.kind as usize]);
+            chardev(c, x, ch, i, rt)?
+        }
+        Device::Input(i) => input(c, x, i, take(&mut n.input))?,
+        Device::Graphics(g) => graphics(c, g, rt)?,
+        Device::Video(v) => video(c, x, v, take(&mut n.video))?,
+        Device::Watchdog(w) => watchdog(c, x, w)?,
+        Device::MemBalloon(m) => balloon(c, x, m)?,
+        Device::Rng(r) => rng(c, x, r)?,
+        Device::Generic(g) => match g.element.name.as_str() {
+            "audio" => crate::sound::audio(c, g)?,
+            "sound" => crate::sound::sound(c, x, g, take(&mut n.sound))?,
+            "iommu" => {}
+            _ => {
+                crate::misc_devices::build(c, x, g, &mut n.misc)?;
+            }
+        },
+    }
+    Ok(())
 }
 
 pub fn build(c: &mut Cmd, def: &DomainDef, rt: &Runtime) -> ArgvResult<()> {
@@ -44,46 +79,31 @@ pub fn build(c: &mut Cmd, def: &DomainDef, rt: &Runtime) -> ArgvResult<()> {
         q35: is_q35(def),
         controllers: BTreeSet::new(),
     };
-    for ctl in def.devices.iter().filter_map(|d| {
-        if let Device::Controller(k) = d {
-            Some(k)
-        } else {
-            None
+    let mut ctls: Vec<&Controller> = def
+        .devices
+        .iter()
+        .filter_map(|d| match d {
+            Device::Controller(k) => Some(k),
+            _ => None,
+        })
+        .collect();
+    ctls.sort_by_key(|k| controller_rank(k));
+    let mut n = Numbers::default();
+    // The IOMMU comes first: the devices behind it find it already there.
+    for d in &def.devices {
+        if let Device::Generic(g) = d {
+            if g.element.name == "iommu" {
+                crate::misc_devices::build(c, &x, g, &mut n.misc)?;
+            }
         }
-    }) {
+    }
+    for ctl in ctls {
         controller(c, &mut x, ctl)?;
     }
-    let mut disk_n = 0;
-    let mut net_n = 0;
-    let mut chr_n = [0usize; 4];
-    let mut input_n = 0;
-    for d in &def.devices {
-        match d {
-            Device::Controller(_) => {}
-            Device::Disk(k) => {
-                disk_n += 1;
-                disk(c, &mut x, k, disk_n)?
-            }
-            Device::Interface(i) => {
-                interface(c, &x, i, net_n)?;
-                net_n += 1;
-            }
-            Device::Chr(ch) => {
-                let slot = ch.kind as usize;
-                chardev(c, &mut x, ch, chr_n[slot], rt)?;
-                chr_n[slot] += 1;
-            }
-            Device::Input(i) => {
-                input(c, &mut x, i, input_n)?;
-                input_n += 1;
-            }
-            Device::Graphics(g) => graphics(c, g, rt)?,
-            Device::Video(v) => video(c, &x, v)?,
-            Device::Watchdog(w) => watchdog(c, &x, w)?,
-            Device::MemBalloon(m) => balloon(c, &x, m)?,
-            Device::Rng(r) => rng(c, &x, r)?,
-            Device::Generic(_) => {}
-        }
+    let mut devs: Vec<&Device> = def.devices.iter().collect();
+    devs.sort_by_key(|d| argv_rank(d));
+    for d in devs {
+        device(c, &mut x, d, rt, &mut n)?;
     }
     let has_graphics = def.devices.iter().any(|d| matches!(d, Device::Graphics(_)));
     let has_video = def.devices.iter().any(|d| matches!(d, Device::Video(_)));
@@ -93,18 +113,51 @@ pub fn build(c: &mut Cmd, def: &DomainDef, rt: &Runtime) -> ArgvResult<()> {
     Ok(())
 }
 
-/// `,bus=pci.0,addr=0xN` for a PCI address; refuses other address types on PCI devices.
-fn pci_addr(x: &Ctx, info: &DeviceInfo, what: &str) -> ArgvResult<String> {
+/// The order libvirt writes device arguments in, by kind.
+fn argv_rank(d: &Device) -> u8 {
+    match d {
+        Device::Controller(_) => 0,
+        Device::Disk(_) => 1,
+        Device::Interface(_) => 3,
+        Device::Chr(c) => match c.kind {
+            ChrKind::Serial => 5,
+            ChrKind::Parallel => 6,
+            ChrKind::Channel => 7,
+            ChrKind::Console => 8,
+        },
+        Device::Input(_) => 10,
+        Device::Graphics(_) => 11,
+        Device::Video(_) => 13,
+        Device::Watchdog(_) => 15,
+        Device::MemBalloon(_) => 18,
+        Device::Rng(_) => 19,
+        Device::Generic(g) => match g.element.name.as_str() {
+            "filesystem" => 2,
+            "audio" => 12,
+            "sound" => 14,
+            "redirdev" => 16,
+            "hub" => 0,
+            _ => 20,
+        },
+    }
+}
+
+/// `,bus=pci.N,addr=0xN` for a PCI address (bus 0 is the root: `pci.0` or `pcie.0`);
+/// refuses other address types on PCI devices.
+pub(crate) fn pci_addr(x: &Ctx, info: &DeviceInfo, what: &str) -> ArgvResult<String> {
     match &info.address {
         None => Ok(String::new()),
         Some(Address::Pci {
             domain: 0,
-            bus: 0,
+            bus,
             slot,
             function,
             multifunction,
         }) => {
-            let root = if x.q35 { "pcie.0" } else { "pci.0" };
+            let root = match (*bus, x.q35) {
+                (0, true) => "pcie.0".to_string(),
+                (n, _) => format!("pci.{n}"),
+            };
             let mut s = format!(",bus={root},addr={slot:#x}");
             if *function != 0 {
                 s.push_str(&format!(".{function:#x}"));
@@ -115,7 +168,7 @@ fn pci_addr(x: &Ctx, info: &DeviceInfo, what: &str) -> ArgvResult<String> {
             Ok(s)
         }
         Some(Address::Pci { .. }) => unsupported(format!(
-            "{what}/address on a PCI bus other than 0 is not supported"
+            "{what}/address in a PCI domain other than 0 is not supported"
         )),
         Some(_) => unsupported(format!(
             "{what}/address of this type is not supported for this device"
@@ -123,241 +176,10 @@ fn pci_addr(x: &Ctx, info: &DeviceInfo, what: &str) -> ArgvResult<String> {
     }
 }
 
-fn boot_prop(info: &DeviceInfo) -> String {
+pub(crate) fn boot_prop(info: &DeviceInfo) -> String {
     info.boot_order
         .map(|b| format!(",bootindex={b}"))
         .unwrap_or_default()
-}
-
-fn controller(c: &mut Cmd, x: &mut Ctx, k: &Controller) -> ArgvResult<()> {
-    let p = format!("domain/devices/controller[@type='{}']", k.controller_type);
-    let addr = pci_addr(x, &k.info, &p)?;
-    let dev = match (k.controller_type.as_str(), k.model.as_deref()) {
-        ("pci", Some("pci-root" | "pcie-root")) | ("ide" | "fdc", _) if k.index == 0 => None,
-        ("usb", Some("none")) => None,
-        ("usb", None) if x.q35 => Some(format!("qemu-xhci,id={}", usb_id(k.index))),
-        ("usb", None | Some("piix3-uhci")) => {
-            Some(format!("piix3-usb-uhci,id={}", usb_id(k.index)))
-        }
-        ("usb", Some(m @ ("qemu-xhci" | "nec-xhci"))) => {
-            Some(format!("{m},id={}", usb_id(k.index)))
-        }
-        ("usb", Some(m @ ("ich9-ehci1" | "ich9-uhci1" | "ich9-uhci2" | "ich9-uhci3"))) => {
-            Some(ich9_usb(m, k))
-        }
-        ("sata", _) if x.q35 && k.index == 0 => None,
-        ("sata", None) => Some(format!("ahci,id=sata{}", k.index)),
-        ("scsi", m) => Some(format!("{},id=scsi{}", scsi_model(m, &p)?, k.index)),
-        ("virtio-serial", None) => Some(format!("virtio-serial-pci,id=virtio-serial{}", k.index)),
-        (_, m) => {
-            return unsupported(format!(
-                "{p} with model '{}' is not supported",
-                m.unwrap_or("default")
-            ))
-        }
-    };
-    if let Some(d) = dev {
-        c.opt("-device", format!("{d}{addr}"));
-    }
-    x.controllers.insert((k.controller_type.clone(), k.index));
-    Ok(())
-}
-
-/// An ICH9 USB controller: the EHCI master, or a UHCI companion on its master's bus
-/// (`masterbus`, `firstport` from `<master startport>`), as libvirt writes them.
-fn ich9_usb(model: &str, k: &Controller) -> String {
-    let device = format!("ich9-usb-{}", &model["ich9-".len()..]);
-    match k.info.master_startport {
-        Some(port) => format!("{device},masterbus={}.0,firstport={port}", usb_id(k.index)),
-        None => format!("{device},id={}", usb_id(k.index)),
-    }
-}
-
-fn usb_id(index: u32) -> String {
-    if index == 0 {
-        "usb".into()
-    } else {
-        format!("usb{index}")
-    }
-}
-
-fn scsi_model(m: Option<&str>, p: &str) -> ArgvResult<&'static str> {
-    Ok(match m {
-        None | Some("lsilogic") => "lsi",
-        Some("virtio-scsi") => "virtio-scsi-pci",
-        Some(other) => return unsupported(format!("{p}/@model '{other}' is not supported")),
-    })
-}
-
-/// Adds an implicit controller the first time a disk or device needs it.
-fn ensure_controller(c: &mut Cmd, x: &mut Ctx, kind: &str, index: u32) -> ArgvResult<()> {
-    if x.controllers.contains(&(kind.to_string(), index)) {
-        return Ok(());
-    }
-    let k = Controller::new(kind, index);
-    controller(c, x, &k)
-}
-
-/// Disk index from a target name: `vda` → 0, `hdc` → 2, `sdaa` → 26.
-fn disk_index(dev: &str) -> Option<u32> {
-    let letters = ["xvd", "hd", "sd", "vd", "fd"]
-        .iter()
-        .find_map(|p| dev.strip_prefix(p))?;
-    if letters.is_empty() {
-        return None;
-    }
-    let mut n: u32 = 0;
-    for ch in letters.chars() {
-        if !ch.is_ascii_lowercase() {
-            return None;
-        }
-        n = n.checked_mul(26)?.checked_add(ch as u32 - 'a' as u32 + 1)?;
-    }
-    n.checked_sub(1)
-}
-
-fn blockdev(c: &mut Cmd, k: &Disk, n: usize, p: &str) -> ArgvResult<Option<String>> {
-    let Some(src) = &k.source else {
-        if k.device == "cdrom" {
-            return Ok(None);
-        }
-        return unsupported(format!("{p}/source is required for a disk"));
-    };
-    let driver = k.driver.clone().unwrap_or_default();
-    if driver.name.as_deref().is_some_and(|d| d != "qemu") {
-        return unsupported(format!("{p}/driver/@name must be 'qemu'"));
-    }
-    let proto = match k.disk_type.as_str() {
-        "file" => "file",
-        "block" => "host_device",
-        other => return unsupported(format!("{p}/@type '{other}' is not supported")),
-    };
-    let format = driver.format.as_deref().unwrap_or("raw");
-    if !matches!(
-        format,
-        "raw" | "qcow2" | "qed" | "vmdk" | "vdi" | "vpc" | "vhdx"
-    ) {
-        return unsupported(format!("{p}/driver/@type '{format}' is not supported"));
-    }
-    let ro = k.readonly || k.device == "cdrom";
-    let (direct, no_flush) = match driver.cache.as_deref() {
-        None | Some("default" | "writeback" | "writethrough") => (false, false),
-        Some("none" | "directsync") => (true, false),
-        Some("unsafe") => (false, true),
-        Some(other) => return unsupported(format!("{p}/driver/@cache '{other}' is not supported")),
-    };
-    let mut file = serde_json::json!({
-        "driver": proto, "filename": src, "node-name": format!("libvirt-{n}-storage"),
-        "auto-read-only": true, "discard": "unmap",
-        "cache": {"direct": direct, "no-flush": no_flush},
-    });
-    match driver.io.as_deref() {
-        None => {}
-        Some(aio @ ("native" | "threads" | "io_uring")) => file["aio"] = aio.into(),
-        Some(other) => return unsupported(format!("{p}/driver/@io '{other}' is not supported")),
-    }
-    let fmt = serde_json::json!({
-        "node-name": format!("libvirt-{n}-format"), "read-only": ro, "driver": format,
-        "file": format!("libvirt-{n}-storage"), "cache": {"direct": direct, "no-flush": no_flush},
-        "discard": if driver.discard.as_deref() == Some("unmap") { "unmap" } else { "ignore" },
-    });
-    c.opt("-blockdev", file.to_string());
-    c.opt("-blockdev", fmt.to_string());
-    Ok(Some(format!("libvirt-{n}-format")))
-}
-
-fn disk(c: &mut Cmd, x: &mut Ctx, k: &Disk, n: usize) -> ArgvResult<()> {
-    let p = format!("domain/devices/disk[target/@dev='{}']", k.target_dev);
-    if k.rawio.is_some() || k.startup_policy.is_some() || k.tray.is_some() {
-        return unsupported(format!(
-            "{p}: rawio, startupPolicy and tray are not supported"
-        ));
-    }
-    if !matches!(k.device.as_str(), "disk" | "cdrom") {
-        return unsupported(format!("{p}/@device '{}' is not supported", k.device));
-    }
-    let node = blockdev(c, k, n, &p)?;
-    let idx = disk_index(&k.target_dev).ok_or_else(|| {
-        crate::argv::ArgvError::Unsupported(format!(
-            "{p}: cannot derive a disk index from '{}'",
-            k.target_dev
-        ))
-    })?;
-    let cd = k.device == "cdrom";
-    let drive = |a: &Option<Address>, per_bus: u32| -> ArgvResult<(u32, u32, u32)> {
-        match a {
-            Some(Address::Drive {
-                controller,
-                bus,
-                unit,
-                ..
-            }) => Ok((*controller, *bus, *unit)),
-            Some(_) => unsupported(format!("{p}/address must be of type 'drive'")),
-            None => Ok((idx / per_bus, 0, idx % per_bus)),
-        }
-    };
-    let mut dev = match k.target_bus.as_str() {
-        "virtio" if !cd => format!(
-            "virtio-blk-pci{},id=virtio-disk{idx}",
-            pci_addr(x, &k.info, &p)?
-        ),
-        "ide" if !x.q35 => {
-            let (ctl, bus, unit) = match &k.info.address {
-                Some(Address::Drive {
-                    controller,
-                    bus,
-                    unit,
-                    ..
-                }) => (*controller, *bus, *unit),
-                Some(_) => return unsupported(format!("{p}/address must be of type 'drive'")),
-                None => (0, idx / 2, idx % 2),
-            };
-            let model = if cd { "ide-cd" } else { "ide-hd" };
-            format!("{model},bus=ide.{bus},unit={unit},id=ide{ctl}-{bus}-{unit}")
-        }
-        "sata" => {
-            let (ctl, _, unit) = drive(&k.info.address, 6)?;
-            ensure_controller(c, x, "sata", ctl)?;
-            let model = if cd { "ide-cd" } else { "ide-hd" };
-            let bus = if x.q35 && ctl == 0 {
-                format!("ide.{unit}")
-            } else {
-                format!("sata{ctl}.{unit}")
-            };
-            format!("{model},bus={bus},id=sata{ctl}-0-{unit}")
-        }
-        "scsi" => {
-            let (ctl, bus, unit) = drive(&k.info.address, 7)?;
-            ensure_controller(c, x, "scsi", ctl)?;
-            let model = if cd { "scsi-cd" } else { "scsi-hd" };
-            format!("{model},bus=scsi{ctl}.0,channel={bus},scsi-id={unit},lun=0,id=scsi{ctl}-{bus}-{unit}-0")
-        }
-        other => {
-            return unsupported(format!(
-                "{p}/target/@bus '{other}' is not supported for this device"
-            ))
-        }
-    };
-    if let Some(node) = node {
-        dev.push_str(&format!(",drive={node}"));
-    }
-    dev.push_str(&boot_prop(&k.info));
-    if let Some(s) = &k.serial {
-        dev.push_str(&format!(",serial={}", esc(s)));
-    }
-    if let Some(ep) = k.driver.as_ref().and_then(|d| d.error_policy.as_deref()) {
-        match ep {
-            "stop" | "report" | "ignore" => dev.push_str(&format!(",werror={ep},rerror={ep}")),
-            "enospace" => dev.push_str(",werror=enospc"),
-            other => {
-                return unsupported(format!(
-                    "{p}/driver/@error_policy '{other}' is not supported"
-                ))
-            }
-        }
-    }
-    c.opt("-device", dev);
-    Ok(())
 }
 
 fn interface(c: &mut Cmd, x: &Ctx, i: &Interface, n: usize) -> ArgvResult<()> {
@@ -459,6 +281,7 @@ fn chardev(c: &mut Cmd, x: &mut Ctx, ch: &CharDev, index: usize, rt: &Runtime) -
         (ChrKind::Serial, None | Some("isa-serial")) => {
             format!("isa-serial,chardev={id},id=serial{index},index={port}")
         }
+        (ChrKind::Parallel, None) => format!("isa-parallel,chardev={id},id=parallel{index}"),
         (ChrKind::Console, None | Some("serial")) => {
             let is_serial = |d: &Device| matches!(d, Device::Chr(s) if s.kind == ChrKind::Serial && s.target_port.unwrap_or(0) == port);
             if x.def.devices.iter().any(is_serial) {
@@ -559,20 +382,24 @@ fn graphics(c: &mut Cmd, g: &Graphics, rt: &Runtime) -> ArgvResult<()> {
     Ok(())
 }
 
-fn video(c: &mut Cmd, x: &Ctx, v: &Video) -> ArgvResult<()> {
+/// Video card number `n`: the primary one has VGA compatibility, the others not.
+fn video(c: &mut Cmd, x: &Ctx, v: &Video, n: usize) -> ArgvResult<()> {
     let p = format!("domain/devices/video[model/@type='{}']", v.model);
     let model = match v.model.as_str() {
         "none" => return Ok(()),
+        "qxl" if n > 0 => "qxl",
+        "virtio" if n > 0 => "virtio-gpu-pci",
+        _ if n > 0 => {
+            return unsupported(format!("{p}: only qxl and virtio video can be secondary"))
+        }
         "vga" => "VGA",
-        // QEMU's default model for a video device the document does not describe.
-        "cirrus" if v.implicit_model => "VGA",
         "cirrus" => "cirrus-vga",
         "virtio" => "virtio-vga",
         "bochs" => "bochs-display",
         "qxl" => "qxl-vga",
         other => return unsupported(format!("{p} is not supported ({other})")),
     };
-    let mut dev = format!("{model},id=video0{}", pci_addr(x, &v.info, &p)?);
+    let mut dev = format!("{model},id=video{n}{}", pci_addr(x, &v.info, &p)?);
     if let (Some(vram), "VGA") = (v.vram, model) {
         dev.push_str(&format!(",vgamem_mb={}", (vram / 1024).max(1)));
     }
@@ -601,9 +428,7 @@ fn balloon(c: &mut Cmd, x: &Ctx, m: &MemBalloon) -> ArgvResult<()> {
     match m.model.as_str() {
         "none" => Ok(()),
         "virtio" => {
-            if m.stats_period.is_some() {
-                return unsupported(format!("{p}/stats is not supported"));
-            }
+            // `<stats period>` is set over the monitor at start (lifecycle).
             let mut dev = format!("virtio-balloon-pci,id=balloon0{}", pci_addr(x, &m.info, p)?);
             if m.autodeflate.as_deref() == Some("on") {
                 dev.push_str(",deflate-on-oom=on");
@@ -687,7 +512,50 @@ mod tests {
     }
 
     #[test]
+    fn sound_cards_and_their_backend() {
+        let a = args(
+            "<sound model='ich6'><codec type='micro'/></sound><sound model='ac97'/>\
+             <audio id='1' type='none'/>",
+        );
+        assert!(a.contains("-audiodev none,id=audio1"), "{a}");
+        assert!(a.contains("-device intel-hda,id=sound0 -device hda-micro,id=sound0-codec0,bus=sound0.0,cad=0,audiodev=audio1"), "{a}");
+        assert!(a.contains("-device AC97,id=sound1,audiodev=audio1"), "{a}");
+        assert!(a.find("-audiodev") < a.find("intel-hda"), "{a}");
+        assert!(args("<sound model='sb16'/>").starts_with("ERR"));
+    }
+
+    #[test]
+    fn virtio_scsi_disks_address_target_and_lun() {
+        let a = args(
+            "<controller type='scsi' index='0' model='virtio-scsi'/>\
+             <disk type='file' device='disk'><source file='/i/s.img'/><target dev='sdb' bus='scsi'/>\
+             <address type='drive' controller='0' bus='0' target='2' unit='3'/></disk>",
+        );
+        assert!(
+            a.contains("scsi-hd,bus=scsi0.0,channel=0,scsi-id=2,lun=3,id=scsi0-0-2-3"),
+            "{a}"
+        );
+    }
+
+    #[test]
+    fn parallel_port_and_usb_disk() {
+        let a = args(
+            "<parallel type='pty'/><disk type='file' device='disk'><source file='/i/u.img'/>\
+             <target dev='sdb' bus='usb'/><address type='usb' bus='0' port='1'/></disk>",
+        );
+        assert!(
+            a.contains("-chardev pty,id=charparallel0 -device isa-parallel,chardev=charparallel0,id=parallel0"),
+            "{a}"
+        );
+        assert!(
+            a.contains("-device usb-storage,bus=usb.0,port=1,id=usb-disk1,removable=off,drive=libvirt-1-format"),
+            "{a}"
+        );
+    }
+
+    #[test]
     fn disk_index_from_target() {
+        use crate::disks::disk_index;
         assert_eq!(disk_index("vda"), Some(0));
         assert_eq!(disk_index("hdc"), Some(2));
         assert_eq!(disk_index("sdb"), Some(1));
@@ -715,7 +583,7 @@ mod tests {
         let a = args("<disk type='file' device='disk'><source file='/i/s.img'/><target dev='sda' bus='scsi'/></disk>");
         assert!(a.contains("-device lsi,id=scsi0 "), "{a}");
         assert!(
-            a.contains("scsi-hd,bus=scsi0.0,channel=0,scsi-id=0,lun=0,id=scsi0-0-0-0"),
+            a.contains("scsi-hd,bus=scsi0.0,scsi-id=0,id=scsi0-0-0"),
             "{a}"
         );
         let a = args("<disk type='file' device='disk'><source file='/i/s.img'/><target dev='sda' bus='sata'/></disk>");
@@ -747,7 +615,7 @@ mod tests {
             a.contains("-vnc 127.0.0.1:3") && !a.contains("-display none"),
             "{a}"
         );
-        assert!(a.contains("-device VGA,id=video0"), "{a}");
+        assert!(a.contains("-device cirrus-vga,id=video0"), "{a}");
         assert!(a.contains("-device virtio-balloon-pci,id=balloon0"), "{a}");
         assert!(
             a.contains("-device piix3-usb-uhci,id=usb -device usb-tablet,id=input0,bus=usb.0"),

@@ -27,7 +27,7 @@ pub fn parse(xml: &str) -> QResult<DomainDef> {
 
 /// [`parse`], validating against libvirt's schema first when `validate` is set.
 fn parse_with(xml: &str, validate: bool) -> QResult<DomainDef> {
-    let opts = rvirt_xml::ParseOptions::validate(validate);
+    let opts = rvirt_xml::ParseOptions::validate(validate).with_default_usb();
     let def = DomainDef::parse_with(xml, opts).map_err(QemuError::from)?;
     if !matches!(&*def.domain_type, "kvm" | "qemu") {
         return Err(QemuError::Invalid(format!(
@@ -70,57 +70,11 @@ fn slot_for(s: &Inner, def: &DomainDef) -> QResult<Option<usize>> {
     Ok(None)
 }
 
-/// libvirt's post-parse step, as far as this driver makes it: the machine type becomes
-/// its versioned name (`pc` → `pc-i440fx-7.2`; none → the emulator's default machine),
-/// the CPU model and the emulator are written in, which is what the stored definition
+/// libvirt's post-parse step ([`crate::postparse`]): versioned machine type, CPU model,
+/// emulator, implicit devices, PCI and USB addresses, which is what the stored definition
 /// and every dump show.
 pub fn post_parse(drv: &Driver, def: &mut DomainDef) {
-    let host = drv.host();
-    let machine = match def.machine.as_deref() {
-        Some(m) => host.canonical_machine(m),
-        None => host
-            .machines
-            .iter()
-            .find(|m| m.is_default)
-            .map(|m| m.name.clone())
-            .unwrap_or_else(|| host.canonical_machine("pc")),
-    };
-    set_default_cpu(def, host.default_cpu(&machine));
-    def.machine = Some(machine);
-    // As libvirt's post-parse: the emulator the capabilities name is written in.
-    def.emulator.get_or_insert_with(|| drv.cfg.emulator.clone());
-}
-
-/// libvirt's CPU post-parse: a definition without a CPU model gets the one QEMU gives
-/// the machine type, spelled out (`<cpu mode='custom' match='exact' check='none'><model
-/// fallback='forbid'>qemu64</model></cpu>`); a custom model named by the user is
-/// checked `partial`ly, a host-passthrough CPU not at all and migratable.
-fn set_default_cpu(def: &mut DomainDef, machine_cpu: Option<&str>) {
-    let unnamed = def
-        .cpu
-        .as_ref()
-        .is_none_or(|c| c.mode.as_deref().is_none_or(|m| m == "custom") && c.model.is_none());
-    if unnamed {
-        let Some(model) = machine_cpu else { return };
-        let cpu = def.cpu.get_or_insert_with(Default::default);
-        cpu.mode = Some("custom".into());
-        cpu.match_ = Some("exact".into());
-        cpu.check.get_or_insert_with(|| "none".into());
-        cpu.model = Some(model.into());
-        cpu.model_fallback = Some("forbid".into());
-        return;
-    }
-    let Some(cpu) = def.cpu.as_mut() else { return };
-    match cpu.mode.as_deref().unwrap_or("custom") {
-        "custom" => {
-            cpu.check.get_or_insert_with(|| "partial".into());
-        }
-        "host-passthrough" => {
-            cpu.check.get_or_insert_with(|| "none".into());
-            cpu.migratable.get_or_insert_with(|| "on".into());
-        }
-        _ => {}
-    }
+    crate::postparse::run(drv.host(), &drv.cfg.emulator, def);
 }
 
 /// Refuses an emulator binary that cannot be examined, as libvirt's capability lookup does
@@ -160,6 +114,7 @@ pub fn check_disks(def: &DomainDef) -> QResult<()> {
 /// Checks that the definition can be turned into a command line (so errors show at define).
 fn validate(drv: &Driver, def: &DomainDef) -> QResult<()> {
     check_emulator(drv, def)?;
+    crate::postparse::check(def)?;
     check_max_vcpus(drv.host(), def)?;
     let rt = crate::argv::Runtime {
         monitor: drv.cfg.monitor_path(&def.name),

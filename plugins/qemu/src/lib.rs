@@ -21,7 +21,9 @@ pub mod argv;
 pub mod caps;
 pub mod config;
 pub mod console;
+pub mod controllers;
 pub mod devices;
+pub mod disks;
 pub mod domain;
 pub mod domcaps;
 pub mod driver;
@@ -31,11 +33,14 @@ pub mod hypervisor;
 pub mod lifecycle;
 pub mod macvtap;
 pub mod metadata;
+pub mod misc_devices;
 pub mod netplug;
+pub mod postparse;
 pub mod process;
 pub mod qmp;
 pub mod screenshot;
 pub mod stats;
+pub mod sound;
 pub mod status;
 pub mod tapbw;
 pub mod tuning;
@@ -102,7 +107,10 @@ pub fn native(drv: &Driver, def: &DomainDef) -> Result<String, RemoteError> {
         run_dir: drv.cfg.run_dir.clone(),
         vnc_port: Some(5900),
     };
-    let def = &volumes::resolve(drv.own_uri(), def)?;
+    let mut def = def.clone();
+    domain::post_parse(drv, &mut def);
+    postparse::check(&def)?;
+    let def = &volumes::resolve(drv.own_uri(), &def)?;
     let args = argv::build(def, &rt).map_err(|e| QemuError::Unsupported(e.to_string()))?;
     Ok(argv::to_native(
         argv::emulator(def, &drv.cfg.emulator),

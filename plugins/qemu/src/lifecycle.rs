@@ -39,11 +39,12 @@ pub fn qmp_of(drv: &Driver, r: &RemoteNonnullDomain) -> QResult<Arc<Qmp>> {
     })
 }
 
-/// Fills in what a definition gets at start: canonical machine type.
+/// Fills in what a definition gets at start: canonical machine type, device aliases.
 fn prepare_def(drv: &Driver, def: &DomainDef) -> DomainDef {
     let mut live = def.clone();
     let machine = live.machine.clone().unwrap_or_else(|| "pc".into());
     live.machine = Some(drv.host().canonical_machine(&machine));
+    crate::postparse::assign_aliases(&mut live);
     live
 }
 
@@ -291,6 +292,7 @@ fn launch_plugged(
         qmp.execute("balloon", Some(serde_json::json!({ "value": bytes })))
             .map_err(|e| fail(e.to_string()))?;
     }
+    set_balloon_stats_period(&qmp, &live).map_err(|e| fail(e.to_string()))?;
     if !paused {
         qmp.execute("cont", None).map_err(|e| fail(e.to_string()))?;
     }
@@ -311,6 +313,24 @@ fn launch_plugged(
         fake_reboot: false,
         shutdown_seen: false,
     })
+}
+
+/// `<memballoon><stats period>`: QEMU polls the guest's memory statistics that often,
+/// set over the monitor as libvirt does (the command line has no option for it).
+fn set_balloon_stats_period(qmp: &Qmp, live: &DomainDef) -> Result<(), crate::qmp::QmpError> {
+    let period = live.devices.iter().find_map(|d| match d {
+        Device::MemBalloon(m) if m.model == "virtio" => m.stats_period.filter(|p| *p > 0),
+        _ => None,
+    });
+    if let Some(p) = period {
+        let args = serde_json::json!({
+            "path": "/machine/peripheral/balloon0",
+            "property": "guest-stats-polling-interval",
+            "value": p,
+        });
+        qmp.execute("qom-set", Some(args))?;
+    }
+    Ok(())
 }
 
 fn append_log(log: &std::path::Path, emulator: &str, args: &[String]) {

@@ -189,6 +189,80 @@ def assemble(n, dtype, machine, top, devs):
     return "\n".join(parts).format(**subst) + "\n"
 
 
+VIRTIO_DISK = ("<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+               "<source file='/var/lib/libvirt/images/x{n}-%d.qcow2'/><target dev='vd%s' bus='virtio'/></disk>")
+DISK_NAMES = [c for c in "abcdefghijklmnopqrstuvwxyz"] + ["a" + c for c in "abcdefghijklmnopqrstuvwxyz"]
+ROOT_PORTS = "".join("<controller type='pci' index='%d' model='pcie-root-port'/>" % i for i in range(1, 15))
+
+# Documents written for bugs found (after the generated ones, so those keep their numbers):
+# each pins a placing rule of libvirt's post-parse step.
+EXTRA = [
+    # virt-install's default Q35 guest: 14 root ports given, USB tablet, agent, virtio video.
+    ("q35", "<controller type='usb' index='0' model='qemu-xhci' ports='15'/>"
+            "<controller type='pci' index='0' model='pcie-root'/>" + ROOT_PORTS +
+            "<controller type='virtio-serial' index='0'/>" + VIRTIO_DISK % (0, "a") +
+            "<interface type='network'><mac address='{mac0}'/><source network='default'/><model type='virtio'/></interface>"
+            "<console type='pty'/><channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
+            "<input type='tablet' bus='usb'/><graphics type='vnc' port='-1'/><video><model type='virtio'/></video>"
+            "<memballoon model='virtio'/><rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>"),
+    # More PCIe devices than one slot of root ports holds.
+    ("q35", "".join(VIRTIO_DISK % (i, "abcdefghij"[i]) for i in range(10))),
+    # A conventional PCI device per slot of a pcie-to-pci-bridge, and then some.
+    ("q35", "".join("<interface type='user'><mac address='52:54:00:7f:00:%02x'/><model type='e1000'/></interface>" % i
+                    for i in range(4)) + "<sound model='ich9'/><sound model='ac97'/><watchdog model='i6300esb'/>"),
+    # An address given in the document is kept, the others go around it.
+    ("pc", "<interface type='user'><mac address='{mac0}'/><model type='virtio'/>"
+           "<address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/></interface>"
+           + VIRTIO_DISK % (0, "a") + VIRTIO_DISK % (1, "b") + "<video><model type='vga'/></video>"),
+    # Root ports given without the spare: the devices fill them, more are added, no spare.
+    ("q35", "<controller type='pci' index='0' model='pcie-root'/><controller type='pci' index='1' model='pcie-root-port'/>"
+            + VIRTIO_DISK % (0, "a") + VIRTIO_DISK % (1, "b")),
+    # USB devices on an XHCI controller of an i440FX guest, with a hub.
+    ("pc", "<controller type='usb' index='0' model='qemu-xhci'/><hub type='usb'/>"
+           "<input type='tablet' bus='usb'/><input type='keyboard' bus='usb'/>"
+           "<redirdev bus='usb' type='tcp'><source mode='connect' host='localhost' service='4000'/></redirdev>"),
+    # ICH9 USB on Q35 with SATA disks, a virtio-scsi controller and its disks.
+    ("q35", "<controller type='usb' index='0' model='ich9-ehci1'/><controller type='usb' index='0' model='ich9-uhci1'><master startport='0'/></controller>"
+            "<controller type='scsi' index='0' model='virtio-scsi'/>"
+            "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/var/lib/libvirt/images/s{n}.img'/><target dev='sda' bus='scsi'/></disk>"
+            "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><target dev='sdb' bus='sata'/><readonly/></disk>"),
+    # More devices than an i440FX root bus holds: a pci-bridge is added for the rest.
+    ("pc", "".join(VIRTIO_DISK % (i, DISK_NAMES[i]) for i in range(32))),
+    # As many on Q35: root ports over several slots.
+    ("q35", "".join(VIRTIO_DISK % (i, DISK_NAMES[i]) for i in range(32))),
+    # Given root ports fewer than the devices: more are added, no spare.
+    ("q35", "<controller type='pci' index='1' model='pcie-root-port'/><controller type='pci' index='2' model='pcie-root-port'/>"
+            + "".join(VIRTIO_DISK % (i, "abcd"[i]) for i in range(4))),
+    # Two QXL cards on Q35: the second is a conventional PCI device.
+    ("q35", "<graphics type='vnc' port='-1'/><video><model type='qxl' primary='yes'/></video><video><model type='qxl'/></video>"),
+    # An address given where the primary video would go: the video goes elsewhere.
+    ("pc", "<interface type='user'><mac address='{mac0}'/><model type='virtio'/>"
+           "<address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/></interface>"
+           "<graphics type='vnc' port='-1'/><video><model type='vga'/></video>"),
+    # A second SATA controller on Q35 and a disk on it.
+    ("q35", "<controller type='sata' index='1'/><disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+            "<source file='/var/lib/libvirt/images/s{n}.img'/><target dev='sdg' bus='sata'/></disk>"),
+    # ICH9 EHCI alone on i440FX.
+    ("pc", "<controller type='usb' index='0' model='ich9-ehci1'/><input type='tablet' bus='usb'/>"),
+    # PCIe NIC, ICH9 audio, USB tablet and redirection on Q35.
+    ("q35", "<interface type='user'><mac address='{mac0}'/><model type='e1000e'/></interface><sound model='ich9'/>"
+            "<input type='tablet' bus='usb'/><redirdev bus='usb' type='tcp'><source mode='connect' host='localhost' service='4000'/></redirdev>"),
+    # Two video cards and a virtio input on i440FX.
+    ("pc", "<graphics type='vnc' port='-1'/><video><model type='qxl' primary='yes'/></video><video><model type='qxl'/></video>"
+           "<input type='keyboard' bus='virtio'/>"),
+]
+
+
+def extra(n, machine, devices):
+    subst = dict(n=n, mac0=mac(n, 0), mac1=mac(n, 1))
+    parts = ["<domain type='kvm'>", "<name>rvq%d</name>" % n, "<uuid>%s</uuid>" % uuid(n),
+             "<memory unit='KiB'>1048576</memory>", "<vcpu placement='static'>2</vcpu>",
+             os_element(machine, ""), "<features><acpi/><apic/></features>",
+             "<devices><emulator>/usr/bin/qemu-system-x86_64</emulator>" + devices + "</devices>",
+             "</domain>"]
+    return "\n".join(parts).format(**subst) + "\n"
+
+
 def main():
     out = os.path.join(HERE, "domain")
     shutil.rmtree(out, ignore_errors=True)
@@ -197,6 +271,10 @@ def main():
     for n in range(COUNT):
         with open(os.path.join(out, "%03d.xml" % n), "w") as f:
             f.write(document(n, rng))
+    for i, (machine, devices) in enumerate(EXTRA):
+        n = COUNT + i
+        with open(os.path.join(out, "%03d.xml" % n), "w") as f:
+            f.write(extra(n, machine, devices))
 
 
 if __name__ == "__main__":

@@ -156,6 +156,49 @@ impl CpuDef {
         })
     }
 
+    /// The memory of all guest NUMA cells together, in KiB (0 without cells).
+    pub fn numa_memory_kib(&self) -> u64 {
+        let Some(numa) = self.extra.iter().find(|x| x.name == "numa") else {
+            return 0;
+        };
+        numa.children
+            .iter()
+            .filter(|c| c.name == "cell")
+            .filter_map(|c| crate::units::to_kib("memory", c.attr("memory")?, c.attr("unit")).ok())
+            .sum()
+    }
+
+    /// Gives NUMA cell 0 the vCPUs below `vcpus` that no cell names, as libvirt's QEMU
+    /// driver does when the cells name fewer CPUs than the guest has.
+    pub fn fill_numa_cell0(&mut self, vcpus: u32) {
+        use crate::spec::{bitmap_members, canonical_bitmap};
+        let Some(numa) = self.extra.iter_mut().find(|x| x.name == "numa") else {
+            return;
+        };
+        let named: std::collections::BTreeSet<u32> = numa
+            .children
+            .iter()
+            .filter_map(|c| bitmap_members(c.attr("cpus")?))
+            .flatten()
+            .collect();
+        let missing: Vec<u32> = (0..vcpus).filter(|c| !named.contains(c)).collect();
+        let Some(cell) = numa.children.iter_mut().find(|c| c.attr("id") == Some("0")) else {
+            return;
+        };
+        if missing.is_empty() {
+            return;
+        }
+        let mut list: Vec<String> = cell.attr("cpus").map(str::to_string).into_iter().collect();
+        list.extend(missing.iter().map(u32::to_string));
+        let Some(cpus) = canonical_bitmap(&list.join(",")) else {
+            return;
+        };
+        match cell.attrs.iter_mut().find(|(k, _)| k == "cpus") {
+            Some(a) => a.1 = cpus,
+            None => cell.attrs.push(("cpus".into(), cpus)),
+        }
+    }
+
     /// How many guest NUMA cells `<numa>` declares.
     pub fn numa_cells(&self) -> usize {
         self.extra.iter().find(|x| x.name == "numa").map_or(0, |n| {

@@ -34,7 +34,7 @@ fn duplicate_targets(devs: &[Device]) -> Result<(), XmlError> {
 }
 
 /// Refuses what libvirt refuses in `devs` of a guest of `os_type`.
-pub(super) fn check(devs: &[Device], os_type: &str) -> Result<(), XmlError> {
+pub(super) fn check(devs: &[Device], os_type: &str, default_usb: bool) -> Result<(), XmlError> {
     duplicate_targets(devs)?;
     let usb: Vec<_> = devs
         .iter()
@@ -45,7 +45,7 @@ pub(super) fn check(devs: &[Device], os_type: &str) -> Result<(), XmlError> {
         .collect();
     let usb_off = usb.contains(&Some("none"));
     let mut panics: Vec<&str> = Vec::new();
-    let has_usb = usb.iter().any(|m| *m != Some("none"));
+    let has_usb = usb.iter().any(|m| *m != Some("none")) || (default_usb && !usb_off);
     for d in devs {
         if let Device::Disk(k) = d {
             super::disk::iotune_conflicts(k)?;

@@ -5,6 +5,7 @@
 use super::chardev::{CharDev, ChrKind};
 use super::disk::{Controller, Disk};
 use super::generic::{self, GenericDevice};
+use super::info::DeviceInfo;
 use super::interface::Interface;
 use super::misc::{Graphics, Input, MemBalloon, Rng, Video, Watchdog};
 use crate::out::{Attrs, Out};
@@ -57,6 +58,58 @@ pub(super) const RANK_IOMMU: u8 = 27;
 pub(super) const RANK_VSOCK: u8 = 28;
 
 impl Device {
+    /// Parses one device element on its own (no implicit devices are added), as a
+    /// driver's post-parse step adds its defaults; `hvm` selects input defaults.
+    pub fn from_xml(xml: &str, hvm: bool) -> Result<Device, XmlError> {
+        let e = crate::tree::parse_document(xml)?;
+        Ok(match e.name.as_str() {
+            "disk" => Device::Disk(Disk::parse(&e)?),
+            "controller" => Device::Controller(Controller::parse(&e, 0)?),
+            "interface" => Device::Interface(Interface::parse(&e)?),
+            "input" => Device::Input(Input::parse(&e, hvm)?),
+            "video" => Device::Video(Video::parse(&e)?),
+            "memballoon" => Device::MemBalloon(MemBalloon::parse(&e)?),
+            name => match generic::lookup(name) {
+                Some((spec, _)) => Device::Generic(Box::new(GenericDevice::parse(&e, spec)?)),
+                None => return Err(XmlError::Internal(format!("unknown device <{name}>"))),
+            },
+        })
+    }
+
+    /// The boot order, alias and address of the device (graphics have none).
+    pub fn info(&self) -> Option<&DeviceInfo> {
+        Some(match self {
+            Device::Disk(x) => &x.info,
+            Device::Controller(x) => &x.info,
+            Device::Interface(x) => &x.info,
+            Device::Chr(x) => &x.info,
+            Device::Input(x) => &x.info,
+            Device::Video(x) => &x.info,
+            Device::Watchdog(x) => &x.info,
+            Device::MemBalloon(x) => &x.info,
+            Device::Rng(x) => &x.info,
+            Device::Generic(x) => &x.info,
+            Device::Graphics(_) => return None,
+        })
+    }
+
+    /// Mutable access to [`Device::info`].
+    pub fn info_mut(&mut self) -> Option<&mut DeviceInfo> {
+        Some(match self {
+            Device::Disk(x) => &mut x.info,
+            Device::Controller(x) => &mut x.info,
+            Device::Interface(x) => &mut x.info,
+            Device::Chr(x) => &mut x.info,
+            Device::Input(x) => &mut x.info,
+            Device::Video(x) => &mut x.info,
+            Device::Watchdog(x) => &mut x.info,
+            Device::MemBalloon(x) => &mut x.info,
+            Device::Rng(x) => &mut x.info,
+            Device::Generic(x) => &mut x.info,
+            Device::Graphics(_) => return None,
+        })
+    }
+
     /// Rank in libvirt's `<devices>` output order.
     fn rank(&self) -> u8 {
         match self {
@@ -109,8 +162,12 @@ pub(super) fn write(out: &mut Out, emulator: Option<&str>, devices: &[Device], l
 }
 
 /// Parses the devices of `<devices>` (all but `<emulator>`), in document order, then adds
-/// the devices libvirt's generic parser adds.
-pub(super) fn parse(devs: &Element, os_type: &str) -> Result<Vec<Device>, XmlError> {
+/// the devices libvirt's generic parser adds; `default_usb`: see [`crate::ParseOptions`].
+pub(super) fn parse(
+    devs: &Element,
+    os_type: &str,
+    default_usb: bool,
+) -> Result<Vec<Device>, XmlError> {
     let hvm = os_type == "hvm";
     let mut out = Vec::new();
     let mut counts = [0u32; 4];
@@ -144,7 +201,7 @@ pub(super) fn parse(devs: &Element, os_type: &str) -> Result<Vec<Device>, XmlErr
     }
     super::implicit::add(&mut out, &mut controllers, os_type)?;
     out.extend(controllers.into_iter().map(Device::Controller));
-    super::devcheck::check(&out, os_type)?;
+    super::devcheck::check(&out, os_type, default_usb)?;
     Ok(out)
 }
 

@@ -628,6 +628,9 @@ pub struct Controller {
     pub children: Vec<Element>,
     /// Alias, USB companion master and address.
     pub info: DeviceInfo,
+    /// Added by the parser for devices that need it, not written in the document (a
+    /// driver's post-parse puts its own implicit controllers before these, as libvirt).
+    pub implicit: bool,
 }
 
 const CT: Value = Value::Text;
@@ -683,6 +686,7 @@ impl Controller {
             max_event_channels: None,
             children: Vec::new(),
             info: DeviceInfo::default(),
+            implicit: false,
         }
     }
 
@@ -707,6 +711,7 @@ impl Controller {
             max_event_channels: e.attr_num(p, "maxEventChannels")?,
             children: spec_children(e, CONTROLLER_CHILDREN, p)?,
             info: DeviceInfo::parse(e, p)?,
+            implicit: false,
         })
     }
 

@@ -217,7 +217,9 @@ fn controllers(devs: &[Device], ctrls: &mut Vec<Controller>) {
             .iter()
             .any(|c| c.controller_type == kind && c.index == idx)
         {
-            ctrls.push(Controller::new(kind, idx));
+            let mut c = Controller::new(kind, idx);
+            c.implicit = true;
+            ctrls.push(c);
         }
     }
 }

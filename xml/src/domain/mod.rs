@@ -187,17 +187,17 @@ impl DomainDef {
     /// libvirt's parsers do, in the order libvirt reads the document.
     pub fn parse_with(xml: &str, opts: crate::ParseOptions) -> Result<DomainDef, XmlError> {
         let root = crate::schema::parse_lenient(xml, "domain", crate::Schema::Domain, opts)?;
-        DomainDef::build(&root, true).map_err(devcheck::reword)
+        DomainDef::build(&root, true, opts).map_err(devcheck::reword)
     }
 
     /// Builds a definition from an already parsed `<domain>` element.
     pub fn from_element(e: &Element) -> Result<DomainDef, XmlError> {
-        DomainDef::build(e, false)
+        DomainDef::build(e, false, crate::ParseOptions::default())
     }
 
     /// Reads the top-level parts, then the devices, then makes libvirt's checks on the
     /// whole; `check` also refuses bad enumerated values.
-    fn build(e: &Element, check: bool) -> Result<DomainDef, XmlError> {
+    fn build(e: &Element, check: bool, opts: crate::ParseOptions) -> Result<DomainDef, XmlError> {
         let mut d = top::parse(e, check)?;
         top::check_rest(e, check)?;
         if let Some(devs) = e.child("devices") {
@@ -205,7 +205,7 @@ impl DomainDef {
                 top::check_values_of(e, devs, &[])?;
             }
             d.emulator = devs.child_text("emulator");
-            d.devices = devices::parse(devs, &d.os_type)?;
+            d.devices = devices::parse(devs, &d.os_type, opts.default_usb)?;
             let numa = e.child("cpu").and_then(|c| c.child("numa")).is_some();
             devcheck::memory_devices(&d.devices, d.memory_kib, numa)?;
         }

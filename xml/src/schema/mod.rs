@@ -70,12 +70,26 @@ const SCHEMA_DIR: &str = "/usr/share/libvirt/schemas";
 pub struct ParseOptions {
     /// Check the document against the schema first (libvirt's VALIDATE flags).
     pub validate: bool,
+    /// The driver gives a guest without a USB controller one (QEMU's post-parse), so
+    /// USB devices need only that USB is not switched off (`model='none'`).
+    pub default_usb: bool,
 }
 
 impl ParseOptions {
     /// Options with validation on or off.
     pub fn validate(validate: bool) -> ParseOptions {
-        ParseOptions { validate }
+        ParseOptions {
+            validate,
+            default_usb: false,
+        }
+    }
+
+    /// These options for a driver that adds a default USB controller.
+    pub fn with_default_usb(self) -> ParseOptions {
+        ParseOptions {
+            default_usb: true,
+            ..self
+        }
     }
 }
 
