@@ -57,8 +57,11 @@ fn check_module(path: &Path) -> ExitCode {
     }
 }
 
-fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
-    let (cfg, file, warnings) = validated_config(config.as_deref())?;
+fn run(config: Option<PathBuf>, timeout: Option<u32>) -> anyhow::Result<()> {
+    let (mut cfg, file, warnings) = validated_config(config.as_deref())?;
+    if let Some(t) = timeout {
+        cfg.listen.idle_timeout = t;
+    }
     logging::init(&cfg.logging)?;
     for w in &warnings {
         tracing::warn!("{w}");
@@ -140,7 +143,7 @@ fn main() -> ExitCode {
                 println!("configuration is valid");
             })
         }
-        args::Command::Run { config } => run(config),
+        args::Command::Run { config, timeout } => run(config, timeout),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
