@@ -32,6 +32,7 @@ pub mod macvtap;
 pub mod netplug;
 pub mod process;
 pub mod qmp;
+pub mod scope;
 pub mod status;
 pub mod tapbw;
 pub mod tuning;

@@ -241,9 +241,14 @@ fn launch_plugged(
         .and_then(rvirt_xml::spec::bitmap_members)
         .map(|s| s.into_iter().map(|c| c as usize).collect())
         .unwrap_or_default();
+    let (program, argv) = if drv.cfg.scope.active() {
+        crate::scope::wrap(id, &def.name, &emulator, &args)
+    } else {
+        (emulator.clone(), args.clone())
+    };
     let proc = Proc::spawn(
-        &emulator,
-        &args,
+        &program,
+        &argv,
         &log,
         &taps.fds(),
         &cpus,

@@ -1,0 +1,93 @@
+//! Each guest's QEMU in its own systemd scope under `machine.slice`, as libvirt puts it,
+//! so stopping, restarting or upgrading the daemon's service never touches guests (the
+//! service runs with `KillMode=process`) and each guest is accounted for on its own.
+//!
+//! `systemd-run --scope` registers a transient scope for its own pid and then executes
+//! QEMU in place, so the process the driver spawns and watches is QEMU itself.
+
+use serde::Deserialize;
+
+/// `[drivers.qemu] scope`: where QEMU processes go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScopeMode {
+    /// A scope when the daemon runs as a systemd service, else none.
+    #[default]
+    Auto,
+    /// Always a scope (fails to start guests when systemd cannot make one).
+    Systemd,
+    /// QEMU stays in the daemon's own cgroup.
+    None,
+}
+
+const SYSTEMD_RUN: &str = "/usr/bin/systemd-run";
+
+impl ScopeMode {
+    /// Whether guests started now get their own scope.
+    pub fn active(self) -> bool {
+        match self {
+            ScopeMode::Systemd => true,
+            ScopeMode::None => false,
+            // INVOCATION_ID is set by systemd for the processes of a unit it started;
+            // /run/systemd/system exists only when systemd is the init system.
+            ScopeMode::Auto => {
+                std::env::var_os("INVOCATION_ID").is_some()
+                    && std::path::Path::new("/run/systemd/system").is_dir()
+                    && std::path::Path::new(SYSTEMD_RUN).exists()
+            }
+        }
+    }
+}
+
+/// The scope unit of domain `id` named `name`: `rvirt-qemu-ID-NAME.scope`, characters
+/// systemd does not take in unit names replaced by `_`.
+pub fn unit_name(id: i32, name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .take(200)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.:-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("rvirt-qemu-{id}-{clean}.scope")
+}
+
+/// The program and arguments that run `emulator args` in the scope of domain `id`.
+pub fn wrap(id: i32, name: &str, emulator: &str, args: &[String]) -> (String, Vec<String>) {
+    let mut out = vec![
+        "--scope".to_string(),
+        "--quiet".into(),
+        "--collect".into(),
+        "--slice=machine.slice".into(),
+        format!("--unit={}", unit_name(id, name)),
+        format!("--description=rvirt QEMU guest {name}"),
+        "--".into(),
+        emulator.to_string(),
+    ];
+    out.extend(args.iter().cloned());
+    (SYSTEMD_RUN.to_string(), out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_names_are_valid() {
+        assert_eq!(unit_name(3, "web-1"), "rvirt-qemu-3-web-1.scope");
+        assert_eq!(unit_name(4, "a b/c\\é"), "rvirt-qemu-4-a_b_c__.scope");
+    }
+
+    #[test]
+    fn wrap_runs_qemu_last() {
+        let (bin, args) = wrap(1, "g", "/usr/bin/qemu", &["-S".into()]);
+        assert_eq!(bin, SYSTEMD_RUN);
+        assert_eq!(&args[args.len() - 3..], ["--", "/usr/bin/qemu", "-S"]);
+        assert!(args.contains(&"--slice=machine.slice".to_string()));
+        assert!(!ScopeMode::None.active());
+    }
+}
