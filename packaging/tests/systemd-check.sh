@@ -7,6 +7,7 @@
 #   - + rvirt-driver-qemu: a guest runs in its own scope; `systemctl restart rvirtd` and a
 #     reinstall of rvirt-daemon leave it running and found again;
 #   - rvirt-driver-qemu removed: the daemon keeps serving the rest;
+#   - an out-of-tree module (RVIRT_PKG_EXTRA_MODULE, when set) loads into the daemon;
 #   - purge: no files left outside the state directories;
 #   - rvirt-config-network: the default network is active after installation.
 #
@@ -167,6 +168,15 @@ expect "remove qemu driver" "dpkg -r rvirt-driver-qemu" "Removing rvirt-driver-q
 expect "still serving test" "virsh -c test+unix:///default list --all" "test +running"
 refuse "qemu gone" "virsh -c qemu:///system list --all" "no connection driver available for qemu:///system"
 inside "kill $pid; systemctl stop 'rvirt-qemu-*.scope' 2>/dev/null; true"
+
+if [ -n "${RVIRT_PKG_EXTRA_MODULE:-}" ]; then
+    # docs/driver-guide.md, "Installing it on a packaged system".
+    say "an out-of-tree module in the packaged daemon"
+    install -m 0644 "$RVIRT_PKG_EXTRA_MODULE" "$root/usr/lib/rvirt/modules/"
+    inside "systemctl restart rvirtd.service"
+    expect "out-of-tree module" "virsh -c hello:/// list --all" "hello-vm +running"
+    inside "rm /usr/lib/rvirt/modules/$(basename "$RVIRT_PKG_EXTRA_MODULE")"
+fi
 
 say "purge"
 expect "purge" "dpkg --purge rvirt-libvirt-compat rvirt-driver-test rvirt-daemon" "Purging configuration files for rvirt-daemon"

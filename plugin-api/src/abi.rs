@@ -3,9 +3,6 @@
 //! so growth happens through procedure numbers, descriptor features and host-call kinds,
 //! never through new fields here. See docs/abi.md.
 
-/// The abi_stable crate `export_module!` expands to; a module needs no dependency on it.
-#[doc(hidden)]
-pub use abi_stable;
 pub use abi_stable::export_root_module;
 use abi_stable::library::RootModule;
 pub use abi_stable::prefix_type::PrefixTypeTrait;

@@ -4,16 +4,19 @@
 //! (cached in `target/nspawn/`) under `systemd-nspawn --boot` in its own network namespace,
 //! installs the packages with dpkg and checks socket activation on libvirt's sockets, the
 //! no-driver answer, a guest surviving `systemctl restart rvirtd` and a reinstall, driver
-//! removal, purge, and the default network. Needs root, systemd-nspawn, mmdebstrap,
+//! removal, an out-of-tree module (the example, built from a copy as
+//! `docs/driver-guide.md` says) loading into the packaged daemon, purge, and the default
+//! network. Needs root, systemd-nspawn, mmdebstrap,
 //! debhelper and a Debian mirror the first time.
 
 use std::path::Path;
 use std::process::Command;
 
-use rvirt_tests::{have_program, repo_root, require_peer, target_dir};
+use rvirt_tests::oot::build_example_copy;
+use rvirt_tests::{have_program, repo_root, require_peer, target_dir, TempDir};
 
 fn peers_present() -> bool {
-    let root = nix_is_root();
+    let root = is_root();
     require_peer("root (the packaging test boots a container)", root)
         && require_peer(
             "systemd-nspawn (systemd-container)",
@@ -24,7 +27,7 @@ fn peers_present() -> bool {
         && require_peer("nsenter (util-linux)", have_program("/usr/bin/nsenter"))
 }
 
-fn nix_is_root() -> bool {
+fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -78,10 +81,15 @@ fn packages_work_under_systemd() {
             .env("RVIRT_DEB_FAST", "1")
             .env("CARGO_TARGET_DIR", &target),
     );
+    // The out-of-tree example, built as docs/driver-guide.md says, goes into the packaged
+    // daemon's module directory too.
+    let built = TempDir::new("out-of-tree-module");
+    let hello = build_example_copy(&built);
     run(
         "packaging/tests/systemd-check.sh",
         Command::new(repo.join("packaging/tests/systemd-check.sh"))
             .arg(&debs)
-            .arg(Path::new(&target).join("nspawn")),
+            .arg(Path::new(&target).join("nspawn"))
+            .env("RVIRT_PKG_EXTRA_MODULE", &hello),
     );
 }
