@@ -106,7 +106,7 @@ macro_rules! export_module {
                 $crate::abi_stable::library::__call_root_module_loader(rvirt_module_root)
             }
             type RvirtRoot = <$crate::abi::ModuleRootRef as
-                                $crate::abi_stable::library::IntoRootModuleResult>::Module;
+                                        $crate::abi_stable::library::IntoRootModuleResult>::Module;
             // SAFETY: `rvirt_erased_root` returns the root module of type `RvirtRoot`,
             // which is what `from_constructor` requires; the layout is checked at load.
             unsafe {
