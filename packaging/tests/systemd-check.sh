@@ -4,8 +4,9 @@
 # .deb files with dpkg and checks, step by step, what issue 16 promises:
 #   - rvirt-daemon + rvirt-driver-test + rvirt-libvirt-compat: virsh reaches the
 #     socket-activated daemon on libvirt's socket; qemu:///system says no driver serves it;
-#   - + rvirt-driver-qemu: a guest runs in its own scope; `systemctl restart rvirtd` and a
-#     reinstall of rvirt-daemon leave it running and found again;
+#   - + rvirt-driver-qemu: a guest runs in its own scope, registered with machined;
+#     `systemctl restart rvirtd` and a reinstall of rvirt-daemon leave it running and
+#     found again;
 #   - rvirt-driver-qemu removed: the daemon keeps serving the rest;
 #   - an out-of-tree module (RVIRT_PKG_EXTRA_MODULE, when set) loads into the daemon;
 #   - purge: no files left outside the state directories;
@@ -20,7 +21,7 @@ set -euo pipefail
 debs=$(cd "$1" && pwd)
 cache=$2
 mirror=${RVIRT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-include=systemd,systemd-sysv,dbus,libvirt-clients,qemu-system-x86,qemu-utils,dnsmasq-base,nftables,iproute2,procps
+include=systemd,systemd-sysv,systemd-container,dbus,libvirt-clients,qemu-system-x86,qemu-utils,dnsmasq-base,nftables,iproute2,procps
 key=$(printf '%s %s' "$include" "$mirror" | sha256sum | cut -c1-12)
 base=$cache/bookworm-$key
 mkdir -p "$cache"
@@ -68,10 +69,10 @@ trap cleanup EXIT
 mkdir -p "$root/debs"
 cp "$debs"/*.deb "$root/debs/"
 say "booting the container"
-# Under a systemd host nspawn gets a scope of its own from it; elsewhere (a container or
-# a sandbox without systemd as init) it keeps the cgroup it runs in.
+# Under a systemd host with D-Bus nspawn gets a scope of its own from it; elsewhere (a
+# container or a sandbox without systemd as init) it keeps the cgroup it runs in.
 keep_unit=--keep-unit
-[ -d /run/systemd/system ] && keep_unit=
+[ -d /run/systemd/system ] && [ -S /run/dbus/system_bus_socket ] && keep_unit=
 systemd-nspawn --quiet --directory="$root" --boot --register=no $keep_unit \
     --private-network --machine="rvirt-pkg-$$" </dev/null >"$run/console.log" 2>&1 &
 nspawn=$!
@@ -83,10 +84,12 @@ for _ in $(seq 100); do
 done
 [ -n "$leader" ] || fail "systemd-nspawn did not start a container: $(cat "$run/console.log")"
 
-# Runs a shell command inside the container, as a process of its namespaces.
+# Runs a shell command inside the container, as a process of its namespaces; a command
+# that hangs (a client waiting on a socket nobody serves) fails after two minutes.
 inside() {
     nsenter --target "$leader" --mount --uts --ipc --net --pid -- \
-        env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 /bin/sh -c "$*"
+        env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+        timeout 120 /bin/sh -c "$*"
 }
 for _ in $(seq 150); do
     state=$(inside systemctl is-system-running 2>/dev/null || true)
@@ -155,9 +158,11 @@ expect "start" "virsh -c qemu:///system start pkgguest" "started"
 pid=$(qemu_pid)
 [ -n "$pid" ] || fail "no QEMU process for the started guest"
 expect "guest scope" "cat /proc/$pid/cgroup" "machine.slice/rvirt-qemu-[0-9]+-pkgguest.scope"
+expect "registered with machined" "machinectl list --no-legend" "rvirt-qemu-[0-9]+-pkgguest +vm +rvirt-qemu"
 expect "plain virsh lists the guest" "virsh list" "pkgguest +running"
 inside "systemctl restart rvirtd.service"
 [ "$(qemu_pid)" = "$pid" ] || fail "the guest's QEMU did not survive systemctl restart rvirtd"
+expect "still a machine after restart" "machinectl list --no-legend" "rvirt-qemu-[0-9]+-pkgguest"
 expect "found again after restart" "virsh -c qemu:///system list" "pkgguest +running"
 expect "reinstall rvirt-daemon" "dpkg -i $(deb rvirt-daemon)" "Setting up rvirt-daemon"
 [ "$(qemu_pid)" = "$pid" ] || fail "the guest's QEMU did not survive a reinstall of rvirt-daemon"

@@ -3,7 +3,9 @@
 //! service runs with `KillMode=process`) and each guest is accounted for on its own.
 //!
 //! `systemd-run --scope` registers a transient scope for its own pid and then executes
-//! QEMU in place, so the process the driver spawns and watches is QEMU itself.
+//! QEMU in place, so the process the driver spawns and watches is QEMU itself. When
+//! systemd-machined runs, the guest is registered with it too (`machinectl list` shows
+//! `rvirt-qemu-ID-NAME`); machined forgets it when the scope ends.
 
 use serde::Deserialize;
 
@@ -72,6 +74,76 @@ pub fn wrap(id: i32, name: &str, emulator: &str, args: &[String]) -> (String, Ve
     (SYSTEMD_RUN.to_string(), out)
 }
 
+const BUSCTL: &str = "/usr/bin/busctl";
+const MACHINED: &str = "/usr/lib/systemd/systemd-machined";
+const SYSTEM_BUS: &str = "/run/dbus/system_bus_socket";
+
+/// The machine name of domain `id` named `name`: `rvirt-qemu-ID-NAME`, in the characters
+/// machined takes (letters, digits, `-`, `.`), at most 64.
+pub fn machine_name(id: i32, name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut m = format!("rvirt-qemu-{id}-{clean}");
+    m.truncate(64);
+    m.trim_end_matches(['-', '.']).to_string()
+}
+
+/// The `busctl` arguments of machined's `RegisterMachine` for QEMU process `pid`.
+fn register_args(id: i32, name: &str, uuid: &[u8; 16], pid: i32) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "call",
+        "--quiet",
+        "org.freedesktop.machine1",
+        "/org/freedesktop/machine1",
+        "org.freedesktop.machine1.Manager",
+        "RegisterMachine",
+        "sayssus",
+    ]
+    .map(String::from)
+    .to_vec();
+    a.push(machine_name(id, name));
+    a.push("16".into());
+    a.extend(uuid.iter().map(|b| b.to_string()));
+    a.extend([
+        "rvirt-qemu".into(),
+        "vm".into(),
+        pid.to_string(),
+        String::new(),
+    ]);
+    a
+}
+
+/// Registers the guest whose QEMU (in its scope) is `pid` with systemd-machined, when
+/// machined and the system bus are there; a failure is logged, the guest runs anyway.
+pub fn register_machine(id: i32, name: &str, uuid: &[u8; 16], pid: i32) {
+    let present = [BUSCTL, MACHINED, SYSTEM_BUS]
+        .iter()
+        .all(|p| std::path::Path::new(p).exists());
+    if !present {
+        return;
+    }
+    let out = std::process::Command::new(BUSCTL)
+        .args(register_args(id, name, uuid, pid))
+        .stdin(std::process::Stdio::null())
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => tracing::warn!(
+            "cannot register guest '{name}' with systemd-machined: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ),
+        Err(e) => tracing::warn!("cannot run {BUSCTL}: {e}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +161,16 @@ mod tests {
         assert_eq!(&args[args.len() - 3..], ["--", "/usr/bin/qemu", "-S"]);
         assert!(args.contains(&"--slice=machine.slice".to_string()));
         assert!(!ScopeMode::None.active());
+    }
+
+    #[test]
+    fn machine_names_and_registration() {
+        assert_eq!(machine_name(2, "web_1 a"), "rvirt-qemu-2-web-1-a");
+        assert_eq!(machine_name(1, &"x".repeat(80)).len(), 64);
+        let a = register_args(1, "g", &[7; 16], 42);
+        assert_eq!(a[6], "sayssus");
+        assert_eq!(a[7], "rvirt-qemu-1-g");
+        assert_eq!(a[8], "16");
+        assert_eq!(&a[a.len() - 4..], ["rvirt-qemu", "vm", "42", ""]);
     }
 }
