@@ -13,7 +13,7 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ScopeMode {
-    /// A scope when the daemon runs as a systemd service, else none.
+    /// A scope when the daemon is a systemd service's main process, else none.
     #[default]
     Auto,
     /// Always a scope (fails to start guests when systemd cannot make one).
@@ -30,10 +30,13 @@ impl ScopeMode {
         match self {
             ScopeMode::Systemd => true,
             ScopeMode::None => false,
-            // INVOCATION_ID is set by systemd for the processes of a unit it started;
-            // /run/systemd/system exists only when systemd is the init system.
+            // systemd starts a service's main process itself (its parent is PID 1) with
+            // INVOCATION_ID set; /run/systemd/system exists only when systemd is the
+            // init system. A daemon that merely inherited INVOCATION_ID (started by a
+            // test under some other service) has another parent.
             ScopeMode::Auto => {
                 std::env::var_os("INVOCATION_ID").is_some()
+                    && std::os::unix::process::parent_id() == 1
                     && std::path::Path::new("/run/systemd/system").is_dir()
                     && std::path::Path::new(SYSTEMD_RUN).exists()
             }
