@@ -238,7 +238,7 @@ pub struct Listeners {
 
 pub fn listen(cfg: &Config) -> Result<Listeners, ServerError> {
     if let Some(sockets) = systemd::activated_listeners().map_err(ServerError::Activation)? {
-        tracing::info!("using {} sockets passed by systemd", sockets.len());
+        tracing::info!("using sockets passed by systemd: {}", sockets.len());
         return Ok(Listeners {
             sockets,
             owned: Vec::new(),
