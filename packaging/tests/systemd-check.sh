@@ -76,9 +76,13 @@ keep_unit=--keep-unit
 systemd-nspawn --quiet --directory="$root" --boot --register=no $keep_unit \
     --private-network --machine="rvirt-pkg-$$" </dev/null >"$run/console.log" 2>&1 &
 nspawn=$!
+# The container's init is the child of nspawn that runs systemd (nspawn's first,
+# short-lived child sets up the namespaces).
 leader=
-for _ in $(seq 100); do
-    leader=$(pgrep -P "$nspawn" | head -n 1 || true)
+for _ in $(seq 200); do
+    for p in $(pgrep -P "$nspawn" || true); do
+        [ "$(cat "/proc/$p/comm" 2>/dev/null)" = systemd ] && leader=$p
+    done
     [ -n "$leader" ] && break
     sleep 0.1
 done
