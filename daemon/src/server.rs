@@ -300,7 +300,51 @@ async fn accept_loop(listener: UnixListener, shared: Arc<Shared>, role: Role) {
     }
 }
 
-/// Serves until SIGTERM or SIGINT; SIGHUP reloads the state drivers.
+/// Serves until SIGTERM or SIGINT, or until no client has been connected for
+/// `idle_timeout` seconds (0: never); SIGHUP reloads the state drivers. Pings systemd's
+/// watchdog when it is on.
+async fn serve_until_stopped(
+    shared: &Arc<Shared>,
+    registry: &Arc<Registry>,
+    idle_timeout: u32,
+) -> Result<(), ServerError> {
+    let mut term = signal(SignalKind::terminate()).map_err(ServerError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(ServerError::Signals)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(ServerError::Signals)?;
+    let idle_limit = (idle_timeout > 0).then(|| Duration::from_secs(u64::from(idle_timeout)));
+    let watchdog = systemd::watchdog_interval();
+    let mut tick = tokio::time::interval(tick_period(watchdog));
+    let mut idle_since = Instant::now();
+    systemd::notify("READY=1");
+    tracing::info!("rvirtd ready");
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading state drivers");
+                let r = registry.clone();
+                let _ = tokio::task::spawn_blocking(move || r.reload()).await;
+            }
+            _ = tick.tick() => {
+                if watchdog.is_some() {
+                    // Sent from the I/O thread: a stuck event loop stops the pings.
+                    systemd::notify("WATCHDOG=1");
+                }
+                if shared.counts().total > 0 {
+                    idle_since = Instant::now();
+                } else if idle_limit.is_some_and(|l| idle_since.elapsed() >= l) {
+                    tracing::info!(
+                        "no clients for {idle_timeout} s: exiting until the next connection"
+                    );
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// Serves every listener until [`serve_until_stopped`] returns, then shuts down.
 pub async fn run(
     cfg: Config,
     registry: Arc<Registry>,
@@ -318,45 +362,17 @@ pub async fn run(
         clients: Mutex::new(ClientCounts::default()),
     });
     tokio::spawn(shared.spinner.clone().run());
-    let mut term = signal(SignalKind::terminate()).map_err(ServerError::Signals)?;
-    let mut int = signal(SignalKind::interrupt()).map_err(ServerError::Signals)?;
-    let mut hup = signal(SignalKind::hangup()).map_err(ServerError::Signals)?;
     let loops: Vec<_> = listeners
         .sockets
         .into_iter()
         .map(|(role, l)| tokio::spawn(accept_loop(l, shared.clone(), role)))
         .collect();
-    let idle_limit = (listeners.activated && cfg.listen.idle_timeout > 0)
-        .then(|| Duration::from_secs(u64::from(cfg.listen.idle_timeout)));
-    let watchdog = systemd::watchdog_interval();
-    let mut tick = tokio::time::interval(tick_period(watchdog));
-    let mut idle_since = Instant::now();
-    systemd::notify("READY=1");
-    tracing::info!("rvirtd ready");
-    loop {
-        tokio::select! {
-            _ = term.recv() => break,
-            _ = int.recv() => break,
-            _ = hup.recv() => {
-                tracing::info!("SIGHUP: reloading state drivers");
-                let r = registry.clone();
-                let _ = tokio::task::spawn_blocking(move || r.reload()).await;
-            }
-            _ = tick.tick() => {
-                if watchdog.is_some() {
-                    // Sent from the I/O thread: a stuck event loop stops the pings.
-                    systemd::notify("WATCHDOG=1");
-                }
-                if shared.counts().total > 0 {
-                    idle_since = Instant::now();
-                } else if idle_limit.is_some_and(|l| idle_since.elapsed() >= l) {
-                    tracing::info!("no clients for {} s: exiting until the next connection",
-                        cfg.listen.idle_timeout);
-                    break;
-                }
-            }
-        }
-    }
+    let idle_timeout = if listeners.activated {
+        cfg.listen.idle_timeout
+    } else {
+        0
+    };
+    serve_until_stopped(&shared, &registry, idle_timeout).await?;
     tracing::info!("shutting down");
     systemd::notify("STOPPING=1");
     for l in &loops {
