@@ -3,7 +3,8 @@
 //! package's files (`dpkg-deb -c`, `rpm -qlp`) and relations (Depends/Requires,
 //! Recommends, Suggests, Conflicts) agree, modulo the distributions' own conventions:
 //! Debian's `/lib/systemd/system`, its per-package changelog, copyright and lintian
-//! overrides, and the names of the same dependency in each (a table below).
+//! overrides, and the names of the same dependency in each (a table below). Every
+//! maintainer script, scriptlet and file trigger parses as shell.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -154,6 +155,47 @@ fn rpm_relations(rpm: &Path) -> BTreeMap<&'static str, BTreeSet<String>> {
     out
 }
 
+/// Fails unless `sh -n` accepts `script`; `what` names it.
+fn assert_shell_syntax(what: &str, script: &str) {
+    let out = Command::new("sh")
+        .args(["-n", "-c", script])
+        .output()
+        .expect("run sh -n");
+    assert!(
+        out.status.success(),
+        "{what} is not valid shell: {}\n{script}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every maintainer script of a .deb and every scriptlet and file trigger of an .rpm
+/// parses as shell.
+fn assert_scripts_parse(name: &str, deb: &Path, rpm: &Path) {
+    let control = rvirt_tests::TempDir::new("deb-control");
+    output(Command::new("dpkg-deb").arg("-e").arg(deb).arg(&control.0));
+    for s in ["preinst", "postinst", "prerm", "postrm"] {
+        if let Ok(text) = std::fs::read_to_string(control.0.join(s)) {
+            assert_shell_syntax(&format!("{name}.deb {s}"), &text);
+        }
+    }
+    let mut text = output(Command::new("rpm").args(["-qp", "--scripts"]).arg(rpm));
+    text.push_str(&output(
+        Command::new("rpm").args(["-qp", "--filetriggers"]).arg(rpm),
+    ));
+    let mut current: Option<(String, String)> = None;
+    for line in text.lines().chain(["end scriptlet (using /bin/sh):"]) {
+        if line.contains(" scriptlet (using ") {
+            if let Some((head, body)) = current.take() {
+                assert_shell_syntax(&format!("{name}.rpm {head}"), &body);
+            }
+            current = Some((line.to_string(), String::new()));
+        } else if let Some((_, body)) = current.as_mut() {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+}
+
 /// `name (>= 1)` and `name >= 1` become `name`; alternatives keep their names.
 fn strip_versions(d: &str) -> String {
     if d.starts_with('(') {
@@ -212,6 +254,7 @@ fn deb_and_rpm_hold_the_same_split() {
             rpm_relations(&rpm),
             "{name}: relations differ between the .deb (left) and the .rpm"
         );
+        assert_scripts_parse(name, &deb, &rpm);
     }
     // Each driver package holds exactly its own module.
     for driver in ["qemu", "storage", "network", "nodedev", "test"] {
