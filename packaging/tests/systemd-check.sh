@@ -14,6 +14,10 @@
 #
 #   packaging/tests/systemd-check.sh DEB_DIR CACHE_DIR
 #
+# When DEB_DIR holds the RPMs too, they are installed afterwards with Debian's rpm
+# (--nodeps: its database knows none of Debian's packages) to check their scriptlets under
+# systemd the same way: sockets, activation, a driver's file trigger, and a clean erase.
+#
 # Needs root, systemd-nspawn (systemd-container), mmdebstrap and network access to a
 # Debian mirror the first time (the root is cached in CACHE_DIR). Exits non-zero at the
 # first failed check, naming it.
@@ -21,7 +25,7 @@ set -euo pipefail
 debs=$(cd "$1" && pwd)
 cache=$2
 mirror=${RVIRT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-include=systemd,systemd-sysv,systemd-container,dbus,libvirt-clients,qemu-system-x86,qemu-utils,dnsmasq-base,nftables,iproute2,procps
+include=systemd,systemd-sysv,systemd-container,dbus,rpm,libvirt-clients,qemu-system-x86,qemu-utils,dnsmasq-base,nftables,iproute2,procps
 key=$(printf '%s %s' "$include" "$mirror" | sha256sum | cut -c1-12)
 base=$cache/bookworm-$key
 mkdir -p "$cache"
@@ -68,6 +72,7 @@ trap cleanup EXIT
 
 mkdir -p "$root/debs"
 cp "$debs"/*.deb "$root/debs/"
+cp "$debs"/*.rpm "$root/debs/" 2>/dev/null || true
 say "booting the container"
 # Under a systemd host with D-Bus nspawn gets a scope of its own from it; elsewhere (a
 # container or a sandbox without systemd as init) it keeps the cgroup it runs in.
@@ -105,7 +110,8 @@ case $state in running | degraded) ;; *) fail "the container's systemd did not f
 # Every file outside the state directories and systemd's and dpkg's own bookkeeping.
 snapshot() {
     inside "find /etc /usr /lib /opt /srv /var -xdev \\( -path /var/lib/rvirt -o -path /var/lib/dpkg \
-        -o -path /var/lib/apt -o -path /var/lib/systemd -o -path /var/cache -o -path /var/log \
+        -o -path /var/lib/apt -o -path /var/lib/systemd -o -path /var/lib/rpm -o -path /var/cache \
+        -o -path /var/log \
         -o -path /var/tmp \\) -prune -o -print | sort"
 }
 verbose=${RVIRT_PKG_VERBOSE:-}
@@ -198,4 +204,22 @@ expect "install" "dpkg -i $(deb rvirt-daemon rvirt-driver-network rvirt-driver-q
 expect "default network active" "virsh -c qemu:///system net-list --all" "default +active +yes"
 expect "bridge up in the container" "ip -o link show virbr0" "virbr0"
 expect "dnsmasq serves it" "pgrep -a dnsmasq" "default.conf"
+if ls "$root"/debs/*.rpm >/dev/null 2>&1; then
+    say "the RPMs"
+    expect "purge the .debs" "dpkg --purge rvirt-config-network rvirt-libvirt-compat rvirt-driver-qemu rvirt-driver-network rvirt-daemon" "Purging configuration files for rvirt-daemon"
+    inside "ip link del virbr0 2>/dev/null; pkill dnsmasq; rm -rf /var/lib/rvirt; true"
+    before=$(snapshot)
+    rpm() { printf '/debs/%s-0*.rpm ' "$@"; }
+    expect "rpm -i" "rpm -i --nodeps $(rpm rvirt-daemon rvirt-driver-test rvirt-libvirt-compat) && echo installed" "installed"
+    for u in rvirtd.socket rvirtd-ro.socket libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket rvirtd.service; do
+        expect "$u after rpm -i" "systemctl is-active $u" "^active$"
+    done
+    expect "virsh through the RPMs' sockets" "virsh list --all" "test +running"
+    refuse "no qemu driver (RPM)" "virsh -c qemu:///system list" "no connection driver available"
+    expect "a driver's file trigger" "rpm -i --nodeps $(rpm rvirt-driver-qemu) && sleep 1 && virsh -c qemu:///system list --all" "Id +Name"
+    expect "rpm -e" "rpm -e rvirt-driver-qemu rvirt-libvirt-compat rvirt-driver-test rvirt-daemon && echo erased" "erased"
+    expect "units gone" "systemctl is-active rvirtd.socket libvirtd.socket || true" "^inactive"
+    left=$(diff <(printf '%s\n' "$before") <(snapshot) || true)
+    [ -z "$left" ] || fail "rpm -e left files outside the state directories: $left"
+fi
 say "all checks passed"

@@ -6,7 +6,7 @@
 //! no-driver answer, a guest surviving `systemctl restart rvirtd` and a reinstall, driver
 //! removal, an out-of-tree module (the example, built from a copy as
 //! `docs/driver-guide.md` says) loading into the packaged daemon, purge, and the default
-//! network. Needs root, systemd-nspawn, mmdebstrap,
+//! network; then the RPMs' scriptlets the same way (installed with Debian's rpm). Needs root, systemd-nspawn, mmdebstrap,
 //! debhelper and a Debian mirror the first time.
 
 use std::path::Path;
@@ -24,6 +24,7 @@ fn peers_present() -> bool {
         )
         && require_peer("mmdebstrap", have_program("/usr/bin/mmdebstrap"))
         && require_peer("debhelper (dh)", have_program("/usr/bin/dh"))
+        && require_peer("rpmbuild (rpm)", have_program("/usr/bin/rpmbuild"))
         && require_peer("nsenter (util-linux)", have_program("/usr/bin/nsenter"))
 }
 
@@ -76,7 +77,7 @@ fn packages_work_under_systemd() {
         "packaging/build.sh",
         Command::new(repo.join("packaging/build.sh"))
             .args(["--prebuilt".as_ref(), bins.as_os_str()])
-            .args(["--deb-only", "--no-lintian", "--out"])
+            .args(["--no-lintian", "--out"])
             .arg(&debs)
             .env("RVIRT_DEB_FAST", "1")
             .env("CARGO_TARGET_DIR", &target),
