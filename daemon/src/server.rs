@@ -300,6 +300,15 @@ async fn accept_loop(listener: UnixListener, shared: Arc<Shared>, role: Role) {
     }
 }
 
+/// Why the daemon stopped serving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// SIGTERM or SIGINT.
+    Signal,
+    /// No client for `idle_timeout` seconds under socket activation.
+    Idle,
+}
+
 /// Serves until SIGTERM or SIGINT, or until no client has been connected for
 /// `idle_timeout` seconds (0: never); SIGHUP reloads the state drivers. Pings systemd's
 /// watchdog when it is on.
@@ -307,7 +316,7 @@ async fn serve_until_stopped(
     shared: &Arc<Shared>,
     registry: &Arc<Registry>,
     idle_timeout: u32,
-) -> Result<(), ServerError> {
+) -> Result<Stopped, ServerError> {
     let mut term = signal(SignalKind::terminate()).map_err(ServerError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(ServerError::Signals)?;
     let mut hup = signal(SignalKind::hangup()).map_err(ServerError::Signals)?;
@@ -319,8 +328,8 @@ async fn serve_until_stopped(
     tracing::info!("rvirtd ready");
     loop {
         tokio::select! {
-            _ = term.recv() => return Ok(()),
-            _ = int.recv() => return Ok(()),
+            _ = term.recv() => return Ok(Stopped::Signal),
+            _ = int.recv() => return Ok(Stopped::Signal),
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading state drivers");
                 let r = registry.clone();
@@ -337,7 +346,7 @@ async fn serve_until_stopped(
                     tracing::info!(
                         "no clients for {idle_timeout} s: exiting until the next connection"
                     );
-                    return Ok(());
+                    return Ok(Stopped::Idle);
                 }
             }
         }
@@ -349,7 +358,7 @@ pub async fn run(
     cfg: Config,
     registry: Arc<Registry>,
     listeners: Listeners,
-) -> Result<(), ServerError> {
+) -> Result<Stopped, ServerError> {
     let shared = Arc::new(Shared {
         default_uri: default_uri(&registry),
         registry: registry.clone(),
@@ -372,7 +381,7 @@ pub async fn run(
     } else {
         0
     };
-    serve_until_stopped(&shared, &registry, idle_timeout).await?;
+    let stopped = serve_until_stopped(&shared, &registry, idle_timeout).await?;
     tracing::info!("shutting down");
     systemd::notify("STOPPING=1");
     for l in &loops {
@@ -385,5 +394,5 @@ pub async fn run(
     for p in &listeners.owned {
         let _ = std::fs::remove_file(p);
     }
-    Ok(())
+    Ok(stopped)
 }

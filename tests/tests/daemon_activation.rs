@@ -1,8 +1,8 @@
 //! rvirtd's systemd side without a booted systemd (issue 16): libvirt's socket layout by
 //! configuration, the admin socket's answer, and socket activation through
 //! `systemd-socket-activate` with named sockets, `READY=1` and `WATCHDOG=1` on
-//! `NOTIFY_SOCKET`, and the idle exit (`--timeout`). The booted-systemd side is
-//! packages_systemd.rs.
+//! `NOTIFY_SOCKET`, the idle exit (`--timeout`) and the start after it, which tells the
+//! drivers not to autostart again. The booted-systemd side is packages_systemd.rs.
 
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -111,6 +111,44 @@ fn notifications(sock: &UnixDatagram, wait: Duration) -> Vec<String> {
     got
 }
 
+/// systemd-socket-activate on `ro` and `rw` (in that order, named), running rvirtd with
+/// `cfg` and `--timeout 2`, with NOTIFY_SOCKET `notify` and a 400 ms watchdog.
+fn activate(cfg: &Path, rw: &Path, ro: &Path, notify: &Path) -> Killed {
+    // The read-only socket first: the names, not the order, must decide.
+    Killed(
+        Command::new(SOCKET_ACTIVATE)
+            .arg("-l")
+            .arg(ro)
+            .arg("-l")
+            .arg(rw)
+            .arg("--fdname=rvirt-sock-ro:rvirt-sock")
+            .arg("-E")
+            .arg(format!("NOTIFY_SOCKET={}", notify.display()))
+            .args(["-E", "WATCHDOG_USEC=400000"])
+            .arg(target_dir().join("rvirtd"))
+            .args(["--timeout", "2", "--config"])
+            .arg(cfg)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn systemd-socket-activate"),
+    )
+}
+
+/// Waits up to 10 s for `child` to exit; answers whether it exited successfully.
+fn exits_within_10s(child: &mut Killed) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(st) = child.0.try_wait().expect("wait") {
+            return st.success();
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn socket_activated_daemon_notifies_pings_the_watchdog_and_exits_when_idle() {
     if !require_peer(
@@ -127,25 +165,7 @@ fn socket_activated_daemon_notifies_pings_the_watchdog_and_exits_when_idle() {
     let notify_path = dir.0.join("notify");
     let notify = UnixDatagram::bind(&notify_path).expect("bind notify socket");
     let (rw, ro) = (run_dir.join("rvirt-sock"), run_dir.join("rvirt-sock-ro"));
-    // The read-only socket first: the names, not the order, must decide.
-    let mut child = Killed(
-        Command::new(SOCKET_ACTIVATE)
-            .arg("-l")
-            .arg(&ro)
-            .arg("-l")
-            .arg(&rw)
-            .arg("--fdname=rvirt-sock-ro:rvirt-sock")
-            .arg("-E")
-            .arg(format!("NOTIFY_SOCKET={}", notify_path.display()))
-            .args(["-E", "WATCHDOG_USEC=400000"])
-            .arg(target_dir().join("rvirtd"))
-            .args(["--timeout", "2", "--config"])
-            .arg(&cfg)
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn systemd-socket-activate"),
-    );
+    let mut child = activate(&cfg, &rw, &ro, &notify_path);
     wait_for("the activation sockets", || rw.exists() && ro.exists());
     let (out, err, code) = run(&uri(&rw), &["list", "--all"]);
     assert!(code == 0 && out.contains(" test "), "{out}{err}");
@@ -158,18 +178,29 @@ fn socket_activated_daemon_notifies_pings_the_watchdog_and_exits_when_idle() {
     assert!(got.iter().any(|m| m == "READY=1"), "{got:?}");
     let pings = got.iter().filter(|m| *m == "WATCHDOG=1").count();
     assert!(pings >= 2, "expected watchdog pings every 200 ms: {got:?}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(st) = child.0.try_wait().expect("wait") {
-            break st;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "rvirtd did not exit after 2 s without clients"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.success(), "{status}");
+    assert!(
+        exits_within_10s(&mut child),
+        "rvirtd did not exit cleanly after 2 s without clients"
+    );
     let log = std::fs::read_to_string(dir.0.join("rvirtd.log")).unwrap_or_default();
     assert!(log.contains("no clients for 2 s"), "{log}");
+    // The next connection starts it again: it resumes, and its drivers skip autostart.
+    let marker = run_dir.join("rvirtd.idle-exit");
+    assert!(
+        marker.exists(),
+        "no idle-exit marker in {}",
+        run_dir.display()
+    );
+    let _ = std::fs::remove_file(&rw);
+    let _ = std::fs::remove_file(&ro);
+    let _again = activate(&cfg, &rw, &ro, &notify_path);
+    wait_for("the activation sockets", || rw.exists() && ro.exists());
+    let (out, err, code) = run(&uri(&rw), &["list", "--all"]);
+    assert!(code == 0 && out.contains(" test "), "{out}{err}");
+    let log = std::fs::read_to_string(dir.0.join("rvirtd.log")).unwrap_or_default();
+    assert!(
+        log.contains("resuming after an idle exit: drivers skip autostart"),
+        "{log}"
+    );
+    assert!(!marker.exists(), "the marker is used up");
 }
