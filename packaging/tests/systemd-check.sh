@@ -45,6 +45,10 @@ if [ ! -d "$base" ]; then
     rm -rf "$base.tmp"
     mmdebstrap --quiet --variant=minbase --include="$include" bookworm "$base.tmp" "$mirror"
     mv "$base.tmp" "$base"
+    # Roots made for other package lists or mirrors are not used again.
+    for old in "$cache"/bookworm-*; do
+        [ "$old" = "$base" ] || rm -rf "$old"
+    done
 fi
 
 run=$(mktemp -d "$cache/run.XXXXXX")
