@@ -4,7 +4,8 @@
 # .deb files with dpkg and checks, step by step, what issue 16 promises:
 #   - rvirt-daemon + rvirt-driver-test + rvirt-libvirt-compat: virsh reaches the
 #     socket-activated daemon on libvirt's socket; qemu:///system says no driver serves it;
-#   - + rvirt-driver-qemu: a guest runs in its own scope, registered with machined;
+#   - + rvirt-driver-qemu: virt-install with no URI reaches it; a guest runs in its own
+#     scope, registered with machined;
 #     `systemctl restart rvirtd` and a reinstall of rvirt-daemon leave it running and
 #     found again;
 #   - rvirt-driver-qemu removed: the daemon keeps serving the rest;
@@ -25,7 +26,7 @@ set -euo pipefail
 debs=$(cd "$1" && pwd)
 cache=$2
 mirror=${RVIRT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-include=systemd,systemd-sysv,systemd-container,dbus,rpm,libvirt-clients,qemu-system-x86,qemu-utils,dnsmasq-base,nftables,iproute2,procps
+include=systemd,systemd-sysv,systemd-container,dbus,rpm,libvirt-clients,virtinst,qemu-system-x86,qemu-utils,dnsmasq-base,nftables,iproute2,procps
 key=$(printf '%s %s' "$include" "$mirror" | sha256sum | cut -c1-12)
 base=$cache/bookworm-$key
 mkdir -p "$cache"
@@ -168,6 +169,7 @@ cat >"$root/root/guest.xml" <<'XML'
   </devices>
 </domain>
 XML
+expect "virt-install with no URI" "virt-install --print-xml --import --name vi --memory 64 --disk none --network none --graphics none --osinfo linux2022" "<domain type=.(kvm|qemu)."
 expect "define" "virsh -c qemu:///system define /root/guest.xml" "defined"
 expect "start" "virsh -c qemu:///system start pkgguest" "started"
 pid=$(qemu_pid)
