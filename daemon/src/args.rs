@@ -33,7 +33,9 @@ pub const HELP: &str = "\
 Usage: rvirtd [OPTIONS]
 
 The rvirt virtualization daemon: serves libvirt's remote protocol on unix sockets
-(rvirt-sock read-write, rvirt-sock-ro read-only) with drivers loaded as modules.
+(rvirt-sock read-write, rvirt-sock-ro read-only; libvirt's libvirt-sock, libvirt-sock-ro
+and libvirt-admin-sock with [listen] layout = \"libvirt\"; or the sockets systemd passes)
+with drivers loaded as modules.
 
 Options:
   -f, --config FILE        configuration file (default /etc/rvirt/rvirtd.toml;
