@@ -6,6 +6,7 @@ pub mod guest;
 pub mod lab;
 pub mod netdiff;
 pub mod netns;
+pub mod oot;
 pub mod qemu_argv;
 pub mod streams;
 pub mod virsh;

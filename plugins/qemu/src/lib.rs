@@ -14,6 +14,7 @@ use rvirt_plugin_api::protocol::{
 };
 use rvirt_plugin_api::sdk::{
     ConnContext, DriverSpec, InitContext, InitStatus, Module, ModuleInfo, OpenOutcome,
+    HOST_FEATURE_RESUMED,
 };
 use rvirt_xml::domain::DomainDef;
 
@@ -38,6 +39,7 @@ pub mod netplug;
 pub mod postparse;
 pub mod process;
 pub mod qmp;
+pub mod scope;
 pub mod screenshot;
 pub mod stats;
 pub mod sound;
@@ -67,19 +69,25 @@ impl QemuModule {
             return Ok(d.clone());
         }
         let cfg = Config::parse("", "").map_err(|e| QemuError::Internal(e.to_string()))?;
-        Ok(self.driver.get_or_init(|| start_driver(cfg, false)).clone())
+        Ok(self
+            .driver
+            .get_or_init(|| start_driver(cfg, false, true))
+            .clone())
     }
 }
 
-/// Creates the driver: directories, persistent definitions, running domains.
-fn start_driver(cfg: Config, privileged: bool) -> Arc<Driver> {
+/// Creates the driver: directories, persistent definitions, running domains, and (unless
+/// the daemon resumes after an idle exit) autostart domains.
+fn start_driver(cfg: Config, privileged: bool, autostart_now: bool) -> Arc<Driver> {
     if let Err(e) = cfg.create_dirs() {
         tracing::warn!("{e}");
     }
     let drv = Arc::new(Driver::new(cfg, privileged));
     drv.load_configs();
     lifecycle::reconnect(&drv);
-    autostart(&drv);
+    if autostart_now {
+        autostart(&drv);
+    }
     drv
 }
 
@@ -165,7 +173,8 @@ impl Module for QemuModule {
         cfg.create_dirs()
             .map_err(|e| QemuError::Internal(e.to_string()))?;
         if self.driver.get().is_none() {
-            let _ = self.driver.set(start_driver(cfg, ctx.privileged));
+            let resumed = ctx.host_features.iter().any(|f| f == HOST_FEATURE_RESUMED);
+            let _ = self.driver.set(start_driver(cfg, ctx.privileged, !resumed));
         }
         Ok(InitStatus::Complete)
     }

@@ -220,6 +220,16 @@ fn launch(
     })
 }
 
+/// `<vcpu cpuset>`, canonical since parsing: the host CPUs QEMU may run on (all: empty).
+fn pinned_cpus(live: &DomainDef) -> Vec<usize> {
+    live.extras()
+        .cpuset
+        .as_deref()
+        .and_then(rvirt_xml::spec::bitmap_members)
+        .map(|s| s.into_iter().map(|c| c as usize).collect())
+        .unwrap_or_default()
+}
+
 /// The rest of [`launch`], once the interfaces are plugged in.
 fn launch_plugged(
     drv: &Arc<Driver>,
@@ -243,20 +253,18 @@ fn launch_plugged(
     append_log(&log, &emulator, &args);
     let uuid = def.uuid.0;
     let weak = Arc::downgrade(drv);
-    // `<vcpu cpuset>`, canonical since parsing: the host CPUs QEMU may run on.
-    let cpus: Vec<usize> = live
-        .extras()
-        .cpuset
-        .as_deref()
-        .and_then(rvirt_xml::spec::bitmap_members)
-        .map(|s| s.into_iter().map(|c| c as usize).collect())
-        .unwrap_or_default();
+    let scoped = drv.cfg.scope.active();
+    let (program, argv) = if scoped {
+        crate::scope::wrap(id, &def.name, &emulator, &args)
+    } else {
+        (emulator.clone(), args.clone())
+    };
     let proc = Proc::spawn(
-        &emulator,
-        &args,
+        &program,
+        &argv,
         &log,
         &taps.fds(),
-        &cpus,
+        &pinned_cpus(&live),
         Box::new(move || on_exit(&weak, uuid, generation)),
     )
     .map_err(|e| QemuError::Failed(e.to_string()))?;
@@ -285,6 +293,10 @@ fn launch_plugged(
         handler,
     )
     .map_err(|e| fail(e.to_string()))?;
+    if scoped {
+        // QEMU answers its monitor, so systemd-run has put it in its scope and executed it.
+        crate::scope::register_machine(id, &def.name, &uuid, pid);
+    }
     fill_ptys(&qmp, &mut live).map_err(|e| fail(e.to_string()))?;
     crate::netplug::set_link_states(&qmp, &live).map_err(|e| fail(e.to_string()))?;
     if live.current_memory_kib < live.memory_kib && crate::argv::has_balloon(&live) {
