@@ -73,6 +73,7 @@ pub trait Backend: Sync {
 static BACKENDS: &[(&str, &dyn Backend)] = &[
     ("dir", &crate::dir::Dir),
     ("fs", &crate::fs::Fs),
+    ("netfs", &crate::netfs::NetFs),
     ("disk", &crate::disk::Disk),
     ("logical", &crate::logical::Logical),
 ];

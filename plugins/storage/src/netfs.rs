@@ -1,0 +1,122 @@
+//! The `netfs` pool backend: a network file system (NFS, CIFS, GlusterFS's FUSE client)
+//! mounted on the target directory, its files the volumes as in a directory pool.
+//! Build makes the directory (a formatting flag is refused: there is no device), start
+//! mounts the export (`mount.rs` has the command libvirt runs), destroy unmounts it.
+//!
+//! Source discovery asks a host's NFS server for its exports (`showmount --no-headers
+//! --exports HOST`), one `<source>` of format `nfs` per exported directory. libvirt
+//! also asks GlusterFS (`gluster volume info`) when its CLI is installed; this driver
+//! does not.
+
+use rvirt_xml::storage::{PoolHost, PoolSource, StoragePoolDef};
+
+use crate::backend::Backend;
+use crate::cmd::{program, run};
+use crate::error::{SResult, StorageError};
+use crate::state::Pool;
+
+/// The `netfs` backend.
+pub struct NetFs;
+
+impl Backend for NetFs {
+    fn build(&self, def: &StoragePoolDef, flags: u32) -> SResult<()> {
+        crate::dir::build(def, flags)
+    }
+    fn start(&self, def: &StoragePoolDef, _resume: bool) -> SResult<()> {
+        crate::mount::mount(def)
+    }
+    fn stop(&self, def: &StoragePoolDef) -> SResult<()> {
+        crate::mount::unmount(def)
+    }
+    fn refresh(&self, p: &mut Pool) -> SResult<()> {
+        crate::dir::refresh(p)
+    }
+    fn delete(&self, def: &StoragePoolDef, flags: u32) -> SResult<()> {
+        crate::dir::delete(def, flags)
+    }
+    fn file_volumes(&self) -> bool {
+        true
+    }
+    fn find_sources(&self, _: &str, spec: Option<&str>, _flags: u32) -> SResult<String> {
+        find_sources(spec)
+    }
+}
+
+/// The host a discovery asks: the one `<host>` of the source specification.
+pub fn spec_host(spec: Option<&str>, pool_type: &str) -> SResult<PoolSource> {
+    let Some(spec) = spec else {
+        return Err(StorageError::InvalidArg(format!(
+            "hostname must be specified for {pool_type} sources"
+        )));
+    };
+    let source = rvirt_xml::storage::parse_source_spec(spec, pool_type)?;
+    if source.hosts.len() != 1 {
+        return Err(StorageError::InvalidArg(
+            "Expected exactly 1 host for the storage pool".into(),
+        ));
+    }
+    Ok(source)
+}
+
+/// The exports `showmount` lists for `host`, or libvirt's error when it cannot.
+fn find_sources(spec: Option<&str>) -> SResult<String> {
+    let host = spec_host(spec, "netfs")?.hosts[0].name.clone();
+    let out = run(&program("showmount"), &["--no-headers", "--exports", &host]).map_err(|e| {
+        tracing::warn!("{e}");
+        StorageError::Failed(format!("no storage pools were found on host '{host}'"))
+    })?;
+    let sources: Vec<PoolSource> = out
+        .lines()
+        .filter_map(export_dir)
+        .map(|dir| PoolSource {
+            hosts: vec![PoolHost {
+                name: host.clone(),
+                port: 0,
+            }],
+            dir: Some(dir.to_string()),
+            format: Some("nfs".into()),
+            ..PoolSource::default()
+        })
+        .collect();
+    Ok(rvirt_xml::storage::sources_to_xml("netfs", &sources))
+}
+
+/// The directory of a `showmount` line (`/a dir  client1,client2`): what comes before
+/// the blanks and the last field, blanks inside it kept (libvirt's `^(/.*\S) +\S+$`).
+fn export_dir(line: &str) -> Option<&str> {
+    let (head, clients) = line.rsplit_once(' ')?;
+    if clients.is_empty() || clients.contains(char::is_whitespace) {
+        return None;
+    }
+    let dir = head.trim_end_matches(' ');
+    let last = dir.chars().last()?;
+    (dir.starts_with('/') && !last.is_whitespace()).then_some(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn showmount_lines_give_directories() {
+        assert_eq!(export_dir("/srv/nfs 127.0.0.1"), Some("/srv/nfs"));
+        assert_eq!(export_dir("/A dir   a.b,c.d"), Some("/A dir"));
+        assert_eq!(export_dir("/tmp (everyone)"), Some("/tmp"));
+        assert_eq!(export_dir("relative x"), None);
+        assert_eq!(export_dir("/trailing x "), None);
+        assert_eq!(export_dir("/alone"), None);
+    }
+
+    #[test]
+    fn discovery_needs_one_host() {
+        assert_eq!(
+            find_sources(None).unwrap_err().to_string(),
+            "invalid argument: hostname must be specified for netfs sources"
+        );
+        let two = "<source><host name='a'/><host name='b'/></source>";
+        assert_eq!(
+            find_sources(Some(two)).unwrap_err().to_string(),
+            "invalid argument: Expected exactly 1 host for the storage pool"
+        );
+    }
+}
