@@ -191,3 +191,176 @@ step rvirsh find-storage-pool-sources-as netfs nosuch.invalid
         "{t}"
     );
 }
+
+const IQN: &str = "iqn.2026-12.org.rvirt:lab";
+
+const ISCSI_XML: &str = "<pool type='iscsi'>
+  <name>lab</name>
+  <uuid>0b6f3c1e-7d2a-4e5f-8a9b-1c2d3e4f5a6b</uuid>
+  <source>
+    <host name='127.0.0.1'/>
+    <device path='iqn.2026-12.org.rvirt:lab'/>
+  </source>
+  <target>
+    <path>/dev/disk/by-path</path>
+  </target>
+</pool>
+";
+
+/// An `iscsi` pool against tgt's target in the guest: the target is discovered, the
+/// pool started (a node record and a login), its two LUNs listed as volumes with their
+/// `/dev/disk/by-path` links and serials, the pool refreshed, stopped (logged out) and
+/// started again.
+#[test]
+fn lab_runs_an_iscsi_pool_against_tgt() {
+    if !available(&[
+        ("tgt", "/usr/sbin/tgtd"),
+        ("open-iscsi", "/usr/sbin/iscsiadm"),
+        ("udev", "/lib/udev/scsi_id"),
+    ]) {
+        return;
+    }
+    let script = r#"
+step rvirsh find-storage-pool-sources-as iscsi 127.0.0.1
+step rvirsh find-storage-pool-sources iscsi
+step rvirsh pool-define /tmp/iscsi.xml
+step rvirsh pool-build lab
+step rvirsh pool-start lab
+step iscsiadm --mode session
+step rvirsh vol-list lab
+step rvirsh vol-dumpxml unit:0:0:1 --pool lab
+step rvirsh pool-dumpxml lab
+step rvirsh pool-refresh lab
+step rvirsh vol-list lab
+step rvirsh pool-destroy lab
+step iscsiadm --mode session
+step rvirsh pool-start lab
+step rvirsh vol-list lab
+step rvirsh pool-destroy lab
+step rvirsh pool-delete lab
+step rvirsh pool-undefine lab
+"#;
+    let out = Lab::new()
+        .iscsi_target(IQN, &[16 << 20, 8 << 20])
+        .file("/tmp/iscsi.xml", 0o644, ISCSI_XML.as_bytes())
+        .rvirt(&["qemu", "storage"])
+        .script(script)
+        .run(Duration::from_secs(150));
+    let t = out.transcript();
+    assert!(!t.contains("LAB-ISCSI-FAILED"), "{t}");
+    let expect_fail = [
+        "rvirsh find-storage-pool-sources iscsi",
+        "rvirsh pool-delete lab",
+    ];
+    let steps = out.steps();
+    for (i, s) in steps.iter().enumerate() {
+        // The second session listing follows the logout: none left (exit 21).
+        let rc = if s.cmd == "iscsiadm --mode session" && i > 6 {
+            21
+        } else {
+            0
+        };
+        let rc_ok = if expect_fail.contains(&s.cmd.as_str()) {
+            s.rc != 0
+        } else {
+            s.rc == rc
+        };
+        assert!(rc_ok, "{}: {}\n{t}", s.cmd, s.out);
+    }
+    assert_eq!(
+        out.step("rvirsh find-storage-pool-sources-as iscsi 127.0.0.1")
+            .out,
+        format!(
+            "<sources>\n  <source>\n    <host name='127.0.0.1' port='3260'/>\n    \
+             <device path='{IQN}'/>\n  </source>\n</sources>\n\n"
+        )
+    );
+    assert!(
+        out.step("rvirsh find-storage-pool-sources iscsi")
+            .out
+            .contains("hostname must be specified for iscsi sources"),
+        "{t}"
+    );
+    assert_eq!(
+        out.step("iscsiadm --mode session").out,
+        format!("tcp: [1] 127.0.0.1:3260,1 {IQN} (non-flash)\n"),
+        "{t}"
+    );
+    let by_path = format!("/dev/disk/by-path/ip-127.0.0.1:3260-iscsi-{IQN}-lun-");
+    let lists: Vec<Vec<Vec<String>>> = steps
+        .iter()
+        .filter(|s| s.cmd == "rvirsh vol-list lab")
+        .map(|s| {
+            s.out
+                .lines()
+                .skip(2)
+                .map(|l| l.split_whitespace().map(str::to_string).collect())
+                .filter(|r: &Vec<String>| !r.is_empty())
+                .collect()
+        })
+        .collect();
+    let want = vec![
+        vec!["unit:0:0:1".to_string(), format!("{by_path}1")],
+        vec!["unit:0:0:2".to_string(), format!("{by_path}2")],
+    ];
+    assert_eq!(lists, [want.clone(), want.clone(), want], "{t}");
+    let vol = out.step("rvirsh vol-dumpxml unit:0:0:1 --pool lab").out;
+    let vol: Vec<&str> = vol
+        .lines()
+        .filter(|l| {
+            !["<atime>", "<mtime>", "<ctime>", "<btime>"]
+                .iter()
+                .any(|x| l.trim_start().starts_with(x))
+        })
+        .collect();
+    assert_eq!(
+        vol.join("\n").trim_end(),
+        format!(
+            "<volume type='block'>
+  <name>unit:0:0:1</name>
+  <key>360000000000000000e00000000010001</key>
+  <capacity unit='bytes'>16777216</capacity>
+  <allocation unit='bytes'>16777216</allocation>
+  <physical unit='bytes'>16777216</physical>
+  <target>
+    <path>{by_path}1</path>
+    <permissions>
+      <mode>0600</mode>
+      <owner>0</owner>
+      <group>0</group>
+    </permissions>
+    <timestamps>
+    </timestamps>
+  </target>
+</volume>"
+        ),
+        "{t}"
+    );
+    // The pool's figures are its LUNs' sums; the default port is written back.
+    assert_eq!(
+        out.step("rvirsh pool-dumpxml lab").out.trim_end(),
+        format!(
+            "<pool type='iscsi'>
+  <name>lab</name>
+  <uuid>0b6f3c1e-7d2a-4e5f-8a9b-1c2d3e4f5a6b</uuid>
+  <capacity unit='bytes'>25165824</capacity>
+  <allocation unit='bytes'>25165824</allocation>
+  <available unit='bytes'>0</available>
+  <source>
+    <host name='127.0.0.1' port='3260'/>
+    <device path='{IQN}'/>
+  </source>
+  <target>
+    <path>/dev/disk/by-path</path>
+  </target>
+</pool>"
+        ),
+        "{t}"
+    );
+    assert!(
+        out.step("rvirsh pool-delete lab")
+            .out
+            .contains("pool does not support pool deletion"),
+        "{t}"
+    );
+}

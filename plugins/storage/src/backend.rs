@@ -4,7 +4,7 @@
 //! table, a volume group, ... Adding a pool type is one file implementing [`Backend`]
 //! and one line in [`BACKENDS`].
 
-use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
+use rvirt_xml::storage::{PoolSource, StoragePoolDef, StorageVolDef};
 
 use crate::error::{SResult, StorageError};
 use crate::state::Pool;
@@ -76,7 +76,25 @@ static BACKENDS: &[(&str, &dyn Backend)] = &[
     ("netfs", &crate::netfs::NetFs),
     ("disk", &crate::disk::Disk),
     ("logical", &crate::logical::Logical),
+    ("iscsi", &crate::iscsi::Iscsi),
 ];
+
+/// The source specification of a discovery (`virConnectFindStoragePoolSources`) of
+/// pools of `pool_type` that asks one host, as libvirt's `netfs` and `iscsi` take it.
+pub fn discovery_source(spec: Option<&str>, pool_type: &str) -> SResult<PoolSource> {
+    let Some(spec) = spec else {
+        return Err(StorageError::InvalidArg(format!(
+            "hostname must be specified for {pool_type} sources"
+        )));
+    };
+    let source = rvirt_xml::storage::parse_source_spec(spec, pool_type)?;
+    if source.hosts.len() != 1 {
+        return Err(StorageError::InvalidArg(
+            "Expected exactly 1 host for the storage pool".into(),
+        ));
+    }
+    Ok(source)
+}
 
 /// Whether this driver runs pools of type `t`.
 pub fn supports(t: &str) -> bool {

@@ -4,9 +4,10 @@
 //! A secondary driver (it serves no URI scheme of its own) with a state driver:
 //! persistent pool definitions live in the module's state directory, written atomically;
 //! pools that ran before a restart (or a `kill -9`) run again, and autostart pools
-//! start with the daemon. Pool types `dir`, `fs`, `netfs`, `disk` and `logical` are
-//! implemented; volumes are raw files (sparse or allocated), images made by `qemu-img`
-//! (qcow2 and the other formats), partitions or logical volumes; uploads and downloads stream a volume's bytes.
+//! start with the daemon. Pool types `dir`, `fs`, `netfs`, `disk`, `logical` and `iscsi`
+//! are implemented; volumes are raw files (sparse or allocated), images made by
+//! `qemu-img` (qcow2 and the other formats), partitions, logical volumes or LUNs;
+//! uploads and downloads stream a volume's bytes.
 //! See docs/storage.md for what is supported.
 
 // `RemoteError` is the SDK's fixed error type; its size is not this crate's choice.
@@ -28,11 +29,13 @@ pub mod disk;
 pub mod error;
 pub mod events;
 pub mod fs;
+pub mod iscsi;
 pub mod logical;
 pub mod mount;
 pub mod netfs;
 pub mod pool;
 pub mod probe;
+pub mod scsi;
 pub mod state;
 pub mod stream;
 pub mod vol;

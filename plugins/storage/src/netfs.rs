@@ -42,25 +42,11 @@ impl Backend for NetFs {
     }
 }
 
-/// The host a discovery asks: the one `<host>` of the source specification.
-pub fn spec_host(spec: Option<&str>, pool_type: &str) -> SResult<PoolSource> {
-    let Some(spec) = spec else {
-        return Err(StorageError::InvalidArg(format!(
-            "hostname must be specified for {pool_type} sources"
-        )));
-    };
-    let source = rvirt_xml::storage::parse_source_spec(spec, pool_type)?;
-    if source.hosts.len() != 1 {
-        return Err(StorageError::InvalidArg(
-            "Expected exactly 1 host for the storage pool".into(),
-        ));
-    }
-    Ok(source)
-}
-
 /// The exports `showmount` lists for `host`, or libvirt's error when it cannot.
 fn find_sources(spec: Option<&str>) -> SResult<String> {
-    let host = spec_host(spec, "netfs")?.hosts[0].name.clone();
+    let host = crate::backend::discovery_source(spec, "netfs")?.hosts[0]
+        .name
+        .clone();
     let out = run(&program("showmount"), &["--no-headers", "--exports", &host]).map_err(|e| {
         tracing::warn!("{e}");
         StorageError::Failed(format!("no storage pools were found on host '{host}'"))

@@ -23,7 +23,7 @@ const ISCSI_PROGRAMS: &[&str] = &[
     "/usr/sbin/tgtadm",
     "/usr/sbin/iscsid",
     "/usr/sbin/iscsiadm",
-    "/usr/lib/udev/scsi_id",
+    "/lib/udev/scsi_id",
 ];
 
 /// What name resolution and the RPC library read.
