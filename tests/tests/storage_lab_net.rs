@@ -364,3 +364,98 @@ step rvirsh pool-undefine lab
         "{t}"
     );
 }
+
+const SCSI_XML: &str = "<pool type='scsi'>
+  <name>scsi0</name>
+  <uuid>5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6</uuid>
+  <source>
+    <adapter type='scsi_host' name='host0'/>
+  </source>
+  <target>
+    <path>/dev</path>
+  </target>
+</pool>
+";
+
+/// A `scsi` pool on the guest's virtio-scsi host adapter: its disk is the one volume
+/// (named by its unit, the device node its path, with target `/dev`), the pool is
+/// refreshed and stopped; an adapter that does not exist fails the start as libvirt's.
+#[test]
+fn lab_runs_a_scsi_pool_on_a_host_adapter() {
+    if !available(&[("udev", "/lib/udev/scsi_id")]) {
+        return;
+    }
+    let script = r#"
+sed 's/scsi0/bad/; s/host0/host7/; s/5d1e2f3a/6d1e2f3a/' /tmp/scsi.xml > /tmp/bad.xml
+step rvirsh pool-define /tmp/scsi.xml
+step rvirsh pool-build scsi0
+step rvirsh pool-start scsi0
+step rvirsh vol-list scsi0
+step rvirsh vol-dumpxml unit:0:0:0 --pool scsi0
+step rvirsh pool-dumpxml scsi0
+step rvirsh pool-refresh scsi0
+step rvirsh pool-destroy scsi0
+step rvirsh pool-create /tmp/bad.xml
+"#;
+    let lab = Lab::new();
+    let img = lab.dir().join("sd.img");
+    std::fs::File::create(&img)
+        .and_then(|f| f.set_len(8 << 20))
+        .expect("disk image");
+    let out = lab
+        .disk_on(&img, rvirt_tests::lab::Bus::VirtioScsi)
+        .binaries(&["/lib/udev/scsi_id"])
+        .file("/tmp/scsi.xml", 0o644, SCSI_XML.as_bytes())
+        .rvirt(&["qemu", "storage"])
+        .script(script)
+        .run(Duration::from_secs(120));
+    let t = out.transcript();
+    for s in out.steps() {
+        let fails = s.cmd == "rvirsh pool-create /tmp/bad.xml";
+        assert_eq!(s.rc != 0, fails, "{}: {}\n{t}", s.cmd, s.out);
+    }
+    assert_eq!(
+        vol_rows(&out, "rvirsh vol-list scsi0"),
+        [["unit:0:0:0", "/dev/sda"]],
+        "{t}"
+    );
+    let vol = out.step("rvirsh vol-dumpxml unit:0:0:0 --pool scsi0").out;
+    assert!(
+        vol.starts_with(
+            "<volume type='block'>
+  <name>unit:0:0:0</name>
+  <key>0QEMU_QEMU_HARDDISK_lab0</key>
+  <capacity unit='bytes'>8388608</capacity>
+  <allocation unit='bytes'>8388608</allocation>
+  <physical unit='bytes'>8388608</physical>
+  <target>
+    <path>/dev/sda</path>
+"
+        ),
+        "{t}"
+    );
+    assert_eq!(
+        out.step("rvirsh pool-dumpxml scsi0").out.trim_end(),
+        "<pool type='scsi'>
+  <name>scsi0</name>
+  <uuid>5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6</uuid>
+  <capacity unit='bytes'>8388608</capacity>
+  <allocation unit='bytes'>8388608</allocation>
+  <available unit='bytes'>0</available>
+  <source>
+    <adapter type='scsi_host' name='host0'/>
+  </source>
+  <target>
+    <path>/dev</path>
+  </target>
+</pool>",
+        "{t}"
+    );
+    assert!(
+        out.step("rvirsh pool-create /tmp/bad.xml").out.contains(
+            "Could not open '/sys/class/scsi_host/host7/scan' to trigger host scan: \
+             No such file or directory"
+        ),
+        "{t}"
+    );
+}

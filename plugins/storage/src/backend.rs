@@ -77,6 +77,7 @@ static BACKENDS: &[(&str, &dyn Backend)] = &[
     ("disk", &crate::disk::Disk),
     ("logical", &crate::logical::Logical),
     ("iscsi", &crate::iscsi::Iscsi),
+    ("scsi", &crate::scsi::Scsi),
 ];
 
 /// The source specification of a discovery (`virConnectFindStoragePoolSources`) of

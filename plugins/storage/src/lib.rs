@@ -4,8 +4,8 @@
 //! A secondary driver (it serves no URI scheme of its own) with a state driver:
 //! persistent pool definitions live in the module's state directory, written atomically;
 //! pools that ran before a restart (or a `kill -9`) run again, and autostart pools
-//! start with the daemon. Pool types `dir`, `fs`, `netfs`, `disk`, `logical` and `iscsi`
-//! are implemented; volumes are raw files (sparse or allocated), images made by
+//! start with the daemon. Pool types `dir`, `fs`, `netfs`, `disk`, `logical`, `iscsi` and
+//! `scsi` are implemented; volumes are raw files (sparse or allocated), images made by
 //! `qemu-img` (qcow2 and the other formats), partitions, logical volumes or LUNs;
 //! uploads and downloads stream a volume's bytes.
 //! See docs/storage.md for what is supported.
@@ -26,6 +26,7 @@ pub mod cmd;
 pub mod conn;
 pub mod dir;
 pub mod disk;
+pub mod dup;
 pub mod error;
 pub mod events;
 pub mod fs;

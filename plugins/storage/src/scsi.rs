@@ -1,5 +1,9 @@
-//! The logical units of a SCSI host as volumes, as libvirt finds them for `scsi` and
-//! `iscsi` pools.
+//! The `scsi` pool backend (a SCSI host adapter, `<adapter type='scsi_host'>` by name
+//! or by its PCI parent and unique id), and the logical units of a SCSI host as
+//! volumes, as libvirt finds them for `scsi` and `iscsi` pools. A `scsi` pool has
+//! nothing to build or start; a refresh asks the host to rescan (`- - -` into
+//! `/sys/class/scsi_host/hostN/scan`) and reads its units. `fc_host` adapters (vHBAs)
+//! are not implemented.
 //!
 //! Every `/sys/bus/scsi/devices/H:B:T:L` of the host `H` that is a disk or a CD-ROM
 //! (`type` 0 or 5) and has a block device is a `block` volume named `unit:B:T:L` (the
@@ -17,13 +21,114 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
+use rvirt_xml::storage::{Adapter, StoragePoolDef, StorageVolDef};
 
+use crate::backend::Backend;
 use crate::error::{SResult, StorageError};
 use crate::state::Pool;
 
 const SCSI_DEVICES: &str = "/sys/bus/scsi/devices";
+const SCSI_HOSTS: &str = "/sys/class/scsi_host";
 const SCSI_ID: &str = "/lib/udev/scsi_id";
+
+/// The `scsi` backend.
+pub struct Scsi;
+
+impl Backend for Scsi {
+    /// There is nothing to build: libvirt's SCSI backend has no build step.
+    fn build(&self, _def: &StoragePoolDef, _flags: u32) -> SResult<()> {
+        Ok(())
+    }
+    fn start(&self, def: &StoragePoolDef, _resume: bool) -> SResult<()> {
+        host_of(def, SCSI_HOSTS).map(|_| ())
+    }
+    fn refresh(&self, p: &mut Pool) -> SResult<()> {
+        p.def.capacity = 0;
+        p.def.allocation = 0;
+        p.def.available = 0;
+        let host = host_of(&p.def, SCSI_HOSTS)?;
+        rescan(host)?;
+        find_units(p, host)
+    }
+    fn delete(&self, _def: &StoragePoolDef, _flags: u32) -> SResult<()> {
+        Err(StorageError::NoSupport(
+            "pool does not support pool deletion".into(),
+        ))
+    }
+}
+
+/// The number of a host adapter named `hostN` (or `scsi_hostN`, `fc_hostN`).
+fn host_number(name: &str) -> SResult<u32> {
+    let num = ["scsi_host", "fc_host", "host"]
+        .iter()
+        .find_map(|p| name.strip_prefix(p));
+    let invalid =
+        |n: &str| StorageError::Internal(format!("Invalid adapter name '{n}' for SCSI pool"));
+    let num = num.ok_or_else(|| invalid(name))?;
+    num.parse().map_err(|_| invalid(num))
+}
+
+/// The host under `prefix` whose device path runs through PCI address `pci` and whose
+/// `unique_id` is `id`.
+fn host_by_pci(prefix: &str, pci: &str, id: i32) -> Option<String> {
+    let mut names: Vec<String> = std::fs::read_dir(prefix)
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .collect();
+    names.sort();
+    names.into_iter().find(|n| {
+        let host = Path::new(prefix).join(n);
+        let through = std::fs::canonicalize(&host).is_ok_and(|p| p.to_string_lossy().contains(pci));
+        let unique = std::fs::read_to_string(host.join("unique_id"))
+            .ok()
+            .and_then(|u| u.trim().parse::<i32>().ok());
+        through && unique == Some(id)
+    })
+}
+
+/// The host number of the pool's adapter (hosts are looked for under `prefix`).
+fn host_of(def: &StoragePoolDef, prefix: &str) -> SResult<u32> {
+    let name = match &def.source.adapter {
+        Some(Adapter::ScsiHost {
+            name: Some(name), ..
+        }) => name.clone(),
+        Some(Adapter::ScsiHost {
+            name: None,
+            parent: Some((id, a)),
+        }) => {
+            let pci = format!(
+                "{:04x}:{:02x}:{:02x}.{:x}",
+                a.domain, a.bus, a.slot, a.function
+            );
+            host_by_pci(prefix, &pci, *id).ok_or_else(|| {
+                StorageError::Xml(rvirt_xml::storage::errs::xml(format!(
+                    "Failed to find scsi_host using PCI '{pci}' and unique_id='{id}'"
+                )))
+            })?
+        }
+        _ => {
+            return Err(StorageError::NotSupported(
+                "SCSI pools on fc_host adapters".into(),
+            ))
+        }
+    };
+    host_number(&name)
+}
+
+/// Asks SCSI host `host` to scan all its channels, targets and units.
+fn rescan(host: u32) -> SResult<()> {
+    use std::io::Write;
+    let path = format!("{SCSI_HOSTS}/host{host}/scan");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .map_err(|e| {
+            StorageError::io(format!("Could not open '{path}' to trigger host scan"), &e)
+        })?;
+    f.write_all(b"- - -")
+        .map_err(|e| StorageError::io(format!("Write to '{path}' to trigger host scan failed"), &e))
+}
 
 /// Waits for udev to finish its work, where there is udev.
 pub fn settle() {
@@ -215,6 +320,44 @@ mod tests {
         assert_eq!(address("1:2:3"), None);
         assert!(is_stable("/dev/disk/by-path"));
         assert!(!is_stable("/dev") && !is_stable("/dev/") && !is_stable("/tmp/x"));
+    }
+
+    #[test]
+    fn adapters_name_their_hosts() {
+        assert_eq!(host_number("host5").unwrap(), 5);
+        assert_eq!(host_number("scsi_host12").unwrap(), 12);
+        assert_eq!(
+            host_number("sda").unwrap_err().to_string(),
+            "internal error: Invalid adapter name 'sda' for SCSI pool"
+        );
+        assert_eq!(
+            host_number("hostx").unwrap_err().to_string(),
+            "internal error: Invalid adapter name 'x' for SCSI pool"
+        );
+        // A fake sysfs: host3 under PCI 0000:00:04.0 with unique id 7.
+        let dir = std::env::temp_dir().join(format!("rvirt-scsi-{}", std::process::id()));
+        let dev = dir.join("devices/pci0000:00/0000:00:04.0/host3");
+        std::fs::create_dir_all(&dev).unwrap();
+        std::fs::write(dev.join("unique_id"), "7\n").unwrap();
+        let hosts = dir.join("class");
+        std::fs::create_dir_all(&hosts).unwrap();
+        std::os::unix::fs::symlink(&dev, hosts.join("host3")).unwrap();
+        let def = |id: u32| {
+            StoragePoolDef::parse(&format!(
+                "<pool type='scsi'><name>s</name><source><adapter type='scsi_host'>\
+                 <parentaddr unique_id='{id}'><address domain='0x0000' bus='0x00' \
+                 slot='0x04' function='0x0'/></parentaddr></adapter></source>\
+                 <target><path>/dev</path></target></pool>"
+            ))
+            .unwrap()
+        };
+        let prefix = hosts.to_str().unwrap();
+        assert_eq!(host_of(&def(7), prefix).unwrap(), 3);
+        assert_eq!(
+            host_of(&def(8), prefix).unwrap_err().to_string(),
+            "XML error: Failed to find scsi_host using PCI '0000:00:04.0' and unique_id='8'"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
