@@ -69,8 +69,8 @@ const NETFS_XML: &str =
 
 /// A `netfs` pool over NFS: the export is discovered, the pool built and started
 /// (mounted with libvirt's options, the protocol version and the pool's own mount
-/// option), a volume made in it lands on the server, the pool is stopped (unmounted)
-/// and started again with its volume, and deleted.
+/// option), a volume made in it lands on the server, the pool runs on after a `kill -9`
+/// of rvirtd, is stopped (unmounted) and started again with its volume, and deleted.
 #[test]
 fn lab_runs_a_netfs_pool_over_nfs() {
     if !available(&[
@@ -90,6 +90,10 @@ step sh -c 'grep " /mnt/nfs " /proc/mounts'
 step rvirsh vol-create-as nfs1 a.img 1M
 step ls /srv/nfs
 step rvirsh pool-dumpxml nfs1
+rvirtd_kill9
+rvirtd_start
+step rvirsh vol-list nfs1
+step sh -c 'grep -c "/mnt/nfs nfs " /proc/mounts'
 step rvirsh pool-destroy nfs1
 step sh -c 'grep -c " /mnt/nfs " /proc/mounts'
 step rvirsh pool-start nfs1
@@ -180,6 +184,12 @@ step rvirsh find-storage-pool-sources-as netfs nosuch.invalid
 </pool>",
         "{t}"
     );
+    // After a kill -9 of rvirtd the pool runs on, mounted once.
+    assert_eq!(
+        out.step("sh -c grep -c \"/mnt/nfs nfs \" /proc/mounts").out,
+        "1\n",
+        "{t}"
+    );
     assert_eq!(
         out.step("sh -c grep -c \" /mnt/nfs \" /proc/mounts").out,
         "0\n",
@@ -209,8 +219,8 @@ const ISCSI_XML: &str = "<pool type='iscsi'>
 
 /// An `iscsi` pool against tgt's target in the guest: the target is discovered, the
 /// pool started (a node record and a login), its two LUNs listed as volumes with their
-/// `/dev/disk/by-path` links and serials, the pool refreshed, stopped (logged out) and
-/// started again.
+/// `/dev/disk/by-path` links and serials, the pool refreshed, found running in its
+/// session after a `kill -9` of rvirtd, stopped (logged out) and started again.
 #[test]
 fn lab_runs_an_iscsi_pool_against_tgt() {
     if !available(&[
@@ -232,6 +242,10 @@ step rvirsh vol-dumpxml unit:0:0:1 --pool lab
 step rvirsh pool-dumpxml lab
 step rvirsh pool-refresh lab
 step rvirsh vol-list lab
+rvirtd_kill9
+rvirtd_start
+step rvirsh vol-list lab
+step sh -c 'iscsiadm --mode session | wc -l'
 step rvirsh pool-destroy lab
 step iscsiadm --mode session
 step rvirsh pool-start lab
@@ -303,7 +317,17 @@ step rvirsh pool-undefine lab
         vec!["unit:0:0:1".to_string(), format!("{by_path}1")],
         vec!["unit:0:0:2".to_string(), format!("{by_path}2")],
     ];
-    assert_eq!(lists, [want.clone(), want.clone(), want], "{t}");
+    assert_eq!(
+        lists,
+        [want.clone(), want.clone(), want.clone(), want],
+        "{t}"
+    );
+    // After a kill -9 of rvirtd the pool runs on in its session: no second login.
+    assert_eq!(
+        out.step("sh -c iscsiadm --mode session | wc -l").out.trim(),
+        "1",
+        "{t}"
+    );
     let vol = out.step("rvirsh vol-dumpxml unit:0:0:1 --pool lab").out;
     let vol: Vec<&str> = vol
         .lines()
