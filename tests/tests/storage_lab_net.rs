@@ -251,12 +251,25 @@ step iscsiadm --mode session
 step rvirsh pool-start lab
 step rvirsh vol-list lab
 step rvirsh pool-destroy lab
+step rvirsh find-storage-pool-sources-as iscsi 127.0.0.1 --initiator iqn.2026-12.org.rvirt:other
+step rvirsh pool-define /tmp/iscsi2.xml
+step rvirsh pool-start lab
+step sh -c 'iscsiadm --mode session -P 1 | grep Iface'
+step rvirsh vol-list lab
+step rvirsh find-storage-pool-sources-as iscsi --host 127.0.0.1 --initiator iqn.2026-12.org.rvirt:other
+step rvirsh pool-destroy lab
+step iscsiadm --mode session
 step rvirsh pool-delete lab
 step rvirsh pool-undefine lab
 "#;
+    let with_initiator = ISCSI_XML.replace(
+        "  </source>",
+        "    <initiator>\n      <iqn name='iqn.2026-12.org.rvirt:other'/>\n    </initiator>\n  </source>",
+    );
     let out = Lab::new()
         .iscsi_target(IQN, &[16 << 20, 8 << 20])
         .file("/tmp/iscsi.xml", 0o644, ISCSI_XML.as_bytes())
+        .file("/tmp/iscsi2.xml", 0o644, with_initiator.as_bytes())
         .rvirt(&["qemu", "storage"])
         .script(script)
         .run(Duration::from_secs(150));
@@ -264,6 +277,7 @@ step rvirsh pool-undefine lab
     assert!(!t.contains("LAB-ISCSI-FAILED"), "{t}");
     let expect_fail = [
         "rvirsh find-storage-pool-sources iscsi",
+        "rvirsh find-storage-pool-sources-as iscsi 127.0.0.1 --initiator iqn.2026-12.org.rvirt:other",
         "rvirsh pool-delete lab",
     ];
     let steps = out.steps();
@@ -317,11 +331,7 @@ step rvirsh pool-undefine lab
         vec!["unit:0:0:1".to_string(), format!("{by_path}1")],
         vec!["unit:0:0:2".to_string(), format!("{by_path}2")],
     ];
-    assert_eq!(
-        lists,
-        [want.clone(), want.clone(), want.clone(), want],
-        "{t}"
-    );
+    assert_eq!(lists, vec![want; 5], "{t}");
     // After a kill -9 of rvirtd the pool runs on in its session: no second login.
     assert_eq!(
         out.step("sh -c iscsiadm --mode session | wc -l").out.trim(),
@@ -378,6 +388,31 @@ step rvirsh pool-undefine lab
     <path>/dev/disk/by-path</path>
   </target>
 </pool>"
+        ),
+        "{t}"
+    );
+    // With an initiator IQN: no interface yet for a discovery; the login makes one.
+    assert!(
+        out.step("rvirsh find-storage-pool-sources-as iscsi 127.0.0.1 --initiator iqn.2026-12.org.rvirt:other")
+            .out
+            .contains("no iSCSI interface defined for IQN iqn.2026-12.org.rvirt:other"),
+        "{t}"
+    );
+    let iface = out
+        .step("sh -c iscsiadm --mode session -P 1 | grep Iface")
+        .out;
+    assert!(
+        iface.contains("Iface Name: libvirt-iface-")
+            && iface.contains("Iface Initiatorname: iqn.2026-12.org.rvirt:other"),
+        "{t}"
+    );
+    assert_eq!(
+        out.step("rvirsh find-storage-pool-sources-as iscsi --host 127.0.0.1 --initiator iqn.2026-12.org.rvirt:other").out,
+        format!(
+            "<sources>\n  <source>\n    <host name='127.0.0.1' port='3260'/>\n    \
+             <device path='{IQN}'/>\n    <initiator>\n      \
+             <iqn name='iqn.2026-12.org.rvirt:other'/>\n    </initiator>\n  </source>\n\
+             </sources>\n\n"
         ),
         "{t}"
     );

@@ -7,8 +7,10 @@
 //! session to the target exists; destroy logs out when there is one. A refresh finds
 //! the session (`iscsiadm --mode session`), has it rescan its units (`-r ID -R`) and
 //! reads them on the session's SCSI host. Source discovery is a `sendtargets`
-//! discovery at the portal, one `<source>` per target. CHAP authentication and
-//! `<initiator>` interfaces are not implemented.
+//! discovery at the portal, one `<source>` per target. With an `<initiator>`, logins,
+//! logouts and discoveries go through the open-iscsi interface of that initiator name
+//! (`iscsi_iface.rs`); a login makes the interface when there is none, with a
+//! persistent discovery through it. CHAP authentication is not implemented.
 
 use rvirt_xml::storage::{PoolSource, StoragePoolDef};
 
@@ -32,7 +34,7 @@ impl Backend for Iscsi {
         let Some(_) = session(def)? else {
             return Ok(());
         };
-        node(def, &["--logout"]).map(|_| ())
+        connection(def, "--logout")
     }
     fn refresh(&self, p: &mut Pool) -> SResult<()> {
         refresh(p)
@@ -95,6 +97,43 @@ fn node(def: &StoragePoolDef, extra: &[&str]) -> SResult<String> {
     iscsiadm(&args)
 }
 
+/// [`node`] through the interface of the pool's initiator, if it has one (made, with a
+/// persistent discovery through it, when missing).
+fn connection(def: &StoragePoolDef, what: &str) -> SResult<()> {
+    let Some(iqn) = def.source.initiator_iqn.as_deref() else {
+        return node(def, &[what]).map(|_| ());
+    };
+    let iface = match crate::iscsi_iface::find(iqn)? {
+        Some(i) => i,
+        None => {
+            let i = crate::iscsi_iface::create(iqn)?;
+            discover(&portal(&def.source)?, Some(&i), true)?;
+            i
+        }
+    };
+    node(def, &[what, "--interface", &iface]).map(|_| ())
+}
+
+/// A `sendtargets` discovery at `portal` (through interface `iface`; kept in the node
+/// database when `persist`): the targets found.
+fn discover(portal: &str, iface: Option<&str>, persist: bool) -> SResult<Vec<String>> {
+    let mut args = vec![
+        "--mode",
+        "discovery",
+        "--type",
+        "sendtargets",
+        "--portal",
+        portal,
+    ];
+    if let Some(i) = iface {
+        args.extend(["--interface", i]);
+    }
+    if !persist {
+        args.extend(["--op", "nonpersistent"]);
+    }
+    Ok(targets_of(&iscsiadm(&args)?))
+}
+
 /// The session id of the target in `iscsiadm --mode session` output
 /// (`tcp: [ID] PORTAL TARGET ...`).
 fn session_of(text: &str, target: &str) -> Option<String> {
@@ -138,9 +177,9 @@ fn start(def: &StoragePoolDef) -> SResult<()> {
         return Err(StorageError::Internal("missing source host".into()));
     }
     let iqn = target(def)?;
-    if def.source.auth.is_some() || def.source.initiator_iqn.is_some() {
+    if def.source.auth.is_some() {
         return Err(StorageError::NotSupported(
-            "iSCSI pools with CHAP authentication or an initiator IQN".into(),
+            "iSCSI pools with CHAP authentication".into(),
         ));
     }
     if session(def)?.is_some() {
@@ -148,7 +187,7 @@ fn start(def: &StoragePoolDef) -> SResult<()> {
     }
     node(def, &["--op", "new"])
         .map_err(|_| StorageError::Internal(format!("Failed new node mode for target '{iqn}'")))?;
-    node(def, &["--login"]).map(|_| ())
+    connection(def, "--login")
 }
 
 /// The SCSI host of session `id`: its `targetH:B:T` entry.
@@ -201,17 +240,13 @@ fn find_sources(spec: Option<&str>) -> SResult<String> {
         source.hosts[0].port = DEFAULT_PORT;
     }
     let portal = portal(&source)?;
-    let out = iscsiadm(&[
-        "--mode",
-        "discovery",
-        "--type",
-        "sendtargets",
-        "--portal",
-        &portal,
-        "--op",
-        "nonpersistent",
-    ])?;
-    let sources: Vec<PoolSource> = targets_of(&out)
+    let iface = match source.initiator_iqn.as_deref() {
+        None => None,
+        Some(iqn) => Some(crate::iscsi_iface::find(iqn)?.ok_or_else(|| {
+            StorageError::Failed(format!("no iSCSI interface defined for IQN {iqn}"))
+        })?),
+    };
+    let sources: Vec<PoolSource> = discover(&portal, iface.as_deref(), false)?
         .into_iter()
         .map(|t| PoolSource {
             hosts: source.hosts.clone(),

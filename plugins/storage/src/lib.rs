@@ -31,6 +31,7 @@ pub mod error;
 pub mod events;
 pub mod fs;
 pub mod iscsi;
+pub mod iscsi_iface;
 pub mod logical;
 pub mod mount;
 pub mod netfs;
