@@ -37,15 +37,28 @@ fn sizes_blanked(text: &str) -> String {
         .join("\n")
 }
 
-/// The volume names and paths of a `vol-list`.
-fn vol_rows(out: &LabOutput, cmd: &str) -> Vec<Vec<String>> {
-    out.step(cmd)
-        .out
-        .lines()
+/// Asserts that exactly the steps `fails` failed (the transcript in the message).
+fn assert_fails_only(out: &LabOutput, fails: &[&str]) {
+    let t = out.transcript();
+    assert_eq!(out.exit, Some(0), "{t}");
+    for s in out.steps() {
+        let want = fails.contains(&s.cmd.as_str());
+        assert_eq!(s.rc != 0, want, "{}: {}\n{t}", s.cmd, s.out);
+    }
+}
+
+/// The volume names and paths of a `vol-list`'s output.
+fn rows(text: &str) -> Vec<Vec<String>> {
+    text.lines()
         .skip(2)
         .map(|l| l.split_whitespace().map(str::to_string).collect())
         .filter(|r: &Vec<String>| !r.is_empty())
         .collect()
+}
+
+/// The rows of the `vol-list` step `cmd`.
+fn vol_rows(out: &LabOutput, cmd: &str) -> Vec<Vec<String>> {
+    rows(&out.step(cmd).out)
 }
 
 const NETFS_XML: &str =
@@ -113,20 +126,14 @@ step rvirsh find-storage-pool-sources-as netfs nosuch.invalid
         .run(Duration::from_secs(150));
     let t = out.transcript();
     assert!(!t.contains("LAB-NFS-FAILED"), "{t}");
-    let expect_fail = [
-        "rvirsh find-storage-pool-sources netfs",
-        "sh -c grep -c \" /mnt/nfs \" /proc/mounts",
-        "rvirsh find-storage-pool-sources-as netfs nosuch.invalid",
-    ];
-    for s in out.steps() {
-        assert_eq!(
-            s.rc != 0,
-            expect_fail.contains(&s.cmd.as_str()),
-            "{}: {}\n{t}",
-            s.cmd,
-            s.out
-        );
-    }
+    assert_fails_only(
+        &out,
+        &[
+            "rvirsh find-storage-pool-sources netfs",
+            "sh -c grep -c \" /mnt/nfs \" /proc/mounts",
+            "rvirsh find-storage-pool-sources-as netfs nosuch.invalid",
+        ],
+    );
     assert_eq!(
         out.step("rvirsh find-storage-pool-sources-as netfs 127.0.0.1")
             .out,
@@ -247,7 +254,7 @@ rvirtd_start
 step rvirsh vol-list lab
 step sh -c 'iscsiadm --mode session | wc -l'
 step rvirsh pool-destroy lab
-step iscsiadm --mode session
+step sh -c 'iscsiadm --mode session; echo $?'
 step rvirsh pool-start lab
 step rvirsh vol-list lab
 step rvirsh pool-destroy lab
@@ -258,7 +265,7 @@ step sh -c 'iscsiadm --mode session -P 1 | grep Iface'
 step rvirsh vol-list lab
 step rvirsh find-storage-pool-sources-as iscsi --host 127.0.0.1 --initiator iqn.2026-12.org.rvirt:other
 step rvirsh pool-destroy lab
-step iscsiadm --mode session
+step sh -c 'iscsiadm --mode session; echo $?'
 step rvirsh pool-delete lab
 step rvirsh pool-undefine lab
 "#;
@@ -275,26 +282,25 @@ step rvirsh pool-undefine lab
         .run(Duration::from_secs(150));
     let t = out.transcript();
     assert!(!t.contains("LAB-ISCSI-FAILED"), "{t}");
-    let expect_fail = [
-        "rvirsh find-storage-pool-sources iscsi",
-        "rvirsh find-storage-pool-sources-as iscsi 127.0.0.1 --initiator iqn.2026-12.org.rvirt:other",
-        "rvirsh pool-delete lab",
-    ];
+    assert_fails_only(
+        &out,
+        &[
+            "rvirsh find-storage-pool-sources iscsi",
+            "rvirsh find-storage-pool-sources-as iscsi 127.0.0.1 --initiator iqn.2026-12.org.rvirt:other",
+            "rvirsh pool-delete lab",
+        ],
+    );
     let steps = out.steps();
-    for (i, s) in steps.iter().enumerate() {
-        // The second session listing follows the logout: none left (exit 21).
-        let rc = if s.cmd == "iscsiadm --mode session" && i > 6 {
-            21
-        } else {
-            0
-        };
-        let rc_ok = if expect_fail.contains(&s.cmd.as_str()) {
-            s.rc != 0
-        } else {
-            s.rc == rc
-        };
-        assert!(rc_ok, "{}: {}\n{t}", s.cmd, s.out);
-    }
+    // After each logout no session is left (iscsiadm exits with 21).
+    let after_logout: Vec<&str> = steps
+        .iter()
+        .filter(|s| s.cmd == "sh -c iscsiadm --mode session; echo $?")
+        .map(|s| s.out.as_str())
+        .collect();
+    assert_eq!(
+        after_logout, ["iscsiadm: No active sessions.\n21\n"; 2],
+        "{t}"
+    );
     assert_eq!(
         out.step("rvirsh find-storage-pool-sources-as iscsi 127.0.0.1")
             .out,
@@ -318,14 +324,7 @@ step rvirsh pool-undefine lab
     let lists: Vec<Vec<Vec<String>>> = steps
         .iter()
         .filter(|s| s.cmd == "rvirsh vol-list lab")
-        .map(|s| {
-            s.out
-                .lines()
-                .skip(2)
-                .map(|l| l.split_whitespace().map(str::to_string).collect())
-                .filter(|r: &Vec<String>| !r.is_empty())
-                .collect()
-        })
+        .map(|s| rows(&s.out))
         .collect();
     let want = vec![
         vec!["unit:0:0:1".to_string(), format!("{by_path}1")],
@@ -469,10 +468,7 @@ step rvirsh pool-create /tmp/bad.xml
         .script(script)
         .run(Duration::from_secs(120));
     let t = out.transcript();
-    for s in out.steps() {
-        let fails = s.cmd == "rvirsh pool-create /tmp/bad.xml";
-        assert_eq!(s.rc != 0, fails, "{}: {}\n{t}", s.cmd, s.out);
-    }
+    assert_fails_only(&out, &["rvirsh pool-create /tmp/bad.xml"]);
     assert_eq!(
         vol_rows(&out, "rvirsh vol-list scsi0"),
         [["unit:0:0:0", "/dev/sda"]],

@@ -63,17 +63,22 @@ pub trait Backend: Sync {
     /// `virConnectFindStoragePoolSources`: the `<sources>` document for the optional
     /// source specification `spec`.
     fn find_sources(&self, pool_type: &str, _spec: Option<&str>, _flags: u32) -> SResult<String> {
-        Err(StorageError::NoSupport(format!(
-            "pool type '{pool_type}' does not support source discovery"
-        )))
+        Err(no_discovery(pool_type))
     }
+}
+
+/// libvirt's error for source discovery of a pool type that has none.
+pub fn no_discovery(pool_type: &str) -> StorageError {
+    StorageError::NoSupport(format!(
+        "pool type '{pool_type}' does not support source discovery"
+    ))
 }
 
 /// Every pool type this driver runs, with its backend.
 static BACKENDS: &[(&str, &dyn Backend)] = &[
     ("dir", &crate::dir::Dir),
     ("fs", &crate::fs::Fs),
-    ("netfs", &crate::netfs::NetFs),
+    ("netfs", &crate::fs::Fs),
     ("disk", &crate::disk::Disk),
     ("logical", &crate::logical::Logical),
     ("iscsi", &crate::iscsi::Iscsi),

@@ -1,6 +1,8 @@
-//! The `fs` pool backend: a block device holding a file system, formatted by build
-//! (`mkfs`, only when asked to by a build flag, as libvirt does), mounted on start and
-//! unmounted on destroy (`mount.rs`). Its volumes are files, as in a directory pool.
+//! The `fs` and `netfs` pool backend: a file system mounted on the target directory on
+//! start and unmounted on destroy (`mount.rs`), its files the volumes as in a directory
+//! pool. For `fs` pools a block device, formatted by build (`mkfs`, only when asked to
+//! by a build flag, as libvirt does); for `netfs` pools a network file system
+//! (`netfs.rs` has its source discovery).
 
 use std::process::Command;
 
@@ -12,7 +14,7 @@ use crate::error::{SResult, StorageError};
 use crate::pool::{BUILD_NO_OVERWRITE, BUILD_OVERWRITE};
 use crate::state::Pool;
 
-/// The `fs` backend.
+/// The `fs` and `netfs` backend.
 pub struct Fs;
 
 impl Backend for Fs {
@@ -35,6 +37,12 @@ impl Backend for Fs {
     }
     fn file_volumes(&self) -> bool {
         true
+    }
+    fn find_sources(&self, pool_type: &str, spec: Option<&str>, _flags: u32) -> SResult<String> {
+        match pool_type {
+            "netfs" => crate::netfs::find_sources(spec),
+            t => Err(crate::backend::no_discovery(t)),
+        }
     }
 }
 

@@ -1,49 +1,20 @@
-//! The `netfs` pool backend: a network file system (NFS, CIFS, GlusterFS's FUSE client)
-//! mounted on the target directory, its files the volumes as in a directory pool.
-//! Build makes the directory (a formatting flag is refused: there is no device), start
-//! mounts the export (`mount.rs` has the command libvirt runs), destroy unmounts it.
+//! `netfs` pools: a network file system (NFS, CIFS, GlusterFS's FUSE client) mounted
+//! on the target directory by the `fs` backend (`fs.rs`; `mount.rs` has the command
+//! libvirt runs). Build makes the directory (a formatting flag is refused: there is no
+//! device).
 //!
 //! Source discovery asks a host's NFS server for its exports (`showmount --no-headers
 //! --exports HOST`), one `<source>` of format `nfs` per exported directory. libvirt
 //! also asks GlusterFS (`gluster volume info`) when its CLI is installed; this driver
 //! does not.
 
-use rvirt_xml::storage::{PoolHost, PoolSource, StoragePoolDef};
+use rvirt_xml::storage::{PoolHost, PoolSource};
 
-use crate::backend::Backend;
 use crate::cmd::{program, run};
 use crate::error::{SResult, StorageError};
-use crate::state::Pool;
-
-/// The `netfs` backend.
-pub struct NetFs;
-
-impl Backend for NetFs {
-    fn build(&self, def: &StoragePoolDef, flags: u32) -> SResult<()> {
-        crate::dir::build(def, flags)
-    }
-    fn start(&self, def: &StoragePoolDef, _resume: bool) -> SResult<()> {
-        crate::mount::mount(def)
-    }
-    fn stop(&self, def: &StoragePoolDef) -> SResult<()> {
-        crate::mount::unmount(def)
-    }
-    fn refresh(&self, p: &mut Pool) -> SResult<()> {
-        crate::dir::refresh(p)
-    }
-    fn delete(&self, def: &StoragePoolDef, flags: u32) -> SResult<()> {
-        crate::dir::delete(def, flags)
-    }
-    fn file_volumes(&self) -> bool {
-        true
-    }
-    fn find_sources(&self, _: &str, spec: Option<&str>, _flags: u32) -> SResult<String> {
-        find_sources(spec)
-    }
-}
 
 /// The exports `showmount` lists for `host`, or libvirt's error when it cannot.
-fn find_sources(spec: Option<&str>) -> SResult<String> {
+pub fn find_sources(spec: Option<&str>) -> SResult<String> {
     let host = crate::backend::discovery_source(spec, "netfs")?.hosts[0]
         .name
         .clone();
