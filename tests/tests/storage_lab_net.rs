@@ -454,6 +454,7 @@ step rvirsh pool-dumpxml scsi0
 step rvirsh pool-refresh scsi0
 step rvirsh pool-destroy scsi0
 step rvirsh pool-create /tmp/bad.xml
+step rvirsh pool-capabilities
 "#;
     let lab = Lab::new();
     let img = lab.dir().join("sd.img");
@@ -506,6 +507,13 @@ step rvirsh pool-create /tmp/bad.xml
 </pool>",
         "{t}"
     );
+    let caps = out.step("rvirsh pool-capabilities").out;
+    for t in ["netfs", "iscsi", "scsi"] {
+        assert!(
+            caps.contains(&format!("<pool type='{t}' supported='yes'>")),
+            "{caps}"
+        );
+    }
     assert!(
         out.step("rvirsh pool-create /tmp/bad.xml").out.contains(
             "Could not open '/sys/class/scsi_host/host7/scan' to trigger host scan: \
