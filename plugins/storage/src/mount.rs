@@ -2,7 +2,7 @@
 //!
 //! The source is the pool's device (`fs`), `HOST:DIR` (`netfs` over NFS) or
 //! `//HOST/DIR` (`netfs` over CIFS, `dir` being the share's name). The command is
-//! `mount -t FORMAT SOURCE TARGET -o OPTIONS`, without `-t` for a `netfs` pool of format
+//! `mount -o OPTIONS -t FORMAT SOURCE TARGET`, without `-t` for a `netfs` pool of format
 //! `auto` (`mount -t auto` does not find NFS where plain `mount` does). The options are
 //! libvirt's defaults `nodev,nosuid,noexec`, then those of the format (`nfsvers=N` for
 //! a `<protocol ver>`, `guest` for CIFS, `direct-io-mode=1` for GlusterFS), then the
@@ -11,7 +11,7 @@
 
 use rvirt_xml::storage::StoragePoolDef;
 
-use crate::cmd::{program, run};
+use crate::cmd::{libvirt_program, run, run_with};
 use crate::error::{SResult, StorageError};
 use crate::pool::target;
 
@@ -85,12 +85,11 @@ fn options(def: &StoragePoolDef) -> String {
 /// `mount`'s arguments for the pool.
 pub fn mount_args(def: &StoragePoolDef) -> SResult<Vec<String>> {
     let src = source(def)?;
-    let mut args = Vec::new();
+    let mut args = vec!["-o".to_string(), options(def)];
     if !(is_netfs(def) && format(def) == "auto") {
         args.extend(["-t".to_string(), format(def).to_string()]);
     }
     args.extend([src, target(def)?.to_string()]);
-    args.extend(["-o".to_string(), options(def)]);
     Ok(args)
 }
 
@@ -133,7 +132,8 @@ pub fn mount(def: &StoragePoolDef) -> SResult<()> {
     }
     let args = mount_args(def)?;
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    run(&program("mount"), &args).map(|_| ())
+    // libvirt reports mount's stderr with its newline.
+    run_with(&libvirt_program("/bin/mount"), &args, true).map(|_| ())
 }
 
 /// Unmounts the target if the pool's source is mounted there.
@@ -141,7 +141,7 @@ pub fn unmount(def: &StoragePoolDef) -> SResult<()> {
     if !is_mounted(def)? {
         return Ok(());
     }
-    run(&program("umount"), &[target(def)?]).map(|_| ())
+    run(&libvirt_program("/bin/umount"), &[target(def)?]).map(|_| ())
 }
 
 #[cfg(test)]
@@ -162,12 +162,12 @@ mod tests {
         assert_eq!(
             mount_args(&nfs).unwrap(),
             [
+                "-o",
+                "nodev,nosuid,noexec,nfsvers=3",
                 "-t",
                 "nfs",
                 "srv:/export/a",
-                "/mnt/n",
-                "-o",
-                "nodev,nosuid,noexec,nfsvers=3"
+                "/mnt/n"
             ]
         );
         let auto = def(
@@ -178,7 +178,7 @@ mod tests {
         );
         assert_eq!(
             mount_args(&auto).unwrap(),
-            ["srv:/e", "/mnt/n", "-o", "nodev,nosuid,noexec,nolock,ro"]
+            ["-o", "nodev,nosuid,noexec,nolock,ro", "srv:/e", "/mnt/n"]
         );
         let cifs = def(
             "<pool type='netfs'><name>n</name><source><host name='srv'/>\
@@ -188,12 +188,12 @@ mod tests {
         assert_eq!(
             mount_args(&cifs).unwrap(),
             [
+                "-o",
+                "nodev,nosuid,noexec,guest",
                 "-t",
                 "cifs",
                 "//srv/share",
-                "/mnt/c",
-                "-o",
-                "nodev,nosuid,noexec,guest"
+                "/mnt/c"
             ]
         );
         let fs = def(
@@ -203,12 +203,12 @@ mod tests {
         assert_eq!(
             mount_args(&fs).unwrap(),
             [
+                "-o",
+                "nodev,nosuid,noexec",
                 "-t",
                 "ext4",
                 "/dev/vda",
-                "/mnt",
-                "-o",
-                "nodev,nosuid,noexec"
+                "/mnt"
             ]
         );
     }

@@ -10,7 +10,7 @@
 
 use rvirt_xml::storage::{PoolHost, PoolSource};
 
-use crate::cmd::{program, run};
+use crate::cmd::{libvirt_program, run};
 use crate::error::{SResult, StorageError};
 
 /// The exports `showmount` lists for `host`, or libvirt's error when it cannot.
@@ -18,7 +18,11 @@ pub fn find_sources(spec: Option<&str>) -> SResult<String> {
     let host = crate::backend::discovery_source(spec, "netfs")?.hosts[0]
         .name
         .clone();
-    let out = run(&program("showmount"), &["--no-headers", "--exports", &host]).map_err(|e| {
+    let out = run(
+        &libvirt_program("/sbin/showmount"),
+        &["--no-headers", "--exports", &host],
+    )
+    .map_err(|e| {
         tracing::warn!("{e}");
         StorageError::Failed(format!("no storage pools were found on host '{host}'"))
     })?;
