@@ -226,7 +226,8 @@ const ISCSI_XML: &str = "<pool type='iscsi'>
 
 /// An `iscsi` pool against tgt's target in the guest: the target is discovered, the
 /// pool started (a node record and a login), its two LUNs listed as volumes with their
-/// `/dev/disk/by-path` links and serials, the pool refreshed, found running in its
+/// `/dev/disk/by-path` links and serials, bytes uploaded to and downloaded from a
+/// LUN, the pool refreshed, found running in its
 /// session after a `kill -9` of rvirtd, stopped (logged out) and started again.
 #[test]
 fn lab_runs_an_iscsi_pool_against_tgt() {
@@ -247,6 +248,11 @@ step iscsiadm --mode session
 step rvirsh vol-list lab
 step rvirsh vol-dumpxml unit:0:0:1 --pool lab
 step rvirsh pool-dumpxml lab
+echo 'hello lun' > /tmp/h
+step rvirsh vol-upload unit:0:0:2 /tmp/h --pool lab
+step sh -c 'head -c 10 /dev/sdb'
+step rvirsh vol-download unit:0:0:2 /tmp/d --pool lab --length 10
+step cat /tmp/d
 step rvirsh pool-refresh lab
 step rvirsh vol-list lab
 rvirtd_kill9
@@ -390,6 +396,13 @@ step rvirsh pool-undefine lab
         ),
         "{t}"
     );
+    // A LUN's bytes stream both ways.
+    assert_eq!(
+        out.step("sh -c head -c 10 /dev/sdb").out,
+        "hello lun\n",
+        "{t}"
+    );
+    assert_eq!(out.step("cat /tmp/d").out, "hello lun\n", "{t}");
     // With an initiator IQN: no interface yet for a discovery; the login makes one.
     assert!(
         out.step("rvirsh find-storage-pool-sources-as iscsi 127.0.0.1 --initiator iqn.2026-12.org.rvirt:other")
