@@ -7,29 +7,16 @@
 //! (`storage_lab_net.rs`).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
+use rvirt_tests::virsh::VIRSH;
 use rvirt_tests::{have_program, require_peer, Daemon, Libvirtd, TempDir};
 
-const VIRSH: &str = "/usr/bin/virsh";
 const NS: &str = "xmlns:fs='http://libvirt.org/schemas/storagepool/fs/1.0'";
 
+/// One virsh command line's result as it is compared: the command, exit code, output.
 fn virsh(uri: &str, args: &[&str]) -> String {
-    let out = Command::new(VIRSH)
-        .arg("-c")
-        .arg(uri)
-        .args(args)
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run virsh");
-    format!(
-        "$ virsh {}\n[rc={}]\n{}{}",
-        args.join(" "),
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    let (out, err, code) = rvirt_tests::virsh::run(uri, args);
+    format!("$ virsh {}\n[rc={code}]\n{out}{err}", args.join(" "))
 }
 
 /// A pool document `NAME.xml` in `tmp` of `kind` with `source`, target `target` and
@@ -73,33 +60,11 @@ fn sequence(tmp: &Path) -> Vec<Vec<String>> {
     pool(tmp, "rvnn4", 4, "netfs", nfs2, &format!("{t}/n4"), "");
     let iscsi = |iqn: &str| format!("<host name='127.0.0.1'/><device path='{iqn}'/>");
     let by_path = "/dev/disk/by-path";
-    pool(
-        tmp,
-        "rvni1",
-        5,
-        "iscsi",
-        &iscsi("iqn.2026-12.org.rvirt:a"),
-        by_path,
-        "",
-    );
-    pool(
-        tmp,
-        "rvni2",
-        6,
-        "iscsi",
-        &iscsi("iqn.2026-12.org.rvirt:a"),
-        by_path,
-        "",
-    );
-    pool(
-        tmp,
-        "rvni3",
-        7,
-        "iscsi",
-        &iscsi("iqn.2026-12.org.rvirt:b"),
-        by_path,
-        "",
-    );
+    // The same IQN twice (a conflict), another one beside them.
+    for (name, n, iqn) in [("rvni1", 5, "a"), ("rvni2", 6, "a"), ("rvni3", 7, "b")] {
+        let source = iscsi(&format!("iqn.2026-12.org.rvirt:{iqn}"));
+        pool(tmp, name, n, "iscsi", &source, by_path, "");
+    }
     let adapter = "<adapter type='scsi_host' name='host99'/>";
     pool(tmp, "rvns1", 8, "scsi", adapter, "/dev", "");
     pool(tmp, "rvns2", 9, "scsi", adapter, "/dev", "");
