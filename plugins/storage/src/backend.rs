@@ -67,6 +67,11 @@ pub trait Backend: Sync {
     }
 }
 
+/// libvirt's error for `virStoragePoolDelete` of a pool type that cannot delete.
+pub fn no_pool_delete() -> StorageError {
+    StorageError::NoSupport("pool does not support pool deletion".into())
+}
+
 /// libvirt's error for source discovery of a pool type that has none.
 pub fn no_discovery(pool_type: &str) -> StorageError {
     StorageError::NoSupport(format!(

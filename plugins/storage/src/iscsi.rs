@@ -31,18 +31,16 @@ impl Backend for Iscsi {
         start(def)
     }
     fn stop(&self, def: &StoragePoolDef) -> SResult<()> {
-        let Some(_) = session(def)? else {
+        if session(def)?.is_none() {
             return Ok(());
-        };
+        }
         connection(def, "--logout")
     }
     fn refresh(&self, p: &mut Pool) -> SResult<()> {
         refresh(p)
     }
     fn delete(&self, _def: &StoragePoolDef, _flags: u32) -> SResult<()> {
-        Err(StorageError::NoSupport(
-            "pool does not support pool deletion".into(),
-        ))
+        Err(crate::backend::no_pool_delete())
     }
     fn find_sources(&self, _: &str, spec: Option<&str>, _flags: u32) -> SResult<String> {
         find_sources(spec)

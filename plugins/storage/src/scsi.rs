@@ -51,9 +51,7 @@ impl Backend for Scsi {
         find_units(p, host)
     }
     fn delete(&self, _def: &StoragePoolDef, _flags: u32) -> SResult<()> {
-        Err(StorageError::NoSupport(
-            "pool does not support pool deletion".into(),
-        ))
+        Err(crate::backend::no_pool_delete())
     }
 }
 
