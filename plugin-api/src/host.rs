@@ -61,6 +61,30 @@ pub fn emit_domain_lifecycle(
     );
 }
 
+/// Sends a domain METADATA_CHANGE event (procedure 379): `kind` is the
+/// `virDomainMetadataType`, `nsuri` the namespace of a changed element.
+pub fn emit_domain_metadata_change(
+    driver: u32,
+    handle: u64,
+    dom: &rvirt_protocol::RemoteNonnullDomain,
+    kind: i32,
+    nsuri: Option<String>,
+) {
+    let msg = rvirt_protocol::RemoteDomainEventCallbackMetadataChangeMsg {
+        callback_id: 0,
+        dom: dom.clone(),
+        r#type: kind,
+        nsuri,
+    };
+    emit_event(
+        driver,
+        handle,
+        rvirt_protocol::REMOTE_PROGRAM_NUMBER,
+        rvirt_protocol::remote_proc::DOMAIN_EVENT_CALLBACK_METADATA_CHANGE,
+        &msg,
+    );
+}
+
 /// A message-level request to the host.
 pub fn host_call(kind: u32, payload: &[u8]) -> Result<Vec<u8>, RemoteError> {
     let Some((host, token)) = HOST.get() else {

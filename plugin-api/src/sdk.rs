@@ -134,11 +134,16 @@ pub trait Connection: Send + Sync {
         procedure: i32,
         _args: &[u8],
     ) -> Result<(Vec<u8>, Box<dyn Stream>), RemoteError> {
-        let name = rvirt_protocol::procedure(program, procedure).map_or("stream", |p| p.api_name);
-        Err(RemoteError::unsupported(name))
+        Err(stream_unsupported(program, procedure))
     }
 
     fn close(&self) {}
+}
+
+/// The "not supported" error of a stream-opening procedure a driver does not serve.
+pub fn stream_unsupported(program: u32, procedure: i32) -> RemoteError {
+    let name = rvirt_protocol::procedure(program, procedure).map_or("stream", |p| p.api_name);
+    RemoteError::unsupported(name)
 }
 
 /// rvirt's module-boundary program for data streams (`RVIRT_STREAM_PROGRAM`).

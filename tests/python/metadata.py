@@ -3,32 +3,24 @@ argv[2]: titles, descriptions and namespaced elements on the inactive domain, th
 and persistent on the running one. Prints each outcome, the METADATA_CHANGE events and
 the metadata part of the live and inactive XML; the same script runs against rvirtd and
 a real libvirtd."""
+import os
 import re
 import sys
-import threading
 import time
 
 import libvirt
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import events  # noqa: E402
 
 E = libvirt.VIR_DOMAIN_METADATA_ELEMENT
 T = libvirt.VIR_DOMAIN_METADATA_TITLE
 D = libvirt.VIR_DOMAIN_METADATA_DESCRIPTION
 LIVE, CONFIG = libvirt.VIR_DOMAIN_AFFECT_LIVE, libvirt.VIR_DOMAIN_AFFECT_CONFIG
 
-libvirt.virEventRegisterDefaultImpl()
-
-
-def loop():
-    while True:
-        libvirt.virEventRunDefaultImpl()
-
-
-threading.Thread(target=loop, daemon=True).start()
-conn = libvirt.open(sys.argv[1])
 EVENTS = []
-conn.domainEventRegisterAny(
-    None, libvirt.VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
-    lambda _c, _d, kind, nsuri, _o: EVENTS.append((kind, nsuri)), None)
+conn = events.open_recording(sys.argv[1], libvirt.VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+                             lambda kind, nsuri: EVENTS.append((kind, nsuri)))
 
 
 def say(label, action):

@@ -1,26 +1,18 @@
 """Snapshot create and revert on URI (argv[1])'s `test` domain: prints the state and the
 lifecycle events of every step. Run against rvirtd's test driver and against the one
 libvirt runs in-process (`test:///default`); the outputs must match."""
+import os
 import sys
-import threading
 import time
 
 import libvirt
 
-libvirt.virEventRegisterDefaultImpl()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import events  # noqa: E402
 
-
-def loop():
-    while True:
-        libvirt.virEventRunDefaultImpl()
-
-
-threading.Thread(target=loop, daemon=True).start()
-conn = libvirt.open(sys.argv[1])
 EVENTS = []
-conn.domainEventRegisterAny(
-    None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-    lambda _c, _d, event, detail, _o: EVENTS.append((event, detail)), None)
+conn = events.open_recording(sys.argv[1], libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                             lambda event, detail: EVENTS.append((event, detail)))
 dom = conn.lookupByName("test")
 R = libvirt.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING
 P = libvirt.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED

@@ -37,9 +37,9 @@ impl rvirt_plugin_api::sdk::Connection for QemuConn {
         args: &[u8],
     ) -> Result<(Vec<u8>, Box<dyn rvirt_plugin_api::sdk::Stream>), RemoteError> {
         if program != REMOTE_PROGRAM_NUMBER || !STREAM_OPENERS.contains(&procedure) {
-            let name = rvirt_plugin_api::protocol::procedure(program, procedure)
-                .map_or("stream", |p| p.api_name);
-            return Err(RemoteError::unsupported(name));
+            return Err(rvirt_plugin_api::sdk::stream_unsupported(
+                program, procedure,
+            ));
         }
         use rvirt_plugin_api::protocol::xdr::{from_bytes, to_bytes};
         if procedure == p::DOMAIN_SCREENSHOT {

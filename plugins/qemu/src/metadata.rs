@@ -8,7 +8,7 @@ use rvirt_xml::domain::metadata::{self, MetadataError};
 use crate::driver::Driver;
 use crate::error::{check_flags, QResult, QemuError};
 use crate::events::Event;
-use crate::tuning::{impact, persistent_def, AFFECT_CONFIG, AFFECT_LIVE};
+use crate::tuning::{impact, persistent_def, selected_def, AFFECT_CONFIG, AFFECT_LIVE};
 
 impl From<MetadataError> for QemuError {
     fn from(e: MetadataError) -> QemuError {
@@ -59,10 +59,6 @@ pub fn get(
     drv.read(|s| {
         let d = s.find(r)?;
         let (live, _) = impact(d, flags)?;
-        let def = match (&d.run, live) {
-            (Some(run), true) => &run.live,
-            _ => d.next_def.as_ref().unwrap_or(&d.def),
-        };
-        Ok(metadata::get(def, kind, uri).map_err(QemuError::from)?)
+        Ok(metadata::get(selected_def(d, live), kind, uri).map_err(QemuError::from)?)
     })
 }

@@ -46,6 +46,14 @@ pub(crate) fn persistent_def(d: &mut Dom) -> &mut DomainDef {
     }
 }
 
+/// The definition a read with resolved `live` sees: the running one, or the persistent.
+pub(crate) fn selected_def(d: &Dom, live: bool) -> &DomainDef {
+    match (&d.run, live) {
+        (Some(run), true) => &run.live,
+        _ => d.next_def.as_ref().unwrap_or(&d.def),
+    }
+}
+
 /// `virDomainSetMemoryFlags` (and `SetMemory`/`SetMaxMemory`), sizes in KiB.
 pub fn set_memory(drv: &Driver, r: &RemoteNonnullDomain, kib: u64, flags: u32) -> QResult<()> {
     check_flags(
@@ -164,10 +172,7 @@ pub fn get_vcpus(drv: &Driver, r: &RemoteNonnullDomain, flags: u32) -> QResult<u
     drv.read(|s| {
         let d = s.find(r)?;
         let (live, _) = impact(d, flags)?;
-        let def = match (&d.run, live) {
-            (Some(run), true) => &run.live,
-            _ => d.next_def.as_ref().unwrap_or(&d.def),
-        };
+        let def = selected_def(d, live);
         Ok(if flags & MAXIMUM != 0 {
             def.vcpus
         } else {

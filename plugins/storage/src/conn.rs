@@ -34,9 +34,9 @@ impl rvirt_plugin_api::sdk::Connection for StorageConn {
         if program != REMOTE_PROGRAM_NUMBER
             || !rvirt_plugin_api::sdk::VOLUME_STREAM_OPENERS.contains(&procedure)
         {
-            let name = rvirt_plugin_api::protocol::procedure(program, procedure)
-                .map_or("stream", |p| p.api_name);
-            return Err(RemoteError::unsupported(name));
+            return Err(rvirt_plugin_api::sdk::stream_unsupported(
+                program, procedure,
+            ));
         }
         Ok((Vec::new(), crate::stream::open(&self.0, procedure, args)?))
     }

@@ -1,6 +1,6 @@
 //! Lifecycle events, sent to every open connection of the right kind.
 
-use rvirt_plugin_api::host::{emit_domain_lifecycle, emit_event};
+use rvirt_plugin_api::host::{emit_domain_lifecycle, emit_domain_metadata_change, emit_event};
 use rvirt_plugin_api::protocol::{
     remote_proc, DriverKind, RemoteNetworkEventLifecycleMsg, RemoteNodeDeviceEventLifecycleMsg,
     RemoteNonnullDomain, RemoteNonnullNetwork, RemoteNonnullNodeDevice, RemoteNonnullStoragePool,
@@ -48,19 +48,7 @@ impl Event {
                 emit_domain_lifecycle(l.driver, l.handle, d, *event, *detail);
             }
             Event::Metadata(d, kind, nsuri) => {
-                let msg = rvirt_plugin_api::protocol::RemoteDomainEventCallbackMetadataChangeMsg {
-                    callback_id: 0,
-                    dom: d.clone(),
-                    r#type: *kind,
-                    nsuri: nsuri.clone(),
-                };
-                emit_event(
-                    l.driver,
-                    l.handle,
-                    p,
-                    remote_proc::DOMAIN_EVENT_CALLBACK_METADATA_CHANGE,
-                    &msg,
-                );
+                emit_domain_metadata_change(l.driver, l.handle, d, *kind, nsuri.clone());
             }
             Event::Network(n, event) => {
                 let msg = RemoteNetworkEventLifecycleMsg {
