@@ -16,14 +16,14 @@ use rvirt_tests::qemu_argv::devices;
 use rvirt_tests::xmldiff::{oracle_outcomes, python_libvirt, Outcome};
 use rvirt_tests::{have_program, repo_root, require_peer, Daemon, Libvirtd};
 
-/// Documents both daemons accept or both refuse (2026-12-03: 396 of 436).
-const FLOOR_ACCEPT_SAME: usize = 396;
-/// Documents both daemons turn into an argv (2026-12-03: 241).
-const FLOOR_NATIVE_BOTH: usize = 241;
-/// Documents whose inactive XML is the same on both (2026-12-03: 245, all both accept).
-const FLOOR_XML_IDENTICAL: usize = 245;
-/// Documents whose argv has the same devices on both (2026-12-03: 239).
-const FLOOR_ARGV_IDENTICAL: usize = 239;
+/// Documents both daemons accept or both refuse (2026-12-03: 402 of 442).
+const FLOOR_ACCEPT_SAME: usize = 402;
+/// Documents both daemons turn into an argv (2026-12-03: 246).
+const FLOOR_NATIVE_BOTH: usize = 246;
+/// Documents whose inactive XML is the same on both (2026-12-03: 250, all both accept).
+const FLOOR_XML_IDENTICAL: usize = 250;
+/// Documents whose argv has the same devices on both (2026-12-03: 244).
+const FLOOR_ARGV_IDENTICAL: usize = 244;
 
 fn corpus() -> Vec<PathBuf> {
     let dir = repo_root().join("tests/data/qemu-corpus/domain");

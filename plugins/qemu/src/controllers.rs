@@ -1,7 +1,7 @@
 //! `<controller>` → `-device`: PCI root ports and bridges, USB, SCSI, SATA and
 //! virtio-serial controllers, in libvirt's order and with libvirt's ids.
 
-use rvirt_xml::domain::{Controller, Device, DomainDef};
+use rvirt_xml::domain::{Address, Controller, Device, DeviceInfo, DomainDef};
 
 use crate::argv::{unsupported, ArgvResult, Cmd};
 use crate::devices::{pci_addr, Ctx};
@@ -133,4 +133,19 @@ pub(crate) fn scsi_controller_model(def: &DomainDef, index: u32) -> Option<&str>
         }
         _ => None,
     })
+}
+
+/// `,bus=usb.0,port=P` of a USB device: the bus of its controller (`usb` is controller
+/// 0, `usbN` controller N) and its port, as assigned at define.
+pub(crate) fn usb_place(info: &DeviceInfo) -> String {
+    match &info.address {
+        Some(Address::Usb { bus, port }) => {
+            let port = port
+                .as_ref()
+                .map(|p| format!(",port={p}"))
+                .unwrap_or_default();
+            format!(",bus={}.0{port}", usb_id(*bus))
+        }
+        _ => ",bus=usb.0".into(),
+    }
 }

@@ -331,7 +331,10 @@ fn input(c: &mut Cmd, x: &mut Ctx, i: &Input, n: usize) -> ArgvResult<()> {
                     ))
                 }
             };
-            format!("{model},id=input{n},bus=usb.0")
+            format!(
+                "{model},id=input{n}{}",
+                crate::controllers::usb_place(&i.info)
+            )
         }
         (t @ ("tablet" | "mouse" | "keyboard"), "virtio") => {
             format!("virtio-{t}-pci,id=input{n}{}", pci_addr(x, &i.info, &p)?)

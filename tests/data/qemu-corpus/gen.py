@@ -247,6 +247,23 @@ EXTRA = [
     # PCIe NIC, ICH9 audio, USB tablet and redirection on Q35.
     ("q35", "<interface type='user'><mac address='{mac0}'/><model type='e1000e'/></interface><sound model='ich9'/>"
             "<input type='tablet' bus='usb'/><redirdev bus='usb' type='tcp'><source mode='connect' host='localhost' service='4000'/></redirdev>"),
+    # More USB devices than PIIX3's two ports.
+    ("pc", "<input type='tablet' bus='usb'/><input type='keyboard' bus='usb'/><input type='mouse' bus='usb'/>"),
+    # Two USB controllers on Q35, a device given on the second.
+    ("q35", "<controller type='usb' index='0' model='qemu-xhci'/><controller type='usb' index='1' model='qemu-xhci'/>"
+            "<input type='tablet' bus='usb'><address type='usb' bus='1' port='1'/></input><input type='keyboard' bus='usb'/>"),
+    # SCSI disks on two controllers of different models.
+    ("pc", "<controller type='scsi' index='0' model='virtio-scsi'/><controller type='scsi' index='1' model='lsilogic'/>"
+           "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/var/lib/libvirt/images/s{n}.img'/>"
+           "<target dev='sdb' bus='scsi'/></disk><disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+           "<source file='/var/lib/libvirt/images/t{n}.img'/><target dev='sdc' bus='scsi'/>"
+           "<address type='drive' controller='1' bus='0' target='0' unit='3'/></disk>"),
+    # Virtio consoles next to a serial console.
+    ("pc", "<serial type='pty'/><console type='pty'><target type='virtio'/></console><console type='pty'><target type='virtio'/></console>"),
+    # Two HDA cards on Q35.
+    ("q35", "<sound model='ich9'/><sound model='ich6'/>"),
+    # The ICH9 watchdog.
+    ("q35", "<watchdog model='itco' action='reset'/>"),
     # Two video cards and a virtio input on i440FX.
     ("pc", "<graphics type='vnc' port='-1'/><video><model type='qxl' primary='yes'/></video><video><model type='qxl'/></video>"
            "<input type='keyboard' bus='virtio'/>"),
