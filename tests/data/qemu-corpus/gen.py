@@ -264,6 +264,33 @@ EXTRA = [
     ("q35", "<sound model='ich9'/><sound model='ich6'/>"),
     # The ICH9 watchdog.
     ("q35", "<watchdog model='itco' action='reset'/>"),
+    # An IDE disk on Q35, which has no IDE.
+    ("q35", "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><target dev='hdc' bus='ide'/><readonly/></disk>"),
+    # Q35's video slot given to another device.
+    ("q35", "<interface type='user'><mac address='{mac0}'/><model type='virtio'/>"
+            "<address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x0'/></interface>"
+            "<graphics type='vnc' port='-1'/><video><model type='virtio'/></video>"),
+    # ICH9 USB with its companions on Q35 next to an XHCI controller.
+    ("q35", "<controller type='usb' index='0' model='ich9-ehci1'/>"
+            "<controller type='usb' index='0' model='ich9-uhci1'><master startport='0'/></controller>"
+            "<controller type='usb' index='0' model='ich9-uhci2'><master startport='2'/></controller>"
+            "<controller type='usb' index='0' model='ich9-uhci3'><master startport='4'/></controller>"
+            "<controller type='usb' index='1' model='qemu-xhci'/><input type='tablet' bus='usb'/>"),
+    # virt-manager's i440FX guest.
+    ("pc", "<disk type='file' device='disk'><driver name='qemu' type='qcow2' discard='unmap'/>"
+           "<source file='/var/lib/libvirt/images/vm{n}.qcow2'/><target dev='vda' bus='virtio'/></disk>"
+           "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><target dev='hda' bus='ide'/><readonly/></disk>"
+           "<interface type='network'><mac address='{mac0}'/><source network='default'/><model type='virtio'/></interface>"
+           "<serial type='pty'><target type='isa-serial' port='0'><model name='isa-serial'/></target></serial>"
+           "<console type='pty'><target type='serial' port='0'/></console>"
+           "<channel type='spicevmc'><target type='virtio' name='com.redhat.spice.0'/></channel>"
+           "<input type='tablet' bus='usb'/><graphics type='spice' autoport='yes'/>"
+           "<video><model type='qxl' ram='65536' vram='65536' vgamem='16384' heads='1' primary='yes'/></video>"
+           "<redirdev bus='usb' type='spicevmc'/><redirdev bus='usb' type='spicevmc'/>"
+           "<memballoon model='virtio'/>"),
+    # A balloon with its address given, and a NIC with a ROM file.
+    ("pc", "<interface type='user'><mac address='{mac0}'/><model type='virtio'/><rom bar='off'/></interface>"
+           "<memballoon model='virtio'><address type='pci' domain='0x0000' bus='0x00' slot='0x07' function='0x0'/></memballoon>"),
     # Two video cards and a virtio input on i440FX.
     ("pc", "<graphics type='vnc' port='-1'/><video><model type='qxl' primary='yes'/></video><video><model type='qxl'/></video>"
            "<input type='keyboard' bus='virtio'/>"),

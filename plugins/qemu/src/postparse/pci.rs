@@ -235,8 +235,11 @@ fn pass(def: &mut DomainDef, chipset: Chipset, grow: bool) -> Set {
         }
     }
     let mut placed = vec![false; def.devices.len()];
-    for (i, a) in chipset_slots(def, &mut set) {
-        placed[i] = true;
+    let (fixed, displaced) = chipset_slots(def, &mut set);
+    for (i, a) in fixed {
+        // As libvirt's dry pass, which does not record where a displaced primary video
+        // went, and so places it a second time in its turn.
+        placed[i] = !(grow && displaced == Some(i));
         if !grow {
             set_pci(&mut def.devices[i], a);
         }
@@ -334,8 +337,8 @@ pub fn assign(def: &mut DomainDef, chipset: Chipset) {
 }
 
 /// Reserves the chipset's fixed functions; returns the devices that live there, with
-/// their places.
-fn chipset_slots(def: &DomainDef, set: &mut Set) -> Vec<(usize, Slot)> {
+/// their places, and the primary video if another device held its slot.
+fn chipset_slots(def: &DomainDef, set: &mut Set) -> (Vec<(usize, Slot)>, Option<usize>) {
     let primary_video = def.devices.iter().position(|d| match d {
         Device::Video(v) => !matches!(v.model.as_str(), "none" | "ramfb"),
         _ => false,
@@ -394,6 +397,7 @@ fn chipset_slots(def: &DomainDef, set: &mut Set) -> Vec<(usize, Slot)> {
         set.reserve((0, slot, f));
     }
     // A primary video whose slot is taken gets the first free one, before any other.
+    let mut displaced = None;
     if let Some(i) = video_slot.filter(|i| pci_of(&def.devices[*i]).is_none()) {
         if !fixed.iter().any(|(j, _)| *j == i) {
             let conn = match (&def.devices[i], set.chipset) {
@@ -401,9 +405,10 @@ fn chipset_slots(def: &DomainDef, set: &mut Set) -> Vec<(usize, Slot)> {
                 _ => Conn::Pci,
             };
             fixed.extend(set.next(conn).map(|a| (i, a)));
+            displaced = Some(i);
         }
     }
-    fixed
+    (fixed, displaced)
 }
 
 fn find_controller(
