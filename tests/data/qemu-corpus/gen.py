@@ -291,6 +291,19 @@ EXTRA = [
     # A balloon with its address given, and a NIC with a ROM file.
     ("pc", "<interface type='user'><mac address='{mac0}'/><model type='virtio'/><rom bar='off'/></interface>"
            "<memballoon model='virtio'><address type='pci' domain='0x0000' bus='0x00' slot='0x07' function='0x0'/></memballoon>"),
+    # Transitional virtio devices on Q35 are conventional PCI ones.
+    ("q35", "<interface type='user'><mac address='{mac0}'/><model type='virtio-transitional'/></interface>"
+            "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/var/lib/libvirt/images/t{n}.qcow2'/>"
+            "<target dev='vda' bus='virtio'/><model type='virtio-transitional'/></disk>"
+            "<memballoon model='virtio-non-transitional'/>"),
+    # Root ports written without an index, as some tools write them.
+    ("q35", "<controller type='pci' model='pcie-root-port'/><controller type='pci' model='pcie-root-port'/>"
+            + VIRTIO_DISK % (0, "a")),
+    # SATA disks and a cdrom on Q35, a NIC booting second.
+    ("q35", "".join("<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/var/lib/libvirt/images/s{n}-%d.img'/>"
+                    "<target dev='sd%s' bus='sata'/></disk>" % (i, "abc"[i]) for i in range(3))
+            + "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><target dev='sdd' bus='sata'/><readonly/></disk>"
+            "<interface type='network'><mac address='{mac0}'/><source network='default'/><model type='virtio'/><boot order='2'/></interface>"),
     # Two video cards and a virtio input on i440FX.
     ("pc", "<graphics type='vnc' port='-1'/><video><model type='qxl' primary='yes'/></video><video><model type='qxl'/></video>"
            "<input type='keyboard' bus='virtio'/>"),

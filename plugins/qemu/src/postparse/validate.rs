@@ -39,6 +39,16 @@ pub fn check(def: &DomainDef) -> Result<(), QemuError> {
     Ok(())
 }
 
+/// `VIR_ERR_XML_ERROR` from the QEMU driver (libvirt reports these from its domain, not
+/// the XML parser's).
+fn xml_error(msg: String) -> QemuError {
+    QemuError::Xml(XmlError::reported(
+        rvirt_xml::XML_ERROR,
+        Some(rvirt_plugin_api::sdk::domain::QEMU),
+        format!("XML error: {msg}"),
+    ))
+}
+
 fn unsupported(msg: &str) -> QemuError {
     QemuError::Unsupported(msg.to_string())
 }
@@ -121,10 +131,10 @@ fn pci_root(def: &DomainDef, chipset: Chipset) -> Result<(), QemuError> {
         _ => None,
     });
     match root {
-        Some(m) if m != want => Err(QemuError::Xml(XmlError::xml(format!(
+        Some(m) if m != want => Err(xml_error(format!(
             "The PCI controller with index='0' must be model='{want}' for this machine type, \
              but model='{m}' was found instead"
-        )))),
+        ))),
         _ => Ok(()),
     }
 }
@@ -141,9 +151,9 @@ fn bios_serial(def: &DomainDef) -> Result<(), QemuError> {
         .iter()
         .any(|d| matches!(d, Device::Chr(c) if c.kind == ChrKind::Serial));
     if useserial && !serial {
-        return Err(QemuError::Xml(XmlError::xml(
-            "need at least one serial port to use BIOS serial output",
-        )));
+        return Err(xml_error(
+            "need at least one serial port to use BIOS serial output".into(),
+        ));
     }
     Ok(())
 }
