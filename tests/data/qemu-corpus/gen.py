@@ -304,6 +304,18 @@ EXTRA = [
                     "<target dev='sd%s' bus='sata'/></disk>" % (i, "abc"[i]) for i in range(3))
             + "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><target dev='sdd' bus='sata'/><readonly/></disk>"
             "<interface type='network'><mac address='{mac0}'/><source network='default'/><model type='virtio'/><boot order='2'/></interface>"),
+    # Conventional PCI devices of every kind on one Q35 bridge.
+    ("q35", "<sound model='ich6'/><sound model='ac97'/><watchdog model='i6300esb'/><controller type='scsi' index='0' model='lsilogic'/>"
+            "<interface type='user'><mac address='{mac0}'/><model type='e1000'/></interface>"
+            "<interface type='user'><mac address='{mac1}'/><model type='rtl8139'/></interface>"),
+    # A second IDE controller on i440FX.
+    ("pc", "<controller type='ide' index='1'/>"),
+    # Eight disks on one virtio-scsi controller.
+    ("q35", "<controller type='scsi' index='0' model='virtio-scsi'/>" + "".join(
+        "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/var/lib/libvirt/images/s{n}-%d.img'/>"
+        "<target dev='sd%s' bus='scsi'/></disk>" % (i, "abcdefgh"[i]) for i in range(8))),
+    # A USB tablet with USB switched off.
+    ("pc", "<controller type='usb' model='none'/><input type='tablet' bus='usb'/>"),
     # Two video cards and a virtio input on i440FX.
     ("pc", "<graphics type='vnc' port='-1'/><video><model type='qxl' primary='yes'/></video><video><model type='qxl'/></video>"
            "<input type='keyboard' bus='virtio'/>"),

@@ -1,5 +1,6 @@
 //! The checks libvirt's QEMU driver makes on a definition after its post-parse step,
-//! with libvirt's texts: the PCI root must be the machine's, Q35 has no IDE, SPICE
+//! with libvirt's texts: the PCI root must be the machine's, Q35 has no IDE and i440FX one
+//! IDE controller, SPICE
 //! channels and audio need SPICE graphics, the Intel IOMMU needs Q35, virtiofs needs
 //! shared memory, BIOS serial output needs a serial port, the CPU topology must hold
 //! the vCPUs, and an emulated TPM 2.0 needs swtpm.
@@ -27,6 +28,11 @@ pub fn check(def: &DomainDef) -> Result<(), QemuError> {
             Device::Controller(c) if c.controller_type == "ide" && chipset == Chipset::Q35 => {
                 return Err(unsupported(
                     "IDE controllers are unsupported for this QEMU binary or machine type",
+                ));
+            }
+            Device::Controller(c) if c.controller_type == "ide" && c.index > 0 => {
+                return Err(unsupported(
+                    "Only a single IDE controller is supported for this machine type",
                 ));
             }
             Device::Chr(c) if c.source_type == "spicevmc" && !spice => {
