@@ -316,6 +316,13 @@ EXTRA = [
         "<target dev='sd%s' bus='scsi'/></disk>" % (i, "abcdefgh"[i]) for i in range(8))),
     # A USB tablet with USB switched off.
     ("pc", "<controller type='usb' model='none'/><input type='tablet' bus='usb'/>"),
+    # A pcie-to-pci-bridge given: a root port is added for it, the e1000 goes on it.
+    ("q35", "<controller type='pci' index='1' model='pcie-to-pci-bridge'/>"
+            "<interface type='user'><mac address='{mac0}'/><model type='e1000'/></interface>"),
+    # A root port given its own address.
+    ("q35", "<controller type='pci' index='1' model='pcie-root-port'>"
+            "<address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/></controller>"
+            + VIRTIO_DISK % (0, "a") + VIRTIO_DISK % (1, "b")),
     # Two video cards and a virtio input on i440FX.
     ("pc", "<graphics type='vnc' port='-1'/><video><model type='qxl' primary='yes'/></video><video><model type='qxl'/></video>"
            "<input type='keyboard' bus='virtio'/>"),

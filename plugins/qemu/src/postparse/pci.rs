@@ -93,6 +93,8 @@ struct Set {
     /// Whether missing buses may be added (the dry pass).
     grow: bool,
     chipset: Chipset,
+    /// A bridge found no bus and none can be added for it: libvirt gives up there.
+    stuck: bool,
 }
 
 type Slot = (u32, u32, u32);
@@ -123,6 +125,7 @@ impl Set {
             return Some(a);
         }
         if !self.grow || !self.add_buses(c) {
+            self.stuck |= self.grow && c == Conn::PcieToPciBridge;
             return None;
         }
         self.next(c)
@@ -155,9 +158,7 @@ impl Set {
     /// Adds the buses a device connecting as `c` needs; false when none would take it.
     fn add_buses(&mut self, c: Conn) -> bool {
         match (c, self.chipset) {
-            (Conn::Pcie | Conn::PcieToPciBridge, Chipset::Q35) => {
-                self.buses.push(Bus::new(BusKind::RootPort))
-            }
+            (Conn::Pcie, Chipset::Q35) => self.buses.push(Bus::new(BusKind::RootPort)),
             (Conn::Pci | Conn::PciBridge, Chipset::Q35) => {
                 let any = self.buses.iter().any(|b| b.kind.accepts(Conn::PciBridge));
                 if !any {
@@ -228,6 +229,7 @@ fn pass(def: &mut DomainDef, chipset: Chipset, grow: bool) -> Set {
         buses: buses_of(def),
         grow,
         chipset,
+        stuck: false,
     };
     for d in &def.devices {
         if let Some(a) = pci_of(d) {
@@ -318,6 +320,10 @@ pub fn assign(def: &mut DomainDef, chipset: Chipset) {
         .max();
     let Some(max_index) = max_index else { return };
     let mut dry = pass(def, chipset, true);
+    if dry.stuck {
+        // Left without addresses; validation refuses the bridge as libvirt does.
+        return;
+    }
     if chipset == Chipset::Q35 && max_index == 0 && dry.buses.len() > 1 {
         // A spare root port for hotplug.
         dry.next(Conn::Pcie);

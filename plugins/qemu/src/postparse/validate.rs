@@ -35,6 +35,19 @@ pub fn check(def: &DomainDef) -> Result<(), QemuError> {
                     "Only a single IDE controller is supported for this machine type",
                 ));
             }
+            Device::Controller(c)
+                if c.controller_type == "pci"
+                    && c.model.as_deref() == Some("pcie-to-pci-bridge")
+                    && c.info.address.is_none() =>
+            {
+                // No free root port took it, and libvirt adds none for a bridge.
+                return Err(QemuError::Xml(XmlError::reported(
+                    rvirt_plugin_api::sdk::code::INTERNAL_ERROR,
+                    Some(rvirt_plugin_api::sdk::domain::DOMAIN),
+                    "internal error: Cannot automatically add a new PCI bus for a device \
+                     with connect flags 2000",
+                )));
+            }
             Device::Chr(c) if c.source_type == "spicevmc" && !spice => {
                 return Err(spicevmc());
             }
