@@ -297,13 +297,24 @@ fn chardev(c: &mut Cmd, x: &mut Ctx, ch: &CharDev, index: usize, rt: &Runtime) -
             format!("virtconsole,chardev={id},id=console{index}")
         }
         (ChrKind::Channel, Some("virtio")) => {
-            ensure_controller(c, x, "virtio-serial", 0)?;
+            // On the controller and port its address names (given or assigned at define).
+            let (ctl, bus, nr) = match ch.info.address {
+                Some(Address::VirtioSerial {
+                    controller,
+                    bus,
+                    port,
+                }) => (controller, bus, format!(",nr={port}")),
+                _ => (0, 0, String::new()),
+            };
+            ensure_controller(c, x, "virtio-serial", ctl)?;
             let name = ch
                 .target_name
                 .as_deref()
                 .map(|n| format!(",name={}", esc(n)))
                 .unwrap_or_default();
-            format!("virtserialport,bus=virtio-serial0.0,chardev={id},id=channel{index}{name}")
+            format!(
+                "virtserialport,bus=virtio-serial{ctl}.{bus}{nr},chardev={id},id=channel{index}{name}"
+            )
         }
         (_, t) => {
             return unsupported(format!(

@@ -323,6 +323,14 @@ EXTRA = [
     ("q35", "<controller type='pci' index='1' model='pcie-root-port'>"
             "<address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/></controller>"
             + VIRTIO_DISK % (0, "a") + VIRTIO_DISK % (1, "b")),
+    # A virtio-serial controller given an index of 1 and a channel on it.
+    ("pc", "<controller type='virtio-serial' index='1'/><channel type='unix'><target type='virtio' name='a.b'/>"
+           "<address type='virtio-serial' controller='1' bus='0' port='2'/></channel>"),
+    # A virtio video as the only video of a Q35 guest without graphics.
+    ("q35", "<video><model type='virtio' heads='2'/></video><input type='mouse' bus='virtio'/><input type='keyboard' bus='virtio'/>"),
+    # Many NICs of both kinds on i440FX.
+    ("pc", "".join("<interface type='user'><mac address='52:54:00:7e:00:%02x'/><model type='%s'/></interface>"
+                   % (i, ["virtio", "e1000", "rtl8139", "e1000e"][i % 4]) for i in range(8))),
     # Two video cards and a virtio input on i440FX.
     ("pc", "<graphics type='vnc' port='-1'/><video><model type='qxl' primary='yes'/></video><video><model type='qxl'/></video>"
            "<input type='keyboard' bus='virtio'/>"),
