@@ -38,9 +38,8 @@ pub(crate) fn controller(c: &mut Cmd, x: &mut Ctx, k: &Controller) -> ArgvResult
         ("usb", None | Some("piix3-uhci")) => {
             Some(format!("piix3-usb-uhci,id={}", usb_id(k.index)))
         }
-        ("usb", Some(m @ ("qemu-xhci" | "nec-xhci"))) => {
-            Some(format!("{m},id={}", usb_id(k.index)))
-        }
+        ("usb", Some("qemu-xhci")) => Some(format!("qemu-xhci,id={}", usb_id(k.index))),
+        ("usb", Some("nec-xhci")) => Some(format!("nec-usb-xhci,id={}", usb_id(k.index))),
         ("usb", Some(m @ ("ich9-ehci1" | "ich9-uhci1" | "ich9-uhci2" | "ich9-uhci3"))) => {
             Some(ich9_usb(m, k))
         }

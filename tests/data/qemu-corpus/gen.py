@@ -331,6 +331,12 @@ EXTRA = [
     # Many NICs of both kinds on i440FX.
     ("pc", "".join("<interface type='user'><mac address='52:54:00:7e:00:%02x'/><model type='%s'/></interface>"
                    % (i, ["virtio", "e1000", "rtl8139", "e1000e"][i % 4]) for i in range(8))),
+    # NIC models whose bus kind differs: vmxnet3 and ne2k_pci on Q35.
+    ("q35", "<interface type='user'><mac address='{mac0}'/><model type='vmxnet3'/></interface>"
+            "<interface type='user'><mac address='{mac1}'/><model type='ne2k_pci'/></interface>"),
+    # NEC XHCI on Q35, no balloon.
+    ("q35", "<controller type='usb' index='0' model='nec-xhci'/><memballoon model='none'/>"
+            "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>"),
     # Two video cards and a virtio input on i440FX.
     ("pc", "<graphics type='vnc' port='-1'/><video><model type='qxl' primary='yes'/></video><video><model type='qxl'/></video>"
            "<input type='keyboard' bus='virtio'/>"),

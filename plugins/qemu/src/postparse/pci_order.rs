@@ -58,18 +58,11 @@ fn classify(d: &Device) -> Option<(usize, Conn)> {
             if i.iface_type == "hostdev" {
                 return None;
             }
+            // Learnt from libvirtd: these are conventional PCI, any other model (ne2k_pci
+            // and unknown ones too) is placed as PCIe.
             let pci = matches!(
                 i.model.as_deref(),
-                Some(
-                    "rtl8139"
-                        | "e1000"
-                        | "ne2k_pci"
-                        | "pcnet"
-                        | "i82551"
-                        | "i82557b"
-                        | "i82559er"
-                        | "virtio-transitional"
-                )
+                Some("rtl8139" | "e1000" | "vmxnet3" | "virtio-transitional")
             );
             (2, if pci { Pci } else { Pcie })
         }
