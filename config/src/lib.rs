@@ -26,27 +26,58 @@ pub enum ConfigError {
     },
 }
 
+/// Which socket file names the daemon binds in `socket_dir`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// `rvirt-sock` and `rvirt-sock-ro`.
+    Rvirt,
+    /// libvirt's `libvirt-sock`, `libvirt-sock-ro` and `libvirt-admin-sock`.
+    Libvirt,
+}
+
+impl Layout {
+    /// The (read-write, read-only, admin) socket file names; rvirt's own layout has no
+    /// admin socket.
+    pub fn socket_names(self) -> (&'static str, &'static str, Option<&'static str>) {
+        match self {
+            Layout::Rvirt => ("rvirt-sock", "rvirt-sock-ro", None),
+            Layout::Libvirt => (
+                "libvirt-sock",
+                "libvirt-sock-ro",
+                Some("libvirt-admin-sock"),
+            ),
+        }
+    }
+}
+
 /// `[listen]`: the unix sockets.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Listen {
-    /// Directory holding `rvirt-sock` (read-write) and `rvirt-sock-ro` (read-only).
+    /// Directory holding the sockets `layout` names.
     pub socket_dir: PathBuf,
+    /// Socket file names: rvirt's own or libvirt's.
+    pub layout: Layout,
     /// Octal permission of the read-write socket.
     pub socket_mode: String,
     /// Octal permission of the read-only socket.
     pub socket_ro_mode: String,
     /// Group owning both sockets (name or numeric id); empty keeps the daemon's group.
     pub socket_group: String,
+    /// Seconds without clients after which a socket-activated daemon exits; 0: never.
+    pub idle_timeout: u32,
 }
 
 impl Default for Listen {
     fn default() -> Self {
         Listen {
             socket_dir: PathBuf::from("/run/rvirt"),
+            layout: Layout::Rvirt,
             socket_mode: "0600".into(),
             socket_ro_mode: "0666".into(),
             socket_group: String::new(),
+            idle_timeout: 0,
         }
     }
 }
@@ -340,5 +371,23 @@ mod tests {
             .driver_section("qemu")
             .contains("emulator = \"/usr/bin/qemu-system-x86_64\""));
         assert_eq!(c.driver_section("xen"), "");
+    }
+
+    #[test]
+    fn layout_names_the_sockets() {
+        let c = Config::parse("[listen]\nlayout = \"libvirt\"\n", "f").unwrap();
+        assert_eq!(
+            c.listen.layout.socket_names(),
+            (
+                "libvirt-sock",
+                "libvirt-sock-ro",
+                Some("libvirt-admin-sock")
+            )
+        );
+        assert_eq!(Config::default().listen.layout, Layout::Rvirt);
+        let e = Config::parse("[listen]\nlayout = \"xen\"\n", "f")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("layout"), "{e}");
     }
 }

@@ -40,11 +40,16 @@ impl ModuleFilter {
     }
 }
 
+/// The host feature of a daemon start that resumes after an idle exit.
+pub use rvirt_plugin_api::sdk::HOST_FEATURE_RESUMED;
+
 /// Loaded modules and the tables built from them.
 #[derive(Debug, Default)]
 pub struct Registry {
     modules: Vec<Arc<LoadedModule>>,
     failures: Vec<LoadError>,
+    /// What [`Registry::initialize`] tells modules the host offers (`host_features`).
+    host_features: Vec<String>,
 }
 
 /// A connection driver entry of a table.
@@ -147,6 +152,11 @@ impl Registry {
             .collect()
     }
 
+    /// Host features handed to every module at [`Registry::initialize`].
+    pub fn set_host_features(&mut self, features: Vec<String>) {
+        self.host_features = features;
+    }
+
     /// Runs every state driver's initialize, secondary drivers first, each group in module
     /// order. A module whose initialize fails is reported in one line and removed from the
     /// tables; the outcome list names each.
@@ -170,7 +180,7 @@ impl Registry {
                     privileged,
                     config_toml: config_for(&m.name),
                     host_version: env!("CARGO_PKG_VERSION").to_string(),
-                    host_features: Vec::new(),
+                    host_features: self.host_features.clone(),
                     module_token: m.token,
                     state_dir: dir.display().to_string(),
                 };

@@ -5,9 +5,15 @@ use std::path::PathBuf;
 /// What rvirtd was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    Run { config: Option<PathBuf> },
+    Run {
+        config: Option<PathBuf>,
+        /// `--timeout`: overrides `listen.idle_timeout`.
+        timeout: Option<u32>,
+    },
     CheckModule(PathBuf),
-    CheckConfig { config: Option<PathBuf> },
+    CheckConfig {
+        config: Option<PathBuf>,
+    },
     Help,
     Version,
 }
@@ -17,6 +23,8 @@ pub enum Command {
 pub enum ArgsError {
     #[error("option {0} needs a value")]
     Missing(String),
+    #[error("option {0} needs a number of seconds, not '{1}'")]
+    NotSeconds(String, String),
     #[error("unknown argument '{0}' (see --help)")]
     Unknown(String),
 }
@@ -25,11 +33,15 @@ pub const HELP: &str = "\
 Usage: rvirtd [OPTIONS]
 
 The rvirt virtualization daemon: serves libvirt's remote protocol on unix sockets
-(rvirt-sock read-write, rvirt-sock-ro read-only) with drivers loaded as modules.
+(rvirt-sock read-write, rvirt-sock-ro read-only; libvirt's libvirt-sock, libvirt-sock-ro
+and libvirt-admin-sock with [listen] layout = \"libvirt\"; or the sockets systemd passes)
+with drivers loaded as modules.
 
 Options:
   -f, --config FILE        configuration file (default /etc/rvirt/rvirtd.toml;
                            built-in defaults when it does not exist)
+  -t, --timeout SECS       when socket-activated, exit after SECS without clients
+                           (overrides listen.idle_timeout; 0: never)
       --check-config       validate the configuration and exit
       --check-module PATH  load one driver module, print its name, version, ABI
                            version and drivers, and exit (non-zero if it cannot load)
@@ -41,6 +53,7 @@ Signals: SIGHUP reloads the state drivers; SIGTERM and SIGINT shut down graceful
 
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, ArgsError> {
     let mut config = None;
+    let mut timeout = None;
     let mut check_config = false;
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -52,6 +65,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, ArgsErro
                     it.next().ok_or_else(|| ArgsError::Missing(a.clone()))?,
                 ))
             }
+            "-t" | "--timeout" => {
+                let v = it.next().ok_or_else(|| ArgsError::Missing(a.clone()))?;
+                timeout = Some(seconds(&a, &v)?);
+            }
             "--check-config" => check_config = true,
             "--check-module" => {
                 return Ok(Command::CheckModule(PathBuf::from(
@@ -61,6 +78,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, ArgsErro
             other => {
                 if let Some(v) = other.strip_prefix("--config=") {
                     config = Some(PathBuf::from(v));
+                } else if let Some(v) = other.strip_prefix("--timeout=") {
+                    timeout = Some(seconds("--timeout", v)?);
                 } else if let Some(v) = other.strip_prefix("--check-module=") {
                     return Ok(Command::CheckModule(PathBuf::from(v)));
                 } else {
@@ -72,8 +91,13 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, ArgsErro
     Ok(if check_config {
         Command::CheckConfig { config }
     } else {
-        Command::Run { config }
+        Command::Run { config, timeout }
     })
+}
+
+fn seconds(option: &str, v: &str) -> Result<u32, ArgsError> {
+    v.parse()
+        .map_err(|_| ArgsError::NotSeconds(option.to_string(), v.to_string()))
 }
 
 #[cfg(test)]
@@ -86,13 +110,21 @@ mod tests {
 
     #[test]
     fn parses_options() {
-        assert_eq!(p(&[]).unwrap(), Command::Run { config: None });
         assert_eq!(
-            p(&["--config", "x.toml"]).unwrap(),
+            p(&[]).unwrap(),
             Command::Run {
-                config: Some("x.toml".into())
+                config: None,
+                timeout: None
             }
         );
+        assert_eq!(
+            p(&["--config", "x.toml", "--timeout", "120"]).unwrap(),
+            Command::Run {
+                config: Some("x.toml".into()),
+                timeout: Some(120)
+            }
+        );
+        assert!(p(&["--timeout", "soon"]).is_err());
         assert_eq!(
             p(&["--check-module", "a.so"]).unwrap(),
             Command::CheckModule("a.so".into())

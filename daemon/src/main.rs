@@ -57,8 +57,26 @@ fn check_module(path: &Path) -> ExitCode {
     }
 }
 
-fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
-    let (cfg, file, warnings) = validated_config(config.as_deref())?;
+/// Left in the socket directory (a runtime directory, emptied at boot) by a daemon that
+/// exited when idle: the next start resumes it and does not autostart again.
+fn idle_marker(cfg: &Config) -> PathBuf {
+    cfg.listen.socket_dir.join("rvirtd.idle-exit")
+}
+
+/// When the previous daemon exited idle (its marker is there), tells the drivers so that
+/// they skip autostart; the marker is used up.
+fn resume_after_idle_exit(registry: &mut Registry, marker: &Path) {
+    if std::fs::remove_file(marker).is_ok() {
+        tracing::info!("resuming after an idle exit: drivers skip autostart");
+        registry.set_host_features(vec![rvirt_core::registry::HOST_FEATURE_RESUMED.into()]);
+    }
+}
+
+fn run(config: Option<PathBuf>, timeout: Option<u32>) -> anyhow::Result<()> {
+    let (mut cfg, file, warnings) = validated_config(config.as_deref())?;
+    if let Some(t) = timeout {
+        cfg.listen.idle_timeout = t;
+    }
     logging::init(&cfg.logging)?;
     for w in &warnings {
         tracing::warn!("{w}");
@@ -80,6 +98,8 @@ fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
         disable: cfg.modules.disable.clone(),
     };
     let mut registry = Registry::load_dir(&cfg.modules.dir, &filter);
+    let marker = idle_marker(&cfg);
+    resume_after_idle_exit(&mut registry, &marker);
     let privileged = nix::unistd::geteuid().is_root();
     registry.initialize(privileged, &|name| cfg.driver_section(name), &cfg.state.dir);
     tracing::info!(
@@ -97,14 +117,20 @@ fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    let stopped = runtime.block_on(async {
         let listeners = server::listen(&cfg).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
         for p in &listeners.owned {
             tracing::info!("listening on {}", p.display());
         }
-        server::run(cfg, registry, listeners).await?;
-        anyhow::Ok(())
+        let stopped = server::run(cfg, registry, listeners).await?;
+        anyhow::Ok(stopped)
     })?;
+    if stopped == server::Stopped::Idle {
+        // Read by the next start, which systemd makes on the next connection.
+        if let Err(e) = std::fs::write(&marker, b"") {
+            tracing::warn!("cannot write {}: {e}", marker.display());
+        }
+    }
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     drop(pid_file);
     Ok(())
@@ -140,7 +166,7 @@ fn main() -> ExitCode {
                 println!("configuration is valid");
             })
         }
-        args::Command::Run { config } => run(config),
+        args::Command::Run { config, timeout } => run(config, timeout),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

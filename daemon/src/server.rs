@@ -5,6 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use rvirt_config::{parse_mode, Config, Limits};
 use rvirt_core::registry::Registry;
@@ -12,7 +13,7 @@ use tokio::net::UnixListener;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::spin::Spinner;
-use crate::systemd;
+use crate::systemd::{self, Role};
 use crate::workers::Pool;
 
 /// What every client session shares.
@@ -165,6 +166,11 @@ pub enum ServerError {
     Signals(std::io::Error),
 }
 
+/// How often the main loop wakes for the watchdog and the idle check.
+fn tick_period(watchdog: Option<Duration>) -> Duration {
+    watchdog.map_or(Duration::from_secs(1), |w| w.min(Duration::from_secs(1)))
+}
+
 fn default_uri(registry: &Registry) -> String {
     let scheme = registry
         .drivers(rvirt_protocol::DriverKind::Hypervisor)
@@ -220,46 +226,55 @@ fn bind(
     Ok(l)
 }
 
-/// The two listeners: read-write and read-only.
+/// The listening sockets and what each serves.
 pub struct Listeners {
-    pub rw: UnixListener,
-    pub ro: UnixListener,
+    pub sockets: Vec<(Role, UnixListener)>,
     /// Socket files to remove at shutdown (none under socket activation).
     pub owned: Vec<PathBuf>,
+    /// systemd passed the sockets: it starts the daemon again on the next connection,
+    /// so the daemon may exit when idle.
+    pub activated: bool,
 }
 
 pub fn listen(cfg: &Config) -> Result<Listeners, ServerError> {
-    if let Some((rw, ro)) = systemd::activated_listeners().map_err(ServerError::Activation)? {
-        tracing::info!("using sockets passed by systemd");
+    if let Some(sockets) = systemd::activated_listeners().map_err(ServerError::Activation)? {
+        tracing::info!("using sockets passed by systemd: {}", sockets.len());
         return Ok(Listeners {
-            rw,
-            ro,
+            sockets,
             owned: Vec::new(),
+            activated: true,
         });
     }
     let dir = &cfg.listen.socket_dir;
     std::fs::create_dir_all(dir).map_err(|e| ServerError::SocketDir(dir.clone(), e))?;
     let gid = group_id(&cfg.listen.socket_group)?;
-    let rw_path = dir.join("rvirt-sock");
-    let ro_path = dir.join("rvirt-sock-ro");
-    let rw = bind(
-        &rw_path,
-        parse_mode(&cfg.listen.socket_mode).unwrap_or(0o600),
-        gid,
-    )?;
-    let ro = bind(
-        &ro_path,
-        parse_mode(&cfg.listen.socket_ro_mode).unwrap_or(0o666),
-        gid,
-    )?;
-    Ok(Listeners {
-        rw,
-        ro,
-        owned: vec![rw_path, ro_path],
-    })
+    let rw_mode = parse_mode(&cfg.listen.socket_mode).unwrap_or(0o600);
+    let ro_mode = parse_mode(&cfg.listen.socket_ro_mode).unwrap_or(0o666);
+    let (rw, ro, admin) = cfg.listen.layout.socket_names();
+    let mut wanted = vec![
+        (Role::ReadWrite, rw, rw_mode),
+        (Role::ReadOnly, ro, ro_mode),
+    ];
+    if let Some(admin) = admin {
+        wanted.push((Role::Admin, admin, rw_mode));
+    }
+    let mut out = Listeners {
+        sockets: Vec::new(),
+        owned: Vec::new(),
+        activated: false,
+    };
+    for (role, name, mode) in wanted {
+        let path = dir.join(name);
+        out.sockets.push((role, bind(&path, mode, gid)?));
+        out.owned.push(path);
+    }
+    Ok(out)
 }
 
-async fn accept_loop(listener: UnixListener, shared: Arc<Shared>, read_only: bool) {
+async fn accept_loop(listener: UnixListener, shared: Arc<Shared>, role: Role) {
+    // The admin socket serves no admin program (see session.rs); what else arrives on
+    // it gets read-only access.
+    let read_only = role != Role::ReadWrite;
     loop {
         let stream = match listener.accept().await {
             Ok((s, _)) => s,
@@ -285,12 +300,65 @@ async fn accept_loop(listener: UnixListener, shared: Arc<Shared>, read_only: boo
     }
 }
 
-/// Serves until SIGTERM or SIGINT; SIGHUP reloads the state drivers.
+/// Why the daemon stopped serving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// SIGTERM or SIGINT.
+    Signal,
+    /// No client for `idle_timeout` seconds under socket activation.
+    Idle,
+}
+
+/// Serves until SIGTERM or SIGINT, or until no client has been connected for
+/// `idle_timeout` seconds (0: never); SIGHUP reloads the state drivers. Pings systemd's
+/// watchdog when it is on.
+async fn serve_until_stopped(
+    shared: &Arc<Shared>,
+    registry: &Arc<Registry>,
+    idle_timeout: u32,
+) -> Result<Stopped, ServerError> {
+    let mut term = signal(SignalKind::terminate()).map_err(ServerError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(ServerError::Signals)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(ServerError::Signals)?;
+    let idle_limit = (idle_timeout > 0).then(|| Duration::from_secs(u64::from(idle_timeout)));
+    let watchdog = systemd::watchdog_interval();
+    let mut tick = tokio::time::interval(tick_period(watchdog));
+    let mut idle_since = Instant::now();
+    systemd::notify("READY=1");
+    tracing::info!("rvirtd ready");
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(Stopped::Signal),
+            _ = int.recv() => return Ok(Stopped::Signal),
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading state drivers");
+                let r = registry.clone();
+                let _ = tokio::task::spawn_blocking(move || r.reload()).await;
+            }
+            _ = tick.tick() => {
+                if watchdog.is_some() {
+                    // Sent from the I/O thread: a stuck event loop stops the pings.
+                    systemd::notify("WATCHDOG=1");
+                }
+                if shared.counts().total > 0 {
+                    idle_since = Instant::now();
+                } else if idle_limit.is_some_and(|l| idle_since.elapsed() >= l) {
+                    tracing::info!(
+                        "no clients for {idle_timeout} s: exiting until the next connection"
+                    );
+                    return Ok(Stopped::Idle);
+                }
+            }
+        }
+    }
+}
+
+/// Serves every listener until [`serve_until_stopped`] returns, then shuts down.
 pub async fn run(
     cfg: Config,
     registry: Arc<Registry>,
     listeners: Listeners,
-) -> Result<(), ServerError> {
+) -> Result<Stopped, ServerError> {
     let shared = Arc::new(Shared {
         default_uri: default_uri(&registry),
         registry: registry.clone(),
@@ -303,28 +371,22 @@ pub async fn run(
         clients: Mutex::new(ClientCounts::default()),
     });
     tokio::spawn(shared.spinner.clone().run());
-    let mut term = signal(SignalKind::terminate()).map_err(ServerError::Signals)?;
-    let mut int = signal(SignalKind::interrupt()).map_err(ServerError::Signals)?;
-    let mut hup = signal(SignalKind::hangup()).map_err(ServerError::Signals)?;
-    let rw = tokio::spawn(accept_loop(listeners.rw, shared.clone(), false));
-    let ro = tokio::spawn(accept_loop(listeners.ro, shared.clone(), true));
-    systemd::notify("READY=1");
-    tracing::info!("rvirtd ready");
-    loop {
-        tokio::select! {
-            _ = term.recv() => break,
-            _ = int.recv() => break,
-            _ = hup.recv() => {
-                tracing::info!("SIGHUP: reloading state drivers");
-                let r = registry.clone();
-                let _ = tokio::task::spawn_blocking(move || r.reload()).await;
-            }
-        }
-    }
+    let loops: Vec<_> = listeners
+        .sockets
+        .into_iter()
+        .map(|(role, l)| tokio::spawn(accept_loop(l, shared.clone(), role)))
+        .collect();
+    let idle_timeout = if listeners.activated {
+        cfg.listen.idle_timeout
+    } else {
+        0
+    };
+    let stopped = serve_until_stopped(&shared, &registry, idle_timeout).await?;
     tracing::info!("shutting down");
     systemd::notify("STOPPING=1");
-    rw.abort();
-    ro.abort();
+    for l in &loops {
+        l.abort();
+    }
     shared.workers.stop();
     shared.prio.stop();
     let r = registry.clone();
@@ -332,5 +394,5 @@ pub async fn run(
     for p in &listeners.owned {
         let _ = std::fs::remove_file(p);
     }
-    Ok(())
+    Ok(stopped)
 }

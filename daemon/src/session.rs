@@ -36,6 +36,9 @@ use crate::workers::Pool;
 /// costs enough CPU to delay every other client, so it goes to a worker.
 const INLINE_MAX_ARGS: usize = 16 * 1024;
 
+/// libvirt's admin program (`virt-admin`), which libvirt serves on `libvirt-admin-sock`.
+const ADMIN_PROGRAM_NUMBER: u32 = 0x0690_0690;
+
 /// Frames up to this size are read into a buffer of their announced size at once;
 /// bigger ones grow with the bytes that actually arrive.
 const SMALL_FRAME: usize = 64 * 1024;
@@ -405,6 +408,11 @@ async fn dispatch_call(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
     if header.status != MessageStatus::Ok {
         // libvirtd refuses a call that claims to be an error or a continuation.
         let text = format!("Unexpected message status {}", header.status.code());
+        s.outbox.send(rpc_error(&header, text));
+        return;
+    }
+    if header.program == ADMIN_PROGRAM_NUMBER {
+        let text = "rvirtd does not implement libvirt's admin interface (virt-admin)".into();
         s.outbox.send(rpc_error(&header, text));
         return;
     }

@@ -2,24 +2,59 @@
 
 use std::os::fd::{FromRawFd, RawFd};
 use std::os::unix::net::UnixDatagram;
+use std::time::Duration;
 
 use tokio::net::UnixListener;
 
 const FIRST_FD: RawFd = 3;
 
-/// The (read-write, read-only) listeners systemd passed, if it passed any. With
-/// `LISTEN_FDNAMES` the sockets are picked by name (`rvirt-sock`, `rvirt-sock-ro`),
-/// otherwise the first is read-write and the second read-only.
-pub fn activated_listeners() -> std::io::Result<Option<(UnixListener, UnixListener)>> {
+/// What a listening socket serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    ReadWrite,
+    ReadOnly,
+    /// libvirt's admin socket: answered, but the admin program is not implemented.
+    Admin,
+}
+
+impl Role {
+    /// The role of a socket systemd passed under `FileDescriptorName=name`; `None` for
+    /// names rvirtd does not know.
+    fn of_name(name: &str) -> Option<Role> {
+        match name {
+            "rvirt-sock" | "libvirt-sock" => Some(Role::ReadWrite),
+            "rvirt-sock-ro" | "libvirt-sock-ro" => Some(Role::ReadOnly),
+            "rvirt-admin-sock" | "libvirt-admin-sock" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// The roles of `count` passed sockets: by name where `names` has a known one (rvirt's
+/// and libvirt's layouts may be passed together), otherwise by position (read-write,
+/// read-only, admin). Unknown extra sockets get `None`.
+fn roles(names: &[String], count: usize) -> Vec<Option<Role>> {
+    let positional = [Role::ReadWrite, Role::ReadOnly, Role::Admin];
+    let named: Vec<Option<Role>> = (0..count)
+        .map(|i| names.get(i).and_then(|n| Role::of_name(n)))
+        .collect();
+    if named.iter().any(Option::is_some) {
+        return named;
+    }
+    (0..count).map(|i| positional.get(i).copied()).collect()
+}
+
+/// The listeners systemd passed (`LISTEN_FDS`), with their roles, if it passed any.
+pub fn activated_listeners() -> std::io::Result<Option<Vec<(Role, UnixListener)>>> {
     let pid_matches = std::env::var("LISTEN_PID")
         .ok()
         .and_then(|p| p.parse::<u32>().ok())
         == Some(std::process::id());
-    let count: RawFd = std::env::var("LISTEN_FDS")
+    let count: usize = std::env::var("LISTEN_FDS")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    if !pid_matches || count < 2 {
+    if !pid_matches || count == 0 {
         return Ok(None);
     }
     let names: Vec<String> = std::env::var("LISTEN_FDNAMES")
@@ -27,27 +62,35 @@ pub fn activated_listeners() -> std::io::Result<Option<(UnixListener, UnixListen
         .split(':')
         .map(str::to_string)
         .collect();
-    let pick = |name: &str, default: RawFd| {
-        names
-            .iter()
-            .position(|n| n == name)
-            .map_or(default, |i| FIRST_FD + i as RawFd)
-    };
-    let (rw_fd, ro_fd) = (
-        pick("rvirt-sock", FIRST_FD),
-        pick("rvirt-sock-ro", FIRST_FD + 1),
-    );
-    let adopt = |fd: RawFd| -> std::io::Result<UnixListener> {
-        // SAFETY: systemd passes these descriptors to this process (LISTEN_PID matched) as
-        // open listening sockets that nothing else in the process owns; we take them once.
-        let l = unsafe { std::os::unix::net::UnixListener::from_raw_fd(fd) };
-        l.set_nonblocking(true)?;
-        UnixListener::from_std(l)
-    };
     for k in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
         std::env::remove_var(k);
     }
-    Ok(Some((adopt(rw_fd)?, adopt(ro_fd)?)))
+    let mut out = Vec::new();
+    for (i, role) in roles(&names, count).into_iter().enumerate() {
+        let fd = FIRST_FD + i as RawFd;
+        // SAFETY: systemd passes these descriptors to this process (LISTEN_PID matched) as
+        // open listening sockets that nothing else in the process owns; we take each once.
+        let l = unsafe { std::os::unix::net::UnixListener::from_raw_fd(fd) };
+        let Some(role) = role else {
+            tracing::warn!("ignoring socket {fd} passed by systemd under an unknown name");
+            continue;
+        };
+        l.set_nonblocking(true)?;
+        out.push((role, UnixListener::from_std(l)?));
+    }
+    Ok(Some(out))
+}
+
+/// How often systemd's watchdog wants a `WATCHDOG=1` (half its timeout), when it is on
+/// for this process (`WATCHDOG_USEC`, and `WATCHDOG_PID` naming us if set).
+pub fn watchdog_interval() -> Option<Duration> {
+    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
+    if let Ok(pid) = std::env::var("WATCHDOG_PID") {
+        if pid.parse::<u32>().ok() != Some(std::process::id()) {
+            return None;
+        }
+    }
+    (usec > 0).then(|| Duration::from_micros(usec / 2))
 }
 
 /// Sends a state line to systemd when run under it; does nothing otherwise.
@@ -68,5 +111,45 @@ pub fn notify(state: &str) {
     };
     if let Err(e) = sent {
         tracing::warn!("cannot notify systemd: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(n: &[&str]) -> Vec<String> {
+        n.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn roles_by_name_then_position() {
+        use Role::*;
+        let both = names(&[
+            "rvirt-sock",
+            "libvirt-sock-ro",
+            "libvirt-admin-sock",
+            "libvirt-sock",
+            "rvirt-sock-ro",
+        ]);
+        assert_eq!(
+            roles(&both, 5),
+            vec![
+                Some(ReadWrite),
+                Some(ReadOnly),
+                Some(Admin),
+                Some(ReadWrite),
+                Some(ReadOnly)
+            ]
+        );
+        assert_eq!(
+            roles(&names(&["unknown", "unknown"]), 2),
+            vec![Some(ReadWrite), Some(ReadOnly)]
+        );
+        assert_eq!(roles(&[], 1), vec![Some(ReadWrite)]);
+        assert_eq!(
+            roles(&names(&["rvirt-sock", "other"]), 2),
+            vec![Some(ReadWrite), None]
+        );
     }
 }

@@ -17,6 +17,11 @@ pub mod sdk;
 
 pub use rvirt_protocol as protocol;
 
+/// The abi_stable crate `export_module!` expands to, so a module needs no dependency on
+/// it (the envelope in [`abi`] stays byte-for-byte the 1.0 one).
+#[doc(hidden)]
+pub use abi_stable;
+
 /// The ABI generation this crate implements. A host accepts modules whose major matches.
 pub const ABI_MAJOR: u32 = 1;
 /// Minor level of this crate's SDK; informative only (the envelope never changes within 1.x).
@@ -79,7 +84,6 @@ macro_rules! export_module {
             )
         }
 
-        #[$crate::abi::export_root_module]
         pub fn rvirt_module_root() -> $crate::abi::ModuleRootRef {
             use $crate::abi::PrefixTypeTrait;
             $crate::abi::ModuleRoot {
@@ -92,5 +96,37 @@ macro_rules! export_module {
             }
             .leak_into_prefix()
         }
+
+        // What abi_stable's `#[export_root_module]` expands to, spelled through this
+        // crate's re-export so a module needs no `abi_stable` dependency of its own. The
+        // symbol name is abi_stable 0.11's `ROOT_MODULE_LOADER_NAME` (checked by a test).
+        #[unsafe(export_name = "_1as_0lib_1header_0root_bmodule_bloader")]
+        pub static RVIRT_LIB_HEADER: $crate::abi_stable::library::LibHeader = {
+            extern "C" fn rvirt_erased_root() -> $crate::abi_stable::library::RootModuleResult {
+                $crate::abi_stable::library::__call_root_module_loader(rvirt_module_root)
+            }
+            type RvirtRoot = <$crate::abi::ModuleRootRef as
+                                        $crate::abi_stable::library::IntoRootModuleResult>::Module;
+            // SAFETY: `rvirt_erased_root` returns the root module of type `RvirtRoot`,
+            // which is what `from_constructor` requires; the layout is checked at load.
+            unsafe {
+                $crate::abi_stable::library::LibHeader::from_constructor::<RvirtRoot>(
+                    rvirt_erased_root,
+                    $crate::abi_stable::library::CheckTypeLayout::Yes,
+                )
+            }
+        };
     };
+}
+
+#[cfg(test)]
+mod tests {
+    /// `export_module!` names the root module's symbol as abi_stable does.
+    #[test]
+    fn export_symbol_is_abi_stables() {
+        assert_eq!(
+            abi_stable::library::ROOT_MODULE_LOADER_NAME,
+            "_1as_0lib_1header_0root_bmodule_bloader"
+        );
+    }
 }

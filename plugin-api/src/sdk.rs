@@ -29,6 +29,12 @@ pub const FEATURE_NONBLOCKING_CALLS: &str = "nonblocking-calls";
 /// declare it, so older modules never see the bit.
 pub const FEATURE_CLIENT_IDENTITY: &str = "client-identity";
 
+/// Host feature (in [`InitContext::host_features`]): this start of the daemon resumes one
+/// that exited because it was idle (socket activation, `--timeout`), so autostart has
+/// already happened since the host booted; drivers skip it, as they would not start a
+/// guest again that a user stopped meanwhile.
+pub const HOST_FEATURE_RESUMED: &str = "resumed-after-idle-exit";
+
 /// Open flag a host sets (to modules declaring [`FEATURE_CLIENT_IDENTITY`]) when the
 /// client is neither root nor the daemon's own user. The SDK removes it from the flags
 /// the module sees and clears [`ConnContext::privileged`] instead. libvirt's own

@@ -5,6 +5,7 @@
 //! definitions in `protocol/defs/` by `rvirt-xdrgen`.
 
 pub mod error;
+pub mod facts;
 pub mod message;
 pub mod procedure;
 #[cfg(test)]

@@ -10,10 +10,14 @@ TARGET_DIR="$ROOT/target/ext"
 CARGO="${CARGO:-cargo}"
 
 build() {
-    "$CARGO" build --quiet --release --manifest-path "$1/Cargo.toml" --target-dir "$TARGET_DIR" >&2
+    "$CARGO" build --quiet --release --manifest-path "$1/Cargo.toml" --target-dir "$TARGET_DIR" \
+        "${@:2}" >&2
 }
 
-build "$ROOT/examples/out-of-tree-driver"
+# The example depends on rvirt-plugin-api from crates.io, as a third party's module does;
+# here it is built against this checkout's SDK (docs/driver-guide.md).
+build "$ROOT/examples/out-of-tree-driver" \
+    --config "patch.crates-io.rvirt-plugin-api.path=\"$ROOT/plugin-api\""
 build "$ROOT/tests/abi-compat/old-module"
 
 for name in hello oldmod; do

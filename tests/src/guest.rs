@@ -147,6 +147,23 @@ pub fn build_initramfs(
 }
 
 /// Whether busybox is the static binary (busybox-static) a guest can run.
+/// The kernel and modules directory a real guest needs, with a static busybox (the
+/// initramfs's only program); `None` (locally) when either is missing.
+pub fn peers() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let kernel = guest_kernel();
+    if !crate::require_peer(
+        "a Linux kernel under /boot with modules (linux-image-cloud-amd64)",
+        kernel.is_some(),
+    ) {
+        return None;
+    }
+    // busybox-static is a static binary; a dynamic busybox would need its libraries.
+    if !crate::require_peer("a static busybox (busybox-static)", static_busybox()) {
+        return None;
+    }
+    kernel
+}
+
 pub fn static_busybox() -> bool {
     std::fs::read(BUSYBOX).is_ok_and(|b| is_static_elf64(&b))
 }

@@ -39,6 +39,11 @@
 //! - `rvirtd_start` / `rvirtd_stop` (with [`Lab::rvirt`]) start and stop the daemon,
 //!   `rvirtd_kill9` kills it; its log is `/var/log/rvirtd.log`.
 //!
+//! Servers for network storage run in the guest before the script, on `127.0.0.1`:
+//! [`Lab::nfs_server`] (the kernel's NFS server exporting a tmpfs, with the NFS client)
+//! and [`Lab::iscsi_target`] (tgt's target with file-backed LUNs, with open-iscsi's
+//! initiator and `/dev/disk/by-path` links made as udev would).
+//!
 //! [`Lab::run`] is bounded by its timeout: QEMU is killed at the deadline (and always, on
 //! drop), and the output says whether the run timed out. A boot to the script takes
 //! 3-6 s under TCG here (kernel, 20-40 MB initramfs with rvirt; see [`LabOutput::boot`]).
@@ -63,6 +68,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod kmod;
+mod servers;
 
 use crate::guest::{self, Cpio};
 use crate::{have_program, require_peer, target_dir, TempDir};
@@ -88,6 +94,8 @@ pub struct Lab {
     disks: Vec<(PathBuf, Bus)>,
     rvirt: Option<Vec<String>>,
     script: String,
+    /// Shell run before the script (servers the lab starts, see `servers.rs`).
+    prelude: String,
     memory_mib: u32,
     machine: String,
     iommu: bool,
@@ -195,6 +203,7 @@ impl Lab {
             disks: Vec::new(),
             rvirt: None,
             script: String::new(),
+            prelude: String::new(),
             memory_mib: 512,
             machine: "pc".into(),
             iommu: false,
@@ -479,7 +488,8 @@ impl Lab {
         for (path, mode, body) in &self.files {
             fs.file(path.trim_start_matches('/'), *mode, body);
         }
-        fs.file("lab.sh", 0o755, self.script.as_bytes());
+        let script = format!("{}{}", self.prelude, self.script);
+        fs.file("lab.sh", 0o755, script.as_bytes());
         fs.file(
             "init",
             0o755,

@@ -6,6 +6,7 @@ pub mod guest;
 pub mod lab;
 pub mod netdiff;
 pub mod netns;
+pub mod oot;
 pub mod qemu_argv;
 pub mod streams;
 pub mod virsh;
@@ -295,6 +296,43 @@ impl Drop for Daemon {
     }
 }
 
+/// Where a test's libvirtd runs.
+enum Setting<'a> {
+    /// On the host, in the machine's libvirt directories.
+    Host,
+    /// Inside network namespace `ns`, with `tc` bound over `/usr/sbin/tc` if given.
+    Netns(&'a str, Option<&'a Path>),
+    /// In a private mount namespace with its own libvirt directories.
+    PrivateFiles,
+}
+
+/// libvirtd's command in a private mount namespace with `dir`'s copies of libvirt's
+/// fixed directories bound over them (see [`Libvirtd::start_for_guests`]).
+fn private_libvirt(dir: &Path) -> Command {
+    const QEMU_CONF: &str =
+        "user = \"root\"\ngroup = \"root\"\nsecurity_driver = \"none\"\nstdio_handler = \"file\"\n";
+    let mut binds = String::new();
+    for (own, fixed) in [
+        ("etc", "/etc/libvirt"),
+        ("var-run", "/run/libvirt"),
+        ("lib", "/var/lib/libvirt"),
+        ("cache", "/var/cache/libvirt"),
+        ("log", "/var/log/libvirt"),
+    ] {
+        std::fs::create_dir_all(dir.join(own)).expect("create a libvirt directory");
+        binds += &format!(
+            "mkdir -p {fixed} && mount --bind '{}' {fixed} && ",
+            dir.join(own).display()
+        );
+    }
+    std::fs::write(dir.join("etc/qemu.conf"), QEMU_CONF).expect("write qemu.conf");
+    let mut c = Command::new("unshare");
+    c.args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(format!("{binds}exec /usr/sbin/libvirtd \"$@\""))
+        .arg("libvirtd");
+    c
+}
+
 /// A real libvirtd 9.0 with a private socket directory, as a comparison peer. `None`
 /// (locally) when libvirtd is not installed; under CI that is a failure.
 pub struct Libvirtd {
@@ -307,7 +345,7 @@ pub struct Libvirtd {
 
 impl Libvirtd {
     pub fn start() -> Option<Libvirtd> {
-        Libvirtd::start_inner(None, None)
+        Libvirtd::start_inner(Setting::Host)
     }
 
     /// Like [`Libvirtd::start`], with libvirtd inside network namespace `ns`: what its
@@ -315,17 +353,26 @@ impl Libvirtd {
     /// are still the host's (`/etc/libvirt`, `/var/lib/libvirt`, `/run/libvirt`), so the
     /// test must undefine what it defines.
     pub fn start_in_netns(ns: &netns::Netns) -> Option<Libvirtd> {
-        Libvirtd::start_inner(Some(ns.name()), None)
+        Libvirtd::start_inner(Setting::Netns(ns.name(), None))
     }
 
     /// Like [`Libvirtd::start_in_netns`], with `tc` (e.g. [`netns::tc_recorder`]) bound
     /// over `/usr/sbin/tc` (the path libvirt runs) in the mount namespace `ip netns exec`
     /// makes for it: the machine's own `/usr/sbin/tc` is untouched.
     pub fn start_in_netns_with_tc(ns: &netns::Netns, tc: &Path) -> Option<Libvirtd> {
-        Libvirtd::start_inner(Some(ns.name()), Some(tc))
+        Libvirtd::start_inner(Setting::Netns(ns.name(), Some(tc)))
     }
 
-    fn start_inner(netns: Option<&str>, tc: Option<&Path>) -> Option<Libvirtd> {
+    /// Like [`Libvirtd::start`], able to run guests: in a private mount namespace its
+    /// `/etc/libvirt`, `/run/libvirt`, `/var/lib/libvirt`, `/var/cache/libvirt` and
+    /// `/var/log/libvirt` are the test's own directories, with a `qemu.conf` that runs QEMU
+    /// as root without labelling and writes QEMU's output to a file (no virtlogd runs).
+    /// The machine's own libvirt files are untouched.
+    pub fn start_for_guests() -> Option<Libvirtd> {
+        Libvirtd::start_inner(Setting::PrivateFiles)
+    }
+
+    fn start_inner(setting: Setting) -> Option<Libvirtd> {
         if !require_peer(
             "libvirtd (libvirt-daemon)",
             have_program("/usr/sbin/libvirtd"),
@@ -346,20 +393,21 @@ impl Libvirtd {
             ),
         )
         .expect("write libvirtd.conf");
-        let mut cmd = match (netns, tc) {
-            (Some(ns), Some(tc)) => {
+        let mut cmd = match setting {
+            Setting::PrivateFiles => private_libvirt(&dir.0),
+            Setting::Netns(ns, Some(tc)) => {
                 let mut c = Command::new("ip");
                 c.args(["netns", "exec", ns, "sh", "-c"])
                     .arg("mount --bind \"$0\" /usr/sbin/tc && exec /usr/sbin/libvirtd \"$@\"")
                     .arg(tc);
                 c
             }
-            (Some(ns), None) => {
+            Setting::Netns(ns, None) => {
                 let mut c = Command::new("ip");
                 c.args(["netns", "exec", ns, "/usr/sbin/libvirtd"]);
                 c
             }
-            (None, _) => Command::new("/usr/sbin/libvirtd"),
+            Setting::Host => Command::new("/usr/sbin/libvirtd"),
         };
         let child = cmd
             .arg("--config")

@@ -9,22 +9,40 @@ use rvirt_core::protocol::{self as p, remote_proc, RemoteClient};
 use rvirt_core::Connect;
 use rvirt_tests::{Daemon, Libvirtd};
 
-/// libvirt's domain states.
-const RUNNING: i32 = 1;
-const PAUSED: i32 = 3;
-const SHUTOFF: i32 = 5;
-/// virDomainEventType values.
-const EVENT_DEFINED: i32 = 0;
-const EVENT_UNDEFINED: i32 = 1;
-const EVENT_STARTED: i32 = 2;
-const EVENT_STOPPED: i32 = 5;
+use rvirt_core::protocol::facts::domain_event as ev;
+use rvirt_core::protocol::facts::domain_state::{PAUSED, RUNNING, SHUTOFF};
 
-/// How a driver under test builds a minimal domain.
+/// How a driver under test builds a minimal domain, and the lifecycle events its
+/// define, start, suspend, resume, destroy, undefine send.
 pub struct Target {
     pub uri: String,
     pub ro_uri: Option<String>,
     pub domain_xml: fn(&str) -> String,
+    pub events: &'static [i32],
 }
+
+/// The test driver's events (libvirt's test driver sends the same).
+const TEST_EVENTS: &[i32] = &[
+    ev::DEFINED,
+    ev::STARTED,
+    ev::SUSPENDED,
+    ev::RESUMED,
+    ev::STOPPED,
+    ev::UNDEFINED,
+];
+
+/// The qemu driver's: QEMU starts with its CPUs stopped, and reports SIGTERM as a
+/// shutdown (tests/tests/qemu_events_vs_libvirtd.rs compares them with libvirtd's).
+const QEMU_EVENTS: &[i32] = &[
+    ev::DEFINED,
+    ev::RESUMED,
+    ev::STARTED,
+    ev::SUSPENDED,
+    ev::RESUMED,
+    ev::SHUTDOWN,
+    ev::STOPPED,
+    ev::UNDEFINED,
+];
 
 fn test_domain_xml(name: &str) -> String {
     format!(
@@ -153,17 +171,7 @@ fn lifecycle(t: &Target) {
         .filter(|(n, _)| *n == name)
         .map(|(_, e)| e)
         .collect();
-    assert_eq!(
-        events,
-        [
-            EVENT_DEFINED,
-            EVENT_STARTED,
-            3,
-            4,
-            EVENT_STOPPED,
-            EVENT_UNDEFINED
-        ]
-    );
+    assert_eq!(events, t.events);
     c.connect_domain_event_callback_deregister_any(
         &p::RemoteConnectDomainEventCallbackDeregisterAnyArgs {
             callback_id: cb.callback_id,
@@ -236,6 +244,7 @@ fn test_driver_embedded() {
         uri: "test:///default".into(),
         ro_uri: None,
         domain_xml: test_domain_xml,
+        events: TEST_EVENTS,
     });
 }
 
@@ -246,6 +255,7 @@ fn test_driver_via_rvirtd() {
         uri: d.uri("test:///default"),
         ro_uri: Some(d.uri_ro("test:///default")),
         domain_xml: test_domain_xml,
+        events: TEST_EVENTS,
     });
 }
 
@@ -263,6 +273,7 @@ fn qemu_driver_via_rvirtd() {
         uri: d.uri("qemu:///system"),
         ro_uri: Some(d.uri_ro("qemu:///system")),
         domain_xml: qemu_domain_xml,
+        events: QEMU_EVENTS,
     });
 }
 
@@ -274,5 +285,6 @@ fn real_libvirtd_test_driver() {
         uri: l.uri("test", "default"),
         ro_uri: Some(ro),
         domain_xml: test_domain_xml,
+        events: TEST_EVENTS,
     });
 }

@@ -239,3 +239,27 @@ fn sigterm_stops_cleanly_and_removes_sockets() {
         d.dir.0.display()
     );
 }
+
+/// One virsh session of snapshot and state commands prints the same through rvirtd's test
+/// driver as through the test driver libvirt runs inside virsh itself (`test:///default`
+/// with no daemon): the state reasons a snapshot leaves are libvirt's numbers.
+#[test]
+fn snapshot_state_reasons_match_libvirts_test_driver() {
+    if !virsh_ok() {
+        return;
+    }
+    let session = "snapshot-create-as test s1 --halt; domstate test --reason; \
+                   start test; domstate test --reason; snapshot-revert test s1; \
+                   domstate test --reason; snapshot-create-as test s2; suspend test; \
+                   snapshot-revert test s2; domstate test --reason; \
+                   snapshot-revert test s1 --paused; domstate test --reason";
+    let d = Daemon::start("");
+    let (ours, our_err, our_code) = virsh(&d.uri("test:///default"), &[session]);
+    let (theirs, their_err, their_code) = virsh("test:///default", &[session]);
+    assert!(theirs.contains("shut off (from snapshot)"), "{theirs}");
+    assert_eq!(
+        (ours, our_err, our_code),
+        (theirs, their_err, their_code),
+        "rvirtd's, then virsh's own test driver's"
+    );
+}

@@ -354,6 +354,25 @@ impl Element {
         self.write_foreign_at(out, 0);
     }
 
+    /// This element and its subtree on one line, as libxml2 dumps a node whose content
+    /// mixes text and elements: direct text first, then the children.
+    pub fn foreign_inline(&self) -> String {
+        let mut s = format!("<{}", self.name);
+        for (k, v) in &self.attrs {
+            s.push_str(&format!(" {k}=\"{}\"", libxml2_escape(v, true)));
+        }
+        let text = self.text.trim();
+        if self.children.is_empty() && text.is_empty() {
+            return s + "/>";
+        }
+        s.push('>');
+        s.push_str(&libxml2_escape(text, false));
+        for c in &self.children {
+            s.push_str(&c.foreign_inline());
+        }
+        s + &format!("</{}>", self.name)
+    }
+
     fn write_foreign_at(&self, out: &mut Out, nest: usize) {
         let mut head = format!("<{}", self.name);
         for (k, v) in &self.attrs {

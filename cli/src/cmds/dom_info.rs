@@ -1,5 +1,6 @@
 //! Domain monitoring: list, dominfo, domstate, domid/domname/domuuid, dumpxml, domstats.
 
+use rvirt_core::client::Connect;
 use rvirt_protocol as p;
 use rvirt_protocol::RemoteClient;
 
@@ -181,6 +182,23 @@ fn list_flags(a: &Args) -> u32 {
     f
 }
 
+/// A listed domain's state; as virsh, from `virDomainGetInfo` when the driver does not
+/// implement `virDomainGetState`.
+fn list_state(c: &Connect, d: &p::RemoteNonnullDomain) -> Option<i32> {
+    let args = p::RemoteDomainGetStateArgs {
+        dom: d.clone(),
+        flags: 0,
+    };
+    match c.domain_get_state(&args) {
+        Ok(st) => Some(st.state),
+        Err(e) if crate::ctl::is_no_support(&e) => c
+            .domain_get_info(&p::RemoteDomainGetInfoArgs { dom: d.clone() })
+            .ok()
+            .map(|i| i32::from(i.state)),
+        Err(_) => None,
+    }
+}
+
 fn list(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let only = a.has("uuid") || a.has("name") || a.has("id");
     if a.has("table") && only {
@@ -208,14 +226,11 @@ fn list(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     if a.has("json") || !only {
         let mut rows = Vec::new();
         for d in &doms {
-            let Ok(st) = c.domain_get_state(&p::RemoteDomainGetStateArgs {
-                dom: d.clone(),
-                flags: 0,
-            }) else {
+            let Some(st) = list_state(c, d) else {
                 continue;
             };
-            let mut state = domain_state(st.state).to_string();
-            if a.has("managed-save") && st.state == 5 {
+            let mut state = domain_state(st).to_string();
+            if a.has("managed-save") && st == 5 {
                 let ms = c.domain_has_managed_save_image(&p::RemoteDomainHasManagedSaveImageArgs {
                     dom: d.clone(),
                     flags: 0,

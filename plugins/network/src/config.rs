@@ -82,10 +82,17 @@ pub enum ConfigError {
 }
 
 /// The lease helper installed beside the running program (rvirtd), if any.
+/// `rvirt-leaseshelper` next to the daemon (a build tree), else in `../lib/rvirt/` from it
+/// (the packaged layout: `/usr/sbin/rvirtd`, `/usr/lib/rvirt/rvirt-leaseshelper`).
 fn default_helper() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
     let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
-    dir.join("rvirt-leaseshelper")
+    let beside = dir.join("rvirt-leaseshelper");
+    let packaged = dir.join("../lib/rvirt/rvirt-leaseshelper");
+    if !beside.exists() && packaged.exists() {
+        return packaged.canonicalize().unwrap_or(packaged);
+    }
+    beside
 }
 
 impl Config {

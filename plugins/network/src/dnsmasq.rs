@@ -363,18 +363,38 @@ pub fn is_ours(cfg: &Config, name: &str, pid: i32) -> bool {
         .unwrap_or(false)
 }
 
-/// Stops the network's dnsmasq (only if `pid` is still ours) and removes its files.
+/// Whether `pid` has let go of its sockets: gone, or a zombie waiting for its reaper.
+///
+/// The command line empties when a dying process drops its memory, which is before it
+/// closes its files; waiting on that alone lets a new dnsmasq find the old one still
+/// holding the address ("Address already in use").
+fn has_exited(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            .is_some_and(|state| matches!(state, 'Z' | 'X' | 'x')),
+    }
+}
+
+/// Stops the network's dnsmasq (only if `pid` is still ours), waits until it has closed
+/// its sockets, and removes its files.
 pub fn stop(cfg: &Config, name: &str, pid: i32) {
     use nix::sys::signal::{kill, Signal};
     use nix::unistd::Pid;
     if is_ours(cfg, name, pid) {
         let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(5);
-        while is_ours(cfg, name, pid) && Instant::now() < deadline {
+        while !has_exited(pid) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
-        if is_ours(cfg, name, pid) {
+        if !has_exited(pid) {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !has_exited(pid) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
         }
     }
     for p in [
@@ -399,6 +419,27 @@ mod tests {
         <bridge name='virbr0' stp='on' delay='0'/>\
         <ip address='192.168.122.1' netmask='255.255.255.0'><dhcp>\
         <range start='192.168.122.2' end='192.168.122.254'/></dhcp></ip></network>";
+
+    #[test]
+    fn a_zombie_has_exited_but_a_sleeper_has_not() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        assert!(!has_exited(pid), "a running process counts as exited");
+        child.kill().unwrap();
+        // Not reaped yet: the kernel keeps it as a zombie, its files already closed.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !has_exited(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        assert!(state.contains(") Z"), "not a zombie: {state}");
+        assert!(has_exited(pid));
+        child.wait().unwrap();
+        assert!(has_exited(pid));
+    }
 
     #[test]
     fn srv_numbers_are_positional() {

@@ -16,6 +16,7 @@ use std::sync::{Arc, OnceLock};
 use rvirt_plugin_api::protocol::{DriverKind, RemoteError, REMOTE_PROGRAM_NUMBER};
 use rvirt_plugin_api::sdk::{
     ConnContext, DriverSpec, InitContext, InitStatus, Module, ModuleInfo, OpenOutcome,
+    HOST_FEATURE_RESUMED,
 };
 
 pub mod bandwidth;
@@ -57,19 +58,25 @@ impl NetworkModule {
             return Ok(d.clone());
         }
         let cfg = Config::parse("", "").map_err(|e| NetError::Internal(e.to_string()))?;
-        Ok(self.driver.get_or_init(|| start_driver(cfg, false)).clone())
+        Ok(self
+            .driver
+            .get_or_init(|| start_driver(cfg, false, true))
+            .clone())
     }
 }
 
-/// Creates the driver: directories, persistent definitions, running networks, autostart.
-fn start_driver(cfg: Config, privileged: bool) -> Arc<Driver> {
+/// Creates the driver: directories, persistent definitions, running networks, and
+/// (unless the daemon resumes after an idle exit) autostart networks.
+fn start_driver(cfg: Config, privileged: bool, autostart_now: bool) -> Arc<Driver> {
     if let Err(e) = cfg.create_dirs() {
         tracing::warn!("{e}");
     }
     let drv = Arc::new(Driver::new(cfg, privileged));
     drv.load();
     lifecycle::reconnect(&drv);
-    lifecycle::autostart(&drv);
+    if autostart_now {
+        lifecycle::autostart(&drv);
+    }
     drv
 }
 
@@ -101,7 +108,8 @@ impl Module for NetworkModule {
         cfg.create_dirs()
             .map_err(|e| NetError::Internal(e.to_string()))?;
         if self.driver.get().is_none() {
-            let _ = self.driver.set(start_driver(cfg, ctx.privileged));
+            let resumed = ctx.host_features.iter().any(|f| f == HOST_FEATURE_RESUMED);
+            let _ = self.driver.set(start_driver(cfg, ctx.privileged, !resumed));
         }
         Ok(InitStatus::Complete)
     }

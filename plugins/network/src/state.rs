@@ -13,13 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{write_atomic, Config};
 use crate::error::{NResult, NetError};
 
-/// `virNetworkEventLifecycleType`.
-pub mod ev {
-    pub const DEFINED: i32 = 0;
-    pub const UNDEFINED: i32 = 1;
-    pub const STARTED: i32 = 2;
-    pub const STOPPED: i32 = 3;
-}
+pub use rvirt_plugin_api::protocol::facts::network_event as ev;
 
 /// What a start created, saved in the status file so that a restarted daemon can find
 /// the network again and remove exactly this at `net-destroy`.

@@ -18,7 +18,7 @@ impl Fixture {
 
     fn driver(&self) -> Arc<Driver> {
         let cfg = Config::parse("", self.dir.to_str().unwrap()).unwrap();
-        start_driver(cfg, true)
+        start_driver(cfg, true, true)
     }
 }
 

@@ -12,11 +12,7 @@ use crate::devices::{scan, Device};
 use crate::pciids::PciIds;
 use crate::sysfs::Roots;
 
-/// `virNodeDeviceEventLifecycleType`.
-pub mod ev {
-    pub const CREATED: i32 = 0;
-    pub const DELETED: i32 = 1;
-}
+pub use rvirt_plugin_api::protocol::facts::nodedev_event as ev;
 
 /// An open connection that receives events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

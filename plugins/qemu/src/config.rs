@@ -18,6 +18,8 @@ pub struct RawConfig {
     pub log_dir: Option<String>,
     /// The `tc` that shapes guests' taps (`<bandwidth>`; default `tc` from PATH).
     pub tc: Option<String>,
+    /// Whether each QEMU gets its own systemd scope (`auto`, `systemd`, `none`).
+    pub scope: Option<crate::scope::ScopeMode>,
 }
 
 /// Resolved configuration.
@@ -28,6 +30,7 @@ pub struct Config {
     pub run_dir: PathBuf,
     pub log_dir: PathBuf,
     pub tc: String,
+    pub scope: crate::scope::ScopeMode,
 }
 
 pub const DEFAULT_EMULATOR: &str = "/usr/bin/qemu-system-x86_64";
@@ -69,6 +72,7 @@ impl Config {
             run_dir,
             log_dir,
             tc: raw.tc.unwrap_or_else(|| "tc".into()),
+            scope: raw.scope.unwrap_or_default(),
         })
     }
 

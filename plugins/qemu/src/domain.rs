@@ -284,7 +284,7 @@ fn pair(flags: u32, yes: u32, no: u32, value: bool) -> bool {
     y == n || (y && value) || (n && !value)
 }
 
-fn matches(d: &Dom, flags: u32) -> bool {
+pub(crate) fn matches(d: &Dom, flags: u32) -> bool {
     use list::*;
     let (state, _) = d.state();
     let states = flags & (RUNNING | PAUSED | SHUTOFF | OTHER);

@@ -16,26 +16,9 @@ use crate::process::Proc;
 use crate::qmp::Qmp;
 use crate::status::Status;
 
-/// `virDomainState`.
-pub mod st {
-    pub const RUNNING: i32 = 1;
-    pub const PAUSED: i32 = 3;
-    pub const SHUTDOWN: i32 = 4;
-    pub const SHUTOFF: i32 = 5;
-}
+pub use rvirt_plugin_api::protocol::facts::domain_state as st;
 
-/// State reasons used here.
-pub mod reason {
-    pub const UNKNOWN: i32 = 0;
-    pub const RUNNING_BOOTED: i32 = 1;
-    pub const RUNNING_UNPAUSED: i32 = 5;
-    pub const PAUSED_USER: i32 = 1;
-    pub const PAUSED_STARTING_UP: i32 = 11;
-    pub const SHUTOFF_SHUTDOWN: i32 = 1;
-    pub const SHUTOFF_DESTROYED: i32 = 2;
-    pub const SHUTOFF_CRASHED: i32 = 3;
-    pub const SHUTOFF_FAILED: i32 = 6;
-}
+pub use rvirt_plugin_api::protocol::facts::domain_reason as reason;
 
 /// A running QEMU.
 #[derive(Debug)]
@@ -53,6 +36,8 @@ pub struct Run {
     pub stopping: Option<i32>,
     /// A reboot asked for by the API: the next guest shutdown becomes a reset.
     pub fake_reboot: bool,
+    /// QEMU has reported its shutdown; later SHUTDOWN events of this run repeat it.
+    pub shutdown_seen: bool,
 }
 
 /// One domain.
@@ -122,6 +107,8 @@ pub struct Inner {
     pub next_id: i32,
     pub next_generation: u64,
     pub listeners: Vec<Listener>,
+    /// Open console streams, by domain UUID and host-side device path.
+    pub consoles: std::collections::HashMap<([u8; 16], String), crate::console::Lease>,
 }
 
 impl Inner {

@@ -39,6 +39,10 @@ pub enum QemuError {
     Config(String),
     #[error("Operation not supported: {0}")]
     NotSupported(String),
+    #[error("argument unsupported: {0}")]
+    ArgUnsupported(String),
+    #[error("{0}")]
+    Metadata(rvirt_xml::domain::metadata::MetadataError),
 }
 
 impl QemuError {
@@ -55,6 +59,11 @@ impl QemuError {
             QemuError::Failed(_) | QemuError::Exists(..) => code::OPERATION_FAILED,
             QemuError::Unsupported(_) => code::CONFIG_UNSUPPORTED,
             QemuError::NotSupported(_) => code::OPERATION_UNSUPPORTED,
+            QemuError::ArgUnsupported(_) => code::ARGUMENT_UNSUPPORTED,
+            QemuError::Metadata(rvirt_xml::domain::metadata::MetadataError::NotFound) => {
+                code::NO_DOMAIN_METADATA
+            }
+            QemuError::Metadata(_) => code::INVALID_ARG,
             QemuError::Xml(e) => e.code(),
             QemuError::System(_) => code::SYSTEM_ERROR,
         }
@@ -63,7 +72,10 @@ impl QemuError {
     fn domain(&self) -> i32 {
         match self {
             QemuError::Xml(e) => e.error_domain(domain::DOMAIN),
-            QemuError::Exists(..) => domain::DOMAIN,
+            // libvirt's virDomainObjCheckActive reports from the domain layer.
+            QemuError::Exists(..) | QemuError::NotRunning | QemuError::Metadata(_) => {
+                domain::DOMAIN
+            }
             _ => domain::QEMU,
         }
     }
@@ -107,7 +119,10 @@ mod tests {
     #[test]
     fn codes_and_texts() {
         let e: RemoteError = QemuError::NotRunning.into();
-        assert_eq!((e.code, e.domain), (code::OPERATION_INVALID, domain::QEMU));
+        assert_eq!(
+            (e.code, e.domain),
+            (code::OPERATION_INVALID, domain::DOMAIN)
+        );
         assert_eq!(
             e.text(),
             "Requested operation is not valid: domain is not running"

@@ -13,35 +13,15 @@ pub struct Listener {
     pub handle: u64,
 }
 
-/// `virDomainEventType` and the details used here.
-pub mod ev {
-    pub const DEFINED: i32 = 0;
-    pub const UNDEFINED: i32 = 1;
-    pub const STARTED: i32 = 2;
-    pub const SUSPENDED: i32 = 3;
-    pub const RESUMED: i32 = 4;
-    pub const STOPPED: i32 = 5;
-    pub const SHUTDOWN: i32 = 6;
-
-    pub const DEFINED_ADDED: i32 = 0;
-    pub const DEFINED_UPDATED: i32 = 1;
-    pub const UNDEFINED_REMOVED: i32 = 0;
-    pub const STARTED_BOOTED: i32 = 0;
-    pub const SUSPENDED_PAUSED: i32 = 0;
-    pub const RESUMED_UNPAUSED: i32 = 0;
-    pub const STOPPED_SHUTDOWN: i32 = 0;
-    pub const STOPPED_DESTROYED: i32 = 1;
-    pub const STOPPED_CRASHED: i32 = 2;
-    pub const STOPPED_FAILED: i32 = 5;
-    pub const SHUTDOWN_GUEST: i32 = 1;
-    pub const SHUTDOWN_HOST: i32 = 2;
-}
+pub use rvirt_plugin_api::protocol::facts::domain_event as ev;
 
 /// One event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Lifecycle(RemoteNonnullDomain, i32, i32),
     Reboot(RemoteNonnullDomain),
+    /// The title, description (nsuri None) or a metadata element changed.
+    MetadataChange(RemoteNonnullDomain, i32, Option<String>),
     /// A device was unplugged (its alias).
     DeviceRemoved(RemoteNonnullDomain, String),
     /// The balloon's actual size changed (KiB).
@@ -111,6 +91,21 @@ impl Event {
                     l.handle,
                     p,
                     remote_proc::DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE,
+                    &msg,
+                );
+            }
+            Event::MetadataChange(d, kind, nsuri) => {
+                let msg = rvirt_plugin_api::protocol::RemoteDomainEventCallbackMetadataChangeMsg {
+                    callback_id: 0,
+                    dom: d.clone(),
+                    r#type: *kind,
+                    nsuri: nsuri.clone(),
+                };
+                emit_event(
+                    l.driver,
+                    l.handle,
+                    p,
+                    remote_proc::DOMAIN_EVENT_CALLBACK_METADATA_CHANGE,
                     &msg,
                 );
             }

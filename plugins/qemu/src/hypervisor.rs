@@ -10,6 +10,7 @@ use crate::driver::{reason, st, Driver};
 use crate::error::{check_flags, QemuError};
 use crate::events::{ev, Event, Listener};
 use crate::lifecycle::{self as lc, monitor_error, qmp_of};
+use crate::stats;
 
 /// One open `qemu:///` connection.
 pub struct QemuConn {
@@ -29,10 +30,38 @@ impl rvirt_plugin_api::sdk::Connection for QemuConn {
         rvirt_plugin_api::sdk::dispatch_remote_and_qemu(self, program, procedure, args)
     }
 
+    fn open_stream(
+        &self,
+        program: u32,
+        procedure: i32,
+        args: &[u8],
+    ) -> Result<(Vec<u8>, Box<dyn rvirt_plugin_api::sdk::Stream>), RemoteError> {
+        if program != REMOTE_PROGRAM_NUMBER || !STREAM_OPENERS.contains(&procedure) {
+            let name = rvirt_plugin_api::protocol::procedure(program, procedure)
+                .map_or("stream", |p| p.api_name);
+            return Err(RemoteError::unsupported(name));
+        }
+        use rvirt_plugin_api::protocol::xdr::{from_bytes, to_bytes};
+        if procedure == p::DOMAIN_SCREENSHOT {
+            let a: RemoteDomainScreenshotArgs = from_bytes(args)?;
+            let image = crate::screenshot::take(&self.drv, &a)?;
+            let ret = RemoteDomainScreenshotRet {
+                mime: Some(crate::screenshot::MIME.into()),
+            };
+            return Ok((to_bytes(&ret), image));
+        }
+        let a: RemoteDomainOpenConsoleArgs = from_bytes(args)?;
+        Ok((Vec::new(), crate::console::open(&self.drv, &a)?))
+    }
+
     fn close(&self) {
         self.drv.remove_listener(self.listener);
     }
 }
+
+/// The stream-opening REMOTE procedures (declared with rvirt's stream program, see
+/// docs/abi.md "Streams").
+pub const STREAM_OPENERS: &[i32] = &[p::DOMAIN_OPEN_CONSOLE, p::DOMAIN_SCREENSHOT];
 
 /// REMOTE procedures this driver implements (`tests::declared_procedures_are_the_implemented_ones`
 /// in lib.rs proves the lists and the handler agree).
@@ -90,6 +119,16 @@ pub const PROCEDURES: &[i32] = &[
     p::DOMAIN_HAS_MANAGED_SAVE_IMAGE,
     p::DOMAIN_GET_SECURITY_LABEL,
     p::DOMAIN_GET_MESSAGES,
+    p::CONNECT_GET_ALL_DOMAIN_STATS,
+    p::DOMAIN_MEMORY_STATS,
+    p::DOMAIN_BLOCK_STATS,
+    p::DOMAIN_BLOCK_STATS_FLAGS,
+    p::DOMAIN_INTERFACE_STATS,
+    p::DOMAIN_GET_VCPUS,
+    p::DOMAIN_GET_CPU_STATS,
+    p::DOMAIN_GET_BLOCK_INFO,
+    p::DOMAIN_SET_METADATA,
+    p::DOMAIN_GET_METADATA,
 ];
 
 /// QEMU program procedures this driver implements.
@@ -526,6 +565,57 @@ impl RemoteHandler for QemuConn {
             s.find(&a.dom)
                 .map(|_| RemoteDomainGetMessagesRet { msgs: Vec::new() })
         })
+    }
+    fn connect_get_all_domain_stats(
+        &self,
+        a: RemoteConnectGetAllDomainStatsArgs,
+    ) -> R<RemoteConnectGetAllDomainStatsRet> {
+        Ok(RemoteConnectGetAllDomainStatsRet {
+            ret_stats: stats::get_all(&self.drv, &a.doms, a.stats, a.flags)?,
+        })
+    }
+    fn domain_memory_stats(&self, a: RemoteDomainMemoryStatsArgs) -> R<RemoteDomainMemoryStatsRet> {
+        Ok(RemoteDomainMemoryStatsRet {
+            stats: stats::calls::memory(&self.drv, &a.dom, a.max_stats, a.flags)?,
+        })
+    }
+    fn domain_block_stats(&self, a: RemoteDomainBlockStatsArgs) -> R<RemoteDomainBlockStatsRet> {
+        stats::calls::block(&self.drv, &a.dom, &a.path)
+    }
+    fn domain_block_stats_flags(
+        &self,
+        a: RemoteDomainBlockStatsFlagsArgs,
+    ) -> R<RemoteDomainBlockStatsFlagsRet> {
+        stats::calls::block_flags(&self.drv, &a.dom, &a.path, a.nparams, a.flags)
+    }
+    fn domain_interface_stats(
+        &self,
+        a: RemoteDomainInterfaceStatsArgs,
+    ) -> R<RemoteDomainInterfaceStatsRet> {
+        stats::calls::interface(&self.drv, &a.dom, &a.device)
+    }
+    fn domain_get_vcpus(&self, a: RemoteDomainGetVcpusArgs) -> R<RemoteDomainGetVcpusRet> {
+        stats::calls::vcpus(&self.drv, &a.dom, a.maxinfo, a.maplen)
+    }
+    fn domain_get_cpu_stats(
+        &self,
+        a: RemoteDomainGetCpuStatsArgs,
+    ) -> R<RemoteDomainGetCpuStatsRet> {
+        stats::calls::cpu_total(&self.drv, &a.dom, a.nparams, a.start_cpu, a.flags)
+    }
+    fn domain_set_metadata(&self, a: RemoteDomainSetMetadataArgs) -> R<()> {
+        crate::metadata::set(&self.drv, &a)
+    }
+    fn domain_get_metadata(&self, a: RemoteDomainGetMetadataArgs) -> R<RemoteDomainGetMetadataRet> {
+        Ok(RemoteDomainGetMetadataRet {
+            metadata: crate::metadata::get(&self.drv, &a.dom, a.r#type, a.uri.as_deref(), a.flags)?,
+        })
+    }
+    fn domain_get_block_info(
+        &self,
+        a: RemoteDomainGetBlockInfoArgs,
+    ) -> R<RemoteDomainGetBlockInfoRet> {
+        stats::calls::block_info(&self.drv, &a.dom, &a.path, a.flags)
     }
 }
 

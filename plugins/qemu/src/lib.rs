@@ -14,12 +14,14 @@ use rvirt_plugin_api::protocol::{
 };
 use rvirt_plugin_api::sdk::{
     ConnContext, DriverSpec, InitContext, InitStatus, Module, ModuleInfo, OpenOutcome,
+    HOST_FEATURE_RESUMED,
 };
 use rvirt_xml::domain::DomainDef;
 
 pub mod argv;
 pub mod caps;
 pub mod config;
+pub mod console;
 pub mod controllers;
 pub mod devices;
 pub mod disks;
@@ -31,11 +33,15 @@ pub mod events;
 pub mod hypervisor;
 pub mod lifecycle;
 pub mod macvtap;
+pub mod metadata;
 pub mod misc_devices;
 pub mod netplug;
 pub mod postparse;
 pub mod process;
 pub mod qmp;
+pub mod scope;
+pub mod screenshot;
+pub mod stats;
 pub mod sound;
 pub mod status;
 pub mod tapbw;
@@ -63,19 +69,25 @@ impl QemuModule {
             return Ok(d.clone());
         }
         let cfg = Config::parse("", "").map_err(|e| QemuError::Internal(e.to_string()))?;
-        Ok(self.driver.get_or_init(|| start_driver(cfg, false)).clone())
+        Ok(self
+            .driver
+            .get_or_init(|| start_driver(cfg, false, true))
+            .clone())
     }
 }
 
-/// Creates the driver: directories, persistent definitions, running domains.
-fn start_driver(cfg: Config, privileged: bool) -> Arc<Driver> {
+/// Creates the driver: directories, persistent definitions, running domains, and (unless
+/// the daemon resumes after an idle exit) autostart domains.
+fn start_driver(cfg: Config, privileged: bool, autostart_now: bool) -> Arc<Driver> {
     if let Err(e) = cfg.create_dirs() {
         tracing::warn!("{e}");
     }
     let drv = Arc::new(Driver::new(cfg, privileged));
     drv.load_configs();
     lifecycle::reconnect(&drv);
-    autostart(&drv);
+    if autostart_now {
+        autostart(&drv);
+    }
     drv
 }
 
@@ -141,8 +153,15 @@ impl Module for QemuModule {
                 name: "QEMU".into(),
                 uri_schemes: vec!["qemu".into()],
                 procedures: vec![
-                    (REMOTE_PROGRAM_NUMBER, hypervisor::PROCEDURES.to_vec()),
+                    (
+                        REMOTE_PROGRAM_NUMBER,
+                        [hypervisor::PROCEDURES, hypervisor::STREAM_OPENERS].concat(),
+                    ),
                     (QEMU_PROGRAM_NUMBER, hypervisor::QEMU_PROCEDURES.to_vec()),
+                    (
+                        rvirt_plugin_api::sdk::STREAM_PROGRAM,
+                        rvirt_plugin_api::sdk::STREAM_PROCEDURES.to_vec(),
+                    ),
                 ],
             }],
             features: Vec::new(),
@@ -155,7 +174,8 @@ impl Module for QemuModule {
         cfg.create_dirs()
             .map_err(|e| QemuError::Internal(e.to_string()))?;
         if self.driver.get().is_none() {
-            let _ = self.driver.set(start_driver(cfg, ctx.privileged));
+            let resumed = ctx.host_features.iter().any(|f| f == HOST_FEATURE_RESUMED);
+            let _ = self.driver.set(start_driver(cfg, ctx.privileged, !resumed));
         }
         Ok(InitStatus::Complete)
     }

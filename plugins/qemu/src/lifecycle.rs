@@ -163,6 +163,15 @@ pub fn start(drv: &Arc<Driver>, uuid: [u8; 16], paused: bool) -> QResult<RemoteN
                 d.run = Some(run);
                 d.shutoff_reason = 0;
                 drv.save_status(d);
+                // As libvirt: QEMU starts with its CPUs stopped; `cont` resumes them
+                // before the start is reported.
+                if !paused {
+                    events.push(Event::Lifecycle(
+                        d.reference(),
+                        ev::RESUMED,
+                        ev::RESUMED_UNPAUSED,
+                    ));
+                }
                 events.push(Event::Lifecycle(
                     d.reference(),
                     ev::STARTED,
@@ -211,6 +220,16 @@ fn launch(
     })
 }
 
+/// `<vcpu cpuset>`, canonical since parsing: the host CPUs QEMU may run on (all: empty).
+fn pinned_cpus(live: &DomainDef) -> Vec<usize> {
+    live.extras()
+        .cpuset
+        .as_deref()
+        .and_then(rvirt_xml::spec::bitmap_members)
+        .map(|s| s.into_iter().map(|c| c as usize).collect())
+        .unwrap_or_default()
+}
+
 /// The rest of [`launch`], once the interfaces are plugged in.
 fn launch_plugged(
     drv: &Arc<Driver>,
@@ -234,20 +253,18 @@ fn launch_plugged(
     append_log(&log, &emulator, &args);
     let uuid = def.uuid.0;
     let weak = Arc::downgrade(drv);
-    // `<vcpu cpuset>`, canonical since parsing: the host CPUs QEMU may run on.
-    let cpus: Vec<usize> = live
-        .extras()
-        .cpuset
-        .as_deref()
-        .and_then(rvirt_xml::spec::bitmap_members)
-        .map(|s| s.into_iter().map(|c| c as usize).collect())
-        .unwrap_or_default();
+    let scoped = drv.cfg.scope.active();
+    let (program, argv) = if scoped {
+        crate::scope::wrap(id, &def.name, &emulator, &args)
+    } else {
+        (emulator.clone(), args.clone())
+    };
     let proc = Proc::spawn(
-        &emulator,
-        &args,
+        &program,
+        &argv,
         &log,
         &taps.fds(),
-        &cpus,
+        &pinned_cpus(&live),
         Box::new(move || on_exit(&weak, uuid, generation)),
     )
     .map_err(|e| QemuError::Failed(e.to_string()))?;
@@ -276,6 +293,10 @@ fn launch_plugged(
         handler,
     )
     .map_err(|e| fail(e.to_string()))?;
+    if scoped {
+        // QEMU answers its monitor, so systemd-run has put it in its scope and executed it.
+        crate::scope::register_machine(id, &def.name, &uuid, pid);
+    }
     fill_ptys(&qmp, &mut live).map_err(|e| fail(e.to_string()))?;
     crate::netplug::set_link_states(&qmp, &live).map_err(|e| fail(e.to_string()))?;
     if live.current_memory_kib < live.memory_kib && crate::argv::has_balloon(&live) {
@@ -302,6 +323,7 @@ fn launch_plugged(
         reason: why,
         stopping: None,
         fake_reboot: false,
+        shutdown_seen: false,
     })
 }
 
@@ -397,6 +419,18 @@ fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
     if let Ok(Some(live)) = plugged {
         crate::netplug::unplug(drv.own_uri(), &live);
     }
+    // The monitor's last events (a SHUTDOWN on SIGTERM) come before the stop.
+    let qmp = drv.read(|s| {
+        Ok(s.doms
+            .iter()
+            .find(|d| d.def.uuid.0 == uuid)
+            .and_then(|d| d.run.as_ref())
+            .filter(|r| r.generation == generation)
+            .map(|r| r.qmp.clone()))
+    });
+    if let Ok(Some(qmp)) = qmp {
+        qmp.wait_closed(Duration::from_secs(2));
+    }
     let _ = drv.write(|s, events| {
         let Some(i) = s.doms.iter().position(|d| d.def.uuid.0 == uuid) else {
             return Ok(());
@@ -408,11 +442,11 @@ fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
         let run = d.run.take().expect("checked above");
         run.qmp.close();
         let why = run.stopping.unwrap_or(reason::SHUTOFF_CRASHED);
+        // A QEMU that vanished unasked is a crashed domain reported as failed, as libvirt.
         let detail = match why {
             reason::SHUTOFF_SHUTDOWN => ev::STOPPED_SHUTDOWN,
             reason::SHUTOFF_DESTROYED => ev::STOPPED_DESTROYED,
-            reason::SHUTOFF_FAILED => ev::STOPPED_FAILED,
-            _ => ev::STOPPED_CRASHED,
+            _ => ev::STOPPED_FAILED,
         };
         d.shutoff_reason = why;
         events.push(Event::Lifecycle(d.reference(), ev::STOPPED, detail));
@@ -425,6 +459,15 @@ fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
         }
         Ok(())
     });
+}
+
+/// The SHUTDOWN lifecycle detail of QEMU's SHUTDOWN event data.
+fn shutdown_detail(data: &Value) -> i32 {
+    if data.get("guest").and_then(Value::as_bool).unwrap_or(false) {
+        ev::SHUTDOWN_GUEST
+    } else {
+        ev::SHUTDOWN_HOST
+    }
 }
 
 /// A QMP event (or the monitor closing) for run `generation`.
@@ -456,21 +499,21 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
             details: (!data.is_null()).then(|| data.to_string()),
         });
         match name.as_str() {
-            // A destroy in progress (QEMU reports SIGTERM as a host shutdown).
-            "SHUTDOWN" if run.stopping.is_some() => return Ok(()),
+            "SHUTDOWN" if run.shutdown_seen => return Ok(()),
+            // A destroy in progress: QEMU reports SIGTERM as a host shutdown.
+            "SHUTDOWN" if run.stopping.is_some() => {
+                run.shutdown_seen = true;
+                events.push(Event::Lifecycle(dref, ev::SHUTDOWN, shutdown_detail(&data)));
+                return Ok(());
+            }
             "SHUTDOWN" if run.fake_reboot => {
                 run.fake_reboot = false;
                 follow_up = Some((run.qmp.clone(), run.proc.clone(), true));
             }
             "SHUTDOWN" => {
                 run.stopping.get_or_insert(reason::SHUTOFF_SHUTDOWN);
-                let guest = data.get("guest").and_then(Value::as_bool).unwrap_or(false);
-                let detail = if guest {
-                    ev::SHUTDOWN_GUEST
-                } else {
-                    ev::SHUTDOWN_HOST
-                };
-                events.push(Event::Lifecycle(dref, ev::SHUTDOWN, detail));
+                run.shutdown_seen = true;
+                events.push(Event::Lifecycle(dref, ev::SHUTDOWN, shutdown_detail(&data)));
                 follow_up = Some((run.qmp.clone(), run.proc.clone(), false));
             }
             "STOP" if run.state == st::RUNNING && run.stopping.is_none() => {
@@ -590,6 +633,7 @@ fn adopt(drv: &Arc<Driver>, status: Status) -> Result<(), String> {
         reason: why,
         stopping: None,
         fake_reboot: false,
+        shutdown_seen: false,
     };
     drv.write(|s, _| {
         let i = match s.doms.iter().position(|d| d.def.uuid.0 == uuid) {

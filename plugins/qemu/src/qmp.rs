@@ -292,6 +292,26 @@ impl Qmp {
         Ok(r.as_str().unwrap_or("").to_string())
     }
 
+    /// Waits up to `timeout` until the reader has seen the connection end, every event
+    /// before it delivered; whether it has.
+    pub fn wait_closed(&self, timeout: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if self
+                .pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .closed
+            {
+                return true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+
     /// Closes the connection; the reader thread ends.
     pub fn close(&self) {
         let w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);

@@ -17,7 +17,7 @@ pub const MAXIMUM: u32 = 4;
 
 /// Resolves `CURRENT` (neither live nor config) from the domain's state, and refuses what
 /// the domain cannot take: (live, config).
-fn impact(d: &Dom, flags: u32) -> QResult<(bool, bool)> {
+pub(crate) fn impact(d: &Dom, flags: u32) -> QResult<(bool, bool)> {
     let active = d.run.is_some();
     let (mut live, mut config) = (flags & AFFECT_LIVE != 0, flags & AFFECT_CONFIG != 0);
     if !live && !config {
@@ -37,7 +37,7 @@ fn impact(d: &Dom, flags: u32) -> QResult<(bool, bool)> {
 }
 
 /// The persistent definition to change: the one waiting for the next start when running.
-fn persistent_def(d: &mut Dom) -> &mut DomainDef {
+pub(crate) fn persistent_def(d: &mut Dom) -> &mut DomainDef {
     if d.run.is_some() {
         let def = d.def.clone();
         d.next_def.get_or_insert(def)

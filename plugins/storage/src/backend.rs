@@ -4,7 +4,7 @@
 //! table, a volume group, ... Adding a pool type is one file implementing [`Backend`]
 //! and one line in [`BACKENDS`].
 
-use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
+use rvirt_xml::storage::{PoolSource, StoragePoolDef, StorageVolDef};
 
 use crate::error::{SResult, StorageError};
 use crate::state::Pool;
@@ -63,19 +63,49 @@ pub trait Backend: Sync {
     /// `virConnectFindStoragePoolSources`: the `<sources>` document for the optional
     /// source specification `spec`.
     fn find_sources(&self, pool_type: &str, _spec: Option<&str>, _flags: u32) -> SResult<String> {
-        Err(StorageError::NoSupport(format!(
-            "pool type '{pool_type}' does not support source discovery"
-        )))
+        Err(no_discovery(pool_type))
     }
+}
+
+/// libvirt's error for `virStoragePoolDelete` of a pool type that cannot delete.
+pub fn no_pool_delete() -> StorageError {
+    StorageError::NoSupport("pool does not support pool deletion".into())
+}
+
+/// libvirt's error for source discovery of a pool type that has none.
+pub fn no_discovery(pool_type: &str) -> StorageError {
+    StorageError::NoSupport(format!(
+        "pool type '{pool_type}' does not support source discovery"
+    ))
 }
 
 /// Every pool type this driver runs, with its backend.
 static BACKENDS: &[(&str, &dyn Backend)] = &[
     ("dir", &crate::dir::Dir),
     ("fs", &crate::fs::Fs),
+    ("netfs", &crate::fs::Fs),
     ("disk", &crate::disk::Disk),
     ("logical", &crate::logical::Logical),
+    ("iscsi", &crate::iscsi::Iscsi),
+    ("scsi", &crate::scsi::Scsi),
 ];
+
+/// The source specification of a discovery (`virConnectFindStoragePoolSources`) of
+/// pools of `pool_type` that asks one host, as libvirt's `netfs` and `iscsi` take it.
+pub fn discovery_source(spec: Option<&str>, pool_type: &str) -> SResult<PoolSource> {
+    let Some(spec) = spec else {
+        return Err(StorageError::InvalidArg(format!(
+            "hostname must be specified for {pool_type} sources"
+        )));
+    };
+    let source = rvirt_xml::storage::parse_source_spec(spec, pool_type)?;
+    if source.hosts.len() != 1 {
+        return Err(StorageError::InvalidArg(
+            "Expected exactly 1 host for the storage pool".into(),
+        ));
+    }
+    Ok(source)
+}
 
 /// Whether this driver runs pools of type `t`.
 pub fn supports(t: &str) -> bool {

@@ -43,6 +43,17 @@ pub fn program(name: &str) -> String {
         .unwrap_or_else(|| name.to_string())
 }
 
+/// The program at `path`, where libvirt's build runs it (`/bin/mount`), so that the
+/// command lines in errors read as libvirt's; else the same name found as [`program`]
+/// finds it.
+pub fn libvirt_program(path: &str) -> String {
+    if std::path::Path::new(path).exists() {
+        return path.to_string();
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    program(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,5 +70,7 @@ mod tests {
         assert!(e.to_string().ends_with(": bad\n"), "{e}");
         assert_eq!(run("sh", &["-c", "echo out"]).unwrap(), "out\n");
         assert!(program("sh").ends_with("/sh"));
+        assert_eq!(libvirt_program("/bin/sh"), "/bin/sh");
+        assert!(libvirt_program("/no/such/dir/sh").ends_with("/sh"));
     }
 }

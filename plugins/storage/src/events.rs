@@ -13,15 +13,7 @@ pub struct Listener {
     pub handle: u64,
 }
 
-/// `virStoragePoolEventLifecycleType`.
-pub mod ev {
-    pub const DEFINED: i32 = 0;
-    pub const UNDEFINED: i32 = 1;
-    pub const STARTED: i32 = 2;
-    pub const STOPPED: i32 = 3;
-    pub const CREATED: i32 = 4;
-    pub const DELETED: i32 = 5;
-}
+pub use rvirt_plugin_api::protocol::facts::pool_event as ev;
 
 /// One pool event.
 #[derive(Debug, Clone, PartialEq)]

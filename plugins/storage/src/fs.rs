@@ -1,6 +1,8 @@
-//! The `fs` pool backend: a block device holding a file system, formatted by build
-//! (`mkfs`, only when asked to by a build flag, as libvirt does), mounted on start and
-//! unmounted on destroy. Its volumes are files, as in a directory pool.
+//! The `fs` and `netfs` pool backend: a file system mounted on the target directory on
+//! start and unmounted on destroy (`mount.rs`), its files the volumes as in a directory
+//! pool. For `fs` pools a block device, formatted by build (`mkfs`, only when asked to
+//! by a build flag, as libvirt does); for `netfs` pools a network file system
+//! (`netfs.rs` has its source discovery).
 
 use std::process::Command;
 
@@ -9,26 +11,23 @@ use rvirt_xml::storage::StoragePoolDef;
 use crate::backend::Backend;
 use crate::cmd::{program, run};
 use crate::error::{SResult, StorageError};
-use crate::pool::{target, BUILD_NO_OVERWRITE, BUILD_OVERWRITE};
+use crate::pool::{BUILD_NO_OVERWRITE, BUILD_OVERWRITE};
 use crate::state::Pool;
 
-/// The `fs` backend.
+/// The `fs` and `netfs` backend.
 pub struct Fs;
 
 impl Backend for Fs {
     fn build(&self, def: &StoragePoolDef, flags: u32) -> SResult<()> {
         crate::dir::build(def, flags)
     }
-    /// Mounts the file system; a pool found mounted after a daemon restart is taken as
-    /// it is.
-    fn start(&self, def: &StoragePoolDef, resume: bool) -> SResult<()> {
-        if resume && is_mounted(target(def)?) {
-            return Ok(());
-        }
-        mount(def)
+    /// Mounts the file system (one found mounted already, after a daemon restart say,
+    /// is taken as it is).
+    fn start(&self, def: &StoragePoolDef, _resume: bool) -> SResult<()> {
+        crate::mount::mount(def)
     }
     fn stop(&self, def: &StoragePoolDef) -> SResult<()> {
-        unmount(def)
+        crate::mount::unmount(def)
     }
     fn refresh(&self, p: &mut Pool) -> SResult<()> {
         crate::dir::refresh(p)
@@ -38,6 +37,12 @@ impl Backend for Fs {
     }
     fn file_volumes(&self) -> bool {
         true
+    }
+    fn find_sources(&self, pool_type: &str, spec: Option<&str>, _flags: u32) -> SResult<String> {
+        match pool_type {
+            "netfs" => crate::netfs::find_sources(spec),
+            t => Err(crate::backend::no_discovery(t)),
+        }
     }
 }
 
@@ -98,55 +103,4 @@ pub fn make_fs(def: &StoragePoolDef, flags: u32) -> SResult<()> {
     }
     args.push(dev);
     run(&program("mkfs"), &args).map(|_| ())
-}
-
-/// `/proc/mounts` escapes blanks and backslashes as octal.
-fn unescape(field: &str) -> String {
-    field
-        .replace("\\040", " ")
-        .replace("\\011", "\t")
-        .replace("\\012", "\n")
-        .replace("\\134", "\\")
-}
-
-/// Whether something is mounted on `path`.
-pub fn is_mounted(path: &str) -> bool {
-    std::fs::read_to_string("/proc/mounts")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split(' ').nth(1))
-        .any(|m| unescape(m) == path)
-}
-
-/// Mounts the source device on the target (refused when the target is in use).
-pub fn mount(def: &StoragePoolDef) -> SResult<()> {
-    let path = target(def)?;
-    if is_mounted(path) {
-        return Err(StorageError::Invalid(format!(
-            "Target '{path}' is already mounted"
-        )));
-    }
-    let dev = device(def)?;
-    run(&program("mount"), &["-t", format(def), dev, path]).map(|_| ())
-}
-
-/// Unmounts the target if mounted.
-pub fn unmount(def: &StoragePoolDef) -> SResult<()> {
-    let path = target(def)?;
-    if !is_mounted(path) {
-        return Ok(());
-    }
-    run(&program("umount"), &[path]).map(|_| ())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mount_table_fields_unescaped() {
-        assert_eq!(unescape("/a\\040b\\134c"), "/a b\\c");
-        assert!(is_mounted("/proc"));
-        assert!(!is_mounted("/no/such/mount/point"));
-    }
 }

@@ -4,9 +4,10 @@
 //! A secondary driver (it serves no URI scheme of its own) with a state driver:
 //! persistent pool definitions live in the module's state directory, written atomically;
 //! pools that ran before a restart (or a `kill -9`) run again, and autostart pools
-//! start with the daemon. Pool types `dir`, `fs` and `disk` are implemented; volumes are
-//! raw files (sparse or allocated), images made by `qemu-img` (qcow2 and the other
-//! formats) or partitions; uploads and downloads stream a volume's bytes.
+//! start with the daemon. Pool types `dir`, `fs`, `netfs`, `disk`, `logical`, `iscsi` and
+//! `scsi` are implemented; volumes are raw files (sparse or allocated), images made by
+//! `qemu-img` (qcow2 and the other formats), partitions, logical volumes or LUNs;
+//! uploads and downloads stream a volume's bytes.
 //! See docs/storage.md for what is supported.
 
 // `RemoteError` is the SDK's fixed error type; its size is not this crate's choice.
@@ -25,12 +26,18 @@ pub mod cmd;
 pub mod conn;
 pub mod dir;
 pub mod disk;
+pub mod dup;
 pub mod error;
 pub mod events;
 pub mod fs;
+pub mod iscsi;
+pub mod iscsi_iface;
 pub mod logical;
+pub mod mount;
+pub mod netfs;
 pub mod pool;
 pub mod probe;
+pub mod scsi;
 pub mod state;
 pub mod stream;
 pub mod vol;

@@ -95,7 +95,8 @@ fn parse(xml: &str, validate: bool) -> SResult<StoragePoolDef> {
 }
 
 /// Where `def` goes among `pools`: the index of the pool it redefines, or `None` for a
-/// new one; refuses name and UUID clashes like libvirt.
+/// new one; refuses name and UUID clashes, and a new pool on another's storage
+/// (`dup.rs`), like libvirt.
 fn slot(pools: &[Pool], def: &StoragePoolDef, live: bool) -> SResult<Option<usize>> {
     if let Some(i) = pools.iter().position(|p| p.def.uuid == def.uuid) {
         let p = &pools[i];
@@ -119,15 +120,11 @@ fn slot(pools: &[Pool], def: &StoragePoolDef, live: bool) -> SResult<Option<usiz
             def.name, p.def.uuid
         )));
     }
-    if let Some(path) = def.target_path.as_deref() {
-        if let Some(p) = pools.iter().find(|p| {
-            p.def.pool_type == def.pool_type && p.def.target_path.as_deref() == Some(path)
-        }) {
-            return Err(StorageError::Failed(format!(
-                "Storage source conflict with pool: '{}'",
-                p.def.name
-            )));
-        }
+    if let Some(p) = pools.iter().find(|p| crate::dup::same_source(&p.def, def)) {
+        return Err(StorageError::Failed(format!(
+            "Storage source conflict with pool: '{}'",
+            p.def.name
+        )));
     }
     Ok(None)
 }

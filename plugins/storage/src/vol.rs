@@ -404,19 +404,17 @@ fn extend(f: &File, path: &str, size: u64) -> SResult<()> {
         .map_err(|e| StorageError::io(format!("cannot extend file '{path}'"), &e))
 }
 
-/// Allocates the first `len` bytes of the file.
+/// Allocates the first `len` bytes of the file with `posix_fallocate`, as libvirt does:
+/// where the file system cannot (NFSv3, ...) the C library writes the unallocated
+/// blocks instead, leaving data in place.
 pub(crate) fn allocate(f: &File, path: &str, len: u64) -> SResult<()> {
     if len == 0 {
         return Ok(());
     }
     use std::os::fd::AsRawFd;
-    nix::fcntl::fallocate(
-        f.as_raw_fd(),
-        nix::fcntl::FallocateFlags::empty(),
-        0,
-        len as i64,
-    )
-    .map_err(|e| StorageError::errno(format!("cannot allocate {len} bytes in file '{path}'"), e))
+    nix::fcntl::posix_fallocate(f.as_raw_fd(), 0, len as i64).map_err(|e| {
+        StorageError::errno(format!("cannot allocate {len} bytes in file '{path}'"), e)
+    })
 }
 
 /// `qemu-img create` arguments for volume `v` in format `fmt`; sizes go in KiB, rounded

@@ -8,18 +8,7 @@ use crate::events::{dom as ev, Event};
 use crate::state::{dstate, Domain, Inner};
 use crate::store::Key;
 
-/// `virDomainRunningReason` / `virDomainShutoffReason` / `virDomainPausedReason` values used here.
-pub mod reason {
-    pub const RUNNING_BOOTED: i32 = 1;
-    pub const RUNNING_FROM_SNAPSHOT: i32 = 4;
-    pub const RUNNING_UNPAUSED: i32 = 5;
-    pub const PAUSED_USER: i32 = 1;
-    pub const PAUSED_FROM_SNAPSHOT: i32 = 7;
-    pub const SHUTOFF_SHUTDOWN: i32 = 1;
-    pub const SHUTOFF_DESTROYED: i32 = 2;
-    pub const SHUTOFF_SAVED: i32 = 5;
-    pub const SHUTOFF_FROM_SNAPSHOT: i32 = 9;
-}
+pub use rvirt_plugin_api::protocol::facts::domain_reason as reason;
 
 const DEFINE_VALIDATE: u32 = 1;
 const START_VALIDATE: u32 = 1 << 4;

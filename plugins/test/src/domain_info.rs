@@ -12,8 +12,8 @@ use crate::state::{dstate, Domain, Inner};
 /// Largest vCPU count the test hypervisor accepts.
 pub const MAX_VCPUS: i32 = 32;
 
-const AFFECT_LIVE: u32 = 1;
-const AFFECT_CONFIG: u32 = 2;
+pub(crate) const AFFECT_LIVE: u32 = 1;
+pub(crate) const AFFECT_CONFIG: u32 = 2;
 const MEM_MAXIMUM: u32 = 4;
 const VCPU_MAXIMUM: u32 = 4;
 const XML_COMMON: u32 = 0x1 | 0x2 | 0x8;
@@ -55,7 +55,7 @@ pub fn get_xml(s: &Inner, r: &RemoteNonnullDomain, flags: u32) -> TestResult<Str
 }
 
 /// Resolves AFFECT_CURRENT/LIVE/CONFIG to (live, config) for a domain, with libvirt's errors.
-fn impact(d: &Domain, flags: u32) -> TestResult<(bool, bool)> {
+pub(crate) fn impact(d: &Domain, flags: u32) -> TestResult<(bool, bool)> {
     if flags & AFFECT_LIVE != 0 && flags & AFFECT_CONFIG != 0 {
         let msg =
             "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive";
@@ -80,7 +80,7 @@ fn impact(d: &Domain, flags: u32) -> TestResult<(bool, bool)> {
 }
 
 /// The one definition AFFECT flags select.
-fn one_def_mut(d: &mut Domain, flags: u32) -> TestResult<(&mut DomainDef, bool)> {
+pub(crate) fn one_def_mut(d: &mut Domain, flags: u32) -> TestResult<(&mut DomainDef, bool)> {
     let (live, config) = impact(d, flags)?;
     if config && d.is_active() {
         if d.new_def.is_none() {

@@ -18,6 +18,8 @@ pub enum TestError {
     Internal(String),
     #[error("invalid argument: {0}")]
     InvalidArg(String),
+    #[error("{0}")]
+    Metadata(rvirt_xml::domain::metadata::MetadataError),
     #[error("unsupported flags ({flags:#x}) in function {func}")]
     Flags { flags: u32, func: &'static str },
     #[error("operation failed: {0}")]
@@ -92,6 +94,10 @@ impl TestError {
             TestError::File { .. } => code::SYSTEM_ERROR,
             TestError::FileDenied => code::OPERATION_DENIED,
             TestError::ArgUnsupported(_) => code::ARGUMENT_UNSUPPORTED,
+            TestError::Metadata(rvirt_xml::domain::metadata::MetadataError::NotFound) => {
+                code::NO_DOMAIN_METADATA
+            }
+            TestError::Metadata(_) => code::INVALID_ARG,
             TestError::NoInterface(_) => code::NO_INTERFACE,
             TestError::MultipleInterfaces => code::MULTIPLE_INTERFACES,
             TestError::InterfaceXml(_) => code::XML_ERROR,
@@ -101,9 +107,10 @@ impl TestError {
     fn domain(&self) -> i32 {
         match self {
             TestError::Xml(e) => e.error_domain(domain::DOMAIN),
-            TestError::NotRunning | TestError::ConfFailed(_) | TestError::ConfInvalid(_) => {
-                domain::DOMAIN
-            }
+            TestError::NotRunning
+            | TestError::ConfFailed(_)
+            | TestError::ConfInvalid(_)
+            | TestError::Metadata(_) => domain::DOMAIN,
             TestError::InterfaceXml(_) => domain::INTERFACE,
             TestError::SnapshotConfig(_) => domain::DOMAIN_SNAPSHOT,
             TestError::CheckpointConfig(_) => domain::DOMAIN_CHECKPOINT,

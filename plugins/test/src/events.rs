@@ -9,48 +9,16 @@ use rvirt_plugin_api::protocol::{
 
 use crate::state::Listener;
 
-/// Domain event types and details (`virDomainEventType` and friends).
-pub mod dom {
-    pub const DEFINED: i32 = 0;
-    pub const UNDEFINED: i32 = 1;
-    pub const STARTED: i32 = 2;
-    pub const SUSPENDED: i32 = 3;
-    pub const RESUMED: i32 = 4;
-    pub const STOPPED: i32 = 5;
-
-    pub const DEFINED_ADDED: i32 = 0;
-    pub const DEFINED_UPDATED: i32 = 1;
-    pub const STARTED_BOOTED: i32 = 0;
-    pub const STARTED_FROM_SNAPSHOT: i32 = 3;
-    pub const SUSPENDED_PAUSED: i32 = 0;
-    pub const SUSPENDED_FROM_SNAPSHOT: i32 = 5;
-    pub const RESUMED_UNPAUSED: i32 = 0;
-    pub const STOPPED_SHUTDOWN: i32 = 0;
-    pub const STOPPED_DESTROYED: i32 = 1;
-    pub const STOPPED_SAVED: i32 = 4;
-    pub const STOPPED_FROM_SNAPSHOT: i32 = 6;
-}
-
-/// Network and storage pool event types (same numbering for both, pools add two).
-pub mod obj {
-    pub const DEFINED: i32 = 0;
-    pub const UNDEFINED: i32 = 1;
-    pub const STARTED: i32 = 2;
-    pub const STOPPED: i32 = 3;
-    pub const POOL_CREATED: i32 = 4;
-    pub const POOL_DELETED: i32 = 5;
-}
-
-/// Node device event types.
-pub mod dev {
-    pub const CREATED: i32 = 0;
-    pub const DELETED: i32 = 1;
-}
+pub use rvirt_plugin_api::protocol::facts::{
+    domain_event as dom, network_event as obj, nodedev_event as dev, pool_event,
+};
 
 /// One lifecycle event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Domain(RemoteNonnullDomain, i32, i32),
+    /// METADATA_CHANGE: the metadata type and, for an element, its namespace.
+    Metadata(RemoteNonnullDomain, i32, Option<String>),
     Network(RemoteNonnullNetwork, i32),
     Pool(RemoteNonnullStoragePool, i32),
     Device(String, i32),
@@ -59,7 +27,7 @@ pub enum Event {
 impl Event {
     fn kind(&self) -> DriverKind {
         match self {
-            Event::Domain(..) => DriverKind::Hypervisor,
+            Event::Domain(..) | Event::Metadata(..) => DriverKind::Hypervisor,
             Event::Network(..) => DriverKind::Network,
             Event::Pool(..) => DriverKind::Storage,
             Event::Device(..) => DriverKind::NodeDevice,
@@ -78,6 +46,21 @@ impl Event {
         match self {
             Event::Domain(d, event, detail) => {
                 emit_domain_lifecycle(l.driver, l.handle, d, *event, *detail);
+            }
+            Event::Metadata(d, kind, nsuri) => {
+                let msg = rvirt_plugin_api::protocol::RemoteDomainEventCallbackMetadataChangeMsg {
+                    callback_id: 0,
+                    dom: d.clone(),
+                    r#type: *kind,
+                    nsuri: nsuri.clone(),
+                };
+                emit_event(
+                    l.driver,
+                    l.handle,
+                    p,
+                    remote_proc::DOMAIN_EVENT_CALLBACK_METADATA_CHANGE,
+                    &msg,
+                );
             }
             Event::Network(n, event) => {
                 let msg = RemoteNetworkEventLifecycleMsg {

@@ -56,6 +56,8 @@ pub const PROCEDURES: &[i32] = &[
     p::DOMAIN_GET_MAX_MEMORY,
     p::DOMAIN_SET_MEMORY,
     p::DOMAIN_SET_MEMORY_FLAGS,
+    p::DOMAIN_SET_METADATA,
+    p::DOMAIN_GET_METADATA,
     p::DOMAIN_SET_MAX_MEMORY,
     p::DOMAIN_GET_VCPUS_FLAGS,
     p::DOMAIN_SET_VCPUS,
@@ -360,6 +362,16 @@ impl RemoteHandler for HypervisorConn {
     fn domain_set_memory_flags(&self, a: RemoteDomainSetMemoryFlagsArgs) -> R<()> {
         self.0
             .write(|s, _| di::set_memory(s, &a.dom, a.memory, a.flags))
+    }
+    fn domain_set_metadata(&self, a: RemoteDomainSetMetadataArgs) -> R<()> {
+        self.0.write(|s, evs| crate::metadata::set(s, evs, &a))
+    }
+    fn domain_get_metadata(&self, a: RemoteDomainGetMetadataArgs) -> R<RemoteDomainGetMetadataRet> {
+        self.0.read(|s| {
+            Ok(RemoteDomainGetMetadataRet {
+                metadata: crate::metadata::get(s, &a.dom, a.r#type, a.uri.as_deref(), a.flags)?,
+            })
+        })
     }
     fn domain_set_max_memory(&self, a: RemoteDomainSetMaxMemoryArgs) -> R<()> {
         self.0.write(|s, _| di::set_memory(s, &a.dom, a.memory, 4))

@@ -22,6 +22,7 @@ mod error;
 mod events;
 mod hypervisor;
 mod interface;
+mod metadata;
 mod network;
 mod nodedev;
 mod snapshot;

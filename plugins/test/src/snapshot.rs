@@ -420,7 +420,9 @@ pub fn revert(
     } else if flags & REVERT_PAUSED != 0 {
         target = dstate::PAUSED;
     }
-    if s.domains[i].is_active() && target == dstate::SHUTOFF {
+    // As libvirt's test driver: an active domain is stopped and started again from the
+    // snapshot, whatever the snapshot's state.
+    if s.domains[i].is_active() {
         let d = stop_state(s, i, reason::SHUTOFF_FROM_SNAPSHOT);
         evs.push(Event::Domain(
             dom_ref(d),
@@ -428,22 +430,17 @@ pub fn revert(
             ev::STOPPED_FROM_SNAPSHOT,
         ));
     }
-    let d = &mut s.domains[i];
-    if d.is_active() {
-        d.def = snap.def.clone();
-    } else {
-        d.def = snap.def.clone();
-        if target != dstate::SHUTOFF {
-            start_state(s, i, dstate::RUNNING, reason::RUNNING_FROM_SNAPSHOT);
-            evs.push(Event::Domain(
-                dom_ref(&s.domains[i]),
-                ev::STARTED,
-                ev::STARTED_FROM_SNAPSHOT,
-            ));
-        }
+    s.domains.update(i, |d| d.def = snap.def.clone());
+    if target != dstate::SHUTOFF {
+        start_state(s, i, dstate::RUNNING, reason::RUNNING_FROM_SNAPSHOT);
+        evs.push(Event::Domain(
+            dom_ref(&s.domains[i]),
+            ev::STARTED,
+            ev::STARTED_FROM_SNAPSHOT,
+        ));
     }
     let d = &mut s.domains[i];
-    if target == dstate::PAUSED && d.state != dstate::PAUSED {
+    if target == dstate::PAUSED {
         d.state = dstate::PAUSED;
         d.reason = reason::PAUSED_FROM_SNAPSHOT;
         evs.push(Event::Domain(
@@ -451,9 +448,6 @@ pub fn revert(
             ev::SUSPENDED,
             ev::SUSPENDED_FROM_SNAPSHOT,
         ));
-    } else if target == dstate::RUNNING && d.state == dstate::PAUSED {
-        d.state = dstate::RUNNING;
-        d.reason = reason::RUNNING_FROM_SNAPSHOT;
     }
     d.current_snapshot = Some(snap.name);
     Ok(())

@@ -19,12 +19,7 @@ use crate::interface::Interface;
 use crate::snapshot::Snapshot;
 use crate::store::{Keyed, Store};
 
-/// Domain states (`virDomainState`).
-pub mod dstate {
-    pub const RUNNING: i32 = 1;
-    pub const PAUSED: i32 = 3;
-    pub const SHUTOFF: i32 = 5;
-}
+pub use rvirt_plugin_api::protocol::facts::domain_state as dstate;
 
 /// One NUMA cell of the fake host.
 #[derive(Debug, Clone, PartialEq)]

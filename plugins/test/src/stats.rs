@@ -14,21 +14,13 @@ use crate::domain_info::matches;
 use crate::error::{check_flags, TestError, TestResult};
 use crate::state::{Domain, Inner};
 
-/// `VIR_DOMAIN_STATS_STATE`.
-pub const STATS_STATE: u32 = 1;
-/// `VIR_DOMAIN_STATS_IOTHREAD`.
-pub const STATS_IOTHREAD: u32 = 1 << 7;
+use rvirt_plugin_api::protocol::facts::domain_stats::{BACKING, LIST_FILTERS, NOWAIT};
+pub use rvirt_plugin_api::protocol::facts::domain_stats::{
+    ENFORCE_STATS, IOTHREAD as STATS_IOTHREAD, STATE as STATS_STATE,
+};
+
 /// The groups this driver can report.
 const SUPPORTED: u32 = STATS_STATE | STATS_IOTHREAD;
-
-/// `VIR_CONNECT_LIST_DOMAINS_FILTERS_{ACTIVE,PERSISTENT,STATE}`.
-const LIST_FILTERS: u32 = 0x3 | 0xc | 0xf0;
-/// `VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT`.
-const NOWAIT: u32 = 1 << 29;
-/// `VIR_CONNECT_GET_ALL_DOMAINS_STATS_BACKING`.
-const BACKING: u32 = 1 << 30;
-/// `VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS`.
-pub const ENFORCE_STATS: u32 = 1 << 31;
 
 fn int(field: &str, v: i32) -> RemoteTypedParam {
     RemoteTypedParam {

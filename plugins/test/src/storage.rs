@@ -7,7 +7,7 @@ use rvirt_xml::storage::{StoragePoolDef, StorageVolDef};
 use rvirt_xml::ParseOptions;
 
 use crate::error::{check_flags, parse_error, TestError, TestResult};
-use crate::events::{obj as ev, Event};
+use crate::events::{pool_event as ev, Event};
 use crate::state::{new_pool, place_vol, Inner, Pool};
 use crate::store::Key;
 use rvirt_plugin_api::sdk::domain;
@@ -175,14 +175,14 @@ pub fn start(s: &mut Inner, evs: &mut Vec<Event>, name: &str, flags: u32) -> Tes
 pub fn build(s: &mut Inner, evs: &mut Vec<Event>, name: &str, flags: u32) -> TestResult<()> {
     check_flags(flags, 0, "testStoragePoolBuild")?;
     let i = inactive_pool_index(s, name)?;
-    evs.push(Event::Pool(pool_ref(&s.pools[i]), ev::POOL_CREATED));
+    evs.push(Event::Pool(pool_ref(&s.pools[i]), ev::CREATED));
     Ok(())
 }
 
 pub fn delete(s: &mut Inner, evs: &mut Vec<Event>, name: &str, flags: u32) -> TestResult<()> {
     check_flags(flags, 0, "testStoragePoolDelete")?;
     let i = inactive_pool_index(s, name)?;
-    evs.push(Event::Pool(pool_ref(&s.pools[i]), ev::POOL_DELETED));
+    evs.push(Event::Pool(pool_ref(&s.pools[i]), ev::DELETED));
     Ok(())
 }
 

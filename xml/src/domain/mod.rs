@@ -12,6 +12,7 @@ mod generic;
 mod implicit;
 mod info;
 mod interface;
+pub mod metadata;
 mod misc;
 #[cfg(test)]
 mod oracle_tests;

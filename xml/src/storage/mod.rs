@@ -8,7 +8,9 @@ mod source;
 mod volume;
 
 pub use caps::pool_capabilities;
-pub use pool::{list_flag, sources_to_xml, PoolType, StoragePoolDef, LIST_FLAG_ORDER};
+pub use pool::{
+    list_flag, parse_source_spec, sources_to_xml, PoolType, StoragePoolDef, LIST_FLAG_ORDER,
+};
 pub use source::{Adapter, PciAddress, PoolDevice, PoolHost, PoolSource};
 pub use volume::{BackingStore, StorageVolDef, Timestamp, Timestamps};
 

@@ -430,6 +430,13 @@ impl StoragePoolDef {
     }
 }
 
+/// The `<source>` document a `virConnectFindStoragePoolSources` caller passes, read as
+/// the source of a pool of `pool_type` (with that type's formats).
+pub fn parse_source_spec(xml: &str, pool_type: &str) -> Result<PoolSource, XmlError> {
+    let t = PoolType::find(pool_type).unwrap_or(&POOL_TYPES[0]);
+    PoolSource::parse(&parse_root(xml, "source")?, t.name == "rbd", t.formats)
+}
+
 /// The `<sources>` document of `virConnectFindStoragePoolSources`: each source as a pool
 /// of `pool_type` writes its `<source>`.
 pub fn sources_to_xml(pool_type: &str, sources: &[PoolSource]) -> String {

@@ -1,0 +1,253 @@
+//! `virsh console`: DOMAIN_OPEN_CONSOLE opens a duplex stream on the host side of a
+//! running guest's pty console or serial port (or a unix socket it listens on). One
+//! stream per device at a time, as libvirt: another open fails unless forced, and a forced
+//! open ends the stream it takes over.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rvirt_plugin_api::protocol::{RemoteDomainOpenConsoleArgs, RemoteError};
+use rvirt_plugin_api::sdk::{code, domain, Stream, StreamChunk};
+use rvirt_xml::domain::{CharDev, ChrKind, Device, DomainDef};
+
+use crate::driver::Driver;
+use crate::error::{check_flags, QResult, QemuError};
+
+/// `VIR_DOMAIN_CONSOLE_FORCE`.
+const FORCE: u32 = 1;
+/// `VIR_DOMAIN_CONSOLE_SAFE`.
+const SAFE: u32 = 2;
+
+/// Marks an open console: cleared by the stream that holds it when it ends, or set
+/// `taken` by a forced open that displaces it.
+#[derive(Debug, Clone, Default)]
+pub struct Lease {
+    taken: Arc<AtomicBool>,
+}
+
+/// The alias libvirt gives a character device that has none in the definition.
+fn alias(c: &CharDev, index: usize) -> String {
+    c.info.alias.clone().unwrap_or_else(|| {
+        let n = c.target_port.map_or(index, |p| p as usize);
+        format!("{}{n}", c.kind.element())
+    })
+}
+
+/// The device `dev_name` names (an alias), or the first console, else the first serial.
+fn find<'a>(def: &'a DomainDef, dev_name: Option<&str>) -> Option<(String, &'a CharDev)> {
+    let chr = |kind: ChrKind| {
+        def.devices
+            .iter()
+            .filter_map(move |d| match d {
+                Device::Chr(c) if c.kind == kind => Some(c),
+                _ => None,
+            })
+            .enumerate()
+            .map(|(i, c)| (alias(c, i), c))
+    };
+    match dev_name {
+        Some(name) => chr(ChrKind::Console)
+            .chain(chr(ChrKind::Serial))
+            .chain(chr(ChrKind::Parallel))
+            .find(|(a, _)| a == name),
+        None => chr(ChrKind::Console).chain(chr(ChrKind::Serial)).next(),
+    }
+}
+
+/// DOMAIN_OPEN_CONSOLE.
+pub fn open(drv: &Arc<Driver>, a: &RemoteDomainOpenConsoleArgs) -> QResult<Box<dyn Stream>> {
+    check_flags(a.flags, FORCE | SAFE, "qemuDomainOpenConsole")?;
+    let dev_name = a.dev_name.as_deref();
+    let (uuid, alias, source) = drv.read(|s| {
+        let d = s.find(&a.dom)?;
+        let run = d.run.as_ref().ok_or(QemuError::NotRunning)?;
+        let (alias, chr) = find(&run.live, dev_name).ok_or_else(|| {
+            QemuError::Internal(format!(
+                "cannot find character device {}",
+                dev_name.unwrap_or("<null>")
+            ))
+        })?;
+        if !matches!(chr.source_type.as_str(), "pty" | "unix") {
+            return Err(QemuError::Internal(format!(
+                "character device {alias} is not using a PTY"
+            ))
+            .into());
+        }
+        let path = chr.source_path.clone().unwrap_or_default();
+        Ok((d.def.uuid.0, alias, (chr.source_type.clone(), path)))
+    })?;
+    let fd = connect(&source.0, &source.1)?;
+    // Held per host-side device, as libvirt: console0 and serial0 are one pty.
+    let key = (uuid, source.1.clone());
+    let lease = drv.write(|s, _| {
+        if let Some(old) = s.consoles.get(&key) {
+            if a.flags & FORCE == 0 {
+                return Err(QemuError::Failed(
+                    "Active console session exists for this domain".into(),
+                )
+                .into());
+            }
+            old.taken.store(true, Ordering::SeqCst);
+        }
+        let lease = Lease::default();
+        s.consoles.insert(key.clone(), lease.clone());
+        Ok(lease)
+    })?;
+    Ok(Box::new(Console {
+        fd,
+        lease,
+        key,
+        alias,
+        drv: Arc::downgrade(drv),
+    }))
+}
+
+/// The host side of the device: the pty in raw mode, or a connection to the socket.
+fn connect(kind: &str, path: &str) -> QResult<OwnedFd> {
+    if kind == "unix" {
+        let s = std::os::unix::net::UnixStream::connect(path)
+            .map_err(|e| QemuError::io(format!("failed to connect to '{path}'"), &e))?;
+        s.set_nonblocking(true)
+            .map_err(|e| QemuError::io("cannot set the console socket non-blocking", &e))?;
+        return Ok(s.into());
+    }
+    use nix::fcntl::{open, OFlag};
+    use nix::sys::stat::Mode;
+    use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+    let flags = OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    let raw = open(path, flags, Mode::empty())
+        .map_err(|e| QemuError::sys(format!("Unable to open tty {path}"), e))?;
+    // SAFETY: `open` returned a new descriptor that nothing else owns.
+    let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+    let mut t =
+        tcgetattr(fd.as_fd()).map_err(|e| QemuError::sys("Unable to read tty attributes", e))?;
+    cfmakeraw(&mut t);
+    tcsetattr(fd.as_fd(), SetArg::TCSADRAIN, &t)
+        .map_err(|e| QemuError::sys("Unable to set tty attributes", e))?;
+    Ok(fd)
+}
+
+struct Console {
+    fd: OwnedFd,
+    lease: Lease,
+    /// The domain and the host-side path.
+    key: ([u8; 16], String),
+    alias: String,
+    drv: std::sync::Weak<Driver>,
+}
+
+impl Console {
+    fn io_error(&self, what: &str, e: nix::errno::Errno) -> RemoteError {
+        QemuError::sys(
+            format!("cannot {what} the console of device {}", self.alias),
+            e,
+        )
+        .into()
+    }
+
+    /// Gives the device back, unless a forced open took it.
+    fn release(&mut self) {
+        let Some(drv) = self.drv.upgrade() else {
+            return;
+        };
+        let _ = drv.write(|s, _| {
+            if !self.lease.taken.load(Ordering::SeqCst) {
+                s.consoles.remove(&self.key);
+            }
+            Ok(())
+        });
+        self.drv = std::sync::Weak::new();
+    }
+}
+
+impl Stream for Console {
+    fn send(&mut self, mut data: &[u8]) -> Result<(), RemoteError> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        while !data.is_empty() {
+            match nix::unistd::write(self.fd.as_fd(), data) {
+                Ok(n) => data = &data[n..],
+                Err(nix::errno::Errno::EAGAIN) => {
+                    let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLOUT)];
+                    poll(&mut fds, PollTimeout::from(100u16))
+                        .map_err(|e| self.io_error("wait for", e))?;
+                }
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(self.io_error("write to", e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn recv(&mut self, max: usize, wait: Duration) -> Result<StreamChunk, RemoteError> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        if self.lease.taken.load(Ordering::SeqCst) {
+            // What libvirtd tells the client whose console a forced open took.
+            return Err(RemoteError::new(
+                code::RPC,
+                domain::STREAMS,
+                "stream had I/O failure".to_string(),
+            ));
+        }
+        let ms = u16::try_from(wait.as_millis()).unwrap_or(u16::MAX);
+        let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => return Ok(StreamChunk::Idle),
+            Ok(_) => {}
+            Err(e) => return Err(self.io_error("wait for", e)),
+        }
+        let mut buf = vec![0u8; max.clamp(1, 64 * 1024)];
+        match nix::unistd::read(self.fd.as_raw_fd(), &mut buf) {
+            Ok(0) => Ok(StreamChunk::End),
+            Ok(n) => {
+                buf.truncate(n);
+                Ok(StreamChunk::Data(buf))
+            }
+            Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => Ok(StreamChunk::Idle),
+            // The guest side of the pty closed: QEMU is gone.
+            Err(nix::errno::Errno::EIO) => Ok(StreamChunk::End),
+            Err(e) => Err(self.io_error("read from", e)),
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), RemoteError> {
+        self.release();
+        Ok(())
+    }
+
+    fn abort(&mut self) {
+        self.release();
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(devices: &str) -> DomainDef {
+        let xml = format!(
+            "<domain type='qemu'><name>c</name><memory>1024</memory>\
+             <os><type>hvm</type></os><devices>{devices}</devices></domain>"
+        );
+        DomainDef::parse(&xml).unwrap()
+    }
+
+    #[test]
+    fn the_first_console_or_serial_is_the_default() {
+        let d = def("<serial type='pty'><target port='0'/></serial>\
+                     <serial type='file'><source path='/x'/><target port='1'/></serial>");
+        // The parser pairs the first serial port with a console, as libvirt does.
+        assert_eq!(find(&d, None).unwrap().0, "console0");
+        assert_eq!(find(&d, Some("serial0")).unwrap().1.source_type, "pty");
+        assert_eq!(find(&d, Some("serial1")).unwrap().1.source_type, "file");
+        assert!(find(&d, Some("serial7")).is_none());
+        assert!(find(&def(""), None).is_none());
+    }
+}

@@ -1,0 +1,169 @@
+//! libvirt's numbered facts that every driver shares: domain states and their reasons,
+//! event types and details, and the bits of `virConnectGetAllDomainStats`. Declared once
+//! here; drivers import them (a driver's own module may re-export one under a short name).
+
+/// `virDomainState`.
+pub mod domain_state {
+    pub const NOSTATE: i32 = 0;
+    pub const RUNNING: i32 = 1;
+    pub const BLOCKED: i32 = 2;
+    pub const PAUSED: i32 = 3;
+    pub const SHUTDOWN: i32 = 4;
+    pub const SHUTOFF: i32 = 5;
+    pub const CRASHED: i32 = 6;
+    pub const PMSUSPENDED: i32 = 7;
+}
+
+/// The reasons of each state (`virDomainRunningReason`, `virDomainPausedReason`,
+/// `virDomainShutdownReason`, `virDomainShutoffReason`), prefixed with their state.
+pub mod domain_reason {
+    pub const UNKNOWN: i32 = 0;
+
+    pub const RUNNING_BOOTED: i32 = 1;
+    pub const RUNNING_MIGRATED: i32 = 2;
+    pub const RUNNING_RESTORED: i32 = 3;
+    pub const RUNNING_FROM_SNAPSHOT: i32 = 4;
+    pub const RUNNING_UNPAUSED: i32 = 5;
+    pub const RUNNING_MIGRATION_CANCELED: i32 = 6;
+    pub const RUNNING_SAVE_CANCELED: i32 = 7;
+    pub const RUNNING_WAKEUP: i32 = 8;
+    pub const RUNNING_CRASHED: i32 = 9;
+
+    pub const PAUSED_USER: i32 = 1;
+    pub const PAUSED_MIGRATION: i32 = 2;
+    pub const PAUSED_SAVE: i32 = 3;
+    pub const PAUSED_DUMP: i32 = 4;
+    pub const PAUSED_IOERROR: i32 = 5;
+    pub const PAUSED_WATCHDOG: i32 = 6;
+    pub const PAUSED_FROM_SNAPSHOT: i32 = 7;
+    pub const PAUSED_SHUTTING_DOWN: i32 = 8;
+    pub const PAUSED_SNAPSHOT: i32 = 9;
+    pub const PAUSED_CRASHED: i32 = 10;
+    pub const PAUSED_STARTING_UP: i32 = 11;
+
+    pub const SHUTDOWN_USER: i32 = 1;
+
+    pub const SHUTOFF_SHUTDOWN: i32 = 1;
+    pub const SHUTOFF_DESTROYED: i32 = 2;
+    pub const SHUTOFF_CRASHED: i32 = 3;
+    pub const SHUTOFF_MIGRATED: i32 = 4;
+    pub const SHUTOFF_SAVED: i32 = 5;
+    pub const SHUTOFF_FAILED: i32 = 6;
+    pub const SHUTOFF_FROM_SNAPSHOT: i32 = 7;
+    pub const SHUTOFF_DAEMON: i32 = 8;
+}
+
+/// `virDomainEventType` and the details of each type, prefixed with their type.
+pub mod domain_event {
+    pub const DEFINED: i32 = 0;
+    pub const UNDEFINED: i32 = 1;
+    pub const STARTED: i32 = 2;
+    pub const SUSPENDED: i32 = 3;
+    pub const RESUMED: i32 = 4;
+    pub const STOPPED: i32 = 5;
+    pub const SHUTDOWN: i32 = 6;
+    pub const PMSUSPENDED: i32 = 7;
+    pub const CRASHED: i32 = 8;
+
+    pub const DEFINED_ADDED: i32 = 0;
+    pub const DEFINED_UPDATED: i32 = 1;
+    pub const DEFINED_RENAMED: i32 = 2;
+    pub const DEFINED_FROM_SNAPSHOT: i32 = 3;
+
+    pub const UNDEFINED_REMOVED: i32 = 0;
+    pub const UNDEFINED_RENAMED: i32 = 1;
+
+    pub const STARTED_BOOTED: i32 = 0;
+    pub const STARTED_MIGRATED: i32 = 1;
+    pub const STARTED_RESTORED: i32 = 2;
+    pub const STARTED_FROM_SNAPSHOT: i32 = 3;
+    pub const STARTED_WAKEUP: i32 = 4;
+
+    pub const SUSPENDED_PAUSED: i32 = 0;
+    pub const SUSPENDED_MIGRATED: i32 = 1;
+    pub const SUSPENDED_IOERROR: i32 = 2;
+    pub const SUSPENDED_WATCHDOG: i32 = 3;
+    pub const SUSPENDED_RESTORED: i32 = 4;
+    pub const SUSPENDED_FROM_SNAPSHOT: i32 = 5;
+    pub const SUSPENDED_API_ERROR: i32 = 6;
+
+    pub const RESUMED_UNPAUSED: i32 = 0;
+    pub const RESUMED_MIGRATED: i32 = 1;
+    pub const RESUMED_FROM_SNAPSHOT: i32 = 2;
+
+    pub const STOPPED_SHUTDOWN: i32 = 0;
+    pub const STOPPED_DESTROYED: i32 = 1;
+    pub const STOPPED_CRASHED: i32 = 2;
+    pub const STOPPED_MIGRATED: i32 = 3;
+    pub const STOPPED_SAVED: i32 = 4;
+    pub const STOPPED_FAILED: i32 = 5;
+    pub const STOPPED_FROM_SNAPSHOT: i32 = 6;
+
+    pub const SHUTDOWN_FINISHED: i32 = 0;
+    pub const SHUTDOWN_GUEST: i32 = 1;
+    pub const SHUTDOWN_HOST: i32 = 2;
+}
+
+/// `virNetworkEventLifecycleType`.
+pub mod network_event {
+    pub const DEFINED: i32 = 0;
+    pub const UNDEFINED: i32 = 1;
+    pub const STARTED: i32 = 2;
+    pub const STOPPED: i32 = 3;
+}
+
+/// `virStoragePoolEventLifecycleType`: the network's four, then two of pools' own.
+pub mod pool_event {
+    pub use super::network_event::{DEFINED, STARTED, STOPPED, UNDEFINED};
+    pub const CREATED: i32 = 4;
+    pub const DELETED: i32 = 5;
+}
+
+/// `virNodeDeviceEventLifecycleType`.
+pub mod nodedev_event {
+    pub const CREATED: i32 = 0;
+    pub const DELETED: i32 = 1;
+}
+
+/// `virDomainStatsTypes` and `virConnectGetAllDomainStatsFlags`.
+pub mod domain_stats {
+    pub const STATE: u32 = 1;
+    pub const CPU_TOTAL: u32 = 1 << 1;
+    pub const BALLOON: u32 = 1 << 2;
+    pub const VCPU: u32 = 1 << 3;
+    pub const INTERFACE: u32 = 1 << 4;
+    pub const BLOCK: u32 = 1 << 5;
+    pub const PERF: u32 = 1 << 6;
+    pub const IOTHREAD: u32 = 1 << 7;
+    pub const MEMORY: u32 = 1 << 8;
+    pub const DIRTYRATE: u32 = 1 << 9;
+    pub const VM: u32 = 1 << 10;
+
+    /// The listing filters (`..._ACTIVE` through `..._OTHER`).
+    pub const LIST_FILTERS: u32 = 0xff;
+    pub const NOWAIT: u32 = 1 << 29;
+    pub const BACKING: u32 = 1 << 30;
+    pub const ENFORCE_STATS: u32 = 1 << 31;
+}
+
+/// `virDomainMemoryStatTags`.
+pub mod memory_stat {
+    pub const SWAP_IN: i32 = 0;
+    pub const SWAP_OUT: i32 = 1;
+    pub const MAJOR_FAULT: i32 = 2;
+    pub const MINOR_FAULT: i32 = 3;
+    pub const UNUSED: i32 = 4;
+    pub const AVAILABLE: i32 = 5;
+    pub const ACTUAL_BALLOON: i32 = 6;
+    pub const RSS: i32 = 7;
+    pub const USABLE: i32 = 8;
+    pub const LAST_UPDATE: i32 = 9;
+    pub const DISK_CACHES: i32 = 10;
+}
+
+/// `virVcpuState`.
+pub mod vcpu_state {
+    pub const OFFLINE: i32 = 0;
+    pub const RUNNING: i32 = 1;
+    pub const BLOCKED: i32 = 2;
+}
