@@ -16,14 +16,14 @@ use rvirt_tests::qemu_argv::devices;
 use rvirt_tests::xmldiff::{oracle_outcomes, python_libvirt, Outcome};
 use rvirt_tests::{have_program, repo_root, require_peer, Daemon, Libvirtd};
 
-/// Documents both daemons accept or both refuse (2026-12-03: 396 of 436).
-const FLOOR_ACCEPT_SAME: usize = 396;
-/// Documents both daemons turn into an argv (2026-12-03: 241).
-const FLOOR_NATIVE_BOTH: usize = 241;
-/// Documents whose inactive XML is the same on both (2026-12-03: 245, all both accept).
-const FLOOR_XML_IDENTICAL: usize = 245;
-/// Documents whose argv has the same devices on both (2026-12-03: 239).
-const FLOOR_ARGV_IDENTICAL: usize = 239;
+/// Documents both daemons accept or both refuse (2026-12-03: 420 of 461).
+const FLOOR_ACCEPT_SAME: usize = 420;
+/// Documents both daemons turn into an argv (2026-12-03: 259).
+const FLOOR_NATIVE_BOTH: usize = 259;
+/// Documents whose inactive XML is the same on both (2026-12-03: 263, all both accept).
+const FLOOR_XML_IDENTICAL: usize = 263;
+/// Documents whose argv has the same devices on both (2026-12-03: 257).
+const FLOOR_ARGV_IDENTICAL: usize = 257;
 
 fn corpus() -> Vec<PathBuf> {
     let dir = repo_root().join("tests/data/qemu-corpus/domain");

@@ -1,7 +1,7 @@
 //! `<controller>` → `-device`: PCI root ports and bridges, USB, SCSI, SATA and
 //! virtio-serial controllers, in libvirt's order and with libvirt's ids.
 
-use rvirt_xml::domain::{Controller, Device, DomainDef};
+use rvirt_xml::domain::{Address, Controller, Device, DeviceInfo, DomainDef};
 
 use crate::argv::{unsupported, ArgvResult, Cmd};
 use crate::devices::{pci_addr, Ctx};
@@ -38,9 +38,8 @@ pub(crate) fn controller(c: &mut Cmd, x: &mut Ctx, k: &Controller) -> ArgvResult
         ("usb", None | Some("piix3-uhci")) => {
             Some(format!("piix3-usb-uhci,id={}", usb_id(k.index)))
         }
-        ("usb", Some(m @ ("qemu-xhci" | "nec-xhci"))) => {
-            Some(format!("{m},id={}", usb_id(k.index)))
-        }
+        ("usb", Some("qemu-xhci")) => Some(format!("qemu-xhci,id={}", usb_id(k.index))),
+        ("usb", Some("nec-xhci")) => Some(format!("nec-usb-xhci,id={}", usb_id(k.index))),
         ("usb", Some(m @ ("ich9-ehci1" | "ich9-uhci1" | "ich9-uhci2" | "ich9-uhci3"))) => {
             Some(ich9_usb(m, k))
         }
@@ -133,4 +132,19 @@ pub(crate) fn scsi_controller_model(def: &DomainDef, index: u32) -> Option<&str>
         }
         _ => None,
     })
+}
+
+/// `,bus=usb.0,port=P` of a USB device: the bus of its controller (`usb` is controller
+/// 0, `usbN` controller N) and its port, as assigned at define.
+pub(crate) fn usb_place(info: &DeviceInfo) -> String {
+    match &info.address {
+        Some(Address::Usb { bus, port }) => {
+            let port = port
+                .as_ref()
+                .map(|p| format!(",port={p}"))
+                .unwrap_or_default();
+            format!(",bus={}.0{port}", usb_id(*bus))
+        }
+        _ => ",bus=usb.0".into(),
+    }
 }

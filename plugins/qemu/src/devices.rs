@@ -223,6 +223,8 @@ fn interface(c: &mut Cmd, x: &Ctx, i: &Interface, n: usize) -> ArgvResult<()> {
     let model = match i.model.as_deref() {
         None | Some("rtl8139") => "rtl8139",
         Some("virtio") => "virtio-net-pci",
+        Some("virtio-transitional") => "virtio-net-pci-transitional",
+        Some("virtio-non-transitional") => "virtio-net-pci-non-transitional",
         Some(m @ ("e1000" | "e1000e" | "vmxnet3")) => m,
         Some("ne2k_pci") => "ne2k_pci",
         Some(other) => return unsupported(format!("{p}/model/@type '{other}' is not supported")),
@@ -295,13 +297,24 @@ fn chardev(c: &mut Cmd, x: &mut Ctx, ch: &CharDev, index: usize, rt: &Runtime) -
             format!("virtconsole,chardev={id},id=console{index}")
         }
         (ChrKind::Channel, Some("virtio")) => {
-            ensure_controller(c, x, "virtio-serial", 0)?;
+            // On the controller and port its address names (given or assigned at define).
+            let (ctl, bus, nr) = match ch.info.address {
+                Some(Address::VirtioSerial {
+                    controller,
+                    bus,
+                    port,
+                }) => (controller, bus, format!(",nr={port}")),
+                _ => (0, 0, String::new()),
+            };
+            ensure_controller(c, x, "virtio-serial", ctl)?;
             let name = ch
                 .target_name
                 .as_deref()
                 .map(|n| format!(",name={}", esc(n)))
                 .unwrap_or_default();
-            format!("virtserialport,bus=virtio-serial0.0,chardev={id},id=channel{index}{name}")
+            format!(
+                "virtserialport,bus=virtio-serial{ctl}.{bus}{nr},chardev={id},id=channel{index}{name}"
+            )
         }
         (_, t) => {
             return unsupported(format!(
@@ -331,7 +344,10 @@ fn input(c: &mut Cmd, x: &mut Ctx, i: &Input, n: usize) -> ArgvResult<()> {
                     ))
                 }
             };
-            format!("{model},id=input{n},bus=usb.0")
+            format!(
+                "{model},id=input{n}{}",
+                crate::controllers::usb_place(&i.info)
+            )
         }
         (t @ ("tablet" | "mouse" | "keyboard"), "virtio") => {
             format!("virtio-{t}-pci,id=input{n}{}", pci_addr(x, &i.info, &p)?)
@@ -423,13 +439,24 @@ fn watchdog(c: &mut Cmd, x: &Ctx, w: &Watchdog) -> ArgvResult<()> {
     Ok(())
 }
 
+/// The device-name suffix of a virtio model: `-transitional` (legacy and modern
+/// virtio, a conventional PCI device), `-non-transitional` (modern only) or none.
+fn transitional(model: &str) -> &'static str {
+    match model {
+        "virtio-transitional" => "-transitional",
+        "virtio-non-transitional" => "-non-transitional",
+        _ => "",
+    }
+}
+
 fn balloon(c: &mut Cmd, x: &Ctx, m: &MemBalloon) -> ArgvResult<()> {
     let p = "domain/devices/memballoon";
     match m.model.as_str() {
         "none" => Ok(()),
-        "virtio" => {
+        model @ ("virtio" | "virtio-transitional" | "virtio-non-transitional") => {
             // `<stats period>` is set over the monitor at start (lifecycle).
-            let mut dev = format!("virtio-balloon-pci,id=balloon0{}", pci_addr(x, &m.info, p)?);
+            let dev = format!("virtio-balloon-pci{}", transitional(model));
+            let mut dev = format!("{dev},id=balloon0{}", pci_addr(x, &m.info, p)?);
             if m.autodeflate.as_deref() == Some("on") {
                 dev.push_str(",deflate-on-oom=on");
             }
@@ -442,7 +469,10 @@ fn balloon(c: &mut Cmd, x: &Ctx, m: &MemBalloon) -> ArgvResult<()> {
 
 fn rng(c: &mut Cmd, x: &Ctx, r: &Rng) -> ArgvResult<()> {
     let p = "domain/devices/rng";
-    if r.model != "virtio" {
+    if !matches!(
+        r.model.as_str(),
+        "virtio" | "virtio-transitional" | "virtio-non-transitional"
+    ) {
         return unsupported(format!("{p}/@model '{}' is not supported", r.model));
     }
     let obj = match (r.backend_model.as_str(), &r.backend_path) {
@@ -454,7 +484,8 @@ fn rng(c: &mut Cmd, x: &Ctx, r: &Rng) -> ArgvResult<()> {
         (other, _) => return unsupported(format!("{p}/backend/@model '{other}' is not supported")),
     };
     let mut dev = format!(
-        "virtio-rng-pci,rng=objrng0,id=rng0{}",
+        "virtio-rng-pci{},rng=objrng0,id=rng0{}",
+        transitional(&r.model),
         pci_addr(x, &r.info, p)?
     );
     if let Some(b) = r.rate_bytes {

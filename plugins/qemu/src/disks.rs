@@ -160,16 +160,10 @@ fn bus_device(c: &mut Cmd, x: &mut Ctx, k: &Disk, idx: u32, p: &str) -> ArgvResu
             };
             format!("{model},bus={bus},id=sata{ctl}-0-{unit}")
         }
-        "usb" if !cd => {
-            let port = match &k.info.address {
-                Some(Address::Usb {
-                    bus: 0,
-                    port: Some(p),
-                }) => format!(",port={p}"),
-                _ => String::new(),
-            };
-            format!("usb-storage,bus=usb.0{port},id=usb-disk{idx},removable=off")
-        }
+        "usb" if !cd => format!(
+            "usb-storage{},id=usb-disk{idx},removable=off",
+            crate::controllers::usb_place(&k.info)
+        ),
         "scsi" => {
             let (ctl, bus, unit) = drive(&k.info.address, 7)?;
             let target = match &k.info.address {

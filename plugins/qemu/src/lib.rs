@@ -118,6 +118,7 @@ pub fn native(drv: &Driver, def: &DomainDef) -> Result<String, RemoteError> {
     let mut def = def.clone();
     domain::post_parse(drv, &mut def);
     postparse::check(&def)?;
+    postparse::for_native(&mut def);
     let def = &volumes::resolve(drv.own_uri(), &def)?;
     let args = argv::build(def, &rt).map_err(|e| QemuError::Unsupported(e.to_string()))?;
     Ok(argv::to_native(

@@ -3,9 +3,10 @@
 //! filesystems, ivshmem shared memory, with libvirt's ids. Sound cards are in
 //! [`crate::sound`].
 
-use rvirt_xml::domain::{Address, DeviceInfo, GenericDevice};
+use rvirt_xml::domain::GenericDevice;
 
 use crate::argv::{esc, unsupported, ArgvResult, Cmd};
+use crate::controllers::usb_place;
 use crate::devices::{pci_addr, Ctx};
 
 /// Per-kind counters for device ids (`hub0`, `redir0`, `fs0`, `shmem0`).
@@ -17,27 +18,13 @@ pub(crate) struct Counts {
     shmem: usize,
 }
 
-/// `,port=N` of a device on the first USB bus.
-fn usb_port(info: &DeviceInfo) -> String {
-    match &info.address {
-        Some(Address::Usb {
-            bus: 0,
-            port: Some(p),
-        }) => format!(",port={p}"),
-        _ => String::new(),
-    }
-}
-
 /// The arguments of one generic device; `Ok(false)` when it is none of these kinds.
 pub(crate) fn build(c: &mut Cmd, x: &Ctx, g: &GenericDevice, n: &mut Counts) -> ArgvResult<bool> {
     match g.element.name.as_str() {
         "hub" => {
             let id = format!("hub{}", n.hub);
             n.hub += 1;
-            c.opt(
-                "-device",
-                format!("usb-hub,id={id},bus=usb.0{}", usb_port(&g.info)),
-            );
+            c.opt("-device", format!("usb-hub,id={id}{}", usb_place(&g.info)));
         }
         "redirdev" => {
             let id = format!("redir{}", n.redir);
@@ -110,10 +97,7 @@ fn redirdev(c: &mut Cmd, g: &GenericDevice, id: &str) -> ArgvResult<()> {
     c.opt("-chardev", chardev);
     c.opt(
         "-device",
-        format!(
-            "usb-redir,chardev=char{id},id={id},bus=usb.0{}",
-            usb_port(&g.info)
-        ),
+        format!("usb-redir,chardev=char{id},id={id}{}", usb_place(&g.info)),
     );
     Ok(())
 }

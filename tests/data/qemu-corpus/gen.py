@@ -247,6 +247,96 @@ EXTRA = [
     # PCIe NIC, ICH9 audio, USB tablet and redirection on Q35.
     ("q35", "<interface type='user'><mac address='{mac0}'/><model type='e1000e'/></interface><sound model='ich9'/>"
             "<input type='tablet' bus='usb'/><redirdev bus='usb' type='tcp'><source mode='connect' host='localhost' service='4000'/></redirdev>"),
+    # More USB devices than PIIX3's two ports.
+    ("pc", "<input type='tablet' bus='usb'/><input type='keyboard' bus='usb'/><input type='mouse' bus='usb'/>"),
+    # Two USB controllers on Q35, a device given on the second.
+    ("q35", "<controller type='usb' index='0' model='qemu-xhci'/><controller type='usb' index='1' model='qemu-xhci'/>"
+            "<input type='tablet' bus='usb'><address type='usb' bus='1' port='1'/></input><input type='keyboard' bus='usb'/>"),
+    # SCSI disks on two controllers of different models.
+    ("pc", "<controller type='scsi' index='0' model='virtio-scsi'/><controller type='scsi' index='1' model='lsilogic'/>"
+           "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/var/lib/libvirt/images/s{n}.img'/>"
+           "<target dev='sdb' bus='scsi'/></disk><disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+           "<source file='/var/lib/libvirt/images/t{n}.img'/><target dev='sdc' bus='scsi'/>"
+           "<address type='drive' controller='1' bus='0' target='0' unit='3'/></disk>"),
+    # Virtio consoles next to a serial console.
+    ("pc", "<serial type='pty'/><console type='pty'><target type='virtio'/></console><console type='pty'><target type='virtio'/></console>"),
+    # Two HDA cards on Q35.
+    ("q35", "<sound model='ich9'/><sound model='ich6'/>"),
+    # The ICH9 watchdog.
+    ("q35", "<watchdog model='itco' action='reset'/>"),
+    # An IDE disk on Q35, which has no IDE.
+    ("q35", "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><target dev='hdc' bus='ide'/><readonly/></disk>"),
+    # Q35's video slot given to another device.
+    ("q35", "<interface type='user'><mac address='{mac0}'/><model type='virtio'/>"
+            "<address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x0'/></interface>"
+            "<graphics type='vnc' port='-1'/><video><model type='virtio'/></video>"),
+    # ICH9 USB with its companions on Q35 next to an XHCI controller.
+    ("q35", "<controller type='usb' index='0' model='ich9-ehci1'/>"
+            "<controller type='usb' index='0' model='ich9-uhci1'><master startport='0'/></controller>"
+            "<controller type='usb' index='0' model='ich9-uhci2'><master startport='2'/></controller>"
+            "<controller type='usb' index='0' model='ich9-uhci3'><master startport='4'/></controller>"
+            "<controller type='usb' index='1' model='qemu-xhci'/><input type='tablet' bus='usb'/>"),
+    # virt-manager's i440FX guest.
+    ("pc", "<disk type='file' device='disk'><driver name='qemu' type='qcow2' discard='unmap'/>"
+           "<source file='/var/lib/libvirt/images/vm{n}.qcow2'/><target dev='vda' bus='virtio'/></disk>"
+           "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><target dev='hda' bus='ide'/><readonly/></disk>"
+           "<interface type='network'><mac address='{mac0}'/><source network='default'/><model type='virtio'/></interface>"
+           "<serial type='pty'><target type='isa-serial' port='0'><model name='isa-serial'/></target></serial>"
+           "<console type='pty'><target type='serial' port='0'/></console>"
+           "<channel type='spicevmc'><target type='virtio' name='com.redhat.spice.0'/></channel>"
+           "<input type='tablet' bus='usb'/><graphics type='spice' autoport='yes'/>"
+           "<video><model type='qxl' ram='65536' vram='65536' vgamem='16384' heads='1' primary='yes'/></video>"
+           "<redirdev bus='usb' type='spicevmc'/><redirdev bus='usb' type='spicevmc'/>"
+           "<memballoon model='virtio'/>"),
+    # A balloon with its address given, and a NIC with a ROM file.
+    ("pc", "<interface type='user'><mac address='{mac0}'/><model type='virtio'/><rom bar='off'/></interface>"
+           "<memballoon model='virtio'><address type='pci' domain='0x0000' bus='0x00' slot='0x07' function='0x0'/></memballoon>"),
+    # Transitional virtio devices on Q35 are conventional PCI ones.
+    ("q35", "<interface type='user'><mac address='{mac0}'/><model type='virtio-transitional'/></interface>"
+            "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/var/lib/libvirt/images/t{n}.qcow2'/>"
+            "<target dev='vda' bus='virtio'/><model type='virtio-transitional'/></disk>"
+            "<memballoon model='virtio-non-transitional'/>"),
+    # Root ports written without an index, as some tools write them.
+    ("q35", "<controller type='pci' model='pcie-root-port'/><controller type='pci' model='pcie-root-port'/>"
+            + VIRTIO_DISK % (0, "a")),
+    # SATA disks and a cdrom on Q35, a NIC booting second.
+    ("q35", "".join("<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/var/lib/libvirt/images/s{n}-%d.img'/>"
+                    "<target dev='sd%s' bus='sata'/></disk>" % (i, "abc"[i]) for i in range(3))
+            + "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><target dev='sdd' bus='sata'/><readonly/></disk>"
+            "<interface type='network'><mac address='{mac0}'/><source network='default'/><model type='virtio'/><boot order='2'/></interface>"),
+    # Conventional PCI devices of every kind on one Q35 bridge.
+    ("q35", "<sound model='ich6'/><sound model='ac97'/><watchdog model='i6300esb'/><controller type='scsi' index='0' model='lsilogic'/>"
+            "<interface type='user'><mac address='{mac0}'/><model type='e1000'/></interface>"
+            "<interface type='user'><mac address='{mac1}'/><model type='rtl8139'/></interface>"),
+    # A second IDE controller on i440FX.
+    ("pc", "<controller type='ide' index='1'/>"),
+    # Eight disks on one virtio-scsi controller.
+    ("q35", "<controller type='scsi' index='0' model='virtio-scsi'/>" + "".join(
+        "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/var/lib/libvirt/images/s{n}-%d.img'/>"
+        "<target dev='sd%s' bus='scsi'/></disk>" % (i, "abcdefgh"[i]) for i in range(8))),
+    # A USB tablet with USB switched off.
+    ("pc", "<controller type='usb' model='none'/><input type='tablet' bus='usb'/>"),
+    # A pcie-to-pci-bridge given: a root port is added for it, the e1000 goes on it.
+    ("q35", "<controller type='pci' index='1' model='pcie-to-pci-bridge'/>"
+            "<interface type='user'><mac address='{mac0}'/><model type='e1000'/></interface>"),
+    # A root port given its own address.
+    ("q35", "<controller type='pci' index='1' model='pcie-root-port'>"
+            "<address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/></controller>"
+            + VIRTIO_DISK % (0, "a") + VIRTIO_DISK % (1, "b")),
+    # A virtio-serial controller given an index of 1 and a channel on it.
+    ("pc", "<controller type='virtio-serial' index='1'/><channel type='unix'><target type='virtio' name='a.b'/>"
+           "<address type='virtio-serial' controller='1' bus='0' port='2'/></channel>"),
+    # A virtio video as the only video of a Q35 guest without graphics.
+    ("q35", "<video><model type='virtio' heads='2'/></video><input type='mouse' bus='virtio'/><input type='keyboard' bus='virtio'/>"),
+    # Many NICs of both kinds on i440FX.
+    ("pc", "".join("<interface type='user'><mac address='52:54:00:7e:00:%02x'/><model type='%s'/></interface>"
+                   % (i, ["virtio", "e1000", "rtl8139", "e1000e"][i % 4]) for i in range(8))),
+    # NIC models whose bus kind differs: vmxnet3 and ne2k_pci on Q35.
+    ("q35", "<interface type='user'><mac address='{mac0}'/><model type='vmxnet3'/></interface>"
+            "<interface type='user'><mac address='{mac1}'/><model type='ne2k_pci'/></interface>"),
+    # NEC XHCI on Q35, no balloon.
+    ("q35", "<controller type='usb' index='0' model='nec-xhci'/><memballoon model='none'/>"
+            "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>"),
     # Two video cards and a virtio input on i440FX.
     ("pc", "<graphics type='vnc' port='-1'/><video><model type='qxl' primary='yes'/></video><video><model type='qxl'/></video>"
            "<input type='keyboard' bus='virtio'/>"),

@@ -60,6 +60,21 @@ fn numa_memory(def: &mut DomainDef) {
     def.memory_kib = total;
 }
 
+/// What `domxml-to-native` does after the post-parse step, as libvirt: the interfaces
+/// are written anew (as `ethernet` ones in libvirt), so they lose their PCI addresses and
+/// are placed again after every other device.
+pub fn for_native(def: &mut DomainDef) {
+    let Some(chipset) = Chipset::of(def) else {
+        return;
+    };
+    for i in def.interfaces_mut() {
+        if matches!(i.info.address, Some(rvirt_xml::domain::Address::Pci { .. })) {
+            i.info.address = None;
+        }
+    }
+    pci::assign(def, chipset);
+}
+
 /// The x86 chipsets whose implicit devices and PCI layout libvirt knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Chipset {

@@ -93,6 +93,8 @@ struct Set {
     /// Whether missing buses may be added (the dry pass).
     grow: bool,
     chipset: Chipset,
+    /// A bridge found no bus and none can be added for it: libvirt gives up there.
+    stuck: bool,
 }
 
 type Slot = (u32, u32, u32);
@@ -123,6 +125,7 @@ impl Set {
             return Some(a);
         }
         if !self.grow || !self.add_buses(c) {
+            self.stuck |= self.grow && c == Conn::PcieToPciBridge;
             return None;
         }
         self.next(c)
@@ -155,9 +158,7 @@ impl Set {
     /// Adds the buses a device connecting as `c` needs; false when none would take it.
     fn add_buses(&mut self, c: Conn) -> bool {
         match (c, self.chipset) {
-            (Conn::Pcie | Conn::PcieToPciBridge, Chipset::Q35) => {
-                self.buses.push(Bus::new(BusKind::RootPort))
-            }
+            (Conn::Pcie, Chipset::Q35) => self.buses.push(Bus::new(BusKind::RootPort)),
             (Conn::Pci | Conn::PciBridge, Chipset::Q35) => {
                 let any = self.buses.iter().any(|b| b.kind.accepts(Conn::PciBridge));
                 if !any {
@@ -228,6 +229,7 @@ fn pass(def: &mut DomainDef, chipset: Chipset, grow: bool) -> Set {
         buses: buses_of(def),
         grow,
         chipset,
+        stuck: false,
     };
     for d in &def.devices {
         if let Some(a) = pci_of(d) {
@@ -235,8 +237,11 @@ fn pass(def: &mut DomainDef, chipset: Chipset, grow: bool) -> Set {
         }
     }
     let mut placed = vec![false; def.devices.len()];
-    for (i, a) in chipset_slots(def, &mut set) {
-        placed[i] = true;
+    let (fixed, displaced) = chipset_slots(def, &mut set);
+    for (i, a) in fixed {
+        // As libvirt's dry pass, which does not record where a displaced primary video
+        // went, and so places it a second time in its turn.
+        placed[i] = !(grow && displaced == Some(i));
         if !grow {
             set_pci(&mut def.devices[i], a);
         }
@@ -315,6 +320,10 @@ pub fn assign(def: &mut DomainDef, chipset: Chipset) {
         .max();
     let Some(max_index) = max_index else { return };
     let mut dry = pass(def, chipset, true);
+    if dry.stuck {
+        // Left without addresses; validation refuses the bridge as libvirt does.
+        return;
+    }
     if chipset == Chipset::Q35 && max_index == 0 && dry.buses.len() > 1 {
         // A spare root port for hotplug.
         dry.next(Conn::Pcie);
@@ -334,8 +343,8 @@ pub fn assign(def: &mut DomainDef, chipset: Chipset) {
 }
 
 /// Reserves the chipset's fixed functions; returns the devices that live there, with
-/// their places.
-fn chipset_slots(def: &DomainDef, set: &mut Set) -> Vec<(usize, Slot)> {
+/// their places, and the primary video if another device held its slot.
+fn chipset_slots(def: &DomainDef, set: &mut Set) -> (Vec<(usize, Slot)>, Option<usize>) {
     let primary_video = def.devices.iter().position(|d| match d {
         Device::Video(v) => !matches!(v.model.as_str(), "none" | "ramfb"),
         _ => false,
@@ -394,6 +403,7 @@ fn chipset_slots(def: &DomainDef, set: &mut Set) -> Vec<(usize, Slot)> {
         set.reserve((0, slot, f));
     }
     // A primary video whose slot is taken gets the first free one, before any other.
+    let mut displaced = None;
     if let Some(i) = video_slot.filter(|i| pci_of(&def.devices[*i]).is_none()) {
         if !fixed.iter().any(|(j, _)| *j == i) {
             let conn = match (&def.devices[i], set.chipset) {
@@ -401,9 +411,10 @@ fn chipset_slots(def: &DomainDef, set: &mut Set) -> Vec<(usize, Slot)> {
                 _ => Conn::Pci,
             };
             fixed.extend(set.next(conn).map(|a| (i, a)));
+            displaced = Some(i);
         }
     }
-    fixed
+    (fixed, displaced)
 }
 
 fn find_controller(

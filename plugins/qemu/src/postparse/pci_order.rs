@@ -58,17 +58,17 @@ fn classify(d: &Device) -> Option<(usize, Conn)> {
             if i.iface_type == "hostdev" {
                 return None;
             }
+            // Learnt from libvirtd: these are conventional PCI, any other model (ne2k_pci
+            // and unknown ones too) is placed as PCIe.
             let pci = matches!(
                 i.model.as_deref(),
-                Some(
-                    "rtl8139" | "e1000" | "ne2k_pci" | "pcnet" | "i82551" | "i82557b" | "i82559er"
-                )
+                Some("rtl8139" | "e1000" | "vmxnet3" | "virtio-transitional")
             );
             (2, if pci { Pci } else { Pcie })
         }
         Device::Disk(k) if k.target_bus == "virtio" => (5, Pcie),
-        Device::MemBalloon(m) if m.model.starts_with("virtio") => (7, Pcie),
-        Device::Rng(r) if r.model.starts_with("virtio") => (8, Pcie),
+        Device::MemBalloon(m) if m.model.starts_with("virtio") => (7, virtio(&m.model)),
+        Device::Rng(r) if r.model.starts_with("virtio") => (8, virtio(&r.model)),
         Device::Watchdog(w) if w.model == "i6300esb" => (9, Pci),
         Device::Video(v) => match v.model.as_str() {
             "none" | "ramfb" => return None,
@@ -80,6 +80,15 @@ fn classify(d: &Device) -> Option<(usize, Conn)> {
         Device::Generic(g) => return classify_generic(g),
         _ => return None,
     })
+}
+
+/// A transitional virtio device is a conventional PCI one; the others are PCIe.
+fn virtio(model: &str) -> Conn {
+    if model == "virtio-transitional" {
+        Conn::Pci
+    } else {
+        Conn::Pcie
+    }
 }
 
 fn classify_generic(g: &rvirt_xml::domain::GenericDevice) -> Option<(usize, Conn)> {

@@ -1,5 +1,5 @@
 //! USB port assignment: every USB device without an address gets the next free port of
-//! USB bus 0, in libvirt's order (hubs, host devices, disks, smartcards, inputs, sound
+//! USB bus 0 (hubs are added when the devices outnumber the ports), in libvirt's order (hubs, host devices, disks, smartcards, inputs, sound
 //! cards, redirected devices), when the guest has a USB controller.
 
 use rvirt_xml::domain::{Address, Device, DomainDef};
@@ -39,20 +39,22 @@ fn group(d: &Device) -> Option<usize> {
     })
 }
 
-/// Gives every USB device without an address the next free port.
-pub fn assign(def: &mut DomainDef) {
-    let ports = ports(def);
-    let mut taken: Vec<u32> = def
-        .devices
-        .iter()
-        .filter_map(|d| match d.info()?.address {
-            Some(Address::Usb {
-                bus: 0,
-                port: Some(ref p),
-            }) => p.split('.').next()?.parse().ok(),
-            _ => None,
-        })
-        .collect();
+/// Ports of a USB hub.
+const HUB_PORTS: usize = 8;
+
+/// The bus-0 port of a device, as written (`2`, `1.3`).
+fn port_of(d: &Device) -> Option<String> {
+    match &d.info()?.address {
+        Some(Address::Usb {
+            bus: 0,
+            port: Some(p),
+        }) => Some(p.clone()),
+        _ => None,
+    }
+}
+
+/// The USB devices without an address, in placing order (hubs first).
+fn unplaced(def: &DomainDef) -> Vec<usize> {
     let mut todo: Vec<(usize, usize)> = def
         .devices
         .iter()
@@ -61,15 +63,60 @@ pub fn assign(def: &mut DomainDef) {
         .filter_map(|(i, d)| group(d).map(|g| (g, i)))
         .collect();
     todo.sort();
-    for (_, i) in todo {
-        let Some(port) = (1..=ports).find(|p| !taken.contains(p)) else {
+    todo.into_iter().map(|(_, i)| i).collect()
+}
+
+/// Adds the hubs libvirt adds when the devices outnumber the ports: each takes a port
+/// and gives eight.
+fn add_hubs(def: &mut DomainDef, root: usize) {
+    let hubs = def
+        .devices
+        .iter()
+        .filter(|d| matches!(d, Device::Generic(g) if g.element.name == "hub"))
+        .count();
+    let available = root + hubs * HUB_PORTS;
+    let count = unplaced(def).len();
+    if count <= available {
+        return;
+    }
+    let needed = (count - available + 1).div_ceil(HUB_PORTS - 1);
+    for _ in 0..needed {
+        let hub = Device::from_xml("<hub type='usb'/>", true).expect("a fixed, valid device");
+        def.devices.push(hub);
+    }
+}
+
+/// Gives every USB device without an address the next free port: the root hub's first,
+/// then those of the hubs, in order.
+pub fn assign(def: &mut DomainDef) {
+    let root = ports(def) as usize;
+    if root == 0 {
+        return;
+    }
+    add_hubs(def, root);
+    let mut taken: Vec<String> = def.devices.iter().filter_map(port_of).collect();
+    for i in unplaced(def) {
+        let hubs: Vec<String> = def
+            .devices
+            .iter()
+            .filter(|d| matches!(d, Device::Generic(g) if g.element.name == "hub"))
+            .filter_map(port_of)
+            .collect();
+        let mut free = (1..=root)
+            .map(|p| p.to_string())
+            .chain(
+                hubs.iter()
+                    .flat_map(|h| (1..=HUB_PORTS).map(move |k| format!("{h}.{k}"))),
+            )
+            .filter(|p| !taken.contains(p));
+        let Some(port) = free.next() else {
             return;
         };
-        taken.push(port);
+        taken.push(port.clone());
         if let Some(info) = def.devices[i].info_mut() {
             info.address = Some(Address::Usb {
                 bus: 0,
-                port: Some(port.to_string()),
+                port: Some(port),
             });
         }
     }
@@ -95,6 +142,32 @@ mod tests {
                 "<address type='usb' bus='0' port='1'/>",
                 "<address type='usb' bus='0' port='2'/>"
             ]
+        );
+    }
+
+    #[test]
+    fn a_hub_is_added_when_ports_run_out() {
+        let d = devices_after(
+            "pc",
+            "<input type='tablet' bus='usb'/><input type='keyboard' bus='usb'/>\
+             <input type='mouse' bus='usb'/>",
+        )
+        .join("");
+        assert!(
+            d.contains("<input type='tablet' bus='usb'><address type='usb' bus='0' port='2'/>"),
+            "{d}"
+        );
+        assert!(
+            d.contains("<input type='keyboard' bus='usb'><address type='usb' bus='0' port='1.1'/>"),
+            "{d}"
+        );
+        assert!(
+            d.contains("<input type='mouse' bus='usb'><address type='usb' bus='0' port='1.2'/>"),
+            "{d}"
+        );
+        assert!(
+            d.contains("<hub type='usb'><address type='usb' bus='0' port='1'/></hub>"),
+            "{d}"
         );
     }
 }

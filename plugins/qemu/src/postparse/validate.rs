@@ -1,5 +1,6 @@
 //! The checks libvirt's QEMU driver makes on a definition after its post-parse step,
-//! with libvirt's texts: the PCI root must be the machine's, Q35 has no IDE, SPICE
+//! with libvirt's texts: the PCI root must be the machine's, Q35 has no IDE and i440FX one
+//! IDE controller, SPICE
 //! channels and audio need SPICE graphics, the Intel IOMMU needs Q35, virtiofs needs
 //! shared memory, BIOS serial output needs a serial port, the CPU topology must hold
 //! the vCPUs, and an emulated TPM 2.0 needs swtpm.
@@ -29,6 +30,24 @@ pub fn check(def: &DomainDef) -> Result<(), QemuError> {
                     "IDE controllers are unsupported for this QEMU binary or machine type",
                 ));
             }
+            Device::Controller(c) if c.controller_type == "ide" && c.index > 0 => {
+                return Err(unsupported(
+                    "Only a single IDE controller is supported for this machine type",
+                ));
+            }
+            Device::Controller(c)
+                if c.controller_type == "pci"
+                    && c.model.as_deref() == Some("pcie-to-pci-bridge")
+                    && c.info.address.is_none() =>
+            {
+                // No free root port took it, and libvirt adds none for a bridge.
+                return Err(QemuError::Xml(XmlError::reported(
+                    rvirt_plugin_api::sdk::code::INTERNAL_ERROR,
+                    Some(rvirt_plugin_api::sdk::domain::DOMAIN),
+                    "internal error: Cannot automatically add a new PCI bus for a device \
+                     with connect flags 2000",
+                )));
+            }
             Device::Chr(c) if c.source_type == "spicevmc" && !spice => {
                 return Err(spicevmc());
             }
@@ -37,6 +56,16 @@ pub fn check(def: &DomainDef) -> Result<(), QemuError> {
         }
     }
     Ok(())
+}
+
+/// `VIR_ERR_XML_ERROR` from the QEMU driver (libvirt reports these from its domain, not
+/// the XML parser's).
+fn xml_error(msg: String) -> QemuError {
+    QemuError::Xml(XmlError::reported(
+        rvirt_xml::XML_ERROR,
+        Some(rvirt_plugin_api::sdk::domain::QEMU),
+        format!("XML error: {msg}"),
+    ))
 }
 
 fn unsupported(msg: &str) -> QemuError {
@@ -121,10 +150,10 @@ fn pci_root(def: &DomainDef, chipset: Chipset) -> Result<(), QemuError> {
         _ => None,
     });
     match root {
-        Some(m) if m != want => Err(QemuError::Xml(XmlError::xml(format!(
+        Some(m) if m != want => Err(xml_error(format!(
             "The PCI controller with index='0' must be model='{want}' for this machine type, \
              but model='{m}' was found instead"
-        )))),
+        ))),
         _ => Ok(()),
     }
 }
@@ -141,9 +170,9 @@ fn bios_serial(def: &DomainDef) -> Result<(), QemuError> {
         .iter()
         .any(|d| matches!(d, Device::Chr(c) if c.kind == ChrKind::Serial));
     if useserial && !serial {
-        return Err(QemuError::Xml(XmlError::xml(
-            "need at least one serial port to use BIOS serial output",
-        )));
+        return Err(xml_error(
+            "need at least one serial port to use BIOS serial output".into(),
+        ));
     }
     Ok(())
 }
