@@ -65,8 +65,13 @@ fn device(c: &mut Cmd, x: &mut Ctx, d: &Device, rt: &Runtime, n: &mut Numbers) -
             "audio" => crate::sound::audio(c, g)?,
             "sound" => crate::sound::sound(c, x, g, take(&mut n.sound))?,
             "iommu" => {}
-            _ => {
-                crate::misc_devices::build(c, x, g, &mut n.misc)?;
+            name => {
+                // Never started without it: a device QEMU would not get is refused.
+                if !crate::misc_devices::build(c, x, g, &mut n.misc)? {
+                    return unsupported(format!(
+                        "domain/devices/{name}: <{name}> devices are not supported by this driver yet"
+                    ));
+                }
             }
         },
     }
