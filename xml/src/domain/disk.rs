@@ -693,17 +693,30 @@ impl Controller {
     /// Parses `<controller>`.
     pub fn parse(e: &Element, index_default: u32) -> Result<Controller, XmlError> {
         let p = "domain/devices/controller";
-        Ok(Controller {
-            controller_type: e.attr("type").unwrap_or("ide").to_string(),
-            index: match e.attr("index") {
-                Some(v) => v.trim().parse().map_err(|_| {
+        let controller_type = e.attr("type").unwrap_or("ide").to_string();
+        // libvirt reads the index as a C int, and allows PCI buses 0 to 255.
+        let index = match e.attr("index") {
+            Some(v) => v
+                .trim()
+                .parse::<i32>()
+                .ok()
+                .and_then(|i| u32::try_from(i).ok())
+                .ok_or_else(|| {
                     XmlError::Message(format!(
                         "Invalid value for attribute 'index' in element 'controller': '{v}'. \
                          Expected integer value"
                     ))
                 })?,
-                None => index_default,
-            },
+            None => index_default,
+        };
+        if controller_type == "pci" && index > 255 {
+            return Err(XmlError::ConfigUnsupported(format!(
+                "PCI controller index {index} too high, maximum is 255"
+            )));
+        }
+        Ok(Controller {
+            controller_type,
+            index,
             model: e.attr_s("model"),
             ports: e.attr_num(p, "ports")?,
             vectors: e.attr_num(p, "vectors")?,
@@ -744,6 +757,30 @@ mod tests {
         let mut o = Out::new();
         d.write(&mut o);
         o.finish()
+    }
+
+    #[test]
+    fn controller_indexes_stay_in_libvirts_range() {
+        let ctl = |x: &str| Controller::parse(&parse_document(x).unwrap(), 0);
+        let e = ctl("<controller type='pci' index='4000000000' model='pci-bridge'/>").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "XML error: Invalid value for attribute 'index' in element 'controller': \
+             '4000000000'. Expected integer value"
+        );
+        let e = ctl("<controller type='pci' index='300' model='pci-bridge'/>").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unsupported configuration: PCI controller index 300 too high, maximum is 255"
+        );
+        assert_eq!(
+            ctl("<controller type='pci' index='255'/>").unwrap().index,
+            255
+        );
+        assert_eq!(
+            ctl("<controller type='usb' index='300'/>").unwrap().index,
+            300
+        );
     }
 
     #[test]
