@@ -193,6 +193,14 @@ pub fn vcpus(
     maxinfo: i32,
     maplen: i32,
 ) -> QResult<RemoteDomainGetVcpusRet> {
+    use rvirt_plugin_api::protocol::{REMOTE_CPUMAPS_MAX, REMOTE_VCPUINFO_MAX};
+    // The bounds libvirt's remote server enforces before any driver sees the call.
+    if i64::from(maxinfo) > REMOTE_VCPUINFO_MAX {
+        return Err(QemuError::InvalidArg("maxinfo > REMOTE_VCPUINFO_MAX".into()).into());
+    }
+    if maxinfo < 0 || maplen < 0 || i64::from(maxinfo) * i64::from(maplen) > REMOTE_CPUMAPS_MAX {
+        return Err(QemuError::InvalidArg("maxinfo * maplen > REMOTE_CPUMAPS_MAX".into()).into());
+    }
     let (_, pid, qmp) = running(drv, dom)?;
     let threads = monitor::vcpus(&qmp).map_err(monitor_error)?;
     let mut info = Vec::new();
@@ -214,8 +222,9 @@ fn affinity_map(tid: i64, len: usize) -> Vec<u8> {
     use nix::sched::sched_getaffinity;
     use nix::unistd::Pid;
     let mut map = vec![0u8; len];
+    let cpus = (len * 8).min(nix::sched::CpuSet::count());
     if let Ok(set) = sched_getaffinity(Pid::from_raw(tid as i32)) {
-        for cpu in 0..len * 8 {
+        for cpu in 0..cpus {
             if set.is_set(cpu).unwrap_or(false) {
                 map[cpu / 8] |= 1 << (cpu % 8);
             }
