@@ -389,7 +389,8 @@ pub fn stop(cfg: &Config, name: &str, pid: i32) {
         while !has_exited(pid) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
-        if !has_exited(pid) {
+        // Still ours (not a reused pid) and still alive after the grace period.
+        if !has_exited(pid) && is_ours(cfg, name, pid) {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             let deadline = Instant::now() + Duration::from_secs(5);
             while !has_exited(pid) && Instant::now() < deadline {
