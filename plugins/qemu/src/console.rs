@@ -1,5 +1,5 @@
 //! `virsh console`: DOMAIN_OPEN_CONSOLE opens a duplex stream on the host side of a
-//! running guest's pty console or serial port (or a unix socket it listens on). One
+//! running guest's pty console or serial port (libvirt's qemu driver takes ptys only). One
 //! stream per device at a time, as libvirt: another open fails unless forced, and a forced
 //! open ends the stream it takes over.
 
@@ -60,7 +60,7 @@ fn find<'a>(def: &'a DomainDef, dev_name: Option<&str>) -> Option<(String, &'a C
 pub fn open(drv: &Arc<Driver>, a: &RemoteDomainOpenConsoleArgs) -> QResult<Box<dyn Stream>> {
     check_flags(a.flags, FORCE | SAFE, "qemuDomainOpenConsole")?;
     let dev_name = a.dev_name.as_deref();
-    let (uuid, alias, source) = drv.read(|s| {
+    let (uuid, alias, path) = drv.read(|s| {
         let d = s.find(&a.dom)?;
         let run = d.run.as_ref().ok_or(QemuError::NotRunning)?;
         let (alias, chr) = find(&run.live, dev_name).ok_or_else(|| {
@@ -69,21 +69,41 @@ pub fn open(drv: &Arc<Driver>, a: &RemoteDomainOpenConsoleArgs) -> QResult<Box<d
                 dev_name.unwrap_or("<null>")
             ))
         })?;
-        if !matches!(chr.source_type.as_str(), "pty" | "unix") {
+        if chr.source_type != "pty" {
             return Err(QemuError::Internal(format!(
-                "character device {alias} is not using a PTY"
+                "character device {} is not using a PTY",
+                dev_name.unwrap_or(&alias)
             ))
             .into());
         }
         let path = chr.source_path.clone().unwrap_or_default();
-        Ok((d.def.uuid.0, alias, (chr.source_type.clone(), path)))
+        Ok((d.def.uuid.0, alias, path))
     })?;
-    let fd = connect(&source.0, &source.1)?;
-    // Held per host-side device, as libvirt: console0 and serial0 are one pty.
-    let key = (uuid, source.1.clone());
-    let lease = drv.write(|s, _| {
-        if let Some(old) = s.consoles.get(&key) {
-            if a.flags & FORCE == 0 {
+    // Held per host-side device, as libvirt: console0 and serial0 are one pty. The lease
+    // comes first: a refused open must not touch the pty of the session that holds it.
+    let key = (uuid, path.clone());
+    let lease = take_lease(drv, &key, a.flags & FORCE != 0)?;
+    let fd = match open_pty(&path) {
+        Ok(fd) => fd,
+        Err(e) => {
+            give_back(drv, &key, &lease);
+            return Err(e);
+        }
+    };
+    Ok(Box::new(Console {
+        fd,
+        lease,
+        key,
+        alias,
+        drv: Arc::downgrade(drv),
+    }))
+}
+
+/// The device's lease, displacing the holder's when `force`.
+fn take_lease(drv: &Driver, key: &([u8; 16], String), force: bool) -> QResult<Lease> {
+    drv.write(|s, _| {
+        if let Some(old) = s.consoles.get(key) {
+            if !force {
                 return Err(QemuError::Failed(
                     "Active console session exists for this domain".into(),
                 )
@@ -94,25 +114,24 @@ pub fn open(drv: &Arc<Driver>, a: &RemoteDomainOpenConsoleArgs) -> QResult<Box<d
         let lease = Lease::default();
         s.consoles.insert(key.clone(), lease.clone());
         Ok(lease)
-    })?;
-    Ok(Box::new(Console {
-        fd,
-        lease,
-        key,
-        alias,
-        drv: Arc::downgrade(drv),
-    }))
+    })
 }
 
-/// The host side of the device: the pty in raw mode, or a connection to the socket.
-fn connect(kind: &str, path: &str) -> QResult<OwnedFd> {
-    if kind == "unix" {
-        let s = std::os::unix::net::UnixStream::connect(path)
-            .map_err(|e| QemuError::io(format!("failed to connect to '{path}'"), &e))?;
-        s.set_nonblocking(true)
-            .map_err(|e| QemuError::io("cannot set the console socket non-blocking", &e))?;
-        return Ok(s.into());
-    }
+/// Drops `lease` from the table, unless a forced open has replaced it since.
+fn give_back(drv: &Driver, key: &([u8; 16], String), lease: &Lease) {
+    let _ = drv.write(|s, _| {
+        if s.consoles
+            .get(key)
+            .is_some_and(|l| Arc::ptr_eq(&l.taken, &lease.taken))
+        {
+            s.consoles.remove(key);
+        }
+        Ok(())
+    });
+}
+
+/// The host side of the pty, in raw mode as libvirt sets it.
+fn open_pty(path: &str) -> QResult<OwnedFd> {
     use nix::fcntl::{open, OFlag};
     use nix::sys::stat::Mode;
     use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
@@ -149,22 +168,30 @@ impl Console {
 
     /// Gives the device back, unless a forced open took it.
     fn release(&mut self) {
-        let Some(drv) = self.drv.upgrade() else {
-            return;
-        };
-        let _ = drv.write(|s, _| {
-            if !self.lease.taken.load(Ordering::SeqCst) {
-                s.consoles.remove(&self.key);
-            }
-            Ok(())
-        });
+        if let Some(drv) = self.drv.upgrade() {
+            give_back(&drv, &self.key, &self.lease);
+        }
         self.drv = std::sync::Weak::new();
+    }
+
+    /// The error of a session a forced open took over, as libvirtd sends it.
+    fn taken_over(&self) -> Option<RemoteError> {
+        self.lease.taken.load(Ordering::SeqCst).then(|| {
+            RemoteError::new(
+                code::RPC,
+                domain::STREAMS,
+                "stream had I/O failure".to_string(),
+            )
+        })
     }
 }
 
 impl Stream for Console {
     fn send(&mut self, mut data: &[u8]) -> Result<(), RemoteError> {
         use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        if let Some(e) = self.taken_over() {
+            return Err(e);
+        }
         while !data.is_empty() {
             match nix::unistd::write(self.fd.as_fd(), data) {
                 Ok(n) => data = &data[n..],
@@ -182,13 +209,8 @@ impl Stream for Console {
 
     fn recv(&mut self, max: usize, wait: Duration) -> Result<StreamChunk, RemoteError> {
         use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-        if self.lease.taken.load(Ordering::SeqCst) {
-            // What libvirtd tells the client whose console a forced open took.
-            return Err(RemoteError::new(
-                code::RPC,
-                domain::STREAMS,
-                "stream had I/O failure".to_string(),
-            ));
+        if let Some(e) = self.taken_over() {
+            return Err(e);
         }
         let ms = u16::try_from(wait.as_millis()).unwrap_or(u16::MAX);
         let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
