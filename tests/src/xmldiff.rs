@@ -21,6 +21,11 @@ pub enum Outcome {
 }
 
 /// Whether libvirt-python imports (only under `/usr/bin/python3`).
+/// [`python_libvirt`] as a peer: a failure under CI when missing, a skip message locally.
+pub fn require_python_libvirt() -> bool {
+    crate::require_peer("libvirt-python (python3-libvirt)", python_libvirt())
+}
+
 pub fn python_libvirt() -> bool {
     Command::new("/usr/bin/python3")
         .args(["-c", "import libvirt"])

@@ -5,7 +5,7 @@
 //! daemon and prints the events every step causes. The two transcripts must be equal.
 
 use rvirt_tests::virsh::tiny_qemu_xml;
-use rvirt_tests::xmldiff::python_libvirt;
+use rvirt_tests::xmldiff::require_python_libvirt;
 use rvirt_tests::{have_program, repo_root, require_peer, Daemon, Libvirtd};
 
 const QEMU: &str = "/usr/bin/qemu-system-x86_64";
@@ -18,7 +18,7 @@ fn transcript(uri: &str, xml: &std::path::Path) -> String {
 #[test]
 fn lifecycle_events_match_libvirtd() {
     if !require_peer("qemu-system-x86_64 (qemu-system-x86)", have_program(QEMU))
-        || !python_libvirt()
+        || !require_python_libvirt()
     {
         return;
     }

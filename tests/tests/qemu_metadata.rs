@@ -4,7 +4,7 @@
 //! outcomes, METADATA_CHANGE events and the resulting XML must be equal.
 
 use rvirt_tests::virsh::tiny_qemu_xml;
-use rvirt_tests::xmldiff::python_libvirt;
+use rvirt_tests::xmldiff::require_python_libvirt;
 use rvirt_tests::{have_program, repo_root, require_peer, Daemon, Libvirtd};
 
 const QEMU: &str = "/usr/bin/qemu-system-x86_64";
@@ -12,7 +12,7 @@ const QEMU: &str = "/usr/bin/qemu-system-x86_64";
 #[test]
 fn metadata_matches_libvirtd() {
     if !require_peer("qemu-system-x86_64 (qemu-system-x86)", have_program(QEMU))
-        || !python_libvirt()
+        || !require_python_libvirt()
     {
         return;
     }

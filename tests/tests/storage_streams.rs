@@ -8,18 +8,11 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use rvirt_tests::xmldiff::require_python_libvirt;
 use rvirt_tests::{have_program, require_peer, target_dir, virsh, Daemon, Libvirtd, TempDir};
 
 const SCRIPT: &str = include_str!("storage_streams.py");
 const MIB: u64 = 1 << 20;
-
-fn python_libvirt() -> bool {
-    let ok = Command::new("/usr/bin/python3")
-        .args(["-c", "import libvirt"])
-        .status()
-        .is_ok_and(|s| s.success());
-    require_peer("libvirt-python (python3-libvirt)", ok)
-}
 
 /// Runs the python side in `mode` against `uri`; its lines.
 fn python(uri: &str, dir: &Path, mode: &str) -> Vec<String> {
@@ -53,7 +46,7 @@ fn number(lines: &[String], key: &str) -> u64 {
 
 #[test]
 fn python_uploads_and_downloads_64_mib_dense_and_sparse() {
-    if !python_libvirt() {
+    if !require_python_libvirt() {
         return;
     }
     let tmp = TempDir::new("storage-streams-big");
@@ -88,7 +81,7 @@ fn python_uploads_and_downloads_64_mib_dense_and_sparse() {
 /// abort, qcow2) through libvirt-python against libvirtd and rvirtd: same lines.
 #[test]
 fn stream_sequence_matches_libvirtd() {
-    if !python_libvirt() {
+    if !require_python_libvirt() {
         return;
     }
     let tmp = TempDir::new("storage-streams-diff");
