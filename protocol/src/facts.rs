@@ -167,3 +167,21 @@ pub mod vcpu_state {
     pub const RUNNING: i32 = 1;
     pub const BLOCKED: i32 = 2;
 }
+
+/// `virDomainModificationImpact`: which definition a change applies to.
+pub mod domain_affect {
+    pub const CURRENT: u32 = 0;
+    pub const LIVE: u32 = 1;
+    pub const CONFIG: u32 = 2;
+}
+
+/// `virDomainConsoleFlags`.
+pub mod console_flags {
+    pub const FORCE: u32 = 1;
+    pub const SAFE: u32 = 2;
+}
+
+/// `virTypedParameterFlags` a client may add to typed-parameter calls.
+pub mod typed_param_flags {
+    pub const STRING_OKAY: u32 = 1 << 2;
+}

@@ -15,10 +15,7 @@ use rvirt_xml::domain::{CharDev, ChrKind, Device, DomainDef};
 use crate::driver::Driver;
 use crate::error::{check_flags, QResult, QemuError};
 
-/// `VIR_DOMAIN_CONSOLE_FORCE`.
-const FORCE: u32 = 1;
-/// `VIR_DOMAIN_CONSOLE_SAFE`.
-const SAFE: u32 = 2;
+use rvirt_plugin_api::protocol::facts::console_flags::{FORCE, SAFE};
 
 /// Marks an open console: cleared by the stream that holds it when it ends, or set
 /// `taken` by a forced open that displaces it.

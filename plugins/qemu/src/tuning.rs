@@ -9,9 +9,9 @@ use crate::driver::{Dom, Driver};
 use crate::error::{check_flags, QResult, QemuError};
 use crate::lifecycle::{monitor_error, qmp_of};
 
-/// `virDomainModificationImpact`.
-pub const AFFECT_LIVE: u32 = 1;
-pub const AFFECT_CONFIG: u32 = 2;
+pub use rvirt_plugin_api::protocol::facts::domain_affect::{
+    CONFIG as AFFECT_CONFIG, LIVE as AFFECT_LIVE,
+};
 /// `VIR_DOMAIN_MEM_MAXIMUM` and `VIR_DOMAIN_VCPU_MAXIMUM`.
 pub const MAXIMUM: u32 = 4;
 

@@ -12,8 +12,9 @@ use crate::state::{dstate, Domain, Inner};
 /// Largest vCPU count the test hypervisor accepts.
 pub const MAX_VCPUS: i32 = 32;
 
-pub(crate) const AFFECT_LIVE: u32 = 1;
-pub(crate) const AFFECT_CONFIG: u32 = 2;
+pub(crate) use rvirt_plugin_api::protocol::facts::domain_affect::{
+    CONFIG as AFFECT_CONFIG, LIVE as AFFECT_LIVE,
+};
 const MEM_MAXIMUM: u32 = 4;
 const VCPU_MAXIMUM: u32 = 4;
 const XML_COMMON: u32 = 0x1 | 0x2 | 0x8;

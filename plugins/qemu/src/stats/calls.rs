@@ -101,8 +101,8 @@ pub fn block(
     })
 }
 
-/// `VIR_TYPED_PARAM_STRING_OKAY`, which libvirt's client adds to typed-parameter calls.
-const TYPED_PARAM_STRING_OKAY: u32 = 1 << 2;
+// libvirt's client adds it to typed-parameter calls.
+use rvirt_plugin_api::protocol::facts::typed_param_flags::STRING_OKAY as TYPED_PARAM_STRING_OKAY;
 
 /// DOMAIN_BLOCK_STATS_FLAGS: the counters as typed parameters in libvirt's order; with
 /// `nparams` 0 it answers how many there are.

@@ -12,7 +12,7 @@ pub mod monitor;
 use std::path::Path;
 use std::sync::Arc;
 
-use rvirt_plugin_api::protocol::facts::domain_stats as g;
+use rvirt_plugin_api::protocol::facts::{domain_stats as g, vcpu_state};
 use rvirt_plugin_api::protocol::{
     RemoteDomainStatsRecord, RemoteNonnullDomain, RemoteTypedParam, RemoteTypedParamValue as V,
 };
@@ -221,7 +221,7 @@ fn vcpu(p: &mut Params, def: &DomainDef, running: Option<(i32, &Qmp)>) {
     let kvm = monitor::kvm_stats(qmp, "vcpu").unwrap_or_default();
     for v in &threads {
         let pre = format!("vcpu.{}", v.index);
-        p.int(format!("{pre}.state"), 1);
+        p.int(format!("{pre}.state"), vcpu_state::RUNNING);
         let time = host::thread_cpu(pid, v.thread).map_or(0, |t| t.total());
         p.ullong(format!("{pre}.time"), time);
         p.ullong(format!("{pre}.wait"), host::thread_wait(pid, v.thread));
