@@ -84,12 +84,39 @@ fn serve_host_call(token: u64, kind: u32, payload: &[u8]) -> Result<Vec<u8>, Rem
                 rvirt_protocol::xdr::from_bytes(payload)?;
             crate::calls::driver_call(token, &req)
         }
+        rvirt_protocol::RVIRT_HOST_CALL_HOLD_IDLE_EXIT => {
+            let req: rvirt_protocol::RvirtHostHoldIdleExit =
+                rvirt_protocol::xdr::from_bytes(payload)?;
+            set_idle_holds(token, req.holds);
+            Ok(Vec::new())
+        }
         _ => Err(RemoteError::new(
             rvirt_protocol::error::code::NO_SUPPORT,
             rvirt_protocol::error::domain::NONE,
             format!("this host does not offer service {kind}"),
         )),
     }
+}
+
+/// What each module (by token) holds against an idle exit.
+static IDLE_HOLDS: std::sync::Mutex<Vec<(u64, u32)>> = std::sync::Mutex::new(Vec::new());
+
+fn set_idle_holds(token: u64, holds: u32) {
+    let mut h = IDLE_HOLDS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    h.retain(|(t, _)| *t != token);
+    if holds > 0 {
+        h.push((token, holds));
+    }
+}
+
+/// Whether some module holds the daemon against an idle exit (running guests).
+pub fn idle_exit_held() -> bool {
+    !IDLE_HOLDS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .is_empty()
 }
 
 /// The services table given to modules at load.

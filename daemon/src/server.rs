@@ -340,7 +340,8 @@ async fn serve_until_stopped(
                     // Sent from the I/O thread: a stuck event loop stops the pings.
                     systemd::notify("WATCHDOG=1");
                 }
-                if shared.counts().total > 0 {
+                // Running guests hold the daemon as clients do (as in libvirtd).
+                if shared.counts().total > 0 || rvirt_core::host::idle_exit_held() {
                     idle_since = Instant::now();
                 } else if idle_limit.is_some_and(|l| idle_since.elapsed() >= l) {
                     tracing::info!(

@@ -102,6 +102,17 @@ pub fn host_call(kind: u32, payload: &[u8]) -> Result<Vec<u8>, RemoteError> {
     }
 }
 
+/// Tells the host how many of this module's objects need the daemon to stay (running
+/// domains): while any module holds one, an idle daemon does not exit. A host that does
+/// not know the call keeps its own idle rule.
+pub fn hold_idle_exit(holds: u32) {
+    let req = rvirt_protocol::RvirtHostHoldIdleExit { holds };
+    let _ = host_call(
+        rvirt_protocol::RVIRT_HOST_CALL_HOLD_IDLE_EXIT as u32,
+        &rvirt_protocol::xdr::to_bytes(&req),
+    );
+}
+
 fn level_code(level: &tracing::Level) -> u32 {
     match *level {
         tracing::Level::ERROR => 1,

@@ -18,8 +18,13 @@ const VIRT_ADMIN: &str = "/usr/bin/virt-admin";
 /// A configuration in `dir` loading the test driver only; `listen` is appended to
 /// `[listen]`.
 fn config(dir: &Path, listen: &str) -> PathBuf {
+    config_with(dir, listen, "\"test\"")
+}
+
+/// [`config`] loading the modules of `enable` (a TOML list's items).
+fn config_with(dir: &Path, listen: &str, enable: &str) -> PathBuf {
     let text = format!(
-        "[listen]\nsocket_dir = \"{d}/run\"\n{listen}\n[modules]\ndir = \"{m}\"\nenable = [\"test\"]\n\
+        "[listen]\nsocket_dir = \"{d}/run\"\n{listen}\n[modules]\ndir = \"{m}\"\nenable = [{enable}]\n\
          [state]\ndir = \"{d}/state\"\n[logging]\noutput = \"{d}/rvirtd.log\"\n",
         d = dir.display(),
         m = target_dir().display()
@@ -203,4 +208,51 @@ fn socket_activated_daemon_notifies_pings_the_watchdog_and_exits_when_idle() {
         "{log}"
     );
     assert!(!marker.exists(), "the marker is used up");
+}
+
+/// A running guest holds an idle daemon as a client does (libvirtd's drivers inhibit its
+/// idle exit the same way): rvirtd with `--timeout 2` stays while a QEMU guest runs and
+/// exits once it is destroyed.
+#[test]
+fn a_running_guest_keeps_an_idle_daemon() {
+    const QEMU: &str = "/usr/bin/qemu-system-x86_64";
+    if !require_peer(
+        "systemd-socket-activate (systemd)",
+        have_program(SOCKET_ACTIVATE),
+    ) || !require_peer("virsh (libvirt-clients)", have_program(VIRSH))
+        || !require_peer("qemu-system-x86_64 (qemu-system-x86)", have_program(QEMU))
+    {
+        return;
+    }
+    let dir = TempDir::new("idle-guest");
+    let cfg = config_with(&dir.0, "", "\"test\", \"qemu\"");
+    let run_dir = dir.0.join("run");
+    std::fs::create_dir_all(&run_dir).expect("mkdir run");
+    let notify_path = dir.0.join("notify");
+    let notify = UnixDatagram::bind(&notify_path).expect("bind notify socket");
+    // Drained all along: a full notification socket would block the daemon's pings.
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 256];
+        while notify.recv(&mut buf).is_ok() {}
+    });
+    let (rw, ro) = (run_dir.join("rvirt-sock"), run_dir.join("rvirt-sock-ro"));
+    let mut child = activate(&cfg, &rw, &ro, &notify_path);
+    wait_for("the activation sockets", || rw.exists() && ro.exists());
+    let qemu = format!("qemu+unix:///system?socket={}", rw.display());
+    let name = format!("rvqidle{}", std::process::id());
+    let xml = dir.0.join("guest.xml");
+    std::fs::write(&xml, rvirt_tests::virsh::tiny_qemu_xml(&name)).unwrap();
+    let (_, err, code) = run(&qemu, &["create", xml.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        child.0.try_wait().expect("wait").is_none(),
+        "rvirtd exited idle while a guest ran"
+    );
+    let (_, err, code) = run(&qemu, &["destroy", &name]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        exits_within_10s(&mut child),
+        "rvirtd did not exit idle once the guest was gone"
+    );
 }

@@ -161,6 +161,8 @@ pub struct Driver {
     host: std::sync::OnceLock<HostInfo>,
     /// Domain capabilities probes per emulator binary.
     pub domcaps: crate::domcaps::Cache,
+    /// The running domains last told to the host, which keep an idle daemon from exiting.
+    held: std::sync::atomic::AtomicUsize,
 }
 
 impl Driver {
@@ -178,6 +180,7 @@ impl Driver {
             changed: Condvar::new(),
             host: std::sync::OnceLock::new(),
             domcaps: crate::domcaps::Cache::default(),
+            held: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -210,6 +213,7 @@ impl Driver {
         let mut events = Vec::new();
         let mut g = self.lock();
         let r = f(&mut g, &mut events);
+        self.hold_idle_exit(&g);
         if events.is_empty() {
             drop(g);
             self.changed.notify_all();
@@ -224,6 +228,20 @@ impl Driver {
         }
         drop(order);
         r
+    }
+
+    /// Tells the host how many domains run or start, when that changed: while any do, an
+    /// idle daemon stays (their events and exits need it).
+    fn hold_idle_exit(&self, s: &Inner) {
+        use std::sync::atomic::Ordering;
+        let n = s
+            .doms
+            .iter()
+            .filter(|d| d.run.is_some() || d.starting)
+            .count();
+        if self.held.swap(n, Ordering::SeqCst) != n {
+            rvirt_plugin_api::host::hold_idle_exit(u32::try_from(n).unwrap_or(u32::MAX));
+        }
     }
 
     pub fn read<R>(&self, f: impl FnOnce(&Inner) -> QResult<R>) -> QResult<R> {
