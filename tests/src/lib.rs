@@ -508,6 +508,15 @@ impl Drop for LoopDevice {
     }
 }
 
+/// Real QEMU (`/usr/bin/qemu-system-x86_64`) as a peer: a failure under CI when missing,
+/// a skip message locally.
+pub fn require_qemu() -> bool {
+    require_peer(
+        "qemu-system-x86_64 (qemu-system-x86)",
+        have_program(lab::QEMU),
+    )
+}
+
 /// Runs `/usr/bin/python3 ARGS` (a script and its arguments, or `-c CODE ...`), failing
 /// the test with its standard error unless it exits 0; answers its standard output.
 pub fn python_output(args: &[&str]) -> String {

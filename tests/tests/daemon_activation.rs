@@ -215,12 +215,11 @@ fn socket_activated_daemon_notifies_pings_the_watchdog_and_exits_when_idle() {
 /// exits once it is destroyed.
 #[test]
 fn a_running_guest_keeps_an_idle_daemon() {
-    const QEMU: &str = "/usr/bin/qemu-system-x86_64";
     if !require_peer(
         "systemd-socket-activate (systemd)",
         have_program(SOCKET_ACTIVATE),
     ) || !require_peer("virsh (libvirt-clients)", have_program(VIRSH))
-        || !require_peer("qemu-system-x86_64 (qemu-system-x86)", have_program(QEMU))
+        || !rvirt_tests::require_qemu()
     {
         return;
     }

@@ -10,7 +10,7 @@ use std::path::Path;
 use rvirt_tests::guest::{self, guest_kvm};
 use rvirt_tests::virsh::tiny_qemu_xml_with;
 use rvirt_tests::xmldiff::require_python_libvirt;
-use rvirt_tests::{have_program, repo_root, require_peer, Daemon, Libvirtd};
+use rvirt_tests::{repo_root, Daemon, Libvirtd};
 
 const QEMU: &str = "/usr/bin/qemu-system-x86_64";
 
@@ -28,8 +28,7 @@ while read -r line; do echo "GOT:$line"; done
 "#;
 
 fn peers() -> bool {
-    require_peer("qemu-system-x86_64 (qemu-system-x86)", have_program(QEMU))
-        && require_python_libvirt()
+    rvirt_tests::require_qemu() && require_python_libvirt()
 }
 
 fn transcript(mode: &str, uri: &str, xml: &Path) -> String {

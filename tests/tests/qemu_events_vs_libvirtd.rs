@@ -6,9 +6,7 @@
 
 use rvirt_tests::virsh::tiny_qemu_xml;
 use rvirt_tests::xmldiff::require_python_libvirt;
-use rvirt_tests::{have_program, repo_root, require_peer, Daemon, Libvirtd};
-
-const QEMU: &str = "/usr/bin/qemu-system-x86_64";
+use rvirt_tests::{repo_root, Daemon, Libvirtd};
 
 fn transcript(uri: &str, xml: &std::path::Path) -> String {
     let script = repo_root().join("tests/data/qemu-events/lifecycle.py");
@@ -17,9 +15,7 @@ fn transcript(uri: &str, xml: &std::path::Path) -> String {
 
 #[test]
 fn lifecycle_events_match_libvirtd() {
-    if !require_peer("qemu-system-x86_64 (qemu-system-x86)", have_program(QEMU))
-        || !require_python_libvirt()
-    {
+    if !rvirt_tests::require_qemu() || !require_python_libvirt() {
         return;
     }
     let Some(libvirtd) = Libvirtd::start_for_guests() else {

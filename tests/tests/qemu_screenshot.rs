@@ -8,8 +8,6 @@ use std::path::Path;
 use rvirt_tests::virsh::{run as virsh, tiny_qemu_xml, tiny_qemu_xml_with, VIRSH};
 use rvirt_tests::{have_program, require_peer, Daemon, Libvirtd};
 
-const QEMU: &str = "/usr/bin/qemu-system-x86_64";
-
 /// Width and height from a PNG's IHDR chunk.
 fn png_size(path: &Path) -> Option<(u32, u32)> {
     let b = std::fs::read(path).ok()?;
@@ -40,8 +38,7 @@ fn transcript(uri: &str, dir: &Path, shown: &str, blank: &str) -> (String, Optio
 
 #[test]
 fn screenshots_match_libvirtd() {
-    if !require_peer("qemu-system-x86_64 (qemu-system-x86)", have_program(QEMU))
-        || !require_peer("virsh (libvirt-clients)", have_program(VIRSH))
+    if !rvirt_tests::require_qemu() || !require_peer("virsh (libvirt-clients)", have_program(VIRSH))
     {
         return;
     }

@@ -11,8 +11,6 @@ use rvirt_core::Connect;
 use rvirt_tests::virsh::{run as virsh, tiny_qemu_xml, VIRSH};
 use rvirt_tests::{have_program, require_peer, Daemon, Libvirtd};
 
-const QEMU: &str = "/usr/bin/qemu-system-x86_64";
-
 /// Fields whose values are counters or sizes that change while the guest runs.
 fn volatile(field: &str) -> bool {
     let last = field.rsplit('.').next().unwrap_or("");
@@ -139,8 +137,7 @@ fn virsh_transcript(uri: &str, name: &str) -> String {
 
 #[test]
 fn domain_statistics_match_libvirtd() {
-    if !require_peer("qemu-system-x86_64 (qemu-system-x86)", have_program(QEMU))
-        || !require_peer("virsh (libvirt-clients)", have_program(VIRSH))
+    if !rvirt_tests::require_qemu() || !require_peer("virsh (libvirt-clients)", have_program(VIRSH))
     {
         return;
     }
