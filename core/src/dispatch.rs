@@ -15,6 +15,7 @@ use rvirt_protocol::{
 };
 
 use crate::events::{Callbacks, EventFamily, EventSink};
+use crate::loader::ReplyBuf;
 use crate::registry::{DriverEntry, Registry};
 use crate::uri::Uri;
 
@@ -291,6 +292,17 @@ impl DriverConnection {
 
     /// One call with libvirt's public-API discipline.
     pub fn call(&self, program: u32, number: i32, args: &[u8]) -> Result<Vec<u8>, RemoteError> {
+        self.call_buf(program, number, args).map(ReplyBuf::into_vec)
+    }
+
+    /// [`DriverConnection::call`] returning the reply in the buffer the driver wrote it
+    /// to, for the daemon to send without copying it.
+    pub fn call_buf(
+        &self,
+        program: u32,
+        number: i32,
+        args: &[u8],
+    ) -> Result<ReplyBuf, RemoteError> {
         let info = procedure(program, number)
             .ok_or_else(|| RemoteError::unknown_procedure(program, number))?;
         let reply = self.call_procedure(info, args)?;
@@ -317,7 +329,7 @@ impl DriverConnection {
         Ok(())
     }
 
-    fn call_procedure(&self, info: &ProcedureInfo, args: &[u8]) -> Result<Vec<u8>, RemoteError> {
+    fn call_procedure(&self, info: &ProcedureInfo, args: &[u8]) -> Result<ReplyBuf, RemoteError> {
         let (program, number) = (info.program, info.number);
         self.admit(info, args)?;
         if info.stream != rvirt_protocol::StreamKind::None {
@@ -326,12 +338,12 @@ impl DriverConnection {
         }
         if program == REMOTE_PROGRAM_NUMBER {
             if let Some(reply) = self.connection_level(number, args)? {
-                return Ok(reply);
+                return Ok(reply.into());
             }
         }
         if program == rvirt_protocol::QEMU_PROGRAM_NUMBER {
             if let Some(reply) = self.qemu_connection_level(number, args)? {
-                return Ok(reply);
+                return Ok(reply.into());
             }
         }
         let unsupported = || RemoteError::unsupported(info.api_name);
@@ -339,7 +351,7 @@ impl DriverConnection {
         if !driver.entry.driver.implements(program, number) {
             return Err(unsupported());
         }
-        let reply = driver.entry.module.call(
+        let reply = driver.entry.module.call_buf(
             driver.entry.driver.index,
             driver.handle,
             program,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use abi_stable::library::lib_header_from_path;
-use abi_stable::std_types::{RResult, RSlice};
+use abi_stable::std_types::{RResult, RSlice, RVec};
 use rvirt_plugin_api::abi::{hook, ModuleRootRef, Reply};
 use rvirt_protocol::xdr::{from_bytes, to_bytes};
 use rvirt_protocol::{
@@ -119,10 +119,20 @@ fn one_line(s: &str) -> String {
     }
 }
 
+/// A call's reply payload as the module encoded it. The daemon writes it to the socket
+/// from this buffer, so a reply's bytes are never copied between the module's encoder and
+/// the kernel (a `Vec` made in the host converts into one without a copy too).
+pub type ReplyBuf = RVec<u8>;
+
 /// Converts an envelope reply into bytes or a remote error.
 pub fn reply_result(reply: Reply) -> Result<Vec<u8>, RemoteError> {
+    reply_buf(reply).map(RVec::into_vec)
+}
+
+/// [`reply_result`] keeping the module's buffer.
+pub fn reply_buf(reply: Reply) -> Result<ReplyBuf, RemoteError> {
     match reply {
-        RResult::ROk(v) => Ok(v.into_vec()),
+        RResult::ROk(v) => Ok(v),
         RResult::RErr(e) => Err(from_bytes(&e).unwrap_or_else(|x| {
             RemoteError::new(
                 rvirt_protocol::error::code::INTERNAL_ERROR,
@@ -346,7 +356,20 @@ impl LoadedModule {
         procedure: i32,
         args: &[u8],
     ) -> Result<Vec<u8>, RemoteError> {
-        reply_result((self.root.call())(
+        self.call_buf(driver, handle, program, procedure, args)
+            .map(RVec::into_vec)
+    }
+
+    /// [`LoadedModule::call`] keeping the module's reply buffer.
+    pub fn call_buf(
+        &self,
+        driver: u32,
+        handle: u64,
+        program: u32,
+        procedure: i32,
+        args: &[u8],
+    ) -> Result<ReplyBuf, RemoteError> {
+        reply_buf((self.root.call())(
             driver,
             handle,
             program,

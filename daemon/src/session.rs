@@ -14,9 +14,11 @@ use std::time::{Duration, Instant};
 
 use rvirt_core::dispatch::{feature, DriverConnection};
 use rvirt_core::events::EventSink;
+use rvirt_core::loader::ReplyBuf;
 use rvirt_protocol::error::{code, domain};
 use rvirt_protocol::message::{
-    check_length, encode_frame, Header, MessageStatus, MessageType, HEADER_LEN,
+    check_length, encode_frame, frame_head, FrameHead, Header, MessageStatus, MessageType,
+    HEADER_LEN,
 };
 use rvirt_protocol::xdr::{from_bytes, to_bytes};
 use rvirt_protocol::{
@@ -64,19 +66,32 @@ struct Session {
     streams: Arc<StreamTable>,
 }
 
-fn reply_frame(call: &Header, result: Result<Vec<u8>, RemoteError>) -> Vec<u8> {
-    let (status, payload) = match result {
-        Ok(p) => (MessageStatus::Ok, p),
-        Err(e) => (MessageStatus::Error, to_bytes(&e)),
-    };
-    encode_frame(
-        &Header {
+/// A reply ready to send: its frame head and the payload in the buffer it was encoded to.
+pub(crate) struct ReplyFrame {
+    head: FrameHead,
+    body: ReplyBuf,
+}
+
+impl ReplyFrame {
+    fn new(call: &Header, result: Result<ReplyBuf, RemoteError>) -> ReplyFrame {
+        let (status, body) = match result {
+            Ok(p) => (MessageStatus::Ok, p),
+            Err(e) => (MessageStatus::Error, to_bytes(&e).into()),
+        };
+        let header = Header {
             kind: MessageType::Reply,
             status,
             ..*call
-        },
-        &payload,
-    )
+        };
+        ReplyFrame {
+            head: frame_head(&header, body.len()),
+            body,
+        }
+    }
+
+    pub(crate) fn send(&self, outbox: &Outbox) {
+        outbox.send_parts(&self.head, &self.body);
+    }
 }
 
 fn not_open() -> RemoteError {
@@ -160,17 +175,18 @@ impl Session {
     }
 
     /// Runs one call to completion and returns its reply frame.
-    fn run_call(&self, header: &Header, payload: &[u8]) -> Vec<u8> {
+    fn run_call(&self, header: &Header, payload: &[u8]) -> ReplyFrame {
         let result = if header.program == REMOTE_PROGRAM_NUMBER {
             self.session_level(header.procedure, payload)
+                .map(|r| r.map(ReplyBuf::from))
         } else {
             None
         };
         let result = result.unwrap_or_else(|| match self.connection() {
-            Some(c) => c.call(header.program, header.procedure, payload),
+            Some(c) => c.call_buf(header.program, header.procedure, payload),
             None => Err(not_open()),
         });
-        reply_frame(header, result)
+        ReplyFrame::new(header, result)
     }
 
     fn touch(&self) {
@@ -362,7 +378,7 @@ async fn handle_message(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
         }
         _ => {
             let text = format!("Unexpected message type {}", header.kind.code());
-            s.outbox.send(rpc_error(&header, text));
+            rpc_error(&header, text).send(&s.outbox);
         }
     }
 }
@@ -397,8 +413,8 @@ fn route<'a>(s: &'a Session, header: &Header, info: &ProcedureInfo, args_len: us
     }
 }
 
-fn rpc_error(header: &Header, message: String) -> Vec<u8> {
-    reply_frame(
+fn rpc_error(header: &Header, message: String) -> ReplyFrame {
+    ReplyFrame::new(
         header,
         Err(RemoteError::new(code::RPC, domain::RPC, message)),
     )
@@ -408,12 +424,12 @@ async fn dispatch_call(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
     if header.status != MessageStatus::Ok {
         // libvirtd refuses a call that claims to be an error or a continuation.
         let text = format!("Unexpected message status {}", header.status.code());
-        s.outbox.send(rpc_error(&header, text));
+        rpc_error(&header, text).send(&s.outbox);
         return;
     }
     if header.program == ADMIN_PROGRAM_NUMBER {
         let text = "rvirtd does not implement libvirt's admin interface (virt-admin)".into();
-        s.outbox.send(rpc_error(&header, text));
+        rpc_error(&header, text).send(&s.outbox);
         return;
     }
     let Some(info) = procedure(header.program, header.procedure).filter(|_| header.version == 1)
@@ -422,7 +438,7 @@ async fn dispatch_call(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
             "cannot find program {:#x} version {} procedure {}",
             header.program, header.version, header.procedure
         );
-        s.outbox.send(rpc_error(&header, text));
+        rpc_error(&header, text).send(&s.outbox);
         return;
     };
     if info.stream != rvirt_protocol::StreamKind::None {
@@ -430,8 +446,7 @@ async fn dispatch_call(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
     }
     let pool = match route(s, &header, info, payload.len()) {
         Route::Inline => {
-            let frame = s.run_call(&header, &payload);
-            s.outbox.send(frame);
+            s.run_call(&header, &payload).send(&s.outbox);
             s.shared.spinner.arm();
             return;
         }
@@ -442,8 +457,7 @@ async fn dispatch_call(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
     };
     let s2 = s.clone();
     pool.submit(move || {
-        let frame = s2.run_call(&header, &payload);
-        s2.outbox.send(frame);
+        s2.run_call(&header, &payload).send(&s2.outbox);
         drop(permit);
         s2.shared.spinner.arm();
     });
@@ -453,7 +467,7 @@ async fn dispatch_call(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
 /// module, replies and starts the stream's own thread (see `stream.rs`).
 async fn open_stream(s: &Arc<Session>, header: Header, payload: Vec<u8>) {
     let Some(conn) = s.connection() else {
-        s.outbox.send(reply_frame(&header, Err(not_open())));
+        ReplyFrame::new(&header, Err(not_open())).send(&s.outbox);
         return;
     };
     let Ok(permit) = s.slots.clone().acquire_owned().await else {

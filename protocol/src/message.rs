@@ -137,11 +137,32 @@ pub fn check_length(len: u32, max: usize) -> Result<usize, FrameError> {
     Ok(l)
 }
 
+/// What precedes a payload on the wire: the length word and the header.
+pub type FrameHead = [u8; 4 + HEADER_LEN];
+
+/// The length word and header of a frame whose payload is `payload_len` bytes, built
+/// without allocating, so a reply can go out as this head and the payload's own buffer.
+pub fn frame_head(header: &Header, payload_len: usize) -> FrameHead {
+    let words = [
+        (4 + HEADER_LEN + payload_len) as u32,
+        header.program,
+        header.version,
+        header.procedure as u32,
+        header.kind.code() as u32,
+        header.serial,
+        header.status.code() as u32,
+    ];
+    let mut head = [0u8; 4 + HEADER_LEN];
+    for (chunk, word) in head.chunks_exact_mut(4).zip(words) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    head
+}
+
 /// Builds a whole frame: length word, header, payload.
 pub fn encode_frame(header: &Header, payload: &[u8]) -> Vec<u8> {
     let mut w = Vec::with_capacity(4 + HEADER_LEN + payload.len());
-    ((4 + HEADER_LEN + payload.len()) as u32).encode(&mut w);
-    header.encode(&mut w);
+    w.extend_from_slice(&frame_head(header, payload.len()));
     w.extend_from_slice(payload);
     w
 }
@@ -158,4 +179,28 @@ pub fn decode_frame(frame: &[u8]) -> Result<(Header, &[u8]), FrameError> {
     }
     let header = Header::decode(&frame[4..4 + HEADER_LEN])?;
     Ok((header, &frame[4 + HEADER_LEN..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_head_is_the_length_word_and_the_xdr_header() {
+        let h = Header {
+            program: 0x2000_8086,
+            version: 1,
+            procedure: -7,
+            kind: MessageType::Reply,
+            serial: 0xdead_beef,
+            status: MessageStatus::Error,
+        };
+        let mut want = Vec::new();
+        (4 + HEADER_LEN as u32 + 5).encode(&mut want);
+        h.encode(&mut want);
+        assert_eq!(frame_head(&h, 5).as_slice(), want.as_slice());
+        let frame = encode_frame(&h, b"abcde");
+        let (back, payload) = decode_frame(&frame).unwrap();
+        assert_eq!((back, payload), (h, &b"abcde"[..]));
+    }
 }
