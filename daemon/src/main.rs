@@ -73,6 +73,8 @@ fn resume_after_idle_exit(registry: &mut Registry, marker: &Path) {
 }
 
 fn run(config: Option<PathBuf>, timeout: Option<u32>) -> anyhow::Result<()> {
+    // While this is the only thread: it changes the environment.
+    let activation = systemd::take_activation();
     let (mut cfg, file, warnings) = validated_config(config.as_deref())?;
     if let Some(t) = timeout {
         cfg.listen.idle_timeout = t;
@@ -118,7 +120,8 @@ fn run(config: Option<PathBuf>, timeout: Option<u32>) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     let stopped = runtime.block_on(async {
-        let listeners = server::listen(&cfg).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+        let listeners =
+            server::listen(&cfg, activation).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
         for p in &listeners.owned {
             tracing::info!("listening on {}", p.display());
         }

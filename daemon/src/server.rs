@@ -236,8 +236,13 @@ pub struct Listeners {
     pub activated: bool,
 }
 
-pub fn listen(cfg: &Config) -> Result<Listeners, ServerError> {
-    if let Some(sockets) = systemd::activated_listeners().map_err(ServerError::Activation)? {
+/// Listens on the sockets systemd passed (`activation`), or else on the configured ones.
+pub fn listen(
+    cfg: &Config,
+    activation: Option<systemd::Activation>,
+) -> Result<Listeners, ServerError> {
+    if let Some(act) = activation {
+        let sockets = systemd::activated_listeners(act).map_err(ServerError::Activation)?;
         tracing::info!("using sockets passed by systemd: {}", sockets.len());
         return Ok(Listeners {
             sockets,
@@ -324,6 +329,7 @@ async fn serve_until_stopped(
     let watchdog = systemd::watchdog_interval();
     let mut tick = tokio::time::interval(tick_period(watchdog));
     let mut idle_since = Instant::now();
+    let mut reload: Option<tokio::task::JoinHandle<()>> = None;
     systemd::notify("READY=1");
     tracing::info!("rvirtd ready");
     loop {
@@ -331,9 +337,15 @@ async fn serve_until_stopped(
             _ = term.recv() => return Ok(Stopped::Signal),
             _ = int.recv() => return Ok(Stopped::Signal),
             _ = hup.recv() => {
-                tracing::info!("SIGHUP: reloading state drivers");
-                let r = registry.clone();
-                let _ = tokio::task::spawn_blocking(move || r.reload()).await;
+                // Not awaited here: a long reload must not hold back the watchdog pings
+                // or the idle check.
+                if reload.as_ref().is_some_and(|r| !r.is_finished()) {
+                    tracing::info!("SIGHUP: a reload is still running; not starting another");
+                } else {
+                    tracing::info!("SIGHUP: reloading state drivers");
+                    let r = registry.clone();
+                    reload = Some(tokio::task::spawn_blocking(move || r.reload()));
+                }
             }
             _ = tick.tick() => {
                 if watchdog.is_some() {

@@ -44,8 +44,17 @@ fn roles(names: &[String], count: usize) -> Vec<Option<Role>> {
     (0..count).map(|i| positional.get(i).copied()).collect()
 }
 
-/// The listeners systemd passed (`LISTEN_FDS`), with their roles, if it passed any.
-pub fn activated_listeners() -> std::io::Result<Option<Vec<(Role, UnixListener)>>> {
+/// The sockets systemd passed this process: how many, and their names.
+#[derive(Debug)]
+pub struct Activation {
+    count: usize,
+    names: Vec<String>,
+}
+
+/// Reads and clears systemd's `LISTEN_*` variables (so children do not inherit them).
+/// Call it before any other thread starts: changing the environment races with threads
+/// reading it.
+pub fn take_activation() -> Option<Activation> {
     let pid_matches = std::env::var("LISTEN_PID")
         .ok()
         .and_then(|p| p.parse::<u32>().ok())
@@ -54,9 +63,6 @@ pub fn activated_listeners() -> std::io::Result<Option<Vec<(Role, UnixListener)>
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    if !pid_matches || count == 0 {
-        return Ok(None);
-    }
     let names: Vec<String> = std::env::var("LISTEN_FDNAMES")
         .unwrap_or_default()
         .split(':')
@@ -65,6 +71,12 @@ pub fn activated_listeners() -> std::io::Result<Option<Vec<(Role, UnixListener)>
     for k in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
         std::env::remove_var(k);
     }
+    (pid_matches && count > 0).then_some(Activation { count, names })
+}
+
+/// The listeners systemd passed, with their roles.
+pub fn activated_listeners(act: Activation) -> std::io::Result<Vec<(Role, UnixListener)>> {
+    let Activation { count, names } = act;
     let mut out = Vec::new();
     for (i, role) in roles(&names, count).into_iter().enumerate() {
         let fd = FIRST_FD + i as RawFd;
@@ -78,7 +90,7 @@ pub fn activated_listeners() -> std::io::Result<Option<Vec<(Role, UnixListener)>
         l.set_nonblocking(true)?;
         out.push((role, UnixListener::from_std(l)?));
     }
-    Ok(Some(out))
+    Ok(out)
 }
 
 /// How often systemd's watchdog wants a `WATCHDOG=1` (half its timeout), when it is on
@@ -95,19 +107,28 @@ pub fn watchdog_interval() -> Option<Duration> {
 
 /// Sends a state line to systemd when run under it; does nothing otherwise.
 pub fn notify(state: &str) {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
-        return;
-    };
+    if let Some(path) = std::env::var_os("NOTIFY_SOCKET") {
+        notify_to(&path, state);
+    }
+}
+
+/// Sends `state` to the notification socket at `path` (`@name`: an abstract one),
+/// without waiting for room in it.
+fn notify_to(path: &std::ffi::OsStr, state: &str) {
     let Ok(sock) = UnixDatagram::unbound() else {
         return;
     };
+    // Sent from the I/O thread: a notification socket nobody reads must not stall it.
+    if sock.set_nonblocking(true).is_err() {
+        return;
+    }
     let bytes = path.as_encoded_bytes();
     let sent = if let Some(abstract_name) = bytes.strip_prefix(b"@") {
         use std::os::linux::net::SocketAddrExt;
         std::os::unix::net::SocketAddr::from_abstract_name(abstract_name)
             .and_then(|a| sock.send_to_addr(state.as_bytes(), &a))
     } else {
-        sock.send_to(state.as_bytes(), &path)
+        sock.send_to(state.as_bytes(), path)
     };
     if let Err(e) = sent {
         tracing::warn!("cannot notify systemd: {e}");
@@ -117,6 +138,31 @@ pub fn notify(state: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A notification socket that is never read fills up; sending to it then fails at
+    /// once instead of blocking the sender.
+    #[test]
+    fn a_full_notification_socket_does_not_block() {
+        let dir = std::env::temp_dir().join(format!("rvirt-notify-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("notify");
+        let _ = std::fs::remove_file(&path);
+        let receiver = UnixDatagram::bind(&path).unwrap();
+        let (done, finished) = std::sync::mpsc::channel();
+        let p = path.clone();
+        std::thread::spawn(move || {
+            for _ in 0..10_000 {
+                notify_to(p.as_os_str(), "WATCHDOG=1");
+            }
+            done.send(()).unwrap();
+        });
+        let r = finished.recv_timeout(Duration::from_secs(20));
+        let mut buf = [0u8; 64];
+        let n = receiver.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"WATCHDOG=1");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(r.is_ok(), "notify blocked on a socket nobody reads");
+    }
 
     fn names(n: &[&str]) -> Vec<String> {
         n.iter().map(|s| s.to_string()).collect()
