@@ -52,12 +52,13 @@ done
 
 quick=${BENCH_QUICK:-0}
 ns=${BENCH_N:-1000 10000}
+scale=${BENCH_SCALE:-1000 10000 100000}
 cli_runs=20; startup_runs=5; sat_secs=1.5; op_secs=4; thread_secs=3
 sat_configs="1x1,1x16,2x16,4x32,8x16"
 qemu_runs=10; mon_calls=500; floor_calls=5000; idle_secs=10
 if [ "$quick" = 1 ]; then
     floor_calls=300; idle_secs=1
-    ns=${BENCH_N:-200}; cli_runs=3; startup_runs=2; sat_secs=0.3; op_secs=1; thread_secs=0.5; sat_configs="1x1,4x16"
+    ns=${BENCH_N:-200}; scale=${BENCH_SCALE:-200 2000}; cli_runs=3; startup_runs=2; sat_secs=0.3; op_secs=1; thread_secs=0.5; sat_configs="1x1,4x16"
     qemu_runs=2; mon_calls=50
 fi
 
@@ -131,9 +132,14 @@ say "0. one synchronous client against libvirtd, rvirtd, rvirtd without polling,
 np_pid=$(start_test_daemon rvirtd-nopoll "$np_sock" "$rel/rvirtd" --config "$nopoll_conf")
 pids+=("$np_pid")
 "${fb[@]}" --uri "$np_uri" --label rvirtd-nopoll --out "$out/floor-rvirtd-nopoll.json"
-for t in libvirtd rvirtd rvirtd-nopoll; do
-    case $t in libvirtd) uri=$lv_uri ;; rvirtd) uri=$rv_uri ;; *) uri=$np_uri ;; esac
-    "${fb[@]}" --uri "$uri" --label "$t" --threads 8 --thread-secs "$thread_secs" --out "$out/floor-threads-$t.json"
+# Three rounds, the daemons taking turns, so that polling on and off are compared by their
+# medians rather than by one run each (run-to-run noise here is several percent).
+for round in 1 2 3; do
+    for t in libvirtd rvirtd rvirtd-nopoll; do
+        case $t in libvirtd) uri=$lv_uri ;; rvirtd) uri=$rv_uri ;; *) uri=$np_uri ;; esac
+        "${fb[@]}" --uri "$uri" --label "$t" --threads 8 --thread-secs "$thread_secs" \
+            --out "$out/floor-threads-$t-$round.json"
+    done
 done
 stop_daemon "$np_pid"
 for mode in sleep busy; do
@@ -152,6 +158,7 @@ say "0. rvirtd's CPU time while idle (${idle_secs} s without clients, ${idle_sec
 "${fb[@]}" --uri "$rv_uri" --label rvirtd --idle "$rv_pid" --idle-secs "$idle_secs" --out "$out/idle-cpu-rvirtd.json"
 
 nargs=(); for n in $ns; do nargs+=(--n "$n"); done
+nargs+=(--scale "$(echo $scale | tr ' ' ,)" --loadgen "$rel/loadgen")
 for d in libvirtd rvirtd; do
     if [ $d = libvirtd ]; then uri=$lv_uri pid=$lv_pid; else uri=$rv_uri pid=$rv_pid; fi
     say "1. libvirt-python against $d (N = $ns)"

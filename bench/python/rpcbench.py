@@ -6,6 +6,9 @@ create, destroy on a sample, then undefine all N. Reports ops/s (count / wall ti
 the loop), p50 and p99 latency per operation, and the daemon's VmRSS growth while the
 N domains were defined. Then T threads, each on its own connection, loop
 lookupByName + info for a fixed time (aggregate calls/s, each call counted once).
+With --scale N1,N2,...: domains are defined up to each count in turn, and at each one
+lookupByName and info of --max-samples random defined domains are timed (does a lookup
+stay flat as the daemon holds more domains?); all are undefined at the end.
 
 Sampled operations stop after --max-samples items or --op-secs seconds, whichever
 comes first, so slow daemons keep the run short; the count used is in the output.
@@ -14,6 +17,7 @@ comes first, so slow daemons keep the run short; the count used is in the output
 import argparse
 import json
 import random
+import subprocess
 import sys
 import threading
 import time
@@ -151,6 +155,42 @@ def threads_phase(uri, nthreads, secs, ndoms):
     return {"threads": nthreads, "secs": wall, "calls": sum(counts), "calls_per_s": sum(counts) / wall}
 
 
+# libvirt's REMOTE_DOMAIN_LIST_MAX: neither daemon lists more domains in one reply.
+LIST_MAX = 16384
+
+
+def list_calls_per_s(loadgen, uri):
+    """listAllDomains one call at a time from rvirt's Rust client (loadgen), whose
+    decoding costs little next to libvirt-python building an object per domain."""
+    out = subprocess.run([loadgen, "saturate", "--uri", uri, "--proc", "list", "--configs", "1x1",
+                          "--secs", "1.5"], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)["best"]
+
+
+def scale_phase(uri, counts, samples, loadgen):
+    conn = libvirt.open(uri)
+    names, doms, points = [], [], []
+    rng = random.Random(7)
+    for n in counts:
+        while len(names) < n:
+            name = f"bench-scale-{len(names):06d}"
+            doms.append(conn.defineXML(XML.format(name=name)))
+            names.append(name)
+        pick = [names[rng.randrange(n)] for _ in range(samples)]
+        lookup, found = measure(pick, conn.lookupByName)
+        info, _ = measure(found, lambda d: d.info())
+        point = {"n": n, "lookupByName": lookup, "info": info}
+        if loadgen and n <= LIST_MAX:
+            point["list_calls_per_s"] = list_calls_per_s(loadgen, uri)
+        points.append(point)
+        print(f"  scale N={n}: lookupByName p50 {lookup['p50_us']:.0f} µs, info p50 {info['p50_us']:.0f} µs",
+              file=sys.stderr)
+    for d in doms:
+        d.undefine()
+    conn.close()
+    return points
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--uri", required=True)
@@ -164,6 +204,8 @@ def main():
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--thread-secs", type=float, default=3.0)
     ap.add_argument("--thread-domains", type=int, default=1000)
+    ap.add_argument("--scale", help="comma-separated domain counts for the lookup scale run")
+    ap.add_argument("--loadgen", help="bench/loadgen binary: times listAllDomains at each --scale count")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     libvirt.registerErrorHandler(lambda *_: None, None)
@@ -175,6 +217,9 @@ def main():
         out["phases"].append(phase(args.uri, args.pid, n, args))
     print(f"  threads: {args.threads} x lookupByName+info for {args.thread_secs}s", file=sys.stderr)
     out["threads"] = threads_phase(args.uri, args.threads, args.thread_secs, args.thread_domains)
+    if args.scale:
+        counts = [int(x) for x in args.scale.split(",")]
+        out["scale"] = scale_phase(args.uri, counts, args.max_samples, args.loadgen)
     out["rss_end_kib"] = rss_kib(args.pid)
     keeper.close()
     with open(args.out, "w") as f:
