@@ -32,7 +32,7 @@ pub const FEATURE_CLIENT_IDENTITY: &str = "client-identity";
 /// Host feature (in [`InitContext::host_features`]): this start of the daemon resumes one
 /// that exited because it was idle (socket activation, `--timeout`), so autostart has
 /// already happened since the host booted; drivers skip it, as they would not start a
-/// guest again that a user stopped meanwhile.
+/// guest, network or pool again that a user stopped meanwhile.
 pub const HOST_FEATURE_RESUMED: &str = "resumed-after-idle-exit";
 
 /// Open flag a host sets (to modules declaring [`FEATURE_CLIENT_IDENTITY`]) when the

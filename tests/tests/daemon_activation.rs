@@ -164,7 +164,7 @@ fn socket_activated_daemon_notifies_pings_the_watchdog_and_exits_when_idle() {
         return;
     }
     let dir = TempDir::new("activation");
-    let cfg = config(&dir.0, "");
+    let cfg = config_with(&dir.0, "", "\"test\", \"qemu\", \"storage\"");
     let run_dir = dir.0.join("run");
     std::fs::create_dir_all(&run_dir).expect("mkdir run");
     let notify_path = dir.0.join("notify");
@@ -179,6 +179,23 @@ fn socket_activated_daemon_notifies_pings_the_watchdog_and_exits_when_idle() {
         code != 0 && err.contains("read only"),
         "rvirt-sock-ro must be the read-only one: {err}"
     );
+    // An inactive autostart pool: the resumed daemon must leave it so.
+    let pool_dir = dir.0.join("pool");
+    std::fs::create_dir_all(&pool_dir).expect("mkdir pool");
+    let sys = format!("qemu+unix:///system?socket={}", rw.display());
+    for args in [
+        vec![
+            "pool-define-as",
+            "ap",
+            "dir",
+            "--target",
+            pool_dir.to_str().unwrap(),
+        ],
+        vec!["pool-autostart", "ap"],
+    ] {
+        let (out, err, code) = run(&sys, &args);
+        assert!(code == 0, "{args:?}: {out}{err}");
+    }
     let got = notifications(&notify, Duration::from_secs(1));
     assert!(got.iter().any(|m| m == "READY=1"), "{got:?}");
     let pings = got.iter().filter(|m| *m == "WATCHDOG=1").count();
@@ -208,6 +225,12 @@ fn socket_activated_daemon_notifies_pings_the_watchdog_and_exits_when_idle() {
         "{log}"
     );
     assert!(!marker.exists(), "the marker is used up");
+    let (out, err, _) = run(&sys, &["pool-list", "--all"]);
+    assert!(
+        out.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["ap", "inactive", "yes"]),
+        "the resumed daemon autostarted a pool: {out}{err}"
+    );
 }
 
 /// A running guest holds an idle daemon as a client does (libvirtd's drivers inhibit its

@@ -18,6 +18,7 @@ use std::sync::{Arc, OnceLock};
 use rvirt_plugin_api::protocol::{DriverKind, RemoteError, REMOTE_PROGRAM_NUMBER};
 use rvirt_plugin_api::sdk::{
     ConnContext, DriverSpec, InitContext, InitStatus, Module, ModuleInfo, OpenOutcome,
+    HOST_FEATURE_RESUMED,
 };
 
 pub mod backend;
@@ -59,18 +60,18 @@ impl StorageModule {
     /// a temporary directory.
     fn driver(&self) -> Arc<Driver> {
         self.driver
-            .get_or_init(|| start_driver(Dirs::new(""), false))
+            .get_or_init(|| start_driver(Dirs::new(""), false, true))
             .clone()
     }
 }
 
 /// Creates the driver: directories, persistent definitions, running and autostart pools.
-fn start_driver(dirs: Dirs, privileged: bool) -> Arc<Driver> {
+fn start_driver(dirs: Dirs, privileged: bool, autostart: bool) -> Arc<Driver> {
     if let Err(e) = dirs.create() {
         tracing::warn!("{e}");
     }
     let drv = Arc::new(Driver::new(dirs, privileged));
-    pool::startup(&drv);
+    pool::startup(&drv, autostart);
     drv
 }
 
@@ -108,7 +109,10 @@ impl Module for StorageModule {
         let dirs = Dirs::new(&ctx.state_dir);
         dirs.create()?;
         if self.driver.get().is_none() {
-            let _ = self.driver.set(start_driver(dirs, ctx.privileged));
+            let resumed = ctx.host_features.iter().any(|f| f == HOST_FEATURE_RESUMED);
+            let _ = self
+                .driver
+                .set(start_driver(dirs, ctx.privileged, !resumed));
         }
         Ok(InitStatus::Complete)
     }

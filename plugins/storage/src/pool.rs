@@ -411,20 +411,23 @@ pub fn names(drv: &Driver, active: bool, max: i32) -> Vec<String> {
 }
 
 /// Daemon start: pools that ran before run again, then autostart pools start.
-pub fn startup(drv: &Driver) {
+/// Daemon start: pools that ran before it run again; inactive autostart pools start
+/// only when `autostart` (the first start since the host booted, as libvirt's
+/// drivers do it).
+pub fn startup(drv: &Driver, autostart: bool) {
     let running = drv.load();
-    start_all(drv, &running);
+    start_all(drv, &running, autostart);
 }
 
 /// SIGHUP: definitions read again, autostart pools that are not running started.
 pub fn reload(drv: &Driver) {
     drv.reload_configs();
-    start_all(drv, &[]);
+    start_all(drv, &[], true);
 }
 
-/// Starts the pools in `running` (which ran before a restart), then every inactive
-/// autostart pool; a pool that fails is logged and stays inactive.
-fn start_all(drv: &Driver, running: &[String]) {
+/// Starts the pools in `running` (which ran before a restart), then, with `autostart`,
+/// every inactive autostart pool; a pool that fails is logged and stays inactive.
+fn start_all(drv: &Driver, running: &[String], autostart: bool) {
     let mut pools = drv.lock();
     let todo: Vec<(String, bool)> = pools
         .iter()
@@ -433,7 +436,7 @@ fn start_all(drv: &Driver, running: &[String]) {
         .chain(
             pools
                 .iter()
-                .filter(|p| p.autostart && !p.active && !running.contains(&p.def.name))
+                .filter(|p| autostart && p.autostart && !p.active && !running.contains(&p.def.name))
                 .map(|p| (p.def.name.clone(), false)),
         )
         .collect();
