@@ -176,6 +176,17 @@ pub mod domain_affect {
 }
 
 /// `virDomainConsoleFlags`.
+/// `virDomainUndefineFlagsValues`.
+pub mod domain_undefine {
+    pub const MANAGED_SAVE: u32 = 1 << 0;
+    pub const SNAPSHOTS_METADATA: u32 = 1 << 1;
+    pub const NVRAM: u32 = 1 << 2;
+    pub const KEEP_NVRAM: u32 = 1 << 3;
+    pub const CHECKPOINTS_METADATA: u32 = 1 << 4;
+    pub const TPM: u32 = 1 << 5;
+    pub const KEEP_TPM: u32 = 1 << 6;
+}
+
 pub mod console_flags {
     pub const FORCE: u32 = 1;
     pub const SAFE: u32 = 2;

@@ -163,18 +163,58 @@ fn machine(c: &mut Cmd, def: &DomainDef) -> ArgvResult<()> {
         esc(def.machine.as_deref().unwrap_or("pc"))
     );
     for f in &def.features {
+        let on_off = if f.enabled { "on" } else { "off" };
         match f.name.as_str() {
             "acpi" | "apic" | "pae" => {}
-            "vmport" => m.push_str(if f.enabled {
-                ",vmport=on"
-            } else {
-                ",vmport=off"
-            }),
+            "vmport" => m.push_str(&format!(",vmport={on_off}")),
+            "smm" if f.element.children.is_empty() => m.push_str(&format!(",smm={on_off}")),
+            "smm" => return unsupported("domain/features/smm/tseg is not supported"),
             other => return unsupported(format!("domain/features/{other} is not supported")),
         }
     }
+    let (props, secure) = pflash(c, def)?;
+    m.push_str(&props);
     c.opt("-machine", m);
+    if secure {
+        c.opt("-global", "driver=cfi.pflash01,property=secure,value=on");
+    }
     Ok(())
+}
+
+/// A pflash loader (and its variable store) as libvirt 9.0 gives them: two `-blockdev`
+/// pairs before `-machine`, which names them; returns the `-machine` properties and
+/// whether the flash is secure (SMM-only writes, for secure boot).
+fn pflash(c: &mut Cmd, def: &DomainDef) -> ArgvResult<(String, bool)> {
+    let Some(l) = def.os.loader.as_deref() else {
+        return Ok((String::new(), false));
+    };
+    if l.loader_type.as_deref() != Some("pflash") {
+        return Ok((String::new(), false));
+    }
+    let Some(path) = &l.path else {
+        return unsupported("domain/os/loader of type pflash needs a path");
+    };
+    let readonly = l.readonly.as_deref() == Some("yes");
+    let mut units = vec![(path.clone(), readonly)];
+    if let Some(nv) = def.os.nvram.as_deref().and_then(|n| n.path.clone()) {
+        units.push((nv, false));
+    }
+    let mut props = String::new();
+    for (unit, (file, ro)) in units.into_iter().enumerate() {
+        let node = format!("libvirt-pflash{unit}");
+        let storage = serde_json::json!({
+            "driver": "file", "filename": file, "node-name": format!("{node}-storage"),
+            "auto-read-only": true, "discard": "unmap",
+        });
+        let format = serde_json::json!({
+            "node-name": format!("{node}-format"), "read-only": ro, "driver": "raw",
+            "file": format!("{node}-storage"),
+        });
+        c.opt("-blockdev", storage.to_string());
+        c.opt("-blockdev", format.to_string());
+        props.push_str(&format!(",pflash{unit}={node}-format"));
+    }
+    Ok((props, l.secure.as_deref() == Some("yes")))
 }
 
 fn cpu(c: &mut Cmd, def: &DomainDef) -> ArgvResult<()> {
@@ -273,14 +313,21 @@ fn lifecycle(c: &mut Cmd, def: &DomainDef) -> ArgvResult<()> {
 
 fn boot(c: &mut Cmd, def: &DomainDef) -> ArgvResult<()> {
     let os = &def.os;
-    if os.opts().firmware.is_some() || os.nvram.is_some() {
-        return unsupported("domain/os/@firmware and domain/os/nvram are not supported");
+    if let Some(f) = &os.opts().firmware {
+        // Resolved into a loader before a command line is built (crate::firmware).
+        return unsupported(format!("domain/os/@firmware '{f}' was not resolved"));
     }
     if let Some(l) = &os.loader {
         match (l.loader_type.as_deref().unwrap_or("rom"), &l.path) {
             ("rom", Some(p)) => c.opt("-bios", p.clone()),
-            _ => return unsupported("domain/os/loader other than a rom image is not supported"),
+            ("pflash", Some(_)) => {} // with -machine (pflash)
+            _ => return unsupported("domain/os/loader without a path is not supported"),
         }
+    }
+    if os.nvram.is_some()
+        && os.loader.as_ref().and_then(|l| l.loader_type.as_deref()) != Some("pflash")
+    {
+        return unsupported("domain/os/nvram needs a pflash loader");
     }
     if os.opts().root.is_some() {
         return unsupported("domain/os/root is not supported");

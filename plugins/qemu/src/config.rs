@@ -92,6 +92,11 @@ impl Config {
         Ok(())
     }
 
+    /// UEFI variable stores (`NAME_VARS.fd`), as libvirt's `qemu/nvram`.
+    pub fn nvram_dir(&self) -> PathBuf {
+        self.state_dir.join("nvram")
+    }
+
     pub fn autostart_dir(&self) -> PathBuf {
         self.state_dir.join("autostart")
     }

@@ -116,13 +116,21 @@ fn validate(drv: &Driver, def: &DomainDef) -> QResult<()> {
     check_emulator(drv, def)?;
     crate::postparse::check(def)?;
     check_max_vcpus(drv.host(), def)?;
+    crate::firmware::check(def).map_err(QemuError::Unsupported)?;
     let rt = crate::argv::Runtime {
         monitor: drv.cfg.monitor_path(&def.name),
         pidfile: drv.cfg.pid_file(&def.name),
         run_dir: drv.cfg.run_dir.clone(),
         vnc_port: Some(5900),
     };
-    crate::argv::build(&crate::volumes::placeholders(def), &rt)
+    let mut def = crate::volumes::placeholders(def);
+    // Firmware is chosen at start, as libvirt 9.0 chooses it; one that cannot be found
+    // then is that start's error, not this define's.
+    let found = crate::firmware::descriptors(crate::firmware::DESCRIPTOR_DIRS);
+    if crate::firmware::fill(&mut def, &drv.cfg.nvram_dir(), &found).is_err() {
+        def.os.opts_mut().firmware = None;
+    }
+    crate::argv::build(&def, &rt)
         .map(|_| ())
         .map_err(|e| QemuError::Unsupported(e.to_string()).into())
 }
@@ -169,6 +177,8 @@ pub fn undefine(drv: &Driver, r: &RemoteNonnullDomain, flags: u32) -> QResult<()
             return Err(QemuError::Invalid("cannot undefine transient domain".into()).into());
         }
         let name = d.def.name.clone();
+        crate::firmware::undefine_nvram(&d.def, &drv.cfg.nvram_dir(), flags)
+            .map_err(QemuError::Invalid)?;
         drv.delete_config(&name);
         let i = s
             .doms

@@ -92,6 +92,12 @@ impl QemuError {
     }
 }
 
+impl From<crate::firmware::FirmwareError> for QemuError {
+    fn from(e: crate::firmware::FirmwareError) -> QemuError {
+        QemuError::Failed(e.to_string())
+    }
+}
+
 impl From<QemuError> for RemoteError {
     fn from(e: QemuError) -> RemoteError {
         RemoteError::reported(e.code(), e.domain(), e.to_string())

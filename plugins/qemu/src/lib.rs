@@ -30,6 +30,7 @@ pub mod domcaps;
 pub mod driver;
 pub mod error;
 pub mod events;
+pub mod firmware;
 pub mod hypervisor;
 pub mod lifecycle;
 pub mod macvtap;
@@ -119,6 +120,12 @@ pub fn native(drv: &Driver, def: &DomainDef) -> Result<String, RemoteError> {
     domain::post_parse(drv, &mut def);
     postparse::check(&def)?;
     postparse::for_native(&mut def);
+    firmware::fill(
+        &mut def,
+        &drv.cfg.nvram_dir(),
+        &firmware::descriptors(firmware::DESCRIPTOR_DIRS),
+    )
+    .map_err(QemuError::from)?;
     let def = &volumes::resolve(drv.own_uri(), &def)?;
     let args = argv::build(def, &rt).map_err(|e| QemuError::Unsupported(e.to_string()))?;
     Ok(argv::to_native(

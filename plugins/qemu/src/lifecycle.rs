@@ -206,6 +206,9 @@ fn launch(
     paused: bool,
 ) -> QResult<Run> {
     let mut live = prepare_def(drv, def);
+    let found = crate::firmware::descriptors(crate::firmware::DESCRIPTOR_DIRS);
+    crate::firmware::fill(&mut live, &drv.cfg.nvram_dir(), &found).map_err(QemuError::from)?;
+    crate::firmware::ensure_nvram(&live).map_err(QemuError::from)?;
     let rt = runtime_for(drv, &live);
     set_vnc_port(&mut live, rt.vnc_port);
     let taps = crate::netplug::plug(drv.own_uri(), &mut live)?;

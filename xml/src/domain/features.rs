@@ -369,6 +369,32 @@ fn parse_one(raw: &Element, spec: &Spec, kind: Kind) -> Result<Option<Feature>, 
     }))
 }
 
+/// Puts `f` among `features` (in libvirt's order, as parsed) where libvirt lists it,
+/// replacing a feature of the same name.
+pub fn insert_feature(features: &mut Vec<Feature>, f: Feature) {
+    let rank = |name: &str| FEATURES.iter().position(|(s, _)| s.name == name);
+    features.retain(|x| x.name != f.name);
+    let at = features
+        .iter()
+        .position(|x| rank(&x.name) > rank(&f.name))
+        .unwrap_or(features.len());
+    features.insert(at, f);
+}
+
+/// `<NAME state='on'/>` for a feature that takes a state (smm, pmu, vmport, ...).
+pub fn feature_on(name: &str) -> Feature {
+    let mut element = Element {
+        name: name.into(),
+        ..Element::default()
+    };
+    element.attrs.push(("state".into(), "on".into()));
+    Feature {
+        name: name.into(),
+        enabled: true,
+        element,
+    }
+}
+
 /// Parses `<features>` into libvirt order; a feature libvirt does not know is refused,
 /// as libvirt does.
 pub fn parse_features(e: &Element) -> Result<Vec<Feature>, XmlError> {

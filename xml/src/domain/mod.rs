@@ -27,7 +27,7 @@ pub use clock::{ClockDef, Timer};
 pub use cpu::CpuDef;
 pub use devices::Device;
 pub use disk::{Controller, Disk, DiskDriver};
-pub use features::Feature;
+pub use features::{feature_on, insert_feature, Feature};
 pub use generic::GenericDevice;
 pub use info::{Address, DeviceInfo};
 pub use interface::{normalize_mac, random_mac, Interface, LivePlug, LivePort};
