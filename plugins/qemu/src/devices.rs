@@ -65,6 +65,7 @@ fn device(c: &mut Cmd, x: &mut Ctx, d: &Device, rt: &Runtime, n: &mut Numbers) -
             "audio" => crate::sound::audio(c, g)?,
             "sound" => crate::sound::sound(c, x, g, take(&mut n.sound))?,
             "iommu" => {}
+            "tpm" => crate::tpm::argv(c, x.def, g, rt)?,
             name => {
                 // Never started without it: a device QEMU would not get is refused.
                 if !crate::misc_devices::build(c, x, g, &mut n.misc)? {
@@ -138,6 +139,7 @@ fn argv_rank(d: &Device) -> u8 {
         Device::Rng(_) => 19,
         Device::Generic(g) => match g.element.name.as_str() {
             "filesystem" => 2,
+            "tpm" => 9,
             "audio" => 12,
             "sound" => 14,
             "redirdev" => 16,

@@ -179,6 +179,7 @@ pub fn undefine(drv: &Driver, r: &RemoteNonnullDomain, flags: u32) -> QResult<()
         let name = d.def.name.clone();
         crate::firmware::undefine_nvram(&d.def, &drv.cfg.nvram_dir(), flags)
             .map_err(QemuError::Invalid)?;
+        crate::tpm::undefine(&d.def, &drv.cfg.state_dir, flags).map_err(QemuError::from)?;
         drv.delete_config(&name);
         let i = s
             .doms

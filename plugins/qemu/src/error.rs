@@ -98,6 +98,12 @@ impl From<crate::firmware::FirmwareError> for QemuError {
     }
 }
 
+impl From<crate::tpm::TpmError> for QemuError {
+    fn from(e: crate::tpm::TpmError) -> QemuError {
+        QemuError::Failed(e.to_string())
+    }
+}
+
 impl From<QemuError> for RemoteError {
     fn from(e: QemuError) -> RemoteError {
         RemoteError::reported(e.code(), e.domain(), e.to_string())

@@ -46,6 +46,7 @@ pub mod sound;
 pub mod stats;
 pub mod status;
 pub mod tapbw;
+pub mod tpm;
 pub mod tuning;
 pub mod volumes;
 

@@ -211,15 +211,24 @@ fn launch(
     crate::firmware::ensure_nvram(&live).map_err(QemuError::from)?;
     let rt = runtime_for(drv, &live);
     set_vnc_port(&mut live, rt.vnc_port);
-    let taps = crate::netplug::plug(drv.own_uri(), &mut live)?;
+    let swtpm = crate::tpm::start(&live, &drv.cfg.state_dir, &rt, &drv.cfg.log_dir)
+        .map_err(QemuError::from)?;
+    let stop_swtpm = || {
+        if let Some(p) = &swtpm {
+            crate::tpm::stop(p);
+        }
+    };
+    let taps = crate::netplug::plug(drv.own_uri(), &mut live).inspect_err(|_| stop_swtpm())?;
     let plugged = live.clone();
     if let Err(e) = crate::tapbw::shape_taps(&drv.cfg.tc, drv.own_uri(), &live) {
         crate::netplug::unplug(drv.own_uri(), &plugged);
+        stop_swtpm();
         return Err(e);
     }
     // The taps' descriptors stay open here until QEMU has inherited them.
     launch_plugged(drv, live, rt, &taps, (id, generation), paused).inspect_err(|_| {
         crate::netplug::unplug(drv.own_uri(), &plugged);
+        stop_swtpm();
     })
 }
 

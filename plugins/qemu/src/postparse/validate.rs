@@ -129,9 +129,10 @@ fn tpm(g: &GenericDevice) -> Result<(), QemuError> {
         return Ok(());
     }
     let version = backend.attr("version").unwrap_or("2.0");
-    let found = ["/usr/bin/swtpm_setup", "/usr/local/bin/swtpm_setup"]
+    // libvirt needs all of swtpm's programs; the driver runs these two.
+    let found = [crate::tpm::SWTPM, crate::tpm::SWTPM_SETUP]
         .iter()
-        .any(|p| std::path::Path::new(p).exists());
+        .all(|p| std::path::Path::new(p).exists());
     if !found {
         return Err(QemuError::Unsupported(format!(
             "TPM version '{version}' is not supported"
