@@ -367,11 +367,14 @@ fn input(c: &mut Cmd, x: &mut Ctx, i: &Input, n: usize) -> ArgvResult<()> {
 
 fn graphics(c: &mut Cmd, g: &Graphics, rt: &Runtime) -> ArgvResult<()> {
     let p = "domain/devices/graphics";
-    if g.graphics_type != "vnc" {
-        return unsupported(format!(
-            "{p}/@type '{}' is not supported (only vnc)",
-            g.graphics_type
-        ));
+    match g.graphics_type.as_str() {
+        "vnc" => {}
+        "spice" => return crate::spice::spice(c, g, rt),
+        other => {
+            return unsupported(format!(
+                "{p}/@type '{other}' is not supported (only vnc and spice)"
+            ))
+        }
     }
     if g.passwd.is_some() {
         return unsupported(format!("{p}/@passwd is not supported"));

@@ -43,6 +43,7 @@ pub mod qmp;
 pub mod scope;
 pub mod screenshot;
 pub mod sound;
+pub mod spice;
 pub mod stats;
 pub mod status;
 pub mod tapbw;

@@ -68,12 +68,16 @@ fn runtime_for(drv: &Driver, def: &DomainDef) -> Runtime {
 }
 
 /// Records the VNC port chosen for `autoport` in the live definition.
+/// The live graphics: the port picked for `autoport`, and the address a listener
+/// without one binds to (libvirt's `vnc_listen`/`spice_listen` default).
 fn set_vnc_port(live: &mut DomainDef, port: Option<u16>) {
     for d in &mut live.devices {
-        if let (Device::Graphics(g), Some(p)) = (d, port) {
-            if g.autoport {
-                g.port = p as i32;
-            }
+        let Device::Graphics(g) = d else { continue };
+        if let (true, Some(p)) = (g.autoport, port) {
+            g.port = p as i32;
+        }
+        if matches!(g.listen_type.as_str(), "address" | "") && g.listen_address.is_none() {
+            g.listen_address = Some("127.0.0.1".into());
         }
     }
 }
