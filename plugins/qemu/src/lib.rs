@@ -30,6 +30,7 @@ pub mod domcaps;
 pub mod driver;
 pub mod error;
 pub mod events;
+pub mod hotplug;
 pub mod hypervisor;
 pub mod lifecycle;
 pub mod macvtap;
