@@ -249,6 +249,18 @@ pub fn attach(drv: &Driver, r: &RemoteNonnullDomain, p: &Parsed) -> QResult<()> 
     if placed.devices.len() != count {
         return Err(HotplugError::Failed("No more available PCI slots".into()).into());
     }
+    let usb = match &placed.devices[at] {
+        Device::Disk(k) => k.target_bus == "usb",
+        Device::Input(i) => i.bus.as_deref() == Some("usb"),
+        _ => false,
+    };
+    let placed_usb = matches!(
+        placed.devices[at].info().and_then(|i| i.address.as_ref()),
+        Some(Address::Usb { .. })
+    );
+    if usb && !placed_usb {
+        return Err(HotplugError::Internal("No free USB ports".into()).into());
+    }
     let uri = drv.own_uri();
     let plugged = match &placed.devices[at] {
         Device::Interface(i) => crate::netplug::plug_one(uri, &live, i)?,
