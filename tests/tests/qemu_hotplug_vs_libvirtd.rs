@@ -6,13 +6,15 @@
 //! after the changes, and the DEVICE_ADDED / DEVICE_REMOVED events they send must be
 //! equal. Devices QEMU removes without the guest's help (USB, SCSI) are detached live;
 //! a virtio disk detach on a guest that never answers the unplug request returns after
-//! libvirt's wait with the removal pending, on both.
+//! libvirt's wait with the removal pending, on both. virsh's attach-disk, detach-disk,
+//! attach-interface, detach-interface and change-media run too, and the whole transcript
+//! through rvirsh against rvirtd must be virsh's.
 
 use std::path::Path;
 
-use rvirt_tests::virsh::{run as virsh, tiny_qemu_xml, VIRSH};
+use rvirt_tests::virsh::{run as virsh, run_with, tiny_qemu_xml, VIRSH};
 use rvirt_tests::xmldiff::require_python_libvirt;
-use rvirt_tests::{have_program, repo_root, require_peer, Daemon, Libvirtd};
+use rvirt_tests::{have_program, repo_root, require_peer, target_dir, Daemon, Libvirtd};
 
 /// The device documents the transcript attaches, by file name.
 fn device_files(dir: &Path) -> Vec<(&'static str, String)> {
@@ -115,6 +117,19 @@ const STEPS: &[&str] = &[
     "live N",
     "update-device N cdrom-out.xml",
     "update-device N vdz.xml --live",
+    "attach-disk N e.img sdd --targetbus usb --live",
+    "attach-disk N e.img vdd --targetbus virtio --subdriver raw --print-xml",
+    "detach-disk N sdd --live",
+    "detach-disk N sdz",
+    "change-media N hdc iso.img --insert",
+    "change-media N vda --eject",
+    // Not twice: libvirt's live XML keeps an `<source index='N'/>` on an ejected drive,
+    // and virsh ejects that again; rvirt's has no `<source>` and virsh refuses.
+    "change-media N hdc --eject",
+    "attach-interface N user --model virtio --mac 52:54:00:6b:00:05 --live",
+    "attach-interface N user none --model virtio --mac 52:54:00:6b:00:05 --live",
+    "attach-interface N bridge nosuchbr0 --model virtio --print-xml",
+    "detach-interface N network",
     "detach-device N scsictl.xml --live",
     "detach-device N usb.xml --live",
     "detach-device N scsi.xml --live",
@@ -144,6 +159,8 @@ const STEPS: &[&str] = &[
     "detach-device-alias I rng0 --config",
     "detach-device I rng.xml --config",
     "detach-device I nosuchnet.xml --config",
+    "attach-disk I e.img vdc --config",
+    "detach-disk I vdc --config",
     "config I",
 ];
 
@@ -171,7 +188,7 @@ fn devices(xml: &str) -> String {
         .join("\n")
 }
 
-fn transcript(uri: &str, dir: &Path, run: &str, idle: &str) -> String {
+fn transcript(shell: &Path, uri: &str, dir: &Path, run: &str, idle: &str) -> String {
     let mut out = String::new();
     for step in STEPS {
         let words: Vec<String> = step
@@ -179,7 +196,9 @@ fn transcript(uri: &str, dir: &Path, run: &str, idle: &str) -> String {
             .map(|w| match w {
                 "N" => run.to_string(),
                 "I" => idle.to_string(),
-                f if f.ends_with(".xml") => dir.join(f).display().to_string(),
+                f if f.ends_with(".xml") || f.ends_with(".img") => {
+                    dir.join(f).display().to_string()
+                }
                 other => other.to_string(),
             })
             .collect();
@@ -190,11 +209,11 @@ fn transcript(uri: &str, dir: &Path, run: &str, idle: &str) -> String {
                 if args[0] == "config" {
                     a.push("--inactive");
                 }
-                let (xml, err, code) = virsh(uri, &a);
+                let (xml, err, code) = run_with(shell, uri, &a);
                 format!("{}{err}[{code}]", devices(&xml))
             }
             _ => {
-                let (o, e, code) = virsh(uri, &args);
+                let (o, e, code) = run_with(shell, uri, &args);
                 format!("{o}{e}[{code}]")
             }
         };
@@ -217,7 +236,7 @@ fn hotplug_matches_libvirtd() {
     let rvirtd = Daemon::start("");
     let dir = rvirtd.dir.0.join("hotplug");
     std::fs::create_dir_all(&dir).unwrap();
-    for img in ["a.img", "b.img", "c.img", "d.img", "iso.img"] {
+    for img in ["a.img", "b.img", "c.img", "d.img", "e.img", "iso.img"] {
         let f = std::fs::File::create(dir.join(img)).unwrap();
         f.set_len(1 << 20).unwrap();
     }
@@ -253,7 +272,13 @@ fn hotplug_matches_libvirtd() {
     .unwrap();
     let script = repo_root().join("tests/data/qemu-events/device_events.py");
     let mut seen = Vec::new();
-    for uri in [libvirtd.uri("qemu", "system"), rvirtd.uri("qemu:///system")] {
+    let rvirsh = target_dir().join("rvirsh");
+    let passes = [
+        (Path::new(VIRSH), libvirtd.uri("qemu", "system")),
+        (Path::new(VIRSH), rvirtd.uri("qemu:///system")),
+        (rvirsh.as_path(), rvirtd.uri("qemu:///system")),
+    ];
+    for (shell, uri) in passes {
         for f in ["run-dom.xml", "idle-dom.xml"] {
             let (_, err, code) = virsh(&uri, &["define", dir.join(f).to_str().unwrap()]);
             assert_eq!(code, 0, "{uri}: {err}");
@@ -266,7 +291,7 @@ fn hotplug_matches_libvirtd() {
             .spawn()
             .expect("run the event listener");
         std::thread::sleep(std::time::Duration::from_millis(1500));
-        let text = transcript(&uri, &dir, &run, &idle);
+        let text = transcript(shell, &uri, &dir, &run, &idle);
         std::thread::sleep(std::time::Duration::from_millis(1500));
         let _ = events.kill();
         let got = events.wait_with_output().expect("event listener output");
@@ -277,7 +302,7 @@ fn hotplug_matches_libvirtd() {
         }
         seen.push((text, events));
     }
-    let (theirs, ours) = (&seen[0], &seen[1]);
+    let (theirs, ours, rvirsh) = (&seen[0], &seen[1], &seen[2]);
     println!("libvirtd:\n{}\n{}", theirs.0, theirs.1);
     assert!(
         theirs.0.contains("Device attached successfully"),
@@ -286,6 +311,7 @@ fn hotplug_matches_libvirtd() {
     );
     similar_asserts(&ours.0, &theirs.0, "virsh through rvirtd, then libvirtd");
     similar_asserts(&ours.1, &theirs.1, "events from rvirtd, then libvirtd");
+    similar_asserts(&rvirsh.0, &ours.0, "rvirsh on rvirtd, then virsh on rvirtd");
 }
 
 /// Equal texts, or a failure naming the first differing line.
