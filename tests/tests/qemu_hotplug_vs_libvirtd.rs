@@ -328,3 +328,65 @@ fn similar_asserts(ours: &str, theirs: &str, what: &str) {
         b.get(i)
     );
 }
+
+/// The `<vcpu>` and `<vcpus>` lines of `xml`.
+fn vcpu_lines(xml: &str) -> String {
+    xml.lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("<vcpu") || l.starts_with("</vcpus"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn vcpu_hotplug_matches_libvirtd() {
+    if !rvirt_tests::require_qemu() || !require_peer("virsh (libvirt-clients)", have_program(VIRSH))
+    {
+        return;
+    }
+    let Some(libvirtd) = Libvirtd::start_for_guests() else {
+        return;
+    };
+    let rvirtd = Daemon::start("");
+    let name = format!("rvhpv{}", std::process::id());
+    let xml = tiny_qemu_xml(&name)
+        .replace("</os>", "</os><features><acpi/></features>")
+        .replace("<vcpu>1</vcpu>", "<vcpu current='1'>3</vcpu>");
+    let path = rvirtd.dir.0.join("vcpu-dom.xml");
+    std::fs::write(&path, xml).unwrap();
+    let mut seen = Vec::new();
+    for uri in [libvirtd.uri("qemu", "system"), rvirtd.uri("qemu:///system")] {
+        let mut out = String::new();
+        let _ = virsh(&uri, &["define", path.to_str().unwrap()]);
+        let _ = virsh(&uri, &["start", &name]);
+        for step in [
+            "setvcpus 2 --live",
+            "vcpucount",
+            "dumpxml",
+            "setvcpus 4 --live",
+            "setvcpus 3",
+            "vcpucount",
+            "dumpxml",
+            "dumpxml --inactive",
+        ] {
+            let mut args: Vec<&str> = step.split_whitespace().collect();
+            args.insert(1, &name);
+            let (o, e, code) = virsh(&uri, &args);
+            let o = if args[0] == "dumpxml" {
+                vcpu_lines(&o)
+            } else {
+                o
+            };
+            out += &format!("$ {step}\n{}[{code}]\n", format!("{o}{e}").trim_end());
+        }
+        virsh(&uri, &["destroy", &name]);
+        virsh(&uri, &["undefine", &name]);
+        seen.push(out);
+    }
+    println!("libvirtd:\n{}", seen[0]);
+    similar_asserts(
+        &seen[1],
+        &seen[0],
+        "vCPU hotplug through rvirtd, then libvirtd",
+    );
+}

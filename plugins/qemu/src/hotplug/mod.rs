@@ -16,6 +16,7 @@ mod config;
 mod live;
 mod parse;
 mod qmpargs;
+pub mod vcpus;
 
 pub use live::removed;
 
