@@ -20,6 +20,9 @@ pub enum CmdError {
     /// A local I/O problem.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// Several lines of our own (virsh's detail first, then what failed).
+    #[error("{}", .0.join("; "))]
+    Lines(Vec<String>),
     /// A failure virsh reports through the exit status alone (an event command that
     /// received no event).
     #[error("")]
@@ -32,6 +35,7 @@ impl CmdError {
         match self {
             CmdError::Ctx { msg, err } => vec![msg.clone(), err.text().to_string()],
             CmdError::Silent => Vec::new(),
+            CmdError::Lines(l) => l.clone(),
             other => vec![other.to_string()],
         }
     }

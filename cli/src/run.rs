@@ -11,6 +11,11 @@ pub fn set_quiet(quiet: bool) {
     QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// Whether `-q` is in effect.
+pub fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Prints an error the way virsh does: `error: …` lines on stderr.
 pub fn report(e: &CmdError) {
     for l in e.lines() {

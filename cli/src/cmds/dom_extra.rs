@@ -105,7 +105,7 @@ const SETVCPUS: &[Opt] = &[
 ];
 
 /// `--config`/`--live`/`--current` (and `--persistent`) as libvirt's affect flags.
-fn affect_flags(a: &Args) -> Result<u32, CmdError> {
+pub(super) fn affect_flags(a: &Args) -> Result<u32, CmdError> {
     if a.has("current") && (a.has("live") || a.has("config")) {
         return Err(CmdError::Msg(
             "Options --current and --live/--config are mutually exclusive".into(),
@@ -121,22 +121,9 @@ fn device(ctl: &mut Ctl, a: &Args, attach: bool) -> Result<(), CmdError> {
     let dom = ctl.domain(a.req("domain")?)?;
     let file = a.req("file")?;
     let xml = read_file(file)?;
-    let mut flags = affect_flags(a)?;
-    let c = ctl.conn()?;
-    if a.has("persistent")
-        && c.domain_is_active(&p::RemoteDomainIsActiveArgs { dom: dom.clone() })?
-            .active
-            != 0
-    {
-        flags |= 1;
-    }
     let verb = if attach { "attach" } else { "detach" };
-    let r = if attach {
-        c.domain_attach_device_flags(&p::RemoteDomainAttachDeviceFlagsArgs { dom, xml, flags })
-    } else {
-        c.domain_detach_device_flags(&p::RemoteDomainDetachDeviceFlagsArgs { dom, xml, flags })
-    };
-    r.ctx(|| format!("Failed to {verb} device from {file}"))?;
+    super::dom_hotplug::change(ctl, a, dom, xml, attach)?
+        .ctx(|| format!("Failed to {verb} device from {file}"))?;
     println!("Device {verb}ed successfully");
     Ok(())
 }

@@ -3,6 +3,7 @@
 mod dom;
 mod dom_devices;
 mod dom_extra;
+mod dom_hotplug;
 mod dom_info;
 mod event;
 mod host;
@@ -38,6 +39,11 @@ pub static GROUPS: &[Group] = &[
         title: "Domain Management",
         keyword: "domain",
         cmds: dom_extra::CMDS,
+    },
+    Group {
+        title: "Domain Management",
+        keyword: "domain",
+        cmds: dom_hotplug::CMDS,
     },
     Group {
         title: "Domain Monitoring",

@@ -189,7 +189,7 @@ pub(crate) fn boot_prop(info: &DeviceInfo) -> String {
         .unwrap_or_default()
 }
 
-fn interface(c: &mut Cmd, x: &Ctx, i: &Interface, n: usize) -> ArgvResult<()> {
+pub(crate) fn interface(c: &mut Cmd, x: &Ctx, i: &Interface, n: usize) -> ArgvResult<()> {
     let p = format!("domain/devices/interface[@type='{}']", i.iface_type);
     // A link that is down is set so over the monitor before the CPUs start
     // (crate::netplug::set_link_states).
@@ -335,7 +335,7 @@ fn chardev(c: &mut Cmd, x: &mut Ctx, ch: &CharDev, index: usize, rt: &Runtime) -
     Ok(())
 }
 
-fn input(c: &mut Cmd, x: &mut Ctx, i: &Input, n: usize) -> ArgvResult<()> {
+pub(crate) fn input(c: &mut Cmd, x: &mut Ctx, i: &Input, n: usize) -> ArgvResult<()> {
     let p = format!("domain/devices/input[@type='{}']", i.input_type);
     let dev = match (i.input_type.as_str(), i.bus.as_deref().unwrap_or("ps2")) {
         ("mouse" | "keyboard", "ps2") => return Ok(()),
@@ -477,7 +477,7 @@ fn balloon(c: &mut Cmd, x: &Ctx, m: &MemBalloon) -> ArgvResult<()> {
     }
 }
 
-fn rng(c: &mut Cmd, x: &Ctx, r: &Rng) -> ArgvResult<()> {
+pub(crate) fn rng(c: &mut Cmd, x: &Ctx, r: &Rng) -> ArgvResult<()> {
     let p = "domain/devices/rng";
     if !matches!(
         r.model.as_str(),

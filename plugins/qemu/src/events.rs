@@ -24,6 +24,8 @@ pub enum Event {
     MetadataChange(RemoteNonnullDomain, i32, Option<String>),
     /// A device was unplugged (its alias).
     DeviceRemoved(RemoteNonnullDomain, String),
+    /// A device was hotplugged (its alias).
+    DeviceAdded(RemoteNonnullDomain, String),
     /// The balloon's actual size changed (KiB).
     BalloonChange(RemoteNonnullDomain, u64),
     /// Any QMP event, for `qemu-monitor-event` subscribers (QEMU program message 6).
@@ -75,6 +77,20 @@ impl Event {
                     l.handle,
                     p,
                     remote_proc::DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED,
+                    &msg,
+                );
+            }
+            Event::DeviceAdded(d, alias) => {
+                let msg = rvirt_plugin_api::protocol::RemoteDomainEventCallbackDeviceAddedMsg {
+                    callback_id: 0,
+                    dom: d.clone(),
+                    dev_alias: alias.clone(),
+                };
+                emit_event(
+                    l.driver,
+                    l.handle,
+                    p,
+                    remote_proc::DOMAIN_EVENT_CALLBACK_DEVICE_ADDED,
                     &msg,
                 );
             }

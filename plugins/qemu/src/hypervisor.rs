@@ -129,6 +129,12 @@ pub const PROCEDURES: &[i32] = &[
     p::DOMAIN_GET_BLOCK_INFO,
     p::DOMAIN_SET_METADATA,
     p::DOMAIN_GET_METADATA,
+    p::DOMAIN_ATTACH_DEVICE,
+    p::DOMAIN_ATTACH_DEVICE_FLAGS,
+    p::DOMAIN_DETACH_DEVICE,
+    p::DOMAIN_DETACH_DEVICE_FLAGS,
+    p::DOMAIN_DETACH_DEVICE_ALIAS,
+    p::DOMAIN_UPDATE_DEVICE_FLAGS,
 ];
 
 /// QEMU program procedures this driver implements.
@@ -610,6 +616,24 @@ impl RemoteHandler for QemuConn {
         Ok(RemoteDomainGetMetadataRet {
             metadata: crate::metadata::get(&self.drv, &a.dom, a.r#type, a.uri.as_deref(), a.flags)?,
         })
+    }
+    fn domain_attach_device(&self, a: RemoteDomainAttachDeviceArgs) -> R<()> {
+        crate::hotplug::attach(&self.drv, &a.dom, &a.xml, crate::tuning::AFFECT_LIVE)
+    }
+    fn domain_attach_device_flags(&self, a: RemoteDomainAttachDeviceFlagsArgs) -> R<()> {
+        crate::hotplug::attach(&self.drv, &a.dom, &a.xml, a.flags)
+    }
+    fn domain_detach_device(&self, a: RemoteDomainDetachDeviceArgs) -> R<()> {
+        crate::hotplug::detach(&self.drv, &a.dom, &a.xml, crate::tuning::AFFECT_LIVE)
+    }
+    fn domain_detach_device_flags(&self, a: RemoteDomainDetachDeviceFlagsArgs) -> R<()> {
+        crate::hotplug::detach(&self.drv, &a.dom, &a.xml, a.flags)
+    }
+    fn domain_detach_device_alias(&self, a: RemoteDomainDetachDeviceAliasArgs) -> R<()> {
+        crate::hotplug::detach_alias(&self.drv, &a.dom, &a.alias, a.flags)
+    }
+    fn domain_update_device_flags(&self, a: RemoteDomainUpdateDeviceFlagsArgs) -> R<()> {
+        crate::hotplug::update(&self.drv, &a.dom, &a.xml, a.flags)
     }
     fn domain_get_block_info(
         &self,

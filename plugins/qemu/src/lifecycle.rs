@@ -498,6 +498,7 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
         return;
     };
     let mut follow_up: Option<(Arc<Qmp>, Proc, bool)> = None;
+    let mut deleted: Option<String> = None;
     let _ = drv.write(|s, events| {
         let Some(d) = s.doms.iter_mut().find(|d| d.def.uuid.0 == uuid) else {
             return Ok(());
@@ -545,9 +546,10 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
             "RESET" => events.push(Event::Reboot(dref)),
             "DEVICE_DELETED" => {
                 // Devices without an id (QEMU's internal ones) have no libvirt alias.
-                if let Some(alias) = data.get("device").and_then(Value::as_str) {
-                    events.push(Event::DeviceRemoved(dref, alias.to_string()));
-                }
+                deleted = data
+                    .get("device")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
                 return Ok(());
             }
             "BALLOON_CHANGE" => {
@@ -561,6 +563,10 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
         Ok(())
     });
     // Monitor commands and waiting must not run on the reader thread.
+    if let Some(alias) = deleted {
+        let weak = weak.clone();
+        std::thread::spawn(move || crate::hotplug::removed(&weak, uuid, generation, &alias));
+    }
     if let Some((qmp, proc, reboot)) = follow_up {
         std::thread::spawn(move || {
             if reboot {

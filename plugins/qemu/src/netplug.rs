@@ -337,9 +337,13 @@ pub fn plug(uri: &str, live: &mut DomainDef) -> QResult<Taps> {
 /// One interface: its tap, or `None` for types this module does not plug.
 /// A plugged interface: its tap, the tap's descriptor, and for a network interface the
 /// port and where it is plugged in.
-type Plugged = (String, std::fs::File, Option<LivePort>);
+pub(crate) type Plugged = (String, std::fs::File, Option<LivePort>);
 
-fn plug_one(uri: &str, owner: &DomainDef, iface: &Interface) -> QResult<Option<Plugged>> {
+pub(crate) fn plug_one(
+    uri: &str,
+    owner: &DomainDef,
+    iface: &Interface,
+) -> QResult<Option<Plugged>> {
     let Some(source) = iface.source.clone() else {
         return Ok(None);
     };

@@ -214,7 +214,17 @@ impl Qmp {
     }
 
     /// Sends `msg` (an object) with a fresh id and waits for its reply.
-    fn send(&self, cmd: &str, mut msg: Value) -> Result<Value, QmpError> {
+    fn send(&self, cmd: &str, msg: Value) -> Result<Value, QmpError> {
+        self.send_with(cmd, msg, None)
+    }
+
+    /// Like [`Qmp::send`], passing descriptor `fd` along with the message (`getfd`).
+    fn send_with(
+        &self,
+        cmd: &str,
+        mut msg: Value,
+        fd: Option<std::os::fd::RawFd>,
+    ) -> Result<Value, QmpError> {
         let id = format!("rvirt-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
         msg["id"] = Value::String(id.clone());
         let (tx, rx) = channel();
@@ -227,11 +237,13 @@ impl Qmp {
         }
         let mut line = msg.to_string();
         line.push('\n');
-        let written = self
-            .writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .write_all(line.as_bytes());
+        let written = {
+            let mut w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            match fd {
+                Some(fd) => write_with_fd(&mut w, line.as_bytes(), fd),
+                None => w.write_all(line.as_bytes()),
+            }
+        };
         if let Err(e) = written {
             self.pending
                 .lock()
@@ -260,6 +272,18 @@ impl Qmp {
             msg["arguments"] = a;
         }
         let body = self.send(cmd, msg)?;
+        reply_result(cmd, &body)
+    }
+
+    /// Runs `cmd` with descriptor `fd` passed along (SCM_RIGHTS), as `getfd` needs.
+    pub fn execute_with_fd(
+        &self,
+        cmd: &str,
+        args: Value,
+        fd: std::os::fd::RawFd,
+    ) -> Result<Value, QmpError> {
+        let msg = json!({ "execute": cmd, "arguments": args });
+        let body = self.send_with(cmd, msg, Some(fd))?;
         reply_result(cmd, &body)
     }
 
@@ -317,6 +341,18 @@ impl Qmp {
         let w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let _ = w.shutdown(std::net::Shutdown::Both);
     }
+}
+
+/// Writes `bytes` with `fd` attached to the first part sent.
+fn write_with_fd(w: &mut UnixStream, bytes: &[u8], fd: std::os::fd::RawFd) -> std::io::Result<()> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    use std::os::fd::AsRawFd;
+    let fds = [fd];
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    let iov = [std::io::IoSlice::new(bytes)];
+    let sent = sendmsg::<()>(w.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None)
+        .map_err(std::io::Error::from)?;
+    w.write_all(&bytes[sent..])
 }
 
 fn reader_loop(mut reader: BufReader<UnixStream>, pending: Arc<Mutex<Pending>>, on_event: EventFn) {

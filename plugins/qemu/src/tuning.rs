@@ -111,8 +111,8 @@ pub fn set_memory(drv: &Driver, r: &RemoteNonnullDomain, kib: u64, flags: u32) -
     Ok(())
 }
 
-/// `virDomainSetVcpusFlags`. Changing a running domain's vCPU count needs CPU hotplug,
-/// which this driver does not do yet; the persistent definition can always change.
+/// `virDomainSetVcpusFlags`: a running domain gets vCPUs plugged up to the count
+/// ([`crate::hotplug::vcpus`]); the persistent definition can always change.
 pub fn set_vcpus(drv: &Driver, r: &RemoteNonnullDomain, n: u32, flags: u32) -> QResult<()> {
     check_flags(
         flags,
@@ -126,20 +126,14 @@ pub fn set_vcpus(drv: &Driver, r: &RemoteNonnullDomain, n: u32, flags: u32) -> Q
         .into());
     }
     let (live, config) = drv.read(|s| impact(s.find(r)?, flags))?;
+    if live && flags & MAXIMUM != 0 {
+        return Err(QemuError::NotSupported(
+            "changing the maximum vCPU count of a running QEMU domain is not possible".into(),
+        )
+        .into());
+    }
     if live {
-        let current = drv.read(|s| {
-            Ok(s.find(r)?
-                .run
-                .as_ref()
-                .map_or(0, |run| run.live.current_vcpus))
-        })?;
-        if flags & MAXIMUM != 0 || n != current {
-            return Err(QemuError::NotSupported(
-                "changing the vCPU count of a running QEMU domain (CPU hotplug) is not implemented"
-                    .into(),
-            )
-            .into());
-        }
+        crate::hotplug::vcpus::set_live(drv, r, n)?;
     }
     if config {
         drv.write(|s, _| {

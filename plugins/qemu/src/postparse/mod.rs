@@ -42,6 +42,15 @@ pub fn run(host: &HostInfo, emulator: &str, def: &mut DomainDef) {
     usb::assign(def);
 }
 
+/// Gives the devices of `def` that have none their PCI address and USB port, as the
+/// post-parse step does (for a device hotplugged into a live definition).
+pub fn assign_addresses(def: &mut DomainDef) {
+    if let Some(chipset) = Chipset::of(def) {
+        pci::assign(def, chipset);
+        usb::assign(def);
+    }
+}
+
 /// A new definition with guest NUMA cells has their sum as its memory size (libvirt's
 /// ABI-update parse); a current size equal to the old memory size counts as unset.
 /// vCPUs no cell names go to cell 0.
