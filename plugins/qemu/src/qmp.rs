@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -214,7 +215,12 @@ impl Qmp {
     }
 
     /// Sends `msg` (an object) with a fresh id and waits for its reply.
-    fn send(&self, cmd: &str, mut msg: Value) -> Result<Value, QmpError> {
+    fn send(&self, cmd: &str, msg: Value) -> Result<Value, QmpError> {
+        self.send_with(cmd, msg, None)
+    }
+
+    /// [`Qmp::send`], with `fd` passed along the command (SCM_RIGHTS) when given.
+    fn send_with(&self, cmd: &str, mut msg: Value, fd: Option<RawFd>) -> Result<Value, QmpError> {
         let id = format!("rvirt-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
         msg["id"] = Value::String(id.clone());
         let (tx, rx) = channel();
@@ -227,11 +233,11 @@ impl Qmp {
         }
         let mut line = msg.to_string();
         line.push('\n');
-        let written = self
-            .writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .write_all(line.as_bytes());
+        let written = write_line(
+            &mut self.writer.lock().unwrap_or_else(PoisonError::into_inner),
+            line.as_bytes(),
+            fd,
+        );
         if let Err(e) = written {
             self.pending
                 .lock()
@@ -260,6 +266,21 @@ impl Qmp {
             msg["arguments"] = a;
         }
         let body = self.send(cmd, msg)?;
+        reply_result(cmd, &body)
+    }
+
+    /// Runs `cmd` with descriptor `fd` sent along it, as `getfd` takes one.
+    pub fn execute_with_fd(
+        &self,
+        cmd: &str,
+        args: Option<Value>,
+        fd: RawFd,
+    ) -> Result<Value, QmpError> {
+        let mut msg = json!({ "execute": cmd });
+        if let Some(a) = args {
+            msg["arguments"] = a;
+        }
+        let body = self.send_with(cmd, msg, Some(fd))?;
         reply_result(cmd, &body)
     }
 
@@ -317,6 +338,24 @@ impl Qmp {
         let w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let _ = w.shutdown(std::net::Shutdown::Both);
     }
+}
+
+/// Writes `line`, its first bytes carrying `fd` (SCM_RIGHTS) when given.
+fn write_line(w: &mut UnixStream, line: &[u8], fd: Option<RawFd>) -> std::io::Result<()> {
+    let Some(fd) = fd else {
+        return w.write_all(line);
+    };
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    let fds = [fd];
+    let sent = sendmsg::<()>(
+        w.as_raw_fd(),
+        &[std::io::IoSlice::new(line)],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .map_err(std::io::Error::from)?;
+    w.write_all(&line[sent..])
 }
 
 fn reader_loop(mut reader: BufReader<UnixStream>, pending: Arc<Mutex<Pending>>, on_event: EventFn) {
