@@ -4,6 +4,7 @@ mod dom;
 mod dom_devices;
 mod dom_extra;
 mod dom_info;
+mod dom_save;
 mod event;
 mod host;
 mod misc;
@@ -38,6 +39,11 @@ pub static GROUPS: &[Group] = &[
         title: "Domain Management",
         keyword: "domain",
         cmds: dom_extra::CMDS,
+    },
+    Group {
+        title: "Domain Management",
+        keyword: "domain",
+        cmds: dom_save::CMDS,
     },
     Group {
         title: "Domain Monitoring",
