@@ -3,11 +3,12 @@
 //! state directory). Starting the domain (and autostart) restores it and removes it;
 //! `--force-boot` discards it; undefine refuses it unless asked to remove it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rvirt_plugin_api::protocol::RemoteNonnullDomain;
 
+use super::image::ImageError;
 use super::{check_save_flags, After, SaveError, BYPASS_CACHE, PAUSED, RUNNING};
 use crate::config::Config;
 use crate::driver::Driver;
@@ -133,33 +134,54 @@ pub fn start(
             .ok_or(QemuError::Invalid("domain vanished".into()))?;
         Ok((d.def.name.clone(), d.managed_save))
     })?;
-    if !has {
-        return crate::lifecycle::start(drv, uuid, paused);
-    }
     let file = path(&drv.cfg, &name);
-    let clear = |drv: &Driver| {
-        let _ = std::fs::remove_file(&file);
-        let _ = drv.write(|s, _| {
-            if let Some(d) = s.doms.iter_mut().find(|d| d.def.uuid.0 == uuid) {
-                d.managed_save = false;
-            }
-            Ok(())
-        });
-    };
-    if force_boot {
-        clear(drv);
-        return crate::lifecycle::start(drv, uuid, paused);
+    if has && !force_boot {
+        if let Some(dom) = restore(drv, uuid, &file, paused, bypass_cache)? {
+            forget(drv, uuid, &file);
+            return Ok(dom);
+        }
     }
-    let (img, f) = super::image::Image::open(&file, false).map_err(SaveError::from)?;
+    if has {
+        forget(drv, uuid, &file);
+    }
+    crate::lifecycle::start(drv, uuid, paused)
+}
+
+/// Restores domain `uuid` from its managed save image `file`; `None` when the image is
+/// truncated or unfinished (libvirt then removes it and boots the domain).
+fn restore(
+    drv: &Arc<Driver>,
+    uuid: [u8; 16],
+    file: &Path,
+    paused: bool,
+    bypass_cache: bool,
+) -> QResult<Option<RemoteNonnullDomain>> {
+    let (img, f) = match super::image::Image::open(file, false) {
+        Ok(opened) => opened,
+        Err(ImageError::Short | ImageError::Incomplete | ImageError::Magic) => {
+            tracing::warn!("removing corrupt managed save image {}", file.display());
+            return Ok(None);
+        }
+        Err(e) => return Err(SaveError::from(e).into()),
+    };
     let def = super::image_def(drv, &img)?;
     let after = match (paused, img.header.was_running) {
         (true, _) => After::Pause(ev::SUSPENDED_PAUSED),
         (false, running) => After::of(0, running),
     };
     let flags = if bypass_cache { BYPASS_CACHE } else { 0 };
-    let dom = super::restore_into(drv, uuid, def, f, after, flags)?;
-    clear(drv);
-    Ok(dom)
+    super::restore_into(drv, uuid, def, f, after, flags).map(Some)
+}
+
+/// Removes the managed save image `file` of domain `uuid`.
+fn forget(drv: &Driver, uuid: [u8; 16], file: &Path) {
+    let _ = std::fs::remove_file(file);
+    let _ = drv.write(|s, _| {
+        if let Some(d) = s.doms.iter_mut().find(|d| d.def.uuid.0 == uuid) {
+            d.managed_save = false;
+        }
+        Ok(())
+    });
 }
 
 /// Undefine: refused while a managed save image exists, unless the flag removes it.

@@ -139,8 +139,8 @@ pub(crate) fn save_to(
     if was_running {
         // QEMU's STOP event reports the pause (SUSPENDED/paused) as libvirt does.
         qmp.execute("stop", None).map_err(monitor_error)?;
+        set_reason(drv, dom, st::PAUSED, reason::PAUSED_SAVE);
     }
-    set_reason(drv, dom, st::PAUSED, reason::PAUSED_SAVE);
     let running = if flags & (RUNNING | PAUSED) != 0 {
         flags & RUNNING != 0
     } else {
