@@ -4,7 +4,8 @@
 //! saved and restored, it answers the next line with the next number, so its memory came
 //! back and it did not boot again; the same across rvirtd and a real libvirtd 9.0 (saved
 //! on one, restored on the other, and back). A domain marked autostart with a managed
-//! save image comes back from it when the daemon starts.
+//! save image comes back from it when the daemon starts; a corrupt one is removed and the
+//! domain boots.
 
 use std::path::Path;
 
@@ -125,6 +126,33 @@ fn autostart_restores_a_managed_save_image() {
     );
     let info = virsh::ok(&uri, &["dominfo", &name]);
     assert!(info.contains("Managed save:   no"), "{info}");
+    virsh::ok(&uri, &["destroy", &name]);
+    virsh::ok(&uri, &["undefine", &name]);
+}
+
+#[test]
+fn a_corrupt_managed_save_image_is_dropped_at_start() {
+    if !rvirt_tests::require_qemu() {
+        return;
+    }
+    let rvirtd = Daemon::start("");
+    let uri = rvirtd.uri("qemu:///system");
+    let name = format!("rvqbad{}", std::process::id());
+    let xml = rvirtd.dir.0.join("dom.xml");
+    std::fs::write(&xml, tiny_qemu_xml(&name)).unwrap();
+    virsh::ok(&uri, &["define", xml.to_str().unwrap()]);
+    virsh::ok(&uri, &["start", &name]);
+    virsh::ok(&uri, &["managedsave", &name]);
+    let image = rvirtd.dir.0.join(format!("state/qemu/save/{name}.save"));
+    let bytes = std::fs::read(&image).expect("the managed save image");
+    assert_eq!(&bytes[..16], b"LibvirtQemudSave");
+    std::fs::write(&image, &bytes[..40]).unwrap();
+    virsh::ok(&uri, &["start", &name]);
+    assert_eq!(
+        virsh::ok(&uri, &["domstate", "--reason", &name]).trim(),
+        "running (booted)"
+    );
+    assert!(!image.exists(), "the corrupt image stays");
     virsh::ok(&uri, &["destroy", &name]);
     virsh::ok(&uri, &["undefine", &name]);
 }

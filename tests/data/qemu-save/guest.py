@@ -19,8 +19,9 @@ def console(dom):
 
 
 def wait_for(st, needle, seconds=180):
+    """The first whole line from `needle` on that the console gives."""
     seen = b""
-    while needle not in seen:
+    while needle not in seen or b"\n" not in seen[seen.index(needle):]:
         data = []
         t = threading.Thread(target=lambda: data.append(st.recv(4096)), daemon=True)
         t.start()
