@@ -38,6 +38,8 @@ pub struct Run {
     pub fake_reboot: bool,
     /// QEMU has reported its shutdown; later SHUTDOWN events of this run repeat it.
     pub shutdown_seen: bool,
+    /// A save is writing this run's state ([`crate::save`]); another must not start.
+    pub saving: bool,
 }
 
 /// One domain.

@@ -186,6 +186,9 @@ impl QemuConn {
             if run.stopping.is_some() {
                 return Err(QemuError::Invalid("domain is being stopped".into()).into());
             }
+            if run.saving {
+                return Err(QemuError::Invalid("domain is being saved".into()).into());
+            }
             if !pause && run.state != st::PAUSED {
                 return Err(QemuError::Invalid("domain is not paused".into()).into());
             }

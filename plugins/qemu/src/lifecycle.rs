@@ -354,6 +354,7 @@ fn launch_plugged(
         stopping: None,
         fake_reboot: false,
         shutdown_seen: false,
+        saving: false,
     })
 }
 
@@ -665,6 +666,7 @@ fn adopt(drv: &Arc<Driver>, status: Status) -> Result<(), String> {
         stopping: None,
         fake_reboot: false,
         shutdown_seen: false,
+        saving: false,
     };
     drv.write(|s, _| {
         let i = match s.doms.iter().position(|d| d.def.uuid.0 == uuid) {

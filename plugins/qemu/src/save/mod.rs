@@ -115,7 +115,7 @@ pub fn save(
     save_to(drv, dom, path, dxml, flags).map(|_| ())
 }
 
-/// What a save stopped: the domain's name and whether it was running.
+/// Saves the running domain `dom` into `path`; answers its name. One save at a time.
 pub(crate) fn save_to(
     drv: &Arc<Driver>,
     dom: &RemoteNonnullDomain,
@@ -123,14 +123,39 @@ pub(crate) fn save_to(
     dxml: Option<&str>,
     flags: u32,
 ) -> QResult<String> {
-    let (qmp, live, state) = drv.read(|s| {
-        let d = s.find(dom)?;
-        let run = d.run.as_ref().ok_or(QemuError::NotRunning)?;
+    let (qmp, live, state) = drv.write(|s, _| {
+        let d = s.find_mut(dom)?;
+        let run = d.run.as_mut().ok_or(QemuError::NotRunning)?;
         if run.stopping.is_some() {
             return Err(QemuError::Invalid("domain is not running".into()).into());
         }
+        if run.saving {
+            return Err(QemuError::Invalid("domain is being saved".into()).into());
+        }
+        run.saving = true;
         Ok((run.qmp.clone(), run.live.clone(), run.state))
     })?;
+    let r = save_run(drv, dom, (&qmp, live, state), path, dxml, flags);
+    if r.is_err() {
+        let _ = drv.write(|s, _| {
+            if let Some(run) = s.find_mut(dom)?.run.as_mut() {
+                run.saving = false;
+            }
+            Ok(())
+        });
+    }
+    r
+}
+
+/// The rest of [`save_to`], once the run is marked as being saved.
+fn save_run(
+    drv: &Arc<Driver>,
+    dom: &RemoteNonnullDomain,
+    (qmp, live, state): (&Qmp, DomainDef, i32),
+    path: &Path,
+    dxml: Option<&str>,
+    flags: u32,
+) -> QResult<String> {
     let def = match dxml {
         Some(x) => replacement(drv, &live, x)?,
         None => live,
@@ -147,7 +172,7 @@ pub(crate) fn save_to(
         was_running
     };
     let mut img = Image::new(def.to_xml(None), running);
-    if let Err(e) = write_image(&qmp, &mut img, path, flags & BYPASS_CACHE != 0) {
+    if let Err(e) = write_image(qmp, &mut img, path, flags & BYPASS_CACHE != 0) {
         let _ = std::fs::remove_file(path);
         if was_running && qmp.execute("cont", None).is_ok() {
             set_reason(drv, dom, st::RUNNING, reason::RUNNING_SAVE_CANCELED);
