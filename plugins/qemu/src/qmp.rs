@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
-use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -219,8 +218,13 @@ impl Qmp {
         self.send_with(cmd, msg, None)
     }
 
-    /// [`Qmp::send`], with `fd` passed along the command (SCM_RIGHTS) when given.
-    fn send_with(&self, cmd: &str, mut msg: Value, fd: Option<RawFd>) -> Result<Value, QmpError> {
+    /// Like [`Qmp::send`], passing descriptor `fd` along with the message (`getfd`).
+    fn send_with(
+        &self,
+        cmd: &str,
+        mut msg: Value,
+        fd: Option<std::os::fd::RawFd>,
+    ) -> Result<Value, QmpError> {
         let id = format!("rvirt-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
         msg["id"] = Value::String(id.clone());
         let (tx, rx) = channel();
@@ -233,11 +237,13 @@ impl Qmp {
         }
         let mut line = msg.to_string();
         line.push('\n');
-        let written = write_line(
-            &mut self.writer.lock().unwrap_or_else(PoisonError::into_inner),
-            line.as_bytes(),
-            fd,
-        );
+        let written = {
+            let mut w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            match fd {
+                Some(fd) => write_with_fd(&mut w, line.as_bytes(), fd),
+                None => w.write_all(line.as_bytes()),
+            }
+        };
         if let Err(e) = written {
             self.pending
                 .lock()
@@ -269,17 +275,14 @@ impl Qmp {
         reply_result(cmd, &body)
     }
 
-    /// Runs `cmd` with descriptor `fd` sent along it, as `getfd` takes one.
+    /// Runs `cmd` with descriptor `fd` passed along (SCM_RIGHTS), as `getfd` needs.
     pub fn execute_with_fd(
         &self,
         cmd: &str,
-        args: Option<Value>,
-        fd: RawFd,
+        args: Value,
+        fd: std::os::fd::RawFd,
     ) -> Result<Value, QmpError> {
-        let mut msg = json!({ "execute": cmd });
-        if let Some(a) = args {
-            msg["arguments"] = a;
-        }
+        let msg = json!({ "execute": cmd, "arguments": args });
         let body = self.send_with(cmd, msg, Some(fd))?;
         reply_result(cmd, &body)
     }
@@ -340,22 +343,16 @@ impl Qmp {
     }
 }
 
-/// Writes `line`, its first bytes carrying `fd` (SCM_RIGHTS) when given.
-fn write_line(w: &mut UnixStream, line: &[u8], fd: Option<RawFd>) -> std::io::Result<()> {
-    let Some(fd) = fd else {
-        return w.write_all(line);
-    };
+/// Writes `bytes` with `fd` attached to the first part sent.
+fn write_with_fd(w: &mut UnixStream, bytes: &[u8], fd: std::os::fd::RawFd) -> std::io::Result<()> {
     use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    use std::os::fd::AsRawFd;
     let fds = [fd];
-    let sent = sendmsg::<()>(
-        w.as_raw_fd(),
-        &[std::io::IoSlice::new(line)],
-        &[ControlMessage::ScmRights(&fds)],
-        MsgFlags::empty(),
-        None,
-    )
-    .map_err(std::io::Error::from)?;
-    w.write_all(&line[sent..])
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    let iov = [std::io::IoSlice::new(bytes)];
+    let sent = sendmsg::<()>(w.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None)
+        .map_err(std::io::Error::from)?;
+    w.write_all(&bytes[sent..])
 }
 
 fn reader_loop(mut reader: BufReader<UnixStream>, pending: Arc<Mutex<Pending>>, on_event: EventFn) {

@@ -237,7 +237,7 @@ fn migrate_to(qmp: &Qmp, f: &File) -> Result<(), SaveError> {
         Some(json!({ "max-bandwidth": (i64::MAX as u64 >> 20) << 20 })),
     )
     .map_err(SaveError::Monitor)?;
-    qmp.execute_with_fd("getfd", Some(json!({ "fdname": "migrate" })), f.as_raw_fd())
+    qmp.execute_with_fd("getfd", json!({ "fdname": "migrate" }), f.as_raw_fd())
         .map_err(SaveError::Monitor)?;
     qmp.execute("migrate", Some(json!({ "uri": "fd:migrate" })))
         .map_err(SaveError::Monitor)?;
