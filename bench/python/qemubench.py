@@ -7,7 +7,10 @@ With one transient domain from --xml (a real QEMU process):
 - destroy: dom.destroy() until the call has returned and the QEMU process is gone from
   /proc (no /proc/PID, or a zombie); the call's own return time is reported as well;
 - monitor: libvirt_qemu.qemuMonitorCommand(dom, '{"execute":"query-status"}', 0),
-  p50/p99 over --mon-calls calls after a short warm-up.
+  p50/p99 over --mon-calls calls after a short warm-up;
+- save: dom.save(file) of the running domain until the call has returned (the image is
+  complete and the domain gone); restore: conn.restore(file) until the call has returned
+  and the restored domain's state() says running. Images go to the directory of --out.
 
 The QEMU pid is found by scanning /proc for the qemu-system process whose command line
 carries `-uuid <the domain's uuid>` (both libvirt and rvirt pass -uuid), so no pid file
@@ -126,6 +129,31 @@ def one_cycle(conn, xml):
     return t_create, t_call, t_gone
 
 
+def save_restore(conn, xml, name, path, runs):
+    """`runs` × (save the running domain, restore it); returns (save_s[], restore_s[])."""
+    dom = conn.createXML(xml, 0)
+    wait_running(dom)
+    saves, restores = [], []
+    try:
+        for i in range(runs + 1):  # the first pair is a warm-up
+            t0 = time.perf_counter()
+            dom.save(path)
+            t_save = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            conn.restore(path)
+            dom = conn.lookupByName(name)
+            wait_running(dom)
+            t_restore = time.perf_counter() - t0
+            if i:
+                saves.append(t_save)
+                restores.append(t_restore)
+    finally:
+        cleanup(conn, name)
+        if os.path.exists(path):
+            os.unlink(path)
+    return saves, restores
+
+
 def summary(vals):
     s = sorted(vals)
     return {"count": len(s), "median_ms": statistics.median(s) * 1e3,
@@ -170,6 +198,14 @@ def main():
     print(f"[{a.label}] create median {res['create']['median_ms']:.1f} ms, destroy→gone "
           f"{res['destroy']['median_ms']:.1f} ms (call {res['destroy_call']['median_ms']:.1f} ms)",
           file=sys.stderr)
+
+    saves, restores = save_restore(conn, xml, name,
+                                   os.path.join(os.path.dirname(os.path.abspath(a.out)),
+                                                f"{a.label}.save"), a.runs)
+    res["save"] = summary(saves)
+    res["restore"] = summary(restores)
+    print(f"[{a.label}] save median {res['save']['median_ms']:.1f} ms, restore→running "
+          f"{res['restore']['median_ms']:.1f} ms", file=sys.stderr)
 
     dom = conn.createXML(xml, 0)
     wait_running(dom)

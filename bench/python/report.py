@@ -302,13 +302,16 @@ def main():
             ("destroy call alone, median", "destroy_call", "median_ms", None, "—"),
             ("qemuMonitorCommand query-status, p50", "monitor", "p50_ms", 1 / 3, "≤ 0.33×"),
             ("qemuMonitorCommand query-status, p99", "monitor", "p99_ms", 1 / 3, "≤ 0.33×"),
+            ("save (running → image complete), median", "save", "median_ms", 0.5, "≤ 0.5×"),
+            ("restore → running, median", "restore", "median_ms", 0.5, "≤ 0.5×"),
         ]
         lines.append("| measure | samples (lv/rv) | libvirtd | rvirtd | ratio ↓ | target | status |")
         lines.append("|---|---|---|---|---|---|---|")
         for label, key, field, tgt, tgt_text in rows6:
-            a = ql[key][field] if ql else None
-            b = qr[key][field] if qr else None
-            n = f"{ql[key]['count'] if ql else '—'}/{qr[key]['count'] if qr else '—'}"
+            # Results of runs before save/restore was measured lack those keys.
+            a = ql[key][field] if ql and key in ql else None
+            b = qr[key][field] if qr and key in qr else None
+            n = f"{ql[key]['count'] if ql and key in ql else '—'}/{qr[key]['count'] if qr and key in qr else '—'}"
             rat = ratio(b, a)
             st = status(rat, tgt, False) if tgt is not None else "info"
             if rat is None and tgt is not None:
@@ -327,6 +330,8 @@ def main():
                      f"QEMU {meta.get('qemu_version', '?')}, transient (createXML), one warm-up create/destroy first. "
                      "Create counts until the call has returned and the state is running; destroy until the call has returned and "
                      "the QEMU pid (found by its `-uuid`) is gone from /proc. Monitor commands start 1 s after the domain is running. "
+                     "Save and restore: one warm-up pair, then the running domain saved to a file next to the results and restored "
+                     "until running, each call timed alone. "
                      f"libvirtd ({meta.get('qemu_libvirtd_setup', '?')}) and rvirtd run one at a time, each freshly started.")
         lines.append("")
 

@@ -315,6 +315,18 @@ fn undefine(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
         .unwrap_or_default();
     let remove_all = a.has("remove-all-storage");
     let c = ctl.conn()?;
+    // As virsh: without --managed-save, a managed save image is refused here.
+    let has_managed_save = c
+        .domain_has_managed_save_image(&p::RemoteDomainHasManagedSaveImageArgs {
+            dom: dom.clone(),
+            flags: 0,
+        })
+        .is_ok_and(|r| r.result != 0);
+    if has_managed_save && flags & 1 == 0 {
+        return Err(CmdError::Msg(
+            "Refusing to undefine while domain managed save image exists".into(),
+        ));
+    }
     let mut vols = Vec::new();
     if remove_all || !wanted.is_empty() {
         let xml = c

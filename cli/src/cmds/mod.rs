@@ -5,6 +5,7 @@ mod dom_devices;
 mod dom_extra;
 mod dom_hotplug;
 mod dom_info;
+mod dom_save;
 mod event;
 mod host;
 mod misc;
@@ -44,6 +45,11 @@ pub static GROUPS: &[Group] = &[
         title: "Domain Management",
         keyword: "domain",
         cmds: dom_hotplug::CMDS,
+    },
+    Group {
+        title: "Domain Management",
+        keyword: "domain",
+        cmds: dom_save::CMDS,
     },
     Group {
         title: "Domain Monitoring",

@@ -16,8 +16,9 @@ const START_AUTODESTROY: u32 = 2;
 const START_BYPASS_CACHE: u32 = 4;
 const START_FORCE_BOOT: u32 = 8;
 const START_VALIDATE: u32 = 16;
-/// Undefine flags this driver accepts (managed save, snapshot and checkpoint metadata,
-/// nvram, keep nvram, keep tpm: none of those exist here, so they are no-ops).
+/// Undefine flags this driver accepts (managed save removes the image; snapshot and
+/// checkpoint metadata, nvram, keep nvram, keep tpm: none of those exist here, so they
+/// are no-ops).
 const UNDEFINE_ALL: u32 = 0x7f;
 
 /// Parses and checks a definition the way every entry point does.
@@ -56,7 +57,7 @@ pub fn check_max_vcpus(host: &crate::caps::HostInfo, def: &DomainDef) -> QResult
 
 /// Refuses a definition whose name or UUID clashes with another domain; returns the slot of
 /// the same domain if it exists.
-fn slot_for(s: &Inner, def: &DomainDef) -> QResult<Option<usize>> {
+pub(crate) fn slot_for(s: &Inner, def: &DomainDef) -> QResult<Option<usize>> {
     if let Some(i) = s.doms.iter().position(|d| d.def.uuid == def.uuid) {
         let d = &s.doms[i];
         if d.def.name != def.name {
@@ -171,6 +172,7 @@ pub fn define(drv: &Driver, xml: &str, flags: u32) -> QResult<RemoteNonnullDomai
 
 pub fn undefine(drv: &Driver, r: &RemoteNonnullDomain, flags: u32) -> QResult<()> {
     check_flags(flags, UNDEFINE_ALL, "qemuDomainUndefineFlags")?;
+    crate::save::managed::on_undefine(drv, r, flags)?;
     drv.write(|s, events| {
         let d = s.find(r)?;
         if !d.persistent {
@@ -222,7 +224,13 @@ pub fn create(
 ) -> QResult<RemoteNonnullDomain> {
     let paused = start_flags(flags, "qemuDomainCreateWithFlags")?;
     drv.read(|s| s.find(r).map(|_| ()))?;
-    lifecycle::start(drv, r.uuid, paused)
+    crate::save::managed::start(
+        drv,
+        r.uuid,
+        paused,
+        flags & START_FORCE_BOOT != 0,
+        flags & START_BYPASS_CACHE != 0,
+    )
 }
 
 pub fn create_xml(drv: &Arc<Driver>, xml: &str, flags: u32) -> QResult<RemoteNonnullDomain> {
@@ -307,7 +315,7 @@ pub(crate) fn matches(d: &Dom, flags: u32) -> bool {
     state_ok
         && pair(flags, ACTIVE, INACTIVE, d.is_active())
         && pair(flags, PERSISTENT, TRANSIENT, d.persistent)
-        && pair(flags, MANAGEDSAVE, NO_MANAGEDSAVE, false)
+        && pair(flags, MANAGEDSAVE, NO_MANAGEDSAVE, d.managed_save)
         && pair(flags, AUTOSTART, NO_AUTOSTART, d.autostart)
         && pair(flags, HAS_SNAPSHOT, NO_SNAPSHOT, false)
         && pair(flags, HAS_CHECKPOINT, NO_CHECKPOINT, false)

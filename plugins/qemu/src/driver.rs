@@ -38,6 +38,8 @@ pub struct Run {
     pub fake_reboot: bool,
     /// QEMU has reported its shutdown; later SHUTDOWN events of this run repeat it.
     pub shutdown_seen: bool,
+    /// A save is writing this run's state ([`crate::save`]); another must not start.
+    pub saving: bool,
 }
 
 /// One domain.
@@ -52,6 +54,8 @@ pub struct Dom {
     pub starting: bool,
     pub run: Option<Run>,
     pub shutoff_reason: i32,
+    /// A managed save image exists ([`crate::save::managed`]).
+    pub managed_save: bool,
 }
 
 impl Dom {
@@ -64,6 +68,7 @@ impl Dom {
             starting: false,
             run: None,
             shutoff_reason: 0,
+            managed_save: false,
         }
     }
 
@@ -355,6 +360,10 @@ impl Driver {
                 Ok(def) if g.by_name(&def.name).is_none() => {
                     let mut d = Dom::new(def, true);
                     d.autostart = self.cfg.autostart_file(&d.def.name).exists();
+                    d.managed_save = crate::save::managed::path(&self.cfg, &d.def.name).exists();
+                    if d.managed_save {
+                        d.shutoff_reason = reason::SHUTOFF_SAVED;
+                    }
                     g.doms.push(d);
                 }
                 Ok(_) => {}

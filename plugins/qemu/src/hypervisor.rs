@@ -135,6 +135,17 @@ pub const PROCEDURES: &[i32] = &[
     p::DOMAIN_DETACH_DEVICE_FLAGS,
     p::DOMAIN_DETACH_DEVICE_ALIAS,
     p::DOMAIN_UPDATE_DEVICE_FLAGS,
+    // Save and restore (crate::save).
+    p::DOMAIN_SAVE,
+    p::DOMAIN_SAVE_FLAGS,
+    p::DOMAIN_RESTORE,
+    p::DOMAIN_RESTORE_FLAGS,
+    p::DOMAIN_SAVE_IMAGE_GET_XML_DESC,
+    p::DOMAIN_SAVE_IMAGE_DEFINE_XML,
+    p::DOMAIN_MANAGED_SAVE,
+    p::DOMAIN_MANAGED_SAVE_REMOVE,
+    p::DOMAIN_MANAGED_SAVE_GET_XML_DESC,
+    p::DOMAIN_MANAGED_SAVE_DEFINE_XML,
 ];
 
 /// QEMU program procedures this driver implements.
@@ -180,6 +191,9 @@ impl QemuConn {
             let run = d.run.as_ref().ok_or(QemuError::NotRunning)?;
             if run.stopping.is_some() {
                 return Err(QemuError::Invalid("domain is being stopped".into()).into());
+            }
+            if run.saving {
+                return Err(QemuError::Invalid("domain is being saved".into()).into());
             }
             if !pause && run.state != st::PAUSED {
                 return Err(QemuError::Invalid("domain is not paused".into()).into());
@@ -549,10 +563,49 @@ impl RemoteHandler for QemuConn {
         a: RemoteDomainHasManagedSaveImageArgs,
     ) -> R<RemoteDomainHasManagedSaveImageRet> {
         check_flags(a.flags, 0, "qemuDomainHasManagedSaveImage")?;
-        self.drv.read(|s| {
-            s.find(&a.dom)
-                .map(|_| RemoteDomainHasManagedSaveImageRet { result: 0 })
-        })
+        let has = crate::save::managed::has(&self.drv, &a.dom)?;
+        Ok(RemoteDomainHasManagedSaveImageRet { result: has as i32 })
+    }
+    fn domain_save(&self, a: RemoteDomainSaveArgs) -> R<()> {
+        crate::save::save(&self.drv, &a.dom, a.to.as_ref(), None, 0)
+    }
+    fn domain_save_flags(&self, a: RemoteDomainSaveFlagsArgs) -> R<()> {
+        let to = std::path::Path::new(&a.to);
+        crate::save::save(&self.drv, &a.dom, to, a.dxml.as_deref(), a.flags)
+    }
+    fn domain_restore(&self, a: RemoteDomainRestoreArgs) -> R<()> {
+        crate::save::restore(&self.drv, a.from.as_ref(), None, 0)
+    }
+    fn domain_restore_flags(&self, a: RemoteDomainRestoreFlagsArgs) -> R<()> {
+        let from = std::path::Path::new(&a.from);
+        crate::save::restore(&self.drv, from, a.dxml.as_deref(), a.flags)
+    }
+    fn domain_save_image_get_xml_desc(
+        &self,
+        a: RemoteDomainSaveImageGetXmlDescArgs,
+    ) -> R<RemoteDomainSaveImageGetXmlDescRet> {
+        let xml = crate::save::image_xml(&self.drv, a.file.as_ref(), a.flags)?;
+        Ok(RemoteDomainSaveImageGetXmlDescRet { xml })
+    }
+    fn domain_save_image_define_xml(&self, a: RemoteDomainSaveImageDefineXmlArgs) -> R<()> {
+        let file = std::path::Path::new(&a.file);
+        crate::save::define_image_xml(&self.drv, file, Some(&a.dxml), a.flags)
+    }
+    fn domain_managed_save(&self, a: RemoteDomainManagedSaveArgs) -> R<()> {
+        crate::save::managed::save(&self.drv, &a.dom, a.flags)
+    }
+    fn domain_managed_save_remove(&self, a: RemoteDomainManagedSaveRemoveArgs) -> R<()> {
+        crate::save::managed::remove(&self.drv, &a.dom, a.flags)
+    }
+    fn domain_managed_save_get_xml_desc(
+        &self,
+        a: RemoteDomainManagedSaveGetXmlDescArgs,
+    ) -> R<RemoteDomainManagedSaveGetXmlDescRet> {
+        let xml = crate::save::managed::xml(&self.drv, &a.dom, a.flags)?;
+        Ok(RemoteDomainManagedSaveGetXmlDescRet { xml })
+    }
+    fn domain_managed_save_define_xml(&self, a: RemoteDomainManagedSaveDefineXmlArgs) -> R<()> {
+        crate::save::managed::define_xml(&self.drv, &a.dom, a.dxml.as_deref(), a.flags)
     }
     fn domain_get_security_label(
         &self,

@@ -41,6 +41,7 @@ pub mod netplug;
 pub mod postparse;
 pub mod process;
 pub mod qmp;
+pub mod save;
 pub mod scope;
 pub mod screenshot;
 pub mod sound;
@@ -105,7 +106,7 @@ fn autostart(drv: &Arc<Driver>) {
         .map(|d| d.def.uuid.0)
         .collect();
     for uuid in todo {
-        if let Err(e) = lifecycle::start(drv, uuid, false) {
+        if let Err(e) = save::managed::start(drv, uuid, false, false, false) {
             tracing::warn!("failed to autostart domain: {e}");
         }
     }

@@ -129,8 +129,30 @@ fn fill_ptys(qmp: &Qmp, live: &mut DomainDef) -> Result<(), QmpError> {
     Ok(())
 }
 
+/// Where a started guest's state comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boot {
+    /// A fresh boot; `paused` leaves the CPUs stopped.
+    Fresh { paused: bool },
+    /// A saved image's migration stream, read from this descriptor (QEMU inherits it);
+    /// the CPUs stay stopped and the start is reported as a restore.
+    Incoming(std::os::fd::RawFd),
+}
+
 /// Starts the domain with `uuid`; `paused` leaves the CPUs stopped.
 pub fn start(drv: &Arc<Driver>, uuid: [u8; 16], paused: bool) -> QResult<RemoteNonnullDomain> {
+    start_from(drv, uuid, Boot::Fresh { paused }, None)
+}
+
+/// Starts the domain with `uuid` from `boot`, running `def` (a saved image's) instead
+/// of its own definition when given.
+pub fn start_from(
+    drv: &Arc<Driver>,
+    uuid: [u8; 16],
+    boot: Boot,
+    def: Option<DomainDef>,
+) -> QResult<RemoteNonnullDomain> {
+    let paused = boot != Boot::Fresh { paused: false };
     let (def, id, generation) = drv.write(|s, _| {
         let d = s
             .doms
@@ -141,14 +163,14 @@ pub fn start(drv: &Arc<Driver>, uuid: [u8; 16], paused: bool) -> QResult<RemoteN
             return Err(QemuError::Invalid("domain is already running".into()).into());
         }
         d.starting = true;
-        let def = d.def.clone();
+        let def = def.unwrap_or_else(|| d.def.clone());
         let id = s.next_id;
         s.next_id += 1;
         let generation = s.next_generation;
         s.next_generation += 1;
         Ok((def, id, generation))
     })?;
-    let r = launch(drv, &def, id, generation, paused);
+    let r = launch(drv, &def, id, generation, boot);
     drv.write(|s, events| {
         let Some(i) = s.doms.iter().position(|d| d.def.uuid.0 == uuid) else {
             return Err(QemuError::Invalid("domain vanished".into()).into());
@@ -176,12 +198,12 @@ pub fn start(drv: &Arc<Driver>, uuid: [u8; 16], paused: bool) -> QResult<RemoteN
                         ev::RESUMED_UNPAUSED,
                     ));
                 }
-                events.push(Event::Lifecycle(
-                    d.reference(),
-                    ev::STARTED,
-                    ev::STARTED_BOOTED,
-                ));
-                if paused {
+                let detail = match boot {
+                    Boot::Incoming(_) => ev::STARTED_RESTORED,
+                    Boot::Fresh { .. } => ev::STARTED_BOOTED,
+                };
+                events.push(Event::Lifecycle(d.reference(), ev::STARTED, detail));
+                if paused && matches!(boot, Boot::Fresh { .. }) {
                     events.push(Event::Lifecycle(
                         d.reference(),
                         ev::SUSPENDED,
@@ -201,13 +223,13 @@ pub fn start(drv: &Arc<Driver>, uuid: [u8; 16], paused: bool) -> QResult<RemoteN
     })
 }
 
-/// Spawns QEMU, connects the monitor, reads pty paths and (unless `paused`) starts the CPUs.
+/// Spawns QEMU, connects the monitor, reads pty paths and (unless paused) starts the CPUs.
 fn launch(
     drv: &Arc<Driver>,
     def: &DomainDef,
     id: i32,
     generation: u64,
-    paused: bool,
+    boot: Boot,
 ) -> QResult<Run> {
     let mut live = prepare_def(drv, def);
     let found = crate::firmware::descriptors(crate::firmware::DESCRIPTOR_DIRS);
@@ -230,7 +252,7 @@ fn launch(
         return Err(e);
     }
     // The taps' descriptors stay open here until QEMU has inherited them.
-    launch_plugged(drv, live, rt, &taps, (id, generation), paused).inspect_err(|_| {
+    launch_plugged(drv, live, rt, &taps, (id, generation), boot).inspect_err(|_| {
         crate::netplug::unplug(drv.own_uri(), &plugged);
         stop_swtpm();
     })
@@ -253,12 +275,17 @@ fn launch_plugged(
     rt: Runtime,
     taps: &crate::netplug::Taps,
     (id, generation): (i32, u64),
-    paused: bool,
+    boot: Boot,
 ) -> QResult<Run> {
     let def = &live.clone();
     let opened = crate::volumes::resolve(drv.own_uri(), &live)?;
     let mut args = argv::build(&opened, &rt).map_err(|e| QemuError::Unsupported(e.to_string()))?;
     taps.pass_by_fd(&mut args);
+    let mut keep_fds = taps.fds();
+    if let Boot::Incoming(fd) = boot {
+        args.extend(["-incoming".to_string(), "defer".to_string()]);
+        keep_fds.push(fd);
+    }
     crate::domain::check_emulator(drv, &live)?;
     crate::domain::check_disks(&opened)?;
     let emulator = argv::emulator(&live, &drv.cfg.emulator).to_string();
@@ -279,7 +306,7 @@ fn launch_plugged(
         &program,
         &argv,
         &log,
-        &taps.fds(),
+        &keep_fds,
         &pinned_cpus(&live),
         Box::new(move || on_exit(&weak, uuid, generation)),
     )
@@ -321,13 +348,16 @@ fn launch_plugged(
             .map_err(|e| fail(e.to_string()))?;
     }
     set_balloon_stats_period(&qmp, &live).map_err(|e| fail(e.to_string()))?;
-    if !paused {
-        qmp.execute("cont", None).map_err(|e| fail(e.to_string()))?;
-    }
-    let (state, why) = if paused {
-        (st::PAUSED, reason::PAUSED_USER)
-    } else {
-        (st::RUNNING, reason::RUNNING_BOOTED)
+    let (state, why) = match boot {
+        Boot::Fresh { paused: false } => {
+            qmp.execute("cont", None).map_err(|e| fail(e.to_string()))?;
+            (st::RUNNING, reason::RUNNING_BOOTED)
+        }
+        Boot::Fresh { paused: true } => (st::PAUSED, reason::PAUSED_USER),
+        Boot::Incoming(fd) => {
+            crate::save::incoming(&qmp, fd).map_err(|e| fail(e.to_string()))?;
+            (st::PAUSED, reason::PAUSED_MIGRATION)
+        }
     };
     Ok(Run {
         id,
@@ -340,6 +370,7 @@ fn launch_plugged(
         stopping: None,
         fake_reboot: false,
         shutdown_seen: false,
+        saving: false,
     })
 }
 
@@ -462,6 +493,7 @@ fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
         let detail = match why {
             reason::SHUTOFF_SHUTDOWN => ev::STOPPED_SHUTDOWN,
             reason::SHUTOFF_DESTROYED => ev::STOPPED_DESTROYED,
+            reason::SHUTOFF_SAVED => ev::STOPPED_SAVED,
             _ => ev::STOPPED_FAILED,
         };
         d.shutoff_reason = why;
@@ -656,6 +688,7 @@ fn adopt(drv: &Arc<Driver>, status: Status) -> Result<(), String> {
         stopping: None,
         fake_reboot: false,
         shutdown_seen: false,
+        saving: false,
     };
     drv.write(|s, _| {
         let i = match s.doms.iter().position(|d| d.def.uuid.0 == uuid) {
