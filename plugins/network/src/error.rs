@@ -2,6 +2,7 @@
 
 use rvirt_plugin_api::protocol::RemoteError;
 use rvirt_plugin_api::sdk::{code, domain};
+use rvirt_xml::metadata::MetadataError;
 
 /// Everything a network-driver call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,9 @@ pub enum NetError {
     /// A host call failed; the text names what and why.
     #[error("{0}")]
     System(String),
+    /// A metadata call's refusal (`VIR_ERR_NO_NETWORK_METADATA` when absent).
+    #[error("{0}")]
+    Metadata(rvirt_xml::metadata::MetadataError),
 }
 
 impl NetError {
@@ -59,12 +63,19 @@ impl NetError {
             NetError::PortExists(_) => code::NETWORK_PORT_EXIST,
             NetError::Arg(_) => code::INVALID_ARG,
             NetError::ArgUnsupported(_) => code::ARGUMENT_UNSUPPORTED,
+            NetError::Metadata(MetadataError::NotFound) => code::NO_NETWORK_METADATA,
+            NetError::Metadata(_) => code::INVALID_ARG,
         }
     }
 
     fn domain(&self) -> i32 {
         match self {
             NetError::Xml(e) => e.error_domain(domain::NETWORK),
+            // libvirt checks a title's newlines and the NULL arguments in its client
+            // library, outside any driver.
+            NetError::Metadata(MetadataError::TitleNewline | MetadataError::Invalid(_)) => {
+                domain::NONE
+            }
             _ => domain::NETWORK,
         }
     }

@@ -20,6 +20,9 @@ pub enum TestError {
     InvalidArg(String),
     #[error("{0}")]
     Metadata(rvirt_xml::domain::metadata::MetadataError),
+    /// A network metadata call's refusal (`VIR_ERR_NO_NETWORK_METADATA` when absent).
+    #[error("{0}")]
+    NetMetadata(rvirt_xml::metadata::MetadataError),
     #[error("unsupported flags ({flags:#x}) in function {func}")]
     Flags { flags: u32, func: &'static str },
     #[error("operation failed: {0}")]
@@ -98,6 +101,10 @@ impl TestError {
                 code::NO_DOMAIN_METADATA
             }
             TestError::Metadata(_) => code::INVALID_ARG,
+            TestError::NetMetadata(rvirt_xml::metadata::MetadataError::NotFound) => {
+                code::NO_NETWORK_METADATA
+            }
+            TestError::NetMetadata(_) => code::INVALID_ARG,
             TestError::NoInterface(_) => code::NO_INTERFACE,
             TestError::MultipleInterfaces => code::MULTIPLE_INTERFACES,
             TestError::InterfaceXml(_) => code::XML_ERROR,
@@ -112,6 +119,12 @@ impl TestError {
             | TestError::ConfInvalid(_)
             | TestError::Metadata(_) => domain::DOMAIN,
             TestError::InterfaceXml(_) => domain::INTERFACE,
+            // libvirt checks a title's newlines and NULL arguments in its client library.
+            TestError::NetMetadata(
+                rvirt_xml::metadata::MetadataError::TitleNewline
+                | rvirt_xml::metadata::MetadataError::Invalid(_),
+            ) => domain::NONE,
+            TestError::NetMetadata(_) => domain::NETWORK,
             TestError::SnapshotConfig(_) => domain::DOMAIN_SNAPSHOT,
             TestError::CheckpointConfig(_) => domain::DOMAIN_CHECKPOINT,
             _ => domain::TEST,
