@@ -35,6 +35,10 @@ pub enum NetError {
     PortExists(String),
     #[error("invalid argument: {0}")]
     Arg(String),
+    /// `VIR_ERR_INVALID_ARG` in libvirt's own words, without the code's prefix (what its
+    /// `virReportInvalidArg` reports).
+    #[error("{0}")]
+    ArgText(String),
     #[error("argument unsupported: {0}")]
     ArgUnsupported(String),
     /// A host call failed; the text names what and why.
@@ -61,7 +65,7 @@ impl NetError {
             NetError::System(_) => code::SYSTEM_ERROR,
             NetError::NoPort(_) => code::NO_NETWORK_PORT,
             NetError::PortExists(_) => code::NETWORK_PORT_EXIST,
-            NetError::Arg(_) => code::INVALID_ARG,
+            NetError::Arg(_) | NetError::ArgText(_) => code::INVALID_ARG,
             NetError::ArgUnsupported(_) => code::ARGUMENT_UNSUPPORTED,
             NetError::Metadata(MetadataError::NotFound) => code::NO_NETWORK_METADATA,
             NetError::Metadata(_) => code::INVALID_ARG,

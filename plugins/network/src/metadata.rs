@@ -93,7 +93,7 @@ pub fn set(
 pub fn get(s: &Inner, a: &RemoteNetworkGetMetadataArgs) -> NResult<String> {
     check_flags(a.flags, LIVE | CONFIG, "networkGetMetadata")?;
     if a.flags & (LIVE | CONFIG) == LIVE | CONFIG {
-        return Err(NetError::Arg(
+        return Err(NetError::ArgText(
             "Flags 'VIR_NETWORK_UPDATE_AFFECT_LIVE' and 'VIR_NETWORK_UPDATE_AFFECT_CONFIG' are mutually exclusive".into(),
         )
         .into());

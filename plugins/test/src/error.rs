@@ -18,6 +18,9 @@ pub enum TestError {
     Internal(String),
     #[error("invalid argument: {0}")]
     InvalidArg(String),
+    /// `VIR_ERR_INVALID_ARG` in libvirt's own words, without the code's prefix.
+    #[error("{0}")]
+    InvalidArgText(String),
     #[error("{0}")]
     Metadata(rvirt_xml::domain::metadata::MetadataError),
     /// A network metadata call's refusal (`VIR_ERR_NO_NETWORK_METADATA` when absent).
@@ -81,7 +84,9 @@ impl TestError {
             | TestError::NotRunning
             | TestError::ConfInvalid(_) => code::OPERATION_INVALID,
             TestError::Internal(_) => code::INTERNAL_ERROR,
-            TestError::InvalidArg(_) | TestError::Flags { .. } => code::INVALID_ARG,
+            TestError::InvalidArg(_) | TestError::InvalidArgText(_) | TestError::Flags { .. } => {
+                code::INVALID_ARG
+            }
             TestError::Failed(_) | TestError::ConfFailed(_) => code::OPERATION_FAILED,
             TestError::Xml(e) => e.code(),
             TestError::NoNetwork(_) => code::NO_NETWORK,
@@ -124,7 +129,7 @@ impl TestError {
                 rvirt_xml::metadata::MetadataError::TitleNewline
                 | rvirt_xml::metadata::MetadataError::Invalid(_),
             ) => domain::NONE,
-            TestError::NetMetadata(_) => domain::NETWORK,
+            TestError::NetMetadata(_) | TestError::InvalidArgText(_) => domain::NETWORK,
             TestError::SnapshotConfig(_) => domain::DOMAIN_SNAPSHOT,
             TestError::CheckpointConfig(_) => domain::DOMAIN_CHECKPOINT,
             _ => domain::TEST,

@@ -87,7 +87,7 @@ pub fn set(
 pub fn get(s: &Inner, a: &RemoteNetworkGetMetadataArgs) -> TestResult<String> {
     check_flags(a.flags, LIVE | CONFIG, "testNetworkGetMetadata")?;
     if a.flags & (LIVE | CONFIG) == LIVE | CONFIG {
-        return Err(TestError::InvalidArg(
+        return Err(TestError::InvalidArgText(
             "Flags 'VIR_NETWORK_UPDATE_AFFECT_LIVE' and 'VIR_NETWORK_UPDATE_AFFECT_CONFIG' are mutually exclusive".into(),
         )
         .into());
