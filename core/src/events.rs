@@ -73,6 +73,7 @@ impl EventFamily {
 /// Maps a callback-style event message procedure to (family, event id).
 pub fn event_of(program: u32, procedure: i32) -> Option<(EventFamily, i32)> {
     use remote_proc as p;
+    use rvirt_protocol::facts::network_event_id;
     if program != REMOTE_PROGRAM_NUMBER {
         return (program == rvirt_protocol::QEMU_PROGRAM_NUMBER
             && procedure == rvirt_protocol::qemu_proc::DOMAIN_MONITOR_EVENT)
@@ -111,7 +112,10 @@ pub fn event_of(program: u32, procedure: i32) -> Option<(EventFamily, i32)> {
         return Some((EventFamily::Domain, *id));
     }
     Some(match procedure {
-        p::NETWORK_EVENT_LIFECYCLE => (EventFamily::Network, 0),
+        p::NETWORK_EVENT_LIFECYCLE => (EventFamily::Network, network_event_id::LIFECYCLE),
+        p::NETWORK_EVENT_CALLBACK_METADATA_CHANGE => {
+            (EventFamily::Network, network_event_id::METADATA_CHANGE)
+        }
         p::STORAGE_POOL_EVENT_LIFECYCLE => (EventFamily::StoragePool, 0),
         p::STORAGE_POOL_EVENT_REFRESH => (EventFamily::StoragePool, 1),
         p::NODE_DEVICE_EVENT_LIFECYCLE => (EventFamily::NodeDevice, 0),
@@ -263,5 +267,30 @@ mod tests {
         assert_eq!(&out[0][..4], &all.to_be_bytes());
         assert!(cbs.remove(reboot).is_some());
         assert!(cbs.remove(reboot).is_none());
+    }
+
+    #[test]
+    fn network_metadata_changes_reach_metadata_callbacks_only() {
+        let msg = rvirt_protocol::RemoteNetworkEventCallbackMetadataChangeMsg {
+            callback_id: 0,
+            net: rvirt_protocol::RemoteNonnullNetwork {
+                name: "n1".into(),
+                uuid: [2; 16],
+            },
+            r#type: 1,
+            nsuri: None,
+        };
+        let payload = to_bytes(&msg);
+        let mut cbs = Callbacks::default();
+        let _lifecycle = cbs.add(EventFamily::Network, 0, None);
+        let meta = cbs.add(EventFamily::Network, 1, Some("n1".into()));
+        let _other = cbs.add(EventFamily::Network, 1, Some("n2".into()));
+        let out = cbs.fan_out(
+            REMOTE_PROGRAM_NUMBER,
+            remote_proc::NETWORK_EVENT_CALLBACK_METADATA_CHANGE,
+            &payload,
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(&out[0][..4], &meta.to_be_bytes());
     }
 }

@@ -85,6 +85,30 @@ pub fn emit_domain_metadata_change(
     );
 }
 
+/// Sends a network METADATA_CHANGE event (procedure 446, network event id 1): `kind` is
+/// the `virNetworkMetadataType`, `nsuri` the namespace of a changed element.
+pub fn emit_network_metadata_change(
+    driver: u32,
+    handle: u64,
+    net: &rvirt_protocol::RemoteNonnullNetwork,
+    kind: i32,
+    nsuri: Option<String>,
+) {
+    let msg = rvirt_protocol::RemoteNetworkEventCallbackMetadataChangeMsg {
+        callback_id: 0,
+        net: net.clone(),
+        r#type: kind,
+        nsuri,
+    };
+    emit_event(
+        driver,
+        handle,
+        rvirt_protocol::REMOTE_PROGRAM_NUMBER,
+        rvirt_protocol::remote_proc::NETWORK_EVENT_CALLBACK_METADATA_CHANGE,
+        &msg,
+    );
+}
+
 /// A message-level request to the host.
 pub fn host_call(kind: u32, payload: &[u8]) -> Result<Vec<u8>, RemoteError> {
     let Some((host, token)) = HOST.get() else {

@@ -99,6 +99,8 @@ pub mod code {
     pub const NO_HOSTNAME: i32 = 108;
     pub const CHECKPOINT_INCONSISTENT: i32 = 109;
     pub const MULTIPLE_DOMAINS: i32 = 110;
+    /// Since libvirt 9.7.
+    pub const NO_NETWORK_METADATA: i32 = 111;
 }
 
 /// `virErrorDomain` values rvirt reports.

@@ -112,6 +112,27 @@ pub mod network_event {
     pub const STOPPED: i32 = 3;
 }
 
+/// `virNetworkEventID`: what a network event registration is for.
+pub mod network_event_id {
+    pub const LIFECYCLE: i32 = 0;
+    /// Since libvirt 9.8 (procedure 446).
+    pub const METADATA_CHANGE: i32 = 1;
+}
+
+/// `virNetworkMetadataType` (the same numbers as `virDomainMetadataType`).
+pub mod metadata_type {
+    pub const DESCRIPTION: i32 = 0;
+    pub const TITLE: i32 = 1;
+    pub const ELEMENT: i32 = 2;
+}
+
+/// `virNetworkUpdateFlags`' AFFECT bits, which the network metadata calls take too.
+pub mod network_affect {
+    pub const CURRENT: u32 = 0;
+    pub const LIVE: u32 = 1;
+    pub const CONFIG: u32 = 2;
+}
+
 /// `virStoragePoolEventLifecycleType`: the network's four, then two of pools' own.
 pub mod pool_event {
     pub use super::network_event::{DEFINED, STARTED, STOPPED, UNDEFINED};

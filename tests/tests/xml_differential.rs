@@ -154,6 +154,22 @@ fn without_generated_uuid(xml: &str, marker: &str) -> String {
     out
 }
 
+/// A network's XML without `<title>` and `<description>`: libvirt 9.7 added both, and
+/// the oracle here, libvirt 9.0, drops them (its schema refuses them too). Documents
+/// without the two elements are compared unchanged.
+fn without_network_title_description(xml: &str) -> String {
+    let mut out = xml.to_string();
+    for name in ["title", "description"] {
+        let (open, close) = (format!("\n  <{name}>"), format!("</{name}>"));
+        if let Some(i) = out.find(&open) {
+            if let Some(j) = out[i..].find(&close) {
+                out.replace_range(i..i + j + close.len(), "");
+            }
+        }
+    }
+    out
+}
+
 fn save(dir: &Path, name: &str, o: &Outcome) -> Option<PathBuf> {
     let path = dir.join(name);
     match o {
@@ -200,6 +216,11 @@ fn corpus_against_libvirt_test_driver() {
         // What libvirt makes up afresh each time (a snapshot's creation time, the
         // interfaceid of an Open vSwitch port that has none) is masked in both.
         let generated_id = *kind == "domain" && !xml.contains("interfaceid");
+        if *kind == "network" {
+            if let Outcome::Ok(x) = &mut got {
+                *x = without_network_title_description(x);
+            }
+        }
         for o in [&mut got, &mut want] {
             if let Outcome::Ok(x) = o {
                 if *kind == "snapshot" {

@@ -7,6 +7,7 @@
 
 mod error;
 pub mod file;
+pub mod metadata;
 pub mod out;
 pub mod schema;
 pub mod snapshot;

@@ -11,6 +11,7 @@ mod host;
 mod misc;
 pub mod names;
 mod net;
+mod net_meta;
 mod net_port;
 mod net_update;
 mod nodedev;

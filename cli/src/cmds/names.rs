@@ -77,8 +77,8 @@ pub fn state_reason(state: i32, reason: i32) -> &'static str {
 
 /// `pool-event --list`, in event id order.
 pub const POOL_EVENTS: &[&str] = &["lifecycle", "refresh"];
-/// `net-event --list` (libvirt 9.0), in event id order.
-pub const NETWORK_EVENTS: &[&str] = &["lifecycle"];
+/// `net-event --list` (libvirt 9.8 added `metadata-change`), in event id order.
+pub const NETWORK_EVENTS: &[&str] = &["lifecycle", "metadata-change"];
 /// `nodedev-event --list`, in event id order.
 pub const NODE_DEVICE_EVENTS: &[&str] = &["lifecycle", "update"];
 

@@ -134,7 +134,23 @@ fn describe_network(ev: &Event, cb: i32) -> Option<String> {
             m.net.name,
             network_event_word(m.event)
         )),
+        RemoteArgs::NetworkEventCallbackMetadataChange(m) if m.callback_id == cb => Some(format!(
+            "event 'metadata-change' for network {}: type {}, uri {}",
+            m.net.name,
+            metadata_type_word(m.r#type),
+            m.nsuri.as_deref().unwrap_or("<null>")
+        )),
         _ => None,
+    }
+}
+
+/// `virNetworkMetadataType` as virsh names it in events.
+fn metadata_type_word(t: i32) -> &'static str {
+    match t {
+        0 => "description",
+        1 => "title",
+        2 => "element",
+        _ => "unsupported value",
     }
 }
 
@@ -217,6 +233,40 @@ mod tests {
         assert_eq!(
             describe_pool(&ev, 3).as_deref(),
             Some("event 'refresh' for storage pool ev")
+        );
+    }
+
+    #[test]
+    fn network_metadata_change_line() {
+        let msg = p::RemoteNetworkEventCallbackMetadataChangeMsg {
+            callback_id: 2,
+            net: p::RemoteNonnullNetwork {
+                name: "n1".into(),
+                uuid: [0; 16],
+            },
+            r#type: 2,
+            nsuri: Some("urn:x".into()),
+        };
+        let ev = event(
+            p::xdr::to_bytes(&msg),
+            p::remote_proc::NETWORK_EVENT_CALLBACK_METADATA_CHANGE,
+        );
+        assert_eq!(
+            describe_network(&ev, 2).as_deref(),
+            Some("event 'metadata-change' for network n1: type element, uri urn:x")
+        );
+        let title = p::RemoteNetworkEventCallbackMetadataChangeMsg {
+            r#type: 1,
+            nsuri: None,
+            ..msg
+        };
+        let ev = event(
+            p::xdr::to_bytes(&title),
+            p::remote_proc::NETWORK_EVENT_CALLBACK_METADATA_CHANGE,
+        );
+        assert_eq!(
+            describe_network(&ev, 2).as_deref(),
+            Some("event 'metadata-change' for network n1: type title, uri <null>")
         );
     }
 }

@@ -211,20 +211,36 @@ pub fn edit_text(text: &str, kind: &str, name: &str) -> Result<Option<String>, C
     result
 }
 
-fn edit_loop(path: &std::path::Path, original: &str) -> Result<Option<String>, CmdError> {
+/// Lets the user edit plain `text` (a description) in the editor once; answers the text
+/// as left.
+pub fn edit_plain(text: &str, kind: &str, name: &str) -> Result<String, CmdError> {
+    let path =
+        std::env::temp_dir().join(format!("rvirsh-{kind}-{name}-{}.txt", std::process::id()));
+    std::fs::write(&path, text)?;
+    let result = run_editor(&path).and_then(|()| Ok(std::fs::read_to_string(&path)?));
+    let _ = std::fs::remove_file(&path);
+    result
+}
+
+fn run_editor(path: &std::path::Path) -> Result<(), CmdError> {
     let editor = std::env::var("VISUAL")
         .or_else(|_| std::env::var("EDITOR"))
         .unwrap_or_else(|_| "vi".into());
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("sh")
+        .arg(path)
+        .status()?;
+    if !status.success() {
+        return Err(CmdError::Msg(format!("{editor}: command failed: {status}")));
+    }
+    Ok(())
+}
+
+fn edit_loop(path: &std::path::Path, original: &str) -> Result<Option<String>, CmdError> {
     loop {
-        let status = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("{editor} \"$1\""))
-            .arg("sh")
-            .arg(path)
-            .status()?;
-        if !status.success() {
-            return Err(CmdError::Msg(format!("{editor}: command failed: {status}")));
-        }
+        run_editor(path)?;
         let new = std::fs::read_to_string(path)?;
         if new == original {
             return Ok(None);

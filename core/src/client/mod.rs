@@ -3,6 +3,7 @@
 //! libvirtd). Every libvirt procedure is also reachable through the generated
 //! [`RemoteClient`] and [`QemuClient`] traits, which `Connect` implements.
 
+mod net_metadata;
 mod objects;
 pub mod stream;
 

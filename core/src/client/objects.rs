@@ -416,13 +416,18 @@ impl Domain {
 /// A virtual network.
 #[derive(Debug, Clone)]
 pub struct Network {
-    conn: Connect,
-    raw: p::RemoteNonnullNetwork,
+    pub(super) conn: Connect,
+    pub(super) raw: p::RemoteNonnullNetwork,
 }
 
 impl Network {
     pub(crate) fn new(conn: Connect, raw: p::RemoteNonnullNetwork) -> Network {
         Network { conn, raw }
+    }
+
+    /// The network a reference names (from a lookup or a listing), on `conn`.
+    pub fn from_ref(conn: &Connect, raw: p::RemoteNonnullNetwork) -> Network {
+        Network::new(conn.clone(), raw)
     }
 
     fn r(&self) -> p::RemoteNonnullNetwork {

@@ -96,6 +96,8 @@ pub const PROCEDURES: &[i32] = &[
     p::NETWORK_PORT_SET_PARAMETERS,
     p::NETWORK_PORT_GET_XML_DESC,
     p::NETWORK_PORT_DELETE,
+    p::NETWORK_SET_METADATA,
+    p::NETWORK_GET_METADATA,
 ];
 
 /// `VIR_CONNECT_LIST_NETWORKS_*` filter.
@@ -345,5 +347,15 @@ impl RemoteHandler for NetworkConn {
     }
     fn network_port_delete(&self, a: RemoteNetworkPortDeleteArgs) -> R<()> {
         self.write(|d, s, _| ports::delete(d, s, &a.port, a.flags))
+    }
+    fn network_set_metadata(&self, a: RemoteNetworkSetMetadataArgs) -> R<()> {
+        self.write(|d, s, e| crate::metadata::set(d, s, e, &a))
+    }
+    fn network_get_metadata(
+        &self,
+        a: RemoteNetworkGetMetadataArgs,
+    ) -> R<RemoteNetworkGetMetadataRet> {
+        let metadata = crate::metadata::get(&self.drv.lock(), &a)?;
+        Ok(RemoteNetworkGetMetadataRet { metadata })
     }
 }

@@ -2,6 +2,7 @@
 
 use rvirt_plugin_api::protocol::RemoteError;
 use rvirt_plugin_api::sdk::{code, domain};
+use rvirt_xml::metadata::MetadataError;
 
 /// Everything a network-driver call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -34,11 +35,18 @@ pub enum NetError {
     PortExists(String),
     #[error("invalid argument: {0}")]
     Arg(String),
+    /// `VIR_ERR_INVALID_ARG` in libvirt's own words, without the code's prefix (what its
+    /// `virReportInvalidArg` reports).
+    #[error("{0}")]
+    ArgText(String),
     #[error("argument unsupported: {0}")]
     ArgUnsupported(String),
     /// A host call failed; the text names what and why.
     #[error("{0}")]
     System(String),
+    /// A metadata call's refusal (`VIR_ERR_NO_NETWORK_METADATA` when absent).
+    #[error("{0}")]
+    Metadata(rvirt_xml::metadata::MetadataError),
 }
 
 impl NetError {
@@ -57,14 +65,21 @@ impl NetError {
             NetError::System(_) => code::SYSTEM_ERROR,
             NetError::NoPort(_) => code::NO_NETWORK_PORT,
             NetError::PortExists(_) => code::NETWORK_PORT_EXIST,
-            NetError::Arg(_) => code::INVALID_ARG,
+            NetError::Arg(_) | NetError::ArgText(_) => code::INVALID_ARG,
             NetError::ArgUnsupported(_) => code::ARGUMENT_UNSUPPORTED,
+            NetError::Metadata(MetadataError::NotFound) => code::NO_NETWORK_METADATA,
+            NetError::Metadata(_) => code::INVALID_ARG,
         }
     }
 
     fn domain(&self) -> i32 {
         match self {
             NetError::Xml(e) => e.error_domain(domain::NETWORK),
+            // libvirt checks a title's newlines and the NULL arguments in its client
+            // library, outside any driver.
+            NetError::Metadata(MetadataError::TitleNewline | MetadataError::Invalid(_)) => {
+                domain::NONE
+            }
             _ => domain::NETWORK,
         }
     }

@@ -32,6 +32,7 @@ pub mod hostdev;
 pub mod iptables;
 pub mod leases;
 pub mod lifecycle;
+pub mod metadata;
 pub mod portgroup;
 pub mod ports;
 pub mod state;

@@ -167,7 +167,7 @@ pub fn define(
     let i = assign(s, def, false)?;
     let n = &mut s.nets[i];
     n.persistent = true;
-    evs.push((n.reference(), ev::DEFINED));
+    evs.push(Event::Lifecycle(n.reference(), ev::DEFINED));
     Ok(n.reference())
 }
 
@@ -190,7 +190,7 @@ pub fn create_xml(
         }
         return Err(e);
     }
-    evs.push((s.nets[i].reference(), ev::STARTED));
+    evs.push(Event::Lifecycle(s.nets[i].reference(), ev::STARTED));
     Ok(s.nets[i].reference())
 }
 
@@ -210,7 +210,7 @@ pub fn undefine(
     n.persistent = false;
     n.autostart = false;
     n.next_def = None;
-    evs.push((n.reference(), ev::UNDEFINED));
+    evs.push(Event::Lifecycle(n.reference(), ev::UNDEFINED));
     if !n.is_active() {
         s.nets.remove(i);
     }
@@ -229,7 +229,7 @@ pub fn start(
         return Err(NetError::Invalid("network is already active".into()).into());
     }
     start_at(drv, s, i)?;
-    evs.push((s.nets[i].reference(), ev::STARTED));
+    evs.push(Event::Lifecycle(s.nets[i].reference(), ev::STARTED));
     Ok(())
 }
 
@@ -323,7 +323,7 @@ pub fn destroy(
     if let Some(d) = n.next_def.take() {
         n.def = d;
     }
-    evs.push((n.reference(), ev::STOPPED));
+    evs.push(Event::Lifecycle(n.reference(), ev::STOPPED));
     if !n.persistent {
         s.nets.remove(i);
     }

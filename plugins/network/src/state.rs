@@ -3,7 +3,7 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use rvirt_plugin_api::host::emit_event;
+use rvirt_plugin_api::host::{emit_event, emit_network_metadata_change};
 use rvirt_plugin_api::protocol::{
     remote_proc, RemoteNetworkEventLifecycleMsg, RemoteNonnullNetwork, REMOTE_PROGRAM_NUMBER,
 };
@@ -118,7 +118,13 @@ pub struct Listener {
 }
 
 /// An event to send once the lock is released.
-pub type Event = (RemoteNonnullNetwork, i32);
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A lifecycle event (`virNetworkEventLifecycleType`).
+    Lifecycle(RemoteNonnullNetwork, i32),
+    /// METADATA_CHANGE: the metadata type and, for an element, its namespace.
+    Metadata(RemoteNonnullNetwork, i32, Option<String>),
+}
 
 /// Everything behind the driver lock.
 #[derive(Debug, Default)]
@@ -182,8 +188,8 @@ impl Driver {
             let r = f(&mut s, &mut evs);
             (r, s.listeners.clone())
         };
-        for (net, event) in evs {
-            send(&listeners, &net, event);
+        for e in &evs {
+            send(&listeners, e);
         }
         r
     }
@@ -302,8 +308,17 @@ fn xml_files(dir: &std::path::Path, ext: &str) -> Vec<(std::path::PathBuf, Strin
         .collect()
 }
 
-/// Sends a lifecycle event to every listener.
-fn send(listeners: &[Listener], net: &RemoteNonnullNetwork, event: i32) {
+/// Sends an event to every listener.
+fn send(listeners: &[Listener], e: &Event) {
+    let (net, event) = match e {
+        Event::Lifecycle(net, event) => (net, *event),
+        Event::Metadata(net, kind, nsuri) => {
+            for l in listeners {
+                emit_network_metadata_change(l.driver, l.handle, net, *kind, nsuri.clone());
+            }
+            return;
+        }
+    };
     let msg = RemoteNetworkEventLifecycleMsg {
         callback_id: 0,
         net: net.clone(),

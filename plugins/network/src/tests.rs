@@ -164,7 +164,13 @@ fn running_network_survives_a_restart_and_stops_cleanly() {
     lifecycle::destroy(&d2, &mut s, &mut evs, &r).unwrap();
     assert!(s.nets.is_empty());
     assert!(!fx.dir.join("run/hb.json").exists());
-    let kinds: Vec<i32> = evs.iter().map(|e| e.1).collect();
+    let kinds: Vec<i32> = evs
+        .iter()
+        .filter_map(|e| match e {
+            crate::state::Event::Lifecycle(_, k) => Some(*k),
+            crate::state::Event::Metadata(..) => None,
+        })
+        .collect();
     assert_eq!(kinds, [ev::STARTED, ev::UNDEFINED, ev::STOPPED]);
 }
 
@@ -186,4 +192,76 @@ fn transient_networks_and_inactive_xml() {
     lifecycle::destroy(&d, &mut s, &mut evs, &r).unwrap();
     let e = lifecycle::destroy(&d, &mut s, &mut evs, &r).unwrap_err();
     assert_eq!(e.code, rvirt_plugin_api::sdk::code::NO_NETWORK);
+}
+
+/// Title and element metadata, live and persistent, on a running persistent network;
+/// what is saved comes back after a restart.
+#[test]
+fn metadata_live_and_config() {
+    use rvirt_plugin_api::protocol::{RemoteNetworkGetMetadataArgs, RemoteNetworkSetMetadataArgs};
+    use rvirt_xml::metadata::{ELEMENT, TITLE};
+    let fx = Fixture::new("metadata");
+    let d = fx.driver();
+    let r = define(&d, HOSTBR).unwrap();
+    let set = |kind: i32, value: Option<&str>, key: Option<&str>, uri: Option<&str>, flags| {
+        let a = RemoteNetworkSetMetadataArgs {
+            network: r.clone(),
+            r#type: kind,
+            metadata: value.map(str::to_string),
+            key: key.map(str::to_string),
+            uri: uri.map(str::to_string),
+            flags,
+        };
+        d.write(|s, e| metadata::set(&d, s, e, &a))
+    };
+    let get = |d: &Driver, kind: i32, uri: Option<&str>, flags| {
+        let a = RemoteNetworkGetMetadataArgs {
+            network: r.clone(),
+            r#type: kind,
+            uri: uri.map(str::to_string),
+            flags,
+        };
+        metadata::get(&d.lock(), &a)
+    };
+    let e = set(TITLE, Some("x"), None, None, 1).unwrap_err();
+    assert_eq!(
+        e.text(),
+        "Requested operation is not valid: network is not running"
+    );
+    set(TITLE, Some("inactive"), None, None, 0).unwrap();
+    d.write(|s, e| lifecycle::start(&d, s, e, &r)).unwrap();
+    assert_eq!(get(&d, TITLE, None, 0).unwrap(), "inactive");
+    set(TITLE, Some("live"), None, None, 1).unwrap();
+    set(ELEMENT, Some("<app k='1'/>"), Some("a"), Some("urn:a"), 2).unwrap();
+    assert_eq!(get(&d, TITLE, None, 0).unwrap(), "live");
+    assert_eq!(get(&d, TITLE, None, 2).unwrap(), "inactive");
+    let e = get(&d, ELEMENT, Some("urn:a"), 1).unwrap_err();
+    assert_eq!((e.code, e.domain), (111, 19));
+    assert_eq!(
+        e.text(),
+        "metadata not found: Requested metadata element is not present"
+    );
+    assert_eq!(
+        get(&d, ELEMENT, Some("urn:a"), 2).unwrap(),
+        "<app k=\"1\"/>"
+    );
+    let e = get(&d, TITLE, None, 3).unwrap_err();
+    assert_eq!(e.code, 8);
+    let config = std::fs::read_to_string(fx.dir.join("hb.xml")).unwrap();
+    assert!(config.contains("<title>inactive</title>"), "{config}");
+    assert!(
+        config.contains("<a:app xmlns:a=\"urn:a\" k=\"1\"/>"),
+        "{config}"
+    );
+    let status = std::fs::read_to_string(fx.dir.join("run/hb.json")).unwrap();
+    assert!(status.contains("<title>live</title>"), "{status}");
+    // A restarted driver finds both again.
+    let d2 = fx.driver();
+    assert_eq!(get(&d2, TITLE, None, 1).unwrap(), "live");
+    assert_eq!(
+        get(&d2, ELEMENT, Some("urn:a"), 2).unwrap(),
+        "<app k=\"1\"/>"
+    );
+    let mut evs = Vec::new();
+    lifecycle::destroy(&d2, &mut d2.lock(), &mut evs, &r).unwrap();
 }

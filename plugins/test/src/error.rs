@@ -18,8 +18,14 @@ pub enum TestError {
     Internal(String),
     #[error("invalid argument: {0}")]
     InvalidArg(String),
+    /// `VIR_ERR_INVALID_ARG` in libvirt's own words, without the code's prefix.
+    #[error("{0}")]
+    InvalidArgText(String),
     #[error("{0}")]
     Metadata(rvirt_xml::domain::metadata::MetadataError),
+    /// A network metadata call's refusal (`VIR_ERR_NO_NETWORK_METADATA` when absent).
+    #[error("{0}")]
+    NetMetadata(rvirt_xml::metadata::MetadataError),
     #[error("unsupported flags ({flags:#x}) in function {func}")]
     Flags { flags: u32, func: &'static str },
     #[error("operation failed: {0}")]
@@ -78,7 +84,9 @@ impl TestError {
             | TestError::NotRunning
             | TestError::ConfInvalid(_) => code::OPERATION_INVALID,
             TestError::Internal(_) => code::INTERNAL_ERROR,
-            TestError::InvalidArg(_) | TestError::Flags { .. } => code::INVALID_ARG,
+            TestError::InvalidArg(_) | TestError::InvalidArgText(_) | TestError::Flags { .. } => {
+                code::INVALID_ARG
+            }
             TestError::Failed(_) | TestError::ConfFailed(_) => code::OPERATION_FAILED,
             TestError::Xml(e) => e.code(),
             TestError::NoNetwork(_) => code::NO_NETWORK,
@@ -98,6 +106,10 @@ impl TestError {
                 code::NO_DOMAIN_METADATA
             }
             TestError::Metadata(_) => code::INVALID_ARG,
+            TestError::NetMetadata(rvirt_xml::metadata::MetadataError::NotFound) => {
+                code::NO_NETWORK_METADATA
+            }
+            TestError::NetMetadata(_) => code::INVALID_ARG,
             TestError::NoInterface(_) => code::NO_INTERFACE,
             TestError::MultipleInterfaces => code::MULTIPLE_INTERFACES,
             TestError::InterfaceXml(_) => code::XML_ERROR,
@@ -112,6 +124,12 @@ impl TestError {
             | TestError::ConfInvalid(_)
             | TestError::Metadata(_) => domain::DOMAIN,
             TestError::InterfaceXml(_) => domain::INTERFACE,
+            // libvirt checks a title's newlines and NULL arguments in its client library.
+            TestError::NetMetadata(
+                rvirt_xml::metadata::MetadataError::TitleNewline
+                | rvirt_xml::metadata::MetadataError::Invalid(_),
+            ) => domain::NONE,
+            TestError::NetMetadata(_) | TestError::InvalidArgText(_) => domain::NETWORK,
             TestError::SnapshotConfig(_) => domain::DOMAIN_SNAPSHOT,
             TestError::CheckpointConfig(_) => domain::DOMAIN_CHECKPOINT,
             _ => domain::TEST,

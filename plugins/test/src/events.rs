@@ -1,6 +1,8 @@
 //! Lifecycle events, sent to every open connection of the right kind.
 
-use rvirt_plugin_api::host::{emit_domain_lifecycle, emit_domain_metadata_change, emit_event};
+use rvirt_plugin_api::host::{
+    emit_domain_lifecycle, emit_domain_metadata_change, emit_event, emit_network_metadata_change,
+};
 use rvirt_plugin_api::protocol::{
     remote_proc, DriverKind, RemoteNetworkEventLifecycleMsg, RemoteNodeDeviceEventLifecycleMsg,
     RemoteNonnullDomain, RemoteNonnullNetwork, RemoteNonnullNodeDevice, RemoteNonnullStoragePool,
@@ -20,6 +22,8 @@ pub enum Event {
     /// METADATA_CHANGE: the metadata type and, for an element, its namespace.
     Metadata(RemoteNonnullDomain, i32, Option<String>),
     Network(RemoteNonnullNetwork, i32),
+    /// Network METADATA_CHANGE: the metadata type and, for an element, its namespace.
+    NetMetadata(RemoteNonnullNetwork, i32, Option<String>),
     Pool(RemoteNonnullStoragePool, i32),
     Device(String, i32),
 }
@@ -28,7 +32,7 @@ impl Event {
     fn kind(&self) -> DriverKind {
         match self {
             Event::Domain(..) | Event::Metadata(..) => DriverKind::Hypervisor,
-            Event::Network(..) => DriverKind::Network,
+            Event::Network(..) | Event::NetMetadata(..) => DriverKind::Network,
             Event::Pool(..) => DriverKind::Storage,
             Event::Device(..) => DriverKind::NodeDevice,
         }
@@ -64,6 +68,9 @@ impl Event {
                     remote_proc::NETWORK_EVENT_LIFECYCLE,
                     &msg,
                 );
+            }
+            Event::NetMetadata(n, kind, nsuri) => {
+                emit_network_metadata_change(l.driver, l.handle, n, *kind, nsuri.clone());
             }
             Event::Pool(pool, event) => {
                 let msg = RemoteStoragePoolEventLifecycleMsg {

@@ -23,6 +23,7 @@ mod events;
 mod hypervisor;
 mod interface;
 mod metadata;
+mod net_metadata;
 mod network;
 mod nodedev;
 mod snapshot;

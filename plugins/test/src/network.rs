@@ -208,6 +208,8 @@ pub const PROCEDURES: &[i32] = &[
     p::NETWORK_IS_ACTIVE,
     p::NETWORK_IS_PERSISTENT,
     p::NETWORK_GET_DHCP_LEASES,
+    p::NETWORK_SET_METADATA,
+    p::NETWORK_GET_METADATA,
 ];
 
 type R<T> = Result<T, RemoteError>;
@@ -380,6 +382,16 @@ impl RemoteHandler for NetworkConn {
                 persistent: find(s, &a.net.name)?.persistent as i32,
             })
         })
+    }
+    fn network_set_metadata(&self, a: RemoteNetworkSetMetadataArgs) -> R<()> {
+        self.0.write(|s, e| crate::net_metadata::set(s, e, &a))
+    }
+    fn network_get_metadata(
+        &self,
+        a: RemoteNetworkGetMetadataArgs,
+    ) -> R<RemoteNetworkGetMetadataRet> {
+        let metadata = self.0.read(|s| crate::net_metadata::get(s, &a))?;
+        Ok(RemoteNetworkGetMetadataRet { metadata })
     }
     fn network_get_dhcp_leases(
         &self,

@@ -59,8 +59,12 @@ pub struct NetworkDef {
     pub ipv6: bool,
     /// `trustGuestRxFilters` on the root.
     pub trust_guest_rx_filters: Option<bool>,
-    /// `<metadata>`, its foreign-namespace children kept.
-    pub metadata: Option<Element>,
+    /// `<title>` (one line; libvirt 9.7).
+    pub title: Option<String>,
+    /// `<description>` (libvirt 9.7).
+    pub description: Option<String>,
+    /// `<metadata>`, its foreign-namespace children kept (boxed: rarely present).
+    pub metadata: Option<Box<Element>>,
     /// `<forward>`; `None` is an isolated network.
     pub forward: Option<Forward>,
     /// `<bridge name>`.
@@ -135,7 +139,9 @@ impl NetworkDef {
             n.forward = Forward::parse(f, &name)?;
         }
         n.check_forward_mode()?;
-        n.metadata = e.child("metadata").map(|m| sanitize_metadata(m, e));
+        n.metadata = e
+            .child("metadata")
+            .map(|m| Box::new(sanitize_metadata(m, e)));
         Ok(n)
     }
 
@@ -162,6 +168,12 @@ impl NetworkDef {
             })?,
             None => Uuid::random(),
         };
+        // libvirt 9.7's title and description; 9.0 ignores both elements.
+        let title = e.child_text_raw("title").filter(|t| !t.is_empty());
+        if title.as_deref().is_some_and(|t| t.contains('\n')) {
+            return Err(XmlError::xml("Network title can't contain newlines"));
+        }
+        let description = e.child_text_raw("description").filter(|t| !t.is_empty());
         let ipv6 = match e.attr("ipv6").filter(|v| !v.is_empty()) {
             None => false,
             Some("yes") => true,
@@ -177,6 +189,8 @@ impl NetworkDef {
             name,
             uuid,
             ipv6,
+            title,
+            description,
             metadata: None,
             forward: None,
             bridge_def: Bridge::default(),
@@ -336,6 +350,8 @@ impl NetworkDef {
         out.open("network", &root);
         out.text("name", &Attrs::new(), &self.name);
         out.text("uuid", &Attrs::new(), &self.uuid.to_string());
+        out.opt_text("title", self.title.as_ref());
+        out.opt_text("description", self.description.as_ref());
         if let Some(m) = &self.metadata {
             // Copied through libxml2 by libvirt, so dumped the way libxml2 does.
             m.write_foreign(&mut out);
@@ -401,6 +417,27 @@ impl NetworkDef {
         for p in &self.portgroups {
             p.write(out);
         }
+    }
+}
+
+impl crate::metadata::Described for NetworkDef {
+    fn title(&self) -> Option<&str> {
+        self.title.as_deref()
+    }
+    fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+    fn metadata(&self) -> Option<&Element> {
+        self.metadata.as_deref()
+    }
+    fn set_title(&mut self, title: Option<String>) {
+        self.title = title;
+    }
+    fn set_description(&mut self, description: Option<String>) {
+        self.description = description;
+    }
+    fn metadata_mut(&mut self) -> &mut Option<Box<Element>> {
+        &mut self.metadata
     }
 }
 
@@ -601,6 +638,74 @@ mod tests {
         }
     }
 
+    /// `xml` without the network's `<title>` and `<description>`: libvirt 9.7 added
+    /// them, and the cases are libvirt 9.0's answers, which drop both.
+    fn without_9_7_elements(xml: &str) -> String {
+        let mut out = xml.to_string();
+        for name in ["title", "description"] {
+            let (open, close) = (format!("  <{name}>"), format!("</{name}>\n"));
+            if let Some(i) = out.find(&open) {
+                if let Some(j) = out[i..].find(&close) {
+                    out.replace_range(i..i + j + close.len(), "");
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn title_and_description_follow_uuid() {
+        let n = NetworkDef::parse(
+            "<network><name>t</name><metadata><a:x xmlns:a='urn:a'/></metadata>\
+             <description>two &amp;\nlines</description><title>T</title>\
+             <uuid>5eed0002-0000-4000-8002-000000000000</uuid></network>",
+        )
+        .unwrap();
+        let want =
+            "<network>\n  <name>t</name>\n  <uuid>5eed0002-0000-4000-8002-000000000000</uuid>\n  \
+            <title>T</title>\n  <description>two &amp;\nlines</description>\n  <metadata>\n    \
+            <a:x xmlns:a=\"urn:a\"/>\n  </metadata>\n  <bridge stp='on' delay='0'/>\n</network>\n";
+        assert_eq!(n.to_xml(), want);
+        assert_eq!(NetworkDef::parse(want).unwrap().to_xml(), want);
+        assert_eq!(without_9_7_elements(want).matches("<title>").count(), 0);
+        // The validating parse knows libvirt 9.7's two elements.
+        let opts = crate::ParseOptions::validate(true);
+        assert!(NetworkDef::parse_with(want, opts).is_ok());
+        let e =
+            NetworkDef::parse("<network><name>t</name><title>a\nb</title></network>").unwrap_err();
+        assert_eq!(
+            (e.code(), e.to_string().as_str()),
+            (
+                crate::XML_ERROR,
+                "XML error: Network title can't contain newlines"
+            )
+        );
+    }
+
+    #[test]
+    fn metadata_calls_on_a_network() {
+        use crate::metadata::{get, set, ELEMENT, TITLE};
+        let mut n = NetworkDef::parse("<network><name>m</name></network>").unwrap();
+        set(&mut n, TITLE, Some("T"), None, None).unwrap();
+        set(
+            &mut n,
+            ELEMENT,
+            Some("<e k='v'/>"),
+            Some("app"),
+            Some("urn:x"),
+        )
+        .unwrap();
+        assert_eq!(get(&n, TITLE, None).unwrap(), "T");
+        assert_eq!(get(&n, ELEMENT, Some("urn:x")).unwrap(), "<e k=\"v\"/>");
+        let x = n.to_xml();
+        assert!(
+            x.contains("<title>T</title>\n  <metadata>\n    <app:e xmlns:app=\"urn:x\" k=\"v\"/>"),
+            "{x}"
+        );
+        let again = NetworkDef::parse(&x).unwrap();
+        assert_eq!(get(&again, ELEMENT, Some("urn:x")).unwrap(), "<e k=\"v\"/>");
+    }
+
     /// Every case libvirt answered gets the same answer here: the same dump, or the same
     /// error code, domain and message.
     #[test]
@@ -619,7 +724,7 @@ mod tests {
         let count = cases.len();
         let mut bad = Vec::new();
         for (frag, want) in &cases {
-            let got = answer(frag);
+            let got = without_9_7_elements(&answer(frag));
             if got != *want {
                 bad.push(format!("{frag}\n  libvirt: {want:?}\n  rvirt:   {got:?}"));
             }

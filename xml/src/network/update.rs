@@ -2,8 +2,7 @@
 //! `virNetworkUpdateSection`, with the names virsh gives them.
 
 /// `VIR_NETWORK_UPDATE_AFFECT_LIVE` / `_CONFIG` (`_CURRENT` is 0).
-pub const AFFECT_LIVE: u32 = 1;
-pub const AFFECT_CONFIG: u32 = 2;
+pub use rvirt_protocol::facts::network_affect::{CONFIG as AFFECT_CONFIG, LIVE as AFFECT_LIVE};
 
 /// `virNetworkUpdateCommand`.
 pub mod command {
