@@ -3,7 +3,8 @@
 //! from QEMU's descriptors (secure boot with SMM on q35, the plain one on i440fx, the
 //! plain one on q35 when secure boot is declined), the live `<os>` and `<features>`, the
 //! pflash block devices and `-machine` properties of `domxml-to-native`, and undefine's
-//! rules for the variable store. Both start the guests under TCG, and OVMF runs.
+//! rules for the variable store, and the firmware domain capabilities offer per machine.
+//! Both start the guests under TCG, and OVMF runs.
 
 use std::path::Path;
 
@@ -78,6 +79,21 @@ fn step(out: &mut String, uri: &str, args: &[&str]) -> String {
 fn transcript(uri: &str, dir: &Path, pid: u32) -> (String, Vec<String>) {
     let mut out = String::new();
     let mut stores = Vec::new();
+    // What domain capabilities offer for each machine.
+    for machine in ["pc-q35-7.2", "pc-i440fx-7.2"] {
+        let caps = step(
+            &mut out,
+            uri,
+            &[
+                "domcapabilities",
+                "--machine",
+                machine,
+                "--virttype",
+                "qemu",
+            ],
+        );
+        out += &format!("{}\n", block(&caps, "os"));
+    }
     let cases = [
         ("q35", "pc-q35-7.2", ""),
         ("pc", "pc-i440fx-7.2", ""),

@@ -123,12 +123,7 @@ pub fn xml(info: &HostInfo, req: &Request<'_>) -> QResult<String> {
     s.push_str(&format!("  <arch>{arch}</arch>\n"));
     s.push_str(&format!("  <vcpu max='{max_vcpus}'/>\n"));
     s.push_str("  <iothreads supported='yes'/>\n");
-    s.push_str("  <os supported='yes'>\n");
-    s.push_str("    <loader supported='yes'>\n");
-    enum_values(&mut s, "      ", "type", &["rom", "pflash"]);
-    enum_values(&mut s, "      ", "readonly", &["yes", "no"]);
-    enum_values(&mut s, "      ", "secure", &["no"]);
-    s.push_str("    </loader>\n  </os>\n");
+    os_section(&mut s, arch, &machine);
     s.push_str("  <cpu>\n");
     let passthrough = if virttype == "kvm" { "yes" } else { "no" };
     s.push_str(&format!(
@@ -174,6 +169,25 @@ pub fn xml(info: &HostInfo, req: &Request<'_>) -> QResult<String> {
     s.push_str("  </features>\n");
     s.push_str("</domainCapabilities>\n");
     Ok(s)
+}
+
+/// `<os>`: the firmware QEMU's descriptors offer for this machine (crate::firmware).
+fn os_section(s: &mut String, arch: &str, machine: &str) {
+    let found = crate::firmware::descriptors(crate::firmware::DESCRIPTOR_DIRS);
+    let (paths, secure) = crate::firmware::loaders(&found, arch, machine);
+    s.push_str("  <os supported='yes'>\n");
+    if !paths.is_empty() {
+        enum_values(s, "    ", "firmware", &["efi"]);
+    }
+    s.push_str("    <loader supported='yes'>\n");
+    for p in &paths {
+        s.push_str(&format!("      <value>{p}</value>\n"));
+    }
+    enum_values(s, "      ", "type", &["rom", "pflash"]);
+    enum_values(s, "      ", "readonly", &["yes", "no"]);
+    let secure: &[&str] = if secure { &["yes", "no"] } else { &["no"] };
+    enum_values(s, "      ", "secure", secure);
+    s.push_str("    </loader>\n  </os>\n");
 }
 
 #[cfg(test)]

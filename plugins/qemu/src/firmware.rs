@@ -126,19 +126,43 @@ fn smm_state(def: &DomainDef) -> Option<bool> {
         .map(|f| f.enabled)
 }
 
-/// Whether `d` can boot `def` (libvirt's qemuFirmwareMatchDomain, for UEFI on flash).
-fn fits(d: &Descriptor, def: &DomainDef) -> bool {
-    let arch = def.arch.as_deref().unwrap_or("x86_64");
-    let machine = def.machine.as_deref().unwrap_or("pc");
+/// Whether `d` is UEFI on flash for `machine` (canonical) of `arch`.
+fn serves(d: &Descriptor, arch: &str, machine: &str) -> bool {
     let target = d
         .targets
         .iter()
         .any(|t| t.architecture == arch && t.machines.iter().any(|m| glob_matches(m, machine)));
-    if !target
-        || !d.interface_types.iter().any(|i| i == "uefi")
-        || d.mapping.device != "flash"
-        || d.mapping.executable.is_none()
-    {
+    target
+        && d.interface_types.iter().any(|i| i == "uefi")
+        && d.mapping.device == "flash"
+        && d.mapping.executable.is_some()
+}
+
+/// What domain capabilities report for `machine`: the loaders that could boot it, in
+/// selection order, and whether one of them does secure boot.
+pub fn loaders(found: &[Descriptor], arch: &str, machine: &str) -> (Vec<String>, bool) {
+    let mut paths: Vec<String> = Vec::new();
+    let mut secure = false;
+    for d in found.iter().filter(|d| serves(d, arch, machine)) {
+        let exe = &d
+            .mapping
+            .executable
+            .as_ref()
+            .expect("serves() checked")
+            .filename;
+        if !paths.contains(exe) {
+            paths.push(exe.clone());
+        }
+        secure |= d.has("secure-boot");
+    }
+    (paths, secure)
+}
+
+/// Whether `d` can boot `def` (libvirt's qemuFirmwareMatchDomain, for UEFI on flash).
+fn fits(d: &Descriptor, def: &DomainDef) -> bool {
+    let arch = def.arch.as_deref().unwrap_or("x86_64");
+    let machine = def.machine.as_deref().unwrap_or("pc");
+    if !serves(d, arch, machine) {
         return false;
     }
     let wishes_met = wanted_features(def)
@@ -360,6 +384,21 @@ mod tests {
              <features><acpi/></features></domain>"
         );
         DomainDef::parse(&xml).unwrap()
+    }
+
+    #[test]
+    fn capabilities_list_the_loaders_of_a_machine() {
+        let all = vec![
+            "/ovmf/ms".to_string(),
+            "/ovmf/secure".into(),
+            "/ovmf/plain".into(),
+        ];
+        assert_eq!(loaders(&debian(), "x86_64", "pc-q35-7.2"), (all, true));
+        assert_eq!(
+            loaders(&debian(), "x86_64", "pc-i440fx-7.2"),
+            (vec!["/ovmf/plain".to_string()], false)
+        );
+        assert_eq!(loaders(&[], "x86_64", "pc-i440fx-7.2"), (vec![], false));
     }
 
     #[test]
