@@ -517,6 +517,21 @@ pub fn require_qemu() -> bool {
     )
 }
 
+/// What a test running the same guests on a real libvirtd and on rvirtd starts with: real
+/// QEMU, virsh and each of `more` (a peer's name and whether it is there) as peers, then
+/// a libvirtd for guests and an rvirtd. `None` when a peer is missing (a failure under
+/// CI, a skip message locally).
+pub fn guest_daemons(more: &[(&str, bool)]) -> Option<(Libvirtd, Daemon)> {
+    let peers = require_qemu()
+        && require_peer("virsh (libvirt-clients)", have_program(virsh::VIRSH))
+        && more.iter().all(|(what, there)| require_peer(what, *there));
+    if !peers {
+        return None;
+    }
+    let libvirtd = Libvirtd::start_for_guests()?;
+    Some((libvirtd, Daemon::start("")))
+}
+
 /// Runs `/usr/bin/python3 ARGS` (a script and its arguments, or `-c CODE ...`), failing
 /// the test with its standard error unless it exits 0; answers its standard output.
 pub fn python_output(args: &[&str]) -> String {

@@ -2,8 +2,7 @@
 //! guests: the live `<graphics>` (port picked, listen address filled in), `domdisplay`,
 //! and what QEMU itself serves (`query-spice`, `query-vnc`).
 
-use rvirt_tests::virsh::{run as virsh, VIRSH};
-use rvirt_tests::{have_program, require_peer, Daemon, Libvirtd};
+use rvirt_tests::virsh::run as virsh;
 
 fn doc(name: &str, graphics: &str, video: &str) -> String {
     format!(
@@ -84,14 +83,9 @@ fn transcript(uri: &str, dir: &std::path::Path, pid: u32) -> String {
 
 #[test]
 fn spice_and_vnc_displays_match_libvirtd() {
-    if !rvirt_tests::require_qemu() || !require_peer("virsh (libvirt-clients)", have_program(VIRSH))
-    {
-        return;
-    }
-    let Some(libvirtd) = Libvirtd::start_for_guests() else {
+    let Some((libvirtd, rvirtd)) = rvirt_tests::guest_daemons(&[]) else {
         return;
     };
-    let rvirtd = Daemon::start("");
     let pid = std::process::id();
     let dir = &rvirtd.dir.0;
     let theirs = transcript(&libvirtd.uri("qemu", "system"), dir, pid);

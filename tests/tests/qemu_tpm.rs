@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use rvirt_tests::virsh::{run as virsh, VIRSH};
-use rvirt_tests::{have_program, require_peer, Daemon, Libvirtd};
+use rvirt_tests::virsh::run as virsh;
+use rvirt_tests::{have_program, Libvirtd};
 
 fn doc(name: &str, machine: &str, model: &str) -> String {
     format!(
@@ -72,19 +72,13 @@ fn libvirt_states(l: &Libvirtd) -> PathBuf {
 
 #[test]
 fn emulated_tpms_match_libvirtd() {
-    if !rvirt_tests::require_qemu()
-        || !require_peer("virsh (libvirt-clients)", have_program(VIRSH))
-        || !require_peer(
-            "swtpm and swtpm_setup (swtpm, swtpm-tools)",
-            have_program("/usr/bin/swtpm") && have_program("/usr/bin/swtpm_setup"),
-        )
-    {
-        return;
-    }
-    let Some(libvirtd) = Libvirtd::start_for_guests() else {
+    let swtpm = (
+        "swtpm and swtpm_setup (swtpm, swtpm-tools)",
+        have_program("/usr/bin/swtpm") && have_program("/usr/bin/swtpm_setup"),
+    );
+    let Some((libvirtd, rvirtd)) = rvirt_tests::guest_daemons(&[swtpm]) else {
         return;
     };
-    let rvirtd = Daemon::start("");
     let pid = std::process::id();
     let dir = &rvirtd.dir.0;
     let theirs = transcript(

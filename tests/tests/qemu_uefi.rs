@@ -9,9 +9,19 @@
 use std::path::Path;
 
 use rvirt_tests::virsh::{run as virsh, VIRSH};
-use rvirt_tests::{have_program, require_peer, Daemon, Libvirtd};
+use rvirt_tests::{have_program, require_peer, Daemon};
 
 const OVMF_DESCRIPTORS: &str = "/usr/share/qemu/firmware";
+
+/// Debian's OVMF, as a peer.
+fn ovmf() -> (&'static str, bool) {
+    (
+        "OVMF firmware descriptors (ovmf)",
+        Path::new(OVMF_DESCRIPTORS)
+            .join("60-edk2-x86_64.json")
+            .exists(),
+    )
+}
 
 fn doc(name: &str, machine: &str, os_extra: &str, features: &str) -> String {
     format!(
@@ -140,21 +150,9 @@ fn transcript(uri: &str, dir: &Path, pid: u32) -> (String, Vec<String>) {
 
 #[test]
 fn uefi_guests_match_libvirtd() {
-    if !rvirt_tests::require_qemu()
-        || !require_peer("virsh (libvirt-clients)", have_program(VIRSH))
-        || !require_peer(
-            "OVMF firmware descriptors (ovmf)",
-            Path::new(OVMF_DESCRIPTORS)
-                .join("60-edk2-x86_64.json")
-                .exists(),
-        )
-    {
-        return;
-    }
-    let Some(libvirtd) = Libvirtd::start_for_guests() else {
+    let Some((libvirtd, rvirtd)) = rvirt_tests::guest_daemons(&[ovmf()]) else {
         return;
     };
-    let rvirtd = Daemon::start("");
     let pid = std::process::id();
     let dir = &rvirtd.dir.0;
     let (theirs, _) = transcript(&libvirtd.uri("qemu", "system"), dir, pid);
@@ -176,14 +174,10 @@ fn uefi_guests_match_libvirtd() {
 /// The guests start paused, so the firmware never runs and never writes its variables.
 #[test]
 fn the_variable_store_is_made_from_its_template_once() {
+    let (what, there) = ovmf();
     if !rvirt_tests::require_qemu()
         || !require_peer("virsh (libvirt-clients)", have_program(VIRSH))
-        || !require_peer(
-            "OVMF firmware descriptors (ovmf)",
-            Path::new(OVMF_DESCRIPTORS)
-                .join("60-edk2-x86_64.json")
-                .exists(),
-        )
+        || !require_peer(what, there)
     {
         return;
     }
