@@ -64,7 +64,7 @@ impl AssignError {
     fn code(&self) -> i32 {
         match self {
             AssignError::NotPci(_) | AssignError::UnknownDriver(_) => code::INVALID_ARG,
-            AssignError::KvmAssignment | AssignError::NoVfio => code::CONFIG_UNSUPPORTED,
+            AssignError::KvmAssignment | AssignError::NoVfio => code::ARGUMENT_UNSUPPORTED,
             AssignError::NoGroup(_)
             | AssignError::HostUse { .. }
             | AssignError::GroupNotViable { .. }
@@ -78,7 +78,7 @@ impl AssignError {
     fn text(&self) -> String {
         let prefix = match self.code() {
             code::INVALID_ARG => "invalid argument: ",
-            code::CONFIG_UNSUPPORTED => "unsupported configuration: ",
+            code::ARGUMENT_UNSUPPORTED => "argument unsupported: ",
             code::OPERATION_INVALID => "Requested operation is not valid: ",
             code::INTERNAL_ERROR => "internal error: ",
             _ => "",
@@ -89,7 +89,12 @@ impl AssignError {
 
 impl From<AssignError> for RemoteError {
     fn from(e: AssignError) -> RemoteError {
-        RemoteError::reported(e.code(), domain::NODEDEV, e.text())
+        // libvirt's qemu driver checks the driver name itself, in its own domain.
+        let dom = match e {
+            AssignError::KvmAssignment | AssignError::NoVfio => domain::QEMU,
+            _ => domain::NODEDEV,
+        };
+        RemoteError::reported(e.code(), dom, e.text())
     }
 }
 
@@ -364,10 +369,13 @@ mod tests {
         let f = Fake::new("drv");
         let h = f.host();
         let e: RemoteError = check_driver(None, &h).unwrap_err().into();
-        assert_eq!(e.code, code::CONFIG_UNSUPPORTED);
+        assert_eq!(
+            (e.code, e.domain),
+            (code::ARGUMENT_UNSUPPORTED, domain::QEMU)
+        );
         assert_eq!(
             e.text(),
-            "unsupported configuration: VFIO device assignment is currently not supported on this system"
+            "argument unsupported: VFIO device assignment is currently not supported on this system"
         );
         let e: RemoteError = check_driver(Some("xen"), &h).unwrap_err().into();
         assert_eq!(e.text(), "invalid argument: Unknown driver name 'xen'");
