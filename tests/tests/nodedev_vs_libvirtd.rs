@@ -235,3 +235,56 @@ fn watch(uri: &str, event: &str) -> std::process::Child {
     std::thread::sleep(Duration::from_millis(1500));
     child
 }
+
+/// Whether this host has an IOMMU (a populated `/sys/kernel/iommu_groups`).
+fn host_has_iommu() -> bool {
+    std::fs::read_dir("/sys/kernel/iommu_groups").is_ok_and(|mut d| d.next().is_some())
+}
+
+/// Without an IOMMU, detaching a PCI device for a guest is refused by both daemons with
+/// libvirt's error, whatever the driver name; a missing device and an unknown driver
+/// too. Nothing is asked of libvirtd on a host with an IOMMU: there it would detach.
+#[test]
+fn detach_without_an_iommu_is_refused_like_libvirtd() {
+    if !require_peer("virsh", have_program(VIRSH)) {
+        return;
+    }
+    if host_has_iommu() {
+        println!("this host has an IOMMU: the lab test covers detaching (storage_lab-style)");
+        return;
+    }
+    let Some(l) = Libvirtd::start() else {
+        return;
+    };
+    let d = Daemon::start("");
+    let (theirs, ours) = (l.uri("qemu", "system"), d.uri("qemu:///system"));
+    let pci = names(&ours, &["--cap", "pci"]);
+    let dev = pci.first().expect("a PCI device on this host").clone();
+    let mut ok = true;
+    let cases: [&[&str]; 4] = [
+        &["nodedev-detach", &dev],
+        &["nodedev-detach", &dev, "--driver", "vfio"],
+        &["nodedev-detach", &dev, "--driver", "kvm"],
+        &["nodedev-detach", "no_such_device"],
+    ];
+    for args in cases {
+        let (t_out, t_err, t_rc) = virsh(&theirs, args);
+        let (o_out, o_err, o_rc) = virsh(&ours, args);
+        let t = format!("{t_out}{t_err}rc={t_rc}\n");
+        ok &= same(
+            &format!("{args:?}"),
+            &t,
+            &format!("{o_out}{o_err}rc={o_rc}\n"),
+        );
+        assert_ne!(t_rc, 0, "libvirtd detached {dev}: {t}");
+    }
+    let (_, err, _) = virsh(&ours, &["nodedev-detach", &dev]);
+    assert!(
+        err.contains("VFIO device assignment is currently not supported on this system"),
+        "{err}"
+    );
+    assert!(
+        ok,
+        "rvirtd's detach errors differ from libvirtd's (see above)"
+    );
+}

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use rvirt_plugin_api::protocol::{remote_proc as p, *};
 use rvirt_xml::nodedev::{NodeDeviceDef, CAP_TYPES};
 
+use crate::assign::{self, AssignError};
 use crate::devices::Device;
 use crate::error::{check_flags, NodeDevError};
 use crate::state::{Driver, Listener};
@@ -44,6 +45,10 @@ pub const PROCEDURES: &[i32] = &[
     p::NODE_DEVICE_GET_PARENT,
     p::NODE_DEVICE_NUM_OF_CAPS,
     p::NODE_DEVICE_LIST_CAPS,
+    p::NODE_DEVICE_DETTACH,
+    p::NODE_DEVICE_DETACH_FLAGS,
+    p::NODE_DEVICE_RE_ATTACH,
+    p::NODE_DEVICE_RESET,
 ];
 
 type R<T> = Result<T, RemoteError>;
@@ -97,6 +102,38 @@ pub fn names(
         .filter(|d| cap.is_none_or(|c| has_cap(&d.def, c)))
         .map(|d| d.def.name.clone())
         .collect())
+}
+
+/// The PCI address of the PCI device `name`.
+fn pci_of(devs: &[Device], name: &str) -> R<String> {
+    let d = devs
+        .iter()
+        .find(|d| d.def.name == name)
+        .ok_or_else(|| NodeDevError::NoDevice(name.to_string()))?;
+    Ok(assign::pci_address(&d.sys_path, &d.def.cap_names())
+        .ok_or_else(|| AssignError::NotPci(name.to_string()))?)
+}
+
+impl NodeDevConn {
+    /// NODE_DEVICE_DETTACH / NODE_DEVICE_DETACH_FLAGS: the driver name is checked first,
+    /// as libvirt's qemu driver checks it before it looks the device up.
+    fn detach(&self, name: &str, driver: Option<&str>, flags: u32) -> R<()> {
+        check_flags(flags, 0, "qemuNodeDeviceDetachFlags")?;
+        let host = self.0.host();
+        assign::check_driver(driver, &host)?;
+        let addr = pci_of(&self.0.devices(), name)?;
+        let r = assign::detach(&host, &addr);
+        self.0.rescan();
+        Ok(r?)
+    }
+
+    /// NODE_DEVICE_RE_ATTACH or NODE_DEVICE_RESET of the PCI device `name`.
+    fn on_pci(&self, name: &str, op: fn(&assign::Host, &str) -> Result<(), AssignError>) -> R<()> {
+        let addr = pci_of(&self.0.devices(), name)?;
+        let r = op(&self.0.host(), &addr);
+        self.0.rescan();
+        Ok(r?)
+    }
 }
 
 fn dev(name: String) -> RemoteNonnullNodeDevice {
@@ -206,5 +243,17 @@ impl RemoteHandler for NodeDevConn {
             .collect();
         names.truncate(a.maxnames.max(0) as usize);
         Ok(RemoteNodeDeviceListCapsRet { names })
+    }
+    fn node_device_dettach(&self, a: RemoteNodeDeviceDettachArgs) -> R<()> {
+        self.detach(&a.name, None, 0)
+    }
+    fn node_device_detach_flags(&self, a: RemoteNodeDeviceDetachFlagsArgs) -> R<()> {
+        self.detach(&a.name, a.driver_name.as_deref(), a.flags)
+    }
+    fn node_device_re_attach(&self, a: RemoteNodeDeviceReAttachArgs) -> R<()> {
+        self.on_pci(&a.name, assign::reattach)
+    }
+    fn node_device_reset(&self, a: RemoteNodeDeviceResetArgs) -> R<()> {
+        self.on_pci(&a.name, assign::reset)
     }
 }

@@ -18,11 +18,13 @@ use rvirt_plugin_api::sdk::{
     ConnContext, DriverSpec, InitContext, InitStatus, Module, ModuleInfo, OpenOutcome,
 };
 
+pub mod assign;
 pub mod block;
 pub mod conn;
 pub mod devices;
 pub mod error;
 pub mod ethtool;
+pub mod hostuse;
 pub mod pci;
 pub mod pciids;
 pub mod state;

@@ -47,6 +47,11 @@ impl Driver {
         }
     }
 
+    /// Where detaching and re-attaching devices reads and writes.
+    pub fn host(&self) -> crate::assign::Host {
+        crate::assign::Host::new(&self.roots.sys)
+    }
+
     /// The devices, locked.
     pub fn devices(&self) -> MutexGuard<'_, Vec<Device>> {
         lock(&self.devices)

@@ -36,6 +36,7 @@ struct Numbers {
     input: usize,
     sound: usize,
     video: usize,
+    hostdev: usize,
     misc: crate::misc_devices::Counts,
 }
 
@@ -66,6 +67,7 @@ fn device(c: &mut Cmd, x: &mut Ctx, d: &Device, rt: &Runtime, n: &mut Numbers) -
             "sound" => crate::sound::sound(c, x, g, take(&mut n.sound))?,
             "iommu" => {}
             "tpm" => crate::tpm::argv(c, x.def, g, rt)?,
+            "hostdev" => crate::hostdev::argv(c, x, g, take(&mut n.hostdev))?,
             name => {
                 // Never started without it: a device QEMU would not get is refused.
                 if !crate::misc_devices::build(c, x, g, &mut n.misc)? {
@@ -143,6 +145,7 @@ fn argv_rank(d: &Device) -> u8 {
             "audio" => 12,
             "sound" => 14,
             "redirdev" => 16,
+            "hostdev" => 17,
             "hub" => 0,
             _ => 20,
         },

@@ -31,6 +31,7 @@ pub mod driver;
 pub mod error;
 pub mod events;
 pub mod firmware;
+pub mod hostdev;
 pub mod hotplug;
 pub mod hypervisor;
 pub mod lifecycle;

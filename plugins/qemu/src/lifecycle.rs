@@ -246,16 +246,22 @@ fn launch(
     };
     let taps = crate::netplug::plug(drv.own_uri(), &mut live).inspect_err(|_| stop_swtpm())?;
     let plugged = live.clone();
-    if let Err(e) = crate::tapbw::shape_taps(&drv.cfg.tc, drv.own_uri(), &live) {
+    let unplug = || {
+        crate::netplug::unplug(drv.own_uri(), &plugged);
+        crate::hostdev::release(drv.own_uri(), &plugged);
+        stop_swtpm();
+    };
+    if let Err(e) = crate::hostdev::prepare(drv.own_uri(), &live) {
         crate::netplug::unplug(drv.own_uri(), &plugged);
         stop_swtpm();
         return Err(e);
     }
+    if let Err(e) = crate::tapbw::shape_taps(&drv.cfg.tc, drv.own_uri(), &live) {
+        unplug();
+        return Err(e);
+    }
     // The taps' descriptors stay open here until QEMU has inherited them.
-    launch_plugged(drv, live, rt, &taps, (id, generation), boot).inspect_err(|_| {
-        crate::netplug::unplug(drv.own_uri(), &plugged);
-        stop_swtpm();
-    })
+    launch_plugged(drv, live, rt, &taps, (id, generation), boot).inspect_err(|_| unplug())
 }
 
 /// `<vcpu cpuset>`, canonical since parsing: the host CPUs QEMU may run on (all: empty).
@@ -465,6 +471,7 @@ fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
     });
     if let Ok(Some(live)) = plugged {
         crate::netplug::unplug(drv.own_uri(), &live);
+        crate::hostdev::release(drv.own_uri(), &live);
     }
     // The monitor's last events (a SHUTDOWN on SIGTERM) come before the stop.
     let qmp = drv.read(|s| {
@@ -631,6 +638,7 @@ pub fn reconnect(drv: &Arc<Driver>) {
                     // QEMU died while the daemon was away: what it was plugged into goes.
                     if !pid_alive(pid) {
                         crate::netplug::unplug(drv.own_uri(), &live);
+                        crate::hostdev::release(drv.own_uri(), &live);
                     }
                 }
             }
