@@ -22,23 +22,45 @@ bad=$(printf '%s\n' "${files[@]}" | xargs -P 2 -I{} sh -c \
     'f={}; s=$(basename "$f"); s=${s%%-*}; virt-xml-validate "$f" "$s" >/dev/null 2>&1 || echo "$f ($s)"')
 total=${#files[@]}
 shared=0
+newer=0
+# A network's <title> and <description> came with libvirt 9.7 (the network metadata API);
+# 9.0's schema does not know them. Such a document must validate once they are removed.
+without_9_7() {
+    /usr/bin/python3 - "$1" "$2" <<'EOF'
+import sys, xml.etree.ElementTree as ET
+tree = ET.parse(sys.argv[1])
+root = tree.getroot()
+found = [c for c in root if c.tag in ("title", "description")]
+for c in found:
+    root.remove(c)
+tree.write(sys.argv[2])
+sys.exit(0 if found else 1)
+EOF
+}
 if [ -n "$bad" ]; then
     rest=""
+    stripped=$(mktemp)
     while IFS= read -r line; do
-        name=$(basename "${line%% *}")
+        file=${line%% *}
+        name=$(basename "$file")
         if grep -q "^$name " "$known"; then
             shared=$((shared + 1))
+        elif [[ $name == network-* ]] && without_9_7 "$file" "$stripped" &&
+            virt-xml-validate "$stripped" network >/dev/null 2>&1; then
+            newer=$((newer + 1))
         else
             rest+="$line"$'\n'
         fi
     done <<< "$bad"
+    rm -f "$stripped"
     bad=${rest%$'\n'}
 fi
 [ "$shared" -gt 0 ] && echo "validate-xml-audit: $shared documents fail as libvirt's own do (see $known)"
+[ "$newer" -gt 0 ] && echo "validate-xml-audit: $newer network documents carry libvirt 9.7's <title>/<description>; they pass without them"
 if [ -n "$bad" ]; then
     n=$(printf '%s\n' "$bad" | wc -l)
     echo "validate-xml-audit: $n of $total documents rvirt returned fail virt-xml-validate:" >&2
     printf '%s\n' "$bad" | head -50 >&2
     exit 1
 fi
-echo "validate-xml-audit: $((total - shared)) of $total distinct documents rvirt returned pass virt-xml-validate; the rest fail as libvirt's own"
+echo "validate-xml-audit: $((total - shared - newer)) of $total distinct documents rvirt returned pass virt-xml-validate; the rest fail as libvirt's own or are 9.7 networks"

@@ -36,6 +36,26 @@ fn transcript(uri: &str, dir: &Path, shown: &str, blank: &str) -> (String, Optio
     (out, size)
 }
 
+/// Waits (up to 20 s) until the screen has kept one size for 1.5 s (six screenshots,
+/// 300 ms apart): the firmware has then left its early modes.
+fn settle(uri: &str, dir: &Path, name: &str) {
+    let image = dir.join("settle.img");
+    let (mut last, mut same) = (None, 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while same < 5 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        virsh(uri, &["screenshot", name, image.to_str().unwrap()]);
+        let size = png_size(&image);
+        same = if size.is_some() && size == last {
+            same + 1
+        } else {
+            0
+        };
+        last = size;
+    }
+    let _ = std::fs::remove_file(&image);
+}
+
 #[test]
 fn screenshots_match_libvirtd() {
     if !rvirt_tests::require_qemu() || !require_peer("virsh (libvirt-clients)", have_program(VIRSH))
@@ -59,8 +79,9 @@ fn screenshots_match_libvirtd() {
             let (_, err, code) = virsh(&uri, &["create", dir.join(f).to_str().unwrap()]);
             assert_eq!(code, 0, "{uri}: {err}");
         }
-        // Let the firmware draw something.
-        std::thread::sleep(std::time::Duration::from_millis(500));
+        // Let the firmware reach its text screen (720x400 under SeaBIOS); a loaded machine
+        // can take seconds, and a screenshot before that is of an earlier mode.
+        settle(&uri, dir, &shown);
         seen.push(transcript(&uri, dir, &shown, &blank));
         for name in [&shown, &blank] {
             virsh(&uri, &["destroy", name]);
