@@ -317,6 +317,15 @@ pub enum Stopped {
 /// Serves until SIGTERM or SIGINT, or until no client has been connected for
 /// `idle_timeout` seconds (0: never); SIGHUP reloads the state drivers. Pings systemd's
 /// watchdog when it is on.
+/// Lets a running SIGHUP reload finish before the shutdown that follows tears the state
+/// drivers down.
+async fn after_reload(reload: Option<tokio::task::JoinHandle<()>>, stopped: Stopped) -> Stopped {
+    if let Some(r) = reload {
+        let _ = r.await;
+    }
+    stopped
+}
+
 async fn serve_until_stopped(
     shared: &Arc<Shared>,
     registry: &Arc<Registry>,
@@ -334,8 +343,8 @@ async fn serve_until_stopped(
     tracing::info!("rvirtd ready");
     loop {
         tokio::select! {
-            _ = term.recv() => return Ok(Stopped::Signal),
-            _ = int.recv() => return Ok(Stopped::Signal),
+            _ = term.recv() => return Ok(after_reload(reload, Stopped::Signal).await),
+            _ = int.recv() => return Ok(after_reload(reload, Stopped::Signal).await),
             _ = hup.recv() => {
                 // Not awaited here: a long reload must not hold back the watchdog pings
                 // or the idle check.
@@ -359,7 +368,7 @@ async fn serve_until_stopped(
                     tracing::info!(
                         "no clients for {idle_timeout} s: exiting until the next connection"
                     );
-                    return Ok(Stopped::Idle);
+                    return Ok(after_reload(reload, Stopped::Idle).await);
                 }
             }
         }

@@ -23,6 +23,9 @@ pub enum MetadataError {
     /// `VIR_ERR_INVALID_ARG`.
     #[error("invalid argument: {0}")]
     Invalid(String),
+    /// A `key` that is no XML name (`VIR_ERR_INTERNAL_ERROR`, libvirt's text).
+    #[error("internal error: failed to validate prefix for a new XML namespace")]
+    BadPrefix,
     /// The fragment is not XML (`VIR_ERR_XML_DETAIL`).
     #[error("{0}")]
     Xml(#[from] crate::XmlError),
@@ -128,6 +131,11 @@ fn set_element(
     let added = match value {
         Some(xml) => {
             let key = key.ok_or_else(|| MetadataError::Invalid("key must not be NULL".into()))?;
+            // It becomes an element and attribute name: anything else would store a
+            // definition that no longer parses.
+            if !crate::spec::is_ncname(key) {
+                return Err(MetadataError::BadPrefix);
+            }
             let mut e = parse_named(xml, "(metadata_xml)")?;
             e.attrs
                 .retain(|(k, _)| *k != "xmlns" && !k.starts_with("xmlns:"));
@@ -221,6 +229,14 @@ mod tests {
             set(&mut d, ELEMENT, Some("<y/>"), Some("k"), None),
             Err(MetadataError::Invalid("uri must not be NULL".into()))
         );
+        // A key is a namespace prefix: libvirt refuses what is no XML name.
+        for key in ["a b", "x\"><y", "1a", ""] {
+            assert_eq!(
+                set(&mut d, ELEMENT, Some("<y/>"), Some(key), Some("urn:a")),
+                Err(MetadataError::BadPrefix),
+                "{key:?}"
+            );
+        }
         assert!(matches!(
             set(&mut d, ELEMENT, Some("<y"), Some("k"), Some("urn:a")),
             Err(MetadataError::Xml(_))

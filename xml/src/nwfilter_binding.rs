@@ -111,7 +111,7 @@ fn check_content(root: &Element) -> Result<(), XmlError> {
     }
     attr(exactly_one(F, root, "mac")?, "address", &is_unicast_mac)?;
     let fref = exactly_one(F, root, "filterref")?;
-    attr(fref, "filter", &is_ncname)?;
+    attr(fref, "filter", &crate::spec::is_ncname)?;
     let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     for p in fref.children_named("parameter") {
         attr(p, "name", &|v| !v.is_empty() && v.chars().all(word))?;
@@ -130,13 +130,6 @@ fn is_unicast_mac(m: &str) -> bool {
             .iter()
             .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
         && u8::from_str_radix(parts[0], 16).is_ok_and(|b| b & 1 == 0)
-}
-
-/// An XML `NCName` (ASCII approximation): a letter or `_`, then letters, digits, `. - _`.
-fn is_ncname(s: &str) -> bool {
-    let mut c = s.chars();
-    c.next().is_some_and(|f| f.is_alphabetic() || f == '_')
-        && c.all(|x| x.is_alphanumeric() || matches!(x, '.' | '-' | '_'))
 }
 
 impl NwFilterBinding {

@@ -243,6 +243,13 @@ impl Spec {
     }
 }
 
+/// An XML `NCName` (ASCII approximation): a letter or `_`, then letters, digits, `. - _`.
+pub fn is_ncname(s: &str) -> bool {
+    let mut c = s.chars();
+    c.next().is_some_and(|f| f.is_alphabetic() || f == '_')
+        && c.all(|x| x.is_alphanumeric() || matches!(x, '.' | '-' | '_'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

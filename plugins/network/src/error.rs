@@ -68,6 +68,7 @@ impl NetError {
             NetError::Arg(_) | NetError::ArgText(_) => code::INVALID_ARG,
             NetError::ArgUnsupported(_) => code::ARGUMENT_UNSUPPORTED,
             NetError::Metadata(MetadataError::NotFound) => code::NO_NETWORK_METADATA,
+            NetError::Metadata(MetadataError::BadPrefix) => code::INTERNAL_ERROR,
             NetError::Metadata(_) => code::INVALID_ARG,
         }
     }

@@ -172,16 +172,28 @@ pub fn define(drv: &Driver, xml: &str, flags: u32) -> QResult<RemoteNonnullDomai
 
 pub fn undefine(drv: &Driver, r: &RemoteNonnullDomain, flags: u32) -> QResult<()> {
     check_flags(flags, UNDEFINE_ALL, "qemuDomainUndefineFlags")?;
-    crate::save::managed::on_undefine(drv, r, flags)?;
+    let image = crate::save::managed::undefine_check(drv, r, flags)?;
     drv.write(|s, events| {
         let d = s.find(r)?;
         if !d.persistent {
             return Err(QemuError::Invalid("cannot undefine transient domain".into()).into());
         }
         let name = d.def.name.clone();
-        crate::firmware::undefine_nvram(&d.def, &drv.cfg.nvram_dir(), flags)
+        let nvram = crate::firmware::undefine_nvram(&d.def, &drv.cfg.nvram_dir(), flags)
             .map_err(QemuError::Invalid)?;
-        crate::tpm::undefine(&d.def, &drv.cfg.state_dir, flags).map_err(QemuError::from)?;
+        // Every check has passed: only now is anything removed.
+        if let Some(f) = &image {
+            crate::save::managed::remove_image(f)?;
+        }
+        if let Some(p) = nvram {
+            std::fs::remove_file(&p).map_err(|e| {
+                QemuError::Failed(format!("failed to remove nvram: {}: {e}", p.display()))
+            })?;
+        }
+        // A running guest's swtpm still uses its state (libvirt removes it at the stop).
+        if !(d.is_active() || d.starting) {
+            crate::tpm::undefine(&d.def, &drv.cfg.state_dir, flags).map_err(QemuError::from)?;
+        }
         drv.delete_config(&name);
         let i = s
             .doms

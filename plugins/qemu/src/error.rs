@@ -63,6 +63,9 @@ impl QemuError {
             QemuError::Metadata(rvirt_xml::domain::metadata::MetadataError::NotFound) => {
                 code::NO_DOMAIN_METADATA
             }
+            QemuError::Metadata(rvirt_xml::domain::metadata::MetadataError::BadPrefix) => {
+                code::INTERNAL_ERROR
+            }
             QemuError::Metadata(_) => code::INVALID_ARG,
             QemuError::Xml(e) => e.code(),
             QemuError::System(_) => code::SYSTEM_ERROR,

@@ -256,10 +256,15 @@ pub fn fill(
     Ok(())
 }
 
-/// What undefine does with the domain's variable store (libvirt's rules: refused while it
-/// exists unless `NVRAM` removes it or `KEEP_NVRAM` keeps it). The error is the text of an
-/// "operation is not valid".
-pub fn undefine_nvram(def: &DomainDef, nvram_dir: &Path, flags: u32) -> Result<(), String> {
+/// Undefine's check of the domain's variable store (libvirt's rules: refused while it
+/// exists unless `NVRAM` removes it or `KEEP_NVRAM` keeps it); answers the store to
+/// remove once every check has passed. The error is the text of an "operation is not
+/// valid".
+pub fn undefine_nvram(
+    def: &DomainDef,
+    nvram_dir: &Path,
+    flags: u32,
+) -> Result<Option<PathBuf>, String> {
     use rvirt_plugin_api::protocol::facts::domain_undefine::{KEEP_NVRAM, NVRAM};
     if flags & NVRAM != 0 && flags & KEEP_NVRAM != 0 {
         return Err("cannot both keep and delete nvram".into());
@@ -274,19 +279,18 @@ pub fn undefine_nvram(def: &DomainDef, nvram_dir: &Path, flags: u32) -> Result<(
     let path = match explicit {
         Some(p) => PathBuf::from(p),
         None if uefi => default_nvram(nvram_dir, &def.name),
-        None => return Ok(()),
+        None => return Ok(None),
     };
     if !path.exists() {
-        return Ok(());
+        return Ok(None);
     }
     if flags & NVRAM != 0 {
-        return std::fs::remove_file(&path)
-            .map_err(|e| format!("failed to remove nvram: {}: {e}", path.display()));
+        return Ok(Some(path));
     }
     if flags & KEEP_NVRAM == 0 {
         return Err("cannot undefine domain with nvram".into());
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Creates the variable store of a filled definition from its template when it does not

@@ -105,6 +105,10 @@ impl TestError {
             TestError::Metadata(rvirt_xml::domain::metadata::MetadataError::NotFound) => {
                 code::NO_DOMAIN_METADATA
             }
+            TestError::Metadata(rvirt_xml::domain::metadata::MetadataError::BadPrefix)
+            | TestError::NetMetadata(rvirt_xml::metadata::MetadataError::BadPrefix) => {
+                code::INTERNAL_ERROR
+            }
             TestError::Metadata(_) => code::INVALID_ARG,
             TestError::NetMetadata(rvirt_xml::metadata::MetadataError::NotFound) => {
                 code::NO_NETWORK_METADATA

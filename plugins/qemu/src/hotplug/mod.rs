@@ -25,7 +25,7 @@ use rvirt_plugin_api::sdk::{code, domain};
 use rvirt_xml::domain::DomainDef;
 
 use crate::driver::Driver;
-use crate::error::{check_flags, QResult};
+use crate::error::{check_flags, QResult, QemuError};
 use crate::tuning::{impact, persistent_def, selected_def, AFFECT_CONFIG, AFFECT_LIVE};
 
 /// `VIR_DOMAIN_DEVICE_MODIFY_FORCE`: an update may force the tray open.
@@ -143,7 +143,7 @@ pub fn detach(drv: &Driver, r: &RemoteNonnullDomain, xml: &str, flags: u32) -> Q
     if live {
         let i = drv.read(|s| {
             let d = s.find(r)?;
-            let run = d.run.as_ref().expect("live implies running");
+            let run = d.run.as_ref().ok_or(QemuError::NotRunning)?;
             Ok(parse::find(&run.live, &parsed, false)?)
         })?;
         live::detach(drv, r, i)?;
@@ -175,7 +175,7 @@ pub fn detach_alias(drv: &Driver, r: &RemoteNonnullDomain, alias: &str, flags: u
     if live {
         let i = drv.read(|s| {
             let d = s.find(r)?;
-            let run = d.run.as_ref().expect("live implies running");
+            let run = d.run.as_ref().ok_or(QemuError::NotRunning)?;
             Ok(parse::find_alias(&run.live, alias).map_err(|_| not_found())?)
         })?;
         live::detach(drv, r, i)?;

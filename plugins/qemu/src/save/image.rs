@@ -10,6 +10,10 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
+/// The largest XML (and cookie) section an image may announce: far above any domain
+/// definition, far below what would hurt the daemon to read.
+const MAX_DATA_LEN: u64 = 64 * 1024 * 1024;
+
 /// The magic of a complete image.
 pub const MAGIC: &[u8; 16] = b"LibvirtQemudSave";
 /// The magic of an image still being written.
@@ -172,7 +176,14 @@ impl Image {
         let mut head = [0u8; HEADER_LEN];
         f.read_exact(&mut head).map_err(|_| ImageError::Short)?;
         let header = Header::decode(&head)?;
-        let mut data = vec![0u8; header.data_len as usize];
+        // The length comes from the file: it must fit in it (a corrupt or crafted image
+        // must not make the daemon allocate gigabytes, which would abort it).
+        let size = f.metadata().map_err(ImageError::io("stat", path))?.len();
+        let len = u64::from(header.data_len);
+        if len > size.saturating_sub(HEADER_LEN as u64) || len > MAX_DATA_LEN {
+            return Err(ImageError::Xml);
+        }
+        let mut data = vec![0u8; len as usize];
         f.read_exact(&mut data).map_err(|_| ImageError::Xml)?;
         let (xml, cookie) = split_data(&header, &data)?;
         Ok((
@@ -279,6 +290,27 @@ mod tests {
             Header::decode(&part[..10]),
             Err(ImageError::Short)
         ));
+    }
+
+    /// A header announcing more XML than the file holds is refused before anything is
+    /// allocated for it (4 GiB would abort the daemon).
+    #[test]
+    fn an_announced_length_beyond_the_file_is_refused() {
+        let h = Header {
+            complete: true,
+            version: 2,
+            data_len: u32::MAX,
+            was_running: false,
+            compressed: 0,
+            cookie_offset: 0,
+        };
+        let path = std::env::temp_dir().join(format!("rvirt-save-len-{}", std::process::id()));
+        let mut b = h.encode().to_vec();
+        b.extend_from_slice(b"<domain/>\0");
+        std::fs::write(&path, &b).unwrap();
+        let r = Image::open(&path, false);
+        let _ = std::fs::remove_file(&path);
+        assert!(matches!(r, Err(ImageError::Xml)));
     }
 
     #[test]

@@ -15,8 +15,7 @@ use crate::driver::Driver;
 use crate::error::{check_flags, QResult, QemuError};
 use crate::events::ev;
 
-/// `VIR_DOMAIN_UNDEFINE_MANAGED_SAVE`.
-const UNDEFINE_MANAGED_SAVE: u32 = 1;
+use rvirt_plugin_api::protocol::facts::domain_undefine::MANAGED_SAVE as UNDEFINE_MANAGED_SAVE;
 
 /// The managed save image of domain `name`.
 pub fn path(cfg: &Config, name: &str) -> PathBuf {
@@ -185,13 +184,19 @@ fn forget(drv: &Driver, uuid: [u8; 16], file: &Path) {
 }
 
 /// Undefine: refused while a managed save image exists, unless the flag removes it.
-pub fn on_undefine(drv: &Driver, dom: &RemoteNonnullDomain, flags: u32) -> QResult<()> {
+/// Undefine's check of the managed save image: refused while one exists unless
+/// `MANAGED_SAVE` is given; answers the image to remove once every check has passed.
+pub fn undefine_check(
+    drv: &Driver,
+    dom: &RemoteNonnullDomain,
+    flags: u32,
+) -> QResult<Option<PathBuf>> {
     let (name, has) = drv.read(|s| {
         let d = s.find(dom)?;
         Ok((d.def.name.clone(), d.managed_save))
     })?;
     if !has {
-        return Ok(());
+        return Ok(None);
     }
     if flags & UNDEFINE_MANAGED_SAVE == 0 {
         return Err(QemuError::Invalid(
@@ -199,8 +204,12 @@ pub fn on_undefine(drv: &Driver, dom: &RemoteNonnullDomain, flags: u32) -> QResu
         )
         .into());
     }
-    let file = path(&drv.cfg, &name);
-    std::fs::remove_file(&file).map_err(|e| {
+    Ok(Some(path(&drv.cfg, &name)))
+}
+
+/// Removes a managed save image [`undefine_check`] answered.
+pub fn remove_image(file: &Path) -> QResult<()> {
+    std::fs::remove_file(file).map_err(|e| {
         QemuError::io(
             format!(
                 "Failed to remove domain managed save image '{}'",
@@ -208,7 +217,6 @@ pub fn on_undefine(drv: &Driver, dom: &RemoteNonnullDomain, flags: u32) -> QResu
             ),
             &e,
         )
-    })?;
-    set_flag(drv, dom, false);
-    Ok(())
+        .into()
+    })
 }
