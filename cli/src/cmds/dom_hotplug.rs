@@ -304,14 +304,19 @@ fn disk_xml(a: &Args) -> Result<String, CmdError> {
 }
 
 fn attach_disk(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
-    let xml = disk_xml(a)?;
+    attach_built(ctl, a, disk_xml(a)?, ("disk", "Disk"))
+}
+
+/// attach-disk and attach-interface once their XML is built: print it (`--print-xml`)
+/// or attach it, with virsh's messages for `what` ("disk", "Disk").
+fn attach_built(ctl: &mut Ctl, a: &Args, xml: String, what: (&str, &str)) -> Result<(), CmdError> {
     if a.has("print-xml") {
         print!("{xml}");
         return Ok(());
     }
     let dom = ctl.domain(a.req("domain")?)?;
-    change(ctl, a, dom, xml, true)?.ctx(|| "Failed to attach disk".to_string())?;
-    println!("Disk attached successfully");
+    change(ctl, a, dom, xml, true)?.ctx(|| format!("Failed to attach {}", what.0))?;
+    println!("{} attached successfully", what.1);
     Ok(())
 }
 
@@ -406,15 +411,7 @@ fn interface_xml(a: &Args) -> Result<String, CmdError> {
 }
 
 fn attach_interface(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
-    let xml = interface_xml(a)?;
-    if a.has("print-xml") {
-        print!("{xml}");
-        return Ok(());
-    }
-    let dom = ctl.domain(a.req("domain")?)?;
-    change(ctl, a, dom, xml, true)?.ctx(|| "Failed to attach interface".to_string())?;
-    println!("Interface attached successfully");
-    Ok(())
+    attach_built(ctl, a, interface_xml(a)?, ("interface", "Interface"))
 }
 
 fn detach_interface(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
