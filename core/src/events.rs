@@ -139,9 +139,9 @@ pub struct Callback {
 }
 
 /// `virConnectDomainQemuMonitorEventRegisterFlags`: match the name as a regex.
-pub const MONITOR_EVENT_REGEX: u32 = 1;
+pub const MONITOR_EVENT_REGEX: u32 = rvirt_protocol::facts::qemu_monitor_event::REGEX;
 /// ... ignoring case.
-pub const MONITOR_EVENT_NOCASE: u32 = 2;
+pub const MONITOR_EVENT_NOCASE: u32 = rvirt_protocol::facts::qemu_monitor_event::NOCASE;
 
 /// The callbacks of one connection; ids are unique per connection.
 #[derive(Debug, Default)]

@@ -313,8 +313,7 @@ fn at(stage: StreamStage) -> impl Fn(RemoteError) -> StreamError + Copy {
 
 /// A local I/O failure of the stream's source or sink, in libvirt's streams domain.
 fn local_error(what: &str, e: &std::io::Error) -> RemoteError {
-    const FROM_STREAMS: i32 = 38;
-    RemoteError::new(code::SYSTEM_ERROR, FROM_STREAMS, format!("{what}: {e}"))
+    RemoteError::new(code::SYSTEM_ERROR, domain::STREAMS, format!("{what}: {e}"))
 }
 
 /// Reads up to `buf.len()` bytes, fewer only at end of input.

@@ -13,6 +13,7 @@ pub mod abi;
 pub mod calls;
 pub mod glue;
 pub mod host;
+pub mod listing;
 pub mod sdk;
 
 pub use rvirt_protocol as protocol;

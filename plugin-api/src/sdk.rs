@@ -167,7 +167,7 @@ pub const VOLUME_STREAM_OPENERS: &[i32] = &[
 ];
 
 /// `VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM` / `VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM`.
-pub const VOLUME_STREAM_SPARSE: u32 = 1;
+pub const VOLUME_STREAM_SPARSE: u32 = rvirt_protocol::facts::vol_stream::SPARSE_STREAM;
 
 /// The arguments of a volume upload or download, whichever call opened the stream.
 #[derive(Debug, Clone, PartialEq)]

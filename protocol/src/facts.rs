@@ -196,7 +196,6 @@ pub mod domain_affect {
     pub const CONFIG: u32 = 2;
 }
 
-/// `virDomainConsoleFlags`.
 /// `virDomainUndefineFlagsValues`.
 pub mod domain_undefine {
     pub const MANAGED_SAVE: u32 = 1 << 0;
@@ -208,6 +207,7 @@ pub mod domain_undefine {
     pub const KEEP_TPM: u32 = 1 << 6;
 }
 
+/// `virDomainConsoleFlags`.
 pub mod console_flags {
     pub const FORCE: u32 = 1;
     pub const SAFE: u32 = 2;
@@ -216,4 +216,204 @@ pub mod console_flags {
 /// `virTypedParameterFlags` a client may add to typed-parameter calls.
 pub mod typed_param_flags {
     pub const STRING_OKAY: u32 = 1 << 2;
+}
+
+/// `virDomainDefineFlags`.
+pub mod domain_define {
+    pub const VALIDATE: u32 = 1 << 0;
+}
+
+/// `virDomainCreateFlags`: how a domain is started.
+pub mod domain_start {
+    pub const PAUSED: u32 = 1 << 0;
+    pub const AUTODESTROY: u32 = 1 << 1;
+    pub const BYPASS_CACHE: u32 = 1 << 2;
+    pub const FORCE_BOOT: u32 = 1 << 3;
+    pub const VALIDATE: u32 = 1 << 4;
+    pub const RESET_NVRAM: u32 = 1 << 5;
+}
+
+/// `virDomainDestroyFlagsValues`.
+pub mod domain_destroy {
+    pub const GRACEFUL: u32 = 1 << 0;
+    pub const REMOVE_LOGS: u32 = 1 << 1;
+}
+
+/// `virDomainShutdownFlagValues` and `virDomainRebootFlagValues` (the same bits).
+pub mod domain_shutdown {
+    pub const ACPI_POWER_BTN: u32 = 1 << 0;
+    pub const GUEST_AGENT: u32 = 1 << 1;
+    pub const INITCTL: u32 = 1 << 2;
+    pub const SIGNAL: u32 = 1 << 3;
+    pub const PARAVIRT: u32 = 1 << 4;
+    /// Every mode libvirt defines.
+    pub const ALL: u32 = (1 << 5) - 1;
+}
+
+/// `virDomainSaveRestoreFlags`.
+pub mod domain_save {
+    pub const BYPASS_CACHE: u32 = 1 << 0;
+    pub const RUNNING: u32 = 1 << 1;
+    pub const PAUSED: u32 = 1 << 2;
+    pub const RESET_NVRAM: u32 = 1 << 3;
+}
+
+/// `virDomainXMLFlags` (`virDomainSaveImageXMLFlags` shares `SECURE`).
+pub mod domain_xml {
+    pub const SECURE: u32 = 1 << 0;
+    pub const INACTIVE: u32 = 1 << 1;
+    pub const UPDATE_CPU: u32 = 1 << 2;
+    pub const MIGRATABLE: u32 = 1 << 3;
+}
+
+/// `virDomainDeviceModifyFlags` beyond the `domain_affect` bits.
+pub mod domain_device_modify {
+    pub const FORCE: u32 = 1 << 2;
+}
+
+/// `virDomainMessageType`.
+pub mod domain_message {
+    pub const DEPRECATION: u32 = 1 << 0;
+    pub const TAINTING: u32 = 1 << 1;
+}
+
+/// `virDomainQemuMonitorCommandFlags`.
+pub mod qemu_monitor_command {
+    pub const HMP: u32 = 1 << 0;
+}
+
+/// `virDomainInterfaceAddressesSource` (a value, not bits).
+pub mod interface_addresses_source {
+    pub const LEASE: u32 = 0;
+    pub const AGENT: u32 = 1;
+    pub const ARP: u32 = 2;
+}
+
+/// `virConnectListAllDomainsFlags`.
+pub mod domain_list {
+    pub const ACTIVE: u32 = 1 << 0;
+    pub const INACTIVE: u32 = 1 << 1;
+    pub const PERSISTENT: u32 = 1 << 2;
+    pub const TRANSIENT: u32 = 1 << 3;
+    pub const RUNNING: u32 = 1 << 4;
+    pub const PAUSED: u32 = 1 << 5;
+    pub const SHUTOFF: u32 = 1 << 6;
+    pub const OTHER: u32 = 1 << 7;
+    pub const MANAGEDSAVE: u32 = 1 << 8;
+    pub const NO_MANAGEDSAVE: u32 = 1 << 9;
+    pub const AUTOSTART: u32 = 1 << 10;
+    pub const NO_AUTOSTART: u32 = 1 << 11;
+    pub const HAS_SNAPSHOT: u32 = 1 << 12;
+    pub const NO_SNAPSHOT: u32 = 1 << 13;
+    pub const HAS_CHECKPOINT: u32 = 1 << 14;
+    pub const NO_CHECKPOINT: u32 = 1 << 15;
+    /// Every filter libvirt defines.
+    pub const ALL: u32 = (1 << 16) - 1;
+}
+
+/// `virConnectFlags`.
+pub mod connect_open {
+    pub const RO: u32 = 1 << 0;
+    pub const NO_ALIASES: u32 = 1 << 1;
+}
+
+/// `virConnectDomainQemuMonitorEventRegisterFlags`.
+pub mod qemu_monitor_event {
+    pub const REGEX: u32 = 1 << 0;
+    pub const NOCASE: u32 = 1 << 1;
+}
+
+/// `VALIDATE` of `virNetworkDefineFlags`, `virNetworkCreateFlags`,
+/// `virStoragePoolDefineFlags`, `virNodeDeviceCreateXMLFlags`,
+/// `virNodeDeviceDefineXMLFlags` and `virInterfaceDefineFlags`: all bit 0.
+pub const DEFINE_VALIDATE: u32 = 1 << 0;
+
+/// `virNetworkXMLFlags`.
+pub mod network_xml {
+    pub const INACTIVE: u32 = 1 << 0;
+}
+
+/// `virNetworkPortCreateFlags`.
+pub mod network_port_create {
+    pub const RECLAIM: u32 = 1 << 0;
+    pub const VALIDATE: u32 = 1 << 1;
+}
+
+/// `virStoragePoolBuildFlags`.
+pub mod pool_build {
+    pub const REPAIR: u32 = 1 << 0;
+    pub const RESIZE: u32 = 1 << 1;
+    pub const NO_OVERWRITE: u32 = 1 << 2;
+    pub const OVERWRITE: u32 = 1 << 3;
+}
+
+/// `virStoragePoolCreateFlags`.
+pub mod pool_create {
+    pub const WITH_BUILD: u32 = 1 << 0;
+    pub const WITH_BUILD_OVERWRITE: u32 = 1 << 1;
+    pub const WITH_BUILD_NO_OVERWRITE: u32 = 1 << 2;
+}
+
+/// `virStorageXMLFlags`.
+pub mod storage_xml {
+    pub const INACTIVE: u32 = 1 << 0;
+}
+
+/// `virStorageVolCreateFlags`.
+pub mod vol_create {
+    pub const PREALLOC_METADATA: u32 = 1 << 0;
+    pub const REFLINK: u32 = 1 << 1;
+    pub const VALIDATE: u32 = 1 << 2;
+}
+
+/// `virStorageVolInfoFlags`.
+pub mod vol_info {
+    pub const GET_PHYSICAL: u32 = 1 << 0;
+}
+
+/// `virStorageVolUploadFlags` / `virStorageVolDownloadFlags`.
+pub mod vol_stream {
+    pub const SPARSE_STREAM: u32 = 1 << 0;
+}
+
+/// `virStorageVolResizeFlags`.
+pub mod vol_resize {
+    pub const ALLOCATE: u32 = 1 << 0;
+    pub const DELTA: u32 = 1 << 1;
+    pub const SHRINK: u32 = 1 << 2;
+}
+
+/// `virConnectListAllNodeDeviceFlags`: the two state filters.
+pub mod nodedev_list {
+    pub const INACTIVE: u32 = 1 << 30;
+    pub const ACTIVE: u32 = 1 << 31;
+}
+
+/// `virDomainMemoryModFlags` / `virDomainVcpuFlags` beyond the `domain_affect` bits.
+pub mod domain_tune {
+    pub const MAXIMUM: u32 = 1 << 2;
+    pub const VCPU_GUEST: u32 = 1 << 3;
+    pub const VCPU_HOTPLUGGABLE: u32 = 1 << 4;
+}
+
+/// `virStorageVolWipeAlgorithm` values that are not a pattern.
+pub mod vol_wipe {
+    pub const TRIM: u32 = 9;
+}
+
+/// `virConnectListAllStoragePoolsFlags` before the per-type bits (those follow
+/// `rvirt_xml::storage::LIST_FLAG_ORDER` from bit 6).
+pub mod pool_list {
+    pub const INACTIVE: u32 = 1 << 0;
+    pub const ACTIVE: u32 = 1 << 1;
+    pub const PERSISTENT: u32 = 1 << 2;
+    pub const TRANSIENT: u32 = 1 << 3;
+    pub const AUTOSTART: u32 = 1 << 4;
+    pub const NO_AUTOSTART: u32 = 1 << 5;
+}
+
+/// `virConnectListAllInterfacesFlags`.
+pub mod interface_list {
+    pub const INACTIVE: u32 = 1 << 0;
+    pub const ACTIVE: u32 = 1 << 1;
 }

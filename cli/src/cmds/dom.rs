@@ -2,6 +2,7 @@
 //! suspend, resume.
 
 use rvirt_protocol as p;
+use rvirt_protocol::facts;
 use rvirt_protocol::RemoteClient;
 
 use crate::ctl::{is_no_support, CmdError, Context, Ctl};
@@ -180,7 +181,10 @@ fn destroy(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
         a,
         |c, dom| {
             if graceful {
-                c.domain_destroy_flags(&p::RemoteDomainDestroyFlagsArgs { dom, flags: 1 })
+                c.domain_destroy_flags(&p::RemoteDomainDestroyFlagsArgs {
+                    dom,
+                    flags: facts::domain_destroy::GRACEFUL,
+                })
             } else {
                 c.domain_destroy(&p::RemoteDomainDestroyArgs { dom })
             }
@@ -322,7 +326,7 @@ fn undefine(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
             flags: 0,
         })
         .is_ok_and(|r| r.result != 0);
-    if has_managed_save && flags & 1 == 0 {
+    if has_managed_save && flags & facts::domain_undefine::MANAGED_SAVE == 0 {
         return Err(CmdError::Msg(
             "Refusing to undefine while domain managed save image exists".into(),
         ));

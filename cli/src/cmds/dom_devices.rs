@@ -1,6 +1,7 @@
 //! Domain devices and vCPUs: vcpucount, vcpuinfo, domblklist, domiflist.
 
 use rvirt_protocol as p;
+use rvirt_protocol::facts;
 use rvirt_protocol::RemoteClient;
 
 use crate::ctl::{CmdError, Ctl};
@@ -133,7 +134,7 @@ fn vcpucount(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
         .active
         != 0;
     let get = |flags: u32| -> Result<i32, CmdError> {
-        if flags & 1 != 0 && !active_dom {
+        if flags & facts::domain_affect::LIVE != 0 && !active_dom {
             return Ok(-1);
         }
         Ok(vcpu_count(c, &dom, flags).unwrap_or(-1))

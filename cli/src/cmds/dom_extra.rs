@@ -2,6 +2,7 @@
 //! setvcpus, edit, attach-device, detach-device, qemu-monitor-command.
 
 use rvirt_protocol as p;
+use rvirt_protocol::facts;
 use rvirt_protocol::RemoteClient;
 
 use crate::ctl::{CmdError, Context, Ctl};
@@ -113,7 +114,11 @@ pub(super) fn affect_flags(a: &Args) -> Result<u32, CmdError> {
     }
     Ok(flag_bits(
         a,
-        &[("live", 1), ("config", 2), ("persistent", 2)],
+        &[
+            ("live", facts::domain_affect::LIVE),
+            ("config", facts::domain_affect::CONFIG),
+            ("persistent", facts::domain_affect::CONFIG),
+        ],
     ))
 }
 
@@ -165,10 +170,10 @@ fn save_flags(a: &Args) -> Result<u32, CmdError> {
     Ok(flag_bits(
         a,
         &[
-            ("bypass-cache", 1),
-            ("running", 2),
-            ("paused", 4),
-            ("reset-nvram", 8),
+            ("bypass-cache", facts::domain_save::BYPASS_CACHE),
+            ("running", facts::domain_save::RUNNING),
+            ("paused", facts::domain_save::PAUSED),
+            ("reset-nvram", facts::domain_save::RESET_NVRAM),
         ],
     ))
 }
@@ -298,8 +303,15 @@ fn setvcpus(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     if count == 0 {
         return Err(CmdError::Msg("Invalid number of virtual CPUs".into()));
     }
-    let flags =
-        affect_flags(a)? | flag_bits(a, &[("maximum", 4), ("guest", 8), ("hotpluggable", 16)]);
+    let flags = affect_flags(a)?
+        | flag_bits(
+            a,
+            &[
+                ("maximum", facts::domain_tune::MAXIMUM),
+                ("guest", facts::domain_tune::VCPU_GUEST),
+                ("hotpluggable", facts::domain_tune::VCPU_HOTPLUGGABLE),
+            ],
+        );
     let c = ctl.conn()?;
     if flags == 0 {
         c.domain_set_vcpus(&p::RemoteDomainSetVcpusArgs { dom, nvcpus: count })?;
@@ -365,7 +377,10 @@ fn edit(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let name = dom.name.clone();
     let xml = ctl
         .conn()?
-        .domain_get_xml_desc(&p::RemoteDomainGetXmlDescArgs { dom, flags: 1 | 2 })?
+        .domain_get_xml_desc(&p::RemoteDomainGetXmlDescArgs {
+            dom,
+            flags: facts::domain_xml::SECURE | facts::domain_xml::INACTIVE,
+        })?
         .xml;
     let conn = ctl.conn()?;
     super::virsh::edit_and_define(

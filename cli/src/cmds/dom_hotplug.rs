@@ -3,6 +3,7 @@
 //! change-media, with virsh's options, generated XML and messages.
 
 use rvirt_protocol as p;
+use rvirt_protocol::facts;
 use rvirt_protocol::RemoteClient;
 use rvirt_xml::out::{Attrs, Out};
 use rvirt_xml::tree::Element;
@@ -198,7 +199,7 @@ fn flags_for(ctl: &mut Ctl, a: &Args, dom: &p::RemoteNonnullDomain) -> Result<u3
             .domain_is_active(&p::RemoteDomainIsActiveArgs { dom: dom.clone() })?
             .active;
         if active != 0 {
-            flags |= 1;
+            flags |= facts::domain_affect::LIVE;
         }
     }
     Ok(flags)
@@ -249,7 +250,7 @@ fn update_device(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let xml = read_file(file)?;
     let mut flags = flags_for(ctl, a, &dom)?;
     if a.has("force") {
-        flags |= 4;
+        flags |= facts::domain_device_modify::FORCE;
     }
     ctl.conn()?
         .domain_update_device_flags(&p::RemoteDomainUpdateDeviceFlagsArgs { dom, xml, flags })
@@ -540,7 +541,7 @@ fn change_media(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     }
     let mut flags = affect_flags(a)?;
     if a.has("force") {
-        flags |= 4;
+        flags |= facts::domain_device_modify::FORCE;
     }
     ctl.conn()?
         .domain_update_device_flags(&p::RemoteDomainUpdateDeviceFlagsArgs { dom, xml, flags })

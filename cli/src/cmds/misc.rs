@@ -41,12 +41,13 @@ pub const NWFILTER_CMDS: &[Cmd] = &[Cmd {
 }];
 
 fn iface_list(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
+    use rvirt_protocol::facts::interface_list as l;
     let flags = if a.has("all") {
-        3
+        l::ACTIVE | l::INACTIVE
     } else if a.has("inactive") {
-        1
+        l::INACTIVE
     } else {
-        2
+        l::ACTIVE
     };
     let c = ctl.conn()?;
     let mut rows: Vec<(String, bool, String)> = Vec::new();
@@ -63,7 +64,7 @@ fn iface_list(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
             }
         }
         Err(e) if is_no_support(&e) => {
-            if flags & 2 != 0 {
+            if flags & l::ACTIVE != 0 {
                 c.connect_num_of_interfaces()
                     .ctx(|| "Failed to list active interfaces".into())?;
                 let names = c
@@ -74,7 +75,7 @@ fn iface_list(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
                     .names;
                 rows.extend(names.into_iter().map(|n| (n, true, String::new())));
             }
-            if flags & 1 != 0 {
+            if flags & l::INACTIVE != 0 {
                 c.connect_num_of_defined_interfaces()
                     .ctx(|| "Failed to list inactive interfaces".into())?;
                 let r =

@@ -11,7 +11,7 @@ use crate::opts::{Args, Opt};
 use super::{flag_bits, read_file};
 
 /// `VIR_NETWORK_PORT_CREATE_VALIDATE`.
-const CREATE_VALIDATE: u32 = 2;
+const CREATE_VALIDATE: u32 = rvirt_protocol::facts::network_port_create::VALIDATE;
 
 pub const CREATE: &[Opt] = &[
     Opt::network(),

@@ -10,7 +10,7 @@ use crate::opts::Args;
 use super::{flag_bits, read_file};
 
 /// `VIR_NODE_DEVICE_CREATE_XML_VALIDATE` / `VIR_NODE_DEVICE_DEFINE_XML_VALIDATE`.
-const VALIDATE: u32 = 1;
+const VALIDATE: u32 = rvirt_protocol::facts::DEFINE_VALIDATE;
 
 pub fn nodedev_create(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let file = a.req("file")?;

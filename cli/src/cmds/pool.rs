@@ -1,6 +1,7 @@
 //! Storage pool commands.
 
 use rvirt_protocol as p;
+use rvirt_protocol::facts;
 use rvirt_protocol::RemoteClient;
 
 use crate::ctl::{uuid_str, CmdError, Context, Ctl};
@@ -136,20 +137,21 @@ fn yes_no(b: bool) -> &'static str {
 }
 
 fn pool_list(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
+    use facts::pool_list as l;
     let mut flags = if a.has("all") {
-        3
+        l::ACTIVE | l::INACTIVE
     } else if a.has("inactive") {
-        1
+        l::INACTIVE
     } else {
-        2
+        l::ACTIVE
     };
     flags |= flag_bits(
         a,
         &[
-            ("persistent", 4),
-            ("transient", 8),
-            ("autostart", 16),
-            ("no-autostart", 32),
+            ("persistent", l::PERSISTENT),
+            ("transient", l::TRANSIENT),
+            ("autostart", l::AUTOSTART),
+            ("no-autostart", l::NO_AUTOSTART),
         ],
     );
     flags |= type_flags(a.get("type"))?;
@@ -344,7 +346,7 @@ fn pool_info(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
 
 fn pool_dumpxml(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let pool = ctl.pool(a.req("pool")?)?;
-    let flags = flag_bits(a, &[("inactive", 1)]);
+    let flags = flag_bits(a, &[("inactive", facts::storage_xml::INACTIVE)]);
     print!(
         "{}",
         ctl.conn()?
@@ -374,7 +376,7 @@ fn define_or_create(
 
 fn pool_define(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let file = a.req("file")?;
-    let flags = flag_bits(a, &[("validate", 1)]);
+    let flags = flag_bits(a, &[("validate", facts::DEFINE_VALIDATE)]);
     let pool = define_or_create(ctl, read_file(file)?, false, flags)
         .ctx(|| format!("Failed to define pool from {file}"))?;
     println!("Pool {} defined from {file}", pool.name);
@@ -487,7 +489,13 @@ fn build_flags(a: &Args) -> Result<u32, CmdError> {
             "Options --overwrite and --no-overwrite are mutually exclusive".into(),
         ));
     }
-    Ok(flag_bits(a, &[("no-overwrite", 4), ("overwrite", 8)]))
+    Ok(flag_bits(
+        a,
+        &[
+            ("no-overwrite", facts::pool_build::NO_OVERWRITE),
+            ("overwrite", facts::pool_build::OVERWRITE),
+        ],
+    ))
 }
 
 fn pool_build(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
@@ -504,7 +512,7 @@ fn pool_build(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
 fn pool_start(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let mut flags = build_flags(a)?;
     if a.has("build") {
-        flags |= 1;
+        flags |= facts::pool_create::WITH_BUILD;
     }
     let flags = match flags {
         0 => 0,

@@ -1,6 +1,7 @@
 //! Storage volume commands.
 
 use rvirt_protocol as p;
+use rvirt_protocol::facts;
 use rvirt_protocol::RemoteClient;
 
 use rvirt_core::client::{SparseFile, StreamError, StreamStage};
@@ -153,7 +154,7 @@ const DOWNLOAD: &[Opt] = &[
 ];
 
 /// `VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM` and `VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM`.
-const SPARSE_STREAM: u32 = 1;
+const SPARSE_STREAM: u32 = rvirt_protocol::facts::vol_stream::SPARSE_STREAM;
 
 const WIPE_ALGS: &[&str] = &[
     "zero",
@@ -257,7 +258,7 @@ fn vol_info(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let i = if physical {
         let r = c.storage_vol_get_info_flags(&p::RemoteStorageVolGetInfoFlagsArgs {
             vol: v.clone(),
-            flags: 1,
+            flags: facts::vol_info::GET_PHYSICAL,
         })?;
         (r.r#type, r.capacity, r.allocation)
     } else {
@@ -319,7 +320,13 @@ fn create_in_pool(
 fn vol_create(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let pool = ctl.pool(a.req("pool")?)?;
     let file = a.req("file")?;
-    let flags = flag_bits(a, &[("prealloc-metadata", 1), ("validate", 4)]);
+    let flags = flag_bits(
+        a,
+        &[
+            ("prealloc-metadata", facts::vol_create::PREALLOC_METADATA),
+            ("validate", facts::vol_create::VALIDATE),
+        ],
+    );
     let v = create_in_pool(ctl, pool, read_file(file)?, flags)
         .ctx(|| format!("Failed to create vol from {file}"))?;
     println!("Vol {} created from {file}", v.name);
@@ -373,7 +380,10 @@ fn vol_create_as(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
         print!("{xml}");
         return Ok(());
     }
-    let flags = flag_bits(a, &[("prealloc-metadata", 1)]);
+    let flags = flag_bits(
+        a,
+        &[("prealloc-metadata", facts::vol_create::PREALLOC_METADATA)],
+    );
     create_in_pool(ctl, pool, xml, flags).ctx(|| format!("Failed to create vol {name}"))?;
     println!("Vol {name} created");
     Ok(())
@@ -382,7 +392,13 @@ fn vol_create_as(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
 fn vol_clone(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let orig = vol(ctl, a)?;
     let newname = a.req("newname")?.to_string();
-    let flags = flag_bits(a, &[("prealloc-metadata", 1), ("reflink", 2)]);
+    let flags = flag_bits(
+        a,
+        &[
+            ("prealloc-metadata", facts::vol_create::PREALLOC_METADATA),
+            ("reflink", facts::vol_create::REFLINK),
+        ],
+    );
     let c = ctl.conn()?;
     let pool = c
         .storage_pool_lookup_by_volume(&p::RemoteStoragePoolLookupByVolumeArgs {
@@ -488,12 +504,20 @@ fn vol_resize(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let capacity = parse_scaled(digits, 1)
         .ok_or_else(|| CmdError::Msg(format!("Malformed size {cap_str}")))?;
     let delta = a.has("delta");
-    let mut flags = flag_bits(a, &[("allocate", 1), ("delta", 2), ("shrink", 4)]);
+    use facts::vol_resize as r;
+    let mut flags = flag_bits(
+        a,
+        &[
+            ("allocate", r::ALLOCATE),
+            ("delta", r::DELTA),
+            ("shrink", r::SHRINK),
+        ],
+    );
     if neg {
         if !delta {
             return Err(CmdError::Msg("negative size requires --delta".into()));
         }
-        flags |= 4;
+        flags |= facts::vol_resize::SHRINK;
     }
     let v = vol(ctl, a)?;
     let name = v.name.clone();
@@ -681,7 +705,7 @@ fn download_size(
     let physical = c
         .storage_vol_get_info_flags(&p::RemoteStorageVolGetInfoFlagsArgs {
             vol: v.clone(),
-            flags: 1,
+            flags: facts::vol_info::GET_PHYSICAL,
         })
         .map(|i| i.allocation)
         .or_else(|_| {

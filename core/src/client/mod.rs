@@ -31,7 +31,7 @@ use crate::remote::RemoteTransport;
 use crate::uri::Uri;
 
 /// libvirt's `VIR_CONNECT_RO` open flag.
-pub const CONNECT_RO: u32 = 1;
+pub const CONNECT_RO: u32 = rvirt_protocol::facts::connect_open::RO;
 /// The socket rvirt clients use when a remote URI names none.
 pub const DEFAULT_SOCKET: &str = "/run/rvirt/rvirt-sock";
 /// The read-only socket beside it.

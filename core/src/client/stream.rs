@@ -14,9 +14,9 @@ use rvirt_protocol::RemoteError;
 use super::{Backend, Connect, StorageVol};
 
 /// `VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM`.
-pub const VOL_UPLOAD_SPARSE_STREAM: u32 = 1;
+pub const VOL_UPLOAD_SPARSE_STREAM: u32 = rvirt_protocol::facts::vol_stream::SPARSE_STREAM;
 /// `VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM`.
-pub const VOL_DOWNLOAD_SPARSE_STREAM: u32 = 1;
+pub const VOL_DOWNLOAD_SPARSE_STREAM: u32 = rvirt_protocol::facts::vol_stream::SPARSE_STREAM;
 
 /// Where a stream transfer failed, matching the three steps of libvirt's API (the call
 /// that opens the stream, the data, `virStreamFinish`).

@@ -11,7 +11,7 @@ use crate::ports;
 use crate::state::{Driver, Inner, Listener, Net};
 
 /// `VIR_NETWORK_XML_INACTIVE`.
-const XML_INACTIVE: u32 = 1;
+const XML_INACTIVE: u32 = rvirt_plugin_api::protocol::facts::network_xml::INACTIVE;
 
 /// One open connection.
 #[derive(Debug)]

@@ -15,7 +15,7 @@ use crate::host;
 use crate::state::{ev, Driver, Event, Inner, Net, Run, Status};
 
 /// `VIR_NETWORK_DEFINE_VALIDATE` / `VIR_NETWORK_CREATE_VALIDATE`.
-pub const VALIDATE: u32 = 1;
+pub const VALIDATE: u32 = rvirt_plugin_api::protocol::facts::DEFINE_VALIDATE;
 
 /// Whether the mode is one where rvirt creates and owns the bridge.
 pub fn managed_bridge(def: &NetworkDef) -> bool {

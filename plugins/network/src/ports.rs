@@ -18,9 +18,9 @@ use crate::floor;
 use crate::state::{Driver, Inner};
 
 /// `VIR_NETWORK_PORT_CREATE_RECLAIM`: the port is already plugged (a restarted guest).
-pub const CREATE_RECLAIM: u32 = 1;
+pub const CREATE_RECLAIM: u32 = rvirt_plugin_api::protocol::facts::network_port_create::RECLAIM;
 /// `VIR_NETWORK_PORT_CREATE_VALIDATE`.
-pub const CREATE_VALIDATE: u32 = 2;
+pub const CREATE_VALIDATE: u32 = rvirt_plugin_api::protocol::facts::network_port_create::VALIDATE;
 
 /// The typed parameters of a port (`VIR_NETWORK_PORT_BANDWIDTH_*`), inbound first.
 const IN_PARAMS: [&str; 4] = [

@@ -10,8 +10,8 @@ use crate::devices::Device;
 use crate::error::{check_flags, NodeDevError};
 use crate::state::{Driver, Listener};
 
-const LIST_INACTIVE: u32 = 1 << 30;
-const LIST_ACTIVE: u32 = 1 << 31;
+const LIST_INACTIVE: u32 = rvirt_plugin_api::protocol::facts::nodedev_list::INACTIVE;
+const LIST_ACTIVE: u32 = rvirt_plugin_api::protocol::facts::nodedev_list::ACTIVE;
 
 /// One connection; every connection shares the driver and receives its device events.
 pub struct NodeDevConn(pub Arc<Driver>, pub Listener);

@@ -5,21 +5,29 @@ use std::sync::Arc;
 use rvirt_plugin_api::protocol::{RemoteDomainGetInfoRet, RemoteNonnullDomain};
 use rvirt_xml::domain::DomainDef;
 
-use crate::driver::{st, Dom, Driver, Inner};
+use crate::driver::{Dom, Driver, Inner};
 use crate::error::{check_flags, QResult, QemuError};
 use crate::events::{ev, Event};
 use crate::lifecycle;
 
-const DEFINE_VALIDATE: u32 = 1;
-const START_PAUSED: u32 = 1;
-const START_AUTODESTROY: u32 = 2;
-const START_BYPASS_CACHE: u32 = 4;
-const START_FORCE_BOOT: u32 = 8;
-const START_VALIDATE: u32 = 16;
-/// Undefine flags this driver accepts (managed save removes the image; snapshot and
-/// checkpoint metadata, nvram, keep nvram, keep tpm: none of those exist here, so they
-/// are no-ops).
-const UNDEFINE_ALL: u32 = 0x7f;
+const DEFINE_VALIDATE: u32 = rvirt_plugin_api::protocol::facts::domain_define::VALIDATE;
+const START_PAUSED: u32 = rvirt_plugin_api::protocol::facts::domain_start::PAUSED;
+const START_AUTODESTROY: u32 = rvirt_plugin_api::protocol::facts::domain_start::AUTODESTROY;
+const START_BYPASS_CACHE: u32 = rvirt_plugin_api::protocol::facts::domain_start::BYPASS_CACHE;
+const START_FORCE_BOOT: u32 = rvirt_plugin_api::protocol::facts::domain_start::FORCE_BOOT;
+const START_VALIDATE: u32 = rvirt_plugin_api::protocol::facts::domain_start::VALIDATE;
+/// Undefine flags this driver accepts: every `virDomainUndefineFlagsValues` bit (snapshot
+/// and checkpoint metadata are no-ops, as this driver keeps none).
+const UNDEFINE_ALL: u32 = {
+    use rvirt_plugin_api::protocol::facts::domain_undefine as u;
+    u::MANAGED_SAVE
+        | u::SNAPSHOTS_METADATA
+        | u::NVRAM
+        | u::KEEP_NVRAM
+        | u::CHECKPOINTS_METADATA
+        | u::TPM
+        | u::KEEP_TPM
+};
 
 /// Parses and checks a definition the way every entry point does.
 pub fn parse(xml: &str) -> QResult<DomainDef> {
@@ -289,48 +297,19 @@ pub fn lookup_by_id(s: &Inner, id: i32) -> QResult<RemoteNonnullDomain> {
 }
 
 /// `virConnectListAllDomains` filter flags.
-mod list {
-    pub const ACTIVE: u32 = 1;
-    pub const INACTIVE: u32 = 2;
-    pub const PERSISTENT: u32 = 4;
-    pub const TRANSIENT: u32 = 8;
-    pub const RUNNING: u32 = 16;
-    pub const PAUSED: u32 = 32;
-    pub const SHUTOFF: u32 = 64;
-    pub const OTHER: u32 = 128;
-    pub const MANAGEDSAVE: u32 = 256;
-    pub const NO_MANAGEDSAVE: u32 = 512;
-    pub const AUTOSTART: u32 = 1024;
-    pub const NO_AUTOSTART: u32 = 2048;
-    pub const HAS_SNAPSHOT: u32 = 4096;
-    pub const NO_SNAPSHOT: u32 = 8192;
-    pub const HAS_CHECKPOINT: u32 = 16384;
-    pub const NO_CHECKPOINT: u32 = 32768;
-    pub const ALL: u32 = 0xffff;
-}
-
-/// Whether `d` passes one pair of opposite filters (neither or both set: no filtering).
-fn pair(flags: u32, yes: u32, no: u32, value: bool) -> bool {
-    let (y, n) = (flags & yes != 0, flags & no != 0);
-    y == n || (y && value) || (n && !value)
-}
+use rvirt_plugin_api::listing::{domain_matches, DomainFacts};
+use rvirt_plugin_api::protocol::facts::domain_list as list;
 
 pub(crate) fn matches(d: &Dom, flags: u32) -> bool {
-    use list::*;
-    let (state, _) = d.state();
-    let states = flags & (RUNNING | PAUSED | SHUTOFF | OTHER);
-    let state_ok = states == 0
-        || (flags & RUNNING != 0 && state == st::RUNNING)
-        || (flags & PAUSED != 0 && state == st::PAUSED)
-        || (flags & SHUTOFF != 0 && state == st::SHUTOFF)
-        || (flags & OTHER != 0 && !matches!(state, st::RUNNING | st::PAUSED | st::SHUTOFF));
-    state_ok
-        && pair(flags, ACTIVE, INACTIVE, d.is_active())
-        && pair(flags, PERSISTENT, TRANSIENT, d.persistent)
-        && pair(flags, MANAGEDSAVE, NO_MANAGEDSAVE, d.managed_save)
-        && pair(flags, AUTOSTART, NO_AUTOSTART, d.autostart)
-        && pair(flags, HAS_SNAPSHOT, NO_SNAPSHOT, false)
-        && pair(flags, HAS_CHECKPOINT, NO_CHECKPOINT, false)
+    let facts = DomainFacts {
+        state: d.state().0,
+        active: d.is_active(),
+        persistent: d.persistent,
+        managed_save: d.managed_save,
+        autostart: d.autostart,
+        ..Default::default()
+    };
+    domain_matches(&facts, flags)
 }
 
 pub fn list_all(s: &Inner, flags: u32) -> QResult<Vec<RemoteNonnullDomain>> {

@@ -161,9 +161,9 @@ fn chars(s: &str) -> Vec<i8> {
         .collect()
 }
 
-const DESTROY_GRACEFUL: u32 = 1;
-const SHUTDOWN_ACPI: u32 = 1;
-const REBOOT_ACPI: u32 = 1;
+const DESTROY_GRACEFUL: u32 = rvirt_plugin_api::protocol::facts::domain_destroy::GRACEFUL;
+const SHUTDOWN_ACPI: u32 = rvirt_plugin_api::protocol::facts::domain_shutdown::ACPI_POWER_BTN;
+const REBOOT_ACPI: u32 = rvirt_plugin_api::protocol::facts::domain_shutdown::ACPI_POWER_BTN;
 
 impl QemuConn {
     fn domain_stop(&self, dom: &RemoteNonnullDomain, flags: u32) -> R<()> {
@@ -465,7 +465,9 @@ impl RemoteHandler for QemuConn {
         check_flags(a.flags, 0xf, "qemuDomainGetXMLDesc")?;
         self.drv.read(|s| {
             Ok(RemoteDomainGetXmlDescRet {
-                xml: s.find(&a.dom)?.xml(a.flags & 2 != 0),
+                xml: s
+                    .find(&a.dom)?
+                    .xml(a.flags & rvirt_plugin_api::protocol::facts::domain_xml::INACTIVE != 0),
             })
         })
     }
@@ -696,7 +698,7 @@ impl RemoteHandler for QemuConn {
     }
 }
 
-const MONITOR_COMMAND_HMP: u32 = 1;
+const MONITOR_COMMAND_HMP: u32 = rvirt_plugin_api::protocol::facts::qemu_monitor_command::HMP;
 
 impl QemuHandler for QemuConn {
     fn domain_monitor_command(

@@ -13,7 +13,7 @@ pub use rvirt_plugin_api::protocol::facts::domain_affect::{
     CONFIG as AFFECT_CONFIG, LIVE as AFFECT_LIVE,
 };
 /// `VIR_DOMAIN_MEM_MAXIMUM` and `VIR_DOMAIN_VCPU_MAXIMUM`.
-pub const MAXIMUM: u32 = 4;
+pub const MAXIMUM: u32 = rvirt_plugin_api::protocol::facts::domain_tune::MAXIMUM;
 
 /// Resolves `CURRENT` (neither live nor config) from the domain's state, and refuses what
 /// the domain cannot take: (live, config).

@@ -16,9 +16,9 @@ use crate::state::Driver;
 use crate::vol::{allocate, check_idle, index, refresh_vol, Job};
 
 /// `VIR_STORAGE_VOL_RESIZE_*`.
-const RESIZE_ALLOCATE: u32 = 1;
-const RESIZE_DELTA: u32 = 2;
-const RESIZE_SHRINK: u32 = 4;
+const RESIZE_ALLOCATE: u32 = rvirt_plugin_api::protocol::facts::vol_resize::ALLOCATE;
+const RESIZE_DELTA: u32 = rvirt_plugin_api::protocol::facts::vol_resize::DELTA;
+const RESIZE_SHRINK: u32 = rvirt_plugin_api::protocol::facts::vol_resize::SHRINK;
 
 /// `virStorageVolWipeAlgorithm` names `scrub` knows, by number.
 const SCRUB_PATTERNS: [&str; 9] = [
@@ -32,7 +32,7 @@ const SCRUB_PATTERNS: [&str; 9] = [
     "pfitzner33",
     "random",
 ];
-const WIPE_TRIM: u32 = 9;
+const WIPE_TRIM: u32 = rvirt_plugin_api::protocol::facts::vol_wipe::TRIM;
 
 pub fn wipe(drv: &Driver, r: &RemoteNonnullStorageVol, algorithm: u32, flags: u32) -> SResult<()> {
     check_flags(flags, 0, "storageVolWipePattern")?;

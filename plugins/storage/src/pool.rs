@@ -15,14 +15,15 @@ const POOL_INACTIVE: u8 = 0;
 const POOL_RUNNING: u8 = 2;
 
 /// `VIR_STORAGE_POOL_BUILD_*`.
-pub const BUILD_OVERWRITE: u32 = 8;
-pub const BUILD_NO_OVERWRITE: u32 = 4;
+pub const BUILD_OVERWRITE: u32 = rvirt_plugin_api::protocol::facts::pool_build::OVERWRITE;
+pub const BUILD_NO_OVERWRITE: u32 = rvirt_plugin_api::protocol::facts::pool_build::NO_OVERWRITE;
 /// `VIR_STORAGE_POOL_CREATE_WITH_BUILD*`.
-const CREATE_WITH_BUILD: u32 = 1;
-const CREATE_WITH_BUILD_OVERWRITE: u32 = 2;
-const CREATE_WITH_BUILD_NO_OVERWRITE: u32 = 4;
+const CREATE_WITH_BUILD: u32 = rvirt_plugin_api::protocol::facts::pool_create::WITH_BUILD;
+const CREATE_WITH_BUILD_OVERWRITE: u32 = rvirt_plugin_api::protocol::facts::pool_create::WITH_BUILD_OVERWRITE;
+const CREATE_WITH_BUILD_NO_OVERWRITE: u32 =
+    rvirt_plugin_api::protocol::facts::pool_create::WITH_BUILD_NO_OVERWRITE;
 /// `VIR_STORAGE_POOL_DEFINE_VALIDATE`.
-const DEFINE_VALIDATE: u32 = 1;
+const DEFINE_VALIDATE: u32 = rvirt_plugin_api::protocol::facts::DEFINE_VALIDATE;
 
 pub fn pool_ref(p: &Pool) -> RemoteNonnullStoragePool {
     RemoteNonnullStoragePool {
@@ -356,7 +357,7 @@ pub fn info(drv: &Driver, name: &str) -> SResult<RemoteStoragePoolGetInfoRet> {
 }
 
 /// `VIR_STORAGE_XML_INACTIVE`.
-const XML_INACTIVE: u32 = 1;
+const XML_INACTIVE: u32 = rvirt_plugin_api::protocol::facts::storage_xml::INACTIVE;
 
 pub fn xml(drv: &Driver, name: &str, flags: u32) -> SResult<String> {
     check_flags(flags, XML_INACTIVE, "storagePoolGetXMLDesc")?;

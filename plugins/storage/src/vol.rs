@@ -17,11 +17,11 @@ use crate::probe::{self, run_qemu_img};
 use crate::state::{Driver, Pool};
 
 /// `VIR_STORAGE_VOL_CREATE_*`.
-const CREATE_PREALLOC_METADATA: u32 = 1;
-const CREATE_REFLINK: u32 = 2;
-const CREATE_VALIDATE: u32 = 4;
+const CREATE_PREALLOC_METADATA: u32 = rvirt_plugin_api::protocol::facts::vol_create::PREALLOC_METADATA;
+const CREATE_REFLINK: u32 = rvirt_plugin_api::protocol::facts::vol_create::REFLINK;
+const CREATE_VALIDATE: u32 = rvirt_plugin_api::protocol::facts::vol_create::VALIDATE;
 /// `VIR_STORAGE_VOL_GET_PHYSICAL`.
-const GET_PHYSICAL: u32 = 1;
+const GET_PHYSICAL: u32 = rvirt_plugin_api::protocol::facts::vol_info::GET_PHYSICAL;
 /// Mode of a new volume when its definition gives none.
 const DEFAULT_VOL_MODE: u32 = 0o600;
 

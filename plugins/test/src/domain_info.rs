@@ -2,12 +2,13 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rvirt_plugin_api::listing::{domain_matches, DomainFacts};
 use rvirt_plugin_api::protocol::{RemoteDomainGetInfoRet, RemoteNonnullDomain, RemoteVcpuInfo};
 use rvirt_xml::domain::DomainDef;
 
 use crate::domain::{dom_ref, find, find_mut};
 use crate::error::{check_flags, TestError, TestResult};
-use crate::state::{dstate, Domain, Inner};
+use crate::state::{Domain, Inner};
 
 /// Largest vCPU count the test hypervisor accepts.
 pub const MAX_VCPUS: i32 = 32;
@@ -15,11 +16,14 @@ pub const MAX_VCPUS: i32 = 32;
 pub(crate) use rvirt_plugin_api::protocol::facts::domain_affect::{
     CONFIG as AFFECT_CONFIG, LIVE as AFFECT_LIVE,
 };
-const MEM_MAXIMUM: u32 = 4;
-const VCPU_MAXIMUM: u32 = 4;
-const XML_COMMON: u32 = 0x1 | 0x2 | 0x8;
-const XML_INACTIVE: u32 = 0x2;
-const MESSAGE_ALL: u32 = 0x3;
+const MEM_MAXIMUM: u32 = rvirt_plugin_api::protocol::facts::domain_tune::MAXIMUM;
+const VCPU_MAXIMUM: u32 = rvirt_plugin_api::protocol::facts::domain_tune::MAXIMUM;
+const XML_COMMON: u32 = rvirt_plugin_api::protocol::facts::domain_xml::SECURE
+    | rvirt_plugin_api::protocol::facts::domain_xml::INACTIVE
+    | rvirt_plugin_api::protocol::facts::domain_xml::MIGRATABLE;
+const XML_INACTIVE: u32 = rvirt_plugin_api::protocol::facts::domain_xml::INACTIVE;
+const MESSAGE_ALL: u32 = rvirt_plugin_api::protocol::facts::domain_message::DEPRECATION
+    | rvirt_plugin_api::protocol::facts::domain_message::TAINTING;
 
 /// Wall-clock nanoseconds: the test driver reports this as consumed CPU time.
 pub fn now_ns() -> u64 {
@@ -236,27 +240,24 @@ pub fn security_label(s: &Inner, r: &RemoteNonnullDomain) -> TestResult<(String,
 
 /// VIR_CONNECT_LIST_DOMAINS_* filter.
 pub fn matches(d: &Domain, flags: u32) -> bool {
-    let pair = |yes: u32, no: u32, v: bool| {
-        flags & (yes | no) == 0 || (v && flags & yes != 0) || (!v && flags & no != 0)
+    let facts = DomainFacts {
+        state: d.state,
+        active: d.is_active(),
+        persistent: d.persistent,
+        managed_save: d.managed_save,
+        autostart: d.autostart,
+        has_snapshot: !d.snapshots.is_empty(),
+        has_checkpoint: !d.checkpoints.is_empty(),
     };
-    let state_bits = flags & 0xf0;
-    let state_ok = state_bits == 0
-        || (flags & 0x10 != 0 && d.state == dstate::RUNNING)
-        || (flags & 0x20 != 0 && d.state == dstate::PAUSED)
-        || (flags & 0x40 != 0 && d.state == dstate::SHUTOFF)
-        || (flags & 0x80 != 0
-            && ![dstate::RUNNING, dstate::PAUSED, dstate::SHUTOFF].contains(&d.state));
-    pair(1, 2, d.is_active())
-        && pair(4, 8, d.persistent)
-        && state_ok
-        && pair(0x100, 0x200, d.managed_save)
-        && pair(0x400, 0x800, d.autostart)
-        && pair(0x1000, 0x2000, !d.snapshots.is_empty())
-        && pair(0x4000, 0x8000, false)
+    domain_matches(&facts, flags)
 }
 
 pub fn list_all(s: &Inner, flags: u32) -> TestResult<Vec<RemoteNonnullDomain>> {
-    check_flags(flags, 0xffff, "testConnectListAllDomains")?;
+    check_flags(
+        flags,
+        rvirt_plugin_api::protocol::facts::domain_list::ALL,
+        "testConnectListAllDomains",
+    )?;
     Ok(s.domains
         .iter()
         .filter(|d| matches(d, flags))

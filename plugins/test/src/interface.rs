@@ -192,7 +192,7 @@ pub fn lookup_mac(s: &Inner, mac: &str) -> TestResult<RemoteNonnullInterface> {
 }
 
 /// `VIR_INTERFACE_DEFINE_VALIDATE`.
-const DEFINE_VALIDATE: u32 = 1;
+const DEFINE_VALIDATE: u32 = rvirt_plugin_api::protocol::facts::DEFINE_VALIDATE;
 
 /// INTERFACE_DEFINE_XML: adds an inactive interface or replaces a definition (keeping
 /// its state).
@@ -235,7 +235,10 @@ pub fn set_active(s: &mut Inner, name: &str, active: bool, flags: u32) -> TestRe
 
 /// VIR_CONNECT_LIST_INTERFACES_{INACTIVE,ACTIVE} filter.
 fn matches(i: &Interface, flags: u32) -> bool {
-    flags & 3 == 0 || (i.active && flags & 2 != 0) || (!i.active && flags & 1 != 0)
+    use rvirt_plugin_api::protocol::facts::interface_list as l;
+    flags & (l::ACTIVE | l::INACTIVE) == 0
+        || (i.active && flags & l::ACTIVE != 0)
+        || (!i.active && flags & l::INACTIVE != 0)
 }
 
 pub fn list_all(s: &Inner, flags: u32) -> TestResult<Vec<RemoteNonnullInterface>> {

@@ -83,7 +83,7 @@ fn assign(s: &mut Inner, def: NetworkDef, live: bool) -> TestResult<Key> {
 }
 
 /// `VIR_NETWORK_DEFINE_VALIDATE` and `VIR_NETWORK_CREATE_VALIDATE`.
-const VALIDATE: u32 = 1;
+const VALIDATE: u32 = rvirt_plugin_api::protocol::facts::DEFINE_VALIDATE;
 
 /// Parses a definition; parser errors carry libvirt's network error domain unless
 /// libvirt reports them from elsewhere (its XML or socket helpers).

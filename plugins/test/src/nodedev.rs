@@ -10,8 +10,8 @@ use crate::events::{dev as ev, Event};
 use crate::state::Inner;
 use rvirt_plugin_api::sdk::domain;
 
-const LIST_INACTIVE: u32 = 1 << 30;
-const LIST_ACTIVE: u32 = 1 << 31;
+const LIST_INACTIVE: u32 = rvirt_plugin_api::protocol::facts::nodedev_list::INACTIVE;
+const LIST_ACTIVE: u32 = rvirt_plugin_api::protocol::facts::nodedev_list::ACTIVE;
 
 /// Capability types named in a device's XML; `nested` adds sub-capabilities
 /// (fc_host, vports, ...), which filters match but the caps list does not show.
@@ -82,7 +82,7 @@ pub fn names(s: &Inner, cap: Option<&str>, flags: u32) -> TestResult<Vec<String>
 }
 
 /// `VIR_NODE_DEVICE_CREATE_XML_VALIDATE`.
-const VALIDATE: u32 = 1;
+const VALIDATE: u32 = rvirt_plugin_api::protocol::facts::DEFINE_VALIDATE;
 
 /// A node device refusal worded and numbered as libvirt's node device code reports it.
 fn nodedev_err(msg: impl AsRef<str>) -> RemoteError {

@@ -123,9 +123,9 @@ fn assign(s: &mut Inner, def: StoragePoolDef, live: bool) -> TestResult<Key> {
 }
 
 /// `VIR_STORAGE_POOL_DEFINE_VALIDATE`.
-const POOL_DEFINE_VALIDATE: u32 = 1;
+const POOL_DEFINE_VALIDATE: u32 = rvirt_plugin_api::protocol::facts::DEFINE_VALIDATE;
 /// `VIR_STORAGE_VOL_CREATE_VALIDATE`.
-const VOL_CREATE_VALIDATE: u32 = 4;
+const VOL_CREATE_VALIDATE: u32 = rvirt_plugin_api::protocol::facts::vol_create::VALIDATE;
 
 fn parse_pool(xml: &str, validate: bool) -> TestResult<StoragePoolDef> {
     let opts = ParseOptions::validate(validate);
@@ -367,9 +367,9 @@ pub fn vol_wipe(s: &Inner, r: &RemoteNonnullStorageVol, flags: u32) -> TestResul
     vol(s, r).map(|_| ())
 }
 
-const RESIZE_ALLOCATE: u32 = 1;
-const RESIZE_DELTA: u32 = 2;
-const RESIZE_SHRINK: u32 = 4;
+const RESIZE_ALLOCATE: u32 = rvirt_plugin_api::protocol::facts::vol_resize::ALLOCATE;
+const RESIZE_DELTA: u32 = rvirt_plugin_api::protocol::facts::vol_resize::DELTA;
+const RESIZE_SHRINK: u32 = rvirt_plugin_api::protocol::facts::vol_resize::SHRINK;
 
 /// STORAGE_VOL_RESIZE: new capacity; ALLOCATE also allocates it from the pool.
 pub fn vol_resize(

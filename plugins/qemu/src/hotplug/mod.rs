@@ -29,7 +29,7 @@ use crate::error::{check_flags, QResult, QemuError};
 use crate::tuning::{impact, persistent_def, selected_def, AFFECT_CONFIG, AFFECT_LIVE};
 
 /// `VIR_DOMAIN_DEVICE_MODIFY_FORCE`: an update may force the tray open.
-pub const FORCE: u32 = 4;
+pub const FORCE: u32 = rvirt_plugin_api::protocol::facts::domain_device_modify::FORCE;
 
 /// Why a device change is refused, with libvirt's texts.
 #[derive(Debug, thiserror::Error)]

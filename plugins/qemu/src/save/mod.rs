@@ -25,11 +25,11 @@ use crate::qmp::{Qmp, QmpError};
 use image::{Image, ImageError};
 
 /// `virDomainSaveRestoreFlags`.
-pub const BYPASS_CACHE: u32 = 1;
-pub const RUNNING: u32 = 2;
-pub const PAUSED: u32 = 4;
+pub const BYPASS_CACHE: u32 = rvirt_plugin_api::protocol::facts::domain_save::BYPASS_CACHE;
+pub const RUNNING: u32 = rvirt_plugin_api::protocol::facts::domain_save::RUNNING;
+pub const PAUSED: u32 = rvirt_plugin_api::protocol::facts::domain_save::PAUSED;
 /// `VIR_DOMAIN_SAVE_IMAGE_XML_SECURE`.
-const XML_SECURE: u32 = 1;
+const XML_SECURE: u32 = rvirt_plugin_api::protocol::facts::domain_xml::SECURE;
 
 /// How long QEMU may take to write or read its state.
 const MIGRATION_TIMEOUT: Duration = Duration::from_secs(600);
