@@ -63,7 +63,21 @@ fn transcript(uri: &str, dir: &Path, states: &Path, pid: u32) -> String {
         out += &format!("state after undefine: {}\n", has_state(states, &uuid));
         let _ = std::fs::remove_dir_all(states.join(&uuid));
     }
+    transient(&mut out, uri, dir, states, pid);
     out.replace(&pid.to_string(), "PID")
+}
+
+/// A transient guest's TPM state is made at start and goes when the guest stops.
+fn transient(out: &mut String, uri: &str, dir: &Path, states: &Path, pid: u32) {
+    let name = format!("rvqtpmtr{pid}");
+    let file = dir.join("tpm-transient.xml");
+    std::fs::write(&file, doc(&name, "pc-q35-7.2", "tpm-crb")).unwrap();
+    step(out, uri, &["create", file.to_str().unwrap()]);
+    let uuid = step(out, uri, &["domuuid", &name]).trim().to_string();
+    *out += &format!("transient state while running: {}\n", has_state(states, &uuid));
+    step(out, uri, &["destroy", &name]);
+    *out += &format!("transient state after destroy: {}\n", has_state(states, &uuid));
+    let _ = std::fs::remove_dir_all(states.join(&uuid));
 }
 
 fn libvirt_states(l: &Libvirtd) -> PathBuf {
@@ -94,7 +108,9 @@ fn emulated_tpms_match_libvirtd() {
         pid,
     );
     assert!(
-        theirs.contains("state after start: true") && theirs.contains("tpm-crb"),
+        theirs.contains("state after start: true")
+            && theirs.contains("tpm-crb")
+            && theirs.contains("transient state while running: true"),
         "libvirtd did not run swtpm as expected:\n{theirs}"
     );
     assert_eq!(ours, theirs, "rvirtd's, then libvirtd's");

@@ -215,6 +215,7 @@ pub fn start_from(
             Err(e) => {
                 drv.remove_runtime_files(&d.def.name);
                 if !d.persistent {
+                    forget_transient_tpm(drv, &d.def);
                     s.doms.remove(i);
                 }
                 Err(e)
@@ -510,10 +511,18 @@ fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
             d.def = next;
         }
         if !d.persistent {
+            forget_transient_tpm(&drv, &d.def);
             s.doms.remove(i);
         }
         Ok(())
     });
+}
+
+/// A transient domain's TPM state goes with the domain, as libvirt removes it.
+fn forget_transient_tpm(drv: &Driver, def: &DomainDef) {
+    if let Err(e) = crate::tpm::undefine(def, &drv.cfg.state_dir, 0) {
+        tracing::warn!(domain = %def.name, "{e}");
+    }
 }
 
 /// The SHUTDOWN lifecycle detail of QEMU's SHUTDOWN event data.

@@ -211,13 +211,23 @@ pub fn stop(pid_file: &Path) {
     let pid = std::fs::read_to_string(pid_file)
         .ok()
         .and_then(|s| s.trim().parse::<i32>().ok());
-    if let Some(pid) = pid.filter(|p| *p > 1) {
+    // The pid file outlives a swtpm that already exited: signal only the process that
+    // still names this pid file on its command line.
+    if let Some(pid) = pid.filter(|p| *p > 1 && names_pid_file(*p, pid_file)) {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),
             nix::sys::signal::Signal::SIGTERM,
         );
     }
     let _ = std::fs::remove_file(pid_file);
+}
+
+/// Whether process `pid` is a swtpm started with `--pid file=PID_FILE`.
+fn names_pid_file(pid: i32, pid_file: &Path) -> bool {
+    let want = format!("file={}", pid_file.display());
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| c.split(|b| *b == 0).any(|arg| arg == want.as_bytes()))
+        .unwrap_or(false)
 }
 
 /// What undefine does with the TPM state: removed unless `KEEP_TPM` (libvirt's default).
@@ -233,5 +243,38 @@ pub fn undefine(def: &DomainDef, state: &Path, flags: u32) -> Result<(), TpmErro
             reason: e.to_string(),
         }),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_process_naming_the_pid_file_is_signalled() {
+        let dir = std::env::temp_dir().join(format!("rvirt-tpm-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pid_file = dir.join("swtpm.pid");
+        let mut child = std::process::Command::new("sleep")
+            .args(["30", &format!("file={}", pid_file.display())])
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        // Until the child has exec'd, its command line is still the test's.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !names_pid_file(pid, &pid_file) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(names_pid_file(pid, &pid_file));
+        assert!(!names_pid_file(pid, &dir.join("other.pid")));
+        // A stale pid file naming this test process must not kill it.
+        std::fs::write(&pid_file, std::process::id().to_string()).unwrap();
+        stop(&pid_file);
+        assert!(!pid_file.exists());
+        std::fs::write(&pid_file, pid.to_string()).unwrap();
+        stop(&pid_file);
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "the named process was signalled");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -239,9 +239,32 @@ fn migrate_to(qmp: &Qmp, f: &File) -> Result<(), SaveError> {
     .map_err(SaveError::Monitor)?;
     qmp.execute_with_fd("getfd", json!({ "fdname": "migrate" }), f.as_raw_fd())
         .map_err(SaveError::Monitor)?;
-    qmp.execute("migrate", Some(json!({ "uri": "fd:migrate" })))
-        .map_err(SaveError::Monitor)?;
-    wait_migration(qmp, "out")
+    if let Err(e) = qmp.execute("migrate", Some(json!({ "uri": "fd:migrate" }))) {
+        // The migration never took the descriptor: QEMU would keep it open.
+        let _ = qmp.execute("closefd", Some(json!({ "fdname": "migrate" })));
+        return Err(SaveError::Monitor(e));
+    }
+    wait_migration(qmp, "out").inspect_err(|_| cancel_migration(qmp))
+}
+
+/// Stops a migration that failed or took too long, and waits (briefly) until QEMU has
+/// let go of the image, so that removing the file leaves nothing writing into it.
+fn cancel_migration(qmp: &Qmp) {
+    let _ = qmp.execute("migrate_cancel", None);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        let status = qmp.execute("query-migrate", None).ok().and_then(|info| {
+            info.get("status")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+        match status.as_deref() {
+            Some("active" | "cancelling" | "setup" | "device" | "pre-switchover") => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            _ => return,
+        }
+    }
 }
 
 /// Feeds QEMU (started with `-incoming defer`) the stream on its descriptor `fd`
