@@ -13,11 +13,16 @@ fn doc(name: &str, graphics: &str, video: &str) -> String {
     )
 }
 
-/// `<graphics …>…</graphics>` of a live XML.
+/// Every `<graphics …>…</graphics>` of a live XML.
 fn graphics_block(xml: &str) -> String {
-    match (xml.find("<graphics"), xml.find("</graphics>")) {
-        (Some(a), Some(b)) => xml[a..b].to_string(),
-        _ => "no <graphics>".into(),
+    let blocks: Vec<&str> = xml
+        .match_indices("<graphics")
+        .filter_map(|(a, _)| Some(&xml[a..a + xml[a..].find("</graphics>")?]))
+        .collect();
+    if blocks.is_empty() {
+        "no <graphics>".into()
+    } else {
+        blocks.join("\n")
     }
 }
 
@@ -63,6 +68,12 @@ fn transcript(uri: &str, dir: &std::path::Path, pid: u32) -> String {
             "vga",
             "query-vnc",
         ),
+        (
+            "both",
+            "<graphics type='vnc' autoport='yes'/><graphics type='spice' autoport='yes'/>",
+            "qxl",
+            "query-vnc query-spice",
+        ),
     ];
     for (tag, graphics, video, query) in cases {
         let name = format!("rvqgfx{tag}{pid}");
@@ -74,8 +85,10 @@ fn transcript(uri: &str, dir: &std::path::Path, pid: u32) -> String {
         out += &format!("{}\n", graphics_block(&xml));
         let (display, _, _) = virsh(uri, &["domdisplay", &name]);
         out += &format!("domdisplay: {display}");
-        out += &served(uri, &name, query);
-        out += "\n";
+        for query in query.split(' ') {
+            out += &served(uri, &name, query);
+            out += "\n";
+        }
         virsh(uri, &["destroy", &name]);
     }
     out.replace(&pid.to_string(), "PID")

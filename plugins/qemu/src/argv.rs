@@ -41,6 +41,8 @@ pub struct Runtime {
     pub run_dir: PathBuf,
     /// VNC port picked for `autoport='yes'` graphics.
     pub vnc_port: Option<u16>,
+    /// SPICE port picked for `autoport='yes'` graphics (another than VNC's).
+    pub spice_port: Option<u16>,
 }
 
 /// The command line being built.
@@ -405,6 +407,7 @@ mod tests {
             pidfile: "/run/q/d.pid".into(),
             run_dir: "/run/q".into(),
             vnc_port: Some(5901),
+            spice_port: Some(5904),
         }
     }
 

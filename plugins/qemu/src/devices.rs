@@ -523,6 +523,7 @@ mod tests {
             pidfile: "/r/p".into(),
             run_dir: "/r".into(),
             vnc_port: Some(5903),
+            spice_port: Some(5904),
         }
     }
 

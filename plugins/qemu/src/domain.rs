@@ -131,6 +131,7 @@ fn validate(drv: &Driver, def: &DomainDef) -> QResult<()> {
         pidfile: drv.cfg.pid_file(&def.name),
         run_dir: drv.cfg.run_dir.clone(),
         vnc_port: Some(5900),
+        spice_port: Some(5904),
     };
     let mut def = crate::volumes::placeholders(def);
     // Firmware is chosen at start, as libvirt 9.0 chooses it; one that cannot be found

@@ -120,6 +120,7 @@ pub fn native(drv: &Driver, def: &DomainDef) -> Result<String, RemoteError> {
         pidfile: drv.cfg.pid_file(&def.name),
         run_dir: drv.cfg.run_dir.clone(),
         vnc_port: Some(5900),
+        spice_port: Some(5904),
     };
     let mut def = def.clone();
     domain::post_parse(drv, &mut def);

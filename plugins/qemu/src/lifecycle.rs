@@ -48,31 +48,55 @@ fn prepare_def(drv: &Driver, def: &DomainDef) -> DomainDef {
     live
 }
 
-fn free_vnc_port() -> u16 {
+/// The first port from 5900 up that is free and not in `taken`.
+fn free_display_port(taken: &[u16]) -> u16 {
     (5900..6900)
+        .filter(|p| !taken.contains(p))
         .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
         .unwrap_or(5900)
 }
 
+/// Ports for the `autoport` VNC and SPICE displays, in device order as libvirt takes them.
+fn display_ports(def: &DomainDef) -> (Option<u16>, Option<u16>) {
+    let (mut vnc, mut spice) = (None, None);
+    let mut taken = Vec::new();
+    for d in &def.devices {
+        let Device::Graphics(g) = d else { continue };
+        let slot = match g.graphics_type.as_str() {
+            "vnc" => &mut vnc,
+            "spice" => &mut spice,
+            _ => continue,
+        };
+        if g.autoport && slot.is_none() {
+            let p = free_display_port(&taken);
+            taken.push(p);
+            *slot = Some(p);
+        }
+    }
+    (vnc, spice)
+}
+
 fn runtime_for(drv: &Driver, def: &DomainDef) -> Runtime {
-    let autoport = def
-        .devices
-        .iter()
-        .any(|d| matches!(d, Device::Graphics(g) if g.autoport));
+    let (vnc_port, spice_port) = display_ports(def);
     Runtime {
         monitor: drv.cfg.monitor_path(&def.name),
         pidfile: drv.cfg.pid_file(&def.name),
         run_dir: drv.cfg.run_dir.clone(),
-        vnc_port: autoport.then(free_vnc_port),
+        vnc_port,
+        spice_port,
     }
 }
 
-/// Records the VNC port chosen for `autoport` in the live definition.
-/// The live graphics: the port picked for `autoport`, and the address a listener
+/// The live graphics: the ports picked for `autoport`, and the address a listener
 /// without one binds to (libvirt's `vnc_listen`/`spice_listen` default).
-fn set_vnc_port(live: &mut DomainDef, port: Option<u16>) {
+fn set_display_ports(live: &mut DomainDef, rt: &Runtime) {
     for d in &mut live.devices {
         let Device::Graphics(g) = d else { continue };
+        let port = match g.graphics_type.as_str() {
+            "vnc" => rt.vnc_port,
+            "spice" => rt.spice_port,
+            _ => None,
+        };
         if let (true, Some(p)) = (g.autoport, port) {
             g.port = p as i32;
         }
@@ -237,7 +261,7 @@ fn launch(
     crate::firmware::fill(&mut live, &drv.cfg.nvram_dir(), &found).map_err(QemuError::from)?;
     crate::firmware::ensure_nvram(&live).map_err(QemuError::from)?;
     let rt = runtime_for(drv, &live);
-    set_vnc_port(&mut live, rt.vnc_port);
+    set_display_ports(&mut live, &rt);
     let swtpm = crate::tpm::start(&live, &drv.cfg.state_dir, &rt, &drv.cfg.log_dir)
         .map_err(QemuError::from)?;
     let stop_swtpm = || {

@@ -190,6 +190,7 @@ mod tests {
             pidfile: "/r/p".into(),
             run_dir: "/r".into(),
             vnc_port: None,
+            spice_port: None,
         };
         build(&DomainDef::parse(&xml).unwrap(), &rt)
             .map(|a| a.join(" "))

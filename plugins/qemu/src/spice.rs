@@ -32,7 +32,7 @@ pub fn spice(c: &mut Cmd, g: &Graphics, rt: &Runtime) -> ArgvResult<()> {
         "none" => "port=0".to_string(),
         "address" | "" => {
             let port = if g.autoport || g.port <= 0 {
-                i32::from(rt.vnc_port.unwrap_or(5900))
+                i32::from(rt.spice_port.unwrap_or(5900))
             } else {
                 g.port
             };
