@@ -229,6 +229,26 @@ fn host_information_and_native_argv() {
             && domcaps.contains("<arch>x86_64</arch>"),
         "{domcaps}"
     );
+    // What the driver can do, as libvirt lists it: PCI hostdevs (a VFIO backend only where
+    // the host has VFIO), SPICE beside VNC, emulated TPMs when swtpm is installed.
+    let backend = if std::path::Path::new("/dev/vfio/vfio").exists() {
+        "<enum name='pciBackend'>\n        <value>default</value>\n        <value>vfio</value>"
+    } else {
+        "<enum name='pciBackend'/>"
+    };
+    assert!(
+        domcaps.contains("<hostdev supported='yes'>\n      <enum name='mode'>\n        <value>subsystem</value>")
+            && domcaps.contains("<enum name='subsysType'>\n        <value>pci</value>\n      </enum>")
+            && domcaps.contains(backend)
+            && domcaps.contains("<value>vnc</value>\n        <value>spice</value>"),
+        "{domcaps}"
+    );
+    let swtpm = std::path::Path::new("/usr/bin/swtpm").exists();
+    assert_eq!(
+        domcaps.contains("<tpm supported='yes'>\n      <enum name='model'>\n        <value>tpm-tis</value>"),
+        swtpm,
+        "{domcaps}"
+    );
     let q35 = virsh_ok(
         &uri,
         &["domcapabilities", "--machine", "q35", "--virttype", "qemu"],

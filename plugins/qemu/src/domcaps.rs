@@ -66,6 +66,10 @@ pub struct Request<'a> {
 }
 
 fn enum_values(out: &mut String, indent: &str, name: &str, values: &[&str]) {
+    if values.is_empty() {
+        out.push_str(&format!("{indent}<enum name='{name}'/>\n"));
+        return;
+    }
     out.push_str(&format!("{indent}<enum name='{name}'>\n"));
     for v in values {
         out.push_str(&format!("{indent}  <value>{v}</value>\n"));
@@ -145,7 +149,7 @@ pub fn xml(info: &HostInfo, req: &Request<'_>) -> QResult<String> {
     enum_values(&mut s, "      ", "model", &["virtio"]);
     s.push_str("    </disk>\n");
     s.push_str("    <graphics supported='yes'>\n");
-    enum_values(&mut s, "      ", "type", &["vnc"]);
+    enum_values(&mut s, "      ", "type", &["vnc", "spice"]);
     s.push_str("    </graphics>\n");
     s.push_str("    <video supported='yes'>\n");
     enum_values(
@@ -155,11 +159,12 @@ pub fn xml(info: &HostInfo, req: &Request<'_>) -> QResult<String> {
         &["vga", "cirrus", "virtio", "none"],
     );
     s.push_str("    </video>\n");
-    s.push_str("    <hostdev supported='no'/>\n");
+    hostdev_section(&mut s);
     s.push_str("    <rng supported='yes'>\n");
     enum_values(&mut s, "      ", "model", &["virtio"]);
     enum_values(&mut s, "      ", "backendModel", &["random"]);
     s.push_str("    </rng>\n");
+    tpm_section(&mut s);
     s.push_str("  </devices>\n");
     s.push_str("  <features>\n");
     s.push_str("    <gic supported='no'/>\n");
@@ -169,6 +174,35 @@ pub fn xml(info: &HostInfo, req: &Request<'_>) -> QResult<String> {
     s.push_str("  </features>\n");
     s.push_str("</domainCapabilities>\n");
     Ok(s)
+}
+
+/// `<hostdev>`: PCI devices through VFIO (crate::hostdev), the backend listed as libvirt
+/// lists it, only when the host has VFIO.
+fn hostdev_section(s: &mut String) {
+    s.push_str("    <hostdev supported='yes'>\n");
+    enum_values(s, "      ", "mode", &["subsystem"]);
+    enum_values(s, "      ", "subsysType", &["pci"]);
+    enum_values(s, "      ", "capsType", &[]);
+    let vfio: &[&str] = if Path::new("/dev/vfio/vfio").exists() {
+        &["default", "vfio"]
+    } else {
+        &[]
+    };
+    enum_values(s, "      ", "pciBackend", vfio);
+    s.push_str("    </hostdev>\n");
+}
+
+/// `<tpm>`: emulated TPMs (crate::tpm), offered when swtpm is installed.
+fn tpm_section(s: &mut String) {
+    if !Path::new(crate::tpm::SWTPM).exists() {
+        s.push_str("    <tpm supported='no'/>\n");
+        return;
+    }
+    s.push_str("    <tpm supported='yes'>\n");
+    enum_values(s, "      ", "model", &["tpm-tis", "tpm-crb"]);
+    enum_values(s, "      ", "backendModel", &["emulator"]);
+    enum_values(s, "      ", "backendVersion", &["1.2", "2.0"]);
+    s.push_str("    </tpm>\n");
 }
 
 /// `<os>`: the firmware QEMU's descriptors offer for this machine (crate::firmware).
