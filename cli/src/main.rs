@@ -4,6 +4,7 @@ mod cmds;
 mod ctl;
 mod fmt;
 mod opts;
+mod qmp_json;
 mod run;
 mod shell;
 

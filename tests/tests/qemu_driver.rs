@@ -99,6 +99,7 @@ fn create_monitor_destroy() {
         &["qemu-monitor-command", &name, "--hmp", "info status"],
     );
     assert!(out.contains("running"), "{out}");
+    monitor_output_matches_virsh(&uri, &name);
 
     virsh_ok(&uri, &["suspend", &name]);
     assert_eq!(
@@ -124,6 +125,38 @@ fn create_monitor_destroy() {
     let (_, err, code) = virsh(&uri, &["domstate", &name]);
     assert_ne!(code, 0, "transient domain must be gone after destroy");
     assert!(err.contains("failed to get domain"), "{err}");
+}
+
+/// rvirsh re-prints QMP replies as virsh does: `--pretty` beautified as libvirt's JSON
+/// writer writes (empty arrays included), `--return-value` compact, both together.
+fn monitor_output_matches_virsh(uri: &str, name: &str) {
+    let rvirsh = rvirt_tests::target_dir().join("rvirsh");
+    // Each reply carries the monitor's own command id, different on every call.
+    let mask = |s: String| s.split("\"id\"").next().unwrap_or_default().to_string();
+    for cmd in [
+        r#"{"execute":"query-status"}"#,
+        r#"{"execute":"query-iothreads"}"#,
+        r#"{"execute":"query-cpus-fast"}"#,
+        r#"{"execute":"query-name"}"#,
+    ] {
+        for flags in [
+            &["--pretty"][..],
+            &["--return-value"],
+            &["--pretty", "--return-value"],
+        ] {
+            let mut args = vec!["qemu-monitor-command", name];
+            args.extend_from_slice(flags);
+            args.push(cmd);
+            let theirs = virsh(uri, &args);
+            let ours = rvirt_tests::virsh::run_with(&rvirsh, uri, &args);
+            assert_eq!(theirs.2, 0, "virsh {args:?}: {}", theirs.1);
+            assert_eq!(
+                (mask(ours.0), ours.2),
+                (mask(theirs.0), theirs.2),
+                "rvirsh, then virsh: {args:?}"
+            );
+        }
+    }
 }
 
 /// `<vcpu cpuset>` confines QEMU, every thread of it, to those host CPUs (set before
@@ -237,15 +270,19 @@ fn host_information_and_native_argv() {
         "<enum name='pciBackend'/>"
     };
     assert!(
-        domcaps.contains("<hostdev supported='yes'>\n      <enum name='mode'>\n        <value>subsystem</value>")
-            && domcaps.contains("<enum name='subsysType'>\n        <value>pci</value>\n      </enum>")
+        domcaps.contains(
+            "<hostdev supported='yes'>\n      <enum name='mode'>\n        <value>subsystem</value>"
+        ) && domcaps
+            .contains("<enum name='subsysType'>\n        <value>pci</value>\n      </enum>")
             && domcaps.contains(backend)
             && domcaps.contains("<value>vnc</value>\n        <value>spice</value>"),
         "{domcaps}"
     );
     let swtpm = std::path::Path::new("/usr/bin/swtpm").exists();
     assert_eq!(
-        domcaps.contains("<tpm supported='yes'>\n      <enum name='model'>\n        <value>tpm-tis</value>"),
+        domcaps.contains(
+            "<tpm supported='yes'>\n      <enum name='model'>\n        <value>tpm-tis</value>"
+        ),
         swtpm,
         "{domcaps}"
     );

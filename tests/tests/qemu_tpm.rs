@@ -74,9 +74,15 @@ fn transient(out: &mut String, uri: &str, dir: &Path, states: &Path, pid: u32) {
     std::fs::write(&file, doc(&name, "pc-q35-7.2", "tpm-crb")).unwrap();
     step(out, uri, &["create", file.to_str().unwrap()]);
     let uuid = step(out, uri, &["domuuid", &name]).trim().to_string();
-    *out += &format!("transient state while running: {}\n", has_state(states, &uuid));
+    *out += &format!(
+        "transient state while running: {}\n",
+        has_state(states, &uuid)
+    );
     step(out, uri, &["destroy", &name]);
-    *out += &format!("transient state after destroy: {}\n", has_state(states, &uuid));
+    *out += &format!(
+        "transient state after destroy: {}\n",
+        has_state(states, &uuid)
+    );
     let _ = std::fs::remove_dir_all(states.join(&uuid));
 }
 

@@ -3,6 +3,8 @@
 
 use rvirt_protocol as p;
 use rvirt_protocol::facts;
+
+use crate::qmp_json;
 use rvirt_protocol::RemoteClient;
 
 use crate::ctl::{CmdError, Context, Ctl};
@@ -336,40 +338,36 @@ fn qemu_monitor_command(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     }
     let args = p::QemuDomainMonitorCommandArgs { dom, cmd, flags };
     let r = rvirt_protocol::QemuClient::domain_monitor_command(ctl.conn()?, &args)?;
-    let mut out = r.result;
-    if a.has("return-value") {
-        out = extract_return(&out).ok_or_else(|| {
-            CmdError::Msg("monitor reply doesn't contain a 'return' field".into())
-        })?;
-    }
-    println!("{}", out.trim_end_matches('\n'));
-    Ok(())
-}
-
-/// The text of the top-level `"return"` value of a QMP reply.
-fn extract_return(reply: &str) -> Option<String> {
-    let i = reply.find("\"return\"")?;
-    let rest = reply[i + 8..].trim_start().strip_prefix(':')?.trim_start();
-    let mut depth = 0i32;
-    let mut in_str = false;
-    let mut esc = false;
-    for (n, c) in rest.char_indices() {
-        match c {
-            _ if esc => esc = false,
-            '\\' if in_str => esc = true,
-            '"' => in_str = !in_str,
-            '{' | '[' if !in_str => depth += 1,
-            '}' | ']' if !in_str => {
-                if depth == 0 {
-                    return Some(rest[..n].trim().to_string());
-                }
-                depth -= 1;
-            }
-            ',' if !in_str && depth == 0 => return Some(rest[..n].trim().to_string()),
-            _ => {}
+    // As virsh: the reply as QEMU wrote it, unless it is to be re-printed (libvirt's
+    // JSON writer: compact, or beautified with --pretty).
+    let pretty = a.has("pretty");
+    let parsed = (pretty || a.has("return-value"))
+        .then(|| qmp_json::Value::parse(&r.result))
+        .flatten();
+    let out = match (&parsed, a.has("return-value")) {
+        (Some(v), true) => v
+            .get("return")
+            .ok_or_else(|| CmdError::Msg("monitor reply doesn't contain a 'return' field".into()))?
+            .write(pretty),
+        (None, true) => {
+            return Err(CmdError::Msg(
+                "monitor reply doesn't contain a 'return' field".into(),
+            ))
         }
+        (Some(v), false) => v.write(pretty),
+        (None, false) => {
+            println!("{}", r.result.trim_end_matches('\n'));
+            return Ok(());
+        }
+    };
+    // virsh prints a re-printed reply without a newline of its own: the blank line every
+    // command ends with in command mode ends it.
+    if ctl.interactive {
+        println!("{out}");
+    } else {
+        print!("{out}");
     }
-    Some(rest.trim().to_string())
+    Ok(())
 }
 
 fn edit(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
@@ -408,14 +406,5 @@ mod tests {
         assert_eq!(parse_kib("1500b"), Some(2));
         assert_eq!(parse_kib("x"), None);
         assert_eq!(parse_scaled("10M", 1), Some(10 << 20));
-    }
-
-    #[test]
-    fn qmp_return() {
-        assert_eq!(
-            extract_return(r#"{"return":{"status":"running","x":[1,2]},"id":"a"}"#).unwrap(),
-            r#"{"status":"running","x":[1,2]}"#
-        );
-        assert_eq!(extract_return(r#"{"return": 5}"#).unwrap(), "5");
     }
 }

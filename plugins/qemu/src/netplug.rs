@@ -438,7 +438,8 @@ pub fn set_link_states(
 }
 
 /// `VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE`.
-pub const ADDRESSES_SRC_LEASE: u32 = rvirt_plugin_api::protocol::facts::interface_addresses_source::LEASE;
+pub const ADDRESSES_SRC_LEASE: u32 =
+    rvirt_plugin_api::protocol::facts::interface_addresses_source::LEASE;
 
 /// `virDomainInterfaceAddresses` from the DHCP leases of the networks the running
 /// domain's `network` interfaces are on (`domifaddr --source lease`): one entry per

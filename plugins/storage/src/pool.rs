@@ -19,7 +19,8 @@ pub const BUILD_OVERWRITE: u32 = rvirt_plugin_api::protocol::facts::pool_build::
 pub const BUILD_NO_OVERWRITE: u32 = rvirt_plugin_api::protocol::facts::pool_build::NO_OVERWRITE;
 /// `VIR_STORAGE_POOL_CREATE_WITH_BUILD*`.
 const CREATE_WITH_BUILD: u32 = rvirt_plugin_api::protocol::facts::pool_create::WITH_BUILD;
-const CREATE_WITH_BUILD_OVERWRITE: u32 = rvirt_plugin_api::protocol::facts::pool_create::WITH_BUILD_OVERWRITE;
+const CREATE_WITH_BUILD_OVERWRITE: u32 =
+    rvirt_plugin_api::protocol::facts::pool_create::WITH_BUILD_OVERWRITE;
 const CREATE_WITH_BUILD_NO_OVERWRITE: u32 =
     rvirt_plugin_api::protocol::facts::pool_create::WITH_BUILD_NO_OVERWRITE;
 /// `VIR_STORAGE_POOL_DEFINE_VALIDATE`.

@@ -17,7 +17,8 @@ use crate::probe::{self, run_qemu_img};
 use crate::state::{Driver, Pool};
 
 /// `VIR_STORAGE_VOL_CREATE_*`.
-const CREATE_PREALLOC_METADATA: u32 = rvirt_plugin_api::protocol::facts::vol_create::PREALLOC_METADATA;
+const CREATE_PREALLOC_METADATA: u32 =
+    rvirt_plugin_api::protocol::facts::vol_create::PREALLOC_METADATA;
 const CREATE_REFLINK: u32 = rvirt_plugin_api::protocol::facts::vol_create::REFLINK;
 const CREATE_VALIDATE: u32 = rvirt_plugin_api::protocol::facts::vol_create::VALIDATE;
 /// `VIR_STORAGE_VOL_GET_PHYSICAL`.

@@ -13,7 +13,8 @@ pub use rvirt_plugin_api::protocol::facts::domain_reason as reason;
 const DEFINE_VALIDATE: u32 = rvirt_plugin_api::protocol::facts::domain_define::VALIDATE;
 const START_VALIDATE: u32 = rvirt_plugin_api::protocol::facts::domain_start::VALIDATE;
 const UNDEFINE_MANAGED_SAVE: u32 = rvirt_plugin_api::protocol::facts::domain_undefine::MANAGED_SAVE;
-const UNDEFINE_SNAPSHOTS_METADATA: u32 = rvirt_plugin_api::protocol::facts::domain_undefine::SNAPSHOTS_METADATA;
+const UNDEFINE_SNAPSHOTS_METADATA: u32 =
+    rvirt_plugin_api::protocol::facts::domain_undefine::SNAPSHOTS_METADATA;
 const DESTROY_GRACEFUL: u32 = rvirt_plugin_api::protocol::facts::domain_destroy::GRACEFUL;
 const REBOOT_ALL: u32 = rvirt_plugin_api::protocol::facts::domain_shutdown::ALL;
 const SAVE_ALL: u32 = rvirt_plugin_api::protocol::facts::domain_save::BYPASS_CACHE
