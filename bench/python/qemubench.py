@@ -11,6 +11,9 @@ With one transient domain from --xml (a real QEMU process):
 - save: dom.save(file) of the running domain until the call has returned (the image is
   complete and the domain gone); restore: conn.restore(file) until the call has returned
   and the restored domain's state() says running. Images go to the directory of --out.
+- snapshot-create: dom.snapshotCreateXML of the running domain (with a 16 MiB qcow2 disk
+  added, next to --out: an internal snapshot, QEMU's savevm) until the call has
+  returned; each snapshot is deleted again untimed.
 
 The QEMU pid is found by scanning /proc for the qemu-system process whose command line
 carries `-uuid <the domain's uuid>` (both libvirt and rvirt pass -uuid), so no pid file
@@ -21,6 +24,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 
@@ -154,6 +158,33 @@ def save_restore(conn, xml, name, path, runs):
     return saves, restores
 
 
+def with_disk(xml, path):
+    disk = (f"<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+            f"<source file='{path}'/><target dev='vda' bus='virtio'/></disk>")
+    return xml.replace("<devices>", "<devices>" + disk, 1)
+
+
+def snapshot_creates(conn, xml, name, disk, runs):
+    """`runs` × snapshotCreateXML of the running domain (internal); returns the times."""
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", disk, "16M"], check=True)
+    dom = conn.createXML(with_disk(xml, disk), 0)
+    wait_running(dom)
+    times = []
+    try:
+        for i in range(runs + 1):  # the first is a warm-up
+            t0 = time.perf_counter()
+            snap = dom.snapshotCreateXML(f"<domainsnapshot><name>b{i}</name></domainsnapshot>", 0)
+            t = time.perf_counter() - t0
+            snap.delete(0)
+            if i:
+                times.append(t)
+    finally:
+        cleanup(conn, name)
+        if os.path.exists(disk):
+            os.unlink(disk)
+    return times
+
+
 def summary(vals):
     s = sorted(vals)
     return {"count": len(s), "median_ms": statistics.median(s) * 1e3,
@@ -206,6 +237,13 @@ def main():
     res["restore"] = summary(restores)
     print(f"[{a.label}] save median {res['save']['median_ms']:.1f} ms, restore→running "
           f"{res['restore']['median_ms']:.1f} ms", file=sys.stderr)
+
+    snaps = snapshot_creates(conn, xml, name,
+                             os.path.join(os.path.dirname(os.path.abspath(a.out)),
+                                          f"{a.label}.qcow2"), a.runs)
+    res["snapshot_create"] = summary(snaps)
+    print(f"[{a.label}] snapshot-create median {res['snapshot_create']['median_ms']:.1f} ms",
+          file=sys.stderr)
 
     dom = conn.createXML(xml, 0)
     wait_running(dom)

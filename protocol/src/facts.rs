@@ -207,6 +207,57 @@ pub mod domain_undefine {
     pub const KEEP_TPM: u32 = 1 << 6;
 }
 
+/// `virDomainSnapshotCreateFlags`.
+pub mod snapshot_create {
+    pub const REDEFINE: u32 = 1 << 0;
+    pub const CURRENT: u32 = 1 << 1;
+    pub const NO_METADATA: u32 = 1 << 2;
+    pub const HALT: u32 = 1 << 3;
+    pub const DISK_ONLY: u32 = 1 << 4;
+    pub const REUSE_EXT: u32 = 1 << 5;
+    pub const QUIESCE: u32 = 1 << 6;
+    pub const ATOMIC: u32 = 1 << 7;
+    pub const LIVE: u32 = 1 << 8;
+    pub const VALIDATE: u32 = 1 << 9;
+}
+
+/// `virDomainSnapshotListFlags` (also `virDomainSnapshotNum` and the children calls,
+/// where bit 0 means descendants rather than roots).
+pub mod snapshot_list {
+    pub const ROOTS: u32 = 1 << 0;
+    pub const DESCENDANTS: u32 = 1 << 0;
+    pub const METADATA: u32 = 1 << 1;
+    pub const LEAVES: u32 = 1 << 2;
+    pub const NO_LEAVES: u32 = 1 << 3;
+    pub const NO_METADATA: u32 = 1 << 4;
+    pub const INACTIVE: u32 = 1 << 5;
+    pub const ACTIVE: u32 = 1 << 6;
+    pub const DISK_ONLY: u32 = 1 << 7;
+    pub const INTERNAL: u32 = 1 << 8;
+    pub const EXTERNAL: u32 = 1 << 9;
+    pub const TOPOLOGICAL: u32 = 1 << 10;
+}
+
+/// `virDomainSnapshotRevertFlags`.
+pub mod snapshot_revert {
+    pub const RUNNING: u32 = 1 << 0;
+    pub const PAUSED: u32 = 1 << 1;
+    pub const FORCE: u32 = 1 << 2;
+    pub const RESET_NVRAM: u32 = 1 << 3;
+}
+
+/// `virDomainSnapshotDeleteFlags`.
+pub mod snapshot_delete {
+    pub const CHILDREN: u32 = 1 << 0;
+    pub const METADATA_ONLY: u32 = 1 << 1;
+    pub const CHILDREN_ONLY: u32 = 1 << 2;
+}
+
+/// `virDomainSnapshotXMLFlags`.
+pub mod snapshot_xml {
+    pub const SECURE: u32 = 1 << 0;
+}
+
 /// `virDomainConsoleFlags`.
 pub mod console_flags {
     pub const FORCE: u32 = 1;

@@ -34,6 +34,8 @@ fn run(tool: &Path, uri: &str, args: &[&str], cwd: &Path) -> (String, i32) {
 const NET_XML: &str = "<network><name>rv-net</name><uuid>5c9e0a4e-6f0b-4b7e-9d7c-2a3a4b5c6d7e</uuid><bridge name='rvbr0'/><forward mode='nat'/><ip address='192.168.254.1' netmask='255.255.255.0'><dhcp><range start='192.168.254.2' end='192.168.254.254'/></dhcp></ip></network>";
 const DOM_XML: &str = "<domain type='test'><name>rv-dom</name><uuid>0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9</uuid><memory unit='KiB'>131072</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>";
 const VHBA_XML: &str = "<device><parent>scsi_host1</parent><capability type='scsi_host'><capability type='fc_host'><wwnn>2000000012341234</wwnn><wwpn>1000000012341234</wwpn></capability></capability></device>";
+const SNAP_XML: &str =
+    "<domainsnapshot><name>s1</name><description>first</description></domainsnapshot>";
 const VOL_XML: &str = "<volume><name>rv-vol2.img</name><capacity unit='MiB'>8</capacity></volume>";
 
 /// The command sequence; files are created in the working directory first.
@@ -45,6 +47,15 @@ const STEPS: &[&[&str]] = &[
     &["resume", "rv-dom"],
     &["domstate", "rv-dom", "--reason"],
     &["setmem", "rv-dom", "65536"],
+    &["snapshot-create", "rv-dom", "--xmlfile", "snap.xml"],
+    &["snapshot-create-as", "rv-dom", "s2"],
+    &["snapshot-info", "rv-dom", "s1"],
+    &["snapshot-info", "rv-dom", "--current"],
+    &["snapshot-parent", "rv-dom", "s2"],
+    &["snapshot-parent", "rv-dom", "s1"],
+    &["snapshot-edit", "rv-dom", "s1"],
+    &["snapshot-create", "rv-dom", "--xmlfile", "snap.xml"],
+    &["snapshot-delete", "rv-dom", "s1", "--children"],
     &["autostart", "rv-dom"],
     &["autostart", "rv-dom", "--disable"],
     &["destroy", "rv-dom"],
@@ -111,6 +122,7 @@ fn write_commands_print_what_virsh_prints() {
     }
     let work = TempDir::new("rvvs");
     std::fs::write(work.0.join("dom.xml"), DOM_XML).expect("write");
+    std::fs::write(work.0.join("snap.xml"), SNAP_XML).expect("write");
     std::fs::write(work.0.join("net.xml"), NET_XML).expect("write");
     std::fs::write(work.0.join("vol.xml"), VOL_XML).expect("write");
     std::fs::write(work.0.join("vhba.xml"), VHBA_XML).expect("write");

@@ -8,6 +8,7 @@
 mod error;
 pub mod file;
 pub mod metadata;
+pub mod moment;
 pub mod out;
 pub mod schema;
 pub mod snapshot;

@@ -111,6 +111,8 @@ pub struct SnapshotRecord {
     pub domain: Option<Element>,
     /// `<inactiveDomain>`: the inactive definition of a snapshot of a running domain.
     pub inactive_domain: Option<Element>,
+    /// `<active>1</active>`: a driver's own copy marks its current snapshot so.
+    pub active: bool,
 }
 
 impl SnapshotRequest {
@@ -137,6 +139,7 @@ impl SnapshotRequest {
             creation_time: root.child_text("creationTime"),
             domain: root.child("domain").cloned(),
             inactive_domain: root.child("inactiveDomain").cloned(),
+            active: root.child_text("active").is_some_and(|t| t.trim() == "1"),
         };
         Ok((req, record))
     }

@@ -19,6 +19,7 @@ mod nodedev_ops;
 mod object_event;
 mod pool;
 mod snapshot;
+mod snapshot_more;
 mod storage_extra;
 mod virsh;
 mod vol;
@@ -101,6 +102,11 @@ pub static GROUPS: &[Group] = &[
         title: "Snapshot",
         keyword: "snapshot",
         cmds: snapshot::CMDS,
+    },
+    Group {
+        title: "Snapshot",
+        keyword: "snapshot",
+        cmds: snapshot_more::CMDS,
     },
     Group {
         title: "Storage Pool",

@@ -1,5 +1,5 @@
 //! Domain snapshots: snapshot-create-as, snapshot-list, snapshot-revert, snapshot-delete,
-//! snapshot-current, snapshot-dumpxml.
+//! snapshot-current, snapshot-dumpxml (the rest in `snapshot_more`).
 
 use rvirt_protocol as p;
 use rvirt_protocol::RemoteClient;
@@ -10,7 +10,7 @@ use crate::opts::{Args, Cmd, Opt};
 
 use super::flag_bits;
 
-const fn cmd(
+pub(super) const fn cmd(
     name: &'static str,
     help: &'static str,
     desc: &'static str,
@@ -188,7 +188,10 @@ fn create_as(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
 }
 
 /// The named snapshot, or the current one with `--current` (or when no name is given).
-fn snapshot(ctl: &mut Ctl, a: &Args) -> Result<p::RemoteNonnullDomainSnapshot, CmdError> {
+pub(super) fn snapshot(
+    ctl: &mut Ctl,
+    a: &Args,
+) -> Result<p::RemoteNonnullDomainSnapshot, CmdError> {
     let dom = ctl.domain(a.req("domain")?)?;
     let c = ctl.conn()?;
     match (a.get("snapshotname"), a.has("current")) {

@@ -101,6 +101,12 @@ impl Config {
         self.state_dir.join("autostart")
     }
 
+    /// The snapshots of domain `name`, one `SNAPSHOT.xml` each (libvirt:
+    /// `/var/lib/libvirt/qemu/snapshot/DOMAIN/`).
+    pub fn snapshot_dir(&self, name: &str) -> PathBuf {
+        self.state_dir.join("snapshot").join(name)
+    }
+
     pub fn config_file(&self, name: &str) -> PathBuf {
         self.state_dir.join(format!("{name}.xml"))
     }

@@ -188,6 +188,7 @@ pub fn undefine(drv: &Driver, r: &RemoteNonnullDomain, flags: u32) -> QResult<()
             return Err(QemuError::Invalid("cannot undefine transient domain".into()).into());
         }
         let name = d.def.name.clone();
+        let drop_snapshots = crate::snapshot::undefine_check(d, flags)?;
         let nvram = crate::firmware::undefine_nvram(&d.def, &drv.cfg.nvram_dir(), flags)
             .map_err(QemuError::Invalid)?;
         // Every check has passed: only now is anything removed.
@@ -204,6 +205,9 @@ pub fn undefine(drv: &Driver, r: &RemoteNonnullDomain, flags: u32) -> QResult<()
             crate::tpm::undefine(&d.def, &drv.cfg.state_dir, flags).map_err(QemuError::from)?;
         }
         drv.delete_config(&name);
+        if drop_snapshots {
+            crate::snapshot::store::remove_all(&drv.cfg, &name);
+        }
         let i = s
             .doms
             .iter()

@@ -56,6 +56,10 @@ pub struct Dom {
     pub shutoff_reason: i32,
     /// A managed save image exists ([`crate::save::managed`]).
     pub managed_save: bool,
+    /// The snapshot tree ([`crate::snapshot`]), in creation order.
+    pub snapshots: Vec<crate::snapshot::Snapshot>,
+    /// The current snapshot's name.
+    pub current_snapshot: Option<String>,
 }
 
 impl Dom {
@@ -69,6 +73,8 @@ impl Dom {
             run: None,
             shutoff_reason: 0,
             managed_save: false,
+            snapshots: Vec::new(),
+            current_snapshot: None,
         }
     }
 
@@ -364,6 +370,7 @@ impl Driver {
                     if d.managed_save {
                         d.shutoff_reason = reason::SHUTOFF_SAVED;
                     }
+                    crate::snapshot::store::load(&self.cfg, &mut d);
                     g.doms.push(d);
                 }
                 Ok(_) => {}

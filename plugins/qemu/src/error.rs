@@ -43,6 +43,8 @@ pub enum QemuError {
     ArgUnsupported(String),
     #[error("{0}")]
     Metadata(rvirt_xml::domain::metadata::MetadataError),
+    #[error("Domain snapshot not found: {0}")]
+    NoSnapshot(String),
 }
 
 impl QemuError {
@@ -69,6 +71,7 @@ impl QemuError {
             QemuError::Metadata(_) => code::INVALID_ARG,
             QemuError::Xml(e) => e.code(),
             QemuError::System(_) => code::SYSTEM_ERROR,
+            QemuError::NoSnapshot(_) => code::NO_DOMAIN_SNAPSHOT,
         }
     }
 

@@ -10,6 +10,7 @@ use crate::driver::{reason, st, Driver};
 use crate::error::{check_flags, QemuError};
 use crate::events::{ev, Event, Listener};
 use crate::lifecycle::{self as lc, monitor_error, qmp_of};
+use crate::snapshot as sn;
 use crate::stats;
 
 /// One open `qemu:///` connection.
@@ -146,6 +147,23 @@ pub const PROCEDURES: &[i32] = &[
     p::DOMAIN_MANAGED_SAVE_REMOVE,
     p::DOMAIN_MANAGED_SAVE_GET_XML_DESC,
     p::DOMAIN_MANAGED_SAVE_DEFINE_XML,
+    // Snapshots (crate::snapshot).
+    p::DOMAIN_SNAPSHOT_CREATE_XML,
+    p::DOMAIN_SNAPSHOT_GET_XML_DESC,
+    p::DOMAIN_SNAPSHOT_NUM,
+    p::DOMAIN_SNAPSHOT_LIST_NAMES,
+    p::DOMAIN_SNAPSHOT_LOOKUP_BY_NAME,
+    p::DOMAIN_HAS_CURRENT_SNAPSHOT,
+    p::DOMAIN_SNAPSHOT_CURRENT,
+    p::DOMAIN_REVERT_TO_SNAPSHOT,
+    p::DOMAIN_SNAPSHOT_DELETE,
+    p::DOMAIN_SNAPSHOT_GET_PARENT,
+    p::DOMAIN_SNAPSHOT_NUM_CHILDREN,
+    p::DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES,
+    p::DOMAIN_SNAPSHOT_IS_CURRENT,
+    p::DOMAIN_SNAPSHOT_HAS_METADATA,
+    p::DOMAIN_LIST_ALL_SNAPSHOTS,
+    p::DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN,
 ];
 
 /// QEMU program procedures this driver implements.
@@ -608,6 +626,133 @@ impl RemoteHandler for QemuConn {
     }
     fn domain_managed_save_define_xml(&self, a: RemoteDomainManagedSaveDefineXmlArgs) -> R<()> {
         crate::save::managed::define_xml(&self.drv, &a.dom, a.dxml.as_deref(), a.flags)
+    }
+    fn domain_snapshot_create_xml(
+        &self,
+        a: RemoteDomainSnapshotCreateXmlArgs,
+    ) -> R<RemoteDomainSnapshotCreateXmlRet> {
+        let snap = sn::create::create(&self.drv, &a.dom, &a.xml_desc, a.flags)?;
+        Ok(RemoteDomainSnapshotCreateXmlRet { snap })
+    }
+    fn domain_snapshot_get_xml_desc(
+        &self,
+        a: RemoteDomainSnapshotGetXmlDescArgs,
+    ) -> R<RemoteDomainSnapshotGetXmlDescRet> {
+        let xml = self.drv.read(|s| sn::get_xml(s, &a.snap, a.flags))?;
+        Ok(RemoteDomainSnapshotGetXmlDescRet { xml })
+    }
+    fn domain_snapshot_num(&self, a: RemoteDomainSnapshotNumArgs) -> R<RemoteDomainSnapshotNumRet> {
+        let all = self
+            .drv
+            .read(|s| sn::list_all(s, &a.dom, a.flags, "qemuDomainSnapshotNum"))?;
+        Ok(RemoteDomainSnapshotNumRet {
+            num: all.len() as i32,
+        })
+    }
+    fn domain_snapshot_list_names(
+        &self,
+        a: RemoteDomainSnapshotListNamesArgs,
+    ) -> R<RemoteDomainSnapshotListNamesRet> {
+        let all = self
+            .drv
+            .read(|s| sn::list_all(s, &a.dom, a.flags, "qemuDomainSnapshotListNames"))?;
+        Ok(RemoteDomainSnapshotListNamesRet {
+            names: sn::names(all, a.maxnames),
+        })
+    }
+    fn domain_snapshot_lookup_by_name(
+        &self,
+        a: RemoteDomainSnapshotLookupByNameArgs,
+    ) -> R<RemoteDomainSnapshotLookupByNameRet> {
+        let snap = self.drv.read(|s| sn::lookup(s, &a.dom, &a.name, a.flags))?;
+        Ok(RemoteDomainSnapshotLookupByNameRet { snap })
+    }
+    fn domain_has_current_snapshot(
+        &self,
+        a: RemoteDomainHasCurrentSnapshotArgs,
+    ) -> R<RemoteDomainHasCurrentSnapshotRet> {
+        let result = self.drv.read(|s| sn::has_current(s, &a.dom, a.flags))?;
+        Ok(RemoteDomainHasCurrentSnapshotRet { result })
+    }
+    fn domain_snapshot_current(
+        &self,
+        a: RemoteDomainSnapshotCurrentArgs,
+    ) -> R<RemoteDomainSnapshotCurrentRet> {
+        let snap = self.drv.read(|s| sn::current(s, &a.dom, a.flags))?;
+        Ok(RemoteDomainSnapshotCurrentRet { snap })
+    }
+    fn domain_revert_to_snapshot(&self, a: RemoteDomainRevertToSnapshotArgs) -> R<()> {
+        sn::revert::revert(&self.drv, &a.snap, a.flags)
+    }
+    fn domain_snapshot_delete(&self, a: RemoteDomainSnapshotDeleteArgs) -> R<()> {
+        sn::revert::delete(&self.drv, &a.snap, a.flags)
+    }
+    fn domain_snapshot_get_parent(
+        &self,
+        a: RemoteDomainSnapshotGetParentArgs,
+    ) -> R<RemoteDomainSnapshotGetParentRet> {
+        let snap = self.drv.read(|s| sn::parent(s, &a.snap, a.flags))?;
+        Ok(RemoteDomainSnapshotGetParentRet { snap })
+    }
+    fn domain_snapshot_num_children(
+        &self,
+        a: RemoteDomainSnapshotNumChildrenArgs,
+    ) -> R<RemoteDomainSnapshotNumChildrenRet> {
+        let all = self
+            .drv
+            .read(|s| sn::children(s, &a.snap, a.flags, "qemuDomainSnapshotNumChildren"))?;
+        Ok(RemoteDomainSnapshotNumChildrenRet {
+            num: all.len() as i32,
+        })
+    }
+    fn domain_snapshot_list_children_names(
+        &self,
+        a: RemoteDomainSnapshotListChildrenNamesArgs,
+    ) -> R<RemoteDomainSnapshotListChildrenNamesRet> {
+        let all = self
+            .drv
+            .read(|s| sn::children(s, &a.snap, a.flags, "qemuDomainSnapshotListChildrenNames"))?;
+        Ok(RemoteDomainSnapshotListChildrenNamesRet {
+            names: sn::names(all, a.maxnames),
+        })
+    }
+    fn domain_snapshot_is_current(
+        &self,
+        a: RemoteDomainSnapshotIsCurrentArgs,
+    ) -> R<RemoteDomainSnapshotIsCurrentRet> {
+        let current = self.drv.read(|s| sn::is_current(s, &a.snap, a.flags))?;
+        Ok(RemoteDomainSnapshotIsCurrentRet { current })
+    }
+    fn domain_snapshot_has_metadata(
+        &self,
+        a: RemoteDomainSnapshotHasMetadataArgs,
+    ) -> R<RemoteDomainSnapshotHasMetadataRet> {
+        let metadata = self.drv.read(|s| sn::has_metadata(s, &a.snap, a.flags))?;
+        Ok(RemoteDomainSnapshotHasMetadataRet { metadata })
+    }
+    fn domain_list_all_snapshots(
+        &self,
+        a: RemoteDomainListAllSnapshotsArgs,
+    ) -> R<RemoteDomainListAllSnapshotsRet> {
+        let snapshots = self
+            .drv
+            .read(|s| sn::list_all(s, &a.dom, a.flags, "qemuDomainListAllSnapshots"))?;
+        Ok(RemoteDomainListAllSnapshotsRet {
+            ret: snapshots.len() as i32,
+            snapshots,
+        })
+    }
+    fn domain_snapshot_list_all_children(
+        &self,
+        a: RemoteDomainSnapshotListAllChildrenArgs,
+    ) -> R<RemoteDomainSnapshotListAllChildrenRet> {
+        let snapshots = self
+            .drv
+            .read(|s| sn::children(s, &a.snapshot, a.flags, "qemuDomainSnapshotListAllChildren"))?;
+        Ok(RemoteDomainSnapshotListAllChildrenRet {
+            ret: snapshots.len() as i32,
+            snapshots,
+        })
     }
     fn domain_get_security_label(
         &self,

@@ -45,6 +45,7 @@ pub mod qmp;
 pub mod save;
 pub mod scope;
 pub mod screenshot;
+pub mod snapshot;
 pub mod sound;
 pub mod spice;
 pub mod stats;

@@ -154,13 +154,18 @@ fn fill_ptys(qmp: &Qmp, live: &mut DomainDef) -> Result<(), QmpError> {
 }
 
 /// Where a started guest's state comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Boot {
     /// A fresh boot; `paused` leaves the CPUs stopped.
     Fresh { paused: bool },
     /// A saved image's migration stream, read from this descriptor (QEMU inherits it);
     /// the CPUs stay stopped and the start is reported as a restore.
     Incoming(std::os::fd::RawFd),
+    /// A revert to a snapshot, reported as a start from a snapshot: with `load`, the
+    /// internal snapshot of that name is loaded (`-loadvm`) and the CPUs stay stopped
+    /// ([`crate::snapshot`] resumes them or not); without, a fresh boot (`paused` as
+    /// for [`Boot::Fresh`]).
+    Snapshot { load: Option<String>, paused: bool },
 }
 
 /// Starts the domain with `uuid`; `paused` leaves the CPUs stopped.
@@ -176,7 +181,14 @@ pub fn start_from(
     boot: Boot,
     def: Option<DomainDef>,
 ) -> QResult<RemoteNonnullDomain> {
-    let paused = boot != Boot::Fresh { paused: false };
+    let paused = !matches!(
+        boot,
+        Boot::Fresh { paused: false }
+            | Boot::Snapshot {
+                load: None,
+                paused: false
+            }
+    );
     let (def, id, generation) = drv.write(|s, _| {
         let d = s
             .doms
@@ -194,7 +206,7 @@ pub fn start_from(
         s.next_generation += 1;
         Ok((def, id, generation))
     })?;
-    let r = launch(drv, &def, id, generation, boot);
+    let r = launch(drv, &def, id, generation, boot.clone());
     drv.write(|s, events| {
         let Some(i) = s.doms.iter().position(|d| d.def.uuid.0 == uuid) else {
             return Err(QemuError::Invalid("domain vanished".into()).into());
@@ -225,6 +237,7 @@ pub fn start_from(
                 let detail = match boot {
                     Boot::Incoming(_) => ev::STARTED_RESTORED,
                     Boot::Fresh { .. } => ev::STARTED_BOOTED,
+                    Boot::Snapshot { .. } => ev::STARTED_FROM_SNAPSHOT,
                 };
                 events.push(Event::Lifecycle(d.reference(), ev::STARTED, detail));
                 if paused && matches!(boot, Boot::Fresh { .. }) {
@@ -317,6 +330,12 @@ fn launch_plugged(
         args.extend(["-incoming".to_string(), "defer".to_string()]);
         keep_fds.push(fd);
     }
+    if let Boot::Snapshot {
+        load: Some(name), ..
+    } = &boot
+    {
+        args.extend(["-loadvm".to_string(), name.clone()]);
+    }
     crate::domain::check_emulator(drv, &live)?;
     crate::domain::check_disks(&opened)?;
     let emulator = argv::emulator(&live, &drv.cfg.emulator).to_string();
@@ -380,15 +399,24 @@ fn launch_plugged(
     }
     set_balloon_stats_period(&qmp, &live).map_err(|e| fail(e.to_string()))?;
     let (state, why) = match boot {
-        Boot::Fresh { paused: false } => {
+        Boot::Fresh { paused: false }
+        | Boot::Snapshot {
+            load: None,
+            paused: false,
+        } => {
             qmp.execute("cont", None).map_err(|e| fail(e.to_string()))?;
             (st::RUNNING, reason::RUNNING_BOOTED)
         }
-        Boot::Fresh { paused: true } => (st::PAUSED, reason::PAUSED_USER),
+        Boot::Fresh { paused: true }
+        | Boot::Snapshot {
+            load: None,
+            paused: true,
+        } => (st::PAUSED, reason::PAUSED_USER),
         Boot::Incoming(fd) => {
             crate::save::incoming(&qmp, fd).map_err(|e| fail(e.to_string()))?;
             (st::PAUSED, reason::PAUSED_MIGRATION)
         }
+        Boot::Snapshot { load: Some(_), .. } => (st::PAUSED, reason::PAUSED_FROM_SNAPSHOT),
     };
     Ok(Run {
         id,
@@ -481,6 +509,33 @@ pub fn stop(drv: &Driver, r: &RemoteNonnullDomain, why: i32, graceful: bool) -> 
     Ok(())
 }
 
+/// Ends the domain's QEMU as libvirt's qemuProcessStop does: the monitor closes first
+/// (QEMU's SHUTDOWN event is not seen), then the process goes; shut off for `why`.
+pub fn stop_closed(drv: &Driver, r: &RemoteNonnullDomain, why: i32) -> QResult<()> {
+    let (proc, qmp, generation) = drv.write(|s, _| {
+        let d = s.find_mut(r)?;
+        let run = d.run.as_mut().ok_or(QemuError::NotRunning)?;
+        run.stopping = Some(why);
+        Ok((run.proc.clone(), run.qmp.clone(), run.generation))
+    })?;
+    qmp.close();
+    if !proc.terminate(DESTROY_GRACE, false) {
+        return Err(QemuError::Failed("failed to terminate the QEMU process".into()).into());
+    }
+    let gone = |s: &crate::driver::Inner| {
+        !s.doms
+            .iter()
+            .any(|d| d.run.as_ref().is_some_and(|x| x.generation == generation))
+    };
+    if !drv.wait_until(Duration::from_secs(10), gone) {
+        return Err(QemuError::Internal(
+            "the QEMU process exited but its state was not cleaned up".into(),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// The process of run `generation` is gone: record the stop, send events, clean up.
 fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
     let Some(drv) = weak.upgrade() else { return };
@@ -526,6 +581,7 @@ fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
             reason::SHUTOFF_SHUTDOWN => ev::STOPPED_SHUTDOWN,
             reason::SHUTOFF_DESTROYED => ev::STOPPED_DESTROYED,
             reason::SHUTOFF_SAVED => ev::STOPPED_SAVED,
+            reason::SHUTOFF_FROM_SNAPSHOT => ev::STOPPED_FROM_SNAPSHOT,
             _ => ev::STOPPED_FAILED,
         };
         d.shutoff_reason = why;
@@ -536,6 +592,8 @@ fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
         }
         if !d.persistent {
             forget_transient_tpm(&drv, &d.def);
+            // As libvirt: a transient domain's snapshot metadata goes with it.
+            crate::snapshot::store::remove_all(&drv.cfg, &d.def.name);
             s.doms.remove(i);
         }
         Ok(())

@@ -4,6 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rvirt_plugin_api::protocol::{RemoteNonnullDomain, RemoteNonnullDomainSnapshot};
 use rvirt_xml::domain::DomainDef;
+use rvirt_xml::moment::{self, Moment};
 use rvirt_xml::snapshot::{SnapshotMode, SnapshotRecord, SnapshotRequest, SnapshotView, STATES};
 use rvirt_xml::ParseOptions;
 
@@ -37,9 +38,8 @@ const CREATE_NO_METADATA: u32 = 4;
 const CREATE_HALT: u32 = 8;
 const CREATE_VALIDATE: u32 = 0x200;
 const CREATE_ALL: u32 = 0x3ff;
+#[cfg(test)]
 const LIST_ROOTS: u32 = 1;
-const LIST_LEAVES: u32 = 4;
-const LIST_NO_LEAVES: u32 = 8;
 const LIST_ALL: u32 = 0x7ff;
 const REVERT_RUNNING: u32 = 1;
 const REVERT_PAUSED: u32 = 2;
@@ -331,19 +331,26 @@ fn redefinition(
     })
 }
 
-fn has_children(d: &Domain, name: &str) -> bool {
-    d.snapshots
-        .iter()
-        .any(|x| x.parent.as_deref() == Some(name))
+impl Moment for Snapshot {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn parent(&self) -> Option<&str> {
+        self.parent.as_deref()
+    }
+    fn set_parent(&mut self, parent: Option<String>) {
+        self.parent = parent;
+    }
 }
 
 fn listed(d: &Domain, flags: u32) -> TestResult<Vec<String>> {
     check_flags(flags, LIST_ALL, "testDomainListAllSnapshots")?;
-    Ok(d.snapshots
-        .iter()
-        .filter(|x| flags & LIST_ROOTS == 0 || x.parent.is_none())
-        .filter(|x| flags & LIST_LEAVES == 0 || !has_children(d, &x.name))
-        .filter(|x| flags & LIST_NO_LEAVES == 0 || has_children(d, &x.name))
+    let keep = |x: &Snapshot| {
+        let external = x.memory_file.is_some();
+        moment::snapshot_filter(flags, state_name(x.state), external)
+    };
+    Ok(moment::select(&d.snapshots, None, flags, keep)
+        .into_iter()
         .map(|x| x.name.clone())
         .collect())
 }
@@ -453,52 +460,21 @@ pub fn revert(
     Ok(())
 }
 
-fn descendants(d: &Domain, name: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut todo = vec![name.to_string()];
-    while let Some(n) = todo.pop() {
-        for c in d
-            .snapshots
-            .iter()
-            .filter(|x| x.parent.as_deref() == Some(n.as_str()))
-        {
-            out.push(c.name.clone());
-            todo.push(c.name.clone());
-        }
-    }
-    out
-}
-
 /// DOMAIN_SNAPSHOT_DELETE.
 pub fn delete(s: &mut Inner, sn: &RemoteNonnullDomainSnapshot, flags: u32) -> TestResult<()> {
     check_flags(flags, DELETE_ALL, "testDomainSnapshotDelete")?;
     let d = find_mut(s, &sn.dom)?;
-    let snap = find_snap(d, &sn.name)?.clone();
-    let mut doomed = Vec::new();
-    if flags & (DELETE_CHILDREN | DELETE_CHILDREN_ONLY) != 0 {
-        doomed = descendants(d, &snap.name);
+    let name = find_snap(d, &sn.name)?.name.clone();
+    let gone = moment::doomed(
+        &d.snapshots,
+        &name,
+        flags & DELETE_CHILDREN != 0,
+        flags & DELETE_CHILDREN_ONLY != 0,
+    );
+    let current = d.current_snapshot.clone();
+    if let Some(c) = moment::remove(&mut d.snapshots, &name, &gone, current.as_deref()) {
+        d.current_snapshot = c;
     }
-    if flags & DELETE_CHILDREN_ONLY == 0 {
-        doomed.push(snap.name.clone());
-        for c in d
-            .snapshots
-            .iter_mut()
-            .filter(|x| x.parent.as_deref() == Some(snap.name.as_str()))
-        {
-            c.parent = snap.parent.clone();
-        }
-    }
-    if d.current_snapshot
-        .as_ref()
-        .is_some_and(|c| doomed.contains(c))
-    {
-        d.current_snapshot = if flags & DELETE_CHILDREN_ONLY != 0 {
-            Some(snap.name.clone())
-        } else {
-            snap.parent.clone()
-        };
-    }
-    d.snapshots.retain(|x| !doomed.contains(&x.name));
     Ok(())
 }
 
