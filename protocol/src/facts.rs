@@ -468,3 +468,13 @@ pub mod interface_list {
     pub const INACTIVE: u32 = 1 << 0;
     pub const ACTIVE: u32 = 1 << 1;
 }
+
+/// `virConnectListAllNetworksFlags`.
+pub mod network_list {
+    pub const INACTIVE: u32 = 1 << 0;
+    pub const ACTIVE: u32 = 1 << 1;
+    pub const PERSISTENT: u32 = 1 << 2;
+    pub const TRANSIENT: u32 = 1 << 3;
+    pub const AUTOSTART: u32 = 1 << 4;
+    pub const NO_AUTOSTART: u32 = 1 << 5;
+}

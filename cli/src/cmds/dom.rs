@@ -95,7 +95,7 @@ const UNDEFINE: &[Opt] = &[
 fn define(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let file = a.req("file")?;
     let xml = read_file(file)?;
-    let flags = flag_bits(a, &[("validate", 1)]);
+    let flags = flag_bits(a, &[("validate", facts::domain_define::VALIDATE)]);
     let c = ctl.conn()?;
     let r = if flags == 0 {
         c.domain_define_xml(&p::RemoteDomainDefineXmlArgs { xml })
@@ -112,7 +112,14 @@ fn define(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
 fn create(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let file = a.req("file")?;
     let xml_desc = read_file(file)?;
-    let flags = flag_bits(a, &[("paused", 1), ("autodestroy", 2), ("validate", 16)]);
+    let flags = flag_bits(
+        a,
+        &[
+            ("paused", facts::domain_start::PAUSED),
+            ("autodestroy", facts::domain_start::AUTODESTROY),
+            ("validate", facts::domain_start::VALIDATE),
+        ],
+    );
     let r = ctl
         .conn()?
         .domain_create_xml(&p::RemoteDomainCreateXmlArgs { xml_desc, flags });
@@ -136,11 +143,11 @@ fn start(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let flags = flag_bits(
         a,
         &[
-            ("paused", 1),
-            ("autodestroy", 2),
-            ("bypass-cache", 4),
-            ("force-boot", 8),
-            ("reset-nvram", 32),
+            ("paused", facts::domain_start::PAUSED),
+            ("autodestroy", facts::domain_start::AUTODESTROY),
+            ("bypass-cache", facts::domain_start::BYPASS_CACHE),
+            ("force-boot", facts::domain_start::FORCE_BOOT),
+            ("reset-nvram", facts::domain_start::RESET_NVRAM),
         ],
     );
     let c = ctl.conn()?;
@@ -304,13 +311,19 @@ fn undefine(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let flags = flag_bits(
         a,
         &[
-            ("managed-save", 1),
-            ("snapshots-metadata", 2),
-            ("nvram", 4),
-            ("keep-nvram", 8),
-            ("checkpoints-metadata", 16),
-            ("tpm", 32),
-            ("keep-tpm", 64),
+            ("managed-save", facts::domain_undefine::MANAGED_SAVE),
+            (
+                "snapshots-metadata",
+                facts::domain_undefine::SNAPSHOTS_METADATA,
+            ),
+            ("nvram", facts::domain_undefine::NVRAM),
+            ("keep-nvram", facts::domain_undefine::KEEP_NVRAM),
+            (
+                "checkpoints-metadata",
+                facts::domain_undefine::CHECKPOINTS_METADATA,
+            ),
+            ("tpm", facts::domain_undefine::TPM),
+            ("keep-tpm", facts::domain_undefine::KEEP_TPM),
         ],
     );
     let wanted: Vec<String> = a

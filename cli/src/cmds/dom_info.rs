@@ -2,6 +2,7 @@
 
 use rvirt_core::client::Connect;
 use rvirt_protocol as p;
+use rvirt_protocol::facts;
 use rvirt_protocol::RemoteClient;
 
 use crate::ctl::{chars_to_string, uuid_str, CmdError, Context, Ctl};
@@ -155,28 +156,29 @@ const LIST: &[Opt] = &[
 ];
 
 fn list_flags(a: &Args) -> u32 {
+    use facts::domain_list as l;
     let mut f = if a.has("all") {
-        3
+        l::ACTIVE | l::INACTIVE
     } else if a.has("inactive") || a.has("state-shutoff") {
-        2
+        l::INACTIVE
     } else {
-        1
+        l::ACTIVE
     };
     f |= flag_bits(
         a,
         &[
-            ("persistent", 4),
-            ("transient", 8),
-            ("state-running", 16),
-            ("state-paused", 32),
-            ("state-shutoff", 64),
-            ("state-other", 128),
-            ("with-managed-save", 256),
-            ("without-managed-save", 512),
-            ("autostart", 1024),
-            ("no-autostart", 2048),
-            ("with-snapshot", 4096),
-            ("without-snapshot", 8192),
+            ("persistent", l::PERSISTENT),
+            ("transient", l::TRANSIENT),
+            ("state-running", l::RUNNING),
+            ("state-paused", l::PAUSED),
+            ("state-shutoff", l::SHUTOFF),
+            ("state-other", l::OTHER),
+            ("with-managed-save", l::MANAGEDSAVE),
+            ("without-managed-save", l::NO_MANAGEDSAVE),
+            ("autostart", l::AUTOSTART),
+            ("no-autostart", l::NO_AUTOSTART),
+            ("with-snapshot", l::HAS_SNAPSHOT),
+            ("without-snapshot", l::NO_SNAPSHOT),
         ],
     );
     f
@@ -468,10 +470,10 @@ fn dumpxml(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let flags = flag_bits(
         a,
         &[
-            ("security-info", 1),
-            ("inactive", 2),
-            ("update-cpu", 4),
-            ("migratable", 8),
+            ("security-info", facts::domain_xml::SECURE),
+            ("inactive", facts::domain_xml::INACTIVE),
+            ("update-cpu", facts::domain_xml::UPDATE_CPU),
+            ("migratable", facts::domain_xml::MIGRATABLE),
         ],
     );
     let dom = ctl.domain(a.req("domain")?)?;
@@ -486,28 +488,28 @@ fn domstats(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let stats = flag_bits(
         a,
         &[
-            ("state", 1),
-            ("cpu-total", 2),
-            ("balloon", 4),
-            ("vcpu", 8),
-            ("interface", 16),
-            ("block", 32),
-            ("perf", 64),
-            ("iothread", 128),
-            ("memory", 256),
+            ("state", facts::domain_stats::STATE),
+            ("cpu-total", facts::domain_stats::CPU_TOTAL),
+            ("balloon", facts::domain_stats::BALLOON),
+            ("vcpu", facts::domain_stats::VCPU),
+            ("interface", facts::domain_stats::INTERFACE),
+            ("block", facts::domain_stats::BLOCK),
+            ("perf", facts::domain_stats::PERF),
+            ("iothread", facts::domain_stats::IOTHREAD),
+            ("memory", facts::domain_stats::MEMORY),
         ],
     );
     let flags = flag_bits(
         a,
         &[
-            ("list-active", 1),
-            ("list-inactive", 2),
-            ("list-persistent", 4),
-            ("list-transient", 8),
-            ("list-running", 16),
-            ("list-paused", 32),
-            ("list-shutoff", 64),
-            ("list-other", 128),
+            ("list-active", facts::domain_list::ACTIVE),
+            ("list-inactive", facts::domain_list::INACTIVE),
+            ("list-persistent", facts::domain_list::PERSISTENT),
+            ("list-transient", facts::domain_list::TRANSIENT),
+            ("list-running", facts::domain_list::RUNNING),
+            ("list-paused", facts::domain_list::PAUSED),
+            ("list-shutoff", facts::domain_list::SHUTOFF),
+            ("list-other", facts::domain_list::OTHER),
             ("nowait", 1 << 29),
             ("backing", 1 << 30),
             ("enforce", 1 << 31),

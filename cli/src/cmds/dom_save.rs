@@ -3,6 +3,7 @@
 
 use rvirt_protocol as p;
 use rvirt_protocol::error::{code, domain};
+use rvirt_protocol::facts;
 use rvirt_protocol::{RemoteClient, RemoteError};
 
 use crate::ctl::{CmdError, Context, Ctl};
@@ -102,7 +103,13 @@ fn state_flags(a: &Args) -> Result<u32, RemoteError> {
             "Flags 'VIR_DOMAIN_SAVE_RUNNING' and 'VIR_DOMAIN_SAVE_PAUSED' are mutually exclusive",
         ));
     }
-    Ok(flag_bits(a, &[("running", 2), ("paused", 4)]))
+    Ok(flag_bits(
+        a,
+        &[
+            ("running", facts::domain_save::RUNNING),
+            ("paused", facts::domain_save::PAUSED),
+        ],
+    ))
 }
 
 fn managedsave_remove(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
@@ -127,7 +134,7 @@ fn managedsave_remove(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
 }
 
 fn managedsave_dumpxml(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
-    let flags = flag_bits(a, &[("security-info", 1)]);
+    let flags = flag_bits(a, &[("security-info", facts::domain_xml::SECURE)]);
     let dom = ctl.domain(a.req("domain")?)?;
     let r = ctl.conn()?.domain_managed_save_get_xml_desc(
         &p::RemoteDomainManagedSaveGetXmlDescArgs { dom, flags },
@@ -143,7 +150,13 @@ fn managedsave_define(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
             "Options --running and --paused are mutually exclusive".into(),
         ));
     }
-    let flags = flag_bits(a, &[("running", 2), ("paused", 4)]);
+    let flags = flag_bits(
+        a,
+        &[
+            ("running", facts::domain_save::RUNNING),
+            ("paused", facts::domain_save::PAUSED),
+        ],
+    );
     let dom = ctl.domain(a.req("domain")?)?;
     let dxml = read_file(a.req("xml")?)?;
     let name = dom.name.clone();
@@ -159,7 +172,7 @@ fn managedsave_define(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
 }
 
 fn save_image_dumpxml(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
-    let flags = flag_bits(a, &[("security-info", 1)]);
+    let flags = flag_bits(a, &[("security-info", facts::domain_xml::SECURE)]);
     let file = a.req("file")?.to_string();
     let r = ctl
         .conn()?

@@ -1,6 +1,7 @@
 //! Virtual network commands.
 
 use rvirt_protocol as p;
+use rvirt_protocol::facts;
 use rvirt_protocol::RemoteClient;
 
 use crate::ctl::{uuid_str, CmdError, Context, Ctl};
@@ -105,20 +106,21 @@ fn net_list(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
             "Only one argument from --table, --name and --uuid may be specified.".into(),
         ));
     }
+    use facts::network_list as l;
     let mut flags = if a.has("all") {
-        3
+        l::ACTIVE | l::INACTIVE
     } else if a.has("inactive") {
-        1
+        l::INACTIVE
     } else {
-        2
+        l::ACTIVE
     };
     flags |= flag_bits(
         a,
         &[
-            ("persistent", 4),
-            ("transient", 8),
-            ("autostart", 16),
-            ("no-autostart", 32),
+            ("persistent", l::PERSISTENT),
+            ("transient", l::TRANSIENT),
+            ("autostart", l::AUTOSTART),
+            ("no-autostart", l::NO_AUTOSTART),
         ],
     );
     let c = ctl.conn()?;
@@ -247,7 +249,7 @@ fn net_info(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
 
 fn net_dumpxml(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let net = ctl.network(a.req("network")?)?;
-    let flags = flag_bits(a, &[("inactive", 1)]);
+    let flags = flag_bits(a, &[("inactive", facts::network_xml::INACTIVE)]);
     print!(
         "{}",
         ctl.conn()?
@@ -260,7 +262,7 @@ fn net_dumpxml(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
 fn net_define(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let file = a.req("file")?;
     let xml = read_file(file)?;
-    let flags = flag_bits(a, &[("validate", 1)]);
+    let flags = flag_bits(a, &[("validate", facts::DEFINE_VALIDATE)]);
     let c = ctl.conn()?;
     // Like virsh: the flags call only when there are flags, for older servers.
     let r = if flags == 0 {
@@ -278,7 +280,7 @@ fn net_define(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
 fn net_create(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let file = a.req("file")?;
     let xml = read_file(file)?;
-    let flags = flag_bits(a, &[("validate", 1)]);
+    let flags = flag_bits(a, &[("validate", facts::DEFINE_VALIDATE)]);
     let c = ctl.conn()?;
     let r = if flags == 0 {
         c.network_create_xml(&p::RemoteNetworkCreateXmlArgs { xml })

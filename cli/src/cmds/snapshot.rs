@@ -9,6 +9,22 @@ use crate::fmt::{obj, Json, Table};
 use crate::opts::{Args, Cmd, Opt};
 
 use super::flag_bits;
+use rvirt_protocol::facts as sf;
+
+/// The `virDomainSnapshotCreateFlags` options snapshot-create and snapshot-create-as share.
+pub(super) const CREATE_FLAGS: &[(&str, u32)] = {
+    use sf::snapshot_create as c;
+    &[
+        ("no-metadata", c::NO_METADATA),
+        ("halt", c::HALT),
+        ("disk-only", c::DISK_ONLY),
+        ("reuse-external", c::REUSE_EXT),
+        ("quiesce", c::QUIESCE),
+        ("atomic", c::ATOMIC),
+        ("live", c::LIVE),
+        ("validate", c::VALIDATE),
+    ]
+};
 
 pub(super) const fn cmd(
     name: &'static str,
@@ -162,19 +178,7 @@ fn create_as(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
         print!("{xml}");
         return Ok(());
     }
-    let flags = flag_bits(
-        a,
-        &[
-            ("no-metadata", 4),
-            ("halt", 8),
-            ("disk-only", 16),
-            ("reuse-external", 32),
-            ("quiesce", 64),
-            ("atomic", 128),
-            ("live", 256),
-            ("validate", 512),
-        ],
-    );
+    let flags = flag_bits(a, CREATE_FLAGS);
     let dom = ctl.domain(a.req("domain")?)?;
     let r = ctl
         .conn()?
@@ -222,10 +226,10 @@ fn revert(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let flags = flag_bits(
         a,
         &[
-            ("running", 1),
-            ("paused", 2),
-            ("force", 4),
-            ("reset-nvram", 8),
+            ("running", sf::snapshot_revert::RUNNING),
+            ("paused", sf::snapshot_revert::PAUSED),
+            ("force", sf::snapshot_revert::FORCE),
+            ("reset-nvram", sf::snapshot_revert::RESET_NVRAM),
         ],
     );
     let name = snap.name.clone();
@@ -238,7 +242,15 @@ fn revert(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
 
 fn delete(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let snap = snapshot(ctl, a)?;
-    let flags = flag_bits(a, &[("children", 1), ("metadata", 2), ("children-only", 4)]);
+    use sf::snapshot_delete as d;
+    let flags = flag_bits(
+        a,
+        &[
+            ("children", d::CHILDREN),
+            ("metadata", d::METADATA_ONLY),
+            ("children-only", d::CHILDREN_ONLY),
+        ],
+    );
     let name = snap.name.clone();
     ctl.conn()?
         .domain_snapshot_delete(&p::RemoteDomainSnapshotDeleteArgs { snap, flags })
@@ -317,21 +329,22 @@ fn snap_row(c: &rvirt_core::client::Connect, snap: p::RemoteNonnullDomainSnapsho
 }
 
 fn list(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
+    use sf::snapshot_list as l;
     let dom = ctl.domain(a.req("domain")?)?;
     let flags = flag_bits(
         a,
         &[
-            ("roots", 1),
-            ("metadata", 2),
-            ("leaves", 4),
-            ("no-leaves", 8),
-            ("no-metadata", 16),
-            ("inactive", 32),
-            ("active", 64),
-            ("disk-only", 128),
-            ("internal", 256),
-            ("external", 512),
-            ("topological", 1024),
+            ("roots", l::ROOTS),
+            ("metadata", l::METADATA),
+            ("leaves", l::LEAVES),
+            ("no-leaves", l::NO_LEAVES),
+            ("no-metadata", l::NO_METADATA),
+            ("inactive", l::INACTIVE),
+            ("active", l::ACTIVE),
+            ("disk-only", l::DISK_ONLY),
+            ("internal", l::INTERNAL),
+            ("external", l::EXTERNAL),
+            ("topological", l::TOPOLOGICAL),
         ],
     );
     let c = ctl.conn()?;

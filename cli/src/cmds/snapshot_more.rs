@@ -66,9 +66,7 @@ const NAMED: &[Opt] = &[
     Opt::flag("current", "info on current snapshot"),
 ];
 
-/// `VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE` and `_CURRENT`.
-const REDEFINE: u32 = 1;
-const CURRENT: u32 = 2;
+use rvirt_protocol::facts::snapshot_create::{CURRENT, REDEFINE};
 
 fn create(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let from = a.get("xmlfile");
@@ -76,21 +74,8 @@ fn create(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
         Some(f) => read_file(f)?,
         None => "<domainsnapshot/>".to_string(),
     };
-    let flags = flag_bits(
-        a,
-        &[
-            ("redefine", REDEFINE),
-            ("current", CURRENT),
-            ("no-metadata", 4),
-            ("halt", 8),
-            ("disk-only", 16),
-            ("reuse-external", 32),
-            ("quiesce", 64),
-            ("atomic", 128),
-            ("live", 256),
-            ("validate", 512),
-        ],
-    );
+    let flags = flag_bits(a, &[("redefine", REDEFINE), ("current", CURRENT)])
+        | flag_bits(a, super::snapshot::CREATE_FLAGS);
     let dom = ctl.domain(a.req("domain")?)?;
     let r = ctl
         .conn()?
@@ -111,7 +96,7 @@ fn xml_of(ctl: &mut Ctl, snap: &p::RemoteNonnullDomainSnapshot) -> Result<String
         .conn()?
         .domain_snapshot_get_xml_desc(&p::RemoteDomainSnapshotGetXmlDescArgs {
             snap: snap.clone(),
-            flags: 1,
+            flags: rvirt_protocol::facts::snapshot_xml::SECURE,
         })?
         .xml)
 }

@@ -2,6 +2,7 @@
 //! `find-storage-pool-sources(-as)` and `vol-create-from`.
 
 use rvirt_protocol as p;
+use rvirt_protocol::facts;
 use rvirt_protocol::RemoteClient;
 
 use crate::ctl::{CmdError, Context, Ctl};
@@ -94,7 +95,11 @@ pub fn vol_create_from(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
     let xml = read_file(file)?;
     let flags = flag_bits(
         a,
-        &[("prealloc-metadata", 1), ("reflink", 2), ("validate", 4)],
+        &[
+            ("prealloc-metadata", facts::vol_create::PREALLOC_METADATA),
+            ("reflink", facts::vol_create::REFLINK),
+            ("validate", facts::vol_create::VALIDATE),
+        ],
     );
     let c = ctl.conn()?;
     let args = p::RemoteStorageVolCreateXmlFromArgs {
