@@ -182,8 +182,8 @@ step /sbin/lvm pvs
 step rvirsh pool-capabilities
 "#;
     let tools: Vec<String> = [
-        "lvm", "pvcreate", "pvremove", "vgcreate", "vgremove", "vgchange", "vgs", "lvs",
-        "lvcreate", "lvremove", "lvchange",
+        "lvm", "pvcreate", "pvremove", "vgcreate", "vgremove", "vgchange", "vgs", "lvs", "pvs",
+        "vgscan", "lvcreate", "lvremove", "lvchange",
     ]
     .iter()
     .map(|t| format!("/sbin/{t}"))

@@ -24,6 +24,7 @@ impl Backend for Logical {
         build(def, flags)
     }
     fn start(&self, def: &StoragePoolDef, _resume: bool) -> SResult<()> {
+        match_source(def)?;
         vgchange(def, "-aly")
     }
     fn stop(&self, def: &StoragePoolDef) -> SResult<()> {
@@ -82,14 +83,45 @@ fn lv_path(def: &StoragePoolDef, name: &str) -> String {
 /// then one source per volume group `pvs` names, with the physical volumes in `pvs`'s
 /// order; physical volumes in no group are left out.
 fn find_sources() -> SResult<String> {
+    Ok(rvirt_xml::storage::sources_to_xml(
+        "logical",
+        &pool_sources()?,
+    ))
+}
+
+/// The volume groups with their physical volumes, as `vgscan` and `pvs` find them.
+fn pool_sources() -> SResult<Vec<PoolSource>> {
     if let Err(e) = tool("vgscan", &[]) {
         tracing::warn!("Failure when running vgscan to refresh physical volumes: {e}");
     }
     let pvs = tool("pvs", &["--noheadings", "-o", "pv_name,vg_name"])?;
-    Ok(rvirt_xml::storage::sources_to_xml(
-        "logical",
-        &groups_of(&pvs),
-    ))
+    Ok(groups_of(&pvs))
+}
+
+/// libvirt's check before a start: the pool's group exists and, when the pool names
+/// devices, at least one of them is among the group's physical volumes.
+fn match_source(def: &StoragePoolDef) -> SResult<()> {
+    let vg = vg_name(def);
+    let groups = pool_sources()?;
+    let Some(g) = groups
+        .iter()
+        .find(|g| g.name.as_deref() == Some(vg.as_str()))
+    else {
+        return Err(StorageError::Unsupported(format!(
+            "cannot find logical volume group name '{vg}'"
+        )));
+    };
+    let devices = &def.source.devices;
+    if !devices.is_empty()
+        && !devices
+            .iter()
+            .any(|d| g.devices.iter().any(|e| e.path == d.path))
+    {
+        return Err(StorageError::Unsupported(format!(
+            "cannot find any matching source devices for logical volume group '{vg}'"
+        )));
+    }
+    Ok(())
 }
 
 /// The volume groups of `pvs` output (`PV VG` per line), each with its devices.
