@@ -9,6 +9,7 @@ pub mod netns;
 pub mod oot;
 pub mod qemu_argv;
 pub mod streams;
+pub mod tgt;
 pub mod virsh;
 pub mod wire;
 pub mod xmldiff;

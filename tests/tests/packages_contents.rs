@@ -25,7 +25,7 @@ const PACKAGES: [&str; 9] = [
 ];
 
 /// Debian's name of a dependency and Fedora's.
-const SAME_DEPENDENCY: [(&str, &str); 6] = [
+const SAME_DEPENDENCY: [(&str, &str); 7] = [
     (
         "qemu-system-x86 | qemu-system",
         "(qemu-system-x86 or qemu-kvm)",
@@ -34,6 +34,8 @@ const SAME_DEPENDENCY: [(&str, &str); 6] = [
     ("dnsmasq-base", "dnsmasq"),
     ("open-iscsi", "iscsi-initiator-utils"),
     ("nfs-common", "nfs-utils"),
+    // libiscsi for iscsi-direct pools, loaded at run time.
+    ("libiscsi7", "libiscsi"),
     // Fedora's libvirt-daemon holds what Debian splits into these two.
     ("libvirt-daemon-system", "libvirt-daemon"),
 ];

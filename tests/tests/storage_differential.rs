@@ -677,7 +677,33 @@ fn logical_sources_are_found_as_libvirtd_finds_them() {
     lvm(&["vgcreate", "-q", &b, devs[3]]);
     groups.vgs.push(b.clone());
     // devs[1] stays a physical volume in no group: not a source.
-    let ask = |uri: &str| virsh(uri, &["find-storage-pool-sources".into(), "logical".into()]);
+    // A start checks the group and the devices first (then `vgchange` would need
+    // device-mapper, which this machine lacks).
+    let starts = [
+        ("rvlv1", a.as_str(), devs[1]),
+        ("rvlv2", "rvnosuchvg", devs[0]),
+    ];
+    let ask = |uri: &str| {
+        let mut out = virsh(uri, &["find-storage-pool-sources".into(), "logical".into()]);
+        for (name, vg, dev) in starts {
+            for cmd in [
+                vec![
+                    "pool-define-as",
+                    name,
+                    "logical",
+                    "--source-name",
+                    vg,
+                    "--source-dev",
+                    dev,
+                ],
+                vec!["pool-start", name],
+                vec!["pool-undefine", name],
+            ] {
+                out += &virsh(uri, &cmd.iter().map(|c| c.to_string()).collect::<Vec<_>>());
+            }
+        }
+        out
+    };
     let theirs = {
         let Some(l) = Libvirtd::start() else {
             return;
@@ -693,6 +719,12 @@ fn logical_sources_are_found_as_libvirtd_finds_them() {
     );
     assert!(theirs.contains(&want), "libvirtd:\n{theirs}");
     assert!(theirs.contains(&format!("<name>{b}</name>")), "{theirs}");
-    assert!(!theirs.contains(&format!("'{}'", devs[1])), "{theirs}");
+    assert!(!theirs.contains(&format!("path='{}'", devs[1])), "{theirs}");
+    for want in [
+        format!("cannot find any matching source devices for logical volume group '{a}'"),
+        "cannot find logical volume group name 'rvnosuchvg'".to_string(),
+    ] {
+        assert!(theirs.contains(&want), "{want}\n{theirs}");
+    }
     assert_eq!(theirs, ours, "libvirtd (left) and rvirtd (right) differ");
 }

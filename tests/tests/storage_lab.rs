@@ -63,7 +63,7 @@ step vgchange -aly vg1
 step ls -1 /dev/vg1
 "#;
     let out = Lab::new()
-        .modules(&["dm-mod", "dm-snapshot", "dm-thin-pool"])
+        .modules(&["dm-mod", "dm-snapshot", "dm-thin-pool", "dm-zero"])
         .binaries(&["/sbin/lvm", "/usr/sbin/thin_check", "/usr/sbin/pdata_tools"])
         .host_file("/etc/lvm/lvm.conf")
         .disk_sized("a.img", 64 << 20)
@@ -182,8 +182,8 @@ step /sbin/lvm pvs
 step rvirsh pool-capabilities
 "#;
     let tools: Vec<String> = [
-        "lvm", "pvcreate", "pvremove", "vgcreate", "vgremove", "vgchange", "vgs", "lvs",
-        "lvcreate", "lvremove", "lvchange",
+        "lvm", "pvcreate", "pvremove", "vgcreate", "vgremove", "vgchange", "vgs", "lvs", "pvs",
+        "vgscan", "lvcreate", "lvremove", "lvchange",
     ]
     .iter()
     .map(|t| format!("/sbin/{t}"))
@@ -191,7 +191,7 @@ step rvirsh pool-capabilities
     .collect();
     let tools: Vec<&str> = tools.iter().map(String::as_str).collect();
     let out = Lab::new()
-        .modules(&["dm-mod", "dm-snapshot", "dm-thin-pool"])
+        .modules(&["dm-mod", "dm-snapshot", "dm-thin-pool", "dm-zero"])
         .binaries(&tools)
         .binaries(&["/usr/sbin/thin_check", "/usr/sbin/pdata_tools"])
         .host_file("/etc/lvm/lvm.conf")
@@ -238,6 +238,111 @@ step rvirsh pool-capabilities
         out.step("rvirsh pool-capabilities")
             .out
             .contains("<pool type='logical' supported='yes'>"),
+        "{t}"
+    );
+}
+
+/// A `logical` pool's snapshots, wipes and refusals in the lab: a volume with a backing
+/// store is an LVM snapshot of it (`lvcreate -s`, its origin shown as the backing
+/// store, its data the origin's), a sparse volume a snapshot of a virtual origin; both
+/// refuse a wipe as libvirt does, a plain volume is zeroed; no volume resizes
+/// (libvirt's logical backend has no resize); discovery finds the group.
+#[test]
+fn lab_runs_logical_snapshots_and_wipes_with_rvirtd() {
+    if !Lab::available() {
+        return;
+    }
+    let script = r#"
+step rvirsh pool-define-as vg2 logical --source-dev /dev/vda
+step rvirsh pool-build vg2
+step rvirsh pool-start vg2
+step rvirsh vol-create-as vg2 base 8M
+step sh -c 'echo rvirt-origin-data > /dev/vg2/base'
+step rvirsh vol-create-as vg2 snap 8M --backing-vol base
+step rvirsh vol-dumpxml snap --pool vg2
+step sh -c 'head -c 17 /dev/vg2/snap; echo'
+step rvirsh vol-create-as vg2 sparse 16M --allocation 4M
+step rvirsh vol-info sparse --pool vg2 --bytes
+step rvirsh vol-list vg2
+step rvirsh vol-wipe snap --pool vg2
+step rvirsh vol-wipe sparse --pool vg2
+step rvirsh vol-resize base 16M --pool vg2
+step rvirsh vol-delete snap --pool vg2
+step rvirsh vol-wipe base --pool vg2
+step sh -c 'head -c 17 /dev/vg2/base | od -An -tx1'
+step rvirsh find-storage-pool-sources logical
+step rvirsh vol-delete sparse --pool vg2
+step rvirsh vol-delete base --pool vg2
+step rvirsh pool-destroy vg2
+step rvirsh pool-delete vg2
+"#;
+    let tools: Vec<String> = [
+        "lvm", "pvcreate", "pvremove", "vgcreate", "vgremove", "vgchange", "vgs", "lvs", "pvs",
+        "vgscan", "lvcreate", "lvremove", "lvchange",
+    ]
+    .iter()
+    .map(|t| format!("/sbin/{t}"))
+    .chain(["/sbin/blkid".to_string()])
+    .collect();
+    let tools: Vec<&str> = tools.iter().map(String::as_str).collect();
+    let out = Lab::new()
+        .modules(&["dm-mod", "dm-snapshot", "dm-thin-pool", "dm-zero"])
+        .binaries(&tools)
+        .binaries(&["/usr/sbin/thin_check", "/usr/sbin/pdata_tools"])
+        .host_file("/etc/lvm/lvm.conf")
+        .disk_sized("pv.img", 64 << 20)
+        .rvirt(&["qemu", "storage"])
+        .script(script)
+        .run(Duration::from_secs(150));
+    let t = out.transcript();
+    assert_eq!(out.exit, Some(0), "{t}");
+    let refused = [
+        (
+            "rvirsh vol-wipe snap --pool vg2",
+            "logical volume '/dev/vg2/snap' is sparse, volume wipe not supported",
+        ),
+        (
+            "rvirsh vol-wipe sparse --pool vg2",
+            "logical volume '/dev/vg2/sparse' is sparse, volume wipe not supported",
+        ),
+        (
+            "rvirsh vol-resize base 16M --pool vg2",
+            "storage pool does not support changing of volume capacity",
+        ),
+    ];
+    for s in out.steps() {
+        match refused.iter().find(|(cmd, _)| *cmd == s.cmd) {
+            Some((_, want)) => {
+                assert_ne!(s.rc, 0, "{}\n{t}", s.cmd);
+                assert!(s.out.contains(want), "{}: {}\n{t}", s.cmd, s.out);
+            }
+            None => assert_eq!(s.rc, 0, "{}: {}\n{t}", s.cmd, s.out),
+        }
+    }
+    let xml = out.step("rvirsh vol-dumpxml snap --pool vg2").out;
+    assert!(
+        xml.contains("<backingStore>\n    <path>/dev/vg2/base</path>\n"),
+        "{t}"
+    );
+    assert!(
+        xml.contains("<capacity unit='bytes'>8388608</capacity>"),
+        "{t}"
+    );
+    let data = out.step("sh -c head -c 17 /dev/vg2/snap; echo").out;
+    assert!(data.contains("rvirt-origin-data"), "{t}");
+    let info = out.step("rvirsh vol-info sparse --pool vg2 --bytes").out;
+    assert!(info.contains("Capacity:       16777216 bytes"), "{t}");
+    assert!(info.contains("Allocation:     4194304 bytes"), "{t}");
+    let list = out.step("rvirsh vol-list vg2").out;
+    assert_eq!(list.matches("/dev/vg2/").count(), 3, "{t}");
+    let zeros = out.step("sh -c head -c 17 /dev/vg2/base | od -An -tx1").out;
+    assert!(
+        !zeros.contains(|c: char| c.is_ascii_hexdigit() && c != '0'),
+        "{t}"
+    );
+    let sources = out.step("rvirsh find-storage-pool-sources logical").out;
+    assert!(
+        sources.contains("<device path='/dev/vda'/>") && sources.contains("<name>vg2</name>"),
         "{t}"
     );
 }

@@ -11,6 +11,12 @@ use crate::state::Pool;
 
 /// A pool type's operations. `def` is the pool's definition, `p` a running pool.
 pub trait Backend: Sync {
+    /// Why this type cannot run on this host (a library it loads at run time is
+    /// missing), `None` when it can.
+    fn unavailable(&self) -> Option<String> {
+        None
+    }
+
     /// `virStoragePoolBuild` with its `VIR_STORAGE_POOL_BUILD_*` flags.
     fn build(&self, def: &StoragePoolDef, flags: u32) -> SResult<()>;
 
@@ -40,15 +46,13 @@ pub trait Backend: Sync {
     /// A new volume `v` in a pool whose volumes are not files (the pool is refreshed
     /// afterwards by the backend, so `v` appears among `p.vols`).
     fn create_vol(&self, _p: &mut Pool, _v: &StorageVolDef, _flags: u32) -> SResult<()> {
-        Err(StorageError::NoSupport(
-            "storage pool does not support volume creation".into(),
-        ))
+        Err(StorageError::NoSupport(NO_CREATE.into()))
     }
 
     /// Removes volume `name` of a pool whose volumes are not files.
     fn delete_vol(&self, _p: &mut Pool, _name: &str, _flags: u32) -> SResult<()> {
         Err(StorageError::NoSupport(
-            "storage pool does not support volume deletion".into(),
+            "storage pool does not support vol deletion".into(),
         ))
     }
 
@@ -60,12 +64,28 @@ pub trait Backend: Sync {
         ))
     }
 
+    /// Whether `vol-upload` / `vol-download` stream the volume's path (a file or a
+    /// device node).
+    fn streams(&self) -> bool {
+        true
+    }
+
+    /// Wipes volume `v` of the pool `def` with `virStorageVolWipeAlgorithm`
+    /// `algorithm` (checked to be one libvirt knows); by default over its path.
+    fn wipe_vol(&self, _def: &StoragePoolDef, v: &StorageVolDef, algorithm: u32) -> SResult<()> {
+        crate::change::wipe_path(v, algorithm)
+    }
+
     /// `virConnectFindStoragePoolSources`: the `<sources>` document for the optional
     /// source specification `spec`.
     fn find_sources(&self, pool_type: &str, _spec: Option<&str>, _flags: u32) -> SResult<String> {
         Err(no_discovery(pool_type))
     }
 }
+
+/// libvirt's error for volume creation in a pool type without it (a clone adds
+/// `from an existing volume`).
+pub const NO_CREATE: &str = "storage pool does not support volume creation";
 
 /// libvirt's error for `virStoragePoolDelete` of a pool type that cannot delete.
 pub fn no_pool_delete() -> StorageError {
@@ -88,6 +108,7 @@ static BACKENDS: &[(&str, &dyn Backend)] = &[
     ("logical", &crate::logical::Logical),
     ("iscsi", &crate::iscsi::Iscsi),
     ("scsi", &crate::scsi::Scsi),
+    ("iscsi-direct", &crate::iscsi_direct::IscsiDirect),
 ];
 
 /// The source specification of a discovery (`virConnectFindStoragePoolSources`) of
@@ -107,18 +128,26 @@ pub fn discovery_source(spec: Option<&str>, pool_type: &str) -> SResult<PoolSour
     Ok(source)
 }
 
-/// Whether this driver runs pools of type `t`.
+/// Whether this driver runs pools of type `t` (on this host).
 pub fn supports(t: &str) -> bool {
-    BACKENDS.iter().any(|(name, _)| *name == t)
+    of_type(t).is_ok()
 }
 
-/// The backend of pool type `t`, or libvirt's error for a type without one.
+/// The backend of pool type `t`, or libvirt's error for a type without one (with the
+/// reason, for a type this host cannot run).
 pub fn of_type(t: &str) -> SResult<&'static dyn Backend> {
-    BACKENDS
+    let b = BACKENDS
         .iter()
         .find(|(name, _)| *name == t)
         .map(|(_, b)| *b)
-        .ok_or_else(|| missing(t))
+        .ok_or_else(|| missing(t))?;
+    match b.unavailable() {
+        None => Ok(b),
+        Some(why) => Err(match missing(t) {
+            StorageError::Internal(m) => StorageError::Internal(format!("{m}: {why}")),
+            e => e,
+        }),
+    }
 }
 
 /// The backend of the pool `def` defines.

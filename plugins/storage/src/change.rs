@@ -47,17 +47,24 @@ pub fn wipe(drv: &Driver, r: &RemoteNonnullStorageVol, algorithm: u32, flags: u3
     check_idle(p, &r.name)?;
     let v = &mut p.vols[i];
     refresh_vol(v)?;
-    let path = v.target_path.clone().unwrap_or_default();
     if v.vol_type.as_deref() == Some("dir") {
         return Err(StorageError::NotSupported(
             "cannot wipe a directory volume".into(),
         ));
     }
-    let len = v.allocation;
+    let (def, v) = (p.def.clone(), v.clone());
+    let backend = crate::backend::of(&def)?;
     let _job = Job::start(drv, &mut pools, vec![(r.pool.clone(), r.name.clone())]);
     drop(pools);
+    backend.wipe_vol(&def, &v, algorithm)
+}
+
+/// Wipes the file or device at the volume's path: zeros over its allocation, or a
+/// `scrub` pattern.
+pub fn wipe_path(v: &StorageVolDef, algorithm: u32) -> SResult<()> {
+    let path = v.target_path.clone().unwrap_or_default();
     match algorithm {
-        0 => zero_file(&path, len),
+        0 => zero_file(&path, v.allocation),
         WIPE_TRIM => Err(StorageError::ArgUnsupported(
             "'trim' algorithm not supported".into(),
         )),

@@ -3,7 +3,8 @@
 //! pools on the same directory of the same host (and port, when the new one gives
 //! one); `scsi` pools on the same adapter; `iscsi` pools on the same target with the
 //! same initiator; `fs`, `logical`, `disk`, `zfs` and `iscsi-direct` pools sharing a
-//! source device.
+//! source device with an `fs`, `logical`, `disk` or `zfs` pool (none with an existing
+//! `iscsi-direct` one).
 
 use rvirt_xml::storage::StoragePoolDef;
 
@@ -43,6 +44,8 @@ pub fn same_source(old: &StoragePoolDef, new: &StoragePoolDef) -> bool {
                 && shares_device(old, new)
                 && old.source.initiator_iqn == new.source.initiator_iqn
         }
+        // libvirt 9.0 checks nothing for an existing `iscsi-direct` pool.
+        "iscsi-direct" => false,
         t if DEVICE_TYPES.contains(&t) => {
             DEVICE_TYPES.contains(&new.pool_type.as_str()) && shares_device(old, new)
         }

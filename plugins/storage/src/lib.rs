@@ -4,8 +4,8 @@
 //! A secondary driver (it serves no URI scheme of its own) with a state driver:
 //! persistent pool definitions live in the module's state directory, written atomically;
 //! pools that ran before a restart (or a `kill -9`) run again, and autostart pools
-//! start with the daemon. Pool types `dir`, `fs`, `netfs`, `disk`, `logical`, `iscsi` and
-//! `scsi` are implemented; volumes are raw files (sparse or allocated), images made by
+//! start with the daemon. Pool types `dir`, `fs`, `netfs`, `disk`, `logical`, `iscsi`,
+//! `iscsi-direct` (libiscsi, loaded at run time) and `scsi` are implemented; volumes are raw files (sparse or allocated), images made by
 //! `qemu-img` (qcow2 and the other formats), partitions, logical volumes or LUNs;
 //! uploads and downloads stream a volume's bytes.
 //! See docs/storage.md for what is supported.
@@ -32,7 +32,9 @@ pub mod error;
 pub mod events;
 pub mod fs;
 pub mod iscsi;
+pub mod iscsi_direct;
 pub mod iscsi_iface;
+pub mod libiscsi;
 pub mod logical;
 pub mod mount;
 pub mod netfs;

@@ -3,7 +3,10 @@
 //! and the group (`pvcreate`, `vgcreate`), start and destroy activate and deactivate it
 //! (`vgchange -aly` / `-aln`), a refresh reads `vgs` and `lvs`, delete removes group
 //! and physical volumes. New volumes are `lvcreate -L` (sparse ones, with an allocation
-//! below the capacity, `--virtualsize`), removed by `lvremove`.
+//! below the capacity, `--type snapshot --virtualsize`; with a backing store a snapshot
+//! of that volume, `-s ORIGIN`), removed by `lvremove`. A snapshot's origin is its
+//! backing store. Wipes work on the device, except of sparse volumes (snapshots), which
+//! libvirt refuses; volumes are not resized (libvirt's backend has no resize).
 
 use rvirt_xml::storage::{PoolDevice, PoolSource, StoragePoolDef, StorageVolDef};
 
@@ -21,6 +24,7 @@ impl Backend for Logical {
         build(def, flags)
     }
     fn start(&self, def: &StoragePoolDef, _resume: bool) -> SResult<()> {
+        match_source(def)?;
         vgchange(def, "-aly")
     }
     fn stop(&self, def: &StoragePoolDef) -> SResult<()> {
@@ -46,25 +50,78 @@ impl Backend for Logical {
     }
     fn delete_vol(&self, p: &mut Pool, name: &str, flags: u32) -> SResult<()> {
         check_flags(flags, 0, "virStorageBackendLogicalDeleteVol")?;
-        let lv = format!("{}/{name}", vg_name(&p.def));
-        tool("lvchange", &["-aln", &lv])?;
-        tool("lvremove", &["-f", &lv])?;
+        let lv = lv_path(&p.def, name);
+        // libvirt's order: remove, and only if that fails deactivate and remove again.
+        if tool("lvremove", &["-f", &lv]).is_err() {
+            tool("lvchange", &["-aln", &lv])?;
+            tool("lvremove", &["-f", &lv])?;
+        }
         refresh(p)
     }
+    fn wipe_vol(&self, _def: &StoragePoolDef, v: &StorageVolDef, algorithm: u32) -> SResult<()> {
+        let path = v.target_path.clone().unwrap_or_default();
+        let attr = tool("lvs", &["--noheadings", "-o", "lv_attr", &path])?;
+        if attr.trim().starts_with('s') {
+            return Err(StorageError::NoSupport(format!(
+                "logical volume '{path}' is sparse, volume wipe not supported"
+            )));
+        }
+        crate::change::wipe_path(v, algorithm)
+    }
+}
+
+/// A volume's device node: the pool's target directory (`/dev/VG`) and its name.
+fn lv_path(def: &StoragePoolDef, name: &str) -> String {
+    let dir = def
+        .target_path
+        .clone()
+        .unwrap_or_else(|| format!("/dev/{}", vg_name(def)));
+    format!("{}/{name}", dir.trim_end_matches('/'))
 }
 
 /// Source discovery as libvirt's: `vgscan` first (its failure only costs freshness),
 /// then one source per volume group `pvs` names, with the physical volumes in `pvs`'s
 /// order; physical volumes in no group are left out.
 fn find_sources() -> SResult<String> {
+    Ok(rvirt_xml::storage::sources_to_xml(
+        "logical",
+        &pool_sources()?,
+    ))
+}
+
+/// The volume groups with their physical volumes, as `vgscan` and `pvs` find them.
+fn pool_sources() -> SResult<Vec<PoolSource>> {
     if let Err(e) = tool("vgscan", &[]) {
         tracing::warn!("Failure when running vgscan to refresh physical volumes: {e}");
     }
     let pvs = tool("pvs", &["--noheadings", "-o", "pv_name,vg_name"])?;
-    Ok(rvirt_xml::storage::sources_to_xml(
-        "logical",
-        &groups_of(&pvs),
-    ))
+    Ok(groups_of(&pvs))
+}
+
+/// libvirt's check before a start: the pool's group exists and, when the pool names
+/// devices, at least one of them is among the group's physical volumes.
+fn match_source(def: &StoragePoolDef) -> SResult<()> {
+    let vg = vg_name(def);
+    let groups = pool_sources()?;
+    let Some(g) = groups
+        .iter()
+        .find(|g| g.name.as_deref() == Some(vg.as_str()))
+    else {
+        return Err(StorageError::Unsupported(format!(
+            "cannot find logical volume group name '{vg}'"
+        )));
+    };
+    let devices = &def.source.devices;
+    if !devices.is_empty()
+        && !devices
+            .iter()
+            .any(|d| g.devices.iter().any(|e| e.path == d.path))
+    {
+        return Err(StorageError::Unsupported(format!(
+            "cannot find any matching source devices for logical volume group '{vg}'"
+        )));
+    }
+    Ok(())
 }
 
 /// The volume groups of `pvs` output (`PV VG` per line), each with its devices.
@@ -131,20 +188,36 @@ fn build(def: &StoragePoolDef, flags: u32) -> SResult<()> {
     tool("vgcreate", &args).map(|_| ())
 }
 
-/// `lvcreate` of a new volume, sizes in KiB rounded up as libvirt passes them.
+/// `lvcreate` of a new volume as libvirt runs it, sizes in KiB rounded up: a sparse
+/// one (allocation other than the capacity) as a snapshot of a virtual origin, one
+/// with a backing store as a snapshot of that volume (`-s PATH` instead of the group).
 fn create_vol(def: &StoragePoolDef, v: &StorageVolDef) -> SResult<()> {
+    lvcreate_args(def, v).and_then(|args| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        tool("lvcreate", &args).map(|_| ())
+    })
+}
+
+fn lvcreate_args(def: &StoragePoolDef, v: &StorageVolDef) -> SResult<Vec<String>> {
     crate::vol::check_path_free_name(&v.name)?;
-    let kib = |b: u64| format!("{}K", b.div_ceil(1024));
-    let vg = vg_name(def);
-    let (cap, alloc) = (kib(v.capacity), kib(v.allocation));
-    let mut args = vec!["--name", v.name.as_str()];
-    if v.allocation < v.capacity {
-        args.extend(["-L", alloc.as_str(), "--virtualsize", cap.as_str()]);
-    } else {
-        args.extend(["-L", cap.as_str()]);
+    if v.encryption.is_some() {
+        return Err(StorageError::Unsupported(
+            "storage pool does not support encrypted volumes".into(),
+        ));
     }
-    args.push(vg.as_str());
-    tool("lvcreate", &args).map(|_| ())
+    let kib = |b: u64| format!("{}K", b.div_ceil(1024));
+    let mut args: Vec<String> = vec!["--name".into(), v.name.clone(), "-L".into()];
+    if v.allocation != v.capacity {
+        args.push(kib(v.allocation.max(1)));
+        args.extend(["--type".into(), "snapshot".into(), "--virtualsize".into()]);
+    }
+    args.push(kib(v.capacity));
+    match &v.backing {
+        Some(b) => args.extend(["-s".into(), b.path.clone()]),
+        None => args.push(vg_name(def)),
+    }
+    args.push("--yes".into());
+    Ok(args)
 }
 
 /// One row of `lvs`: name, uuid, devices with extents, size and allocated bytes.
@@ -156,20 +229,25 @@ struct Lv {
     extents: Vec<(String, u64, u64)>,
     size: u64,
     extent_size: u64,
-    /// Data percentage of a thin or sparse volume (`None`: fully allocated).
-    data_percent: Option<f64>,
+    /// The snapshot's origin (not the hidden `[NAME_vorigin]` of a sparse volume).
+    origin: Option<String>,
 }
 
-/// (libvirt's fields, and the data percentage of thin volumes; `lv_attr` last.)
-const LVS_FIELDS: &str = "lv_name,uuid,devices,seg_size,vg_extent_size,size,data_percent,lv_attr";
+/// (libvirt's fields but its segment type and stripes, the origin last.)
+const LVS_FIELDS: &str = "lv_name,uuid,devices,seg_size,vg_extent_size,size,lv_attr,origin";
 
 /// Parses `lvs --noheadings --separator '#' --units b --nosuffix -o LVS_FIELDS`. Thin
-/// pools (attribute `t`) are skipped as libvirt skips them: they have no device node.
+/// pools (attribute `t`) are skipped as libvirt skips them: they have no device node;
+/// so are inactive volumes (no `a` in the fifth attribute).
 fn parse_lvs(text: &str) -> Vec<Lv> {
     let mut out: Vec<Lv> = Vec::new();
     for line in text.lines() {
         let f: Vec<&str> = line.trim().split('#').collect();
-        if f.len() < 8 || f[0].is_empty() || f[7].trim().starts_with('t') {
+        if f.len() < 8 || f[0].is_empty() {
+            continue;
+        }
+        let attr = f[6].trim().as_bytes();
+        if attr.first() == Some(&b't') || attr.get(4) != Some(&b'a') {
             continue;
         }
         let num = |s: &str| s.trim().parse::<u64>().unwrap_or(0);
@@ -185,7 +263,9 @@ fn parse_lvs(text: &str) -> Vec<Lv> {
             extents: seg,
             size: num(f[5]),
             extent_size,
-            data_percent: f[6].trim().parse().ok(),
+            origin: Some(f[7].trim())
+                .filter(|o| !o.is_empty() && !o.starts_with('['))
+                .map(str::to_string),
         });
     }
     out
@@ -204,12 +284,12 @@ fn devices(field: &str, seg_size: u64, extent_size: u64) -> Vec<(String, u64, u6
         .collect()
 }
 
-fn lv_volume(vg: &str, lv: &Lv) -> StorageVolDef {
-    let path = format!("/dev/{vg}/{}", lv.name);
-    let allocation = match lv.data_percent {
-        Some(pc) => (lv.size as f64 * pc / 100.0) as u64,
-        None => lv.size,
-    };
+/// The volume of `lv` in the pool `def`: capacity and physical size the device's (the
+/// LV's size where it cannot be opened), allocation the LV's size (a snapshot's copy
+/// space), as libvirt takes them.
+fn lv_volume(def: &StoragePoolDef, lv: &Lv) -> StorageVolDef {
+    let path = lv_path(def, &lv.name);
+    let size = device_size(&path).unwrap_or(lv.size);
     let extents = lv.extents.first().map(|(dev, _, _)| {
         let ranges = lv
             .extents
@@ -222,11 +302,15 @@ fn lv_volume(vg: &str, lv: &Lv) -> StorageVolDef {
         name: lv.name.clone(),
         key: Some(lv.uuid.clone()),
         vol_type: Some("block".into()),
-        capacity: lv.size,
-        allocation,
-        physical: Some(lv.size),
+        capacity: size,
+        allocation: lv.size,
+        physical: Some(size),
         target_path: Some(path.clone()),
         source_extents: extents,
+        backing: lv
+            .origin
+            .as_ref()
+            .map(|o| crate::probe::backing_store(&lv_path(def, o), None)),
         ..StorageVolDef::default()
     };
     if let Ok(md) = std::fs::metadata(&path) {
@@ -234,6 +318,14 @@ fn lv_volume(vg: &str, lv: &Lv) -> StorageVolDef {
         v.timestamps = Some(crate::probe::timestamps(&md));
     }
     v
+}
+
+/// The size of the device at `path`.
+fn device_size(path: &str) -> Option<u64> {
+    use std::io::{Seek, SeekFrom};
+    std::fs::File::open(path)
+        .and_then(|mut f| f.seek(SeekFrom::End(0)))
+        .ok()
 }
 
 /// An LVM report (`vgs`, `lvs`) of `fields` for group `vg`, in bytes, as libvirt asks.
@@ -266,7 +358,7 @@ fn refresh(p: &mut Pool) -> SResult<()> {
     let lvs = report("lvs", "#", LVS_FIELDS, &vg)?;
     let mut vols: Vec<StorageVolDef> = parse_lvs(&lvs)
         .iter()
-        .map(|lv| lv_volume(&vg, lv))
+        .map(|lv| lv_volume(&p.def, lv))
         .collect();
     vols.sort_by(|a, b| a.name.cmp(&b.name));
     p.vols = vols;
@@ -295,22 +387,31 @@ mod tests {
 
     #[test]
     fn lvs_rows_with_segments_parse() {
-        let text = "  a#Abc-1#/dev/vda(0)#8388608#4194304#12582912##-wi-a-----\n  \
-                    a#Abc-1#/dev/vdb(3)#4194304#4194304#12582912##-wi-a-----\n  \
-                    t#Def-2##0#4194304#67108864#12.50#Vwi-a-tz--\n  \
-                    lvol1#Ghi-3#lvol1_tdata(0)#4194304#4194304#4194304#0.00#twi-aotz--\n";
+        let text = "  a#Abc-1#/dev/vda(0)#8388608#4194304#12582912#-wi-a-----#\n  \
+                    a#Abc-1#/dev/vdb(3)#4194304#4194304#12582912#-wi-a-----#\n  \
+                    t#Def-2##0#4194304#67108864#Vwi-a-tz--#\n  \
+                    lvol1#Ghi-3#lvol1_tdata(0)#4194304#4194304#4194304#twi-aotz--#\n  \
+                    s#Jkl-4#/dev/vda(5)#4194304#4194304#4194304#swi-a-s---#a\n  \
+                    sp#Mno-5#/dev/vda(6)#4194304#4194304#4194304#swi-a-s---#[sp_vorigin]\n  \
+                    off#Pqr-6#/dev/vda(7)#4194304#4194304#4194304#-wi-------#\n";
         let lvs = parse_lvs(text);
-        assert_eq!(lvs.len(), 2);
+        assert_eq!(lvs.len(), 4, "{lvs:?}");
         assert_eq!(
             lvs[0].extents,
             [("/dev/vda".into(), 0, 2), ("/dev/vdb".into(), 3, 1)]
         );
-        assert_eq!(lvs[0].data_percent, None);
-        assert_eq!(lvs[1].data_percent, Some(12.5));
-        let v = lv_volume("vg", &lvs[1]);
-        assert_eq!(v.allocation, 8388608);
+        assert_eq!(lvs[2].origin.as_deref(), Some("a"));
+        assert_eq!(lvs[3].origin, None);
+        let def = StoragePoolDef::parse(
+            "<pool type='logical'><name>vg</name><target><path>/dev/vg</path></target></pool>",
+        )
+        .unwrap();
+        let v = lv_volume(&def, &lvs[1]);
+        assert_eq!(v.allocation, 67108864);
         assert_eq!(v.target_path.as_deref(), Some("/dev/vg/t"));
-        let v = lv_volume("vg", &lvs[0]);
+        let v = lv_volume(&def, &lvs[2]);
+        assert_eq!(v.backing.map(|b| b.path).as_deref(), Some("/dev/vg/a"));
+        let v = lv_volume(&def, &lvs[0]);
         assert_eq!(
             v.source_extents,
             Some(("/dev/vda".into(), vec![(0, 8388608), (12582912, 16777216)]))

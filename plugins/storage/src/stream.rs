@@ -48,6 +48,12 @@ pub fn open(
         ..
     } = a;
     let path = crate::vol::with_vol(drv, &vol, |p, v| {
+        if !crate::backend::of(&p.def)?.streams() {
+            let what = if upload { "upload" } else { "download" };
+            return Err(StorageError::NoSupport(format!(
+                "storage pool doesn't support volume {what}"
+            )));
+        }
         if p.jobs.contains(&v.name) {
             return Err(StorageError::Invalid(format!(
                 "volume '{}' is still being allocated.",

@@ -101,6 +101,10 @@ pub fn with_vol<T>(
 /// What the file says now: sizes, permissions, times, and the capacity its format
 /// header gives (the file size when it has none or cannot be read as that format).
 pub(crate) fn refresh_vol(v: &mut StorageVolDef) -> SResult<()> {
+    if v.vol_type.as_deref() == Some("network") {
+        // A LUN reached over the network: what the pool's refresh found is all.
+        return Ok(());
+    }
     let path = v.target_path.clone().unwrap_or_default();
     if v.vol_type.as_deref() == Some("block") {
         // A partition: its extent is the pool's to know; the node gives the rest.
@@ -298,7 +302,12 @@ fn create_on_backend(
         return Err(StorageError::VolExists(v.name));
     }
     check_no_jobs(p)?;
-    backend.create_vol(p, &v, flags)?;
+    backend.create_vol(p, &v, flags).map_err(|e| match e {
+        StorageError::NoSupport(m) if source.is_some() && m == crate::backend::NO_CREATE => {
+            StorageError::NoSupport(format!("{m} from an existing volume"))
+        }
+        e => e,
+    })?;
     let new = p.vols[index(p, &v.name)?].clone();
     if let Some(src) = source {
         copy_into_volume(&src, &new)?;
