@@ -40,6 +40,10 @@ pub struct Run {
     pub shutdown_seen: bool,
     /// A save is writing this run's state ([`crate::save`]); another must not start.
     pub saving: bool,
+    /// The guest agent, while the guest has its channel open ([`crate::agent`]).
+    pub agent: Option<Arc<crate::agent::Agent>>,
+    /// `virDomainAgentSetResponseTimeout`'s value (libvirt's default: block).
+    pub agent_timeout: i32,
 }
 
 /// One domain.

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use rvirt_plugin_api::protocol::{qemu_proc as q, remote_proc as p, *};
 
+use crate::agent::calls as ag;
 use crate::caps;
 use crate::domain as dm;
 use crate::driver::{reason, st, Driver};
@@ -146,10 +147,19 @@ pub const PROCEDURES: &[i32] = &[
     p::DOMAIN_MANAGED_SAVE_REMOVE,
     p::DOMAIN_MANAGED_SAVE_GET_XML_DESC,
     p::DOMAIN_MANAGED_SAVE_DEFINE_XML,
+    // The guest agent (crate::agent::calls).
+    p::DOMAIN_FSFREEZE,
+    p::DOMAIN_FSTHAW,
+    p::DOMAIN_GET_FSINFO,
+    p::DOMAIN_SET_USER_PASSWORD,
+    p::DOMAIN_GET_TIME,
+    p::DOMAIN_SET_TIME,
+    p::DOMAIN_GET_HOSTNAME,
+    p::DOMAIN_AGENT_SET_RESPONSE_TIMEOUT,
 ];
 
 /// QEMU program procedures this driver implements.
-pub const QEMU_PROCEDURES: &[i32] = &[q::DOMAIN_MONITOR_COMMAND];
+pub const QEMU_PROCEDURES: &[i32] = &[q::DOMAIN_MONITOR_COMMAND, q::DOMAIN_AGENT_COMMAND];
 
 type R<T> = Result<T, RemoteError>;
 
@@ -164,6 +174,8 @@ fn chars(s: &str) -> Vec<i8> {
 const DESTROY_GRACEFUL: u32 = 1;
 const SHUTDOWN_ACPI: u32 = 1;
 const REBOOT_ACPI: u32 = 1;
+/// Shutdown and reboot through the guest agent.
+const AGENT: u32 = rvirt_plugin_api::protocol::facts::agent_flags::SHUTDOWN_GUEST_AGENT;
 
 impl QemuConn {
     fn domain_stop(&self, dom: &RemoteNonnullDomain, flags: u32) -> R<()> {
@@ -177,7 +189,10 @@ impl QemuConn {
     }
 
     fn shutdown(&self, dom: &RemoteNonnullDomain, flags: u32) -> R<()> {
-        check_flags(flags, SHUTDOWN_ACPI, "qemuDomainShutdownFlags")?;
+        check_flags(flags, SHUTDOWN_ACPI | AGENT, "qemuDomainShutdownFlags")?;
+        if let Some(agent) = crate::agent::calls::power_agent(&self.drv, dom, flags)? {
+            return crate::agent::calls::power(&agent, false);
+        }
         let qmp = qmp_of(&self.drv, dom)?;
         qmp.execute("system_powerdown", None)
             .map(|_| ())
@@ -230,7 +245,10 @@ impl QemuConn {
     }
 
     fn reboot(&self, dom: &RemoteNonnullDomain, flags: u32) -> R<()> {
-        check_flags(flags, REBOOT_ACPI, "qemuDomainReboot")?;
+        check_flags(flags, REBOOT_ACPI | AGENT, "qemuDomainReboot")?;
+        if let Some(agent) = crate::agent::calls::power_agent(&self.drv, dom, flags)? {
+            return crate::agent::calls::power(&agent, true);
+        }
         let qmp = self.drv.write(|s, _| {
             let (d, _) = s.running_mut(dom)?;
             let run = d.run.as_mut().expect("running");
@@ -474,6 +492,10 @@ impl RemoteHandler for QemuConn {
         a: RemoteDomainInterfaceAddressesArgs,
     ) -> R<RemoteDomainInterfaceAddressesRet> {
         check_flags(a.flags, 0, "qemuDomainInterfaceAddresses")?;
+        if a.source == rvirt_plugin_api::protocol::facts::agent_flags::ADDRESSES_SRC_AGENT {
+            let ifaces = crate::agent::calls::interface_addresses(&self.drv, &a.dom)?;
+            return Ok(RemoteDomainInterfaceAddressesRet { ifaces });
+        }
         let live = self.drv.read(|s| {
             let d = s.find(&a.dom)?;
             let run = d.run.as_ref().ok_or(QemuError::NotRunning)?;
@@ -694,6 +716,41 @@ impl RemoteHandler for QemuConn {
     ) -> R<RemoteDomainGetBlockInfoRet> {
         stats::calls::block_info(&self.drv, &a.dom, &a.path, a.flags)
     }
+    fn domain_fsfreeze(&self, a: RemoteDomainFsfreezeArgs) -> R<RemoteDomainFsfreezeRet> {
+        let filesystems = ag::fs_freeze(&self.drv, &a.dom, &a.mountpoints, true, a.flags)?;
+        Ok(RemoteDomainFsfreezeRet { filesystems })
+    }
+    fn domain_fsthaw(&self, a: RemoteDomainFsthawArgs) -> R<RemoteDomainFsthawRet> {
+        let filesystems = ag::fs_freeze(&self.drv, &a.dom, &a.mountpoints, false, a.flags)?;
+        Ok(RemoteDomainFsthawRet { filesystems })
+    }
+    fn domain_get_fsinfo(&self, a: RemoteDomainGetFsinfoArgs) -> R<RemoteDomainGetFsinfoRet> {
+        let info = ag::fs_info(&self.drv, &a.dom, a.flags)?;
+        Ok(RemoteDomainGetFsinfoRet {
+            ret: info.len() as u32,
+            info,
+        })
+    }
+    fn domain_set_user_password(&self, a: RemoteDomainSetUserPasswordArgs) -> R<()> {
+        ag::set_user_password(&self.drv, &a)
+    }
+    fn domain_get_time(&self, a: RemoteDomainGetTimeArgs) -> R<RemoteDomainGetTimeRet> {
+        ag::get_time(&self.drv, &a.dom, a.flags)
+    }
+    fn domain_set_time(&self, a: RemoteDomainSetTimeArgs) -> R<()> {
+        ag::set_time(&self.drv, &a)
+    }
+    fn domain_get_hostname(&self, a: RemoteDomainGetHostnameArgs) -> R<RemoteDomainGetHostnameRet> {
+        let hostname = ag::hostname(&self.drv, &a.dom, a.flags)?;
+        Ok(RemoteDomainGetHostnameRet { hostname })
+    }
+    fn domain_agent_set_response_timeout(
+        &self,
+        a: RemoteDomainAgentSetResponseTimeoutArgs,
+    ) -> R<RemoteDomainAgentSetResponseTimeoutRet> {
+        let result = ag::set_response_timeout(&self.drv, &a.dom, a.timeout, a.flags)?;
+        Ok(RemoteDomainAgentSetResponseTimeoutRet { result })
+    }
 }
 
 const MONITOR_COMMAND_HMP: u32 = 1;
@@ -717,5 +774,9 @@ impl QemuHandler for QemuConn {
             other => monitor_error(other),
         })?;
         Ok(QemuDomainMonitorCommandRet { result })
+    }
+    fn domain_agent_command(&self, a: QemuDomainAgentCommandArgs) -> R<QemuDomainAgentCommandRet> {
+        let result = ag::agent_command(&self.drv, &a)?;
+        Ok(QemuDomainAgentCommandRet { result })
     }
 }

@@ -189,6 +189,7 @@ pub fn start_from(
                 d.run = Some(run);
                 d.shutoff_reason = 0;
                 drv.save_status(d);
+                agent_started_event(d, events);
                 // As libvirt: QEMU starts with its CPUs stopped; `cont` resumes them
                 // before the start is reported.
                 if !paused {
@@ -223,6 +224,24 @@ pub fn start_from(
     })
 }
 
+/// As libvirt, a started domain with an agent channel reports the agent's state
+/// (the guest has not opened the port yet) before its start.
+fn agent_started_event(d: &crate::driver::Dom, events: &mut Vec<Event>) {
+    use rvirt_plugin_api::protocol::facts::agent_lifecycle as al;
+    let Some(run) = &d.run else { return };
+    let Some(c) = crate::agent::channel::agent_channel(&run.live) else {
+        return;
+    };
+    if let Some(state) = &c.target_state {
+        let state = crate::agent::channel::lifecycle_state(state == "connected");
+        events.push(Event::AgentLifecycle(
+            d.reference(),
+            state,
+            al::REASON_DOMAIN_STARTED,
+        ));
+    }
+}
+
 /// Spawns QEMU, connects the monitor, reads pty paths and (unless paused) starts the CPUs.
 fn launch(
     drv: &Arc<Driver>,
@@ -232,6 +251,8 @@ fn launch(
     boot: Boot,
 ) -> QResult<Run> {
     let mut live = prepare_def(drv, def);
+    crate::agent::channel::prepare(&drv.cfg, &mut live, id)
+        .map_err(|e| QemuError::sys("cannot create the channel directory", e))?;
     let found = crate::firmware::descriptors(crate::firmware::DESCRIPTOR_DIRS);
     crate::firmware::fill(&mut live, &drv.cfg.nvram_dir(), &found).map_err(QemuError::from)?;
     crate::firmware::ensure_nvram(&live).map_err(QemuError::from)?;
@@ -347,6 +368,7 @@ fn launch_plugged(
         crate::scope::register_machine(id, &def.name, &uuid, pid);
     }
     fill_ptys(&qmp, &mut live).map_err(|e| fail(e.to_string()))?;
+    crate::agent::channel::refresh_states(&qmp, &mut live).map_err(|e| fail(e.to_string()))?;
     crate::netplug::set_link_states(&qmp, &live).map_err(|e| fail(e.to_string()))?;
     if live.current_memory_kib < live.memory_kib && crate::argv::has_balloon(&live) {
         let bytes = live.current_memory_kib * 1024;
@@ -377,6 +399,8 @@ fn launch_plugged(
         fake_reboot: false,
         shutdown_seen: false,
         saving: false,
+        agent: None,
+        agent_timeout: crate::agent::TIMEOUT_BLOCK,
     })
 }
 
@@ -495,6 +519,10 @@ fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
         }
         let run = d.run.take().expect("checked above");
         run.qmp.close();
+        if let Some(a) = &run.agent {
+            a.close();
+        }
+        crate::agent::channel::cleanup(&drv.cfg, run.id, &d.def.name);
         let why = run.stopping.unwrap_or(reason::SHUTOFF_CRASHED);
         // A QEMU that vanished unasked is a crashed domain reported as failed, as libvirt.
         let detail = match why {
@@ -538,6 +566,7 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
     };
     let mut follow_up: Option<(Arc<Qmp>, Proc, bool)> = None;
     let mut deleted: Option<String> = None;
+    let mut port = crate::agent::channel::PortChange::None;
     let _ = drv.write(|s, events| {
         let Some(d) = s.doms.iter_mut().find(|d| d.def.uuid.0 == uuid) else {
             return Ok(());
@@ -554,7 +583,15 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
             micros: timestamp.1,
             details: (!data.is_null()).then(|| data.to_string()),
         });
+        if matches!(name.as_str(), "SHUTDOWN" | "RESET") {
+            if let Some(a) = &run.agent {
+                a.notify_event();
+            }
+        }
         match name.as_str() {
+            "VSERPORT_CHANGE" => {
+                port = crate::agent::channel::on_port_change(run, &dref, &data, events);
+            }
             "SHUTDOWN" if run.shutdown_seen => return Ok(()),
             // A destroy in progress: QEMU reports SIGTERM as a host shutdown.
             "SHUTDOWN" if run.stopping.is_some() => {
@@ -602,6 +639,16 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
         Ok(())
     });
     // Monitor commands and waiting must not run on the reader thread.
+    match port {
+        crate::agent::channel::PortChange::Connect(path) => {
+            let weak = weak.clone();
+            std::thread::spawn(move || {
+                crate::agent::channel::connect(&weak, uuid, generation, path)
+            });
+        }
+        crate::agent::channel::PortChange::Disconnect(Some(a)) => a.close(),
+        _ => {}
+    }
     if let Some(alias) = deleted {
         let weak = weak.clone();
         std::thread::spawn(move || crate::hotplug::removed(&weak, uuid, generation, &alias));
@@ -697,6 +744,8 @@ fn adopt(drv: &Arc<Driver>, status: Status) -> Result<(), String> {
         fake_reboot: false,
         shutdown_seen: false,
         saving: false,
+        agent: None,
+        agent_timeout: crate::agent::TIMEOUT_BLOCK,
     };
     drv.write(|s, _| {
         let i = match s.doms.iter().position(|d| d.def.uuid.0 == uuid) {
@@ -711,5 +760,13 @@ fn adopt(drv: &Arc<Driver>, status: Status) -> Result<(), String> {
         drv.save_status(&s.doms[i]);
         Ok(())
     })
-    .map_err(|e| e.to_string())
+    .map_err(|e| e.to_string())?;
+    // The guest kept its agent port open while the daemon was away.
+    let agent = crate::agent::channel::agent_channel(&status.live);
+    if agent.is_some_and(|c| c.target_state.as_deref() == Some("connected")) {
+        if let Some(path) = crate::agent::channel::agent_socket(&status.live) {
+            crate::agent::channel::connect(&Arc::downgrade(drv), uuid, generation, path);
+        }
+    }
+    Ok(())
 }
