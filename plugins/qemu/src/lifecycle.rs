@@ -566,7 +566,7 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
     };
     let mut follow_up: Option<(Arc<Qmp>, Proc, bool)> = None;
     let mut deleted: Option<String> = None;
-    let mut port = crate::agent::channel::PortChange::None;
+    let mut port_data: Option<Value> = None;
     let _ = drv.write(|s, events| {
         let Some(d) = s.doms.iter_mut().find(|d| d.def.uuid.0 == uuid) else {
             return Ok(());
@@ -590,7 +590,8 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
         }
         match name.as_str() {
             "VSERPORT_CHANGE" => {
-                port = crate::agent::channel::on_port_change(run, &dref, &data, events);
+                port_data = Some(data.clone());
+                return Ok(());
             }
             "SHUTDOWN" if run.shutdown_seen => return Ok(()),
             // A destroy in progress: QEMU reports SIGTERM as a host shutdown.
@@ -639,15 +640,11 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
         Ok(())
     });
     // Monitor commands and waiting must not run on the reader thread.
-    match port {
-        crate::agent::channel::PortChange::Connect(path) => {
-            let weak = weak.clone();
-            std::thread::spawn(move || {
-                crate::agent::channel::connect(&weak, uuid, generation, path)
-            });
-        }
-        crate::agent::channel::PortChange::Disconnect(Some(a)) => a.close(),
-        _ => {}
+    if let Some(data) = port_data {
+        let weak = weak.clone();
+        std::thread::spawn(move || {
+            crate::agent::channel::port_changed(&weak, uuid, generation, &data)
+        });
     }
     if let Some(alias) = deleted {
         let weak = weak.clone();

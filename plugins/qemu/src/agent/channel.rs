@@ -162,6 +162,31 @@ pub fn on_port_change(
     }
 }
 
+/// QEMU's `VSERPORT_CHANGE` for run `generation`, handled off the monitor's reader
+/// thread a moment later, as libvirt's event worker does: the events QEMU sent with it
+/// (a guest's SHUTDOWN as its agent goes) are reported first, as libvirtd reports them.
+pub fn port_changed(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, data: &Value) {
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let Some(drv) = weak.upgrade() else { return };
+    let change = drv.write(|s, events| {
+        let Some(d) = s.doms.iter_mut().find(|d| d.def.uuid.0 == uuid) else {
+            return Ok(PortChange::None);
+        };
+        let dref = d.reference();
+        let Some(run) = d.run.as_mut().filter(|r| r.generation == generation) else {
+            return Ok(PortChange::None);
+        };
+        let change = on_port_change(run, &dref, data, events);
+        drv.save_status(d);
+        Ok(change)
+    });
+    match change {
+        Ok(PortChange::Connect(path)) => connect(weak, uuid, generation, path),
+        Ok(PortChange::Disconnect(Some(a))) => a.close(),
+        _ => {}
+    }
+}
+
 /// Connects to the agent of run `generation` (off the monitor's reader thread) and
 /// records the connection unless the run has ended or already has one.
 pub fn connect(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, path: PathBuf) {
