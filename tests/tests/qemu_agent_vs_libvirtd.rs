@@ -2,7 +2,7 @@
 //! TCG, a busybox initramfs running `/usr/sbin/qemu-ga` on its virtio port) runs on
 //! rvirtd and on a real libvirtd 9.0; the same virsh commands (qemu-agent-command,
 //! domhostname, domtime, domfsfreeze/thaw, domfsinfo, set-user-password, domifaddr
-//! --source agent, an agent error, shutdown --mode agent), the channel's live XML and
+//! --source agent, guestinfo, an agent error, shutdown --mode agent), the channel's live XML and
 //! the lifecycle and agent-lifecycle events must be equal. Before the guest has opened
 //! its port, both answer the same "not connected" error.
 
@@ -124,6 +124,9 @@ const STEPS: &[&[&str]] = &[
     &["domfsinfo"],
     &["set-user-password", "root", "s3cret"],
     &["domifaddr", "--source", "agent"],
+    &["guestinfo"],
+    &["guestinfo", "--os", "--hostname"],
+    &["guestinfo", "--disk"],
     &[
         "qemu-agent-command",
         r#"{"execute":"guest-no-such-command"}"#,

@@ -156,6 +156,7 @@ pub const PROCEDURES: &[i32] = &[
     p::DOMAIN_SET_TIME,
     p::DOMAIN_GET_HOSTNAME,
     p::DOMAIN_AGENT_SET_RESPONSE_TIMEOUT,
+    p::DOMAIN_GET_GUEST_INFO,
 ];
 
 /// QEMU program procedures this driver implements.
@@ -743,6 +744,13 @@ impl RemoteHandler for QemuConn {
     fn domain_get_hostname(&self, a: RemoteDomainGetHostnameArgs) -> R<RemoteDomainGetHostnameRet> {
         let hostname = ag::hostname(&self.drv, &a.dom, a.flags)?;
         Ok(RemoteDomainGetHostnameRet { hostname })
+    }
+    fn domain_get_guest_info(
+        &self,
+        a: RemoteDomainGetGuestInfoArgs,
+    ) -> R<RemoteDomainGetGuestInfoRet> {
+        let params = crate::agent::guestinfo::get(&self.drv, &a.dom, a.types, a.flags)?;
+        Ok(RemoteDomainGetGuestInfoRet { params })
     }
     fn domain_agent_set_response_timeout(
         &self,

@@ -11,6 +11,7 @@
 
 pub mod calls;
 pub mod channel;
+pub mod guestinfo;
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
