@@ -119,6 +119,8 @@ const STEPS: &[&[&str]] = &[
     &["domhostname", "--source", "agent"],
     &["domtime"],
     &["domtime", "--sync"],
+    &["domtime", "--time", "1700000000"],
+    &["domtime", "--pretty"],
     &["domfsfreeze"],
     &["domfsthaw"],
     &["domfsinfo"],
