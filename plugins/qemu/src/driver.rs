@@ -44,6 +44,9 @@ pub struct Run {
     pub agent: Option<Arc<crate::agent::Agent>>,
     /// `virDomainAgentSetResponseTimeout`'s value (libvirt's default: block).
     pub agent_timeout: i32,
+    /// Events of a serial port change, sent after the next monitor event, a moment
+    /// later, or before the stop, whichever comes first ([`crate::agent::channel`]).
+    pub pending_events: Vec<Event>,
 }
 
 /// One domain.

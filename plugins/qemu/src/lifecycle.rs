@@ -401,6 +401,7 @@ fn launch_plugged(
         saving: false,
         agent: None,
         agent_timeout: crate::agent::TIMEOUT_BLOCK,
+        pending_events: Vec::new(),
     })
 }
 
@@ -517,8 +518,9 @@ fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
         if d.run.as_ref().is_none_or(|r| r.generation != generation) {
             return Ok(());
         }
-        let run = d.run.take().expect("checked above");
+        let mut run = d.run.take().expect("checked above");
         run.qmp.close();
+        events.append(&mut run.pending_events);
         if let Some(a) = &run.agent {
             a.close();
         }
@@ -566,7 +568,8 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
     };
     let mut follow_up: Option<(Arc<Qmp>, Proc, bool)> = None;
     let mut deleted: Option<String> = None;
-    let mut port_data: Option<Value> = None;
+    let mut port = crate::agent::channel::PortChange::None;
+    let (mut port_event, mut had_pending) = (false, false);
     let _ = drv.write(|s, events| {
         let Some(d) = s.doms.iter_mut().find(|d| d.def.uuid.0 == uuid) else {
             return Ok(());
@@ -583,6 +586,7 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
             micros: timestamp.1,
             details: (!data.is_null()).then(|| data.to_string()),
         });
+        had_pending = !run.pending_events.is_empty();
         if matches!(name.as_str(), "SHUTDOWN" | "RESET") {
             if let Some(a) = &run.agent {
                 a.notify_event();
@@ -590,8 +594,10 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
         }
         match name.as_str() {
             "VSERPORT_CHANGE" => {
-                port_data = Some(data.clone());
-                return Ok(());
+                let mut later = Vec::new();
+                port = crate::agent::channel::on_port_change(run, &dref, &data, &mut later);
+                run.pending_events.extend(later);
+                port_event = true;
             }
             "SHUTDOWN" if run.shutdown_seen => return Ok(()),
             // A destroy in progress: QEMU reports SIGTERM as a host shutdown.
@@ -640,11 +646,10 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
         Ok(())
     });
     // Monitor commands and waiting must not run on the reader thread.
-    if let Some(data) = port_data {
-        let weak = weak.clone();
-        std::thread::spawn(move || {
-            crate::agent::channel::port_changed(&weak, uuid, generation, &data)
-        });
+    if port_event {
+        crate::agent::channel::after_port_change(weak, uuid, generation, port);
+    } else if had_pending {
+        crate::agent::channel::flush_pending(&drv, uuid, generation);
     }
     if let Some(alias) = deleted {
         let weak = weak.clone();
@@ -743,6 +748,7 @@ fn adopt(drv: &Arc<Driver>, status: Status) -> Result<(), String> {
         saving: false,
         agent: None,
         agent_timeout: crate::agent::TIMEOUT_BLOCK,
+        pending_events: Vec::new(),
     };
     drv.write(|s, _| {
         let i = match s.doms.iter().position(|d| d.def.uuid.0 == uuid) {

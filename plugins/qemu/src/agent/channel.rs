@@ -162,29 +162,40 @@ pub fn on_port_change(
     }
 }
 
-/// QEMU's `VSERPORT_CHANGE` for run `generation`, handled off the monitor's reader
-/// thread a moment later, as libvirt's event worker does: the events QEMU sent with it
-/// (a guest's SHUTDOWN as its agent goes) are reported first, as libvirtd reports them.
-pub fn port_changed(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, data: &Value) {
-    std::thread::sleep(std::time::Duration::from_millis(20));
-    let Some(drv) = weak.upgrade() else { return };
-    let change = drv.write(|s, events| {
-        let Some(d) = s.doms.iter_mut().find(|d| d.def.uuid.0 == uuid) else {
-            return Ok(PortChange::None);
-        };
-        let dref = d.reference();
-        let Some(run) = d.run.as_mut().filter(|r| r.generation == generation) else {
-            return Ok(PortChange::None);
-        };
-        let change = on_port_change(run, &dref, data, events);
-        drv.save_status(d);
-        Ok(change)
+/// Sends the events a port change left pending for run `generation`.
+pub fn flush_pending(drv: &Driver, uuid: [u8; 16], generation: u64) {
+    let _ = drv.write(|s, events| {
+        let run = s
+            .doms
+            .iter_mut()
+            .find(|d| d.def.uuid.0 == uuid)
+            .and_then(|d| d.run.as_mut())
+            .filter(|r| r.generation == generation);
+        if let Some(r) = run {
+            events.append(&mut r.pending_events);
+        }
+        Ok(())
     });
-    match change {
-        Ok(PortChange::Connect(path)) => connect(weak, uuid, generation, path),
-        Ok(PortChange::Disconnect(Some(a))) => a.close(),
-        _ => {}
-    }
+}
+
+/// After QEMU's `VSERPORT_CHANGE` (recorded, its AGENT_LIFECYCLE pending): off the
+/// monitor's reader thread, the connection is made or closed and the event is sent a
+/// moment later unless the next monitor event or the stop sent it first. So the events
+/// QEMU sends with it (a guest's SHUTDOWN as its agent goes) come first, as from
+/// libvirtd, whose event worker handles port changes.
+pub fn after_port_change(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, port: PortChange) {
+    let weak = weak.clone();
+    std::thread::spawn(move || {
+        match port {
+            PortChange::Connect(path) => connect(&weak, uuid, generation, path),
+            PortChange::Disconnect(Some(a)) => a.close(),
+            _ => {}
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        if let Some(drv) = weak.upgrade() {
+            flush_pending(&drv, uuid, generation);
+        }
+    });
 }
 
 /// Connects to the agent of run `generation` (off the monitor's reader thread) and
