@@ -104,6 +104,41 @@ pub mod domain_event {
     pub const SHUTDOWN_HOST: i32 = 2;
 }
 
+/// `virConnectDomainEventAgentLifecycleState` and `...Reason`: the guest agent's
+/// channel opened or closed, and why.
+pub mod agent_lifecycle {
+    pub const STATE_CONNECTED: i32 = 1;
+    pub const STATE_DISCONNECTED: i32 = 2;
+
+    pub const REASON_UNKNOWN: i32 = 0;
+    pub const REASON_DOMAIN_STARTED: i32 = 1;
+    pub const REASON_CHANNEL: i32 = 2;
+}
+
+/// The guest-agent flags and values of the calls that use it:
+/// `virDomainGetHostnameFlags`, `virDomainSetTimeFlags`, `virDomainGuestInfoTypes`,
+/// `virDomainSetUserPasswordFlags`, `virIPAddrType` (shutdown modes are in
+/// `domain_shutdown`, address sources in `interface_addresses_source`).
+pub mod agent_flags {
+    pub const HOSTNAME_LEASE: u32 = 1 << 0;
+    pub const HOSTNAME_AGENT: u32 = 1 << 1;
+
+    pub const SET_TIME_SYNC: u32 = 1 << 0;
+
+    pub const GUEST_INFO_USERS: u32 = 1 << 0;
+    pub const GUEST_INFO_OS: u32 = 1 << 1;
+    pub const GUEST_INFO_TIMEZONE: u32 = 1 << 2;
+    pub const GUEST_INFO_HOSTNAME: u32 = 1 << 3;
+    pub const GUEST_INFO_FILESYSTEM: u32 = 1 << 4;
+    pub const GUEST_INFO_DISKS: u32 = 1 << 5;
+    pub const GUEST_INFO_INTERFACES: u32 = 1 << 6;
+
+    pub const PASSWORD_ENCRYPTED: u32 = 1 << 0;
+
+    pub const IP_ADDR_TYPE_IPV4: i32 = 0;
+    pub const IP_ADDR_TYPE_IPV6: i32 = 1;
+}
+
 /// `virNetworkEventLifecycleType`.
 pub mod network_event {
     pub const DEFINED: i32 = 0;

@@ -121,12 +121,71 @@ pub fn build_initramfs(
     links: &[&str],
     kmods: &[(&str, &str)],
 ) {
+    build_initramfs_with(modules, out, init, links, kmods, &Extras::default());
+}
+
+/// What a guest gets beyond busybox: host programs at their own paths with every
+/// shared library `ldd` names (the dynamic loader included), and files `(path, mode,
+/// body)`; their directories are made as needed.
+#[derive(Default)]
+pub struct Extras<'a> {
+    pub programs: &'a [&'a str],
+    pub files: &'a [(&'a str, u32, &'a [u8])],
+}
+
+/// Adds the directories of `path` (relative, no leading '/') not yet in `made`.
+fn parents(c: &mut Cpio, made: &mut std::collections::BTreeSet<String>, path: &str) {
+    let mut at = String::new();
+    let parts: Vec<&str> = path.split('/').collect();
+    for part in &parts[..parts.len().saturating_sub(1)] {
+        if !at.is_empty() {
+            at.push('/');
+        }
+        at.push_str(part);
+        if made.insert(at.clone()) {
+            c.dir(&at);
+        }
+    }
+}
+
+fn add_extras(c: &mut Cpio, made: &mut std::collections::BTreeSet<String>, x: &Extras) {
+    let mut paths: Vec<String> = Vec::new();
+    for p in x.programs {
+        paths.push(p.to_string());
+        paths.extend(crate::lab::shared_libraries(std::path::Path::new(p)));
+    }
+    paths.sort();
+    paths.dedup();
+    for p in paths {
+        let rel = p.trim_start_matches('/');
+        parents(c, made, rel);
+        let body = std::fs::read(&p).unwrap_or_else(|e| panic!("read {p}: {e}"));
+        c.file(rel, 0o755, &body);
+    }
+    for (path, mode, body) in x.files {
+        let rel = path.trim_start_matches('/');
+        parents(c, made, rel);
+        c.file(rel, *mode, body);
+    }
+}
+
+/// [`build_initramfs`] with [`Extras`].
+pub fn build_initramfs_with(
+    modules: &std::path::Path,
+    out: &std::path::Path,
+    init: &str,
+    links: &[&str],
+    kmods: &[(&str, &str)],
+    extras: &Extras,
+) {
     let mut c = Cpio::default();
+    let mut made = std::collections::BTreeSet::new();
     for d in [
         "bin", "sbin", "usr", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "modules", "etc",
         "run", "var",
     ] {
         c.dir(d);
+        made.insert(d.to_string());
     }
     c.chardev("dev/console", 5, 1);
     c.file("init", 0o755, init.as_bytes());
@@ -143,6 +202,7 @@ pub fn build_initramfs(
         let body = std::fs::read(modules.join(rel)).expect("read kernel module");
         c.file(&format!("modules/{name}"), 0o644, &body);
     }
+    add_extras(&mut c, &mut made, extras);
     std::fs::write(out, c.finish()).expect("write initramfs");
 }
 

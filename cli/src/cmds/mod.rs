@@ -1,6 +1,7 @@
 //! The command table, grouped like virsh's `help` shows it.
 
 mod dom;
+mod dom_agent;
 mod dom_devices;
 mod dom_extra;
 mod dom_hotplug;
@@ -52,6 +53,11 @@ pub static GROUPS: &[Group] = &[
         title: "Domain Management",
         keyword: "domain",
         cmds: dom_save::CMDS,
+    },
+    Group {
+        title: "Domain Management",
+        keyword: "domain",
+        cmds: dom_agent::CMDS,
     },
     Group {
         title: "Domain Monitoring",

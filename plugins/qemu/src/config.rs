@@ -130,6 +130,16 @@ impl Config {
     pub fn log_file(&self, name: &str) -> PathBuf {
         self.log_dir.join(format!("{name}.log"))
     }
+
+    /// Where the sockets of run `id`'s unix channels without a path go, as libvirt's
+    /// `channel/target/domain-ID-NAME` (the name cut to 20 characters) under the state
+    /// directory.
+    pub fn channel_target_dir(&self, id: i32, name: &str) -> PathBuf {
+        let short: String = name.chars().take(20).collect();
+        self.state_dir
+            .join("channel/target")
+            .join(format!("domain-{id}-{short}"))
+    }
 }
 
 /// Writes `data` to `path` atomically: temporary file, fsync, rename, fsync of the directory.
@@ -165,6 +175,10 @@ mod tests {
             ("/x/qemu", "/run/q")
         );
         assert_eq!(c.config_file("a"), PathBuf::from("/s/a.xml"));
+        assert_eq!(
+            c.channel_target_dir(3, "a-domain-with-a-long-name"),
+            PathBuf::from("/s/channel/target/domain-3-a-domain-with-a-long")
+        );
         let e = Config::parse("bogus = 1\n", "/s").unwrap_err().to_string();
         assert!(e.contains("bogus"), "{e}");
     }

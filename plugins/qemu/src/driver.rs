@@ -40,6 +40,13 @@ pub struct Run {
     pub shutdown_seen: bool,
     /// A save is writing this run's state ([`crate::save`]); another must not start.
     pub saving: bool,
+    /// The guest agent, while the guest has its channel open ([`crate::agent`]).
+    pub agent: Option<Arc<crate::agent::Agent>>,
+    /// `virDomainAgentSetResponseTimeout`'s value (libvirt's default: block).
+    pub agent_timeout: i32,
+    /// Events of a serial port change, sent after the next monitor event, a moment
+    /// later, or before the stop, whichever comes first ([`crate::agent::channel`]).
+    pub pending_events: Vec<Event>,
 }
 
 /// One domain.

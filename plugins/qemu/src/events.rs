@@ -26,6 +26,9 @@ pub enum Event {
     DeviceRemoved(RemoteNonnullDomain, String),
     /// A device was hotplugged (its alias).
     DeviceAdded(RemoteNonnullDomain, String),
+    /// The guest agent connected or disconnected (state, reason:
+    /// `facts::agent_lifecycle`).
+    AgentLifecycle(RemoteNonnullDomain, i32, i32),
     /// The balloon's actual size changed (KiB).
     BalloonChange(RemoteNonnullDomain, u64),
     /// Any QMP event, for `qemu-monitor-event` subscribers (QEMU program message 6).
@@ -107,6 +110,21 @@ impl Event {
                     l.handle,
                     p,
                     remote_proc::DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE,
+                    &msg,
+                );
+            }
+            Event::AgentLifecycle(d, state, reason) => {
+                let msg = rvirt_plugin_api::protocol::RemoteDomainEventCallbackAgentLifecycleMsg {
+                    callback_id: 0,
+                    dom: d.clone(),
+                    state: *state,
+                    reason: *reason,
+                };
+                emit_event(
+                    l.driver,
+                    l.handle,
+                    p,
+                    remote_proc::DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE,
                     &msg,
                 );
             }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use rvirt_plugin_api::protocol::{qemu_proc as q, remote_proc as p, *};
 
+use crate::agent::calls as ag;
 use crate::caps;
 use crate::domain as dm;
 use crate::driver::{reason, st, Driver};
@@ -164,10 +165,20 @@ pub const PROCEDURES: &[i32] = &[
     p::DOMAIN_SNAPSHOT_HAS_METADATA,
     p::DOMAIN_LIST_ALL_SNAPSHOTS,
     p::DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN,
+    // The guest agent (crate::agent::calls).
+    p::DOMAIN_FSFREEZE,
+    p::DOMAIN_FSTHAW,
+    p::DOMAIN_GET_FSINFO,
+    p::DOMAIN_SET_USER_PASSWORD,
+    p::DOMAIN_GET_TIME,
+    p::DOMAIN_SET_TIME,
+    p::DOMAIN_GET_HOSTNAME,
+    p::DOMAIN_AGENT_SET_RESPONSE_TIMEOUT,
+    p::DOMAIN_GET_GUEST_INFO,
 ];
 
 /// QEMU program procedures this driver implements.
-pub const QEMU_PROCEDURES: &[i32] = &[q::DOMAIN_MONITOR_COMMAND];
+pub const QEMU_PROCEDURES: &[i32] = &[q::DOMAIN_MONITOR_COMMAND, q::DOMAIN_AGENT_COMMAND];
 
 type R<T> = Result<T, RemoteError>;
 
@@ -182,6 +193,8 @@ fn chars(s: &str) -> Vec<i8> {
 const DESTROY_GRACEFUL: u32 = rvirt_plugin_api::protocol::facts::domain_destroy::GRACEFUL;
 const SHUTDOWN_ACPI: u32 = rvirt_plugin_api::protocol::facts::domain_shutdown::ACPI_POWER_BTN;
 const REBOOT_ACPI: u32 = rvirt_plugin_api::protocol::facts::domain_shutdown::ACPI_POWER_BTN;
+/// Shutdown and reboot through the guest agent.
+const AGENT: u32 = rvirt_plugin_api::protocol::facts::domain_shutdown::GUEST_AGENT;
 
 impl QemuConn {
     fn domain_stop(&self, dom: &RemoteNonnullDomain, flags: u32) -> R<()> {
@@ -195,7 +208,10 @@ impl QemuConn {
     }
 
     fn shutdown(&self, dom: &RemoteNonnullDomain, flags: u32) -> R<()> {
-        check_flags(flags, SHUTDOWN_ACPI, "qemuDomainShutdownFlags")?;
+        check_flags(flags, SHUTDOWN_ACPI | AGENT, "qemuDomainShutdownFlags")?;
+        if let Some(agent) = crate::agent::calls::power_agent(&self.drv, dom, flags)? {
+            return crate::agent::calls::power(&agent, false);
+        }
         let qmp = qmp_of(&self.drv, dom)?;
         qmp.execute("system_powerdown", None)
             .map(|_| ())
@@ -248,7 +264,10 @@ impl QemuConn {
     }
 
     fn reboot(&self, dom: &RemoteNonnullDomain, flags: u32) -> R<()> {
-        check_flags(flags, REBOOT_ACPI, "qemuDomainReboot")?;
+        check_flags(flags, REBOOT_ACPI | AGENT, "qemuDomainReboot")?;
+        if let Some(agent) = crate::agent::calls::power_agent(&self.drv, dom, flags)? {
+            return crate::agent::calls::power(&agent, true);
+        }
         let qmp = self.drv.write(|s, _| {
             let (d, _) = s.running_mut(dom)?;
             let run = d.run.as_mut().expect("running");
@@ -494,6 +513,10 @@ impl RemoteHandler for QemuConn {
         a: RemoteDomainInterfaceAddressesArgs,
     ) -> R<RemoteDomainInterfaceAddressesRet> {
         check_flags(a.flags, 0, "qemuDomainInterfaceAddresses")?;
+        if a.source == rvirt_plugin_api::protocol::facts::interface_addresses_source::AGENT {
+            let ifaces = crate::agent::calls::interface_addresses(&self.drv, &a.dom)?;
+            return Ok(RemoteDomainInterfaceAddressesRet { ifaces });
+        }
         let live = self.drv.read(|s| {
             let d = s.find(&a.dom)?;
             let run = d.run.as_ref().ok_or(QemuError::NotRunning)?;
@@ -841,6 +864,48 @@ impl RemoteHandler for QemuConn {
     ) -> R<RemoteDomainGetBlockInfoRet> {
         stats::calls::block_info(&self.drv, &a.dom, &a.path, a.flags)
     }
+    fn domain_fsfreeze(&self, a: RemoteDomainFsfreezeArgs) -> R<RemoteDomainFsfreezeRet> {
+        let filesystems = ag::fs_freeze(&self.drv, &a.dom, &a.mountpoints, true, a.flags)?;
+        Ok(RemoteDomainFsfreezeRet { filesystems })
+    }
+    fn domain_fsthaw(&self, a: RemoteDomainFsthawArgs) -> R<RemoteDomainFsthawRet> {
+        let filesystems = ag::fs_freeze(&self.drv, &a.dom, &a.mountpoints, false, a.flags)?;
+        Ok(RemoteDomainFsthawRet { filesystems })
+    }
+    fn domain_get_fsinfo(&self, a: RemoteDomainGetFsinfoArgs) -> R<RemoteDomainGetFsinfoRet> {
+        let info = ag::fs_info(&self.drv, &a.dom, a.flags)?;
+        Ok(RemoteDomainGetFsinfoRet {
+            ret: info.len() as u32,
+            info,
+        })
+    }
+    fn domain_set_user_password(&self, a: RemoteDomainSetUserPasswordArgs) -> R<()> {
+        ag::set_user_password(&self.drv, &a)
+    }
+    fn domain_get_time(&self, a: RemoteDomainGetTimeArgs) -> R<RemoteDomainGetTimeRet> {
+        ag::get_time(&self.drv, &a.dom, a.flags)
+    }
+    fn domain_set_time(&self, a: RemoteDomainSetTimeArgs) -> R<()> {
+        ag::set_time(&self.drv, &a)
+    }
+    fn domain_get_hostname(&self, a: RemoteDomainGetHostnameArgs) -> R<RemoteDomainGetHostnameRet> {
+        let hostname = ag::hostname(&self.drv, &a.dom, a.flags)?;
+        Ok(RemoteDomainGetHostnameRet { hostname })
+    }
+    fn domain_get_guest_info(
+        &self,
+        a: RemoteDomainGetGuestInfoArgs,
+    ) -> R<RemoteDomainGetGuestInfoRet> {
+        let params = crate::agent::guestinfo::get(&self.drv, &a.dom, a.types, a.flags)?;
+        Ok(RemoteDomainGetGuestInfoRet { params })
+    }
+    fn domain_agent_set_response_timeout(
+        &self,
+        a: RemoteDomainAgentSetResponseTimeoutArgs,
+    ) -> R<RemoteDomainAgentSetResponseTimeoutRet> {
+        let result = ag::set_response_timeout(&self.drv, &a.dom, a.timeout, a.flags)?;
+        Ok(RemoteDomainAgentSetResponseTimeoutRet { result })
+    }
 }
 
 const MONITOR_COMMAND_HMP: u32 = rvirt_plugin_api::protocol::facts::qemu_monitor_command::HMP;
@@ -864,5 +929,9 @@ impl QemuHandler for QemuConn {
             other => monitor_error(other),
         })?;
         Ok(QemuDomainMonitorCommandRet { result })
+    }
+    fn domain_agent_command(&self, a: QemuDomainAgentCommandArgs) -> R<QemuDomainAgentCommandRet> {
+        let result = ag::agent_command(&self.drv, &a)?;
+        Ok(QemuDomainAgentCommandRet { result })
     }
 }

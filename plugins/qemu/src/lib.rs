@@ -18,6 +18,7 @@ use rvirt_plugin_api::sdk::{
 };
 use rvirt_xml::domain::DomainDef;
 
+pub mod agent;
 pub mod argv;
 pub mod caps;
 pub mod config;

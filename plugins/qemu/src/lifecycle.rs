@@ -225,6 +225,7 @@ pub fn start_from(
                 d.run = Some(run);
                 d.shutoff_reason = 0;
                 drv.save_status(d);
+                agent_started_event(d, events);
                 // As libvirt: QEMU starts with its CPUs stopped; `cont` resumes them
                 // before the start is reported.
                 if !paused {
@@ -261,6 +262,24 @@ pub fn start_from(
     })
 }
 
+/// As libvirt, a started domain with an agent channel reports the agent's state
+/// (the guest has not opened the port yet) before its start.
+fn agent_started_event(d: &crate::driver::Dom, events: &mut Vec<Event>) {
+    use rvirt_plugin_api::protocol::facts::agent_lifecycle as al;
+    let Some(run) = &d.run else { return };
+    let Some(c) = crate::agent::channel::agent_channel(&run.live) else {
+        return;
+    };
+    if let Some(state) = &c.target_state {
+        let state = crate::agent::channel::lifecycle_state(state == "connected");
+        events.push(Event::AgentLifecycle(
+            d.reference(),
+            state,
+            al::REASON_DOMAIN_STARTED,
+        ));
+    }
+}
+
 /// Spawns QEMU, connects the monitor, reads pty paths and (unless paused) starts the CPUs.
 fn launch(
     drv: &Arc<Driver>,
@@ -270,6 +289,8 @@ fn launch(
     boot: Boot,
 ) -> QResult<Run> {
     let mut live = prepare_def(drv, def);
+    crate::agent::channel::prepare(&drv.cfg, &mut live, id)
+        .map_err(|e| QemuError::sys("cannot create the channel directory", e))?;
     let found = crate::firmware::descriptors(crate::firmware::DESCRIPTOR_DIRS);
     crate::firmware::fill(&mut live, &drv.cfg.nvram_dir(), &found).map_err(QemuError::from)?;
     crate::firmware::ensure_nvram(&live).map_err(QemuError::from)?;
@@ -391,6 +412,7 @@ fn launch_plugged(
         crate::scope::register_machine(id, &def.name, &uuid, pid);
     }
     fill_ptys(&qmp, &mut live).map_err(|e| fail(e.to_string()))?;
+    crate::agent::channel::refresh_states(&qmp, &mut live).map_err(|e| fail(e.to_string()))?;
     crate::netplug::set_link_states(&qmp, &live).map_err(|e| fail(e.to_string()))?;
     if live.current_memory_kib < live.memory_kib && crate::argv::has_balloon(&live) {
         let bytes = live.current_memory_kib * 1024;
@@ -430,6 +452,9 @@ fn launch_plugged(
         fake_reboot: false,
         shutdown_seen: false,
         saving: false,
+        agent: None,
+        agent_timeout: crate::agent::TIMEOUT_BLOCK,
+        pending_events: Vec::new(),
     })
 }
 
@@ -573,8 +598,13 @@ fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
         if d.run.as_ref().is_none_or(|r| r.generation != generation) {
             return Ok(());
         }
-        let run = d.run.take().expect("checked above");
+        let mut run = d.run.take().expect("checked above");
         run.qmp.close();
+        events.append(&mut run.pending_events);
+        if let Some(a) = &run.agent {
+            a.close();
+        }
+        crate::agent::channel::cleanup(&drv.cfg, run.id, &d.def.name);
         let why = run.stopping.unwrap_or(reason::SHUTOFF_CRASHED);
         // A QEMU that vanished unasked is a crashed domain reported as failed, as libvirt.
         let detail = match why {
@@ -629,6 +659,8 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
     };
     let mut follow_up: Option<(Arc<Qmp>, Proc, bool)> = None;
     let mut deleted: Option<String> = None;
+    let mut port = crate::agent::channel::PortChange::None;
+    let (mut port_event, mut had_pending) = (false, false);
     let _ = drv.write(|s, events| {
         let Some(d) = s.doms.iter_mut().find(|d| d.def.uuid.0 == uuid) else {
             return Ok(());
@@ -645,7 +677,19 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
             micros: timestamp.1,
             details: (!data.is_null()).then(|| data.to_string()),
         });
+        had_pending = !run.pending_events.is_empty();
+        if matches!(name.as_str(), "SHUTDOWN" | "RESET") {
+            if let Some(a) = &run.agent {
+                a.notify_event();
+            }
+        }
         match name.as_str() {
+            "VSERPORT_CHANGE" => {
+                let mut later = Vec::new();
+                port = crate::agent::channel::on_port_change(run, &dref, &data, &mut later);
+                run.pending_events.extend(later);
+                port_event = true;
+            }
             "SHUTDOWN" if run.shutdown_seen => return Ok(()),
             // A destroy in progress: QEMU reports SIGTERM as a host shutdown.
             "SHUTDOWN" if run.stopping.is_some() => {
@@ -693,6 +737,11 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
         Ok(())
     });
     // Monitor commands and waiting must not run on the reader thread.
+    if port_event {
+        crate::agent::channel::after_port_change(weak, uuid, generation, port);
+    } else if had_pending {
+        crate::agent::channel::flush_pending(&drv, uuid, generation);
+    }
     if let Some(alias) = deleted {
         let weak = weak.clone();
         std::thread::spawn(move || crate::hotplug::removed(&weak, uuid, generation, &alias));
@@ -788,6 +837,9 @@ fn adopt(drv: &Arc<Driver>, status: Status) -> Result<(), String> {
         fake_reboot: false,
         shutdown_seen: false,
         saving: false,
+        agent: None,
+        agent_timeout: crate::agent::TIMEOUT_BLOCK,
+        pending_events: Vec::new(),
     };
     drv.write(|s, _| {
         let i = match s.doms.iter().position(|d| d.def.uuid.0 == uuid) {
@@ -802,5 +854,13 @@ fn adopt(drv: &Arc<Driver>, status: Status) -> Result<(), String> {
         drv.save_status(&s.doms[i]);
         Ok(())
     })
-    .map_err(|e| e.to_string())
+    .map_err(|e| e.to_string())?;
+    // The guest kept its agent port open while the daemon was away.
+    let agent = crate::agent::channel::agent_channel(&status.live);
+    if agent.is_some_and(|c| c.target_state.as_deref() == Some("connected")) {
+        if let Some(path) = crate::agent::channel::agent_socket(&status.live) {
+            crate::agent::channel::connect(&Arc::downgrade(drv), uuid, generation, path);
+        }
+    }
+    Ok(())
 }

@@ -72,6 +72,9 @@ pub struct CharDev {
     pub target_address: Option<String>,
     /// `<target><model name/></target>` (serial).
     pub target_model: Option<String>,
+    /// `<target state>` of a virtio channel: whether the guest has the port open
+    /// (`connected`/`disconnected`), runtime data shown only in the live XML.
+    pub target_state: Option<String>,
     /// Alias, address.
     pub info: DeviceInfo,
 }
@@ -159,6 +162,8 @@ impl CharDev {
                 None => None,
             },
             target_name: tattr("name"),
+            target_state: tattr("state")
+                .filter(|s| matches!(s.as_str(), "connected" | "disconnected")),
             target_address: tattr("address"),
             target_model: target
                 .and_then(|t| t.child("model"))
@@ -252,7 +257,7 @@ impl CharDev {
             .opt("tty", self.source_path.as_ref().filter(|_| tty));
         out.open(name, &attrs);
         self.write_source(out, live);
-        self.write_target(out);
+        self.write_target(out, live);
         self.info.write(out, false);
         out.close(name);
     }
@@ -319,12 +324,13 @@ impl CharDev {
         }
     }
 
-    fn write_target(&self, out: &mut Out) {
+    fn write_target(&self, out: &mut Out, live: bool) {
         match self.kind {
             ChrKind::Channel => {
                 let a = Attrs::new()
                     .opt("type", self.target_type.as_ref())
                     .opt("name", self.target_name.as_ref())
+                    .opt("state", self.target_state.as_ref().filter(|_| live))
                     .opt("address", self.target_address.as_ref())
                     .opt("port", self.target_port);
                 out.empty("target", &a);
@@ -384,6 +390,15 @@ mod tests {
         let f =
             "<serial type='file'>\n  <source path='/tmp/log'/>\n  <target port='0'/>\n</serial>\n";
         assert_eq!(rt(f, ChrKind::Serial, false), f);
+    }
+
+    #[test]
+    fn channel_state_is_live_only() {
+        let x = "<channel type='unix'>\n  <source mode='bind' path='/tmp/ga.sock'/>\n  <target type='virtio' name='org.qemu.guest_agent.0' state='connected'/>\n</channel>\n";
+        assert_eq!(rt(x, ChrKind::Channel, true), x);
+        assert!(!rt(x, ChrKind::Channel, false).contains("state="));
+        let bogus = x.replace("connected", "sideways");
+        assert!(!rt(&bogus, ChrKind::Channel, true).contains("state="));
     }
 
     #[test]
