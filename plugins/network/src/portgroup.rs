@@ -3,7 +3,8 @@
 //! port group) supplies the bandwidth, and with the network the vlan and (merged part
 //! by part) the virtualport,
 //! the port does not set itself; the network its `trustGuestRxFilters`. Then the
-//! checks of what the plug can carry.
+//! checks of what the plug can carry, and (once its bandwidth is plugged) of the
+//! virtualport's completeness.
 
 use rvirt_plugin_api::sdk::{code, domain};
 use rvirt_xml::network::netdev::VirtualPort;
@@ -45,13 +46,51 @@ pub fn inherit(def: &NetworkDef, port: &mut NetworkPort) -> Result<(), NetError>
         def.virtualport.as_ref(),
         pg.and_then(|p| p.virtualport.as_ref()),
     )?;
-    if let Some(v) = port.virtualport.as_mut() {
-        // Completed as libvirt completes it: an Open vSwitch port gets an interface ID.
-        if v.kind == Some("openvswitch") && v.interface_id.is_none() {
-            v.interface_id = Some(rvirt_xml::Uuid::random());
-        }
-    }
     check(def, port)
+}
+
+fn xml_error(message: String) -> NetError {
+    NetError::Xml(XmlError::reported(
+        code::XML_ERROR,
+        Some(domain::NET),
+        format!("XML error: {message}"),
+    ))
+}
+
+/// libvirt's completeness check of a plugged port's virtualport (after its bandwidth
+/// is plugged), generating what it generates: an 802.1Qbg instance ID, an Open vSwitch
+/// interface ID.
+pub fn complete(port: &mut NetworkPort) -> Result<(), NetError> {
+    let Some(v) = port.virtualport.as_mut() else {
+        return Ok(());
+    };
+    let Some(kind) = v.kind else {
+        return Ok(());
+    };
+    let missing = |what: &str| xml_error(format!("missing {what} in <virtualport type='{kind}'>"));
+    match kind {
+        "802.1Qbg" => {
+            if v.manager_id.is_none() {
+                return Err(missing("managerid"));
+            }
+            if v.type_id.is_none() {
+                return Err(missing("typeid"));
+            }
+            if v.type_id_version.is_none() {
+                return Err(missing("typeidversion"));
+            }
+            v.instance_id.get_or_insert_with(rvirt_xml::Uuid::random);
+        }
+        "802.1Qbh" if v.profile_id.as_deref().is_none_or(str::is_empty) => {
+            return Err(missing("profileid"));
+        }
+        "openvswitch" => {
+            v.interface_id.get_or_insert_with(rvirt_xml::Uuid::random);
+        }
+        "midonet" if v.interface_id.is_none() => return Err(missing("interfaceid")),
+        _ => {}
+    }
+    Ok(())
 }
 
 /// The port's, the network's and the port group's virtualport merged, in that order
@@ -122,7 +161,7 @@ fn check(def: &NetworkDef, port: &NetworkPort) -> Result<(), NetError> {
     let vtype = port.virtualport.as_ref().map(|v| v.kind.unwrap_or("none"));
     let (uses, allowed): (&str, &[&str]) = match &port.plug {
         Some(Plug::Network { .. }) => ("uses IP forwarding", &[]),
-        Some(Plug::Bridge { .. }) => ("uses a bridge device", &["openvswitch", "midonet"]),
+        Some(Plug::Bridge { .. }) => ("uses a bridge device", &["openvswitch"]),
         Some(Plug::Direct { .. }) => ("uses a macvtap device", &["802.1Qbg", "802.1Qbh"]),
         _ => ("", &["802.1Qbh"]),
     };

@@ -168,6 +168,12 @@ pub fn create(
             );
         }
     } else {
+        if port.plug.is_some() {
+            return Err(NetError::Arg(
+                "Port reclaim not requested but plug type is not none".into(),
+            )
+            .into());
+        }
         port.plug = Some(allocate(s.nets[i].current(), &ports_of(s, i))?);
         crate::portgroup::inherit(s.nets[i].current(), &mut port)?;
     }
@@ -182,6 +188,10 @@ pub fn create(
     if flags & CREATE_RECLAIM == 0 {
         // A reclaimed port keeps the class it has on the bridge.
         floor::plug(&drv.cfg.tc, s.nets[i].current(), &ports, &mut port)?;
+        if let Err(e) = crate::portgroup::complete(&mut port) {
+            floor::unplug(&drv.cfg.tc, s.nets[i].current(), &ports, &mut port);
+            return Err(e.into());
+        }
     }
     let r = reference(s.nets[i].reference(), &port);
     ports.push(port);

@@ -163,6 +163,7 @@ pub(crate) fn pci_addr(x: &Ctx, info: &DeviceInfo, what: &str) -> ArgvResult<Str
             slot,
             function,
             multifunction,
+            ..
         }) => {
             let root = match (*bus, x.q35) {
                 (0, true) => "pcie.0".to_string(),

@@ -60,20 +60,81 @@ const EXTRA: &[Spec] = &[
     ),
     node(
         "numa",
-        &[Spec {
-            name: "cell",
-            attrs: CELL_ATTRS,
-            children: &[node(
-                "distances",
-                &[leaf(
-                    "sibling",
-                    &[attr("id", Value::Unsigned), attr("value", Value::Unsigned)],
-                )],
-            )],
-            text: None,
-        }],
+        &[
+            Spec {
+                name: "cell",
+                attrs: CELL_ATTRS,
+                children: &[
+                    node(
+                        "distances",
+                        &[leaf(
+                            "sibling",
+                            &[attr("id", Value::Unsigned), attr("value", Value::Unsigned)],
+                        )],
+                    ),
+                    Spec {
+                        name: "cache",
+                        attrs: &[
+                            attr("level", Value::Unsigned),
+                            attr("associativity", Value::Enum(&["none", "direct", "full"])),
+                            attr(
+                                "policy",
+                                Value::Enum(&["none", "writeback", "writethrough"]),
+                            ),
+                        ],
+                        children: &[leaf("size", SIZED), leaf("line", SIZED)],
+                        text: None,
+                    },
+                ],
+                text: None,
+            },
+            node(
+                "interconnects",
+                &[leaf("latency", LINK), leaf("bandwidth", LINK_BW)],
+            ),
+        ],
     ),
 ];
+
+/// A NUMA cache's `<size>` and `<line>`.
+const SIZED: &[AttrSpec] = &[attr("value", Value::Unsigned), attr("unit", Value::Text)];
+const ACCESS: Value = Value::Enum(&["access", "read", "write"]);
+/// An interconnect `<latency>` between two NUMA cells.
+const LINK: &[AttrSpec] = &[
+    attr("initiator", Value::Unsigned),
+    attr("target", Value::Unsigned),
+    attr("cache", Value::Unsigned),
+    attr("type", ACCESS),
+    attr("value", Value::Unsigned),
+];
+/// An interconnect `<bandwidth>`.
+const LINK_BW: &[AttrSpec] = &[
+    attr("initiator", Value::Unsigned),
+    attr("target", Value::Unsigned),
+    attr("cache", Value::Unsigned),
+    attr("type", ACCESS),
+    attr("value", Value::Unsigned),
+    attr("unit", Value::Text),
+];
+
+/// libvirt's check that the interconnects name existing NUMA cells.
+fn check_interconnects(numa: &Element) -> Result<(), XmlError> {
+    let cells = numa.children.iter().filter(|c| c.name == "cell").count();
+    let Some(ic) = numa.child("interconnects") else {
+        return Ok(());
+    };
+    for link in &ic.children {
+        for end in ["initiator", "target"] {
+            let n = link.attr(end).and_then(|v| v.parse::<usize>().ok());
+            if n.is_some_and(|n| n >= cells) {
+                return Err(XmlError::Message(format!(
+                    "'{end}' refers to a non-existent NUMA node"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
 
 const MODES: &[&str] = &["custom", "host-model", "host-passthrough", "maximum"];
 const POLICIES: &[&str] = &["force", "require", "optional", "disable", "forbid"];
@@ -130,6 +191,7 @@ impl CpuDef {
         if let Some(numa) = extra.iter_mut().find(|x| x.name == "numa") {
             number_cells(numa);
             fill_distances(numa);
+            check_interconnects(numa)?;
         }
         let with_model = custom_mode(&m.mode) && m.model.is_some();
         Ok(CpuDef {
@@ -322,13 +384,19 @@ fn custom_mode(mode: &Option<String>) -> bool {
 /// Gives each NUMA cell without an `id` its position and writes the cells in id
 /// order, as libvirt does.
 fn number_cells(numa: &mut Element) {
-    for (i, c) in numa.children.iter_mut().enumerate() {
+    let cells = numa.children.iter_mut().filter(|c| c.name == "cell");
+    for (i, c) in cells.enumerate() {
         if c.attr("id").is_none() {
             c.attrs.insert(0, ("id".into(), i.to_string()));
         }
     }
-    numa.children
-        .sort_by_key(|c| c.attr("id").and_then(|i| i.parse::<u32>().ok()));
+    // Cells by id; `<interconnects>` after them.
+    numa.children.sort_by_key(|c| {
+        (
+            c.name != "cell",
+            c.attr("id").and_then(|i| i.parse::<u32>().ok()),
+        )
+    });
 }
 
 /// Completes the NUMA distance tables as libvirt does: a distance given one way holds

@@ -54,6 +54,11 @@ pub(super) fn check(devs: &[Device], os_type: &str, default_usb: bool) -> Result
             Device::Disk(k) if k.sgio.as_deref() == Some("unfiltered") => {
                 return Err(unsupported("unfiltered sgio is no longer supported"));
             }
+            Device::Disk(k) if k.encryption_cipher => {
+                return Err(unsupported(
+                    "supplying <cipher> for domain disk definition is unnecessary",
+                ));
+            }
             Device::Disk(k)
                 if k.device == "lun" && !matches!(k.disk_type.as_str(), "block" | "network") =>
             {

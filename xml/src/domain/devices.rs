@@ -172,9 +172,13 @@ pub(super) fn parse(
     let mut out = Vec::new();
     let mut counts = [0u32; 4];
     let mut controllers: Vec<Controller> = Vec::new();
+    let mut disks: Vec<Disk> = Vec::new();
     for c in &devs.children {
         let d = match c.name.as_str() {
-            "disk" => Device::Disk(Disk::parse(c)?),
+            "disk" => {
+                insert_disk(&mut disks, Disk::parse(c)?);
+                continue;
+            }
             "controller" => {
                 let n = default_index(&controllers, c);
                 let k = Controller::parse(c, n)?;
@@ -199,10 +203,46 @@ pub(super) fn parse(
         };
         out.push(d);
     }
+    out.splice(0..0, disks.into_iter().map(Device::Disk));
     super::implicit::add(&mut out, &mut controllers, os_type)?;
     out.extend(controllers.into_iter().map(Device::Controller));
     super::devcheck::check(&out, os_type, default_usb)?;
     Ok(out)
+}
+
+/// libvirt's `virDiskNameToIndex`: `vdd` is 3, `sdaa` 26; `None` for a name without
+/// a known prefix and letters.
+fn disk_index(name: &str) -> Option<u64> {
+    let rest = ["fd", "hd", "vd", "sd", "xvd", "ubd"]
+        .iter()
+        .find_map(|p| name.strip_prefix(p))?;
+    let letters: Vec<u8> = rest.bytes().take_while(u8::is_ascii_lowercase).collect();
+    if letters.is_empty() {
+        return None;
+    }
+    let mut idx: u64 = 0;
+    for (i, c) in letters.iter().enumerate() {
+        idx = (idx + u64::from(i > 0)).saturating_mul(26) + u64::from(c - b'a');
+    }
+    Some(idx)
+}
+
+/// libvirt's `virDomainDiskInsert`: a disk goes before the first later-named disk on
+/// its bus, else after the last disk on its bus, else at the end.
+fn insert_disk(disks: &mut Vec<Disk>, disk: Disk) {
+    let idx = |d: &Disk| disk_index(&d.target_dev).map_or(-1, |n| n as i128);
+    let mut at = None;
+    for (i, d) in disks.iter().enumerate().rev() {
+        if d.target_bus != disk.target_bus {
+            continue;
+        }
+        if idx(d) > idx(&disk) {
+            at = Some(i);
+        } else if at.is_none() {
+            at = Some(i + 1);
+        }
+    }
+    disks.insert(at.unwrap_or(disks.len()), disk);
 }
 
 /// The index libvirt gives a controller written without one: a USB companion shares

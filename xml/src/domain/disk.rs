@@ -263,6 +263,9 @@ pub struct Disk {
     /// Described children (`<backingStore>`, `<iotune>`, `<wwn>`, ...), canonical, in
     /// libvirt's order.
     pub extras: Vec<Element>,
+    /// Whether the request's `<encryption>` named a `<cipher>` (refused once the whole
+    /// definition is parsed, as libvirt's validation refuses it).
+    pub encryption_cipher: bool,
     /// `<target dev>`.
     pub target_dev: String,
     /// `<target bus>` (derived from the device name when absent).
@@ -322,6 +325,7 @@ impl Disk {
             Some(b) => b.to_string(),
             None => default_bus(&target_dev)?,
         };
+        check_ivgen(e)?;
         let mut d = Disk {
             disk_type,
             device: e.attr("device").unwrap_or("disk").to_string(),
@@ -342,6 +346,7 @@ impl Disk {
                 None => None,
             },
             extras: Vec::new(),
+            encryption_cipher: encryptions(e).any(|x| x.child("cipher").is_some()),
             target_dev,
             target_bus,
             tray: target.attr_s("tray"),
@@ -450,6 +455,27 @@ impl Disk {
 }
 
 /// libvirt's parse-time check of `<iotune>`: every number field an unsigned integer.
+/// The `<encryption>` elements of a disk (under `<source>` or the disk itself).
+fn encryptions(e: &Element) -> impl Iterator<Item = &Element> {
+    e.child("source")
+        .and_then(|s| s.child("encryption"))
+        .into_iter()
+        .chain(e.child("encryption"))
+}
+
+/// The storage encryption parser's check: an `<ivgen>` needs a `<cipher>`.
+fn check_ivgen(e: &Element) -> Result<(), XmlError> {
+    use rvirt_protocol::error::{code, domain};
+    if encryptions(e).any(|x| x.child("ivgen").is_some() && x.child("cipher").is_none()) {
+        return Err(XmlError::reported(
+            code::XML_ERROR,
+            Some(domain::STORAGE),
+            "XML error: ivgen element found, but cipher is missing",
+        ));
+    }
+    Ok(())
+}
+
 fn check_iotune(t: &Element) -> Result<(), XmlError> {
     for c in &t.children {
         let numeric = IOTUNE_FIELDS

@@ -544,7 +544,7 @@ fn required(e: &Element) -> Result<(), XmlError> {
             } else if !child("source") {
                 msg("Missing <source> element in hostdev device")
             } else {
-                Ok(())
+                scsi_host_source(e)
             }
         }
         "filesystem" => {
@@ -561,6 +561,22 @@ fn required(e: &Element) -> Result<(), XmlError> {
         }
         _ => Ok(()),
     }
+}
+
+/// A SCSI hostdev on a host adapter (not iSCSI) names the adapter, as libvirt requires.
+fn scsi_host_source(e: &Element) -> Result<(), XmlError> {
+    let src = e.child("source");
+    if e.attr("type") != Some("scsi") || src.and_then(|s| s.attr("protocol")) == Some("iscsi") {
+        return Ok(());
+    }
+    let text = match src.and_then(|s| s.child("adapter")) {
+        None => "'adapter' must be specified for scsi hostdev source",
+        Some(a) if a.attr("name").is_none() => {
+            "'adapter' name must be specified for scsi hostdev source"
+        }
+        Some(_) => return Ok(()),
+    };
+    Err(XmlError::Message(text.to_string()))
 }
 
 /// A shared memory size as libvirt writes it: in MiB.

@@ -19,6 +19,9 @@ pub enum Address {
         function: u32,
         /// `multifunction='on|off'` when given.
         multifunction: Option<String>,
+        /// `<zpci uid= fid=/>` (s390 zPCI), `(uid, fid)`: libvirt writes both once
+        /// either is given, the missing one as 0.
+        zpci: Option<(u32, u32)>,
     },
     /// `type='drive'`.
     Drive {
@@ -123,6 +126,21 @@ fn hex_attr(e: &Element, path: &str, name: &str) -> Result<u32, XmlError> {
     }
 }
 
+/// The `<zpci>` child of a PCI address, when it gives a uid or a fid.
+fn zpci(e: &Element, path: &str) -> Result<Option<(u32, u32)>, XmlError> {
+    let Some(z) = e.child("zpci") else {
+        return Ok(None);
+    };
+    let path = format!("{path}/address/zpci");
+    if z.attr("uid").is_none() && z.attr("fid").is_none() {
+        return Ok(None);
+    }
+    Ok(Some((
+        hex_attr(z, &path, "uid")?,
+        hex_attr(z, &path, "fid")?,
+    )))
+}
+
 fn dec_attr(e: &Element, path: &str, name: &str) -> Result<u32, XmlError> {
     match e.attr(name) {
         Some(v) => num(&format!("{path}/address/@{name}"), v).map_err(|_| not_a_number(name, v)),
@@ -143,6 +161,7 @@ impl Address {
                 slot: hex_attr(e, path, "slot")?,
                 function: hex_attr(e, path, "function")?,
                 multifunction: e.attr_s("multifunction"),
+                zpci: zpci(e, path)?,
             },
             "drive" => Address::Drive {
                 controller: dec_attr(e, path, "controller")?,
@@ -241,13 +260,26 @@ impl Address {
                 slot,
                 function,
                 multifunction,
-            } => Attrs::new()
-                .add("type", "pci")
-                .add("domain", format!("0x{domain:04x}"))
-                .add("bus", format!("0x{bus:02x}"))
-                .add("slot", format!("0x{slot:02x}"))
-                .add("function", format!("0x{function:x}"))
-                .opt("multifunction", multifunction.as_ref()),
+                zpci,
+            } => {
+                let a = Attrs::new()
+                    .add("type", "pci")
+                    .add("domain", format!("0x{domain:04x}"))
+                    .add("bus", format!("0x{bus:02x}"))
+                    .add("slot", format!("0x{slot:02x}"))
+                    .add("function", format!("0x{function:x}"))
+                    .opt("multifunction", multifunction.as_ref());
+                if let Some((uid, fid)) = zpci {
+                    out.open("address", &a);
+                    let z = Attrs::new()
+                        .add("uid", format!("0x{uid:04x}"))
+                        .add("fid", format!("0x{fid:08x}"));
+                    out.empty("zpci", &z);
+                    out.close("address");
+                    return;
+                }
+                a
+            }
             Address::Drive {
                 controller,
                 bus,

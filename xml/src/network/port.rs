@@ -241,6 +241,7 @@ fn check_content(root: &Element) -> Result<(), XmlError> {
     }
     let ok = root.child("vlan").is_none_or(vlan_fits)
         && root.child("bandwidth").is_none_or(bandwidth_fits)
+        && root.child("virtualport").is_none_or(virtualport_fits)
         && root.child("plug").is_none_or(|p| plug_fits(p, device_name));
     if !ok {
         return Err(fail(F, "Element networkport failed to validate content"));
@@ -268,6 +269,53 @@ fn bandwidth_fits(b: &Element) -> bool {
                 .iter()
                 .all(|k| d.attr(k).is_none_or(positive))
         })
+}
+
+/// basictypes.rng's `uint8` and `uint24`: hex with `0x` (at most `digits` digits), or a
+/// decimal number up to `max`.
+fn uint_fits(v: &str, digits: usize, max: u32) -> bool {
+    match v.strip_prefix("0x") {
+        Some(h) => !h.is_empty() && h.len() <= digits && h.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => v
+            .parse::<i64>()
+            .is_ok_and(|n| (0..=i64::from(max)).contains(&n)),
+    }
+}
+
+/// networkcommon.rng's `virtualPortProfile`: the parameters each type allows, in their
+/// datatypes; midonet requires its interface ID.
+fn virtualport_fits(v: &Element) -> bool {
+    let kind = v.attr("type");
+    let params = v.child("parameters");
+    if kind == Some("midonet") && params.is_none_or(|p| p.attr("interfaceid").is_none()) {
+        return false;
+    }
+    let Some(p) = params else {
+        return true;
+    };
+    let allowed: &[&str] = match kind {
+        Some("802.1Qbg") => &["managerid", "typeid", "typeidversion", "instanceid"],
+        Some("802.1Qbh") => &["profileid"],
+        Some("openvswitch") => &["profileid", "interfaceid"],
+        Some("midonet") => &["interfaceid"],
+        _ => &[
+            "managerid",
+            "typeid",
+            "typeidversion",
+            "instanceid",
+            "profileid",
+            "interfaceid",
+        ],
+    };
+    p.attrs.iter().all(|(k, val)| {
+        allowed.contains(&k.as_str())
+            && match k.as_str() {
+                "managerid" | "typeidversion" => uint_fits(val, 2, 0xff),
+                "typeid" => uint_fits(val, 6, 0xff_ffff),
+                "instanceid" | "interfaceid" => content::is_uuid(val),
+                _ => val.chars().count() <= 39,
+            }
+    })
 }
 
 /// A PCI address field: hex with an optional `0x` (at most `digits` digits, the first
@@ -572,12 +620,19 @@ mod tests {
             format!("<networkport><uuid>aaaaaaaa-bbbb-cccc-dddd-000000000001</uuid><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner><mac address='52:54:00:11:22:33'/>{rest}</networkport>")
         };
         assert!(NetworkPort::parse_with(&doc(""), v).is_ok());
+        let qbg = "<virtualport type='802.1Qbg'><parameters managerid='0xff' typeid='16777215' typeidversion='2'/></virtualport>";
+        assert!(NetworkPort::parse_with(&doc(qbg), v).is_ok());
         for bad in [
             "<plug type='direct' dev='eth0'/>",
             "<vlan/>",
             "<group></group>",
             "<bandwidth><inbound average='0'/></bandwidth>",
             "<plug type='hostdev-pci'><address slot='0x20'/></plug>",
+            "<virtualport type='802.1Qbg'><parameters managerid='300'/></virtualport>",
+            "<virtualport type='802.1Qbg'><parameters typeid='0x1234567'/></virtualport>",
+            "<virtualport type='802.1Qbh'><parameters interfaceid='c7a5fdbd-edaf-9455-926a-d65c16db1809'/></virtualport>",
+            "<virtualport type='midonet'/>",
+            "<virtualport type='openvswitch'><parameters interfaceid='x'/></virtualport>",
         ] {
             let e = NetworkPort::parse_with(&doc(bad), v).unwrap_err();
             assert_eq!(e.code(), crate::XML_INVALID_SCHEMA, "{bad}");

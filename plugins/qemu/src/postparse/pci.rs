@@ -202,6 +202,7 @@ fn set_pci(d: &mut Device, (bus, slot, function): Slot) {
             slot,
             function,
             multifunction: None,
+            zpci: None,
         });
     }
 }
