@@ -1,6 +1,7 @@
 //! Domain lifecycle: define, undefine, create, start, shutdown, reboot, reset, destroy,
 //! suspend, resume.
 
+use super::cmd;
 use rvirt_protocol as p;
 use rvirt_protocol::facts;
 use rvirt_protocol::RemoteClient;
@@ -9,23 +10,6 @@ use crate::ctl::{is_no_support, CmdError, Context, Ctl};
 use crate::opts::{Args, Cmd, Complete, Opt};
 
 use super::{flag_bits, read_file};
-
-const fn cmd(
-    name: &'static str,
-    help: &'static str,
-    desc: &'static str,
-    opts: &'static [Opt],
-    run: crate::opts::Handler,
-) -> Cmd {
-    Cmd {
-        name,
-        help,
-        desc,
-        opts,
-        run,
-        needs_conn: true,
-    }
-}
 
 pub const CMDS: &[Cmd] = &[
     cmd("create", "create a domain from an XML file", "Create a domain.", CREATE, create),

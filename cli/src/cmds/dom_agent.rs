@@ -1,28 +1,12 @@
 //! Domain commands answered by the guest agent: domhostname, domfsfreeze, domfsthaw,
 //! domtime.
 
+use super::cmd;
 use rvirt_protocol as p;
 use rvirt_protocol::RemoteClient;
 
 use crate::ctl::{CmdError, Context, Ctl};
 use crate::opts::{Args, Cmd, Opt};
-
-const fn cmd(
-    name: &'static str,
-    help: &'static str,
-    desc: &'static str,
-    opts: &'static [Opt],
-    run: crate::opts::Handler,
-) -> Cmd {
-    Cmd {
-        name,
-        help,
-        desc,
-        opts,
-        run,
-        needs_conn: true,
-    }
-}
 
 pub const CMDS: &[Cmd] = &[
     cmd(

@@ -1,5 +1,6 @@
 //! Domain devices and vCPUs: vcpucount, vcpuinfo, domblklist, domiflist.
 
+use super::cmd;
 use rvirt_protocol as p;
 use rvirt_protocol::facts;
 use rvirt_protocol::RemoteClient;
@@ -7,23 +8,6 @@ use rvirt_protocol::RemoteClient;
 use crate::ctl::{CmdError, Ctl};
 use crate::fmt::{obj, Json, Table};
 use crate::opts::{Args, Cmd, Opt};
-
-const fn cmd(
-    name: &'static str,
-    help: &'static str,
-    desc: &'static str,
-    opts: &'static [Opt],
-    run: crate::opts::Handler,
-) -> Cmd {
-    Cmd {
-        name,
-        help,
-        desc,
-        opts,
-        run,
-        needs_conn: true,
-    }
-}
 
 pub const CMDS: &[Cmd] = &[
     cmd(

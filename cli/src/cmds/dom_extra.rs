@@ -1,6 +1,7 @@
 //! More domain management: managedsave, save, restore, autostart, setmem, setmaxmem,
 //! setvcpus, edit, attach-device, detach-device, qemu-monitor-command.
 
+use super::cmd;
 use rvirt_protocol as p;
 use rvirt_protocol::facts;
 
@@ -11,23 +12,6 @@ use crate::ctl::{CmdError, Context, Ctl};
 use crate::opts::{Args, Cmd, Complete, Opt};
 
 use super::{flag_bits, read_file};
-
-const fn cmd(
-    name: &'static str,
-    help: &'static str,
-    desc: &'static str,
-    opts: &'static [Opt],
-    run: crate::opts::Handler,
-) -> Cmd {
-    Cmd {
-        name,
-        help,
-        desc,
-        opts,
-        run,
-        needs_conn: true,
-    }
-}
 
 pub const CMDS: &[Cmd] = &[
     cmd("attach-device", "attach device from an XML file", "Attach device from an XML <file>.", DEVICE, attach_device),

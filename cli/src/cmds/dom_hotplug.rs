@@ -2,6 +2,7 @@
 //! update-device, attach-disk, detach-disk, attach-interface, detach-interface and
 //! change-media, with virsh's options, generated XML and messages.
 
+use super::cmd;
 use rvirt_protocol as p;
 use rvirt_protocol::facts;
 use rvirt_protocol::RemoteClient;
@@ -13,23 +14,6 @@ use crate::opts::{Args, Cmd, Opt};
 
 use super::dom_extra::affect_flags;
 use super::read_file;
-
-const fn cmd(
-    name: &'static str,
-    help: &'static str,
-    desc: &'static str,
-    opts: &'static [Opt],
-    run: crate::opts::Handler,
-) -> Cmd {
-    Cmd {
-        name,
-        help,
-        desc,
-        opts,
-        run,
-        needs_conn: true,
-    }
-}
 
 pub const CMDS: &[Cmd] = &[
     cmd(

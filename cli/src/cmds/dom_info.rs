@@ -1,5 +1,6 @@
 //! Domain monitoring: list, dominfo, domstate, domid/domname/domuuid, dumpxml, domstats.
 
+use super::cmd;
 use rvirt_core::client::Connect;
 use rvirt_protocol as p;
 use rvirt_protocol::facts;
@@ -11,23 +12,6 @@ use crate::opts::{Args, Cmd, Opt};
 
 use super::names::{domain_state, state_reason, typed_value};
 use super::{flag_bits, sort_domains};
-
-const fn cmd(
-    name: &'static str,
-    help: &'static str,
-    desc: &'static str,
-    opts: &'static [Opt],
-    run: crate::opts::Handler,
-) -> Cmd {
-    Cmd {
-        name,
-        help,
-        desc,
-        opts,
-        run,
-        needs_conn: true,
-    }
-}
 
 pub const CMDS: &[Cmd] = &[
     cmd(

@@ -1,6 +1,7 @@
 //! Saved state files: managedsave-remove, managedsave-dumpxml, managedsave-define,
 //! save-image-dumpxml, save-image-define.
 
+use super::cmd;
 use rvirt_protocol as p;
 use rvirt_protocol::error::{code, domain};
 use rvirt_protocol::facts;
@@ -10,23 +11,6 @@ use crate::ctl::{CmdError, Context, Ctl};
 use crate::opts::{Args, Cmd, Complete, Opt};
 
 use super::{flag_bits, read_file};
-
-const fn cmd(
-    name: &'static str,
-    help: &'static str,
-    desc: &'static str,
-    opts: &'static [Opt],
-    run: crate::opts::Handler,
-) -> Cmd {
-    Cmd {
-        name,
-        help,
-        desc,
-        opts,
-        run,
-        needs_conn: true,
-    }
-}
 
 pub const CMDS: &[Cmd] = &[
     cmd(

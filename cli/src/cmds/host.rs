@@ -1,5 +1,6 @@
 //! Host and hypervisor commands.
 
+use super::cmd;
 use rvirt_protocol as p;
 use rvirt_protocol::RemoteClient;
 
@@ -12,23 +13,6 @@ pub const LIBVIRT_COMPAT_VERSION: u64 = 9_000_000;
 
 fn version_str(v: u64) -> String {
     format!("{}.{}.{}", v / 1_000_000, (v % 1_000_000) / 1000, v % 1000)
-}
-
-const fn cmd(
-    name: &'static str,
-    help: &'static str,
-    desc: &'static str,
-    opts: &'static [Opt],
-    run: crate::opts::Handler,
-) -> Cmd {
-    Cmd {
-        name,
-        help,
-        desc,
-        opts,
-        run,
-        needs_conn: true,
-    }
 }
 
 pub const CMDS: &[Cmd] = &[

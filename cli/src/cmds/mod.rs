@@ -220,6 +220,24 @@ pub fn autostart_done(
 }
 
 /// ORs together the bits of the boolean options that are present.
+/// A command that needs a connection.
+pub const fn cmd(
+    name: &'static str,
+    help: &'static str,
+    desc: &'static str,
+    opts: &'static [crate::opts::Opt],
+    run: crate::opts::Handler,
+) -> Cmd {
+    Cmd {
+        name,
+        help,
+        desc,
+        opts,
+        run,
+        needs_conn: true,
+    }
+}
+
 pub fn flag_bits(a: &Args, bits: &[(&str, u32)]) -> u32 {
     bits.iter()
         .filter(|(n, _)| a.has(n))

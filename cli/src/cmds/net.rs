@@ -1,5 +1,6 @@
 //! Virtual network commands.
 
+use super::cmd;
 use rvirt_protocol as p;
 use rvirt_protocol::facts;
 use rvirt_protocol::RemoteClient;
@@ -9,23 +10,6 @@ use crate::fmt::{obj, Json, Table};
 use crate::opts::{Args, Cmd, Opt};
 
 use super::{flag_bits, read_file, sort_by_name};
-
-const fn cmd(
-    name: &'static str,
-    help: &'static str,
-    desc: &'static str,
-    opts: &'static [Opt],
-    run: crate::opts::Handler,
-) -> Cmd {
-    Cmd {
-        name,
-        help,
-        desc,
-        opts,
-        run,
-        needs_conn: true,
-    }
-}
 
 const FROM_FILE: &[Opt] = &[
     Opt::file("file containing an XML network description"),

@@ -1,6 +1,7 @@
 //! Host device commands: nodedev-list, nodedev-dumpxml, nodedev-info; the commands that
 //! change devices are in `nodedev_ops`.
 
+use super::cmd;
 use rvirt_protocol as p;
 use rvirt_protocol::RemoteClient;
 use rvirt_xml::nodedev::CAP_TYPES;
@@ -11,23 +12,6 @@ use crate::opts::{Args, Cmd, Opt};
 
 use super::nodedev_ops as ops;
 use super::sort_by_name;
-
-const fn cmd(
-    name: &'static str,
-    help: &'static str,
-    desc: &'static str,
-    opts: &'static [Opt],
-    run: crate::opts::Handler,
-) -> Cmd {
-    Cmd {
-        name,
-        help,
-        desc,
-        opts,
-        run,
-        needs_conn: true,
-    }
-}
 
 pub const CMDS: &[Cmd] = &[
     cmd(

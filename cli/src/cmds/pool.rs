@@ -1,5 +1,6 @@
 //! Storage pool commands.
 
+use super::cmd;
 use rvirt_protocol as p;
 use rvirt_protocol::facts;
 use rvirt_protocol::RemoteClient;
@@ -10,23 +11,6 @@ use crate::opts::{Args, Cmd, Opt};
 
 use super::names::pool_state;
 use super::{flag_bits, read_file, sort_by_name};
-
-const fn cmd(
-    name: &'static str,
-    help: &'static str,
-    desc: &'static str,
-    opts: &'static [Opt],
-    run: crate::opts::Handler,
-) -> Cmd {
-    Cmd {
-        name,
-        help,
-        desc,
-        opts,
-        run,
-        needs_conn: true,
-    }
-}
 
 const DEFINE: &[Opt] = &[
     Opt::file("file containing an XML pool description"),

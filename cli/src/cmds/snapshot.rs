@@ -1,6 +1,7 @@
 //! Domain snapshots: snapshot-create-as, snapshot-list, snapshot-revert, snapshot-delete,
 //! snapshot-current, snapshot-dumpxml (the rest in `snapshot_more`).
 
+use super::cmd;
 use rvirt_protocol as p;
 use rvirt_protocol::RemoteClient;
 
@@ -25,23 +26,6 @@ pub(super) const CREATE_FLAGS: &[(&str, u32)] = {
         ("validate", c::VALIDATE),
     ]
 };
-
-pub(super) const fn cmd(
-    name: &'static str,
-    help: &'static str,
-    desc: &'static str,
-    opts: &'static [Opt],
-    run: crate::opts::Handler,
-) -> Cmd {
-    Cmd {
-        name,
-        help,
-        desc,
-        opts,
-        run,
-        needs_conn: true,
-    }
-}
 
 pub const CMDS: &[Cmd] = &[
     cmd(

@@ -7,7 +7,8 @@ use rvirt_protocol::RemoteClient;
 use crate::ctl::{CmdError, Context, Ctl};
 use crate::opts::{Args, Cmd, Opt};
 
-use super::snapshot::{cmd, snapshot};
+use super::cmd;
+use super::snapshot::snapshot;
 use super::{flag_bits, read_file};
 
 pub const CMDS: &[Cmd] = &[

@@ -1,5 +1,6 @@
 //! Storage volume commands.
 
+use super::cmd;
 use rvirt_protocol as p;
 use rvirt_protocol::facts;
 use rvirt_protocol::RemoteClient;
@@ -13,23 +14,6 @@ use crate::opts::{Args, Cmd, Complete, Opt};
 use super::dom_extra::parse_scaled;
 use super::names::vol_type;
 use super::{flag_bits, read_file, sort_by_name};
-
-const fn cmd(
-    name: &'static str,
-    help: &'static str,
-    desc: &'static str,
-    opts: &'static [Opt],
-    run: crate::opts::Handler,
-) -> Cmd {
-    Cmd {
-        name,
-        help,
-        desc,
-        opts,
-        run,
-        needs_conn: true,
-    }
-}
 
 pub const CMDS: &[Cmd] = &[
     cmd("vol-clone", "clone a volume.", "Clone an existing volume within the parent pool.", CLONE, vol_clone),

@@ -520,6 +520,11 @@ pub fn stop(drv: &Driver, r: &RemoteNonnullDomain, why: i32, graceful: bool) -> 
         )
         .into());
     }
+    wait_cleaned_up(drv, generation)
+}
+
+/// Waits until the exit of run `generation` has been recorded (crate::lifecycle::on_exit).
+fn wait_cleaned_up(drv: &Driver, generation: u64) -> QResult<()> {
     let gone = |s: &crate::driver::Inner| {
         !s.doms
             .iter()
@@ -547,18 +552,7 @@ pub fn stop_closed(drv: &Driver, r: &RemoteNonnullDomain, why: i32) -> QResult<(
     if !proc.terminate(DESTROY_GRACE, false) {
         return Err(QemuError::Failed("failed to terminate the QEMU process".into()).into());
     }
-    let gone = |s: &crate::driver::Inner| {
-        !s.doms
-            .iter()
-            .any(|d| d.run.as_ref().is_some_and(|x| x.generation == generation))
-    };
-    if !drv.wait_until(Duration::from_secs(10), gone) {
-        return Err(QemuError::Internal(
-            "the QEMU process exited but its state was not cleaned up".into(),
-        )
-        .into());
-    }
-    Ok(())
+    wait_cleaned_up(drv, generation)
 }
 
 /// The process of run `generation` is gone: record the stop, send events, clean up.

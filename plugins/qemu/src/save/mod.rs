@@ -33,7 +33,6 @@ const XML_SECURE: u32 = rvirt_plugin_api::protocol::facts::domain_xml::SECURE;
 
 /// How long QEMU may take to write or read its state.
 const MIGRATION_TIMEOUT: Duration = Duration::from_secs(600);
-const DESTROY_GRACE: Duration = Duration::from_secs(3);
 
 /// Failures of a save or restore.
 #[derive(Debug, thiserror::Error)]
@@ -179,7 +178,8 @@ fn save_run(
         }
         return Err(e.into());
     }
-    stop_saved(drv, dom)?;
+    // The monitor closes first (no SHUTDOWN event, as libvirt): shut off, reason saved.
+    crate::lifecycle::stop_closed(drv, dom, reason::SHUTOFF_SAVED)?;
     Ok(def.name)
 }
 
@@ -307,33 +307,6 @@ fn wait_migration(qmp: &Qmp, dir: &str) -> Result<(), SaveError> {
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(100));
     }
-}
-
-/// Ends the QEMU whose state is saved: the monitor closes first (no SHUTDOWN event, as
-/// libvirt), then the process goes; the domain is shut off, reason "saved".
-fn stop_saved(drv: &Driver, dom: &RemoteNonnullDomain) -> QResult<()> {
-    let (proc, qmp, generation) = drv.write(|s, _| {
-        let d = s.find_mut(dom)?;
-        let run = d.run.as_mut().ok_or(QemuError::NotRunning)?;
-        run.stopping = Some(reason::SHUTOFF_SAVED);
-        Ok((run.proc.clone(), run.qmp.clone(), run.generation))
-    })?;
-    qmp.close();
-    if !proc.terminate(DESTROY_GRACE, false) {
-        return Err(QemuError::Failed("failed to terminate the saved QEMU process".into()).into());
-    }
-    let gone = |s: &crate::driver::Inner| {
-        !s.doms
-            .iter()
-            .any(|d| d.run.as_ref().is_some_and(|x| x.generation == generation))
-    };
-    if !drv.wait_until(Duration::from_secs(10), gone) {
-        return Err(QemuError::Internal(
-            "the QEMU process exited but its state was not cleaned up".into(),
-        )
-        .into());
-    }
-    Ok(())
 }
 
 /// `virDomainRestoreFlags`: a domain from the image at `path`.
