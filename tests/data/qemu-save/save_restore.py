@@ -4,51 +4,20 @@ code), the domain events it causes and the state after it. The same script runs 
 rvirtd and a real libvirtd; the outputs must match."""
 import os
 import sys
-import threading
-import time
 
 import libvirt
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+import events  # noqa: E402  (tests/python/events.py)
+
 URI, XML_PATH, DIR = sys.argv[1], sys.argv[2], sys.argv[3]
-EVENTS = []
-LOCK = threading.Lock()
-
-LIFECYCLE = ["Defined", "Undefined", "Started", "Suspended", "Resumed", "Stopped",
-             "Shutdown", "PMSuspended", "Crashed"]
-
-
-def on_lifecycle(_conn, dom, event, detail, _opaque):
-    with LOCK:
-        EVENTS.append(f"lifecycle {LIFECYCLE[event]} {detail}")
-
-
-def loop():
-    while True:
-        libvirt.virEventRunDefaultImpl()
-
-
-def settle(quiet=0.6, limit=10.0):
-    """Waits until no event came for `quiet` seconds; returns what came and forgets it."""
-    start = time.monotonic()
-    seen = -1
-    while time.monotonic() - start < limit:
-        with LOCK:
-            n = len(EVENTS)
-        if n == seen:
-            break
-        seen = n
-        time.sleep(quiet)
-    with LOCK:
-        got = list(EVENTS)
-        EVENTS.clear()
-    return got
+LOG = events.EventLog()
 
 
 def main():
-    libvirt.virEventRegisterDefaultImpl()
-    threading.Thread(target=loop, daemon=True).start()
+    events.start_loop()
     conn = libvirt.open(URI)
-    conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, on_lifecycle, None)
+    conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, LOG.on_lifecycle, None)
     xml = open(XML_PATH).read()
     name = xml.split("<name>")[1].split("</name>")[0]
     img = os.path.join(DIR, "dom.save")
@@ -75,7 +44,7 @@ def main():
         except libvirt.libvirtError as e:
             outcome = f"error {e.get_error_code()}"
         print(f"{label}: {outcome}")
-        for e in settle():
+        for e in LOG.settle():
             print(f"  {e}")
         print(f"  {state()}")
 
