@@ -28,7 +28,7 @@ const KINDS: [(&str, &str, usize, usize); 6] = [
     ("pool", "storagepool", 105, 70),
     ("volume", "storagevol", 71, 55),
     ("nodedev", "nodedev", 72, 18),
-    ("snapshot", "domainsnapshot", 67, 32),
+    ("snapshot", "domainsnapshot", 73, 38),
 ];
 
 fn corpus_dir() -> PathBuf {

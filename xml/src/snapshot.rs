@@ -6,6 +6,7 @@
 //! domain, the domain's definition) and formats it in libvirt's order: name,
 //! description, state, parent, creationTime, memory, disks, domain.
 
+use crate::domain::Disk;
 use crate::out::{Attrs, Out};
 use crate::schema::{parse_root_with, ParseOptions, Schema};
 use crate::tree::Element;
@@ -53,6 +54,9 @@ pub struct SnapshotDisk {
     pub name: String,
     /// Its mode, when the request gives one.
     pub mode: Option<SnapshotMode>,
+    /// Its type, `<driver>` and `<source>` (an external snapshot's new file), read by
+    /// the domain disk parser; none when the request gives neither.
+    pub source: Option<Disk>,
 }
 
 /// A snapshot request as a client writes it.
@@ -163,9 +167,15 @@ impl SnapshotRequest {
             let name = d.attr("name").ok_or_else(|| {
                 XmlError::MissingElement("domainsnapshot/disks/disk/@name".into())
             })?;
+            let source = if d.child("source").is_some() || d.child("driver").is_some() {
+                Some(Disk::parse_snapshot(d, name)?)
+            } else {
+                None
+            };
             req.disks.push(SnapshotDisk {
                 name: name.to_string(),
                 mode: mode_attr(d, "disk")?,
+                source,
             });
         }
         Ok(req)
@@ -192,6 +202,8 @@ pub struct SnapshotView<'a> {
     /// `<disks>`: every disk of the domain (target) and its mode; `None` writes no
     /// `<disks>` element (a domain without disks).
     pub disks: Option<&'a [(String, SnapshotMode)]>,
+    /// The sources the snapshot gave its disks, by disk name.
+    pub disk_sources: &'a [(String, Disk)],
     /// The domain's definition as its driver formats it.
     pub domain_xml: &'a str,
     /// The inactive definition (a `<domain>` document, written as `<inactiveDomain>`).
@@ -222,12 +234,17 @@ impl SnapshotView<'_> {
         if let Some(disks) = self.disks {
             o.open("disks", &none);
             for (name, mode) in disks {
-                o.empty(
-                    "disk",
-                    &Attrs::new()
-                        .add("name", name)
-                        .add("snapshot", mode.as_str()),
-                );
+                let attrs = Attrs::new()
+                    .add("name", name)
+                    .add("snapshot", mode.as_str());
+                match self.disk_sources.iter().find(|(n, _)| n == name) {
+                    Some((_, src)) => {
+                        o.open("disk", &attrs.add("type", &src.disk_type));
+                        src.write_snapshot_source(&mut o);
+                        o.close("disk");
+                    }
+                    None => o.empty("disk", &attrs),
+                }
             }
             o.close("disks");
         }
@@ -272,9 +289,41 @@ mod tests {
             r.disks[1],
             SnapshotDisk {
                 name: "/a".into(),
-                mode: None
+                mode: None,
+                source: None
             }
         );
+    }
+
+    #[test]
+    fn external_disk_source_read_and_written_as_a_domain_disk() {
+        let r = SnapshotRequest::parse_with(
+            "<domainsnapshot><disks><disk name='vda' snapshot='external' type='network'>\
+             <driver type='qcow2'/><source protocol='nbd' name='e'><host name='h'/></source>\
+             </disk><disk name='vdb'/></disks></domainsnapshot>",
+            ParseOptions::default(),
+        )
+        .unwrap();
+        assert!(r.disks[1].source.is_none());
+        let src = r.disks[0].source.clone().unwrap();
+        let disks = vec![("vda".to_string(), SnapshotMode::External)];
+        let sources = vec![("vda".to_string(), src)];
+        let v = SnapshotView {
+            name: "s",
+            description: None,
+            state: "disk-snapshot",
+            parent: None,
+            creation_time: 1,
+            memory: SnapshotMode::No,
+            memory_file: None,
+            disks: Some(&disks),
+            disk_sources: &sources,
+            domain_xml: "",
+            inactive_domain_xml: None,
+        };
+        assert!(v.to_xml().contains(
+            "    <disk name='vda' snapshot='external' type='network'>\n      <driver type='qcow2'/>\n      <source protocol='nbd' name='e'>\n        <host name='h' port='10809'/>\n      </source>\n    </disk>\n"
+        ));
     }
 
     #[test]
@@ -307,6 +356,7 @@ mod tests {
             memory: SnapshotMode::Internal,
             memory_file: None,
             disks: Some(&disks),
+            disk_sources: &[],
             domain_xml: "<domain type='test'>\n</domain>\n",
             inactive_domain_xml: Some("<domain type='test'>\n  <name>t</name>\n</domain>\n"),
         };

@@ -25,6 +25,8 @@ pub struct Snapshot {
     pub state: i32,
     /// Every disk of the domain (target) and how it was snapshotted.
     pub disks: Vec<(String, SnapshotMode)>,
+    /// The sources a redefinition gave its external disks (`<disks><disk><source>`).
+    pub disk_sources: Vec<(String, rvirt_xml::domain::Disk)>,
     /// The file of an external memory snapshot (the request's).
     pub memory_file: Option<String>,
     pub def: DomainDef,
@@ -85,6 +87,7 @@ fn to_xml(sn: &Snapshot) -> String {
         memory,
         memory_file: sn.memory_file.as_deref(),
         disks: (!sn.disks.is_empty()).then_some(sn.disks.as_slice()),
+        disk_sources: &sn.disk_sources,
         domain_xml: &sn.def.to_xml(None),
         inactive_domain_xml: sn.inactive_def.as_ref().map(|d| d.to_xml(None)).as_deref(),
     }
@@ -110,11 +113,13 @@ fn align_disks(
     }
     let mut out = Vec::with_capacity(disks.len());
     for d in disks {
-        let asked = req
+        let given = req
             .disks
             .iter()
-            .find(|r| r.name == d.target_dev || d.source.as_deref() == Some(r.name.as_str()))
-            .and_then(|r| r.mode);
+            .find(|r| r.name == d.target_dev || d.source.as_deref() == Some(r.name.as_str()));
+        let asked = given.and_then(|r| r.mode);
+        // A redefinition records an external disk snapshot whose new source it names.
+        let recorded = disk_only && given.is_some_and(|r| r.source.is_some());
         let external_memory = req.memory == Some(SnapshotMode::External) || disk_only;
         let mode = match (asked, &d.source) {
             (Some(SnapshotMode::Manual), _) => {
@@ -124,6 +129,7 @@ fn align_disks(
                 .into())
             }
             (Some(SnapshotMode::Internal), _) => SnapshotMode::Internal,
+            (Some(SnapshotMode::External), _) if recorded => SnapshotMode::External,
             (Some(_), _) => return Err(must_be_internal(&d.target_dev)),
             (None, None) => SnapshotMode::No,
             (None, Some(src)) if external_memory => {
@@ -197,6 +203,7 @@ pub fn create(
         creation_time: now,
         state: d.state,
         disks,
+        disk_sources: Vec::new(),
         memory_file: req
             .memory_file
             .filter(|_| req.memory == Some(SnapshotMode::External)),
@@ -316,6 +323,16 @@ fn redefinition(
         }
     }
     let disks = align_disks(&def, &req, state == DISK_SNAPSHOT)?;
+    let disk_sources = req
+        .disks
+        .iter()
+        .filter_map(|r| {
+            let dev = def
+                .disks()
+                .find(|d| d.target_dev == r.name || d.source.as_deref() == Some(r.name.as_str()))?;
+            Some((dev.target_dev.clone(), r.source.clone()?))
+        })
+        .collect();
     Ok(Snapshot {
         name,
         description: req.description,
@@ -323,6 +340,7 @@ fn redefinition(
         creation_time,
         state,
         disks,
+        disk_sources,
         memory_file: req
             .memory_file
             .filter(|_| req.memory == Some(SnapshotMode::External)),

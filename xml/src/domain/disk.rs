@@ -93,6 +93,7 @@ const SOURCE: Spec = Spec {
         leaf("identity", &[attr("user", DT), attr("group", DT)]),
         leaf("snapshot", &[attr("name", DT)]),
         leaf("config", &[attr("file", DT)]),
+        node("initiator", &[leaf("iqn", &[attr("name", DT)])]),
         leaf("ssl", &[attr("verify", Value::YesNo)]),
         leaf("readahead", &[attr("size", Value::Unsigned)]),
         leaf("timeout", &[attr("seconds", Value::Unsigned)]),
@@ -166,10 +167,24 @@ const SOURCE_CHILDREN: &[Spec] = &[
     Spec {
         name: "encryption",
         attrs: &[attr("format", DT), attr("engine", DT)],
-        children: &[SECRET],
+        children: &[SECRET, CIPHER, IVGEN],
         text: None,
     },
 ];
+
+/// `<encryption><cipher>`: refused in a domain's disk (see `encryption_cipher`), kept
+/// in a snapshot's.
+const CIPHER: Spec = leaf(
+    "cipher",
+    &[
+        attr("name", DT),
+        attr("size", Value::Unsigned),
+        attr("mode", DT),
+        attr("hash", DT),
+    ],
+);
+
+const IVGEN: Spec = leaf("ivgen", &[attr("name", DT), attr("hash", DT)]);
 
 const BACKING_SOURCE: Spec = leaf(
     "source",
@@ -400,19 +415,30 @@ impl Disk {
         }
     }
 
-    /// Writes `<disk>`.
-    pub fn write(&self, out: &mut Out) {
-        let attrs = Attrs::new()
-            .add("type", &self.disk_type)
-            .add("device", &self.device)
-            .opt("model", self.model.as_ref())
-            .opt("rawio", self.rawio.as_ref())
-            .opt("sgio", self.sgio.as_ref())
-            .opt("snapshot", self.snapshot.as_ref());
-        out.open("disk", &attrs);
+    /// Parses a snapshot's `<disk>` (`domainsnapshot/disks/disk`): its type, driver and
+    /// source, read as a domain's disk reads them. The snapshot names the disk instead
+    /// of giving it a target.
+    pub fn parse_snapshot(e: &Element, name: &str) -> Result<Disk, XmlError> {
+        let mut x = e.clone();
+        x.attrs.retain(|(k, _)| k != "name" && k != "snapshot");
+        x.children.retain(|c| c.name != "target");
+        x.children.push(Element {
+            name: "target".into(),
+            attrs: vec![("dev".into(), name.into()), ("bus".into(), "virtio".into())],
+            ..Element::default()
+        });
+        Disk::parse(&x)
+    }
+
+    /// Writes `<driver>` and `<source>` as a snapshot's disk has them.
+    pub fn write_snapshot_source(&self, out: &mut Out) {
         if let Some(d) = &self.driver {
             d.write(out);
         }
+        self.write_source(out);
+    }
+
+    fn write_source(&self, out: &mut Out) {
         match &self.source_element {
             Some(s) => s.write(out),
             None => {
@@ -426,6 +452,22 @@ impl Disk {
                 });
             }
         }
+    }
+
+    /// Writes `<disk>`.
+    pub fn write(&self, out: &mut Out) {
+        let attrs = Attrs::new()
+            .add("type", &self.disk_type)
+            .add("device", &self.device)
+            .opt("model", self.model.as_ref())
+            .opt("rawio", self.rawio.as_ref())
+            .opt("sgio", self.sgio.as_ref())
+            .opt("snapshot", self.snapshot.as_ref());
+        out.open("disk", &attrs);
+        if let Some(d) = &self.driver {
+            d.write(out);
+        }
+        self.write_source(out);
         self.write_extras(out, AFTER_SOURCE);
         let mut t = Attrs::new()
             .add("dev", &self.target_dev)

@@ -79,6 +79,7 @@ impl Snapshot {
             memory: self.memory,
             memory_file: self.memory_file.as_deref(),
             disks: (!self.disks.is_empty()).then_some(self.disks.as_slice()),
+            disk_sources: &[],
             domain_xml: &self.def.to_xml(None),
             inactive_domain_xml: self
                 .inactive_def
