@@ -37,6 +37,21 @@ tree.write(sys.argv[2])
 sys.exit(0 if found else 1)
 EOF
 }
+# libvirt 9.0 accepts a network port with a multicast <mac> and writes it back, while
+# its schema (uniMacAddr) refuses one: such a port must validate with the MAC made unicast.
+with_unicast_mac() {
+    /usr/bin/python3 - "$1" "$2" <<'EOF'
+import sys, xml.etree.ElementTree as ET
+tree = ET.parse(sys.argv[1])
+mac = tree.getroot().find("mac")
+addr = mac.get("address", "") if mac is not None else ""
+if not addr or not int(addr.split(":")[0], 16) & 1:
+    sys.exit(1)
+mac.set("address", "%02x" % (int(addr[:2], 16) & 0xFE) + addr[2:])
+tree.write(sys.argv[2])
+EOF
+}
+multicast=0
 if [ -n "$bad" ]; then
     rest=""
     stripped=$(mktemp)
@@ -48,6 +63,9 @@ if [ -n "$bad" ]; then
         elif [[ $name == network-* ]] && without_9_7 "$file" "$stripped" &&
             virt-xml-validate "$stripped" network >/dev/null 2>&1; then
             newer=$((newer + 1))
+        elif [[ $name == networkport-* ]] && with_unicast_mac "$file" "$stripped" &&
+            virt-xml-validate "$stripped" networkport >/dev/null 2>&1; then
+            multicast=$((multicast + 1))
         else
             rest+="$line"$'\n'
         fi
@@ -57,10 +75,11 @@ if [ -n "$bad" ]; then
 fi
 [ "$shared" -gt 0 ] && echo "validate-xml-audit: $shared documents fail as libvirt's own do (see $known)"
 [ "$newer" -gt 0 ] && echo "validate-xml-audit: $newer network documents carry libvirt 9.7's <title>/<description>; they pass without them"
+[ "$multicast" -gt 0 ] && echo "validate-xml-audit: $multicast network ports have a multicast <mac> as libvirt writes it back; they pass with it unicast"
 if [ -n "$bad" ]; then
     n=$(printf '%s\n' "$bad" | wc -l)
     echo "validate-xml-audit: $n of $total documents rvirt returned fail virt-xml-validate:" >&2
     printf '%s\n' "$bad" | head -50 >&2
     exit 1
 fi
-echo "validate-xml-audit: $((total - shared - newer)) of $total distinct documents rvirt returned pass virt-xml-validate; the rest fail as libvirt's own or are 9.7 networks"
+echo "validate-xml-audit: $((total - shared - newer - multicast)) of $total distinct documents rvirt returned pass virt-xml-validate; the rest fail as libvirt's own or are 9.7 networks"
