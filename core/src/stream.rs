@@ -110,11 +110,8 @@ impl ModuleStream {
 
     /// Upload data.
     pub fn send(&mut self, data: &[u8]) -> Result<(), RemoteError> {
-        let a = p::RvirtStreamSendArgs {
-            stream: self.id,
-            data: data.to_vec(),
-        };
-        let r = self.call(p::RVIRT_STREAM_PROC_SEND, &to_bytes(&a));
+        let args = p::stream_data::encode_send(self.id, data);
+        let r = self.call(p::RVIRT_STREAM_PROC_SEND, &args);
         self.failed(r).map(drop)
     }
 

@@ -311,28 +311,29 @@ async fn read_loop(rd: &mut tokio::net::unix::OwnedReadHalf, s: Arc<Session>) ->
     loop {
         // Backpressure: a client that does not read its replies is not read either.
         s.outbox.wait_drained(queue_bound).await;
-        let buf = match read_frame(rd, max).await {
-            Ok(b) => b,
+        let (head, payload) = match read_frame(rd, max).await {
+            Ok(f) => f,
             Err(e) => return e,
         };
         s.touch();
         s.shared.spinner.request_arrived(s.id);
-        let header = match Header::decode(&buf[..HEADER_LEN]) {
+        let header = match Header::decode(&head) {
             Ok(h) => h,
             Err(e) => return SessionEnd::Frame(e.to_string()),
         };
-        let mut payload = buf;
-        payload.drain(..HEADER_LEN);
         handle_message(&s, header, payload).await;
     }
 }
 
-/// Reads one frame after its length word. The buffer grows with the data that actually
-/// arrives, so a length word announcing 32 MiB costs nothing until the bytes come.
+/// Reads one frame after its length word: the header, and the payload into a buffer of
+/// its own (large stream data goes on from there without being moved). The buffer grows with
+/// the data that actually arrives, so a length word announcing 32 MiB costs nothing
+/// until the bytes come; once the first `SMALL_FRAME` bytes are in, the rest is reserved
+/// at once rather than by doubling.
 async fn read_frame(
     rd: &mut tokio::net::unix::OwnedReadHalf,
     max: usize,
-) -> Result<Vec<u8>, SessionEnd> {
+) -> Result<([u8; HEADER_LEN], Vec<u8>), SessionEnd> {
     let mut len = [0u8; 4];
     if let Err(e) = rd.read_exact(&mut len).await {
         return Err(if e.kind() == std::io::ErrorKind::UnexpectedEof {
@@ -343,20 +344,30 @@ async fn read_frame(
     }
     let total =
         check_length(u32::from_be_bytes(len), max).map_err(|e| SessionEnd::Frame(e.to_string()))?;
-    let want = total - 4;
+    let mut head = [0u8; HEADER_LEN];
+    let want = total - 4 - HEADER_LEN;
     if want <= SMALL_FRAME {
-        let mut buf = vec![0u8; want];
+        // One read for header and payload; moving a small payload down costs less than
+        // a second system call.
+        let mut buf = vec![0u8; HEADER_LEN + want];
         rd.read_exact(&mut buf).await?;
-        return Ok(buf);
+        head.copy_from_slice(&buf[..HEADER_LEN]);
+        buf.drain(..HEADER_LEN);
+        return Ok((head, buf));
     }
-    let mut buf = Vec::with_capacity(SMALL_FRAME);
-    let got = (&mut *rd).take(want as u64).read_to_end(&mut buf).await?;
-    if got < want {
+    rd.read_exact(&mut head).await?;
+    let mut buf = vec![0u8; SMALL_FRAME];
+    rd.read_exact(&mut buf).await?;
+    let rest = want - SMALL_FRAME;
+    buf.reserve_exact(rest);
+    let got = (&mut *rd).take(rest as u64).read_to_end(&mut buf).await?;
+    if got < rest {
         return Err(SessionEnd::Frame(format!(
-            "the connection ended after {got} of {want} bytes of a message"
+            "the connection ended after {} of {want} bytes of a message",
+            SMALL_FRAME + got
         )));
     }
-    Ok(buf)
+    Ok((head, buf))
 }
 
 async fn handle_message(s: &Arc<Session>, header: Header, payload: Vec<u8>) {

@@ -312,8 +312,8 @@ fn stream_call(
             Ok(reply)
         }
         p::RVIRT_STREAM_PROC_SEND => {
-            let a: p::RvirtStreamSendArgs = from_bytes(args)?;
-            rt.with_stream(key(a.stream), |s| s.send(&a.data))
+            let (stream, data) = p::stream_data::decode_send(args)?;
+            rt.with_stream(key(stream), |s| s.send(data))
                 .map(|()| Vec::new())
         }
         p::RVIRT_STREAM_PROC_HOLE => {
@@ -464,11 +464,11 @@ mod tests {
     }
 
     fn send(handle: u64, stream: u64, data: &[u8]) -> Reply {
-        let a = p::RvirtStreamSendArgs {
-            stream,
-            data: data.to_vec(),
-        };
-        stream_call(handle, p::RVIRT_STREAM_PROC_SEND, &to_bytes(&a))
+        stream_call(
+            handle,
+            p::RVIRT_STREAM_PROC_SEND,
+            &p::stream_data::encode_send(stream, data),
+        )
     }
 
     fn open_stream(handle: u64, stream: u64) -> Vec<u8> {

@@ -10,6 +10,7 @@ pub mod message;
 pub mod procedure;
 #[cfg(test)]
 mod robustness;
+pub mod stream_data;
 pub mod xdr;
 
 pub use message::{Header, MessageStatus, MessageType};

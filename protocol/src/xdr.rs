@@ -220,8 +220,13 @@ pub fn enc_opaque(w: &mut Vec<u8>, data: &[u8]) {
 }
 
 pub fn dec_opaque(r: &mut Reader<'_>, max: u32) -> Result<Vec<u8>, XdrError> {
+    dec_opaque_ref(r, max).map(<[u8]>::to_vec)
+}
+
+/// A variable-length opaque, borrowed from the buffer being read (no copy).
+pub fn dec_opaque_ref<'a>(r: &mut Reader<'a>, max: u32) -> Result<&'a [u8], XdrError> {
     let len = r.length(max, 1)?;
-    let data = r.take(len)?.to_vec();
+    let data = r.take(len)?;
     r.padding(len)?;
     Ok(data)
 }
