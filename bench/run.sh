@@ -26,6 +26,7 @@ libvirtd_turn
 need=()
 [ -x /usr/sbin/libvirtd ] || need+=(libvirt-daemon)
 [ -x /usr/bin/virsh ] || need+=(libvirt-clients)
+[ -x /usr/bin/time ] || need+=(time)   # virsh's CPU time in section 7
 if [ "${BENCH_NO_QEMU:-0}" != 1 ]; then
     [ -e /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so ] || need+=(libvirt-daemon-driver-qemu)
     [ -x /usr/bin/qemu-system-x86_64 ] || need+=(qemu-system-x86)
