@@ -1,6 +1,6 @@
 //! Domain statistics of the qemu driver against a real libvirtd 9.0's, on the same
-//! machine and the same guest (a firmware-only KVM or TCG guest with a qcow2 disk, a
-//! user-mode interface and a balloon) plus an inactive domain: `GetAllDomainStats` must
+//! machine and the same guests (two running firmware-only KVM or TCG guests, each with a
+//! qcow2 disk, a user-mode interface and a balloon) plus an inactive domain: `GetAllDomainStats` must
 //! give the same fields in the same order with the same types, and the same values where
 //! they do not depend on time; virsh's `domstats`, `dommemstat`, `domblkstat`,
 //! `domblkinfo`, `vcpuinfo`, `cpu-stats --total` and `domifstat` print the same lines
@@ -145,23 +145,28 @@ fn domain_statistics_match_libvirtd() {
         return;
     };
     let rvirtd = Daemon::start("");
-    let image = rvirtd.dir.0.join("disk.qcow2");
-    let made = std::process::Command::new("qemu-img")
-        .args(["create", "-q", "-f", "qcow2"])
-        .arg(&image)
-        .arg("64M")
-        .status()
-        .expect("run qemu-img");
-    assert!(made.success());
-    let devices = format!(
-        "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
-         <source file='{}'/><target dev='vda' bus='virtio'/></disk>\
-         <interface type='user'><mac address='52:54:00:5a:00:01'/><model type='virtio'/></interface>",
-        image.display()
-    );
     let pid = std::process::id();
-    let (run, idle) = (format!("rvqst{pid}"), format!("rvqsi{pid}"));
-    let xml = |name: &str, uuid: &str| {
+    // Two running guests, so that rvirtd gathers their records on threads of their own.
+    let (run, other, idle) = (
+        format!("rvqst{pid}"),
+        format!("rvqsu{pid}"),
+        format!("rvqsi{pid}"),
+    );
+    let xml = |name: &str, uuid: &str, disk: &str| {
+        let image = rvirtd.dir.0.join(disk);
+        let made = std::process::Command::new("qemu-img")
+            .args(["create", "-q", "-f", "qcow2"])
+            .arg(&image)
+            .arg("64M")
+            .status()
+            .expect("run qemu-img");
+        assert!(made.success());
+        let devices = format!(
+            "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
+             <source file='{}'/><target dev='vda' bus='virtio'/></disk>\
+             <interface type='user'><mac address='52:54:00:5a:00:01'/><model type='virtio'/></interface>",
+            image.display()
+        );
         tiny_qemu_xml(name)
             .replace("<name>", &format!("<uuid>{uuid}</uuid><name>"))
             .replace(
@@ -169,28 +174,30 @@ fn domain_statistics_match_libvirtd() {
                 &format!("{devices}<memballoon model='virtio'/>"),
             )
     };
-    let run_xml = rvirtd.dir.0.join("run.xml");
-    let idle_xml = rvirtd.dir.0.join("idle.xml");
-    std::fs::write(&run_xml, xml(&run, "6d3a1f52-5d0e-4b9c-9e61-3c1f7a2b9e03")).unwrap();
-    std::fs::write(
-        &idle_xml,
-        xml(&idle, "6d3a1f52-5d0e-4b9c-9e61-3c1f7a2b9e04"),
-    )
-    .unwrap();
+    let docs = [
+        (&run, "6d3a1f52-5d0e-4b9c-9e61-3c1f7a2b9e03", true),
+        (&other, "6d3a1f52-5d0e-4b9c-9e61-3c1f7a2b9e05", true),
+        (&idle, "6d3a1f52-5d0e-4b9c-9e61-3c1f7a2b9e04", false),
+    ]
+    .map(|(name, uuid, start)| {
+        let path = rvirtd.dir.0.join(format!("{name}.xml"));
+        std::fs::write(&path, xml(name, uuid, &format!("{name}.qcow2"))).unwrap();
+        (path, name, start)
+    });
     let uris = [libvirtd.uri("qemu", "system"), rvirtd.uri("qemu:///system")];
     let mut seen = Vec::new();
     for uri in &uris {
-        for (path, start) in [(&run_xml, true), (&idle_xml, false)] {
+        for (path, name, start) in &docs {
             let (_, err, code) = virsh(uri, &["define", path.to_str().unwrap()]);
             assert_eq!(code, 0, "{uri}: {err}");
-            if start {
-                let (_, err, code) = virsh(uri, &["start", &run]);
+            if *start {
+                let (_, err, code) = virsh(uri, &["start", name]);
                 assert_eq!(code, 0, "{uri}: {err}");
             }
         }
         std::thread::sleep(std::time::Duration::from_millis(500));
         seen.push((all_stats(uri), virsh_transcript(uri, &run)));
-        for name in [&run, &idle] {
+        for name in [&run, &other, &idle] {
             virsh(uri, &["destroy", name]);
             virsh(uri, &["undefine", name]);
         }
@@ -219,6 +226,7 @@ fn domain_statistics_match_libvirtd() {
             "GetAllDomainStats of {our_name}: rvirtd's, then libvirtd's"
         );
     }
+    assert_eq!(theirs.0.len(), 3, "libvirtd's records: {:?}", theirs.0);
     assert_eq!(ours.0.len(), theirs.0.len());
     assert_eq!(
         ours.1, theirs.1,

@@ -120,6 +120,8 @@ pub struct Qmp {
     writer: Mutex<UnixStream>,
     pending: Arc<Mutex<Pending>>,
     next_id: AtomicU64,
+    /// `query-stats-schemas`, once asked: a running QEMU's schemas do not change.
+    stats_schemas: std::sync::OnceLock<Value>,
 }
 
 impl std::fmt::Debug for Qmp {
@@ -159,6 +161,15 @@ fn read_line(r: &mut impl BufRead) -> Result<String, QmpError> {
 }
 
 impl Qmp {
+    /// `query-stats-schemas`, asked of QEMU the first time only.
+    pub fn stats_schemas(&self) -> Result<&Value, QmpError> {
+        if let Some(v) = self.stats_schemas.get() {
+            return Ok(v);
+        }
+        let v = self.execute("query-stats-schemas", None)?;
+        Ok(self.stats_schemas.get_or_init(|| v))
+    }
+
     /// Connects, performs the capabilities handshake and starts the reader thread.
     pub fn connect(
         path: &Path,
@@ -210,6 +221,7 @@ impl Qmp {
             writer: Mutex::new(writer),
             pending,
             next_id: AtomicU64::new(1),
+            stats_schemas: std::sync::OnceLock::new(),
         }))
     }
 

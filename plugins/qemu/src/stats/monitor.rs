@@ -161,7 +161,7 @@ pub type Counters = Vec<(String, KvmValue)>;
 /// KVM's counters of `target` ("vm" or "vcpu") keyed by the QOM path of the vCPU (empty
 /// for the VM), in QEMU's order. Histograms are left out, as libvirt leaves them.
 pub fn kvm_stats(qmp: &Qmp, target: &str) -> Result<Vec<(String, Counters)>, QmpError> {
-    let schemas = qmp.execute("query-stats-schemas", None)?;
+    let schemas = qmp.stats_schemas()?;
     let suffix = |name: &str| -> Option<&'static str> {
         let s = schemas
             .as_array()?
