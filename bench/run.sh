@@ -43,8 +43,8 @@ getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
 getent passwd libvirt-qemu >/dev/null || useradd -r -g libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
 
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
-    say "cargo build --release (rvirtd, test and qemu modules, rvirsh, loadgen)"
-    cargo build --release -p rvirtd -p rvirt-driver-qemu -p rvirt-driver-test -p rvirsh -p rvirt-loadgen >&2
+    say "cargo build --release (rvirtd, test, qemu and nodedev modules, rvirsh, loadgen)"
+    cargo build --release -p rvirtd -p rvirt-driver-qemu -p rvirt-driver-test -p rvirt-driver-nodedev -p rvirsh -p rvirt-loadgen >&2
 fi
 rel="$root/target/release"
 for f in rvirtd loadgen librvirt_driver_test.so; do

@@ -14,6 +14,10 @@ With one transient domain from --xml (a real QEMU process):
 - snapshot-create: dom.snapshotCreateXML of the running domain (with a 16 MiB qcow2 disk
   added, next to --out: an internal snapshot, QEMU's savevm) until the call has
   returned; each snapshot is deleted again untimed.
+- stats: --guests transient copies of the domain running at once (names -stats0...),
+  then conn.getAllDomainStats(0, ACTIVE) (every group) timed --runs × 5 times;
+- nodedev: listAllDevices(0), and XMLDesc of every device it lists, each walk timed
+  --runs × 5 times (the host's devices through each daemon's node device driver).
 
 The QEMU pid is found by scanning /proc for the qemu-system process whose command line
 carries `-uuid <the domain's uuid>` (both libvirt and rvirt pass -uuid), so no pid file
@@ -185,6 +189,58 @@ def snapshot_creates(conn, xml, name, disk, runs):
     return times
 
 
+def stats_of_guests(conn, xml, count, runs):
+    """Starts `count` transient copies of the domain, then times `runs` ×
+    getAllDomainStats (every group, active domains); returns (times, domains seen)."""
+    import xml.etree.ElementTree as ET
+    base = ET.fromstring(xml)
+    doms = []
+    try:
+        for i in range(count):
+            root = ET.fromstring(xml)
+            root.find("name").text = f"{base.findtext('name')}-stats{i}"
+            u = root.find("uuid")
+            if u is not None:
+                root.remove(u)
+            cleanup(conn, root.findtext("name"))
+            doms.append(conn.createXML(ET.tostring(root, encoding="unicode"), 0))
+        for d in doms:
+            wait_running(d)
+        time.sleep(5.0)  # let every firmware reach its idle wait (see the monitor loop below)
+        seen = len(conn.getAllDomainStats(0, libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE))
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            conn.getAllDomainStats(0, libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE)
+            times.append(time.perf_counter() - t0)
+        return times, seen
+    finally:
+        for d in doms:
+            pid = qemu_pid(d.UUIDString())
+            try:
+                d.destroy()
+            except libvirt.libvirtError:
+                pass
+            if pid:
+                wait_gone(pid)
+
+
+def nodedev_walks(conn, runs):
+    """`runs` × (listAllDevices, then XMLDesc of every device); returns (list_s[],
+    dumpxml_s[] per whole walk, device count)."""
+    lists, dumps, n = [], [], 0
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        devs = conn.listAllDevices(0)
+        lists.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for dev in devs:
+            dev.XMLDesc(0)
+        dumps.append(time.perf_counter() - t0)
+        n = len(devs)
+    return lists, dumps, n
+
+
 def summary(vals):
     s = sorted(vals)
     return {"count": len(s), "median_ms": statistics.median(s) * 1e3,
@@ -198,6 +254,7 @@ def main():
     ap.add_argument("--label", required=True)
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--mon-calls", type=int, default=500)
+    ap.add_argument("--guests", type=int, default=20, help="running guests for the stats row")
     ap.add_argument("--settle", type=float, default=1.0,
                     help="seconds between start and the monitor loop")
     ap.add_argument("--out", required=True)
@@ -244,6 +301,19 @@ def main():
     res["snapshot_create"] = summary(snaps)
     print(f"[{a.label}] snapshot-create median {res['snapshot_create']['median_ms']:.1f} ms",
           file=sys.stderr)
+
+    stats, seen = stats_of_guests(conn, xml, a.guests, a.runs * 5)
+    res["stats_all"] = summary(stats)
+    res["stats_all"]["domains"] = seen
+    print(f"[{a.label}] getAllDomainStats of {seen} running guests median "
+          f"{res['stats_all']['median_ms']:.2f} ms", file=sys.stderr)
+
+    lists, dumps, ndev = nodedev_walks(conn, a.runs * 5)
+    res["nodedev_list"] = summary(lists)
+    res["nodedev_dumpxml"] = summary(dumps)
+    res["nodedev_list"]["devices"] = ndev
+    print(f"[{a.label}] nodedev: {ndev} devices, list median {res['nodedev_list']['median_ms']:.2f} ms, "
+          f"dumpxml of all median {res['nodedev_dumpxml']['median_ms']:.2f} ms", file=sys.stderr)
 
     dom = conn.createXML(xml, 0)
     wait_running(dom)

@@ -159,6 +159,16 @@ def scale_section(sl, sr, lines, summary):
     lines.append("")
 
 
+def guests_seen(ql, qr):
+    """The running-guest counts of the stats row, libvirtd/rvirtd."""
+    return "/".join(str(q["stats_all"].get("domains", "?")) if q and "stats_all" in q else "—" for q in (ql, qr))
+
+
+def devices_seen(ql, qr):
+    """The device counts of the node device rows, libvirtd/rvirtd."""
+    return "/".join(str(q["nodedev_list"].get("devices", "?")) if q and "nodedev_list" in q else "—" for q in (ql, qr))
+
+
 def main():
     d = sys.argv[1]
     meta = load(d, "meta.json") or {}
@@ -305,6 +315,9 @@ def main():
             ("save (running → image complete), median", "save", "median_ms", 0.5, "≤ 0.5×"),
             ("restore → running, median", "restore", "median_ms", 0.5, "≤ 0.5×"),
             ("snapshot-create (running, internal), median", "snapshot_create", "median_ms", 0.5, "≤ 0.5×"),
+            ("getAllDomainStats of the running guests, median", "stats_all", "median_ms", 0.5, "≤ 0.5×"),
+            ("nodedev-list (listAllDevices), median", "nodedev_list", "median_ms", None, "—"),
+            ("nodedev-dumpxml of every device, median", "nodedev_dumpxml", "median_ms", None, "—"),
         ]
         lines.append("| measure | samples (lv/rv) | libvirtd | rvirtd | ratio ↓ | target | status |")
         lines.append("|---|---|---|---|---|---|---|")
@@ -334,6 +347,8 @@ def main():
                      "Save and restore: one warm-up pair, then the running domain saved to a file next to the results and restored "
                      "until running, each call timed alone. Snapshot-create: the running domain with a 16 MiB qcow2 disk added, "
                      "one warm-up, then each snapshotCreateXML call timed alone (an internal snapshot: QEMU's savevm), each deleted untimed. "
+                     f"Stats: {guests_seen(ql, qr)} copies of the domain running at once, getAllDomainStats(0, ACTIVE) with every group timed. "
+                     f"Node devices: {devices_seen(ql, qr)} devices, listAllDevices and then XMLDesc of each timed as two walks. "
                      f"libvirtd ({meta.get('qemu_libvirtd_setup', '?')}) and rvirtd run one at a time, each freshly started.")
         lines.append("")
 
