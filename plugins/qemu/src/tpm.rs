@@ -255,8 +255,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("rvirt-tpm-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let pid_file = dir.join("swtpm.pid");
-        let mut child = std::process::Command::new("sleep")
-            .args(["30", &format!("file={}", pid_file.display())])
+        // A shell keeps its extra arguments in its command line while it waits (GNU
+        // sleep would refuse the argument and exit at once).
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "while :; do sleep 1; done", "sh"])
+            .arg(format!("file={}", pid_file.display()))
             .spawn()
             .unwrap();
         let pid = child.id() as i32;
