@@ -3,8 +3,9 @@
 //! One libvirt-python script (`tests/data/qemu-blockjob/blockjobs.py`) makes a qcow2
 //! backing chain (base <- mid <- top) with `qemu-img`, starts the same firmware-only guest
 //! on it and drives resize, pull (a rate-limited one with job info, speed and abort, then
-//! one onto a base), an inactive commit, active commits ended by abort and by pivot, and
-//! the refusals around them, on each daemon; it prints every step's outcome, the
+//! one onto a base), an inactive commit, active commits ended by abort and by pivot,
+//! copies of a transient domain (aborted, and pivoted to) and the refusals around them,
+//! on each daemon; it prints every step's outcome, the
 //! BLOCK_JOB and BLOCK_JOB_2 events, the disk's live source and the images' chain, and
 //! the two transcripts must be equal.
 

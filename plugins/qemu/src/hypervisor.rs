@@ -894,6 +894,10 @@ impl RemoteHandler for QemuConn {
     }
     fn domain_block_rebase(&self, a: RemoteDomainBlockRebaseArgs) -> R<()> {
         let (base, func) = (a.base.as_deref(), "qemuDomainBlockRebase");
+        let copy = rvirt_plugin_api::protocol::facts::block_rebase::COPY;
+        if let (Some(dest), true) = (base, a.flags & copy != 0) {
+            return bj::copy::copy(&self.drv, &a.dom, &a.path, dest, a.bandwidth, a.flags);
+        }
         bj::start::pull(&self.drv, &a.dom, &a.path, base, a.bandwidth, a.flags, func)
     }
     fn domain_block_commit(&self, a: RemoteDomainBlockCommitArgs) -> R<()> {

@@ -654,7 +654,7 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
     };
     let mut follow_up: Option<(Arc<Qmp>, Proc, bool)> = None;
     let mut deleted: Option<String> = None;
-    let mut pivoted = None;
+    let mut cleanup = None;
     let mut port = crate::agent::channel::PortChange::None;
     let (mut port_event, mut had_pending) = (false, false);
     let _ = drv.write(|s, events| {
@@ -727,7 +727,7 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
                 if let Some(def) = &out.stored {
                     let _ = drv.save_config(def);
                 }
-                pivoted = out.pivoted;
+                cleanup = out.cleanup;
             }
             "BALLOON_CHANGE" => {
                 let bytes = data.get("actual").and_then(Value::as_u64).unwrap_or(0);
@@ -745,8 +745,8 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
     } else if had_pending {
         crate::agent::channel::flush_pending(&drv, uuid, generation);
     }
-    if let Some(p) = pivoted {
-        crate::blockjob::notice::finish_pivot(weak, uuid, p);
+    if let Some(c) = cleanup {
+        crate::blockjob::notice::finish(weak, uuid, c);
     }
     if let Some(alias) = deleted {
         let weak = weak.clone();

@@ -30,8 +30,8 @@ def run(*args):
 
 def make_chain():
     """base (32M, 16M of data) <- mid (4M more) <- top (1M more)."""
-    for n in ("base", "mid", "top"):
-        p = f"{DIR}/{n}.qcow2"
+    for n in ("base.qcow2", "mid.qcow2", "top.qcow2", "copy1.qcow2", "copy2.raw"):
+        p = f"{DIR}/{n}"
         if os.path.exists(p):
             os.remove(p)
     run("qemu-img", "create", "-q", "-f", "qcow2", f"{DIR}/base.qcow2", "32M")
@@ -46,8 +46,11 @@ def make_chain():
 
 def chain(top="top"):
     """`qemu-img info --backing-chain` of the image: name, size and backing of each."""
+    image = top if "." in top else f"{top}.qcow2"
+    if not os.path.exists(f"{DIR}/{image}"):
+        return "missing"
     out = subprocess.run(["qemu-img", "info", "-U", "--backing-chain", "--output=json",
-                          f"{DIR}/{top}.qcow2"], capture_output=True, text=True,
+                          f"{DIR}/{image}"], capture_output=True, text=True,
                          check=True).stdout
     rows = []
     for img in json.loads(out):
@@ -212,9 +215,35 @@ def main():
     step("chain after pivot", lambda: chain("base"))
     step("resize after pivot", lambda: dom.blockResize("vda", 56 * MIB, L.VIR_DOMAIN_BLOCK_RESIZE_BYTES))
     step("chain after resize", lambda: chain("base"))
+
+    copy = L.VIR_DOMAIN_BLOCK_REBASE_COPY
+    step("copy on a persistent domain", lambda: dom.blockRebase("vda", f"{DIR}/copy1.qcow2", 0,
+                                                                copy))
     step("destroy", lambda: dom.destroy())
     step("source offline", lambda: None)
     step("undefine", lambda: dom.undefine())
+
+    # Copies on a transient domain: one aborted once ready, one (raw) pivoted to.
+    make_chain()
+    step("create transient", lambda: conn.createXML(xml, 0))
+    step("copy", then(lambda: dom.blockRebase("vda", f"{DIR}/copy1.qcow2", 0, copy),
+                      lambda: wait_event("type 2 status 3")))
+    step("job info copy", lambda: info())
+    step("second job during copy", lambda: dom.blockPull("vda", 0, 0))
+    step("abort copy", lambda: dom.blockJobAbort("vda", 0))
+    step("job info after abort", lambda: info())
+    step("chain of aborted copy", lambda: chain("copy1.qcow2"))
+    step("copy raw", then(lambda: dom.blockRebase("vda", f"{DIR}/copy2.raw", 0,
+                                                  copy | L.VIR_DOMAIN_BLOCK_REBASE_COPY_RAW),
+                          lambda: wait_event("type 2 status 3")))
+    step("pivot copy", lambda: dom.blockJobAbort("vda", L.VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT))
+    step("job info after copy", lambda: info())
+    step("chain of copy", lambda: chain("copy2.raw"))
+    step("resize copy", lambda: dom.blockResize("vda", 40 * MIB, L.VIR_DOMAIN_BLOCK_RESIZE_BYTES))
+    step("chain of copy", lambda: chain("copy2.raw"))
+    step("copy onto an existing file", lambda: dom.blockRebase("vda", f"{DIR}/copy1.qcow2", 0,
+                                                               copy))
+    step("destroy transient", lambda: dom.destroy())
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ pub struct Layer {
 pub struct Chain {
     pub node: String,
     pub layers: Vec<Layer>,
+    /// The top image's virtual size in bytes.
+    pub size: u64,
 }
 
 /// The `query-block` entry of disk `k`: by its alias in the frontend's QOM path, else by
@@ -67,6 +69,7 @@ pub fn of(qmp: &Qmp, k: &Disk) -> Result<Option<Chain>, QmpError> {
         Some(Chain {
             node: inserted.get("node-name")?.as_str()?.to_string(),
             layers: layers(&inserted["image"]),
+            size: inserted["image"]["virtual-size"].as_u64().unwrap_or(0),
         })
     }))
 }
@@ -80,6 +83,7 @@ pub fn offline(k: &Disk) -> Chain {
         .unwrap_or_else(|| "raw".into());
     Chain {
         node: String::new(),
+        size: 0,
         layers: k
             .source
             .iter()
@@ -144,6 +148,7 @@ mod tests {
     fn chain(paths: &[&str]) -> Chain {
         Chain {
             node: "libvirt-1-format".into(),
+            size: 0,
             layers: paths
                 .iter()
                 .map(|p| Layer {

@@ -9,6 +9,7 @@
 
 pub mod chain;
 pub mod control;
+pub mod copy;
 pub mod notice;
 pub mod start;
 
@@ -56,6 +57,8 @@ pub enum BlockJobError {
     Timeout(String),
     #[error("internal error: cannot find block device of disk '{0}'")]
     NoNode(String),
+    #[error("internal error: cannot create the copy {0}: {1}")]
+    Create(String, String),
 }
 
 impl From<BlockJobError> for RemoteError {
@@ -68,7 +71,7 @@ impl From<BlockJobError> for RemoteError {
             E::Busy(_) => (code::OPERATION_UNSUPPORTED, domain::QEMU),
             E::BusyMirror(_) | E::NotReady(_) => (code::BLOCK_COPY_ACTIVE, domain::QEMU),
             E::NoPivot(_) => (code::OPERATION_INVALID, domain::QEMU),
-            E::Timeout(_) | E::NoNode(_) => (code::INTERNAL_ERROR, domain::QEMU),
+            E::Timeout(_) | E::NoNode(_) | E::Create(..) => (code::INTERNAL_ERROR, domain::QEMU),
             _ => (code::INVALID_ARG, domain::QEMU),
         };
         RemoteError::reported(c, d, e.to_string())
@@ -94,6 +97,8 @@ pub struct Job {
     pub base: Option<(String, String)>,
     /// The disk's top node when the job started (gone from the disk after a pivot).
     pub node: String,
+    /// Nodes the job added (a copy's target), removed when it ends without a pivot.
+    pub added: Vec<String>,
 }
 
 impl Job {

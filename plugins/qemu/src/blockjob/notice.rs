@@ -20,10 +20,11 @@ pub fn is_job_event(name: &str) -> bool {
     )
 }
 
-/// A pivoted disk's old top nodes, removed (off the monitor's reader thread) before the
-/// job ends and its event goes, as libvirt does: they hold the new top's backing link.
+/// Nodes to remove (off the monitor's reader thread) before the job ends and its event
+/// goes, as libvirt does: a pivoted disk's old top (it holds the new top's backing
+/// link), an abandoned copy's target.
 #[derive(Debug)]
-pub struct Pivoted {
+pub struct Cleanup {
     qmp: Arc<Qmp>,
     nodes: Vec<String>,
     job: String,
@@ -35,7 +36,7 @@ pub struct Pivoted {
 pub struct Outcome {
     /// The persistent definition to store (a pivot changed it).
     pub stored: Option<DomainDef>,
-    pub pivoted: Option<Pivoted>,
+    pub cleanup: Option<Cleanup>,
 }
 
 /// Puts disk `dev` of `def` on the image `path` of `format`.
@@ -114,7 +115,15 @@ pub fn on_event(d: &mut Dom, name: &str, data: &Value, events: &mut Vec<Event>) 
             }
             out.stored = Some(next_def.as_ref().unwrap_or(def).clone());
         }
+    }
+    let nodes = if pivot.is_some() {
+        nodes_of(&job.node)
     } else if st != status::READY {
+        job.added.clone()
+    } else {
+        Vec::new()
+    };
+    if st != status::READY && nodes.is_empty() {
         run.block_jobs.remove(at);
     }
     let event = Event::BlockJob {
@@ -126,10 +135,10 @@ pub fn on_event(d: &mut Dom, name: &str, data: &Value, events: &mut Vec<Event>) 
         kind: job.kind,
         status: st,
     };
-    if pivot.is_some() {
-        out.pivoted = Some(Pivoted {
+    if !nodes.is_empty() {
+        out.cleanup = Some(Cleanup {
             qmp: run.qmp.clone(),
-            nodes: nodes_of(&job.node),
+            nodes,
             job: job.name,
             event,
         });
@@ -139,9 +148,9 @@ pub fn on_event(d: &mut Dom, name: &str, data: &Value, events: &mut Vec<Event>) 
     out
 }
 
-/// Removes a pivoted disk's old nodes, then ends the job and sends its event (on a
-/// thread of its own: the monitor's reader thread cannot wait for replies).
-pub fn finish_pivot(weak: &Weak<Driver>, uuid: [u8; 16], p: Pivoted) {
+/// Removes the nodes a job left, then ends the job and sends its event (on a thread of
+/// its own: the monitor's reader thread cannot wait for replies).
+pub fn finish(weak: &Weak<Driver>, uuid: [u8; 16], p: Cleanup) {
     let weak = weak.clone();
     std::thread::spawn(move || {
         for node in &p.nodes {
@@ -149,7 +158,7 @@ pub fn finish_pivot(weak: &Weak<Driver>, uuid: [u8; 16], p: Pivoted) {
                 .qmp
                 .execute("blockdev-del", Some(json!({"node-name": node})))
             {
-                tracing::warn!("cannot remove block node {node} after a pivot: {e}");
+                tracing::warn!("cannot remove block node {node} after a block job: {e}");
             }
         }
         let Some(drv) = weak.upgrade() else { return };

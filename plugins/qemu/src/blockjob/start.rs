@@ -15,14 +15,14 @@ use crate::lifecycle::monitor_error;
 use crate::qmp::Qmp;
 
 /// The running disk's chain as QEMU has it open.
-fn live_chain(qmp: &Qmp, k: &Disk) -> QResult<Chain> {
+pub(super) fn live_chain(qmp: &Qmp, k: &Disk) -> QResult<Chain> {
     chain::of(qmp, k)
         .map_err(monitor_error)?
         .ok_or_else(|| BlockJobError::NoNode(k.target_dev.clone()).into())
 }
 
 /// The refusal of a second job on a disk.
-fn busy(j: &Job) -> BlockJobError {
+pub(super) fn busy(j: &Job) -> BlockJobError {
     if j.mirrors() {
         BlockJobError::BusyMirror(j.dev.clone())
     } else {
@@ -44,7 +44,7 @@ fn register(drv: &Driver, dom: &RemoteNonnullDomain, job: Job) -> QResult<()> {
 }
 
 /// Forgets a job QEMU refused to start.
-fn unregister(drv: &Driver, dom: &RemoteNonnullDomain, name: &str) {
+pub(super) fn unregister(drv: &Driver, dom: &RemoteNonnullDomain, name: &str) {
     let _ = drv.write(|s, _| {
         if let Some(run) = s.find_mut(dom)?.run.as_mut() {
             run.block_jobs.retain(|j| j.name != name);
@@ -54,7 +54,7 @@ fn unregister(drv: &Driver, dom: &RemoteNonnullDomain, name: &str) {
 }
 
 /// Registers `job`, then runs `cmd`; a refused command forgets the job again.
-fn launch(
+pub(super) fn launch(
     drv: &Driver,
     dom: &RemoteNonnullDomain,
     qmp: &Qmp,
@@ -141,6 +141,7 @@ pub fn pull(
         pivoting: false,
         base: None,
         node: chain.node.clone(),
+        added: Vec::new(),
     };
     launch(drv, dom, &qmp, job, "block-stream", args)
 }
@@ -214,6 +215,7 @@ pub fn commit(
     }
     let job = Job {
         node: chain.node.clone(),
+        added: Vec::new(),
         dev,
         name,
         kind,
