@@ -571,3 +571,11 @@ pub mod block_commit {
 pub mod block_resize {
     pub const BYTES: u32 = 1 << 0;
 }
+
+/// `virDomainBlockCopyFlags`.
+pub mod block_copy {
+    pub const SHALLOW: u32 = 1 << 0;
+    pub const REUSE_EXT: u32 = 1 << 1;
+    pub const TRANSIENT_JOB: u32 = 1 << 2;
+    pub const SYNCHRONOUS_WRITES: u32 = 1 << 3;
+}

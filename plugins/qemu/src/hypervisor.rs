@@ -184,6 +184,7 @@ pub const PROCEDURES: &[i32] = &[
     p::DOMAIN_BLOCK_PULL,
     p::DOMAIN_BLOCK_REBASE,
     p::DOMAIN_BLOCK_COMMIT,
+    p::DOMAIN_BLOCK_COPY,
 ];
 
 /// QEMU program procedures this driver implements.
@@ -903,6 +904,10 @@ impl RemoteHandler for QemuConn {
     fn domain_block_commit(&self, a: RemoteDomainBlockCommitArgs) -> R<()> {
         let (base, top) = (a.base.as_deref(), a.top.as_deref());
         bj::start::commit(&self.drv, &a.dom, &a.disk, base, top, a.bandwidth, a.flags)
+    }
+    fn domain_block_copy(&self, a: RemoteDomainBlockCopyArgs) -> R<()> {
+        let (path, xml) = (&a.path, &a.destxml);
+        bj::copy::block_copy(&self.drv, &a.dom, path, xml, &a.params, a.flags)
     }
     fn domain_fsfreeze(&self, a: RemoteDomainFsfreezeArgs) -> R<RemoteDomainFsfreezeRet> {
         let filesystems = ag::fs_freeze(&self.drv, &a.dom, &a.mountpoints, true, a.flags)?;

@@ -30,7 +30,8 @@ def run(*args):
 
 def make_chain():
     """base (32M, 16M of data) <- mid (4M more) <- top (1M more)."""
-    for n in ("base.qcow2", "mid.qcow2", "top.qcow2", "copy1.qcow2", "copy2.raw"):
+    for n in ("base.qcow2", "mid.qcow2", "top.qcow2", "copy1.qcow2", "copy2.raw",
+              "copy3.qcow2"):
         p = f"{DIR}/{n}"
         if os.path.exists(p):
             os.remove(p)
@@ -219,6 +220,15 @@ def main():
     copy = L.VIR_DOMAIN_BLOCK_REBASE_COPY
     step("copy on a persistent domain", lambda: dom.blockRebase("vda", f"{DIR}/copy1.qcow2", 0,
                                                                 copy))
+    dest = "<disk type='file'><source file='%s'/><driver type='%s'/></disk>"
+    step("blockcopy without transient job", lambda: dom.blockCopy(
+        "vda", dest % (f"{DIR}/copy3.qcow2", "qcow2"), None, 0))
+    step("blockcopy transient job", then(lambda: dom.blockCopy(
+        "vda", dest % (f"{DIR}/copy3.qcow2", "qcow2"), {"bandwidth": 0},
+        L.VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB), lambda: wait_event("type 2 status 3")))
+    step("job info blockcopy", lambda: info())
+    step("pivot blockcopy", lambda: dom.blockJobAbort("vda", L.VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT))
+    step("chain of blockcopy", lambda: chain("copy3.qcow2"))
     step("destroy", lambda: dom.destroy())
     step("source offline", lambda: None)
     step("undefine", lambda: dom.undefine())

@@ -152,6 +152,13 @@ pub fn speed(bandwidth: u64, bytes: bool) -> QResult<u64> {
         .ok_or_else(|| BlockJobError::TooBig(u64::MAX >> 20).into())
 }
 
+/// libvirt's job name, QEMU's job id: `pull-vda-libvirt-1-format`. A node QEMU named
+/// itself (`#block382`, the base an active commit pivoted to) loses its `#`, which job
+/// ids cannot have.
+pub fn job_name(k: i32, dev: &str, node: &str) -> String {
+    format!("{}-{dev}-{}", kind_name(k), node.trim_start_matches('#'))
+}
+
 /// libvirt's name of a job type in its job names and messages.
 pub fn kind_name(k: i32) -> &'static str {
     match k {

@@ -8,7 +8,7 @@ use rvirt_plugin_api::protocol::RemoteNonnullDomain;
 use rvirt_xml::domain::Disk;
 
 use super::chain::{self, Chain};
-use super::{find_disk, kind, kind_name, lookup, speed, BlockJobError, Job};
+use super::{find_disk, job_name, kind, lookup, speed, BlockJobError, Job};
 use crate::driver::Driver;
 use crate::error::{check_flags, QResult, QemuError};
 use crate::lifecycle::monitor_error;
@@ -127,7 +127,7 @@ pub fn pull(
     let speed = speed(bandwidth, flags & block_pull::BANDWIDTH_BYTES != 0)?;
     let chain = live_chain(&qmp, &k)?;
     let b = chain.base(base, 0, &k.target_dev, false)?;
-    let name = format!("pull-{}-{}", k.target_dev, chain.node);
+    let name = job_name(kind::PULL, &k.target_dev, &chain.node);
     let mut args = json!({"job-id": name, "device": chain.node, "speed": speed});
     if let Some(i) = b {
         args["base"] = chain.layers[i].path.clone().into();
@@ -206,7 +206,7 @@ pub fn commit(
     } else {
         kind::COMMIT
     };
-    let name = format!("{}-{dev}-{}", kind_name(kind), chain.node);
+    let name = job_name(kind, &dev, &chain.node);
     let base_layer = chain.layers[b].clone();
     let mut args = json!({"job-id": name, "device": chain.node, "base": base_layer.path,
         "speed": speed});
