@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use rvirt_xml::domain::{Device, DomainDef};
 
 use super::{control::event_job, status, Job};
-use crate::driver::{Dom, Driver};
+use crate::driver::{Dom, Driver, Run};
 use crate::events::Event;
 use crate::qmp::Qmp;
 
@@ -52,6 +52,55 @@ fn switch_source(def: &mut DomainDef, dev: &str, path: &str, format: &str) {
             }
         }
     }
+}
+
+/// Moves the persistent definition (and the one waiting for the domain's stop) onto
+/// the pivoted-to image; returns the one to store.
+fn switch_persistent(
+    def: &mut DomainDef,
+    next_def: &mut Option<DomainDef>,
+    dev: &str,
+    path: &str,
+    format: &str,
+) -> DomainDef {
+    switch_source(def, dev, path, format);
+    if let Some(n) = next_def.as_mut() {
+        switch_source(n, dev, path, format);
+    }
+    next_def.as_ref().unwrap_or(def).clone()
+}
+
+/// Sends the job's event, or hands it to a [`Cleanup`] when nodes must go first; an
+/// ended job leaves the run (after its cleanup).
+fn dispose(
+    run: &mut Run,
+    at: usize,
+    job: Job,
+    st: i32,
+    pivoted: bool,
+    event: Event,
+    events: &mut Vec<Event>,
+) -> Option<Cleanup> {
+    let nodes = if pivoted {
+        nodes_of(&job.node)
+    } else if st != status::READY {
+        job.added
+    } else {
+        Vec::new()
+    };
+    if nodes.is_empty() {
+        if st != status::READY {
+            run.block_jobs.remove(at);
+        }
+        events.push(event);
+        return None;
+    }
+    Some(Cleanup {
+        qmp: run.qmp.clone(),
+        nodes,
+        job: job.name,
+        event,
+    })
 }
 
 /// How QEMU's end of job `j` is reported.
@@ -109,42 +158,20 @@ pub fn on_event(d: &mut Dom, name: &str, data: &Value, events: &mut Vec<Event>) 
     if let Some((path, format)) = pivot {
         switch_source(&mut run.live, &job.dev, path, format);
         if *persistent {
-            switch_source(def, &job.dev, path, format);
-            if let Some(n) = next_def.as_mut() {
-                switch_source(n, &job.dev, path, format);
-            }
-            out.stored = Some(next_def.as_ref().unwrap_or(def).clone());
+            out.stored = Some(switch_persistent(def, next_def, &job.dev, path, format));
         }
     }
-    let nodes = if pivot.is_some() {
-        nodes_of(&job.node)
-    } else if st != status::READY {
-        job.added.clone()
-    } else {
-        Vec::new()
-    };
-    if st != status::READY && nodes.is_empty() {
-        run.block_jobs.remove(at);
-    }
+    // libvirt names the disk by its source at the time (the new one after a pivot).
+    let path = super::find_disk(&run.live, &job.dev).and_then(|k| k.source.clone());
     let event = Event::BlockJob {
         dom: dref,
-        path: super::find_disk(&run.live, &job.dev)
-            .and_then(|k| k.source.clone())
-            .unwrap_or_default(),
+        path: path.unwrap_or_default(),
         dev: job.dev.clone(),
         kind: job.kind,
         status: st,
     };
-    if !nodes.is_empty() {
-        out.cleanup = Some(Cleanup {
-            qmp: run.qmp.clone(),
-            nodes,
-            job: job.name,
-            event,
-        });
-    } else {
-        events.push(event);
-    }
+    let pivoted = pivot.is_some();
+    out.cleanup = dispose(run, at, job, st, pivoted, event, events);
     out
 }
 
