@@ -513,3 +513,69 @@ pub mod network_list {
     pub const AUTOSTART: u32 = 1 << 4;
     pub const NO_AUTOSTART: u32 = 1 << 5;
 }
+
+/// `virDomainBlockJobType`: the `type` of job info and of the BLOCK_JOB events.
+pub mod block_job_type {
+    pub const UNKNOWN: i32 = 0;
+    pub const PULL: i32 = 1;
+    pub const COPY: i32 = 2;
+    pub const COMMIT: i32 = 3;
+    pub const ACTIVE_COMMIT: i32 = 4;
+}
+
+/// `virConnectDomainEventBlockJobStatus`.
+pub mod block_job_status {
+    pub const COMPLETED: i32 = 0;
+    pub const FAILED: i32 = 1;
+    pub const CANCELED: i32 = 2;
+    pub const READY: i32 = 3;
+}
+
+/// `virDomainBlockJobAbortFlags`.
+pub mod block_job_abort {
+    pub const ASYNC: u32 = 1 << 0;
+    pub const PIVOT: u32 = 1 << 1;
+}
+
+/// `virDomainBlockJobInfoFlags` and `virDomainBlockJobSetSpeedFlags` (same bit).
+pub mod block_job_bandwidth {
+    pub const BYTES: u32 = 1 << 0;
+}
+
+/// `virDomainBlockPullFlags`.
+pub mod block_pull {
+    pub const BANDWIDTH_BYTES: u32 = 1 << 6;
+}
+
+/// `virDomainBlockRebaseFlags`.
+pub mod block_rebase {
+    pub const SHALLOW: u32 = 1 << 0;
+    pub const REUSE_EXT: u32 = 1 << 1;
+    pub const COPY_RAW: u32 = 1 << 2;
+    pub const COPY: u32 = 1 << 3;
+    pub const RELATIVE: u32 = 1 << 4;
+    pub const COPY_DEV: u32 = 1 << 5;
+    pub const BANDWIDTH_BYTES: u32 = 1 << 6;
+}
+
+/// `virDomainBlockCommitFlags`.
+pub mod block_commit {
+    pub const SHALLOW: u32 = 1 << 0;
+    pub const DELETE: u32 = 1 << 1;
+    pub const ACTIVE: u32 = 1 << 2;
+    pub const RELATIVE: u32 = 1 << 3;
+    pub const BANDWIDTH_BYTES: u32 = 1 << 4;
+}
+
+/// `virDomainBlockResizeFlags`.
+pub mod block_resize {
+    pub const BYTES: u32 = 1 << 0;
+}
+
+/// `virDomainBlockCopyFlags`.
+pub mod block_copy {
+    pub const SHALLOW: u32 = 1 << 0;
+    pub const REUSE_EXT: u32 = 1 << 1;
+    pub const TRANSIENT_JOB: u32 = 1 << 2;
+    pub const SYNCHRONOUS_WRITES: u32 = 1 << 3;
+}

@@ -47,6 +47,9 @@ pub struct Run {
     /// Events of a serial port change, sent after the next monitor event, a moment
     /// later, or before the stop, whichever comes first ([`crate::agent::channel`]).
     pub pending_events: Vec<Event>,
+    /// Block jobs QEMU runs for this domain ([`crate::blockjob`]); not kept across a
+    /// daemon restart.
+    pub block_jobs: Vec<crate::blockjob::Job>,
 }
 
 /// One domain.

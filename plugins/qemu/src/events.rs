@@ -31,6 +31,16 @@ pub enum Event {
     AgentLifecycle(RemoteNonnullDomain, i32, i32),
     /// The balloon's actual size changed (KiB).
     BalloonChange(RemoteNonnullDomain, u64),
+    /// A block job changed state: the disk's source path and target, the job type and
+    /// status (`facts::block_job_type`, `facts::block_job_status`); sent as BLOCK_JOB and
+    /// BLOCK_JOB_2.
+    BlockJob {
+        dom: RemoteNonnullDomain,
+        path: String,
+        dev: String,
+        kind: i32,
+        status: i32,
+    },
     /// Any QMP event, for `qemu-monitor-event` subscribers (QEMU program message 6).
     Monitor {
         dom: RemoteNonnullDomain,
@@ -128,6 +138,13 @@ impl Event {
                     &msg,
                 );
             }
+            Event::BlockJob {
+                dom,
+                path,
+                dev,
+                kind,
+                status,
+            } => send_block_job(l, dom, path, dev, *kind, *status),
             Event::MetadataChange(d, kind, nsuri) => {
                 emit_domain_metadata_change(l.driver, l.handle, d, *kind, nsuri.clone());
             }
@@ -156,4 +173,50 @@ impl Event {
             }
         }
     }
+}
+
+/// BLOCK_JOB (by source path) then BLOCK_JOB_2 (by target), as libvirt sends both.
+fn send_block_job(
+    l: &Listener,
+    dom: &RemoteNonnullDomain,
+    path: &str,
+    dev: &str,
+    kind: i32,
+    status: i32,
+) {
+    use rvirt_plugin_api::protocol::{
+        RemoteDomainEventBlockJob2Msg, RemoteDomainEventBlockJobMsg,
+        RemoteDomainEventCallbackBlockJobMsg,
+    };
+    let msg = RemoteDomainEventCallbackBlockJobMsg {
+        callback_id: 0,
+        msg: RemoteDomainEventBlockJobMsg {
+            dom: dom.clone(),
+            path: path.to_string(),
+            r#type: kind,
+            status,
+        },
+    };
+    let p = REMOTE_PROGRAM_NUMBER;
+    emit_event(
+        l.driver,
+        l.handle,
+        p,
+        remote_proc::DOMAIN_EVENT_CALLBACK_BLOCK_JOB,
+        &msg,
+    );
+    let msg = RemoteDomainEventBlockJob2Msg {
+        callback_id: 0,
+        dom: dom.clone(),
+        dst: dev.to_string(),
+        r#type: kind,
+        status,
+    };
+    emit_event(
+        l.driver,
+        l.handle,
+        p,
+        remote_proc::DOMAIN_EVENT_BLOCK_JOB_2,
+        &msg,
+    );
 }

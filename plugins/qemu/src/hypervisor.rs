@@ -5,6 +5,7 @@ use std::sync::Arc;
 use rvirt_plugin_api::protocol::{qemu_proc as q, remote_proc as p, *};
 
 use crate::agent::calls as ag;
+use crate::blockjob as bj;
 use crate::caps;
 use crate::domain as dm;
 use crate::driver::{reason, st, Driver};
@@ -175,6 +176,15 @@ pub const PROCEDURES: &[i32] = &[
     p::DOMAIN_GET_HOSTNAME,
     p::DOMAIN_AGENT_SET_RESPONSE_TIMEOUT,
     p::DOMAIN_GET_GUEST_INFO,
+    // Block jobs (crate::blockjob).
+    p::DOMAIN_BLOCK_RESIZE,
+    p::DOMAIN_GET_BLOCK_JOB_INFO,
+    p::DOMAIN_BLOCK_JOB_ABORT,
+    p::DOMAIN_BLOCK_JOB_SET_SPEED,
+    p::DOMAIN_BLOCK_PULL,
+    p::DOMAIN_BLOCK_REBASE,
+    p::DOMAIN_BLOCK_COMMIT,
+    p::DOMAIN_BLOCK_COPY,
 ];
 
 /// QEMU program procedures this driver implements.
@@ -863,6 +873,41 @@ impl RemoteHandler for QemuConn {
         a: RemoteDomainGetBlockInfoArgs,
     ) -> R<RemoteDomainGetBlockInfoRet> {
         stats::calls::block_info(&self.drv, &a.dom, &a.path, a.flags)
+    }
+    fn domain_block_resize(&self, a: RemoteDomainBlockResizeArgs) -> R<()> {
+        bj::start::resize(&self.drv, &a.dom, &a.disk, a.size, a.flags)
+    }
+    fn domain_get_block_job_info(
+        &self,
+        a: RemoteDomainGetBlockJobInfoArgs,
+    ) -> R<RemoteDomainGetBlockJobInfoRet> {
+        bj::control::info(&self.drv, &a.dom, &a.path, a.flags)
+    }
+    fn domain_block_job_abort(&self, a: RemoteDomainBlockJobAbortArgs) -> R<()> {
+        bj::control::abort(&self.drv, &a.dom, &a.path, a.flags)
+    }
+    fn domain_block_job_set_speed(&self, a: RemoteDomainBlockJobSetSpeedArgs) -> R<()> {
+        bj::control::set_speed(&self.drv, &a.dom, &a.path, a.bandwidth, a.flags)
+    }
+    fn domain_block_pull(&self, a: RemoteDomainBlockPullArgs) -> R<()> {
+        let func = "qemuDomainBlockPull";
+        bj::start::pull(&self.drv, &a.dom, &a.path, None, a.bandwidth, a.flags, func)
+    }
+    fn domain_block_rebase(&self, a: RemoteDomainBlockRebaseArgs) -> R<()> {
+        let (base, func) = (a.base.as_deref(), "qemuDomainBlockRebase");
+        let copy = rvirt_plugin_api::protocol::facts::block_rebase::COPY;
+        if let (Some(dest), true) = (base, a.flags & copy != 0) {
+            return bj::copy::copy(&self.drv, &a.dom, &a.path, dest, a.bandwidth, a.flags);
+        }
+        bj::start::pull(&self.drv, &a.dom, &a.path, base, a.bandwidth, a.flags, func)
+    }
+    fn domain_block_commit(&self, a: RemoteDomainBlockCommitArgs) -> R<()> {
+        let (base, top) = (a.base.as_deref(), a.top.as_deref());
+        bj::start::commit(&self.drv, &a.dom, &a.disk, base, top, a.bandwidth, a.flags)
+    }
+    fn domain_block_copy(&self, a: RemoteDomainBlockCopyArgs) -> R<()> {
+        let (path, xml) = (&a.path, &a.destxml);
+        bj::copy::block_copy(&self.drv, &a.dom, path, xml, &a.params, a.flags)
     }
     fn domain_fsfreeze(&self, a: RemoteDomainFsfreezeArgs) -> R<RemoteDomainFsfreezeRet> {
         let filesystems = ag::fs_freeze(&self.drv, &a.dom, &a.mountpoints, true, a.flags)?;

@@ -20,6 +20,7 @@ use rvirt_xml::domain::DomainDef;
 
 pub mod agent;
 pub mod argv;
+pub mod blockjob;
 pub mod caps;
 pub mod config;
 pub mod console;

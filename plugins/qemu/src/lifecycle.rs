@@ -455,6 +455,7 @@ fn launch_plugged(
         agent: None,
         agent_timeout: crate::agent::TIMEOUT_BLOCK,
         pending_events: Vec::new(),
+        block_jobs: Vec::new(),
     })
 }
 
@@ -653,6 +654,7 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
     };
     let mut follow_up: Option<(Arc<Qmp>, Proc, bool)> = None;
     let mut deleted: Option<String> = None;
+    let mut cleanup = None;
     let mut port = crate::agent::channel::PortChange::None;
     let (mut port_event, mut had_pending) = (false, false);
     let _ = drv.write(|s, events| {
@@ -720,6 +722,13 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
                     .map(str::to_string);
                 return Ok(());
             }
+            job if crate::blockjob::notice::is_job_event(job) => {
+                let out = crate::blockjob::notice::on_event(d, job, &data, events);
+                if let Some(def) = &out.stored {
+                    let _ = drv.save_config(def);
+                }
+                cleanup = out.cleanup;
+            }
             "BALLOON_CHANGE" => {
                 let bytes = data.get("actual").and_then(Value::as_u64).unwrap_or(0);
                 events.push(Event::BalloonChange(dref, bytes / 1024));
@@ -735,6 +744,9 @@ fn on_notice(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64, n: Notice) {
         crate::agent::channel::after_port_change(weak, uuid, generation, port);
     } else if had_pending {
         crate::agent::channel::flush_pending(&drv, uuid, generation);
+    }
+    if let Some(c) = cleanup {
+        crate::blockjob::notice::finish(weak, uuid, c);
     }
     if let Some(alias) = deleted {
         let weak = weak.clone();
@@ -834,6 +846,7 @@ fn adopt(drv: &Arc<Driver>, status: Status) -> Result<(), String> {
         agent: None,
         agent_timeout: crate::agent::TIMEOUT_BLOCK,
         pending_events: Vec::new(),
+        block_jobs: Vec::new(),
     };
     drv.write(|s, _| {
         let i = match s.doms.iter().position(|d| d.def.uuid.0 == uuid) {
