@@ -21,6 +21,7 @@ use rvirt_xml::domain::DomainDef;
 pub mod agent;
 pub mod argv;
 pub mod caps;
+pub mod cgroup;
 pub mod config;
 pub mod console;
 pub mod controllers;

@@ -387,6 +387,7 @@ fn launch_plugged(
         // moment to be gone, so the error names what QEMU said rather than the socket.
         let exited = proc.wait_exit(Duration::from_secs(1)) || !pid_alive(proc.pid);
         proc.terminate(Duration::from_secs(1), false);
+        crate::cgroup::Group::of(id, &def.name).remove();
         let tail = log_tail(&log, log_start);
         if exited && !tail.is_empty() {
             // libvirt: qemuProcessReportLogError after the monitor could not be opened.
@@ -410,6 +411,8 @@ fn launch_plugged(
     if scoped {
         // QEMU answers its monitor, so systemd-run has put it in its scope and executed it.
         crate::scope::register_machine(id, &def.name, &uuid, pid);
+    } else if crate::cgroup::place(id, &def.name, pid, &qmp) {
+        live.extras_mut().resource_partition = Some(crate::cgroup::PARTITION.into());
     }
     fill_ptys(&qmp, &mut live).map_err(|e| fail(e.to_string()))?;
     crate::agent::channel::refresh_states(&qmp, &mut live).map_err(|e| fail(e.to_string()))?;
@@ -599,6 +602,7 @@ fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
             a.close();
         }
         crate::agent::channel::cleanup(&drv.cfg, run.id, &d.def.name);
+        crate::cgroup::Group::of(run.id, &d.def.name).remove();
         let why = run.stopping.unwrap_or(reason::SHUTOFF_CRASHED);
         // A QEMU that vanished unasked is a crashed domain reported as failed, as libvirt.
         let detail = match why {
