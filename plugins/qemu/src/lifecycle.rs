@@ -408,11 +408,26 @@ fn launch_plugged(
         handler,
     )
     .map_err(|e| fail(e.to_string()))?;
+    if let Err(e) = crate::cgroup::limit_memlock(pid, &live) {
+        let _ = fail(String::new());
+        return Err(e);
+    }
     if scoped {
         // QEMU answers its monitor, so systemd-run has put it in its scope and executed it.
         crate::scope::register_machine(id, &def.name, &uuid, pid);
-    } else if crate::cgroup::place(id, &def.name, pid, &qmp) {
-        live.extras_mut().resource_partition = Some(crate::cgroup::PARTITION.into());
+    } else {
+        // Tuning the definition asks for and the cgroup refuses fails the start with the
+        // cgroup's error, as libvirt's.
+        match crate::cgroup::place(id, &live, pid, &qmp) {
+            Ok(true) => {
+                live.extras_mut().resource_partition = Some(crate::cgroup::PARTITION.into())
+            }
+            Ok(false) => {}
+            Err(e) => {
+                let _ = fail(String::new());
+                return Err(e);
+            }
+        }
     }
     fill_ptys(&qmp, &mut live).map_err(|e| fail(e.to_string()))?;
     crate::agent::channel::refresh_states(&qmp, &mut live).map_err(|e| fail(e.to_string()))?;

@@ -301,3 +301,20 @@ pub fn set(
         Ok(())
     })
 }
+
+/// Applies the `<cputune>` shares, periods and quotas of a starting domain's definition.
+pub fn apply_def(g: &Group, def: &rvirt_xml::domain::DomainDef) -> QResult<()> {
+    if g.dir(Ctl::Cpu, None).is_none() {
+        return Ok(());
+    }
+    for f in FIELDS {
+        let v = xml::get(def, "cputune", xml_name(f)).and_then(|t| t.parse::<i64>().ok());
+        match v {
+            Some(v) if v != 0 => {
+                apply_live(g, f, v)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

@@ -503,3 +503,34 @@ pub fn set_blkio(
         Ok(())
     })
 }
+
+/// Applies the `<memtune>` limits and `<blkiotune>` settings of a starting domain.
+pub fn apply_def(g: &Group, def: &DomainDef) -> QResult<()> {
+    if g.dir(Ctl::Memory, None).is_some() {
+        let asked = MEMORY.map(|f| Some(xml_limit(def, f)).filter(|v| *v < UNLIMITED));
+        if asked.iter().any(Option::is_some) {
+            set_live_limits(g, &asked)?;
+        }
+    }
+    let Some(b) = xml::element(def, "blkiotune") else {
+        return Ok(());
+    };
+    let top = g
+        .dir(Ctl::Blkio, None)
+        .ok_or_else(|| QemuError::Invalid(NO_BLKIO.into()))?;
+    let v2 = g.mounts.place(Ctl::Blkio).is_some_and(|x| x.1);
+    if let Some(w) = b.child_text("weight") {
+        write(&weight_file(&top, v2)?, &w)?;
+    }
+    for dev in b.children_named("device") {
+        let Some(path) = dev.child_text("path") else {
+            continue;
+        };
+        for f in &BLKIO[1..] {
+            if let Some(v) = dev.child_text(device_child(f)).and_then(|t| t.parse().ok()) {
+                set_live_device(g, f, &path, v)?;
+            }
+        }
+    }
+    Ok(())
+}

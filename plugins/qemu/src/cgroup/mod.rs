@@ -351,13 +351,45 @@ pub fn read_num<T: std::str::FromStr>(path: &Path) -> QResult<T> {
     })
 }
 
-/// Puts a freshly started QEMU (`-S`: vCPUs made, not running) in its group, unless a
-/// systemd scope already holds it; a failure is logged and the guest runs on in the
-/// daemon's group. Whether it is in its group.
-pub fn place(id: i32, name: &str, pid: i32, qmp: &crate::qmp::Qmp) -> bool {
-    let g = Group::of(id, name);
+/// Raises the locked-memory limit of QEMU `pid` to the definition's `<memtune>` hard limit,
+/// as libvirt 9.0 does when one is set, failing the start with libvirt's message.
+pub fn limit_memlock(pid: i32, def: &rvirt_xml::domain::DomainDef) -> QResult<()> {
+    let Some(kib) = xml::get(def, "memtune", "hard_limit").and_then(|t| t.parse::<u64>().ok())
+    else {
+        return Ok(());
+    };
+    let bytes = kib.saturating_mul(1024);
+    let limit = nix::libc::rlimit {
+        rlim_cur: bytes,
+        rlim_max: bytes,
+    };
+    // SAFETY: prlimit reads `limit` and writes nothing (the old-limit pointer is null).
+    let rc =
+        unsafe { nix::libc::prlimit(pid, nix::libc::RLIMIT_MEMLOCK, &limit, std::ptr::null_mut()) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let e = std::io::Error::last_os_error();
+    Err(QemuError::Internal(format!(
+        "Process exited prior to exec: libvirt:  error : cannot limit locked memory of process {pid} to {bytes}: {}",
+        crate::error::strerror(&e)
+    ))
+    .into())
+}
+
+/// Puts a freshly started QEMU (`-S`: vCPUs made, not running) in its group and applies
+/// the tuning of its definition, unless no cgroup hierarchy is mounted. A group that
+/// cannot be made is logged and the guest runs on in the daemon's group; tuning that
+/// cannot be applied fails the start, as libvirt's. Whether QEMU is in its group.
+pub fn place(
+    id: i32,
+    def: &rvirt_xml::domain::DomainDef,
+    pid: i32,
+    qmp: &crate::qmp::Qmp,
+) -> QResult<bool> {
+    let g = Group::of(id, &def.name);
     if g.mounts.v1.is_empty() && g.mounts.unified.is_none() {
-        return false;
+        return Ok(false);
     }
     let vcpus: Vec<(u32, i64)> = crate::stats::monitor::vcpus(qmp)
         .unwrap_or_default()
@@ -366,13 +398,16 @@ pub fn place(id: i32, name: &str, pid: i32, qmp: &crate::qmp::Qmp) -> bool {
         .collect();
     if let Err(e) = g.create(pid, &vcpus) {
         tracing::warn!(
-            "cannot put guest '{name}' in a cgroup of its own: {}",
+            "cannot put guest '{}' in a cgroup of its own: {}",
+            def.name,
             e.message.as_deref().unwrap_or_default()
         );
         g.remove();
-        return false;
+        return Ok(false);
     }
-    true
+    memblk::apply_def(&g, def)?;
+    calls::apply_def(&g, def)?;
+    Ok(true)
 }
 
 #[cfg(test)]
