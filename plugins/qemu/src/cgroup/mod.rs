@@ -424,6 +424,36 @@ mod tests {
         );
     }
 
+    /// The layout in plain directories standing for a v1 cpu and memory mount and a
+    /// unified one (the kernel's files are ordinary files there).
+    #[test]
+    fn layout_as_libvirt() {
+        let root = std::env::temp_dir().join(format!("rvirt-cgroup-{}", std::process::id()));
+        let mount = |n: &str| {
+            let d = root.join(n);
+            std::fs::create_dir_all(&d).unwrap();
+            d
+        };
+        let g = Group {
+            mounts: Mounts {
+                v1: vec![(Ctl::Cpu, mount("cpu")), (Ctl::Memory, mount("memory"))],
+                unified: Some(mount("unified")),
+            },
+            rel: Path::new("machine").join(group_name(4, "g")),
+        };
+        g.create(77, &[(0, 78), (1, 79)]).unwrap();
+        let at = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
+        let top = "machine/qemu-4-g.libvirt-qemu";
+        assert_eq!(at(&format!("cpu/{top}/emulator/cgroup.procs")), "77");
+        assert_eq!(at(&format!("cpu/{top}/vcpu1/tasks")), "79");
+        assert_eq!(at(&format!("memory/{top}/cgroup.procs")), "77");
+        assert!(!root.join(format!("memory/{top}/emulator")).exists());
+        assert_eq!(at(&format!("unified/{top}/vcpu0/cgroup.threads")), "78");
+        assert_eq!(at(&format!("unified/{top}/vcpu0/cgroup.type")), "threaded");
+        assert_eq!(g.subgroups(Ctl::Cpu, "vcpu").len(), 2);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
     #[test]
     fn hybrid_mounts() {
         let m = Mounts::parse(
