@@ -105,3 +105,51 @@ fn per_cpu(
         nparams: per as i32,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rvirt_plugin_api::protocol::RemoteTypedParamValue as V;
+
+    /// cgroup v1's cpuacct in plain directories: the domain group's usage per CPU and
+    /// the vCPU groups' sums.
+    #[test]
+    fn per_cpu_from_cpuacct() {
+        let root = std::env::temp_dir().join(format!("rvirt-percpu-{}", std::process::id()));
+        let top = root.join("machine/qemu-1-g.libvirt-qemu");
+        for (sub, usage) in [
+            ("", "100 200 300"),
+            ("vcpu0", "10 20 30"),
+            ("vcpu1", "1 2 3"),
+        ] {
+            std::fs::create_dir_all(top.join(sub)).unwrap();
+            std::fs::write(top.join(sub).join("cpuacct.usage_percpu"), usage).unwrap();
+        }
+        let g = Group {
+            mounts: super::super::Mounts {
+                v1: vec![(Ctl::Cpuacct, root.clone())],
+                unified: None,
+            },
+            rel: "machine/qemu-1-g.libvirt-qemu".into(),
+        };
+        let r = per_cpu(&g, 2, 1, 2, 3).unwrap();
+        let got: Vec<(String, u64)> = r
+            .params
+            .iter()
+            .map(|p| match p.value {
+                V::Ullong(v) => (p.field.clone(), v),
+                _ => panic!("not ullong"),
+            })
+            .collect();
+        let want = [
+            ("cpu_time", 200),
+            ("vcpu_time", 22),
+            ("cpu_time", 300),
+            ("vcpu_time", 33),
+        ];
+        assert_eq!(got, want.map(|(f, v)| (f.to_string(), v)));
+        assert_eq!(r.nparams, 2);
+        assert!(per_cpu(&g, 2, 3, 1, 3).is_err());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+}
