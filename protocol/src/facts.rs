@@ -579,3 +579,31 @@ pub mod block_copy {
     pub const TRANSIENT_JOB: u32 = 1 << 2;
     pub const SYNCHRONOUS_WRITES: u32 = 1 << 3;
 }
+
+/// Typed-parameter fields of `virDomainGet/SetSchedulerParameters` (QEMU's, in libvirt's
+/// order), `virDomainGet/SetMemoryParameters` and `virDomainGet/SetBlkioParameters`.
+pub mod tune_param {
+    pub const SCHEDULER: [&str; 9] = [
+        "cpu_shares",
+        "vcpu_period",
+        "vcpu_quota",
+        "emulator_period",
+        "emulator_quota",
+        "global_period",
+        "global_quota",
+        "iothread_period",
+        "iothread_quota",
+    ];
+    pub const MEMORY: [&str; 3] = ["hard_limit", "soft_limit", "swap_hard_limit"];
+    pub const MEMORY_MIN_GUARANTEE: &str = "min_guarantee";
+    /// `VIR_DOMAIN_MEMORY_PARAM_UNLIMITED` (KiB).
+    pub const MEMORY_UNLIMITED: u64 = 9_007_199_254_740_991;
+    pub const BLKIO: [&str; 6] = [
+        "weight",
+        "device_weight",
+        "device_read_iops_sec",
+        "device_write_iops_sec",
+        "device_read_bytes_sec",
+        "device_write_bytes_sec",
+    ];
+}

@@ -136,7 +136,10 @@ fn check_general(def: &DomainDef) -> ArgvResult<()> {
             def.vcpu_placement
         ));
     }
-    if def.extras().resource_partition.is_some() {
+    // The partition of a live definition (a snapshot's, a saved image's) is the one the
+    // driver puts guests in (crate::cgroup); another is not made.
+    let partition = def.extras().resource_partition.as_deref();
+    if partition.is_some_and(|p| p != crate::cgroup::PARTITION) {
         return unsupported("domain/resource is not supported");
     }
     if def.current_memory_kib != def.memory_kib && !has_balloon(def) {

@@ -7,6 +7,7 @@ use rvirt_plugin_api::protocol::{qemu_proc as q, remote_proc as p, *};
 use crate::agent::calls as ag;
 use crate::blockjob as bj;
 use crate::caps;
+use crate::cgroup::api as cg;
 use crate::domain as dm;
 use crate::driver::{reason, st, Driver};
 use crate::error::{check_flags, QemuError};
@@ -129,6 +130,16 @@ pub const PROCEDURES: &[i32] = &[
     p::DOMAIN_INTERFACE_STATS,
     p::DOMAIN_GET_VCPUS,
     p::DOMAIN_GET_CPU_STATS,
+    // Tuning through the domain's cgroup (crate::cgroup).
+    p::DOMAIN_GET_SCHEDULER_TYPE,
+    p::DOMAIN_GET_SCHEDULER_PARAMETERS,
+    p::DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS,
+    p::DOMAIN_SET_SCHEDULER_PARAMETERS,
+    p::DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS,
+    p::DOMAIN_GET_MEMORY_PARAMETERS,
+    p::DOMAIN_SET_MEMORY_PARAMETERS,
+    p::DOMAIN_GET_BLKIO_PARAMETERS,
+    p::DOMAIN_SET_BLKIO_PARAMETERS,
     p::DOMAIN_GET_BLOCK_INFO,
     p::DOMAIN_SET_METADATA,
     p::DOMAIN_GET_METADATA,
@@ -840,7 +851,52 @@ impl RemoteHandler for QemuConn {
         &self,
         a: RemoteDomainGetCpuStatsArgs,
     ) -> R<RemoteDomainGetCpuStatsRet> {
-        stats::calls::cpu_total(&self.drv, &a.dom, a.nparams, a.start_cpu, a.flags)
+        cg::cpu_stats(&self.drv, &a)
+    }
+    fn domain_get_scheduler_type(
+        &self,
+        a: RemoteDomainGetSchedulerTypeArgs,
+    ) -> R<RemoteDomainGetSchedulerTypeRet> {
+        cg::sched_type(&self.drv, &a)
+    }
+    fn domain_get_scheduler_parameters(
+        &self,
+        a: RemoteDomainGetSchedulerParametersArgs,
+    ) -> R<RemoteDomainGetSchedulerParametersRet> {
+        cg::sched_get(&self.drv, &a)
+    }
+    fn domain_get_scheduler_parameters_flags(
+        &self,
+        a: RemoteDomainGetSchedulerParametersFlagsArgs,
+    ) -> R<RemoteDomainGetSchedulerParametersFlagsRet> {
+        cg::sched_get_flags(&self.drv, &a)
+    }
+    fn domain_set_scheduler_parameters(&self, a: RemoteDomainSetSchedulerParametersArgs) -> R<()> {
+        crate::cgroup::calls::set(&self.drv, &a.dom, &a.params, 0)
+    }
+    fn domain_set_scheduler_parameters_flags(
+        &self,
+        a: RemoteDomainSetSchedulerParametersFlagsArgs,
+    ) -> R<()> {
+        crate::cgroup::calls::set(&self.drv, &a.dom, &a.params, a.flags)
+    }
+    fn domain_get_memory_parameters(
+        &self,
+        a: RemoteDomainGetMemoryParametersArgs,
+    ) -> R<RemoteDomainGetMemoryParametersRet> {
+        cg::mem_get(&self.drv, &a)
+    }
+    fn domain_set_memory_parameters(&self, a: RemoteDomainSetMemoryParametersArgs) -> R<()> {
+        crate::cgroup::memblk::set_memory(&self.drv, &a.dom, &a.params, a.flags)
+    }
+    fn domain_get_blkio_parameters(
+        &self,
+        a: RemoteDomainGetBlkioParametersArgs,
+    ) -> R<RemoteDomainGetBlkioParametersRet> {
+        cg::blkio_get(&self.drv, &a)
+    }
+    fn domain_set_blkio_parameters(&self, a: RemoteDomainSetBlkioParametersArgs) -> R<()> {
+        crate::cgroup::memblk::set_blkio(&self.drv, &a.dom, &a.params, a.flags)
     }
     fn domain_set_metadata(&self, a: RemoteDomainSetMetadataArgs) -> R<()> {
         crate::metadata::set(&self.drv, &a)

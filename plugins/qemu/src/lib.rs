@@ -22,6 +22,7 @@ pub mod agent;
 pub mod argv;
 pub mod blockjob;
 pub mod caps;
+pub mod cgroup;
 pub mod config;
 pub mod console;
 pub mod controllers;

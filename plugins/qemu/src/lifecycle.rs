@@ -387,6 +387,7 @@ fn launch_plugged(
         // moment to be gone, so the error names what QEMU said rather than the socket.
         let exited = proc.wait_exit(Duration::from_secs(1)) || !pid_alive(proc.pid);
         proc.terminate(Duration::from_secs(1), false);
+        crate::cgroup::Group::of(id, &def.name).remove();
         let tail = log_tail(&log, log_start);
         if exited && !tail.is_empty() {
             // libvirt: qemuProcessReportLogError after the monitor could not be opened.
@@ -407,9 +408,26 @@ fn launch_plugged(
         handler,
     )
     .map_err(|e| fail(e.to_string()))?;
+    if let Err(e) = crate::cgroup::limit_memlock(pid, &live) {
+        let _ = fail(String::new());
+        return Err(e);
+    }
     if scoped {
         // QEMU answers its monitor, so systemd-run has put it in its scope and executed it.
         crate::scope::register_machine(id, &def.name, &uuid, pid);
+    } else {
+        // Tuning the definition asks for and the cgroup refuses fails the start with the
+        // cgroup's error, as libvirt's.
+        match crate::cgroup::place(id, &live, pid, &qmp) {
+            Ok(true) => {
+                live.extras_mut().resource_partition = Some(crate::cgroup::PARTITION.into())
+            }
+            Ok(false) => {}
+            Err(e) => {
+                let _ = fail(String::new());
+                return Err(e);
+            }
+        }
     }
     fill_ptys(&qmp, &mut live).map_err(|e| fail(e.to_string()))?;
     crate::agent::channel::refresh_states(&qmp, &mut live).map_err(|e| fail(e.to_string()))?;
@@ -600,6 +618,7 @@ fn on_exit(weak: &Weak<Driver>, uuid: [u8; 16], generation: u64) {
             a.close();
         }
         crate::agent::channel::cleanup(&drv.cfg, run.id, &d.def.name);
+        crate::cgroup::Group::of(run.id, &d.def.name).remove();
         let why = run.stopping.unwrap_or(reason::SHUTOFF_CRASHED);
         // A QEMU that vanished unasked is a crashed domain reported as failed, as libvirt.
         let detail = match why {

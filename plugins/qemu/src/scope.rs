@@ -18,7 +18,7 @@ pub enum ScopeMode {
     Auto,
     /// Always a scope (fails to start guests when systemd cannot make one).
     Systemd,
-    /// QEMU stays in the daemon's own cgroup.
+    /// No scope: QEMU gets a cgroup of its own ([`crate::cgroup`]).
     None,
 }
 

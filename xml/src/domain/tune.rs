@@ -83,10 +83,10 @@ pub const CPUTUNE: Spec = node(
     "cputune",
     &[
         text("shares", Value::Text),
-        text("global_period", Value::Text),
-        text("global_quota", Value::Text),
         text("period", Value::Text),
         text("quota", Value::Text),
+        text("global_period", Value::Text),
+        text("global_quota", Value::Text),
         text("emulator_period", Value::Text),
         text("emulator_quota", Value::Text),
         text("iothread_period", Value::Text),

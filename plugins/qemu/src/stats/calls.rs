@@ -233,7 +233,7 @@ fn affinity_map(tid: i64, len: usize) -> Vec<u8> {
     map
 }
 
-/// DOMAIN_GET_CPU_STATS for the whole domain (`start_cpu` -1): cpu_time, user_time,
+/// DOMAIN_GET_CPU_STATS for the whole domain (`start_cpu` -1; per CPU: [`crate::cgroup::percpu`]): cpu_time, user_time,
 /// system_time. With `nparams` 0 it answers how many there are.
 pub fn cpu_total(
     drv: &Driver,
@@ -243,13 +243,10 @@ pub fn cpu_total(
     flags: u32,
 ) -> QResult<RemoteDomainGetCpuStatsRet> {
     check_flags(flags, TYPED_PARAM_STRING_OKAY, "qemuDomainGetCPUStats")?;
-    if start_cpu != -1 {
-        return Err(QemuError::NotSupported(
-            "per-CPU statistics need the cpuacct cgroup controller, which rvirt does not use"
-                .into(),
-        )
-        .into());
-    }
+    debug_assert_eq!(
+        start_cpu, -1,
+        "per-CPU statistics are crate::cgroup::percpu's"
+    );
     let (_, pid, _) = running(drv, dom)?;
     if nparams == 0 {
         return Ok(RemoteDomainGetCpuStatsRet {
