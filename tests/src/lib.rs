@@ -550,6 +550,18 @@ pub fn python_output(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// What the libvirt-python script `tests/data/SCRIPT` prints when run against `uri` with
+/// a domain document and a work directory: the transcripts the differential tests compare.
+pub fn script_transcript(script: &str, uri: &str, xml: &Path, dir: &Path) -> String {
+    let script = repo_root().join("tests/data").join(script);
+    python_output(&[
+        script.to_str().expect("UTF-8 path"),
+        uri,
+        xml.to_str().expect("UTF-8 path"),
+        dir.to_str().expect("UTF-8 path"),
+    ])
+}
+
 /// The descriptor QEMU process `pid` got for its first tap netdev, as libvirt passes
 /// one (`-netdev tap,id=hostnet0,fd=N`).
 pub fn qemu_tap_fd(pid: i32) -> String {

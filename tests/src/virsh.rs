@@ -52,6 +52,15 @@ pub fn tiny_qemu_xml(name: &str) -> String {
     )
 }
 
+/// A virtio disk `vda` on the qcow2 image at `image`.
+pub fn qcow2_vda(image: &std::path::Path) -> String {
+    format!(
+        "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
+         <source file='{}'/><target dev='vda' bus='virtio'/></disk>",
+        image.display()
+    )
+}
+
 /// [`tiny_qemu_xml`] with `devices` added to its `<devices>`.
 pub fn tiny_qemu_xml_with(name: &str, devices: &str) -> String {
     let tiny = tiny_qemu_xml(name);

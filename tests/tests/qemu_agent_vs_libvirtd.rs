@@ -300,8 +300,13 @@ fn guest_agent_calls_match_libvirtd() {
         ours.0, theirs.0,
         "virsh and live XML: rvirtd's, then libvirtd's"
     );
+    // The guest's poweroff closes qemu-ga's port first, unless QEMU exits before it
+    // reports the port's close (seen under load, 2026-12-08): then there is no
+    // VSERPORT_CHANGE and no disconnect to send. When there is one, rvirtd sends it
+    // after the SHUTDOWN it came with and before STOPPED.
     assert!(
-        ours.1.ends_with("lifecycle 6 1\nagent 2 2\nlifecycle 5 0"),
+        ours.1.ends_with("lifecycle 6 1\nagent 2 2\nlifecycle 5 0")
+            || (ours.1.ends_with("lifecycle 6 1\nlifecycle 5 0") && !ours.1.contains("agent 2 2")),
         "rvirtd's events: {}",
         ours.1
     );

@@ -11,38 +11,20 @@
 
 use std::path::Path;
 
-use rvirt_tests::virsh::tiny_qemu_xml_with;
+use rvirt_tests::virsh::{qcow2_vda, tiny_qemu_xml_with};
 use rvirt_tests::xmldiff::require_python_libvirt;
-use rvirt_tests::{repo_root, Daemon, Libvirtd, TempDir};
+use rvirt_tests::{script_transcript, Daemon, Libvirtd, TempDir};
 
 /// The guest's XML on `dir/top.qcow2` (the script makes the chain), written to
 /// `dir/dom.xml`.
 fn guest(dir: &Path, name: &str) -> std::path::PathBuf {
-    let xml = tiny_qemu_xml_with(
-        name,
-        &format!(
-            "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
-             <source file='{}/top.qcow2'/><target dev='vda' bus='virtio'/></disk>",
-            dir.display()
-        ),
-    )
-    .replace(
+    let xml = tiny_qemu_xml_with(name, &qcow2_vda(&dir.join("top.qcow2"))).replace(
         "<name>",
         "<uuid>3f1c9a2e-7b4d-4e8a-b6c1-5d2e9f0a7b13</uuid><name>",
     );
     let path = dir.join("dom.xml");
     std::fs::write(&path, xml).unwrap();
     path
-}
-
-fn transcript(uri: &str, xml: &Path, dir: &Path) -> String {
-    let script = repo_root().join("tests/data/qemu-blockjob/blockjobs.py");
-    rvirt_tests::python_output(&[
-        script.to_str().unwrap(),
-        uri,
-        xml.to_str().unwrap(),
-        dir.to_str().unwrap(),
-    ])
 }
 
 #[test]
@@ -59,7 +41,12 @@ fn block_jobs_match_libvirtd() {
     let ours_dir = TempDir::new("blk-rvirtd");
     let theirs_xml = guest(&theirs_dir.0, &name);
     let ours_xml = guest(&ours_dir.0, &name);
-    let theirs = transcript(&libvirtd.uri("qemu", "system"), &theirs_xml, &theirs_dir.0);
+    let theirs = script_transcript(
+        "qemu-blockjob/blockjobs.py",
+        &libvirtd.uri("qemu", "system"),
+        &theirs_xml,
+        &theirs_dir.0,
+    );
     if let Ok(out) = std::env::var("RVIRT_BLOCKJOB_ORACLE") {
         std::fs::write(out, &theirs).unwrap();
     }
@@ -67,7 +54,12 @@ fn block_jobs_match_libvirtd() {
         theirs.contains("active commit: ok") && theirs.contains("status 3"),
         "libvirtd never reached a ready active commit:\n{theirs}"
     );
-    let ours = transcript(&rvirtd.uri("qemu:///system"), &ours_xml, &ours_dir.0);
+    let ours = script_transcript(
+        "qemu-blockjob/blockjobs.py",
+        &rvirtd.uri("qemu:///system"),
+        &ours_xml,
+        &ours_dir.0,
+    );
     let steps = theirs.lines().filter(|l| !l.starts_with(' ')).count();
     assert_eq!(ours, theirs, "rvirtd's transcript, then libvirtd's");
     eprintln!("{steps} steps agree");

@@ -8,21 +8,9 @@
 //! outcome, events and state, and the two transcripts must be equal. Then images move
 //! between the daemons: an image rvirtd saved restores on libvirtd, and back.
 
-use std::path::Path;
-
 use rvirt_tests::virsh::{self, tiny_qemu_xml};
 use rvirt_tests::xmldiff::require_python_libvirt;
-use rvirt_tests::{repo_root, Daemon, Libvirtd};
-
-fn transcript(uri: &str, xml: &Path, dir: &Path) -> String {
-    let script = repo_root().join("tests/data/qemu-save/save_restore.py");
-    rvirt_tests::python_output(&[
-        script.to_str().unwrap(),
-        uri,
-        xml.to_str().unwrap(),
-        dir.to_str().unwrap(),
-    ])
-}
+use rvirt_tests::{script_transcript, Daemon, Libvirtd};
 
 fn guest_xml(name: &str, uuid: &str) -> String {
     tiny_qemu_xml(name).replace("<name>", &format!("<uuid>{uuid}</uuid><name>"))
@@ -46,8 +34,18 @@ fn save_and_restore_match_libvirtd() {
     .unwrap();
     let theirs_dir = rvirt_tests::TempDir::new("save-libvirtd");
     let ours_dir = rvirt_tests::TempDir::new("save-rvirtd");
-    let theirs = transcript(&libvirtd.uri("qemu", "system"), &path, &theirs_dir.0);
-    let ours = transcript(&rvirtd.uri("qemu:///system"), &path, &ours_dir.0);
+    let theirs = script_transcript(
+        "qemu-save/save_restore.py",
+        &libvirtd.uri("qemu", "system"),
+        &path,
+        &theirs_dir.0,
+    );
+    let ours = script_transcript(
+        "qemu-save/save_restore.py",
+        &rvirtd.uri("qemu:///system"),
+        &path,
+        &ours_dir.0,
+    );
     assert!(
         theirs.contains("lifecycle Stopped 4"),
         "libvirtd never saved the guest:\n{theirs}"

@@ -12,9 +12,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use rvirt_tests::virsh::{self, tiny_qemu_xml_with};
+use rvirt_tests::virsh::{self, qcow2_vda, tiny_qemu_xml_with};
 use rvirt_tests::xmldiff::require_python_libvirt;
-use rvirt_tests::{repo_root, Daemon, Libvirtd, TempDir};
+use rvirt_tests::{script_transcript, Daemon, Libvirtd, TempDir};
 
 /// The guest's XML with a new qcow2 disk under `dir`, written to `dir/dom.xml`.
 fn guest(dir: &Path, name: &str) -> std::path::PathBuf {
@@ -26,31 +26,13 @@ fn guest(dir: &Path, name: &str) -> std::path::PathBuf {
         .status()
         .expect("run qemu-img");
     assert!(made.success(), "qemu-img create failed");
-    let xml = tiny_qemu_xml_with(
-        name,
-        &format!(
-            "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
-             <source file='{}'/><target dev='vda' bus='virtio'/></disk>",
-            disk.display()
-        ),
-    )
-    .replace(
+    let xml = tiny_qemu_xml_with(name, &qcow2_vda(&disk)).replace(
         "<name>",
         "<uuid>6c2f0e1a-4b8d-4f3e-9a72-1e5d8c0b3a41</uuid><name>",
     );
     let path = dir.join("dom.xml");
     std::fs::write(&path, xml).unwrap();
     path
-}
-
-fn transcript(uri: &str, xml: &Path, dir: &Path) -> String {
-    let script = repo_root().join("tests/data/qemu-snapshot/snapshots.py");
-    rvirt_tests::python_output(&[
-        script.to_str().unwrap(),
-        uri,
-        xml.to_str().unwrap(),
-        dir.to_str().unwrap(),
-    ])
 }
 
 #[test]
@@ -67,8 +49,18 @@ fn snapshots_match_libvirtd() {
     let ours_dir = TempDir::new("snap-rvirtd");
     let theirs_xml = guest(&theirs_dir.0, &name);
     let ours_xml = guest(&ours_dir.0, &name);
-    let theirs = transcript(&libvirtd.uri("qemu", "system"), &theirs_xml, &theirs_dir.0);
-    let ours = transcript(&rvirtd.uri("qemu:///system"), &ours_xml, &ours_dir.0);
+    let theirs = script_transcript(
+        "qemu-snapshot/snapshots.py",
+        &libvirtd.uri("qemu", "system"),
+        &theirs_xml,
+        &theirs_dir.0,
+    );
+    let ours = script_transcript(
+        "qemu-snapshot/snapshots.py",
+        &rvirtd.uri("qemu:///system"),
+        &ours_xml,
+        &ours_dir.0,
+    );
     assert!(
         theirs.contains("create s2 running: ok"),
         "libvirtd never took a running snapshot:\n{theirs}"

@@ -8,7 +8,7 @@
 
 use rvirt_core::protocol::{self as p, RemoteClient, RemoteTypedParamValue as V};
 use rvirt_core::Connect;
-use rvirt_tests::virsh::{run as virsh, tiny_qemu_xml, VIRSH};
+use rvirt_tests::virsh::{qcow2_vda, run as virsh, tiny_qemu_xml, VIRSH};
 use rvirt_tests::{have_program, require_peer, Daemon, Libvirtd};
 
 /// Fields whose values are counters or sizes that change while the guest runs.
@@ -162,10 +162,9 @@ fn domain_statistics_match_libvirtd() {
             .expect("run qemu-img");
         assert!(made.success());
         let devices = format!(
-            "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
-             <source file='{}'/><target dev='vda' bus='virtio'/></disk>\
-             <interface type='user'><mac address='52:54:00:5a:00:01'/><model type='virtio'/></interface>",
-            image.display()
+            "{}<interface type='user'><mac address='52:54:00:5a:00:01'/>\
+             <model type='virtio'/></interface>",
+            qcow2_vda(&image)
         );
         tiny_qemu_xml(name)
             .replace("<name>", &format!("<uuid>{uuid}</uuid><name>"))
