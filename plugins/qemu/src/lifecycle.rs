@@ -420,6 +420,7 @@ fn launch_plugged(
             .map_err(|e| fail(e.to_string()))?;
     }
     set_balloon_stats_period(&qmp, &live).map_err(|e| fail(e.to_string()))?;
+    let (chains, next_index) = crate::blockjob::live::at_start(&qmp, &live);
     let (state, why) = match boot {
         Boot::Fresh { paused: false }
         | Boot::Snapshot {
@@ -456,6 +457,8 @@ fn launch_plugged(
         agent_timeout: crate::agent::TIMEOUT_BLOCK,
         pending_events: Vec::new(),
         block_jobs: Vec::new(),
+        chains,
+        next_index,
     })
 }
 
@@ -818,6 +821,7 @@ fn adopt(drv: &Arc<Driver>, status: Status) -> Result<(), String> {
         handler,
     )
     .map_err(|e| e.to_string())?;
+    let (chains, next_index) = crate::blockjob::live::at_start(&qmp, &status.live);
     // Trust QEMU over the file for paused/running.
     let running = qmp
         .execute("query-status", None)
@@ -847,6 +851,8 @@ fn adopt(drv: &Arc<Driver>, status: Status) -> Result<(), String> {
         agent_timeout: crate::agent::TIMEOUT_BLOCK,
         pending_events: Vec::new(),
         block_jobs: Vec::new(),
+        chains,
+        next_index,
     };
     drv.write(|s, _| {
         let i = match s.doms.iter().position(|d| d.def.uuid.0 == uuid) {
