@@ -6,7 +6,8 @@
 //! one onto a base), an inactive commit, active commits ended by abort and by pivot,
 //! copies of a transient domain (aborted, and pivoted to) and the refusals around them,
 //! on each daemon; it prints every step's outcome, the
-//! BLOCK_JOB and BLOCK_JOB_2 events, the disk's live source and the images' chain, and
+//! BLOCK_JOB and BLOCK_JOB_2 events, the disk's live source (and at ten points its
+//! whole live `<disk>`, backing chain and indexes) and the images' chain, and
 //! the two transcripts must be equal.
 
 use std::path::Path;

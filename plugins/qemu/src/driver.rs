@@ -50,6 +50,10 @@ pub struct Run {
     /// Block jobs QEMU runs for this domain ([`crate::blockjob`]); not kept across a
     /// daemon restart.
     pub block_jobs: Vec<crate::blockjob::Job>,
+    /// Each disk's backing chain with libvirt's indexes ([`crate::blockjob::live`]).
+    pub chains: Vec<(String, Vec<rvirt_xml::domain::ChainImage>)>,
+    /// The next index a new image gets.
+    pub next_index: u32,
 }
 
 /// One domain.
@@ -115,7 +119,7 @@ impl Dom {
     /// The definition `virDomainGetXMLDesc` shows.
     pub fn xml(&self, inactive: bool) -> String {
         match (&self.run, inactive) {
-            (Some(r), false) => r.live.to_xml(Some(r.id)),
+            (Some(r), false) => crate::blockjob::live::with_chains(r).to_xml(Some(r.id)),
             _ => self.next_def.as_ref().unwrap_or(&self.def).to_xml(None),
         }
     }

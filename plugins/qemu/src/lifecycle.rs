@@ -438,6 +438,7 @@ fn launch_plugged(
             .map_err(|e| fail(e.to_string()))?;
     }
     set_balloon_stats_period(&qmp, &live).map_err(|e| fail(e.to_string()))?;
+    let (chains, next_index) = crate::blockjob::live::at_start(&qmp, &live);
     let (state, why) = match boot {
         Boot::Fresh { paused: false }
         | Boot::Snapshot {
@@ -474,6 +475,8 @@ fn launch_plugged(
         agent_timeout: crate::agent::TIMEOUT_BLOCK,
         pending_events: Vec::new(),
         block_jobs: Vec::new(),
+        chains,
+        next_index,
     })
 }
 
@@ -837,6 +840,7 @@ fn adopt(drv: &Arc<Driver>, status: Status) -> Result<(), String> {
         handler,
     )
     .map_err(|e| e.to_string())?;
+    let (chains, next_index) = crate::blockjob::live::at_start(&qmp, &status.live);
     // Trust QEMU over the file for paused/running.
     let running = qmp
         .execute("query-status", None)
@@ -866,6 +870,8 @@ fn adopt(drv: &Arc<Driver>, status: Status) -> Result<(), String> {
         agent_timeout: crate::agent::TIMEOUT_BLOCK,
         pending_events: Vec::new(),
         block_jobs: Vec::new(),
+        chains,
+        next_index,
     };
     drv.write(|s, _| {
         let i = match s.doms.iter().position(|d| d.def.uuid.0 == uuid) {

@@ -90,6 +90,12 @@ def main():
         fmt = re.search(r"<driver name='qemu' type='([^']*)'", disk)
         return f"source {masked(src.group(1)) if src else '-'} {fmt.group(1) if fmt else '-'}"
 
+    def disk_xml():
+        """The disk's live XML: source, backing chain with libvirt's indexes."""
+        live = conn.lookupByName(name).XMLDesc(0)
+        disk = re.search(r"<disk .*?</disk>", live, re.S).group(0)
+        return "\n" + masked(disk)
+
     def step(label, action):
         nonlocal dom
         try:
@@ -149,6 +155,7 @@ def main():
     step("abort offline", lambda: dom.blockJobAbort("vda", 0))
     step("set speed offline", lambda: dom.blockJobSetSpeed("vda", 1, 0))
     step("start", lambda: dom.create())
+    step("disk xml", disk_xml)
 
     # Resize and the calls without a job.
     step("resize unknown disk", lambda: dom.blockResize("vdz", 64 * MIB, L.VIR_DOMAIN_BLOCK_RESIZE_BYTES))
@@ -184,19 +191,23 @@ def main():
     step("abort slow pull", lambda: dom.blockJobAbort("vda", 0))
     step("job info after abort", lambda: info())
     step("chain after abort", chain)
+    step("disk xml", disk_xml)
 
     # Pull with a base: mid's data into top, top's backing is base.
     step("rebase onto base", then(lambda: dom.blockRebase("vda", base, 0, 0), wait_gone))
     step("job info after pull", lambda: info())
     step("chain after pull", chain)
+    step("disk xml", disk_xml)
     step("destroy", lambda: dom.destroy())
 
     # Commits on a new chain.
     make_chain()
     step("chain", chain)
     step("start", lambda: dom.create())
+    step("disk xml", disk_xml)
     step("commit mid into base", then(lambda: dom.blockCommit("vda", base, mid, 0, 0), wait_gone))
     step("chain after commit", chain)
+    step("disk xml", disk_xml)
     step("commit active without flag", lambda: dom.blockCommit("vda", base, top, 0, 0))
     step("active commit", then(lambda: dom.blockCommit("vda", base, None, 0,
                                                        L.VIR_DOMAIN_BLOCK_COMMIT_ACTIVE),
@@ -206,6 +217,7 @@ def main():
     step("abort active commit", lambda: dom.blockJobAbort("vda", 0))
     step("job info after abort", lambda: info())
     step("chain after abort", chain)
+    step("disk xml", disk_xml)
     step("active commit again", then(lambda: dom.blockCommit("vda", None, None, 0,
                                                              L.VIR_DOMAIN_BLOCK_COMMIT_ACTIVE),
                                      lambda: wait_event("status 3")))
@@ -214,6 +226,7 @@ def main():
                              wait_gone))
     step("job info after pivot", lambda: info())
     step("chain after pivot", lambda: chain("base"))
+    step("disk xml", disk_xml)
     step("resize after pivot", lambda: dom.blockResize("vda", 56 * MIB, L.VIR_DOMAIN_BLOCK_RESIZE_BYTES))
     step("chain after resize", lambda: chain("base"))
 
@@ -229,6 +242,7 @@ def main():
     step("job info blockcopy", lambda: info())
     step("pivot blockcopy", lambda: dom.blockJobAbort("vda", L.VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT))
     step("chain of blockcopy", lambda: chain("copy3.qcow2"))
+    step("disk xml", disk_xml)
     step("destroy", lambda: dom.destroy())
     step("source offline", lambda: None)
     step("undefine", lambda: dom.undefine())
@@ -236,6 +250,7 @@ def main():
     # Copies on a transient domain: one aborted once ready, one (raw) pivoted to.
     make_chain()
     step("create transient", lambda: conn.createXML(xml, 0))
+    step("disk xml", disk_xml)
     step("copy", then(lambda: dom.blockRebase("vda", f"{DIR}/copy1.qcow2", 0, copy),
                       lambda: wait_event("type 2 status 3")))
     step("job info copy", lambda: info())
@@ -248,6 +263,7 @@ def main():
                           lambda: wait_event("type 2 status 3")))
     step("pivot copy", lambda: dom.blockJobAbort("vda", L.VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT))
     step("job info after copy", lambda: info())
+    step("disk xml", disk_xml)
     step("chain of copy", lambda: chain("copy2.raw"))
     step("resize copy", lambda: dom.blockResize("vda", 40 * MIB, L.VIR_DOMAIN_BLOCK_RESIZE_BYTES))
     step("chain of copy", lambda: chain("copy2.raw"))

@@ -248,6 +248,15 @@ const AFTER_TARGET: &[Spec] = &[node("iotune", IOTUNE_FIELDS)];
 /// Children libvirt writes after `<serial>`.
 const AFTER_SERIAL: &[Spec] = &[text("wwn", DT), text("vendor", DT), text("product", DT)];
 
+/// One image of a running disk's backing chain as libvirt's live XML shows it: the
+/// top's `index` on `<source>`, the others as nested `<backingStore>`s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainImage {
+    pub index: u32,
+    pub format: String,
+    pub path: String,
+}
+
 /// A `<disk>` device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Disk {
@@ -278,6 +287,9 @@ pub struct Disk {
     /// Described children (`<backingStore>`, `<iotune>`, `<wwn>`, ...), canonical, in
     /// libvirt's order.
     pub extras: Vec<Element>,
+    /// The running disk's chain, top first (a driver fills it in for the live XML;
+    /// never parsed). When set it replaces any `<backingStore>` of the definition.
+    pub live_chain: Vec<ChainImage>,
     /// Whether the request's `<encryption>` named a `<cipher>` (refused once the whole
     /// definition is parsed, as libvirt's validation refuses it).
     pub encryption_cipher: bool,
@@ -361,6 +373,7 @@ impl Disk {
                 None => None,
             },
             extras: Vec::new(),
+            live_chain: Vec::new(),
             encryption_cipher: encryptions(e).any(|x| x.child("cipher").is_some()),
             target_dev,
             target_bus,
@@ -409,6 +422,9 @@ impl Disk {
 
     fn write_extras(&self, out: &mut Out, group: &[Spec]) {
         for x in &self.extras {
+            if !self.live_chain.is_empty() && x.name == "backingStore" {
+                continue;
+            }
             if group.iter().any(|s| s.name == x.name) {
                 x.write(out);
             }
@@ -444,13 +460,31 @@ impl Disk {
             None => {
                 let src = Attrs::new()
                     .opt(self.source_attr(), self.source.as_ref())
-                    .opt("startupPolicy", self.startup_policy.as_ref());
+                    .opt("startupPolicy", self.startup_policy.as_ref())
+                    .opt("index", self.live_chain.first().map(|c| c.index));
                 out.element("source", &src, |o| {
                     for c in &self.source_children {
                         c.write(o);
                     }
                 });
             }
+        }
+    }
+
+    /// The live chain below the top: nested `<backingStore>`s ending in an empty one.
+    fn write_chain(&self, out: &mut Out) {
+        let Some((_, below)) = self.live_chain.split_first() else {
+            return;
+        };
+        for c in below {
+            let attrs = Attrs::new().add("type", "file").add("index", c.index);
+            out.open("backingStore", &attrs);
+            out.empty("format", &Attrs::new().add("type", &c.format));
+            out.empty("source", &Attrs::new().add("file", &c.path));
+        }
+        out.empty("backingStore", &Attrs::new());
+        for _ in below {
+            out.close("backingStore");
         }
     }
 
@@ -468,6 +502,7 @@ impl Disk {
             d.write(out);
         }
         self.write_source(out);
+        self.write_chain(out);
         self.write_extras(out, AFTER_SOURCE);
         let mut t = Attrs::new()
             .add("dev", &self.target_dev)

@@ -26,7 +26,7 @@ pub use chardev::{CharDev, ChrKind};
 pub use clock::{ClockDef, Timer};
 pub use cpu::CpuDef;
 pub use devices::Device;
-pub use disk::{Controller, Disk, DiskDriver};
+pub use disk::{ChainImage, Controller, Disk, DiskDriver};
 pub use features::{feature_on, insert_feature, Feature};
 pub use generic::GenericDevice;
 pub use info::{Address, DeviceInfo};

@@ -173,11 +173,15 @@ fn start(
         ready: false,
         aborting: false,
         pivoting: false,
-        base: Some((dest.to_string(), format)),
+        base: Some((dest.to_string(), format.clone())),
         node: chain.node.clone(),
         added: added.clone(),
+        after: None,
     };
-    launch(drv, dom, &qmp, job, "blockdev-mirror", args).inspect_err(|_| {
+    let (path, fmt) = (dest.to_string(), format.clone());
+    let after: super::start::After =
+        Box::new(move |run| Some(super::live::fresh(run, &path, &fmt)));
+    launch(drv, dom, &qmp, job, after, "blockdev-mirror", args).inspect_err(|_| {
         for n in &added {
             let _ = qmp.execute("blockdev-del", Some(json!({"node-name": n})));
         }

@@ -10,6 +10,7 @@
 pub mod chain;
 pub mod control;
 pub mod copy;
+pub mod live;
 pub mod notice;
 pub mod start;
 
@@ -99,6 +100,8 @@ pub struct Job {
     pub node: String,
     /// Nodes the job added (a copy's target), removed when it ends without a pivot.
     pub added: Vec<String>,
+    /// The disk's chain once the job has completed (or been pivoted), when known.
+    pub after: Option<Vec<rvirt_xml::domain::ChainImage>>,
 }
 
 impl Job {

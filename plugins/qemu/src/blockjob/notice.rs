@@ -155,6 +155,10 @@ pub fn on_event(d: &mut Dom, name: &str, data: &Value, events: &mut Vec<Event>) 
         (Some(b), status::COMPLETED) if job.pivoting => Some(b),
         _ => None,
     };
+    let done = st == status::COMPLETED && (pivot.is_some() || !job.mirrors());
+    if let (true, Some(images)) = (done, job.after.clone()) {
+        super::live::set(run, &job.dev, images);
+    }
     if let Some((path, format)) = pivot {
         switch_source(&mut run.live, &job.dev, path, format);
         if *persistent {

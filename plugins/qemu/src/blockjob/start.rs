@@ -5,11 +5,11 @@ use serde_json::json;
 
 use rvirt_plugin_api::protocol::facts::{block_commit, block_pull, block_rebase, block_resize};
 use rvirt_plugin_api::protocol::RemoteNonnullDomain;
-use rvirt_xml::domain::Disk;
+use rvirt_xml::domain::{ChainImage, Disk};
 
 use super::chain::{self, Chain};
 use super::{find_disk, job_name, kind, lookup, speed, BlockJobError, Job};
-use crate::driver::Driver;
+use crate::driver::{Driver, Run};
 use crate::error::{check_flags, QResult, QemuError};
 use crate::lifecycle::monitor_error;
 use crate::qmp::Qmp;
@@ -30,14 +30,18 @@ pub(super) fn busy(j: &Job) -> BlockJobError {
     }
 }
 
+/// The disk's chain once a job has done its work, worked out from the run's chains.
+pub(super) type After<'a> = Box<dyn FnOnce(&mut Run) -> Option<Vec<ChainImage>> + 'a>;
+
 /// Adds `job` to the run before QEMU starts it, so its events find it.
-fn register(drv: &Driver, dom: &RemoteNonnullDomain, job: Job) -> QResult<()> {
+fn register(drv: &Driver, dom: &RemoteNonnullDomain, mut job: Job, after: After) -> QResult<()> {
     drv.write(|s, _| {
         let (d, _) = s.running_mut(dom)?;
         let run = d.run.as_mut().expect("running");
         if let Some(j) = run.block_jobs.iter().find(|j| j.dev == job.dev) {
             return Err(busy(j).into());
         }
+        job.after = after(run);
         run.block_jobs.push(job);
         Ok(())
     })
@@ -59,11 +63,12 @@ pub(super) fn launch(
     dom: &RemoteNonnullDomain,
     qmp: &Qmp,
     job: Job,
+    after: After,
     cmd: &str,
     args: serde_json::Value,
 ) -> QResult<()> {
     let name = job.name.clone();
-    register(drv, dom, job)?;
+    register(drv, dom, job, after)?;
     qmp.execute(cmd, Some(args)).map(drop).map_err(|e| {
         unregister(drv, dom, &name);
         monitor_error(e)
@@ -142,8 +147,11 @@ pub fn pull(
         base: None,
         node: chain.node.clone(),
         added: Vec::new(),
+        after: None,
     };
-    launch(drv, dom, &qmp, job, "block-stream", args)
+    let dev = k.target_dev.clone();
+    let after: After = Box::new(move |run| super::live::after(run, &dev, &chain, 1, b));
+    launch(drv, dom, &qmp, job, after, "block-stream", args)
 }
 
 /// The disk, its job and monitor when the domain runs; a shut-off domain's disk has no
@@ -216,6 +224,7 @@ pub fn commit(
     let job = Job {
         node: chain.node.clone(),
         added: Vec::new(),
+        after: None,
         dev,
         name,
         kind,
@@ -224,5 +233,7 @@ pub fn commit(
         pivoting: false,
         base: (t == 0).then_some((base_layer.path, base_layer.format)),
     };
-    launch(drv, dom, &qmp, job, "block-commit", args)
+    let dev = job.dev.clone();
+    let after: After = Box::new(move |run| super::live::after(run, &dev, &chain, t, Some(b)));
+    launch(drv, dom, &qmp, job, after, "block-commit", args)
 }
