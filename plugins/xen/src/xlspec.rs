@@ -1,0 +1,1 @@
+//! xl device specifications.
