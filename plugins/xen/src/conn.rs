@@ -22,7 +22,10 @@ pub const SERVED: &[i32] = &[
 
 /// Whether a procedure acts on domains (and so needs the inactive libxenlight).
 fn is_domain_call(p: &rvirt_plugin_api::protocol::ProcedureInfo) -> bool {
+    // Stream procedures (console, screenshot, tunnelled migration) go through the
+    // daemon's stream machinery; undeclared, they answer "not supported".
     !p.event
+        && p.stream == rvirt_plugin_api::protocol::StreamKind::None
         && p.driver == rvirt_plugin_api::protocol::DriverKind::Hypervisor
         && (matches!(
             p.object,

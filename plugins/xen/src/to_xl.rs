@@ -1,7 +1,7 @@
 //! Domain XML → xl.cfg: the document is parsed (and so validated) by rvirt-xml,
 //! formatted canonically, and the settings are read from that canonical tree.
 
-use rvirt_xml::domain::DomainDef;
+use rvirt_xml::domain::{Device, DomainDef};
 use rvirt_xml::tree::{parse_document, Element};
 
 use crate::error::XenError;
@@ -14,7 +14,12 @@ pub fn convert(fmt: &str, xml: &str) -> Result<String, XenError> {
     check_format(fmt)?;
     let def = DomainDef::parse(xml)?;
     let root = parse_document(&def.to_xml(None))?;
-    let cfg = settings(&root, fmt == "xen-xm")?;
+    // libvirt never formats a VNC password, but it belongs in the native config.
+    let passwd = def.devices.iter().find_map(|d| match d {
+        Device::Graphics(g) if g.graphics_type == "vnc" => g.passwd.clone(),
+        _ => None,
+    });
+    let cfg = settings(&root, fmt == "xen-xm", passwd)?;
     format(&cfg)
 }
 
@@ -268,7 +273,12 @@ fn list(cfg: &mut Config, key: &str, items: Vec<String>) {
     }
 }
 
-fn devices(root: &Element, cfg: &mut Config, ty: &str) -> Result<(), XenError> {
+fn devices(
+    root: &Element,
+    cfg: &mut Config,
+    ty: &str,
+    passwd: Option<String>,
+) -> Result<(), XenError> {
     let Some(devs) = root.child("devices") else {
         return Ok(());
     };
@@ -322,7 +332,10 @@ fn devices(root: &Element, cfg: &mut Config, ty: &str) -> Result<(), XenError> {
             list(cfg, "usbdevice", usb);
         }
     }
-    if let Some(f) = vfb(devs) {
+    if let Some(mut f) = vfb(devs) {
+        if f.vnc && f.vncpasswd.is_none() {
+            f.vncpasswd = passwd;
+        }
         if ty == "hvm" {
             hvm_vfb(&f, cfg);
         } else {
@@ -332,13 +345,13 @@ fn devices(root: &Element, cfg: &mut Config, ty: &str) -> Result<(), XenError> {
     Ok(())
 }
 
-fn settings(root: &Element, xm: bool) -> Result<Config, XenError> {
+fn settings(root: &Element, xm: bool, passwd: Option<String>) -> Result<Config, XenError> {
     let mut cfg = Config::default();
     general(root, &mut cfg);
     let ty = os(root, &mut cfg, xm);
     features(root, &mut cfg, &ty);
     clock_lifecycle(root, &mut cfg);
-    devices(root, &mut cfg, &ty)?;
+    devices(root, &mut cfg, &ty, passwd)?;
     Ok(cfg)
 }
 
