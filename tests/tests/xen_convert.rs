@@ -291,3 +291,37 @@ fn real_virsh_converts_an_xl_config() {
         "{out}"
     );
 }
+
+#[test]
+fn rvirsh_converts_both_ways() {
+    let d = Daemon::start("");
+    let uri = d.uri("xen:///system");
+    let rvirsh = rvirt_tests::target_dir().join("rvirsh");
+    let file = repo_root().join("tests/data/xen/pv-01.cfg");
+    let (xml, err, code) = virsh::run_with(
+        &rvirsh,
+        &uri,
+        &["domxml-from-native", "xen-xl", file.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(xml.contains("<name>pv01</name>"), "{xml}");
+    let dir = std::env::temp_dir().join(format!("xen-convert-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let x = dir.join("pv01.xml");
+    std::fs::write(&x, &xml).unwrap();
+    let (cfg, err, code) = virsh::run_with(
+        &rvirsh,
+        &uri,
+        &["domxml-to-native", "xen-xl", "--xml", x.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(cfg.contains("name = \"pv01\""), "{cfg}");
+    let (_, err, code) = virsh::run_with(
+        &rvirsh,
+        &uri,
+        &["domxml-from-native", "xen-xl", x.to_str().unwrap()],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("configuration file syntax error"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
