@@ -51,7 +51,7 @@ else
     # One cargo build for both package formats.
     export RVIRT_CARGO_ARGS="${RVIRT_CARGO_ARGS:-$( [ "$profile" = release ] && echo --release) --locked \
 -p rvirtd -p rvirsh -p rvirt-driver-qemu -p rvirt-driver-storage -p rvirt-driver-network \
--p rvirt-driver-nodedev -p rvirt-driver-test}"
+-p rvirt-driver-nodedev -p rvirt-driver-xen -p rvirt-driver-test}"
     # shellcheck disable=SC2086
     cargo build $RVIRT_CARGO_ARGS
     export RVIRT_PREBUILT=1 RVIRT_BINDIR=$bindir

@@ -124,6 +124,8 @@ pub mod domain {
     pub const NWFILTER: i32 = 33;
     pub const DOMAIN_SNAPSHOT: i32 = 35;
     pub const STREAMS: i32 = 38;
+    /// `VIR_FROM_LIBXL`: libvirt's libxenlight (Xen) driver.
+    pub const LIBXL: i32 = 41;
     pub const ACCESS: i32 = 55;
     pub const XEN_XL: i32 = 64;
     pub const DOMAIN_CHECKPOINT: i32 = 69;

@@ -12,12 +12,13 @@ use std::process::Command;
 
 use rvirt_tests::{have_program, repo_root, require_peer, target_dir};
 
-const PACKAGES: [&str; 9] = [
+const PACKAGES: [&str; 10] = [
     "rvirt-daemon",
     "rvirt-driver-qemu",
     "rvirt-driver-storage",
     "rvirt-driver-network",
     "rvirt-driver-nodedev",
+    "rvirt-driver-xen",
     "rvirt-driver-test",
     "rvirt-config-network",
     "rvirt-clients",
@@ -25,7 +26,7 @@ const PACKAGES: [&str; 9] = [
 ];
 
 /// Debian's name of a dependency and Fedora's.
-const SAME_DEPENDENCY: [(&str, &str); 7] = [
+const SAME_DEPENDENCY: [(&str, &str); 8] = [
     (
         "qemu-system-x86 | qemu-system",
         "(qemu-system-x86 or qemu-kvm)",
@@ -36,6 +37,8 @@ const SAME_DEPENDENCY: [(&str, &str); 7] = [
     ("nfs-common", "nfs-utils"),
     // libiscsi for iscsi-direct pools, loaded at run time.
     ("libiscsi7", "libiscsi"),
+    // libxenlight, for the Xen driver once it binds it at run time.
+    ("libxenmisc4.17", "xen-libs"),
     // Fedora's libvirt-daemon holds what Debian splits into these two.
     ("libvirt-daemon-system", "libvirt-daemon"),
 ];
@@ -259,7 +262,7 @@ fn deb_and_rpm_hold_the_same_split() {
         assert_scripts_parse(name, &deb, &rpm);
     }
     // Each driver package holds exactly its own module.
-    for driver in ["qemu", "storage", "network", "nodedev", "test"] {
+    for driver in ["qemu", "storage", "network", "nodedev", "xen", "test"] {
         let name = format!("rvirt-driver-{driver}");
         let modules: Vec<String> = deb_files(&find(&out, &name, ".deb"), &name)
             .into_iter()

@@ -57,6 +57,28 @@ pub const CMDS: &[Cmd] = &[
         domuuid,
     ),
     cmd(
+        "domxml-from-native",
+        "Convert native config to domain XML",
+        "Convert native guest configuration format to domain XML format.",
+        &[
+            Opt::req("format", "source config data format"),
+            Opt::req("config", "config data file to import from")
+                .completes(crate::opts::Complete::File),
+        ],
+        domxml_from_native,
+    ),
+    cmd(
+        "domxml-to-native",
+        "Convert domain XML to native config",
+        "Convert domain XML config to a native guest configuration format.",
+        &[
+            Opt::req("format", "target config data type format"),
+            Opt::string("domain", "domain name, id or uuid"),
+            Opt::string("xml", "xml data file to export from"),
+        ],
+        domxml_to_native,
+    ),
+    cmd(
         "dumpxml",
         "domain information in XML",
         "Output the domain information as an XML dump to stdout.",
@@ -465,6 +487,43 @@ fn dumpxml(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
         .conn()?
         .domain_get_xml_desc(&p::RemoteDomainGetXmlDescArgs { dom, flags })?;
     print!("{}", r.xml);
+    Ok(())
+}
+
+fn domxml_from_native(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
+    let config = super::read_file(a.req("config")?)?;
+    let r =
+        ctl.conn()?
+            .connect_domain_xml_from_native(&p::RemoteConnectDomainXmlFromNativeArgs {
+                native_format: a.req("format")?.into(),
+                native_config: config,
+                flags: 0,
+            })?;
+    print!("{}", r.domain_xml);
+    Ok(())
+}
+
+fn domxml_to_native(ctl: &mut Ctl, a: &Args) -> Result<(), CmdError> {
+    let xml = match (a.get("xml"), a.get("domain")) {
+        (Some(f), _) => super::read_file(f)?,
+        (None, Some(d)) => {
+            let dom = ctl.domain(d)?;
+            ctl.conn()?
+                .domain_get_xml_desc(&p::RemoteDomainGetXmlDescArgs { dom, flags: 0 })?
+                .xml
+        }
+        (None, None) => {
+            return Err(CmdError::Msg("need either a domain or an XML file".into()));
+        }
+    };
+    let r = ctl
+        .conn()?
+        .connect_domain_xml_to_native(&p::RemoteConnectDomainXmlToNativeArgs {
+            native_format: a.req("format")?.into(),
+            domain_xml: xml,
+            flags: 0,
+        })?;
+    println!("{}", r.native_config);
     Ok(())
 }
 
