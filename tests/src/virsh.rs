@@ -52,6 +52,25 @@ pub fn tiny_qemu_xml(name: &str) -> String {
     )
 }
 
+/// `text` with each run of digits replaced by `N`, so that lines compare without their
+/// counters.
+pub fn masked(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_number = false;
+    for ch in text.chars() {
+        if ch.is_ascii_digit() {
+            if !in_number {
+                out.push('N');
+            }
+            in_number = true;
+        } else {
+            in_number = false;
+            out.push(ch);
+        }
+    }
+    out
+}
+
 /// A virtio disk `vda` on the qcow2 image at `image`.
 pub fn qcow2_vda(image: &std::path::Path) -> String {
     format!(

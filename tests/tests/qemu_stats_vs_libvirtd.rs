@@ -8,7 +8,7 @@
 
 use rvirt_core::protocol::{self as p, RemoteClient, RemoteTypedParamValue as V};
 use rvirt_core::Connect;
-use rvirt_tests::virsh::{qcow2_vda, run as virsh, tiny_qemu_xml, VIRSH};
+use rvirt_tests::virsh::{masked, qcow2_vda, run as virsh, tiny_qemu_xml, VIRSH};
 use rvirt_tests::{have_program, require_peer, Daemon, Libvirtd};
 
 /// Fields whose values are counters or sizes that change while the guest runs.
@@ -83,24 +83,6 @@ fn all_stats(uri: &str) -> Vec<(String, Vec<String>)> {
         .collect();
     v.sort();
     v
-}
-
-/// Digits replaced, so that lines compare without their counters.
-fn masked(text: &str) -> String {
-    let mut out = String::new();
-    let mut in_number = false;
-    for ch in text.chars() {
-        if ch.is_ascii_digit() {
-            if !in_number {
-                out.push('N');
-            }
-            in_number = true;
-        } else {
-            in_number = false;
-            out.push(ch);
-        }
-    }
-    out
 }
 
 /// virsh's answers to the statistics commands, numbers masked.

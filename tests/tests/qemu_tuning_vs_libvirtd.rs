@@ -8,26 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
-use rvirt_tests::virsh::{run as virsh, tiny_qemu_xml, VIRSH};
+use rvirt_tests::virsh::{masked, run as virsh, tiny_qemu_xml, VIRSH};
 use rvirt_tests::{have_program, require_peer, Daemon, Libvirtd};
-
-/// Digits replaced, so that lines compare without their counters.
-fn masked(text: &str) -> String {
-    let mut out = String::new();
-    let mut in_number = false;
-    for ch in text.chars() {
-        if ch.is_ascii_digit() {
-            if !in_number {
-                out.push('N');
-            }
-            in_number = true;
-        } else {
-            in_number = false;
-            out.push(ch);
-        }
-    }
-    out
-}
 
 /// A block device of this machine, for the per-device throttles.
 fn block_device() -> String {
