@@ -16,7 +16,7 @@ use rvirt_xml::tree::Element;
 
 use super::calls::live_group;
 use super::{read, write, xml, Ctl, Group};
-use crate::driver::Driver;
+use crate::driver::{Dom, Driver};
 use crate::error::{check_flags, QResult, QemuError};
 use crate::stats::Params;
 use crate::tuning::{impact, persistent_def, selected_def, AFFECT_CONFIG, AFFECT_LIVE};
@@ -75,6 +75,36 @@ fn set_xml_limit(def: &mut DomainDef, field: &str, kib: u64) {
     xml::set(def, "memtune", field, v, &[("unit", "KiB")]);
 }
 
+/// What the get calls share: flags checked, the domain found, its group when the live
+/// values are asked for, and libvirt's count alone when `nparams` is 0; `fill` adds the
+/// values (from the group when there is one, else from the definition).
+fn get_params(
+    drv: &Driver,
+    r: &RemoteNonnullDomain,
+    (nparams, flags): (i32, u32),
+    (ctl, missing, count, function): (Ctl, &str, usize, &'static str),
+    fill: impl FnOnce(&Dom, Option<&Group>, &mut Params) -> QResult<()>,
+) -> QResult<(Vec<RemoteTypedParam>, i32)> {
+    check_flags(flags, AFFECT_LIVE | AFFECT_CONFIG | STRING_OKAY, function)?;
+    drv.read(|s| {
+        let d = s.find(r)?;
+        let (live, _) = impact(d, flags)?;
+        let group = if live {
+            Some(live_group(d, ctl, missing)?)
+        } else {
+            None
+        };
+        if nparams == 0 {
+            return Ok((Vec::new(), count as i32));
+        }
+        let mut p = Params::default();
+        fill(d, group.as_ref(), &mut p)?;
+        p.0.truncate(nparams.max(0) as usize);
+        let n = p.0.len() as i32;
+        Ok((p.0, n))
+    })
+}
+
 /// DOMAIN_GET_MEMORY_PARAMETERS: (parameters, how many there are).
 pub fn get_memory(
     drv: &Driver,
@@ -82,36 +112,25 @@ pub fn get_memory(
     nparams: i32,
     flags: u32,
 ) -> QResult<(Vec<RemoteTypedParam>, i32)> {
-    check_flags(
-        flags,
-        AFFECT_LIVE | AFFECT_CONFIG | STRING_OKAY,
+    let ctl = (
+        Ctl::Memory,
+        NO_MEMORY,
+        MEMORY.len(),
         "qemuDomainGetMemoryParameters",
-    )?;
-    drv.read(|s| {
-        let d = s.find(r)?;
-        let (live, _) = impact(d, flags)?;
-        let group = if live {
-            Some(live_group(d, Ctl::Memory, NO_MEMORY)?)
-        } else {
-            None
-        };
-        if nparams == 0 {
-            return Ok((Vec::new(), MEMORY.len() as i32));
-        }
-        let mut p = Params::default();
+    );
+    get_params(drv, r, (nparams, flags), ctl, |d, group, p| {
+        let live = group.map(|g| {
+            let v2 = g.mounts.place(Ctl::Memory).is_some_and(|x| x.1);
+            (g.dir(Ctl::Memory, None).unwrap_or_default(), v2)
+        });
         for f in MEMORY {
-            let v = match &group {
-                Some(g) => {
-                    let v2 = g.mounts.place(Ctl::Memory).is_some_and(|x| x.1);
-                    read_limit(&g.dir(Ctl::Memory, None).unwrap_or_default(), f, v2)?
-                }
+            let v = match &live {
+                Some((dir, v2)) => read_limit(dir, f, *v2)?,
                 None => xml_limit(selected_def(d, false), f),
             };
             p.ullong(f, v);
         }
-        p.0.truncate(nparams.max(0) as usize);
-        let n = p.0.len() as i32;
-        Ok((p.0, n))
+        Ok(())
     })
 }
 
@@ -263,25 +282,15 @@ pub fn get_blkio(
     nparams: i32,
     flags: u32,
 ) -> QResult<(Vec<RemoteTypedParam>, i32)> {
-    check_flags(
-        flags,
-        AFFECT_LIVE | AFFECT_CONFIG | STRING_OKAY,
+    let ctl = (
+        Ctl::Blkio,
+        NO_BLKIO,
+        BLKIO.len(),
         "qemuDomainGetBlkioParameters",
-    )?;
-    drv.read(|s| {
-        let d = s.find(r)?;
-        let (live, _) = impact(d, flags)?;
-        let group = if live {
-            Some(live_group(d, Ctl::Blkio, NO_BLKIO)?)
-        } else {
-            None
-        };
-        if nparams == 0 {
-            return Ok((Vec::new(), BLKIO.len() as i32));
-        }
-        let def = selected_def(d, live);
-        let mut p = Params::default();
-        let weight = match &group {
+    );
+    get_params(drv, r, (nparams, flags), ctl, |d, group, p| {
+        let def = selected_def(d, group.is_some());
+        let weight = match group {
             Some(g) => {
                 let v2 = g.mounts.place(Ctl::Blkio).is_some_and(|x| x.1);
                 let f = weight_file(&g.dir(Ctl::Blkio, None).unwrap_or_default(), v2)?;
@@ -299,9 +308,7 @@ pub fn get_blkio(
         for f in &BLKIO[1..] {
             p.string(*f, &device_list(def, f));
         }
-        p.0.truncate(nparams.max(0) as usize);
-        let n = p.0.len() as i32;
-        Ok((p.0, n))
+        Ok(())
     })
 }
 
