@@ -2,7 +2,7 @@
 //! document is built as text, then parsed and formatted by rvirt-xml, so what comes out
 //! is a validated definition in libvirt's canonical form.
 
-use rvirt_xml::domain::DomainDef;
+use rvirt_xml::domain::{DomainDef, LIFECYCLE_ACTIONS};
 use rvirt_xml::out::escape;
 
 use crate::error::XenError;
@@ -140,21 +140,13 @@ fn clock(cfg: &Config, out: &mut String) -> Result<(), XenError> {
 }
 
 fn lifecycle(cfg: &Config, out: &mut String) -> Result<(), XenError> {
-    const ACTIONS: &[&str] = &[
-        "destroy",
-        "restart",
-        "preserve",
-        "rename-restart",
-        "coredump-destroy",
-        "coredump-restart",
-    ];
     for (key, default) in [
         ("on_poweroff", "destroy"),
         ("on_reboot", "restart"),
         ("on_crash", "restart"),
     ] {
         let v = cfg.str(key)?.unwrap_or_else(|| default.into());
-        if !ACTIONS.contains(&v.as_str()) {
+        if !LIFECYCLE_ACTIONS.contains(&v.as_str()) {
             return Err(XenError::Value(key.into()));
         }
         el(out, key, &v);

@@ -33,6 +33,7 @@ pub use info::{Address, DeviceInfo};
 pub use interface::{normalize_mac, random_mac, Interface, LivePlug, LivePort};
 pub use misc::{Graphics, Input, MemBalloon, Rng, Video, Watchdog};
 pub use os::{Loader, Nvram, OsDef};
+pub use validate::LIFECYCLE_ACTIONS;
 pub use validate::{check_object_name, MAX_VCPUS};
 
 use crate::out::{Attrs, Out};

@@ -82,18 +82,19 @@ pub fn numa_vcpus(vcpus: u32, count: u32, max_id: Option<u32>) -> Result<(), Xml
     Ok(())
 }
 
+/// The actions `<on_poweroff>`, `<on_reboot>` and `<on_crash>` may name.
+pub const LIFECYCLE_ACTIONS: [&str; 6] = [
+    "destroy",
+    "restart",
+    "preserve",
+    "rename-restart",
+    "coredump-destroy",
+    "coredump-restart",
+];
+
 /// A lifecycle action of `<on_NAME>`: an unknown one is refused as libvirt's parser does.
 pub fn lifecycle_action(name: &str, v: &str) -> Result<(), XmlError> {
-    let known = matches!(
-        v,
-        "destroy"
-            | "restart"
-            | "preserve"
-            | "rename-restart"
-            | "coredump-destroy"
-            | "coredump-restart"
-    );
-    if known {
+    if LIFECYCLE_ACTIONS.contains(&v) {
         return Ok(());
     }
     Err(super::errs::unsupported(format!(
