@@ -62,16 +62,26 @@ fn layers(image: &Value) -> Vec<Layer> {
 
 /// The running disk's chain.
 pub fn of(qmp: &Qmp, k: &Disk) -> Result<Option<Chain>, QmpError> {
+    Ok(in_blocks(&query_blocks(qmp)?, k))
+}
+
+/// QEMU's `query-block` answer: one entry per block device.
+pub fn query_blocks(qmp: &Qmp) -> Result<Vec<Value>, QmpError> {
     let blocks = qmp.execute("query-block", None)?;
-    let blocks = blocks.as_array().cloned().unwrap_or_default();
-    Ok(entry(&blocks, k).and_then(|b| {
-        let inserted = b.get("inserted")?;
-        Some(Chain {
-            node: inserted.get("node-name")?.as_str()?.to_string(),
-            layers: layers(&inserted["image"]),
-            size: inserted["image"]["virtual-size"].as_u64().unwrap_or(0),
-        })
-    }))
+    Ok(match blocks {
+        Value::Array(v) => v,
+        _ => Vec::new(),
+    })
+}
+
+/// Disk `k`'s chain in a `query-block` answer.
+pub fn in_blocks(blocks: &[Value], k: &Disk) -> Option<Chain> {
+    let inserted = entry(blocks, k)?.get("inserted")?;
+    Some(Chain {
+        node: inserted.get("node-name")?.as_str()?.to_string(),
+        layers: layers(&inserted["image"]),
+        size: inserted["image"]["virtual-size"].as_u64().unwrap_or(0),
+    })
 }
 
 /// The chain libvirt knows of a shut-off domain's disk: its source alone.

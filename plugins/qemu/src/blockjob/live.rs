@@ -12,8 +12,9 @@ use crate::qmp::Qmp;
 pub fn at_start(qmp: &Qmp, live: &DomainDef) -> (Vec<(String, Vec<ChainImage>)>, u32) {
     let mut next = 1;
     let mut out = Vec::new();
+    let blocks = chain::query_blocks(qmp).unwrap_or_default();
     for k in live.disks() {
-        let Ok(Some(c)) = chain::of(qmp, k) else {
+        let Some(c) = chain::in_blocks(&blocks, k) else {
             continue;
         };
         let images = c
